@@ -1,0 +1,14 @@
+"""The one error type users see: a message naming file, row and column, never a traceback."""
+
+from __future__ import annotations
+
+
+class InputError(Exception):
+    """Unusable input (a case, a batch table, a tariff): the CLI prints it and exits with 2."""
+
+    def __init__(self, message: str, *, file: str | None = None, row: int | None = None,
+                 column: str | None = None) -> None:
+        where = ", ".join(p for p in (file, None if row is None else f"row {row}",
+                                      None if column is None else f"column {column}") if p)
+        super().__init__(f"{where}: {message}" if where else message)
+        self.file, self.row, self.column = file, row, column

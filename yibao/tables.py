@@ -1,0 +1,141 @@
+"""The batch tables: their columns, types and how lists are stored.
+
+`yibao synth` writes these tables, `yibao score` reads them, and a what-if case becomes a batch of
+one in the same layout, so a single pipeline serves every entry point. Column names follow the
+case contract (CASES.md). Lists inside a cell (diagnoses, materials, per-disease accumulators)
+are `;`-separated strings, so CSV and Parquet hold the same thing and a spreadsheet can edit it.
+Dates are ISO `YYYY-MM-DD`; money is yuan with at most two decimals; booleans are true/false.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+ColType = Literal["str", "date", "int", "yuan", "bool", "float", "list"]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: ColType
+    required: bool = True  # a required column must exist and (unless `nullable`) have a value
+    nullable: bool = False
+    choices: tuple[str, ...] = ()
+    doc: str = ""
+
+
+def C(name: str, type: ColType, *, required: bool = True, nullable: bool = False,  # noqa: N802
+      choices: tuple[str, ...] = (), doc: str = "") -> Column:
+    return Column(name, type, required, nullable, choices, doc)
+
+
+OPT = {"required": False, "nullable": True}
+
+TABLES: dict[str, tuple[Column, ...]] = {
+    "persons": (
+        C("psn_no", "str", doc="person number"),
+        C("gender", "str", choices=("F", "M")),
+        C("birth_date", "date"),
+        C("insutype", "str", choices=("310", "390"), doc="310 employee, 390 resident"),
+        C("employee_status", "str", **OPT, choices=("in_service", "retired", ""),
+          doc="employees only"),
+        C("waiting_period_until", "date", **OPT, doc="last day without benefits"),
+        C("maternity_contribution_months", "int", **OPT),
+        C("employer_avg_monthly_wage", "yuan", **OPT, doc="previous year, for the allowance"),
+        C("left_employment_date", "date", **OPT),
+        C("spouse_of_insured_male_employee", "bool", **OPT),
+    ),
+    "enrolments": (  # optional table: a person without rows is insured throughout
+        C("psn_no", "str"),
+        C("valid_from", "date"),
+        C("valid_to", "date", nullable=True),
+    ),
+    "statuses": (
+        C("psn_no", "str"),
+        C("kind", "str", choices=("tekun", "dibao", "low_income", "relapse_monitored",
+                                  "retired_cadre", "priority_care")),
+        C("valid_from", "date"),
+        C("valid_to", "date", nullable=True),
+    ),
+    "certifications": (
+        C("psn_no", "str"),
+        C("disease", "str", doc="chronic-disease code of the tariff"),
+        C("valid_from", "date"),
+        C("valid_to", "date", nullable=True),
+    ),
+    "filings": (
+        C("psn_no", "str"),
+        C("kind", "str", choices=("referral", "remote_residence", "trauma")),
+        C("referral_kind", "str", **OPT, choices=("emergency", "chemo", "normal", "")),
+        C("filed_date", "date", **OPT),
+        C("target_institution", "str", **OPT),
+        C("materials", "list", **OPT),
+        C("valid_from", "date", **OPT, doc="remote residence"),
+        C("valid_to", "date", **OPT, doc="remote residence"),
+        C("third_party_liable", "bool", **OPT, doc="trauma finding"),
+        C("mdtrt_id", "str", **OPT, doc="trauma: the claim it is for (empty: any of the person's)"),
+    ),
+    "institutions": (
+        C("institution_id", "str"),
+        C("name", "str", **OPT),
+        C("kind", "str", **OPT, choices=("hospital", "pharmacy", "")),
+        C("level", "int", choices=("1", "2", "3", "4")),
+        C("out_of_area", "bool"),
+        C("networked", "bool"),
+        C("agreement", "str", choices=("active", "suspended")),
+    ),
+    "claims": (
+        C("mdtrt_id", "str"),
+        C("psn_no", "str"),
+        C("kind", "str", choices=("claim", "chronic_application", "referral_application",
+                                  "assistance_application", "maternity_application")),
+        C("med_type", "str", **OPT, choices=("11", "14", "21", "51", "52", "")),
+        C("institution_id", "str", **OPT),
+        C("admit_date", "date", **OPT),
+        C("discharge_date", "date", **OPT),
+        C("diagnoses", "list", **OPT),
+        C("settlement_mode", "str", **OPT, choices=("direct", "manual", "")),
+        C("submitted_date", "date", **OPT),
+        C("materials", "list", **OPT),
+        C("trauma", "bool", **OPT),
+        C("referral_kind", "str", **OPT, choices=("emergency", "chemo", "normal", ""),
+          doc="referral applications"),
+        C("maternity_item", "str", **OPT, choices=("prenatal", "delivery", "iud_insertion",
+                                                   "iud_removal", "abortion", "induction",
+                                                   "miscarriage", "")),
+        C("delivery", "str", **OPT, choices=("vaginal", "assisted", "caesarean", "")),
+        C("infants", "int", **OPT),
+        C("pregnancy_weeks", "int", **OPT),
+    ),
+    "lines": (
+        C("mdtrt_id", "str"),
+        C("line_id", "str"),
+        C("med_list_codg", "str"),
+        C("service_date", "date"),
+        C("pric", "yuan"),
+        C("cnt", "float", doc="quantity, at most three decimals"),
+        C("det_item_fee_sumamt", "yuan", **OPT, doc="line amount; empty: pric × cnt"),
+        C("chrgitm_lv", "str", **OPT, choices=("01", "02", "03", ""), doc="overrides the catalogue"),
+        C("selfpay_prop", "float", **OPT, doc="overrides the catalogue"),
+        C("pric_uplmt_amt", "yuan", **OPT, doc="overrides the catalogue"),
+    ),
+    "accumulators": (  # optional input (--accumulators) and an output of scoring
+        C("psn_no", "str"),
+        C("year", "int"),
+        C("hifp_paid", "yuan", **OPT),
+        C("inpatient_admissions", "int", **OPT),
+        C("outpatient_deductible_used", "yuan", **OPT),
+        C("outpatient_paid", "yuan", **OPT),
+        C("catastrophic_base", "yuan", **OPT),
+        C("catastrophic_paid", "yuan", **OPT),
+        C("maf_deductible_used", "yuan", **OPT),
+        C("maf_paid", "yuan", **OPT),
+        C("prenatal_paid", "yuan", **OPT),
+        C("chronic_paid", "list", **OPT, doc="DISEASE=yuan;… e.g. E11=2950.00"),
+    ),
+}
+
+INPUT_TABLES = ("persons", "statuses", "certifications", "filings", "institutions", "claims", "lines")
+OPTIONAL_TABLES = ("enrolments", "accumulators")
+LIST_SEP = ";"

@@ -1,0 +1,106 @@
+"""The medical insurance catalogue (医保目录): item level, pre-self-pay share, price cap, restrictions.
+
+Held as a CSV beside the tariff versions so policy staff can edit it in a spreadsheet. Loading
+turns it into a frame with integer fen and basis-point columns that the calculator joins to
+claim lines by code. Columns:
+
+- `code`, `name`, `kind` (drug / service / material / bed; bed items are checked against the stay)
+- `level` (`chrgitm_lv`): 01 甲类 fully in policy, 02 乙类 after a pre-self-pay share, 03 丙类 self-paid
+- `selfpay_prop`: the 乙类 share (empty: the tariff's `preselfpay_by_kind`)
+- `price_cap` (限价, yuan per unit; empty: none)
+- restrictions: `gender` (F/M), `age_from` (inclusive) / `age_below` (exclusive) in years,
+  `min_level` of the institution, `inpatient_only`, `max_per_day`, `indications`
+  (`;`-separated ICD-10 prefixes or three-character ranges such as `K70-K77`)
+- `valid_from`, `valid_to`: when the item is in the catalogue (empty: always)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from yibao.errors import InputError
+from yibao.money import ratio_to_bp, yuan_to_fen
+
+COLUMNS = ["code", "name", "kind", "level", "selfpay_prop", "price_cap", "gender", "age_from",
+           "age_below", "min_level", "inpatient_only", "max_per_day", "indications",
+           "valid_from", "valid_to"]
+KINDS = {"drug", "service", "material", "bed"}
+LEVELS = {"01", "02", "03"}
+NO_LIMIT = np.iinfo(np.int64).max
+
+
+def _cell_error(path: Path, row: int, column: str, value: object, why: str) -> InputError:
+    return InputError(f"{value!r}: {why}", file=str(path), row=row, column=column)
+
+
+def _convert(path: Path, df: pd.DataFrame, column: str, fn, default):  # type: ignore[no-untyped-def]
+    out = []
+    for i, v in enumerate(df[column]):
+        if v == "":
+            out.append(default)
+            continue
+        try:
+            out.append(fn(v))
+        except (ValueError, ArithmeticError) as exc:
+            raise _cell_error(path, i + 2, column, v, str(exc)) from None
+    return out
+
+
+def load_catalogue(path: Path) -> pd.DataFrame:
+    """Read and validate a catalogue CSV; errors name file, row (1 = header) and column."""
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except (OSError, pd.errors.ParserError) as exc:
+        raise InputError(f"cannot read catalogue: {exc}", file=str(path)) from None
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing:
+        raise InputError(f"missing columns {missing}", file=str(path))
+    for column, allowed in (("kind", KINDS), ("level", LEVELS), ("gender", {"", "F", "M"}),
+                            ("inpatient_only", {"", "true", "false"})):
+        bad = ~df[column].isin(allowed)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise _cell_error(path, i + 2, column, df[column].iat[i], f"must be one of {sorted(allowed)}")
+    dup = df["code"].duplicated() & (df["valid_from"] == "")
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        raise _cell_error(path, i + 2, "code", df["code"].iat[i], "defined twice")
+
+    def ratio(v: str) -> int:
+        bp = ratio_to_bp(v)
+        if not 0 <= bp <= 10_000:
+            raise ValueError("ratio outside [0, 1]")
+        return bp
+
+    def nonneg_int(v: str) -> int:
+        n = int(v)
+        if n < 0:
+            raise ValueError("must not be negative")
+        return n
+
+    def day(v: str) -> np.datetime64:
+        return np.datetime64(v, "D")
+
+    return pd.DataFrame({
+        "code": df["code"],
+        "name": df["name"],
+        "kind": df["kind"],
+        "level": df["level"],
+        "selfpay_bp": pd.array(_convert(path, df, "selfpay_prop", ratio, None), dtype="Int64"),
+        "price_cap_fen": np.array(_convert(path, df, "price_cap", yuan_to_fen, NO_LIMIT), dtype=np.int64),
+        "gender": df["gender"],
+        "age_from": np.array(_convert(path, df, "age_from", nonneg_int, 0), dtype=np.int64),
+        "age_below": np.array(_convert(path, df, "age_below", nonneg_int, 999), dtype=np.int64),
+        "min_level": np.array(_convert(path, df, "min_level", nonneg_int, 0), dtype=np.int64),
+        "inpatient_only": (df["inpatient_only"] == "true").to_numpy(),
+        "max_per_day_milli": np.array(
+            _convert(path, df, "max_per_day", lambda v: nonneg_int(v) * 1000, NO_LIMIT), dtype=np.int64),
+        "indications": df["indications"],
+        "valid_from": np.array(_convert(path, df, "valid_from", day, np.datetime64("1900-01-01")),
+                               dtype="datetime64[D]"),
+        "valid_to": np.array(_convert(path, df, "valid_to", day, np.datetime64("2999-12-31")),
+                             dtype="datetime64[D]"),
+    })

@@ -1,0 +1,152 @@
+"""Finding, loading and validating tariff versions.
+
+A tariff is a folder per region holding one YAML file per version and the catalogue CSV the
+versions name. Bundled tariffs live in `yibao/tariffs/data/`; users add their own with the
+`YIBAO_TARIFF_PATH` environment variable (folders separated by `os.pathsep`). Loaded versions
+are cached: rule sets are built once per tariff version (durable_rules leaks when re-created).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+from pydantic import ValidationError
+
+from yibao.errors import InputError
+from yibao.tariffs.catalogue import load_catalogue
+from yibao.tariffs.model import Tariff
+
+BUNDLED = Path(__file__).parent / "data"
+
+
+@dataclass(frozen=True)
+class LoadedTariff:
+    """A validated tariff version with its catalogue, ready for the rules and the calculator."""
+
+    tariff: Tariff
+    catalogue: pd.DataFrame
+    path: Path
+
+    @property
+    def key(self) -> str:
+        return self.tariff.key
+
+
+def search_path() -> list[Path]:
+    extra = [Path(p) for p in os.environ.get("YIBAO_TARIFF_PATH", "").split(os.pathsep) if p]
+    return extra + [BUNDLED]
+
+
+def region_dirs() -> dict[str, Path]:
+    """Tariff id → folder; the first folder on the search path wins."""
+    found: dict[str, Path] = {}
+    for root in search_path():
+        if root.is_dir():
+            for d in sorted(root.iterdir()):
+                if d.is_dir() and any(d.glob("*.yaml")) and d.name not in found:
+                    found[d.name] = d
+    return found
+
+
+def version_files(tariff_id: str) -> list[Path]:
+    dirs = region_dirs()
+    if tariff_id not in dirs:
+        known = ", ".join(sorted(dirs)) or "none"
+        raise InputError(f"unknown tariff '{tariff_id}' (known: {known})")
+    return sorted(dirs[tariff_id].glob("*.yaml"))
+
+
+def _format_validation(path: Path, err: ValidationError, raw: Any) -> str:
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"])
+    value = first.get("input")
+    if isinstance(value, (dict, list)):
+        value = "…"
+    msg = first["msg"].removeprefix("Value error, ")
+    more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    return f"{path}: {loc or '(top)'} = {value!r}: {msg}{more}"
+
+
+def parse_tariff_file(path: Path) -> Tariff:
+    """Read and validate one version file; errors name the file, the field and the value."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(f"{path}: cannot read tariff: {exc}".splitlines()[0]) from None
+    if not isinstance(raw, dict):
+        raise InputError(f"{path}: a tariff file must be a mapping")
+    try:
+        return Tariff.model_validate(raw)
+    except ValidationError as exc:
+        raise InputError(_format_validation(path, exc, raw)) from None
+
+
+def load_file(path: Path) -> LoadedTariff:
+    tariff = parse_tariff_file(path)
+    catalogue = load_catalogue(path.parent / tariff.catalogue)
+    return LoadedTariff(tariff, catalogue, path)
+
+
+def validate_region(folder: Path) -> list[LoadedTariff]:
+    """Validate every version in a folder (or one file), including non-overlapping periods."""
+    files = [folder] if folder.is_file() else sorted(folder.glob("*.yaml"))
+    if not files:
+        raise InputError(f"{folder}: no tariff files (*.yaml) found")
+    loaded = [load_file(f) for f in files]
+    by_region: dict[str, list[LoadedTariff]] = {}
+    for lt in loaded:
+        by_region.setdefault(lt.tariff.region, []).append(lt)
+    for versions in by_region.values():
+        versions.sort(key=lambda lt: lt.tariff.effective_from)
+        for a, b in zip(versions, versions[1:]):
+            a_end = a.tariff.effective_to
+            if a_end is None or a_end >= b.tariff.effective_from:
+                raise InputError(
+                    f"{b.path}: effective_from = '{b.tariff.effective_from}': overlaps version "
+                    f"{a.tariff.version} ({a.tariff.effective_from} to {a_end or 'open'})")
+    return loaded
+
+
+@functools.lru_cache(maxsize=None)
+def load_version(tariff_id: str, version: str) -> LoadedTariff:
+    for f in version_files(tariff_id):
+        lt = load_file(f)
+        if lt.tariff.version == version:
+            return lt
+    raise InputError(f"tariff '{tariff_id}' has no version '{version}'")
+
+
+def versions(tariff_id: str) -> list[Tariff]:
+    return sorted((parse_tariff_file(f) for f in version_files(tariff_id)),
+                  key=lambda t: t.effective_from)
+
+
+def in_force(tariff_id: str, day: dt.date) -> LoadedTariff:
+    """The version of `tariff_id` in force on `day`: the one call settlement jobs need."""
+    for t in versions(tariff_id):
+        if t.in_force(day):
+            return load_version(tariff_id, t.version)
+    raise InputError(f"tariff '{tariff_id}' has no version in force on {day.isoformat()}")
+
+
+def resolve(spec: str | None, day: dt.date | None = None) -> LoadedTariff:
+    """`ID`, `ID@VERSION` or None (the bundled default) → a loaded version.
+
+    Without a version, the version in force on `day` is used, or the latest when no day is given.
+    """
+    tariff_id, _, version = (spec or DEFAULT_TARIFF).partition("@")
+    if version:
+        return load_version(tariff_id, version)
+    if day is not None:
+        return in_force(tariff_id, day)
+    return load_version(tariff_id, versions(tariff_id)[-1].version)
+
+
+DEFAULT_TARIFF = "sample-county"
