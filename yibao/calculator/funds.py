@@ -1,0 +1,129 @@
+"""What each fund pays for a set of claims, given what their persons used before (§4.2 steps 2–7).
+
+This is the one implementation of the claim arithmetic: the scan calls it for every person's
+k-th claim at once, and a what-if case is a scan of one step. Integer fen throughout; each
+rounding is the single half-up the spec names for that amount.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from yibao.calculator.terms import FUND_HIFMI, FUND_HIFOB, POOLS, TermArrays
+from yibao.money import BP, div_half_up
+from yibao.tariffs.catalogue import NO_LIMIT
+
+INPATIENT = POOLS.index("inpatient")
+
+
+@dataclass
+class Used:
+    """Accumulators of the claims' person-years before the claims (a view of the scan state)."""
+
+    paid: np.ndarray  # [m, slots] fen, per pool accumulator (inpatient, outpatient, prenatal, chronic…)
+    ded_used: np.ndarray  # [m, 2] annual deductibles used (inpatient, outpatient)
+    covered: np.ndarray  # inpatient in-policy amounts counted against a cap on covered fees
+    admissions: np.ndarray
+    cat_base: np.ndarray
+    cat_paid: np.ndarray
+    maf_ded_used: np.ndarray
+    maf_paid: np.ndarray
+    month: np.ndarray  # month index of month_paid, -1 none
+    month_paid: np.ndarray
+
+
+def band_numerator(lo: np.ndarray, hi: np.ndarray, bounds: np.ndarray, bps: np.ndarray) -> np.ndarray:
+    """Σ over bands of (part of [lo, hi] inside the band) × ratio, in fen·bp (not yet rounded)."""
+    lower = np.concatenate([np.zeros((len(lo), 1), dtype=np.int64), bounds[:, :-1]], axis=1)
+    seg = np.minimum(hi[:, None], bounds) - np.maximum(lo[:, None], lower)
+    return (np.maximum(seg, 0) * bps).sum(axis=1)
+
+
+def _left(cap: np.ndarray, used: np.ndarray) -> np.ndarray:
+    return np.where(cap == NO_LIMIT, NO_LIMIT, np.maximum(cap - used, 0))
+
+
+def _tier_value(burden: np.ndarray, t: TermArrays) -> np.ndarray:
+    """R(F(burden)): the catastrophic tier function, rounded half-up to the fen."""
+    lo = np.where(t.cat_above_threshold != 0, 0, t.cat_threshold)
+    hi = np.where(t.cat_above_threshold != 0, burden - t.cat_threshold, burden)
+    return div_half_up(band_numerator(lo, np.maximum(hi, lo), t.cat_bounds, t.cat_bps), BP)
+
+
+def _row(matrix: np.ndarray, slot: np.ndarray) -> np.ndarray:
+    return np.where(slot >= 0, matrix[np.arange(len(slot)), np.maximum(slot, 0)], 0)
+
+
+def pay(inscp: np.ndarray, month: np.ndarray, t: TermArrays, used: Used) -> dict[str, np.ndarray]:
+    """Deductible, basic pool, catastrophic/large-amount and assistance for each claim."""
+    pool = t.pool
+    # Deductible: per admission (reduced after the first) or what is left of an annual one.
+    per_claim = np.where((pool == INPATIENT) & (used.admissions > 0), t.ded_repeat, t.ded_first)
+    annual_left = np.maximum(per_claim - _row(used.ded_used, t.ded_slot), 0)
+    ded = np.minimum(np.where(t.ded_slot >= 0, annual_left, per_claim), inscp)
+    ded = np.where(pool > 0, ded, 0)
+
+    # Basic pool: banded ratio on the in-policy amount above the deductible, then the caps.
+    above = t.above_deductible != 0
+    lo = np.where(above, 0, ded)
+    hi = np.where(above, inscp - ded, inscp)
+    covered_cap = t.cap_on_covered != 0
+    covered_left = _left(t.cap, used.covered)
+    hi = np.where(covered_cap, np.minimum(hi, lo + covered_left), hi)
+    raw = div_half_up(band_numerator(lo, hi, t.bounds, t.bps), BP)
+    cap_left = np.where(covered_cap | (t.paid_slot < 0), NO_LIMIT, _left(t.cap, _row(used.paid, t.paid_slot)))
+    month_used = np.where(used.month == month, used.month_paid, 0)
+    basic = np.minimum.reduce([raw, cap_left, t.claim_cap, _left(t.monthly_cap, month_used)])
+    basic = np.where(pool > 0, basic, 0)
+
+    # Catastrophic (residents) or large-amount (employees) on the yearly burden.
+    has_cat = t.cat_fund != 0
+    burden = np.where(has_cat, inscp - basic, 0)
+    tier = _tier_value(used.cat_base + burden, t) - _tier_value(used.cat_base, t)
+    cat = np.where(has_cat, np.minimum(tier, _left(t.cat_cap, used.cat_paid)), 0)
+
+    # Medical assistance (医疗救助) on what remains of the in-policy amount.
+    has_maf = t.maf != 0
+    base = np.where(has_maf, inscp - basic - cat, 0)
+    maf_ded = np.minimum(base, np.maximum(t.maf_ded - used.maf_ded_used, 0))
+    maf_raw = div_half_up(band_numerator(np.zeros_like(base), base - maf_ded, t.maf_bounds, t.maf_bps), BP)
+    maf = np.where(has_maf, np.minimum(maf_raw, _left(t.maf_cap, used.maf_paid)), 0)
+
+    covered_add = np.where(covered_cap, np.maximum(hi - lo, 0), 0)
+    return {
+        "act_pay_dedc": ded, "hifp_pay": basic,
+        "hifmi_pay": np.where(t.cat_fund == FUND_HIFMI, cat, 0),
+        "hifob_pay": np.where(t.cat_fund == FUND_HIFOB, cat, 0),
+        "maf_pay": maf, "fund_pay_sumamt": basic + cat + maf,
+        "_burden": burden, "_cat": cat, "_maf_ded": maf_ded, "_covered": covered_add,
+    }
+
+
+def advance(used: Used, out: dict[str, np.ndarray], t: TermArrays, month: np.ndarray) -> Used:
+    """The accumulators after the claims (audited view only)."""
+    m = len(month)
+    rows = np.arange(m)
+    paid = used.paid.copy()
+    has_slot = t.paid_slot >= 0
+    paid[rows[has_slot], t.paid_slot[has_slot]] += out["hifp_pay"][has_slot]
+    ded_used = used.ded_used.copy()
+    has_ded = t.ded_slot >= 0
+    ded_used[rows[has_ded], t.ded_slot[has_ded]] += out["act_pay_dedc"][has_ded]
+    same_month = used.month == month
+    tracks_month = t.monthly_cap != NO_LIMIT
+    return Used(
+        paid=paid,
+        ded_used=ded_used,
+        covered=used.covered + out["_covered"],
+        admissions=used.admissions + (t.pool == INPATIENT).astype(np.int64),
+        cat_base=used.cat_base + out["_burden"],
+        cat_paid=used.cat_paid + out["_cat"],
+        maf_ded_used=used.maf_ded_used + out["_maf_ded"],
+        maf_paid=used.maf_paid + out["maf_pay"],
+        month=np.where(tracks_month, month, used.month),
+        month_paid=np.where(tracks_month,
+                            np.where(same_month, used.month_paid, 0) + out["hifp_pay"],
+                            used.month_paid),
+    )

@@ -1,0 +1,231 @@
+"""Benefit terms of a claim: which pool pays, its deductible, bands, caps and tiers.
+
+Terms depend only on a handful of categorical facts (tariff version, pool, insurance type,
+level, statuses, the rule base's conclusions), so they are worked out once per distinct
+combination, in plain Python that reads like the tariff, and then broadcast to the claims as
+integer arrays for the settlement-order scan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import pandas as pd
+
+from yibao.money import BP, div_half_up, ratio_to_bp, yuan_to_fen
+from yibao.tariffs.catalogue import NO_LIMIT
+from yibao.tariffs.model import Band, Tariff
+from yibao.tariffs.registry import LoadedTariff
+
+POOLS = ("", "inpatient", "outpatient", "chronic", "maternity")
+BANDS = 4  # band slots per term; tariffs with more bands raise at build time
+
+# Accumulator slots drawn by a pool's annual cap (`paid_slot`) and annual deductible (`ded_slot`).
+PAID_INPATIENT, PAID_OUTPATIENT, PAID_PRENATAL, PAID_CHRONIC0 = 0, 1, 2, 3
+DED_INPATIENT, DED_OUTPATIENT = 0, 1
+FUND_NONE, FUND_HIFMI, FUND_HIFOB = 0, 1, 2
+
+# The conclusion and claim columns the terms are read from.
+TERM_KEYS = ("tariff_key", "pays_basic", "pays_maf", "fund_pool", "insutype", "employee_status",
+             "level", "retired_cadre", "child_deductible", "ratio_cut_bp", "status_tilt_bp",
+             "tier_status", "assistance_status", "chronic_disease", "maternity_scheme",
+             "maternity_quota", "maternity_factor_bp")
+
+
+@dataclass
+class Terms:
+    """Benefit terms of one combination; money in fen, ratios in basis points."""
+
+    pool: int = 0
+    ded_first: int = 0  # deductible of the year's first admission (or of the claim)
+    ded_repeat: int = 0  # deductible of later admissions
+    ded_slot: int = -1  # annual deductible slot, -1: per claim
+    above_deductible: bool = False  # band bounds measured above the deductible
+    bounds: tuple[int, ...] = (NO_LIMIT,) * BANDS
+    bps: tuple[int, ...] = (0,) * BANDS
+    paid_slot: int = -1
+    cap: int = NO_LIMIT
+    cap_on_covered: bool = False
+    claim_cap: int = NO_LIMIT
+    monthly_cap: int = NO_LIMIT
+    pool_prop_bp: int = 0
+    cat_fund: int = FUND_NONE
+    cat_threshold: int = 0
+    cat_above_threshold: bool = False
+    cat_bounds: tuple[int, ...] = (NO_LIMIT,) * BANDS
+    cat_bps: tuple[int, ...] = (0,) * BANDS
+    cat_cap: int = NO_LIMIT
+    maf: bool = False
+    maf_ded: int = 0
+    maf_bounds: tuple[int, ...] = (NO_LIMIT,) * BANDS
+    maf_bps: tuple[int, ...] = (0,) * BANDS
+    maf_cap: int = NO_LIMIT
+
+
+def _bands(bands: list[Band], shift_bp: int = 0) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    if len(bands) > BANDS:
+        raise ValueError(f"at most {BANDS} bands are supported, got {len(bands)}")
+    bounds = [NO_LIMIT if b.upto is None else yuan_to_fen(b.upto) for b in bands]
+    bps = [min(max(ratio_to_bp(b.ratio) + shift_bp, 0), BP) for b in bands]
+    pad = BANDS - len(bands)
+    return tuple(bounds + [NO_LIMIT] * pad), tuple(bps + [0] * pad)
+
+
+def _fen(v: object) -> int:
+    return NO_LIMIT if v is None else yuan_to_fen(v)  # type: ignore[arg-type]
+
+
+def _scale(amount: int, *factors_bp: int) -> int:
+    """amount × f1 × f2 … (basis points), one half-up rounding."""
+    num, den = amount, 1
+    for f in factors_bp:
+        num, den = num * f, den * BP
+    return int(div_half_up(num, den))
+
+
+def _inpatient(t: Tariff, k: dict, terms: Terms) -> None:
+    ip = t.inpatient
+    scheme = ip.scheme(k["insutype"], k["employee_status"] or "any", int(k["level"]))
+    if scheme is None:
+        raise ValueError(f"no inpatient scheme for insutype {k['insutype']}, level {k['level']}")
+    ded = yuan_to_fen(scheme.deductible)
+    child = ratio_to_bp(ip.child_deductible_factor) if k["child_deductible"] else BP
+    repeat = ratio_to_bp(ip.repeat_admission_factor)
+    cut = -int(k["ratio_cut_bp"]) + int(k["status_tilt_bp"])
+    terms.bounds, terms.bps = _bands(scheme.bands, cut)
+    terms.paid_slot, terms.cap = PAID_INPATIENT, _fen(ip.annual_cap.get(k["insutype"]))
+    terms.cap_on_covered = ip.cap_basis == "covered"
+    if k["retired_cadre"]:
+        cadre = ip.retired_cadre
+        child = _scale(child, ratio_to_bp(cadre.deductible_factor))
+        terms.bounds, terms.bps = _bands([Band(upto=None, ratio=cadre.ratio)])
+        if not cadre.capped:
+            terms.cap = NO_LIMIT
+    terms.ded_first = _scale(ded, child)
+    terms.ded_repeat = _scale(ded, child, repeat)
+    terms.above_deductible = ip.band_basis == "above_deductible"
+    if ip.deductible_scope == "annual":
+        terms.ded_slot, terms.ded_repeat = DED_INPATIENT, terms.ded_first
+
+
+def _outpatient(t: Tariff, k: dict, terms: Terms) -> None:
+    scheme = t.outpatient.scheme(k["insutype"], k["employee_status"] or "any")
+    if scheme is None:
+        raise ValueError(f"no outpatient scheme for insutype {k['insutype']}")
+    ratio = scheme.ratio_by_level.get(int(k["level"]))
+    if ratio is None:
+        raise ValueError(f"outpatient scheme has no ratio for level {k['level']}")
+    terms.ded_first = terms.ded_repeat = yuan_to_fen(scheme.deductible)
+    terms.ded_slot = DED_OUTPATIENT
+    terms.bounds, terms.bps = _bands([Band(upto=None, ratio=ratio)], int(k["status_tilt_bp"]))
+    terms.paid_slot, terms.cap = PAID_OUTPATIENT, _fen(scheme.annual_cap)
+    terms.monthly_cap = _fen(scheme.monthly_cap)
+
+
+def _chronic(t: Tariff, k: dict, terms: Terms) -> None:
+    ch = t.chronic
+    disease = next(d for d in ch.diseases if d.code == k["chronic_disease"])
+    ratio = next(r.ratio for r in ch.ratios
+                 if r.insutype == k["insutype"] and r.group == disease.group)
+    terms.ded_first = terms.ded_repeat = yuan_to_fen(ch.deductible)
+    terms.bounds, terms.bps = _bands([Band(upto=None, ratio=ratio)], int(k["status_tilt_bp"]))
+    terms.paid_slot = PAID_CHRONIC0 + k["disease_slot"]
+    terms.cap = yuan_to_fen(disease.annual_cap)
+
+
+def _maternity(t: Tariff, k: dict, terms: Terms) -> None:
+    mat = t.maternity
+    quotas = mat.quotas if k["maternity_scheme"] == "employee" else mat.resident_quotas
+    quota = _scale(yuan_to_fen(quotas[k["maternity_quota"]]), int(k["maternity_factor_bp"]))
+    terms.bounds, terms.bps = _bands([Band(upto=None, ratio=1)])
+    if k["maternity_quota"] == "prenatal":
+        terms.paid_slot, terms.cap = PAID_PRENATAL, quota
+    else:
+        terms.claim_cap = quota
+
+
+def _catastrophic(t: Tariff, k: dict, terms: Terms, med_type: str) -> None:
+    cat = t.catastrophic
+    if med_type not in cat.burden_med_types:
+        return
+    candidates = [f for f in cat.funds if f.insutype == k["insutype"]]
+    fund = next((f for f in candidates if k["tier_status"] and k["tier_status"] in f.statuses),
+                next((f for f in candidates if not f.statuses), None))
+    if fund is None:
+        return
+    terms.cat_fund = FUND_HIFMI if fund.fund == "hifmi" else FUND_HIFOB
+    terms.cat_threshold = yuan_to_fen(fund.threshold)
+    terms.cat_above_threshold = fund.tier_basis == "above_threshold"
+    terms.cat_bounds, terms.cat_bps = _bands(fund.tiers)
+    terms.cat_cap = _fen(fund.annual_cap)
+
+
+def _assistance(t: Tariff, k: dict, terms: Terms, med_type: str) -> None:
+    a = t.assistance
+    status = next((s for s in a.statuses if s.status == k["assistance_status"]), None)
+    if status is None or med_type not in a.med_types:
+        return
+    terms.maf = True
+    terms.maf_ded = yuan_to_fen(status.deductible)
+    terms.maf_bounds, terms.maf_bps = _bands(status.bands)
+    terms.maf_cap = _fen(a.annual_cap)
+
+
+POOL_TERMS = {"inpatient": _inpatient, "outpatient": _outpatient, "chronic": _chronic,
+              "maternity": _maternity}
+POOL_MED_TYPE = {"inpatient": "21", "chronic": "14"}
+
+
+def terms_for(t: Tariff, k: dict) -> Terms:
+    """The terms of one combination of TERM_KEYS values."""
+    terms = Terms()
+    pool = k["fund_pool"]
+    if not k["pays_basic"] or not pool:
+        return terms
+    terms.pool = POOLS.index(pool)
+    POOL_TERMS[pool](t, k, terms)
+    terms.pool_prop_bp = terms.bps[0]
+    med_type = POOL_MED_TYPE.get(pool, "")
+    _catastrophic(t, k, terms, med_type)
+    if k["pays_maf"]:
+        _assistance(t, k, terms, med_type)
+    return terms
+
+
+@dataclass(frozen=True)
+class TermArrays:
+    """Terms broadcast to claims: one array per `Terms` field (2-D for band fields)."""
+
+    arrays: dict[str, np.ndarray]
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        try:
+            return self.arrays[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def take(self, idx: np.ndarray) -> TermArrays:
+        return TermArrays({k: v[idx] for k, v in self.arrays.items()})
+
+
+def disease_codes(tariffs: dict[str, LoadedTariff]) -> list[str]:
+    """Every chronic-disease code of the tariffs in play: the per-disease accumulator slots."""
+    return sorted({d.code for lt in tariffs.values() for d in lt.tariff.chronic.diseases})
+
+
+def build_terms(claims: pd.DataFrame, tariffs: dict[str, LoadedTariff]) -> TermArrays:
+    """Terms for every claim, computed once per distinct TERM_KEYS combination."""
+    keys = claims[list(TERM_KEYS)]
+    codes, uniques = pd.factorize(pd.MultiIndex.from_frame(keys))
+    slots = {code: i for i, code in enumerate(disease_codes(tariffs))}
+    per_combo = []
+    for row in uniques:
+        k = dict(zip(TERM_KEYS, row))
+        k["disease_slot"] = slots.get(k["chronic_disease"], -1)
+        per_combo.append(terms_for(tariffs[k["tariff_key"]].tariff, k))
+    arrays = {}
+    for f in fields(Terms):
+        column = np.array([getattr(t, f.name) for t in per_combo], dtype=np.int64)
+        arrays[f.name] = column[codes] if len(per_combo) else np.zeros((0,) + column.shape[1:], np.int64)
+    return TermArrays(arrays)

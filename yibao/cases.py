@@ -1,0 +1,218 @@
+"""One what-if case (CASES.md) as a batch of one.
+
+Policy staff write a case as JSON or YAML; it is validated here so an error names the field
+(`claim.admit_date`), then flattened into the batch tables of `yibao/tables.py`, so a case runs
+through exactly the code that scores a month of claims.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from yibao.errors import InputError
+from yibao.tables import LIST_SEP
+
+Yuan = float
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Status(_Model):
+    kind: Literal["tekun", "dibao", "low_income", "relapse_monitored", "retired_cadre", "priority_care"]
+    valid_from: dt.date
+    valid_to: dt.date | None = None
+
+
+class Certification(_Model):
+    disease: str
+    valid_from: dt.date
+    valid_to: dt.date | None = None
+
+
+class Filing(_Model):
+    kind: Literal["referral", "remote_residence", "trauma"]
+    referral_kind: Literal["emergency", "chemo", "normal"] | None = None
+    filed_date: dt.date | None = None
+    target_institution: str | None = None
+    materials: list[str] = []
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+    third_party_liable: bool | None = None
+    mdtrt_id: str | None = None
+
+
+class Enrolment(_Model):
+    valid_from: dt.date
+    valid_to: dt.date | None = None
+
+
+class Person(_Model):
+    psn_no: str
+    gender: Literal["F", "M"]
+    birth_date: dt.date
+    insutype: Literal["310", "390"]
+    employee_status: Literal["in_service", "retired"] | None = None
+    statuses: list[Status] = []
+    certifications: list[Certification] = []
+    filings: list[Filing] = []
+    enrolments: list[Enrolment] | None = None
+    waiting_period_until: dt.date | None = None
+    maternity_contribution_months: int | None = None
+    employer_avg_monthly_wage: Yuan | None = None
+    left_employment_date: dt.date | None = None
+    spouse_of_insured_male_employee: bool = False
+
+
+class Institution(_Model):
+    id: str
+    name: str | None = None
+    kind: Literal["hospital", "pharmacy"] | None = None
+    level: int = Field(ge=1, le=4)
+    out_of_area: bool = False
+    networked: bool = True
+    agreement: Literal["active", "suspended"] = "active"
+
+
+class MaternityDetails(_Model):
+    item: Literal["prenatal", "delivery", "iud_insertion", "iud_removal", "abortion", "induction",
+                  "miscarriage"]
+    delivery: Literal["vaginal", "assisted", "caesarean"] | None = None
+    infants: int = Field(default=1, ge=1)
+    pregnancy_weeks: int | None = Field(default=None, ge=0, le=45)
+
+
+class Claim(_Model):
+    mdtrt_id: str
+    kind: Literal["claim", "chronic_application", "referral_application",
+                  "assistance_application", "maternity_application"] = "claim"
+    med_type: Literal["11", "14", "21", "51", "52"] | None = None
+    institution: Institution | None = None
+    admit_date: dt.date | None = None
+    discharge_date: dt.date | None = None
+    diagnoses: list[str] = []
+    settlement_mode: Literal["direct", "manual"] | None = None
+    submitted_date: dt.date | None = None
+    materials: list[str] = []
+    trauma: bool = False
+    referral_kind: Literal["emergency", "chemo", "normal"] | None = None
+    maternity: MaternityDetails | None = None
+
+
+class Line(_Model):
+    line_id: str
+    med_list_codg: str
+    service_date: dt.date
+    pric: Yuan = Field(ge=0)
+    cnt: float = Field(gt=0)
+    det_item_fee_sumamt: Yuan | None = Field(default=None, ge=0)
+    chrgitm_lv: Literal["01", "02", "03"] | None = None
+    selfpay_prop: float | None = Field(default=None, ge=0, le=1)
+    pric_uplmt_amt: Yuan | None = Field(default=None, ge=0)
+
+
+class Accumulators(_Model):
+    year: int
+    hifp_paid: Yuan = 0
+    inpatient_admissions: int = 0
+    outpatient_deductible_used: Yuan = 0
+    outpatient_paid: Yuan = 0
+    catastrophic_base: Yuan = 0
+    catastrophic_paid: Yuan = 0
+    maf_deductible_used: Yuan = 0
+    maf_paid: Yuan = 0
+    prenatal_paid: Yuan = 0
+    chronic_paid: dict[str, Yuan] = {}
+
+
+class Case(_Model):
+    person: Person
+    claim: Claim
+    lines: list[Line] = []
+    accumulators: Accumulators | None = None
+
+
+def parse_case(raw: Any, source: str = "case") -> Case:
+    try:
+        return Case.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise InputError(f"{loc}: {first['msg']} (got {first.get('input')!r}){more}",
+                         file=source) from None
+
+
+def load_case(path: Path) -> Case:
+    """Read a JSON or YAML case file; errors name the file and the field."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        raw = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read case: {exc}", file=str(path)) from None
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise InputError(f"not valid JSON/YAML: {str(exc).splitlines()[0]}", file=str(path)) from None
+    return parse_case(raw, str(path))
+
+
+def _cell(v: Any) -> str:
+    """A case value as the text a CSV cell would hold."""
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, tuple)):
+        return LIST_SEP.join(str(x) for x in v)
+    if isinstance(v, float):
+        return repr(v)
+    return str(v)
+
+
+def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame([{c: _cell(r.get(c)) for c in columns} for r in rows], columns=columns,
+                        dtype=object)
+
+
+def case_tables(case: Case) -> dict[str, pd.DataFrame]:
+    """Flatten a case into raw batch tables (text cells, as `read_batch` finds them in CSV)."""
+    from yibao.tables import TABLES
+
+    def cols(table: str) -> list[str]:
+        return [c.name for c in TABLES[table]]
+
+    p, c = case.person, case.claim
+    psn = {"psn_no": p.psn_no}
+    claim_row = c.model_dump() | psn
+    institutions = []
+    if c.institution is not None:
+        institutions.append(c.institution.model_dump() | {"institution_id": c.institution.id})
+        claim_row["institution_id"] = c.institution.id
+    if c.maternity is not None:
+        m = c.maternity
+        claim_row |= {"maternity_item": m.item, "delivery": m.delivery, "infants": m.infants,
+                      "pregnancy_weeks": m.pregnancy_weeks}
+    accumulators = []
+    if case.accumulators is not None:
+        acc = case.accumulators.model_dump()
+        acc["chronic_paid"] = [f"{k}={v:.2f}" for k, v in sorted(acc["chronic_paid"].items())]
+        accumulators.append(psn | acc)
+    tables: dict[str, list[dict[str, Any]]] = {
+        "persons": [p.model_dump()],
+        "enrolments": [psn | e.model_dump() for e in (p.enrolments or [])],
+        "statuses": [psn | s.model_dump() for s in p.statuses],
+        "certifications": [psn | x.model_dump() for x in p.certifications],
+        "filings": [psn | f.model_dump() for f in p.filings],
+        "institutions": institutions,
+        "claims": [claim_row],
+        "lines": [{"mdtrt_id": c.mdtrt_id} | ln.model_dump() for ln in case.lines],
+        "accumulators": accumulators,
+    }
+    return {name: _frame(rows, cols(name)) for name, rows in tables.items()}
