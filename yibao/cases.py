@@ -216,3 +216,15 @@ def case_tables(case: Case) -> dict[str, pd.DataFrame]:
         "accumulators": accumulators,
     }
     return {name: _frame(rows, cols(name)) for name, rows in tables.items()}
+
+
+def case_batch(case: Case):  # type: ignore[no-untyped-def]
+    """The case as a validated batch of one; a cell the batch reader refuses is an InputError."""
+    from yibao.io import normalize
+
+    tables = case_tables(case)
+    batch, rejects = normalize(tables, {name: "case" for name in tables})
+    if len(rejects):
+        first = rejects.iloc[0]
+        raise InputError(f"{first['table']}.{first['column']}: {first['reason']}", file="case")
+    return batch

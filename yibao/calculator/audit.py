@@ -39,7 +39,7 @@ class LineViolations:
         return out
 
 
-def _indication_ok(indications: pd.Series, diagnoses: pd.Series) -> np.ndarray:
+def indication_ok(indications: pd.Series, diagnoses: pd.Series) -> np.ndarray:
     """Does any claim diagnosis match any of the item's indications? Decided once per distinct pair."""
     pairs = pd.DataFrame({"ind": indications.to_numpy(), "dx": diagnoses.to_numpy()})
     limited = pairs["ind"] != ""
@@ -119,7 +119,7 @@ def find_violations(lines: pd.DataFrame, claims: pd.DataFrame, cat_pos: np.ndarr
         "AGE": (age < item("age_from")) | (age >= item("age_below")),
         "LEVEL": claim("level") < item("min_level"),
         "SETTING": item("inpatient_only") & ~np.isin(claim("med_type"), INPATIENT_MED_TYPES),
-        "INDICATION": ~_indication_ok(pd.Series(item("indications")), pd.Series(claim("diagnoses"))),
+        "INDICATION": ~indication_ok(pd.Series(item("indications")), pd.Series(claim("diagnoses"))),
     }
     primary = np.full(n, "", dtype=object)
     for code in reversed(WHOLE_LINE_EDITS):  # the first edit in order names the line

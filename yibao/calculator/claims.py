@@ -101,11 +101,12 @@ def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, Load
                         for k in claims["tariff_key"]], dtype=np.int64) if n else zeros
     out["maternity_allowance"] = np.where(days > 0, div_half_up(wage * days, np.maximum(divisor, 1)), 0)
 
-    line_out = pd.DataFrame({"mdtrt_id": lines["mdtrt_id"].to_numpy(), "line_id": lines["line_id"].to_numpy()})
+    line_out = pd.DataFrame({"mdtrt_id": lines["mdtrt_id"].to_numpy(), "line_id": lines["line_id"].to_numpy(),
+                             "med_list_codg": lines["med_list_codg"].to_numpy()})
     for f in ("medfee_sumamt",) + SPLIT_FIELDS + ("violation_amt",):
         line_out[f] = audited_l[f]
     line_out["violations"] = viol["codes"]
-    out["violation_codes"] = _claim_codes(line_out, n, pos)
+    out["violation_codes"] = _claim_codes(line_out, n, pos, list(viol["by_code"]))
     split_flag = split_admissions(claims, _split_window(claims, tariffs))
     out["suspect_codes"] = np.where(split_flag, "SPLIT_ADMISSION", "")
 
@@ -120,14 +121,17 @@ def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, Load
                        scan.state_table(result.state, result.groups, diseases))
 
 
-def _claim_codes(line_out: pd.DataFrame, n: int, pos: np.ndarray) -> np.ndarray:
-    """Distinct violation codes of each claim's lines, `;`-joined in first-seen order."""
+def _claim_codes(line_out: pd.DataFrame, n: int, pos: np.ndarray, order: list[str]) -> np.ndarray:
+    """Distinct violation codes of each claim's lines, `;`-joined in edit order (`order`), so
+    the text does not depend on the order of the input lines."""
     codes = np.full(n, "", dtype=object)
     hit = line_out["violations"].to_numpy() != ""
     if hit.any():
         frame = pd.DataFrame({"pos": pos[hit], "codes": line_out["violations"].to_numpy()[hit]})
         exploded = frame.assign(code=frame["codes"].str.split(LIST_SEP)).explode("code")
-        joined = exploded.drop_duplicates(["pos", "code"]).groupby("pos", sort=True)["code"].agg(LIST_SEP.join)
+        exploded["rank"] = pd.Index(order).get_indexer(exploded["code"])
+        exploded = exploded.drop_duplicates(["pos", "code"]).sort_values(["pos", "rank"], kind="stable")
+        joined = exploded.groupby("pos", sort=True)["code"].agg(LIST_SEP.join)
         codes[joined.index.to_numpy()] = joined.to_numpy()
     return codes
 

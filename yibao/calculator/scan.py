@@ -95,12 +95,12 @@ def load_state(acc: pd.DataFrame, groups: pd.MultiIndex, diseases: list[str]) ->
 
 
 def state_table(state: Used, groups: pd.MultiIndex, diseases: list[str]) -> pd.DataFrame:
-    """The accumulators table after the batch: yuan as exact two-decimal strings."""
+    """The accumulators table after the batch (yuan, like every amount column of the outputs)."""
     data: dict[str, object] = {"psn_no": groups.get_level_values(0), "year": groups.get_level_values(1)}
     for column, (name, slot) in ACC_COLUMNS.items():
         values = getattr(state, name)
         values = values if slot is None else values[:, slot]
-        data[column] = values if column in COUNTERS else [str(fen_to_yuan(v)) for v in values]
+        data[column] = values if column in COUNTERS else values / 100
     chronic = state.paid[:, PAID_CHRONIC0:]
     data["chronic_paid"] = [
         LIST_SEP.join(f"{code}={fen_to_yuan(v)}" for code, v in zip(diseases, row) if v)

@@ -16,6 +16,7 @@ claim lines by code. Columns:
 
 from __future__ import annotations
 
+from decimal import InvalidOperation
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,13 @@ def _cell_error(path: Path, row: int, column: str, value: object, why: str) -> I
     return InputError(f"{value!r}: {why}", file=str(path), row=row, column=column)
 
 
+def _refuse_first(path: Path, df: pd.DataFrame, bad: pd.Series, column: str, why: str) -> None:
+    """Raise for the first row flagged in `bad`, if any."""
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise _cell_error(path, i + 2, column, df[column].iat[i], why)
+
+
 def _convert(path: Path, df: pd.DataFrame, column: str, fn, default):  # type: ignore[no-untyped-def]
     out = []
     for i, v in enumerate(df[column]):
@@ -44,6 +52,8 @@ def _convert(path: Path, df: pd.DataFrame, column: str, fn, default):  # type: i
             continue
         try:
             out.append(fn(v))
+        except InvalidOperation:  # Decimal's own error carries no readable message
+            raise _cell_error(path, i + 2, column, v, "not a number") from None
         except (ValueError, ArithmeticError) as exc:
             raise _cell_error(path, i + 2, column, v, str(exc)) from None
     return out
@@ -60,14 +70,9 @@ def load_catalogue(path: Path) -> pd.DataFrame:
         raise InputError(f"missing columns {missing}", file=str(path))
     for column, allowed in (("kind", KINDS), ("level", LEVELS), ("gender", {"", "F", "M"}),
                             ("inpatient_only", {"", "true", "false"})):
-        bad = ~df[column].isin(allowed)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise _cell_error(path, i + 2, column, df[column].iat[i], f"must be one of {sorted(allowed)}")
-    dup = df["code"].duplicated() & (df["valid_from"] == "")
-    if dup.any():
-        i = int(np.flatnonzero(dup)[0])
-        raise _cell_error(path, i + 2, "code", df["code"].iat[i], "defined twice")
+        _refuse_first(path, df, ~df[column].isin(allowed), column, f"must be one of {sorted(allowed)}")
+    _refuse_first(path, df, df["code"].str.strip() == "", "code", "must not be empty")
+    _refuse_first(path, df, df["code"].duplicated() & (df["valid_from"] == ""), "code", "defined twice")
 
     def ratio(v: str) -> int:
         bp = ratio_to_bp(v)
@@ -81,6 +86,18 @@ def load_catalogue(path: Path) -> pd.DataFrame:
             raise ValueError("must not be negative")
         return n
 
+    def price(v: str) -> int:
+        fen = yuan_to_fen(v)
+        if fen < 0:
+            raise ValueError("must not be negative")
+        return fen
+
+    def level(v: str) -> int:
+        n = int(v)
+        if not 1 <= n <= 4:
+            raise ValueError("institution level must be 1 to 4")
+        return n
+
     def day(v: str) -> np.datetime64:
         return np.datetime64(v, "D")
 
@@ -90,11 +107,11 @@ def load_catalogue(path: Path) -> pd.DataFrame:
         "kind": df["kind"],
         "level": df["level"],
         "selfpay_bp": pd.array(_convert(path, df, "selfpay_prop", ratio, None), dtype="Int64"),
-        "price_cap_fen": np.array(_convert(path, df, "price_cap", yuan_to_fen, NO_LIMIT), dtype=np.int64),
+        "price_cap_fen": np.array(_convert(path, df, "price_cap", price, NO_LIMIT), dtype=np.int64),
         "gender": df["gender"],
         "age_from": np.array(_convert(path, df, "age_from", nonneg_int, 0), dtype=np.int64),
         "age_below": np.array(_convert(path, df, "age_below", nonneg_int, 999), dtype=np.int64),
-        "min_level": np.array(_convert(path, df, "min_level", nonneg_int, 0), dtype=np.int64),
+        "min_level": np.array(_convert(path, df, "min_level", level, 0), dtype=np.int64),
         "inpatient_only": (df["inpatient_only"] == "true").to_numpy(),
         "max_per_day_milli": np.array(
             _convert(path, df, "max_per_day", lambda v: nonneg_int(v) * 1000, NO_LIMIT), dtype=np.int64),

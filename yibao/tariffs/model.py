@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.functional_validators import AfterValidator
@@ -50,6 +50,13 @@ def fen(v: Decimal | None) -> int | None:
 
 def bp(v: Decimal) -> int:
     return ratio_to_bp(v)
+
+
+def _unique(keys: list[Any], what: str) -> None:
+    """Refuse a list naming one item twice (items are found, and diffed, by these keys)."""
+    dup = sorted({k for k in keys if keys.count(k) > 1}, key=str)
+    if dup:
+        raise ValueError(f"{what} defined twice: {dup}")
 
 
 class Strict(BaseModel):
@@ -122,10 +129,7 @@ class Inpatient(Strict):
 
     @model_validator(mode="after")
     def _unique_schemes(self) -> Inpatient:
-        keys = [(s.insutype, s.employee_status, s.level) for s in self.schemes]
-        dup = {k for k in keys if keys.count(k) > 1}
-        if dup:
-            raise ValueError(f"inpatient scheme defined twice: {sorted(dup)}")
+        _unique([(s.insutype, s.employee_status, s.level) for s in self.schemes], "inpatient scheme")
         return self
 
     def scheme(self, insutype: str, employee_status: str, level: int) -> InpatientScheme | None:
@@ -158,6 +162,7 @@ class Catastrophic(Strict):
         dup = {i for i in defaults if defaults.count(i) > 1}
         if dup:
             raise ValueError(f"more than one untilted tier fund for insutype {sorted(dup)}")
+        _unique([(f.fund, f.insutype, tuple(sorted(f.statuses))) for f in self.funds], "tier fund")
         return self
 
 
@@ -175,6 +180,11 @@ class Assistance(Strict):
     med_types: list[MedType] = ["21", "14"]
     annual_cap: Yuan | None = None
     statuses: list[AssistanceStatus]
+
+    @model_validator(mode="after")
+    def _unique_statuses(self) -> Assistance:
+        _unique([s.status for s in self.statuses], "assistance status")
+        return self
 
 
 class OutpatientScheme(Strict):
@@ -196,6 +206,11 @@ class OutpatientScheme(Strict):
 
 class Outpatient(Strict):
     schemes: list[OutpatientScheme]
+
+    @model_validator(mode="after")
+    def _unique_schemes(self) -> Outpatient:
+        _unique([(s.insutype, s.employee_status) for s in self.schemes], "outpatient scheme")
+        return self
 
     def scheme(self, insutype: str, employee_status: str) -> OutpatientScheme | None:
         for status in (employee_status, "any"):
@@ -236,6 +251,12 @@ class Chronic(Strict):
     certification_years: int = 2
     review_days: list[str] = ["01-01", "04-01", "07-01", "10-01"]
     diseases: list[ChronicDisease]
+
+    @model_validator(mode="after")
+    def _unique_entries(self) -> Chronic:
+        _unique([(r.insutype, r.group) for r in self.ratios], "chronic ratio")
+        _unique([d.code for d in self.diseases], "chronic disease")
+        return self
 
     def disease_for(self, diagnosis: str) -> ChronicDisease | None:
         for d in self.diseases:
@@ -293,6 +314,11 @@ class AuditEdit(Strict):
 class Audit(Strict):
     split_admission_days: int = 15
     edits: list[AuditEdit]
+
+    @model_validator(mode="after")
+    def _unique_codes(self) -> Audit:
+        _unique([e.code for e in self.edits], "audit edit")
+        return self
 
     def edit(self, code: str) -> AuditEdit:
         for e in self.edits:
@@ -388,9 +414,6 @@ class Tariff(Strict):
         undefined = [f"{where}: {code}" for where, code in used if code not in m.names]
         if undefined:
             raise ValueError("material codes not defined in materials.names: " + "; ".join(undefined))
-        a_statuses = [s.status for s in self.assistance.statuses]
-        if len(set(a_statuses)) != len(a_statuses):
-            raise ValueError(f"assistance status listed twice: {a_statuses}")
         return self
 
     @property

@@ -64,14 +64,14 @@ def version_files(tariff_id: str) -> list[Path]:
 
 
 def _format_validation(path: Path, err: ValidationError, raw: Any) -> str:
+    """`file: inpatient.schemes[0].bands[0].ratio = 1.5: why` (no value for a whole section)."""
     first = err.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"])
+    loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".")
     value = first.get("input")
-    if isinstance(value, (dict, list)):
-        value = "…"
+    where = loc if isinstance(value, (dict, list)) else f"{loc or '(top)'} = {value!r}"
     msg = first["msg"].removeprefix("Value error, ")
     more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    return f"{path}: {loc or '(top)'} = {value!r}: {msg}{more}"
+    return f"{path}: {where + ': ' if where else ''}{msg}{more}"
 
 
 def parse_tariff_file(path: Path) -> Tariff:

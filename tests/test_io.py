@@ -1,0 +1,382 @@
+"""Batch tables in and out (yibao/io.py): typed frames, rejects that name file/row/column,
+whole claims rejected with their lines, and nothing lost.
+
+Row numbers below are counted by hand in the CSV texts: the header is row 1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from yibao.errors import InputError
+from yibao.io import REJECT_COLUMNS, normalize, read_accumulators, read_batch, write_tables
+from yibao.tables import INPUT_TABLES, TABLES
+
+BASE = {
+    "persons": """\
+psn_no,gender,birth_date,insutype,employee_status
+P1,F,1980-01-02,390,
+P2,M,1955-03-04,310,retired
+P3,F,2015-07-08,390,
+""",
+    "statuses": """\
+psn_no,kind,valid_from,valid_to
+P1,dibao,2025-01-01,
+""",
+    "certifications": """\
+psn_no,disease,valid_from,valid_to
+P2,I10,2024-07-01,2026-06-30
+""",
+    "filings": """\
+psn_no,kind,referral_kind,filed_date,target_institution,materials,third_party_liable
+P1,referral,emergency,2025-05-08,H2,emergency_certificate,
+""",
+    "institutions": """\
+institution_id,name,kind,level,out_of_area,networked,agreement
+H1,样本县人民医院,hospital,2,false,true,active
+H2,河南省人民医院,hospital,4,TRUE,Yes,active
+""",
+    "claims": """\
+mdtrt_id,psn_no,kind,med_type,institution_id,admit_date,discharge_date,diagnoses,settlement_mode,submitted_date,materials,trauma
+C1,P1,claim,21,H2,2025-05-06,2025-05-12,J18.9;I10,direct,2025-05-12,,false
+C2,P2,claim,14,H1,2025-06-01,2025-06-01,I10,manual,2025-06-20,id_document;invoice,0
+C3,P3,claim,11,H1,2025-07-01,2025-07-01,J06.9,direct,2025-07-01,,
+A1,P2,chronic_application,,,,,E11,,2025-03-03,id_document,
+""",
+    "lines": """\
+mdtrt_id,line_id,med_list_codg,service_date,pric,cnt,det_item_fee_sumamt,chrgitm_lv
+C1,01,S-BED2,2025-05-06,30.00,6,,
+C1,02,A-SALINE,2025-05-07,3.5,2,7.00,01
+C2,01,B-CEFU,2025-06-01,3.20,30.5,,
+C3,01,B-PAED,2025-07-01,1.80,10,,
+C3,02,A-AMOX,2025-07-01,0.60,12,,
+""",
+}
+
+
+def write_folder(folder: Path, changes: dict[str, str] | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in (BASE | (changes or {})).items():
+        (folder / f"{name}.csv").write_text(text, encoding="utf-8")
+    return folder
+
+
+def replace_line(table: str, row: int, new: str) -> dict[str, str]:
+    """BASE[table] with spreadsheet row `row` (header = 1) replaced."""
+    rows = BASE[table].splitlines()
+    rows[row - 1] = new
+    return {table: "\n".join(rows) + "\n"}
+
+
+def rejects_of(tmp_path: Path, changes: dict[str, str]) -> tuple[pd.DataFrame, object]:
+    batch, rejects = read_batch(write_folder(tmp_path, changes))
+    assert list(rejects.columns) == REJECT_COLUMNS
+    return rejects, batch
+
+
+def reject_rows(rejects: pd.DataFrame) -> set[tuple[str, int, str]]:
+    return {(t, int(r), c) for t, r, c in zip(rejects["table"], rejects["row"], rejects["column"])}
+
+
+# --- clean input ---------------------------------------------------------------------------
+
+def test_clean_batch_has_no_rejects_and_typed_columns(tmp_path: Path) -> None:
+    batch, rejects = read_batch(write_folder(tmp_path))
+    assert rejects.empty
+    assert list(batch.claims.columns) == [c.name for c in TABLES["claims"]]
+    lines = batch.lines
+    assert lines["line_id"].tolist() == ["01", "02", "01", "01", "02"]  # zeros kept
+    assert lines["pric"].tolist() == [30.0, 3.5, 3.2, 1.8, 0.6]
+    assert lines["cnt"].tolist() == [6.0, 2.0, 30.5, 10.0, 12.0]
+    assert np.isnan(lines["det_item_fee_sumamt"].iloc[0]) and lines["det_item_fee_sumamt"].iloc[1] == 7.0
+    assert lines["chrgitm_lv"].tolist() == ["", "01", "", "", ""]
+    assert lines["service_date"].dtype == "datetime64[ns]"
+    assert lines["service_date"].iloc[0] == pd.Timestamp("2025-05-06")
+    persons = batch.persons
+    assert persons["insutype"].tolist() == ["390", "310", "390"]
+    assert persons["employee_status"].tolist() == ["", "retired", ""]
+    assert persons["waiting_period_until"].isna().all()
+    inst = batch.institutions
+    assert inst["level"].dtype == "Int64" and inst["level"].tolist() == [2, 4]
+    assert inst["out_of_area"].tolist() == [False, True] and inst["networked"].tolist() == [True, True]
+    claims = batch.claims
+    assert claims["diagnoses"].iloc[0] == "J18.9;I10"
+    assert claims["trauma"].dtype == "boolean"
+    assert claims["trauma"].iloc[0] == False and claims["trauma"].iloc[1] == False  # noqa: E712
+    assert claims["trauma"].isna().tolist() == [False, False, True, True]
+    assert claims["admit_date"].isna().tolist() == [False, False, False, True]
+    assert claims.index.tolist() == [0, 1, 2, 3]  # file positions: spreadsheet row − 2
+    assert batch.enrolments.empty and list(batch.enrolments.columns) == ["psn_no", "valid_from", "valid_to"]
+    assert batch.sources["claims"] == str(tmp_path / "claims.csv")
+
+
+def test_whitespace_is_stripped(tmp_path: Path) -> None:
+    changes = replace_line("lines", 2, " C1 , 01 ,S-BED2 , 2025-05-06 , 30.00 ,6,,")
+    rejects, batch = rejects_of(tmp_path, changes)
+    assert rejects.empty
+    assert batch.lines.iloc[0][["mdtrt_id", "line_id", "med_list_codg"]].tolist() == ["C1", "01", "S-BED2"]
+    assert batch.lines["pric"].iloc[0] == 30.0
+
+
+def test_csv_and_parquet_round_trip_equal(tmp_path: Path) -> None:
+    batch, _ = read_batch(write_folder(tmp_path / "in"))
+    tables = {name: getattr(batch, name) for name in INPUT_TABLES}
+    back = {}
+    for fmt in ("csv", "parquet"):
+        paths = write_tables(tables, tmp_path / fmt, fmt)
+        assert [p.name for p in paths] == [f"{name}.{fmt}" for name in INPUT_TABLES]
+        back[fmt], rejects = read_batch(tmp_path / fmt)
+        assert rejects.empty
+    for name in INPUT_TABLES:
+        for fmt in ("csv", "parquet"):
+            pd.testing.assert_frame_equal(getattr(back[fmt], name), tables[name], check_index_type=False)
+
+
+def test_typed_parquet_reads_like_csv(tmp_path: Path) -> None:
+    """Parquet written by another tool: real dates, numbers, booleans and a list column."""
+    write_folder(tmp_path)
+    (tmp_path / "institutions.csv").unlink()
+    (tmp_path / "lines.csv").unlink()
+    pq.write_table(pa.table({
+        "institution_id": ["H1", "H2"], "name": ["样本县人民医院", "河南省人民医院"], "kind": ["hospital", "hospital"],
+        "level": pa.array([2, 4], pa.int32()), "out_of_area": [False, True], "networked": [True, True],
+        "agreement": ["active", "active"]}), tmp_path / "institutions.parquet")
+    pq.write_table(pa.table({
+        "mdtrt_id": ["C1", "C1", "C2", "C3", "C3"], "line_id": ["01", "02", "01", "01", "02"],
+        "med_list_codg": pa.array(["S-BED2", "A-SALINE", "B-CEFU", "B-PAED", "A-AMOX"]).dictionary_encode(),
+        "service_date": pa.array([dt.date(2025, 5, 6), dt.date(2025, 5, 7), dt.date(2025, 6, 1),
+                                  dt.date(2025, 7, 1), dt.date(2025, 7, 1)]),
+        "pric": [30.0, 3.5, 3.2, 1.8, 0.6], "cnt": [6, 2, 30.5, 10, 12],
+        "det_item_fee_sumamt": [None, 7.0, None, None, None], "chrgitm_lv": [None, "01", None, None, None],
+    }), tmp_path / "lines.parquet")
+    typed, rejects = read_batch(tmp_path)
+    assert rejects.empty
+    text, _ = read_batch(write_folder(tmp_path / "csv"))
+    pd.testing.assert_frame_equal(typed.lines, text.lines)
+    pd.testing.assert_frame_equal(typed.institutions, text.institutions)
+
+
+def test_normalize_in_memory_tables_absent_tables_empty() -> None:
+    claims = pd.DataFrame({"mdtrt_id": ["A1"], "psn_no": ["P1"], "kind": ["chronic_application"]})
+    persons = pd.DataFrame({"psn_no": ["P1"], "gender": ["M"], "birth_date": [pd.Timestamp("1970-06-15")],
+                            "insutype": [390]})
+    batch, rejects = normalize({"claims": claims, "persons": persons},
+                               {"claims": "<claims>", "persons": "<persons>"})
+    assert rejects.empty
+    assert batch.persons["insutype"].tolist() == ["390"]  # a number in a text column reads as its text
+    assert batch.lines.empty and list(batch.lines.columns) == [c.name for c in TABLES["lines"]]
+    assert batch.lines["pric"].dtype == np.float64
+    assert batch.claims["med_type"].tolist() == [""]
+
+
+def test_read_accumulators(tmp_path: Path) -> None:
+    path = tmp_path / "acc.csv"
+    path.write_text("psn_no,year,hifp_paid,inpatient_admissions,chronic_paid\n"
+                    "P1,2025,1200.50,1,E11=2950.00;I10=100.00\n"
+                    "P2,2025,12.345,,\n", encoding="utf-8")
+    frame, rejects = read_accumulators(path)
+    assert frame["psn_no"].tolist() == ["P1"]
+    assert frame["year"].tolist() == [2025] and frame["hifp_paid"].tolist() == [1200.5]
+    assert frame["chronic_paid"].iloc[0] == "E11=2950.00;I10=100.00"
+    assert reject_rows(rejects) == {("accumulators", 3, "hifp_paid")}
+    assert rejects["file"].iloc[0] == str(path)
+
+
+def test_gb18030_csv(tmp_path: Path) -> None:
+    write_folder(tmp_path)
+    (tmp_path / "institutions.csv").write_bytes(BASE["institutions"].encode("gb18030"))
+    batch, rejects = read_batch(tmp_path)
+    assert rejects.empty
+    assert batch.institutions["name"].tolist() == ["样本县人民医院", "河南省人民医院"]
+
+
+# --- bad cells: every reject names table, file, row and column ----------------------------
+
+@pytest.mark.parametrize(("table", "row", "line", "column", "words"), [
+    ("lines", 3, "C1,02,A-SALINE,2025-13-07,3.5,2,7.00,01", "service_date", "not a date"),
+    ("lines", 3, "C1,02,A-SALINE,2025/05/07,3.5,2,7.00,01", "service_date", "not a date"),
+    ("lines", 3, "C1,02,A-SALINE,2025-05-07,3.505,2,7.00,01", "pric", "more than 2 decimals"),
+    ("lines", 3, "C1,02,A-SALINE,2025-05-07,-3.5,2,7.00,01", "pric", "at least 0"),
+    ("lines", 3, "C1,02,A-SALINE,2025-05-07,3.5,0,7.00,01", "cnt", "greater than 0"),
+    ("lines", 3, "C1,02,A-SALINE,2025-05-07,3.5,2.0005,7.00,01", "cnt", "more than 3 decimals"),
+    ("lines", 3, "C1,02,A-SALINE,2025-05-07,abc,2,7.00,01", "pric", "not a number"),
+    ("lines", 3, "C1,02,A-SALINE,2025-05-07,3.5,2,7.00,04", "chrgitm_lv", "not one of"),
+    ("lines", 3, "C1,02,,2025-05-07,3.5,2,7.00,01", "med_list_codg", "a value is required"),
+    ("claims", 2, "C1,P1,claim,22,H2,2025-05-06,2025-05-12,J18.9;I10,direct,2025-05-12,,false",
+     "med_type", "not one of"),
+    ("claims", 2, "C1,P1,claim,21,H2,2025-05-06,2025-05-12,J18.9;I10,direct,2025-05-12,,maybe",
+     "trauma", "not true/false"),
+    ("claims", 2, "C1,P1,claim,21,H2,2025-05-16,2025-05-12,J18.9;I10,direct,2025-05-12,,false",
+     "discharge_date", "before admit_date"),
+])
+def test_bad_cell_rejects_whole_claim(tmp_path: Path, table: str, row: int, line: str, column: str,
+                                      words: str) -> None:
+    rejects, batch = rejects_of(tmp_path, replace_line(table, row, line))
+    cell = rejects[(rejects["table"] == table) & (rejects["row"] == row)]
+    assert cell[["column"]].iloc[0].tolist() == [column]
+    assert words in cell["reason"].iloc[0]
+    assert cell["file"].iloc[0] == str(tmp_path / f"{table}.csv")
+    # claim C1 (claims row 2) goes with both its lines (lines rows 2 and 3), each with a reason
+    assert {(t, r) for t, r, _ in reject_rows(rejects)} == {("claims", 2), ("lines", 2), ("lines", 3)}
+    assert "C1" not in set(batch.claims["mdtrt_id"]) and "C1" not in set(batch.lines["mdtrt_id"])
+    assert batch.claims["mdtrt_id"].tolist() == ["C2", "C3", "A1"]
+
+
+def test_bad_value_is_quoted_in_the_reason(tmp_path: Path) -> None:
+    rejects, _ = rejects_of(tmp_path, replace_line("lines", 3, "C1,02,A-SALINE,2025-05-07,3.505,2,7.00,01"))
+    assert rejects[rejects["column"] == "pric"]["reason"].iloc[0] == "'3.505': more than 2 decimals"
+    assert rejects[rejects["column"] == "pric"]["key"].iloc[0] == "C1/02"
+
+
+def test_duplicate_mdtrt_id_rejects_both_claims_and_their_lines(tmp_path: Path) -> None:
+    changes = replace_line("claims", 3, "C1,P2,claim,14,H1,2025-06-01,2025-06-01,I10,manual,2025-06-20,,0")
+    rejects, batch = rejects_of(tmp_path, changes)
+    dup = rejects[rejects["reason"].str.startswith("duplicate")]
+    assert reject_rows(dup) == {("claims", 2, "mdtrt_id"), ("claims", 3, "mdtrt_id")}
+    assert dup["reason"].iloc[0] == "duplicate mdtrt_id: rows 2, 3"
+    # lines rows 2 and 3 (C1) and row 4 (old C2, now unknown) are out
+    assert {(t, r) for t, r, _ in reject_rows(rejects)} == {
+        ("claims", 2), ("claims", 3), ("lines", 2), ("lines", 3), ("lines", 4)}
+    assert batch.claims["mdtrt_id"].tolist() == ["C3", "A1"]
+
+
+def test_duplicate_line_ids_out_of_order(tmp_path: Path) -> None:
+    changes = {"lines": BASE["lines"] + "C1,01,S-BED2,2025-05-07,30.00,1,,\n"}
+    rejects, batch = rejects_of(tmp_path, changes)
+    dup = rejects[rejects["reason"].str.startswith("duplicate")]
+    assert reject_rows(dup) == {("lines", 2, "line_id"), ("lines", 7, "line_id")}
+    assert dup["reason"].iloc[0] == "duplicate mdtrt_id/line_id: rows 2, 7"
+    assert ("claims", 2, "") in reject_rows(rejects) and ("lines", 3, "") in reject_rows(rejects)
+    assert batch.lines["mdtrt_id"].tolist() == ["C2", "C3", "C3"]
+
+
+def test_line_of_an_unknown_claim(tmp_path: Path) -> None:
+    rejects, batch = rejects_of(tmp_path, {"lines": BASE["lines"] + "C9,01,A-AMOX,2025-07-01,0.60,12,,\n"})
+    assert reject_rows(rejects) == {("lines", 7, "mdtrt_id")}
+    assert rejects["reason"].iloc[0] == "no claim 'C9' in claims"
+    assert len(batch.lines) == 5 and len(batch.claims) == 4
+
+
+def test_claim_of_an_unknown_person_goes_with_its_lines(tmp_path: Path) -> None:
+    changes = replace_line("claims", 4, "C3,P9,claim,11,H1,2025-07-01,2025-07-01,J06.9,direct,2025-07-01,,")
+    rejects, batch = rejects_of(tmp_path, changes)
+    assert reject_rows(rejects) == {("claims", 4, "psn_no"), ("lines", 5, ""), ("lines", 6, "")}
+    by_row = dict(zip(zip(rejects["table"], rejects["row"]), rejects["reason"]))
+    assert by_row[("claims", 4)] == "psn_no 'P9' is not in persons"
+    assert by_row[("lines", 5)] == "its claim (claims row 4) was rejected"
+    assert rejects[rejects["table"] == "lines"]["key"].tolist() == ["C3/01", "C3/02"]
+    assert batch.lines["mdtrt_id"].tolist() == ["C1", "C1", "C2"]
+
+
+def test_claim_at_an_unknown_institution(tmp_path: Path) -> None:
+    changes = replace_line("claims", 3, "C2,P2,claim,14,H7,2025-06-01,2025-06-01,I10,manual,2025-06-20,,0")
+    rejects, _ = rejects_of(tmp_path, changes)
+    assert reject_rows(rejects) == {("claims", 3, "institution_id"), ("lines", 4, "")}
+
+
+def test_application_needs_no_institution(tmp_path: Path) -> None:
+    rejects, batch = rejects_of(tmp_path, {})
+    assert rejects.empty and batch.claims["institution_id"].iloc[3] == ""
+
+
+def test_rejected_status_rejects_the_person_and_their_claims(tmp_path: Path) -> None:
+    rejects, batch = rejects_of(tmp_path, replace_line("statuses", 2, "P1,rich,2025-01-01,"))
+    assert reject_rows(rejects) == {("statuses", 2, "kind"), ("persons", 2, ""), ("claims", 2, "psn_no"),
+                                    ("lines", 2, ""), ("lines", 3, "")}
+    by_row = dict(zip(zip(rejects["table"], rejects["row"]), rejects["reason"]))
+    assert by_row[("persons", 2)] == "its statuses row 2 was rejected"
+    assert by_row[("claims", 2)] == "persons row 2 (P1) was rejected"
+    assert batch.persons["psn_no"].tolist() == ["P2", "P3"]
+
+
+def test_nothing_is_lost(tmp_path: Path) -> None:
+    """Several problems at once: every input claim and line is in the batch or in rejects."""
+    changes = {
+        "claims": BASE["claims"] + "C4,P9,claim,11,H1,2025-08-01,2025-08-01,J06.9,direct,2025-08-01,,\n"
+                                   "C5,P3,claim,11,H1,2025-08-02,2025-08-02,J06.9,direct,2025-08-02,,\n",
+        "lines": BASE["lines"] + "C4,01,A-AMOX,2025-08-01,0.60,12,,\n"
+                                 "C5,01,A-AMOX,2025-08-02,0.601,12,,\n"
+                                 "C5,02,A-AMOX,2025-08-02,0.60,12,,\n"
+                                 "C8,01,A-AMOX,2025-08-02,0.60,12,,\n",
+    }
+    rejects, batch = rejects_of(tmp_path, changes)
+    for table, total in (("claims", 6), ("lines", 9)):
+        kept = set(getattr(batch, table).index + 2)
+        out = set(rejects.loc[rejects["table"] == table, "row"])
+        assert kept.isdisjoint(out)
+        assert kept | out == set(range(2, total + 2))
+    assert batch.claims["mdtrt_id"].tolist() == ["C1", "C2", "C3", "A1"]
+
+
+# --- unusable input -----------------------------------------------------------------------
+
+def test_missing_required_column_names_file_and_column(tmp_path: Path) -> None:
+    write_folder(tmp_path, {"claims": "mdtrt_id,psn_no,med_type\nC1,P1,21\n"})
+    with pytest.raises(InputError) as err:
+        read_batch(tmp_path)
+    assert str(err.value) == f"{tmp_path / 'claims.csv'}, column kind: missing required column kind"
+
+
+def test_missing_table_names_it(tmp_path: Path) -> None:
+    write_folder(tmp_path)
+    (tmp_path / "filings.csv").unlink()
+    with pytest.raises(InputError, match="missing table filings: no filings.parquet or filings.csv"):
+        read_batch(tmp_path)
+
+
+def test_unreadable_file_names_it(tmp_path: Path) -> None:
+    write_folder(tmp_path)
+    (tmp_path / "lines.csv").unlink()
+    (tmp_path / "lines.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(InputError) as err:
+        read_batch(tmp_path)
+    assert str(err.value).startswith(f"{tmp_path / 'lines.parquet'}: cannot read")
+
+
+def test_both_formats_of_one_table_is_ambiguous(tmp_path: Path) -> None:
+    write_folder(tmp_path)
+    (tmp_path / "lines.parquet").write_bytes(b"")
+    with pytest.raises(InputError, match="both lines.parquet and lines.csv"):
+        read_batch(tmp_path)
+
+
+# --- writing ------------------------------------------------------------------------------
+
+def test_written_files_are_byte_identical(tmp_path: Path) -> None:
+    batch, _ = read_batch(write_folder(tmp_path / "in"))
+    tables = {"claims": batch.claims, "lines": batch.lines}
+
+    def digest(folder: Path, fmt: str) -> list[str]:
+        return [hashlib.sha256(p.read_bytes()).hexdigest() for p in write_tables(tables, folder, fmt)]
+
+    for fmt in ("parquet", "csv", "xlsx"):
+        assert digest(tmp_path / f"{fmt}1", fmt) == digest(tmp_path / f"{fmt}2", fmt)
+
+
+def test_csv_cells_as_the_reader_expects(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"d": pd.to_datetime(["2025-05-06", None]),
+                          "b": pd.array([True, None], dtype="boolean"), "x": [12.34, np.nan], "s": ["a,b", ""]})
+    write_tables({"t": frame}, tmp_path, "csv")
+    assert (tmp_path / "t.csv").read_text(encoding="utf-8").splitlines() == [
+        '"d","b","x","s"', '2025-05-06,true,12.34,"a,b"', ',,,""']
+
+
+def test_xlsx_one_sheet_per_table(tmp_path: Path) -> None:
+    batch, _ = read_batch(write_folder(tmp_path / "in"))
+    (path,) = write_tables({"claims": batch.claims, "lines": batch.lines}, tmp_path / "x", "xlsx")
+    sheets = pd.read_excel(path, sheet_name=None, dtype=str)
+    assert list(sheets) == ["claims", "lines"]
+    assert sheets["lines"]["line_id"].tolist() == ["01", "02", "01", "01", "02"]
+
+
+def test_unknown_format() -> None:
+    with pytest.raises(InputError, match="unknown format 'json'"):
+        write_tables({}, Path("."), "json")

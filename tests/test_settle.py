@@ -1,0 +1,292 @@
+"""Settlement of designated institutions (yibao/settlement): statements computed by hand.
+
+The score output below is written by hand: two institutions, claims with every violation code,
+a rejected claim, a suspect, claims with incorrect data, a claim of another month, a manual
+claim and claims the scorer rejected. Every expected amount is worked out in the comments from
+the formulas of REFERENCE_TARIFF.md "Audit edits and settlement" (sample-county@2025: penalty
+rate 0.30 for QTY_DAY and BED_DAYS, 0 for the rest; deposit ratio 0.05; R = half-up to the fen).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+import typer
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from yibao.cli.settle import run as settle_command
+from yibao.errors import InputError
+from yibao.io import write_tables
+from yibao.settlement import settle, verify_folder, write_settlement
+from yibao.settlement.allocate import largest_remainder
+
+TARIFF = "sample-county@2025"
+CLAIM_FIELDS = ("mdtrt_id", "institution_id", "settlement_mode", "decision", "admit_date", "discharge_date",
+                "declared_fund_pay_sumamt", "fund_pay_sumamt", "violation_amt", "suspect_codes")
+CLAIMS = [  # declared, audited (fund_pay_sumamt), violation_amt; hosp_part_amt = declared − audited
+    ("C101", "H1", "direct", "partially_approved", "2025-05-02", "2025-05-09", 1000.00, 862.55, 100.00, ""),
+    ("C102", "H1", "direct", "partially_approved", "2025-05-10", "2025-05-10", 50.00, 49.90, 3.00, ""),
+    ("C103", "H1", "direct", "partially_approved", "2025-05-11", "2025-05-20", 500.00, 466.67, 30.00, ""),
+    ("C104", "H1", "direct", "approved", "2025-05-22", "2025-05-31", 300.00, 300.00, 0.00, "SPLIT_ADMISSION"),
+    ("C105", "H1", "direct", "rejected", "2025-05-15", "2025-05-15", 0.00, 0.00, 0.00, ""),
+    ("C106", "H1", "direct", "partially_approved", "2025-05-03", "2025-05-08", 200.00, 180.00, 20.00, ""),
+    ("C107", "H1", "direct", "partially_approved", "2025-04-20", "2025-04-30", 70.00, 60.00, 10.00, ""),
+    ("C108", "H1", "manual", "partially_approved", "2025-05-04", "2025-05-06", 40.00, 30.00, 10.00, ""),
+    ("C201", "H2", "direct", "approved", "2025-05-05", "2025-05-05", 80.12, 80.12, 0.00, ""),
+    ("C202", "H2", "direct", "approved", "2025-05-09", "2025-05-07", 45.00, 45.00, 0.00, ""),
+    ("C203", "H2", "direct", "partially_approved", "2025-05-12", "2025-05-12", 10.05, 10.00, 5.00, ""),
+]
+VIOLATIONS = [
+    ("C101", "GENDER", 40.00), ("C101", "QTY_DAY", 60.00),
+    ("C102", "AGE", 1.00), ("C102", "LEVEL", 1.00), ("C102", "SETTING", 1.00),
+    ("C103", "BED_DAYS", 20.00), ("C103", "INDICATION", 10.00),
+    ("C106", "QTY_DAY", 20.00), ("C107", "QTY_DAY", 10.00), ("C108", "AGE", 10.00),
+    ("C203", "QTY_DAY", 5.00),
+]
+SOURCE_CLAIMS = """\
+mdtrt_id,psn_no,kind,institution_id,settlement_mode,admit_date,discharge_date
+R1,P9,claim,H9,direct,2025-05-01,2025-05-10
+R2,P9,claim,H1,direct,2025-05-12,2025-05-10
+R3,P404,claim,H1,direct,2025-03-01,2025-03-02
+"""
+INSTITUTIONS = """\
+institution_id,name,kind,level,out_of_area,networked,agreement
+H1,县人民医院,hospital,2,false,true,active
+H2,城关镇卫生院,hospital,1,false,true,active
+"""
+
+
+def score_output(source_dir: Path) -> SimpleNamespace:
+    """A hand-made score result; its rejects point at claims.csv in `source_dir`."""
+    claims = pd.DataFrame(CLAIMS, columns=CLAIM_FIELDS)
+    claims["hosp_part_amt"] = np.where(claims["settlement_mode"] == "direct",
+                                       (claims["declared_fund_pay_sumamt"] * 100 - claims["fund_pay_sumamt"] * 100)
+                                       .round() / 100, 0.0)
+    claims = claims.assign(psn_no="P" + claims["mdtrt_id"], kind="claim", med_type="21", tariff=TARIFF,
+                           setl_date=claims["discharge_date"],
+                           violation_codes=[";".join(c for i, c, _ in VIOLATIONS if i == m)
+                                            for m in claims["mdtrt_id"]])
+    lines = pd.DataFrame({"mdtrt_id": claims["mdtrt_id"], "line_id": "L1", "service_date": claims["admit_date"]})
+    lines.loc[lines["mdtrt_id"] == "C202", "service_date"] = "2025-05-08"
+    outside = pd.DataFrame({"mdtrt_id": ["C106"], "line_id": ["L2"], "service_date": ["2025-05-12"]})
+    violations = pd.DataFrame(VIOLATIONS, columns=["mdtrt_id", "code", "violation_amt"])
+    source = str(source_dir / "claims.csv")
+    rejects = pd.DataFrame(
+        [("claims", source, 2, "institution_id", "R1", "institution_id 'H9' is not in institutions"),
+         ("claims", source, 3, "discharge_date", "R2", "'2025-05-10': 2025-05-10 is before admit_date 2025-05-12"),
+         ("claims", source, 4, "psn_no", "R3", "psn_no 'P404' is not in persons"),
+         ("claims", "/gone/claims.csv", 9, "psn_no", "R4", "psn_no 'P7' is not in persons")],
+        columns=["table", "file", "row", "column", "key", "reason"])
+    return SimpleNamespace(claims=claims, lines=pd.concat([lines, outside], ignore_index=True),
+                           violations=violations, rejects=rejects, accumulators=pd.DataFrame())
+
+
+@pytest.fixture
+def source_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    (folder / "claims.csv").write_text(SOURCE_CLAIMS, encoding="utf-8")
+    (folder / "institutions.csv").write_text(INSTITUTIONS, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def result(source_dir: Path) -> SimpleNamespace:
+    return score_output(source_dir)
+
+
+def by(frame: pd.DataFrame, *keys: str) -> dict:
+    return {tuple(r[k] for k in keys) if len(keys) > 1 else r[keys[0]]: r for _, r in frame.iterrows()}
+
+
+def test_statements_by_hand(result):
+    s = settle(result, period="2025-05")
+    st = by(s.statements, "institution_id")
+    assert list(st) == ["H1", "H2"]
+    h1, h2 = st["H1"], st["H2"]
+    assert h1["name"] == "县人民医院" and h2["name"] == "城关镇卫生院"  # found beside the source claims
+    # H1 settles C101–C105 (C106 withheld, C107 is April's, C108 manual):
+    # declared 1000 + 50 + 500 + 300 + 0 = 1850.00; audited 862.55 + 49.90 + 466.67 + 300 = 1679.12
+    # fees 137.45 + 0.10 + 33.33 = 170.88 (= 1850.00 − 1679.12)
+    # penalties: C101 R(137.45 × 0.3 × 60 / 100) = R(24.741) = 24.74; C103 R(33.33 × 0.3 × 20 / 30) = R(6.666) = 6.67
+    # deposit R(0.05 × (1850.00 − 170.88 − 31.41)) = R(0.05 × 1647.71) = R(82.3855) = 82.39
+    expected_h1 = {"claims": 6, "withheld_claims": 2, "suspect_claims": 1, "declared_total": 2050.00,
+                   "withheld": 200.00, "declared": 1850.00, "audited": 1679.12, "violation_fees": 170.88,
+                   "penalties": 31.41, "deposit_ratio": 0.05, "deposit": 82.39, "paid": 1565.32}
+    # H2 settles C201, C203 (C202 withheld): declared 80.12 + 10.05 = 90.17; fees 0.05;
+    # penalty C203 R(0.05 × 0.3) = R(0.015) = 0.02 (1.5 fen rounds up); deposit R(0.05 × 90.10)
+    # = R(4.505) = 4.51 (half up); paid 90.10 − 4.51 = 85.59
+    expected_h2 = {"claims": 3, "withheld_claims": 1, "suspect_claims": 0, "declared_total": 135.17,
+                   "withheld": 45.00, "declared": 90.17, "audited": 90.12, "violation_fees": 0.05,
+                   "penalties": 0.02, "deposit_ratio": 0.05, "deposit": 4.51, "paid": 85.59}
+    for row, expected in ((h1, expected_h1), (h2, expected_h2)):
+        assert {k: row[k] for k in expected} == pytest.approx(expected, abs=1e-9)
+
+
+def test_claim_deductions_and_by_code_allocation(result):
+    s = settle(result, period="2025-05")
+    claims = by(s.claims, "mdtrt_id")
+    assert sorted(claims) == ["C101", "C102", "C103", "C104", "C105", "C106", "C201", "C202", "C203"]
+    assert claims["C105"]["decision"] == "rejected" and claims["C105"]["declared"] == 0
+    assert (claims["C101"]["violation_fee"], claims["C101"]["penalty"]) == (137.45, 24.74)
+    assert (claims["C106"]["status"], claims["C106"]["violation_fee"], claims["C106"]["penalty"]) == ("withheld", 0, 0)
+    codes = {k: (r["violation_fee"], r["penalty"]) for k, r in by(s.claim_codes, "mdtrt_id", "code").items()}
+    assert codes == {
+        # 137.45 × 60/100 = 82.47, × 40/100 = 54.98; the penalty all to QTY_DAY (GENDER's rate is 0)
+        ("C101", "GENDER"): (54.98, 0), ("C101", "QTY_DAY"): (82.47, 24.74),
+        # 10 fen over three equal parts: 3 each, the fen left over to the first code (AGE)
+        ("C102", "AGE"): (0.04, 0), ("C102", "LEVEL"): (0.03, 0), ("C102", "SETTING"): (0.03, 0),
+        # 33.33 × 20/30 = 22.22, × 10/30 = 11.11
+        ("C103", "BED_DAYS"): (22.22, 6.67), ("C103", "INDICATION"): (11.11, 0),
+        ("C203", "QTY_DAY"): (0.05, 0.02)}
+    by_code = {k: (r["claims"], r["violation_fee"], r["penalty"], r["deduction"])
+               for k, r in by(s.by_code, "institution_id", "code").items()}
+    assert by_code[("H1", "QTY_DAY")] == (1, 82.47, 24.74, 107.21)  # C106's QTY_DAY is withheld, not counted
+    assert sum(v[3] for k, v in by_code.items() if k[0] == "H1") == pytest.approx(170.88 + 31.41)
+    assert s.suspects[["institution_id", "mdtrt_id", "code", "title"]].values.tolist() == [
+        ["H1", "C104", "SPLIT_ADMISSION", "疑似分解住院"]]
+
+
+def test_data_incorrect_and_unknown_institution(result):
+    s = settle(result, period="2025-05")
+    rows = {r["mdtrt_id"]: r for _, r in s.data_incorrect.iterrows()}
+    assert sorted(rows) == ["C106", "C202", "R2"]
+    assert rows["C106"]["declared"] == 200.00 and "1 line dated outside the stay 2025-05-03 – 2025-05-08" \
+        in rows["C106"]["reason"] and "L2 on 2025-05-12" in rows["C106"]["reason"]
+    assert "discharge 2025-05-07 is before admission 2025-05-09" in rows["C202"]["reason"]
+    # C202's line (2025-05-08) lies between its dates, so the reversed stay is its only problem
+    assert "outside the stay" not in rows["C202"]["reason"]
+    assert (rows["R2"]["institution_id"], bool(rows["R2"]["scored"])) == ("H1", False)
+    assert np.isnan(rows["R2"]["declared"]) and rows["R2"]["reason"].startswith("not scored: ")
+    # R3 is March's (its source row says so); R4's source is gone: institution and month unknown
+    unknown = by(s.unknown_institution, "mdtrt_id")
+    assert sorted(unknown) == ["R1", "R4"]
+    assert unknown["R1"]["institution_id"] == "H9"
+    assert unknown["R4"]["institution_id"] == "" and "source row not found" in unknown["R4"]["reason"]
+
+
+def test_largest_remainder_by_hand():
+    # 100 fen over weights 1, 1, 1 → 34, 33, 33; 7 fen over 2, 1 → 4.67, 2.33 → 5, 2;
+    # a weight-less group with a zero total gets nothing
+    shares = largest_remainder(np.array([100, 100, 100, 7, 7, 0]), np.array([1, 1, 1, 2, 1, 0]),
+                               np.array([0, 0, 0, 1, 1, 2]))
+    assert shares.tolist() == [34, 33, 33, 5, 2, 0]
+    # remainders decide before order: 10 over 3, 3, 4 → 3, 3, 4 exactly; 5 over 1, 2, 2 → 1, 2, 2
+    assert largest_remainder(np.array([10] * 3 + [5] * 3), np.array([3, 3, 4, 1, 2, 2]),
+                             np.array([0, 0, 0, 1, 1, 1])).tolist() == [3, 3, 4, 1, 2, 2]
+    # 1 fen over 1, 3 → remainders 1, 3 → the larger remainder (second row) takes it
+    assert largest_remainder(np.array([1, 1]), np.array([1, 3]), np.array([0, 0])).tolist() == [0, 1]
+    # products beyond 2^63 stay exact: 10^10 fen × weights of 10^12
+    big = largest_remainder(np.array([10**10, 10**10]), np.array([10**12, 2 * 10**12]), np.array([0, 0]))
+    assert big.tolist() == [3_333_333_333, 6_666_666_667]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_folder_in_written_out_verified(tmp_path, source_dir, fmt):
+    r = score_output(source_dir)
+    scored = tmp_path / "scored"
+    write_tables({"claims": r.claims, "lines": r.lines, "violations": r.violations, "rejects": r.rejects}, scored, fmt)
+    s = settle(scored, period="2025-05", institutions=source_dir / "institutions.csv")
+    assert s.statements["paid"].tolist() == [1565.32, 85.59]
+    out = tmp_path / "st"
+    write_settlement(s, out, fmt)
+    assert verify_folder(out) == []
+    again = tmp_path / "again"
+    write_settlement(settle(scored, period="2025-05"), again, fmt)
+    files = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(again) for p in again.rglob("*") if p.is_file())
+    for f in files:  # byte-identical outputs for the same input
+        assert hashlib.sha256((out / f).read_bytes()).digest() == hashlib.sha256((again / f).read_bytes()).digest(), f
+
+
+def tamper(out: Path, table: str, mdtrt_or_inst: str, column: str, value: float) -> None:
+    path = out / f"{table}.csv"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    key = "mdtrt_id" if "mdtrt_id" in frame.columns else "institution_id"
+    frame.loc[frame[key] == mdtrt_or_inst, column] = f"{value:.2f}"
+    frame.to_csv(path, index=False)
+
+
+def cli() -> typer.Typer:
+    app = typer.Typer()
+    app.command()(settle_command)
+    return app
+
+
+def test_verify_finds_tampering(tmp_path, result):
+    out = tmp_path / "st"
+    write_settlement(settle(result, period="2025-05"), out, "csv")
+    assert CliRunner().invoke(cli(), ["--verify", str(out)]).exit_code == 0
+    tamper(out, "claims", "C101", "penalty", 24.75)
+    tamper(out, "statements", "H2", "paid", 85.60)
+    run = CliRunner().invoke(cli(), ["--verify", str(out)])
+    assert run.exit_code == 1
+    lines = run.stderr.splitlines()
+    assert "claims C101: penalty (from claim_codes) 24.75 ≠ 24.74" in lines
+    assert "statements H1: penalties 31.41 ≠ 31.42" in lines
+    assert "statements H2: paid 85.60 ≠ 85.59" in lines
+
+
+def test_workbook_one_sheet_per_institution(tmp_path, result):
+    write_settlement(settle(result, period="2025-05"), tmp_path, "csv")
+    book = load_workbook(tmp_path / "settlement.xlsx")
+    assert book.sheetnames == ["汇总", "H1", "H2"]
+    sheet = book["H1"]
+    values = {row[0].value: row[1] for row in sheet.iter_rows(min_row=1, max_col=2) if row[0].value}
+    assert values["本期拨付金额"].value == 1565.32 and values["本期拨付金额"].number_format == "0.00"
+    assert values["预留质量保证金"].value == 82.39 and values["机构名称"].value == "县人民医院"
+
+
+def test_html_statement(tmp_path, result):
+    write_settlement(settle(result, period="2025-05"), tmp_path, "csv")
+    page = (tmp_path / "html" / "H1.html").read_text(encoding="utf-8")
+    for text in ("县人民医院", "2025-05", "1,850.00", "170.88", "31.41", "82.39", "1,565.32", "<svg",
+                 "QTY_DAY", "疑似分解住院", "dated outside the stay"):
+        assert text in page
+    assert "<script" not in page and "src=" not in page and "<link" not in page
+    index = (tmp_path / "html" / "index.html").read_text(encoding="utf-8")
+    assert 'href="H1.html"' in index and "R4" in index and "1,650.91" in index  # 1565.32 + 85.59
+
+
+def test_unusable_input(tmp_path, result):
+    with pytest.raises(InputError, match="period"):
+        settle(result, period="2025-13")
+    with pytest.raises(InputError, match="not a folder"):
+        settle(tmp_path / "nothing", period="2025-05")
+    folder = tmp_path / "scored"
+    write_tables({"claims": result.claims.drop(columns="hosp_part_amt"), "lines": result.lines,
+                  "violations": result.violations, "rejects": result.rejects}, folder, "csv")
+    with pytest.raises(InputError, match="column hosp_part_amt"):
+        settle(folder, period="2025-05")
+    (folder / "lines.csv").unlink()
+    with pytest.raises(InputError, match="missing table lines"):
+        settle(folder, period="2025-05")
+
+
+def test_month_without_claims(tmp_path, result):
+    s = settle(result, period="2025-01")
+    assert s.statements.empty and s.claims.empty and s.data_incorrect.empty
+    assert s.unknown_institution["mdtrt_id"].tolist() == ["R4"]  # month unknown: listed every month
+    write_settlement(s, tmp_path, "parquet")
+    assert verify_folder(tmp_path) == []
+    assert load_workbook(tmp_path / "settlement.xlsx").sheetnames == ["汇总"]
+
+
+def test_api_and_command_line(tmp_path, result, monkeypatch, capsys):
+    import yibao
+    from yibao.cli.app import main
+
+    assert yibao.settle(result, period="2025-05").statements["paid"].tolist() == [1565.32, 85.59]
+    monkeypatch.setattr("sys.argv", ["yibao", "settle", str(tmp_path / "nothing"), "--period", "2025-05",
+                                     "--out", str(tmp_path / "st")])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "not a folder" in err and "Traceback" not in err

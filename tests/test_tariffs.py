@@ -1,0 +1,242 @@
+"""Tariff validation, version choice, the version diff and the `yibao tariffs` commands.
+
+Expected differences between versions 2024 and 2025 are the ones REFERENCE_TARIFF.md marks:
+resident catastrophic threshold 12,000 → 11,000, tilted threshold 6,000 → 5,500, resident
+outpatient annual cap 240 → 300.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import shutil
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from yibao.cli.tariffs import app as tariffs_app
+from yibao.errors import InputError
+from yibao.tariffs.diff import ABSENT, diff_tariffs
+from yibao.tariffs.model import Tariff
+from yibao.tariffs.registry import BUNDLED, in_force, load_version, validate_region
+
+SAMPLE = BUNDLED / "sample-county"
+YIBAO = Path(sys.executable).parent / "yibao"
+RESIDENT_FUND = "catastrophic.funds[fund=hifmi,insutype=390]"
+OUTPATIENT_390 = "outpatient.schemes[insutype=390,employee_status=any]"
+TILTED_FUND = "catastrophic.funds[fund=hifmi,insutype=390,statuses=dibao+relapse_monitored+tekun]"
+
+
+def _edit(folder: Path, file: str, old: str, new: str, count: int = 1) -> None:
+    text = (folder / file).read_text(encoding="utf-8")
+    assert text.count(old) == count, f"{old!r} not found {count} times in {file}"
+    (folder / file).write_text(text.replace(old, new), encoding="utf-8")
+
+
+def _copy_with(tmp_path: Path, file: str, old: str, new: str) -> Path:
+    """A copy of the sample tariff folder with one text edit in one file."""
+    folder = tmp_path / "sample-county"
+    shutil.copytree(SAMPLE, folder)
+    _edit(folder, file, old, new)
+    return folder
+
+
+RATIO_15 = ("2025.yaml", "{upto: 1000, ratio: 0.75}", "{upto: 1000, ratio: 1.5}")
+RATIO_15_ERROR = "inpatient.schemes[0].bands[0].ratio = 1.5: ratio 1.5 is outside [0, 1]"
+
+BAD_COPIES = {
+    "ratio above one": (RATIO_15, "2025.yaml: " + RATIO_15_ERROR),
+    "bands not ascending": (
+        ("2025.yaml", "[{upto: 1000, ratio: 0.75}, {upto: 2000, ratio: 0.80}",
+         "[{upto: 2000, ratio: 0.75}, {upto: 1000, ratio: 0.80}"),
+        "2025.yaml: inpatient.schemes[0].bands: band bounds ['2000', '1000'] are not ascending"),
+    "negative deductible": (
+        ("2025.yaml", "level: 2, deductible: 500,", "level: 2, deductible: -500,"),
+        "2025.yaml: inpatient.schemes[1].deductible = -500: amount -500 is negative"),
+    "overlapping periods": (
+        ("2024.yaml", "effective_to: 2024-12-31", "effective_to: 2025-03-31"),
+        "2025.yaml: effective_from = '2025-01-01': overlaps version 2024 (2024-01-01 to 2025-03-31)"),
+    "undefined material code": (
+        ("2025.yaml", '"11": [id_document, invoice, fee_list, prescription]',
+         '"11": [id_document, invoice, fee_list, receipt]'),
+        "2025.yaml: material codes not defined in materials.names: materials.manual_claim.11: receipt"),
+    "disease listed twice": (
+        ("2025.yaml", "{code: I25, name: 冠心病", "{code: I10, name: 冠心病"),
+        "2025.yaml: chronic: chronic disease defined twice: ['I10']"),
+    "bad catalogue level": (
+        ("catalogue.csv", "S-CT,CT平扫,service,02,", "S-CT,CT平扫,service,04,"),
+        "catalogue.csv, row 11, column level: '04': must be one of ['01', '02', '03']"),
+    "bad catalogue price": (
+        ("catalogue.csv", "S-CT,CT平扫,service,02,0.08,150.00,", "S-CT,CT平扫,service,02,0.08,15O.00,"),  # letter O
+        "catalogue.csv, row 11, column price_cap: '15O.00': not a number"),
+}
+
+
+@pytest.mark.parametrize("edit,expected", BAD_COPIES.values(), ids=list(BAD_COPIES))
+def test_validation_errors_name_file_field_and_value(tmp_path: Path, edit: tuple[str, str, str],
+                                                      expected: str) -> None:
+    folder = _copy_with(tmp_path, *edit)
+    with pytest.raises(InputError) as info:
+        validate_region(folder)
+    message = str(info.value)
+    assert message == f"{folder}/{expected}"
+    assert "\n" not in message
+
+
+def test_bundled_tariff_validates() -> None:
+    assert [lt.tariff.version for lt in validate_region(SAMPLE)] == ["2024", "2025"]
+
+
+def test_in_force_picks_the_version_by_date() -> None:
+    assert in_force("sample-county", dt.date(2024, 6, 1)).tariff.version == "2024"
+    assert in_force("sample-county", dt.date(2024, 12, 31)).tariff.version == "2024"
+    assert in_force("sample-county", dt.date(2025, 1, 1)).tariff.version == "2025"
+    assert in_force("sample-county", dt.date(2025, 6, 1)).tariff.version == "2025"
+    with pytest.raises(InputError, match="'sample-county' has no version in force on 2023-06-01"):
+        in_force("sample-county", dt.date(2023, 6, 1))
+
+
+# -- diff ------------------------------------------------------------------------------------------
+
+def test_diff_2024_to_2025_lists_exactly_the_marked_parameters() -> None:
+    old, new = load_version("sample-county", "2024").tariff, load_version("sample-county", "2025").tariff
+    changes = diff_tariffs(old, new)
+    assert [tuple(c) for c in changes if not c.metadata] == [
+        (f"{RESIDENT_FUND}.threshold", Decimal(12000), Decimal(11000)),
+        (f"{TILTED_FUND}.threshold", Decimal(6000), Decimal(5500)),
+        (OUTPATIENT_390 + ".annual_cap", Decimal(240), Decimal(300)),
+    ]
+    metadata = [c.path for c in changes if c.metadata]
+    assert metadata == ["version", "title", "effective_from", "effective_to"]
+    assert diff_tariffs(new, new) == []
+
+
+def _edited(tariff: Tariff, edit) -> Tariff:  # type: ignore[no-untyped-def]
+    data = tariff.model_dump(mode="python")
+    edit(data)
+    return Tariff.model_validate(data)
+
+
+def test_diff_matches_list_items_by_key_not_position() -> None:
+    base = load_version("sample-county", "2025").tariff
+
+    def reorder(d: dict) -> None:  # type: ignore[type-arg]
+        for items in (d["inpatient"]["schemes"], d["catastrophic"]["funds"], d["outpatient"]["schemes"],
+                      d["chronic"]["diseases"], d["chronic"]["ratios"], d["audit"]["edits"]):
+            items.reverse()
+        d["materials"]["manual_claim"]["21"].reverse()
+
+    assert diff_tariffs(base, _edited(base, reorder)) == []
+
+
+def test_diff_reports_precedence_bands_and_added_items() -> None:
+    base = load_version("sample-county", "2025").tariff
+
+    def edit(d: dict) -> None:  # type: ignore[type-arg]
+        statuses = d["assistance"]["statuses"]
+        statuses[0], statuses[1] = statuses[1], statuses[0]  # dibao before tekun
+        d["inpatient"]["schemes"][1]["bands"][0]["upto"] = Decimal(1800)  # resident level 2
+        d["chronic"]["diseases"].append({"code": "G20", "name": "帕金森病", "group": "ordinary",
+                                         "annual_cap": Decimal(3000)})
+
+    changes = {c.path: (c.old, c.new) for c in diff_tariffs(base, _edited(base, edit))}
+    rest = ("relapse_monitored", "low_income", "priority_care")
+    assert changes == {
+        "inpatient.schemes[insutype=390,employee_status=any,level=2].bands[0].upto":
+            (Decimal(1500), Decimal(1800)),
+        "assistance.statuses(order)": (("tekun", "dibao", *rest), ("dibao", "tekun", *rest)),
+        "chronic.diseases[code=G20].name": (ABSENT, "帕金森病"),
+        "chronic.diseases[code=G20].group": (ABSENT, "ordinary"),
+        "chronic.diseases[code=G20].annual_cap": (ABSENT, Decimal(3000)),
+        "chronic.diseases[code=G20].evidence": (ABSENT, "standard"),
+    }
+
+
+# -- the catalogue ---------------------------------------------------------------------------------
+
+def _catalogue_rows() -> list[dict[str, str]]:
+    with (SAMPLE / "catalogue.csv").open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_catalogue_is_large_and_consistently_coded() -> None:
+    rows = _catalogue_rows()
+    assert len(rows) >= 150
+    prefix_of_drug_level = {"01": "A-", "02": "B-", "03": "C-"}
+    for r in rows:
+        if r["kind"] == "drug":
+            assert r["code"].startswith(prefix_of_drug_level[r["level"]]), r["code"]
+        elif r["kind"] in ("service", "bed"):
+            assert r["code"].startswith("S-"), r["code"]
+        else:  # materials: M-, except the two the worked examples name
+            assert r["code"].startswith("M-") or r["code"] in ("B-STENT", "C-LENS"), r["code"]
+    beds = [r for r in rows if r["kind"] == "bed"]
+    assert len({r["min_level"] for r in beds}) >= 3  # beds for several institution levels
+    assert {r["gender"] for r in rows} == {"", "F", "M"}
+
+
+# -- the commands ----------------------------------------------------------------------------------
+
+def _yibao(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(YIBAO), *args], capture_output=True, text=True, timeout=120)
+
+
+def test_validate_command_on_the_bundled_folder() -> None:
+    done = _yibao("tariffs", "validate", str(SAMPLE))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith(f"OK {SAMPLE / '2024.yaml'}: sample-county@2024, "
+                               "2024-01-01 to 2024-12-31")
+    assert lines[1].startswith(f"OK {SAMPLE / '2025.yaml'}: sample-county@2025, 2025-01-01 to open")
+
+
+def test_validate_command_refuses_a_ratio_of_one_and_a_half(tmp_path: Path) -> None:
+    folder = _copy_with(tmp_path, *RATIO_15)
+    done = _yibao("tariffs", "validate", str(folder))
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [f"error: {folder}/2025.yaml: {RATIO_15_ERROR}"]
+
+
+runner = CliRunner()
+WIDE = {"COLUMNS": "250"}  # rich tables fit in one line per row
+
+
+def test_show_prints_money_in_yuan_ratios_as_percent_and_catalogue_size() -> None:
+    result = runner.invoke(tariffs_app, ["show", "sample-county", "--version", "2024"], env=WIDE)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "sample-county@2024" in out
+    assert "12,000 yuan" in out  # resident catastrophic threshold in 2024
+    assert "0.75 (75%)" in out  # resident level-1 first band
+    assert f"catalogue catalogue.csv: {len(_catalogue_rows())} items" in out
+    same = runner.invoke(tariffs_app, ["show", "sample-county@2024"], env=WIDE)
+    assert same.output == out
+
+
+def test_diff_command_lists_the_three_changes() -> None:
+    result = runner.invoke(tariffs_app, ["diff", "sample-county", "--from", "2024", "--to", "2025"], env=WIDE)
+    assert result.exit_code == 0, result.output
+    assert "parameters (3 changed)" in result.output
+    for path, old, new in ((f"{RESIDENT_FUND}.threshold", "12,000 yuan", "11,000 yuan"),
+                           (f"{TILTED_FUND}.threshold", "6,000 yuan", "5,500 yuan"),
+                           (OUTPATIENT_390 + ".annual_cap", "240 yuan", "300 yuan")):
+        row = next(line for line in result.output.splitlines() if path in line)
+        assert row.split()[1:] == [*old.split(), *new.split()]
+
+
+def test_list_includes_user_tariffs_on_the_search_path(tmp_path: Path) -> None:
+    mine = tmp_path / "my-county"
+    shutil.copytree(SAMPLE, mine)
+    for version in ("2024", "2025"):
+        _edit(mine, f"{version}.yaml", "sample-county", "my-county", count=3)  # comment, id, region
+    result = runner.invoke(tariffs_app, ["list"], env={"YIBAO_TARIFF_PATH": str(tmp_path), **WIDE})
+    assert result.exit_code == 0, result.output
+    listed = {tuple(line.split()[:2]) for line in result.output.splitlines() if line.strip()}
+    assert {("my-county", "2024"), ("my-county", "2025"), ("sample-county", "2024"),
+            ("sample-county", "2025")} <= listed

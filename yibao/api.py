@@ -1,0 +1,48 @@
+"""The Python API for settlement jobs and notebooks: the same pipeline as the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Mapping
+
+import pandas as pd
+
+from yibao.pipeline import Result, score_batch
+from yibao.tariffs.registry import LoadedTariff
+
+if TYPE_CHECKING:
+    from yibao.settlement import Settlement
+
+
+def score(tables_or_folder: str | Path | Mapping[str, pd.DataFrame], tariff: str | LoadedTariff | None = None,
+          accumulators: str | Path | pd.DataFrame | None = None) -> Result:
+    """Score a batch: a folder of tables (as `yibao synth` writes) or a mapping of table name →
+    DataFrame with the columns of docs/tables.md. Rows that cannot be scored are in
+    `Result.rejects`; unusable input raises `yibao.errors.InputError`."""
+    from yibao.io import normalize, read_accumulators, read_batch
+
+    if isinstance(tables_or_folder, (str, Path)):
+        batch, rejects = read_batch(Path(tables_or_folder))
+    else:
+        raw = dict(tables_or_folder)
+        batch, rejects = normalize(raw, {name: f"<{name}>" for name in raw})
+    acc = None
+    if isinstance(accumulators, (str, Path)):
+        acc, acc_rejects = read_accumulators(Path(accumulators))
+        rejects = pd.concat([rejects, acc_rejects], ignore_index=True)
+    elif accumulators is not None:
+        acc, acc_rejects = normalize({"accumulators": accumulators}, {"accumulators": "<accumulators>"})
+        acc, rejects = acc.accumulators, pd.concat([rejects, acc_rejects], ignore_index=True)
+    return score_batch(batch, rejects, tariff=tariff, accumulators=acc)
+
+
+def settle(result_or_folder: Result | str | Path, period: str,
+           institutions: str | Path | pd.DataFrame | None = None) -> Settlement:
+    """Settle designated institutions for a month ("YYYY-MM"): from a `Result` of `score` or a
+    `yibao score --out` folder, per institution the declared funds, violation fees (by claim and
+    by code), penalties, quality deposit and amount paid, with withheld claims and suspects
+    (docs/settlement.md). `institutions` (a table, a batch folder or a frame) names them.
+    Unusable input raises `yibao.errors.InputError`."""
+    from yibao.settlement import settle as settle_month
+
+    return settle_month(result_or_folder, period, institutions)

@@ -1,0 +1,73 @@
+"""`yibao settle`: a month's statements for designated institutions, and their verification."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from yibao.settlement import Settlement
+
+
+def run(scored: Optional[Path] = typer.Argument(None, help="a yibao score output folder"),
+        period: Optional[str] = typer.Option(None, "--period", help="settlement month, YYYY-MM"),
+        out: Optional[Path] = typer.Option(None, "--out", help="output folder"),
+        fmt: str = typer.Option("parquet", "--format", help="parquet or csv"),
+        institutions: Optional[Path] = typer.Option(
+            None, "--institutions", help="institutions table (or batch folder) for the names on statements"),
+        verify: Optional[Path] = typer.Option(None, "--verify", help="recompute a written settlement folder"),
+        quiet: bool = typer.Option(False, "--quiet", help="no summary table"),
+        ) -> None:
+    """Pay institutions for a month (declared − fees − penalties − deposit); --verify DIR rechecks one."""
+    from yibao.errors import InputError
+    from yibao.settlement import settle, verify_folder, write_settlement
+    from yibao.settlement.output import FORMATS
+
+    if verify is not None:
+        if scored is not None or period is not None or out is not None:
+            raise InputError("--verify DIR takes no SCORED, --period or --out")
+        if not verify.is_dir():
+            raise InputError("not a settlement folder", file=str(verify))
+        mismatches = verify_folder(verify)
+        for line in mismatches:
+            print(line, file=sys.stderr)
+        if mismatches:
+            raise typer.Exit(1)
+        if not quiet:
+            Console().print(f"{verify}: every total reconciles to its claims")
+        return
+    if scored is None or period is None or out is None:
+        raise InputError("give SCORED, --period YYYY-MM and --out DIR (or --verify DIR)")
+    if fmt not in FORMATS:
+        raise InputError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
+    started = time.perf_counter()
+    settlement = settle(scored, period, institutions)
+    write_settlement(settlement, out, fmt)
+    if not quiet:
+        _print_summary(settlement, Console())
+        Console().print(f"[dim]written to {out} in {time.perf_counter() - started:.1f} s[/dim]")
+
+
+def _print_summary(settlement: Settlement, console: Console) -> None:
+    from yibao.money import fen_to_yuan
+    from yibao.settlement.inputs import fen_total
+    from yibao.settlement.labels import TOTALS
+
+    s = settlement.statements
+    table = Table(title=f"结算 settlement {s['period'].iat[0] if len(s) else ''}: "
+                        f"{len(s):,} institutions, {int(s['claims'].sum()):,} claims", title_justify="left")
+    table.add_column("")
+    table.add_column("yuan", justify="right")
+    for key, label in TOTALS:
+        table.add_row(f"{label} {key}", f"{fen_to_yuan(fen_total(s[key])):,}")
+    console.print(table)
+    problems = {"data incorrect (withheld)": len(settlement.data_incorrect),
+                "unknown institution": len(settlement.unknown_institution),
+                "suspects": settlement.suspects["mdtrt_id"].nunique()}
+    console.print(", ".join(f"{k}: {v:,}" for k, v in problems.items()))

@@ -1,0 +1,154 @@
+"""List, show, validate and compare tariff versions (政策参数).
+
+A county encodes its benefit table as YAML files; these commands let a policy officer see what is
+on the search path, read a version as numbers, check a folder before using it, and see what a new
+version changes. Errors are `InputError`s: one line naming the file and field, exit code 2.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from yibao.errors import InputError
+from yibao.tariffs.diff import ABSENT, Change, Parameter, diff_tariffs, parameters
+from yibao.tariffs.registry import (LoadedTariff, load_version, parse_tariff_file, region_dirs, resolve,
+                                    validate_region, version_files)
+
+app = typer.Typer(no_args_is_help=True, help=__doc__.splitlines()[0])
+console = Console(highlight=False, markup=False)  # paths hold [brackets]: never markup
+
+
+def _yuan(v: Decimal) -> str:
+    return f"{v:,} yuan" if v == v.to_integral_value() else f"{v:,.2f} yuan"
+
+
+def _ratio(v: Decimal) -> str:
+    percent = (v * 100).normalize()
+    return f"{v} ({percent:f}%)"
+
+
+def format_value(value: Any, unit: str) -> str:
+    """A parameter as a policy officer reads it: money in yuan, ratios also as percent."""
+    if value is ABSENT:
+        return "(absent)"
+    if value is None:
+        return "none"
+    if isinstance(value, Decimal) and unit:
+        return _yuan(value) if unit == "yuan" else _ratio(value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return " > ".join(map(str, value))
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) if value else "(none)"
+    return str(value)
+
+
+def _table(*headers: str, title: str | None = None) -> Table:
+    """A plain table whose cells fold rather than cut: paths and values are never truncated."""
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    for header in headers:
+        table.add_column(header, overflow="fold")
+    return table
+
+
+def _period(start: dt.date, end: dt.date | None) -> str:
+    return f"{start} to {end or 'open'}"
+
+
+def _catalogue_size(lt: LoadedTariff) -> str:
+    counts = lt.catalogue["kind"].value_counts()
+    by_kind = ", ".join(f"{k} {counts[k]}" for k in sorted(counts.index))
+    return f"{len(lt.catalogue)} items ({by_kind})"
+
+
+@app.command("list")
+def list_() -> None:
+    """Every tariff on the search path (YIBAO_TARIFF_PATH, then the bundled ones), with its versions."""
+    table = _table("tariff", "version", "effective", "title", "folder")
+    for tariff_id, folder in region_dirs().items():
+        for path in version_files(tariff_id):
+            try:
+                t = parse_tariff_file(path)
+            except InputError as exc:
+                table.add_row(tariff_id, path.name, Text("invalid", style="red"), str(exc), str(folder))
+                continue
+            table.add_row(tariff_id, t.version, _period(t.effective_from, t.effective_to), t.title,
+                          str(folder))
+    console.print(table)
+
+
+def _sections(params: list[Parameter]) -> dict[str, list[Parameter]]:
+    out: dict[str, list[Parameter]] = {}
+    for p in params:
+        head, _, rest = p.path.partition(".")
+        head, rest = (head, rest) if rest else ("(version)", p.path)
+        out.setdefault(head, []).append(p._replace(path=rest))
+    return out
+
+
+@app.command()
+def show(tariff: str = typer.Argument(..., help="tariff ID or ID@VERSION"),
+         version: Optional[str] = typer.Option(None, "--version", help="version (default: the latest)"),
+         ) -> None:
+    """Every parameter of one version, section by section, and the catalogue size."""
+    tariff_id, _, at = tariff.partition("@")
+    if version and at and version != at:
+        raise InputError(f"{tariff}: conflicts with --version {version}")
+    lt = resolve(f"{tariff_id}@{version or at}" if version or at else tariff_id)
+    console.print(f"{lt.tariff.key}  {lt.tariff.title}  ({lt.path})", style="bold")
+    for section, params in _sections(parameters(lt.tariff)).items():
+        table = _table("parameter", "value", title=section)
+        for p in params:
+            table.add_row(p.path, format_value(p.value, p.unit))
+        console.print(table)
+    console.print(f"catalogue {lt.tariff.catalogue}: {_catalogue_size(lt)}")
+
+
+@app.command()
+def validate(path: Path = typer.Argument(..., help="a tariff folder or one YAML version file")) -> None:
+    """Check every version and its catalogue; one line OK per version, or the first error (exit 2)."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file or folder")
+    for lt in validate_region(path):
+        t = lt.tariff
+        console.print(f"OK {lt.path}: {t.key}, {_period(t.effective_from, t.effective_to)}, "
+                      f"catalogue {_catalogue_size(lt)}", soft_wrap=True)
+
+
+def _change_table(title: str, changes: list[Change], units: dict[str, str]) -> Table:
+    table = _table("parameter", "from", "to", title=title)
+    for c in changes:
+        unit = units.get(c.path, "")
+        table.add_row(c.path, format_value(c.old, unit), format_value(c.new, unit))
+    return table
+
+
+@app.command()
+def diff(tariff: str = typer.Argument(..., help="tariff ID"),
+         from_: str = typer.Option(..., "--from", help="the older version"),
+         to: str = typer.Option(..., "--to", help="the newer version"),
+         ) -> None:
+    """What changed between two versions, parameter by parameter (metadata listed apart)."""
+    old, new = load_version(tariff, from_), load_version(tariff, to)
+    changes = diff_tariffs(old.tariff, new.tariff)
+    units = {p.path: p.unit for p in parameters(old.tariff) + parameters(new.tariff)}
+    meta = [c for c in changes if c.metadata]
+    params = [c for c in changes if not c.metadata]
+    if meta:
+        console.print(_change_table("metadata", meta, units))
+    if params:
+        console.print(_change_table(f"parameters ({len(params)} changed)", params, units))
+    else:
+        console.print("no parameter changes")

@@ -1,0 +1,125 @@
+"""`yibao whatif`: one case, decided and calculated, for policy staff and examiners."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+
+from yibao.cases import case_batch, load_case
+from yibao.decision import decision_object
+from yibao.pipeline import LINE_AMOUNTS, assign_tariffs, score_batch
+from yibao.tariffs.edit import apply_edits
+from yibao.tariffs.registry import LoadedTariff
+
+FUNDS = (("act_pay_dedc", "起付线 deductible"), ("hifp_pay", "统筹基金 basic fund"),
+         ("hifmi_pay", "大病保险 catastrophic"), ("hifob_pay", "大额补充 large-amount"),
+         ("maf_pay", "医疗救助 assistance"), ("fund_pay_sumamt", "基金合计 funds total"),
+         ("psn_part_amt", "个人负担 person"), ("hosp_part_amt", "医院承担 institution"))
+SPLITS = (("medfee_sumamt", "医疗总费用 total"), ("fulamt_ownpay_amt", "全自费 self-pay"),
+          ("overlmt_selfpay", "超限价 over-cap"), ("preselfpay_amt", "先行自付 pre-self-pay"),
+          ("inscp_scp_amt", "政策范围内 in-policy"), ("violation_amt", "违规 violation"))
+COLOURS = {"approved": "green", "partially_approved": "yellow", "rejected": "red",
+           "needs_materials": "magenta", "pending_verification": "cyan"}
+
+
+def _decide(case_path: Path, tariff: Optional[str], edits: list[str]) -> tuple[dict, dict | None]:
+    case = load_case(case_path)
+    batch = case_batch(case)
+    keys, versions, _ = assign_tariffs(batch.claims.reset_index(drop=True), tariff)
+    if not keys[0]:
+        from yibao.errors import InputError
+        raise InputError("no tariff version is in force on the case's date", file=str(case_path))
+    base: LoadedTariff = versions[keys[0]]
+    baseline = decision_object(score_batch(batch, tariff=base), case.claim.mdtrt_id)
+    if not edits:
+        return baseline, None
+    edited = decision_object(score_batch(batch, tariff=apply_edits(base, edits)), case.claim.mdtrt_id)
+    return baseline, edited
+
+
+def _amounts_table(obj: dict[str, Any], title: str, rows: tuple[tuple[str, str], ...]) -> Table:
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column("field")
+    table.add_column("yuan", justify="right")
+    for field, label in rows:
+        table.add_row(f"{label} [dim]{field}[/dim]", f"{obj[field]:,.2f}")
+    return table
+
+
+def _panel(obj: dict[str, Any]) -> Panel:
+    parts: list[Any] = []
+    colour = COLOURS.get(obj["decision"], "white")
+    head = f"[bold {colour}]{obj['decision']}[/]  tariff {obj['tariff']}"
+    if obj["due_date"]:
+        head += f"  due {obj['due_date']}"
+    parts.append(head)
+    if obj["reasons"]:
+        reasons = Table("rule", "code", "reason", title="理由 reasons", title_justify="left")
+        for r in obj["reasons"]:
+            reasons.add_row(r["rule_id"], r["code"], r["message"])
+        parts.append(reasons)
+    if obj["missing_materials"]:
+        parts.append("[bold]一次性告知 missing materials:[/] " +
+                     "; ".join(f"{m['name']} ({m['code']})" for m in obj["missing_materials"]))
+    if obj["lines"]:
+        money = Table.grid(padding=(0, 4))
+        money.add_row(_amounts_table(obj, "费用 split", SPLITS), _amounts_table(obj, "基金 funds", FUNDS))
+        parts.append(money)
+        extra = f"pool {obj['fund_pool'] or '—'}  ratio {obj['pool_prop']:.4g}"
+        if obj["maternity_allowance"]:
+            extra += f"  生育津贴 allowance {obj['maternity_allowance']:,.2f}"
+        parts.append(extra)
+        lines = Table("line", "code", *(f for f in LINE_AMOUNTS), "violations",
+                      title="明细 lines", title_justify="left")
+        for ln in obj["lines"]:
+            lines.add_row(ln["line_id"], ln.get("med_list_codg", ""),
+                          *(f"{ln[f]:,.2f}" for f in LINE_AMOUNTS), ";".join(ln["violations"]))
+        parts.append(lines)
+    parts.append("[dim]rules fired: " + " → ".join(obj["rules_fired"]) + "[/dim]")
+    return Panel(Group(*parts), title=f"yibao whatif {obj['mdtrt_id']}", expand=False)
+
+
+def _differences(base: dict[str, Any], edited: dict[str, Any]) -> dict[str, Any]:
+    diff: dict[str, Any] = {}
+    for key, old in base.items():
+        new = edited.get(key)
+        if key in ("lines", "accumulators", "rules_fired", "tariff") or new == old:
+            continue
+        if isinstance(old, (int, float)) and isinstance(new, (int, float)):
+            diff[key] = {"baseline": old, "edited": new, "change": round(new - old, 2)}
+        else:
+            diff[key] = {"baseline": old, "edited": new}
+    return diff
+
+
+def run(case: Path = typer.Argument(..., help="case file (JSON or YAML, CASES.md)"),
+        json_out: bool = typer.Option(False, "--json", help="print the decision as JSON"),
+        tariff: Optional[str] = typer.Option(None, "--tariff", help="ID or ID@VERSION"),
+        set_: list[str] = typer.Option([], "--set", help="PATH=VALUE tariff edit (repeatable)"),
+        compare: bool = typer.Option(False, "--compare", help="baseline, edited and difference"),
+        ) -> None:
+    """Decide one case and compute its amounts (a what-if calculation)."""
+    baseline, edited = _decide(case, tariff, set_)
+    if compare and edited is not None:
+        report = {"baseline": baseline, "edited": edited, "difference": _differences(baseline, edited)}
+        if json_out:
+            typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+            return
+        console = Console()
+        console.print(_panel(baseline), _panel(edited))
+        table = Table("field", "baseline", "edited", "change", title="差异 difference")
+        for key, d in report["difference"].items():
+            table.add_row(key, str(d["baseline"]), str(d["edited"]), str(d.get("change", "")))
+        console.print(table)
+        return
+    shown = edited if edited is not None else baseline
+    if json_out:
+        typer.echo(json.dumps(shown, ensure_ascii=False, indent=2))
+    else:
+        Console().print(_panel(shown))

@@ -1,0 +1,658 @@
+"""Batch tables in and out: typed frames for the pipeline, and every unusable row kept as a reject.
+
+A county's month of claims arrives as files exported from hospital and agency systems, often
+edited in a spreadsheet: codes with leading zeros, stray spaces, dates typed by hand. Reading
+them must never silently drop or alter a row, and one bad cell must not stop a batch of ten
+million lines. So a file that cannot be used at all (missing, unreadable, a required column
+absent) raises `InputError`, while a bad cell sends its row to `rejects` with the file, the
+spreadsheet row (header = row 1) and the column; a claim is scored whole or not at all, so a
+claim with a rejected line, person or institution goes to `rejects` with all its lines.
+
+Everything is vectorized: text cells are parsed once per distinct value (a month of lines
+holds a few hundred distinct dates and prices), keys are proven unique by comparing neighbours
+in the usual ordered file and looked up in Arrow hash tables once per claim rather than per
+line, and per-row Python work happens only to word the reason of a row that failed. Text
+columns use pandas' `str` dtype, which pandas 3 backs with Arrow: about a third of the memory
+of Python string objects, and comparisons, `isin` and `.str` methods run in Arrow's C++
+kernels (cells read back as Python `str`). Parquet columns may come typed (dates, numbers,
+booleans) and are taken as they are; CSV is read with every column as text so "01" and "390"
+keep their zeros.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from yibao.errors import InputError
+from yibao.tables import INPUT_TABLES, LIST_SEP, OPTIONAL_TABLES, TABLES, Column
+
+REJECT_COLUMNS = ["table", "file", "row", "column", "key", "reason"]
+FIRST_ROW = 2  # spreadsheet number of a table's first data row (the header is row 1)
+FORMATS = ("parquet", "csv", "xlsx")
+XLSX_MAX_ROWS = 1_048_575  # data rows on one sheet, below the header
+
+# Unique keys: every row sharing a key with another is rejected (which one is right is unknown).
+KEYS: dict[str, tuple[str, ...]] = {
+    "persons": ("psn_no",), "institutions": ("institution_id",), "claims": ("mdtrt_id",),
+    "lines": ("mdtrt_id", "line_id"), "accumulators": ("psn_no", "year"),
+}
+# Rows describing a person: scoring without a rejected one would give a wrong answer silently,
+# so the person (and with them their claims) is rejected too.
+PERSON_DETAILS = ("enrolments", "statuses", "certifications", "filings", "accumulators")
+# (table, start, end): an end before its start is a bad cell of the end column.
+PERIODS = (("claims", "admit_date", "discharge_date"), ("enrolments", "valid_from", "valid_to"),
+           ("statuses", "valid_from", "valid_to"), ("certifications", "valid_from", "valid_to"),
+           ("filings", "valid_from", "valid_to"))
+BOOL_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+ISO_DATE = r"\d{4}-\d{2}-\d{2}"
+DAY_NS = 86_400 * 10**9
+# A number "has at most d decimals" when value × 10^d is within this of an integer: far above
+# float noise for any amount below 10^11 fen, far below a real extra decimal digit.
+DECIMAL_TOLERANCE = 1e-4
+REQUIRED = "a value is required"
+Problems = list[tuple[np.ndarray, str]]  # (mask of failing rows, why)
+
+
+@dataclass(frozen=True)
+class NumberRule:
+    """Limits of a numeric column; `minimum_open` makes the minimum exclusive."""
+
+    decimals: int | None = None
+    minimum: float | None = None
+    minimum_open: bool = False
+    maximum: float | None = None
+
+
+NUMBER_RULES = {"yuan": NumberRule(decimals=2, minimum=0), "float": NumberRule(), "int": NumberRule(minimum=0)}
+COLUMN_RULES = {("lines", "cnt"): NumberRule(decimals=3, minimum=0, minimum_open=True),
+                ("lines", "selfpay_prop"): NumberRule(decimals=4, minimum=0, maximum=1)}
+
+
+@dataclass
+class Batch:
+    """One frame per table of `yibao.tables`, with that table's columns in its order.
+
+    Dtypes: str and list → `str` ("" when empty; lists stay `;`-separated text); date →
+    datetime64[ns] (NaT); int → Int64; yuan and float → float64 (NaN); bool → boolean (NA).
+    Each frame's index is the row's 0-based position in its file (spreadsheet row − 2), so a
+    later stage can still name the row; rows are in file order.
+    """
+
+    persons: pd.DataFrame
+    enrolments: pd.DataFrame
+    statuses: pd.DataFrame
+    certifications: pd.DataFrame
+    filings: pd.DataFrame
+    institutions: pd.DataFrame
+    claims: pd.DataFrame
+    lines: pd.DataFrame
+    accumulators: pd.DataFrame
+    sources: dict[str, str]  # table → file path ("case" for a what-if case), for messages
+
+
+# --- reading files -------------------------------------------------------------------------
+
+def read_batch(folder: Path) -> tuple[Batch, pd.DataFrame]:
+    """Read `<table>.parquet` or `<table>.csv` for every input table (enrolments and
+    accumulators when present) and normalize them: (batch, rejects)."""
+    if not folder.is_dir():
+        raise InputError("not a folder of batch tables", file=str(folder))
+    raw: dict[str, pd.DataFrame] = {}
+    sources: dict[str, str] = {}
+    for name in INPUT_TABLES + OPTIONAL_TABLES:
+        path = table_file(folder, name, required=name in INPUT_TABLES)
+        if path is not None:
+            raw[name], sources[name] = read_table(path), str(path)
+    return normalize(raw, sources)
+
+
+def read_accumulators(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One accumulators table (CSV or Parquet) of earlier batches: (frame, rejects)."""
+    batch, rejects = normalize({"accumulators": read_table(path)}, {"accumulators": str(path)})
+    return batch.accumulators, rejects
+
+
+def table_file(folder: Path, name: str, required: bool) -> Path | None:
+    found = [p for p in (folder / f"{name}.parquet", folder / f"{name}.csv") if p.is_file()]
+    if len(found) > 1:
+        raise InputError(f"both {found[0].name} and {found[1].name}: keep one", file=str(folder))
+    if not found and required:
+        raise InputError(f"missing table {name}: no {name}.parquet or {name}.csv", file=str(folder))
+    return found[0] if found else None
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """A CSV (every column as text) or Parquet (columns as typed) file as a raw frame."""
+    try:
+        if path.suffix.lower() == ".parquet":
+            return _arrow_frame(pq.read_table(path))
+        if path.suffix.lower() == ".csv":
+            return _read_csv(path)
+    except (OSError, pa.ArrowException, UnicodeDecodeError, csv.Error, StopIteration) as exc:
+        why = str(exc).splitlines()[0] if str(exc) else "the file is empty"
+        raise InputError(f"cannot read: {why}", file=str(path)) from None
+    raise InputError("not a .parquet or .csv file", file=str(path))
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """UTF-8 (with or without BOM) or, as Excel saves it on Chinese Windows, GB18030."""
+    try:
+        return _read_csv_as(path, "utf-8")
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        if "UTF8" not in str(exc) and not isinstance(exc, UnicodeDecodeError):
+            raise
+    return _read_csv_as(path, "gb18030")
+
+
+def _read_csv_as(path: Path, encoding: str) -> pd.DataFrame:
+    with path.open(encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="") as f:
+        header = next(csv.reader(f))
+    table = pacsv.read_csv(
+        path, read_options=pacsv.ReadOptions(encoding=encoding),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
+                                             strings_can_be_null=False, quoted_strings_can_be_null=False))
+    return _arrow_frame(table)
+
+
+def _arrow_frame(table: pa.Table) -> pd.DataFrame:
+    """Arrow → pandas with lists joined, dictionaries decoded and decimals as floats."""
+    for i, field in enumerate(table.schema):
+        column, kind = table.column(i), field.type
+        if pa.types.is_dictionary(kind):
+            column, kind = column.cast(kind.value_type), kind.value_type
+        if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+            column = pc.binary_join(column.cast(pa.list_(pa.string())), LIST_SEP)
+        elif pa.types.is_decimal(kind):
+            column = column.cast(pa.float64())
+        table = table.set_column(i, field.name.strip(), column)
+    return table.to_pandas(date_as_object=False, types_mapper=_nullable)
+
+
+def _nullable(kind: pa.DataType) -> Any:
+    """Integers and booleans to pandas' nullable dtypes, so an empty cell stays empty."""
+    if pa.types.is_integer(kind):
+        return pd.Int64Dtype()
+    return pd.BooleanDtype() if pa.types.is_boolean(kind) else None
+
+
+# --- normalizing --------------------------------------------------------------------------
+
+def normalize(raw: dict[str, pd.DataFrame], sources: dict[str, str]) -> tuple[Batch, pd.DataFrame]:
+    """Validate raw tables cell by cell into a typed `Batch`; rows that fail go to rejects.
+
+    `raw` maps table names to frames with text cells (as from CSV) or typed columns (as from
+    Parquet or Python); a table absent from `raw` is empty. A present table missing a
+    required column raises `InputError` naming the file and the column.
+    """
+    log = _RejectLog(sources)
+    frames = {name: _typed_table(name, raw.get(name), log) for name in TABLES}
+    keys = _Keys(frames)
+    for name, columns in KEYS.items():
+        _reject_duplicates(keys, name, columns, log)
+    for name, start, end in PERIODS:
+        _reject_reversed(frames[name], name, start, end, log)
+    _reject_people_with_bad_details(keys, log)
+    _reject_claims(keys, log)
+    _reject_lines_of_claims(keys, log)
+    batch = Batch(**{name: log.kept(name, frame) for name, frame in frames.items()},
+                  sources=dict(sources))
+    return batch, log.frame(frames)
+
+
+class _RejectLog:
+    """Reject rows as they are found, and which rows of each table are out."""
+
+    def __init__(self, sources: dict[str, str]) -> None:
+        self.sources = sources
+        self.parts: list[tuple[str, np.ndarray, str, np.ndarray]] = []
+        self.out: dict[str, np.ndarray] = {}
+
+    def start(self, table: str, rows: int) -> None:
+        self.out[table] = np.zeros(rows, dtype=bool)
+
+    def reject(self, table: str, positions: np.ndarray, column: str, reasons: Any) -> None:
+        positions = np.asarray(positions, dtype=np.int64)
+        if len(positions):
+            reasons = np.broadcast_to(np.asarray(reasons, dtype=object), positions.shape)
+            self.parts.append((table, positions, column, reasons))
+            self.out[table][positions] = True
+
+    def kept(self, table: str, frame: pd.DataFrame) -> pd.DataFrame:
+        out = self.out[table]
+        return frame[~out] if out.any() else frame
+
+    def frame(self, frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+        if not self.parts:
+            return pd.DataFrame({c: pd.Series(dtype=np.int64 if c == "row" else "str")
+                                 for c in REJECT_COLUMNS})
+        order = list(TABLES)
+        pieces = [pd.DataFrame({
+            "table": table, "file": self.sources.get(table, table), "row": pos + FIRST_ROW,
+            "column": column, "key": _key_text(frames[table], table, pos), "reason": reasons,
+            "_t": order.index(table)}) for table, pos, column, reasons in self.parts]
+        out = pd.concat(pieces, ignore_index=True)
+        out = out.sort_values(["_t", "row"], kind="stable").drop(columns="_t")
+        out = out.reset_index(drop=True).astype({c: "str" for c in REJECT_COLUMNS if c != "row"})
+        return out.astype({"row": np.int64})
+
+
+def _key_text(frame: pd.DataFrame, table: str, positions: np.ndarray) -> list[str]:
+    columns = KEYS.get(table, ("psn_no",))
+    rows = frame.iloc[positions]
+    return ["/".join(_cell_text(v) for v in values) for values in zip(*(rows[c] for c in columns))]
+
+
+def _typed_table(name: str, raw: pd.DataFrame | None, log: _RejectLog) -> pd.DataFrame:
+    columns = TABLES[name]
+    source = log.sources.get(name, name)
+    if raw is None:
+        raw = pd.DataFrame({c.name: pd.Series(dtype="str") for c in columns})
+    raw = raw.rename(columns=lambda c: str(c).strip()).reset_index(drop=True)
+    missing = [c.name for c in columns if c.required and c.name not in raw.columns]
+    if missing:
+        raise InputError(f"missing required column{'s' if len(missing) > 1 else ''} "
+                         f"{', '.join(missing)}", file=source, column=missing[0])
+    log.start(name, len(raw))
+    typed = {}
+    for column in columns:
+        cells = raw[column.name] if column.name in raw.columns else pd.Series("", index=raw.index, dtype="str")
+        values, problems = _typed_column(name, column, cells)
+        for mask, why in problems:
+            bad = np.flatnonzero(mask)
+            log.reject(name, bad, column.name,
+                       why if why == REQUIRED else [f"{_cell_text(cells.iat[p])!r}: {why}" for p in bad])
+        typed[column.name] = values
+    return pd.DataFrame(typed, index=raw.index, copy=False)
+
+
+def _typed_column(table: str, column: Column, cells: pd.Series) -> tuple[pd.Series, Problems]:
+    unreadable: np.ndarray | bool = False  # cells with text that could not be read: empty now, but not blank
+    if column.type in ("str", "list"):
+        values = _text(cells)
+        empty = (values == "").to_numpy()
+        problems: Problems = []
+        allowed: list[Any] = [c for c in column.choices if c]
+    else:
+        values, problems = CONVERTERS[column.type](cells)
+        if problems:
+            unreadable = np.logical_or.reduce([mask for mask, _ in problems])
+        if column.type in NUMBER_RULES:
+            numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
+            empty = np.isnan(numbers)
+            rule = COLUMN_RULES.get((table, column.name), NUMBER_RULES[column.type])
+            problems += _number_problems(numbers, rule)
+        else:
+            empty = values.isna().to_numpy()
+        allowed = [int(c) for c in column.choices if c]
+    if allowed:
+        outside = (~values.isin(allowed)).to_numpy() & ~empty
+        problems.append((outside, f"not one of {', '.join(map(str, allowed))}"))
+    if not column.nullable:
+        problems.append((empty & ~unreadable, REQUIRED))
+    return values, problems
+
+
+def _number_problems(values: np.ndarray, rule: NumberRule) -> Problems:
+    """Comparisons with NaN are false, so empty cells pass every check here."""
+    if np.isnan(values).all():
+        return []
+    with np.errstate(invalid="ignore"):
+        problems = [(np.isinf(values), "not a finite number")]
+        if rule.decimals is not None:
+            scaled = values * 10.0 ** rule.decimals
+            problems.append((np.abs(scaled - np.rint(scaled)) > DECIMAL_TOLERANCE,
+                             f"more than {rule.decimals} decimals"))
+        if rule.minimum is not None:
+            low = values <= rule.minimum if rule.minimum_open else values < rule.minimum
+            word = "greater than" if rule.minimum_open else "at least"
+            problems.append((low, f"must be {word} {rule.minimum:g}"))
+        if rule.maximum is not None:
+            problems.append((values > rule.maximum, f"must be at most {rule.maximum:g}"))
+    return problems
+
+
+def _cell_text(value: Any) -> str:
+    """One cell as a CSV would hold it, for cells built in Python and for messages."""
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return LIST_SEP.join(_cell_text(v) for v in value)
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime) and value.time() == dt.time():
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _text(cells: pd.Series) -> pd.Series:
+    """Stripped text, "" when empty; cells of any other type as a CSV would show them."""
+    if isinstance(cells.dtype, pd.StringDtype):
+        text = cells.fillna("") if cells.hasnans else cells
+    elif cells.dtype == object and pd.api.types.infer_dtype(cells, skipna=True) in ("string", "empty"):
+        text = cells.astype("str")
+    else:  # numbers, booleans, dates or mixed Python objects in a text column: rare and small
+        text = cells.map(_cell_text)
+    text = text.astype("str")
+    return (text.fillna("") if text.hasnans else text).str.strip()
+
+
+def _by_distinct(text: pd.Series, parse: Callable[[pd.Index], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Parse each distinct text once: (values, unparsable mask); "" parses to the missing value."""
+    codes, distinct = pd.factorize(text)
+    parsed = parse(distinct)
+    bad = pd.isna(parsed) & (distinct != "")
+    return parsed[codes], bad[codes]
+
+
+def _parse_dates(distinct: pd.Index) -> np.ndarray:
+    iso = distinct.str.fullmatch(ISO_DATE)
+    dates = pd.to_datetime(distinct.where(iso), format="%Y-%m-%d", errors="coerce")
+    return dates.to_numpy(dtype="datetime64[ns]")
+
+
+def _parse_numbers(distinct: pd.Index) -> np.ndarray:
+    return pd.to_numeric(distinct, errors="coerce").to_numpy(dtype=np.float64)
+
+
+def _parse_bools(distinct: pd.Index) -> np.ndarray:
+    return distinct.str.lower().map(BOOL_WORDS).to_numpy(dtype=object)
+
+
+def _is_number(cells: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(cells.dtype) and not pd.api.types.is_bool_dtype(cells.dtype)
+
+
+def _to_date(cells: pd.Series) -> tuple[pd.Series, Problems]:
+    if pd.api.types.is_datetime64_any_dtype(cells.dtype):
+        if getattr(cells.dt, "tz", None) is not None:
+            cells = cells.dt.tz_localize(None)
+        days = cells.astype("datetime64[ns]")
+        with_time = (days.to_numpy().view(np.int64) % DAY_NS != 0) & days.notna().to_numpy()
+        return (days.dt.floor("D") if with_time.any() else days), []
+    values, bad = _by_distinct(_text(cells), _parse_dates)
+    return pd.Series(values, index=cells.index), [(bad, "not a date YYYY-MM-DD")]
+
+
+def _to_float(cells: pd.Series) -> tuple[pd.Series, Problems]:
+    if _is_number(cells):
+        return cells.astype(np.float64), []
+    values, bad = _by_distinct(_text(cells), _parse_numbers)
+    return pd.Series(values, index=cells.index, dtype=np.float64), [(bad, "not a number")]
+
+
+def _to_int(cells: pd.Series) -> tuple[pd.Series, Problems]:
+    if pd.api.types.is_integer_dtype(cells.dtype):
+        return cells.astype("Int64"), []
+    numbers, problems = _to_float(cells)
+    floats = numbers.to_numpy()
+    with np.errstate(invalid="ignore"):
+        fraction = np.isinf(floats) | (np.isfinite(floats) & (floats != np.floor(floats)))
+    whole = pd.Series(pd.array(np.where(fraction, np.nan, floats), dtype="Int64"), index=cells.index)
+    return whole, problems + [(fraction, "not a whole number")]
+
+
+def _to_bool(cells: pd.Series) -> tuple[pd.Series, Problems]:
+    if pd.api.types.is_bool_dtype(cells.dtype):
+        return cells.astype("boolean"), []
+    if _is_number(cells):
+        numbers = cells.astype(np.float64).to_numpy()
+        bad = ~np.isnan(numbers) & (numbers != 0) & (numbers != 1)
+        values = np.where(bad, np.nan, numbers)
+    else:
+        values, bad = _by_distinct(_text(cells), _parse_bools)
+    return pd.Series(pd.array(values, dtype="boolean"), index=cells.index), [(bad, "not true/false")]
+
+
+CONVERTERS: dict[str, Callable[[pd.Series], tuple[pd.Series, Problems]]] = {
+    "date": _to_date, "int": _to_int, "yuan": _to_float, "float": _to_float, "bool": _to_bool}
+
+
+# --- keys and references --------------------------------------------------------------------
+
+def _arrow(values: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """A column as Arrow (no copy when pandas already holds it in Arrow)."""
+    if isinstance(values.dtype, pd.StringDtype) or values.dtype == "Int64":
+        return pa.array(values.array)
+    return pa.array(values.astype("str").array)
+
+
+def _numpy(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return values.to_numpy() if isinstance(values, pa.ChunkedArray) else values.to_numpy(zero_copy_only=False)
+
+
+def _positions(values: pa.Array | pa.ChunkedArray, target: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Per value the position of its first occurrence in `target`, −1 where it has none."""
+    found = pc.index_in(values, value_set=target)
+    return _numpy(found.fill_null(-1)).astype(np.int64)
+
+
+def _at(mask: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """mask[positions], False where a position is −1."""
+    if not len(mask):
+        return np.zeros(len(positions), dtype=bool)
+    return (positions >= 0) & mask[np.maximum(positions, 0)]
+
+
+def _increasing(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Per row after the first: is it greater than the row before?"""
+    n = len(values)
+    if n < 2:
+        return np.zeros(0, dtype=bool)
+    return _numpy(pc.greater(values.slice(1), values.slice(0, n - 1))).astype(bool)
+
+
+class _Keys:
+    """Key columns as Arrow arrays and as runs of equal values, each computed once.
+
+    Files are usually ordered by their key (lines grouped by claim, line ids rising within a
+    claim), and then comparing neighbours proves keys unique and ten million lines cost as
+    little as their claims; only an unordered file pays for hashing every key.
+    """
+
+    def __init__(self, frames: dict[str, pd.DataFrame]) -> None:
+        self.frames = frames
+        self.cache: dict[tuple[str, str, str], Any] = {}
+
+    def _once(self, kind: str, table: str, column: str, make: Callable[[], Any]) -> Any:
+        if (kind, table, column) not in self.cache:
+            self.cache[(kind, table, column)] = make()
+        return self.cache[(kind, table, column)]
+
+    def array(self, table: str, column: str) -> pa.Array | pa.ChunkedArray:
+        return self._once("array", table, column, lambda: _arrow(self.frames[table][column]))
+
+    def starts(self, table: str, column: str) -> np.ndarray:
+        """Rows where a run of equal values starts."""
+        def make() -> np.ndarray:
+            values = self.array(table, column)
+            first = np.ones(len(values), dtype=bool)
+            if len(values) > 1:
+                first[1:] = _numpy(pc.not_equal(values.slice(1), values.slice(0, len(values) - 1))).astype(bool)
+            return np.flatnonzero(first)
+        return self._once("starts", table, column, make)
+
+    def ordered(self, table: str, columns: tuple[str, ...]) -> bool:
+        """Are keys unique by order alone: runs of the first column rising, and the second
+        column rising within each run?"""
+        first = self.array(table, columns[0])
+        starts = self.starts(table, columns[0])
+        if not _increasing(first.take(pa.array(starts, type=pa.int64()))).all():
+            return False
+        if len(columns) == 1:
+            return len(starts) == len(first)
+        run_start = np.zeros(len(first), dtype=bool)
+        run_start[starts] = True
+        return bool((_increasing(self.array(table, columns[1])) | run_start[1:]).all())
+
+    def codes(self, table: str, columns: tuple[str, ...]) -> np.ndarray:
+        """One integer per row, equal exactly when the keys are equal."""
+        key = np.zeros(len(self.frames[table]), dtype=np.int64)
+        for column in columns:
+            values = self.array(table, column)
+            if isinstance(values, pa.ChunkedArray):
+                values = values.combine_chunks()
+            encoded = pc.dictionary_encode(values)
+            key = key * max(len(encoded.dictionary), 1) + _numpy(encoded.indices).astype(np.int64)
+        return key
+
+
+def _reject_duplicates(keys: _Keys, table: str, columns: tuple[str, ...], log: _RejectLog) -> None:
+    if len(keys.frames[table]) < 2 or keys.ordered(table, columns):
+        return
+    key = keys.codes(table, columns)
+    order = np.argsort(key, kind="stable")
+    same = key[order][1:] == key[order][:-1]
+    if not same.any():
+        return
+    dup = np.zeros(len(key), dtype=bool)
+    dup[order[1:][same]] = True
+    dup[order[:-1][same]] = True
+    pos = np.flatnonzero(dup)
+    rows = pd.Series(pos + FIRST_ROW).groupby(key[pos]).agg(lambda r: ", ".join(map(str, r)))
+    log.reject(table, pos, columns[-1], [f"duplicate {'/'.join(columns)}: rows {rows[k]}" for k in key[pos]])
+
+
+def _reject_reversed(frame: pd.DataFrame, table: str, start: str, end: str, log: _RejectLog) -> None:
+    reversed_ = (frame[end] < frame[start]).to_numpy(dtype=bool, na_value=False)
+    pos = np.flatnonzero(reversed_)
+    log.reject(table, pos, end, [f"{frame[end].iat[p]:%Y-%m-%d} is before {start} "
+                                 f"{frame[start].iat[p]:%Y-%m-%d}" for p in pos])
+
+
+def _first_bad(keys: _Keys, log: _RejectLog, table: str, column: str, values: pa.Array) -> np.ndarray:
+    """Per value the first rejected row of `table` with it in `column`, −1 where none."""
+    bad = np.flatnonzero(log.out[table])
+    if not len(bad):
+        return np.full(len(values), -1, dtype=np.int64)
+    hit = _positions(values, keys.array(table, column).take(pa.array(bad, type=pa.int64())))
+    return np.where(hit >= 0, bad[np.maximum(hit, 0)], -1)
+
+
+def _reject_people_with_bad_details(keys: _Keys, log: _RejectLog) -> None:
+    people = keys.array("persons", "psn_no")
+    for table in PERSON_DETAILS:
+        row = _first_bad(keys, log, table, "psn_no", people)
+        hit = np.flatnonzero((row >= 0) & ~log.out["persons"])
+        log.reject("persons", hit, "", [f"its {table} row {row[p] + FIRST_ROW} was rejected" for p in hit])
+
+
+def _reject_refs(keys: _Keys, log: _RejectLog, table: str, column: str, target: str,
+                 applies: np.ndarray) -> None:
+    """Reject rows of `table` whose `column` names no row, or a rejected row, of `target`."""
+    values = keys.frames[table][column]
+    pos = _positions(keys.array(table, column), keys.array(target, column))
+    unknown = np.flatnonzero(applies & (pos < 0))
+    log.reject(table, unknown, column, [f"{column} is empty" if values.iat[p] == ""
+                                        else f"{column} {values.iat[p]!r} is not in {target}" for p in unknown])
+    hit = np.flatnonzero(applies & _at(log.out[target], pos) & ~log.out[table])
+    log.reject(table, hit, column, [f"{target} row {pos[p] + FIRST_ROW} ({values.iat[p]}) was rejected"
+                                    for p in hit])
+
+
+def _reject_claims(keys: _Keys, log: _RejectLog) -> None:
+    claims = keys.frames["claims"]
+    _reject_refs(keys, log, "claims", "psn_no", "persons", np.ones(len(claims), dtype=bool))
+    _reject_refs(keys, log, "claims", "institution_id", "institutions", (claims["kind"] == "claim").to_numpy())
+    line = _first_bad(keys, log, "lines", "mdtrt_id", keys.array("claims", "mdtrt_id"))
+    hit = np.flatnonzero((line >= 0) & ~log.out["claims"])
+    line_ids = keys.frames["lines"]["line_id"]
+    log.reject("claims", hit, "", [f"its line {line_ids.iat[line[p]]!r} (lines row {line[p] + FIRST_ROW}) "
+                                   f"was rejected" for p in hit])
+
+
+def _reject_lines_of_claims(keys: _Keys, log: _RejectLog) -> None:
+    """Lines of an unknown or rejected claim; looked up once per run of lines of one claim."""
+    lines = keys.frames["lines"]
+    starts = keys.starts("lines", "mdtrt_id")
+    heads = keys.array("lines", "mdtrt_id").take(pa.array(starts, type=pa.int64()))
+    claim = _positions(heads, keys.array("claims", "mdtrt_id"))
+    bad_run = (claim < 0) | _at(log.out["claims"], claim)
+    if not bad_run.any():
+        return
+    run_of = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(lines))))
+    rows = np.flatnonzero(bad_run[run_of])
+    unknown = rows[claim[run_of[rows]] < 0]
+    log.reject("lines", unknown, "mdtrt_id",
+               [f"no claim {lines['mdtrt_id'].iat[p]!r} in claims" for p in unknown])
+    cascade = rows[(claim[run_of[rows]] >= 0) & ~log.out["lines"][rows]]
+    log.reject("lines", cascade, "", [f"its claim (claims row {claim[run_of[p]] + FIRST_ROW}) was rejected"
+                                      for p in cascade])
+
+
+# --- writing ------------------------------------------------------------------------------
+
+def write_tables(tables: dict[str, pd.DataFrame], out: Path, fmt: str = "parquet") -> list[Path]:
+    """Write each frame as `<name>.parquet` or `<name>.csv`, or all as sheets of `tables.xlsx`.
+
+    Output is byte-identical for identical frames: dates are written as days, booleans as
+    true/false, empty cells empty, and nothing that varies between runs (times) is stored.
+    """
+    if fmt not in FORMATS:
+        raise InputError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    out.mkdir(parents=True, exist_ok=True)
+    if fmt == "xlsx":
+        return [_write_xlsx(tables, out / "tables.xlsx")]
+    paths = []
+    for name, frame in tables.items():
+        path = out / f"{name}.{fmt}"
+        table = _arrow_table(frame)
+        if fmt == "parquet":
+            pq.write_table(table, path, compression="zstd")
+        else:
+            pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
+        paths.append(path)
+    return paths
+
+
+def _arrow_table(frame: pd.DataFrame) -> pa.Table:
+    """The frame as Arrow, datetime columns as dates (the tables hold days, not instants)."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    for i, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type):
+            table = table.set_column(i, field.name, pc.cast(table.column(i), pa.date32(), safe=False))
+    return table
+
+
+def _write_xlsx(tables: dict[str, pd.DataFrame], path: Path) -> Path:
+    for name, frame in tables.items():
+        if len(frame) > XLSX_MAX_ROWS:
+            raise InputError(f"table {name} has {len(frame):,} rows, more than a sheet holds "
+                             f"({XLSX_MAX_ROWS:,}): use parquet or csv", file=str(path))
+    with pd.ExcelWriter(path, engine="openpyxl", date_format="YYYY-MM-DD",
+                        datetime_format="YYYY-MM-DD") as writer:
+        for name, frame in tables.items():
+            frame.to_excel(writer, sheet_name=name[:31], index=False)
+    freeze_zip(path)
+    return path
+
+
+def freeze_zip(path: Path) -> None:
+    """Give a workbook fixed member times and document dates, so equal data → equal bytes."""
+    fixed = "1980-01-01T00:00:00Z"
+    with zipfile.ZipFile(path) as z:
+        members = [(info.filename, z.read(info)) for info in z.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members:
+            if name == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*", rb"\g<1>" + fixed.encode(), data)
+            z.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data,
+                       compress_type=zipfile.ZIP_DEFLATED)

@@ -1,0 +1,216 @@
+"""The one scoring pipeline: batch tables → rule conclusions → amounts → result.
+
+`yibao whatif` (a case as a batch of one), `yibao score` (a month of claims) and settlement jobs
+(`yibao.score(...)`) all run `score_batch`, so a claim gets the same answer whichever way it
+comes in. Nothing is lost: a claim that cannot be scored (no tariff in force, terms the tariff
+does not define) leaves the batch for `rejects` with its reason, and so do its lines.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from yibao.calculator.claims import AMOUNT_FIELDS, calculate
+from yibao.calculator.dates import day_array
+from yibao.calendar import WorkCalendar, default_calendar
+from yibao.io import Batch
+from yibao.money import BP
+from yibao.rules.deadlines import due_dates
+from yibao.rules.engine import evaluate
+from yibao.rules.facts import derive_facts
+from yibao.tables import LIST_SEP
+from yibao.tariffs import registry
+from yibao.tariffs.registry import LoadedTariff
+
+REJECT_COLUMNS = ["table", "file", "row", "column", "key", "reason"]
+LINE_AMOUNTS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt",
+                "inscp_scp_amt", "violation_amt")
+
+
+@dataclass(frozen=True)
+class Result:
+    """Scored claims and lines (amounts in yuan, exact to the fen), accumulators after the
+    batch, the audit edits' takings by code, and every input row that could not be scored."""
+
+    claims: pd.DataFrame
+    lines: pd.DataFrame
+    accumulators: pd.DataFrame
+    violations: pd.DataFrame
+    rejects: pd.DataFrame
+
+
+def _reference_dates(claims: pd.DataFrame) -> np.ndarray:
+    """The date that selects a claim's tariff version and benefit year."""
+    ref = day_array(claims["discharge_date"])
+    for fallback in ("admit_date", "submitted_date"):
+        ref = np.where(np.isnat(ref), day_array(claims[fallback]), ref)
+    return ref
+
+
+def assign_tariffs(claims: pd.DataFrame, spec: str | LoadedTariff | None
+                   ) -> tuple[np.ndarray, dict[str, LoadedTariff], np.ndarray]:
+    """Per claim the key of its tariff version ("" where none is in force), the versions used,
+    and the reference dates."""
+    ref = _reference_dates(claims)
+    if isinstance(spec, LoadedTariff):
+        return np.full(len(claims), spec.key, dtype=object), {spec.key: spec}, ref
+    tariff_id, _, version = (spec or registry.DEFAULT_TARIFF).partition("@")
+    if version:
+        lt = registry.load_version(tariff_id, version)
+        return np.full(len(claims), lt.key, dtype=object), {lt.key: lt}, ref
+    keys = np.full(len(claims), "", dtype=object)
+    used: dict[str, LoadedTariff] = {}
+    for t in registry.versions(tariff_id):
+        start = np.datetime64(t.effective_from, "D")
+        end = np.datetime64(t.effective_to or "2999-12-31", "D")
+        hit = (ref >= start) & (ref <= end) & (keys == "")
+        if hit.any():
+            lt = registry.load_version(tariff_id, t.version)
+            keys[hit] = lt.key
+            used[lt.key] = lt
+    return keys, used, ref
+
+
+def _claim_context(batch: Batch) -> pd.DataFrame:
+    """Claims with the person and institution columns the calculator reads."""
+    persons = batch.persons.set_index("psn_no")
+    inst = batch.institutions.set_index("institution_id")
+    c = batch.claims
+    p_pos = persons.index.get_indexer(c["psn_no"])
+    i_pos = inst.index.get_indexer(c["institution_id"])
+    ctx = c.copy()
+    for col in ("gender", "birth_date", "insutype", "employee_status", "employer_avg_monthly_wage"):
+        ctx[col] = persons[col].to_numpy()[p_pos]
+    level = inst["level"].astype("Int64").fillna(0).to_numpy(dtype=np.int64)
+    ctx["level"] = np.where(i_pos >= 0, level[np.maximum(i_pos, 0)] if len(level) else 0, 0)
+    return ctx
+
+
+def _subset(batch: Batch, rows: np.ndarray) -> Batch:
+    claims = batch.claims.iloc[rows]
+    return replace(batch, claims=claims,
+                   lines=batch.lines[batch.lines["mdtrt_id"].isin(claims["mdtrt_id"])])
+
+
+def _conclude(batch: Batch, keys: np.ndarray, tariffs: dict[str, LoadedTariff],
+              calendar: WorkCalendar) -> pd.DataFrame:
+    """Rule conclusions and due dates of every claim, evaluated per tariff version."""
+    parts = []
+    for key, lt in tariffs.items():
+        rows = np.flatnonzero(keys == key)
+        sub = _subset(batch, rows)
+        conclusions = evaluate(derive_facts(sub, lt, calendar), lt)
+        conclusions = conclusions.reset_index(drop=True)
+        conclusions["due_date"] = due_dates(sub.claims.reset_index(drop=True), conclusions, lt, calendar)
+        conclusions.index = rows
+        parts.append(conclusions)
+    return pd.concat(parts).sort_index()
+
+
+def _reject_rows(batch: Batch, mask: np.ndarray, reason: str) -> pd.DataFrame:
+    """Reject rows for claims dropped by the pipeline, and for each of their lines; rows are the
+    spreadsheet rows of the input files (the frame index is the file row, after the header)."""
+    claims = batch.claims
+    ids = claims["mdtrt_id"].to_numpy()[mask]
+    claim_rows = pd.DataFrame({"table": "claims", "file": batch.sources.get("claims", ""),
+                               "row": claims.index.to_numpy()[mask] + 2, "column": "",
+                               "key": ids, "reason": reason})
+    lines = batch.lines[batch.lines["mdtrt_id"].isin(ids)]
+    line_rows = pd.DataFrame({"table": "lines", "file": batch.sources.get("lines", ""),
+                              "row": lines.index.to_numpy() + 2, "column": "",
+                              "key": lines["mdtrt_id"] + "/" + lines["line_id"],
+                              "reason": "its claim was not scored: " + reason})
+    return pd.concat([claim_rows, line_rows], ignore_index=True)
+
+
+def _yuan(fen: np.ndarray) -> np.ndarray:
+    return np.asarray(fen, dtype=np.int64) / 100
+
+
+def _iso(dates: pd.Series) -> np.ndarray:
+    return pd.to_datetime(pd.Series(np.asarray(dates))).dt.strftime("%Y-%m-%d").fillna("").to_numpy()
+
+
+def _text(items: pd.Series, fmt) -> np.ndarray:  # type: ignore[no-untyped-def]
+    return np.array([LIST_SEP.join(fmt(x) for x in v) for v in items], dtype=object)
+
+
+def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
+                tariff: str | LoadedTariff | None = None,
+                accumulators: pd.DataFrame | None = None,
+                calendar: WorkCalendar | None = None) -> Result:
+    """Score every claim of a batch. `tariff`: an id, `ID@VERSION`, a loaded version, or None for
+    the bundled default (the version in force on each claim's date)."""
+    calendar = calendar or default_calendar()
+    rejects = rejects if rejects is not None else pd.DataFrame(columns=REJECT_COLUMNS)
+    acc = batch.accumulators if accumulators is None else accumulators
+    claims = batch.claims.reset_index(drop=True)
+    keys, tariffs, ref = assign_tariffs(claims, tariff)
+    no_tariff = keys == ""
+    extra = []
+    if no_tariff.any():
+        extra.append(_reject_rows(batch, no_tariff,
+                                  "no tariff version in force on the claim's date"))
+        keep = np.flatnonzero(~no_tariff)
+        claims, keys, ref = claims.iloc[keep].reset_index(drop=True), keys[keep], ref[keep]
+    batch = replace(batch, claims=claims,
+                    lines=batch.lines[batch.lines["mdtrt_id"].isin(claims["mdtrt_id"])])
+
+    conclusions = _conclude(batch, keys, tariffs, calendar) if len(claims) else pd.DataFrame()
+    ctx = _claim_context(batch)
+    ctx["tariff_key"] = keys
+    manual = (ctx["settlement_mode"] == "manual").to_numpy()
+    submitted = day_array(ctx["submitted_date"])
+    ctx["setl_date"] = np.where(manual & ~np.isnat(submitted), submitted, ref)
+    ctx["year"] = ref.astype("datetime64[Y]").astype(np.int64) + 1970
+    for col in conclusions.columns:
+        ctx[col] = conclusions[col].to_numpy()
+
+    lines = batch.lines.copy()
+    lines["claim_pos"] = pd.Index(ctx["mdtrt_id"]).get_indexer(lines["mdtrt_id"])
+    calc = calculate(ctx, lines, tariffs, acc if acc is not None else pd.DataFrame())
+
+    out = _claims_output(ctx, calc.claims, tariffs)
+    line_out = calc.lines.copy()
+    line_out.insert(3, "service_date", _iso(lines["service_date"]))
+    for f in LINE_AMOUNTS:
+        line_out[f] = _yuan(line_out[f])
+    violations = calc.violations.assign(violation_amt=_yuan(calc.violations["violation_amt"]))
+    all_rejects = pd.concat([rejects] + extra, ignore_index=True) if extra else rejects
+    return Result(out, line_out, calc.accumulators, violations, all_rejects.reset_index(drop=True))
+
+
+def _claims_output(ctx: pd.DataFrame, amounts: pd.DataFrame,
+                   tariffs: dict[str, LoadedTariff]) -> pd.DataFrame:
+    decision = ctx["rule_decision"].to_numpy().copy()
+    partial = (decision == "approved") & (amounts["violation_amt"].to_numpy() > 0)
+    decision[partial] = "partially_approved"
+    out = pd.DataFrame({
+        "mdtrt_id": ctx["mdtrt_id"].to_numpy(), "psn_no": ctx["psn_no"].to_numpy(),
+        "kind": ctx["kind"].to_numpy(), "med_type": ctx["med_type"].to_numpy(),
+        "institution_id": ctx["institution_id"].to_numpy(),
+        "settlement_mode": ctx["settlement_mode"].to_numpy(),
+        "tariff": ctx["tariff_key"].to_numpy(), "year": ctx["year"].to_numpy(),
+        "decision": decision,
+        "reasons": [json.dumps([{"rule_id": r, "code": c, "message": m} for r, c, m in v],
+                               ensure_ascii=False) for v in ctx["reasons"]],
+        "reason_codes": _text(ctx["reasons"], lambda r: r[1]),
+        "missing_materials": _text(ctx["missing_materials"], lambda m: m[0]),
+        "missing_material_names": _text(ctx["missing_materials"], lambda m: m[1]),
+        "rules_fired": _text(ctx["rules_fired"], str),
+        "due_date": _iso(ctx["due_date"]),
+        "setl_date": _iso(ctx["setl_date"]),
+        "admit_date": _iso(ctx["admit_date"]),
+        "discharge_date": _iso(ctx["discharge_date"]),
+    })
+    for f in AMOUNT_FIELDS + ("declared_fund_pay_sumamt", "maternity_allowance"):
+        out[f] = _yuan(amounts[f])
+    out["fund_pool"] = amounts["fund_pool"].to_numpy()
+    out["pool_prop"] = amounts["pool_prop_bp"].to_numpy() / BP
+    out["violation_codes"] = amounts["violation_codes"].to_numpy()
+    out["suspect_codes"] = amounts["suspect_codes"].to_numpy()
+    return out

@@ -1,0 +1,468 @@
+"""From a batch to the facts the rules read: one small row per claim or application.
+
+The rule base runs once per *distinct* facts row, so a row holds only what the rules compare:
+booleans, categories and counts clipped to the window they are compared with (a referral filed
+9 or 90 working days after admission is equally late). A month of 100,000 claims then has a few
+hundred to a few thousand distinct rows. Everything that needs other tables (statuses and
+certifications valid on the service date, the best referral filing, the trauma finding,
+duplicates) is worked out here with whole-table pandas/numpy operations; per-value Python runs
+only on distinct values (a few hundred diagnoses or material lists), never per claim.
+
+The service date is the admission date of a claim (discharge, then submission date when absent)
+and the submission date of an application (admission date when absent). Date windows become
+counts here (working days through `WorkCalendar`, calendar days for the filing window), so the
+rules compare counts with tariff parameters and never dates. Facts only a few kinds of case
+read (referral, chronic, maternity, materials) keep their default elsewhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from yibao.calculator.dates import age_on, day_array, ymd
+from yibao.calendar import WorkCalendar
+from yibao.io import Batch
+from yibao.rules.maternity import TERMINATIONS
+from yibao.tables import LIST_SEP
+from yibao.tariffs.model import Tariff
+from yibao.tariffs.registry import LoadedTariff
+
+# fact → (default, meaning); the default holds where the fact does not apply
+FACTS: dict[str, tuple[Any, str]] = {
+    "kind": ("", "claim or an application kind"),
+    "med_type": ("", "11, 14, 21, 51, 52 or empty"),
+    "mode": ("", "settlement mode: direct, manual or empty"),
+    "insutype": ("", "310 employee, 390 resident"),
+    "emp": ("", "outpatient-type claims (11, 14): the employee status of an employee, empty for residents"),
+    "level": (0, "outpatient-type claims (11, 14): institution level 1–4, 0 without a known institution"),
+    "inst": ("", "claims: the institution's agreement (active, suspended) or none (not designated)"),
+    "out_of_area": (False, "claims: institution outside the county"),
+    "networked": (False, "claims: institution networked for direct settlement"),
+    "insured": (False, "enrolled on the service date (a person without enrolment rows: always)"),
+    "waiting": (False, "claims: the service date is within the person's waiting period"),
+    "duplicate": (False, "claims: same person and institution, overlapping dates, an earlier claim "
+                         "of the batch in settlement order"),
+    "child": (False, "inpatient claims: younger than the tariff's child_age_below on the service date"),
+    "assist": ("", "assistance status valid on the service date, first in the tariff's precedence"),
+    "cadre": (False, "a retired-cadre status (离休干部) valid on the service date"),
+    "assist_claimed": (False, "an assistance application, or a claim handing in an assistance_pending material"),
+    "missing_pending": ("", "assistance_pending materials missing (uncertified applicants)"),
+    "filed_days": (0, "manual claims: calendar days discharge → submitted, clipped to [window, window + 1] "
+                      "(only being beyond the window is compared)"),
+    "trauma": ("", "trauma claims: liable, clear (the filing's finding) or no_finding"),
+    "missing_trauma": ("", "trauma_missing materials not handed in (no finding)"),
+    "missing": ("", "required materials missing: manual claims by med type, applications by kind"),
+    "disease": ("", "chronic: the tariff's disease code for the first diagnosis (a certified one first)"),
+    "group": ("", "chronic: ordinary or major"),
+    "specialist": (False, "chronic: the disease needs a specialist's diagnosis as evidence"),
+    "certified": (False, "chronic claims: a certification valid on the service date matches the first diagnosis"),
+    "evidence": (True, "chronic applications: either kind of medical evidence handed in"),
+    "missing_specialist": ("", "chronic applications: specialist evidence missing"),
+    "assist_proof": (True, "assistance applications: a settlement sheet, prescription or invoice handed in"),
+    "remote": (False, "out-of-area inpatient claims: a remote-residence filing valid on the service date"),
+    "ref_kind": ("", "the referral's kind (claims: the best filing for the institution), empty: none"),
+    "ref_after": (False, "referrals due before admission: filed after the admission date"),
+    "ref_workdays": (0, "referrals due within working days: working days admission → filing, clipped to "
+                        "[-1, window + 1]"),
+    "ref_missing": ("", "the referral kind's materials missing"),
+    "ref_cadre_missing": ("", "a retired cadre's referral materials missing"),
+    "gender": ("", "maternity: F or M"),
+    "months_ok": (False, "maternity: contribution months at least the tariff's minimum (none recorded on a "
+                         "spouse's row: true, her husband's insurance is what the spouse flag states)"),
+    "left": ("", "maternity: left employment within the window, beyond it, or empty (not left)"),
+    "spouse": (False, "maternity: spouse of an insured male employee"),
+    "item": ("", "maternity item"),
+    "delivery": ("", "delivery kind"),
+    "infants": (0, "maternity: number of infants (at least 1)"),
+    "weeks": (0, "terminations: pregnancy weeks clipped to [-1, the largest week threshold]; -1 unknown"),
+    "missing_delivery": ("", "maternity_delivery_extra materials missing (manual delivery claims)"),
+    "missing_left_decl": ("", "maternity_left_employment materials missing (separated employees; manual "
+                              "claims and applications)"),
+    "missing_spouse_decl": ("", "maternity_spouse materials missing (spouses; manual claims and applications)"),
+}
+NO_ROWS = np.zeros(0, dtype=np.int64)
+REFERRAL_FACTS = ("ref_kind", "ref_after", "ref_workdays", "ref_missing", "ref_cadre_missing")
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+def _text(values: pd.Series) -> np.ndarray:
+    return values.fillna("").astype(str).to_numpy(dtype=object)
+
+
+def _isin(values: np.ndarray, choices: Any) -> np.ndarray:
+    """Elementwise membership by hashing (numpy's isin sorts object arrays: slow on text)."""
+    return pd.Index(values, dtype=object).isin(list(choices))
+
+
+def _flag(values: pd.Series) -> np.ndarray:
+    return values.fillna(False).to_numpy(dtype=bool)
+
+
+def _take(values: np.ndarray, index: np.ndarray, fill: Any) -> np.ndarray:
+    """values[index], with `fill` where the index is -1 (not found)."""
+    padded = np.concatenate([np.asarray(values), np.array([fill], dtype=np.asarray(values).dtype)])
+    return padded[index]
+
+
+def _per_distinct(func: Callable[..., Any], *columns: np.ndarray) -> np.ndarray:
+    """func applied once per distinct tuple of the columns' values, as an object array."""
+    if not len(columns[0]):
+        return np.empty(0, dtype=object)
+    frame = pd.DataFrame({i: c for i, c in enumerate(columns)})
+    codes = frame.groupby(list(frame.columns), sort=False, dropna=False).ngroup().to_numpy()
+    first = np.unique(codes, return_index=True)[1]
+    values = np.empty(len(first), dtype=object)
+    values[:] = [func(*row) for row in zip(*(c[first] for c in columns))]
+    return values[codes]
+
+
+def _codes(text: str) -> list[str]:
+    return [c.strip() for c in text.split(LIST_SEP) if c.strip()]
+
+
+def _missing(required: np.ndarray, materials: np.ndarray) -> np.ndarray:
+    """Per row the required codes (`;`-joined) not among the materials, sorted and `;`-joined."""
+    return _per_distinct(lambda req, mats: LIST_SEP.join(sorted(set(_codes(req)) - set(_codes(mats)))),
+                         required, materials)
+
+
+def _handed_in(codes: list[str], materials: np.ndarray) -> np.ndarray:
+    """Per row whether one of the codes was handed in (never, when there are none)."""
+    if not codes:
+        return np.zeros(len(materials), dtype=bool)
+    return _per_distinct(lambda mats: bool(set(codes) & set(_codes(mats))), materials).astype(bool)
+
+
+def _required(codes: list[str], count: int) -> np.ndarray:
+    """The same requirement (`;`-joined codes) for `count` rows."""
+    return np.full(count, LIST_SEP.join(codes), dtype=object)
+
+
+def _valid_pairs(periods: pd.DataFrame, psn: np.ndarray, day: np.ndarray,
+                 rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(claim position, period row) for the periods of each claim's person valid on its day."""
+    if not len(rows) or periods.empty:
+        return NO_ROWS, NO_ROWS
+    left = pd.DataFrame({"pos": rows, "psn_no": psn[rows]})
+    right = pd.DataFrame({"psn_no": _text(periods["psn_no"]), "row": np.arange(len(periods))})
+    pairs = left.merge(right, on="psn_no")
+    pos, row = pairs["pos"].to_numpy(), pairs["row"].to_numpy()
+    d = day[pos]
+    start, end = day_array(periods["valid_from"])[row], day_array(periods["valid_to"])[row]
+    ok = ~np.isnat(d) & (np.isnat(start) | (start <= d)) & (np.isnat(end) | (d <= end))
+    return pos[ok], row[ok]
+
+
+def _add_months(days: np.ndarray, months: int) -> np.ndarray:
+    """The same day `months` later (the month's last day when it has no such day)."""
+    month = days.astype("datetime64[M]") + months
+    last = (month + 1).astype("datetime64[D]") - 1
+    _, _, d = ymd(days)
+    return np.minimum(month.astype("datetime64[D]") + (d - 1), last)
+
+
+class _Claims:
+    """The claim columns and the person and institution attributes every fact starts from."""
+
+    def __init__(self, batch: Batch) -> None:
+        c = batch.claims
+        self.n = len(c)
+        self.mdtrt = _text(c["mdtrt_id"])
+        self.psn = _text(c["psn_no"])
+        self.kind = _text(c["kind"])
+        self.med = _text(c["med_type"])
+        self.mode = _text(c["settlement_mode"])
+        self.inst_id = _text(c["institution_id"])
+        self.materials = _text(c["materials"])
+        self.admit, self.discharge = day_array(c["admit_date"]), day_array(c["discharge_date"])
+        self.submitted = day_array(c["submitted_date"])
+        self.is_claim = self.kind == "claim"
+        self.manual = self.is_claim & (self.mode == "manual")
+        claim_day = np.where(np.isnat(self.admit), self.discharge, self.admit)
+        claim_day = np.where(np.isnat(claim_day), self.submitted, claim_day)
+        app_day = np.where(np.isnat(self.submitted), self.admit, self.submitted)
+        self.day = np.where(self.is_claim, claim_day, app_day)
+        self.persons = batch.persons
+        self.person = pd.Index(_text(batch.persons["psn_no"])).get_indexer(self.psn)
+
+    def person_col(self, name: str, fill: Any) -> np.ndarray:
+        col = self.persons[name]
+        if col.dtype.kind == "M":
+            values = day_array(col)
+        elif isinstance(fill, bool):
+            values = _flag(col)
+        elif isinstance(fill, int):
+            values = col.fillna(fill).to_numpy(dtype=np.int64)
+        else:
+            values = _text(col)
+        return _take(values, self.person, fill)
+
+
+# --- facts by area ---------------------------------------------------------------------------
+
+def _basics(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]) -> None:
+    facts["kind"], facts["med_type"], facts["mode"] = cl.kind, cl.med, cl.mode
+    insutype = cl.person_col("insutype", "")
+    facts["insutype"] = insutype
+    outpatient = cl.is_claim & _isin(cl.med, ("11", "14"))  # claims an outpatient scheme may pay
+    facts["emp"] = np.where(outpatient & (insutype == "310"), cl.person_col("employee_status", ""), "")
+    inst = batch.institutions
+    where = pd.Index(_text(inst["institution_id"])).get_indexer(cl.inst_id)
+    where = np.where(cl.is_claim & (cl.inst_id != ""), where, -1)
+    known = where >= 0
+    facts["inst"] = np.where(cl.is_claim, np.where(known, _take(_text(inst["agreement"]), where, ""), "none"), "")
+    facts["level"] = np.where(outpatient, _take(inst["level"].fillna(0).to_numpy(dtype=np.int64), where, 0), 0)
+    facts["out_of_area"] = _take(_flag(inst["out_of_area"]), where, False)
+    facts["networked"] = _take(_flag(inst["networked"]), where, False)
+
+
+def _enrolment(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]) -> None:
+    enrolled = batch.enrolments
+    has_rows = _isin(cl.psn, _text(enrolled["psn_no"]))
+    covered = np.zeros(cl.n, dtype=bool)
+    covered[_valid_pairs(enrolled, cl.psn, cl.day, np.flatnonzero(has_rows))[0]] = True
+    facts["insured"] = (cl.person >= 0) & (~has_rows | covered)
+    until = cl.person_col("waiting_period_until", np.datetime64("NaT", "D"))
+    facts["waiting"] = cl.is_claim & ~np.isnat(until) & ~np.isnat(cl.day) & (cl.day <= until)
+    below = t.inpatient.child_age_below
+    birth = cl.person_col("birth_date", np.datetime64("NaT", "D"))
+    rows = cl.is_claim & (cl.med == "21") & ~np.isnat(cl.day) & ~np.isnat(birth)
+    if below is not None and rows.any():
+        facts["child"][rows] = age_on(birth[rows], cl.day[rows]) < below
+
+
+def _statuses(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]) -> None:
+    statuses = batch.statuses
+    pos, row = _valid_pairs(statuses, cl.psn, cl.day, np.arange(cl.n))
+    kinds = _text(statuses["kind"])[row]
+    order = [s.status for s in t.assistance.statuses]
+    rank = pd.Series(kinds, dtype=object).map({s: i for i, s in enumerate(order)}).fillna(len(order))
+    best = np.full(cl.n, len(order), dtype=np.int64)
+    np.minimum.at(best, pos, rank.to_numpy(dtype=np.int64))
+    facts["assist"] = np.array(order + [""], dtype=object)[best]
+    facts["cadre"] = np.zeros(cl.n, dtype=bool)
+    facts["cadre"][pos[kinds == "retired_cadre"]] = True
+    pending = t.materials.assistance_pending
+    claimed = (cl.kind == "assistance_application") | (cl.is_claim & _handed_in(pending, cl.materials))
+    facts["assist_claimed"] = claimed
+    rows = claimed & (facts["assist"] == "")
+    facts["missing_pending"][rows] = _missing(_required(pending, int(rows.sum())), cl.materials[rows])
+
+
+def _materials(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]) -> None:
+    """Required materials of manual claims and applications, and the manual filing delay."""
+    m = t.materials
+    required = np.full(cl.n, "", dtype=object)
+    per_med_type = {med: LIST_SEP.join(codes) for med, codes in m.manual_claim.items()}
+    required[cl.manual] = pd.Series(cl.med[cl.manual], dtype=object).map(per_med_type).fillna("").to_numpy()
+    for kind, codes in (("chronic_application", m.chronic_application.required),
+                        ("maternity_application", m.maternity_application),
+                        ("assistance_application", m.assistance_application)):
+        required[cl.kind == kind] = LIST_SEP.join(codes)
+    rows = required != ""
+    facts["missing"][rows] = _missing(required[rows], cl.materials[rows])
+    assistance = cl.kind == "assistance_application"
+    facts["assist_proof"][assistance] = (_handed_in(m.assistance_application_any_of, cl.materials[assistance])
+                                         | (not m.assistance_application_any_of))
+    window = t.deadlines.manual_filing_window_days
+    end = np.where(np.isnat(cl.discharge), cl.admit, cl.discharge)
+    late = cl.manual & ~np.isnat(end) & ~np.isnat(cl.submitted)
+    facts["filed_days"][late] = np.clip((cl.submitted[late] - end[late]).astype(np.int64), window, window + 1)
+
+
+def _trauma(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]) -> None:
+    """The trauma filing's finding: the claim's own filing first, then the person's general one."""
+    rows = np.flatnonzero(cl.is_claim & _flag(batch.claims["trauma"]))
+    if not len(rows):
+        return
+    finding = np.full(len(rows), "no_finding", dtype=object)
+    filings = batch.filings[_text(batch.filings["kind"]) == "trauma"]
+    if len(filings):
+        left = pd.DataFrame({"pos": rows, "psn_no": cl.psn[rows], "mdtrt": cl.mdtrt[rows]})
+        liable = filings["third_party_liable"]
+        right = pd.DataFrame({"psn_no": _text(filings["psn_no"]), "target": _text(filings["mdtrt_id"]),
+                              "open": liable.isna().to_numpy(), "liable": _flag(liable),
+                              "filed": day_array(filings["filed_date"]), "row": np.arange(len(filings))})
+        pairs = left.merge(right, on="psn_no")
+        pairs = pairs[(pairs["target"] == pairs["mdtrt"]) | (pairs["target"] == "")]
+        pairs = pairs.assign(general=pairs["target"] == "").sort_values(
+            ["pos", "general", "open", "filed", "row"], ascending=[True, True, True, False, True])
+        best = pairs.drop_duplicates("pos")
+        found = np.where(best["open"], "no_finding", np.where(best["liable"], "liable", "clear"))
+        finding[np.searchsorted(rows, best["pos"].to_numpy())] = found
+    facts["trauma"][rows] = finding
+    unfound = rows[finding == "no_finding"]
+    facts["missing_trauma"][unfound] = _missing(_required(t.materials.trauma_missing, len(unfound)),
+                                                cl.materials[unfound])
+
+
+def _duplicates(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]) -> None:
+    """Claims overlapping an earlier claim (settlement order) of the same person and institution."""
+    start = np.where(np.isnat(cl.admit), cl.discharge, cl.admit)
+    end = np.where(np.isnat(cl.discharge), start, cl.discharge)
+    ref = np.where(np.isnat(cl.discharge), start, cl.discharge)
+    ref = np.where(np.isnat(ref), cl.submitted, ref)
+    settled = np.where(cl.manual & ~np.isnat(cl.submitted), cl.submitted, ref)
+    rows = np.flatnonzero(cl.is_claim & (cl.inst_id != "") & ~np.isnat(start))
+    frame = pd.DataFrame({"pos": rows, "psn": cl.psn[rows], "inst": cl.inst_id[rows], "start": start[rows],
+                          "end": end[rows], "year": ref[rows].astype("datetime64[Y]"), "settled": settled[rows],
+                          "mdtrt": cl.mdtrt[rows]})
+    frame = frame[frame.duplicated(["psn", "inst"], keep=False)]
+    if frame.empty:
+        return
+    frame = frame.sort_values(["psn", "year", "settled", "mdtrt"]).assign(order=np.arange(len(frame)))
+    pairs = frame.merge(frame, on=["psn", "inst"], suffixes=("", "_other"))
+    hit = ((pairs["order_other"] < pairs["order"]) & (pairs["start_other"] <= pairs["end"])
+           & (pairs["start"] <= pairs["end_other"]))
+    facts["duplicate"][pairs.loc[hit, "pos"].to_numpy()] = True
+
+
+def _chronic(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]) -> None:
+    """The disease of the first diagnosis and, for claims, a matching certification valid on the day."""
+    claims = cl.is_claim & (cl.med == "14")
+    rows = np.flatnonzero(claims | (cl.kind == "chronic_application"))
+    if not len(rows):
+        return
+    diseases = {d.code: d for d in t.chronic.diseases}
+    rank_of = {code: i for i, code in enumerate(diseases)}
+    first = _per_distinct(lambda text: (_codes(text) or [""])[0].upper(), _text(batch.claims["diagnoses"])[rows])
+    disease = _per_distinct(lambda dx: getattr(t.chronic.disease_for(dx), "code", "") if dx else "", first)
+    pos, row = _valid_pairs(batch.certifications, cl.psn, cl.day, rows[claims[rows]])
+    best = np.full(len(rows), len(diseases), dtype=np.int64)
+    if len(pos):
+        local = np.searchsorted(rows, pos)
+        codes = _text(batch.certifications["disease"])[row]
+        matches = _per_distinct(lambda code, dx: code in diseases and diseases[code].matches(dx),
+                                codes, first[local]).astype(bool)
+        rank = pd.Series(codes, dtype=object).map(rank_of).fillna(len(diseases)).to_numpy(dtype=np.int64)
+        np.minimum.at(best, local[matches], rank[matches])
+    certified = best < len(diseases)
+    disease = np.where(certified, np.array(list(diseases) + [""], dtype=object)[best], disease)
+    facts["disease"][rows] = disease
+    facts["certified"][rows] = certified
+    facts["group"][rows] = [diseases[d].group if d else "" for d in disease]
+    specialist = np.array([bool(d) and diseases[d].evidence == "specialist_diagnosis" for d in disease], dtype=bool)
+    facts["specialist"][rows] = specialist
+    evidence = t.materials.chronic_application
+    apps = rows[cl.kind[rows] == "chronic_application"]
+    facts["evidence"][apps] = _handed_in(evidence.evidence_any_of, cl.materials[apps]) | (not evidence.evidence_any_of)
+    need = rows[(cl.kind[rows] == "chronic_application") & specialist]
+    facts["missing_specialist"][need] = _missing(_required(evidence.specialist_evidence, len(need)),
+                                                 cl.materials[need])
+
+
+def _referral_timing(t: Tariff, calendar: WorkCalendar, kind: np.ndarray, filed: np.ndarray, admit: np.ndarray,
+                     materials: np.ndarray, cadre: np.ndarray) -> dict[str, np.ndarray]:
+    """Per referral (filing or application): timing counts, missing materials and a score (2: in time,
+    +1: complete) to choose the best filing of a claim."""
+    n = len(kind)
+    after, workdays, in_time = np.zeros(n, bool), np.zeros(n, np.int64), np.zeros(n, bool)
+    kind_materials = {k: LIST_SEP.join(spec.materials) for k, spec in t.referral.kinds.items()}
+    required = pd.Series(kind, dtype=object).map(kind_materials).fillna("").to_numpy()
+    own = t.referral.retired_cadre_materials  # a retired cadre's own list, where the tariff has one
+    cadre_required = _required(own, n) if own else required
+    missing = np.where(cadre, "", _missing(required, materials))
+    cadre_missing = np.where(cadre, _missing(cadre_required, materials), "")
+    for k, spec in t.referral.kinds.items():
+        rows = kind == k
+        if spec.filed_by == "before_admission":
+            late = np.isnat(filed[rows]) | (~np.isnat(admit[rows]) & (filed[rows] > admit[rows]))
+            after[rows], in_time[rows] = late, ~late
+            continue
+        window = spec.window_workdays
+        count = np.full(int(rows.sum()), window + 1, dtype=np.int64)  # no filing date: late
+        f, a = filed[rows], admit[rows]
+        count[np.isnat(a) & ~np.isnat(f)] = -1  # no admission yet: not late
+        known = ~np.isnat(a) & ~np.isnat(f)
+        if known.any():
+            count[known] = calendar.workdays_between(a[known], f[known])
+        workdays[rows] = np.clip(count, -1, window + 1)
+        in_time[rows] = count <= window
+    complete = np.where(cadre, cadre_missing == "", missing == "")
+    return {"ref_kind": np.where(_isin(kind, list(kind_materials)), kind, ""), "ref_after": after,
+            "ref_workdays": workdays, "ref_missing": missing, "ref_cadre_missing": cadre_missing,
+            "score": 2 * in_time + complete}
+
+
+def _referral(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray], calendar: WorkCalendar) -> None:
+    """Remote residence and the best referral filing of out-of-area inpatient claims; referral applications."""
+    filings = batch.filings
+    kinds = _text(filings["kind"])
+    away = np.flatnonzero(cl.is_claim & (cl.med == "21") & facts["out_of_area"])
+    facts["remote"][_valid_pairs(filings[kinds == "remote_residence"], cl.psn, cl.day, away)[0]] = True
+    claims = away[~facts["remote"][away]]
+    referrals = filings[kinds == "referral"]
+    if len(claims) and len(referrals):
+        left = pd.DataFrame({"pos": claims, "psn_no": cl.psn[claims], "inst": cl.inst_id[claims]})
+        right = pd.DataFrame({"psn_no": _text(referrals["psn_no"]), "target": _text(referrals["target_institution"]),
+                              "kind": _text(referrals["referral_kind"]), "filed": day_array(referrals["filed_date"]),
+                              "materials": _text(referrals["materials"]), "row": np.arange(len(referrals))})
+        pairs = left.merge(right, on="psn_no")
+        for_here = (pairs["target"] == pairs["inst"]) | (pairs["target"] == "")
+        pairs = pairs[for_here & pairs["kind"].isin(t.referral.kinds)]
+        pos = pairs["pos"].to_numpy()
+        timing = _referral_timing(t, calendar, pairs["kind"].to_numpy(dtype=object), pairs["filed"].to_numpy(),
+                                  cl.admit[pos], pairs["materials"].to_numpy(dtype=object), facts["cadre"][pos])
+        delta = (pairs["filed"].to_numpy() - cl.admit[pos]).astype("timedelta64[D]")
+        gap = np.where(np.isnat(delta), np.inf, np.abs(delta.astype(np.int64)))  # days between; unknown: last
+        ranked = pd.DataFrame({"pos": pos, "score": -timing["score"], "gap": gap,
+                               "row": pairs["row"].to_numpy(), "at": np.arange(len(pos))})
+        best = ranked.sort_values(["pos", "score", "gap", "row"]).drop_duplicates("pos")
+        chosen, at = best["pos"].to_numpy(), best["at"].to_numpy()
+        for name in REFERRAL_FACTS:
+            facts[name][chosen] = timing[name][at]
+    apps = np.flatnonzero(cl.kind == "referral_application")
+    if len(apps):
+        timing = _referral_timing(t, calendar, _text(batch.claims["referral_kind"])[apps], cl.submitted[apps],
+                                  cl.admit[apps], cl.materials[apps], facts["cadre"][apps])
+        for name in REFERRAL_FACTS:
+            facts[name][apps] = timing[name]
+
+
+def _maternity(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]) -> None:
+    """The mother's eligibility facts, the item, and the materials a paper claim or application needs."""
+    rows = np.flatnonzero((cl.is_claim & _isin(cl.med, ("51", "52"))) | (cl.kind == "maternity_application"))
+    if not len(rows):
+        return
+    mt, c, m = t.maternity, batch.claims, t.materials
+    facts["gender"][rows] = cl.person_col("gender", "")[rows]
+    spouse = cl.person_col("spouse_of_insured_male_employee", False)[rows]
+    months = cl.persons["maternity_contribution_months"]
+    recorded = _take(months.notna().to_numpy(), cl.person, False)[rows]
+    enough = cl.person_col("maternity_contribution_months", 0)[rows] >= mt.min_contribution_months
+    facts["months_ok"][rows] = np.where(recorded, enough, spouse)  # a spouse's row may carry no months
+    left_day, day = cl.person_col("left_employment_date", np.datetime64("NaT", "D"))[rows], cl.day[rows]
+    has_left = ~np.isnat(left_day) & ~np.isnat(day) & (left_day <= day)
+    within = np.zeros(len(rows), dtype=bool)
+    within[has_left] = day[has_left] <= _add_months(left_day[has_left], mt.left_employment_window_months)
+    left = np.where(has_left, np.where(within, "within", "beyond"), "")
+    facts["left"][rows] = left
+    facts["spouse"][rows] = spouse
+    item = _text(c["maternity_item"])[rows]
+    facts["item"][rows], facts["delivery"][rows] = item, _text(c["delivery"])[rows]
+    facts["infants"][rows] = np.maximum(c["infants"].fillna(1).to_numpy(dtype=np.int64)[rows], 1)
+    top = max([mt.abortion_below_weeks, mt.induction_from_weeks] + [b.below_weeks for b in mt.allowance.miscarriage])
+    weeks = np.clip(c["pregnancy_weeks"].fillna(-1).to_numpy(dtype=np.int64)[rows], -1, top)
+    facts["weeks"][rows] = np.where(_isin(item, TERMINATIONS), weeks, 0)
+    manual, paper = cl.manual[rows], (cl.manual | (cl.kind == "maternity_application"))[rows]
+    for name, codes, need in (("missing_delivery", m.maternity_delivery_extra, manual & (item == "delivery")),
+                              ("missing_left_decl", m.maternity_left_employment, left == "within"),
+                              ("missing_spouse_decl", m.maternity_spouse, spouse & (facts["insutype"][rows] != "310"))):
+        at = rows[paper & need]
+        facts[name][at] = _missing(_required(codes, len(at)), cl.materials[at])
+
+
+def derive_facts(batch: Batch, tariff: LoadedTariff, calendar: WorkCalendar) -> pd.DataFrame:
+    """One row of facts (FACTS) per claim or application of the batch, with the claims' index."""
+    t = tariff.tariff
+    cl = _Claims(batch)
+    facts = {name: np.full(cl.n, default, dtype=object if isinstance(default, str) else type(default))
+             for name, (default, _) in FACTS.items()}
+    for area in (_basics, _enrolment, _statuses, _materials, _trauma, _duplicates, _chronic, _maternity):
+        area(cl, batch, t, facts)
+    _referral(cl, batch, t, facts, calendar)
+    return pd.DataFrame(facts, index=batch.claims.index)

@@ -1,0 +1,37 @@
+"""Settlement of designated institutions (定点医药机构费用结算): pay each hospital and pharmacy
+what its direct claims drew from the funds, minus violation fees, penalties and the quality
+deposit, with statements that reconcile to the claim (DOMAIN.md §4.3, docs/settlement.md).
+
+`settle(scored, period=...)` takes a `yibao score` output folder or a `Result`;
+`write_settlement` writes the tables, the workbook and the printable statements;
+`verify_folder` recomputes a written settlement from its claim-level tables.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from yibao.settlement.inputs import parse_period, read_scored, result_scored
+from yibao.settlement.output import write_settlement
+from yibao.settlement.statement import Settlement, settle_scored
+from yibao.settlement.verify import verify_folder
+
+__all__ = ["Settlement", "settle", "verify_folder", "write_settlement"]
+
+
+def settle(scored: str | Path | Any, period: str,
+           institutions: str | Path | pd.DataFrame | None = None) -> Settlement:
+    """Settle the direct claims discharged in `period` ("YYYY-MM").
+
+    `scored`: a `yibao score --out` folder, or a `yibao.pipeline.Result`. `institutions`: a
+    table file, a batch folder holding one, or a frame (institution_id, name) for the names on
+    the statements; by default the institutions table inside `scored` or beside the claims file
+    the scorer read. Unusable input raises `yibao.errors.InputError`.
+    """
+    month = parse_period(period)
+    names = Path(institutions) if isinstance(institutions, str) else institutions
+    data = read_scored(Path(scored), names) if isinstance(scored, (str, Path)) else result_scored(scored, names)
+    return settle_scored(data, month)

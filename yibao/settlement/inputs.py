@@ -1,0 +1,224 @@
+"""What a settlement reads: a `yibao score` output (folder or `Result`), the period, and names.
+
+Settlement runs unattended once a month, often on a score output written days earlier, so its
+input is checked as a whole before any arithmetic: a missing table or column, or an amount that
+is not a number, stops the run with a one-line `InputError` naming file, row and column. The
+claims themselves are not judged here (that is `checks.py`): a claim with wrong data is
+listed and withheld, never a reason to stop paying everybody else.
+
+Claims the scorer rejected (`rejects`, table "claims") carry only the path and row of their
+source file; the settlement reads those rows back to learn the claim's institution, mode and
+discharge date, so a declared claim that could not be scored is still put before the examiner.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from yibao.errors import InputError
+from yibao.io import table_file, read_table
+from yibao.money import yuan_array_to_fen
+
+# columns read from each score output table; money columns are converted to fen on reading
+CLAIM_COLUMNS = ("mdtrt_id", "psn_no", "kind", "med_type", "institution_id", "settlement_mode",
+                 "tariff", "decision", "admit_date", "discharge_date", "setl_date", "violation_codes",
+                 "suspect_codes")
+CLAIM_MONEY = ("fund_pay_sumamt", "hosp_part_amt", "declared_fund_pay_sumamt", "violation_amt")
+NEEDED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # table → (text columns, money columns)
+    "claims": (CLAIM_COLUMNS, CLAIM_MONEY),
+    "lines": (("mdtrt_id", "line_id", "service_date"), ()),
+    "violations": (("mdtrt_id", "code"), ("violation_amt",)),
+    "rejects": (("table", "file", "row", "column", "key", "reason"), ()),
+}
+SOURCE_COLUMNS = ("mdtrt_id", "kind", "institution_id", "settlement_mode", "discharge_date")
+PERIOD = re.compile(r"(\d{4})-(\d{2})")
+
+
+@dataclass(frozen=True)
+class Period:
+    """A settlement month (结算期): claims discharged from `first` to `last` inclusive."""
+
+    text: str
+    first: np.datetime64
+    last: np.datetime64
+
+    def holds(self, days: np.ndarray) -> np.ndarray:
+        return (days >= self.first) & (days <= self.last)
+
+
+def parse_period(text: str) -> Period:
+    """`YYYY-MM` → the month; anything else is an `InputError`."""
+    m = PERIOD.fullmatch(text.strip())
+    if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1900:
+        raise InputError(f"--period {text!r}: give a month as YYYY-MM, e.g. 2025-05")
+    month = np.datetime64(f"{m.group(1)}-{m.group(2)}", "M")
+    return Period(f"{m.group(1)}-{m.group(2)}", month.astype("datetime64[D]"),
+                  (month + 1).astype("datetime64[D]") - 1)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """The score output, with money as int64 fen in `<column>_fen` columns.
+
+    `institutions` has institution_id and name (empty when no table was found). `sources` has
+    a row per claim the scorer rejected: the reject's file, row, bad_columns (";"-joined) and
+    reasons ("; "-joined), `readable`, and the SOURCE_COLUMNS of its source row as text ("" when
+    the source file could not be read).
+    """
+
+    claims: pd.DataFrame
+    lines: pd.DataFrame
+    violations: pd.DataFrame
+    rejects: pd.DataFrame
+    institutions: pd.DataFrame
+    sources: pd.DataFrame
+
+
+def read_scored(folder: Path, institutions: Path | pd.DataFrame | None = None) -> Scored:
+    """A `yibao score` output folder (Parquet or CSV tables)."""
+    if not folder.is_dir():
+        raise InputError("not a folder of score output (yibao score --out)", file=str(folder))
+    tables = {}
+    for name in NEEDED:
+        path = table_file(folder, name, required=True)
+        assert path is not None
+        tables[name] = (read_table(path), str(path))
+    if institutions is None:
+        found = table_file(folder, "institutions", required=False)
+        institutions = found if found is not None else _beside_sources(tables["rejects"][0])
+    return _scored(tables, institutions)
+
+
+def result_scored(result: Any, institutions: Path | pd.DataFrame | None = None) -> Scored:
+    """A `yibao.pipeline.Result` (or anything with claims, lines, violations, rejects frames)."""
+    tables = {name: (getattr(result, name), f"<{name}>") for name in NEEDED}
+    if institutions is None:
+        institutions = _beside_sources(result.rejects)
+    return _scored(tables, institutions)
+
+
+def _scored(tables: Mapping[str, tuple[pd.DataFrame, str]],
+            institutions: Path | pd.DataFrame | None) -> Scored:
+    frames = {name: read_columns(frame, source, *NEEDED[name]) for name, (frame, source) in tables.items()}
+    return Scored(frames["claims"], frames["lines"], frames["violations"], frames["rejects"],
+                  _names(institutions), _sources(frames["rejects"]))
+
+
+def read_columns(frame: pd.DataFrame, source: str, text: tuple[str, ...], money: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The `text` columns as str ("" for empty) and the `money` columns (yuan) as
+    `<column>_fen`; a missing column or an amount that is not a number is an `InputError`."""
+    missing = [c for c in text + money if c not in frame.columns]
+    if missing:
+        raise InputError(f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+                         f"(is this the right folder?)", file=source, column=missing[0])
+    out = pd.DataFrame({c: _text(frame[c]) for c in text})
+    for column in money:
+        values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64)
+        bad = np.flatnonzero(~np.isfinite(values))
+        if len(bad):
+            raise InputError(f"{frame[column].iat[bad[0]]!r} is not an amount in yuan", file=source,
+                             row=int(bad[0]) + 2, column=column)
+        out[column + "_fen"] = yuan_array_to_fen(values)
+    return out
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """Any column as text ("" for empty cells; CSV reads everything as text already), kept in
+    pandas' Arrow-backed `str` dtype: a month's lines are millions of cells."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        values = values.dt.strftime("%Y-%m-%d")
+    return values.astype("str").fillna("").reset_index(drop=True)
+
+
+def fen_total(yuan: pd.Series) -> int:
+    """Sum of a yuan column in fen, exact; empty cells count 0."""
+    return int(yuan_array_to_fen(np.nan_to_num(yuan.to_numpy(dtype=np.float64))).sum())
+
+
+def days(values: np.ndarray) -> np.ndarray:
+    """ISO text dates → datetime64[D]; empty or unreadable → NaT (parsed once per distinct value)."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object))
+    parsed = pd.to_datetime(pd.Series(uniques, dtype=object), format="%Y-%m-%d", errors="coerce")
+    table = np.append(parsed.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
+    return table[codes].astype("datetime64[D]")  # code −1 (none) picks the trailing NaT
+
+
+def _names(institutions: Path | pd.DataFrame | None) -> pd.DataFrame:
+    """institution_id → name, from a table file, a batch folder holding one, or a frame."""
+    if institutions is None:
+        return pd.DataFrame({"institution_id": pd.Series(dtype=object), "name": pd.Series(dtype=object)})
+    source = str(institutions) if isinstance(institutions, Path) else "<institutions>"
+    if isinstance(institutions, Path):
+        path = table_file(institutions, "institutions", required=True) if institutions.is_dir() else institutions
+        assert path is not None
+        if not path.is_file():
+            raise InputError("no such institutions table", file=str(path))
+        institutions = read_table(path)
+    if "institution_id" not in institutions.columns:
+        raise InputError("missing column institution_id", file=source, column="institution_id")
+    ids = _text(institutions["institution_id"])
+    names = _text(institutions["name"]) if "name" in institutions.columns else ids
+    out = pd.DataFrame({"institution_id": ids, "name": np.where(names == "", ids, names)})
+    return out.drop_duplicates("institution_id").sort_values("institution_id", kind="stable")
+
+
+def _beside_sources(rejects: pd.DataFrame) -> Path | None:
+    """The institutions table beside the claims file the scorer read, when it is still there."""
+    if "table" not in rejects.columns or "file" not in rejects.columns:
+        return None
+    files = sorted({str(f) for f in rejects.loc[rejects["table"] == "claims", "file"] if str(f)})
+    for f in files:
+        folder = Path(f).parent
+        if folder.is_dir() and table_file(folder, "institutions", required=False) is not None:
+            return folder
+    return None
+
+
+def _sources(rejects: pd.DataFrame) -> pd.DataFrame:
+    """Per rejected claim: its reasons joined, and its source row's columns where readable."""
+    rows = rejects[rejects["table"] == "claims"].copy()
+    rows["row_no"] = pd.to_numeric(rows["row"], errors="coerce").fillna(0).astype(np.int64)
+    grouped = rows.groupby(["file", "row_no", "key"], sort=True, as_index=False).agg(
+        bad_columns=("column", lambda c: ";".join(sorted({x for x in c if x}))),
+        reason=("reason", "; ".join))
+    found = {f: _read_source(Path(f)) for f in grouped["file"].unique()}
+    picked = [_source_row(found[f], key, row_no)
+              for f, key, row_no in zip(grouped["file"], grouped["key"], grouped["row_no"])]
+    out = pd.DataFrame({c: [p.get(c, "") for p in picked] for c in SOURCE_COLUMNS}, index=grouped.index,
+                       dtype=object)
+    out["mdtrt_id"] = grouped["key"].to_numpy()
+    out["readable"] = [bool(p) for p in picked]
+    out["file"] = grouped["file"].to_numpy()
+    out["row"] = grouped["row_no"].to_numpy()
+    out["bad_columns"] = grouped["bad_columns"].to_numpy()
+    out["reason"] = grouped["reason"].to_numpy()
+    return out.reset_index(drop=True)
+
+
+def _read_source(path: Path) -> pd.DataFrame | None:
+    """The source claims table as text, or None when it is gone or is not one."""
+    try:
+        raw = read_table(path) if path.is_file() else None
+    except InputError:
+        return None
+    if raw is None or any(c not in raw.columns for c in SOURCE_COLUMNS):
+        return None
+    return pd.DataFrame({c: _text(raw[c]) for c in SOURCE_COLUMNS})
+
+
+def _source_row(source: pd.DataFrame | None, key: str, row_no: int) -> dict[str, str]:
+    """The source row of a rejected claim: the reported row when it holds the key, else the
+    first row with that key ({} when neither)."""
+    if source is None:
+        return {}
+    at = row_no - 2
+    if 0 <= at < len(source) and source["mdtrt_id"].iat[at] == key:
+        return dict(source.iloc[at])
+    hits = np.flatnonzero(source["mdtrt_id"].to_numpy() == key)
+    return dict(source.iloc[hits[0]]) if len(hits) else {}

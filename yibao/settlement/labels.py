@@ -1,0 +1,60 @@
+"""The words on a settlement statement (结算单), shared by the workbook and the printable page.
+
+Examiners and hospital accountants read statements in Chinese; the tables keep the English
+column names of the code. One place maps the one to the other, so the Excel sheet and the HTML
+page of an institution say the same thing in the same order.
+"""
+
+from __future__ import annotations
+
+TITLE = "定点医药机构费用结算单"
+
+# the statement's totals, top to bottom, as the identities read:
+# declared_total − withheld = declared; declared − fees − penalties − deposit = paid
+TOTALS = (
+    ("declared_total", "申报基金支付合计"),
+    ("withheld", "数据不正确暂不拨付"),
+    ("declared", "本期结算申报金额"),
+    ("audited", "审核后基金支付"),
+    ("violation_fees", "扣除违规费用"),
+    ("penalties", "扣除违约金"),
+    ("deposit", "预留质量保证金"),
+    ("paid", "本期拨付金额"),
+)
+COUNTS = (("claims", "直接结算就诊数"), ("withheld_claims", "数据不正确就诊数"), ("suspect_claims", "疑点就诊数"))
+
+# sections of a statement: (table, title, columns shown)
+SECTIONS = (
+    ("by_code", "违规费用按违规代码", ("code", "title", "penalty_rate", "claims", "violation_amt",
+                                   "violation_fee", "penalty", "deduction")),
+    ("claims", "就诊明细及扣款", ("mdtrt_id", "psn_no", "med_type", "decision", "admit_date", "discharge_date",
+                            "status", "declared", "audited", "violation_amt", "violation_fee", "penalty",
+                            "violation_codes")),  # suspect codes: in their own section
+    ("data_incorrect", "数据不正确(暂不拨付)", ("mdtrt_id", "scored", "declared", "reason")),
+    ("suspects", "疑点(供审核人员复核,不扣款)", ("mdtrt_id", "psn_no", "code", "title", "admit_date",
+                                       "discharge_date", "status")),
+)
+UNKNOWN_INSTITUTION = ("unknown_institution", "机构不明的就诊(未结算)",
+                       ("mdtrt_id", "institution_id", "file", "row", "reason"))
+
+HEADERS = {
+    "period": "结算期", "institution_id": "机构编码", "name": "机构名称",
+    "mdtrt_id": "就诊ID", "psn_no": "人员编号", "med_type": "医疗类别", "decision": "审核结论",
+    "admit_date": "入院日期", "discharge_date": "出院日期", "status": "结算状态",
+    "declared": "申报基金支付", "audited": "审核后基金支付", "violation_amt": "违规金额",
+    "violation_fee": "违规费用", "penalty": "违约金", "violation_codes": "违规代码",
+    "suspect_codes": "疑点代码", "code": "代码", "title": "说明", "penalty_rate": "违约金比例",
+    "claims": "就诊数", "deduction": "扣款合计", "scored": "已计算", "reason": "原因",
+    "file": "文件", "row": "行", "deposit_ratio": "质量保证金比例",
+}
+STATEMENT_HEADERS = {**HEADERS, **dict(TOTALS), **dict(COUNTS)}  # the statements table's columns
+MONEY = frozenset({"declared", "audited", "violation_amt", "violation_fee", "penalty", "deduction"}
+                  | {key for key, _ in TOTALS})
+WRAPPED = frozenset({"name", "title", "reason", "file", "violation_codes", "suspect_codes"})  # long text
+RATIOS = frozenset({"penalty_rate", "deposit_ratio"})
+WORDS = {  # cell values shown in Chinese
+    "status": {"settled": "结算", "withheld": "暂不拨付"},
+    "decision": {"approved": "通过", "partially_approved": "部分通过", "rejected": "拒付",
+                 "needs_materials": "需补材料", "pending_verification": "待核实"},
+    "scored": {True: "是", False: "否(未能计算)"},
+}

@@ -1,0 +1,195 @@
+"""`yibao settle --verify`: recompute a written settlement from its claim-level tables.
+
+A statement is paid from files that travel (to the finance office, to the hospital, back after
+a dispute); anyone holding them must be able to check that nothing was altered and that the
+arithmetic holds without rerunning the scorer. So the check starts from the claim rows alone
+— each claim's declared and audited funds and violation fee, and per violation code its
+`violation_amt` and penalty rate — and rebuilds every allocation, penalty, deposit and total,
+reporting each disagreement on one line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from yibao.io import table_file, read_table
+from yibao.money import BP, mul_bp
+from yibao.settlement.allocate import largest_remainder
+from yibao.settlement.inputs import read_columns
+from yibao.settlement.statement import SETTLED, WITHHELD, claim_penalty
+
+LAYOUT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # table → (text, money) columns
+    "statements": (("institution_id", "claims", "withheld_claims", "suspect_claims", "deposit_ratio"),
+                   ("declared_total", "withheld", "declared", "audited", "violation_fees", "penalties",
+                    "deposit", "paid")),
+    "claims": (("institution_id", "mdtrt_id", "status"),
+               ("declared", "audited", "violation_amt", "violation_fee", "penalty")),
+    "claim_codes": (("institution_id", "mdtrt_id", "code", "penalty_rate"),
+                    ("violation_amt", "violation_fee", "penalty")),
+    "by_code": (("institution_id", "code", "penalty_rate", "claims"), ("violation_amt", "violation_fee", "penalty")),
+    "data_incorrect": (("institution_id", "mdtrt_id", "scored", "declared"), ()),
+    "suspects": (("institution_id", "mdtrt_id"), ()),
+}
+
+
+def _read(folder: Path, name: str) -> pd.DataFrame:
+    path = table_file(folder, name, required=True)
+    assert path is not None
+    return read_columns(read_table(path), str(path), *LAYOUT[name])
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen / 100:.2f}"
+
+
+def _number(values: pd.Series) -> np.ndarray:
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+
+
+def _bp(rates: pd.Series) -> np.ndarray:
+    return np.rint(_number(rates) * BP).astype(np.int64)
+
+
+class _Report:
+    """Mismatches, one line each: `table key: what actual ≠ expected`."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def compare(self, table: str, keys: pd.Series | np.ndarray, what: str, actual: np.ndarray,
+                expected: np.ndarray, money: bool = True) -> None:
+        show = _yuan if money else str
+        for k, a, e in zip(np.asarray(keys)[actual != expected], actual[actual != expected],
+                           expected[actual != expected]):
+            self.lines.append(f"{table} {k}: {what} {show(int(a))} ≠ {show(int(e))}")
+
+    def missing(self, table: str, keys: set[str], where: str) -> None:
+        self.lines.extend(f"{table} {k}: not in {where}" for k in sorted(keys))
+
+    def unique(self, table: str, frame: pd.DataFrame, key: str) -> pd.DataFrame:
+        """The frame without repeated keys (the first row kept), each repeat reported."""
+        repeated = frame[key].duplicated().to_numpy()
+        self.lines.extend(f"{table} {k}: listed more than once" for k in sorted(set(frame[key][repeated])))
+        return frame[~repeated].reset_index(drop=True)
+
+
+def verify_folder(folder: Path) -> list[str]:
+    """Every mismatch between the written totals and their recomputation ([] when all holds)."""
+    report = _Report()
+    t = {name: _read(folder, name) for name in LAYOUT}
+    t["claims"] = report.unique("claims", t["claims"], "mdtrt_id")
+    t["statements"] = report.unique("statements", t["statements"], "institution_id")
+    _check_claims(t["claims"], t["claim_codes"], report)
+    _check_by_code(t["claim_codes"], t["by_code"], report)
+    _check_data_incorrect(t["claims"], t["data_incorrect"], report)
+    _check_statements(t["claims"], t, report)
+    return report.lines
+
+
+def _check_claims(claims: pd.DataFrame, codes: pd.DataFrame, report: _Report) -> None:
+    """Per claim: declared = audited + fee (settled), nothing deducted (withheld), and the fee and
+    penalty rebuilt from its violation codes."""
+    ids = claims["mdtrt_id"].to_numpy()
+    settled = (claims["status"] == SETTLED).to_numpy()
+    bad_status = ~settled & (claims["status"] != WITHHELD).to_numpy()
+    report.lines.extend(f"claims {k}: status {s!r} is neither settled nor withheld"
+                        for k, s in zip(ids[bad_status], claims["status"].to_numpy()[bad_status]))
+    fee, penalty = claims["violation_fee_fen"].to_numpy(), claims["penalty_fen"].to_numpy()
+    report.compare("claims", ids[settled], "declared", claims["declared_fen"].to_numpy()[settled],
+                   claims["audited_fen"].to_numpy()[settled] + fee[settled])
+    for what, values in (("violation_fee of a withheld claim", fee), ("penalty of a withheld claim", penalty)):
+        report.compare("claims", ids[~settled], what, values[~settled], np.zeros((~settled).sum(), np.int64))
+
+    codes = codes.sort_values(["mdtrt_id", "code"], kind="stable").reset_index(drop=True)
+    report.missing("claim_codes", set(codes["mdtrt_id"]) - set(ids[settled]), "claims as a settled claim")
+    codes = codes[codes["mdtrt_id"].isin(ids[settled])].reset_index(drop=True)
+    group = pd.factorize(codes["mdtrt_id"])[0]
+    row_of = pd.Index(ids).get_indexer(codes["mdtrt_id"])
+    amount = codes["violation_amt_fen"].to_numpy()
+    weight = _bp(codes["penalty_rate"]) * amount
+    claim_fee = fee[row_of]
+    expected_penalty = claim_penalty(claim_fee, weight, amount, group)
+    key = (codes["mdtrt_id"] + "/" + codes["code"]).to_numpy()
+    report.compare("claim_codes", key, "violation_fee", codes["violation_fee_fen"].to_numpy(),
+                   largest_remainder(claim_fee, amount, group))
+    report.compare("claim_codes", key, "penalty", codes["penalty_fen"].to_numpy(),
+                   largest_remainder(expected_penalty, weight, group))
+
+    sums = codes.groupby("mdtrt_id").agg(amount=("violation_amt_fen", "sum"), fee=("violation_fee_fen", "sum"))
+    per_claim = pd.Series(expected_penalty, index=codes["mdtrt_id"]).groupby(level=0).first()
+    for what, column, expected in (("violation_amt", "violation_amt_fen", sums["amount"]),
+                                   ("violation_fee", "violation_fee_fen", sums["fee"]),
+                                   ("penalty", "penalty_fen", per_claim)):
+        report.compare("claims", ids[settled], f"{what} (from claim_codes)", claims[column].to_numpy()[settled],
+                       expected.reindex(ids[settled], fill_value=0).to_numpy(dtype=np.int64))
+
+
+def _check_by_code(codes: pd.DataFrame, by_code: pd.DataFrame, report: _Report) -> None:
+    keys = ["institution_id", "code", "bp"]
+    sums = codes.assign(bp=_bp(codes["penalty_rate"])).groupby(keys).agg(
+        claims=("mdtrt_id", "nunique"), violation_amt_fen=("violation_amt_fen", "sum"),
+        violation_fee_fen=("violation_fee_fen", "sum"), penalty_fen=("penalty_fen", "sum"))
+    written = by_code.assign(bp=_bp(by_code["penalty_rate"]),
+                             claims=_number(by_code["claims"]).astype(np.int64)).set_index(keys)
+    report.missing("by_code", set(_labels(sums.index)) - set(_labels(written.index)), "by_code")
+    report.missing("by_code", set(_labels(written.index)) - set(_labels(sums.index)), "claim_codes")
+    both = sums.index.intersection(written.index)
+    for column in ("claims", "violation_amt_fen", "violation_fee_fen", "penalty_fen"):
+        report.compare("by_code", _labels(both), column.removesuffix("_fen"),
+                       written.loc[both, column].to_numpy(dtype=np.int64),
+                       sums.loc[both, column].to_numpy(dtype=np.int64), money=column != "claims")
+
+
+def _labels(index: pd.MultiIndex) -> list[str]:
+    """institution/code@rate, naming a by_code row."""
+    return [f"{i}/{c}@{bp / BP:g}" for i, c, bp in index]
+
+
+def _claim_counts(table: pd.DataFrame, ids: list[str]) -> np.ndarray:
+    return table.groupby("institution_id")["mdtrt_id"].nunique().reindex(ids, fill_value=0).to_numpy(dtype=np.int64)
+
+
+def _check_data_incorrect(claims: pd.DataFrame, data_incorrect: pd.DataFrame, report: _Report) -> None:
+    scored = data_incorrect[data_incorrect["scored"].str.lower() == "true"]
+    withheld = set(claims.loc[claims["status"] == WITHHELD, "mdtrt_id"])
+    report.missing("data_incorrect", set(scored["mdtrt_id"]) - withheld, "claims as a withheld claim")
+    report.missing("claims", withheld - set(scored["mdtrt_id"]), "data_incorrect")
+    declared = claims.set_index("mdtrt_id")["declared_fen"]
+    scored = scored[scored["mdtrt_id"].isin(withheld)]
+    report.compare("data_incorrect", scored["mdtrt_id"].to_numpy(), "declared",
+                   np.rint(_number(scored["declared"]) * 100).astype(np.int64),
+                   declared.reindex(scored["mdtrt_id"]).to_numpy(dtype=np.int64))
+
+
+def _check_statements(claims: pd.DataFrame, t: dict[str, pd.DataFrame], report: _Report) -> None:
+    """Totals = sums over the claim rows; declared_total = declared + withheld;
+    deposit = R(ratio × max(0, declared − fees − penalties)); paid = declared − fees − penalties − deposit."""
+    statements = t["statements"].set_index("institution_id")
+    settled = claims["status"] == SETTLED
+    fen = pd.DataFrame({
+        "institution_id": claims["institution_id"], "n": 1,
+        "declared": np.where(settled, claims["declared_fen"], 0),
+        "withheld": np.where(settled, 0, claims["declared_fen"]),
+        "audited": np.where(settled, claims["audited_fen"], 0),
+        "violation_fees": claims["violation_fee_fen"], "penalties": claims["penalty_fen"]})
+    listed = set(fen["institution_id"]) | set(t["data_incorrect"]["institution_id"])
+    report.missing("statements", listed - set(statements.index), "statements")
+    ids = sorted(statements.index)
+    sums = fen.groupby("institution_id").sum().reindex(ids, fill_value=0)
+    written = statements.loc[ids]
+    for column, expected in (("claims", sums["n"].to_numpy()),
+                             ("withheld_claims", _claim_counts(t["data_incorrect"], ids)),
+                             ("suspect_claims", _claim_counts(t["suspects"], ids))):
+        report.compare("statements", ids, column, _number(written[column]).astype(np.int64), expected, money=False)
+    for column in ("declared", "withheld", "audited", "violation_fees", "penalties"):
+        report.compare("statements", ids, column, written[f"{column}_fen"].to_numpy(), sums[column].to_numpy())
+    declared, withheld = written["declared_fen"].to_numpy(), written["withheld_fen"].to_numpy()
+    fees, penalties = written["violation_fees_fen"].to_numpy(), written["penalties_fen"].to_numpy()
+    deposit = written["deposit_fen"].to_numpy()
+    report.compare("statements", ids, "declared_total", written["declared_total_fen"].to_numpy(), declared + withheld)
+    report.compare("statements", ids, "deposit", deposit,
+                   mul_bp(np.maximum(declared - fees - penalties, 0), _bp(written["deposit_ratio"])))
+    report.compare("statements", ids, "paid", written["paid_fen"].to_numpy(), declared - fees - penalties - deposit)

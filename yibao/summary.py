@@ -1,0 +1,90 @@
+"""The batch summary an examiner reads first: decisions, reasons, fund totals, top violations.
+
+Totals are summed in integer fen and only then shown as yuan, so the summary reconciles to the
+claims table to the fen.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from yibao.money import fen_to_yuan, yuan_array_to_fen
+from yibao.pipeline import Result
+from yibao.tables import LIST_SEP
+
+FUNDS = ("medfee_sumamt", "inscp_scp_amt", "violation_amt", "hifp_pay", "hifmi_pay", "hifob_pay",
+         "maf_pay", "fund_pay_sumamt", "psn_part_amt", "hosp_part_amt", "maternity_allowance")
+TOP = 10
+
+
+def _fen_total(values: pd.Series) -> int:
+    return int(yuan_array_to_fen(values.to_numpy(dtype=np.float64)).sum())
+
+
+def _yuan(fen: int) -> str:
+    return str(fen_to_yuan(fen))
+
+
+def _fund_totals(claims: pd.DataFrame) -> dict[str, str]:
+    return {f: _yuan(_fen_total(claims[f])) for f in FUNDS}
+
+
+def summarize(result: Result) -> dict[str, Any]:
+    claims, lines = result.claims, result.lines
+    reasons = claims["reason_codes"].str.split(LIST_SEP).explode()
+    reasons = reasons[reasons.fillna("") != ""]
+    by_med_type = {mt or "application": _fund_totals(group)
+                   for mt, group in claims.groupby("med_type", sort=True)}
+    violations = result.violations.assign(fen=yuan_array_to_fen(result.violations["violation_amt"].to_numpy()))
+    by_code = violations.groupby("code").agg(claims=("mdtrt_id", "nunique"), fen=("fen", "sum"))
+    by_code = by_code.sort_values(["fen", "claims"], ascending=False, kind="stable").head(TOP)
+    hosp = claims.assign(fen=yuan_array_to_fen(claims["hosp_part_amt"].to_numpy()),
+                         vfen=yuan_array_to_fen(claims["violation_amt"].to_numpy()))
+    by_inst = hosp[hosp["vfen"] > 0].groupby("institution_id").agg(
+        claims=("mdtrt_id", "size"), violation=("vfen", "sum"), borne=("fen", "sum"))
+    by_inst = by_inst.sort_values(["violation", "claims"], ascending=False, kind="stable").head(TOP)
+    return {
+        "claims": int(len(claims)),
+        "lines": int(len(lines)),
+        "rejects": {str(k): int(v) for k, v in result.rejects.groupby("table").size().items()},
+        "decisions": {str(k): int(v) for k, v in claims["decision"].value_counts().sort_index().items()},
+        "reasons": {str(k): int(v) for k, v in reasons.value_counts().sort_index().items()},
+        "funds": _fund_totals(claims),
+        "funds_by_med_type": by_med_type,
+        "top_violation_codes": [{"code": c, "claims": int(r.claims), "amount": _yuan(int(r.fen))}
+                                for c, r in by_code.iterrows()],
+        "top_institutions": [{"institution_id": i, "claims": int(r.claims),
+                              "violation_amt": _yuan(int(r.violation)),
+                              "hosp_part_amt": _yuan(int(r.borne))} for i, r in by_inst.iterrows()],
+    }
+
+
+def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
+    table = Table(*columns, title=title, title_justify="left")
+    for row in rows:
+        table.add_row(*(str(v) for v in row))
+    return table
+
+
+def print_summary(summary: dict[str, Any], console: Console) -> None:
+    console.print(f"[bold]{summary['claims']:,}[/] claims, {summary['lines']:,} lines scored; "
+                  f"rejects: {summary['rejects'] or 'none'}")
+    console.print(_table("决定 decisions", ["decision", "claims"], [list(kv) for kv in summary["decisions"].items()]))
+    if summary["reasons"]:
+        console.print(_table("理由 reasons", ["code", "claims"], [list(kv) for kv in summary["reasons"].items()]))
+    funds = ["medfee_sumamt", "fund_pay_sumamt", "hifp_pay", "hifmi_pay", "hifob_pay", "maf_pay",
+             "psn_part_amt", "hosp_part_amt"]
+    rows = [["all"] + [summary["funds"][f] for f in funds]]
+    rows += [[mt] + [totals[f] for f in funds] for mt, totals in summary["funds_by_med_type"].items()]
+    console.print(_table("基金 funds (yuan) by med_type", ["med_type"] + funds, rows))
+    if summary["top_violation_codes"]:
+        console.print(_table("违规 top violation codes", ["code", "claims", "amount"],
+                             [[v["code"], v["claims"], v["amount"]] for v in summary["top_violation_codes"]]))
+        console.print(_table("机构 top institutions", ["institution", "claims", "violation", "borne"],
+                             [[v["institution_id"], v["claims"], v["violation_amt"], v["hosp_part_amt"]]
+                              for v in summary["top_institutions"]]))

@@ -1,0 +1,153 @@
+"""A tariff version as a flat list of parameters, and what changed between two versions.
+
+Policy staff read a version as "which numbers apply" and compare two as "which numbers changed";
+one walk over the validated model gives both. Every leaf gets a dotted path. List items are
+named by a natural key rather than their position — a scheme by insurance type, employee status
+and level, a fund by fund, insurance type and statuses, a disease or audit edit by its code — so
+reordering a list is not a change; key fields appear in the path only. Bands, tiers and
+miscarriage steps stay positional (their order is their meaning). The assistance statuses are
+keyed too, but their order is the precedence, so that order is a parameter of its own
+(`assistance.statuses(order)`).
+
+Lists of plain values (levels, statuses, material codes) are sets: order does not count.
+Metadata (id, version, title, effective period, …) is flagged apart from parameters; YAML
+comments are not part of a tariff and never show up.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple, get_args
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from yibao.tariffs.model import (AssistanceStatus, AuditEdit, ChronicDisease, ChronicRatio,
+                                 InpatientScheme, OutpatientScheme, Ratio, Tariff, TierFund, Yuan)
+
+METADATA = frozenset({"id", "version", "region", "title", "note", "effective_from", "effective_to",
+                      "catalogue"})
+
+# Natural keys of list items; models not listed here are positional.
+KEYS: dict[type[BaseModel], tuple[str, ...]] = {
+    InpatientScheme: ("insutype", "employee_status", "level"),
+    TierFund: ("fund", "insutype", "statuses"),
+    AssistanceStatus: ("status",),
+    OutpatientScheme: ("insutype", "employee_status"),
+    ChronicRatio: ("insutype", "group"),
+    ChronicDisease: ("code",),
+    AuditEdit: ("code",),
+}
+ORDERED = frozenset({AssistanceStatus})  # keyed, and the order is a parameter too
+
+_YUAN, _RATIO = Yuan.__metadata__[0], Ratio.__metadata__[0]
+
+
+class _Absent:
+    """The value of a parameter a version does not have."""
+
+    def __repr__(self) -> str:
+        return "(absent)"
+
+
+ABSENT: Any = _Absent()
+
+
+class Parameter(NamedTuple):
+    path: str
+    value: Any  # Decimal, int, str, bool, date, None; list = unordered set, tuple = ordered
+    unit: str  # "yuan", "ratio" or ""
+
+
+class Change(NamedTuple):
+    path: str
+    old: Any  # ABSENT when the old version lacks the parameter
+    new: Any  # ABSENT when the new version lacks it
+
+    @property
+    def metadata(self) -> bool:
+        return self.path.split(".", 1)[0] in METADATA
+
+
+def _marks(annotation: Any) -> list[Any]:
+    """Every Annotated metadata object inside a (nested) type annotation."""
+    found = list(getattr(annotation, "__metadata__", ()))
+    for arg in get_args(annotation):
+        found += _marks(arg)
+    return found
+
+
+def _unit(field: FieldInfo) -> str:
+    marks = list(field.metadata) + _marks(field.annotation)
+    if any(m is _YUAN for m in marks):
+        return "yuan"
+    return "ratio" if any(m is _RATIO for m in marks) else ""
+
+
+def _holds_models(annotation: Any) -> bool:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    return any(_holds_models(arg) for arg in get_args(annotation))
+
+
+def _selector(item: BaseModel, keys: tuple[str, ...]) -> str:
+    parts = []
+    for k in keys:
+        v = getattr(item, k)
+        if isinstance(v, list):
+            if not v:
+                continue
+            v = "+".join(sorted(map(str, v)))
+        parts.append(f"{k}={v}")
+    return "[" + ",".join(parts) + "]"
+
+
+def _walk(value: Any, path: str, unit: str, out: list[Parameter]) -> None:
+    if isinstance(value, BaseModel):
+        keys = KEYS.get(type(value), ())
+        for name, field in type(value).model_fields.items():
+            if name in keys:
+                continue  # already in the path
+            child = getattr(value, name)
+            sub = f"{path}.{name}" if path else name
+            if isinstance(child, list) and _holds_models(field.annotation):
+                _walk_items(child, sub, out)
+            else:
+                _walk(child, sub, _unit(field), out)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _walk(v, f"{path}.{k}", unit, out)
+    else:
+        out.append(Parameter(path, value, unit))
+
+
+def _walk_items(items: list[BaseModel], path: str, out: list[Parameter]) -> None:
+    for i, item in enumerate(items):
+        keys = KEYS.get(type(item))
+        _walk(item, path + (_selector(item, keys) if keys else f"[{i}]"), "", out)
+    if items and type(items[0]) in ORDERED:
+        keys = KEYS[type(items[0])]
+        order = tuple(",".join(str(getattr(it, k)) for k in keys) for it in items)
+        out.append(Parameter(f"{path}(order)", order, ""))
+
+
+def parameters(tariff: Tariff) -> list[Parameter]:
+    """Every parameter and metadata field of a version, in file order."""
+    out: list[Parameter] = []
+    _walk(tariff, "", "", out)
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, list) and isinstance(b, list):
+        return sorted(a, key=str) == sorted(b, key=str)
+    return bool(a == b)
+
+
+def diff_tariffs(old: Tariff, new: Tariff) -> list[Change]:
+    """What changed from `old` to `new`: metadata first, then parameters, in file order."""
+    before = {p.path: p.value for p in parameters(old)}
+    after = {p.path: p.value for p in parameters(new)}
+    paths = list(before) + [p for p in after if p not in before]
+    changes = [Change(p, before.get(p, ABSENT), after.get(p, ABSENT)) for p in paths]
+    kept = [c for c in changes if not _same(c.old, c.new)]
+    return [c for c in kept if c.metadata] + [c for c in kept if not c.metadata]
