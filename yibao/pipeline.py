@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,7 @@ from yibao.rules.facts import derive_facts
 from yibao.tables import LIST_SEP
 from yibao.tariffs import registry
 from yibao.tariffs.registry import LoadedTariff
+from yibao.codes import distinct_text, positions
 
 REJECT_COLUMNS = ["table", "file", "row", "column", "key", "reason"]
 LINE_AMOUNTS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt",
@@ -77,23 +79,22 @@ def assign_tariffs(claims: pd.DataFrame, spec: str | LoadedTariff | None
 
 def _claim_context(batch: Batch) -> pd.DataFrame:
     """Claims with the person and institution columns the calculator reads."""
-    persons = batch.persons.set_index("psn_no")
-    inst = batch.institutions.set_index("institution_id")
-    c = batch.claims
-    p_pos = persons.index.get_indexer(c["psn_no"])
-    i_pos = inst.index.get_indexer(c["institution_id"])
+    persons, inst, c = batch.persons, batch.institutions, batch.claims
+    p_pos = positions(c["psn_no"], persons["psn_no"])
+    i_pos = positions(c["institution_id"], inst["institution_id"])
     ctx = c.copy()
     for col in ("gender", "birth_date", "insutype", "employee_status", "employer_avg_monthly_wage"):
-        ctx[col] = persons[col].to_numpy()[p_pos]
+        ctx[col] = persons[col].take(p_pos).set_axis(ctx.index)  # io keeps no claim without its person
     level = inst["level"].astype("Int64").fillna(0).to_numpy(dtype=np.int64)
     ctx["level"] = np.where(i_pos >= 0, level[np.maximum(i_pos, 0)] if len(level) else 0, 0)
     return ctx
 
 
 def _subset(batch: Batch, rows: np.ndarray) -> Batch:
-    claims = batch.claims.iloc[rows]
-    return replace(batch, claims=claims,
-                   lines=batch.lines[batch.lines["mdtrt_id"].isin(claims["mdtrt_id"])])
+    """The claims of one tariff version; the rules read no lines."""
+    if len(rows) == len(batch.claims):
+        return batch
+    return replace(batch, claims=batch.claims.iloc[rows])
 
 
 def _conclude(batch: Batch, keys: np.ndarray, tariffs: dict[str, LoadedTariff],
@@ -111,15 +112,13 @@ def _conclude(batch: Batch, keys: np.ndarray, tariffs: dict[str, LoadedTariff],
     return pd.concat(parts).sort_index()
 
 
-def _reject_rows(batch: Batch, mask: np.ndarray, reason: str) -> pd.DataFrame:
+def _reject_rows(batch: Batch, claim_mask: np.ndarray, line_mask: np.ndarray, reason: str) -> pd.DataFrame:
     """Reject rows for claims dropped by the pipeline, and for each of their lines; rows are the
     spreadsheet rows of the input files (the frame index is the file row, after the header)."""
-    claims = batch.claims
-    ids = claims["mdtrt_id"].to_numpy()[mask]
+    claims, lines = batch.claims[claim_mask], batch.lines[line_mask]
     claim_rows = pd.DataFrame({"table": "claims", "file": batch.sources.get("claims", ""),
-                               "row": claims.index.to_numpy()[mask] + 2, "column": "",
-                               "key": ids, "reason": reason})
-    lines = batch.lines[batch.lines["mdtrt_id"].isin(ids)]
+                               "row": claims.index.to_numpy() + 2, "column": "",
+                               "key": claims["mdtrt_id"].to_numpy(), "reason": reason})
     line_rows = pd.DataFrame({"table": "lines", "file": batch.sources.get("lines", ""),
                               "row": lines.index.to_numpy() + 2, "column": "",
                               "key": lines["mdtrt_id"] + "/" + lines["line_id"],
@@ -131,12 +130,16 @@ def _yuan(fen: np.ndarray) -> np.ndarray:
     return np.asarray(fen, dtype=np.int64) / 100
 
 
-def _iso(dates: pd.Series) -> np.ndarray:
-    return pd.to_datetime(pd.Series(np.asarray(dates))).dt.strftime("%Y-%m-%d").fillna("").to_numpy()
+def _iso(dates: pd.Series | np.ndarray) -> pd.Series:
+    return distinct_text(day_array(dates), lambda d: str(np.datetime64(d, "D")))
 
 
-def _text(items: pd.Series, fmt) -> np.ndarray:  # type: ignore[no-untyped-def]
-    return np.array([LIST_SEP.join(fmt(x) for x in v) for v in items], dtype=object)
+def _joined(fmt: Callable[[Any], str]) -> Callable[[tuple], str]:
+    return lambda items: LIST_SEP.join(fmt(x) for x in items)
+
+
+def _reasons_json(reasons: tuple) -> str:
+    return json.dumps([{"rule_id": r, "code": c, "message": m} for r, c, m in reasons], ensure_ascii=False)
 
 
 def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
@@ -149,16 +152,18 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
     rejects = rejects if rejects is not None else pd.DataFrame(columns=REJECT_COLUMNS)
     acc = batch.accumulators if accumulators is None else accumulators
     claims = batch.claims.reset_index(drop=True)
+    claim_pos = positions(batch.lines["mdtrt_id"], claims["mdtrt_id"])  # io keeps no orphan lines
     keys, tariffs, ref = assign_tariffs(claims, tariff)
     no_tariff = keys == ""
     extra = []
     if no_tariff.any():
-        extra.append(_reject_rows(batch, no_tariff,
-                                  "no tariff version in force on the claim's date"))
-        keep = np.flatnonzero(~no_tariff)
-        claims, keys, ref = claims.iloc[keep].reset_index(drop=True), keys[keep], ref[keep]
-    batch = replace(batch, claims=claims,
-                    lines=batch.lines[batch.lines["mdtrt_id"].isin(claims["mdtrt_id"])])
+        dropped = no_tariff[claim_pos]
+        extra.append(_reject_rows(batch, no_tariff, dropped, "no tariff version in force on the claim's date"))
+        keep = ~no_tariff
+        claims, keys, ref = claims[keep].reset_index(drop=True), keys[keep], ref[keep]
+        claim_pos = (np.cumsum(keep) - 1)[claim_pos[~dropped]]
+        batch = replace(batch, lines=batch.lines[~dropped])
+    batch = replace(batch, claims=claims)
 
     conclusions = _conclude(batch, keys, tariffs, calendar) if len(claims) else pd.DataFrame()
     ctx = _claim_context(batch)
@@ -170,8 +175,7 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
     for col in conclusions.columns:
         ctx[col] = conclusions[col].to_numpy()
 
-    lines = batch.lines.copy()
-    lines["claim_pos"] = pd.Index(ctx["mdtrt_id"]).get_indexer(lines["mdtrt_id"])
+    lines = batch.lines.assign(claim_pos=claim_pos)
     calc = calculate(ctx, lines, tariffs, acc if acc is not None else pd.DataFrame())
 
     out = _claims_output(ctx, calc.claims, tariffs)
@@ -186,31 +190,25 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
 
 def _claims_output(ctx: pd.DataFrame, amounts: pd.DataFrame,
                    tariffs: dict[str, LoadedTariff]) -> pd.DataFrame:
+    """One row per claim; text built once per distinct value (conclusions repeat across claims)."""
     decision = ctx["rule_decision"].to_numpy().copy()
     partial = (decision == "approved") & (amounts["violation_amt"].to_numpy() > 0)
     decision[partial] = "partially_approved"
-    out = pd.DataFrame({
-        "mdtrt_id": ctx["mdtrt_id"].to_numpy(), "psn_no": ctx["psn_no"].to_numpy(),
-        "kind": ctx["kind"].to_numpy(), "med_type": ctx["med_type"].to_numpy(),
-        "institution_id": ctx["institution_id"].to_numpy(),
-        "settlement_mode": ctx["settlement_mode"].to_numpy(),
-        "tariff": ctx["tariff_key"].to_numpy(), "year": ctx["year"].to_numpy(),
-        "decision": decision,
-        "reasons": [json.dumps([{"rule_id": r, "code": c, "message": m} for r, c, m in v],
-                               ensure_ascii=False) for v in ctx["reasons"]],
-        "reason_codes": _text(ctx["reasons"], lambda r: r[1]),
-        "missing_materials": _text(ctx["missing_materials"], lambda m: m[0]),
-        "missing_material_names": _text(ctx["missing_materials"], lambda m: m[1]),
-        "rules_fired": _text(ctx["rules_fired"], str),
-        "due_date": _iso(ctx["due_date"]),
-        "setl_date": _iso(ctx["setl_date"]),
-        "admit_date": _iso(ctx["admit_date"]),
-        "discharge_date": _iso(ctx["discharge_date"]),
-    })
+    out = ctx[["mdtrt_id", "psn_no", "kind", "med_type", "institution_id", "settlement_mode"]].reset_index(drop=True)
+    out["tariff"] = distinct_text(ctx["tariff_key"], str)
+    out["year"] = ctx["year"].to_numpy()
+    out["decision"] = distinct_text(decision, str)
+    out["reasons"] = distinct_text(ctx["reasons"], _reasons_json)
+    out["reason_codes"] = distinct_text(ctx["reasons"], _joined(lambda r: r[1]))
+    out["missing_materials"] = distinct_text(ctx["missing_materials"], _joined(lambda m: m[0]))
+    out["missing_material_names"] = distinct_text(ctx["missing_materials"], _joined(lambda m: m[1]))
+    out["rules_fired"] = distinct_text(ctx["rules_fired"], _joined(str))
+    for column in ("due_date", "setl_date", "admit_date", "discharge_date"):
+        out[column] = _iso(ctx[column])
     for f in AMOUNT_FIELDS + ("declared_fund_pay_sumamt", "maternity_allowance"):
         out[f] = _yuan(amounts[f])
-    out["fund_pool"] = amounts["fund_pool"].to_numpy()
+    out["fund_pool"] = amounts["fund_pool"]
     out["pool_prop"] = amounts["pool_prop_bp"].to_numpy() / BP
-    out["violation_codes"] = amounts["violation_codes"].to_numpy()
-    out["suspect_codes"] = amounts["suspect_codes"].to_numpy()
+    out["violation_codes"] = amounts["violation_codes"]
+    out["suspect_codes"] = amounts["suspect_codes"]
     return out

@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 
 from yibao.calculator import scan
-from yibao.calculator.audit import split_admissions
-from yibao.calculator.lines import SPLIT_FIELDS, LineResult, compute_lines
+from yibao.calculator.audit import EDIT_CODES, AuditClaims, split_admissions
+from yibao.calculator.lines import SPLIT_FIELDS, LineInputs, compute_lines
 from yibao.calculator.terms import POOLS, build_terms, disease_codes
 from yibao.money import div_half_up, yuan_array_to_fen
-from yibao.tables import LIST_SEP
 from yibao.tariffs.registry import LoadedTariff
+from yibao.codes import any_bits, mask_text, positions
 
 FUND_FIELDS = ("act_pay_dedc", "hifp_pay", "hifmi_pay", "hifob_pay", "maf_pay", "fund_pay_sumamt")
 AMOUNT_FIELDS = ("medfee_sumamt",) + SPLIT_FIELDS + ("violation_amt",) + FUND_FIELDS + (
@@ -35,29 +35,34 @@ class Calculation:
     accumulators: pd.DataFrame
 
 
-def _lines(lines: pd.DataFrame, claims: pd.DataFrame,
-           tariffs: dict[str, LoadedTariff]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict]:
-    """Both views of every line, each tariff version's lines against its own catalogue."""
-    n = len(lines)
+def _lines(li: LineInputs, claims: pd.DataFrame,
+           tariffs: dict[str, LoadedTariff]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray,
+                                                      dict[str, np.ndarray]]:
+    """Both views of every line, each tariff version's lines against its own catalogue; the
+    violation mask of each line and what each edit took (LineViolations)."""
+    n = len(li.claim_pos)
     audited = {f: np.zeros(n, np.int64) for f in SPLIT_FIELDS + ("medfee_sumamt", "violation_amt")}
     declared = {f: np.zeros(n, np.int64) for f in SPLIT_FIELDS}
-    codes = np.full(n, "", dtype=object)
+    mask = np.zeros(n, np.int64)
     by_code: dict[str, np.ndarray] = {}
-    line_tariff = claims["tariff_key"].to_numpy()[lines["claim_pos"].to_numpy()]
-    for key, lt in tariffs.items():
-        rows = np.flatnonzero(line_tariff == key)
+    audit_claims = AuditClaims.of(claims)
+    waive = claims["waive_preselfpay"].to_numpy(dtype=bool)
+    line_tariff = positions(claims["tariff_key"], list(tariffs))[li.claim_pos]
+    for t, lt in enumerate(tariffs.values()):
+        rows = np.flatnonzero(line_tariff == t)
         if not len(rows):
             continue
-        res: LineResult = compute_lines(lines.iloc[rows], claims, lt)
+        res = compute_lines(li.take(rows), audit_claims, waive, lt)
         audited["medfee_sumamt"][rows] = res.amount
         audited["violation_amt"][rows] = res.violations.amount_fen
         for f in SPLIT_FIELDS:
             audited[f][rows] = res.audited[f]
             declared[f][rows] = res.declared[f]
-        codes[rows] = res.violations.codes()
+        mask[rows] = res.violations.mask
         for code, amt in res.violations.by_code.items():
             by_code.setdefault(code, np.zeros(n, np.int64))[rows] = amt
-    return audited, declared, {"codes": codes, "by_code": by_code}
+    by_code = {code: by_code[code] for code in EDIT_CODES if code in by_code}
+    return audited, declared, mask, by_code
 
 
 def _per_claim(values: np.ndarray, claim_pos: np.ndarray, n_claims: int) -> np.ndarray:
@@ -71,7 +76,7 @@ def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, Load
     rule base's conclusions (docs/ARCHITECTURE.md); `lines.claim_pos` indexes `claims`."""
     n = len(claims)
     pos = lines["claim_pos"].to_numpy()
-    audited_l, declared_l, viol = _lines(lines, claims, tariffs)
+    audited_l, declared_l, viol_mask, by_code = _lines(LineInputs.of(lines, pos), claims, tariffs)
     sums = {f: _per_claim(v, pos, n) for f, v in audited_l.items()}
     declared_inscp = _per_claim(declared_l["inscp_scp_amt"], pos, n)
 
@@ -97,43 +102,36 @@ def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, Load
     out["pool_prop_bp"] = terms.pool_prop_bp
     wage = yuan_array_to_fen(np.nan_to_num(claims["employer_avg_monthly_wage"].to_numpy(dtype=np.float64)))
     days = claims["allowance_days"].to_numpy(dtype=np.int64)
-    divisor = np.array([tariffs[k].tariff.maternity.allowance.divisor_days
-                        for k in claims["tariff_key"]], dtype=np.int64) if n else zeros
+    divisor = np.array([lt.tariff.maternity.allowance.divisor_days for lt in tariffs.values()] + [1],
+                       dtype=np.int64)[positions(claims["tariff_key"], list(tariffs))]
     out["maternity_allowance"] = np.where(days > 0, div_half_up(wage * days, np.maximum(divisor, 1)), 0)
 
-    line_out = pd.DataFrame({"mdtrt_id": lines["mdtrt_id"].to_numpy(), "line_id": lines["line_id"].to_numpy(),
-                             "med_list_codg": lines["med_list_codg"].to_numpy()})
+    line_out = lines[["mdtrt_id", "line_id", "med_list_codg"]].reset_index(drop=True)
     for f in ("medfee_sumamt",) + SPLIT_FIELDS + ("violation_amt",):
         line_out[f] = audited_l[f]
-    line_out["violations"] = viol["codes"]
-    out["violation_codes"] = _claim_codes(line_out, n, pos, list(viol["by_code"]))
+    line_out["violations"] = mask_text(viol_mask, EDIT_CODES)
+    claim_mask = any_bits(viol_mask, pos, n)
+    out["violation_codes"] = mask_text(claim_mask, EDIT_CODES).to_numpy()
     split_flag = split_admissions(claims, _split_window(claims, tariffs))
     out["suspect_codes"] = np.where(split_flag, "SPLIT_ADMISSION", "")
-
-    parts = [pd.DataFrame({"mdtrt_id": lines["mdtrt_id"].to_numpy(), "code": code, "violation_amt": amt})
-             for code, amt in viol["by_code"].items()]
-    violations = pd.concat(parts) if parts else pd.DataFrame(
-        {"mdtrt_id": pd.Series(dtype=object), "code": pd.Series(dtype=object),
-         "violation_amt": pd.Series(dtype=np.int64)})
-    violations = violations[violations["violation_amt"] > 0]
-    violations = violations.groupby(["mdtrt_id", "code"], sort=True, as_index=False)["violation_amt"].sum()
-    return Calculation(out, line_out, violations,
+    return Calculation(out, line_out, _violations(claims["mdtrt_id"], pos, by_code),
                        scan.state_table(result.state, result.groups, diseases))
 
 
-def _claim_codes(line_out: pd.DataFrame, n: int, pos: np.ndarray, order: list[str]) -> np.ndarray:
-    """Distinct violation codes of each claim's lines, `;`-joined in edit order (`order`), so
-    the text does not depend on the order of the input lines."""
-    codes = np.full(n, "", dtype=object)
-    hit = line_out["violations"].to_numpy() != ""
-    if hit.any():
-        frame = pd.DataFrame({"pos": pos[hit], "codes": line_out["violations"].to_numpy()[hit]})
-        exploded = frame.assign(code=frame["codes"].str.split(LIST_SEP)).explode("code")
-        exploded["rank"] = pd.Index(order).get_indexer(exploded["code"])
-        exploded = exploded.drop_duplicates(["pos", "code"]).sort_values(["pos", "rank"], kind="stable")
-        joined = exploded.groupby("pos", sort=True)["code"].agg(LIST_SEP.join)
-        codes[joined.index.to_numpy()] = joined.to_numpy()
-    return codes
+def _violations(claim_ids: pd.Series, pos: np.ndarray, by_code: dict[str, np.ndarray]) -> pd.DataFrame:
+    """What each audit edit took from each claim: rows (mdtrt_id, code, violation_amt > 0),
+    sorted by claim id and code."""
+    n = len(claim_ids)
+    parts = [(np.flatnonzero(total), code, total[total > 0])
+             for code, amt in by_code.items()
+             for total in [np.bincount(pos, weights=amt, minlength=n).astype(np.int64)]]
+    claim_pos = np.concatenate([p for p, _, _ in parts]) if parts else np.zeros(0, np.int64)
+    codes = np.concatenate([np.full(len(p), c, dtype=object) for p, c, _ in parts]) if parts else np.zeros(0, object)
+    amounts = np.concatenate([a for _, _, a in parts]) if parts else np.zeros(0, np.int64)
+    id_rank = pd.factorize(claim_ids, sort=True)[0]
+    order = np.lexsort((codes.astype(str), id_rank[claim_pos]))
+    return pd.DataFrame({"mdtrt_id": claim_ids.to_numpy(dtype=object)[claim_pos[order]],
+                         "code": codes[order], "violation_amt": amounts[order]})
 
 
 def _split_window(claims: pd.DataFrame, tariffs: dict[str, LoadedTariff]) -> int:

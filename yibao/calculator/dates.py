@@ -11,6 +11,20 @@ def day_array(values: object) -> np.ndarray:
 
 
 def ymd(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Year, month and day of each day. Ten million service dates span a few hundred days, so
+    the fields are computed once per day of the span and looked up."""
+    days = day_array(days)
+    known = ~np.isnat(days)
+    number = days.astype(np.int64)
+    lo, hi = (int(number[known].min()), int(number[known].max())) if known.any() else (0, 0)
+    if hi - lo + 1 >= len(days) // 4:
+        return _ymd(days)
+    fields = _ymd(np.r_[np.arange(lo, hi + 1), np.iinfo(np.int64).min].astype("datetime64[D]"))
+    at = np.where(known, number - lo, hi - lo + 1)  # the last entry: NaT
+    return fields[0][at], fields[1][at], fields[2][at]
+
+
+def _ymd(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     years = days.astype("datetime64[Y]")
     months = days.astype("datetime64[M]")
     y = years.astype(np.int64) + 1970
@@ -21,8 +35,8 @@ def ymd(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def age_on(birth: np.ndarray, on: np.ndarray) -> np.ndarray:
     """Completed years of age on a date (a birthday counts on the day itself)."""
-    by, bm, bd = ymd(day_array(birth))
-    oy, om, od = ymd(day_array(on))
+    by, bm, bd = ymd(birth)
+    oy, om, od = ymd(on)
     before_birthday = (om < bm) | ((om == bm) & (od < bd))
     return oy - by - before_birthday.astype(np.int64)
 

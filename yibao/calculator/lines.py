@@ -7,18 +7,63 @@ at discharge; their difference is what the institution bears (`hosp_part_amt`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
 
-from yibao.calculator.audit import LineViolations, find_violations
+from yibao.calculator.audit import AuditClaims, LineViolations, find_violations
 from yibao.calculator.dates import day_array
 from yibao.money import BP, div_half_up, mul_bp, ratio_to_bp, yuan_array_to_fen
 from yibao.tariffs.catalogue import NO_LIMIT
 from yibao.tariffs.registry import LoadedTariff
+from yibao.codes import positions, text_rank
 
 SPLIT_FIELDS = ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt")
+LEVELS = ("", "01", "02", "03")  # 甲/乙/丙 catalogue levels as codes 1/2/3; 0: not given inline
+
+
+def level_codes(values: pd.Series) -> np.ndarray:
+    return np.maximum(positions(values, LEVELS), 0)
+
+
+@dataclass(frozen=True)
+class LineInputs:
+    """The lines as the arithmetic reads them: numbers and integer codes, no per-line text.
+
+    Built once per batch; a tariff version's lines are a `take` of it. Text columns become codes
+    here because per-row strings are what make pandas slow at ten million lines.
+    """
+
+    claim_pos: np.ndarray  # int64 row of the claim
+    rank: np.ndarray  # int64 order of the line within its claim (line ids sorted)
+    item: np.ndarray  # int64 code of med_list_codg into `items`
+    items: pd.Index  # distinct med_list_codg
+    service: np.ndarray  # datetime64[D]
+    level: np.ndarray  # int64 inline chrgitm_lv (LEVELS code)
+    pric: np.ndarray  # float64 yuan, and the rest as given (NaN: not given)
+    cnt: np.ndarray
+    given_amount: np.ndarray
+    selfpay_prop: np.ndarray
+    price_cap: np.ndarray
+
+    @classmethod
+    def of(cls, lines: pd.DataFrame, claim_pos: np.ndarray) -> LineInputs:
+        item, items = pd.factorize(lines["med_list_codg"])
+
+        def floats(col: str) -> np.ndarray:
+            return lines[col].to_numpy(dtype=np.float64, na_value=np.nan)
+
+        return cls(claim_pos=np.asarray(claim_pos, dtype=np.int64),
+                   rank=text_rank(lines["line_id"]),
+                   item=item.astype(np.int64), items=pd.Index(items), service=day_array(lines["service_date"]),
+                   level=level_codes(lines["chrgitm_lv"]), pric=floats("pric"), cnt=floats("cnt"),
+                   given_amount=floats("det_item_fee_sumamt"), selfpay_prop=floats("selfpay_prop"),
+                   price_cap=floats("pric_uplmt_amt"))
+
+    def take(self, rows: np.ndarray) -> LineInputs:
+        return LineInputs(**{f.name: getattr(self, f.name) if f.name == "items" else getattr(self, f.name)[rows]
+                             for f in fields(self)})
 
 
 @dataclass(frozen=True)
@@ -29,48 +74,40 @@ class LineItems:
     pric: np.ndarray  # fen
     cnt_milli: np.ndarray
     listed: np.ndarray  # bool: in the catalogue on the service date (or given a level inline)
-    level: np.ndarray  # "01" / "02" / "03"
+    level: np.ndarray  # LEVELS code: 1 甲, 2 乙, 3 丙
     share_bp: np.ndarray  # 乙类 pre-self-pay share
     cap: np.ndarray  # unit price cap, fen (NO_LIMIT: none)
     cat_pos: np.ndarray  # catalogue row, -1 when not listed
 
 
-def _override(values: pd.Series, present: np.ndarray, fallback: np.ndarray) -> np.ndarray:
-    return np.where(present, values.to_numpy(), fallback)
+def _given_or(given: np.ndarray, fallback: np.ndarray, convert) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """An inline value where the line gives one, else the catalogue's."""
+    return np.where(np.isnan(given), fallback, convert(np.nan_to_num(given)))
 
 
-def resolve_items(lines: pd.DataFrame, lt: LoadedTariff) -> LineItems:
+def resolve_items(li: LineInputs, lt: LoadedTariff) -> LineItems:
     cat = lt.catalogue
-    pos = pd.Index(cat["code"]).get_indexer(lines["med_list_codg"].to_numpy())
+    pos = positions(li.items, cat["code"])[li.item] if len(li.items) else li.item
     safe = np.where(pos >= 0, pos, 0)
-    service = day_array(lines["service_date"])
-    valid = (pos >= 0) & (cat["valid_from"].to_numpy()[safe] <= service) & \
-        (service <= cat["valid_to"].to_numpy()[safe])
+    valid = (pos >= 0) & (cat["valid_from"].to_numpy()[safe] <= li.service) & \
+        (li.service <= cat["valid_to"].to_numpy()[safe])
     cat_pos = np.where(valid, pos, -1)
 
-    lv_inline = lines["chrgitm_lv"].fillna("").to_numpy().astype(str)
-    has_lv = lv_inline != ""
-    level = np.where(has_lv, lv_inline, np.where(valid, cat["level"].to_numpy()[safe], "03"))
+    has_lv = li.level > 0
+    level = np.where(has_lv, li.level, np.where(valid, level_codes(cat["level"])[safe], 3))
     listed = valid | has_lv
 
     kind_share = {k: ratio_to_bp(v) for k, v in lt.tariff.preselfpay_by_kind.items()}
-    cat_share = cat["selfpay_bp"].to_numpy(dtype=np.float64, na_value=np.nan)[safe]
-    by_kind = np.array([kind_share.get(k, 0) for k in cat["kind"]], dtype=np.int64)[safe] \
-        if len(cat) else np.zeros(len(lines), dtype=np.int64)
-    share = np.where(np.isnan(cat_share), by_kind, np.nan_to_num(cat_share)).astype(np.int64)
-    sp = lines["selfpay_prop"].to_numpy(dtype=np.float64)
-    share = np.where(np.isnan(sp), share, np.rint(np.nan_to_num(sp) * BP)).astype(np.int64)
+    by_kind = np.array([kind_share.get(k, 0) for k in cat["kind"]], dtype=np.int64)
+    cat_share = np.where(cat["selfpay_bp"].isna(), by_kind, cat["selfpay_bp"].fillna(0)).astype(np.int64)
+    share = _given_or(li.selfpay_prop, cat_share[safe] if len(cat) else 0, lambda v: np.rint(v * BP))
 
-    cap = np.where(valid, cat["price_cap_fen"].to_numpy()[safe], NO_LIMIT)
-    cap_inline = lines["pric_uplmt_amt"].to_numpy(dtype=np.float64)
-    cap = np.where(np.isnan(cap_inline), cap, yuan_array_to_fen(np.nan_to_num(cap_inline)))
-
-    pric = yuan_array_to_fen(lines["pric"].to_numpy(dtype=np.float64))
-    cnt_milli = np.rint(lines["cnt"].to_numpy(dtype=np.float64) * 1000).astype(np.int64)
-    given = lines["det_item_fee_sumamt"].to_numpy(dtype=np.float64)
-    amount = np.where(np.isnan(given), div_half_up(pric * cnt_milli, 1000),
-                      yuan_array_to_fen(np.nan_to_num(given)))
-    return LineItems(amount.astype(np.int64), pric, cnt_milli, listed, level, share,
+    cap = _given_or(li.price_cap, np.where(valid, cat["price_cap_fen"].to_numpy()[safe], NO_LIMIT),
+                    yuan_array_to_fen)
+    pric = yuan_array_to_fen(li.pric)
+    cnt_milli = np.rint(li.cnt * 1000).astype(np.int64)
+    amount = _given_or(li.given_amount, div_half_up(pric * cnt_milli, 1000), yuan_array_to_fen)
+    return LineItems(amount.astype(np.int64), pric, cnt_milli, listed, level, share.astype(np.int64),
                      cap.astype(np.int64), cat_pos)
 
 
@@ -79,11 +116,11 @@ def split(items: LineItems, violation_qty: np.ndarray, violation_amt: np.ndarray
     """Catalogue split of what is left of each line after its violating part (§4.1 steps 3–6)."""
     rest = items.amount - violation_amt
     rest_qty = items.cnt_milli - violation_qty
-    covered = items.listed & (items.level != "03")
+    covered = items.listed & (items.level != 3)
     over_unit = np.maximum(items.pric - np.minimum(items.cap, items.pric), 0)
     overcap = np.where(covered, np.minimum(div_half_up(over_unit * rest_qty, 1000), rest), 0)
     base = np.where(covered, rest - overcap, 0)
-    pre = np.where(covered & (items.level == "02") & ~waive_preselfpay,
+    pre = np.where(covered & (items.level == 2) & ~waive_preselfpay,
                    mul_bp(base, items.share_bp), 0)
     return {
         "fulamt_ownpay_amt": np.where(covered, 0, rest),
@@ -101,13 +138,15 @@ class LineResult:
     declared: dict[str, np.ndarray]
 
 
-def compute_lines(lines: pd.DataFrame, claims: pd.DataFrame, lt: LoadedTariff) -> LineResult:
-    """Both views of every line of one tariff version; `lines.claim_pos` indexes `claims`."""
-    items = resolve_items(lines, lt)
-    violations = find_violations(lines, claims, items.cat_pos, lt.catalogue, items.level,
-                                 items.amount, items.cnt_milli)
-    waive = claims["waive_preselfpay"].to_numpy(dtype=bool)[lines["claim_pos"].to_numpy()]
-    none = np.zeros(len(lines), dtype=np.int64)
+def compute_lines(li: LineInputs, claims: AuditClaims, waive_preselfpay: np.ndarray,
+                  lt: LoadedTariff) -> LineResult:
+    """Both views of every line of one tariff version; `li.claim_pos` indexes `claims`."""
+    items = resolve_items(li, lt)
+    checked = (items.cat_pos >= 0) & ((items.level == 1) | (items.level == 2))
+    violations = find_violations(li.claim_pos, li.rank, li.service, li.item, claims, items.cat_pos,
+                                 lt.catalogue, checked, items.amount, items.cnt_milli)
+    waive = waive_preselfpay[li.claim_pos]
+    none = np.zeros(len(li.claim_pos), dtype=np.int64)
     return LineResult(
         amount=items.amount,
         violations=violations,

@@ -17,6 +17,7 @@ import pandas as pd
 from yibao.calculator.funds import Used, advance, pay
 from yibao.calculator.terms import (DED_INPATIENT, DED_OUTPATIENT, PAID_CHRONIC0, PAID_INPATIENT,
                                     PAID_OUTPATIENT, PAID_PRENATAL, TermArrays)
+from yibao.codes import positions, text_column, text_rank
 from yibao.money import fen_to_yuan, yuan_array_to_fen
 from yibao.tables import LIST_SEP
 
@@ -65,13 +66,41 @@ def _parse_chronic(text: str) -> dict[str, int]:
     return out
 
 
-def load_state(acc: pd.DataFrame, groups: pd.MultiIndex, diseases: list[str]) -> Used:
+@dataclass(frozen=True)
+class Groups:
+    """The (psn_no, year) person-years of a batch and its accumulators, sorted; a group's number
+    is its row here. Keys are integers (person rank × 10,000 + year): no text is sorted twice."""
+
+    persons: np.ndarray  # distinct psn_no, sorted (object)
+    keys: np.ndarray  # int64, sorted, unique
+
+    @classmethod
+    def of(cls, *frames: pd.DataFrame) -> Groups:
+        psn = pd.concat([f["psn_no"].astype(object) for f in frames], ignore_index=True)
+        rank = text_rank(psn)
+        persons = np.empty(int(rank.max(initial=-1)) + 1, dtype=object)
+        persons[rank] = psn.to_numpy(dtype=object)
+        year = np.concatenate([f["year"].to_numpy(dtype=np.int64) for f in frames])
+        return cls(persons, np.unique(rank * YEARS + year))
+
+    def find(self, frame: pd.DataFrame) -> np.ndarray:
+        """The group of each row of a frame with psn_no and year (all in the groups)."""
+        rank = positions(frame["psn_no"].astype(object), self.persons)
+        return np.searchsorted(self.keys, rank * YEARS + frame["year"].to_numpy(dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+YEARS = 10_000
+
+
+def load_state(acc: pd.DataFrame, groups: Groups, diseases: list[str]) -> Used:
     """The state of every (psn_no, year) group from an accumulators table (missing → zero)."""
     state = _empty_state(len(groups), len(diseases))
     if acc.empty:
         return state
-    pos = groups.get_indexer(pd.MultiIndex.from_arrays([acc["psn_no"].to_numpy(),
-                                                        acc["year"].astype(np.int64).to_numpy()]))
+    pos = groups.find(acc)
     for column, (name, slot) in ACC_COLUMNS.items():
         if column not in acc:
             continue
@@ -94,17 +123,21 @@ def load_state(acc: pd.DataFrame, groups: pd.MultiIndex, diseases: list[str]) ->
     return state
 
 
-def state_table(state: Used, groups: pd.MultiIndex, diseases: list[str]) -> pd.DataFrame:
+def state_table(state: Used, groups: Groups, diseases: list[str]) -> pd.DataFrame:
     """The accumulators table after the batch (yuan, like every amount column of the outputs)."""
-    data: dict[str, object] = {"psn_no": groups.get_level_values(0), "year": groups.get_level_values(1)}
+    data: dict[str, object] = {"psn_no": text_column(groups.keys // YEARS, groups.persons.tolist()),
+                               "year": groups.keys % YEARS}
     for column, (name, slot) in ACC_COLUMNS.items():
         values = getattr(state, name)
         values = values if slot is None else values[:, slot]
         data[column] = values if column in COUNTERS else values / 100
     chronic = state.paid[:, PAID_CHRONIC0:]
-    data["chronic_paid"] = [
-        LIST_SEP.join(f"{code}={fen_to_yuan(v)}" for code, v in zip(diseases, row) if v)
-        for row in chronic]
+    used = np.flatnonzero(chronic.any(axis=1))
+    text = np.zeros(len(groups), dtype=np.int64)
+    texts = [""] + [LIST_SEP.join(f"{code}={fen_to_yuan(v)}" for code, v in zip(diseases, chronic[row]) if v)
+                    for row in used.tolist()]
+    text[used] = np.arange(1, len(used) + 1)
+    data["chronic_paid"] = text_column(text, texts)
     return pd.DataFrame(data)
 
 
@@ -113,23 +146,17 @@ class ScanResult:
     audited: dict[str, np.ndarray]
     declared: dict[str, np.ndarray]
     state: Used
-    groups: pd.MultiIndex
+    groups: Groups
 
 
 def run(claims: pd.DataFrame, inscp_audited: np.ndarray, inscp_declared: np.ndarray,
         terms: TermArrays, acc: pd.DataFrame, diseases: list[str]) -> ScanResult:
     """Pay every claim in settlement order; `claims` needs psn_no, year, setl_date, mdtrt_id."""
     n = len(claims)
-    psn = claims["psn_no"].to_numpy()
-    year = claims["year"].to_numpy(dtype=np.int64)
     setl = np.asarray(claims["setl_date"], dtype="datetime64[D]")
-    order = np.lexsort((claims["mdtrt_id"].to_numpy(), setl, year, psn))
-    batch_groups = pd.MultiIndex.from_arrays([psn, year])
-    acc_groups = pd.MultiIndex.from_arrays([acc["psn_no"].to_numpy(),
-                                            acc["year"].astype(np.int64).to_numpy()]) \
-        if not acc.empty else batch_groups[:0]
-    groups = batch_groups.append(acc_groups).unique().sort_values()
-    group = groups.get_indexer(batch_groups)
+    groups = Groups.of(claims, acc) if not acc.empty else Groups.of(claims)
+    group = groups.find(claims)
+    order = np.lexsort((text_rank(claims["mdtrt_id"]), setl, group))
     state = load_state(acc, groups, diseases)
 
     sorted_group = group[order]

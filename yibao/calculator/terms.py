@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pandas as pd
 
+from yibao.codes import row_groups
 from yibao.money import BP, div_half_up, ratio_to_bp, yuan_to_fen
 from yibao.tariffs.catalogue import NO_LIMIT
 from yibao.tariffs.model import Band, Tariff
@@ -216,11 +217,11 @@ def disease_codes(tariffs: dict[str, LoadedTariff]) -> list[str]:
 
 def build_terms(claims: pd.DataFrame, tariffs: dict[str, LoadedTariff]) -> TermArrays:
     """Terms for every claim, computed once per distinct TERM_KEYS combination."""
-    keys = claims[list(TERM_KEYS)]
-    codes, uniques = pd.factorize(pd.MultiIndex.from_frame(keys))
+    codes = row_groups([claims[k] for k in TERM_KEYS])
+    first = np.unique(codes, return_index=True)[1]
     slots = {code: i for i, code in enumerate(disease_codes(tariffs))}
     per_combo = []
-    for row in uniques:
+    for row in zip(*(claims[k].to_numpy()[first].tolist() for k in TERM_KEYS)):
         k = dict(zip(TERM_KEYS, row))
         k["disease_slot"] = slots.get(k["chronic_disease"], -1)
         per_combo.append(terms_for(tariffs[k["tariff_key"]].tariff, k))

@@ -25,6 +25,7 @@ import pandas as pd
 from durable import engine as durable
 from durable.lang import m
 
+from yibao.codes import row_groups
 from yibao.rules.registry import RULES
 from yibao.rules.rule import (APPEAL, NEVER_VALUE, Derive, Effect, Missing, Note, Pending, Refuse, Rule, Set,
                               one_of)
@@ -206,7 +207,7 @@ def evaluate(facts: pd.DataFrame, tariff: LoadedTariff) -> pd.DataFrame:
     if facts.empty:
         return _empty().set_axis(facts.index[:0])
     rules = compiled(tariff.tariff)
-    codes = facts.groupby(list(facts.columns), sort=False, dropna=False).ngroup().to_numpy()
+    codes = row_groups([facts[c] for c in facts.columns])
     first = np.unique(codes, return_index=True)[1]
     rows = _records(facts.iloc[first])
     with _LOCK:

@@ -24,6 +24,7 @@ import pandas as pd
 
 from yibao.calculator.dates import age_on, day_array, ymd
 from yibao.calendar import WorkCalendar
+from yibao.codes import frame, positions, row_groups
 from yibao.io import Batch
 from yibao.rules.maternity import TERMINATIONS
 from yibao.tables import LIST_SEP
@@ -112,8 +113,7 @@ def _per_distinct(func: Callable[..., Any], *columns: np.ndarray) -> np.ndarray:
     """func applied once per distinct tuple of the columns' values, as an object array."""
     if not len(columns[0]):
         return np.empty(0, dtype=object)
-    frame = pd.DataFrame({i: c for i, c in enumerate(columns)})
-    codes = frame.groupby(list(frame.columns), sort=False, dropna=False).ngroup().to_numpy()
+    codes = row_groups(columns)
     first = np.unique(codes, return_index=True)[1]
     values = np.empty(len(first), dtype=object)
     values[:] = [func(*row) for row in zip(*(c[first] for c in columns))]
@@ -147,8 +147,8 @@ def _valid_pairs(periods: pd.DataFrame, psn: np.ndarray, day: np.ndarray,
     """(claim position, period row) for the periods of each claim's person valid on its day."""
     if not len(rows) or periods.empty:
         return NO_ROWS, NO_ROWS
-    left = pd.DataFrame({"pos": rows, "psn_no": psn[rows]})
-    right = pd.DataFrame({"psn_no": _text(periods["psn_no"]), "row": np.arange(len(periods))})
+    left = frame({"pos": rows, "psn_no": psn[rows]})
+    right = frame({"psn_no": _text(periods["psn_no"]), "row": np.arange(len(periods))})
     pairs = left.merge(right, on="psn_no")
     pos, row = pairs["pos"].to_numpy(), pairs["row"].to_numpy()
     d = day[pos]
@@ -187,7 +187,7 @@ class _Claims:
         app_day = np.where(np.isnat(self.submitted), self.admit, self.submitted)
         self.day = np.where(self.is_claim, claim_day, app_day)
         self.persons = batch.persons
-        self.person = pd.Index(_text(batch.persons["psn_no"])).get_indexer(self.psn)
+        self.person = positions(self.psn, _text(batch.persons["psn_no"]))
 
     def person_col(self, name: str, fill: Any) -> np.ndarray:
         col = self.persons[name]
@@ -211,7 +211,7 @@ def _basics(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]) 
     outpatient = cl.is_claim & _isin(cl.med, ("11", "14"))  # claims an outpatient scheme may pay
     facts["emp"] = np.where(outpatient & (insutype == "310"), cl.person_col("employee_status", ""), "")
     inst = batch.institutions
-    where = pd.Index(_text(inst["institution_id"])).get_indexer(cl.inst_id)
+    where = positions(cl.inst_id, _text(inst["institution_id"]))
     where = np.where(cl.is_claim & (cl.inst_id != ""), where, -1)
     known = where >= 0
     facts["inst"] = np.where(cl.is_claim, np.where(known, _take(_text(inst["agreement"]), where, ""), "none"), "")
@@ -282,11 +282,11 @@ def _trauma(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]) 
     finding = np.full(len(rows), "no_finding", dtype=object)
     filings = batch.filings[_text(batch.filings["kind"]) == "trauma"]
     if len(filings):
-        left = pd.DataFrame({"pos": rows, "psn_no": cl.psn[rows], "mdtrt": cl.mdtrt[rows]})
+        left = frame({"pos": rows, "psn_no": cl.psn[rows], "mdtrt": cl.mdtrt[rows]})
         liable = filings["third_party_liable"]
-        right = pd.DataFrame({"psn_no": _text(filings["psn_no"]), "target": _text(filings["mdtrt_id"]),
-                              "open": liable.isna().to_numpy(), "liable": _flag(liable),
-                              "filed": day_array(filings["filed_date"]), "row": np.arange(len(filings))})
+        right = frame({"psn_no": _text(filings["psn_no"]), "target": _text(filings["mdtrt_id"]),
+                       "open": liable.isna().to_numpy(), "liable": _flag(liable),
+                       "filed": day_array(filings["filed_date"]), "row": np.arange(len(filings))})
         pairs = left.merge(right, on="psn_no")
         pairs = pairs[(pairs["target"] == pairs["mdtrt"]) | (pairs["target"] == "")]
         pairs = pairs.assign(general=pairs["target"] == "").sort_values(
@@ -308,14 +308,14 @@ def _duplicates(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarra
     ref = np.where(np.isnat(ref), cl.submitted, ref)
     settled = np.where(cl.manual & ~np.isnat(cl.submitted), cl.submitted, ref)
     rows = np.flatnonzero(cl.is_claim & (cl.inst_id != "") & ~np.isnat(start))
-    frame = pd.DataFrame({"pos": rows, "psn": cl.psn[rows], "inst": cl.inst_id[rows], "start": start[rows],
-                          "end": end[rows], "year": ref[rows].astype("datetime64[Y]"), "settled": settled[rows],
-                          "mdtrt": cl.mdtrt[rows]})
-    frame = frame[frame.duplicated(["psn", "inst"], keep=False)]
-    if frame.empty:
+    claims = frame({"pos": rows, "psn": cl.psn[rows], "inst": cl.inst_id[rows], "start": start[rows],
+                    "end": end[rows], "year": ref[rows].astype("datetime64[Y]"), "settled": settled[rows],
+                    "mdtrt": cl.mdtrt[rows]})
+    claims = claims[claims.duplicated(["psn", "inst"], keep=False)]
+    if claims.empty:
         return
-    frame = frame.sort_values(["psn", "year", "settled", "mdtrt"]).assign(order=np.arange(len(frame)))
-    pairs = frame.merge(frame, on=["psn", "inst"], suffixes=("", "_other"))
+    claims = claims.sort_values(["psn", "year", "settled", "mdtrt"]).assign(order=np.arange(len(claims)))
+    pairs = claims.merge(claims, on=["psn", "inst"], suffixes=("", "_other"))
     hit = ((pairs["order_other"] < pairs["order"]) & (pairs["start_other"] <= pairs["end"])
            & (pairs["start"] <= pairs["end_other"]))
     facts["duplicate"][pairs.loc[hit, "pos"].to_numpy()] = True
@@ -397,10 +397,10 @@ def _referral(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]
     claims = away[~facts["remote"][away]]
     referrals = filings[kinds == "referral"]
     if len(claims) and len(referrals):
-        left = pd.DataFrame({"pos": claims, "psn_no": cl.psn[claims], "inst": cl.inst_id[claims]})
-        right = pd.DataFrame({"psn_no": _text(referrals["psn_no"]), "target": _text(referrals["target_institution"]),
-                              "kind": _text(referrals["referral_kind"]), "filed": day_array(referrals["filed_date"]),
-                              "materials": _text(referrals["materials"]), "row": np.arange(len(referrals))})
+        left = frame({"pos": claims, "psn_no": cl.psn[claims], "inst": cl.inst_id[claims]})
+        right = frame({"psn_no": _text(referrals["psn_no"]), "target": _text(referrals["target_institution"]),
+                       "kind": _text(referrals["referral_kind"]), "filed": day_array(referrals["filed_date"]),
+                       "materials": _text(referrals["materials"]), "row": np.arange(len(referrals))})
         pairs = left.merge(right, on="psn_no")
         for_here = (pairs["target"] == pairs["inst"]) | (pairs["target"] == "")
         pairs = pairs[for_here & pairs["kind"].isin(t.referral.kinds)]
@@ -409,8 +409,8 @@ def _referral(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]
                                   cl.admit[pos], pairs["materials"].to_numpy(dtype=object), facts["cadre"][pos])
         delta = (pairs["filed"].to_numpy() - cl.admit[pos]).astype("timedelta64[D]")
         gap = np.where(np.isnat(delta), np.inf, np.abs(delta.astype(np.int64)))  # days between; unknown: last
-        ranked = pd.DataFrame({"pos": pos, "score": -timing["score"], "gap": gap,
-                               "row": pairs["row"].to_numpy(), "at": np.arange(len(pos))})
+        ranked = frame({"pos": pos, "score": -timing["score"], "gap": gap,
+                        "row": pairs["row"].to_numpy(), "at": np.arange(len(pos))})
         best = ranked.sort_values(["pos", "score", "gap", "row"]).drop_duplicates("pos")
         chosen, at = best["pos"].to_numpy(), best["at"].to_numpy()
         for name in REFERRAL_FACTS:
@@ -465,4 +465,4 @@ def derive_facts(batch: Batch, tariff: LoadedTariff, calendar: WorkCalendar) -> 
     for area in (_basics, _enrolment, _statuses, _materials, _trauma, _duplicates, _chronic, _maternity):
         area(cl, batch, t, facts)
     _referral(cl, batch, t, facts, calendar)
-    return pd.DataFrame(facts, index=batch.claims.index)
+    return frame(facts, index=batch.claims.index)

@@ -182,9 +182,10 @@ def _indicated(dx: np.ndarray, cat: Catalogue) -> np.ndarray:
     codes, vocab = pd.factorize(pd.Series(dx.ravel().astype(str)))
     if not len(limited) or not len(vocab):
         return np.zeros((len(dx), len(limited)), dtype=bool)
-    pairs_dx = np.repeat(np.asarray(vocab, dtype=object), len(limited))
+    pairs_dx = np.repeat(np.arange(len(vocab)), len(limited))
     pairs_item = np.tile(limited, len(vocab))
-    ok = indication_ok(pd.Series(cat.indications[pairs_item]), pd.Series(pairs_dx))
+    ok = indication_ok(np.asarray(cat.indications, dtype=object), pairs_item,
+                       np.asarray(vocab, dtype=object), pairs_dx)
     ok = ok.reshape(len(vocab), len(limited))
     ok[np.asarray(vocab) == ""] = False
     return ok[codes.reshape(dx.shape)].any(axis=1)

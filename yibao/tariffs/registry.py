@@ -24,6 +24,7 @@ from yibao.tariffs.catalogue import load_catalogue
 from yibao.tariffs.model import Tariff
 
 BUNDLED = Path(__file__).parent / "data"
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 10x faster, same result
 
 
 @dataclass(frozen=True)
@@ -75,9 +76,19 @@ def _format_validation(path: Path, err: ValidationError, raw: Any) -> str:
 
 
 def parse_tariff_file(path: Path) -> Tariff:
-    """Read and validate one version file; errors name the file, the field and the value."""
+    """Read and validate one version file; errors name the file, the field and the value.
+    Parsed once per file state (path, size, mtime): every scoring call looks up the versions."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        stat = path.stat()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read tariff: {exc.strerror}") from None
+    return _parse_cached(path, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_cached(path: Path, size: int, mtime_ns: int) -> Tariff:
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     except (OSError, yaml.YAMLError) as exc:
         raise InputError(f"{path}: cannot read tariff: {exc}".splitlines()[0]) from None
     if not isinstance(raw, dict):
