@@ -88,9 +88,12 @@ def distinct_text(values: pd.Series | np.ndarray, fmt: Callable[[Any], str]) -> 
 
 def mask_text(masks: np.ndarray, names: Sequence[str]) -> pd.Series:
     """Per row the names of the set bits of its mask (bit i: names[i]), `;`-joined, "" for none."""
-    distinct, inverse = np.unique(np.asarray(masks, dtype=np.int64), return_inverse=True)
+    masks = np.asarray(masks, dtype=np.int64)
+    distinct = np.flatnonzero(np.bincount(masks, minlength=1))  # masks are small: count, don't sort
+    lookup = np.zeros(len(distinct) and distinct[-1] + 1, dtype=np.int64)
+    lookup[distinct] = np.arange(len(distinct))
     texts = [LIST_SEP.join(name for bit, name in enumerate(names) if m >> bit & 1) for m in distinct.tolist()]
-    return text_column(inverse.reshape(-1), texts)
+    return text_column(lookup[masks], texts)
 
 
 def any_bits(masks: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:

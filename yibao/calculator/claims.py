@@ -16,9 +16,9 @@ from yibao.calculator import scan
 from yibao.calculator.audit import EDIT_CODES, AuditClaims, split_admissions
 from yibao.calculator.lines import SPLIT_FIELDS, LineInputs, compute_lines
 from yibao.calculator.terms import POOLS, build_terms, disease_codes
+from yibao.codes import any_bits, mask_text, positions, text_rank
 from yibao.money import div_half_up, yuan_array_to_fen
 from yibao.tariffs.registry import LoadedTariff
-from yibao.codes import any_bits, mask_text, positions
 
 FUND_FIELDS = ("act_pay_dedc", "hifp_pay", "hifmi_pay", "hifob_pay", "maf_pay", "fund_pay_sumamt")
 AMOUNT_FIELDS = ("medfee_sumamt",) + SPLIT_FIELDS + ("violation_amt",) + FUND_FIELDS + (
@@ -35,34 +35,54 @@ class Calculation:
     accumulators: pd.DataFrame
 
 
-def _lines(li: LineInputs, claims: pd.DataFrame,
-           tariffs: dict[str, LoadedTariff]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray,
-                                                      dict[str, np.ndarray]]:
-    """Both views of every line, each tariff version's lines against its own catalogue; the
-    violation mask of each line and what each edit took (LineViolations)."""
-    n = len(li.claim_pos)
+BLOCK_LINES = 1 << 20
+"""Lines per block: a block's temporaries stay small (memory per line, cache)."""
+
+
+@dataclass(frozen=True)
+class LineTotals:
+    """The audited split of every line, and what the claims need of the rest."""
+
+    lines: dict[str, np.ndarray]  # per line, fen: SPLIT_FIELDS, medfee_sumamt, violation_amt
+    mask: np.ndarray  # per line: violation bit mask over EDIT_CODES
+    declared_inscp: np.ndarray  # per claim: in-policy amount with the edits off
+    by_code: dict[str, np.ndarray]  # per claim: what each edit took (codes that occur, edit order)
+
+
+def _blocks(claim_pos: np.ndarray, line_tariff: np.ndarray, n_claims: int, n_tariffs: int) -> list[np.ndarray]:
+    """Rows of each (block of whole claims, tariff version), ascending. Whole claims, because the
+    quantity edits look across a claim's lines."""
+    per_claim = np.bincount(claim_pos, minlength=n_claims)
+    block = (np.cumsum(per_claim) - per_claim) // BLOCK_LINES
+    key = block[claim_pos] * n_tariffs + line_tariff
+    order = np.argsort(key.astype(np.int16 if key.max(initial=0) < 2**15 else np.int64), kind="stable")
+    ends = np.cumsum(np.bincount(key))
+    return [rows for rows in np.split(order, ends[:-1]) if len(rows)]
+
+
+def _lines(li: LineInputs, claims: pd.DataFrame, tariffs: dict[str, LoadedTariff]) -> LineTotals:
+    """Both views of every line, each tariff version's lines against its own catalogue."""
+    n, n_claims = len(li.claim_pos), len(claims)
     audited = {f: np.zeros(n, np.int64) for f in SPLIT_FIELDS + ("medfee_sumamt", "violation_amt")}
-    declared = {f: np.zeros(n, np.int64) for f in SPLIT_FIELDS}
     mask = np.zeros(n, np.int64)
+    declared_inscp = np.zeros(n_claims, np.int64)
     by_code: dict[str, np.ndarray] = {}
     audit_claims = AuditClaims.of(claims)
     waive = claims["waive_preselfpay"].to_numpy(dtype=bool)
+    versions = list(tariffs.values())
     line_tariff = positions(claims["tariff_key"], list(tariffs))[li.claim_pos]
-    for t, lt in enumerate(tariffs.values()):
-        rows = np.flatnonzero(line_tariff == t)
-        if not len(rows):
-            continue
-        res = compute_lines(li.take(rows), audit_claims, waive, lt)
+    for rows in _blocks(li.claim_pos, line_tariff, n_claims, len(versions)):
+        block = li.take(rows)
+        res = compute_lines(block, audit_claims, waive, versions[line_tariff[rows[0]]])
         audited["medfee_sumamt"][rows] = res.amount
         audited["violation_amt"][rows] = res.violations.amount_fen
         for f in SPLIT_FIELDS:
             audited[f][rows] = res.audited[f]
-            declared[f][rows] = res.declared[f]
         mask[rows] = res.violations.mask
+        declared_inscp += _per_claim(res.declared["inscp_scp_amt"], block.claim_pos, n_claims)
         for code, amt in res.violations.by_code.items():
-            by_code.setdefault(code, np.zeros(n, np.int64))[rows] = amt
-    by_code = {code: by_code[code] for code in EDIT_CODES if code in by_code}
-    return audited, declared, mask, by_code
+            by_code[code] = by_code.get(code, 0) + _per_claim(amt, block.claim_pos, n_claims)
+    return LineTotals(audited, mask, declared_inscp, {code: by_code[code] for code in EDIT_CODES if code in by_code})
 
 
 def _per_claim(values: np.ndarray, claim_pos: np.ndarray, n_claims: int) -> np.ndarray:
@@ -76,13 +96,12 @@ def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, Load
     rule base's conclusions (docs/ARCHITECTURE.md); `lines.claim_pos` indexes `claims`."""
     n = len(claims)
     pos = lines["claim_pos"].to_numpy()
-    audited_l, declared_l, viol_mask, by_code = _lines(LineInputs.of(lines, pos), claims, tariffs)
-    sums = {f: _per_claim(v, pos, n) for f, v in audited_l.items()}
-    declared_inscp = _per_claim(declared_l["inscp_scp_amt"], pos, n)
+    totals = _lines(LineInputs.of(lines, pos), claims, tariffs)
+    sums = {f: _per_claim(v, pos, n) for f, v in totals.lines.items()}
 
     terms = build_terms(claims, tariffs)
     diseases = disease_codes(tariffs)
-    result = scan.run(claims, sums["inscp_scp_amt"], declared_inscp, terms, accumulators, diseases)
+    result = scan.run(claims, sums["inscp_scp_amt"], totals.declared_inscp, terms, accumulators, diseases)
     zeros = np.zeros(n, np.int64)
     paid = {f: result.audited.get(f, zeros) for f in FUND_FIELDS}
     declared_funds = result.declared.get("fund_pay_sumamt", zeros)
@@ -108,28 +127,24 @@ def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, Load
 
     line_out = lines[["mdtrt_id", "line_id", "med_list_codg"]].reset_index(drop=True)
     for f in ("medfee_sumamt",) + SPLIT_FIELDS + ("violation_amt",):
-        line_out[f] = audited_l[f]
-    line_out["violations"] = mask_text(viol_mask, EDIT_CODES)
-    claim_mask = any_bits(viol_mask, pos, n)
+        line_out[f] = totals.lines[f]
+    line_out["violations"] = mask_text(totals.mask, EDIT_CODES)
+    claim_mask = any_bits(totals.mask, pos, n)
     out["violation_codes"] = mask_text(claim_mask, EDIT_CODES).to_numpy()
     split_flag = split_admissions(claims, _split_window(claims, tariffs))
     out["suspect_codes"] = np.where(split_flag, "SPLIT_ADMISSION", "")
-    return Calculation(out, line_out, _violations(claims["mdtrt_id"], pos, by_code),
+    return Calculation(out, line_out, _violations(claims["mdtrt_id"], totals.by_code),
                        scan.state_table(result.state, result.groups, diseases))
 
 
-def _violations(claim_ids: pd.Series, pos: np.ndarray, by_code: dict[str, np.ndarray]) -> pd.DataFrame:
+def _violations(claim_ids: pd.Series, by_code: dict[str, np.ndarray]) -> pd.DataFrame:
     """What each audit edit took from each claim: rows (mdtrt_id, code, violation_amt > 0),
     sorted by claim id and code."""
-    n = len(claim_ids)
-    parts = [(np.flatnonzero(total), code, total[total > 0])
-             for code, amt in by_code.items()
-             for total in [np.bincount(pos, weights=amt, minlength=n).astype(np.int64)]]
-    claim_pos = np.concatenate([p for p, _, _ in parts]) if parts else np.zeros(0, np.int64)
-    codes = np.concatenate([np.full(len(p), c, dtype=object) for p, c, _ in parts]) if parts else np.zeros(0, object)
-    amounts = np.concatenate([a for _, _, a in parts]) if parts else np.zeros(0, np.int64)
-    id_rank = pd.factorize(claim_ids, sort=True)[0]
-    order = np.lexsort((codes.astype(str), id_rank[claim_pos]))
+    parts = [(np.flatnonzero(total > 0), code) for code, total in by_code.items()]
+    claim_pos = np.concatenate([p for p, _ in parts]) if parts else np.zeros(0, np.int64)
+    codes = np.concatenate([np.full(len(p), c, dtype=object) for p, c in parts]) if parts else np.zeros(0, object)
+    amounts = np.concatenate([by_code[c][p] for p, c in parts]) if parts else np.zeros(0, np.int64)
+    order = np.lexsort((codes.astype(str), text_rank(claim_ids)[claim_pos]))
     return pd.DataFrame({"mdtrt_id": claim_ids.to_numpy(dtype=object)[claim_pos[order]],
                          "code": codes[order], "violation_amt": amounts[order]})
 
