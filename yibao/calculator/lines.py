@@ -36,11 +36,11 @@ class LineInputs:
     """
 
     claim_pos: np.ndarray  # int64 row of the claim
-    rank: np.ndarray  # int64 order of the line within its claim (line ids sorted)
-    item: np.ndarray  # int64 code of med_list_codg into `items`
+    rank: np.ndarray  # int32 order of the line within its claim (line ids sorted)
+    item: np.ndarray  # int32 code of med_list_codg into `items`
     items: pd.Index  # distinct med_list_codg
     service: np.ndarray  # datetime64[D]
-    level: np.ndarray  # int64 inline chrgitm_lv (LEVELS code)
+    level: np.ndarray  # int8 inline chrgitm_lv (LEVELS code)
     pric: np.ndarray  # float64 yuan, and the rest as given (NaN: not given)
     cnt: np.ndarray
     given_amount: np.ndarray
@@ -51,13 +51,14 @@ class LineInputs:
     def of(cls, lines: pd.DataFrame, claim_pos: np.ndarray) -> LineInputs:
         item, items = pd.factorize(lines["med_list_codg"])
 
-        def floats(col: str) -> np.ndarray:
-            return lines[col].to_numpy(dtype=np.float64, na_value=np.nan)
+        def floats(col: str) -> np.ndarray:  # a view of a float64 column, not a copy
+            values = lines[col]
+            return values.to_numpy() if values.dtype == np.float64 else values.to_numpy(np.float64, na_value=np.nan)
 
         return cls(claim_pos=np.asarray(claim_pos, dtype=np.int64),
-                   rank=text_rank(lines["line_id"]),
-                   item=item.astype(np.int64), items=pd.Index(items), service=day_array(lines["service_date"]),
-                   level=level_codes(lines["chrgitm_lv"]), pric=floats("pric"), cnt=floats("cnt"),
+                   rank=text_rank(lines["line_id"]).astype(np.int32),
+                   item=item.astype(np.int32), items=pd.Index(items), service=day_array(lines["service_date"]),
+                   level=level_codes(lines["chrgitm_lv"]).astype(np.int8), pric=floats("pric"), cnt=floats("cnt"),
                    given_amount=floats("det_item_fee_sumamt"), selfpay_prop=floats("selfpay_prop"),
                    price_cap=floats("pric_uplmt_amt"))
 
