@@ -17,6 +17,9 @@ from collections import defaultdict
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from yibao.tariffs.model import Band, Tariff
 
 
@@ -44,6 +47,28 @@ def band_pay(lo: int, hi: int, bands: list[Band], shift: Fraction = Fraction(0))
     return total
 
 
+def day(v: Any) -> dt.date | None:
+    """A date as `datetime.date` (None when missing), whatever the caller holds: a date, a pandas
+    Timestamp, a numpy datetime64 or ISO text (comparing a Timestamp with a date raises)."""
+    if type(v) is dt.date:  # the common case first: this runs for every line
+        return v
+    if missing(v):
+        return None
+    if isinstance(v, dt.datetime):  # pandas Timestamps too
+        return v.date()
+    if isinstance(v, dt.date):
+        return v
+    if isinstance(v, str):
+        return dt.date.fromisoformat(v[:10]) if v else None
+    return pd.Timestamp(v).date()
+
+
+def missing(v: Any) -> bool:
+    """None, NaN or pandas' NA/NaT: an empty cell."""
+    return (v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v)
+            or (isinstance(v, np.datetime64) and bool(np.isnat(v))))
+
+
 def age(birth: dt.date, on: dt.date) -> int:
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
@@ -60,22 +85,25 @@ def dx_match(patterns: str, diagnoses: list[str]) -> bool:
 
 
 def split_lines(claim: dict, lines: list[dict], t: Tariff, catalogue: dict[str, dict]) -> tuple[list, list]:
-    """Per line (violation fen, codes, audited split, declared split)."""
+    """Per line (violation fen, codes, audited split, declared split). Dates may be dates,
+    Timestamps or ISO text; the catalogue's `valid_from`/`valid_to` are dates (see score_rows)."""
     inpatient = claim["med_type"] in ("21", "52")
-    stay = max((claim["discharge_date"] - claim["admit_date"]).days, 1) if claim["admit_date"] else 1
+    admit, discharge = day(claim["admit_date"]), day(claim["discharge_date"])
+    stay = max((discharge - admit).days, 1) if admit and discharge else 1
     info = []
     for ln in lines:
+        served = day(ln["service_date"])
         item = catalogue.get(ln["med_list_codg"])
-        if item and not (item["valid_from"] <= ln["service_date"] <= item["valid_to"]):
+        if item and not (item["valid_from"] <= served <= item["valid_to"]):
             item = None
         level = ln["chrgitm_lv"] or (item["level"] if item else "03")
         milli = round(ln["cnt"] * 1000)
         pric = fen(ln["pric"])
-        amount = fen(ln["det_item_fee_sumamt"]) if ln["det_item_fee_sumamt"] is not None \
+        amount = fen(ln["det_item_fee_sumamt"]) if not missing(ln["det_item_fee_sumamt"]) \
             else R(Fraction(pric * milli, 1000))
         whole = None
         if item and level in ("01", "02"):
-            a = age(claim["birth_date"], ln["service_date"])
+            a = age(day(claim["birth_date"]), served)
             checks = [("GENDER", item["gender"] and item["gender"] != claim["gender"]),
                       ("AGE", not item["age_from"] <= a < item["age_below"]),
                       ("LEVEL", claim["level"] < item["min_level"]),
@@ -105,15 +133,15 @@ def split_lines(claim: dict, lines: list[dict], t: Tariff, catalogue: dict[str, 
         listed = i["item"] is not None or bool(i["ln"]["chrgitm_lv"])
         if not listed or i["level"] == "03":
             return dict(full=rest, over=0, pre=0, inscp=0)
-        cap = fen(i["ln"]["pric_uplmt_amt"]) if i["ln"]["pric_uplmt_amt"] is not None else \
+        cap = fen(i["ln"]["pric_uplmt_amt"]) if not missing(i["ln"]["pric_uplmt_amt"]) else \
             (i["item"]["price_cap_fen"] if i["item"] else None)
         over = min(R(Fraction(max(i["pric"] - cap, 0) * rest_qty, 1000)), rest) if cap is not None else 0
         base = rest - over
         pre = 0
         if i["level"] == "02" and not claim["waive_preselfpay"]:
-            if i["ln"]["selfpay_prop"] is not None:
+            if not missing(i["ln"]["selfpay_prop"]):
                 share = ratio(i["ln"]["selfpay_prop"])
-            elif i["item"] and i["item"]["selfpay_bp"] is not None:
+            elif i["item"] and not missing(i["item"]["selfpay_bp"]):
                 share = Fraction(i["item"]["selfpay_bp"], 10000)
             else:
                 share = ratio(t.preselfpay_by_kind.get(i["item"]["kind"], 0)) if i["item"] else Fraction(0)
@@ -142,38 +170,58 @@ def pay_claim(c: dict, inscp: int, t: Tariff, acc: dict, commit: bool) -> dict:
     if pool == "inpatient":
         ip = t.inpatient
         scheme = ip.scheme(c["insutype"], c["employee_status"] or "any", c["level"])
+        annual = ip.deductible_scope == "annual"  # one deductible a year: what is left of it
         factor = Fraction(1)
         if c["child_deductible"]:
             factor *= ratio(ip.child_deductible_factor)
-        if acc["admissions"] > 0:
+        if acc["admissions"] > 0 and not annual:
             factor *= ratio(ip.repeat_admission_factor)
         bands, shift, capped = scheme.bands, Fraction(-c["ratio_cut_bp"] + c["status_tilt_bp"], 10000), True
         if c["retired_cadre"]:
             factor *= ratio(ip.retired_cadre.deductible_factor)
             bands, shift, capped = [Band(upto=None, ratio=ip.retired_cadre.ratio)], Fraction(0), \
                 ip.retired_cadre.capped
-        ded = min(R(fen(scheme.deductible) * factor), inscp)
-        cap = ip.annual_cap.get(c["insutype"])
-        raw = R(band_pay(ded, inscp, bands, shift))
-        basic = min(raw, fen(cap) - acc["hifp"]) if capped and cap is not None else raw
-        basic = max(basic, 0)
+        full = R(fen(scheme.deductible) * factor)
+        ded = min(max(full - acc["ip_ded"], 0) if annual else full, inscp)
+        cap = ip.annual_cap.get(c["insutype"]) if capped else None
+        # bands measured on the gross in-policy amount, or on the part above the deductible
+        lo, hi = (0, inscp - ded) if ip.band_basis == "above_deductible" else (ded, inscp)
+        covered = 0
+        if ip.cap_basis == "covered":  # the cap limits the in-policy amount the bands pay on
+            if cap is not None:
+                hi = min(hi, lo + max(fen(cap) - acc["covered"], 0))
+            covered = max(hi - lo, 0)
+            basic = R(band_pay(lo, hi, bands, shift))
+        else:  # the cap limits the fund's payments
+            raw = R(band_pay(lo, hi, bands, shift))
+            basic = max(min(raw, fen(cap) - acc["hifp"]), 0) if cap is not None else raw
         if commit:
             acc["hifp"] += basic
             acc["admissions"] += 1
+            acc["ip_ded"] += ded
+            acc["covered"] += covered
     elif pool == "outpatient":
         s = t.outpatient.scheme(c["insutype"], c["employee_status"] or "any")
         ded = min(max(fen(s.deductible) - acc["out_ded"], 0), inscp)
         raw = R((inscp - ded) * min(max(ratio(s.ratio_by_level[c["level"]]) +
                                         Fraction(c["status_tilt_bp"], 10000), Fraction(0)), Fraction(1)))
         basic = max(min(raw, fen(s.annual_cap) - acc["out_paid"]), 0) if s.annual_cap is not None else raw
+        settled = day(c["setl_date"])
+        month = (settled.year, settled.month)  # a monthly cap counts the settlement month's payments
+        month_paid = acc["month_paid"] if acc["month"] == month else 0
+        if s.monthly_cap is not None:
+            basic = max(min(basic, fen(s.monthly_cap) - month_paid), 0)
         if commit:
             acc["out_ded"] += ded
             acc["out_paid"] += basic
+            if s.monthly_cap is not None:
+                acc["month"], acc["month_paid"] = month, month_paid + basic
     elif pool == "chronic":
         d = next(d for d in t.chronic.diseases if d.code == c["chronic_disease"])
         r = next(r.ratio for r in t.chronic.ratios if r.insutype == c["insutype"] and r.group == d.group)
-        ded = 0
-        raw = R(inscp * min(max(ratio(r) + Fraction(c["status_tilt_bp"], 10000), Fraction(0)), Fraction(1)))
+        ded = min(fen(t.chronic.deductible), inscp)  # per claim
+        raw = R((inscp - ded) * min(max(ratio(r) + Fraction(c["status_tilt_bp"], 10000), Fraction(0)),
+                                    Fraction(1)))
         basic = max(min(raw, fen(d.annual_cap) - acc["chronic"][d.code]), 0)
         if commit:
             acc["chronic"][d.code] += basic
@@ -223,15 +271,16 @@ def pay_claim(c: dict, inscp: int, t: Tariff, acc: dict, commit: bool) -> dict:
 
 
 def new_acc() -> dict:
-    return dict(hifp=0, admissions=0, out_ded=0, out_paid=0, chronic=defaultdict(int), prenatal=0,
-                cat_base=0, cat_paid=0, maf_ded=0, maf_paid=0)
+    return dict(hifp=0, admissions=0, ip_ded=0, covered=0, out_ded=0, out_paid=0, month=None, month_paid=0,
+                chronic=defaultdict(int), prenatal=0, cat_base=0, cat_paid=0, maf_ded=0, maf_paid=0)
 
 
 def score_rows(claims: list[dict], lines: dict[str, list[dict]], tariffs: dict[str, Any]) -> dict[str, dict]:
     """Claims (dicts with the pipeline's claim context and conclusions) → amounts in fen by id."""
     accs: dict[tuple, dict] = defaultdict(new_acc)
     results = {}
-    catalogues = {k: {r["code"]: r for r in lt.catalogue.to_dict("records")} for k, lt in tariffs.items()}
+    catalogues = {k: {r["code"]: r | {"valid_from": day(r["valid_from"]), "valid_to": day(r["valid_to"])}
+                      for r in lt.catalogue.to_dict("records")} for k, lt in tariffs.items()}
     for c in sorted(claims, key=lambda c: (c["psn_no"], c["year"], c["setl_date"], c["mdtrt_id"])):
         lt = tariffs[c["tariff_key"]]
         audited, declared = split_lines(c, lines.get(c["mdtrt_id"], []), lt.tariff, catalogues[c["tariff_key"]])
@@ -245,6 +294,8 @@ def score_rows(claims: list[dict], lines: dict[str, list[dict]], tariffs: dict[s
         hosp = max(declared_funds - funds, 0) if c["settlement_mode"] == "direct" else 0
         results[c["mdtrt_id"]] = dict(
             medfee_sumamt=medfee, inscp_scp_amt=inscp, violation_amt=sum(x["viol"] for x in audited),
+            fulamt_ownpay_amt=sum(x["full"] for x in audited), overlmt_selfpay=sum(x["over"] for x in audited),
+            preselfpay_amt=sum(x["pre"] for x in audited),
             act_pay_dedc=a["ded"], hifp_pay=a["basic"], maf_pay=a["maf"],
             hifmi_pay=a["cat"] if a.get("fund") == "hifmi" else 0,
             hifob_pay=a["cat"] if a.get("fund") == "hifob" else 0,

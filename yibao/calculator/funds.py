@@ -71,7 +71,7 @@ def pay(inscp: np.ndarray, month: np.ndarray, t: TermArrays, used: Used) -> dict
     hi = np.where(above, inscp - ded, inscp)
     covered_cap = t.cap_on_covered != 0
     covered_left = _left(t.cap, used.covered)
-    hi = np.where(covered_cap, np.minimum(hi, lo + covered_left), hi)
+    hi = np.where(covered_cap, lo + np.minimum(hi - lo, covered_left), hi)  # no NO_LIMIT + lo overflow
     raw = div_half_up(band_numerator(lo, hi, t.bounds, t.bps), BP)
     cap_left = np.where(covered_cap | (t.paid_slot < 0), NO_LIMIT, _left(t.cap, _row(used.paid, t.paid_slot)))
     month_used = np.where(used.month == month, used.month_paid, 0)

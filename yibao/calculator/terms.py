@@ -91,7 +91,8 @@ def _inpatient(t: Tariff, k: dict, terms: Terms) -> None:
     if scheme is None:
         raise ValueError(f"no inpatient scheme for insutype {k['insutype']}, level {k['level']}")
     ded = yuan_to_fen(scheme.deductible)
-    child = ratio_to_bp(ip.child_deductible_factor) if k["child_deductible"] else BP
+    # the deductible's factors (child, retired cadre) multiply exactly; one rounding at the end
+    factors = [ratio_to_bp(ip.child_deductible_factor)] if k["child_deductible"] else []
     repeat = ratio_to_bp(ip.repeat_admission_factor)
     cut = -int(k["ratio_cut_bp"]) + int(k["status_tilt_bp"])
     terms.bounds, terms.bps = _bands(scheme.bands, cut)
@@ -99,12 +100,12 @@ def _inpatient(t: Tariff, k: dict, terms: Terms) -> None:
     terms.cap_on_covered = ip.cap_basis == "covered"
     if k["retired_cadre"]:
         cadre = ip.retired_cadre
-        child = _scale(child, ratio_to_bp(cadre.deductible_factor))
+        factors.append(ratio_to_bp(cadre.deductible_factor))
         terms.bounds, terms.bps = _bands([Band(upto=None, ratio=cadre.ratio)])
         if not cadre.capped:
             terms.cap = NO_LIMIT
-    terms.ded_first = _scale(ded, child)
-    terms.ded_repeat = _scale(ded, child, repeat)
+    terms.ded_first = _scale(ded, *factors)
+    terms.ded_repeat = _scale(ded, *factors, repeat)
     terms.above_deductible = ip.band_basis == "above_deductible"
     if ip.deductible_scope == "annual":
         terms.ded_slot, terms.ded_repeat = DED_INPATIENT, terms.ded_first

@@ -1,0 +1,175 @@
+"""The vectorized calculator against `benchmarks/reference.py`, claim by claim, to the fen.
+
+The reference is a second, independent implementation of the arithmetic: one claim at a time,
+Python integers and `Fraction`s, reading the tariff model directly rather than the calculator's
+precomputed terms. Both are fed the same claims and the same rule conclusions (the rule base is
+not under test here), so any difference in an amount is a difference in the arithmetic.
+
+Besides the bundled tariff, the batch is scored under edited tariffs that switch on what the
+sample county does not use (band bounds above the deductible, an annual inpatient deductible, a
+cap on covered amounts, monthly outpatient caps, a chronic deductible, tiers above the
+threshold, status tilts) and with caps and thresholds low enough to bind in a small batch.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from dataclasses import replace
+from pathlib import Path
+from types import ModuleType
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import cases_batch, fen, make_case
+from yibao.calendar import default_calendar
+from yibao.io import Batch, read_batch
+from yibao.pipeline import assign_tariffs, score_batch
+from yibao.rules.engine import evaluate
+from yibao.rules.facts import derive_facts
+from yibao.tables import LIST_SEP
+from yibao.tariffs import LoadedTariff, resolve
+from yibao.tariffs.edit import apply_edits
+
+REFERENCE_PY = Path(__file__).parents[1] / "benchmarks" / "reference.py"
+
+
+def _load_reference() -> ModuleType:
+    """benchmarks/ is not a package: load the file (as `reference`, the name benchmarks use)."""
+    spec = importlib.util.spec_from_file_location("reference", REFERENCE_PY)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules.setdefault("reference", module)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+reference = _load_reference()
+
+# Edits switching on the tariff model's options, and caps low enough to bind on a few hundred
+# claims; each changes some claim's amounts in the synthetic month.
+PER_ADMISSION = [
+    "inpatient.repeat_admission_factor=0.3333",
+    "inpatient.child_deductible_factor=0.3333",
+    'inpatient.annual_cap={"390": 5000, "310": 7000}',
+    "inpatient.status_ratio_tilt={dibao: 0.05, tekun: 0.10, low_income: 0.03}",
+    "inpatient.out_of_area_cut={remote_residence: 0.05, referral: 0.35, unreferred: 0.6}",
+    "inpatient.retired_cadre={deductible_factor: 0.5, ratio: 0.95, capped: true}",
+    "outpatient.schemes[insutype=390].monthly_cap=20",
+    "outpatient.schemes[insutype=310,employee_status=in_service].monthly_cap=60",
+    "outpatient.schemes[insutype=310,employee_status=retired].annual_cap=95.5",
+    "chronic.deductible=15",
+    "catastrophic.funds[0].threshold=2500",
+    "catastrophic.funds[0].annual_cap=900",
+    "catastrophic.funds[2].tier_basis=above_threshold",
+    "catastrophic.funds[2].threshold=1000",
+    "catastrophic.funds[2].tiers=[{upto: 3000, ratio: 0.5}, {ratio: 0.9}]",
+    "assistance.annual_cap=200",
+    "assistance.statuses[status=low_income].deductible=300",
+    "maternity.quotas.prenatal=123.45",
+]
+ANNUAL_COVERED = [
+    "inpatient.band_basis=above_deductible",
+    "inpatient.deductible_scope=annual",
+    "inpatient.cap_basis=covered",
+    'inpatient.annual_cap={"390": 6000, "310": 8000}',
+    "catastrophic.funds[0].tier_basis=above_threshold",
+    "catastrophic.funds[0].threshold=2000",
+    "catastrophic.funds[0].tiers=[{upto: 6000, ratio: 0.6}, {ratio: 0.7}]",
+]
+UNCAPPED_COVERED = ["inpatient.cap_basis=covered", 'inpatient.annual_cap={"390": null, "310": 60000}']
+
+
+def edited(edits: list[str]) -> LoadedTariff:
+    return apply_edits(resolve("sample-county@2025"), edits)
+
+
+# --- the same claims and conclusions for the reference --------------------------------------
+
+def _conclusions(batch: Batch, keys: np.ndarray, tariffs: dict[str, LoadedTariff]) -> pd.DataFrame:
+    """The rule base's conclusions per claim (by row position), each claim under its version."""
+    claims = batch.claims.reset_index(drop=True)
+    parts = []
+    for key, lt in tariffs.items():
+        rows = claims[keys == key]
+        sub = replace(batch, claims=rows, lines=batch.lines[batch.lines["mdtrt_id"].isin(rows["mdtrt_id"])])
+        parts.append(evaluate(derive_facts(sub, lt, default_calendar()), lt))
+    return pd.concat(parts).sort_index()
+
+
+def reference_input(batch: Batch, tariff: str | LoadedTariff | None
+                    ) -> tuple[list[dict], dict[str, list[dict]], dict[str, LoadedTariff]]:
+    """What `reference.score_rows` reads: per claim the claim, its person and institution level,
+    benefit year and settlement date, and the rule conclusions; the lines by claim. Built here
+    from the batch with the pipeline's public pieces (tariff assignment, facts, rule base), not
+    from the calculator's own context."""
+    claims = batch.claims.reset_index(drop=True)
+    keys, tariffs, ref_dates = assign_tariffs(claims, tariff)
+    conclusions = _conclusions(batch, keys, tariffs)
+    persons = batch.persons.set_index("psn_no")
+    levels = batch.institutions.set_index("institution_id")["level"]
+    rows = []
+    for pos, c in enumerate(claims.to_dict("records")):
+        if not keys[pos]:
+            continue  # no tariff in force: the pipeline rejects the claim
+        p = persons.loc[c["psn_no"]]
+        ref_day = pd.Timestamp(ref_dates[pos])
+        manual = c["settlement_mode"] == "manual" and not pd.isna(c["submitted_date"])
+        rows.append(c | conclusions.loc[pos].to_dict() | {
+            "diagnoses": [d for d in c["diagnoses"].split(LIST_SEP) if d],
+            "gender": p["gender"], "birth_date": p["birth_date"], "insutype": p["insutype"],
+            "employee_status": p["employee_status"],
+            "level": int(levels.get(c["institution_id"], 0)) if c["institution_id"] else 0,
+            "tariff_key": keys[pos], "year": ref_day.year,
+            "setl_date": c["submitted_date"] if manual else ref_day})
+    lines: dict[str, list[dict]] = {}
+    for ln in batch.lines.to_dict("records"):
+        lines.setdefault(ln["mdtrt_id"], []).append(ln)
+    return rows, lines, tariffs
+
+
+def disagreements(batch: Batch, tariff: str | LoadedTariff | None) -> list[str]:
+    """Every (claim, amount) where the pipeline and the reference differ, in fen."""
+    scored = score_batch(batch, tariff=tariff)
+    assert scored.rejects.empty, scored.rejects.head().to_dict("records")
+    amounts = reference.score_rows(*reference_input(batch, tariff))
+    claims = scored.claims.set_index("mdtrt_id")
+    assert sorted(amounts) == sorted(claims.index)
+    fields = list(next(iter(amounts.values())))
+    ids = list(amounts)
+    mine = pd.DataFrame([amounts[i] for i in ids], index=ids)[fields]
+    pipeline = pd.DataFrame({f: fen(claims.loc[ids, f]) for f in fields}, index=ids)
+    differ = np.argwhere((mine != pipeline).to_numpy())
+    return [f"{ids[i]} {fields[j]}: pipeline {pipeline.iat[i, j]} fen, reference {mine.iat[i, j]} fen"
+            for i, j in differ]
+
+
+@pytest.fixture(scope="module")
+def batch(synth_folder: Path) -> Batch:
+    batch, rejects = read_batch(synth_folder)
+    assert rejects.empty
+    return batch
+
+
+@pytest.mark.parametrize("edits", [
+    pytest.param(None, id="sample-county"),
+    pytest.param(PER_ADMISSION, id="per-admission-options"),
+    pytest.param(ANNUAL_COVERED, id="annual-deductible-covered-cap"),
+    pytest.param(UNCAPPED_COVERED, id="covered-cap-uncapped"),
+])
+def test_pipeline_agrees_with_the_reference(batch: Batch, edits: list[str] | None) -> None:
+    diffs = disagreements(batch, None if edits is None else edited(edits))
+    assert not diffs, f"{len(diffs)} differences, e.g.\n" + "\n".join(diffs[:20])
+
+
+def test_child_retired_cadre_deductible_is_rounded_once() -> None:
+    """A resident child with a retired-cadre status (what-if: cadre deductible factor 0.3333):
+    the factors multiply and the deductible is rounded once (REFERENCE_TARIFF.md), by hand
+    500 × 0.5 × 0.3333 = 83.325 → 83.33 yuan; the reference agrees with the hand figure."""
+    tariff = edited(["inpatient.retired_cadre.deductible_factor=0.3333"])
+    cadre = [{"kind": "retired_cadre", "valid_from": "2020-01-01"}]
+    case = make_case(person={"birth_date": "2016-02-01", "statuses": cadre})
+    batch = cases_batch([case])
+    rows, lines, tariffs = reference_input(batch, tariff)
+    assert reference.score_rows(rows, lines, tariffs)["C1"]["act_pay_dedc"] == 8333
+    assert disagreements(batch, tariff) == []
