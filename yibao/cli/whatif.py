@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
-from rich.console import Console, Group
-from rich.panel import Panel
-from rich.table import Table
 
 from yibao.cases import case_batch, load_case
 from yibao.decision import decision_object
 from yibao.pipeline import LINE_AMOUNTS, assign_tariffs, score_batch
-from yibao.tariffs.edit import apply_edits
-from yibao.tariffs.registry import LoadedTariff
+
+if TYPE_CHECKING:
+    from rich.panel import Panel
+    from rich.table import Table
+
+    from yibao.tariffs.registry import LoadedTariff
+
+# rich is imported where a panel is drawn, and the tariff editor where --set is given: `--json`
+# without edits needs neither (cold start, issue 3)
 
 FUNDS = (("act_pay_dedc", "起付线 deductible"), ("hifp_pay", "统筹基金 basic fund"),
          ("hifmi_pay", "大病保险 catastrophic"), ("hifob_pay", "大额补充 large-amount"),
@@ -39,11 +43,15 @@ def _decide(case_path: Path, tariff: Optional[str], edits: list[str]) -> tuple[d
     baseline = decision_object(score_batch(batch, tariff=base), case.claim.mdtrt_id)
     if not edits:
         return baseline, None
+    from yibao.tariffs.edit import apply_edits
+
     edited = decision_object(score_batch(batch, tariff=apply_edits(base, edits)), case.claim.mdtrt_id)
     return baseline, edited
 
 
 def _amounts_table(obj: dict[str, Any], title: str, rows: tuple[tuple[str, str], ...]) -> Table:
+    from rich.table import Table
+
     table = Table(title=title, show_header=False, title_justify="left")
     table.add_column("field")
     table.add_column("yuan", justify="right")
@@ -53,6 +61,10 @@ def _amounts_table(obj: dict[str, Any], title: str, rows: tuple[tuple[str, str],
 
 
 def _panel(obj: dict[str, Any]) -> Panel:
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.table import Table
+
     parts: list[Any] = []
     colour = COLOURS.get(obj["decision"], "white")
     head = f"[bold {colour}]{obj['decision']}[/]  tariff {obj['tariff']}"
@@ -111,6 +123,9 @@ def run(case: Path = typer.Argument(..., help="case file (JSON or YAML, CASES.md
         if json_out:
             typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
             return
+        from rich.console import Console
+        from rich.table import Table
+
         console = Console()
         console.print(_panel(baseline), _panel(edited))
         table = Table("field", "baseline", "edited", "change", title="差异 difference")
@@ -122,4 +137,6 @@ def run(case: Path = typer.Argument(..., help="case file (JSON or YAML, CASES.md
     if json_out:
         typer.echo(json.dumps(shown, ensure_ascii=False, indent=2))
     else:
+        from rich.console import Console
+
         Console().print(_panel(shown))
