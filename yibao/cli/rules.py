@@ -24,7 +24,9 @@ from yibao.tariffs.model import Tariff
 from yibao.tariffs.registry import resolve
 
 app = typer.Typer(no_args_is_help=True, help=__doc__.splitlines()[0])
-console = Console(highlight=False, markup=False, soft_wrap=False)
+def _console() -> Console:
+    """A console per command: it reads the terminal width (COLUMNS) when the command runs."""
+    return Console(highlight=False, markup=False, soft_wrap=False)
 
 TARIFF_HELP = "tariff ID or ID@VERSION (default: the latest bundled version)"
 
@@ -71,7 +73,7 @@ def list_rules(area: Optional[str] = typer.Option(None, help=f"only one area: {'
         if area in (None, name):
             for rule in rules.rules:
                 table.add_row(Text(rule.id), Text(name), Text(rule.title), Text(rule.basis))
-    console.print(table)
+    _console().print(table)
 
 
 @app.command("show")
@@ -87,4 +89,4 @@ def show(rule_id: str = typer.Argument(..., help="rule id, e.g. REF-004"),
         table.add_row(Text(label), Text(value))
     for path in rule.params:
         table.add_row(Text(f"  {path}"), Text(_plain(parameter(lt.tariff, path))))
-    console.print(table)
+    _console().print(table)

@@ -24,7 +24,9 @@ from yibao.tariffs.registry import (LoadedTariff, load_version, parse_tariff_fil
                                     validate_region, version_files)
 
 app = typer.Typer(no_args_is_help=True, help=__doc__.splitlines()[0])
-console = Console(highlight=False, markup=False)  # paths hold [brackets]: never markup
+def _console() -> Console:
+    """A console per command: it reads the terminal width (COLUMNS) when the command runs."""
+    return Console(highlight=False, markup=False)  # paths hold [brackets]: never markup
 
 
 def _yuan(v: Decimal) -> str:
@@ -86,7 +88,7 @@ def list_() -> None:
                 continue
             table.add_row(tariff_id, t.version, _period(t.effective_from, t.effective_to), t.title,
                           str(folder))
-    console.print(table)
+    _console().print(table)
 
 
 def _sections(params: list[Parameter]) -> dict[str, list[Parameter]]:
@@ -107,13 +109,13 @@ def show(tariff: str = typer.Argument(..., help="tariff ID or ID@VERSION"),
     if version and at and version != at:
         raise InputError(f"{tariff}: conflicts with --version {version}")
     lt = resolve(f"{tariff_id}@{version or at}" if version or at else tariff_id)
-    console.print(f"{lt.tariff.key}  {lt.tariff.title}  ({lt.path})", style="bold")
+    _console().print(f"{lt.tariff.key}  {lt.tariff.title}  ({lt.path})", style="bold")
     for section, params in _sections(parameters(lt.tariff)).items():
         table = _table("parameter", "value", title=section)
         for p in params:
             table.add_row(p.path, format_value(p.value, p.unit))
-        console.print(table)
-    console.print(f"catalogue {lt.tariff.catalogue}: {_catalogue_size(lt)}")
+        _console().print(table)
+    _console().print(f"catalogue {lt.tariff.catalogue}: {_catalogue_size(lt)}")
 
 
 @app.command()
@@ -123,7 +125,7 @@ def validate(path: Path = typer.Argument(..., help="a tariff folder or one YAML 
         raise InputError(f"{path}: no such file or folder")
     for lt in validate_region(path):
         t = lt.tariff
-        console.print(f"OK {lt.path}: {t.key}, {_period(t.effective_from, t.effective_to)}, "
+        _console().print(f"OK {lt.path}: {t.key}, {_period(t.effective_from, t.effective_to)}, "
                       f"catalogue {_catalogue_size(lt)}", soft_wrap=True)
 
 
@@ -147,8 +149,8 @@ def diff(tariff: str = typer.Argument(..., help="tariff ID"),
     meta = [c for c in changes if c.metadata]
     params = [c for c in changes if not c.metadata]
     if meta:
-        console.print(_change_table("metadata", meta, units))
+        _console().print(_change_table("metadata", meta, units))
     if params:
-        console.print(_change_table(f"parameters ({len(params)} changed)", params, units))
+        _console().print(_change_table(f"parameters ({len(params)} changed)", params, units))
     else:
-        console.print("no parameter changes")
+        _console().print("no parameter changes")
