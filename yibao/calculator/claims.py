@@ -101,12 +101,14 @@ def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, Load
 
     terms = build_terms(claims, tariffs)
     diseases = disease_codes(tariffs)
-    result = scan.run(claims, sums["inscp_scp_amt"], totals.declared_inscp, terms, accumulators, diseases)
+    direct = (claims["settlement_mode"] == "direct").to_numpy()
+    # only a direct claim has a declared view (what it drew at discharge) of its own
+    declared_inscp = np.where(direct, totals.declared_inscp, sums["inscp_scp_amt"])
+    result = scan.run(claims, sums["inscp_scp_amt"], declared_inscp, terms, accumulators, diseases)
     zeros = np.zeros(n, np.int64)
     paid = {f: result.audited.get(f, zeros) for f in FUND_FIELDS}
-    declared_funds = result.declared.get("fund_pay_sumamt", zeros)
+    declared_funds = result.declared_funds
 
-    direct = (claims["settlement_mode"] == "direct").to_numpy()
     hosp = np.where(direct, np.maximum(declared_funds - paid["fund_pay_sumamt"], 0), 0)
     medfee = sums["medfee_sumamt"]
     out = pd.DataFrame({"mdtrt_id": claims["mdtrt_id"].to_numpy()})

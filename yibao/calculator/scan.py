@@ -144,14 +144,17 @@ def state_table(state: Used, groups: Groups, diseases: list[str]) -> pd.DataFram
 @dataclass(frozen=True)
 class ScanResult:
     audited: dict[str, np.ndarray]
-    declared: dict[str, np.ndarray]
+    declared_funds: np.ndarray  # fund_pay_sumamt of the declared view
     state: Used
     groups: Groups
 
 
 def run(claims: pd.DataFrame, inscp_audited: np.ndarray, inscp_declared: np.ndarray,
         terms: TermArrays, acc: pd.DataFrame, diseases: list[str]) -> ScanResult:
-    """Pay every claim in settlement order; `claims` needs psn_no, year, setl_date, mdtrt_id."""
+    """Pay every claim in settlement order; `claims` needs psn_no, year, setl_date, mdtrt_id.
+
+    The declared view is paid from the same state as the audited one (it never advances it), and
+    only where its in-policy amount differs: elsewhere it pays the same."""
     n = len(claims)
     setl = np.asarray(claims["setl_date"], dtype="datetime64[D]")
     groups = Groups.of(claims, acc) if not acc.empty else Groups.of(claims)
@@ -166,8 +169,8 @@ def run(claims: pd.DataFrame, inscp_audited: np.ndarray, inscp_declared: np.ndar
     rank[order] = np.arange(n) - start
     month = (setl.astype("datetime64[M]").astype(np.int64))
 
-    audited = {}
-    declared = {}
+    audited: dict[str, np.ndarray] = {}
+    declared_funds = np.zeros(n, dtype=np.int64)
     by_rank = np.argsort(rank, kind="stable")
     bounds = np.r_[0, np.cumsum(np.bincount(rank))] if n else np.zeros(1, np.int64)
     for k in range(len(bounds) - 1):
@@ -176,10 +179,13 @@ def run(claims: pd.DataFrame, inscp_audited: np.ndarray, inscp_declared: np.ndar
         used = _take(state, g)
         t = terms.take(idx)
         out = pay(inscp_audited[idx], month[idx], t, used)
-        out_declared = pay(inscp_declared[idx], month[idx], t, used)
+        declared_funds[idx] = out["fund_pay_sumamt"]
+        differs = inscp_declared[idx] != inscp_audited[idx]
+        if differs.any():
+            sub = idx[differs]
+            declared_funds[sub] = pay(inscp_declared[sub], month[sub], t.take(differs),
+                                      _take(used, differs))["fund_pay_sumamt"]
         _put(state, g, advance(used, out, t, month[idx]))
         for name, values in out.items():
             audited.setdefault(name, np.zeros(n, dtype=np.int64))[idx] = values
-        for name, values in out_declared.items():
-            declared.setdefault(name, np.zeros(n, dtype=np.int64))[idx] = values
-    return ScanResult(audited, declared, state, groups)
+    return ScanResult(audited, declared_funds, state, groups)
