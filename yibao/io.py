@@ -24,8 +24,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import math
-import re
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -43,6 +41,10 @@ from yibao.tables import INPUT_TABLES, LIST_SEP, OPTIONAL_TABLES, TABLES, Column
 REJECT_COLUMNS = ["table", "file", "row", "column", "key", "reason"]
 FIRST_ROW = 2  # spreadsheet number of a table's first data row (the header is row 1)
 FORMATS = ("parquet", "csv", "xlsx")
+# Excel workbooks (XlsxWriter): text stays text, and a fixed document date (XlsxWriter fixes the
+# zip member times itself), so equal tables give equal bytes.
+XLSX_OPTIONS = {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False}
+XLSX_DOCUMENT_DATE = dt.datetime(1980, 1, 1)
 XLSX_MAX_ROWS = 1_048_575  # data rows on one sheet, below the header
 
 # Unique keys: every row sharing a key with another is rejected (which one is right is unknown).
@@ -637,22 +639,11 @@ def _write_xlsx(tables: dict[str, pd.DataFrame], path: Path) -> Path:
         if len(frame) > XLSX_MAX_ROWS:
             raise InputError(f"table {name} has {len(frame):,} rows, more than a sheet holds "
                              f"({XLSX_MAX_ROWS:,}): use parquet or csv", file=str(path))
-    with pd.ExcelWriter(path, engine="openpyxl", date_format="YYYY-MM-DD",
-                        datetime_format="YYYY-MM-DD") as writer:
+    with pd.ExcelWriter(path, engine="xlsxwriter", date_format="YYYY-MM-DD", datetime_format="YYYY-MM-DD",
+                        engine_kwargs={"options": XLSX_OPTIONS}) as writer:
+        writer.book.set_properties({"created": XLSX_DOCUMENT_DATE})
         for name, frame in tables.items():
             frame.to_excel(writer, sheet_name=name[:31], index=False)
-    freeze_zip(path)
     return path
 
 
-def freeze_zip(path: Path) -> None:
-    """Give a workbook fixed member times and document dates, so equal data → equal bytes."""
-    fixed = "1980-01-01T00:00:00Z"
-    with zipfile.ZipFile(path) as z:
-        members = [(info.filename, z.read(info)) for info in z.infolist()]
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in members:
-            if name == "docProps/core.xml":
-                data = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*", rb"\g<1>" + fixed.encode(), data)
-            z.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data,
-                       compress_type=zipfile.ZIP_DEFLATED)
