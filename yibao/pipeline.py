@@ -179,7 +179,7 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
     calc = calculate(ctx, lines, tariffs, acc if acc is not None else pd.DataFrame())
 
     out = _claims_output(ctx, calc.claims, tariffs)
-    line_out = calc.lines.copy()
+    line_out = calc.lines  # the calculation's own frame: made into the output in place, not copied
     line_out.insert(3, "service_date", _iso(lines["service_date"]))
     for f in LINE_AMOUNTS:
         line_out[f] = _yuan(line_out[f])
