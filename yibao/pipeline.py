@@ -176,11 +176,12 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
         ctx[col] = conclusions[col].to_numpy()
 
     lines = batch.lines.assign(claim_pos=claim_pos)
+    service_dates = _iso(lines["service_date"])  # made here, before the calculation's arrays (peak memory)
     calc = calculate(ctx, lines, tariffs, acc if acc is not None else pd.DataFrame())
 
     out = _claims_output(ctx, calc.claims, tariffs)
     line_out = calc.lines  # the calculation's own frame: made into the output in place, not copied
-    line_out.insert(3, "service_date", _iso(lines["service_date"]))
+    line_out.insert(3, "service_date", service_dates)
     for f in LINE_AMOUNTS:
         line_out[f] = _yuan(line_out[f])
     violations = calc.violations.assign(violation_amt=_yuan(calc.violations["violation_amt"]))
