@@ -28,7 +28,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -40,13 +40,12 @@ import pyarrow.parquet as pq
 from yibao.errors import InputError
 from yibao.tables import INPUT_TABLES, LIST_SEP, OPTIONAL_TABLES, TABLES, Column
 
+if TYPE_CHECKING:
+    from xlsxwriter.workbook import Workbook
+
 REJECT_COLUMNS = ["table", "file", "row", "column", "key", "reason"]
 FIRST_ROW = 2  # spreadsheet number of a table's first data row (the header is row 1)
 FORMATS = ("parquet", "csv", "xlsx")
-# Excel workbooks (XlsxWriter): text stays text, and a fixed document date (XlsxWriter fixes the
-# zip member times itself), so equal tables give equal bytes.
-XLSX_OPTIONS = {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False}
-XLSX_DOCUMENT_DATE = dt.datetime(1980, 1, 1)
 XLSX_MAX_ROWS = 1_048_575  # data rows on one sheet, below the header
 
 # Unique keys: every row sharing a key with another is rejected (which one is right is unknown).
@@ -640,15 +639,38 @@ def _arrow_table(frame: pd.DataFrame) -> pa.Table:
 
 
 def _write_xlsx(tables: dict[str, pd.DataFrame], path: Path) -> Path:
+    """One sheet per table, a bold header row, then the rows as values (dates as ISO text, as in
+    CSV; empty cells empty): written row by row, at about half of pandas' `to_excel` time."""
     for name, frame in tables.items():
         if len(frame) > XLSX_MAX_ROWS:
             raise InputError(f"table {name} has {len(frame):,} rows, more than a sheet holds "
                              f"({XLSX_MAX_ROWS:,}): use parquet or csv", file=str(path))
-    with pd.ExcelWriter(path, engine="xlsxwriter", date_format="YYYY-MM-DD", datetime_format="YYYY-MM-DD",
-                        engine_kwargs={"options": XLSX_OPTIONS}) as writer:
-        writer.book.set_properties({"created": XLSX_DOCUMENT_DATE})
-        for name, frame in tables.items():
-            frame.to_excel(writer, sheet_name=name[:31], index=False)
+    book = xlsx_book(path)
+    header = book.add_format({"bold": True})
+    for name, frame in tables.items():
+        sheet = book.add_worksheet(name[:31])
+        sheet.write_row(0, 0, [str(c) for c in frame.columns], header)
+        for row, values in enumerate(zip(*(_xlsx_cells(frame[c]) for c in frame.columns)), start=1):
+            sheet.write_row(row, 0, values)
+    book.close()
     return path
+
+
+def xlsx_book(path: Path) -> Workbook:
+    """A workbook streamed to `path` (XlsxWriter, rows written in order): text stays text, and a
+    fixed document date (XlsxWriter fixes the zip member times itself), so equal data give
+    equal bytes."""
+    import xlsxwriter  # only the Excel outputs need it
+
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
+                                           "strings_to_formulas": False, "strings_to_urls": False})
+    book.set_properties({"created": dt.datetime(1980, 1, 1)})
+    return book
+
+
+def _xlsx_cells(values: pd.Series) -> list[Any]:
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        values = values.dt.strftime("%Y-%m-%d")
+    return values.astype(object).where(values.notna(), None).tolist()
 
 

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import pandas as pd
-import xlsxwriter
 from xlsxwriter.format import Format
+from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from yibao.io import XLSX_DOCUMENT_DATE, XLSX_OPTIONS
+from yibao.io import xlsx_book
 from yibao.settlement.labels import (COUNTS, HEADERS, MONEY, RATIOS, SECTIONS, STATEMENT_HEADERS, TITLE,
                                      TOTALS, UNKNOWN_INSTITUTION, WORDS, WRAPPED)
 from yibao.settlement.layout import Statement, safe_names, statements, total_row
@@ -42,7 +42,7 @@ EMPHASIS = {"": {}, "bold": {"bold": True}, "title": {"bold": True, "font_size":
 class _Sheet:
     """One worksheet written top to bottom, with the workbook's formats made once each."""
 
-    def __init__(self, book: xlsxwriter.Workbook, formats: dict[tuple[str, str], Format | None], name: str,
+    def __init__(self, book: Workbook, formats: dict[tuple[str, str], Format | None], name: str,
                  tables: list[Iterable[str]]) -> None:
         self.ws: Worksheet = book.add_worksheet(name)
         self.book, self.formats, self.row = book, formats, 0
@@ -89,8 +89,7 @@ class _Sheet:
 
 
 def write_workbook(settlement: Settlement, path: Path) -> Path:
-    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, **XLSX_OPTIONS})
-    book.set_properties({"created": XLSX_DOCUMENT_DATE})
+    book = xlsx_book(path)
     formats: dict[tuple[str, str], Format | None] = {}
     _summary_sheet(_Sheet(book, formats, SUMMARY_SHEET, [SUMMARY_COLUMNS, UNKNOWN_INSTITUTION[2]]), settlement)
     parts = list(statements(settlement))
