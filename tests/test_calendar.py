@@ -146,19 +146,34 @@ def test_vectorized_equals_scalar_and_reference(rows: list[tuple[dt.date, dt.dat
         assert cal.workdays_between(da, cal.add_workdays(da, k)) == k
 
 
-@pytest.mark.parametrize("day", [D(2099, 3, 2), D(2003, 12, 31)])
-def test_refuses_dates_outside_the_range(cal: WorkCalendar, day: dt.date) -> None:
-    with pytest.raises(OutsideCalendarError, match=rf"{day}.*2004-01-01 … {PACKAGE_LAST}"):
-        cal.is_workday(day)
-    with pytest.raises(OutsideCalendarError, match=str(day)):
-        cal.ordinal(np.array([np.datetime64("2025-01-02"), np.datetime64(day)]))
-    assert issubclass(OutsideCalendarError, InputError)
+@pytest.mark.parametrize("day", [D(2099, 3, 2), D(2003, 6, 2), D(2028, 10, 2)])
+def test_estimates_by_weekends_outside_the_known_years(cal: WorkCalendar, day: dt.date) -> None:
+    # beyond the notices every weekday works: 2028-10-02 (a Monday of the National Day week) too
+    assert cal.is_workday(day) is (day.weekday() < 5)
+    assert cal.estimated(np.array([np.datetime64("2025-01-02"), np.datetime64(day), np.datetime64("NaT")],
+                                  dtype="datetime64[D]")).tolist() == [False, True, False]
+    assert cal.add_workdays(day, 5) == _brute_weekdays(day, 5)
 
 
-def test_refuses_results_beyond_the_range(cal: WorkCalendar) -> None:
+def _brute_weekdays(day: dt.date, n: int) -> dt.date:
+    while n:
+        day += dt.timedelta(days=1)
+        n -= day.weekday() < 5
+    return day
+
+
+def test_results_run_on_past_the_known_years(cal: WorkCalendar) -> None:
+    # the last days of 2026 are known; the count then runs on by weekends only, flagged by the date
     last_week = PACKAGE_LAST - dt.timedelta(days=1)
-    with pytest.raises(OutsideCalendarError, match=str(last_week)):
-        cal.add_workdays(last_week, 5)
+    result = cal.add_workdays(last_week, 5)
+    assert result > PACKAGE_LAST and bool(cal.estimated(np.datetime64(result))) is True
+    assert cal.workdays_between(last_week, result) == 5
+
+
+def test_refuses_only_dates_no_batch_can_hold(cal: WorkCalendar) -> None:
+    with pytest.raises(OutsideCalendarError, match="2400-01-03"):
+        cal.is_workday(D(2400, 1, 3))
+    assert issubclass(OutsideCalendarError, InputError)
 
 
 # A hypothetical 2027 (not an official notice): New Year Fri Jan 1, Spring Festival Feb 8–12
@@ -182,8 +197,8 @@ def test_user_file_extends_to_2027(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert cal.add_workdays(D(2027, 2, 5), 1) == D(2027, 2, 7)
     assert cal.add_workdays(D(2027, 2, 5), 2) == D(2027, 2, 15)
     assert cal.is_workday(D(2027, 6, 1)) is True  # unlisted: Mon–Fri rule
-    with pytest.raises(OutsideCalendarError):
-        cal.is_workday(D(2099, 1, 5))
+    assert bool(cal.estimated(np.datetime64("2027-06-01"))) is False
+    assert bool(cal.estimated(np.datetime64(f"{cal.last.year + 1}-01-04"))) is True
     monkeypatch.setenv("YIBAO_CALENDAR", str(path))
     assert default_calendar().last == cal.last
 

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from yibao.errors import InputError
-from yibao.io import REJECT_COLUMNS, normalize, read_accumulators, read_batch, write_tables
+from yibao.io import REJECT_COLUMNS, load_batch, normalize, read_batch, write_tables
 from yibao.tables import INPUT_TABLES, TABLES
 
 BASE = {
@@ -182,12 +182,16 @@ def test_read_accumulators(tmp_path: Path) -> None:
     path.write_text("psn_no,year,hifp_paid,inpatient_admissions,chronic_paid\n"
                     "P1,2025,1200.50,1,E11=2950.00;I10=100.00\n"
                     "P2,2025,12.345,,\n", encoding="utf-8")
-    frame, rejects = read_accumulators(path)
+    batch, rejects = load_batch(write_folder(tmp_path / "in"), path)
+    frame = batch.accumulators
     assert frame["psn_no"].tolist() == ["P1"]
     assert frame["year"].tolist() == [2025] and frame["hifp_paid"].tolist() == [1200.5]
     assert frame["chronic_paid"].iloc[0] == "E11=2950.00;I10=100.00"
-    assert reject_rows(rejects) == {("accumulators", 3, "hifp_paid")}
-    assert rejects["file"].iloc[0] == str(path)
+    assert ("accumulators", 3, "hifp_paid") in reject_rows(rejects)
+    assert rejects.loc[rejects["table"] == "accumulators", "file"].tolist() == [str(path)]
+    # a person whose accumulators were rejected is not scored from zero: they and their claims wait
+    assert ("persons", 3, "") in reject_rows(rejects)
+    assert "P2" not in set(batch.claims["psn_no"]) and "P2" not in set(batch.persons["psn_no"])
 
 
 def test_gb18030_csv(tmp_path: Path) -> None:

@@ -19,21 +19,12 @@ def score(tables_or_folder: str | Path | Mapping[str, pd.DataFrame], tariff: str
     """Score a batch: a folder of tables (as `yibao synth` writes) or a mapping of table name →
     DataFrame with the columns of docs/tables.md. Rows that cannot be scored are in
     `Result.rejects`; unusable input raises `yibao.errors.InputError`."""
-    from yibao.io import normalize, read_accumulators, read_batch
+    from yibao.io import load_batch
 
-    if isinstance(tables_or_folder, (str, Path)):
-        batch, rejects = read_batch(Path(tables_or_folder))
-    else:
-        raw = dict(tables_or_folder)
-        batch, rejects = normalize(raw, {name: f"<{name}>" for name in raw})
-    acc = None
-    if isinstance(accumulators, (str, Path)):
-        acc, acc_rejects = read_accumulators(Path(accumulators))
-        rejects = pd.concat([rejects, acc_rejects], ignore_index=True)
-    elif accumulators is not None:
-        acc, acc_rejects = normalize({"accumulators": accumulators}, {"accumulators": "<accumulators>"})
-        acc, rejects = acc.accumulators, pd.concat([rejects, acc_rejects], ignore_index=True)
-    return score_batch(batch, rejects, tariff=tariff, accumulators=acc)
+    source = Path(tables_or_folder) if isinstance(tables_or_folder, (str, Path)) else tables_or_folder
+    acc = Path(accumulators) if isinstance(accumulators, (str, Path)) else accumulators
+    batch, rejects = load_batch(source, acc)
+    return score_batch(batch, rejects, tariff=tariff)
 
 
 def settle(result_or_folder: Result | str | Path, period: str,

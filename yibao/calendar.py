@@ -3,8 +3,11 @@
 Statutory time limits in the seeds ("N日内") count working days: weekends and statutory
 holidays are off, make-up working days (调休) are on. The State Council notice is the only
 source of truth, so the calendar comes from the `chinese_calendar` package plus an optional
-user file for years the package does not know; a date outside every known year is refused
-(`OutsideCalendarError`), never guessed.
+user file for years the package does not know. Beyond the known years (`first` … `last`) the
+answers are estimates that count weekends only: a batch of a year whose notice has not been
+typed in yet still scores, and `estimated` tells which answers must be marked as such (the
+pipeline flags those claims `calendar_estimated`). `yibao calendar check` says until when the
+calendar is known.
 
 Why a precomputed ordinal: with `ordinal[i]` = working days in [first, first + i], every
 question (is it a working day, how many between two dates, the n-th working day after a date)
@@ -47,8 +50,13 @@ ENV_VAR: Final = "YIBAO_CALENDAR"
 _DAY = np.dtype("datetime64[D]")
 
 
+# Dates the arrays cover: every day a batch can hold (pandas' nanosecond dates end in 2262),
+# the known years exactly and the rest by the Monday–Friday rule.
+SPAN: Final = (dt.date(1677, 1, 1), dt.date(2299, 12, 31))
+
+
 class OutsideCalendarError(InputError):
-    """A date (or a result) falls outside every known working-day calendar."""
+    """A date (or a result) falls outside even the estimated range of the calendar."""
 
 
 # A year's exceptions to Monday–Friday: (days off on weekdays, working days on weekends).
@@ -135,8 +143,9 @@ class WorkCalendar:
                              f"between {low} and {high}", file=None if user_file is None
                              else str(user_file))
         self.first, self.last = dt.date(low, 1, 1), dt.date(high, 12, 31)
-        self._start = np.datetime64(self.first, "D")
-        days = np.arange(self._start, np.datetime64(self.last, "D") + 1)
+        self._start = np.datetime64(min(SPAN[0], self.first), "D")
+        self._known = (np.datetime64(self.first, "D"), np.datetime64(self.last, "D"))
+        days = np.arange(self._start, np.datetime64(max(SPAN[1], self.last), "D") + 1)
         # 1970-01-01 was a Thursday: weekday (Mon=0) = (days since epoch + 3) mod 7
         work = (days.astype(np.int64) + 3) % 7 < 5
         for off, on in years.values():
@@ -152,9 +161,8 @@ class WorkCalendar:
         return (np.array(sorted(days), dtype=_DAY) - self._start).astype(np.int64)
 
     def _outside(self, what: str) -> OutsideCalendarError:
-        return OutsideCalendarError(
-            f"{what} is outside the working-day calendar "
-            f"({self.first} … {self.last}); list the year in a calendar file ({ENV_VAR})")
+        return OutsideCalendarError(f"{what} is outside every working-day calendar, even estimated "
+                                    f"({self._days[0]} … {self._days[-1]})")
 
     def _indices(self, d: Any) -> tuple[np.ndarray, np.ndarray, np.dtype | None]:
         """Index into the range per date, the NaT mask, and the input's datetime dtype if any."""
@@ -177,6 +185,12 @@ class WorkCalendar:
         return scalar
 
     # -- public API ----------------------------------------------------------------------------
+
+    def estimated(self, d: Any) -> np.ndarray:
+        """Per date: does a working-day answer involving it fall outside the known years (an
+        estimate by weekends only)? False where NaT."""
+        days = np.asarray(d).astype(_DAY)
+        return ~np.isnat(days) & ((days < self._known[0]) | (days > self._known[1]))
 
     def is_workday(self, d: Any) -> bool | np.ndarray:
         """Whether d is a working day (arrays: False where NaT)."""

@@ -38,6 +38,7 @@ def decision_object(result: Result, mdtrt_id: str) -> dict[str, Any]:
         "rules_fired": _split(row["rules_fired"]),
         "tariff": row["tariff"],
         "due_date": row["due_date"] or None,
+        "calendar_estimated": bool(row["calendar_estimated"]),
     }
     for f in AMOUNT_FIELDS + ("maternity_allowance",):
         obj[f] = _money(row[f])

@@ -28,7 +28,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from yibao.errors import InputError
+from yibao.limits import ENV_MAX_LINE, max_line_yuan
 from yibao.tables import INPUT_TABLES, LIST_SEP, OPTIONAL_TABLES, TABLES, Column
 
 if TYPE_CHECKING:
@@ -112,6 +113,31 @@ class Batch:
 def read_batch(folder: Path) -> tuple[Batch, pd.DataFrame]:
     """Read `<table>.parquet` or `<table>.csv` for every input table (enrolments and
     accumulators when present) and normalize them: (batch, rejects)."""
+    return load_batch(folder)
+
+
+def load_batch(source: Path | Mapping[str, pd.DataFrame],
+               accumulators: Path | pd.DataFrame | None = None) -> tuple[Batch, pd.DataFrame]:
+    """A folder of tables or a mapping of table name → frame, with the accumulators of earlier
+    batches when they come apart (a file or a frame): (batch, rejects).
+
+    Apart or not, the accumulators are checked with the batch, so a rejected accumulators row
+    rejects its person and their claims as a bad row of any other person table does: scoring
+    that person from zero would pay their deductible a second time.
+    """
+    raw, sources = _read_folder(source) if isinstance(source, Path) else (
+        dict(source), {name: f"<{name}>" for name in source})
+    if accumulators is not None:
+        if "accumulators" in raw:
+            raise InputError("the batch has an accumulators table and accumulators were given "
+                             "apart: keep one", file=sources["accumulators"])
+        is_file = isinstance(accumulators, Path)
+        raw["accumulators"] = read_table(accumulators) if is_file else accumulators
+        sources["accumulators"] = str(accumulators) if is_file else "<accumulators>"
+    return normalize(raw, sources)
+
+
+def _read_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
     if not folder.is_dir():
         raise InputError("not a folder of batch tables", file=str(folder))
     raw: dict[str, pd.DataFrame] = {}
@@ -120,13 +146,7 @@ def read_batch(folder: Path) -> tuple[Batch, pd.DataFrame]:
         path = table_file(folder, name, required=name in INPUT_TABLES)
         if path is not None:
             raw[name], sources[name] = read_table(path), str(path)
-    return normalize(raw, sources)
-
-
-def read_accumulators(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One accumulators table (CSV or Parquet) of earlier batches: (frame, rejects)."""
-    batch, rejects = normalize({"accumulators": read_table(path)}, {"accumulators": str(path)})
-    return batch.accumulators, rejects
+    return raw, sources
 
 
 def table_file(folder: Path, name: str, required: bool) -> Path | None:
@@ -209,6 +229,7 @@ def normalize(raw: dict[str, pd.DataFrame], sources: dict[str, str]) -> tuple[Ba
         _reject_duplicates(keys, name, columns, log)
     for name, start, end in PERIODS:
         _reject_reversed(frames[name], name, start, end, log)
+    _reject_huge_lines(frames["lines"], log)
     _reject_people_with_bad_details(keys, log)
     _reject_claims(keys, log)
     _reject_lines_of_claims(keys, log)
@@ -539,6 +560,19 @@ def _reject_reversed(frame: pd.DataFrame, table: str, start: str, end: str, log:
     pos = np.flatnonzero(reversed_)
     log.reject(table, pos, end, [f"{frame[end].iat[p]:%Y-%m-%d} is before {start} "
                                  f"{frame[start].iat[p]:%Y-%m-%d}" for p in pos])
+
+
+def _reject_huge_lines(lines: pd.DataFrame, log: _RejectLog) -> None:
+    """A line whose given amount, or price × quantity (computed even when an amount is given),
+    is beyond the bound per line: a typo that must not reach the integer arithmetic
+    (yibao/limits.py)."""
+    bound = max_line_yuan()
+    why = f"the line's amount is above the bound of {bound:,.0f} yuan per line ({ENV_MAX_LINE})"
+    with np.errstate(over="ignore", invalid="ignore"):
+        product = lines["pric"].to_numpy(dtype=np.float64) * lines["cnt"].to_numpy(dtype=np.float64)
+        for column, amount in (("det_item_fee_sumamt", lines["det_item_fee_sumamt"].to_numpy(
+                dtype=np.float64, na_value=np.nan)), ("pric", product)):
+            log.reject("lines", np.flatnonzero((amount > bound) & ~log.out["lines"]), column, why)
 
 
 def _first_bad(keys: _Keys, log: _RejectLog, table: str, column: str, values: pa.Array) -> np.ndarray:

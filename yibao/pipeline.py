@@ -21,7 +21,7 @@ from yibao.calendar import WorkCalendar, default_calendar
 from yibao.io import Batch
 from yibao.money import BP
 from yibao.rules.deadlines import due_dates
-from yibao.rules.engine import evaluate
+from yibao.rules.engine import empty_conclusions, evaluate
 from yibao.rules.facts import derive_facts
 from yibao.tables import LIST_SEP
 from yibao.tariffs import registry
@@ -104,12 +104,26 @@ def _conclude(batch: Batch, keys: np.ndarray, tariffs: dict[str, LoadedTariff],
     for key, lt in tariffs.items():
         rows = np.flatnonzero(keys == key)
         sub = _subset(batch, rows)
-        conclusions = evaluate(derive_facts(sub, lt, calendar), lt)
-        conclusions = conclusions.reset_index(drop=True)
+        facts = derive_facts(sub, lt, calendar)
+        conclusions = evaluate(facts, lt).reset_index(drop=True)
         conclusions["due_date"] = due_dates(sub.claims.reset_index(drop=True), conclusions, lt, calendar)
+        conclusions["calendar_estimated"] = _calendar_estimated(sub.claims, facts, conclusions, calendar)
         conclusions.index = rows
         parts.append(conclusions)
+    if not parts:  # no claim to conclude on (an empty batch, or every claim without a tariff)
+        return empty_conclusions().assign(due_date=pd.Series(dtype="datetime64[s]"),
+                                          calendar_estimated=pd.Series(dtype=bool))
     return pd.concat(parts).sort_index()
+
+
+def _calendar_estimated(claims: pd.DataFrame, facts: pd.DataFrame, conclusions: pd.DataFrame,
+                        calendar: WorkCalendar) -> np.ndarray:
+    """Claims whose working-day answers (the due date, a referral's filing window counted from
+    admission) lie beyond the known calendar, so they were estimated by weekends only."""
+    due = calendar.estimated(conclusions["due_date"].to_numpy())
+    window = (facts["ref_kind"].to_numpy() != "") & (
+        calendar.estimated(day_array(claims["admit_date"])) | calendar.estimated(day_array(claims["submitted_date"])))
+    return due | window
 
 
 def _reject_rows(batch: Batch, claim_mask: np.ndarray, line_mask: np.ndarray, reason: str) -> pd.DataFrame:
@@ -165,7 +179,7 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
         batch = replace(batch, lines=batch.lines[~dropped])
     batch = replace(batch, claims=claims)
 
-    conclusions = _conclude(batch, keys, tariffs, calendar) if len(claims) else pd.DataFrame()
+    conclusions = _conclude(batch, keys, tariffs, calendar)
     ctx = _claim_context(batch)
     ctx["tariff_key"] = keys
     manual = (ctx["settlement_mode"] == "manual").to_numpy()
@@ -206,6 +220,7 @@ def _claims_output(ctx: pd.DataFrame, amounts: pd.DataFrame,
     out["rules_fired"] = distinct_text(ctx["rules_fired"], _joined(str))
     for column in ("due_date", "setl_date", "admit_date", "discharge_date"):
         out[column] = _iso(ctx[column])
+    out["calendar_estimated"] = ctx["calendar_estimated"].to_numpy(dtype=bool)
     for f in AMOUNT_FIELDS + ("declared_fund_pay_sumamt", "maternity_allowance"):
         out[f] = _yuan(amounts[f])
     out["fund_pool"] = amounts["fund_pool"]

@@ -53,6 +53,7 @@ def summarize(result: Result) -> dict[str, Any]:
         "lines": int(len(lines)),
         "rejects": {str(k): int(v) for k, v in result.rejects.groupby("table").size().items()},
         "decisions": {str(k): int(v) for k, v in claims["decision"].value_counts().sort_index().items()},
+        "calendar_estimated": int(claims["calendar_estimated"].sum()),
         "reasons": {str(k): int(v) for k, v in reasons.value_counts().sort_index().items()},
         "funds": _fund_totals(claims),
         "funds_by_med_type": by_med_type,
@@ -75,6 +76,10 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
     console.print(f"[bold]{summary['claims']:,}[/] claims, {summary['lines']:,} lines scored; "
                   f"rejects: {summary['rejects'] or 'none'}")
     console.print(_table("决定 decisions", ["decision", "claims"], [list(kv) for kv in summary["decisions"].items()]))
+    if summary["calendar_estimated"]:
+        console.print(f"[yellow]{summary['calendar_estimated']:,} claims with working-day answers beyond the "
+                      f"known holiday calendar, estimated by weekends only (calendar_estimated); "
+                      f"see `yibao calendar check`[/]")
     if summary["reasons"]:
         console.print(_table("理由 reasons", ["code", "claims"], [list(kv) for kv in summary["reasons"].items()]))
     funds = ["medfee_sumamt", "fund_pay_sumamt", "hifp_pay", "hifmi_pay", "hifob_pay", "maf_pay",

@@ -17,6 +17,7 @@ from yibao.calculator.audit import EDIT_CODES, AuditClaims, split_admissions
 from yibao.calculator.lines import SPLIT_FIELDS, LineInputs, compute_lines
 from yibao.calculator.terms import POOLS, build_terms, disease_codes
 from yibao.codes import any_bits, mask_text, positions, text_rank
+from yibao.limits import check_total_fen
 from yibao.money import div_half_up, yuan_array_to_fen
 from yibao.tariffs.registry import LoadedTariff
 
@@ -98,6 +99,8 @@ def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, Load
     pos = lines["claim_pos"].to_numpy()
     totals = _lines(LineInputs.of(lines, pos), claims, tariffs)
     sums = {f: _per_claim(v, pos, n) for f, v in totals.lines.items()}
+    # lines are bounded at reading; what they add up to must still fit the ratio arithmetic
+    check_total_fen(float(totals.lines["medfee_sumamt"].sum(dtype=np.float64)), "the batch's line amounts")
 
     terms = build_terms(claims, tariffs)
     diseases = disease_codes(tariffs)

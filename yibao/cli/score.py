@@ -40,10 +40,8 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet 
         quiet: bool = typer.Option(False, "--quiet", help="no progress, no summary tables"),
         ) -> None:
     """Score a batch: decisions, reasons and amounts of every claim; exit 0 even with rejects."""
-    import pandas as pd
-
     from yibao.errors import InputError
-    from yibao.io import read_accumulators, read_batch, write_tables
+    from yibao.io import load_batch, write_tables
     from yibao.pipeline import score_batch
 
     if fmt not in FORMATS:
@@ -53,13 +51,9 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet 
     stages = Stages(big)
     with stages.progress:
         with stages.stage("reading tables"):
-            batch, rejects = read_batch(input)
-            acc = None
-            if accumulators is not None:
-                acc, acc_rejects = read_accumulators(accumulators)
-                rejects = pd.concat([rejects, acc_rejects], ignore_index=True)
+            batch, rejects = load_batch(input, accumulators)
         with stages.stage(f"scoring {len(batch.claims):,} claims, {len(batch.lines):,} lines"):
-            result = score_batch(batch, rejects, tariff=tariff, accumulators=acc)
+            result = score_batch(batch, rejects, tariff=tariff)
         with stages.stage("writing results"):
             summary = summarize(result)
             out.mkdir(parents=True, exist_ok=True)

@@ -70,6 +70,8 @@ def _panel(obj: dict[str, Any]) -> Panel:
     head = f"[bold {colour}]{obj['decision']}[/]  tariff {obj['tariff']}"
     if obj["due_date"]:
         head += f"  due {obj['due_date']}"
+    if obj["calendar_estimated"]:
+        head += "  [yellow](估算 estimated: beyond the known holiday calendar, weekends only)[/]"
     parts.append(head)
     if obj["reasons"]:
         reasons = Table("rule", "code", "reason", title="理由 reasons", title_justify="left")

@@ -189,7 +189,8 @@ def compiled(tariff: Tariff) -> CompiledRules:
         return _COMPILED[key]
 
 
-def _empty() -> pd.DataFrame:
+def empty_conclusions() -> pd.DataFrame:
+    """No rows, every conclusion column with its dtype: what a batch without claims concludes."""
     return pd.DataFrame({name: pd.Series(dtype=object if isinstance(v, (str, tuple)) else type(v))
                          for name, v in CONCLUSIONS.items()})
 
@@ -205,7 +206,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def evaluate(facts: pd.DataFrame, tariff: LoadedTariff) -> pd.DataFrame:
     """Conclusions for every facts row (same index), evaluated once per distinct row."""
     if facts.empty:
-        return _empty().set_axis(facts.index[:0])
+        return empty_conclusions().set_axis(facts.index[:0])
     rules = compiled(tariff.tariff)
     codes = row_groups([facts[c] for c in facts.columns])
     first = np.unique(codes, return_index=True)[1]

@@ -1,0 +1,319 @@
+"""The fault corpus: faulty batches as careful users make them, generated from a small synthetic
+batch (nothing binary is checked in).
+
+Each fault edits a copy of a clean CSV batch the way a spreadsheet, an export script or a tired
+person does: a file missing, empty or garbled, a column twice, a cell with a typo, an amount of
+10^15 yuan, a date in a year the holiday calendar does not know. `tests/test_faults.py` runs
+`yibao score` on each and holds the pipeline to its promise: no traceback; exit 2 with one line
+naming the file for a file fault; for everything else, every input claim and line either scored
+or rejected with its row, and no personal data (person numbers, birth dates) in any message.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+Edit = Callable[[Path], None]
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    edit: Edit
+    outcome: str = "scored"  # "scored": exit 0; "refused": exit 2 with one line; "either"
+    rejected: tuple[str, str] | None = None  # (table, column) a reject must name, where known
+    args: tuple[str, ...] = field(default=())  # extra command-line arguments (paths relative to the batch)
+
+
+def _rows(folder: Path, table: str) -> list[list[str]]:
+    with (folder / f"{table}.csv").open(encoding="utf-8-sig", newline="") as f:
+        return list(csv.reader(f))
+
+
+def _write(folder: Path, table: str, rows: list[list[str]], encoding: str = "utf-8") -> None:
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerows(rows)
+    (folder / f"{table}.csv").write_bytes(text.getvalue().encode(encoding))
+
+
+def cell(table: str, column: str, value: str, row: int = 0) -> Edit:
+    """Set one cell (row: 0-based data row; -1 the last)."""
+    def edit(folder: Path) -> None:
+        rows = _rows(folder, table)
+        rows[1:][row][rows[0].index(column)] = value
+        _write(folder, table, rows)
+    return edit
+
+
+def column_everywhere(table: str, column: str, value: str) -> Edit:
+    def edit(folder: Path) -> None:
+        rows = _rows(folder, table)
+        i = rows[0].index(column)
+        for r in rows[1:]:
+            r[i] = value
+        _write(folder, table, rows)
+    return edit
+
+
+def map_column(table: str, column: str, how: Callable[[str], str]) -> Edit:
+    def edit(folder: Path) -> None:
+        rows = _rows(folder, table)
+        i = rows[0].index(column)
+        for r in rows[1:]:
+            r[i] = how(r[i])
+        _write(folder, table, rows)
+    return edit
+
+
+def drop_column(table: str, column: str) -> Edit:
+    def edit(folder: Path) -> None:
+        rows = _rows(folder, table)
+        i = rows[0].index(column)
+        _write(folder, table, [r[:i] + r[i + 1:] for r in rows])
+    return edit
+
+
+def duplicate_column(table: str, column: str) -> Edit:
+    def edit(folder: Path) -> None:
+        rows = _rows(folder, table)
+        i = rows[0].index(column)
+        _write(folder, table, [r + [r[i]] for r in rows])
+    return edit
+
+
+def rename_column(table: str, column: str, new: str) -> Edit:
+    def edit(folder: Path) -> None:
+        rows = _rows(folder, table)
+        rows[0][rows[0].index(column)] = new
+        _write(folder, table, rows)
+    return edit
+
+
+def header_only(table: str) -> Edit:
+    return lambda folder: _write(folder, table, _rows(folder, table)[:1])
+
+
+def raw_bytes(table: str, data: bytes) -> Edit:
+    return lambda folder: (folder / f"{table}.csv").write_bytes(data)
+
+
+def remove(table: str) -> Edit:
+    return lambda folder: (folder / f"{table}.csv").unlink()
+
+
+def append_text(table: str, text: str) -> Edit:
+    def edit(folder: Path) -> None:
+        with (folder / f"{table}.csv").open("a", encoding="utf-8", newline="") as f:
+            f.write(text)
+    return edit
+
+
+def duplicate_row(table: str, row: int = 0) -> Edit:
+    def edit(folder: Path) -> None:
+        rows = _rows(folder, table)
+        _write(folder, table, rows + [list(rows[1 + row])])
+    return edit
+
+
+def drop_rows(table: str, keep: Callable[[int], bool]) -> Edit:
+    def edit(folder: Path) -> None:
+        rows = _rows(folder, table)
+        _write(folder, table, rows[:1] + [r for i, r in enumerate(rows[1:]) if keep(i)])
+    return edit
+
+
+def reverse_rows(table: str) -> Edit:
+    def edit(folder: Path) -> None:
+        rows = _rows(folder, table)
+        _write(folder, table, rows[:1] + rows[1:][::-1])
+    return edit
+
+
+def encode(table: str, encoding: str, bom: bool = False) -> Edit:
+    def edit(folder: Path) -> None:
+        text = (folder / f"{table}.csv").read_text(encoding="utf-8")
+        (folder / f"{table}.csv").write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode(encoding))
+    return edit
+
+
+def crlf(table: str) -> Edit:
+    def edit(folder: Path) -> None:
+        path = folder / f"{table}.csv"
+        path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    return edit
+
+
+def unclosed_quote(table: str, row: int = 0) -> Edit:
+    """A quote opened in a data row and never closed: the parser reads on to the end of file."""
+    def edit(folder: Path) -> None:
+        path = folder / f"{table}.csv"
+        lines = path.read_text(encoding="utf-8").split("\n")
+        lines[1 + row] = lines[1 + row] + ',"unclosed'
+        path.write_text("\n".join(lines), encoding="utf-8")
+    return edit
+
+
+def ragged(table: str, extra: int, row: int = 0) -> Edit:
+    """A data row with `extra` more (or, negative, fewer) fields than the header."""
+    def edit(folder: Path) -> None:
+        rows = _rows(folder, table)
+        r = rows[1 + row]
+        rows[1 + row] = r + ["x"] * extra if extra > 0 else r[:extra]
+        _write(folder, table, rows)
+    return edit
+
+
+def both(*edits: Edit) -> Edit:
+    def edit(folder: Path) -> None:
+        for e in edits:
+            e(folder)
+    return edit
+
+
+def shift_years(years: int) -> Edit:
+    """Every date of every table moved by whole years (a batch of a later year)."""
+    def move(text: str) -> str:
+        if len(text) == 10 and text[4] == "-" and text[:4].isdigit():
+            return f"{int(text[:4]) + years}{text[4:]}".replace("-02-29", "-02-28")
+        return text
+
+    def edit(folder: Path) -> None:
+        for path in folder.glob("*.csv"):
+            table = path.stem
+            rows = _rows(folder, table)
+            _write(folder, table, rows[:1] + [[move(v) for v in r] for r in rows[1:]])
+    return edit
+
+
+def parquet_instead(table: str, data: bytes | None = None) -> Edit:
+    """A `.parquet` beside (or, with garbage `data`, instead of) the CSV."""
+    def edit(folder: Path) -> None:
+        if data is None:
+            import pyarrow.csv as pacsv
+            import pyarrow.parquet as pq
+            pq.write_table(pacsv.read_csv(folder / f"{table}.csv"), folder / f"{table}.parquet")
+        else:
+            (folder / f"{table}.csv").unlink()
+            (folder / f"{table}.parquet").write_bytes(data)
+    return edit
+
+
+def accumulators_file(text: str) -> Edit:
+    return lambda folder: (folder.parent / "acc.csv").write_text(text, encoding="utf-8")
+
+
+REQUIRED = ("persons", "statuses", "certifications", "filings", "institutions", "claims", "lines")
+HUGE = "1000000000000000"  # 10^15 yuan
+
+FAULTS: list[Fault] = [
+    # --- files -------------------------------------------------------------------------------
+    *(Fault(f"missing {t}", remove(t), "refused") for t in REQUIRED),
+    *(Fault(f"empty file {t}", raw_bytes(t, b""), "refused") for t in REQUIRED),
+    *(Fault(f"header only {t}", header_only(t)) for t in REQUIRED + ("enrolments",)),
+    Fault("only a BOM", raw_bytes("claims", b"\xef\xbb\xbf"), "refused"),
+    Fault("binary garbage", raw_bytes("lines", bytes(range(256)) * 8), "refused"),
+    Fault("garbage parquet", parquet_instead("claims", b"PAR1 not really"), "refused"),
+    Fault("parquet beside csv", parquet_instead("persons"), "refused"),
+    *(Fault(f"no column {t}.{c}", drop_column(t, c), "refused") for t, c in (
+        ("claims", "mdtrt_id"), ("lines", "pric"), ("persons", "birth_date"), ("institutions", "level"))),
+    Fault("optional column absent", drop_column("lines", "det_item_fee_sumamt")),
+    *(Fault(f"duplicate header {t}.{c}", duplicate_column(t, c), "refused") for t, c in (
+        ("persons", "psn_no"), ("lines", "pric"), ("claims", "med_type"))),
+    Fault("header in capitals", rename_column("claims", "med_type", "MED_TYPE"), "either"),
+    Fault("header with spaces", rename_column("claims", "med_type", " med_type ")),
+    Fault("unclosed quote in persons", unclosed_quote("persons", 2), "either"),
+    Fault("unclosed quote in lines", unclosed_quote("lines", 5), "either"),
+    Fault("row with extra fields", ragged("persons", 2, 1), "either"),
+    Fault("row with fewer fields", ragged("lines", -3, 4), "either"),
+    Fault("GBK institutions", encode("institutions", "gbk")),
+    Fault("GB18030 institutions", encode("institutions", "gb18030")),
+    Fault("UTF-8 with BOM everywhere", both(*(encode(t, "utf-8", bom=True) for t in REQUIRED))),
+    Fault("CRLF line ends", both(crlf("claims"), crlf("lines"))),
+    Fault("lines in reverse order", reverse_rows("lines")),
+    Fault("claims in reverse order", reverse_rows("claims")),
+    Fault("trailing blank lines", append_text("lines", "\n\n\n")),
+    # --- cells: amounts ----------------------------------------------------------------------
+    Fault("price 10^15 yuan", cell("lines", "pric", HUGE), rejected=("lines", "pric")),
+    Fault("line amount 10^15 yuan", cell("lines", "det_item_fee_sumamt", HUGE, 3),
+          rejected=("lines", "det_item_fee_sumamt")),
+    Fault("quantity 10^12", cell("lines", "cnt", "1000000000000", 2), rejected=("lines", "pric")),
+    Fault("price 1e400", cell("lines", "pric", "1e400"), rejected=("lines", "pric")),
+    Fault("price inf", cell("lines", "pric", "inf"), rejected=("lines", "pric")),
+    Fault("price nan", cell("lines", "pric", "nan"), rejected=("lines", "pric")),
+    Fault("price negative", cell("lines", "pric", "-12.50"), rejected=("lines", "pric")),
+    Fault("price three decimals", cell("lines", "pric", "1.234"), rejected=("lines", "pric")),
+    Fault("price with thousands comma", cell("lines", "pric", "1,234.50"), rejected=("lines", "pric")),
+    Fault("price with yuan sign", cell("lines", "pric", "¥12.00"), rejected=("lines", "pric")),
+    Fault("price empty", cell("lines", "pric", ""), rejected=("lines", "pric")),
+    Fault("quantity zero", cell("lines", "cnt", "0"), rejected=("lines", "cnt")),
+    Fault("quantity text", cell("lines", "cnt", "two"), rejected=("lines", "cnt")),
+    Fault("self-pay share 1.5", cell("lines", "selfpay_prop", "1.5"), rejected=("lines", "selfpay_prop")),
+    Fault("price cap 10^15", cell("lines", "pric_uplmt_amt", HUGE), rejected=("lines", "pric_uplmt_amt")),
+    Fault("every price at the bound", column_everywhere("lines", "pric", "10000000")),
+    Fault("wage 10^15", cell("persons", "employer_avg_monthly_wage", HUGE),
+          rejected=("persons", "employer_avg_monthly_wage")),
+    Fault("infants negative", cell("claims", "infants", "-1", 5), "either"),
+    Fault("level fractional", cell("institutions", "level", "2.5"), rejected=("institutions", "level")),
+    # --- cells: dates --------------------------------------------------------------------------
+    *(Fault(f"admission {v!r}", cell("claims", "admit_date", v, 1), "either") for v in (
+        "2025-13-01", "2025-02-30", "tomorrow", "9999-12-31", "1800-01-01", "2300-01-01", "0000-00-00")),
+    *(Fault(f"service date {v!r}", cell("lines", "service_date", v, 2), "either") for v in (
+        "2025/1/1", "20250101", "2025-1-1", "01/05/2025", "45658")),
+    Fault("birth date in the future", cell("persons", "birth_date", "2090-01-01"), "either"),
+    Fault("discharge before admission", cell("claims", "discharge_date", "2020-01-01", 1),
+          rejected=("claims", "discharge_date")),
+    Fault("status ends before it starts", cell("statuses", "valid_to", "1990-01-01"),
+          rejected=("statuses", "valid_to")),
+    Fault("a 2027 batch", shift_years(2)),
+    Fault("a 2031 batch", shift_years(6)),
+    Fault("a 2099 batch", shift_years(74)),
+    Fault("a 2003 batch", shift_years(-22)),
+    # --- cells: codes and keys ---------------------------------------------------------------
+    Fault("unknown med_type", cell("claims", "med_type", "99"), rejected=("claims", "med_type")),
+    Fault("unknown insutype", cell("persons", "insutype", "999"), rejected=("persons", "insutype")),
+    Fault("gender lower case", cell("persons", "gender", "f"), rejected=("persons", "gender")),
+    Fault("unknown claim kind", cell("claims", "kind", "refund"), rejected=("claims", "kind")),
+    Fault("boolean maybe", cell("institutions", "networked", "maybe"), rejected=("institutions", "networked")),
+    Fault("boolean 是", cell("institutions", "networked", "是"), "either"),
+    Fault("unknown person", cell("claims", "psn_no", "999999999999"), rejected=("claims", "psn_no")),
+    Fault("unknown institution", cell("claims", "institution_id", "H999999", 2),
+          rejected=("claims", "institution_id")),
+    Fault("empty person number", cell("claims", "psn_no", ""), rejected=("claims", "psn_no")),
+    Fault("duplicate claim", duplicate_row("claims", 3), rejected=("claims", "mdtrt_id")),
+    Fault("duplicate line", duplicate_row("lines", 7), rejected=("lines", "line_id")),
+    Fault("duplicate person", duplicate_row("persons", 1), rejected=("persons", "psn_no")),
+    Fault("duplicate institution", duplicate_row("institutions", 1), rejected=("institutions", "institution_id")),
+    Fault("orphan line", cell("lines", "mdtrt_id", "C-NO-SUCH", -1), rejected=("lines", "mdtrt_id")),
+    Fault("claims without lines", drop_rows("lines", lambda i: i % 2 == 0)),
+    Fault("claims without persons", drop_rows("persons", lambda i: i != 0)),
+    Fault("every line rejected", column_everywhere("lines", "pric", "x")),
+    Fault("every person rejected", column_everywhere("persons", "insutype", "1")),
+    Fault("unknown disease code", column_everywhere("certifications", "disease", "ZZZ")),
+    Fault("unknown filing kind", column_everywhere("filings", "kind", "holiday"), "either"),
+    Fault("unknown catalogue items", map_column("lines", "med_list_codg", lambda v: "NOPE-" + v)),
+    Fault("codes with spaces", map_column("lines", "med_list_codg", lambda v: f"  {v} ")),
+    Fault("a 10,000-character cell", cell("claims", "diagnoses", "J18.9;" * 1666 + "I10")),
+    Fault("control characters", cell("claims", "diagnoses", "J18\x07.9\x00")),
+    Fault("emoji in a name", cell("institutions", "name", "医院🏥")),
+    Fault("whitespace-only cells", cell("claims", "med_type", "   ", 4), "either"),
+    Fault("materials with empty items", cell("claims", "materials", ";;id_document;;", 0)),
+    Fault("formula injection", cell("institutions", "name", "=HYPERLINK(\"http://x\")")),
+    # --- the accumulators file ------------------------------------------------------------------
+    Fault("accumulators with a bad row", accumulators_file(
+        "psn_no,year,hifp_paid\n410000000001,2025,12.345\n410000000002,2025,100.00\n"),
+        rejected=("accumulators", "hifp_paid"), args=("--accumulators", "../acc.csv")),
+    Fault("accumulators 10^15", accumulators_file(f"psn_no,year,hifp_paid\n410000000003,2025,{HUGE}\n"),
+          rejected=("accumulators", "hifp_paid"), args=("--accumulators", "../acc.csv")),
+    Fault("accumulators missing", lambda folder: None, "refused", args=("--accumulators", "../no-such.csv")),
+    Fault("accumulators empty", accumulators_file(""), "refused", args=("--accumulators", "../acc.csv")),
+    Fault("accumulators of an unknown person", accumulators_file(
+        "psn_no,year,hifp_paid\n999999999999,2025,10.00\n"), args=("--accumulators", "../acc.csv")),
+    # --- the command line -----------------------------------------------------------------------
+    Fault("tariff unknown", lambda folder: None, "refused", args=("--tariff", "no-such-county")),
+    Fault("tariff version unknown", lambda folder: None, "refused", args=("--tariff", "sample-county@1999")),
+    Fault("format unknown", lambda folder: None, "refused", args=("--format", "docx")),
+]

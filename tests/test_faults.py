@@ -1,0 +1,111 @@
+"""The fault corpus through `yibao score` as a user runs it: no traceback, nothing lost, no
+personal data in a message (tests/faults.py holds the faults)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from faults import FAULTS, Fault
+from yibao.cli.app import main
+from yibao.io import read_table, write_tables
+from yibao.money import yuan_array_to_fen
+from yibao.synth import generate
+
+FUNDS = ("fund_pay_sumamt", "psn_part_amt", "hosp_part_amt")
+
+
+@pytest.fixture(scope="module")
+def clean_batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("clean") / "batch"
+    write_tables(generate(claims=40, seed=11), folder, "csv")
+    return folder
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+            ) -> tuple[int, str]:
+    """`yibao ARGS` in this process, as the console script runs it: (exit code, stderr). Any
+    exception but the exit itself propagates, so a traceback fails the test."""
+    monkeypatch.setattr(sys, "argv", ["yibao", *args])
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return code, capsys.readouterr().err
+
+
+def personal_data(folder: Path) -> set[str]:
+    """Person numbers, and birth dates that appear nowhere else in the batch."""
+    persons = read_table(folder / "persons.csv")
+    others = " ".join(p.read_text(encoding="utf-8") for p in folder.glob("*.csv") if p.stem != "persons")
+    births = {d for d in persons["birth_date"] if d and d not in others}
+    return {p for p in persons["psn_no"] if p} | births
+
+
+def rows_in(folder: Path, table: str) -> int:
+    return len(read_table(folder / f"{table}.csv"))
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
+def test_fault(fault: Fault, clean_batch: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+               monkeypatch: pytest.MonkeyPatch) -> None:
+    batch = tmp_path / "batch"
+    shutil.copytree(clean_batch, batch)
+    secrets = personal_data(batch)
+    fault.edit(batch)
+    monkeypatch.chdir(batch)  # the arguments name files beside the batch relative to it
+    code, err = run_cli(["score", str(batch), "--out", str(tmp_path / "out"), "--quiet", *fault.args],
+                        capsys, monkeypatch)
+
+    assert "Traceback" not in err
+    assert not any(s in err for s in secrets), f"personal data in: {err}"
+    allowed = {"scored": {0}, "refused": {2}, "either": {0, 2}}[fault.outcome]
+    assert code in allowed, err
+    if code == 2:
+        message = err.strip()
+        assert message.startswith("error:") and "\n" not in message, err
+        assert not (tmp_path / "out" / "claims.parquet").exists()
+        return
+    assert err.strip() == "", err
+    out = tmp_path / "out"
+    claims, lines = pd.read_parquet(out / "claims.parquet"), pd.read_parquet(out / "lines.parquet")
+    rejects = pd.read_parquet(out / "rejects.parquet")
+    rejected = rejects.drop_duplicates(["table", "row"]).groupby("table").size()
+    # nothing lost: every input row scored or rejected, never both
+    assert len(claims) + rejected.get("claims", 0) == rows_in(batch, "claims")
+    assert len(lines) + rejected.get("lines", 0) == rows_in(batch, "lines")
+    assert not set(claims["mdtrt_id"]) & set(rejects.loc[rejects["table"] == "claims", "key"])
+    if fault.rejected is not None:
+        named = set(zip(rejects["table"], rejects["column"]))
+        assert fault.rejected in named, rejects[["table", "row", "column", "reason"]].to_string()
+    assert not any(s in reason for reason in rejects["reason"] for s in secrets)
+    # every claim that was scored adds up, and no fund pays a negative amount
+    fen = {f: yuan_array_to_fen(claims[f].to_numpy(dtype=np.float64)) for f in FUNDS + ("medfee_sumamt",)}
+    assert (fen["fund_pay_sumamt"] + fen["psn_part_amt"] + fen["hosp_part_amt"] == fen["medfee_sumamt"]).all()
+    for f in ("hifp_pay", "hifmi_pay", "hifob_pay", "maf_pay", "fund_pay_sumamt"):
+        assert (claims[f] >= 0).all(), f
+
+
+def test_a_2027_batch_scores_with_flagged_estimates(clean_batch: Path, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from faults import shift_years
+
+    batch = tmp_path / "batch"
+    shutil.copytree(clean_batch, batch)
+    shift_years(2)(batch)
+    code, err = run_cli(["score", str(batch), "--out", str(tmp_path / "out"), "--quiet"], capsys, monkeypatch)
+    assert code == 0, err
+    claims = pd.read_parquet(tmp_path / "out" / "claims.parquet")
+    due = pd.to_datetime(claims["due_date"].replace("", None))
+    beyond = due > pd.Timestamp("2026-12-31")
+    assert beyond.any()  # manual claims and applications of 2027 have due dates, estimated
+    assert claims.loc[beyond, "calendar_estimated"].all()
+    # a due date estimated by weekends only falls on a weekday
+    assert (due[beyond].dt.weekday < 5).all()
