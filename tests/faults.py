@@ -317,3 +317,40 @@ FAULTS: list[Fault] = [
     Fault("tariff version unknown", lambda folder: None, "refused", args=("--tariff", "sample-county@1999")),
     Fault("format unknown", lambda folder: None, "refused", args=("--format", "docx")),
 ]
+
+
+# --- what-if cases: (name, change of the parsed case, or raw text replacing the file) ------------
+
+def _set(path: str, value: object) -> Callable[[dict], None]:
+    """Set a dotted path of a case (`lines.0.pric`); the value None deletes the key."""
+    def change(case: dict) -> None:
+        *parents, last = path.split(".")
+        node: object = case
+        for p in parents:
+            node = node[int(p)] if isinstance(node, list) else node[p]  # type: ignore[index]
+        key: object = int(last) if isinstance(node, list) else last
+        if value is None:
+            del node[key]  # type: ignore[arg-type, index]
+        else:
+            node[key] = value  # type: ignore[index]
+    return change
+
+
+CASE_FAULTS: list[tuple[str, Callable[[dict], None] | str, str]] = [
+    ("not JSON", "{", "refused"),
+    ("a list", "[]", "refused"),
+    ("UTF-16 bytes", "\ufeff{}", "refused"),
+    ("no person number", _set("person.psn_no", None), "refused"),
+    ("birth date 1970-13-45", _set("person.birth_date", "1970-13-45"), "refused"),
+    ("price 10^15", _set("lines.0.pric", 1e15), "refused"),
+    ("price text", _set("lines.0.pric", "abc"), "refused"),
+    ("price negative", _set("lines.0.pric", -1), "refused"),
+    ("no lines", _set("lines", None), "scored"),
+    ("empty lines", _set("lines", []), "scored"),
+    ("in 2027", lambda c: (_set("claim.admit_date", "2027-05-06")(c), _set("claim.discharge_date", "2027-05-12")(c),
+                           _set("claim.submitted_date", "2027-05-12")(c)), "scored"),
+    ("in 2099", lambda c: (_set("claim.admit_date", "2099-05-06")(c), _set("claim.discharge_date", "2099-05-12")(c),
+                           _set("claim.submitted_date", "2099-05-12")(c)), "scored"),
+    ("unknown med_type", _set("claim.med_type", "99"), "refused"),
+    ("discharge before admission", _set("claim.discharge_date", "2020-01-01"), "refused"),
+]

@@ -3,21 +3,24 @@ personal data in a message (tests/faults.py holds the faults)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from faults import FAULTS, Fault
+from faults import CASE_FAULTS, FAULTS, Fault
 from yibao.cli.app import main
 from yibao.io import read_table, write_tables
 from yibao.money import yuan_array_to_fen
 from yibao.synth import generate
 
 FUNDS = ("fund_pay_sumamt", "psn_part_amt", "hosp_part_amt")
+EXAMPLE = Path(__file__).parent / "examples" / "e1_resident_county_inpatient.case.json"
 
 
 @pytest.fixture(scope="module")
@@ -108,4 +111,23 @@ def test_a_2027_batch_scores_with_flagged_estimates(clean_batch: Path, tmp_path:
     assert beyond.any()  # manual claims and applications of 2027 have due dates, estimated
     assert claims.loc[beyond, "calendar_estimated"].all()
     # a due date estimated by weekends only falls on a weekday
-    assert (due[beyond].dt.weekday < 5).all()
+    assert (due[beyond].dt.day_of_week < 5).all()
+
+
+@pytest.mark.parametrize("name,change,outcome", CASE_FAULTS, ids=[c[0] for c in CASE_FAULTS])
+def test_case_fault(name: str, change: Callable[[dict], None] | str, outcome: str, tmp_path: Path,
+                    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    case = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    secrets = (case["person"]["psn_no"], case["person"]["birth_date"])
+    path = tmp_path / "case.json"
+    if isinstance(change, str):
+        path.write_text(change, encoding="utf-8")
+    else:
+        change(case)
+        path.write_text(json.dumps(case, ensure_ascii=False), encoding="utf-8")
+    code, err = run_cli(["whatif", str(path), "--json"], capsys, monkeypatch)
+    assert "Traceback" not in err
+    assert not any(s in err for s in secrets), err
+    assert code == {"scored": 0, "refused": 2}[outcome], err
+    if code == 2:
+        assert err.strip().startswith("error:") and "\n" not in err.strip(), err

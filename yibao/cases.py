@@ -19,6 +19,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from yibao.errors import InputError
+
+# fields whose values a message never repeats (they identify a person): it names the field instead
+PERSONAL_FIELDS = frozenset({"psn_no", "birth_date", "name", "certno"})
 from yibao.tables import LIST_SEP, TABLES
 
 Yuan = float
@@ -149,8 +152,9 @@ def parse_case(raw: Any, source: str = "case") -> Case:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
         more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise InputError(f"{loc}: {first['msg']} (got {first.get('input')!r}){more}",
-                         file=source) from None
+        personal = PERSONAL_FIELDS & {str(p) for p in first["loc"]}
+        got = "" if personal or isinstance(first.get("input"), dict) else f" (got {first.get('input')!r})"
+        raise InputError(f"{loc + ': ' if loc else ''}{first['msg']}{got}{more}", file=source) from None
 
 
 def load_case(path: Path) -> Case:
@@ -244,7 +248,7 @@ def case_batch(case: Case):  # type: ignore[no-untyped-def]
 
     tables = case_tables(case)
     batch, rejects = normalize(tables, {name: "case" for name in tables})
-    if len(rejects):
-        first = rejects.iloc[0]
+    if len(rejects):  # the cell at fault, not a row that went because of it
+        first = rejects.iloc[int(np.argmax(rejects["column"].to_numpy() != ""))]
         raise InputError(f"{first['table']}.{first['column']}: {first['reason']}", file="case")
     return batch
