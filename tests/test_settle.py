@@ -257,6 +257,42 @@ def test_verify_finds_tampering(tmp_path, result):
     assert "statements H2: paid 85.60 ≠ 85.59" in lines
 
 
+def test_verify_checks_the_scored_claims_it_names(tmp_path, result):
+    """A settlement that reconciles with itself but was paid from fewer claims than its score
+    folder holds (the half-written folder of issue 12) is caught against that folder."""
+    scored, out = tmp_path / "scored", tmp_path / "st"
+    write_scored(result, scored, "csv")
+    write_settlement(settle(scored, period="2025-05"), out, "csv")
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["scored"] == {"folder": str(scored.resolve()),
+                                  "manifest_sha256": hashlib.sha256((scored / MANIFEST).read_bytes()).hexdigest()}
+    assert manifest["period"] == "2025-05" and manifest["tariffs"] == [TARIFF]
+    assert manifest["input_digest"] == manifest["scored"]["manifest_sha256"]
+    assert verify_folder(out) == []
+
+    short = SimpleNamespace(**vars(result) | {"claims": result.claims[result.claims["mdtrt_id"] != "C201"]})
+    write_settlement(settle(short, period="2025-05"), tmp_path / "short", "csv")
+    assert verify_folder(tmp_path / "short") == []  # consistent in itself
+    for table in ("statements", "claims", "claim_codes", "by_code", "data_incorrect", "suspects"):
+        (out / f"{table}.csv").write_bytes((tmp_path / "short" / f"{table}.csv").read_bytes())
+    reseal(out)
+    lines = verify_folder(out)
+    assert "claims C201: not in claims, but in the scored claims" in lines
+    assert "statements H2: declared (from the scored claims) 10.05 ≠ 90.17" in lines  # C201 80.12 + C203 10.05
+    assert "statements H2: paid (from the scored claims) 9.48 ≠ 85.59" in lines
+    assert "statements H2: claims 2 ≠ 3 (from the scored claims)" in lines
+
+    write_scored(result, tmp_path / "scored2", "parquet")  # the score folder written again since
+    (scored / MANIFEST).unlink()
+    (tmp_path / "scored2").rename(tmp_path / "gone")
+    lines = verify_folder(out)
+    assert len(lines) == 1 and "scored folder:" in lines[0] and "has no manifest.json" in lines[0]
+    scored.rename(tmp_path / "old")
+    (tmp_path / "gone").rename(scored)
+    assert verify_folder(out) == [f"scored folder {scored.resolve()}: rewritten since this settlement "
+                                  f"(its manifest differs)"]
+
+
 def test_workbook_one_sheet_per_institution(tmp_path, result):
     write_settlement(settle(result, period="2025-05"), tmp_path / "st", "csv")
     book = load_workbook(tmp_path / "st" / "settlement.xlsx")
