@@ -170,7 +170,12 @@ def _swap(staging: Path, out: Path, overwrite: bool) -> None:
         check_out(out, overwrite)  # something appeared while this run was writing
         old = _sibling(out, "old")
         os.rename(out, old)
-    os.rename(staging, out)
+    try:
+        os.rename(staging, out)
+    except OSError:
+        if old is not None:
+            os.rename(old, out)
+        raise
     _fsync(out.parent)
     if old is not None:
         shutil.rmtree(old)
@@ -189,12 +194,13 @@ def _sibling(out: Path, what: str) -> Path:
 
 
 def _remove_stale(out: Path) -> None:
-    """Remove temporary siblings of `out` left by runs that were killed (their process is gone)."""
-    for what in ("tmp", "old"):
-        for path in out.parent.glob(f"{out.name}.{what}-*-*"):
-            pid = path.name[len(out.name) + len(what) + 2:].partition("-")[0]
-            if pid.isdigit() and path.is_dir() and not _alive(int(pid)):
-                shutil.rmtree(path, ignore_errors=True)
+    """Remove temporary siblings of `out` left by runs that were killed (their process is gone).
+    An `.old-` sibling (a run killed between its two renames) is a complete earlier output and
+    is left for whoever wants it back."""
+    for path in out.parent.glob(f"{out.name}.tmp-*-*"):
+        pid = path.name[len(out.name) + len(".tmp-"):].partition("-")[0]
+        if pid.isdigit() and path.is_dir() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _alive(pid: int) -> bool:
@@ -203,5 +209,5 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass  # alive, and someone else's
     return True
