@@ -302,9 +302,10 @@ def measure_size(target_lines: int, seed: int, root: Path, console: Console) -> 
     batch_dir, scored_dir = root / f"batch-{target_lines}", root / f"scored-{target_lines}"
     claims = round(target_lines / LINES_PER_CLAIM)
     console.print(f"[bold]{target_lines:,} lines[/bold]: yibao synth --claims {claims:,} --seed {seed}")
-    synth = run_child([str(YIBAO), "synth", "--claims", str(claims), "--seed", str(seed), "--out", str(batch_dir)])
+    synth = run_child([str(YIBAO), "synth", "--claims", str(claims), "--seed", str(seed), "--out", str(batch_dir),
+                       "--overwrite"])  # a --keep DIR of an earlier run is written again
     console.print(f"  yibao score {batch_dir.name} --out {scored_dir.name} --quiet")
-    e2e = run_child([str(YIBAO), "score", str(batch_dir), "--out", str(scored_dir), "--quiet"])
+    e2e = run_child([str(YIBAO), "score", str(batch_dir), "--out", str(scored_dir), "--quiet", "--overwrite"])
     console.print("  score_batch alone")
     scoring = run_child(child("scoring", {"batch_dir": str(batch_dir)}))
     r = scoring.report

@@ -264,7 +264,7 @@ def test_two_runs_write_identical_bytes(broken: Broken, tmp_path: Path, fmt: str
                         hash_seed=seed)
         assert run.returncode == 0, run.stderr
         runs.append(digests(out))
-    assert sorted(runs[0]) == sorted([f"{name}.{fmt}" for name in OUTPUTS] + ["summary.json"])
+    assert sorted(runs[0]) == sorted([f"{name}.{fmt}" for name in OUTPUTS] + ["summary.json", "manifest.json"])
     assert runs[0] == runs[1]
     rejects = pd.read_csv(tmp_path / "run1" / "rejects.csv") if fmt == "csv" else \
         pd.read_parquet(tmp_path / "run1" / "rejects.parquet")

@@ -10,6 +10,7 @@ rate 0.30 for QTY_DAY and BED_DAYS, 0 for the rest; deposit ratio 0.05; R = half
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -23,6 +24,7 @@ from typer.testing import CliRunner
 from yibao.cli.settle import run as settle_command
 from yibao.errors import InputError
 from yibao.io import write_tables
+from yibao.outputs import MANIFEST, write_folder
 from yibao.settlement import settle, verify_folder, write_settlement
 from yibao.settlement.allocate import largest_remainder
 
@@ -85,6 +87,17 @@ def score_output(source_dir: Path) -> SimpleNamespace:
         columns=["table", "file", "row", "column", "key", "reason"])
     return SimpleNamespace(claims=claims, lines=pd.concat([lines, outside], ignore_index=True),
                            violations=violations, rejects=rejects, accumulators=pd.DataFrame())
+
+
+def write_scored(r: SimpleNamespace, folder: Path, fmt: str) -> None:
+    """The hand-made score result as a sealed score folder (as `yibao score --out` leaves it)."""
+    tables = {"claims": r.claims, "lines": r.lines, "violations": r.violations, "rejects": r.rejects}
+
+    def write(staging: Path) -> dict:
+        write_tables(tables, staging, fmt)
+        return {"rows": {name: len(frame) for name, frame in tables.items()}}
+
+    write_folder(folder, write, kind="score")
 
 
 @pytest.fixture
@@ -191,7 +204,7 @@ def test_largest_remainder_by_hand():
 def test_folder_in_written_out_verified(tmp_path, source_dir, fmt):
     r = score_output(source_dir)
     scored = tmp_path / "scored"
-    write_tables({"claims": r.claims, "lines": r.lines, "violations": r.violations, "rejects": r.rejects}, scored, fmt)
+    write_scored(r, scored, fmt)
     s = settle(scored, period="2025-05", institutions=source_dir / "institutions.csv")
     assert s.statements["paid"].tolist() == [1565.32, 85.59]
     out = tmp_path / "st"
@@ -213,6 +226,13 @@ def tamper(out: Path, table: str, mdtrt_or_inst: str, column: str, value: float)
     frame.to_csv(path, index=False)
 
 
+def reseal(out: Path) -> None:
+    """Rewrite the manifest to match the files, as someone covering up an edit would."""
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    manifest["files"] = {rel: hashlib.sha256((out / rel).read_bytes()).hexdigest() for rel in manifest["files"]}
+    (out / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+
+
 def cli() -> typer.Typer:
     app = typer.Typer()
     app.command()(settle_command)
@@ -226,6 +246,10 @@ def test_verify_finds_tampering(tmp_path, result):
     tamper(out, "claims", "C101", "penalty", 24.75)
     tamper(out, "statements", "H2", "paid", 85.60)
     run = CliRunner().invoke(cli(), ["--verify", str(out)])
+    # the files no longer match their manifest: refused before any arithmetic (exit 2 from `yibao`)
+    assert isinstance(run.exception, InputError) and "claims.csv: does not match its manifest" in str(run.exception)
+    reseal(out)
+    run = CliRunner().invoke(cli(), ["--verify", str(out)])
     assert run.exit_code == 1
     lines = run.stderr.splitlines()
     assert "claims C101: penalty (from claim_codes) 24.75 ≠ 24.74" in lines
@@ -233,9 +257,45 @@ def test_verify_finds_tampering(tmp_path, result):
     assert "statements H2: paid 85.60 ≠ 85.59" in lines
 
 
+def test_verify_checks_the_scored_claims_it_names(tmp_path, result):
+    """A settlement that reconciles with itself but was paid from fewer claims than its score
+    folder holds (the half-written folder of issue 12) is caught against that folder."""
+    scored, out = tmp_path / "scored", tmp_path / "st"
+    write_scored(result, scored, "csv")
+    write_settlement(settle(scored, period="2025-05"), out, "csv")
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["scored"] == {"folder": str(scored.resolve()),
+                                  "manifest_sha256": hashlib.sha256((scored / MANIFEST).read_bytes()).hexdigest()}
+    assert manifest["period"] == "2025-05" and manifest["tariffs"] == [TARIFF]
+    assert manifest["input_digest"] == manifest["scored"]["manifest_sha256"]
+    assert verify_folder(out) == []
+
+    short = SimpleNamespace(**vars(result) | {"claims": result.claims[result.claims["mdtrt_id"] != "C201"]})
+    write_settlement(settle(short, period="2025-05"), tmp_path / "short", "csv")
+    assert verify_folder(tmp_path / "short") == []  # consistent in itself
+    for table in ("statements", "claims", "claim_codes", "by_code", "data_incorrect", "suspects"):
+        (out / f"{table}.csv").write_bytes((tmp_path / "short" / f"{table}.csv").read_bytes())
+    reseal(out)
+    lines = verify_folder(out)
+    assert "claims C201: not in claims, but in the scored claims" in lines
+    assert "statements H2: declared (from the scored claims) 10.05 ≠ 90.17" in lines  # C201 80.12 + C203 10.05
+    assert "statements H2: paid (from the scored claims) 9.48 ≠ 85.59" in lines
+    assert "statements H2: claims 2 ≠ 3 (from the scored claims)" in lines
+
+    write_scored(result, tmp_path / "scored2", "parquet")  # the score folder written again since
+    (scored / MANIFEST).unlink()
+    (tmp_path / "scored2").rename(tmp_path / "gone")
+    lines = verify_folder(out)
+    assert len(lines) == 1 and "scored folder:" in lines[0] and "has no manifest.json" in lines[0]
+    scored.rename(tmp_path / "old")
+    (tmp_path / "gone").rename(scored)
+    assert verify_folder(out) == [f"scored folder {scored.resolve()}: rewritten since this settlement "
+                                  f"(its manifest differs)"]
+
+
 def test_workbook_one_sheet_per_institution(tmp_path, result):
-    write_settlement(settle(result, period="2025-05"), tmp_path, "csv")
-    book = load_workbook(tmp_path / "settlement.xlsx")
+    write_settlement(settle(result, period="2025-05"), tmp_path / "st", "csv")
+    book = load_workbook(tmp_path / "st" / "settlement.xlsx")
     assert book.sheetnames == ["汇总", "H1", "H2"]
     sheet = book["H1"]
     values = {row[0].value: row[1] for row in sheet.iter_rows(min_row=1, max_col=2) if row[0].value}
@@ -244,13 +304,13 @@ def test_workbook_one_sheet_per_institution(tmp_path, result):
 
 
 def test_html_statement(tmp_path, result):
-    write_settlement(settle(result, period="2025-05"), tmp_path, "csv")
-    page = (tmp_path / "html" / "H1.html").read_text(encoding="utf-8")
+    write_settlement(settle(result, period="2025-05"), tmp_path / "st", "csv")
+    page = (tmp_path / "st" / "html" / "H1.html").read_text(encoding="utf-8")
     for text in ("县人民医院", "2025-05", "1,850.00", "170.88", "31.41", "82.39", "1,565.32", "<svg",
                  "QTY_DAY", "疑似分解住院", "dated outside the stay"):
         assert text in page
     assert "<script" not in page and "src=" not in page and "<link" not in page
-    index = (tmp_path / "html" / "index.html").read_text(encoding="utf-8")
+    index = (tmp_path / "st" / "html" / "index.html").read_text(encoding="utf-8")
     assert 'href="H1.html"' in index and "R4" in index and "1,650.91" in index  # 1565.32 + 85.59
 
 
@@ -260,12 +320,12 @@ def test_unusable_input(tmp_path, result):
     with pytest.raises(InputError, match="not a folder"):
         settle(tmp_path / "nothing", period="2025-05")
     folder = tmp_path / "scored"
-    write_tables({"claims": result.claims.drop(columns="hosp_part_amt"), "lines": result.lines,
-                  "violations": result.violations, "rejects": result.rejects}, folder, "csv")
+    write_scored(SimpleNamespace(**vars(result) | {"claims": result.claims.drop(columns="hosp_part_amt")}),
+                 folder, "csv")
     with pytest.raises(InputError, match="column hosp_part_amt"):
         settle(folder, period="2025-05")
     (folder / "lines.csv").unlink()
-    with pytest.raises(InputError, match="missing table lines"):
+    with pytest.raises(InputError, match="lines.csv: listed in manifest.json but missing"):
         settle(folder, period="2025-05")
 
 
@@ -273,9 +333,9 @@ def test_month_without_claims(tmp_path, result):
     s = settle(result, period="2025-01")
     assert s.statements.empty and s.claims.empty and s.data_incorrect.empty
     assert s.unknown_institution["mdtrt_id"].tolist() == ["R4"]  # month unknown: listed every month
-    write_settlement(s, tmp_path, "parquet")
-    assert verify_folder(tmp_path) == []
-    assert load_workbook(tmp_path / "settlement.xlsx").sheetnames == ["汇总"]
+    write_settlement(s, tmp_path / "st", "parquet")
+    assert verify_folder(tmp_path / "st") == []
+    assert load_workbook(tmp_path / "st" / "settlement.xlsx").sheetnames == ["汇总"]
 
 
 def test_api_and_command_line(tmp_path, result, monkeypatch, capsys):

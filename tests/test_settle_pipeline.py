@@ -40,5 +40,5 @@ def test_statements_reconcile_to_scored_claims(result, tmp_path):
     assert int(fen(st["violation_fees"]).sum()) > 0  # the month has deductions to reconcile
     paid = fen(st["declared"]) - fen(st["violation_fees"]) - fen(st["penalties"]) - fen(st["deposit"])
     assert (fen(st["paid"]) == paid).all()
-    write_settlement(settlement, tmp_path, "parquet")
-    assert verify_folder(tmp_path) == []
+    write_settlement(settlement, tmp_path / "st", "parquet")
+    assert verify_folder(tmp_path / "st") == []

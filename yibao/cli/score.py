@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from yibao.summary import print_summary, summarize
+from yibao.summary import print_summary
 
 FORMATS = ("parquet", "csv", "xlsx")
 
@@ -38,14 +37,18 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet 
                                                     help="accumulators of earlier batches"),
         fmt: str = typer.Option("parquet", "--format", help="parquet, csv or xlsx"),
         quiet: bool = typer.Option(False, "--quiet", help="no progress, no summary tables"),
+        overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing --out folder"),
         ) -> None:
     """Score a batch: decisions, reasons and amounts of every claim; exit 0 even with rejects."""
     from yibao.errors import InputError
-    from yibao.io import load_batch, write_tables
+    from yibao.io import load_batch
+    from yibao.outputs import check_out
     from yibao.pipeline import score_batch
+    from yibao.scored import write_scored
 
     if fmt not in FORMATS:
         raise InputError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
+    check_out(out, overwrite)
     started = time.perf_counter()
     big = not quiet and sum(f.stat().st_size for f in input.glob("lines.*")) > 5_000_000
     stages = Stages(big)
@@ -55,13 +58,8 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet 
         with stages.stage(f"scoring {len(batch.claims):,} claims, {len(batch.lines):,} lines"):
             result = score_batch(batch, rejects, tariff=tariff)
         with stages.stage("writing results"):
-            summary = summarize(result)
-            out.mkdir(parents=True, exist_ok=True)
-            write_tables({"claims": result.claims, "lines": result.lines,
-                          "accumulators": result.accumulators, "violations": result.violations,
-                          "rejects": result.rejects}, out, fmt)
-            (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True)
-                                              + "\n", encoding="utf-8")
+            inputs = [input] + ([accumulators] if accumulators is not None else [])
+            summary = write_scored(result, out, fmt, inputs=inputs, overwrite=overwrite)
     if not quiet:
         console = Console()
         print_summary(summary, console)

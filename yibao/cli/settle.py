@@ -23,9 +23,11 @@ def run(scored: Optional[Path] = typer.Argument(None, help="a yibao score output
             None, "--institutions", help="institutions table (or batch folder) for the names on statements"),
         verify: Optional[Path] = typer.Option(None, "--verify", help="recompute a written settlement folder"),
         quiet: bool = typer.Option(False, "--quiet", help="no summary table"),
+        overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing --out folder"),
         ) -> None:
     """Pay institutions for a month (declared − fees − penalties − deposit); --verify DIR rechecks one."""
     from yibao.errors import InputError
+    from yibao.outputs import check_out
     from yibao.settlement import settle, verify_folder, write_settlement
     from yibao.settlement.output import FORMATS
 
@@ -46,9 +48,10 @@ def run(scored: Optional[Path] = typer.Argument(None, help="a yibao score output
         raise InputError("give SCORED, --period YYYY-MM and --out DIR (or --verify DIR)")
     if fmt not in FORMATS:
         raise InputError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
+    check_out(out, overwrite)
     started = time.perf_counter()
     settlement = settle(scored, period, institutions)
-    write_settlement(settlement, out, fmt)
+    write_settlement(settlement, out, fmt, overwrite=overwrite)
     if not quiet:
         _print_summary(settlement, Console())
         Console().print(f"[dim]written to {out} in {time.perf_counter() - started:.1f} s[/dim]")

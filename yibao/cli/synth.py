@@ -20,21 +20,31 @@ def run(claims: int = typer.Option(..., "--claims", min=1, help="number of claim
         year: int = typer.Option(2025, "--year", help="the year the claims are dated in"),
         tariff: Optional[str] = typer.Option(None, "--tariff",
                                              help="ID or ID@VERSION whose catalogue and materials to use"),
+        overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing --out folder"),
         ) -> None:
     """Write synthetic batch tables (persons, claims, lines, …) with realistic distributions."""
     from yibao.errors import InputError
     from yibao.io import write_tables
+    from yibao.outputs import check_out, write_folder
     from yibao.synth import generate
 
     if fmt not in FORMATS:
         raise InputError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
+    check_out(out, overwrite)
     started = time.perf_counter()
     tables = generate(claims, seed, year, tariff)
-    paths = write_tables(tables, out, fmt)
+    written: list[Path] = []
+
+    def write(folder: Path) -> dict[str, object]:
+        written.extend(out / p.name for p in write_tables(tables, folder, fmt))
+        return {"rows": {name: len(frame) for name, frame in tables.items()}, "format": fmt,
+                "synth": {"claims": claims, "seed": seed, "year": year, "tariff": tariff}}
+
+    write_folder(out, write, kind="batch", overwrite=overwrite)
     seconds = time.perf_counter() - started
     summary = Table("table", "rows", "file", title=f"yibao synth --claims {claims:,} --seed {seed}",
                     title_justify="left")
-    for (name, frame), path in zip(tables.items(), paths):
+    for (name, frame), path in zip(tables.items(), written):
         summary.add_row(name, f"{len(frame):,}", str(path))
     console = Console()
     console.print(summary)

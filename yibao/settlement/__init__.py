@@ -3,8 +3,9 @@ what its direct claims drew from the funds, minus violation fees, penalties and 
 deposit, with statements that reconcile to the claim (DOMAIN.md §4.3, docs/settlement.md).
 
 `settle(scored, period=...)` takes a `yibao score` output folder or a `Result`;
-`write_settlement` writes the tables, the workbook and the printable statements;
-`verify_folder` recomputes a written settlement from its claim-level tables.
+`write_settlement` writes the tables, the workbook and the printable statements, sealed by a
+manifest; `verify_folder` checks a written settlement against its manifest, recomputes it from
+its claim-level tables and compares it with the score folder it was paid from.
 """
 
 from __future__ import annotations

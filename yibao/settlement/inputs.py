@@ -9,6 +9,11 @@ listed and withheld, never a reason to stop paying everybody else.
 Claims the scorer rejected (`rejects`, table "claims") carry only the path and row of their
 source file; the settlement reads those rows back to learn the claim's institution, mode and
 discharge date, so a declared claim that could not be scored is still put before the examiner.
+
+A score folder is read only when its manifest vouches for it (`yibao.outputs.read_manifest`):
+a folder a killed run left behind, or one changed since, is refused before anything is paid
+from it. Its path and the digest of its manifest travel with the settlement (`Source`), so
+`settle --verify` can find the claims again and know they are the same.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import pandas as pd
 from yibao.errors import InputError
 from yibao.io import table_file, read_table
 from yibao.money import yuan_array_to_fen
+from yibao.outputs import check_listed, read_manifest
 
 # columns read from each score output table; money columns are converted to fen on reading
 CLAIM_COLUMNS = ("mdtrt_id", "psn_no", "kind", "med_type", "institution_id", "settlement_mode",
@@ -63,6 +69,15 @@ def parse_period(text: str) -> Period:
 
 
 @dataclass(frozen=True)
+class Source:
+    """The score folder a settlement was computed from: its resolved path and the sha256 of its
+    manifest, which pins every byte of it."""
+
+    folder: str
+    manifest_sha256: str
+
+
+@dataclass(frozen=True)
 class Scored:
     """The score output, with money as int64 fen in `<column>_fen` columns.
 
@@ -78,21 +93,24 @@ class Scored:
     rejects: pd.DataFrame
     institutions: pd.DataFrame
     sources: pd.DataFrame
+    origin: Source | None = None  # None for a `Result` in memory
 
 
 def read_scored(folder: Path, institutions: Path | pd.DataFrame | None = None) -> Scored:
-    """A `yibao score` output folder (Parquet or CSV tables)."""
+    """A `yibao score` output folder (Parquet or CSV tables) its manifest vouches for."""
     if not folder.is_dir():
         raise InputError("not a folder of score output (yibao score --out)", file=str(folder))
+    manifest, digest = read_manifest(folder, "score", NEEDED)
     tables = {}
     for name in NEEDED:
         path = table_file(folder, name, required=True)
         assert path is not None
+        check_listed(folder, manifest, path)
         tables[name] = (read_table(path), str(path))
     if institutions is None:
         found = table_file(folder, "institutions", required=False)
         institutions = found if found is not None else _beside_sources(tables["rejects"][0])
-    return _scored(tables, institutions)
+    return _scored(tables, institutions, Source(str(folder.resolve()), digest))
 
 
 def result_scored(result: Any, institutions: Path | pd.DataFrame | None = None) -> Scored:
@@ -104,10 +122,10 @@ def result_scored(result: Any, institutions: Path | pd.DataFrame | None = None) 
 
 
 def _scored(tables: Mapping[str, tuple[pd.DataFrame, str]],
-            institutions: Path | pd.DataFrame | None) -> Scored:
+            institutions: Path | pd.DataFrame | None, origin: Source | None = None) -> Scored:
     frames = {name: read_columns(frame, source, *NEEDED[name]) for name, (frame, source) in tables.items()}
     return Scored(frames["claims"], frames["lines"], frames["violations"], frames["rejects"],
-                  _names(institutions), _sources(frames["rejects"]))
+                  _names(institutions), _sources(frames["rejects"]), origin)
 
 
 def read_columns(frame: pd.DataFrame, source: str, text: tuple[str, ...], money: tuple[str, ...] = ()) -> pd.DataFrame:

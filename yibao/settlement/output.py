@@ -2,14 +2,18 @@
 
 The tables (Parquet or CSV) are what `yibao settle --verify` and downstream payment systems
 read; `settlement.xlsx` and `html/` are for people. All are written from the same `Settlement`,
-and all are byte-identical for the same input.
+and all are byte-identical for the same input. The folder is written whole or not at all and
+sealed by a manifest (`yibao.outputs`) that also names the score folder it was paid from, so
+`--verify` can check the statements against those claims.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from yibao.io import write_tables
+from yibao.outputs import write_folder
 from yibao.settlement.html import write_pages
 from yibao.settlement.statement import Settlement
 from yibao.settlement.workbook import write_workbook
@@ -19,8 +23,21 @@ WORKBOOK = "settlement.xlsx"
 PAGES = "html"
 
 
-def write_settlement(settlement: Settlement, out: Path, fmt: str = "parquet") -> list[Path]:
-    """`<table>.<fmt>` per table, `settlement.xlsx`, and `html/index.html` with a page per institution."""
-    paths = write_tables(settlement.tables(), out, fmt)
-    paths.append(write_workbook(settlement, out / WORKBOOK))
-    return paths + write_pages(settlement, out / PAGES)
+def write_settlement(settlement: Settlement, out: Path, fmt: str = "parquet", *,
+                     overwrite: bool = False) -> dict[str, Any]:
+    """`<table>.<fmt>` per table, `settlement.xlsx`, `html/index.html` with a page per institution,
+    and `manifest.json`; returns the manifest. An existing `out` is refused unless `overwrite`."""
+    tables = settlement.tables()
+
+    def write(folder: Path) -> dict[str, Any]:
+        write_tables(tables, folder, fmt)
+        write_workbook(settlement, folder / WORKBOOK)
+        write_pages(settlement, folder / PAGES)
+        source = settlement.source
+        return {"tariffs": sorted({str(t) for t in settlement.claims["tariff"] if str(t)}),
+                "input_digest": source.manifest_sha256 if source else None,
+                "rows": {name: len(frame) for name, frame in tables.items()}, "format": fmt,
+                "period": settlement.period,
+                "scored": {"folder": source.folder, "manifest_sha256": source.manifest_sha256} if source else None}
+
+    return write_folder(out, write, kind="settlement", overwrite=overwrite)

@@ -22,7 +22,7 @@ import pandas as pd
 from yibao.money import BP, div_half_up, mul_bp, ratio_to_bp
 from yibao.settlement.allocate import largest_remainder
 from yibao.settlement.checks import claim_problems, rejected_claims
-from yibao.settlement.inputs import Period, Scored, days
+from yibao.settlement.inputs import Period, Scored, Source, days
 from yibao.tables import LIST_SEP
 from yibao.tariffs import registry
 
@@ -45,6 +45,8 @@ class Settlement:
     data_incorrect: withheld claims with the reason; `scored` false for claims the scorer
       rejected (their declared amount is not known).
     unknown_institution: rejected claims no statement can hold, for the whole run.
+    period: the month (YYYY-MM); source: the score folder it was computed from (None when
+      settled from a `Result` in memory).
     """
 
     statements: pd.DataFrame
@@ -54,9 +56,12 @@ class Settlement:
     suspects: pd.DataFrame
     data_incorrect: pd.DataFrame
     unknown_institution: pd.DataFrame
+    period: str = ""
+    source: Source | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if isinstance(getattr(self, f.name), pd.DataFrame)}
 
 
 def _yuan(fen: np.ndarray | pd.Series) -> np.ndarray:
@@ -105,7 +110,8 @@ def settle_scored(scored: Scored, period: Period) -> Settlement:
     statements = _statements(claims, data_incorrect, suspects, scored.institutions, terms.deposit_bp, period)
     return Settlement(statements, _claims_table(claims, period), _codes_table(codes, period),
                       _by_code(codes, terms, period), suspects, data_incorrect,
-                      unknown.assign(period=period.text)[["period"] + list(unknown.columns)])
+                      unknown.assign(period=period.text)[["period"] + list(unknown.columns)],
+                      period.text, scored.origin)
 
 
 def _period_claims(claims: pd.DataFrame, period: Period) -> pd.DataFrame:

@@ -6,6 +6,13 @@ arithmetic holds without rerunning the scorer. So the check starts from the clai
 — each claim's declared and audited funds and violation fee, and per violation code its
 `violation_amt` and penalty rate — and rebuilds every allocation, penalty, deposit and total,
 reporting each disagreement on one line.
+
+Before any arithmetic the folder must match its manifest (`yibao.outputs.read_manifest`): a
+folder a killed run left half-written is internally consistent — it just lacks claims — so
+only the manifest can tell. And when the manifest names the score folder the settlement was
+paid from, that folder must still match the digest recorded, and settling its claims again for
+the period must give the same claims and statements: a settlement that reconciles with itself
+but left out claims, or was re-sealed after an edit, is caught there.
 """
 
 from __future__ import annotations
@@ -15,11 +22,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from typing import Any, Mapping
+
+from yibao.errors import InputError
 from yibao.io import table_file, read_table
 from yibao.money import BP, mul_bp
+from yibao.outputs import check_listed, read_manifest
 from yibao.settlement.allocate import largest_remainder
-from yibao.settlement.inputs import read_columns
-from yibao.settlement.statement import SETTLED, WITHHELD, claim_penalty
+from yibao.settlement.inputs import parse_period, read_columns, read_scored
+from yibao.settlement.statement import SETTLED, WITHHELD, claim_penalty, settle_scored
 
 LAYOUT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # table → (text, money) columns
     "statements": (("institution_id", "claims", "withheld_claims", "suspect_claims", "deposit_ratio"),
@@ -35,9 +46,10 @@ LAYOUT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # table → (tex
 }
 
 
-def _read(folder: Path, name: str) -> pd.DataFrame:
+def _read(folder: Path, name: str, manifest: Mapping[str, Any]) -> pd.DataFrame:
     path = table_file(folder, name, required=True)
     assert path is not None
+    check_listed(folder, manifest, path)
     return read_columns(read_table(path), str(path), *LAYOUT[name])
 
 
@@ -77,15 +89,18 @@ class _Report:
 
 
 def verify_folder(folder: Path) -> list[str]:
-    """Every mismatch between the written totals and their recomputation ([] when all holds)."""
+    """Every mismatch between the written totals and their recomputation ([] when all holds);
+    an `InputError` when the folder does not match its manifest."""
+    manifest, _ = read_manifest(folder, "settlement", LAYOUT)
     report = _Report()
-    t = {name: _read(folder, name) for name in LAYOUT}
+    t = {name: _read(folder, name, manifest) for name in LAYOUT}
     t["claims"] = report.unique("claims", t["claims"], "mdtrt_id")
     t["statements"] = report.unique("statements", t["statements"], "institution_id")
     _check_claims(t["claims"], t["claim_codes"], report)
     _check_by_code(t["claim_codes"], t["by_code"], report)
     _check_data_incorrect(t["claims"], t["data_incorrect"], report)
     _check_statements(t["claims"], t, report)
+    _check_source(manifest, t, report)
     return report.lines
 
 
@@ -193,3 +208,43 @@ def _check_statements(claims: pd.DataFrame, t: dict[str, pd.DataFrame], report: 
     report.compare("statements", ids, "deposit", deposit,
                    mul_bp(np.maximum(declared - fees - penalties, 0), _bp(written["deposit_ratio"])))
     report.compare("statements", ids, "paid", written["paid_fen"].to_numpy(), declared - fees - penalties - deposit)
+
+
+# what a settlement must agree on with the score folder it names: table → key, money, text columns
+AGAINST_SCORED = {
+    "claims": ("mdtrt_id", ("declared", "audited", "violation_amt", "violation_fee", "penalty"), ("status",)),
+    "statements": ("institution_id", ("declared_total", "withheld", "declared", "audited", "violation_fees",
+                                      "penalties", "deposit", "paid"), ("claims",)),
+}
+
+
+def _check_source(manifest: Mapping[str, Any], t: dict[str, pd.DataFrame], report: _Report) -> None:
+    """The score folder the manifest names, unchanged, settled again for the period: the same
+    claims with the same amounts and status, the same statements."""
+    source = manifest.get("scored")
+    if not source:
+        return  # settled from a `Result` in memory: there is no folder to compare with
+    folder = Path(source["folder"])
+    try:
+        scored = read_scored(folder)
+    except InputError as exc:
+        report.lines.append(f"scored folder: {exc}")
+        return
+    assert scored.origin is not None
+    if scored.origin.manifest_sha256 != source["manifest_sha256"]:
+        report.lines.append(f"scored folder {folder}: rewritten since this settlement (its manifest differs)")
+        return
+    again = settle_scored(scored, parse_period(str(manifest.get("period", "")))).tables()
+    for name, (key, money, text) in AGAINST_SCORED.items():
+        expected = read_columns(again[name], f"<{name}>", *LAYOUT[name]).set_index(key)
+        written = t[name].set_index(key)
+        report.missing(name, set(expected.index) - set(written.index), f"{name}, but in the scored claims")
+        report.missing(name, set(written.index) - set(expected.index), "the scored claims")
+        both = np.array(sorted(set(expected.index) & set(written.index)), dtype=object)
+        for column in money:
+            report.compare(name, both, f"{column} (from the scored claims)",
+                           written.loc[both, f"{column}_fen"].to_numpy(), expected.loc[both, f"{column}_fen"].to_numpy())
+        for column in text:
+            a, e = written.loc[both, column].to_numpy(dtype=object), expected.loc[both, column].to_numpy(dtype=object)
+            report.lines.extend(f"{name} {k}: {column} {x} ≠ {y} (from the scored claims)"
+                                for k, x, y in zip(both[a != e], a[a != e], e[a != e]))

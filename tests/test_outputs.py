@@ -1,0 +1,174 @@
+"""Output folders (yibao/outputs.py): written whole or not at all, sealed by a manifest that
+`yibao settle` checks before paying from a folder.
+
+The manifest's digests are recomputed here with hashlib straight from the files; the crash test
+kills a real `yibao score` process with SIGKILL in the middle of its write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import make_case, score_cases
+from yibao.errors import InputError
+from yibao.outputs import MANIFEST, PAUSE, input_digest, read_manifest, write_folder
+from yibao.scored import write_scored
+from yibao.settlement import settle
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def siblings(out: Path) -> list[str]:
+    return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(out.name))
+
+
+def yibao(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", "from yibao.cli.app import main; main()", *args],
+                          capture_output=True, text=True, env=os.environ | (env or {}), timeout=120)
+
+
+def one_line_error(run: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert run.returncode == 2, run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1 and "Traceback" not in run.stderr, run.stderr
+    for word in words:
+        assert word in run.stderr, run.stderr
+
+
+@pytest.fixture(scope="module")
+def result():
+    return score_cases([make_case(), make_case(claim={"mdtrt_id": "C2", "admit_date": "2025-05-20",
+                                                      "discharge_date": "2025-05-22"})])
+
+
+def test_a_failing_writer_leaves_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+
+    def write(folder: Path) -> dict:
+        (folder / "claims.csv").write_text("mdtrt_id\nC1\n", encoding="utf-8")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        write_folder(out, write, kind="score")
+    assert siblings(out) == []
+
+
+def test_score_manifest(tmp_path: Path, result) -> None:
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    (batch / "b.csv").write_text("x\n1\n", encoding="utf-8")
+    (batch / "a.csv").write_text("y\n", encoding="utf-8")
+    write_scored(result, tmp_path / "s", "csv", inputs=[batch])
+    manifest = json.loads((tmp_path / "s" / MANIFEST).read_text(encoding="utf-8"))
+    files = sorted(p.name for p in (tmp_path / "s").iterdir() if p.name != MANIFEST)
+    assert files == ["accumulators.csv", "claims.csv", "lines.csv", "rejects.csv", "summary.json",
+                     "violations.csv"]
+    assert manifest["files"] == {f: sha(tmp_path / "s" / f) for f in files}
+    assert manifest["tool"] == "yibao" and manifest["kind"] == "score" and manifest["format"] == "csv"
+    assert manifest["tariffs"] == ["sample-county@2025"]
+    assert manifest["rows"] == {"claims": 2, "lines": 2, "accumulators": 1, "violations": 0, "rejects": 0}
+    by_hand = f"a.csv\t{sha(batch / 'a.csv')}\nb.csv\t{sha(batch / 'b.csv')}\n"
+    assert manifest["input_digest"] == hashlib.sha256(by_hand.encode()).hexdigest() == input_digest([batch])
+    write_scored(result, tmp_path / "again", "csv", inputs=[batch])  # no times, no paths: same bytes
+    assert sha(tmp_path / "again" / MANIFEST) == sha(tmp_path / "s" / MANIFEST)
+
+
+def test_settle_refuses_folders_not_written_whole(tmp_path: Path, result) -> None:
+    scored = tmp_path / "s"
+    write_scored(result, scored, "parquet")
+    assert settle(scored, "2025-05").claims["mdtrt_id"].tolist() == ["C1", "C2"]
+
+    claims = scored / "claims.parquet"
+    data = claims.read_bytes()
+    claims.write_bytes(data[: len(data) // 2])  # truncated
+    with pytest.raises(InputError, match=r"claims.parquet: does not match its manifest \(changed or half-written\)"):
+        settle(scored, "2025-05")
+    claims.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # one bit changed
+    with pytest.raises(InputError, match="claims.parquet: does not match its manifest"):
+        settle(scored, "2025-05")
+    claims.write_bytes(data)
+    settle(scored, "2025-05")
+
+    (scored / "violations.csv").write_text("mdtrt_id,code,violation_amt\n", encoding="utf-8")
+    with pytest.raises(InputError, match="both violations.parquet and violations.csv"):
+        settle(scored, "2025-05")
+    (scored / "violations.parquet").unlink()  # the CSV left in its place is not vouched for
+    with pytest.raises(InputError, match="violations.parquet: listed in manifest.json but missing"):
+        settle(scored, "2025-05")
+
+    (scored / MANIFEST).unlink()
+    with pytest.raises(InputError, match="has no manifest.json: not a complete yibao score output"):
+        settle(scored, "2025-05")
+    (scored / MANIFEST).write_text("{", encoding="utf-8")
+    with pytest.raises(InputError, match="not the manifest of a yibao score output"):
+        read_manifest(scored, "score")
+
+
+def test_out_refused_unless_overwrite(tmp_path: Path, result) -> None:
+    scored, out = tmp_path / "s", tmp_path / "st"
+    write_scored(result, scored, "parquet")
+    args = ("settle", str(scored), "--period", "2025-05", "--out", str(out), "--quiet")
+    assert yibao(*args).returncode == 0
+    (out / "extra.txt").write_text("left by hand", encoding="utf-8")
+    one_line_error(yibao(*args), str(out), "already exists", "--overwrite")
+    assert (out / "extra.txt").exists()
+    assert yibao(*args, "--overwrite").returncode == 0
+    assert not (out / "extra.txt").exists() and (out / MANIFEST).exists()
+    assert siblings(out) == ["st"]
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("not yibao's", encoding="utf-8")
+    one_line_error(yibao("settle", str(scored), "--period", "2025-05", "--out", str(mine), "--overwrite"),
+                   "was not written by yibao")
+    assert (mine / "notes.txt").exists()
+
+
+@pytest.mark.parametrize("command", ["score", "settle", "synth"])
+def test_out_naming_a_file(tmp_path: Path, command: str) -> None:
+    target = tmp_path / "report.txt"
+    target.write_text("keep me", encoding="utf-8")
+    args = {"score": ("score", str(tmp_path), "--out", str(target)),
+            "settle": ("settle", str(tmp_path), "--period", "2025-05", "--out", str(target)),
+            "synth": ("synth", "--claims", "5", "--seed", "1", "--out", str(target))}[command]
+    one_line_error(yibao(*args), "report.txt", "is a file")
+    assert target.read_text(encoding="utf-8") == "keep me"
+
+
+def test_score_killed_while_writing_leaves_nothing_to_settle(synth_folder: Path, tmp_path: Path) -> None:
+    """SIGKILL during the write (held there by the test hook): no `--out` folder, and the half-written
+    sibling is refused by settle; the next run removes it and writes a folder settle accepts."""
+    out = tmp_path / "scored"
+    process = subprocess.Popen([sys.executable, "-c", "from yibao.cli.app import main; main()", "score",
+                                str(synth_folder), "--out", str(out), "--quiet"],
+                               env=os.environ | {PAUSE: "60"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob("scored.tmp-*/summary.json")):  # the tables are written
+            assert time.monotonic() < deadline and process.poll() is None, "score never reached its write"
+            time.sleep(0.05)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert process.returncode == -signal.SIGKILL
+    assert not out.exists()
+    [half] = tmp_path.glob("scored.tmp-*")
+    with pytest.raises(InputError, match="not a folder"):
+        settle(out, "2025-05")
+    with pytest.raises(InputError, match="has no manifest.json"):
+        settle(half, "2025-05")
+
+    run = yibao("score", str(synth_folder), "--out", str(out), "--quiet")
+    assert run.returncode == 0, run.stderr
+    assert siblings(out) == ["scored"]  # the killed run's sibling is gone
+    assert len(settle(out, "2025-05").claims) > 0

@@ -1,0 +1,213 @@
+"""Output folders written whole or not at all, each sealed by a `manifest.json` its readers check.
+
+A month's settlement once paid from a score folder a killed run had left half-written, and the
+verification called it consistent: every file in it was internally sound, there were just too
+few of them. So no command writes into its `--out` folder directly. The files are written into
+a temporary sibling (`<out>.tmp-<pid>-<random>`, same file system), the manifest — what wrote
+the folder, from which input, how many rows per table, the sha256 of every file — is written
+last, everything is flushed to disk, and only then is the sibling renamed to `<out>`, which a
+rename does in one step. A run killed at any moment leaves either no `<out>` or a complete one;
+its temporary sibling has no manifest (or a complete folder with one) and is removed by the
+next run writing the same `<out>`. Readers (`yibao settle`, `settle --verify`) call
+`read_manifest`, which refuses a folder without one or whose files do not match it — a folder
+copied half-way or edited by hand — so nothing that was not written whole is ever paid from.
+
+The manifest holds no times or paths of the writing run, so the same input still gives the
+same bytes.
+
+Test hook: `YIBAO_TEST_PAUSE_WRITE=<seconds>` sleeps after the files are written and before
+the manifest, so a test can kill a run in the middle of its write (tests/test_outputs.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from yibao import __version__
+from yibao.errors import InputError
+
+MANIFEST = "manifest.json"
+TOOL = "yibao"
+KINDS = {"score": "score output", "settlement": "settlement", "batch": "batch"}
+PAUSE = "YIBAO_TEST_PAUSE_WRITE"
+CHUNK = 1 << 20
+
+
+def check_out(out: Path, overwrite: bool) -> None:
+    """Refuse an `--out` that cannot be written, before any work is done: a file; a folder with
+    something in it unless `overwrite`; and even with `overwrite`, a folder yibao did not write
+    (no manifest.json), which replacing would delete. An empty folder holds nothing to lose."""
+    if out.exists() and not out.is_dir():
+        raise InputError("is a file, not a folder: choose another --out", file=str(out))
+    if not out.exists() or not any(out.iterdir()):
+        return
+    if not overwrite:
+        raise InputError("already exists: choose another --out, or add --overwrite to replace it",
+                         file=str(out))
+    if not (out / MANIFEST).is_file():
+        raise InputError(f"was not written by yibao (no {MANIFEST}): --overwrite replaces only yibao "
+                         f"output folders; remove it yourself", file=str(out))
+
+
+def write_folder(out: Path, write: Callable[[Path], Mapping[str, Any]], *, kind: str,
+                 overwrite: bool = False) -> dict[str, Any]:
+    """Run `write(folder)` on a temporary sibling of `out`, seal it with a manifest and rename it
+    to `out`; returns the manifest.
+
+    `write` fills the folder and returns the manifest's fields beside the files: `tariffs`,
+    `input_digest`, `rows` ({table: rows}) and any others (e.g. `period`). On any exception the
+    sibling is removed and `out` is left as it was.
+    """
+    check_out(out, overwrite)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise InputError("its parent is not a folder", file=str(out)) from None
+    _remove_stale(out)
+    staging = _sibling(out, "tmp")
+    staging.mkdir()
+    try:
+        fields = dict(write(staging))
+        if PAUSE in os.environ:
+            time.sleep(float(os.environ[PAUSE]))
+        manifest = _seal(staging, kind, fields)
+        _sync(staging)
+        _swap(staging, out, overwrite)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return manifest
+
+
+def read_manifest(folder: Path, kind: str, tables: Iterable[str] = ()) -> tuple[dict[str, Any], str]:
+    """The manifest of a complete `kind` folder and the sha256 of its bytes; an `InputError`
+    when there is none, it is not one, a file it lists is missing or differs, or one of
+    `tables` is not in it."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise InputError(f"has no {MANIFEST}: not a complete yibao {KINDS[kind]}", file=str(folder))
+    raw = path.read_bytes()
+    try:
+        manifest = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        manifest = None
+    if (not isinstance(manifest, dict) or manifest.get("tool") != TOOL or manifest.get("kind") != kind
+            or not isinstance(manifest.get("files"), dict) or not isinstance(manifest.get("rows"), dict)):
+        raise InputError(f"not the manifest of a yibao {KINDS[kind]}", file=str(path))
+    listed = manifest["files"]
+    for rel in listed:
+        if Path(rel).is_absolute() or ".." in Path(rel).parts:
+            raise InputError(f"lists {rel!r}, outside its folder", file=str(path))
+    missing = sorted(rel for rel in listed if not (folder / rel).is_file())
+    if missing:
+        raise InputError(f"listed in {MANIFEST} but missing (half-written or removed)",
+                         file=str(folder / missing[0]))
+    rels = sorted(listed)
+    changed = [rel for rel, sha in zip(rels, _sha256s([folder / rel for rel in rels])) if sha != listed[rel]]
+    if changed:
+        raise InputError("does not match its manifest (changed or half-written)", file=str(folder / changed[0]))
+    absent = [name for name in tables if name not in manifest["rows"]]
+    if absent:
+        raise InputError(f"table {absent[0]} is not in its {MANIFEST}", file=str(folder))
+    return manifest, hashlib.sha256(raw).hexdigest()
+
+
+def check_listed(folder: Path, manifest: Mapping[str, Any], path: Path) -> None:
+    """Refuse to read a file of `folder` that its manifest does not vouch for."""
+    if path.relative_to(folder).as_posix() not in manifest["files"]:
+        raise InputError(f"not listed in {MANIFEST} (added after the folder was written)", file=str(path))
+
+
+def input_digest(sources: Sequence[Path]) -> str:
+    """sha256 over the input files (a folder: its files in name order), name and content each,
+    so a manifest says which input it was made from without naming where it lay."""
+    files = [f for source in sources
+             for f in (sorted(p for p in source.iterdir() if p.is_file()) if source.is_dir() else [source])]
+    text = "".join(f"{f.name}\t{sha}\n" for f, sha in zip(files, _sha256s(files)))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _seal(folder: Path, kind: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    manifest = {"tool": TOOL, "version": __version__, "kind": kind, "tariffs": [], "input_digest": None,
+                **fields, "files": dict(zip(files, _sha256s([folder / f for f in files])))}
+    (folder / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
+                                   encoding="utf-8")
+    return manifest
+
+
+def _sha256s(paths: list[Path]) -> list[str]:
+    """sha256 per file, several at once (hashlib releases the GIL on large reads)."""
+    def one(path: Path) -> str:
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            while chunk := f.read(CHUNK):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return list(pool.map(one, paths))
+
+
+def _sync(folder: Path) -> None:
+    """Flush every file and folder to disk, so the rename never publishes data still in memory."""
+    for path in sorted(folder.rglob("*")) + [folder]:
+        _fsync(path)
+
+
+def _swap(staging: Path, out: Path, overwrite: bool) -> None:
+    """Rename the finished folder into place; an old one is renamed away first, removed after."""
+    old = None
+    if out.exists():
+        check_out(out, overwrite)  # something appeared while this run was writing
+        old = _sibling(out, "old")
+        os.rename(out, old)
+    try:
+        os.rename(staging, out)
+    except OSError:
+        if old is not None:
+            os.rename(old, out)
+        raise
+    _fsync(out.parent)
+    if old is not None:
+        shutil.rmtree(old)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sibling(out: Path, what: str) -> Path:
+    return out.with_name(f"{out.name}.{what}-{os.getpid()}-{secrets.token_hex(4)}")
+
+
+def _remove_stale(out: Path) -> None:
+    """Remove temporary siblings of `out` left by runs that were killed (their process is gone).
+    An `.old-` sibling (a run killed between its two renames) is a complete earlier output and
+    is left for whoever wants it back."""
+    for path in out.parent.glob(f"{out.name}.tmp-*-*"):
+        pid = path.name[len(out.name) + len(".tmp-"):].partition("-")[0]
+        if pid.isdigit() and path.is_dir() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, and someone else's
+    return True

@@ -1,0 +1,43 @@
+"""A `yibao score` output folder: the five tables, `summary.json`, and the manifest that seals them.
+
+The settlement pays from this folder, days later and unattended, so it is written whole or not
+at all (`yibao.outputs`) and its manifest says what it holds: the tariff versions the claims
+were scored with, the digest of the batch it was scored from, and the rows of every table.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+from yibao.io import write_tables
+from yibao.outputs import input_digest, write_folder
+from yibao.pipeline import Result
+from yibao.summary import summarize
+
+TABLES = ("claims", "lines", "accumulators", "violations", "rejects")
+SUMMARY = "summary.json"
+
+
+def write_scored(result: Result, out: Path, fmt: str = "parquet", *, inputs: Sequence[Path] = (),
+                 overwrite: bool = False) -> dict[str, Any]:
+    """Write the score output of `result` to `out` (the batch read from `inputs`, digested into
+    the manifest); returns the summary also written as summary.json."""
+    summary = summarize(result)
+    tables = {name: getattr(result, name) for name in TABLES}
+
+    def write(folder: Path) -> dict[str, Any]:
+        write_tables(tables, folder, fmt)
+        (folder / SUMMARY).write_text(json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
+                                      encoding="utf-8")
+        return {"tariffs": tariffs_used(result), "input_digest": input_digest(inputs) if inputs else None,
+                "rows": {name: len(frame) for name, frame in tables.items()}, "format": fmt}
+
+    write_folder(out, write, kind="score", overwrite=overwrite)
+    return summary
+
+
+def tariffs_used(result: Result) -> list[str]:
+    """The tariff versions (`ID@VERSION`) the claims were scored with, in order."""
+    return sorted({str(t) for t in result.claims["tariff"].dropna() if str(t)})
