@@ -92,7 +92,7 @@ def _application_materials(t: Tariff, f: Fact, v: str) -> list[Effect]:
       basis="seed 003 item 24: 基本医保、大病保险报销后的结算单或定点医疗机构处方底方或定点药店购药发票",
       concludes="missing materials.assistance_application_any_of (one either-of entry)",
       params=("materials.assistance_application_any_of",),
-      when=lambda t: eq("kind", APPLICATION) & no("assist_proof"))
+      when=lambda t: eq("kind", APPLICATION) & ne("assist", "") & no("assist_proof"))
 def _application_proof(t: Tariff, f: Fact, v: str) -> list[Effect]:
     return [Missing("MATERIALS_MISSING", "医疗救助申请材料不齐全，",
                     ("|".join(t.materials.assistance_application_any_of),))]

@@ -177,10 +177,9 @@ def _no_item(t: Tariff, f: Fact, v: str) -> list[Effect]:
 @rule("MAT-012", "Delivery without its medical records (分娩病历资料)",
       basis="seed 003 items 20–21 (病历资料); REFERENCE_TARIFF.md Materials (medical_records for deliveries)",
       concludes="missing materials.maternity_delivery_extra", params=("materials.maternity_delivery_extra",),
-      when=lambda t: eq("kind", "claim") & eq("mode", "manual") & ne("missing_delivery", ""),
-      uses=("missing_delivery",))
+      when=lambda t: ne("missing_delivery", ""), uses=("missing_delivery",))
 def _delivery_records(t: Tariff, f: Fact, v: str) -> list[Effect]:
-    return [Missing("MATERIALS_MISSING", "生育医疗费报销材料不齐全，", split(f["missing_delivery"]))]
+    return [Missing("MATERIALS_MISSING", "分娩须提供病历资料，", split(f["missing_delivery"]))]
 
 
 @rule("MAT-013", "Separated employee without the no-employment declaration (无业承诺书)",
