@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,13 +13,17 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from yibao.cli.options import choices, quiet_option
 from yibao.summary import print_summary, summarize
 
 FORMATS = ("parquet", "csv", "xlsx")
+Format = choices("Format", FORMATS)
+log = logging.getLogger(__name__)
 
 
 class Stages:
-    """Progress on stderr, one step per stage; shown only for batches worth waiting for."""
+    """Progress on stderr, one step per stage; shown only for batches worth waiting for. Each
+    stage is also logged (`yibao -v score …`), with its time at DEBUG."""
 
     def __init__(self, enabled: bool) -> None:
         self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
@@ -28,7 +33,10 @@ class Stages:
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         self.progress.update(self.task, description=name)
+        log.info("%s", name)
+        started = time.perf_counter()
         yield
+        log.debug("%s: %.2f s", name, time.perf_counter() - started)
 
 
 def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet or CSV)"),
@@ -36,18 +44,15 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet 
         tariff: Optional[str] = typer.Option(None, "--tariff", help="ID or ID@VERSION"),
         accumulators: Optional[Path] = typer.Option(None, "--accumulators",
                                                     help="accumulators of earlier batches"),
-        fmt: str = typer.Option("parquet", "--format", help="parquet, csv or xlsx"),
-        quiet: bool = typer.Option(False, "--quiet", help="no progress, no summary tables"),
+        fmt: Format = typer.Option("parquet", "--format", help="output format"),
+        quiet: bool = quiet_option("no progress, no summary tables"),
         ) -> None:
     """Score a batch: decisions, reasons and amounts of every claim; exit 0 even with rejects."""
     import pandas as pd
 
-    from yibao.errors import InputError
     from yibao.io import read_accumulators, read_batch, write_tables
     from yibao.pipeline import score_batch
 
-    if fmt not in FORMATS:
-        raise InputError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
     started = time.perf_counter()
     big = not quiet and sum(f.stat().st_size for f in input.glob("lines.*")) > 5_000_000
     stages = Stages(big)
@@ -65,7 +70,7 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet 
             out.mkdir(parents=True, exist_ok=True)
             write_tables({"claims": result.claims, "lines": result.lines,
                           "accumulators": result.accumulators, "violations": result.violations,
-                          "rejects": result.rejects}, out, fmt)
+                          "rejects": result.rejects}, out, fmt.value)
             (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True)
                                               + "\n", encoding="utf-8")
     if not quiet:

@@ -10,28 +10,31 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from yibao.cli.options import choices, quiet_option
+
 FORMATS = ("parquet", "csv")
+Format = choices("Format", FORMATS)
 
 
 def run(claims: int = typer.Option(..., "--claims", min=1, help="number of claims and applications"),
         seed: int = typer.Option(..., "--seed", help="random seed: the same seed writes the same bytes"),
         out: Path = typer.Option(..., "--out", help="output folder"),
-        fmt: str = typer.Option("parquet", "--format", help="parquet or csv"),
+        fmt: Format = typer.Option("parquet", "--format", help="output format"),
         year: int = typer.Option(2025, "--year", help="the year the claims are dated in"),
         tariff: Optional[str] = typer.Option(None, "--tariff",
                                              help="ID or ID@VERSION whose catalogue and materials to use"),
+        quiet: bool = quiet_option("no table of the files written"),
         ) -> None:
     """Write synthetic batch tables (persons, claims, lines, …) with realistic distributions."""
-    from yibao.errors import InputError
     from yibao.io import write_tables
     from yibao.synth import generate
 
-    if fmt not in FORMATS:
-        raise InputError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
     started = time.perf_counter()
     tables = generate(claims, seed, year, tariff)
-    paths = write_tables(tables, out, fmt)
+    paths = write_tables(tables, out, fmt.value)
     seconds = time.perf_counter() - started
+    if quiet:
+        return
     summary = Table("table", "rows", "file", title=f"yibao synth --claims {claims:,} --seed {seed}",
                     title_justify="left")
     for (name, frame), path in zip(tables.items(), paths):
