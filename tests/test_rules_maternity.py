@@ -1,4 +1,4 @@
-"""Maternity (生育保险): routes, quotas, allowance days and materials (REFERENCE_TARIFF.md Maternity)."""
+"""Maternity (生育保险): routes, quotas, allowance days and materials (docs/tariffs.md maternity)."""
 
 from __future__ import annotations
 
