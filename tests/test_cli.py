@@ -67,15 +67,17 @@ def test_quiet_answers_only_what_a_script_needs() -> None:
     ids = invoke("rules", "list", "--area", "manual", "-q").output.split()
     assert ids == ["MAN-001", "MAN-002", "MAN-003", "MAN-004"]
     assert invoke("tariffs", "list", "-q").output.split() == ["sample-county@2024", "sample-county@2025"]
-    assert (invoke("tariffs", "validate", "sample-county", "-q").output, ) == ("", )
+    assert invoke("tariffs", "validate", "sample-county", "-q").output == ""
+    assert invoke("tariffs", "show", "sample-county", "-q").output == "sample-county@2025\n"
+    assert invoke("rules", "show", "MAN-003", "-q").output == "开原市高频事项 手工(零星)报销 法定时限 21 个工作日\n"
     changed = invoke("tariffs", "diff", "sample-county", "--from", "2024", "--to", "2025", "-q")
     same = invoke("tariffs", "diff", "sample-county", "--from", "2025", "--to", "2025", "-q")
     assert (changed.exit_code, changed.output, same.exit_code, same.output) == (1, "", 0, "")
 
 
-def test_quiet_is_offered_by_every_command_that_reports() -> None:
+def test_quiet_is_offered_by_every_command() -> None:
     for args in (["synth"], ["score"], ["settle"], ["whatif"], ["tariffs", "validate"], ["tariffs", "list"],
-                 ["tariffs", "diff"], ["rules", "list"]):
+                 ["tariffs", "show"], ["tariffs", "diff"], ["rules", "list"], ["rules", "show"]):
         assert "--quiet" in invoke(*args, "-h").output, args
 
 

@@ -81,9 +81,14 @@ def list_rules(area: Optional[Area] = typer.Option(None, "--area", help="only on
 
 @app.command("show")
 def show(rule_id: str = typer.Argument(..., help="rule id, e.g. REF-004"),
-         tariff: Optional[str] = typer.Option(None, help=TARIFF_HELP)) -> None:
+         tariff: Optional[str] = typer.Option(None, help=TARIFF_HELP),
+         quiet: bool = quiet_option("the policy basis, to quote in a notice"),
+         ) -> None:
     """One rule: basis, the facts it reads, what it concludes and the tariff parameters it uses."""
     rule = get(rule_id)
+    if quiet:
+        typer.echo(rule.basis)
+        return
     lt = resolve(tariff)
     area = next(name for name, rules in AREAS.items() if rule in rules.rules)
     table = _table(title=f"{rule.id}  {rule.title}")

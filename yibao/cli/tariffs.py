@@ -107,12 +107,16 @@ def _sections(params: list[Parameter]) -> dict[str, list[Parameter]]:
 @app.command()
 def show(tariff: str = typer.Argument(..., help="tariff ID or ID@VERSION"),
          version: Optional[str] = typer.Option(None, "--version", help="version (default: the latest)"),
+         quiet: bool = quiet_option("ID@VERSION of the version shown (which one is the latest)"),
          ) -> None:
     """Every parameter of one version, section by section, and the catalogue size."""
     tariff_id, _, at = tariff.partition("@")
     if version and at and version != at:
         raise InputError(f"{tariff}: conflicts with --version {version}")
     lt = resolve(f"{tariff_id}@{version or at}" if version or at else tariff_id)
+    if quiet:
+        typer.echo(lt.key)
+        return
     _console().print(f"{lt.tariff.key}  {lt.tariff.title}  ({lt.path})", style="bold")
     for section, params in _sections(parameters(lt.tariff)).items():
         table = _table("parameter", "value", title=section)
