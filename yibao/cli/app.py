@@ -7,8 +7,8 @@ is built on first use (tests, `yibao --help`, shell completion).
 
 Conventions shared by every command: `-h` is `--help`; `yibao --version`; `-v`/`-vv` on the root
 turn on the standard `logging` module's INFO/DEBUG lines on stderr (stage boundaries, files
-read and written); choices are listed in the help; commands that report on work done take
-`--quiet`.
+read and written); choices are listed in the help; every command takes `-q`/`--quiet` (nothing,
+or the short answer a script needs).
 """
 
 from __future__ import annotations

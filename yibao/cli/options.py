@@ -18,6 +18,6 @@ def choices(name: str, values: Iterable[str]) -> type[StrEnum]:
 
 
 def quiet_option(help: str) -> Any:
-    """`--quiet`/`-q`, the same flag on every command that reports on its work; errors still
-    go to stderr and the exit code stays."""
+    """`--quiet`/`-q`, the same flag on every command: nothing, or the short answer a script
+    needs; errors still go to stderr and the exit code stays."""
     return typer.Option(False, "--quiet", "-q", help=help)
