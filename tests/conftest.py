@@ -1,4 +1,4 @@
-"""Shared test helpers: build a case as CASES.md does and decide it through the real pipeline;
+"""Shared test helpers: build a case as docs/cases.md does and decide it through the real pipeline;
 turn rows of a scored batch back into a case; a synthetic batch shared by the batch tests; and
 the hypothesis profiles.
 
@@ -36,7 +36,7 @@ for _name, _examples in (("ci", 300), ("dev", 25)):
                               suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-# The amount fields of a decision (CASES.md), in yuan with two decimals.
+# The amount fields of a decision (docs/cases.md), in yuan with two decimals.
 AMOUNT_FIELDS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt",
                  "inscp_scp_amt", "violation_amt", "act_pay_dedc", "hifp_pay", "hifmi_pay", "hifob_pay",
                  "maf_pay", "fund_pay_sumamt", "psn_part_amt", "hosp_part_amt")
@@ -66,7 +66,7 @@ def make_case(person: dict | None = None, claim: dict | None = None, lines: list
 
 
 def decide(case: dict[str, Any], tariff: Any = None) -> dict[str, Any]:
-    """The CASES.md decision object for one case, through the same pipeline as a batch."""
+    """The docs/cases.md decision object for one case, through the same pipeline as a batch."""
     parsed = parse_case(case)
     result = score_batch(case_batch(parsed), tariff=tariff)
     return decision_object(result, parsed.claim.mdtrt_id)
@@ -163,7 +163,7 @@ MATERNITY = {"maternity_item": "item", "delivery": "delivery", "infants": "infan
 
 
 def case_from_batch(batch: Batch, mdtrt_id: str) -> dict[str, Any]:
-    """The what-if case (CASES.md) of one claim of a typed batch, built from the same rows: the
+    """The what-if case (docs/cases.md) of one claim of a typed batch, built from the same rows: the
     claim, its lines, its institution, and its person with every status, certification, filing
     and enrolment row.
 

@@ -1,4 +1,4 @@
-"""Each tariff feature, with amounts worked by hand from REFERENCE_TARIFF.md (sample-county 2025).
+"""Each tariff feature, with amounts worked by hand from docs/tariffs.md (sample-county 2025).
 
 `X` lines carry an inline 甲类 level and no price cap, so the in-policy amount is exactly the price:
 that keeps the hand arithmetic about the feature under test.

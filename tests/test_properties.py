@@ -172,7 +172,7 @@ def test_annual_caps_hold_across_claims(amounts_fen: list[list[int]]) -> None:
 
 
 def tier(burden_fen: int) -> int:
-    """Catastrophic tiers of REFERENCE_TARIFF.md, written out: 11,000; 0.60 to 100,000; 0.70 above."""
+    """Catastrophic tiers of docs/tariffs.md, written out: 11,000; 0.60 to 100,000; 0.70 above."""
     first = max(0, min(burden_fen, 100_000_00) - 11_000_00) * 6000
     second = max(0, burden_fen - 100_000_00) * 7000
     return (first + second + 5000) // 10000

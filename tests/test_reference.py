@@ -164,7 +164,7 @@ def test_pipeline_agrees_with_the_reference(batch: Batch, edits: list[str] | Non
 
 def test_child_retired_cadre_deductible_is_rounded_once() -> None:
     """A resident child with a retired-cadre status (what-if: cadre deductible factor 0.3333):
-    the factors multiply and the deductible is rounded once (REFERENCE_TARIFF.md), by hand
+    the factors multiply and the deductible is rounded once (docs/tariffs.md), by hand
     500 × 0.5 × 0.3333 = 83.325 → 83.33 yuan; the reference agrees with the hand figure."""
     tariff = edited(["inpatient.retired_cadre.deductible_factor=0.3333"])
     cadre = [{"kind": "retired_cadre", "valid_from": "2020-01-01"}]

@@ -104,3 +104,10 @@ def test_uncertified_application_waits_for_verification() -> None:
     c = assistance_application(["invoice"])
     assert c["rule_decision"] == "needs_materials"
     assert missing(c) == ["id_document", "assistance_application_card", "household_check_authorisation"]
+
+
+def test_uncertified_application_is_not_asked_for_invoices() -> None:
+    # an application for certification, not a reimbursement: the proof of costs comes after it
+    c = assistance_application(["id_document"] + CARD)
+    assert (c["rule_decision"], codes(c), c["missing_materials"]) == \
+        ("pending_verification", ["ASSISTANCE_PENDING"], ())

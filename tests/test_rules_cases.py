@@ -1,6 +1,6 @@
 """The rule base on the worked examples, and the helpers the other rule tests share.
 
-`conclude` runs one CASES.md case through `derive_facts` and `evaluate` only (no calculator), so
+`conclude` runs one docs/cases.md case through `derive_facts` and `evaluate` only (no calculator), so
 these tests pin the rule base itself. Expected values are read off the spec by hand.
 """
 

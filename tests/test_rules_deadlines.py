@@ -1,4 +1,4 @@
-"""Legal due dates in working days (CASES.md Applications; REFERENCE_TARIFF.md Deadlines).
+"""Legal due dates in working days (docs/cases.md Applications; docs/tariffs.md deadlines).
 
 Counted by hand on the 2025 calendar: Dragon Boat Festival 05-31 … 06-02 off; National Day and
 Mid-Autumn 10-01 … 10-08 off with Saturday 10-11 a make-up working day.

@@ -107,7 +107,7 @@ def test_cli_shows_a_rule_with_its_parameters() -> None:
     result = runner.invoke(app, ["rules", "show", "ref-004", "--tariff", "sample-county@2025"],
                            env={"COLUMNS": "200"})
     assert result.exit_code == 0
-    assert "seed 000 四.2" in result.output and "ref_workdays" in result.output
+    assert "西平县流程图 四.2" in result.output and "ref_workdays" in result.output
     assert '"window_workdays": 5' in result.output and "sample-county@2025" in result.output
 
 

@@ -1,4 +1,4 @@
-"""Cross-cutting conditions (DOMAIN.md §3.5), manual claims and the outpatient level rule."""
+"""Cross-cutting conditions (docs/domain.md §3.5), manual claims and the outpatient level rule."""
 
 from __future__ import annotations
 

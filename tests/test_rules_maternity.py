@@ -1,4 +1,4 @@
-"""Maternity (生育保险): routes, quotas, allowance days and materials (REFERENCE_TARIFF.md Maternity)."""
+"""Maternity (生育保险): routes, quotas, allowance days and materials (docs/tariffs.md maternity)."""
 
 from __future__ import annotations
 
@@ -109,9 +109,21 @@ def test_maternity_claim_without_an_item_is_refused() -> None:
 def test_maternity_application() -> None:
     details = {"item": "delivery", "delivery": "vaginal"}
     complete = application("maternity_application", med_type="52", maternity=details,
-                           materials=["id_document", "maternity_application_form"])
+                           materials=MANUAL_52["materials"])
     complete["person"] |= MOTHER
     c = conclude(complete)
     assert (c["rule_decision"], c["due_workdays"], c["fund_pool"], c["allowance_days"]) == ("approved", 21, "", 0)
     complete["person"]["left_employment_date"] = "2024-06-01"
     assert missing(conclude(complete)) == ["no_employment_declaration"]
+
+
+def test_delivery_application_lists_every_missing_material_of_the_manual_claim_at_once() -> None:
+    # the application is the paper route of a manual delivery claim: fee list and medical records
+    # (the manual claim's) and the application form (its own) are told together
+    case = application("maternity_application", med_type="52", maternity={"item": "delivery", "delivery": "vaginal"},
+                       materials=["id_document", "invoice"])
+    case["person"] |= MOTHER
+    c = conclude(case)
+    assert (c["rule_decision"], sorted(missing(c))) == \
+        ("needs_materials", ["fee_list", "maternity_application_form", "medical_records"])
+    assert {rule for rule, _, _ in c["reasons"]} == {"MAT-012", "MAT-015"}

@@ -1,4 +1,4 @@
-"""Referrals and out-of-area inpatient care (DOMAIN.md §3.4, seed 000 四.2).
+"""Referrals and out-of-area inpatient care (docs/domain.md §3.4, 西平县流程图 四.2).
 
 Working days are counted by hand from the State Council 2025 holiday notice: National Day and
 Mid-Autumn 2025-10-01 … 10-08 are off, Saturday 10-11 is a make-up working day.

@@ -3,7 +3,7 @@
 The score output below is written by hand: two institutions, claims with every violation code,
 a rejected claim, a suspect, claims with incorrect data, a claim of another month, a manual
 claim and claims the scorer rejected. Every expected amount is worked out in the comments from
-the formulas of REFERENCE_TARIFF.md "Audit edits and settlement" (sample-county@2025: penalty
+the formulas of docs/settlement.md (sample-county@2025: penalty
 rate 0.30 for QTY_DAY and BED_DAYS, 0 for the rest; deposit ratio 0.05; R = half-up to the fen).
 """
 

@@ -193,7 +193,7 @@ def test_lines(batch, catalogue) -> None:  # type: ignore[no-untyped-def]
 
 
 def _violations(batch, catalogue: pd.DataFrame) -> dict[str, pd.Series]:  # type: ignore[no-untyped-def]
-    """Each audit edit of REFERENCE_TARIFF.md evaluated directly on the tables."""
+    """Each audit edit of docs/tariffs.md evaluated directly on the tables."""
     lines = batch.lines.reset_index(drop=True)
     claims = batch.claims.set_index("mdtrt_id")
     c = claims.reindex(lines["mdtrt_id"])

@@ -1,6 +1,6 @@
 """Tariff validation, version choice, the version diff and the `yibao tariffs` commands.
 
-Expected differences between versions 2024 and 2025 are the ones REFERENCE_TARIFF.md marks:
+Expected differences between versions 2024 and 2025 are the ones docs/tariffs.md marks:
 resident catastrophic threshold 12,000 → 11,000, tilted threshold 6,000 → 5,500, resident
 outpatient annual cap 240 → 300.
 """

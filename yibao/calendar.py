@@ -1,6 +1,6 @@
 """Working days (工作日) under the official calendar, as precomputed lookups.
 
-Statutory time limits in the seeds ("N日内") count working days: weekends and statutory
+Statutory time limits in the county process charts ("N日内", docs/domain.md §3.6) count working days: weekends and statutory
 holidays are off, make-up working days (调休) are on. The State Council notice is the only
 source of truth, so the calendar comes from the `chinese_calendar` package plus an optional
 user file for years the package does not know. Beyond the known years (`first` … `last`) the

@@ -1,4 +1,4 @@
-"""One what-if case (CASES.md) as a batch of one.
+"""One what-if case (docs/cases.md) as a batch of one.
 
 Policy staff write a case as JSON or YAML; it is validated here so an error names the field
 (`claim.admit_date`), then flattened into the batch tables of `yibao/tables.py`, so a case runs

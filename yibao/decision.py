@@ -1,4 +1,4 @@
-"""The decision object of CASES.md, read off a scored batch.
+"""The decision object of docs/cases.md, read off a scored batch.
 
 `yibao whatif --json` prints it; tests compare it with the worked examples. Amounts are yuan
 numbers with two decimals, exactly the fen the calculator computed.
@@ -27,7 +27,7 @@ def _money(v: float) -> float:
 
 
 def decision_object(result: Result, mdtrt_id: str) -> dict[str, Any]:
-    """Everything CASES.md promises for one claim or application of a scored batch."""
+    """Everything docs/cases.md promises for one claim or application of a scored batch."""
     row = result.claims.set_index("mdtrt_id").loc[mdtrt_id]
     codes, names = _split(row["missing_materials"]), row["missing_material_names"].split(LIST_SEP)
     obj: dict[str, Any] = {

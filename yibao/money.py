@@ -1,7 +1,7 @@
 """Integer money and exact ratios.
 
 Money is held as integer fen (分) and ratios as integer basis points (1/10,000) so that every sum
-reconciles to the fen; the only rounding is half-up, applied where DOMAIN.md §4 says. These
+reconciles to the fen; the only rounding is half-up, applied where docs/domain.md §4 says. These
 helpers work on Python ints and on numpy int64 arrays alike, so the calculator has one route.
 """
 

@@ -2,7 +2,7 @@
 
 `yibao synth` writes these tables, `yibao score` reads them, and a what-if case becomes a batch of
 one in the same layout, so a single pipeline serves every entry point. Column names follow the
-case contract (CASES.md). Lists inside a cell (diagnoses, materials, per-disease accumulators)
+case contract (docs/cases.md). Lists inside a cell (diagnoses, materials, per-disease accumulators)
 are `;`-separated strings, so CSV and Parquet hold the same thing and a spreadsheet can edit it.
 Dates are ISO `YYYY-MM-DD`; money is yuan with at most two decimals; booleans are true/false.
 """

@@ -1,4 +1,4 @@
-"""From lines to claim amounts: the calculator's entry point (DOMAIN.md §4).
+"""From lines to claim amounts: the calculator's entry point (docs/domain.md §4).
 
 Lines are split (audited and declared views), summed per claim, paid in settlement order, and
 the part each party bears is settled so that for every claim

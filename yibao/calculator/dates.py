@@ -42,6 +42,6 @@ def age_on(birth: np.ndarray, on: np.ndarray) -> np.ndarray:
 
 
 def length_of_stay(admit: np.ndarray, discharge: np.ndarray) -> np.ndarray:
-    """Discharge − admission in days, at least 1 (REFERENCE_TARIFF.md)."""
+    """Discharge − admission in days, at least 1 (docs/tariffs.md)."""
     los = (day_array(discharge) - day_array(admit)).astype(np.int64)
     return np.maximum(los, 1)

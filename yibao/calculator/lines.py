@@ -1,4 +1,4 @@
-"""Per-line arithmetic (DOMAIN.md §4.1): amount, audit edits, catalogue split.
+"""Per-line arithmetic (docs/domain.md §4.1): amount, audit edits, catalogue split.
 
 The split is computed twice through the same function: the *audited* view (violations leave
 the line first) that the funds pay, and the *declared* view (edits off) that a hospital settled

@@ -3,25 +3,36 @@
 Every command turns `InputError` into a one-line message on stderr and exit code 2, so bad input
 never shows a traceback. `main` imports only the module of the command it runs (a what-if answer
 should not wait for the settlement, synth and tariff-diff code); `app`, the whole command tree,
-is built on first use (tests, `yibao --help`).
+is built on first use (tests, `yibao --help`, shell completion).
+
+Conventions shared by every command: `-h` is `--help`; `yibao --version`; `-v`/`-vv` on the root
+turn on the standard `logging` module's INFO/DEBUG lines on stderr (stage boundaries, files
+read and written); choices are listed in the help; every command takes `-q`/`--quiet` (nothing,
+or the short answer a script needs).
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 from importlib import import_module
 from typing import Any
 
 import typer
 
+from yibao import __version__
 from yibao.errors import InputError
 
 HELP = "yibao — medical insurance claim rules and calculator (医保审核结算)."
+PROG = "yibao"  # also under `python -m yibao`, whose argv[0] is a path
 
-# module name → how it is mounted: a sub-app (group of commands) or a single command
+# module name → how it is mounted: a sub-app (group of commands) or a single command; a module
+# not written yet is skipped
 _COMMANDS = {
     "tariffs": "group",
     "rules": "group",
+    "calendar": "group",
+    "ledger": "group",
     "synth": "command",
     "whatif": "command",
     "score": "command",
@@ -30,14 +41,28 @@ _COMMANDS = {
 }
 
 
+def _version(show: bool) -> None:
+    if show:
+        typer.echo(f"{PROG} {__version__}")
+        raise typer.Exit()
+
+
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="print the version and exit"),
+          verbose: int = typer.Option(0, "--verbose", "-v", count=True,
+                                      help="log progress on stderr: -v INFO, -vv DEBUG"),
+          ) -> None:
+    # force: each run (and each test invocation) logs to the stderr of the moment
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    logging.basicConfig(stream=sys.stderr, level=level, force=True,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
 def _build(only: str | None = None) -> typer.Typer:
     """The command tree: every command, or just `only` (still as a sub-command of `yibao`)."""
-    cli = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                      help=HELP)
-    if only is not None:
-        # a Typer app with a single command would run it without its name; a callback keeps
-        # `yibao NAME …` a group, exactly as with every command mounted
-        cli.callback()(lambda: None)
+    cli = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, help=HELP,
+                      context_settings={"help_option_names": ["-h", "--help"]})
+    cli.callback()(_root)
     for name, how in _COMMANDS.items():
         if only is not None and name != only:
             continue
@@ -67,10 +92,16 @@ def __getattr__(name: str) -> Any:
 
 
 def main() -> None:
-    command = sys.argv[1] if len(sys.argv) > 1 else ""
-    cli = _build(command) if command in _COMMANDS else __getattr__("app")
+    words = [arg for arg in sys.argv[1:] if not arg.startswith("-")]  # root options are flags
+    command = words[0] if words else ""
+    if command in _COMMANDS:
+        cli = _build(command)
+    elif "--version" in sys.argv[1:]:
+        cli = _build("")  # the version needs no command module
+    else:
+        cli = __getattr__("app")
     try:
-        cli()
+        cli(prog_name=PROG)
     except InputError as exc:
         from rich.console import Console
         from rich.markup import escape

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from yibao.errors import InputError
+from yibao.cli.options import choices, quiet_option
 from yibao.rules.registry import AREAS, get
 from yibao.tariffs.model import Tariff
 from yibao.tariffs.registry import resolve
@@ -29,6 +29,7 @@ def _console() -> Console:
     return Console(highlight=False, markup=False, soft_wrap=False)
 
 TARIFF_HELP = "tariff ID or ID@VERSION (default: the latest bundled version)"
+Area = choices("Area", AREAS)
 
 
 def _table(*headers: str, title: str | None = None) -> Table:
@@ -64,23 +65,30 @@ def _plain(value: Any) -> str:
 
 
 @app.command("list")
-def list_rules(area: Optional[str] = typer.Option(None, help=f"only one area: {', '.join(AREAS)}")) -> None:
+def list_rules(area: Optional[Area] = typer.Option(None, "--area", help="only one area"),
+               quiet: bool = quiet_option("the rule ids, one per line"),
+               ) -> None:
     """Every rule: id, title and policy basis, by area."""
-    if area is not None and area not in AREAS:
-        raise InputError(f"unknown area '{area}' (areas: {', '.join(AREAS)})")
+    chosen = [(name, rule) for name, rules in AREAS.items() if area in (None, name) for rule in rules.rules]
+    if quiet:
+        typer.echo("\n".join(rule.id for _, rule in chosen))
+        return
     table = _table("id", "area", "title", "basis")
-    for name, rules in AREAS.items():
-        if area in (None, name):
-            for rule in rules.rules:
-                table.add_row(Text(rule.id), Text(name), Text(rule.title), Text(rule.basis))
+    for name, rule in chosen:
+        table.add_row(Text(rule.id), Text(name), Text(rule.title), Text(rule.basis))
     _console().print(table)
 
 
 @app.command("show")
 def show(rule_id: str = typer.Argument(..., help="rule id, e.g. REF-004"),
-         tariff: Optional[str] = typer.Option(None, help=TARIFF_HELP)) -> None:
+         tariff: Optional[str] = typer.Option(None, help=TARIFF_HELP),
+         quiet: bool = quiet_option("the policy basis, to quote in a notice"),
+         ) -> None:
     """One rule: basis, the facts it reads, what it concludes and the tariff parameters it uses."""
     rule = get(rule_id)
+    if quiet:
+        typer.echo(rule.basis)
+        return
     lt = resolve(tariff)
     area = next(name for name, rules in AREAS.items() if rule in rules.rules)
     table = _table(title=f"{rule.id}  {rule.title}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,13 +12,17 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from yibao.cli.options import choices, quiet_option
 from yibao.summary import print_summary
 
 FORMATS = ("parquet", "csv", "xlsx")
+Format = choices("Format", FORMATS)
+log = logging.getLogger(__name__)
 
 
 class Stages:
-    """Progress on stderr, one step per stage; shown only for batches worth waiting for."""
+    """Progress on stderr, one step per stage; shown only for batches worth waiting for. Each
+    stage is also logged (`yibao -v score …`), with its time at DEBUG."""
 
     def __init__(self, enabled: bool) -> None:
         self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
@@ -27,7 +32,10 @@ class Stages:
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         self.progress.update(self.task, description=name)
+        log.info("%s", name)
+        started = time.perf_counter()
         yield
+        log.debug("%s: %.2f s", name, time.perf_counter() - started)
 
 
 def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet or CSV)"),
@@ -35,19 +43,16 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet 
         tariff: Optional[str] = typer.Option(None, "--tariff", help="ID or ID@VERSION"),
         accumulators: Optional[Path] = typer.Option(None, "--accumulators",
                                                     help="accumulators of earlier batches"),
-        fmt: str = typer.Option("parquet", "--format", help="parquet, csv or xlsx"),
-        quiet: bool = typer.Option(False, "--quiet", help="no progress, no summary tables"),
+        fmt: Format = typer.Option("parquet", "--format", help="output format"),
+        quiet: bool = quiet_option("no progress, no summary tables"),
         overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing --out folder"),
         ) -> None:
     """Score a batch: decisions, reasons and amounts of every claim; exit 0 even with rejects."""
-    from yibao.errors import InputError
     from yibao.io import load_batch
     from yibao.outputs import check_out
     from yibao.pipeline import score_batch
     from yibao.scored import write_scored
 
-    if fmt not in FORMATS:
-        raise InputError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
     check_out(out, overwrite)
     started = time.perf_counter()
     big = not quiet and sum(f.stat().st_size for f in input.glob("lines.*")) > 5_000_000
@@ -59,7 +64,7 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet 
             result = score_batch(batch, rejects, tariff=tariff)
         with stages.stage("writing results"):
             inputs = [input] + ([accumulators] if accumulators is not None else [])
-            summary = write_scored(result, out, fmt, inputs=inputs, overwrite=overwrite)
+            summary = write_scored(result, out, fmt.value, inputs=inputs, overwrite=overwrite)
     if not quiet:
         console = Console()
         print_summary(summary, console)

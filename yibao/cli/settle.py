@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from pathlib import Path
@@ -11,6 +12,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from yibao.cli.options import choices, quiet_option
+from yibao.settlement.output import FORMATS
+
+Format = choices("Format", FORMATS)
+log = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
     from yibao.settlement import Settlement
 
@@ -18,18 +25,17 @@ if TYPE_CHECKING:
 def run(scored: Optional[Path] = typer.Argument(None, help="a yibao score output folder"),
         period: Optional[str] = typer.Option(None, "--period", help="settlement month, YYYY-MM"),
         out: Optional[Path] = typer.Option(None, "--out", help="output folder"),
-        fmt: str = typer.Option("parquet", "--format", help="parquet or csv"),
+        fmt: Format = typer.Option("parquet", "--format", help="output format"),
         institutions: Optional[Path] = typer.Option(
             None, "--institutions", help="institutions table (or batch folder) for the names on statements"),
         verify: Optional[Path] = typer.Option(None, "--verify", help="recompute a written settlement folder"),
-        quiet: bool = typer.Option(False, "--quiet", help="no summary table"),
+        quiet: bool = quiet_option("no summary table"),
         overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing --out folder"),
         ) -> None:
     """Pay institutions for a month (declared − fees − penalties − deposit); --verify DIR rechecks one."""
     from yibao.errors import InputError
     from yibao.outputs import check_out
     from yibao.settlement import settle, verify_folder, write_settlement
-    from yibao.settlement.output import FORMATS
 
     if verify is not None:
         if scored is not None or period is not None or out is not None:
@@ -46,12 +52,12 @@ def run(scored: Optional[Path] = typer.Argument(None, help="a yibao score output
         return
     if scored is None or period is None or out is None:
         raise InputError("give SCORED, --period YYYY-MM and --out DIR (or --verify DIR)")
-    if fmt not in FORMATS:
-        raise InputError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
     check_out(out, overwrite)
     started = time.perf_counter()
+    log.info("settling %s for %s", scored, period)
     settlement = settle(scored, period, institutions)
-    write_settlement(settlement, out, fmt, overwrite=overwrite)
+    log.info("writing %d statements to %s", len(settlement.statements), out)
+    write_settlement(settlement, out, fmt.value, overwrite=overwrite)
     if not quiet:
         _print_summary(settlement, Console())
         Console().print(f"[dim]written to {out} in {time.perf_counter() - started:.1f} s[/dim]")

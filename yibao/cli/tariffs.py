@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from yibao.cli.options import quiet_option
 from yibao.errors import InputError
 from yibao.tariffs.diff import ABSENT, Change, Parameter, diff_tariffs, parameters
 from yibao.tariffs.registry import (LoadedTariff, load_version, parse_tariff_file, region_dirs, resolve,
@@ -76,7 +77,7 @@ def _catalogue_size(lt: LoadedTariff) -> str:
 
 
 @app.command("list")
-def list_() -> None:
+def list_(quiet: bool = quiet_option("ID@VERSION of every valid version, one per line")) -> None:
     """Every tariff on the search path (YIBAO_TARIFF_PATH, then the bundled ones), with its versions."""
     table = _table("tariff", "version", "effective", "title", "folder")
     for tariff_id, folder in region_dirs().items():
@@ -86,9 +87,12 @@ def list_() -> None:
             except InputError as exc:
                 table.add_row(tariff_id, path.name, Text("invalid", style="red"), str(exc), str(folder))
                 continue
+            if quiet:
+                typer.echo(t.key)
             table.add_row(tariff_id, t.version, _period(t.effective_from, t.effective_to), t.title,
                           str(folder))
-    _console().print(table)
+    if not quiet:
+        _console().print(table)
 
 
 def _sections(params: list[Parameter]) -> dict[str, list[Parameter]]:
@@ -103,12 +107,16 @@ def _sections(params: list[Parameter]) -> dict[str, list[Parameter]]:
 @app.command()
 def show(tariff: str = typer.Argument(..., help="tariff ID or ID@VERSION"),
          version: Optional[str] = typer.Option(None, "--version", help="version (default: the latest)"),
+         quiet: bool = quiet_option("ID@VERSION of the version shown (which one is the latest)"),
          ) -> None:
     """Every parameter of one version, section by section, and the catalogue size."""
     tariff_id, _, at = tariff.partition("@")
     if version and at and version != at:
         raise InputError(f"{tariff}: conflicts with --version {version}")
     lt = resolve(f"{tariff_id}@{version or at}" if version or at else tariff_id)
+    if quiet:
+        typer.echo(lt.key)
+        return
     _console().print(f"{lt.tariff.key}  {lt.tariff.title}  ({lt.path})", style="bold")
     for section, params in _sections(parameters(lt.tariff)).items():
         table = _table("parameter", "value", title=section)
@@ -118,15 +126,36 @@ def show(tariff: str = typer.Argument(..., help="tariff ID or ID@VERSION"),
     _console().print(f"catalogue {lt.tariff.catalogue}: {_catalogue_size(lt)}")
 
 
+def _validation_target(spec: str) -> Path:
+    """A folder or file as given; otherwise a tariff on the search path: ID (its folder) or
+    ID@VERSION (that version's file)."""
+    path = Path(spec)
+    if path.exists():
+        return path
+    tariff_id, _, version = spec.partition("@")
+    if tariff_id not in region_dirs():
+        known = ", ".join(region_dirs()) or "none"
+        raise InputError(f"{spec}: no such file or folder, nor a tariff id (known: {known})")
+    if not version:
+        return region_dirs()[tariff_id]
+    for file in version_files(tariff_id):
+        if parse_tariff_file(file).version == version:
+            return file
+    raise InputError(f"tariff '{tariff_id}' has no version '{version}'")
+
+
 @app.command()
-def validate(path: Path = typer.Argument(..., help="a tariff folder or one YAML version file")) -> None:
+def validate(spec: str = typer.Argument(..., metavar="ID|PATH",
+                                        help="a tariff ID or ID@VERSION on the search path, a tariff folder "
+                                             "or one YAML version file"),
+             quiet: bool = quiet_option("the exit code (0 valid, 2 invalid)"),
+             ) -> None:
     """Check every version and its catalogue; one line OK per version, or the first error (exit 2)."""
-    if not path.exists():
-        raise InputError(f"{path}: no such file or folder")
-    for lt in validate_region(path):
+    for lt in validate_region(_validation_target(spec)):
         t = lt.tariff
-        _console().print(f"OK {lt.path}: {t.key}, {_period(t.effective_from, t.effective_to)}, "
-                      f"catalogue {_catalogue_size(lt)}", soft_wrap=True)
+        if not quiet:
+            _console().print(f"OK {lt.path}: {t.key}, {_period(t.effective_from, t.effective_to)}, "
+                             f"catalogue {_catalogue_size(lt)}", soft_wrap=True)
 
 
 def _change_table(title: str, changes: list[Change], units: dict[str, str]) -> Table:
@@ -141,10 +170,13 @@ def _change_table(title: str, changes: list[Change], units: dict[str, str]) -> T
 def diff(tariff: str = typer.Argument(..., help="tariff ID"),
          from_: str = typer.Option(..., "--from", help="the older version"),
          to: str = typer.Option(..., "--to", help="the newer version"),
+         quiet: bool = quiet_option("the exit code: 1 when a parameter changed, else 0 (as `diff -q`)"),
          ) -> None:
     """What changed between two versions, parameter by parameter (metadata listed apart)."""
     old, new = load_version(tariff, from_), load_version(tariff, to)
     changes = diff_tariffs(old.tariff, new.tariff)
+    if quiet:
+        raise typer.Exit(int(any(not c.metadata for c in changes)))
     units = {p.path: p.unit for p in parameters(old.tariff) + parameters(new.tariff)}
     meta = [c for c in changes if c.metadata]
     params = [c for c in changes if not c.metadata]

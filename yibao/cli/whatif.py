@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import typer
 
 from yibao.cases import case_batch, load_case
+from yibao.cli.options import quiet_option
 from yibao.decision import decision_object
 from yibao.pipeline import LINE_AMOUNTS, assign_tariffs, score_batch
 
@@ -112,14 +113,18 @@ def _differences(base: dict[str, Any], edited: dict[str, Any]) -> dict[str, Any]
     return diff
 
 
-def run(case: Path = typer.Argument(..., help="case file (JSON or YAML, CASES.md)"),
+def run(case: Path = typer.Argument(..., help="case file (JSON or YAML, docs/cases.md)"),
         json_out: bool = typer.Option(False, "--json", help="print the decision as JSON"),
         tariff: Optional[str] = typer.Option(None, "--tariff", help="ID or ID@VERSION"),
         set_: list[str] = typer.Option([], "--set", help="PATH=VALUE tariff edit (repeatable)"),
         compare: bool = typer.Option(False, "--compare", help="baseline, edited and difference"),
+        quiet: bool = quiet_option("the decision (edited, with --set), one word for scripts"),
         ) -> None:
     """Decide one case and compute its amounts (a what-if calculation)."""
     baseline, edited = _decide(case, tariff, set_)
+    if quiet:
+        typer.echo((edited or baseline)["decision"])
+        return
     if compare and edited is not None:
         report = {"baseline": baseline, "edited": edited, "difference": _differences(baseline, edited)}
         if json_out:

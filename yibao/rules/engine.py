@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import logging
 import re
 import threading
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ from yibao.rules.rule import (APPEAL, NEVER_VALUE, Derive, Effect, Missing, Note
                               one_of)
 from yibao.tariffs.model import Tariff
 from yibao.tariffs.registry import LoadedTariff
+
+log = logging.getLogger(__name__)
 
 DECISIONS = ("rejected", "needs_materials", "pending_verification", "approved")  # precedence order
 CONCLUSIONS: dict[str, Any] = {  # ARCHITECTURE.md "Facts and conclusions", with their defaults
@@ -185,6 +188,7 @@ def compiled(tariff: Tariff) -> CompiledRules:
     key = f"{tariff.key}#{digest}"
     with _LOCK:
         if key not in _COMPILED:
+            log.debug("compiling the rule base for %s", key)
             _COMPILED[key] = CompiledRules(tariff, "yibao_" + re.sub(r"\W", "_", key))
         return _COMPILED[key]
 
@@ -210,6 +214,7 @@ def evaluate(facts: pd.DataFrame, tariff: LoadedTariff) -> pd.DataFrame:
     rules = compiled(tariff.tariff)
     codes = row_groups([facts[c] for c in facts.columns])
     first = np.unique(codes, return_index=True)[1]
+    log.info("rules: %d claims, %d distinct facts rows, tariff %s", len(facts), len(first), tariff.key)
     rows = _records(facts.iloc[first])
     with _LOCK:
         per_row = [rules.conclude(row) for row in rows]

@@ -79,7 +79,7 @@ FACTS: dict[str, tuple[Any, str]] = {
     "delivery": ("", "delivery kind"),
     "infants": (0, "maternity: number of infants (at least 1)"),
     "weeks": (0, "terminations: pregnancy weeks clipped to [-1, the largest week threshold]; -1 unknown"),
-    "missing_delivery": ("", "maternity_delivery_extra materials missing (manual delivery claims)"),
+    "missing_delivery": ("", "maternity_delivery_extra materials missing (manual delivery claims and applications)"),
     "missing_left_decl": ("", "maternity_left_employment materials missing (separated employees; manual "
                               "claims and applications)"),
     "missing_spouse_decl": ("", "maternity_spouse materials missing (spouses; manual claims and applications)"),
@@ -258,11 +258,15 @@ def _materials(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray
     m = t.materials
     required = np.full(cl.n, "", dtype=object)
     per_med_type = {med: LIST_SEP.join(codes) for med, codes in m.manual_claim.items()}
-    required[cl.manual] = pd.Series(cl.med[cl.manual], dtype=object).map(per_med_type).fillna("").to_numpy()
+    # a maternity application is the paper route of a maternity claim (the county's service list
+    # asks the invoice and fee list of it): it needs that manual claim's materials besides its own
+    paper = cl.manual | (cl.kind == "maternity_application")
+    required[paper] = pd.Series(cl.med[paper], dtype=object).map(per_med_type).fillna("").to_numpy()
     for kind, codes in (("chronic_application", m.chronic_application.required),
                         ("maternity_application", m.maternity_application),
                         ("assistance_application", m.assistance_application)):
-        required[cl.kind == kind] = LIST_SEP.join(codes)
+        of_kind = cl.kind == kind
+        required[of_kind] = required[of_kind] + LIST_SEP + LIST_SEP.join(codes)
     rows = required != ""
     facts["missing"][rows] = _missing(required[rows], cl.materials[rows])
     assistance = cl.kind == "assistance_application"
@@ -448,8 +452,8 @@ def _maternity(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray
     top = max([mt.abortion_below_weeks, mt.induction_from_weeks] + [b.below_weeks for b in mt.allowance.miscarriage])
     weeks = np.clip(c["pregnancy_weeks"].fillna(-1).to_numpy(dtype=np.int64)[rows], -1, top)
     facts["weeks"][rows] = np.where(_isin(item, TERMINATIONS), weeks, 0)
-    manual, paper = cl.manual[rows], (cl.manual | (cl.kind == "maternity_application"))[rows]
-    for name, codes, need in (("missing_delivery", m.maternity_delivery_extra, manual & (item == "delivery")),
+    paper = (cl.manual | (cl.kind == "maternity_application"))[rows]
+    for name, codes, need in (("missing_delivery", m.maternity_delivery_extra, item == "delivery"),
                               ("missing_left_decl", m.maternity_left_employment, left == "within"),
                               ("missing_spouse_decl", m.maternity_spouse, spouse & (facts["insutype"][rows] != "310"))):
         at = rows[paper & need]

@@ -1,7 +1,7 @@
-"""Conditions that cut across every area (DOMAIN.md §3.5): insurance, institution, trauma, duplicates.
+"""Conditions that cut across every area (docs/domain.md §3.5): insurance, institution, trauma, duplicates.
 
 Each refusal names the condition that failed in a sentence an examiner can paste into the written
-notice; a claim failing several of them lists every one (书面告知理由及救济权, seed 004 items 9–10).
+notice; a claim failing several of them lists every one (书面告知理由及救济权, 右玉县流程图 items 9–10).
 """
 
 from __future__ import annotations
@@ -15,21 +15,21 @@ CLAIM = eq("kind", "claim")
 
 
 @rule("GEN-001", "Not insured on the service date (未参保)",
-      basis="DOMAIN.md §3.5; seed 000 二.1 基本医疗保险待遇支付; seed 004 items 9–10 不符合给付条件",
+      basis="docs/domain.md §3.5; 西平县流程图 二.1 基本医疗保险待遇支付; 右玉县流程图 items 9–10 不符合给付条件",
       concludes="refusal NOT_INSURED", when=lambda t: no("insured"))
 def _not_insured(t: Tariff, f: Fact, v: str) -> list[Effect]:
     return [Refuse("NOT_INSURED", "参保人在就诊（申请）之日未处于参保状态，不予支付医疗保险待遇。")]
 
 
 @rule("GEN-002", "Service date within the waiting period (待遇等待期)",
-      basis="DOMAIN.md §3.5; CASES.md person.waiting_period_until",
+      basis="docs/domain.md §3.5; docs/cases.md person.waiting_period_until",
       concludes="refusal WAITING_PERIOD", when=lambda t: CLAIM & yes("waiting"))
 def _waiting(t: Tariff, f: Fact, v: str) -> list[Effect]:
     return [Refuse("WAITING_PERIOD", "参保人就诊日仍在待遇等待期内，等待期内发生的医疗费用基金不予支付。")]
 
 
 @rule("GEN-003", "Institution's service agreement suspended (协议暂停)",
-      basis="DOMAIN.md §3.5; seed 000 四.6 定点医药机构认定; seed 003 items 25–28 定点协议管理",
+      basis="docs/domain.md §3.5; 西平县流程图 四.6 定点医药机构认定; 濮阳县服务事项 items 25–28 定点协议管理",
       concludes="refusal INSTITUTION_SUSPENDED", when=lambda t: CLAIM & eq("inst", "suspended"))
 def _suspended(t: Tariff, f: Fact, v: str) -> list[Effect]:
     return [Refuse("INSTITUTION_SUSPENDED",
@@ -37,14 +37,14 @@ def _suspended(t: Tariff, f: Fact, v: str) -> list[Effect]:
 
 
 @rule("GEN-004", "Institution not designated (非定点医药机构)",
-      basis="DOMAIN.md §3.5; seed 000 四.6 定点医药机构认定",
+      basis="docs/domain.md §3.5; 西平县流程图 四.6 定点医药机构认定",
       concludes="refusal INSTITUTION_NOT_DESIGNATED", when=lambda t: CLAIM & eq("inst", "none"))
 def _not_designated(t: Tariff, f: Fact, v: str) -> list[Effect]:
     return [Refuse("INSTITUTION_NOT_DESIGNATED", "就诊机构不是医保定点医药机构，医疗费用基金不予支付。")]
 
 
 @rule("GEN-005", "Trauma with third-party liability (外伤 第三方责任)",
-      basis="DOMAIN.md §3.5; seed 002 外伤备案",
+      basis="docs/domain.md §3.5; 开原市高频事项 外伤备案",
       concludes="refusal TRAUMA_THIRD_PARTY", when=lambda t: CLAIM & eq("trauma", "liable"))
 def _third_party(t: Tariff, f: Fact, v: str) -> list[Effect]:
     return [Refuse("TRAUMA_THIRD_PARTY",
@@ -52,7 +52,7 @@ def _third_party(t: Tariff, f: Fact, v: str) -> list[Effect]:
 
 
 @rule("GEN-006", "Trauma without a trauma-filing finding (外伤未备案)",
-      basis="DOMAIN.md §3.5; seed 002 外伤备案; REFERENCE_TARIFF.md Materials",
+      basis="docs/domain.md §3.5; 开原市高频事项 外伤备案; docs/tariffs.md materials",
       concludes="missing materials.trauma_missing", params=("materials.trauma_missing",),
       when=lambda t: CLAIM & eq("trauma", "no_finding") & ne("missing_trauma", ""), uses=("missing_trauma",))
 def _trauma_unfiled(t: Tariff, f: Fact, v: str) -> list[Effect]:
@@ -60,14 +60,14 @@ def _trauma_unfiled(t: Tariff, f: Fact, v: str) -> list[Effect]:
 
 
 @rule("GEN-007", "Duplicate claim (重复报销)",
-      basis="DOMAIN.md §3.5 (same person, institution and overlapping dates as an earlier claim)",
+      basis="docs/domain.md §3.5 (same person, institution and overlapping dates as an earlier claim)",
       concludes="refusal DUPLICATE", when=lambda t: CLAIM & yes("duplicate"))
 def _duplicate(t: Tariff, f: Fact, v: str) -> list[Effect]:
     return [Refuse("DUPLICATE", "同一参保人在同一医疗机构同一时段已有结算记录，本次属重复报销，不予支付。")]
 
 
 @rule("GEN-008", "Direct settlement at a non-networked institution (非联网机构直接结算)",
-      basis="DOMAIN.md §3.4; seed 000 四.2 转诊转院备案 费用结算",
+      basis="docs/domain.md §3.4; 西平县流程图 四.2 转诊转院备案 费用结算",
       concludes="refusal DIRECT_NOT_NETWORKED",
       when=lambda t: CLAIM & eq("mode", "direct") & no("networked") & ne("inst", "none"))
 def _not_networked(t: Tariff, f: Fact, v: str) -> list[Effect]:
@@ -76,7 +76,7 @@ def _not_networked(t: Tariff, f: Fact, v: str) -> list[Effect]:
 
 
 @rule("GEN-009", "Claim without a medical type (医疗类别缺失)",
-      basis="DOMAIN.md §2 claim.med_type", concludes="refusal MED_TYPE_MISSING",
+      basis="docs/domain.md §2 claim.med_type", concludes="refusal MED_TYPE_MISSING",
       when=lambda t: CLAIM & eq("med_type", ""))
 def _no_med_type(t: Tariff, f: Fact, v: str) -> list[Effect]:
     return [Refuse("MED_TYPE_MISSING", "结算记录未注明医疗类别，无法确定适用的支付政策，不予支付。")]

@@ -1,7 +1,7 @@
 """Manual reimbursement (手工/零星报销): the filing window, the materials, the legal deadline.
 
 A person who paid in full files the claim with its materials; the agency tells every missing
-material at once (一次性告知) and decides within the tariff's working days (seed 002: 21 working
+material at once (一次性告知) and decides within the tariff's working days (开原市高频事项: 21 working
 days; assistance recipients 30).
 """
 
@@ -19,7 +19,7 @@ def _manual_claim() -> Cond:
 
 
 @rule("MAN-001", "Manual claim filed after the filing window (逾期申报)",
-      basis="DOMAIN.md §3.5 Filing late; REFERENCE_TARIFF.md Deadlines",
+      basis="docs/domain.md §3.5 Filing late; docs/tariffs.md deadlines",
       concludes="refusal FILED_LATE", params=("deadlines.manual_filing_window_days",),
       when=lambda t: _manual_claim() & gt("filed_days", t.deadlines.manual_filing_window_days))
 def _filed_late(t: Tariff, f: Fact, v: str) -> list[Effect]:
@@ -28,8 +28,8 @@ def _filed_late(t: Tariff, f: Fact, v: str) -> list[Effect]:
 
 
 @rule("MAN-002", "Manual claim materials incomplete (手工报销材料不全)",
-      basis="seed 003 零星报销 办理材料 (门诊: 身份凭证、票据、费用总清单、处方; 住院: …诊断证明); "
-            "seed 002 一次性告知",
+      basis="濮阳县服务事项 零星报销 办理材料 (门诊: 身份凭证、票据、费用总清单、处方; 住院: …诊断证明); "
+            "开原市高频事项 一次性告知",
       concludes="missing materials.manual_claim[med_type]", params=("materials.manual_claim",),
       when=lambda t: _manual_claim() & ne("missing", ""), uses=("missing",))
 def _manual_materials(t: Tariff, f: Fact, v: str) -> list[Effect]:
@@ -37,7 +37,7 @@ def _manual_materials(t: Tariff, f: Fact, v: str) -> list[Effect]:
 
 
 @rule("MAN-003", "Manual claim decided within the legal time limit (法定办结时限)",
-      basis="seed 002 手工(零星)报销 法定时限 21 个工作日", concludes="due_workdays",
+      basis="开原市高频事项 手工(零星)报销 法定时限 21 个工作日", concludes="due_workdays",
       params=("deadlines.manual_claim_workdays",),
       when=lambda t: _manual_claim() & eq("assist", ""))
 def _manual_due(t: Tariff, f: Fact, v: str) -> list[Effect]:
@@ -45,7 +45,7 @@ def _manual_due(t: Tariff, f: Fact, v: str) -> list[Effect]:
 
 
 @rule("MAN-004", "Assistance recipient's manual claim time limit (救助对象零星报销时限)",
-      basis="seed 002 城乡医疗救助对象手工(零星)报销 法定时限 30 个工作日", concludes="due_workdays",
+      basis="开原市高频事项 城乡医疗救助对象手工(零星)报销 法定时限 30 个工作日", concludes="due_workdays",
       params=("deadlines.assistance_manual_claim_workdays",),
       when=lambda t: _manual_claim() & ne("assist", ""))
 def _assistance_manual_due(t: Tariff, f: Fact, v: str) -> list[Effect]:

@@ -1,4 +1,4 @@
-"""Maternity (生育保险, DOMAIN.md §3.2): who is covered, by which scheme, quota and allowance.
+"""Maternity (生育保险, docs/domain.md §3.2): who is covered, by which scheme, quota and allowance.
 
 The person's route is a finding the benefit rules chain on: an insured female employee
 (quotas and the allowance), a woman who left employment within the window (quotas, no
@@ -17,7 +17,8 @@ Choices where the tariff is silent (docs/rules.md):
 - contribution months are read from the claimant's row; a spouse's row without months is
   taken as her husband's insurance the spouse flag states (months recorded there are checked);
 - materials (the declarations, medical records for deliveries) are asked of manual claims and
-  applications, not of direct settlements.
+  applications, not of direct settlements; an application, the paper route of the same claim,
+  also needs the manual claim's materials of its med type, so every missing one is told at once.
 """
 
 from __future__ import annotations
@@ -69,14 +70,14 @@ def allowance_days(t: Tariff, item: str, delivery: str, infants: int, weeks: int
 
 
 @rule("MAT-001", "Insured female employee (参保女职工)",
-      basis="DOMAIN.md §3.2; seed 003 items 20–23 生育医疗费、计划生育医疗费、生育津贴",
+      basis="docs/domain.md §3.2; 濮阳县服务事项 items 20–23 生育医疗费、计划生育医疗费、生育津贴",
       concludes="finding maternity=employee", when=lambda t: _female_employee() & eq("left", ""))
 def _employee(t: Tariff, f: Fact, v: str) -> list[Effect]:
     return [Derive("maternity", "employee")]
 
 
 @rule("MAT-002", "Woman who left employment within the window (离职女职工)",
-      basis="DOMAIN.md §3.2; seed 003 items 20–21 (符合规定的离职女职工需提供无业承诺书)",
+      basis="docs/domain.md §3.2; 濮阳县服务事项 items 20–21 (符合规定的离职女职工需提供无业承诺书)",
       concludes="finding maternity=separated", params=("maternity.left_employment_window_months",),
       when=lambda t: _female_employee() & eq("left", "within"))
 def _separated(t: Tariff, f: Fact, v: str) -> list[Effect]:
@@ -84,7 +85,7 @@ def _separated(t: Tariff, f: Fact, v: str) -> list[Effect]:
 
 
 @rule("MAT-003", "Left employment too long ago (离职超过期限)",
-      basis="REFERENCE_TARIFF.md Maternity (left work within the last 24 months)",
+      basis="docs/tariffs.md maternity (left work within the last 24 months)",
       concludes="refusal MATERNITY_NOT_ELIGIBLE", params=("maternity.left_employment_window_months",),
       when=lambda t: _female_employee() & eq("left", "beyond"))
 def _left_long_ago(t: Tariff, f: Fact, v: str) -> list[Effect]:
@@ -93,7 +94,7 @@ def _left_long_ago(t: Tariff, f: Fact, v: str) -> list[Effect]:
 
 
 @rule("MAT-004", "Unemployed spouse of a male employee (男职工未就业配偶)",
-      basis="DOMAIN.md §3.2; seed 003 item 23 (符合规定的男职工需提供配偶无业承诺书)",
+      basis="docs/domain.md §3.2; 濮阳县服务事项 item 23 (符合规定的男职工需提供配偶无业承诺书)",
       concludes="finding maternity=spouse",
       when=lambda t: _maternity_case() & eq("gender", "F") & ne("insutype", "310") & yes("spouse"))
 def _spouse(t: Tariff, f: Fact, v: str) -> list[Effect]:
@@ -101,7 +102,7 @@ def _spouse(t: Tariff, f: Fact, v: str) -> list[Effect]:
 
 
 @rule("MAT-005", "Resident mother (城乡居民生育)",
-      basis="DOMAIN.md §3.2 (resident insurance pays deliveries through basic insurance)",
+      basis="docs/domain.md §3.2 (resident insurance pays deliveries through basic insurance)",
       concludes="finding maternity=resident",
       when=lambda t: _maternity_case() & eq("gender", "F") & ne("insutype", "310") & no("spouse"))
 def _resident(t: Tariff, f: Fact, v: str) -> list[Effect]:
@@ -109,7 +110,7 @@ def _resident(t: Tariff, f: Fact, v: str) -> list[Effect]:
 
 
 @rule("MAT-006", "Maternity benefits claimed for a man (性别不符)",
-      basis="DOMAIN.md §3.2 (the insured woman; a male employee's spouse claims in her own name)",
+      basis="docs/domain.md §3.2 (the insured woman; a male employee's spouse claims in her own name)",
       concludes="refusal MATERNITY_NOT_ELIGIBLE", when=lambda t: _maternity_case() & eq("gender", "M"))
 def _male(t: Tariff, f: Fact, v: str) -> list[Effect]:
     return [Refuse("MATERNITY_NOT_ELIGIBLE",
@@ -117,7 +118,7 @@ def _male(t: Tariff, f: Fact, v: str) -> list[Effect]:
 
 
 @rule("MAT-007", "Too few contribution months (缴费月数不足)",
-      basis="REFERENCE_TARIFF.md Maternity (at least 12 continuous contribution months)",
+      basis="docs/tariffs.md maternity (at least 12 continuous contribution months)",
       concludes="refusal MATERNITY_NOT_ELIGIBLE", params=("maternity.min_contribution_months",),
       given="maternity", given_values=lambda t: EMPLOYEE_ROUTES, when=lambda t: no("months_ok"))
 def _months(t: Tariff, f: Fact, v: str) -> list[Effect]:
@@ -126,7 +127,7 @@ def _months(t: Tariff, f: Fact, v: str) -> list[Effect]:
 
 
 @rule("MAT-008", "Employee maternity quota (生育医疗费定额)",
-      basis="REFERENCE_TARIFF.md Maternity (quotas; the spouse gets 0.5 × the quotas); seed 003 items 20–21",
+      basis="docs/tariffs.md maternity (quotas; the spouse gets 0.5 × the quotas); 濮阳县服务事项 items 20–21",
       concludes="maternity_scheme employee; maternity_quota; maternity_factor_bp; fund_pool maternity, "
                 "or refusal MATERNITY_NOT_COVERED",
       params=("maternity.quotas", "maternity.spouse_factor", "maternity.induction_from_weeks"),
@@ -143,8 +144,8 @@ def _employee_quota(t: Tariff, f: Fact, v: str) -> list[Effect]:
 
 
 @rule("MAT-009", "Maternity allowance (生育津贴)",
-      basis="DOMAIN.md §3.2; REFERENCE_TARIFF.md Maternity (188 days, +15 dystocia or caesarean, +15 per "
-            "extra infant; miscarriage by weeks); seed 003 item 22",
+      basis="docs/domain.md §3.2; docs/tariffs.md maternity (188 days, +15 dystocia or caesarean, +15 per "
+            "extra infant; miscarriage by weeks); 濮阳县服务事项 item 22",
       concludes="allowance_days", params=("maternity.allowance",),
       given="maternity", given_values=lambda t: ("employee",),
       when=lambda t: yes("months_ok") & eq("kind", "claim") & ne("item", ""),
@@ -154,7 +155,7 @@ def _allowance(t: Tariff, f: Fact, v: str) -> list[Effect]:
 
 
 @rule("MAT-010", "Resident delivery lump sum (居民住院分娩定额)",
-      basis="DOMAIN.md §3.2; REFERENCE_TARIFF.md Maternity (residents: vaginal 1,000, caesarean 2,000)",
+      basis="docs/domain.md §3.2; docs/tariffs.md maternity (residents: vaginal 1,000, caesarean 2,000)",
       concludes="maternity_scheme resident; maternity_quota; fund_pool maternity, or refusal MATERNITY_NOT_COVERED",
       params=("maternity.resident_quotas",), given="maternity", given_values=lambda t: ("resident",),
       when=lambda t: ne("item", ""), uses=("kind", "item", "delivery"))
@@ -168,23 +169,22 @@ def _resident_quota(t: Tariff, f: Fact, v: str) -> list[Effect]:
 
 
 @rule("MAT-011", "Maternity item not stated (生育项目缺失)",
-      basis="CASES.md claim.maternity.item", concludes="refusal MATERNITY_ITEM",
+      basis="docs/cases.md claim.maternity.item", concludes="refusal MATERNITY_ITEM",
       when=lambda t: _maternity_case() & eq("item", ""))
 def _no_item(t: Tariff, f: Fact, v: str) -> list[Effect]:
     return [Refuse("MATERNITY_ITEM", "未注明生育医疗项目（产前检查、分娩、计划生育手术等），无法核定生育保险待遇。")]
 
 
 @rule("MAT-012", "Delivery without its medical records (分娩病历资料)",
-      basis="seed 003 items 20–21 (病历资料); REFERENCE_TARIFF.md Materials (medical_records for deliveries)",
+      basis="濮阳县服务事项 items 20–21 (病历资料); docs/tariffs.md materials (medical_records for deliveries)",
       concludes="missing materials.maternity_delivery_extra", params=("materials.maternity_delivery_extra",),
-      when=lambda t: eq("kind", "claim") & eq("mode", "manual") & ne("missing_delivery", ""),
-      uses=("missing_delivery",))
+      when=lambda t: ne("missing_delivery", ""), uses=("missing_delivery",))
 def _delivery_records(t: Tariff, f: Fact, v: str) -> list[Effect]:
-    return [Missing("MATERIALS_MISSING", "生育医疗费报销材料不齐全，", split(f["missing_delivery"]))]
+    return [Missing("MATERIALS_MISSING", "分娩须提供病历资料，", split(f["missing_delivery"]))]
 
 
 @rule("MAT-013", "Separated employee without the no-employment declaration (无业承诺书)",
-      basis="seed 003 items 20–21: 符合规定的离职女职工需提供无业承诺书",
+      basis="濮阳县服务事项 items 20–21: 符合规定的离职女职工需提供无业承诺书",
       concludes="missing materials.maternity_left_employment", params=("materials.maternity_left_employment",),
       given="maternity", given_values=lambda t: ("separated",), when=lambda t: ne("missing_left_decl", ""),
       uses=("missing_left_decl",))
@@ -193,7 +193,7 @@ def _left_declaration(t: Tariff, f: Fact, v: str) -> list[Effect]:
 
 
 @rule("MAT-014", "Spouse without the spouse's no-employment declaration (配偶无业承诺书)",
-      basis="seed 003 item 23: 符合规定的男职工需提供配偶无业承诺书",
+      basis="濮阳县服务事项 item 23: 符合规定的男职工需提供配偶无业承诺书",
       concludes="missing materials.maternity_spouse", params=("materials.maternity_spouse",),
       given="maternity", given_values=lambda t: ("spouse",), when=lambda t: ne("missing_spouse_decl", ""),
       uses=("missing_spouse_decl",))
@@ -203,15 +203,17 @@ def _spouse_declaration(t: Tariff, f: Fact, v: str) -> list[Effect]:
 
 
 @rule("MAT-015", "Maternity application materials incomplete (生育待遇申请材料不全)",
-      basis="seed 003 item 22 (身份凭证、病历资料、《河南省职工生育保险待遇申请表》); seed 002 生育待遇",
-      concludes="missing materials.maternity_application", params=("materials.maternity_application",),
+      basis="濮阳县服务事项 items 20–22 (身份凭证、医院收费票据、费用总清单、病历资料、《河南省职工生育保险待遇申请表》); "
+            "开原市高频事项 生育待遇",
+      concludes="missing materials.maternity_application and materials.manual_claim[med_type]",
+      params=("materials.maternity_application", "materials.manual_claim"),
       when=lambda t: eq("kind", APPLICATION) & ne("missing", ""), uses=("missing",))
 def _application_materials(t: Tariff, f: Fact, v: str) -> list[Effect]:
     return [Missing("MATERIALS_MISSING", "生育保险待遇申请材料不齐全，", split(f["missing"]))]
 
 
 @rule("MAT-016", "Maternity application time limit (生育待遇办结时限)",
-      basis="seed 002 生育待遇 法定时限 21 个工作日", concludes="due_workdays",
+      basis="开原市高频事项 生育待遇 法定时限 21 个工作日", concludes="due_workdays",
       params=("deadlines.maternity_application_workdays",), when=lambda t: eq("kind", APPLICATION))
 def _application_due(t: Tariff, f: Fact, v: str) -> list[Effect]:
     return [Set({"due_workdays": t.deadlines.maternity_application_workdays})]

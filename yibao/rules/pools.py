@@ -24,14 +24,14 @@ def pools_of(med_types: list[str]) -> tuple[str, ...]:
 
 
 @rule("INP-001", "Inpatient claim paid from the inpatient pool (普通住院)",
-      basis="REFERENCE_TARIFF.md Inpatient; DOMAIN.md §4.2", concludes="fund_pool inpatient; finding pool",
+      basis="docs/tariffs.md inpatient; docs/domain.md §4.2", concludes="fund_pool inpatient; finding pool",
       when=lambda t: eq("kind", "claim") & eq("med_type", "21"))
 def _inpatient(t: Tariff, f: Fact, v: str) -> list[Effect]:
     return pool("inpatient")
 
 
 @rule("INP-002", "Resident child: reduced deductible (未成年居民起付线减半)",
-      basis="REFERENCE_TARIFF.md Inpatient (residents younger than 14 on the admission date)",
+      basis="docs/tariffs.md inpatient (residents younger than 14 on the admission date)",
       concludes="child_deductible", params=("inpatient.child_age_below", "inpatient.child_deductible_factor"),
       given="pool", given_values=lambda t: ("inpatient",),
       when=lambda t: yes("child") & eq("insutype", "390"))
@@ -40,7 +40,7 @@ def _child(t: Tariff, f: Fact, v: str) -> list[Effect]:
 
 
 @rule("INP-003", "Retired cadre's own terms (离休干部待遇)",
-      basis="REFERENCE_TARIFF.md Inpatient (retired cadres); seed 000 四.3 离休干部",
+      basis="docs/tariffs.md inpatient (retired cadres); 西平县流程图 四.3 离休干部",
       concludes="retired_cadre", params=("inpatient.retired_cadre",),
       given="pool", given_values=lambda t: ("inpatient",), when=lambda t: yes("cadre"))
 def _cadre(t: Tariff, f: Fact, v: str) -> list[Effect]:
@@ -48,7 +48,7 @@ def _cadre(t: Tariff, f: Fact, v: str) -> list[Effect]:
 
 
 @rule("OUT-001", "General outpatient claim paid from the outpatient pool (普通门诊统筹)",
-      basis="REFERENCE_TARIFF.md General outpatient", concludes="fund_pool outpatient; finding pool",
+      basis="docs/tariffs.md outpatient", concludes="fund_pool outpatient; finding pool",
       when=lambda t: eq("kind", "claim") & eq("med_type", "11"))
 def _outpatient(t: Tariff, f: Fact, v: str) -> list[Effect]:
     return pool("outpatient")
@@ -67,7 +67,7 @@ def _level_outside_scheme(t: Tariff) -> Cond:
 
 
 @rule("OUT-002", "General outpatient outside the covered levels (门诊统筹限基层)",
-      basis="REFERENCE_TARIFF.md General outpatient (residents: level 1 only; elsewhere refused)",
+      basis="docs/tariffs.md outpatient (residents: level 1 only; elsewhere refused)",
       concludes="refusal OUTPATIENT_LEVEL", params=("outpatient.schemes",),
       given="pool", given_values=lambda t: ("outpatient",), when=_level_outside_scheme)
 def _outpatient_level(t: Tariff, f: Fact, v: str) -> list[Effect]:

@@ -28,7 +28,7 @@ Fact = dict[str, Any]
 NEVER_VALUE = "$never"  # a value no fact holds: tests that are never true
 
 APPEAL = "如对本决定不服，可依法申请行政复议或提起行政诉讼。"
-"""The appeal-rights sentence (救济权) every refusal ends with (seed 004, items 9–10)."""
+"""The appeal-rights sentence (救济权) every refusal ends with (右玉县流程图, items 9–10)."""
 
 
 # --- conditions on the claim fact ------------------------------------------------------------

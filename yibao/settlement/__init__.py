@@ -1,6 +1,6 @@
 """Settlement of designated institutions (定点医药机构费用结算): pay each hospital and pharmacy
 what its direct claims drew from the funds, minus violation fees, penalties and the quality
-deposit, with statements that reconcile to the claim (DOMAIN.md §4.3, docs/settlement.md).
+deposit, with statements that reconcile to the claim (docs/domain.md §4.3, docs/settlement.md).
 
 `settle(scored, period=...)` takes a `yibao score` output folder or a `Result`;
 `write_settlement` writes the tables, the workbook and the printable statements, sealed by a

@@ -1,6 +1,6 @@
 """Data problems that withhold a claim from payment (数据不正确), and claims the scorer rejected.
 
-The agency's procedure (seed 003, items 27–28) sends a declaration with incorrect data back
+The agency's procedure (濮阳县服务事项, items 27–28) sends a declaration with incorrect data back
 instead of paying it. A settlement job runs unattended, so a bad claim must neither stop the
 run nor be paid or dropped silently: each problem becomes a one-line reason, the claim is
 listed in its institution's statement and its declared amount is withheld (暂不拨付) until

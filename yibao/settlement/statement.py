@@ -1,6 +1,6 @@
 """The settlement arithmetic (定点医药机构费用结算): what each institution is paid for a month.
 
-DOMAIN.md §4.3 and REFERENCE_TARIFF.md "Audit edits and settlement" are the contract. Per
+docs/domain.md §4.3 and docs/settlement.md are the contract. Per
 direct claim discharged in the period: the violation fee (违规费用) is `hosp_part_amt`
 (declared funds − audited funds), attributed to its violation codes in proportion to their
 `violation_amt` (largest remainder, exact to the fen); the penalty (违约金) is
@@ -92,7 +92,7 @@ class TariffTerms:
 
 
 def settle_scored(scored: Scored, period: Period) -> Settlement:
-    """Settle the direct claims discharged in `period` (DOMAIN.md §4.3)."""
+    """Settle the direct claims discharged in `period` (docs/domain.md §4.3)."""
     claims = _period_claims(scored.claims, period)
     terms = TariffTerms.of(list(claims["tariff"].unique()))
     violations = scored.violations[scored.violations["mdtrt_id"].isin(claims["mdtrt_id"])]

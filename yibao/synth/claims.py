@@ -381,21 +381,31 @@ def _declarations(tariff: LoadedTariff, mother_kind: str) -> list[str]:
     return {"left": m.maternity_left_employment, "spouse": m.maternity_spouse}.get(mother_kind, [])
 
 
+def _paper_materials(tariff: LoadedTariff, key: str) -> list[str]:
+    """What a paper claim (`med_type|maternity item|mother kind`) hands in: the manual claim's
+    list of its med type, a delivery's medical records, the mother's declaration."""
+    m = tariff.tariff.materials
+    med_type, item, mother_kind = key.split("|")
+    extra = m.maternity_delivery_extra if item == "delivery" else []
+    return list(m.manual_claim.get(med_type, [])) + extra + _declarations(tariff, mother_kind)
+
+
 def _maternity_applications(rng: Rng, n: int, people: People, year: int,
                             tariff: LoadedTariff) -> dict[str, np.ndarray]:
     mothers = np.flatnonzero(people.role == "mother")
     psn = mothers[rng.integers(0, len(mothers), n)]
     delivery = chance(rng, 0.6, n)
+    med_type = np.where(delivery, "52", "51").astype(object)
+    item = np.where(delivery, "delivery", "prenatal").astype(object)
 
-    def required(mother_kind: str) -> list[str]:
-        return tariff.tariff.materials.maternity_application + _declarations(tariff, mother_kind)
+    def required(key: str) -> list[str]:  # an application is the paper route of the same claim
+        return tariff.tariff.materials.maternity_application + _paper_materials(tariff, key)
 
     return _part(n, psn=psn, kind=np.full(n, "maternity_application", dtype=object),
-                 med_type=np.where(delivery, "52", "51").astype(object), submitted=_year_days(rng, year, n),
-                 maternity_item=np.where(delivery, "delivery", "prenatal").astype(object),
+                 med_type=med_type, submitted=_year_days(rng, year, n), maternity_item=item,
                  delivery=np.where(delivery, weighted(rng, DELIVERIES, n), "").astype(object),
                  infants=np.where(delivery, 1, np.nan), weeks=np.where(delivery, rng.integers(37, 42, n), np.nan),
-                 materials=_presented(rng, people.mother_kind[psn], required, 0.2))
+                 materials=_presented(rng, med_type + "|" + item + "|" + people.mother_kind[psn], required, 0.2))
 
 
 # --- settlement mode, materials, filings, certifications --------------------------------------
@@ -412,18 +422,11 @@ def _settle(rng: Rng, c: dict[str, np.ndarray], is_claim: np.ndarray, people: Pe
     year_end = day(dt.date(year, 12, 31))
     filed = np.minimum(offset(c["discharge"], rng.integers(3, 61, n)), year_end)
     c["submitted"] = np.where(is_claim, np.where(manual, filed, c["discharge"]), c["submitted"])
-    m = tariff.tariff.materials
     rows = np.flatnonzero(manual)
     maternity = np.isin(c["med_type"][rows], ("51", "52"))
     need = (c["med_type"][rows] + "|" + np.where(maternity, c["maternity_item"][rows], "") + "|"
             + np.where(maternity, people.mother_kind[c["psn"][rows]], ""))
-
-    def required(key: str) -> list[str]:
-        med_type, item, mother_kind = key.split("|")
-        extra = m.maternity_delivery_extra if item == "delivery" else []
-        return list(m.manual_claim.get(med_type, [])) + extra + _declarations(tariff, mother_kind)
-
-    c["materials"][rows] = _presented(rng, need, required, MATERIALS_INCOMPLETE)
+    c["materials"][rows] = _presented(rng, need, lambda key: _paper_materials(tariff, key), MATERIALS_INCOMPLETE)
 
 
 def _filings(rng: Rng, c: dict[str, np.ndarray], ids: np.ndarray, is_claim: np.ndarray, people: People,

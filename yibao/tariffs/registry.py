@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,8 @@ from pydantic import ValidationError
 from yibao.errors import InputError
 from yibao.tariffs.catalogue import load_catalogue
 from yibao.tariffs.model import Tariff
+
+log = logging.getLogger(__name__)
 
 BUNDLED = Path(__file__).parent / "data"
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 10x faster, same result
@@ -102,6 +105,7 @@ def _parse_cached(path: Path, size: int, mtime_ns: int) -> Tariff:
 def load_file(path: Path) -> LoadedTariff:
     tariff = parse_tariff_file(path)
     catalogue = load_catalogue(path.parent / tariff.catalogue)
+    log.debug("tariff %s read from %s (%d catalogue items)", tariff.key, path, len(catalogue))
     return LoadedTariff(tariff, catalogue, path)
 
 

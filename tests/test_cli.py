@@ -1,0 +1,114 @@
+"""Command-line conventions every command shares: version, `-h`, `python -m yibao`, completion,
+choices in the help, `--quiet`, `-v` logging, and `tariffs validate` by id or path."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import yibao
+from yibao.cli.app import app
+
+EXAMPLES = Path(__file__).parent / "examples"
+E7 = str(EXAMPLES / "e7_manual_missing_materials.case.json")
+runner = CliRunner()
+WIDE = {"COLUMNS": "250"}
+
+
+def invoke(*args: str):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, list(args), env=WIDE)
+
+
+def test_python_m_yibao_prints_the_version() -> None:
+    done = subprocess.run([sys.executable, "-m", "yibao", "--version"], capture_output=True, text=True,
+                          timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"yibao {yibao.__version__}\n", "")
+    assert yibao.__version__ == version("yibao") == "0.1.0"  # the package metadata reads the same source
+
+
+@pytest.mark.parametrize("args", [[], ["score"], ["tariffs"], ["tariffs", "validate"], ["rules", "list"]])
+def test_dash_h_is_help_everywhere(args: list[str]) -> None:
+    short, long = invoke(*args, "-h"), invoke(*args, "--help")
+    assert short.exit_code == 0, short.output
+    assert short.output == long.output
+    assert "Usage:" in short.output
+
+
+@pytest.mark.parametrize("args, shown", [
+    (["score"], "parquet|csv|xlsx"),
+    (["settle"], "parquet|csv"),
+    (["synth"], "parquet|csv"),
+    (["rules", "list"], "general|manual|pools|assistance|chronic|referral|maternity"),
+])
+def test_choices_are_shown_in_the_help_and_others_refused(args: list[str], shown: str) -> None:
+    assert shown in invoke(*args, "-h").output
+    option = "--area" if "rules" in args else "--format"
+    refused = invoke(*args, option, "docx")
+    assert refused.exit_code == 2
+    assert "docx" in refused.output and "Traceback" not in refused.output
+
+
+def test_shell_completion_is_offered_and_completes_commands() -> None:
+    assert "--install-completion" in invoke("-h").output
+    script = subprocess.run([sys.executable, "-m", "yibao", "--show-completion", "bash"], capture_output=True,
+                            text=True, timeout=60)
+    assert script.returncode == 0 and "complete -o default -F _yibao_completion yibao" in script.stdout
+    env = {"_YIBAO_COMPLETE": "complete_bash", "COMP_WORDS": "yibao score --format ", "COMP_CWORD": "3"}
+    done = subprocess.run([sys.executable, "-m", "yibao"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["parquet", "csv", "xlsx"]
+
+
+def test_quiet_answers_only_what_a_script_needs() -> None:
+    assert invoke("whatif", E7, "--quiet").output == "needs_materials\n"
+    ids = invoke("rules", "list", "--area", "manual", "-q").output.split()
+    assert ids == ["MAN-001", "MAN-002", "MAN-003", "MAN-004"]
+    assert invoke("tariffs", "list", "-q").output.split() == ["sample-county@2024", "sample-county@2025"]
+    assert invoke("tariffs", "validate", "sample-county", "-q").output == ""
+    assert invoke("tariffs", "show", "sample-county", "-q").output == "sample-county@2025\n"
+    assert invoke("rules", "show", "MAN-003", "-q").output == "开原市高频事项 手工(零星)报销 法定时限 21 个工作日\n"
+    changed = invoke("tariffs", "diff", "sample-county", "--from", "2024", "--to", "2025", "-q")
+    same = invoke("tariffs", "diff", "sample-county", "--from", "2025", "--to", "2025", "-q")
+    assert (changed.exit_code, changed.output, same.exit_code, same.output) == (1, "", 0, "")
+
+
+def test_quiet_is_offered_by_every_command() -> None:
+    for args in (["synth"], ["score"], ["settle"], ["whatif"], ["tariffs", "validate"], ["tariffs", "list"],
+                 ["tariffs", "show"], ["tariffs", "diff"], ["rules", "list"], ["rules", "show"]):
+        assert "--quiet" in invoke(*args, "-h").output, args
+
+
+def test_verbose_logs_stage_boundaries_on_stderr(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "yibao", "-vv", "whatif", E7, "-q"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.stdout == "needs_materials\n"
+    assert "INFO yibao.rules.engine: rules: 1 claims" in done.stderr
+    assert "DEBUG yibao.tariffs.registry: tariff sample-county@" in done.stderr
+    quiet = subprocess.run([sys.executable, "-m", "yibao", "whatif", E7, "-q"], capture_output=True, text=True,
+                           timeout=60)
+    assert quiet.stderr == ""
+
+
+@pytest.mark.parametrize("spec, files", [
+    ("sample-county", ["2024.yaml", "2025.yaml"]),
+    ("sample-county@2024", ["2024.yaml"]),
+    (str(Path(yibao.__file__).parent / "tariffs" / "data" / "sample-county" / "2025.yaml"), ["2025.yaml"]),
+])
+def test_validate_takes_an_id_or_a_path(spec: str, files: list[str]) -> None:
+    result = invoke("tariffs", "validate", spec)
+    assert result.exit_code == 0, result.output
+    assert [Path(line.split()[1].rstrip(":")).name for line in result.output.splitlines()] == files
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("no-such-county", "no-such-county: no such file or folder, nor a tariff id (known: sample-county)"),
+    ("sample-county@1999", "tariff 'sample-county' has no version '1999'"),
+])
+def test_validate_names_what_it_could_not_find(spec: str, message: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "yibao", "tariffs", "validate", spec], capture_output=True,
+                          text=True, timeout=60)
+    assert (done.returncode, done.stderr.strip()) == (2, f"error: {message}")

@@ -1,0 +1,23 @@
+"""Options several commands share, so they read and behave the same everywhere.
+
+Kept free of heavy imports: every command module imports it, `yibao whatif` included.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Iterable
+
+import typer
+
+
+def choices(name: str, values: Iterable[str]) -> type[StrEnum]:
+    """An enum of `values`: Typer lists them in the help (`[parquet|csv]`) and refuses others
+    with a usage error (exit 2) before the command runs."""
+    return StrEnum(name, {value: value for value in values})  # type: ignore[return-value]
+
+
+def quiet_option(help: str) -> Any:
+    """`--quiet`/`-q`, the same flag on every command: nothing, or the short answer a script
+    needs; errors still go to stderr and the exit code stays."""
+    return typer.Option(False, "--quiet", "-q", help=help)
