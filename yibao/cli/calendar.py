@@ -16,6 +16,7 @@ from typing import Optional
 import typer
 
 from yibao.calendar import ENV_VAR, default_calendar
+from yibao.cli.options import quiet_option
 from yibao.errors import InputError
 
 app = typer.Typer(no_args_is_help=True, help=__doc__.splitlines()[0])
@@ -25,7 +26,7 @@ app = typer.Typer(no_args_is_help=True, help=__doc__.splitlines()[0])
 def check(until: Optional[str] = typer.Option(
               None, "--until", help="exit 1 unless the calendar is known through this date (YYYY-MM-DD)"),
           as_json: bool = typer.Option(False, "--json", help="print the answer as JSON"),
-          quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing; the exit code answers"),
+          quiet: bool = quiet_option("print nothing; the exit code answers"),
           ) -> None:
     """Say until when working days are known; with --until, exit 1 if not known through that date."""
     calendar = default_calendar()
