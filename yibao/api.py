@@ -15,10 +15,16 @@ if TYPE_CHECKING:
 
 
 def score(tables_or_folder: str | Path | Mapping[str, pd.DataFrame], tariff: str | LoadedTariff | None = None,
-          accumulators: str | Path | pd.DataFrame | None = None) -> Result:
+          accumulators: str | Path | pd.DataFrame | None = None, ledger: str | None = None,
+          period: str | None = None) -> Result:
     """Score a batch: a folder of tables (as `yibao synth` writes) or a mapping of table name →
     DataFrame with the columns of docs/tables.md. Rows that cannot be scored are in
-    `Result.rejects`; unusable input raises `yibao.errors.InputError`."""
+    `Result.rejects`; unusable input raises `yibao.errors.InputError`.
+
+    `ledger` (a SQLite path or SQLAlchemy URL, docs/ledger.md): take the accumulators from the
+    ledger, reject claims it holds as paid (DUPLICATE_CLAIM), reverse corrected claims, and
+    commit the batch to it in the settlement month `period` ("YYYY-MM"; by default the month of
+    the latest settlement date). Not together with `accumulators`."""
     from yibao.io import normalize, read_accumulators, read_batch
 
     if isinstance(tables_or_folder, (str, Path)):
@@ -26,6 +32,13 @@ def score(tables_or_folder: str | Path | Mapping[str, pd.DataFrame], tariff: str
     else:
         raw = dict(tables_or_folder)
         batch, rejects = normalize(raw, {name: f"<{name}>" for name in raw})
+    if ledger is not None:
+        from yibao.errors import InputError
+        from yibao.ledger import score_into
+
+        if accumulators is not None:
+            raise InputError("the ledger holds the accumulators: give either a ledger or accumulators")
+        return score_into(ledger, batch, rejects, tariff, period)[0]
     acc = None
     if isinstance(accumulators, (str, Path)):
         acc, acc_rejects = read_accumulators(Path(accumulators))

@@ -38,6 +38,12 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet 
                                                     help="accumulators of earlier batches"),
         fmt: str = typer.Option("parquet", "--format", help="parquet, csv or xlsx"),
         quiet: bool = typer.Option(False, "--quiet", help="no progress, no summary tables"),
+        ledger: Optional[str] = typer.Option(None, "--ledger",
+                                             help="ledger (SQLite path or database URL): accumulators from it, "
+                                                  "the batch committed to it"),
+        period: Optional[str] = typer.Option(None, "--period",
+                                             help="with --ledger: settlement month YYYY-MM (default: the "
+                                                  "latest settlement date's)"),
         ) -> None:
     """Score a batch: decisions, reasons and amounts of every claim; exit 0 even with rejects."""
     import pandas as pd
@@ -48,6 +54,10 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet 
 
     if fmt not in FORMATS:
         raise InputError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
+    if ledger is not None and accumulators is not None:
+        raise InputError("--ledger holds the accumulators: give --ledger or --accumulators, not both")
+    if period is not None and ledger is None:
+        raise InputError("--period places a batch in the ledger: give it with --ledger")
     started = time.perf_counter()
     big = not quiet and sum(f.stat().st_size for f in input.glob("lines.*")) > 5_000_000
     stages = Stages(big)
@@ -59,7 +69,12 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet 
                 acc, acc_rejects = read_accumulators(accumulators)
                 rejects = pd.concat([rejects, acc_rejects], ignore_index=True)
         with stages.stage(f"scoring {len(batch.claims):,} claims, {len(batch.lines):,} lines"):
-            result = score_batch(batch, rejects, tariff=tariff, accumulators=acc)
+            if ledger is None:
+                result = score_batch(batch, rejects, tariff=tariff, accumulators=acc)
+            else:
+                from yibao.ledger import score_into
+
+                result, outcome = score_into(ledger, batch, rejects, tariff, period)
         with stages.stage("writing results"):
             summary = summarize(result)
             out.mkdir(parents=True, exist_ok=True)
@@ -68,6 +83,8 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet 
                           "rejects": result.rejects}, out, fmt)
             (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True)
                                               + "\n", encoding="utf-8")
+    if ledger is not None:
+        Console(stderr=True).print(outcome.message(), highlight=False, soft_wrap=True)
     if not quiet:
         console = Console()
         print_summary(summary, console)
