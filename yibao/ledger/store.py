@@ -237,8 +237,9 @@ class Ledger:
             conn.execute(schema.batches.insert().values(
                 batch_id=c.batch_id, seq=seq, period=c.period, tariff=c.tariff, claims=len(c.payments),
                 duplicates=len(c.duplicates), reversals=len(c.reversed), status="committed"))
-            self._reverse(conn, c.reversed, c.batch_id, c.period)
             first = conn.execute(select(func.coalesce(func.max(schema.entries.c.entry_id), 0))).scalar_one() + 1
+            self._reverse(conn, c.reversed, c.batch_id, c.period, first)
+            first += len(c.reversed)
             payments = c.payments.assign(entry_id=np.arange(first, first + len(c.payments)), batch_id=c.batch_id,
                                          period=c.period, entry=PAYMENT, reverses=None)
             _insert(conn, schema.entries, payments)
@@ -256,11 +257,12 @@ class Ledger:
                            empty_accumulators(), less_payments(held, payments)))
 
     @staticmethod
-    def _reverse(conn: Connection, payments: pd.DataFrame, batch_id: str, period: str) -> None:
+    def _reverse(conn: Connection, payments: pd.DataFrame, batch_id: str, period: str, first: int) -> None:
         if payments.empty:
             return
         t = schema.paid_claims
-        _insert(conn, schema.entries, reversal_entries(payments, batch_id, period))
+        entries = reversal_entries(payments, batch_id, period)
+        _insert(conn, schema.entries, entries.assign(entry_id=np.arange(first, first + len(entries))))
         gone = conn.execute(t.delete().where(and_(t.c.mdtrt_id == bindparam("m"), t.c.entry_id == bindparam("e"))),
                             [{"m": m, "e": int(e)} for m, e in zip(payments["mdtrt_id"], payments["entry_id"])])
         if gone.rowcount != len(payments):
