@@ -26,6 +26,7 @@ import yibao.cli.app as cli_app
 from yibao.io import write_tables
 from yibao.ledger import Ledger
 from yibao.pipeline import Result
+from yibao.settlement import verify_folder, write_settlement
 from yibao.synth import generate
 
 AMOUNTS = ("medfee_sumamt", "act_pay_dedc", "hifp_pay", "hifmi_pay", "hifob_pay", "maf_pay",
@@ -145,21 +146,21 @@ def _single_claim_person(year: dict[str, pd.DataFrame], ids: np.ndarray, whole_y
     claims = whole_year.claims
     counts = claims.groupby(["psn_no", "year"])["mdtrt_id"].transform("size")
     pick = claims[claims["mdtrt_id"].isin(ids) & (counts == 1) & (fen(claims["hifp_pay"]) > 0)
-                  & (claims["fund_pool"] == "inpatient")]
+                  & (claims["fund_pool"] == "inpatient") & (claims["settlement_mode"] == "direct")]
     return str(pick["mdtrt_id"].iat[0])
 
 
 def test_a_correction_reverses_the_earlier_payment_and_its_accumulators(
         year: dict[str, pd.DataFrame], whole_year: Result, ledger_url: str) -> None:
-    march = months(whole_year)["2025-03"]
-    yibao.score(only(year, march), ledger=ledger_url, period="2025-03")
-    old = _single_claim_person(year, march, whole_year)
+    april = months(whole_year)["2025-04"]
+    yibao.score(only(year, april), ledger=ledger_url, period="2025-04")
+    old = _single_claim_person(year, april, whole_year)
     before = status(ledger_url)
     # the hospital re-sends the claim under a new id without its last line
     claim = year["claims"][year["claims"]["mdtrt_id"] == old].assign(mdtrt_id=old + "-R", correction_of=old)
     lines = year["lines"][year["lines"]["mdtrt_id"] == old].iloc[:-1].assign(mdtrt_id=old + "-R")
     corrected = dict(year, claims=claim.reset_index(drop=True), lines=lines.reset_index(drop=True))
-    result = yibao.score(corrected, ledger=ledger_url, period="2025-04")
+    result = yibao.score(corrected, ledger=ledger_url, period="2025-05")
     # independent route: the corrected claim scored on its own, from no accumulators at all
     alone = yibao.score(corrected)
     new, was = by_claim(result.claims).loc[old + "-R"], by_claim(whole_year.claims).loc[old]
@@ -167,7 +168,7 @@ def test_a_correction_reverses_the_earlier_payment_and_its_accumulators(
     ledger = Ledger(ledger_url)
     try:
         assert ledger.paid([old]).empty and len(ledger.paid([old + "-R"])) == 1
-        entries = ledger.period_entries("2025-04")
+        entries = ledger.period_entries("2025-05")
         held = ledger.accumulators([str(was["psn_no"])])
     finally:
         ledger.close()
@@ -183,15 +184,38 @@ def test_a_correction_reverses_the_earlier_payment_and_its_accumulators(
         - fen(was["fund_pay_sumamt"]) + fen(new["fund_pay_sumamt"])
 
 
+def test_a_reversal_is_a_negative_line_of_the_next_settlement(
+        year: dict[str, pd.DataFrame], whole_year: Result, tmp_path: Path) -> None:
+    url = str(tmp_path / "ledger.db")
+    april = months(whole_year)["2025-04"]
+    yibao.score(only(year, april), ledger=url, period="2025-04")
+    old = _single_claim_person(year, april, whole_year)
+    assert CliRunner().invoke(cli_app.app, ["ledger", "reverse", old, "--ledger", url, "--period", "2025-05"]
+                              ).exit_code == 0
+    may = yibao.score(only(year, months(whole_year)["2025-05"]), ledger=url, period="2025-05")
+    settlement = yibao.settle(may, period="2025-05", ledger=url)
+    was = by_claim(whole_year.claims).loc[old]
+    line = settlement.claims.set_index("mdtrt_id").loc[old + "/冲正"]
+    assert line["status"] == "settled" and line["decision"] == "reversed"
+    assert fen(line["declared"]) == fen(line["audited"]) == -fen(was["fund_pay_sumamt"])
+    assert fen(line["violation_fee"]) == fen(line["penalty"]) == 0
+    without = yibao.settle(may, period="2025-05").statements.set_index("institution_id")
+    statement = settlement.statements.set_index("institution_id").loc[was["institution_id"]]
+    assert fen(statement["declared"]) == fen(without.loc[was["institution_id"], "declared"]) \
+        - fen(was["fund_pay_sumamt"])
+    write_settlement(settlement, tmp_path / "settlement", "csv")
+    assert verify_folder(tmp_path / "settlement") == []
+
+
 def test_ledger_reverse_takes_a_payment_back_once(
         year: dict[str, pd.DataFrame], whole_year: Result, tmp_path: Path) -> None:
     url = str(tmp_path / "ledger.db")
-    march = months(whole_year)["2025-03"]
-    yibao.score(only(year, march), ledger=url, period="2025-03")
-    old = _single_claim_person(year, march, whole_year)
+    april = months(whole_year)["2025-04"]
+    yibao.score(only(year, april), ledger=url, period="2025-04")
+    old = _single_claim_person(year, april, whole_year)
     before = status(url)
     runner = CliRunner()
-    done = runner.invoke(cli_app.app, ["ledger", "reverse", old, "--ledger", url, "--period", "2025-04"])
+    done = runner.invoke(cli_app.app, ["ledger", "reverse", old, "--ledger", url, "--period", "2025-05"])
     assert done.exit_code == 0, done.output
     state = status(url)
     assert state["claims"] == before["claims"] - 1
@@ -205,7 +229,7 @@ def test_ledger_reverse_takes_a_payment_back_once(
     finally:
         ledger.close()
     assert int(held["hifp_paid"].iat[0]) == 0 and int(held["inpatient_admissions"].iat[0]) == 0
-    again = runner.invoke(cli_app.app, ["ledger", "reverse", old, "--ledger", url, "--period", "2025-04"])
+    again = runner.invoke(cli_app.app, ["ledger", "reverse", old, "--ledger", url, "--period", "2025-05"])
     assert again.exit_code != 0 and status(url) == state
 
 

@@ -50,12 +50,13 @@ def score(tables_or_folder: str | Path | Mapping[str, pd.DataFrame], tariff: str
 
 
 def settle(result_or_folder: Result | str | Path, period: str,
-           institutions: str | Path | pd.DataFrame | None = None) -> Settlement:
+           institutions: str | Path | pd.DataFrame | None = None, ledger: str | None = None) -> Settlement:
     """Settle designated institutions for a month ("YYYY-MM"): from a `Result` of `score` or a
     `yibao score --out` folder, per institution the declared funds, violation fees (by claim and
     by code), penalties, quality deposit and amount paid, with withheld claims and suspects
     (docs/settlement.md). `institutions` (a table, a batch folder or a frame) names them.
+    With `ledger`, payments reversed (冲正) in the period are negative lines.
     Unusable input raises `yibao.errors.InputError`."""
     from yibao.settlement import settle as settle_month
 
-    return settle_month(result_or_folder, period, institutions)
+    return settle_month(result_or_folder, period, institutions, ledger)

@@ -23,6 +23,8 @@ def run(scored: Optional[Path] = typer.Argument(None, help="a yibao score output
             None, "--institutions", help="institutions table (or batch folder) for the names on statements"),
         verify: Optional[Path] = typer.Option(None, "--verify", help="recompute a written settlement folder"),
         quiet: bool = typer.Option(False, "--quiet", help="no summary table"),
+        ledger: Optional[str] = typer.Option(None, "--ledger", help="ledger (SQLite path or database URL): "
+                                             "payments reversed in the period become negative lines (冲正)"),
         ) -> None:
     """Pay institutions for a month (declared − fees − penalties − deposit); --verify DIR rechecks one."""
     from yibao.errors import InputError
@@ -47,7 +49,7 @@ def run(scored: Optional[Path] = typer.Argument(None, help="a yibao score output
     if fmt not in FORMATS:
         raise InputError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
     started = time.perf_counter()
-    settlement = settle(scored, period, institutions)
+    settlement = settle(scored, period, institutions, ledger)
     write_settlement(settlement, out, fmt)
     if not quiet:
         _print_summary(settlement, Console())

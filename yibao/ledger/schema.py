@@ -12,8 +12,8 @@ Money is integer fen, as in the calculator, so sums over the ledger are exact. T
 - `batch_accumulators` and `batch_duplicates`: what a batch's scoring started from, so scoring
   the same batch again gives the same outputs without adding anything.
 
-The migrations in `migrations/versions/` create these tables; this module is what the code
-reads and writes through, and `tests/test_ledger.py` checks both agree.
+The Alembic migrations in `migrations/versions/` create these tables; this module is what the
+code reads and writes through, and `tests/test_ledger.py` checks that both agree.
 """
 
 from __future__ import annotations
@@ -60,6 +60,8 @@ entries = Table(
     Column("kind", String(32), nullable=False),
     Column("institution_id", String(64), nullable=False),
     Column("settlement_mode", String(16), nullable=False),
+    Column("med_type", String(8), nullable=False),
+    Column("admit_date", String(10), nullable=False),
     Column("discharge_date", String(10), nullable=False),
     Column("reverses", Integer, nullable=True, doc="the payment entry a reversal cancels"),
     *[Column(m, BigInteger, nullable=False) for m in MONEY],

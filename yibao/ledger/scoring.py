@@ -130,6 +130,7 @@ def _payments(result: Result) -> pd.DataFrame:
                         "year": c["year"].to_numpy(dtype=np.int64), "kind": c["kind"].to_numpy(),
                         "institution_id": c["institution_id"].to_numpy(),
                         "settlement_mode": c["settlement_mode"].to_numpy(),
+                        "med_type": c["med_type"].to_numpy(), "admit_date": c["admit_date"].to_numpy(),
                         "discharge_date": c["discharge_date"].to_numpy()} | money)
     if n:
         acc = accumulators_to_fen(added.assign(psn_no="", year=0))

@@ -214,6 +214,15 @@ class Ledger:
             rows = conn.execute(select(t).where(t.c.period == period).order_by(t.c.entry_id))
             return _frame(rows, [c.name for c in t.columns])
 
+    def reversals(self, period: str) -> pd.DataFrame:
+        """Direct claims' payments reversed in a period, as settlement reads them (fen)."""
+        e = self.period_entries(period)
+        e = e[(e["entry"] == REVERSAL) & (e["settlement_mode"] == "direct") & (e["kind"] == "claim")]
+        return pd.DataFrame({"institution_id": e["institution_id"], "mdtrt_id": e["mdtrt_id"],
+                             "psn_no": e["psn_no"], "med_type": e["med_type"], "admit_date": e["admit_date"],
+                             "discharge_date": e["discharge_date"],
+                             "audited_fen": -e["fund_pay_sumamt"].to_numpy(dtype=np.int64)}).reset_index(drop=True)
+
     def status(self) -> dict[str, Any]:
         """Batches, claim count and fund totals (yuan): what `yibao ledger status` shows."""
         b, e = schema.batches, schema.entries
@@ -290,3 +299,12 @@ def _pause_for_tests() -> None:
     if seconds:
         print("ledger: committing", file=sys.stderr, flush=True)
         time.sleep(float(seconds))
+
+
+def reversals_in(url: str, period: str) -> pd.DataFrame:
+    """`Ledger.reversals` of the ledger at `url`, for `yibao settle --ledger`."""
+    ledger = Ledger(url)
+    try:
+        return ledger.reversals(period)
+    finally:
+        ledger.close()
