@@ -141,7 +141,7 @@ def test_a_resent_claim_is_rejected_as_duplicate_and_paid_once(
         fen(others["fund_pay_sumamt"]).sum())
 
 
-def _single_claim_person(year: dict[str, pd.DataFrame], ids: np.ndarray, whole_year: Result) -> str:
+def _single_claim_person(ids: np.ndarray, whole_year: Result) -> str:
     """A claim of the month, paid by the basic fund, whose person has no other claim that year."""
     claims = whole_year.claims
     counts = claims.groupby(["psn_no", "year"])["mdtrt_id"].transform("size")
@@ -150,11 +150,20 @@ def _single_claim_person(year: dict[str, pd.DataFrame], ids: np.ndarray, whole_y
     return str(pick["mdtrt_id"].iat[0])
 
 
+def april_in_ledger(year: dict[str, pd.DataFrame], whole_year: Result, url: str) -> str:
+    """April scored into the ledger; the id of one of its claims to correct or reverse."""
+    april = months(whole_year)["2025-04"]
+    yibao.score(only(year, april), ledger=url, period="2025-04")
+    return _single_claim_person(april, whole_year)
+
+
+def reverse(url: str, claim: str) -> object:
+    return CliRunner().invoke(cli_app.app, ["ledger", "reverse", claim, "--ledger", url, "--period", "2025-05"])
+
+
 def test_a_correction_reverses_the_earlier_payment_and_its_accumulators(
         year: dict[str, pd.DataFrame], whole_year: Result, ledger_url: str) -> None:
-    april = months(whole_year)["2025-04"]
-    yibao.score(only(year, april), ledger=ledger_url, period="2025-04")
-    old = _single_claim_person(year, april, whole_year)
+    old = april_in_ledger(year, whole_year, ledger_url)
     before = status(ledger_url)
     # the hospital re-sends the claim under a new id without its last line
     claim = year["claims"][year["claims"]["mdtrt_id"] == old].assign(mdtrt_id=old + "-R", correction_of=old)
@@ -187,11 +196,8 @@ def test_a_correction_reverses_the_earlier_payment_and_its_accumulators(
 def test_a_reversal_is_a_negative_line_of_the_next_settlement(
         year: dict[str, pd.DataFrame], whole_year: Result, tmp_path: Path) -> None:
     url = str(tmp_path / "ledger.db")
-    april = months(whole_year)["2025-04"]
-    yibao.score(only(year, april), ledger=url, period="2025-04")
-    old = _single_claim_person(year, april, whole_year)
-    assert CliRunner().invoke(cli_app.app, ["ledger", "reverse", old, "--ledger", url, "--period", "2025-05"]
-                              ).exit_code == 0
+    old = april_in_ledger(year, whole_year, url)
+    assert reverse(url, old).exit_code == 0
     may = yibao.score(only(year, months(whole_year)["2025-05"]), ledger=url, period="2025-05")
     settlement = yibao.settle(may, period="2025-05", ledger=url)
     was = by_claim(whole_year.claims).loc[old]
@@ -210,18 +216,15 @@ def test_a_reversal_is_a_negative_line_of_the_next_settlement(
 def test_ledger_reverse_takes_a_payment_back_once(
         year: dict[str, pd.DataFrame], whole_year: Result, tmp_path: Path) -> None:
     url = str(tmp_path / "ledger.db")
-    april = months(whole_year)["2025-04"]
-    yibao.score(only(year, april), ledger=url, period="2025-04")
-    old = _single_claim_person(year, april, whole_year)
+    old = april_in_ledger(year, whole_year, url)
     before = status(url)
-    runner = CliRunner()
-    done = runner.invoke(cli_app.app, ["ledger", "reverse", old, "--ledger", url, "--period", "2025-05"])
+    done = reverse(url, old)
     assert done.exit_code == 0, done.output
     state = status(url)
     assert state["claims"] == before["claims"] - 1
     paid = by_claim(whole_year.claims).loc[old, "fund_pay_sumamt"]
     assert round(state["fund_pay_sumamt"] * 100) == round(before["fund_pay_sumamt"] * 100) - fen(paid)
-    shown = runner.invoke(cli_app.app, ["ledger", "status", "--ledger", url, "--json"])
+    shown = CliRunner().invoke(cli_app.app, ["ledger", "status", "--ledger", url, "--json"])
     assert json.loads(shown.output)["claims"] == state["claims"]
     ledger = Ledger(url)
     try:
@@ -229,7 +232,7 @@ def test_ledger_reverse_takes_a_payment_back_once(
     finally:
         ledger.close()
     assert int(held["hifp_paid"].iat[0]) == 0 and int(held["inpatient_admissions"].iat[0]) == 0
-    again = runner.invoke(cli_app.app, ["ledger", "reverse", old, "--ledger", url, "--period", "2025-05"])
+    again = reverse(url, old)
     assert again.exit_code != 0 and status(url) == state
 
 
@@ -286,3 +289,11 @@ def test_ledger_options_that_cannot_work_stop_with_one_line(
     done = subprocess.run([sys.executable, "-c", "from yibao.cli.app import main; main()", "score",
                            str(synth_folder), "--out", "out", "--quiet", *args], capture_output=True, text=True)
     assert done.returncode == 2 and says in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_twelve_month_example_of_the_docs_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    text = (Path(__file__).parent.parent / "docs" / "ledger.md").read_text(encoding="utf-8")
+    example = text.split("```python\n", 1)[1].split("```", 1)[0]
+    exec(compile(example, "docs/ledger.md", "exec"), {})
+    printed = capsys.readouterr().out.splitlines()
+    assert [p[:7] for p in printed] == [f"2025-{m:02d}" for m in range(1, 13)]
