@@ -270,7 +270,7 @@ def test_the_migrations_create_the_tables_the_code_uses(ledger_url: str) -> None
 
     from yibao.ledger.schema import metadata
 
-    ledger = Ledger(ledger_url)
+    ledger = Ledger(ledger_url, create=True)
     try:
         with ledger.engine.connect() as conn:
             assert compare_metadata(MigrationContext.configure(conn), metadata) == []
@@ -289,6 +289,47 @@ def test_ledger_options_that_cannot_work_stop_with_one_line(
     done = subprocess.run([sys.executable, "-c", "from yibao.cli.app import main; main()", "score",
                            str(synth_folder), "--out", "out", "--quiet", *args], capture_output=True, text=True)
     assert done.returncode == 2 and says in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_batch_of_only_claims_paid_before_pays_nothing_again(
+        year: dict[str, pd.DataFrame], whole_year: Result, tmp_path: Path) -> None:
+    url = str(tmp_path / "ledger.db")
+    january = months(whole_year)["2025-01"]
+    yibao.score(only(year, january), ledger=url, period="2025-01")
+    before = status(url)
+    tables = only(year, january)
+    resent_tables = dict(tables, claims=tables["claims"].iloc[::-1])  # re-sent in another order
+    again = yibao.score(resent_tables, ledger=url, period="2025-02")
+    ledger = Ledger(url)
+    try:
+        paid = set(ledger.paid(january)["mdtrt_id"])
+    finally:
+        ledger.close()
+    resent = again.claims[again.claims["mdtrt_id"].isin(paid)]
+    assert len(resent) == len(paid) and (resent["reason_codes"] == "DUPLICATE_CLAIM").all()
+    after = status(url)
+    assert after["claims"] == before["claims"] and after["fund_pay_sumamt"] == before["fund_pay_sumamt"]
+
+
+def test_a_correction_under_the_same_id_replaces_the_payment(
+        year: dict[str, pd.DataFrame], whole_year: Result, tmp_path: Path) -> None:
+    url = str(tmp_path / "ledger.db")
+    old = april_in_ledger(year, whole_year, url)
+    before = status(url)
+    claim = year["claims"][year["claims"]["mdtrt_id"] == old].assign(correction_of=old)
+    result = yibao.score(dict(only(year, [old]), claims=claim.reset_index(drop=True)), ledger=url, period="2025-05")
+    assert by_claim(result.claims).loc[old, "decision"] != "rejected"
+    after = status(url)
+    assert after["claims"] == before["claims"] and after["fund_pay_sumamt"] == before["fund_pay_sumamt"]
+    assert after["batches"][-1]["reversals"] == 1
+
+
+@pytest.mark.parametrize("command", [["ledger", "status"], ["ledger", "reverse", "C1", "--period", "2025-05"]])
+def test_reading_a_ledger_that_is_not_there_stops_with_one_line(command: list[str], tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", "from yibao.cli.app import main; main()", *command,
+                           "--ledger", str(tmp_path / "typo.db")], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 2 and "no ledger at" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "typo.db").exists()
 
 
 def test_the_twelve_month_example_of_the_docs_runs(capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def score(tables_or_folder: str | Path | Mapping[str, pd.DataFrame], tariff: str | LoadedTariff | None = None,
-          accumulators: str | Path | pd.DataFrame | None = None, ledger: str | None = None,
+          accumulators: str | Path | pd.DataFrame | None = None, ledger: str | Path | None = None,
           period: str | None = None) -> Result:
     """Score a batch: a folder of tables (as `yibao synth` writes) or a mapping of table name →
     DataFrame with the columns of docs/tables.md. Rows that cannot be scored are in
@@ -50,7 +50,7 @@ def score(tables_or_folder: str | Path | Mapping[str, pd.DataFrame], tariff: str
 
 
 def settle(result_or_folder: Result | str | Path, period: str,
-           institutions: str | Path | pd.DataFrame | None = None, ledger: str | None = None) -> Settlement:
+           institutions: str | Path | pd.DataFrame | None = None, ledger: str | Path | None = None) -> Settlement:
     """Settle designated institutions for a month ("YYYY-MM"): from a `Result` of `score` or a
     `yibao score --out` folder, per institution the declared funds, violation fees (by claim and
     by code), penalties, quality deposit and amount paid, with withheld claims and suspects

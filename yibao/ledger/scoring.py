@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -181,10 +182,10 @@ def _duplicate_rows(claims: pd.DataFrame, dups: pd.DataFrame, like: pd.DataFrame
     return rows[list(like.columns)]
 
 
-def score_into(url: str, batch: Batch, rejects: pd.DataFrame, tariff: str | LoadedTariff | None = None,
+def score_into(url: str | Path, batch: Batch, rejects: pd.DataFrame, tariff: str | LoadedTariff | None = None,
                period: str | None = None) -> tuple[Result, Outcome]:
     """`score_with_ledger` on the ledger at `url` (a SQLite path or a SQLAlchemy URL)."""
-    ledger = Ledger(url)
+    ledger = Ledger(url, create=True)
     try:
         return score_with_ledger(ledger, batch, rejects, tariff, period)
     finally:

@@ -22,7 +22,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, and_, bindparam, create_engine, func, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 
 from yibao.calculator.scan import COUNTERS, parse_chronic
 from yibao.errors import InputError
@@ -37,10 +37,13 @@ CHUNK = 500  # keys per IN (...) query: well under every database's limit on bou
 PAYMENT, REVERSAL = "payment", "reversal"
 
 
-def ledger_url(text: str) -> str:
-    """`--ledger` value → SQLAlchemy URL: a URL as given, anything else a SQLite file path."""
+def ledger_url(text: str | Path) -> str:
+    """`--ledger` value → SQLAlchemy URL: a URL as given (plain `postgresql://` with the psycopg
+    driver this package installs), anything else a SQLite file path."""
+    text = str(text)
     if "://" in text:
-        return text
+        scheme, _, rest = text.partition("://")
+        return f"postgresql+psycopg://{rest}" if scheme in ("postgresql", "postgres") else text
     return f"sqlite:///{Path(text).expanduser().resolve()}"
 
 
@@ -142,9 +145,14 @@ class Commit:
 class Ledger:
     """One ledger database: SQLite file or any SQLAlchemy URL (PostgreSQL where a team shares one)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str | Path, create: bool = False) -> None:
+        """`create`: a SQLite file that does not exist yet is made (scoring); reading a ledger
+        (status, settle, reverse) from a mistyped path says so instead of showing an empty one."""
         self.url = ledger_url(url)
         try:
+            database = make_url(self.url).database if self.url.startswith("sqlite") else None
+            if database and not create and not Path(database).is_file():
+                raise InputError(f"no ledger at {database} (yibao score --ledger creates one)")
             self.engine: Engine = create_engine(self.url)
             with self.engine.begin() as conn:
                 config = Config()
@@ -241,6 +249,13 @@ class Ledger:
     def commit(self, c: Commit) -> None:
         """Write a batch in one transaction. A second payment of a claim (another job committed
         it meanwhile) violates `paid_claims`' key and rolls the whole batch back."""
+        try:
+            self._commit(c)
+        except (IntegrityError, OperationalError) as exc:
+            raise InputError(f"nothing was committed: another job wrote to the ledger at the same time "
+                             f"or it is unavailable ({type(exc.orig).__name__}); run again") from None
+
+    def _commit(self, c: Commit) -> None:
         with self.engine.begin() as conn:
             seq = conn.execute(select(func.coalesce(func.max(schema.batches.c.seq), 0))).scalar_one() + 1
             conn.execute(schema.batches.insert().values(
@@ -301,7 +316,7 @@ def _pause_for_tests() -> None:
         time.sleep(float(seconds))
 
 
-def reversals_in(url: str, period: str) -> pd.DataFrame:
+def reversals_in(url: str | Path, period: str) -> pd.DataFrame:
     """`Ledger.reversals` of the ledger at `url`, for `yibao settle --ledger`."""
     ledger = Ledger(url)
     try:

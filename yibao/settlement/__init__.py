@@ -23,7 +23,7 @@ __all__ = ["Settlement", "settle", "verify_folder", "write_settlement"]
 
 
 def settle(scored: str | Path | Any, period: str,
-           institutions: str | Path | pd.DataFrame | None = None, ledger: str | None = None) -> Settlement:
+           institutions: str | Path | pd.DataFrame | None = None, ledger: str | Path | None = None) -> Settlement:
     """Settle the direct claims discharged in `period` ("YYYY-MM").
 
     `scored`: a `yibao score --out` folder, or a `yibao.pipeline.Result`. `institutions`: a
