@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -307,6 +306,24 @@ def test_a_batch_of_only_claims_paid_before_pays_nothing_again(
         ledger.close()
     resent = again.claims[again.claims["mdtrt_id"].isin(paid)]
     assert len(resent) == len(paid) and (resent["reason_codes"] == "DUPLICATE_CLAIM").all()
+    after = status(url)
+    assert after["claims"] == before["claims"] and after["fund_pay_sumamt"] == before["fund_pay_sumamt"]
+
+
+def test_a_batch_of_nothing_but_claims_paid_before_scores_nothing(
+        year: dict[str, pd.DataFrame], whole_year: Result, tmp_path: Path) -> None:
+    from yibao.rules import engine
+
+    if not hasattr(engine, "empty_conclusions"):
+        pytest.skip("scoring an empty batch comes with main's empty-batch fix (75957a2)")
+    url = str(tmp_path / "ledger.db")
+    january = months(whole_year)["2025-01"]
+    first = yibao.score(only(year, january), ledger=url, period="2025-01")
+    paid = first.claims.loc[fen(first.claims["fund_pay_sumamt"]) > 0, "mdtrt_id"].to_numpy()
+    before = status(url)
+    again = yibao.score(only(year, paid), ledger=url, period="2025-02")
+    assert sorted(again.claims["mdtrt_id"]) == sorted(paid)
+    assert (again.claims["reason_codes"] == "DUPLICATE_CLAIM").all() and again.lines.empty
     after = status(url)
     assert after["claims"] == before["claims"] and after["fund_pay_sumamt"] == before["fund_pay_sumamt"]
 

@@ -25,7 +25,8 @@ import pandas as pd
 from yibao.errors import InputError
 from yibao.io import Batch
 from yibao.ledger.schema import ACC, FUNDS, MONEY
-from yibao.ledger.store import (Commit, Ledger, accumulators_to_fen, accumulators_to_yuan, less_payments)
+from yibao.ledger.store import (Commit, Ledger, accumulators_to_fen, accumulators_to_yuan, empty_accumulators,
+                                less_payments)
 from yibao.pipeline import REJECT_COLUMNS, Result, score_batch
 from yibao.money import yuan_array_to_fen
 from yibao.settlement.inputs import parse_period
@@ -70,6 +71,30 @@ def batch_digest(batch: Batch, rejects: pd.DataFrame, tariff: str | LoadedTariff
     return h.hexdigest()
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What a batch is scored from: the accumulators (fen), the claims already paid
+    (mdtrt_id, paid_batch, paid_period) and the payment entries its corrections reverse."""
+
+    inputs: pd.DataFrame
+    duplicates: pd.DataFrame
+    reversed: pd.DataFrame
+
+
+def _plan(ledger: Ledger, claims: pd.DataFrame) -> Plan:
+    """A new batch's plan, from the ledger as it is now."""
+    targets = claims["correction_of"].fillna("").astype(str) if "correction_of" in claims else \
+        pd.Series("", index=claims.index, dtype=object)
+    paid = ledger.paid(set(claims["mdtrt_id"]) | set(targets[targets != ""]))
+    corrected = paid[paid["mdtrt_id"].isin(targets)]
+    reversed_ = ledger.entries(corrected["entry_id"])
+    dup = paid[paid["mdtrt_id"].isin(claims["mdtrt_id"]) & ~paid["mdtrt_id"].isin(corrected["mdtrt_id"])]
+    dups = pd.DataFrame({"mdtrt_id": dup["mdtrt_id"], "paid_batch": dup["batch_id"],
+                         "paid_period": dup["period"]}).reset_index(drop=True)
+    persons = set(claims["psn_no"]) | set(reversed_["psn_no"])
+    return Plan(less_payments(ledger.accumulators(persons), reversed_), dups, reversed_)
+
+
 def score_with_ledger(ledger: Ledger, batch: Batch, rejects: pd.DataFrame,
                       tariff: str | LoadedTariff | None = None, period: str | None = None) -> tuple[Result, Outcome]:
     """Score a batch against the ledger and commit it (or recognise it as committed)."""
@@ -77,39 +102,39 @@ def score_with_ledger(ledger: Ledger, batch: Batch, rejects: pd.DataFrame,
         period = parse_period(period).text
     batch_id = batch_digest(batch, rejects, tariff)
     known = ledger.batch(batch_id)
-    claims = batch.claims
     if known is not None:
         inputs, dups = ledger.batch_inputs(batch_id)
-        reversed_ = None
+        plan = Plan(inputs, dups, pd.DataFrame())
     else:
-        targets = claims["correction_of"].fillna("").astype(str) if "correction_of" in claims else \
-            pd.Series("", index=claims.index)
-        paid = ledger.paid(set(claims["mdtrt_id"]) | set(targets[targets != ""]))
-        corrected = paid[paid["mdtrt_id"].isin(targets)]
-        reversed_ = ledger.entries(corrected["entry_id"])
-        dup = paid[paid["mdtrt_id"].isin(claims["mdtrt_id"]) & ~paid["mdtrt_id"].isin(corrected["mdtrt_id"])]
-        dups = pd.DataFrame({"mdtrt_id": dup["mdtrt_id"], "paid_batch": dup["batch_id"],
-                             "paid_period": dup["period"]}).reset_index(drop=True)
-        persons = set(claims["psn_no"]) | set(reversed_["psn_no"])
-        inputs = less_payments(ledger.accumulators(persons), reversed_)
-    is_dup = claims["mdtrt_id"].isin(dups["mdtrt_id"]).to_numpy()
-    line_dup = batch.lines["mdtrt_id"].isin(dups["mdtrt_id"]).to_numpy()
-    scored = replace(batch, claims=claims[~is_dup], lines=batch.lines[~line_dup])
-    dup_rejects = _line_rejects(batch, line_dup, dups)
-    result = score_batch(scored, pd.concat([rejects, dup_rejects], ignore_index=True) if len(dup_rejects) else rejects,
-                         tariff=tariff, accumulators=accumulators_to_yuan(inputs), contributions=True)
-    out = pd.concat([result.claims, _duplicate_rows(claims[is_dup], dups, result.claims)], ignore_index=True) \
-        if is_dup.any() else result.claims
-    result = replace(result, claims=out)
+        plan = _plan(ledger, batch.claims)
+    result, payments = _score(batch, rejects, tariff, plan)
     if known is not None:
         return result, Outcome(batch_id, known["period"], True, known["claims"], known["duplicates"],
                                known["reversals"])
     period = period or _period_of(result.claims)
-    payments = _payments(result)
-    assert reversed_ is not None
     ledger.commit(Commit(batch_id, period, "" if tariff is None else str(getattr(tariff, "key", tariff)),
-                         payments, reversed_, dups, inputs, accumulators_to_fen(result.accumulators)))
-    return result, Outcome(batch_id, period, False, len(payments), len(dups), len(reversed_))
+                         payments, plan.reversed, plan.duplicates, plan.inputs,
+                         accumulators_to_fen(result.accumulators)))
+    return result, Outcome(batch_id, period, False, len(payments), len(plan.duplicates), len(plan.reversed))
+
+
+def _score(batch: Batch, rejects: pd.DataFrame, tariff: str | LoadedTariff | None,
+           plan: Plan) -> tuple[Result, pd.DataFrame]:
+    """The batch scored without the claims already paid, which join the claims output as
+    rejected; (result, the payment entries of the claims it pays)."""
+    dups = plan.duplicates
+    is_dup = batch.claims["mdtrt_id"].isin(dups["mdtrt_id"]).to_numpy()
+    line_dup = batch.lines["mdtrt_id"].isin(dups["mdtrt_id"]).to_numpy()
+    scored = replace(batch, claims=batch.claims[~is_dup], lines=batch.lines[~line_dup])
+    if line_dup.any():
+        rejects = pd.concat([rejects, _line_rejects(batch, line_dup, dups)], ignore_index=True)
+    result = score_batch(scored, rejects, tariff=tariff, accumulators=accumulators_to_yuan(plan.inputs),
+                         contributions=True)
+    payments = _payments(result)
+    if is_dup.any():
+        rows = _duplicate_rows(batch.claims[is_dup], dups, result.claims)
+        result = replace(result, claims=pd.concat([result.claims, rows], ignore_index=True))
+    return result, payments
 
 
 def _period_of(claims: pd.DataFrame) -> str:
@@ -123,9 +148,7 @@ def _period_of(claims: pd.DataFrame) -> str:
 def _payments(result: Result) -> pd.DataFrame:
     """Entries for the claims this batch pays: those approved, or that drew from a fund or
     moved an accumulator (a rejected claim drew nothing, so it may be filed again)."""
-    claims, added = result.claims, result.contributions
-    n = len(added) if added is not None else 0
-    c = claims.iloc[:n]  # scored claims come first, in the order of their contributions
+    c, added = result.claims, result.contributions
     money = {m: yuan_array_to_fen(np.nan_to_num(c[m].to_numpy(dtype=np.float64))) for m in MONEY}
     out = pd.DataFrame({"mdtrt_id": c["mdtrt_id"].to_numpy(), "psn_no": c["psn_no"].to_numpy(),
                         "year": c["year"].to_numpy(dtype=np.int64), "kind": c["kind"].to_numpy(),
@@ -133,15 +156,10 @@ def _payments(result: Result) -> pd.DataFrame:
                         "settlement_mode": c["settlement_mode"].to_numpy(),
                         "med_type": c["med_type"].to_numpy(), "admit_date": c["admit_date"].to_numpy(),
                         "discharge_date": c["discharge_date"].to_numpy()} | money)
-    if n:
-        acc = accumulators_to_fen(added.assign(psn_no="", year=0))
-        for a in ACC:
-            out["add_" + a] = acc[a].to_numpy()
-        out["add_chronic_paid"] = acc["chronic_paid"].to_numpy()
-    else:
-        for a in ACC:
-            out["add_" + a] = np.zeros(0, np.int64)
-        out["add_chronic_paid"] = np.zeros(0, object)
+    # the scan reports no contributions for a batch without claims
+    acc = accumulators_to_fen(added.assign(psn_no="", year=0)) if added is not None else empty_accumulators()
+    for a in ACC + ("chronic_paid",):
+        out["add_" + a] = acc[a].to_numpy()
     drew = list(FUNDS) + ["declared_fund_pay_sumamt", "hosp_part_amt"]
     moved = (out[["add_" + a for a in ACC if a != "outpatient_month"] + drew] != 0).any(axis=1)
     keep = moved.to_numpy() | c["decision"].isin(DECISIONS_PAID).to_numpy() | (out["add_chronic_paid"] != "").to_numpy()
