@@ -106,8 +106,7 @@ def test_the_same_batch_twice_adds_nothing_and_gives_the_same_outputs(
                                               "--ledger", url, "--quiet"])
     assert first.exit_code == 0, first.output
     before = status(url)
-    again = runner.invoke(cli_app.app, ["score", str(batch), "--out", str(tmp_path / "b"),
-                                              "--ledger", url, "--quiet"])
+    again = runner.invoke(cli_app.app, ["score", str(batch), "--out", str(tmp_path / "b"), "--ledger", url])
     assert again.exit_code == 0, again.output
     assert "already committed in period 2025-05" in again.output
     assert status(url) == before
@@ -225,6 +224,8 @@ def test_ledger_reverse_takes_a_payment_back_once(
     assert round(state["fund_pay_sumamt"] * 100) == round(before["fund_pay_sumamt"] * 100) - fen(paid)
     shown = CliRunner().invoke(cli_app.app, ["ledger", "status", "--ledger", url, "--json"])
     assert json.loads(shown.output)["claims"] == state["claims"]
+    short = CliRunner().invoke(cli_app.app, ["ledger", "status", "--ledger", url, "-q"])
+    assert short.output == f"{state['claims']} {state['fund_pay_sumamt']:.2f}\n"
     ledger = Ledger(url)
     try:
         held = ledger.accumulators([str(by_claim(whole_year.claims).loc[old, "psn_no"])])
@@ -275,6 +276,16 @@ def test_the_migrations_create_the_tables_the_code_uses(ledger_url: str) -> None
             assert compare_metadata(MigrationContext.configure(conn), metadata) == []
     finally:
         ledger.close()
+
+
+def test_a_batch_with_its_own_accumulators_is_refused_by_the_ledger(
+        year: dict[str, pd.DataFrame], tmp_path: Path) -> None:
+    from yibao.errors import InputError
+
+    accumulators = pd.DataFrame({"psn_no": [year["persons"]["psn_no"].iat[0]], "year": [2025], "hifp_paid": [10.0]})
+    with pytest.raises(InputError, match="come from the ledger"):
+        yibao.score(dict(year, accumulators=accumulators), ledger=tmp_path / "ledger.db", period="2025-01")
+    assert status(str(tmp_path / "ledger.db"))["batches"] == []
 
 
 @pytest.mark.parametrize("args, says", [

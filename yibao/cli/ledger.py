@@ -16,7 +16,8 @@ LEDGER = typer.Option(..., "--ledger", help="ledger: SQLite file path or databas
 
 @app.command()
 def status(ledger: str = LEDGER,
-           as_json: bool = typer.Option(False, "--json", help="the status as JSON, for scripts")) -> None:
+           as_json: bool = typer.Option(False, "--json", help="the status as JSON, for scripts"),
+           quiet: bool = typer.Option(False, "--quiet", "-q", help="only: claims paid, fund_pay_sumamt")) -> None:
     """Batches (id, period, claims, status), fund totals per year (yuan) and claims paid."""
     from yibao.ledger import Ledger
 
@@ -27,6 +28,9 @@ def status(ledger: str = LEDGER,
         book.close()
     if as_json:
         print(json.dumps(state, ensure_ascii=False, indent=2, sort_keys=True))
+        return
+    if quiet:
+        print(f"{state['claims']} {state['fund_pay_sumamt']:.2f}")
         return
     console = Console()
     batches = Table(title=f"批次 batches — {state['ledger']}", title_justify="left")
@@ -50,7 +54,8 @@ def status(ledger: str = LEDGER,
 @app.command()
 def reverse(mdtrt_id: str = typer.Argument(..., help="the paid claim to reverse"),
             ledger: str = LEDGER,
-            period: str = typer.Option(..., "--period", help="settlement month YYYY-MM the reversal is made in")) -> None:
+            period: str = typer.Option(..., "--period", help="settlement month YYYY-MM the reversal is made in"),
+            quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing on success")) -> None:
     """Reverse a paid claim (冲正): its payment and accumulators are taken back out, and the
     negative line is settled in --period."""
     from yibao.errors import InputError
@@ -68,5 +73,6 @@ def reverse(mdtrt_id: str = typer.Argument(..., help="the paid claim to reverse"
         book.reverse_only(payments, batch_id, month)
     finally:
         book.close()
-    Console(stderr=True).print(f"claim {mdtrt_id} reversed in period {month} (batch {batch_id[:12]})",
-                               highlight=False, soft_wrap=True)
+    if not quiet:
+        Console(stderr=True).print(f"claim {mdtrt_id} reversed in period {month} (batch {batch_id[:12]})",
+                                   highlight=False, soft_wrap=True)

@@ -83,9 +83,9 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet 
                           "rejects": result.rejects}, out, fmt)
             (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True)
                                               + "\n", encoding="utf-8")
-    if ledger is not None:
-        Console(stderr=True).print(outcome.message(), highlight=False, soft_wrap=True)
     if not quiet:
+        if ledger is not None:
+            Console(stderr=True).print(outcome.message(), highlight=False, soft_wrap=True)
         console = Console()
         print_summary(summary, console)
         console.print(f"[dim]written to {out} in {time.perf_counter() - started:.1f} s[/dim]")

@@ -100,6 +100,9 @@ def score_with_ledger(ledger: Ledger, batch: Batch, rejects: pd.DataFrame,
     """Score a batch against the ledger and commit it (or recognise it as committed)."""
     if period is not None:
         period = parse_period(period).text
+    if len(batch.accumulators):
+        raise InputError("the batch has an accumulators table, but with a ledger the accumulators come from "
+                         "the ledger: remove the table", file=batch.sources.get("accumulators"))
     batch_id = batch_digest(batch, rejects, tariff)
     known = ledger.batch(batch_id)
     if known is not None:
