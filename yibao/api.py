@@ -15,25 +15,39 @@ if TYPE_CHECKING:
 
 
 def score(tables_or_folder: str | Path | Mapping[str, pd.DataFrame], tariff: str | LoadedTariff | None = None,
-          accumulators: str | Path | pd.DataFrame | None = None) -> Result:
+          accumulators: str | Path | pd.DataFrame | None = None, ledger: str | Path | None = None,
+          period: str | None = None) -> Result:
     """Score a batch: a folder of tables (as `yibao synth` writes) or a mapping of table name →
     DataFrame with the columns of docs/tables.md. Rows that cannot be scored are in
-    `Result.rejects`; unusable input raises `yibao.errors.InputError`."""
+    `Result.rejects`; unusable input raises `yibao.errors.InputError`.
+
+    `ledger` (a SQLite path or SQLAlchemy URL, docs/ledger.md): take the accumulators from the
+    ledger, reject claims it holds as paid (DUPLICATE_CLAIM), reverse corrected claims, and
+    commit the batch to it in the settlement month `period` ("YYYY-MM"; by default the month of
+    the latest settlement date). Not together with `accumulators`."""
+    from yibao.errors import InputError
     from yibao.io import load_batch
 
+    if ledger is not None and accumulators is not None:
+        raise InputError("the ledger holds the accumulators: give either a ledger or accumulators")
     source = Path(tables_or_folder) if isinstance(tables_or_folder, (str, Path)) else tables_or_folder
     acc = Path(accumulators) if isinstance(accumulators, (str, Path)) else accumulators
     batch, rejects = load_batch(source, acc)
+    if ledger is not None:
+        from yibao.ledger import score_into
+
+        return score_into(ledger, batch, rejects, tariff, period)[0]
     return score_batch(batch, rejects, tariff=tariff)
 
 
 def settle(result_or_folder: Result | str | Path, period: str,
-           institutions: str | Path | pd.DataFrame | None = None) -> Settlement:
+           institutions: str | Path | pd.DataFrame | None = None, ledger: str | Path | None = None) -> Settlement:
     """Settle designated institutions for a month ("YYYY-MM"): from a `Result` of `score` or a
     `yibao score --out` folder, per institution the declared funds, violation fees (by claim and
     by code), penalties, quality deposit and amount paid, with withheld claims and suspects
     (docs/settlement.md). `institutions` (a table, a batch folder or a frame) names them.
+    With `ledger`, payments reversed (冲正) in the period are negative lines.
     Unusable input raises `yibao.errors.InputError`."""
     from yibao.settlement import settle as settle_month
 
-    return settle_month(result_or_folder, period, institutions)
+    return settle_month(result_or_folder, period, institutions, ledger)

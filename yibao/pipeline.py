@@ -43,6 +43,7 @@ class Result:
     accumulators: pd.DataFrame
     violations: pd.DataFrame
     rejects: pd.DataFrame
+    contributions: pd.DataFrame | None = None  # per claim, what it added to the accumulators (ledger)
 
 
 def _reference_dates(claims: pd.DataFrame) -> np.ndarray:
@@ -159,9 +160,10 @@ def _reasons_json(reasons: tuple) -> str:
 def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
                 tariff: str | LoadedTariff | None = None,
                 accumulators: pd.DataFrame | None = None,
-                calendar: WorkCalendar | None = None) -> Result:
+                calendar: WorkCalendar | None = None, contributions: bool = False) -> Result:
     """Score every claim of a batch. `tariff`: an id, `ID@VERSION`, a loaded version, or None for
-    the bundled default (the version in force on each claim's date)."""
+    the bundled default (the version in force on each claim's date). `contributions`: also what
+    each claim added to the accumulators, which the ledger keeps to reverse a corrected claim."""
     calendar = calendar or default_calendar()
     rejects = rejects if rejects is not None else pd.DataFrame(columns=REJECT_COLUMNS)
     acc = batch.accumulators if accumulators is None else accumulators
@@ -191,7 +193,7 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
 
     lines = batch.lines.assign(claim_pos=claim_pos)
     service_dates = _iso(lines["service_date"])  # made here, before the calculation's arrays (peak memory)
-    calc = calculate(ctx, lines, tariffs, acc if acc is not None else pd.DataFrame())
+    calc = calculate(ctx, lines, tariffs, acc if acc is not None else pd.DataFrame(), contributions)
 
     out = _claims_output(ctx, calc.claims, tariffs)
     line_out = calc.lines  # the calculation's own frame: made into the output in place, not copied
@@ -200,7 +202,8 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
         line_out[f] = _yuan(line_out[f])
     violations = calc.violations.assign(violation_amt=_yuan(calc.violations["violation_amt"]))
     all_rejects = pd.concat([rejects] + extra, ignore_index=True) if extra else rejects
-    return Result(out, line_out, calc.accumulators, violations, all_rejects.reset_index(drop=True))
+    return Result(out, line_out, calc.accumulators, violations, all_rejects.reset_index(drop=True),
+                  calc.contributions)
 
 
 def _claims_output(ctx: pd.DataFrame, amounts: pd.DataFrame,

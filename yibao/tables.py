@@ -107,6 +107,8 @@ TABLES: dict[str, tuple[Column, ...]] = {
         C("delivery", "str", **OPT, choices=("vaginal", "assisted", "caesarean", "")),
         C("infants", "int", **OPT),
         C("pregnancy_weeks", "int", **OPT),
+        C("correction_of", "str", **OPT,
+          doc="the mdtrt_id of an earlier claim this one corrects (the ledger reverses that one)"),
     ),
     "lines": (
         C("mdtrt_id", "str"),

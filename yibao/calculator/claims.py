@@ -34,6 +34,7 @@ class Calculation:
     lines: pd.DataFrame
     violations: pd.DataFrame  # mdtrt_id, code, violation_amt: what each audit edit took
     accumulators: pd.DataFrame
+    contributions: pd.DataFrame | None = None  # per claim (mdtrt_id first), when asked
 
 
 BLOCK_LINES = 1 << 20
@@ -92,7 +93,7 @@ def _per_claim(values: np.ndarray, claim_pos: np.ndarray, n_claims: int) -> np.n
 
 
 def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, LoadedTariff],
-              accumulators: pd.DataFrame) -> Calculation:
+              accumulators: pd.DataFrame, contributions: bool = False) -> Calculation:
     """Amounts of every claim. `claims` carries the claim, person and institution columns and the
     rule base's conclusions (docs/ARCHITECTURE.md); `lines.claim_pos` indexes `claims`."""
     n = len(claims)
@@ -107,7 +108,8 @@ def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, Load
     direct = (claims["settlement_mode"] == "direct").to_numpy()
     # only a direct claim has a declared view (what it drew at discharge) of its own
     declared_inscp = np.where(direct, totals.declared_inscp, sums["inscp_scp_amt"])
-    result = scan.run(claims, sums["inscp_scp_amt"], declared_inscp, terms, accumulators, diseases)
+    result = scan.run(claims, sums["inscp_scp_amt"], declared_inscp, terms, accumulators, diseases,
+                      contributions)
     zeros = np.zeros(n, np.int64)
     paid = {f: result.audited.get(f, zeros) for f in FUND_FIELDS}
     declared_funds = result.declared_funds
@@ -139,7 +141,9 @@ def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, Load
     split_flag = split_admissions(claims, _split_window(claims, tariffs))
     out["suspect_codes"] = np.where(split_flag, "SPLIT_ADMISSION", "")
     return Calculation(out, line_out, _violations(claims["mdtrt_id"], totals.by_code),
-                       scan.state_table(result.state, result.groups, diseases))
+                       scan.state_table(result.state, result.groups, diseases),
+                       None if result.contributions is None else
+                       scan.state_frame(result.contributions, diseases, {"mdtrt_id": out["mdtrt_id"].to_numpy()}))
 
 
 def _violations(claim_ids: pd.Series, by_code: dict[str, np.ndarray]) -> pd.DataFrame:

@@ -58,7 +58,7 @@ def _put(state: Used, g: np.ndarray, new: Used) -> None:
         getattr(state, f.name)[g] = getattr(new, f.name)
 
 
-def _parse_chronic(text: str) -> dict[str, int]:
+def parse_chronic(text: str) -> dict[str, int]:
     out = {}
     for part in filter(None, (p.strip() for p in text.split(LIST_SEP))):
         code, _, amount = part.partition("=")
@@ -117,7 +117,7 @@ def load_state(acc: pd.DataFrame, groups: Groups, diseases: list[str]) -> Used:
     if "chronic_paid" in acc:
         slots = {code: i for i, code in enumerate(diseases)}
         for row, text in zip(pos, acc["chronic_paid"].fillna("").astype(str)):
-            for code, amount in _parse_chronic(text).items():
+            for code, amount in parse_chronic(text).items():
                 if code in slots:
                     state.paid[row, PAID_CHRONIC0 + slots[code]] = amount
     return state
@@ -125,15 +125,20 @@ def load_state(acc: pd.DataFrame, groups: Groups, diseases: list[str]) -> Used:
 
 def state_table(state: Used, groups: Groups, diseases: list[str]) -> pd.DataFrame:
     """The accumulators table after the batch (yuan, like every amount column of the outputs)."""
-    data: dict[str, object] = {"psn_no": text_column(groups.keys // YEARS, groups.persons.tolist()),
-                               "year": groups.keys % YEARS}
+    return state_frame(state, diseases, {"psn_no": text_column(groups.keys // YEARS, groups.persons.tolist()),
+                                         "year": groups.keys % YEARS})
+
+
+def state_frame(state: Used, diseases: list[str], keys: dict[str, object]) -> pd.DataFrame:
+    """Rows of a state (one per group or per claim) as accumulators-table columns after `keys`."""
+    data: dict[str, object] = dict(keys)
     for column, (name, slot) in ACC_COLUMNS.items():
         values = getattr(state, name)
         values = values if slot is None else values[:, slot]
         data[column] = values if column in COUNTERS else values / 100
     chronic = state.paid[:, PAID_CHRONIC0:]
     used = np.flatnonzero(chronic.any(axis=1))
-    text = np.zeros(len(groups), dtype=np.int64)
+    text = np.zeros(len(chronic), dtype=np.int64)
     texts = [""] + [LIST_SEP.join(f"{code}={fen_to_yuan(v)}" for code, v in zip(diseases, chronic[row]) if v)
                     for row in used.tolist()]
     text[used] = np.arange(1, len(used) + 1)
@@ -147,14 +152,17 @@ class ScanResult:
     declared_funds: np.ndarray  # fund_pay_sumamt of the declared view
     state: Used
     groups: Groups
+    contributions: Used | None  # per claim, what it added to its person-year (when asked)
 
 
 def run(claims: pd.DataFrame, inscp_audited: np.ndarray, inscp_declared: np.ndarray,
-        terms: TermArrays, acc: pd.DataFrame, diseases: list[str]) -> ScanResult:
+        terms: TermArrays, acc: pd.DataFrame, diseases: list[str], contributions: bool = False) -> ScanResult:
     """Pay every claim in settlement order; `claims` needs psn_no, year, setl_date, mdtrt_id.
 
     The declared view is paid from the same state as the audited one (it never advances it), and
-    only where its in-policy amount differs: elsewhere it pays the same."""
+    only where its in-policy amount differs: elsewhere it pays the same. `contributions`: also
+    what each claim added to the accumulators (the ledger reverses a corrected claim with it):
+    `advance` from an empty state, so it is the same arithmetic as the scan's own."""
     n = len(claims)
     setl = np.asarray(claims["setl_date"], dtype="datetime64[D]")
     groups = Groups.of(claims, acc) if not acc.empty else Groups.of(claims)
@@ -188,4 +196,5 @@ def run(claims: pd.DataFrame, inscp_audited: np.ndarray, inscp_declared: np.ndar
         _put(state, g, advance(used, out, t, month[idx]))
         for name, values in out.items():
             audited.setdefault(name, np.zeros(n, dtype=np.int64))[idx] = values
-    return ScanResult(audited, declared_funds, state, groups)
+    added = advance(_empty_state(n, len(diseases)), audited, terms, month) if contributions and n else None
+    return ScanResult(audited, declared_funds, state, groups, added)

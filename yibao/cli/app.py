@@ -38,6 +38,7 @@ _COMMANDS = {
     "score": "command",
     "settle": "command",
     "calendar": "group",
+    "ledger": "group",
 }
 
 

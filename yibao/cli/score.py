@@ -46,13 +46,24 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet 
         fmt: Format = typer.Option("parquet", "--format", help="output format"),
         quiet: bool = quiet_option("no progress, no summary tables"),
         overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing --out folder"),
+        ledger: Optional[str] = typer.Option(None, "--ledger",
+                                             help="ledger (SQLite path or database URL): accumulators from it, "
+                                                  "the batch committed to it"),
+        period: Optional[str] = typer.Option(None, "--period",
+                                             help="with --ledger: settlement month YYYY-MM (default: the "
+                                                  "latest settlement date's)"),
         ) -> None:
     """Score a batch: decisions, reasons and amounts of every claim; exit 0 even with rejects."""
+    from yibao.errors import InputError
     from yibao.io import load_batch
     from yibao.outputs import check_out
     from yibao.pipeline import score_batch
     from yibao.scored import write_scored
 
+    if ledger is not None and accumulators is not None:
+        raise InputError("--ledger holds the accumulators: give --ledger or --accumulators, not both")
+    if period is not None and ledger is None:
+        raise InputError("--period places a batch in the ledger: give it with --ledger")
     check_out(out, overwrite)
     started = time.perf_counter()
     big = not quiet and sum(f.stat().st_size for f in input.glob("lines.*")) > 5_000_000
@@ -61,11 +72,18 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet 
         with stages.stage("reading tables"):
             batch, rejects = load_batch(input, accumulators)
         with stages.stage(f"scoring {len(batch.claims):,} claims, {len(batch.lines):,} lines"):
-            result = score_batch(batch, rejects, tariff=tariff)
+            if ledger is None:
+                result = score_batch(batch, rejects, tariff=tariff)
+            else:
+                from yibao.ledger import score_into
+
+                result, outcome = score_into(ledger, batch, rejects, tariff, period)
         with stages.stage("writing results"):
             inputs = [input] + ([accumulators] if accumulators is not None else [])
             summary = write_scored(result, out, fmt.value, inputs=inputs, overwrite=overwrite)
     if not quiet:
+        if ledger is not None:
+            Console(stderr=True).print(outcome.message(), highlight=False, soft_wrap=True)
         console = Console()
         print_summary(summary, console)
         console.print(f"[dim]written to {out} in {time.perf_counter() - started:.1f} s[/dim]")

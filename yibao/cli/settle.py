@@ -31,6 +31,8 @@ def run(scored: Optional[Path] = typer.Argument(None, help="a yibao score output
         verify: Optional[Path] = typer.Option(None, "--verify", help="recompute a written settlement folder"),
         quiet: bool = quiet_option("no summary table"),
         overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing --out folder"),
+        ledger: Optional[str] = typer.Option(None, "--ledger", help="ledger (SQLite path or database URL): "
+                                             "payments reversed in the period become negative lines (冲正)"),
         ) -> None:
     """Pay institutions for a month (declared − fees − penalties − deposit); --verify DIR rechecks one."""
     from yibao.errors import InputError
@@ -55,7 +57,7 @@ def run(scored: Optional[Path] = typer.Argument(None, help="a yibao score output
     check_out(out, overwrite)
     started = time.perf_counter()
     log.info("settling %s for %s", scored, period)
-    settlement = settle(scored, period, institutions)
+    settlement = settle(scored, period, institutions, ledger)
     log.info("writing %d statements to %s", len(settlement.statements), out)
     write_settlement(settlement, out, fmt.value, overwrite=overwrite)
     if not quiet:

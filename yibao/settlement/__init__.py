@@ -24,15 +24,20 @@ __all__ = ["Settlement", "settle", "verify_folder", "write_settlement"]
 
 
 def settle(scored: str | Path | Any, period: str,
-           institutions: str | Path | pd.DataFrame | None = None) -> Settlement:
+           institutions: str | Path | pd.DataFrame | None = None, ledger: str | Path | None = None) -> Settlement:
     """Settle the direct claims discharged in `period` ("YYYY-MM").
 
     `scored`: a `yibao score --out` folder, or a `yibao.pipeline.Result`. `institutions`: a
     table file, a batch folder holding one, or a frame (institution_id, name) for the names on
     the statements; by default the institutions table inside `scored` or beside the claims file
-    the scorer read. Unusable input raises `yibao.errors.InputError`.
+    the scorer read. `ledger` (docs/ledger.md): payments reversed (冲正) in this period become
+    negative lines. Unusable input raises `yibao.errors.InputError`.
     """
     month = parse_period(period)
     names = Path(institutions) if isinstance(institutions, str) else institutions
     data = read_scored(Path(scored), names) if isinstance(scored, (str, Path)) else result_scored(scored, names)
-    return settle_scored(data, month)
+    if ledger is None:
+        return settle_scored(data, month)
+    from yibao.ledger import reversals_in
+
+    return settle_scored(data, month, reversals_in(ledger, month.text))

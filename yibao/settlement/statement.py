@@ -91,8 +91,14 @@ class TariffTerms:
         return dict(zip(self.edits["code"], self.edits["title"]))
 
 
-def settle_scored(scored: Scored, period: Period) -> Settlement:
-    """Settle the direct claims discharged in `period` (docs/domain.md §4.3)."""
+REVERSED = "reversed"  # decision of a reversal line (冲正)
+
+
+def settle_scored(scored: Scored, period: Period, reversals: pd.DataFrame | None = None) -> Settlement:
+    """Settle the direct claims discharged in `period` (docs/domain.md §4.3). `reversals`: payments
+    of earlier periods reversed (冲正) in this one (institution_id, mdtrt_id, psn_no, med_type,
+    admit_date, discharge_date, audited_fen), each a negative line that takes the audited
+    funds back; the violation fee was never paid and the penalty stands, so both are 0."""
     claims = _period_claims(scored.claims, period)
     terms = TariffTerms.of(list(claims["tariff"].unique()))
     violations = scored.violations[scored.violations["mdtrt_id"].isin(claims["mdtrt_id"])]
@@ -104,6 +110,8 @@ def settle_scored(scored: Scored, period: Period) -> Settlement:
     codes = _claim_codes(claims, violations, terms)
     claims["penalty_fen"] = codes.groupby("mdtrt_id")["penalty_fen"].sum().reindex(
         claims["mdtrt_id"], fill_value=0).to_numpy()
+    if reversals is not None and len(reversals):
+        claims = pd.concat([claims, _reversal_lines(reversals)], ignore_index=True)
     placed, unknown = rejected_claims(scored.sources, period)
     data_incorrect = _data_incorrect(claims, placed, period)
     suspects = _suspects(claims, terms, period)
@@ -112,6 +120,21 @@ def settle_scored(scored: Scored, period: Period) -> Settlement:
                       _by_code(codes, terms, period), suspects, data_incorrect,
                       unknown.assign(period=period.text)[["period"] + list(unknown.columns)],
                       period.text, scored.origin)
+
+
+def _reversal_lines(reversals: pd.DataFrame) -> pd.DataFrame:
+    """Settled lines of negative declared = audited funds, named `<mdtrt_id>/冲正` (the corrected
+    claim may be settled in the same period under its own id)."""
+    taken = -reversals["audited_fen"].to_numpy(dtype=np.int64)
+    zero = np.zeros(len(reversals), dtype=np.int64)
+    return pd.DataFrame({
+        "institution_id": reversals["institution_id"].to_numpy(), "mdtrt_id": reversals["mdtrt_id"] + "/冲正",
+        "psn_no": reversals["psn_no"].to_numpy(), "med_type": reversals["med_type"].to_numpy(),
+        "decision": REVERSED, "admit_date": reversals["admit_date"].to_numpy(),
+        "discharge_date": reversals["discharge_date"].to_numpy(), "tariff": "", "status": SETTLED,
+        "declared_fund_pay_sumamt_fen": taken, "fund_pay_sumamt_fen": taken, "violation_amt_fen": zero,
+        "hosp_part_amt_fen": zero, "violation_fee_fen": zero, "penalty_fen": zero,
+        "violation_codes": "", "suspect_codes": "", "reason": ""})
 
 
 def _period_claims(claims: pd.DataFrame, period: Period) -> pd.DataFrame:

@@ -1,0 +1,368 @@
+"""The ledger: a year as twelve monthly batches pays what one batch of the year pays; a batch
+scored twice adds nothing; a re-sent claim is rejected as DUPLICATE_CLAIM and paid once; a
+correction reverses the earlier payment and its accumulators; a job killed during its commit
+leaves the ledger as it was. Every ledger test runs on SQLite and, when its server binaries are
+installed, on a throw-away PostgreSQL (tests/pg.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import yibao
+from conftest import fen
+from pg import new_database, postgres_server  # noqa: F401 (a fixture)
+import yibao.cli.app as cli_app
+from yibao.io import write_tables
+from yibao.ledger import Ledger
+from yibao.pipeline import Result
+from yibao.settlement import verify_folder, write_settlement
+from yibao.synth import generate
+
+AMOUNTS = ("medfee_sumamt", "act_pay_dedc", "hifp_pay", "hifmi_pay", "hifob_pay", "maf_pay",
+           "fund_pay_sumamt", "psn_part_amt", "hosp_part_amt", "declared_fund_pay_sumamt")
+YEAR_CLAIMS, SEED = 3000, 7
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "ledger.db")
+    return new_database(request.getfixturevalue("postgres_server"))
+
+
+@pytest.fixture(scope="module")
+def year() -> dict[str, pd.DataFrame]:
+    return generate(YEAR_CLAIMS, SEED)
+
+
+@pytest.fixture(scope="module")
+def whole_year(year: dict[str, pd.DataFrame]) -> Result:
+    return yibao.score(year)
+
+
+def only(tables: dict[str, pd.DataFrame], ids: object) -> dict[str, pd.DataFrame]:
+    """The tables with the claims (and their lines) `ids`; persons, institutions and the
+    person details whole, as a monthly extract of the agency's system has them."""
+    out = dict(tables)
+    out["claims"] = tables["claims"][tables["claims"]["mdtrt_id"].isin(ids)].reset_index(drop=True)
+    out["lines"] = tables["lines"][tables["lines"]["mdtrt_id"].isin(ids)].reset_index(drop=True)
+    return out
+
+
+def months(whole_year: Result) -> dict[str, np.ndarray]:
+    """Claim ids per settlement month, as the scorer dates them."""
+    claims = whole_year.claims
+    assert (claims["setl_date"] != "").all()
+    return {m: g["mdtrt_id"].to_numpy() for m, g in claims.groupby(claims["setl_date"].str[:7])}
+
+
+def status(url: str) -> dict:
+    ledger = Ledger(url)
+    try:
+        return ledger.status()
+    finally:
+        ledger.close()
+
+
+def by_claim(claims: pd.DataFrame) -> pd.DataFrame:
+    return claims.set_index("mdtrt_id").sort_index()
+
+
+def test_a_year_in_twelve_monthly_batches_pays_what_one_batch_of_the_year_pays(
+        year: dict[str, pd.DataFrame], whole_year: Result, ledger_url: str) -> None:
+    per_month = months(whole_year)
+    assert len(per_month) == 12
+    parts = [yibao.score(only(year, ids), ledger=ledger_url, period=month).claims
+             for month, ids in sorted(per_month.items())]
+    monthly, whole = by_claim(pd.concat(parts)), by_claim(whole_year.claims)
+    assert list(monthly.index) == list(whole.index)
+    assert (monthly["decision"] == whole["decision"]).all()
+    for column in AMOUNTS:
+        assert (fen(monthly[column]) == fen(whole[column])).all(), column
+    state = status(ledger_url)
+    assert [b["period"] for b in state["batches"]] == sorted(per_month)
+    paid = whole.loc[whole["decision"].isin(("approved", "partially_approved")) | (fen(whole["fund_pay_sumamt"]) > 0)]
+    assert state["claims"] >= len(paid)
+    assert round(state["fund_pay_sumamt"] * 100) == int(fen(whole["fund_pay_sumamt"]).sum())
+
+
+def test_the_same_batch_twice_adds_nothing_and_gives_the_same_outputs(
+        year: dict[str, pd.DataFrame], whole_year: Result, tmp_path: Path) -> None:
+    url = str(tmp_path / "ledger.db")
+    batch = tmp_path / "may"
+    write_tables(only(year, months(whole_year)["2025-05"]), batch, "csv")
+    runner = CliRunner()
+    first = runner.invoke(cli_app.app, ["score", str(batch), "--out", str(tmp_path / "a"),
+                                              "--ledger", url, "--quiet"])
+    assert first.exit_code == 0, first.output
+    before = status(url)
+    again = runner.invoke(cli_app.app, ["score", str(batch), "--out", str(tmp_path / "b"), "--ledger", url])
+    assert again.exit_code == 0, again.output
+    assert "already committed in period 2025-05" in again.output
+    assert status(url) == before
+    for name in ("claims.parquet", "lines.parquet", "accumulators.parquet", "rejects.parquet", "summary.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_a_resent_claim_is_rejected_as_duplicate_and_paid_once(
+        year: dict[str, pd.DataFrame], whole_year: Result, ledger_url: str) -> None:
+    per_month = months(whole_year)
+    january = yibao.score(only(year, per_month["2025-01"]), ledger=ledger_url, period="2025-01")
+    paid = january.claims[fen(january.claims["fund_pay_sumamt"]) > 0]["mdtrt_id"].to_numpy()[:5]
+    after_january = status(ledger_url)
+    batch_id = after_january["batches"][0]["batch_id"]
+    february = yibao.score(only(year, np.concatenate([per_month["2025-02"], paid])), ledger=ledger_url,
+                           period="2025-02")
+    resent = by_claim(february.claims).loc[sorted(paid)]
+    assert (resent["decision"] == "rejected").all()
+    assert (resent["reason_codes"] == "DUPLICATE_CLAIM").all()
+    assert (fen(resent["fund_pay_sumamt"]) == 0).all() and (fen(resent["medfee_sumamt"]) == 0).all()
+    for reasons in resent["reasons"]:
+        message = json.loads(reasons)[0]["message"]
+        assert batch_id[:12] in message and "2025-01" in message
+    lines = february.rejects[february.rejects["table"] == "lines"]
+    assert set(lines["key"].str.split("/").str[0]) >= set(paid)
+    state = status(ledger_url)
+    others = by_claim(february.claims).drop(index=paid)
+    assert state["batches"][1]["duplicates"] == 5
+    assert round(state["fund_pay_sumamt"] * 100) == round(after_january["fund_pay_sumamt"] * 100) + int(
+        fen(others["fund_pay_sumamt"]).sum())
+
+
+def _single_claim_person(ids: np.ndarray, whole_year: Result) -> str:
+    """A claim of the month, paid by the basic fund, whose person has no other claim that year."""
+    claims = whole_year.claims
+    counts = claims.groupby(["psn_no", "year"])["mdtrt_id"].transform("size")
+    pick = claims[claims["mdtrt_id"].isin(ids) & (counts == 1) & (fen(claims["hifp_pay"]) > 0)
+                  & (claims["fund_pool"] == "inpatient") & (claims["settlement_mode"] == "direct")]
+    return str(pick["mdtrt_id"].iat[0])
+
+
+def april_in_ledger(year: dict[str, pd.DataFrame], whole_year: Result, url: str) -> str:
+    """April scored into the ledger; the id of one of its claims to correct or reverse."""
+    april = months(whole_year)["2025-04"]
+    yibao.score(only(year, april), ledger=url, period="2025-04")
+    return _single_claim_person(april, whole_year)
+
+
+def reverse(url: str, claim: str) -> object:
+    return CliRunner().invoke(cli_app.app, ["ledger", "reverse", claim, "--ledger", url, "--period", "2025-05"])
+
+
+def test_a_correction_reverses_the_earlier_payment_and_its_accumulators(
+        year: dict[str, pd.DataFrame], whole_year: Result, ledger_url: str) -> None:
+    old = april_in_ledger(year, whole_year, ledger_url)
+    before = status(ledger_url)
+    # the hospital re-sends the claim under a new id without its last line
+    claim = year["claims"][year["claims"]["mdtrt_id"] == old].assign(mdtrt_id=old + "-R", correction_of=old)
+    lines = year["lines"][year["lines"]["mdtrt_id"] == old].iloc[:-1].assign(mdtrt_id=old + "-R")
+    corrected = dict(year, claims=claim.reset_index(drop=True), lines=lines.reset_index(drop=True))
+    result = yibao.score(corrected, ledger=ledger_url, period="2025-05")
+    # independent route: the corrected claim scored on its own, from no accumulators at all
+    alone = yibao.score(corrected)
+    new, was = by_claim(result.claims).loc[old + "-R"], by_claim(whole_year.claims).loc[old]
+    assert fen(new["fund_pay_sumamt"]) == fen(by_claim(alone.claims).loc[old + "-R", "fund_pay_sumamt"])
+    ledger = Ledger(ledger_url)
+    try:
+        assert ledger.paid([old]).empty and len(ledger.paid([old + "-R"])) == 1
+        entries = ledger.period_entries("2025-05")
+        held = ledger.accumulators([str(was["psn_no"])])
+    finally:
+        ledger.close()
+    reversal = entries[entries["entry"] == "reversal"]
+    assert list(reversal["mdtrt_id"]) == [old]
+    assert int(reversal["fund_pay_sumamt"].iat[0]) == -fen(was["fund_pay_sumamt"])
+    expected = alone.accumulators[alone.accumulators["psn_no"] == was["psn_no"]]
+    assert int(held["hifp_paid"].iat[0]) == fen(expected["hifp_paid"].iat[0])
+    assert int(held["inpatient_admissions"].iat[0]) == int(expected["inpatient_admissions"].iat[0]) == 1
+    state = status(ledger_url)
+    assert state["claims"] == before["claims"]
+    assert round(state["fund_pay_sumamt"] * 100) == round(before["fund_pay_sumamt"] * 100) \
+        - fen(was["fund_pay_sumamt"]) + fen(new["fund_pay_sumamt"])
+
+
+def test_a_reversal_is_a_negative_line_of_the_next_settlement(
+        year: dict[str, pd.DataFrame], whole_year: Result, tmp_path: Path) -> None:
+    url = str(tmp_path / "ledger.db")
+    old = april_in_ledger(year, whole_year, url)
+    assert reverse(url, old).exit_code == 0
+    may = yibao.score(only(year, months(whole_year)["2025-05"]), ledger=url, period="2025-05")
+    settlement = yibao.settle(may, period="2025-05", ledger=url)
+    was = by_claim(whole_year.claims).loc[old]
+    line = settlement.claims.set_index("mdtrt_id").loc[old + "/冲正"]
+    assert line["status"] == "settled" and line["decision"] == "reversed"
+    assert fen(line["declared"]) == fen(line["audited"]) == -fen(was["fund_pay_sumamt"])
+    assert fen(line["violation_fee"]) == fen(line["penalty"]) == 0
+    without = yibao.settle(may, period="2025-05").statements.set_index("institution_id")
+    statement = settlement.statements.set_index("institution_id").loc[was["institution_id"]]
+    assert fen(statement["declared"]) == fen(without.loc[was["institution_id"], "declared"]) \
+        - fen(was["fund_pay_sumamt"])
+    write_settlement(settlement, tmp_path / "settlement", "csv")
+    assert verify_folder(tmp_path / "settlement") == []
+
+
+def test_ledger_reverse_takes_a_payment_back_once(
+        year: dict[str, pd.DataFrame], whole_year: Result, tmp_path: Path) -> None:
+    url = str(tmp_path / "ledger.db")
+    old = april_in_ledger(year, whole_year, url)
+    before = status(url)
+    done = reverse(url, old)
+    assert done.exit_code == 0, done.output
+    state = status(url)
+    assert state["claims"] == before["claims"] - 1
+    paid = by_claim(whole_year.claims).loc[old, "fund_pay_sumamt"]
+    assert round(state["fund_pay_sumamt"] * 100) == round(before["fund_pay_sumamt"] * 100) - fen(paid)
+    shown = CliRunner().invoke(cli_app.app, ["ledger", "status", "--ledger", url, "--json"])
+    assert json.loads(shown.output)["claims"] == state["claims"]
+    short = CliRunner().invoke(cli_app.app, ["ledger", "status", "--ledger", url, "-q"])
+    assert short.output == f"{state['claims']} {state['fund_pay_sumamt']:.2f}\n"
+    ledger = Ledger(url)
+    try:
+        held = ledger.accumulators([str(by_claim(whole_year.claims).loc[old, "psn_no"])])
+    finally:
+        ledger.close()
+    assert int(held["hifp_paid"].iat[0]) == 0 and int(held["inpatient_admissions"].iat[0]) == 0
+    again = reverse(url, old)
+    assert again.exit_code != 0 and status(url) == state
+
+
+def test_a_job_killed_during_its_commit_leaves_the_ledger_as_before(
+        year: dict[str, pd.DataFrame], whole_year: Result, tmp_path: Path) -> None:
+    url = str(tmp_path / "ledger.db")
+    per_month = months(whole_year)
+    yibao.score(only(year, per_month["2025-01"]), ledger=url, period="2025-01")
+    before = status(url)
+    batch = tmp_path / "february"
+    write_tables(only(year, per_month["2025-02"]), batch, "csv")
+    command = [sys.executable, "-c", "from yibao.cli.app import main; main()", "score", str(batch),
+               "--out", str(tmp_path / "out"), "--ledger", url, "--quiet"]
+    job = subprocess.Popen(command, stderr=subprocess.PIPE, text=True,
+                           env=os.environ | {"YIBAO_TEST_PAUSE_COMMIT": "60"})
+    try:
+        assert job.stderr is not None
+        for line in job.stderr:
+            if "ledger: committing" in line:
+                break
+        else:
+            pytest.fail(f"the job ended before its commit (exit {job.wait()})")
+        job.send_signal(signal.SIGKILL)
+    finally:
+        job.wait()
+    assert job.returncode == -signal.SIGKILL
+    assert status(url) == before
+    yibao.score(only(year, per_month["2025-02"]), ledger=url, period="2025-02")  # the job run again
+    assert len(status(url)["batches"]) == 2
+
+
+def test_the_migrations_create_the_tables_the_code_uses(ledger_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from yibao.ledger.schema import metadata
+
+    ledger = Ledger(ledger_url, create=True)
+    try:
+        with ledger.engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+    finally:
+        ledger.close()
+
+
+def test_a_batch_with_its_own_accumulators_is_refused_by_the_ledger(
+        year: dict[str, pd.DataFrame], tmp_path: Path) -> None:
+    from yibao.errors import InputError
+
+    accumulators = pd.DataFrame({"psn_no": [year["persons"]["psn_no"].iat[0]], "year": [2025], "hifp_paid": [10.0]})
+    with pytest.raises(InputError, match="come from the ledger"):
+        yibao.score(dict(year, accumulators=accumulators), ledger=tmp_path / "ledger.db", period="2025-01")
+    assert status(str(tmp_path / "ledger.db"))["batches"] == []
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--period", "2025-05"], "with --ledger"),
+    (["--ledger", "x.db", "--accumulators", "acc.csv"], "not both"),
+    (["--ledger", "x.db", "--period", "May"], "YYYY-MM"),
+])
+def test_ledger_options_that_cannot_work_stop_with_one_line(
+        args: list[str], says: str, synth_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    done = subprocess.run([sys.executable, "-c", "from yibao.cli.app import main; main()", "score",
+                           str(synth_folder), "--out", "out", "--quiet", *args], capture_output=True, text=True)
+    assert done.returncode == 2 and says in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_batch_of_only_claims_paid_before_pays_nothing_again(
+        year: dict[str, pd.DataFrame], whole_year: Result, tmp_path: Path) -> None:
+    url = str(tmp_path / "ledger.db")
+    january = months(whole_year)["2025-01"]
+    yibao.score(only(year, january), ledger=url, period="2025-01")
+    before = status(url)
+    tables = only(year, january)
+    resent_tables = dict(tables, claims=tables["claims"].iloc[::-1])  # re-sent in another order
+    again = yibao.score(resent_tables, ledger=url, period="2025-02")
+    ledger = Ledger(url)
+    try:
+        paid = set(ledger.paid(january)["mdtrt_id"])
+    finally:
+        ledger.close()
+    resent = again.claims[again.claims["mdtrt_id"].isin(paid)]
+    assert len(resent) == len(paid) and (resent["reason_codes"] == "DUPLICATE_CLAIM").all()
+    after = status(url)
+    assert after["claims"] == before["claims"] and after["fund_pay_sumamt"] == before["fund_pay_sumamt"]
+
+
+def test_a_batch_of_nothing_but_claims_paid_before_scores_nothing(
+        year: dict[str, pd.DataFrame], whole_year: Result, tmp_path: Path) -> None:
+    from yibao.rules import engine
+
+    if not hasattr(engine, "empty_conclusions"):
+        pytest.skip("scoring an empty batch comes with main's empty-batch fix (75957a2)")
+    url = str(tmp_path / "ledger.db")
+    january = months(whole_year)["2025-01"]
+    first = yibao.score(only(year, january), ledger=url, period="2025-01")
+    paid = first.claims.loc[fen(first.claims["fund_pay_sumamt"]) > 0, "mdtrt_id"].to_numpy()
+    before = status(url)
+    again = yibao.score(only(year, paid), ledger=url, period="2025-02")
+    assert sorted(again.claims["mdtrt_id"]) == sorted(paid)
+    assert (again.claims["reason_codes"] == "DUPLICATE_CLAIM").all() and again.lines.empty
+    after = status(url)
+    assert after["claims"] == before["claims"] and after["fund_pay_sumamt"] == before["fund_pay_sumamt"]
+
+
+def test_a_correction_under_the_same_id_replaces_the_payment(
+        year: dict[str, pd.DataFrame], whole_year: Result, tmp_path: Path) -> None:
+    url = str(tmp_path / "ledger.db")
+    old = april_in_ledger(year, whole_year, url)
+    before = status(url)
+    claim = year["claims"][year["claims"]["mdtrt_id"] == old].assign(correction_of=old)
+    result = yibao.score(dict(only(year, [old]), claims=claim.reset_index(drop=True)), ledger=url, period="2025-05")
+    assert by_claim(result.claims).loc[old, "decision"] != "rejected"
+    after = status(url)
+    assert after["claims"] == before["claims"] and after["fund_pay_sumamt"] == before["fund_pay_sumamt"]
+    assert after["batches"][-1]["reversals"] == 1
+
+
+@pytest.mark.parametrize("command", [["ledger", "status"], ["ledger", "reverse", "C1", "--period", "2025-05"]])
+def test_reading_a_ledger_that_is_not_there_stops_with_one_line(command: list[str], tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", "from yibao.cli.app import main; main()", *command,
+                           "--ledger", str(tmp_path / "typo.db")], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 2 and "no ledger at" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "typo.db").exists()
+
+
+def test_the_twelve_month_example_of_the_docs_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    text = (Path(__file__).parent.parent / "docs" / "ledger.md").read_text(encoding="utf-8")
+    example = text.split("```python\n", 1)[1].split("```", 1)[0]
+    exec(compile(example, "docs/ledger.md", "exec"), {})
+    printed = capsys.readouterr().out.splitlines()
+    assert [p[:7] for p in printed] == [f"2025-{m:02d}" for m in range(1, 13)]

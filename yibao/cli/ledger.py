@@ -1,0 +1,80 @@
+"""The ledger (账本) of committed batches: its status, and reversing a paid claim (冲正)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from yibao.cli.options import quiet_option
+
+app = typer.Typer(no_args_is_help=True, add_completion=False)
+
+LEDGER = typer.Option(..., "--ledger", help="ledger: SQLite file path or database URL")
+
+
+@app.command()
+def status(ledger: str = LEDGER,
+           as_json: bool = typer.Option(False, "--json", help="the status as JSON, for scripts"),
+           quiet: bool = quiet_option("only: claims paid, fund_pay_sumamt")) -> None:
+    """Batches (id, period, claims, status), fund totals per year (yuan) and claims paid."""
+    from yibao.ledger import Ledger
+
+    book = Ledger(ledger)
+    try:
+        state = book.status()
+    finally:
+        book.close()
+    if as_json:
+        print(json.dumps(state, ensure_ascii=False, indent=2, sort_keys=True))
+        return
+    if quiet:
+        print(f"{state['claims']} {state['fund_pay_sumamt']:.2f}")
+        return
+    console = Console()
+    batches = Table(title=f"批次 batches — {state['ledger']}", title_justify="left")
+    for column in ("seq", "batch_id", "period", "claims", "duplicates", "reversals", "status"):
+        batches.add_column(column, justify="right" if column in ("seq", "claims", "duplicates", "reversals") else "left")
+    for b in state["batches"]:
+        batches.add_row(str(b["seq"]), b["batch_id"][:12], b["period"], f"{b['claims']:,}",
+                        f"{b['duplicates']:,}", f"{b['reversals']:,}", b["status"])
+    console.print(batches)
+    funds = Table(title="基金支付 fund payments per year (yuan)", title_justify="left")
+    funds.add_column("year")
+    names = ("hifp_pay", "hifmi_pay", "hifob_pay", "maf_pay", "fund_pay_sumamt")
+    for name in names:
+        funds.add_column(name, justify="right")
+    for year, sums in state["years"].items():
+        funds.add_row(year, *(f"{sums[n]:,.2f}" for n in names))
+    console.print(funds)
+    console.print(f"claims paid: {state['claims']:,}; fund_pay_sumamt {state['fund_pay_sumamt']:,.2f} yuan")
+
+
+@app.command()
+def reverse(mdtrt_id: str = typer.Argument(..., help="the paid claim to reverse"),
+            ledger: str = LEDGER,
+            period: str = typer.Option(..., "--period", help="settlement month YYYY-MM the reversal is made in"),
+            quiet: bool = quiet_option("print nothing on success")) -> None:
+    """Reverse a paid claim (冲正): its payment and accumulators are taken back out, and the
+    negative line is settled in --period."""
+    from yibao.errors import InputError
+    from yibao.ledger import Ledger
+    from yibao.settlement.inputs import parse_period
+
+    month = parse_period(period).text
+    book = Ledger(ledger)
+    try:
+        paid = book.paid([mdtrt_id])
+        if paid.empty:
+            raise InputError(f"claim {mdtrt_id} is not paid in this ledger (never paid, or reversed already)")
+        payments = book.entries(paid["entry_id"])
+        batch_id = hashlib.sha256(f"reverse:{mdtrt_id}:{int(paid['entry_id'].iat[0])}".encode()).hexdigest()
+        book.reverse_only(payments, batch_id, month)
+    finally:
+        book.close()
+    if not quiet:
+        Console(stderr=True).print(f"claim {mdtrt_id} reversed in period {month} (batch {batch_id[:12]})",
+                                   highlight=False, soft_wrap=True)

@@ -1,0 +1,101 @@
+"""The ledger's tables (SQLAlchemy Core): what was paid, per claim, batch and person-year.
+
+Money is integer fen, as in the calculator, so sums over the ledger are exact. The tables:
+
+- `batches`: one row per committed batch; its id is the digest of its input, so the same input
+  scored again is recognised.
+- `entries`: the journal — a payment per claim committed, a reversal (冲正, negative amounts)
+  per claim reversed. Never updated, only appended.
+- `paid_claims`: the claims paid and not reversed, one row per `mdtrt_id`. Its primary key is
+  what makes a second payment of a claim impossible, even from two jobs at once.
+- `accumulators`: per person and year, the annual accumulators after every committed batch.
+- `batch_accumulators` and `batch_duplicates`: what a batch's scoring started from, so scoring
+  the same batch again gives the same outputs without adding anything.
+
+The Alembic migrations in `migrations/versions/` create these tables; this module is what the
+code reads and writes through, and `tests/test_ledger.py` checks that both agree.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text
+
+from yibao.calculator.scan import ACC_COLUMNS
+
+metadata = MetaData()
+
+# amounts of a claim kept per entry (fen)
+MONEY = ("medfee_sumamt", "act_pay_dedc", "hifp_pay", "hifmi_pay", "hifob_pay", "maf_pay",
+         "fund_pay_sumamt", "psn_part_amt", "hosp_part_amt", "declared_fund_pay_sumamt")
+# the accumulators a claim adds to (fen, or counts for the counters), and its chronic-disease amounts
+ACC = tuple(ACC_COLUMNS)
+FUNDS = ("hifp_pay", "hifmi_pay", "hifob_pay", "maf_pay", "fund_pay_sumamt")
+
+
+def _acc_columns() -> list[Column]:
+    return [Column(c, BigInteger, nullable=False) for c in ACC] + [Column("chronic_paid", Text, nullable=False)]
+
+
+batches = Table(
+    "batches", metadata,
+    Column("batch_id", String(64), primary_key=True, doc="sha256 of the input tables and the tariff"),
+    Column("seq", Integer, nullable=False, unique=True),
+    Column("period", String(7), nullable=False),
+    Column("tariff", String(64), nullable=False),
+    Column("claims", Integer, nullable=False),
+    Column("duplicates", Integer, nullable=False),
+    Column("reversals", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+)
+
+entries = Table(
+    "entries", metadata,
+    Column("entry_id", Integer, primary_key=True, autoincrement=True),
+    Column("batch_id", String(64), nullable=False, index=True),
+    Column("period", String(7), nullable=False, index=True),
+    Column("entry", String(8), nullable=False, doc="payment or reversal"),
+    Column("mdtrt_id", String(64), nullable=False, index=True),
+    Column("psn_no", String(64), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("institution_id", String(64), nullable=False),
+    Column("settlement_mode", String(16), nullable=False),
+    Column("med_type", String(8), nullable=False),
+    Column("admit_date", String(10), nullable=False),
+    Column("discharge_date", String(10), nullable=False),
+    Column("reverses", Integer, nullable=True, doc="the payment entry a reversal cancels"),
+    *[Column(m, BigInteger, nullable=False) for m in MONEY],
+    *[Column("add_" + c, BigInteger, nullable=False) for c in ACC],
+    Column("add_chronic_paid", Text, nullable=False),
+)
+
+paid_claims = Table(
+    "paid_claims", metadata,
+    Column("mdtrt_id", String(64), primary_key=True),
+    Column("entry_id", Integer, nullable=False),
+    Column("batch_id", String(64), nullable=False),
+    Column("period", String(7), nullable=False),
+)
+
+accumulators = Table(
+    "accumulators", metadata,
+    Column("psn_no", String(64), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    *_acc_columns(),
+)
+
+batch_accumulators = Table(
+    "batch_accumulators", metadata,
+    Column("batch_id", String(64), primary_key=True),
+    Column("psn_no", String(64), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    *_acc_columns(),
+)
+
+batch_duplicates = Table(
+    "batch_duplicates", metadata,
+    Column("batch_id", String(64), primary_key=True),
+    Column("mdtrt_id", String(64), primary_key=True),
+    Column("paid_batch", String(64), nullable=False),
+    Column("paid_period", String(7), nullable=False),
+)

@@ -1,0 +1,213 @@
+"""Scoring a batch through the ledger: what was paid before is neither forgotten nor paid again.
+
+Around the one pipeline (`score_batch`), never inside it:
+1. the batch id is the digest of the input tables and the tariff: a batch already committed is
+   scored again from what it started from (the accumulators and duplicates the ledger kept), so
+   its outputs are the same and nothing is added;
+2. a claim re-sent with `correction_of` = an earlier paid claim reverses that payment (冲正)
+   and takes its accumulators back out before anything is scored;
+3. a claim the ledger holds as paid is not scored: it is in the claims output as `rejected`,
+   reason code DUPLICATE_CLAIM, naming the batch and period it was paid in;
+4. the rest is scored from the ledger's accumulators, and the whole batch is committed in one
+   transaction (`Ledger.commit`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from yibao.errors import InputError
+from yibao.io import Batch
+from yibao.ledger.schema import ACC, FUNDS, MONEY
+from yibao.ledger.store import (Commit, Ledger, accumulators_to_fen, accumulators_to_yuan, empty_accumulators,
+                                less_payments)
+from yibao.pipeline import REJECT_COLUMNS, Result, score_batch
+from yibao.money import yuan_array_to_fen
+from yibao.settlement.inputs import parse_period
+from yibao.tables import TABLES
+from yibao.tariffs.registry import LoadedTariff
+
+DUPLICATE_RULE, DUPLICATE_CODE = "LEDGER-DUPLICATE", "DUPLICATE_CLAIM"
+DECISIONS_PAID = ("approved", "partially_approved")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the ledger did with a batch, for the command's message."""
+
+    batch_id: str
+    period: str
+    already_committed: bool
+    paid: int
+    duplicates: int
+    reversals: int
+
+    def message(self) -> str:
+        if self.already_committed:
+            return (f"batch {self.batch_id[:12]} already committed in period {self.period}: "
+                    f"nothing added, outputs as then")
+        return (f"batch {self.batch_id[:12]} committed in period {self.period}: {self.paid:,} claims paid, "
+                f"{self.duplicates:,} duplicates rejected, {self.reversals:,} reversals")
+
+
+def batch_digest(batch: Batch, rejects: pd.DataFrame, tariff: str | LoadedTariff | None) -> str:
+    """sha256 of every input table's columns and content (row order included) and the tariff:
+    the same input gives the same id wherever its files lie."""
+    h = hashlib.sha256()
+    spec = tariff.key if isinstance(tariff, LoadedTariff) else (tariff or "")
+    h.update(f"tariff={spec}\n".encode())
+    for name in TABLES:
+        frame = getattr(batch, name)
+        h.update(f"{name}:{json.dumps([str(c) for c in frame.columns])}:{len(frame)}\n".encode())
+        h.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+    h.update(pd.util.hash_pandas_object(rejects.drop(columns="file", errors="ignore"), index=False)
+             .to_numpy().tobytes())
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a batch is scored from: the accumulators (fen), the claims already paid
+    (mdtrt_id, paid_batch, paid_period) and the payment entries its corrections reverse."""
+
+    inputs: pd.DataFrame
+    duplicates: pd.DataFrame
+    reversed: pd.DataFrame
+
+
+def _plan(ledger: Ledger, claims: pd.DataFrame) -> Plan:
+    """A new batch's plan, from the ledger as it is now."""
+    targets = claims["correction_of"].fillna("").astype(str) if "correction_of" in claims else \
+        pd.Series("", index=claims.index, dtype=object)
+    paid = ledger.paid(set(claims["mdtrt_id"]) | set(targets[targets != ""]))
+    corrected = paid[paid["mdtrt_id"].isin(targets)]
+    reversed_ = ledger.entries(corrected["entry_id"])
+    dup = paid[paid["mdtrt_id"].isin(claims["mdtrt_id"]) & ~paid["mdtrt_id"].isin(corrected["mdtrt_id"])]
+    dups = pd.DataFrame({"mdtrt_id": dup["mdtrt_id"], "paid_batch": dup["batch_id"],
+                         "paid_period": dup["period"]}).reset_index(drop=True)
+    persons = set(claims["psn_no"]) | set(reversed_["psn_no"])
+    return Plan(less_payments(ledger.accumulators(persons), reversed_), dups, reversed_)
+
+
+def score_with_ledger(ledger: Ledger, batch: Batch, rejects: pd.DataFrame,
+                      tariff: str | LoadedTariff | None = None, period: str | None = None) -> tuple[Result, Outcome]:
+    """Score a batch against the ledger and commit it (or recognise it as committed)."""
+    if period is not None:
+        period = parse_period(period).text
+    if len(batch.accumulators):
+        raise InputError("the batch has an accumulators table, but with a ledger the accumulators come from "
+                         "the ledger: remove the table", file=batch.sources.get("accumulators"))
+    batch_id = batch_digest(batch, rejects, tariff)
+    known = ledger.batch(batch_id)
+    if known is not None:
+        inputs, dups = ledger.batch_inputs(batch_id)
+        plan = Plan(inputs, dups, pd.DataFrame())
+    else:
+        plan = _plan(ledger, batch.claims)
+    result, payments = _score(batch, rejects, tariff, plan)
+    if known is not None:
+        return result, Outcome(batch_id, known["period"], True, known["claims"], known["duplicates"],
+                               known["reversals"])
+    period = period or _period_of(result.claims)
+    ledger.commit(Commit(batch_id, period, "" if tariff is None else str(getattr(tariff, "key", tariff)),
+                         payments, plan.reversed, plan.duplicates, plan.inputs,
+                         accumulators_to_fen(result.accumulators)))
+    return result, Outcome(batch_id, period, False, len(payments), len(plan.duplicates), len(plan.reversed))
+
+
+def _score(batch: Batch, rejects: pd.DataFrame, tariff: str | LoadedTariff | None,
+           plan: Plan) -> tuple[Result, pd.DataFrame]:
+    """The batch scored without the claims already paid, which join the claims output as
+    rejected; (result, the payment entries of the claims it pays)."""
+    dups = plan.duplicates
+    is_dup = batch.claims["mdtrt_id"].isin(dups["mdtrt_id"]).to_numpy()
+    line_dup = batch.lines["mdtrt_id"].isin(dups["mdtrt_id"]).to_numpy()
+    scored = replace(batch, claims=batch.claims[~is_dup], lines=batch.lines[~line_dup])
+    if line_dup.any():
+        rejects = pd.concat([rejects, _line_rejects(batch, line_dup, dups)], ignore_index=True)
+    result = score_batch(scored, rejects, tariff=tariff, accumulators=accumulators_to_yuan(plan.inputs),
+                         contributions=True)
+    payments = _payments(result)
+    if is_dup.any():
+        rows = _duplicate_rows(batch.claims[is_dup], dups, result.claims)
+        result = replace(result, claims=pd.concat([result.claims, rows], ignore_index=True))
+    return result, payments
+
+
+def _period_of(claims: pd.DataFrame) -> str:
+    """A batch's settlement month when --period is not given: its latest settlement date's."""
+    dates = claims.loc[claims["setl_date"].astype(str) != "", "setl_date"].astype(str)
+    if dates.empty:
+        raise InputError("no claim has a settlement date to place the batch in a month: give --period YYYY-MM")
+    return max(dates)[:7]
+
+
+def _payments(result: Result) -> pd.DataFrame:
+    """Entries for the claims this batch pays: those approved, or that drew from a fund or
+    moved an accumulator (a rejected claim drew nothing, so it may be filed again)."""
+    c, added = result.claims, result.contributions
+    money = {m: yuan_array_to_fen(np.nan_to_num(c[m].to_numpy(dtype=np.float64))) for m in MONEY}
+    out = pd.DataFrame({"mdtrt_id": c["mdtrt_id"].to_numpy(), "psn_no": c["psn_no"].to_numpy(),
+                        "year": c["year"].to_numpy(dtype=np.int64), "kind": c["kind"].to_numpy(),
+                        "institution_id": c["institution_id"].to_numpy(),
+                        "settlement_mode": c["settlement_mode"].to_numpy(),
+                        "med_type": c["med_type"].to_numpy(), "admit_date": c["admit_date"].to_numpy(),
+                        "discharge_date": c["discharge_date"].to_numpy()} | money)
+    # the scan reports no contributions for a batch without claims
+    acc = accumulators_to_fen(added.assign(psn_no="", year=0)) if added is not None else empty_accumulators()
+    for a in ACC + ("chronic_paid",):
+        out["add_" + a] = acc[a].to_numpy()
+    drew = list(FUNDS) + ["declared_fund_pay_sumamt", "hosp_part_amt"]
+    moved = (out[["add_" + a for a in ACC if a != "outpatient_month"] + drew] != 0).any(axis=1)
+    keep = moved.to_numpy() | c["decision"].isin(DECISIONS_PAID).to_numpy() | (out["add_chronic_paid"] != "").to_numpy()
+    return out[keep].reset_index(drop=True)
+
+
+def _line_rejects(batch: Batch, line_dup: np.ndarray, dups: pd.DataFrame) -> pd.DataFrame:
+    lines = batch.lines[line_dup]
+    where = dups.set_index("mdtrt_id")
+    reason = [f"its claim was already paid in batch {where.at[m, 'paid_batch'][:12]} "
+              f"(period {where.at[m, 'paid_period']}): {DUPLICATE_CODE}" for m in lines["mdtrt_id"]]
+    return pd.DataFrame({"table": "lines", "file": batch.sources.get("lines", ""),
+                         "row": lines.index.to_numpy() + 2, "column": "",
+                         "key": (lines["mdtrt_id"] + "/" + lines["line_id"]).to_numpy(),
+                         "reason": reason}, columns=REJECT_COLUMNS)
+
+
+def _duplicate_rows(claims: pd.DataFrame, dups: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
+    """Claims output rows for claims already paid: rejected, every amount 0, the reason naming
+    the batch and period of the payment."""
+    where = dups.set_index("mdtrt_id")
+    rows = pd.DataFrame(index=range(len(claims)))
+    for column, dtype in like.dtypes.items():
+        rows[column] = np.zeros(len(claims), dtype=dtype) if pd.api.types.is_numeric_dtype(dtype) else ""
+    for column in ("mdtrt_id", "psn_no", "kind", "med_type", "institution_id", "settlement_mode"):
+        rows[column] = claims[column].astype(str).to_numpy()
+    for column in ("admit_date", "discharge_date"):
+        rows[column] = claims[column].dt.strftime("%Y-%m-%d").fillna("").to_numpy()
+    messages = [f"already paid in batch {where.at[m, 'paid_batch'][:12]} (period {where.at[m, 'paid_period']})"
+                for m in claims["mdtrt_id"]]
+    year = claims["discharge_date"].dt.year.fillna(claims["admit_date"].dt.year).fillna(0)
+    rows["year"] = year.to_numpy(dtype=np.int64)
+    rows["decision"] = "rejected"
+    rows["reasons"] = [json.dumps([{"rule_id": DUPLICATE_RULE, "code": DUPLICATE_CODE, "message": m}],
+                                  ensure_ascii=False) for m in messages]
+    rows["reason_codes"] = DUPLICATE_CODE
+    rows["rules_fired"] = DUPLICATE_RULE
+    return rows[list(like.columns)]
+
+
+def score_into(url: str | Path, batch: Batch, rejects: pd.DataFrame, tariff: str | LoadedTariff | None = None,
+               period: str | None = None) -> tuple[Result, Outcome]:
+    """`score_with_ledger` on the ledger at `url` (a SQLite path or a SQLAlchemy URL)."""
+    ledger = Ledger(url, create=True)
+    try:
+        return score_with_ledger(ledger, batch, rejects, tariff, period)
+    finally:
+        ledger.close()

@@ -1,0 +1,325 @@
+"""Reading the ledger and committing to it: one transaction per batch, all of it or nothing.
+
+A settlement job may die at any moment (a killed process, a full disk); the ledger must then be
+exactly as before the job. So a batch — its payments, reversals, accumulators and record — is
+written in a single transaction, and the database's own atomicity is the guarantee. Opening a
+ledger brings its schema to the latest Alembic revision first (a new SQLite file is created
+there), so a ledger written by an older yibao is migrated, never misread.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+import pandas as pd
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, and_, bindparam, create_engine, func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
+
+from yibao.calculator.scan import COUNTERS, parse_chronic
+from yibao.errors import InputError
+from yibao.ledger import schema
+from yibao.ledger.schema import ACC, MONEY
+from yibao.money import fen_to_yuan, yuan_array_to_fen
+from yibao.tables import LIST_SEP
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+PAUSE_ENV = "YIBAO_TEST_PAUSE_COMMIT"  # tests only: seconds to wait inside the commit (crash test)
+CHUNK = 500  # keys per IN (...) query: well under every database's limit on bound parameters
+PAYMENT, REVERSAL = "payment", "reversal"
+
+
+def ledger_url(text: str | Path) -> str:
+    """`--ledger` value → SQLAlchemy URL: a URL as given (plain `postgresql://` with the psycopg
+    driver this package installs), anything else a SQLite file path."""
+    text = str(text)
+    if "://" in text:
+        scheme, _, rest = text.partition("://")
+        return f"postgresql+psycopg://{rest}" if scheme in ("postgresql", "postgres") else text
+    return f"sqlite:///{Path(text).expanduser().resolve()}"
+
+
+def _chunks(values: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start:start + CHUNK]
+
+
+def _frame(rows: Iterable[Any], columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame([tuple(r) for r in rows], columns=columns)
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts of plain Python values (database drivers take no numpy scalars)."""
+    return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
+            for row in frame.to_dict("records")]
+
+
+def empty_accumulators() -> pd.DataFrame:
+    return pd.DataFrame({"psn_no": pd.Series(dtype=object), "year": pd.Series(dtype=np.int64)}
+                        | {c: pd.Series(dtype=np.int64) for c in ACC} | {"chronic_paid": pd.Series(dtype=object)})
+
+
+def accumulators_to_fen(table: pd.DataFrame) -> pd.DataFrame:
+    """An accumulators table as scoring writes it (yuan) → the ledger's form (fen)."""
+    if table.empty:
+        return empty_accumulators()
+    out = pd.DataFrame({"psn_no": table["psn_no"].astype(str).to_numpy(dtype=object),
+                        "year": table["year"].to_numpy(dtype=np.int64)})
+    for c in ACC:
+        values = np.nan_to_num(table[c].to_numpy(dtype=np.float64)) if c in table else np.zeros(len(table))
+        out[c] = np.rint(values).astype(np.int64) if c in COUNTERS else yuan_array_to_fen(values)
+    out["chronic_paid"] = table["chronic_paid"].fillna("").astype(str).to_numpy(dtype=object)
+    return out
+
+
+def accumulators_to_yuan(table: pd.DataFrame) -> pd.DataFrame:
+    """The ledger's accumulators (fen) → the table scoring reads (yuan, counters as counts)."""
+    out = table.copy()
+    for c in ACC:
+        if c not in COUNTERS:
+            out[c] = out[c].to_numpy(dtype=np.int64) / 100
+    return out
+
+
+def _chronic_minus(held: str, taken: str) -> str:
+    """`DISEASE=yuan;…` of a person-year less a claim's own."""
+    left = parse_chronic(held)
+    for code, fen in parse_chronic(taken).items():
+        left[code] = left.get(code, 0) - fen
+    return LIST_SEP.join(f"{code}={fen_to_yuan(fen)}" for code, fen in left.items() if fen)
+
+
+def less_payments(acc: pd.DataFrame, payments: pd.DataFrame) -> pd.DataFrame:
+    """Person-year accumulators (fen) with the given payment entries taken back out: what a
+    reversal does. The monthly counter is taken back only while it still counts that month."""
+    if payments.empty:
+        return acc
+    out = acc.set_index(["psn_no", "year"]).copy()
+    for row in payments.itertuples(index=False):
+        key = (row.psn_no, row.year)
+        if key not in out.index:
+            continue  # no accumulators held: nothing to take back
+        for c in ACC:
+            if c == "outpatient_month":
+                continue
+            if c == "outpatient_month_paid" and out.at[key, "outpatient_month"] != row.add_outpatient_month:
+                continue
+            out.at[key, c] = out.at[key, c] - getattr(row, "add_" + c)
+        out.at[key, "chronic_paid"] = _chronic_minus(out.at[key, "chronic_paid"], row.add_chronic_paid)
+    return out.reset_index()
+
+
+def reversal_entries(payments: pd.DataFrame, batch_id: str, period: str) -> pd.DataFrame:
+    """The negative entries (冲正) cancelling payment entries, in the period they are made."""
+    out = payments.drop(columns=["entry_id"]).assign(batch_id=batch_id, period=period, entry=REVERSAL,
+                                                       reverses=payments["entry_id"].to_numpy())
+    for c in MONEY + tuple("add_" + a for a in ACC if a != "outpatient_month"):
+        out[c] = -out[c].to_numpy(dtype=np.int64)
+    out["add_chronic_paid"] = ["" if not t else LIST_SEP.join(f"{k}={fen_to_yuan(-v)}" for k, v in parse_chronic(t).items())
+                               for t in out["add_chronic_paid"]]
+    return out
+
+
+@dataclass(frozen=True)
+class Commit:
+    """Everything one batch writes, in fen: applied in one transaction by `Ledger.commit`."""
+
+    batch_id: str
+    period: str
+    tariff: str
+    payments: pd.DataFrame  # entries columns without entry_id, batch_id, period, entry
+    reversed: pd.DataFrame  # the payment entries (all columns) this batch reverses
+    duplicates: pd.DataFrame  # mdtrt_id, paid_batch, paid_period
+    inputs: pd.DataFrame  # the accumulators the scoring started from
+    after: pd.DataFrame  # the accumulators after the batch, per person-year it touched
+
+
+class Ledger:
+    """One ledger database: SQLite file or any SQLAlchemy URL (PostgreSQL where a team shares one)."""
+
+    def __init__(self, url: str | Path, create: bool = False) -> None:
+        """`create`: a SQLite file that does not exist yet is made (scoring); reading a ledger
+        (status, settle, reverse) from a mistyped path says so instead of showing an empty one."""
+        self.url = ledger_url(url)
+        try:
+            database = make_url(self.url).database if self.url.startswith("sqlite") else None
+            if database and not create and not Path(database).is_file():
+                raise InputError(f"no ledger at {database} (yibao score --ledger creates one)")
+            self.engine: Engine = create_engine(self.url)
+            with self.engine.begin() as conn:
+                config = Config()
+                config.set_main_option("script_location", str(MIGRATIONS))
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
+        except (ArgumentError, OperationalError, ModuleNotFoundError) as exc:
+            raise InputError(f"cannot open the ledger {self.shown}: {str(exc).splitlines()[0]}") from None
+
+    @property
+    def shown(self) -> str:
+        """The URL without its password, for messages."""
+        try:
+            return make_url(self.url).render_as_string(hide_password=True)
+        except ArgumentError:
+            return "(unreadable URL)"
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def batch(self, batch_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(schema.batches).where(schema.batches.c.batch_id == batch_id)).first()
+        return None if row is None else dict(row._mapping)
+
+    def paid(self, ids: Iterable[str]) -> pd.DataFrame:
+        """The claims among `ids` paid and not reversed: mdtrt_id, entry_id, batch_id, period."""
+        t = schema.paid_claims
+        with self.engine.connect() as conn:
+            rows = [r for chunk in _chunks(sorted(set(ids)))
+                    for r in conn.execute(select(t).where(t.c.mdtrt_id.in_(chunk)))]
+        return _frame(rows, [c.name for c in t.columns])
+
+    def entries(self, entry_ids: Iterable[int]) -> pd.DataFrame:
+        t = schema.entries
+        with self.engine.connect() as conn:
+            rows = [r for chunk in _chunks(sorted(set(int(i) for i in entry_ids)))
+                    for r in conn.execute(select(t).where(t.c.entry_id.in_(chunk)))]
+        return _frame(rows, [c.name for c in t.columns])
+
+    def accumulators(self, persons: Iterable[str]) -> pd.DataFrame:
+        """Every year's accumulators (fen) of these persons."""
+        t = schema.accumulators
+        with self.engine.connect() as conn:
+            rows = [r for chunk in _chunks(sorted(set(persons)))
+                    for r in conn.execute(select(t).where(t.c.psn_no.in_(chunk)))]
+        out = _frame(rows, [c.name for c in t.columns])
+        return out.sort_values(["psn_no", "year"], kind="stable").reset_index(drop=True) if len(out) \
+            else empty_accumulators()
+
+    def batch_inputs(self, batch_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """What a committed batch's scoring started from: accumulators (fen) and duplicates."""
+        a, d = schema.batch_accumulators, schema.batch_duplicates
+        with self.engine.connect() as conn:
+            acc = _frame(conn.execute(select(a).where(a.c.batch_id == batch_id)), [c.name for c in a.columns])
+            dups = _frame(conn.execute(select(d).where(d.c.batch_id == batch_id)), [c.name for c in d.columns])
+        acc = acc.drop(columns="batch_id").sort_values(["psn_no", "year"]).reset_index(drop=True) \
+            if len(acc) else empty_accumulators()
+        return acc, dups.drop(columns="batch_id")
+
+    def period_entries(self, period: str) -> pd.DataFrame:
+        """Every entry made in a settlement period (payments and reversals)."""
+        t = schema.entries
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t).where(t.c.period == period).order_by(t.c.entry_id))
+            return _frame(rows, [c.name for c in t.columns])
+
+    def reversals(self, period: str) -> pd.DataFrame:
+        """Direct claims' payments reversed in a period, as settlement reads them (fen)."""
+        e = self.period_entries(period)
+        e = e[(e["entry"] == REVERSAL) & (e["settlement_mode"] == "direct") & (e["kind"] == "claim")]
+        return pd.DataFrame({"institution_id": e["institution_id"], "mdtrt_id": e["mdtrt_id"],
+                             "psn_no": e["psn_no"], "med_type": e["med_type"], "admit_date": e["admit_date"],
+                             "discharge_date": e["discharge_date"],
+                             "audited_fen": -e["fund_pay_sumamt"].to_numpy(dtype=np.int64)}).reset_index(drop=True)
+
+    def status(self) -> dict[str, Any]:
+        """Batches, claim count and fund totals (yuan): what `yibao ledger status` shows."""
+        b, e = schema.batches, schema.entries
+        with self.engine.connect() as conn:
+            batches = [dict(r._mapping) for r in conn.execute(select(b).order_by(b.c.seq))]
+            claims = conn.execute(select(func.count()).select_from(schema.paid_claims)).scalar_one()
+            sums = conn.execute(select(e.c.year, *[func.coalesce(func.sum(e.c[f]), 0).label(f) for f in schema.FUNDS])
+                                .group_by(e.c.year).order_by(e.c.year)).all()
+        years = {str(r.year): {f: float(fen_to_yuan(getattr(r, f))) for f in schema.FUNDS} for r in sums}
+        total = sum(int(r.fund_pay_sumamt) for r in sums)
+        return {"ledger": self.shown, "batches": batches, "claims": int(claims),
+                "fund_pay_sumamt": float(fen_to_yuan(total)), "years": years}
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def commit(self, c: Commit) -> None:
+        """Write a batch in one transaction. A second payment of a claim (another job committed
+        it meanwhile) violates `paid_claims`' key and rolls the whole batch back."""
+        try:
+            self._commit(c)
+        except (IntegrityError, OperationalError) as exc:
+            raise InputError(f"nothing was committed: another job wrote to the ledger at the same time "
+                             f"or it is unavailable ({type(exc.orig).__name__}); run again") from None
+
+    def _commit(self, c: Commit) -> None:
+        with self.engine.begin() as conn:
+            seq = conn.execute(select(func.coalesce(func.max(schema.batches.c.seq), 0))).scalar_one() + 1
+            conn.execute(schema.batches.insert().values(
+                batch_id=c.batch_id, seq=seq, period=c.period, tariff=c.tariff, claims=len(c.payments),
+                duplicates=len(c.duplicates), reversals=len(c.reversed), status="committed"))
+            first = conn.execute(select(func.coalesce(func.max(schema.entries.c.entry_id), 0))).scalar_one() + 1
+            self._reverse(conn, c.reversed, c.batch_id, c.period, first)
+            first += len(c.reversed)
+            payments = c.payments.assign(entry_id=np.arange(first, first + len(c.payments)), batch_id=c.batch_id,
+                                         period=c.period, entry=PAYMENT, reverses=None)
+            _insert(conn, schema.entries, payments)
+            _insert(conn, schema.paid_claims, payments[["mdtrt_id", "entry_id", "batch_id", "period"]])
+            _insert(conn, schema.batch_duplicates, c.duplicates.assign(batch_id=c.batch_id))
+            _insert(conn, schema.batch_accumulators, c.inputs.assign(batch_id=c.batch_id))
+            _replace_accumulators(conn, c.after)
+            _pause_for_tests()
+
+    def reverse_only(self, payments: pd.DataFrame, batch_id: str, period: str) -> None:
+        """Reverse paid claims outside any scoring (`yibao ledger reverse`): a batch of its own."""
+        held = self.accumulators(payments["psn_no"])
+        self.commit(Commit(batch_id, period, "", payments.iloc[0:0].drop(columns="entry_id"), payments,
+                           pd.DataFrame(columns=["mdtrt_id", "paid_batch", "paid_period"]),
+                           empty_accumulators(), less_payments(held, payments)))
+
+    @staticmethod
+    def _reverse(conn: Connection, payments: pd.DataFrame, batch_id: str, period: str, first: int) -> None:
+        if payments.empty:
+            return
+        t = schema.paid_claims
+        entries = reversal_entries(payments, batch_id, period)
+        _insert(conn, schema.entries, entries.assign(entry_id=np.arange(first, first + len(entries))))
+        gone = conn.execute(t.delete().where(and_(t.c.mdtrt_id == bindparam("m"), t.c.entry_id == bindparam("e"))),
+                            [{"m": m, "e": int(e)} for m, e in zip(payments["mdtrt_id"], payments["entry_id"])])
+        if gone.rowcount != len(payments):
+            raise InputError("a claim to reverse was reversed by another job meanwhile: nothing was committed")
+
+
+def _insert(conn: Connection, table: Any, frame: pd.DataFrame) -> None:
+    if len(frame):
+        conn.execute(table.insert(), _records(frame[[c.name for c in table.columns]]))
+
+
+def _replace_accumulators(conn: Connection, after: pd.DataFrame) -> None:
+    if after.empty:
+        return
+    t = schema.accumulators
+    conn.execute(t.delete().where(and_(t.c.psn_no == bindparam("p"), t.c.year == bindparam("y"))),
+                 [{"p": p, "y": int(y)} for p, y in zip(after["psn_no"], after["year"])])
+    _insert(conn, t, after)
+
+
+def _pause_for_tests() -> None:
+    """With YIBAO_TEST_PAUSE_COMMIT=SECONDS, say so on stderr and wait before the commit: the
+    crash test kills the process here and checks that the ledger is as before."""
+    seconds = os.environ.get(PAUSE_ENV)
+    if seconds:
+        print("ledger: committing", file=sys.stderr, flush=True)
+        time.sleep(float(seconds))
+
+
+def reversals_in(url: str | Path, period: str) -> pd.DataFrame:
+    """`Ledger.reversals` of the ledger at `url`, for `yibao settle --ledger`."""
+    ledger = Ledger(url)
+    try:
+        return ledger.reversals(period)
+    finally:
+        ledger.close()
