@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from pg import new_database, postgres_server  # noqa: F401 (a fixture)
 import yibao.cli.app as cli_app
 from yibao.io import write_tables
 from yibao.ledger import Ledger
+from yibao.outputs import PAUSE as PAUSE_WRITE
 from yibao.pipeline import Result
 from yibao.settlement import verify_folder, write_settlement
 from yibao.synth import generate
@@ -262,6 +264,36 @@ def test_a_job_killed_during_its_commit_leaves_the_ledger_as_before(
     assert status(url) == before
     yibao.score(only(year, per_month["2025-02"]), ledger=url, period="2025-02")  # the job run again
     assert len(status(url)["batches"]) == 2
+
+
+def test_a_job_killed_while_writing_its_output_has_committed_nothing(
+        year: dict[str, pd.DataFrame], whole_year: Result, tmp_path: Path) -> None:
+    """The ledger commits after the output is written whole and before it is put in place, so a
+    job killed in its write leaves the ledger as before and no folder settle accepts; run again,
+    it commits once."""
+    url = str(tmp_path / "ledger.db")
+    per_month = months(whole_year)
+    yibao.score(only(year, per_month["2025-01"]), ledger=url, period="2025-01")
+    before = status(url)
+    batch, out = tmp_path / "february", tmp_path / "out"
+    write_tables(only(year, per_month["2025-02"]), batch, "csv")
+    command = [sys.executable, "-c", "from yibao.cli.app import main; main()", "score", str(batch),
+               "--out", str(out), "--ledger", url, "--period", "2025-02", "--quiet"]
+    job = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           env=os.environ | {PAUSE_WRITE: "60"})
+    try:
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob("out.tmp-*/summary.json")):  # the tables are written
+            assert time.monotonic() < deadline and job.poll() is None, "the job never reached its write"
+            time.sleep(0.05)
+    finally:
+        job.send_signal(signal.SIGKILL)
+        job.wait()
+    assert job.returncode == -signal.SIGKILL
+    assert status(url) == before and not out.exists()
+    again = subprocess.run(command, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert len(status(url)["batches"]) == 2 and (out / "manifest.json").is_file()
 
 
 def test_the_migrations_create_the_tables_the_code_uses(ledger_url: str) -> None:

@@ -36,7 +36,9 @@ def score(tables_or_folder: str | Path | Mapping[str, pd.DataFrame], tariff: str
     if ledger is not None:
         from yibao.ledger import score_into
 
-        return score_into(ledger, batch, rejects, tariff, period)[0]
+        result, _, commit = score_into(ledger, batch, rejects, tariff, period)
+        commit()
+        return result
     return score_batch(batch, rejects, tariff=tariff)
 
 

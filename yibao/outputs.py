@@ -58,13 +58,15 @@ def check_out(out: Path, overwrite: bool) -> None:
 
 
 def write_folder(out: Path, write: Callable[[Path], Mapping[str, Any]], *, kind: str,
-                 overwrite: bool = False) -> dict[str, Any]:
+                 overwrite: bool = False, before_swap: Callable[[], None] | None = None) -> dict[str, Any]:
     """Run `write(folder)` on a temporary sibling of `out`, seal it with a manifest and rename it
     to `out`; returns the manifest.
 
     `write` fills the folder and returns the manifest's fields beside the files: `tariffs`,
-    `input_digest`, `rows` ({table: rows}) and any others (e.g. `period`). On any exception the
-    sibling is removed and `out` is left as it was.
+    `input_digest`, `rows` ({table: rows}) and any others (e.g. `period`). `before_swap` runs
+    when the sibling is complete and synced, just before the rename (a ledger commits there, so
+    that a run killed while writing has committed nothing). On any exception the sibling is
+    removed and `out` is left as it was.
     """
     check_out(out, overwrite)
     try:
@@ -80,6 +82,8 @@ def write_folder(out: Path, write: Callable[[Path], Mapping[str, Any]], *, kind:
             time.sleep(float(os.environ[PAUSE]))
         manifest = _seal(staging, kind, fields)
         _sync(staging)
+        if before_swap is not None:
+            before_swap()
         _swap(staging, out, overwrite)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

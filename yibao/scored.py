@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from yibao.io import write_tables
 from yibao.outputs import input_digest, write_folder
@@ -21,9 +21,10 @@ SUMMARY = "summary.json"
 
 
 def write_scored(result: Result, out: Path, fmt: str = "parquet", *, inputs: Sequence[Path] = (),
-                 overwrite: bool = False) -> dict[str, Any]:
+                 overwrite: bool = False, before_swap: Callable[[], None] | None = None) -> dict[str, Any]:
     """Write the score output of `result` to `out` (the batch read from `inputs`, digested into
-    the manifest); returns the summary also written as summary.json."""
+    the manifest); returns the summary also written as summary.json. `before_swap` runs once the
+    folder is complete and before it is put in place (the ledger's commit)."""
     summary = summarize(result)
     tables = {name: getattr(result, name) for name in TABLES}
 
@@ -34,7 +35,7 @@ def write_scored(result: Result, out: Path, fmt: str = "parquet", *, inputs: Seq
         return {"tariffs": tariffs_used(result), "input_digest": input_digest(inputs) if inputs else None,
                 "rows": {name: len(frame) for name, frame in tables.items()}, "format": fmt}
 
-    write_folder(out, write, kind="score", overwrite=overwrite)
+    write_folder(out, write, kind="score", overwrite=overwrite, before_swap=before_swap)
     return summary
 
 

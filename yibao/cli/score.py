@@ -77,10 +77,12 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet 
             else:
                 from yibao.ledger import score_into
 
-                result, outcome = score_into(ledger, batch, rejects, tariff, period)
+                result, outcome, commit = score_into(ledger, batch, rejects, tariff, period)
         with stages.stage("writing results"):
             inputs = [input] + ([accumulators] if accumulators is not None else [])
-            summary = write_scored(result, out, fmt.value, inputs=inputs, overwrite=overwrite)
+            # the ledger commits once the output is written whole and before it is put in place
+            summary = write_scored(result, out, fmt.value, inputs=inputs, overwrite=overwrite,
+                                   before_swap=None if ledger is None else commit)
     if not quiet:
         if ledger is not None:
             Console(stderr=True).print(outcome.message(), highlight=False, soft_wrap=True)

@@ -19,6 +19,8 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from typing import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -96,8 +98,12 @@ def _plan(ledger: Ledger, claims: pd.DataFrame) -> Plan:
 
 
 def score_with_ledger(ledger: Ledger, batch: Batch, rejects: pd.DataFrame,
-                      tariff: str | LoadedTariff | None = None, period: str | None = None) -> tuple[Result, Outcome]:
-    """Score a batch against the ledger and commit it (or recognise it as committed)."""
+                      tariff: str | LoadedTariff | None = None, period: str | None = None
+                      ) -> tuple[Result, Outcome, Commit | None]:
+    """Score a batch against the ledger: the result, what committing it means, and the commit
+    to make (None when the batch is already committed). Committing is left to the caller, so a
+    command can make it after its output is written and before the output is put in place: a
+    run killed while writing then leaves the ledger as it was."""
     if period is not None:
         period = parse_period(period).text
     if len(batch.accumulators):
@@ -113,12 +119,11 @@ def score_with_ledger(ledger: Ledger, batch: Batch, rejects: pd.DataFrame,
     result, payments = _score(batch, rejects, tariff, plan)
     if known is not None:
         return result, Outcome(batch_id, known["period"], True, known["claims"], known["duplicates"],
-                               known["reversals"])
+                               known["reversals"]), None
     period = period or _period_of(result.claims)
-    ledger.commit(Commit(batch_id, period, "" if tariff is None else str(getattr(tariff, "key", tariff)),
-                         payments, plan.reversed, plan.duplicates, plan.inputs,
-                         accumulators_to_fen(result.accumulators)))
-    return result, Outcome(batch_id, period, False, len(payments), len(plan.duplicates), len(plan.reversed))
+    commit = Commit(batch_id, period, "" if tariff is None else str(getattr(tariff, "key", tariff)),
+                    payments, plan.reversed, plan.duplicates, plan.inputs, accumulators_to_fen(result.accumulators))
+    return result, Outcome(batch_id, period, False, len(payments), len(plan.duplicates), len(plan.reversed)), commit
 
 
 def _score(batch: Batch, rejects: pd.DataFrame, tariff: str | LoadedTariff | None,
@@ -204,10 +209,22 @@ def _duplicate_rows(claims: pd.DataFrame, dups: pd.DataFrame, like: pd.DataFrame
 
 
 def score_into(url: str | Path, batch: Batch, rejects: pd.DataFrame, tariff: str | LoadedTariff | None = None,
-               period: str | None = None) -> tuple[Result, Outcome]:
-    """`score_with_ledger` on the ledger at `url` (a SQLite path or a SQLAlchemy URL)."""
+               period: str | None = None) -> tuple[Result, Outcome, Callable[[], None]]:
+    """`score_with_ledger` on the ledger at `url` (a SQLite path or a SQLAlchemy URL), and the
+    function that commits the batch to it in one transaction (nothing, when it was already)."""
     ledger = Ledger(url, create=True)
     try:
-        return score_with_ledger(ledger, batch, rejects, tariff, period)
+        result, outcome, pending = score_with_ledger(ledger, batch, rejects, tariff, period)
     finally:
         ledger.close()
+
+    def commit() -> None:
+        if pending is None:
+            return
+        target = Ledger(url, create=True)
+        try:
+            target.commit(pending)
+        finally:
+            target.close()
+
+    return result, outcome, commit
