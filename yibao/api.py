@@ -7,14 +7,13 @@ from typing import TYPE_CHECKING, Mapping
 
 import pandas as pd
 
-from yibao.pipeline import Result, score_batch
-from yibao.tariffs.registry import LoadedTariff
+from yibao.pipeline import Result, TariffSpec, score_batch
 
 if TYPE_CHECKING:
     from yibao.settlement import Settlement
 
 
-def score(tables_or_folder: str | Path | Mapping[str, pd.DataFrame], tariff: str | LoadedTariff | None = None,
+def score(tables_or_folder: str | Path | Mapping[str, pd.DataFrame], tariff: TariffSpec = None,
           accumulators: str | Path | pd.DataFrame | None = None) -> Result:
     """Score a batch: a folder of tables (as `yibao synth` writes) or a mapping of table name →
     DataFrame with the columns of docs/tables.md. Rows that cannot be scored are in
