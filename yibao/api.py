@@ -3,27 +3,46 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import pandas as pd
 
+from yibao.io import Batch, load_batch
 from yibao.pipeline import Result, TariffSpec, score_batch
 
 if TYPE_CHECKING:
     from yibao.settlement import Settlement
+    from yibao.simulation import Simulation
 
 
-def score(tables_or_folder: str | Path | Mapping[str, pd.DataFrame], tariff: TariffSpec = None,
-          accumulators: str | Path | pd.DataFrame | None = None) -> Result:
+Tables = str | Path | Mapping[str, pd.DataFrame]
+Accumulators = str | Path | pd.DataFrame | None
+
+
+def _load(tables_or_folder: Tables, accumulators: Accumulators) -> tuple[Batch, pd.DataFrame]:
+    source = Path(tables_or_folder) if isinstance(tables_or_folder, (str, Path)) else tables_or_folder
+    acc = Path(accumulators) if isinstance(accumulators, (str, Path)) else accumulators
+    return load_batch(source, acc)
+
+
+def score(tables_or_folder: Tables, tariff: TariffSpec = None, accumulators: Accumulators = None) -> Result:
     """Score a batch: a folder of tables (as `yibao synth` writes) or a mapping of table name →
     DataFrame with the columns of docs/tables.md. Rows that cannot be scored are in
     `Result.rejects`; unusable input raises `yibao.errors.InputError`."""
-    from yibao.io import load_batch
-
-    source = Path(tables_or_folder) if isinstance(tables_or_folder, (str, Path)) else tables_or_folder
-    acc = Path(accumulators) if isinstance(accumulators, (str, Path)) else accumulators
-    batch, rejects = load_batch(source, acc)
+    batch, rejects = _load(tables_or_folder, accumulators)
     return score_batch(batch, rejects, tariff=tariff)
+
+
+def simulate(tables_or_folder: Tables, set: Sequence[str] = (), reform: TariffSpec | Path = None,
+             tariff: TariffSpec | Path = None, accumulators: Accumulators = None) -> Simulation:
+    """What a tariff change costs (基金测算): the batch scored under `tariff` (default: the tariffs
+    in force) and under the reform — `set` edits (PATH=VALUE, as `yibao whatif --set`, catalogue
+    included) applied to every version in force, or `reform` (an id, `ID@VERSION`, a tariff
+    folder) — compared per claim, person and group (docs/simulate.md)."""
+    from yibao.simulation import simulate_batch
+
+    batch, rejects = _load(tables_or_folder, accumulators)
+    return simulate_batch(batch, rejects, edits=set, reform=reform, tariff=tariff)
 
 
 def settle(result_or_folder: Result | str | Path, period: str,

@@ -196,6 +196,12 @@ def _catalogue_value(column: str, value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def catalogue_unit(path: str) -> str:
+    """The unit of a catalogue path's column ("yuan", "ratio" or "")."""
+    column = path.rsplit(".", 1)[-1]
+    return next((unit for name, unit, _ in _CATALOGUE_COLUMNS.values() if name == column), "")
+
+
 def item_selectors(catalogue: pd.DataFrame) -> list[str]:
     """How an edit picks each item: by code, with its start date where a code repeats."""
     codes = catalogue["code"].tolist()
