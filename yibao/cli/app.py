@@ -26,6 +26,7 @@ _COMMANDS = {
     "whatif": "command",
     "score": "command",
     "settle": "command",
+    "simulate": "command",
     "calendar": "group",
 }
 
