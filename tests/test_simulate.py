@@ -122,6 +122,22 @@ def test_reform_folder_equals_two_score_runs(synth_folder, baseline, tmp_path, m
     assert sim.tariff_diff["path"].str.endswith("bands[0].ratio").all() and len(sim.tariff_diff)
 
 
+def test_claims_without_a_reform_version_count_on_the_baseline_side(synth_folder, baseline, tmp_path, monkeypatch):
+    """A reform in force from March only: January and February claims are scored by the baseline
+    alone, count there and are zero on the reform side, as in two separate runs."""
+    folder = reform_folder(tmp_path)
+    (folder / "2024.yaml").unlink()
+    text = (folder / "2025.yaml").read_text(encoding="utf-8")
+    (folder / "2025.yaml").write_text(text.replace("effective_from: 2025-01-01", "effective_from: 2025-03-01"),
+                                      encoding="utf-8")
+    sim = yibao.simulate(synth_folder, reform=folder)
+    monkeypatch.setenv("YIBAO_TARIFF_PATH", str(tmp_path))
+    assert_equals_two_runs(sim, baseline, yibao.score(synth_folder, tariff=folder.name))
+    assert sim.summary["claims"]["baseline_only"] > 0
+    assert (sim.claims.loc[sim.claims["scored"] == "baseline_only", "tariff_reform"] == "").all()
+    assert list(sim.tariff_diff["path"]) == ["effective_from"]
+
+
 def test_no_op_edit_reports_zero_everywhere(synth_folder):
     sim = yibao.simulate(synth_folder, set=[f"{DEDUCTIBLE}=500", f"{NURSE_CAP}=26.00"])
     changes = [c for c in sim.claims.columns if c.endswith("_change")]

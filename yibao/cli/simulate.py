@@ -23,12 +23,13 @@ TOP_SHOWN = 10
 
 def _table(title: str, headers: list[str], rows: list[list[Any]], numeric_from: int = 1) -> Table:
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=title, title_justify="left")
     for i, h in enumerate(headers):
-        table.add_column(h, justify="right" if i >= numeric_from else "left")
+        table.add_column(h, justify="right" if i >= numeric_from else "left", overflow="fold")
     for row in rows:
-        table.add_row(*(str(v) for v in row))
+        table.add_row(*(Text(str(v)) for v in row))  # paths hold [selectors]: never markup
     return table
 
 
