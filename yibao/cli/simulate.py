@@ -77,7 +77,7 @@ def show(sim: Simulation, console: Console) -> None:
 def run(batch: Path = typer.Argument(..., help="folder of batch tables (Parquet or CSV)"),
         out: Path = typer.Option(..., "--out", help="output folder (replaced whole)"),
         set_: list[str] = typer.Option([], "--set", help="PATH=VALUE edit of every version in force (repeatable; "
-                                                         "catalogue too: 'catalogue[code=X].price_cap=2.50')"),
+                                                         "catalogue too: 'catalogue\\[code=X].price_cap=2.50')"),
         reform: Optional[str] = typer.Option(None, "--reform", help="the reform tariff: ID, ID@VERSION or a folder"),
         tariff: Optional[str] = typer.Option(None, "--tariff", help="the baseline: ID, ID@VERSION or a folder"),
         accumulators: Optional[Path] = typer.Option(None, "--accumulators", help="accumulators of earlier batches"),

@@ -94,7 +94,8 @@ def _edited_catalogue(lt: LoadedTariff, rows: list[dict[str, str]], columns: lis
 
 
 def apply_edits(lt: LoadedTariff, edits: list[str]) -> LoadedTariff:
-    """A copy of the tariff with PATH=VALUE edits applied and validated."""
+    """A copy of the tariff with PATH=VALUE edits applied and validated. Catalogue edits start
+    from the catalogue file, so give a version all its edits in one call."""
     if not edits:
         return lt
     data = lt.tariff.model_dump(mode="json")
