@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import pandas as pd
 
-from yibao.pipeline import Result, score_batch
-from yibao.tariffs.registry import LoadedTariff
+from yibao.errors import InputError
+from yibao.io import Batch, load_batch
+from yibao.pipeline import Result, TariffSpec, score_batch
 
 if TYPE_CHECKING:
     from yibao.settlement import Settlement
+    from yibao.simulation import Simulation
 
 
-def score(tables_or_folder: str | Path | Mapping[str, pd.DataFrame], tariff: str | LoadedTariff | None = None,
-          accumulators: str | Path | pd.DataFrame | None = None, ledger: str | Path | None = None,
-          period: str | None = None) -> Result:
+Tables = str | Path | Mapping[str, pd.DataFrame]
+Accumulators = str | Path | pd.DataFrame | None
+
+
+def _load(tables_or_folder: Tables, accumulators: Accumulators) -> tuple[Batch, pd.DataFrame]:
+    source = Path(tables_or_folder) if isinstance(tables_or_folder, (str, Path)) else tables_or_folder
+    acc = Path(accumulators) if isinstance(accumulators, (str, Path)) else accumulators
+    return load_batch(source, acc)
+
+
+def score(tables_or_folder: Tables, tariff: TariffSpec = None, accumulators: Accumulators = None,
+          ledger: str | Path | None = None, period: str | None = None) -> Result:
     """Score a batch: a folder of tables (as `yibao synth` writes) or a mapping of table name →
     DataFrame with the columns of docs/tables.md. Rows that cannot be scored are in
     `Result.rejects`; unusable input raises `yibao.errors.InputError`.
@@ -25,14 +36,9 @@ def score(tables_or_folder: str | Path | Mapping[str, pd.DataFrame], tariff: str
     ledger, reject claims it holds as paid (DUPLICATE_CLAIM), reverse corrected claims, and
     commit the batch to it in the settlement month `period` ("YYYY-MM"; by default the month of
     the latest settlement date). Not together with `accumulators`."""
-    from yibao.errors import InputError
-    from yibao.io import load_batch
-
     if ledger is not None and accumulators is not None:
         raise InputError("the ledger holds the accumulators: give either a ledger or accumulators")
-    source = Path(tables_or_folder) if isinstance(tables_or_folder, (str, Path)) else tables_or_folder
-    acc = Path(accumulators) if isinstance(accumulators, (str, Path)) else accumulators
-    batch, rejects = load_batch(source, acc)
+    batch, rejects = _load(tables_or_folder, accumulators)
     if ledger is not None:
         from yibao.ledger import score_into
 
@@ -40,6 +46,18 @@ def score(tables_or_folder: str | Path | Mapping[str, pd.DataFrame], tariff: str
         commit()
         return result
     return score_batch(batch, rejects, tariff=tariff)
+
+
+def simulate(tables_or_folder: Tables, set: Sequence[str] = (), reform: TariffSpec | Path = None,
+             tariff: TariffSpec | Path = None, accumulators: Accumulators = None) -> Simulation:
+    """What a tariff change costs (基金测算): the batch scored under `tariff` (default: the tariffs
+    in force) and under the reform — `set` edits (PATH=VALUE, as `yibao whatif --set`, catalogue
+    included) applied to every version in force, or `reform` (an id, `ID@VERSION`, a tariff
+    folder) — compared per claim, person and group (docs/simulate.md)."""
+    from yibao.simulation import simulate_batch
+
+    batch, rejects = _load(tables_or_folder, accumulators)
+    return simulate_batch(batch, rejects, edits=set, reform=reform, tariff=tariff)
 
 
 def settle(result_or_folder: Result | str | Path, period: str,

@@ -36,7 +36,7 @@ from yibao.errors import InputError
 
 MANIFEST = "manifest.json"
 TOOL = "yibao"
-KINDS = {"score": "score output", "settlement": "settlement", "batch": "batch"}
+KINDS = {"score": "score output", "settlement": "settlement", "batch": "batch", "simulation": "simulation"}
 PAUSE = "YIBAO_TEST_PAUSE_WRITE"
 CHUNK = 1 << 20
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from functools import partial
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -54,25 +55,35 @@ def _reference_dates(claims: pd.DataFrame) -> np.ndarray:
     return ref
 
 
-def assign_tariffs(claims: pd.DataFrame, spec: str | LoadedTariff | None
+TariffSpec = str | LoadedTariff | Sequence[LoadedTariff] | None
+"""An id, `ID@VERSION` or one loaded version (every claim under it), a list of loaded versions
+(each claim under the one in force on its date: a tariff folder, an edited set), or None."""
+
+
+def assign_tariffs(claims: pd.DataFrame, spec: TariffSpec
                    ) -> tuple[np.ndarray, dict[str, LoadedTariff], np.ndarray]:
     """Per claim the key of its tariff version ("" where none is in force), the versions used,
     and the reference dates."""
     ref = _reference_dates(claims)
     if isinstance(spec, LoadedTariff):
         return np.full(len(claims), spec.key, dtype=object), {spec.key: spec}, ref
-    tariff_id, _, version = (spec or registry.DEFAULT_TARIFF).partition("@")
-    if version:
-        lt = registry.load_version(tariff_id, version)
-        return np.full(len(claims), lt.key, dtype=object), {lt.key: lt}, ref
+    if isinstance(spec, (list, tuple)):
+        candidates = [(lt.tariff, lambda lt=lt: lt) for lt in spec]
+    else:
+        tariff_id, _, version = (spec or registry.DEFAULT_TARIFF).partition("@")
+        if version:
+            lt = registry.load_version(tariff_id, version)
+            return np.full(len(claims), lt.key, dtype=object), {lt.key: lt}, ref
+        candidates = [(t, partial(registry.load_version, tariff_id, t.version))
+                      for t in registry.versions(tariff_id)]
     keys = np.full(len(claims), "", dtype=object)
     used: dict[str, LoadedTariff] = {}
-    for t in registry.versions(tariff_id):
+    for t, load in candidates:
         start = np.datetime64(t.effective_from, "D")
         end = np.datetime64(t.effective_to or "2999-12-31", "D")
         hit = (ref >= start) & (ref <= end) & (keys == "")
         if hit.any():
-            lt = registry.load_version(tariff_id, t.version)
+            lt = load()
             keys[hit] = lt.key
             used[lt.key] = lt
     return keys, used, ref
@@ -158,12 +169,13 @@ def _reasons_json(reasons: tuple) -> str:
 
 
 def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
-                tariff: str | LoadedTariff | None = None,
+                tariff: TariffSpec = None,
                 accumulators: pd.DataFrame | None = None,
                 calendar: WorkCalendar | None = None, contributions: bool = False) -> Result:
-    """Score every claim of a batch. `tariff`: an id, `ID@VERSION`, a loaded version, or None for
-    the bundled default (the version in force on each claim's date). `contributions`: also what
-    each claim added to the accumulators, which the ledger keeps to reverse a corrected claim."""
+    """Score every claim of a batch. `tariff`: an id, `ID@VERSION`, a loaded version, a list of
+    loaded versions, or None for the bundled default (the version in force on each claim's date).
+    `contributions`: also what each claim added to the accumulators, which the ledger keeps to
+    reverse a corrected claim."""
     calendar = calendar or default_calendar()
     rejects = rejects if rejects is not None else pd.DataFrame(columns=REJECT_COLUMNS)
     acc = batch.accumulators if accumulators is None else accumulators

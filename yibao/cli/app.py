@@ -37,6 +37,7 @@ _COMMANDS = {
     "whatif": "command",
     "score": "command",
     "settle": "command",
+    "simulate": "command",
     "calendar": "group",
     "ledger": "group",
 }
@@ -102,11 +103,28 @@ def main() -> None:
     else:
         cli = __getattr__("app")
     try:
-        cli(prog_name=PROG)
+        code = cli(prog_name=PROG, standalone_mode=False)
     except InputError as exc:
-        from rich.console import Console
-        from rich.markup import escape
-
-        Console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}", highlight=False,
-                                   soft_wrap=True)
+        _error(str(exc))
         sys.exit(2)
+    except typer.Abort:
+        sys.exit(1)
+    except Exception as exc:  # a usage error of the command line (Typer's own click exceptions)
+        if not hasattr(exc, "format_message") or not hasattr(exc, "exit_code"):
+            raise
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            print(exc.format_message())
+        else:
+            hint = f" (see `{ctx.command_path} -h`)" if ctx is not None else ""
+            _error(" ".join(exc.format_message().split()) + hint)
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _error(message: str) -> None:
+    """One line on stderr: what is wrong, never a traceback or a usage box."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    Console(stderr=True).print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)

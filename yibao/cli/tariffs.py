@@ -20,7 +20,7 @@ from rich.text import Text
 
 from yibao.cli.options import quiet_option
 from yibao.errors import InputError
-from yibao.tariffs.diff import ABSENT, Change, Parameter, diff_tariffs, parameters
+from yibao.tariffs.diff import ABSENT, Change, Parameter, catalogue_parameters, diff_tariffs, parameters
 from yibao.tariffs.registry import (LoadedTariff, load_version, parse_tariff_file, region_dirs, resolve,
                                     validate_region, version_files)
 
@@ -108,8 +108,11 @@ def _sections(params: list[Parameter]) -> dict[str, list[Parameter]]:
 def show(tariff: str = typer.Argument(..., help="tariff ID or ID@VERSION"),
          version: Optional[str] = typer.Option(None, "--version", help="version (default: the latest)"),
          quiet: bool = quiet_option("ID@VERSION of the version shown (which one is the latest)"),
+         catalogue: bool = typer.Option(False, "--catalogue",
+                                        help="also every catalogue item, by the paths --set edits"),
          ) -> None:
-    """Every parameter of one version, section by section, and the catalogue size."""
+    """Every parameter of one version, section by section, and the catalogue (its size, or with
+    --catalogue every item's values by their `--set` paths)."""
     tariff_id, _, at = tariff.partition("@")
     if version and at and version != at:
         raise InputError(f"{tariff}: conflicts with --version {version}")
@@ -124,6 +127,12 @@ def show(tariff: str = typer.Argument(..., help="tariff ID or ID@VERSION"),
             table.add_row(p.path, format_value(p.value, p.unit))
         _console().print(table)
     _console().print(f"catalogue {lt.tariff.catalogue}: {_catalogue_size(lt)}")
+    if catalogue:
+        table = _table("parameter", "value", title="catalogue (edit: --set 'catalogue[code=CODE].COLUMN=VALUE')")
+        for p in catalogue_parameters(lt.catalogue):
+            if p.value is not None:
+                table.add_row(p.path, format_value(p.value, p.unit))
+        _console().print(table)
 
 
 def _validation_target(spec: str) -> Path:

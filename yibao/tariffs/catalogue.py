@@ -61,10 +61,19 @@ def _convert(path: Path, df: pd.DataFrame, column: str, fn, default):  # type: i
 
 def load_catalogue(path: Path) -> pd.DataFrame:
     """Read and validate a catalogue CSV; errors name file, row (1 = header) and column."""
+    return parse_catalogue(read_catalogue_text(path), path)
+
+
+def read_catalogue_text(path: Path) -> pd.DataFrame:
+    """The catalogue CSV as written, every cell text ("" when empty): what edits change."""
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     except (OSError, pd.errors.ParserError) as exc:
         raise InputError(f"cannot read catalogue: {exc}", file=str(path)) from None
+
+
+def parse_catalogue(df: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Validate catalogue text (as read, or edited) into fen and basis-point columns."""
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise InputError(f"missing columns {missing}", file=str(path))

@@ -12,15 +12,24 @@ keyed too, but their order is the precedence, so that order is a parameter of it
 Lists of plain values (levels, statuses, material codes) are sets: order does not count.
 Metadata (id, version, title, effective period, …) is flagged apart from parameters; YAML
 comments are not part of a tariff and never show up.
+
+The catalogue (医保目录) is walked the same way, an item named by its code, so the catalogue's
+paths are the ones `--set` edits (`catalogue[code=B-CEFU].price_cap`).
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, get_args
+import datetime as dt
+from decimal import Decimal
+from typing import Any, NamedTuple, Sequence, get_args
 
+import numpy as np
+import pandas as pd
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from yibao.money import bp_to_ratio, fen_to_yuan
+from yibao.tariffs.catalogue import NO_LIMIT
 from yibao.tariffs.model import (AssistanceStatus, AuditEdit, ChronicDisease, ChronicRatio,
                                  InpatientScheme, OutpatientScheme, Ratio, Tariff, TierFund, Yuan)
 
@@ -143,11 +152,83 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def diff_tariffs(old: Tariff, new: Tariff) -> list[Change]:
-    """What changed from `old` to `new`: metadata first, then parameters, in file order."""
-    before = {p.path: p.value for p in parameters(old)}
-    after = {p.path: p.value for p in parameters(new)}
+def _changes(old: list[Parameter], new: list[Parameter]) -> list[Change]:
+    before = {p.path: p.value for p in old}
+    after = {p.path: p.value for p in new}
     paths = list(before) + [p for p in after if p not in before]
     changes = [Change(p, before.get(p, ABSENT), after.get(p, ABSENT)) for p in paths]
-    kept = [c for c in changes if not _same(c.old, c.new)]
+    return [c for c in changes if not _same(c.old, c.new)]
+
+
+def diff_tariffs(old: Tariff, new: Tariff) -> list[Change]:
+    """What changed from `old` to `new`: metadata first, then parameters, in file order."""
+    kept = _changes(parameters(old), parameters(new))
     return [c for c in kept if c.metadata] + [c for c in kept if not c.metadata]
+
+
+# --- the catalogue (医保目录) ----------------------------------------------------------------
+
+# loaded column → (CSV column, unit, the loaded value meaning "none")
+_CATALOGUE_COLUMNS = {
+    "name": ("name", "", None), "kind": ("kind", "", None), "level": ("level", "", None),
+    "selfpay_bp": ("selfpay_prop", "ratio", None), "price_cap_fen": ("price_cap", "yuan", NO_LIMIT),
+    "gender": ("gender", "", ""), "age_from": ("age_from", "", 0), "age_below": ("age_below", "", 999),
+    "min_level": ("min_level", "", 0), "inpatient_only": ("inpatient_only", "", None),
+    "max_per_day_milli": ("max_per_day", "", NO_LIMIT), "indications": ("indications", "", ""),
+    "valid_from": ("valid_from", "", np.datetime64("1900-01-01")),
+    "valid_to": ("valid_to", "", np.datetime64("2999-12-31")),
+}
+
+
+def _catalogue_value(column: str, value: Any) -> Any:
+    """A loaded cell as the policy value it stands for: yuan, a ratio, a day, or None."""
+    _, _, none = _CATALOGUE_COLUMNS[column]
+    if value is pd.NA or (none is not None and value == none):
+        return None
+    if column == "selfpay_bp":
+        return bp_to_ratio(int(value))
+    if column == "price_cap_fen":
+        return fen_to_yuan(int(value))
+    if column == "max_per_day_milli":
+        return Decimal(int(value)) / 1000
+    if isinstance(value, np.datetime64):
+        return dt.date.fromisoformat(str(value))
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def catalogue_unit(path: str) -> str:
+    """The unit of a catalogue path's column ("yuan", "ratio" or "")."""
+    column = path.rsplit(".", 1)[-1]
+    return next((unit for name, unit, _ in _CATALOGUE_COLUMNS.values() if name == column), "")
+
+
+def item_selectors(catalogue: pd.DataFrame) -> list[str]:
+    """How an edit picks each item: by code, with its start date where a code repeats."""
+    codes = catalogue["code"].tolist()
+    repeated = set(catalogue["code"][catalogue["code"].duplicated(keep=False)])
+    none = _CATALOGUE_COLUMNS["valid_from"][2]
+    starts = ["" if d == none else str(d) for d in catalogue["valid_from"].to_numpy()]
+    return [f"[code={c},valid_from={d}]" if c in repeated else f"[code={c}]" for c, d in zip(codes, starts)]
+
+
+def catalogue_parameters(catalogue: pd.DataFrame, rows: Sequence[int] | None = None) -> list[Parameter]:
+    """The items (all, or `rows`) as parameters with the paths `--set` takes:
+    `catalogue[code=B-CEFU].price_cap`."""
+    selectors = item_selectors(catalogue)
+    out = []
+    for i in range(len(catalogue)) if rows is None else rows:
+        for column, (name, unit, _) in _CATALOGUE_COLUMNS.items():
+            value = _catalogue_value(column, catalogue[column].iat[i])
+            out.append(Parameter(f"catalogue{selectors[i]}.{name}", value, unit))
+    return out
+
+
+def diff_catalogues(old: pd.DataFrame, new: pd.DataFrame) -> list[Change]:
+    """Items added, removed or changed, column by column. Rows are compared by hash first, so a
+    catalogue of a hundred thousand items is diffed in a moment."""
+    keys_old, keys_new = item_selectors(old), item_selectors(new)
+    hash_old = dict(zip(keys_old, pd.util.hash_pandas_object(old, index=False).to_numpy()))
+    hash_new = dict(zip(keys_new, pd.util.hash_pandas_object(new, index=False).to_numpy()))
+    rows_old = [i for i, k in enumerate(keys_old) if hash_new.get(k) != hash_old[k]]
+    rows_new = [i for i, k in enumerate(keys_new) if hash_old.get(k) != hash_new[k]]
+    return _changes(catalogue_parameters(old, rows_old), catalogue_parameters(new, rows_new))

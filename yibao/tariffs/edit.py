@@ -7,6 +7,12 @@ is validated like a file, so an impossible edit (a ratio of 1.5) is refused with
 Paths are dotted; list items are picked by position or by their fields:
 `inpatient.schemes[insutype=390,level=2].deductible=400`,
 `catastrophic.funds[0].threshold=10000`, `assistance.annual_cap=80000`.
+
+The catalogue (医保目录) is edited with the same grammar, its items picked by their columns and
+a column of the CSV named after the item: `catalogue[code=B-CEFU].price_cap=2.50`,
+`catalogue[code=C-LENS].level=02`, `catalogue[code=S-CT].selfpay_prop=0.05`. The value is the
+cell's text as the CSV would hold it (empty or `null`: no value), and the edited catalogue is
+validated like the file. `yibao tariffs show ID --catalogue` prints these paths.
 """
 
 from __future__ import annotations
@@ -15,16 +21,21 @@ import re
 from dataclasses import replace
 from typing import Any
 
+import pandas as pd
 import yaml
 from pydantic import ValidationError
 
 from yibao.errors import InputError
+from yibao.tariffs.catalogue import parse_catalogue, read_catalogue_text
 from yibao.tariffs.model import Tariff
 from yibao.tariffs.registry import LoadedTariff
 
 _EDIT = re.compile(r"^(?P<path>(?:[^=\[]|\[[^\]]*\])+)=(?P<value>.*)$", re.S)
 """PATH=VALUE split at the first '=' outside a [selector], which may hold '=' itself."""
 _SEGMENT = re.compile(r"^(?P<name>[^\[\]]+)(?:\[(?P<sel>[^\]]*)\])?$")
+_SEGMENTS = re.compile(r"(?:[^.\[]|\[[^\]]*\])+")
+"""Dotted segments; a [selector] may hold dots (catalogue codes, dates)."""
+CATALOGUE = "catalogue["
 
 
 def _select(items: list[Any], selector: str, path: str) -> int:
@@ -43,7 +54,7 @@ def _select(items: list[Any], selector: str, path: str) -> int:
 
 def _set(data: dict[str, Any], path: str, value: Any) -> None:
     node: Any = data
-    segments = path.split(".")
+    segments = _SEGMENTS.findall(path)
     for depth, segment in enumerate(segments):
         m = _SEGMENT.match(segment)
         if not m:
@@ -67,16 +78,43 @@ def _set(data: dict[str, Any], path: str, value: Any) -> None:
         node = items[i]
 
 
+def _cell(raw: str) -> str:
+    """A catalogue value as CSV text: quotes dropped, `null`/`~` empty."""
+    text = raw.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return "" if text in ("null", "~") else text
+
+
+def _edited_catalogue(lt: LoadedTariff, rows: list[dict[str, str]], columns: list[str]) -> pd.DataFrame:
+    try:
+        return parse_catalogue(pd.DataFrame(rows, columns=columns), lt.catalogue_file)
+    except InputError as exc:
+        raise InputError(f"--set: {exc}") from None
+
+
 def apply_edits(lt: LoadedTariff, edits: list[str]) -> LoadedTariff:
-    """A copy of the tariff with PATH=VALUE edits applied and validated."""
+    """A copy of the tariff with PATH=VALUE edits applied and validated. Catalogue edits start
+    from the catalogue file, so give a version all its edits in one call."""
     if not edits:
         return lt
     data = lt.tariff.model_dump(mode="json")
+    text: pd.DataFrame | None = None
+    rows: list[dict[str, str]] = []
     for edit in edits:
         m = _EDIT.match(edit)
         if not m:
             raise InputError(f"--set {edit}: expected PATH=VALUE")
-        _set(data, m["path"].strip(), yaml.safe_load(m["value"]))
+        path = m["path"].strip()
+        if not path.startswith(CATALOGUE):
+            _set(data, path, yaml.safe_load(m["value"]))
+            continue
+        if text is None:
+            text = read_catalogue_text(lt.catalogue_file)
+            rows = text.to_dict("records")
+        if len(_SEGMENTS.findall(path)) != 2:
+            raise InputError(f"--set {path}: a catalogue edit names one column of one item")
+        _set({"catalogue": rows}, path, _cell(m["value"]))
     data["version"] = f"{lt.tariff.version}+edited"
     try:
         tariff = Tariff.model_validate(data)
@@ -85,4 +123,5 @@ def apply_edits(lt: LoadedTariff, edits: list[str]) -> LoadedTariff:
         loc = ".".join(str(p) for p in first["loc"])
         raise InputError(f"--set: {loc} = {first.get('input')!r}: "
                          f"{first['msg'].removeprefix('Value error, ')}") from None
-    return replace(lt, tariff=tariff)
+    catalogue = lt.catalogue if text is None else _edited_catalogue(lt, rows, list(text.columns))
+    return replace(lt, tariff=tariff, catalogue=catalogue)

@@ -42,6 +42,10 @@ class LoadedTariff:
     def key(self) -> str:
         return self.tariff.key
 
+    @property
+    def catalogue_file(self) -> Path:
+        return self.path.parent / self.tariff.catalogue
+
 
 def search_path() -> list[Path]:
     extra = [Path(p) for p in os.environ.get("YIBAO_TARIFF_PATH", "").split(os.pathsep) if p]
@@ -162,6 +166,25 @@ def resolve(spec: str | None, day: dt.date | None = None) -> LoadedTariff:
     if day is not None:
         return in_force(tariff_id, day)
     return load_version(tariff_id, versions(tariff_id)[-1].version)
+
+
+def tariff_spec(spec: str | Path) -> str | list[LoadedTariff]:
+    """A user's tariff spec as `score_batch` takes it: `ID` or `ID@VERSION` as they are, and a
+    tariff folder (a region's version files and catalogue, anywhere on disk) or one version file
+    as its validated versions, so a proposed tariff can be used before it is installed on the
+    search path. A spec with a path separator, or naming no known id, is a path."""
+    text = str(spec)
+    is_path = isinstance(spec, Path) or os.sep in text or "/" in text or text.endswith(".yaml")
+    if not is_path and (text.partition("@")[0] in region_dirs() or not Path(text).exists()):
+        return text
+    path = Path(text)
+    if not path.exists():
+        raise InputError(f"{path}: no such tariff folder or file")
+    loaded = validate_region(path)
+    ids = sorted({lt.tariff.id for lt in loaded})
+    if len(ids) > 1:
+        raise InputError(f"{path}: holds versions of several tariffs ({', '.join(ids)}): keep one")
+    return sorted(loaded, key=lambda lt: lt.tariff.effective_from)
 
 
 DEFAULT_TARIFF = "sample-county"

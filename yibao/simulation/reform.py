@@ -1,0 +1,66 @@
+"""What the reform is: `--set` edits applied to every version in force, or another tariff (an id
+on the search path, `ID@VERSION`, or a tariff folder anywhere); and the tariff diff it applies.
+
+Edits keep the baseline's choice of version per claim: a pinned baseline (`ID@VERSION`, one loaded
+version) gives a pinned reform, a baseline chosen by date gives the edited versions by date.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from yibao.errors import InputError
+from yibao.pipeline import TariffSpec, assign_tariffs
+from yibao.tariffs.diff import Change, catalogue_unit, diff_catalogues, diff_tariffs, parameters
+from yibao.tariffs.edit import apply_edits
+from yibao.tariffs.registry import LoadedTariff, tariff_spec
+
+SHOWN_METADATA = frozenset({"effective_from", "effective_to"})
+"""Metadata that changes which claims a version applies to; a version's name or title does not."""
+
+
+def user_spec(spec: TariffSpec | Path) -> TariffSpec:
+    """A spec as typed (an id, `ID@VERSION`, a folder) as the pipeline takes it."""
+    return tariff_spec(spec) if isinstance(spec, (str, Path)) else spec
+
+
+def edited_spec(claims: pd.DataFrame, baseline: TariffSpec, edits: Sequence[str]) -> TariffSpec:
+    """The baseline's versions in force on these claims, each with the edits applied."""
+    _, used, _ = assign_tariffs(claims, baseline)
+    edited = []
+    for lt in used.values():
+        try:
+            edited.append(apply_edits(lt, list(edits)))
+        except InputError as exc:
+            raise InputError(f"{exc} (in version {lt.key})") from None
+    pinned = isinstance(baseline, LoadedTariff) or (isinstance(baseline, str) and "@" in baseline)
+    return edited[0] if pinned and edited else edited
+
+
+def _change_rows(base: LoadedTariff, reform: LoadedTariff) -> list[Change]:
+    changes = [c for c in diff_tariffs(base.tariff, reform.tariff)
+               if not c.metadata or c.path in SHOWN_METADATA]
+    return changes + diff_catalogues(base.catalogue, reform.catalogue)
+
+
+def tariff_diff(claims: pd.DataFrame, baseline: TariffSpec, reform: TariffSpec,
+                pairs: pd.DataFrame) -> pd.DataFrame:
+    """Per pair of versions that met on some claim (baseline key, reform key), what changed:
+    parameter path, unit, value before and after (as text, in the tariff's units)."""
+    from yibao.cli.tariffs import format_value  # how `yibao tariffs diff` shows a value
+
+    _, base_used, _ = assign_tariffs(claims, baseline)
+    _, reform_used, _ = assign_tariffs(claims, reform)
+    units: dict[str, str] = {}
+    rows = []
+    for b, r in pairs.itertuples(index=False):
+        base, ref = base_used[b], reform_used[r]
+        units.update({p.path: p.unit for p in parameters(base.tariff) + parameters(ref.tariff)})
+        for c in _change_rows(base, ref):
+            unit = units.get(c.path) or catalogue_unit(c.path)
+            rows.append({"tariff_baseline": b, "tariff_reform": r, "path": c.path,
+                         "from": format_value(c.old, unit), "to": format_value(c.new, unit)})
+    return pd.DataFrame(rows, columns=["tariff_baseline", "tariff_reform", "path", "from", "to"])
