@@ -26,7 +26,7 @@ import datetime as dt
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
@@ -38,7 +38,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from yibao.errors import InputError
-from yibao.limits import ENV_MAX_LINE, max_line_yuan
+from yibao.fields import DATES
+from yibao.limits import ENV_MAX_LINE, MAX_CNT, max_line_yuan
 from yibao.tables import INPUT_TABLES, LIST_SEP, OPTIONAL_TABLES, TABLES, Column
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 REJECT_COLUMNS = ["table", "file", "row", "column", "key", "reason"]
 FIRST_ROW = 2  # spreadsheet number of a table's first data row (the header is row 1)
 FORMATS = ("parquet", "csv", "xlsx")
+READABLE = (".parquet", ".csv", ".xlsx")  # the files a table may come in
 XLSX_MAX_ROWS = 1_048_575  # data rows on one sheet, below the header
 
 # Unique keys: every row sharing a key with another is rejected (which one is right is unknown).
@@ -62,7 +64,14 @@ PERIODS = (("claims", "admit_date", "discharge_date"), ("enrolments", "valid_fro
            ("statuses", "valid_from", "valid_to"), ("certifications", "valid_from", "valid_to"),
            ("filings", "valid_from", "valid_to"))
 BOOL_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
-ISO_DATE = r"\d{4}-\d{2}-\d{2}"
+# how dates are typed: ISO, as Excel shows them on Chinese Windows, and as systems export them
+DATE_FORMATS = ((r"\d{4}-\d{2}-\d{2}", "%Y-%m-%d"), (r"\d{4}/\d{1,2}/\d{1,2}", "%Y/%m/%d"), (r"\d{8}", "%Y%m%d"))
+NOT_A_DATE = "not a date (YYYY-MM-DD, YYYY/M/D or YYYYMMDD)"
+EXCEL_EPOCH = dt.date(1899, 12, 30)  # day 0 of Excel's serial dates (right from 1900-03-01 on)
+LAST_SERIAL = 2_958_465  # 9999-12-31; a larger number in a date column is no serial date
+# Cells of these columns identify a person (or name someone): a reason names their row and
+# column, never what they hold, since rejects and messages are passed around.
+PERSONAL = frozenset({"psn_no", "birth_date", "name"})
 DAY_NS = 86_400 * 10**9
 # A number "has at most d decimals" when value × 10^d is within this of an integer: far above
 # float noise for any amount below 10^11 fen, far below a real extra decimal digit.
@@ -79,10 +88,11 @@ class NumberRule:
     minimum: float | None = None
     minimum_open: bool = False
     maximum: float | None = None
+    unit: str = ""  # after the maximum in a reason: " yuan (YIBAO_MAX_LINE_YUAN)"
 
 
 NUMBER_RULES = {"yuan": NumberRule(decimals=2, minimum=0), "float": NumberRule(), "int": NumberRule(minimum=0)}
-COLUMN_RULES = {("lines", "cnt"): NumberRule(decimals=3, minimum=0, minimum_open=True),
+COLUMN_RULES = {("lines", "cnt"): NumberRule(decimals=3, minimum=0, minimum_open=True, maximum=MAX_CNT),
                 ("lines", "selfpay_prop"): NumberRule(decimals=4, minimum=0, maximum=1)}
 
 
@@ -110,15 +120,17 @@ class Batch:
 
 # --- reading files -------------------------------------------------------------------------
 
-def read_batch(folder: Path) -> tuple[Batch, pd.DataFrame]:
-    """Read `<table>.parquet` or `<table>.csv` for every input table (enrolments and
-    accumulators when present) and normalize them: (batch, rejects)."""
-    return load_batch(folder)
+def read_batch(source: Path) -> tuple[Batch, pd.DataFrame]:
+    """Read `<table>.parquet`, `<table>.csv` or `<table>.xlsx` of a folder, or the sheets of one
+    `.xlsx` workbook, for every input table (enrolments and accumulators when present) and
+    normalize them: (batch, rejects)."""
+    return load_batch(source)
 
 
 def load_batch(source: Path | Mapping[str, pd.DataFrame],
                accumulators: Path | pd.DataFrame | None = None) -> tuple[Batch, pd.DataFrame]:
-    """A folder of tables or a mapping of table name → frame, with the accumulators of earlier
+    """A folder of tables, a workbook with a sheet per table, or a mapping of table name → frame,
+    with the accumulators of earlier
     batches when they come apart (a file or a frame): (batch, rejects).
 
     Apart or not, the accumulators are checked with the batch, so a rejected accumulators row
@@ -138,8 +150,10 @@ def load_batch(source: Path | Mapping[str, pd.DataFrame],
 
 
 def _read_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    if folder.suffix.lower() == ".xlsx" and folder.is_file():
+        return _read_workbook(folder)
     if not folder.is_dir():
-        raise InputError("not a folder of batch tables", file=str(folder))
+        raise InputError("not a folder of batch tables nor an .xlsx workbook", file=str(folder))
     raw: dict[str, pd.DataFrame] = {}
     sources: dict[str, str] = {}
     for name in INPUT_TABLES + OPTIONAL_TABLES:
@@ -149,26 +163,53 @@ def _read_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str]]
     return raw, sources
 
 
+def _read_workbook(path: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """One sheet per table, named as the table; other sheets are ignored."""
+    book = _open_workbook(path)
+    names = {name.strip(): name for name in book.sheet_names}
+    raw: dict[str, pd.DataFrame] = {}
+    sources: dict[str, str] = {}
+    for name in INPUT_TABLES + OPTIONAL_TABLES:
+        if name in names:
+            sources[name] = f"{path}, sheet {name}"
+            raw[name] = _sheet_frame(book, names[name], sources[name])
+        elif name in INPUT_TABLES:
+            raise InputError(f"missing sheet {name}: the workbook needs a sheet per table", file=str(path))
+    return raw, sources
+
+
 def table_file(folder: Path, name: str, required: bool) -> Path | None:
-    found = [p for p in (folder / f"{name}.parquet", folder / f"{name}.csv") if p.is_file()]
+    found = [p for p in (folder / f"{name}{suffix}" for suffix in READABLE) if p.is_file()]
     if len(found) > 1:
         raise InputError(f"both {found[0].name} and {found[1].name}: keep one", file=str(folder))
     if not found and required:
-        raise InputError(f"missing table {name}: no {name}.parquet or {name}.csv", file=str(folder))
+        raise InputError(f"missing table {name}: no {name}.parquet, {name}.csv or {name}.xlsx",
+                         file=str(folder))
     return found[0] if found else None
 
 
 def read_table(path: Path) -> pd.DataFrame:
-    """A CSV (every column as text) or Parquet (columns as typed) file as a raw frame."""
+    """A CSV (every column as text), Parquet (columns as typed) or xlsx file (the sheet named as
+    the file, else the first; cells as text) as a raw frame."""
     try:
         if path.suffix.lower() == ".parquet":
             return _arrow_frame(pq.read_table(path))
         if path.suffix.lower() == ".csv":
             return _read_csv(path)
+        if path.suffix.lower() == ".xlsx":
+            book = _open_workbook(path)
+            names = {name.strip(): name for name in book.sheet_names}
+            return _sheet_frame(book, names.get(path.stem, book.sheet_names[0]), str(path))
     except (OSError, pa.ArrowException, UnicodeDecodeError, csv.Error, StopIteration) as exc:
-        why = str(exc).splitlines()[0] if str(exc) else "the file is empty"
-        raise InputError(f"cannot read: {why}", file=str(path)) from None
-    raise InputError("not a .parquet or .csv file", file=str(path))
+        raise InputError(f"cannot read: {_without_cells(exc)}", file=str(path)) from None
+    raise InputError("not a .parquet, .csv or .xlsx file", file=str(path))
+
+
+def _without_cells(exc: Exception) -> str:
+    """The first line of a reader's message, cut before any quoted row: Arrow ends a parse
+    error with the row's text, which may hold a person number or a birth date."""
+    text = str(exc).splitlines()[0] if str(exc) else "the file is empty"
+    return ": ".join(text.split(": ")[:2]) if isinstance(exc, pa.ArrowException) else text
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -184,12 +225,78 @@ def _read_csv(path: Path) -> pd.DataFrame:
 def _read_csv_as(path: Path, encoding: str) -> pd.DataFrame:
     with path.open(encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="") as f:
         header = next(csv.reader(f))
-    table = pacsv.read_csv(
-        path, read_options=pacsv.ReadOptions(encoding=encoding),
-        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+    ragged: list[pacsv.InvalidRow] = []
+    table = _csv_table(path, encoding, header, ragged, threads=True)
+    if ragged:  # the row's line is known only to a reader on one thread: read again to find it
+        ragged.clear()
+        _csv_table(path, encoding, header, ragged, threads=False)
+        first = min(ragged, key=lambda row: row.number or 0)
+        raise InputError(f"line {first.number}: {first.actual_columns} cells where the header has "
+                         f"{first.expected_columns} (a separator or a quote out of place?)", file=str(path))
+    return _arrow_frame(table)
+
+
+def _csv_table(path: Path, encoding: str, header: list[str], ragged: list[pacsv.InvalidRow],
+               threads: bool) -> pa.Table:
+    """Every column as text; rows with the wrong number of cells are collected in `ragged`."""
+    def collect(row: pacsv.InvalidRow) -> str:
+        ragged.append(row)
+        return "skip"
+
+    return pacsv.read_csv(
+        path, read_options=pacsv.ReadOptions(encoding=encoding, use_threads=threads),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=collect),
         convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
                                              strings_can_be_null=False, quoted_strings_can_be_null=False))
-    return _arrow_frame(table)
+
+
+def _open_workbook(path: Path) -> Any:
+    """An .xlsx workbook read with calamine (Rust): several times faster than openpyxl."""
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    try:
+        return CalamineWorkbook.from_path(str(path))
+    except (CalamineError, OSError, ValueError) as exc:
+        raise InputError(f"cannot read as an .xlsx workbook: {_without_cells(exc)}", file=str(path)) from None
+
+
+def _sheet_frame(book: Any, sheet: str, source: str) -> pd.DataFrame:
+    """A sheet as text cells, as a CSV would hold them: the header is row 1, and the frame keeps
+    every row below it (blank ones too, so spreadsheet rows stay right) up to the last filled one.
+
+    Excel keeps its own types: a number typed into a text column (a person number) becomes its
+    digits without ".0"; a date cell, or a serial number in a date column, becomes its ISO day.
+    """
+    rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+    while rows and all(cell == "" for cell in rows[-1]):
+        rows.pop()
+    if not rows:
+        raise InputError("the sheet is empty: row 1 must hold the column names", file=source)
+    names, columns = [], []
+    for i, name in enumerate(_xlsx_text(cell, False) for cell in rows[0]):
+        if name:  # a column without a name is ignored, as any column not in the tables is
+            is_date = _field_name(name) in DATES
+            cells = [row[i] for row in rows[1:]]
+            if not all(type(cell) is str for cell in cells):
+                cells = [_xlsx_text(cell, is_date) for cell in cells]
+            names.append(name)
+            columns.append(pd.Series(cells, dtype="str"))
+    frame = pd.DataFrame(dict(enumerate(columns)), index=pd.RangeIndex(len(rows) - 1))
+    return frame.set_axis(names, axis=1)
+
+
+def _xlsx_text(cell: Any, is_date: bool) -> str:
+    if isinstance(cell, str):
+        return cell
+    if isinstance(cell, bool):
+        return "true" if cell else "false"
+    if isinstance(cell, (int, float)):
+        if is_date and 0 < cell <= LAST_SERIAL:
+            return (EXCEL_EPOCH + dt.timedelta(days=int(cell))).isoformat()
+        return _cell_text(cell)
+    if isinstance(cell, dt.datetime) and (is_date or cell.time() == dt.time()):
+        return cell.date().isoformat()
+    return _cell_text(cell)
 
 
 def _arrow_frame(table: pa.Table) -> pd.DataFrame:
@@ -286,7 +393,11 @@ def _typed_table(name: str, raw: pd.DataFrame | None, log: _RejectLog) -> pd.Dat
     source = log.sources.get(name, name)
     if raw is None:
         raw = pd.DataFrame({c.name: pd.Series(dtype="str") for c in columns})
-    raw = raw.rename(columns=lambda c: str(c).strip()).reset_index(drop=True)
+    raw = raw.set_axis([_field_name(c) for c in raw.columns], axis=1).reset_index(drop=True)
+    twice = raw.columns[raw.columns.duplicated()]
+    if len(twice):
+        raise InputError(f"column {twice[0]} appears twice in the header: keep one", file=source,
+                         column=str(twice[0]))
     missing = [c.name for c in columns if c.required and c.name not in raw.columns]
     if missing:
         raise InputError(f"missing required column{'s' if len(missing) > 1 else ''} "
@@ -298,8 +409,9 @@ def _typed_table(name: str, raw: pd.DataFrame | None, log: _RejectLog) -> pd.Dat
         values, problems = _typed_column(name, column, cells)
         for mask, why in problems:
             bad = np.flatnonzero(mask)
+            quote = why != REQUIRED and column.name not in PERSONAL
             log.reject(name, bad, column.name,
-                       why if why == REQUIRED else [f"{_cell_text(cells.iat[p])!r}: {why}" for p in bad])
+                       [f"{_cell_text(cells.iat[p])!r}: {why}" for p in bad] if quote else why)
         typed[column.name] = values
     return pd.DataFrame(typed, index=raw.index, copy=False)
 
@@ -319,6 +431,8 @@ def _typed_column(table: str, column: Column, cells: pd.Series) -> tuple[pd.Seri
             numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
             empty = np.isnan(numbers)
             rule = COLUMN_RULES.get((table, column.name), NUMBER_RULES[column.type])
+            if column.type == "yuan":
+                rule = replace(rule, maximum=max_line_yuan(), unit=f" yuan ({ENV_MAX_LINE})")
             problems += _number_problems(numbers, rule)
         else:
             empty = values.isna().to_numpy()
@@ -346,8 +460,18 @@ def _number_problems(values: np.ndarray, rule: NumberRule) -> Problems:
             word = "greater than" if rule.minimum_open else "at least"
             problems.append((low, f"must be {word} {rule.minimum:g}"))
         if rule.maximum is not None:
-            problems.append((values > rule.maximum, f"must be at most {rule.maximum:g}"))
+            problems.append((values > rule.maximum, f"must be at most {_number(rule.maximum)}{rule.unit}"))
     return problems
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:g}"
+
+
+def _field_name(header: Any) -> str:
+    """The field a header names: its last line, so a header with a label above the field name
+    (as our Excel outputs write it) reads as the field."""
+    return str(header).strip().split("\n")[-1].strip()
 
 
 def _cell_text(value: Any) -> str:
@@ -388,9 +512,13 @@ def _by_distinct(text: pd.Series, parse: Callable[[pd.Index], np.ndarray]) -> tu
 
 
 def _parse_dates(distinct: pd.Index) -> np.ndarray:
-    iso = distinct.str.fullmatch(ISO_DATE)
-    dates = pd.to_datetime(distinct.where(iso), format="%Y-%m-%d", errors="coerce")
-    return dates.to_numpy(dtype="datetime64[ns]")
+    dates = np.full(len(distinct), np.datetime64("NaT"), dtype="datetime64[ns]")
+    for pattern, layout in DATE_FORMATS:
+        typed = np.asarray(distinct.str.fullmatch(pattern), dtype=bool)
+        if typed.any():
+            dates[typed] = pd.to_datetime(distinct[typed], format=layout, errors="coerce").to_numpy(
+                dtype="datetime64[ns]")
+    return dates
 
 
 def _parse_numbers(distinct: pd.Index) -> np.ndarray:
@@ -413,7 +541,7 @@ def _to_date(cells: pd.Series) -> tuple[pd.Series, Problems]:
         with_time = (days.to_numpy().view(np.int64) % DAY_NS != 0) & days.notna().to_numpy()
         return (days.dt.floor("D") if with_time.any() else days), []
     values, bad = _by_distinct(_text(cells), _parse_dates)
-    return pd.Series(values, index=cells.index), [(bad, "not a date YYYY-MM-DD")]
+    return pd.Series(values, index=cells.index), [(bad, NOT_A_DATE)]
 
 
 def _to_float(cells: pd.Series) -> tuple[pd.Series, Problems]:
@@ -563,16 +691,14 @@ def _reject_reversed(frame: pd.DataFrame, table: str, start: str, end: str, log:
 
 
 def _reject_huge_lines(lines: pd.DataFrame, log: _RejectLog) -> None:
-    """A line whose given amount, or price × quantity (computed even when an amount is given),
-    is beyond the bound per line: a typo that must not reach the integer arithmetic
-    (yibao/limits.py)."""
+    """A line whose price × quantity (computed even when an amount is given) is beyond the bound
+    per line: a typo that must not reach the integer arithmetic (yibao/limits.py). Each money
+    cell was held to the same bound when it was read."""
     bound = max_line_yuan()
     why = f"the line's amount is above the bound of {bound:,.0f} yuan per line ({ENV_MAX_LINE})"
     with np.errstate(over="ignore", invalid="ignore"):
         product = lines["pric"].to_numpy(dtype=np.float64) * lines["cnt"].to_numpy(dtype=np.float64)
-        for column, amount in (("det_item_fee_sumamt", lines["det_item_fee_sumamt"].to_numpy(
-                dtype=np.float64, na_value=np.nan)), ("pric", product)):
-            log.reject("lines", np.flatnonzero((amount > bound) & ~log.out["lines"]), column, why)
+    log.reject("lines", np.flatnonzero((product > bound) & ~log.out["lines"]), "pric", why)
 
 
 def _first_bad(keys: _Keys, log: _RejectLog, table: str, column: str, values: pa.Array) -> np.ndarray:
@@ -596,13 +722,13 @@ def _reject_refs(keys: _Keys, log: _RejectLog, table: str, column: str, target: 
                  applies: np.ndarray) -> None:
     """Reject rows of `table` whose `column` names no row, or a rejected row, of `target`."""
     values = keys.frames[table][column]
+    shown = (lambda p: "") if column in PERSONAL else (lambda p: f" {values.iat[p]!r}")
     pos = _positions(keys.array(table, column), keys.array(target, column))
     unknown = np.flatnonzero(applies & (pos < 0))
     log.reject(table, unknown, column, [f"{column} is empty" if values.iat[p] == ""
-                                        else f"{column} {values.iat[p]!r} is not in {target}" for p in unknown])
+                                        else f"{column}{shown(p)} is not in {target}" for p in unknown])
     hit = np.flatnonzero(applies & _at(log.out[target], pos) & ~log.out[table])
-    log.reject(table, hit, column, [f"{target} row {pos[p] + FIRST_ROW} ({values.iat[p]}) was rejected"
-                                    for p in hit])
+    log.reject(table, hit, column, [f"{target} row {pos[p] + FIRST_ROW}{shown(p)} was rejected" for p in hit])
 
 
 def _reject_claims(keys: _Keys, log: _RejectLog) -> None:
