@@ -135,7 +135,7 @@ def reverse_rows(table: str) -> Edit:
 
 def encode(table: str, encoding: str, bom: bool = False) -> Edit:
     def edit(folder: Path) -> None:
-        text = (folder / f"{table}.csv").read_text(encoding="utf-8")
+        text = (folder / f"{table}.csv").read_text(encoding="utf-8-sig")
         (folder / f"{table}.csv").write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode(encoding))
     return edit
 
@@ -151,7 +151,7 @@ def unclosed_quote(table: str, row: int = 0) -> Edit:
     """A quote opened in a data row and never closed: the parser reads on to the end of file."""
     def edit(folder: Path) -> None:
         path = folder / f"{table}.csv"
-        lines = path.read_text(encoding="utf-8").split("\n")
+        lines = path.read_text(encoding="utf-8-sig").split("\n")
         lines[1 + row] = lines[1 + row] + ',"unclosed'
         path.write_text("\n".join(lines), encoding="utf-8")
     return edit

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from yibao.errors import InputError
-from yibao.io import REJECT_COLUMNS, load_batch, normalize, read_batch, write_tables
+from yibao.io import REJECT_COLUMNS, load_batch, normalize, read_batch, read_table, write_tables
 from yibao.tables import INPUT_TABLES, TABLES
 
 BASE = {
@@ -495,19 +495,46 @@ def test_written_files_are_byte_identical(tmp_path: Path) -> None:
 
 
 def test_csv_cells_as_the_reader_expects(tmp_path: Path) -> None:
-    frame = pd.DataFrame({"d": pd.to_datetime(["2025-05-06", None]),
-                          "b": pd.array([True, None], dtype="boolean"), "x": [12.34, np.nan], "s": ["a,b", ""]})
+    """A BOM first (Excel on Chinese Windows reads UTF-8 only with it); money with two decimals."""
+    frame = pd.DataFrame({"d": pd.to_datetime(["2025-05-06", None, None]),
+                          "b": pd.array([True, None, False], dtype="boolean"), "x": [12.34, np.nan, 0.5],
+                          "s": ["a,b", "", "价"], "hifp_pay": [12.5, 0.0, np.nan],
+                          "medfee_sumamt": [1234567.89, 0.07, 100.0]})
     write_tables({"t": frame}, tmp_path, "csv")
-    assert (tmp_path / "t.csv").read_text(encoding="utf-8").splitlines() == [
-        '"d","b","x","s"', '2025-05-06,true,12.34,"a,b"', ',,,""']
+    data = (tmp_path / "t.csv").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    assert data[3:].decode("utf-8").splitlines() == [
+        '"d","b","x","s","hifp_pay","medfee_sumamt"', '2025-05-06,true,12.34,"a,b",12.50,1234567.89',
+        ',,,"",0.00,0.07', ',false,0.5,"价",,100.00']
+    back = read_table(tmp_path / "t.csv")
+    assert list(back.columns) == list(frame.columns) and back["hifp_pay"].tolist() == ["12.50", "0.00", ""]
 
 
-def test_xlsx_one_sheet_per_table(tmp_path: Path) -> None:
+def test_xlsx_output_opens_as_examiners_need(tmp_path: Path) -> None:
+    """Opened with openpyxl (an independent reader): money as numbers in #,##0.00, days as real
+    date cells, text codes as text, a frozen header of label and field with a filter on it."""
+    from openpyxl import load_workbook
+
     batch, _ = read_batch(write_folder(tmp_path / "in"))
-    (path,) = write_tables({"claims": batch.claims, "lines": batch.lines}, tmp_path / "x", "xlsx")
-    sheets = pd.read_excel(path, sheet_name=None, dtype=str)
-    assert list(sheets) == ["claims", "lines"]
-    assert sheets["lines"]["line_id"].tolist() == ["01", "02", "01", "01", "02"]
+    lines = batch.lines.assign(service_date=batch.lines["service_date"].dt.strftime("%Y-%m-%d"),
+                               medfee_sumamt=[180.0, 7.0, 97.6, 18.0, 7.2])  # outputs hold days as text
+    (path,) = write_tables({"claims": batch.claims, "lines": lines}, tmp_path / "x", "xlsx")
+    book = load_workbook(path)
+    assert book.sheetnames == ["claims", "lines"]
+    sheet = book["lines"]
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == "A1:K6"
+    head = [c.value for c in sheet[1]]
+    assert head[:4] == ["就诊ID\nmdtrt_id", "明细号\nline_id", "医保目录编码\nmed_list_codg", "费用发生日期\nservice_date"]
+    first = {name.split("\n")[-1]: cell for name, cell in zip(head, sheet[2])}
+    assert first["line_id"].value == "01" and first["line_id"].data_type == "s"
+    assert first["service_date"].is_date and first["service_date"].value == dt.datetime(2025, 5, 6)
+    assert first["service_date"].number_format == "yyyy-mm-dd"
+    assert first["pric"].value == 30.0 and first["pric"].number_format == "#,##0.00"
+    assert first["medfee_sumamt"].value == 180.0 and first["medfee_sumamt"].number_format == "#,##0.00"
+    assert first["det_item_fee_sumamt"].value is None  # empty stays empty
+    assert sheet.column_dimensions["C"].width >= len("med_list_codg")
+    assert book["claims"]["F2"].is_date  # admit_date, a date column of the batch
 
 
 def test_unknown_format() -> None:
