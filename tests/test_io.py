@@ -277,6 +277,10 @@ def test_xlsx_folder_and_missing_sheet(tmp_path: Path) -> None:
     assert rejects.empty and batch.lines["line_id"].tolist() == ["01", "02", "01", "01", "02"]
     with pytest.raises(InputError, match="lines.xlsx: missing sheet persons: the workbook needs a sheet per table"):
         read_batch(tmp_path / "lines.xlsx")
+    wb["lines"].insert_rows(1)  # the header in row 2: rows would be miscounted
+    wb.save(tmp_path / "lines.xlsx")
+    with pytest.raises(InputError, match="lines.xlsx: row 1 is empty: it must hold the column names"):
+        read_batch(tmp_path)
 
 
 # --- bad cells: every reject names table, file, row and column ----------------------------

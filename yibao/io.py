@@ -268,8 +268,8 @@ def _sheet_frame(book: Any, sheet: str, source: str) -> pd.DataFrame:
     rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
     while rows and all(cell == "" for cell in rows[-1]):
         rows.pop()
-    if not rows:
-        raise InputError("the sheet is empty: row 1 must hold the column names", file=source)
+    if not rows or all(cell == "" for cell in rows[0]):
+        raise InputError("row 1 is empty: it must hold the column names", file=source)
     names, columns = [], []
     for i, name in enumerate(_xlsx_text(cell, False) for cell in rows[0]):
         if name:  # a column without a name is ignored, as any column not in the tables is
