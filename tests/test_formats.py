@@ -63,3 +63,18 @@ def test_scores_equal_the_parquet_batch(write: Callable[[dict[str, pd.DataFrame]
     assert len(result.claims) == len(tables["claims"])
     for name in OUTPUTS:
         pd.testing.assert_frame_equal(getattr(result, name), getattr(parquet_result, name), obj=name)
+
+
+def test_scored_workbook_feeds_the_next_batch(tables: dict[str, pd.DataFrame], parquet_result: Result,
+                                              tmp_path: Path) -> None:
+    """`score --format xlsx` writes accumulators with labelled headers and date cells; given back
+    with --accumulators they read as the Parquet ones do."""
+    batch = tmp_path / "batch"
+    write_tables(tables, batch, "parquet")
+    (book,) = write_tables({"claims": parquet_result.claims, "accumulators": parquet_result.accumulators},
+                           tmp_path / "scored", "xlsx")
+    (parquet,) = write_tables({"accumulators": parquet_result.accumulators}, tmp_path / "acc", "parquet")
+    from_xlsx, from_parquet = yibao.score(batch, accumulators=book), yibao.score(batch, accumulators=parquet)
+    assert from_xlsx.rejects.empty and len(from_xlsx.accumulators) == len(parquet_result.accumulators)
+    for name in OUTPUTS:
+        pd.testing.assert_frame_equal(getattr(from_xlsx, name), getattr(from_parquet, name), obj=name)

@@ -142,7 +142,7 @@ def load_batch(source: Path | Mapping[str, pd.DataFrame],
             raise InputError("the batch has an accumulators table and accumulators were given "
                              "apart: keep one", file=sources["accumulators"])
         is_file = isinstance(accumulators, Path)
-        raw["accumulators"] = read_table(accumulators) if is_file else accumulators
+        raw["accumulators"] = read_table(accumulators, "accumulators") if is_file else accumulators
         sources["accumulators"] = str(accumulators) if is_file else "<accumulators>"
     return normalize(raw, sources)
 
@@ -157,7 +157,7 @@ def _read_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str]]
     for name in INPUT_TABLES + OPTIONAL_TABLES:
         path = table_file(folder, name, required=name in INPUT_TABLES)
         if path is not None:
-            raw[name], sources[name] = read_table(path), str(path)
+            raw[name], sources[name] = read_table(path, name), str(path)
     return raw, sources
 
 
@@ -186,9 +186,9 @@ def table_file(folder: Path, name: str, required: bool) -> Path | None:
     return found[0] if found else None
 
 
-def read_table(path: Path) -> pd.DataFrame:
+def read_table(path: Path, table: str = "") -> pd.DataFrame:
     """A CSV (every column as text), Parquet (columns as typed) or xlsx file (the sheet named as
-    the file, else the first; cells as text) as a raw frame."""
+    `table`, else as the file, else the first; cells as text) as a raw frame."""
     try:
         if path.suffix.lower() == ".parquet":
             return _arrow_frame(pq.read_table(path))
@@ -197,7 +197,8 @@ def read_table(path: Path) -> pd.DataFrame:
         if path.suffix.lower() == ".xlsx":
             book = _open_workbook(path)
             names = {name.strip(): name for name in book.sheet_names}
-            return _sheet_frame(book, names.get(path.stem, book.sheet_names[0]), str(path))
+            sheet = names.get(table) or names.get(path.stem) or book.sheet_names[0]
+            return _sheet_frame(book, sheet, str(path))
     except (OSError, pa.ArrowException, UnicodeDecodeError, csv.Error, StopIteration) as exc:
         raise InputError(f"cannot read: {_without_cells(exc)}", file=str(path)) from None
     raise InputError("not a .parquet, .csv or .xlsx file", file=str(path))
@@ -271,9 +272,9 @@ def _sheet_frame(book: Any, sheet: str, source: str) -> pd.DataFrame:
     if not rows or all(cell == "" for cell in rows[0]):
         raise InputError("row 1 is empty: it must hold the column names", file=source)
     names, columns = [], []
-    for i, name in enumerate(_xlsx_text(cell, False) for cell in rows[0]):
+    for i, name in enumerate(_field_name(_xlsx_text(cell, False)) for cell in rows[0]):
         if name:  # a column without a name is ignored, as any column not in the tables is
-            is_date = _field_name(name) in DATES
+            is_date = name in DATES
             cells = [row[i] for row in rows[1:]]
             if not all(type(cell) is str for cell in cells):
                 cells = [_xlsx_text(cell, is_date) for cell in cells]
