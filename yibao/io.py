@@ -16,7 +16,8 @@ columns use pandas' `str` dtype, which pandas 3 backs with Arrow: about a third 
 of Python string objects, and comparisons, `isin` and `.str` methods run in Arrow's C++
 kernels (cells read back as Python `str`). Parquet columns may come typed (dates, numbers,
 booleans) and are taken as they are; CSV is read with every column as text so "01" and "390"
-keep their zeros.
+keep their zeros, and xlsx sheets are turned into the same text (Excel's numbers and date cells
+as a CSV would hold them), so every format goes through one validation.
 """
 
 from __future__ import annotations
@@ -128,8 +129,8 @@ def read_batch(source: Path) -> tuple[Batch, pd.DataFrame]:
 def load_batch(source: Path | Mapping[str, pd.DataFrame],
                accumulators: Path | pd.DataFrame | None = None) -> tuple[Batch, pd.DataFrame]:
     """A folder of tables, a workbook with a sheet per table, or a mapping of table name → frame,
-    with the accumulators of earlier
-    batches when they come apart (a file or a frame): (batch, rejects).
+    with the accumulators of earlier batches when they come apart (a file or a frame):
+    (batch, rejects).
 
     Apart or not, the accumulators are checked with the batch, so a rejected accumulators row
     rejects its person and their claims as a bad row of any other person table does: scoring
