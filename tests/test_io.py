@@ -250,7 +250,8 @@ def test_xlsx_workbook_reads_like_csv(tmp_path: Path) -> None:
     typed = {("lines", 2, "service_date"): dt.datetime(2025, 5, 6), ("lines", 3, "service_date"): serial,
              ("lines", 2, "pric"): 30, ("lines", 4, "cnt"): 30.5, ("lines", 5, "pric"): 1.8,
              ("claims", 2, "med_type"): 21, ("claims", 3, "trauma"): False, ("institutions", 3, "level"): 4,
-             ("institutions", 2, "out_of_area"): False, ("persons", 3, "birth_date"): dt.datetime(1955, 3, 4)}
+             ("institutions", 2, "out_of_area"): False, ("persons", 3, "birth_date"): dt.datetime(1955, 3, 4),
+             ("persons", 2, "insutype"): 390.0, ("persons", 4, "birth_date"): 20150708}
     workbook = write_workbook(tmp_path / "batch.xlsx", typed)
     from_csv, _ = read_batch(write_folder(tmp_path / "csv"))
     from_xlsx, rejects = read_batch(workbook)
