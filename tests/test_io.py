@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from yibao.errors import InputError
-from yibao.io import REJECT_COLUMNS, load_batch, normalize, read_batch, write_tables
+from yibao.io import REJECT_COLUMNS, load_batch, normalize, read_batch, read_table, write_tables
 from yibao.tables import INPUT_TABLES, TABLES
 
 BASE = {
@@ -202,11 +202,97 @@ def test_gb18030_csv(tmp_path: Path) -> None:
     assert batch.institutions["name"].tolist() == ["样本县人民医院", "河南省人民医院"]
 
 
+def test_dates_as_people_type_them(tmp_path: Path) -> None:
+    """YYYY/M/D (Excel on Chinese Windows) and YYYYMMDD (system exports) read as ISO does."""
+    rows = BASE["lines"].splitlines()
+    rows[1] = rows[1].replace("2025-05-06", "2025/5/6")
+    rows[2] = rows[2].replace("2025-05-07", "20250507")
+    batch, rejects = read_batch(write_folder(tmp_path, {"lines": "\n".join(rows) + "\n"}))
+    assert rejects.empty
+    assert batch.lines["service_date"].iloc[:2].tolist() == [pd.Timestamp("2025-05-06"), pd.Timestamp("2025-05-07")]
+
+
+def test_utf8_bom_csv(tmp_path: Path) -> None:
+    write_folder(tmp_path)
+    (tmp_path / "institutions.csv").write_bytes(b"\xef\xbb\xbf" + BASE["institutions"].encode("utf-8"))
+    batch, rejects = read_batch(tmp_path)
+    assert rejects.empty and batch.institutions["institution_id"].tolist() == ["H1", "H2"]
+
+
+def write_workbook(path: Path, typed: dict[tuple[str, int, str], object]) -> Path:
+    """BASE as one workbook, a sheet per table, every cell text but those in `typed`
+    ((table, spreadsheet row, column) → a number, boolean or date cell as Excel keeps it)."""
+    import csv
+    import io
+
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path))
+    day = book.add_format({"num_format": "yyyy/m/d"})
+    for name, text in BASE.items():
+        sheet = book.add_worksheet(name)
+        rows = list(csv.reader(io.StringIO(text)))
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                cell = typed.get((name, r + 1, rows[0][c]), value)
+                if isinstance(cell, dt.date):
+                    sheet.write_datetime(r, c, cell, day)
+                elif cell != "":
+                    sheet.write(r, c, cell) if not isinstance(cell, str) else sheet.write_string(r, c, cell)
+    book.close()
+    return path
+
+
+def test_xlsx_workbook_reads_like_csv(tmp_path: Path) -> None:
+    """Excel's own cells: numbers in text columns read as their digits, date cells and serial
+    numbers in date columns as days, booleans as booleans; rows are spreadsheet rows."""
+    serial = (dt.date(2025, 5, 7) - dt.date(1899, 12, 30)).days
+    typed = {("lines", 2, "service_date"): dt.datetime(2025, 5, 6), ("lines", 3, "service_date"): serial,
+             ("lines", 2, "pric"): 30, ("lines", 4, "cnt"): 30.5, ("lines", 5, "pric"): 1.8,
+             ("claims", 2, "med_type"): 21, ("claims", 3, "trauma"): False, ("institutions", 3, "level"): 4,
+             ("institutions", 2, "out_of_area"): False, ("persons", 3, "birth_date"): dt.datetime(1955, 3, 4),
+             ("persons", 2, "insutype"): 390.0, ("persons", 4, "birth_date"): 20150708}
+    workbook = write_workbook(tmp_path / "batch.xlsx", typed)
+    from_csv, _ = read_batch(write_folder(tmp_path / "csv"))
+    from_xlsx, rejects = read_batch(workbook)
+    assert rejects.empty
+    for name in INPUT_TABLES:
+        pd.testing.assert_frame_equal(getattr(from_xlsx, name), getattr(from_csv, name), check_index_type=False)
+    assert from_xlsx.sources["lines"] == f"{workbook}, sheet lines"
+    _, rejects = read_batch(write_workbook(tmp_path / "bad.xlsx", typed | {("lines", 3, "pric"): "abc"}))
+    assert reject_rows(rejects[rejects["table"] == "lines"]) == {("lines", 2, ""), ("lines", 3, "pric")}
+
+
+def test_xlsx_folder_and_missing_sheet(tmp_path: Path) -> None:
+    write_folder(tmp_path)
+    (tmp_path / "lines.csv").unlink()
+    book = write_workbook(tmp_path / "book.xlsx", {})
+    from openpyxl import load_workbook
+
+    wb = load_workbook(book)
+    for name in list(wb.sheetnames):
+        if name != "lines":
+            del wb[name]
+    wb.save(tmp_path / "lines.xlsx")
+    batch, rejects = read_batch(tmp_path)
+    assert rejects.empty and batch.lines["line_id"].tolist() == ["01", "02", "01", "01", "02"]
+    with pytest.raises(InputError, match="lines.xlsx: missing sheet persons: the workbook needs a sheet per table"):
+        read_batch(tmp_path / "lines.xlsx")
+    wb["lines"].insert_rows(1)  # the header in row 2: rows would be miscounted
+    wb.save(tmp_path / "lines.xlsx")
+    with pytest.raises(InputError, match="lines.xlsx: row 1 is empty: it must hold the column names"):
+        read_batch(tmp_path)
+
+
 # --- bad cells: every reject names table, file, row and column ----------------------------
 
 @pytest.mark.parametrize(("table", "row", "line", "column", "words"), [
     ("lines", 3, "C1,02,A-SALINE,2025-13-07,3.5,2,7.00,01", "service_date", "not a date"),
-    ("lines", 3, "C1,02,A-SALINE,2025/05/07,3.5,2,7.00,01", "service_date", "not a date"),
+    ("lines", 3, "C1,02,A-SALINE,2025.05.07,3.5,2,7.00,01", "service_date", "not a date"),
+    ("lines", 3, "C1,02,A-SALINE,2025/2/30,3.5,2,7.00,01", "service_date", "not a date"),
+    ("lines", 3, "C1,02,A-SALINE,2025-05-07,3.5,100001,7.00,01", "cnt", "at most 100,000"),
+    ("lines", 3, "C1,02,A-SALINE,2025-05-07,3.5,2,10000000.01,01", "det_item_fee_sumamt",
+     "at most 10,000,000 yuan (YIBAO_MAX_LINE_YUAN)"),
     ("lines", 3, "C1,02,A-SALINE,2025-05-07,3.505,2,7.00,01", "pric", "more than 2 decimals"),
     ("lines", 3, "C1,02,A-SALINE,2025-05-07,-3.5,2,7.00,01", "pric", "at least 0"),
     ("lines", 3, "C1,02,A-SALINE,2025-05-07,3.5,0,7.00,01", "cnt", "greater than 0"),
@@ -238,6 +324,33 @@ def test_bad_value_is_quoted_in_the_reason(tmp_path: Path) -> None:
     rejects, _ = rejects_of(tmp_path, replace_line("lines", 3, "C1,02,A-SALINE,2025-05-07,3.505,2,7.00,01"))
     assert rejects[rejects["column"] == "pric"]["reason"].iloc[0] == "'3.505': more than 2 decimals"
     assert rejects[rejects["column"] == "pric"]["key"].iloc[0] == "C1/02"
+
+
+def test_personal_cells_are_never_quoted(tmp_path: Path) -> None:
+    """A bad birth date or person number is named by row and column only."""
+    changes = replace_line("persons", 3, "P2,M,1955-13-04,310,retired")
+    changes |= replace_line("statuses", 2, "P1 ,dibao,2025-01-01,")  # stripped: still P1
+    rejects, _ = rejects_of(tmp_path, changes)
+    cell = rejects[rejects["column"] == "birth_date"]
+    assert cell["row"].tolist() == [3] and cell["reason"].iloc[0] == "not a date (YYYY-MM-DD, YYYY/M/D or YYYYMMDD)"
+    assert not rejects["reason"].str.contains("1955|P2").any()
+
+
+@pytest.mark.parametrize(("column", "value", "bound"), [("pric", "150", "100"), ("pric", "100.01", "100")])
+def test_money_cells_above_the_bound_are_rejected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  column: str, value: str, bound: str) -> None:
+    monkeypatch.setenv("YIBAO_MAX_LINE_YUAN", bound)
+    rejects, _ = rejects_of(tmp_path, replace_line("lines", 5, f"C3,01,B-PAED,2025-07-01,{value},1,,"))
+    cell = rejects[(rejects["table"] == "lines") & (rejects["row"] == 5)]
+    assert cell["column"].iloc[0] == column
+    assert cell["reason"].iloc[0] == f"'{value}': must be at most {bound} yuan (YIBAO_MAX_LINE_YUAN)"
+
+
+def test_money_cell_at_the_bound_is_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("YIBAO_MAX_LINE_YUAN", "100")
+    rejects, _ = rejects_of(tmp_path, replace_line("lines", 5, "C3,01,B-PAED,2025-07-01,100.00,1,,"))
+    assert not ((rejects["table"] == "lines") & (rejects["row"] == 5)).any()
+    assert ("lines", 2, "pric") in reject_rows(rejects)  # 30.00 × 6 is above 100 per line
 
 
 def test_duplicate_mdtrt_id_rejects_both_claims_and_their_lines(tmp_path: Path) -> None:
@@ -274,7 +387,7 @@ def test_claim_of_an_unknown_person_goes_with_its_lines(tmp_path: Path) -> None:
     rejects, batch = rejects_of(tmp_path, changes)
     assert reject_rows(rejects) == {("claims", 4, "psn_no"), ("lines", 5, ""), ("lines", 6, "")}
     by_row = dict(zip(zip(rejects["table"], rejects["row"]), rejects["reason"]))
-    assert by_row[("claims", 4)] == "psn_no 'P9' is not in persons"
+    assert by_row[("claims", 4)] == "psn_no is not in persons"  # a person number is never quoted
     assert by_row[("lines", 5)] == "its claim (claims row 4) was rejected"
     assert rejects[rejects["table"] == "lines"]["key"].tolist() == ["C3/01", "C3/02"]
     assert batch.lines["mdtrt_id"].tolist() == ["C1", "C1", "C2"]
@@ -297,7 +410,7 @@ def test_rejected_status_rejects_the_person_and_their_claims(tmp_path: Path) -> 
                                     ("lines", 2, ""), ("lines", 3, "")}
     by_row = dict(zip(zip(rejects["table"], rejects["row"]), rejects["reason"]))
     assert by_row[("persons", 2)] == "its statuses row 2 was rejected"
-    assert by_row[("claims", 2)] == "persons row 2 (P1) was rejected"
+    assert by_row[("claims", 2)] == "persons row 2 was rejected"
     assert batch.persons["psn_no"].tolist() == ["P2", "P3"]
 
 
@@ -332,7 +445,7 @@ def test_missing_required_column_names_file_and_column(tmp_path: Path) -> None:
 def test_missing_table_names_it(tmp_path: Path) -> None:
     write_folder(tmp_path)
     (tmp_path / "filings.csv").unlink()
-    with pytest.raises(InputError, match="missing table filings: no filings.parquet or filings.csv"):
+    with pytest.raises(InputError, match="missing table filings: no filings.parquet, filings.csv or filings.xlsx"):
         read_batch(tmp_path)
 
 
@@ -343,6 +456,27 @@ def test_unreadable_file_names_it(tmp_path: Path) -> None:
     with pytest.raises(InputError) as err:
         read_batch(tmp_path)
     assert str(err.value).startswith(f"{tmp_path / 'lines.parquet'}: cannot read")
+
+
+@pytest.mark.parametrize("header", ["psn_no,kind,psn_no,valid_from,valid_to", "psn_no,kind, kind ,valid_from,valid_to"])
+def test_duplicate_header_names_file_and_column(tmp_path: Path, header: str) -> None:
+    write_folder(tmp_path, {"statuses": f"{header}\nP1,dibao,P1,2025-01-01,\n"})
+    with pytest.raises(InputError) as err:
+        read_batch(tmp_path)
+    column = header.split(",")[2].strip()
+    assert str(err.value) == (f"{tmp_path / 'statuses.csv'}, column {column}: "
+                              f"column {column} appears twice in the header: keep one")
+
+
+def test_ragged_row_names_the_line_not_its_cells(tmp_path: Path) -> None:
+    """Arrow's own message quotes the whole row (a person number, a birth date)."""
+    rows = BASE["persons"].splitlines()
+    rows[2] += ",extra"
+    write_folder(tmp_path, {"persons": "\n".join(rows) + "\n"})
+    with pytest.raises(InputError) as err:
+        read_batch(tmp_path)
+    assert str(err.value) == (f"{tmp_path / 'persons.csv'}: line 3: 6 cells where the header has 5 "
+                              f"(a separator or a quote out of place?)")
 
 
 def test_both_formats_of_one_table_is_ambiguous(tmp_path: Path) -> None:
@@ -366,19 +500,46 @@ def test_written_files_are_byte_identical(tmp_path: Path) -> None:
 
 
 def test_csv_cells_as_the_reader_expects(tmp_path: Path) -> None:
-    frame = pd.DataFrame({"d": pd.to_datetime(["2025-05-06", None]),
-                          "b": pd.array([True, None], dtype="boolean"), "x": [12.34, np.nan], "s": ["a,b", ""]})
+    """A BOM first (Excel on Chinese Windows reads UTF-8 only with it); money with two decimals."""
+    frame = pd.DataFrame({"d": pd.to_datetime(["2025-05-06", None, None]),
+                          "b": pd.array([True, None, False], dtype="boolean"), "x": [12.34, np.nan, 0.5],
+                          "s": ["a,b", "", "价"], "hifp_pay": [12.5, 0.0, np.nan],
+                          "medfee_sumamt": [1234567.89, 0.07, 100.0]})
     write_tables({"t": frame}, tmp_path, "csv")
-    assert (tmp_path / "t.csv").read_text(encoding="utf-8").splitlines() == [
-        '"d","b","x","s"', '2025-05-06,true,12.34,"a,b"', ',,,""']
+    data = (tmp_path / "t.csv").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    assert data[3:].decode("utf-8").splitlines() == [
+        '"d","b","x","s","hifp_pay","medfee_sumamt"', '2025-05-06,true,12.34,"a,b",12.50,1234567.89',
+        ',,,"",0.00,0.07', ',false,0.5,"价",,100.00']
+    back = read_table(tmp_path / "t.csv")
+    assert list(back.columns) == list(frame.columns) and back["hifp_pay"].tolist() == ["12.50", "0.00", ""]
 
 
-def test_xlsx_one_sheet_per_table(tmp_path: Path) -> None:
+def test_xlsx_output_opens_as_examiners_need(tmp_path: Path) -> None:
+    """Opened with openpyxl (an independent reader): money as numbers in #,##0.00, days as real
+    date cells, text codes as text, a frozen header of label and field with a filter on it."""
+    from openpyxl import load_workbook
+
     batch, _ = read_batch(write_folder(tmp_path / "in"))
-    (path,) = write_tables({"claims": batch.claims, "lines": batch.lines}, tmp_path / "x", "xlsx")
-    sheets = pd.read_excel(path, sheet_name=None, dtype=str)
-    assert list(sheets) == ["claims", "lines"]
-    assert sheets["lines"]["line_id"].tolist() == ["01", "02", "01", "01", "02"]
+    lines = batch.lines.assign(service_date=batch.lines["service_date"].dt.strftime("%Y-%m-%d"),
+                               medfee_sumamt=[180.0, 7.0, 97.6, 18.0, 7.2])  # outputs hold days as text
+    (path,) = write_tables({"claims": batch.claims, "lines": lines}, tmp_path / "x", "xlsx")
+    book = load_workbook(path)
+    assert book.sheetnames == ["claims", "lines"]
+    sheet = book["lines"]
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == "A1:K6"
+    head = [c.value for c in sheet[1]]
+    assert head[:4] == ["就诊ID\nmdtrt_id", "明细号\nline_id", "医保目录编码\nmed_list_codg", "费用发生日期\nservice_date"]
+    first = {name.split("\n")[-1]: cell for name, cell in zip(head, sheet[2])}
+    assert first["line_id"].value == "01" and first["line_id"].data_type == "s"
+    assert first["service_date"].is_date and first["service_date"].value == dt.datetime(2025, 5, 6)
+    assert first["service_date"].number_format == "yyyy-mm-dd"
+    assert first["pric"].value == 30.0 and first["pric"].number_format == "#,##0.00"
+    assert first["medfee_sumamt"].value == 180.0 and first["medfee_sumamt"].number_format == "#,##0.00"
+    assert first["det_item_fee_sumamt"].value is None  # empty stays empty
+    assert sheet.column_dimensions["C"].width >= len("med_list_codg")
+    assert book["claims"]["F2"].is_date  # admit_date, a date column of the batch
 
 
 def test_unknown_format() -> None:

@@ -299,8 +299,19 @@ def test_workbook_one_sheet_per_institution(tmp_path, result):
     assert book.sheetnames == ["汇总", "H1", "H2"]
     sheet = book["H1"]
     values = {row[0].value: row[1] for row in sheet.iter_rows(min_row=1, max_col=2) if row[0].value}
-    assert values["本期拨付金额"].value == 1565.32 and values["本期拨付金额"].number_format == "0.00"
+    assert values["本期拨付金额"].value == 1565.32 and values["本期拨付金额"].number_format == "#,##0.00"
     assert values["预留质量保证金"].value == 82.39 and values["机构名称"].value == "县人民医院"
+    # the claims table: label above field name, a filter, days as dates, its header on every printed page
+    head = next(r for r in sheet.iter_rows(min_row=1, max_col=1) if r[0].value == "就诊ID\nmdtrt_id")[0].row
+    fields = [c.value.split("\n")[-1] for c in sheet[head]]
+    assert sheet.auto_filter.ref.startswith(f"A{head}:")
+    assert sheet.print_title_rows == f"${head}:${head}"
+    assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.paperSize == 9
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.page_setup.fitToHeight == 0  # width: 1 page
+    admit = sheet.cell(head + 1, fields.index("admit_date") + 1)
+    assert admit.is_date and admit.number_format == "yyyy-mm-dd"
+    summary = book["汇总"]
+    assert summary.freeze_panes is not None and summary.auto_filter.ref
 
 
 def test_html_statement(tmp_path, result):

@@ -16,19 +16,21 @@ columns use pandas' `str` dtype, which pandas 3 backs with Arrow: about a third 
 of Python string objects, and comparisons, `isin` and `.str` methods run in Arrow's C++
 kernels (cells read back as Python `str`). Parquet columns may come typed (dates, numbers,
 booleans) and are taken as they are; CSV is read with every column as text so "01" and "390"
-keep their zeros.
+keep their zeros, and xlsx sheets are turned into the same text (Excel's numbers and date cells
+as a CSV would hold them), so every format goes through one validation.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -38,16 +40,15 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from yibao.errors import InputError
-from yibao.limits import ENV_MAX_LINE, max_line_yuan
+from yibao.fields import DATES, MONEY
+from yibao.limits import ENV_MAX_LINE, MAX_CNT, max_line_yuan
+from yibao.money import yuan_array_to_fen
 from yibao.tables import INPUT_TABLES, LIST_SEP, OPTIONAL_TABLES, TABLES, Column
-
-if TYPE_CHECKING:
-    from xlsxwriter.workbook import Workbook
 
 REJECT_COLUMNS = ["table", "file", "row", "column", "key", "reason"]
 FIRST_ROW = 2  # spreadsheet number of a table's first data row (the header is row 1)
 FORMATS = ("parquet", "csv", "xlsx")
-XLSX_MAX_ROWS = 1_048_575  # data rows on one sheet, below the header
+READABLE = (".parquet", ".csv", ".xlsx")  # the files a table may come in
 
 # Unique keys: every row sharing a key with another is rejected (which one is right is unknown).
 KEYS: dict[str, tuple[str, ...]] = {
@@ -62,7 +63,14 @@ PERIODS = (("claims", "admit_date", "discharge_date"), ("enrolments", "valid_fro
            ("statuses", "valid_from", "valid_to"), ("certifications", "valid_from", "valid_to"),
            ("filings", "valid_from", "valid_to"))
 BOOL_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
-ISO_DATE = r"\d{4}-\d{2}-\d{2}"
+# how dates are typed: ISO, as Excel shows them on Chinese Windows, and as systems export them
+DATE_FORMATS = ((r"\d{4}-\d{2}-\d{2}", "%Y-%m-%d"), (r"\d{4}/\d{1,2}/\d{1,2}", "%Y/%m/%d"), (r"\d{8}", "%Y%m%d"))
+NOT_A_DATE = "not a date (YYYY-MM-DD, YYYY/M/D or YYYYMMDD)"
+EXCEL_EPOCH = dt.date(1899, 12, 30)  # day 0 of Excel's serial dates (right from 1900-03-01 on)
+LAST_SERIAL = 2_958_465  # 9999-12-31; a larger number in a date column is no serial date
+# Cells of these columns identify a person (or name someone): a reason names their row and
+# column, never what they hold, since rejects and messages are passed around.
+PERSONAL = frozenset({"psn_no", "birth_date", "name"})
 DAY_NS = 86_400 * 10**9
 # A number "has at most d decimals" when value × 10^d is within this of an integer: far above
 # float noise for any amount below 10^11 fen, far below a real extra decimal digit.
@@ -79,10 +87,11 @@ class NumberRule:
     minimum: float | None = None
     minimum_open: bool = False
     maximum: float | None = None
+    unit: str = ""  # after the maximum in a reason: " yuan (YIBAO_MAX_LINE_YUAN)"
 
 
 NUMBER_RULES = {"yuan": NumberRule(decimals=2, minimum=0), "float": NumberRule(), "int": NumberRule(minimum=0)}
-COLUMN_RULES = {("lines", "cnt"): NumberRule(decimals=3, minimum=0, minimum_open=True),
+COLUMN_RULES = {("lines", "cnt"): NumberRule(decimals=3, minimum=0, minimum_open=True, maximum=MAX_CNT),
                 ("lines", "selfpay_prop"): NumberRule(decimals=4, minimum=0, maximum=1)}
 
 
@@ -110,16 +119,18 @@ class Batch:
 
 # --- reading files -------------------------------------------------------------------------
 
-def read_batch(folder: Path) -> tuple[Batch, pd.DataFrame]:
-    """Read `<table>.parquet` or `<table>.csv` for every input table (enrolments and
-    accumulators when present) and normalize them: (batch, rejects)."""
-    return load_batch(folder)
+def read_batch(source: Path) -> tuple[Batch, pd.DataFrame]:
+    """Read `<table>.parquet`, `<table>.csv` or `<table>.xlsx` of a folder, or the sheets of one
+    `.xlsx` workbook, for every input table (enrolments and accumulators when present) and
+    normalize them: (batch, rejects)."""
+    return load_batch(source)
 
 
 def load_batch(source: Path | Mapping[str, pd.DataFrame],
                accumulators: Path | pd.DataFrame | None = None) -> tuple[Batch, pd.DataFrame]:
-    """A folder of tables or a mapping of table name → frame, with the accumulators of earlier
-    batches when they come apart (a file or a frame): (batch, rejects).
+    """A folder of tables, a workbook with a sheet per table, or a mapping of table name → frame,
+    with the accumulators of earlier batches when they come apart (a file or a frame):
+    (batch, rejects).
 
     Apart or not, the accumulators are checked with the batch, so a rejected accumulators row
     rejects its person and their claims as a bad row of any other person table does: scoring
@@ -132,43 +143,73 @@ def load_batch(source: Path | Mapping[str, pd.DataFrame],
             raise InputError("the batch has an accumulators table and accumulators were given "
                              "apart: keep one", file=sources["accumulators"])
         is_file = isinstance(accumulators, Path)
-        raw["accumulators"] = read_table(accumulators) if is_file else accumulators
+        raw["accumulators"] = read_table(accumulators, "accumulators") if is_file else accumulators
         sources["accumulators"] = str(accumulators) if is_file else "<accumulators>"
     return normalize(raw, sources)
 
 
 def _read_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    if folder.suffix.lower() == ".xlsx" and folder.is_file():
+        return _read_workbook(folder)
     if not folder.is_dir():
-        raise InputError("not a folder of batch tables", file=str(folder))
+        raise InputError("not a folder of batch tables nor an .xlsx workbook", file=str(folder))
     raw: dict[str, pd.DataFrame] = {}
     sources: dict[str, str] = {}
     for name in INPUT_TABLES + OPTIONAL_TABLES:
         path = table_file(folder, name, required=name in INPUT_TABLES)
         if path is not None:
-            raw[name], sources[name] = read_table(path), str(path)
+            raw[name], sources[name] = read_table(path, name), str(path)
+    return raw, sources
+
+
+def _read_workbook(path: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """One sheet per table, named as the table; other sheets are ignored."""
+    book = _open_workbook(path)
+    names = {name.strip(): name for name in book.sheet_names}
+    raw: dict[str, pd.DataFrame] = {}
+    sources: dict[str, str] = {}
+    for name in INPUT_TABLES + OPTIONAL_TABLES:
+        if name in names:
+            sources[name] = f"{path}, sheet {name}"
+            raw[name] = _sheet_frame(book, names[name], sources[name])
+        elif name in INPUT_TABLES:
+            raise InputError(f"missing sheet {name}: the workbook needs a sheet per table", file=str(path))
     return raw, sources
 
 
 def table_file(folder: Path, name: str, required: bool) -> Path | None:
-    found = [p for p in (folder / f"{name}.parquet", folder / f"{name}.csv") if p.is_file()]
+    found = [p for p in (folder / f"{name}{suffix}" for suffix in READABLE) if p.is_file()]
     if len(found) > 1:
         raise InputError(f"both {found[0].name} and {found[1].name}: keep one", file=str(folder))
     if not found and required:
-        raise InputError(f"missing table {name}: no {name}.parquet or {name}.csv", file=str(folder))
+        raise InputError(f"missing table {name}: no {name}.parquet, {name}.csv or {name}.xlsx",
+                         file=str(folder))
     return found[0] if found else None
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """A CSV (every column as text) or Parquet (columns as typed) file as a raw frame."""
+def read_table(path: Path, table: str = "") -> pd.DataFrame:
+    """A CSV (every column as text), Parquet (columns as typed) or xlsx file (the sheet named as
+    `table`, else as the file, else the first; cells as text) as a raw frame."""
     try:
         if path.suffix.lower() == ".parquet":
             return _arrow_frame(pq.read_table(path))
         if path.suffix.lower() == ".csv":
             return _read_csv(path)
+        if path.suffix.lower() == ".xlsx":
+            book = _open_workbook(path)
+            names = {name.strip(): name for name in book.sheet_names}
+            sheet = names.get(table) or names.get(path.stem) or book.sheet_names[0]
+            return _sheet_frame(book, sheet, str(path))
     except (OSError, pa.ArrowException, UnicodeDecodeError, csv.Error, StopIteration) as exc:
-        why = str(exc).splitlines()[0] if str(exc) else "the file is empty"
-        raise InputError(f"cannot read: {why}", file=str(path)) from None
-    raise InputError("not a .parquet or .csv file", file=str(path))
+        raise InputError(f"cannot read: {_without_cells(exc)}", file=str(path)) from None
+    raise InputError("not a .parquet, .csv or .xlsx file", file=str(path))
+
+
+def _without_cells(exc: Exception) -> str:
+    """The first line of a reader's message, cut before any quoted row: Arrow ends a parse
+    error with the row's text, which may hold a person number or a birth date."""
+    text = str(exc).splitlines()[0] if str(exc) else "the file is empty"
+    return ": ".join(text.split(": ")[:2]) if isinstance(exc, pa.ArrowException) else text
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -184,12 +225,78 @@ def _read_csv(path: Path) -> pd.DataFrame:
 def _read_csv_as(path: Path, encoding: str) -> pd.DataFrame:
     with path.open(encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="") as f:
         header = next(csv.reader(f))
-    table = pacsv.read_csv(
-        path, read_options=pacsv.ReadOptions(encoding=encoding),
-        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+    ragged: list[pacsv.InvalidRow] = []
+    table = _csv_table(path, encoding, header, ragged, threads=True)
+    if ragged:  # the row's line is known only to a reader on one thread: read again to find it
+        ragged.clear()
+        _csv_table(path, encoding, header, ragged, threads=False)
+        first = min(ragged, key=lambda row: row.number or 0)
+        raise InputError(f"line {first.number}: {first.actual_columns} cells where the header has "
+                         f"{first.expected_columns} (a separator or a quote out of place?)", file=str(path))
+    return _arrow_frame(table)
+
+
+def _csv_table(path: Path, encoding: str, header: list[str], ragged: list[pacsv.InvalidRow],
+               threads: bool) -> pa.Table:
+    """Every column as text; rows with the wrong number of cells are collected in `ragged`."""
+    def collect(row: pacsv.InvalidRow) -> str:
+        ragged.append(row)
+        return "skip"
+
+    return pacsv.read_csv(
+        path, read_options=pacsv.ReadOptions(encoding=encoding, use_threads=threads),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=collect),
         convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
                                              strings_can_be_null=False, quoted_strings_can_be_null=False))
-    return _arrow_frame(table)
+
+
+def _open_workbook(path: Path) -> Any:
+    """An .xlsx workbook read with calamine (Rust): several times faster than openpyxl."""
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    try:
+        return CalamineWorkbook.from_path(str(path))
+    except (CalamineError, OSError, ValueError) as exc:
+        raise InputError(f"cannot read as an .xlsx workbook: {_without_cells(exc)}", file=str(path)) from None
+
+
+def _sheet_frame(book: Any, sheet: str, source: str) -> pd.DataFrame:
+    """A sheet as text cells, as a CSV would hold them: the header is row 1, and the frame keeps
+    every row below it (blank ones too, so spreadsheet rows stay right) up to the last filled one.
+
+    Excel keeps its own types: a number typed into a text column (a person number) becomes its
+    digits without ".0"; a date cell, or a serial number in a date column, becomes its ISO day.
+    """
+    rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+    while rows and all(cell == "" for cell in rows[-1]):
+        rows.pop()
+    if not rows or all(cell == "" for cell in rows[0]):
+        raise InputError("row 1 is empty: it must hold the column names", file=source)
+    names, columns = [], []
+    for i, name in enumerate(_field_name(_xlsx_text(cell, False)) for cell in rows[0]):
+        if name:  # a column without a name is ignored, as any column not in the tables is
+            is_date = name in DATES
+            cells = [row[i] for row in rows[1:]]
+            if not all(type(cell) is str for cell in cells):
+                cells = [_xlsx_text(cell, is_date) for cell in cells]
+            names.append(name)
+            columns.append(pd.Series(cells, dtype="str"))
+    frame = pd.DataFrame(dict(enumerate(columns)), index=pd.RangeIndex(len(rows) - 1))
+    return frame.set_axis(names, axis=1)
+
+
+def _xlsx_text(cell: Any, is_date: bool) -> str:
+    if isinstance(cell, str):
+        return cell
+    if isinstance(cell, bool):
+        return "true" if cell else "false"
+    if isinstance(cell, (int, float)):
+        if is_date and 0 < cell <= LAST_SERIAL:
+            return (EXCEL_EPOCH + dt.timedelta(days=int(cell))).isoformat()
+        return _cell_text(cell)
+    if isinstance(cell, dt.datetime) and (is_date or cell.time() == dt.time()):
+        return cell.date().isoformat()
+    return _cell_text(cell)
 
 
 def _arrow_frame(table: pa.Table) -> pd.DataFrame:
@@ -286,7 +393,11 @@ def _typed_table(name: str, raw: pd.DataFrame | None, log: _RejectLog) -> pd.Dat
     source = log.sources.get(name, name)
     if raw is None:
         raw = pd.DataFrame({c.name: pd.Series(dtype="str") for c in columns})
-    raw = raw.rename(columns=lambda c: str(c).strip()).reset_index(drop=True)
+    raw = raw.set_axis([_field_name(c) for c in raw.columns], axis=1).reset_index(drop=True)
+    twice = raw.columns[raw.columns.duplicated()]
+    if len(twice):
+        raise InputError(f"column {twice[0]} appears twice in the header: keep one", file=source,
+                         column=str(twice[0]))
     missing = [c.name for c in columns if c.required and c.name not in raw.columns]
     if missing:
         raise InputError(f"missing required column{'s' if len(missing) > 1 else ''} "
@@ -298,8 +409,9 @@ def _typed_table(name: str, raw: pd.DataFrame | None, log: _RejectLog) -> pd.Dat
         values, problems = _typed_column(name, column, cells)
         for mask, why in problems:
             bad = np.flatnonzero(mask)
+            quote = why != REQUIRED and column.name not in PERSONAL
             log.reject(name, bad, column.name,
-                       why if why == REQUIRED else [f"{_cell_text(cells.iat[p])!r}: {why}" for p in bad])
+                       [f"{_cell_text(cells.iat[p])!r}: {why}" for p in bad] if quote else why)
         typed[column.name] = values
     return pd.DataFrame(typed, index=raw.index, copy=False)
 
@@ -319,6 +431,8 @@ def _typed_column(table: str, column: Column, cells: pd.Series) -> tuple[pd.Seri
             numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
             empty = np.isnan(numbers)
             rule = COLUMN_RULES.get((table, column.name), NUMBER_RULES[column.type])
+            if column.type == "yuan":
+                rule = replace(rule, maximum=max_line_yuan(), unit=f" yuan ({ENV_MAX_LINE})")
             problems += _number_problems(numbers, rule)
         else:
             empty = values.isna().to_numpy()
@@ -346,8 +460,18 @@ def _number_problems(values: np.ndarray, rule: NumberRule) -> Problems:
             word = "greater than" if rule.minimum_open else "at least"
             problems.append((low, f"must be {word} {rule.minimum:g}"))
         if rule.maximum is not None:
-            problems.append((values > rule.maximum, f"must be at most {rule.maximum:g}"))
+            problems.append((values > rule.maximum, f"must be at most {_number(rule.maximum)}{rule.unit}"))
     return problems
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:g}"
+
+
+def _field_name(header: Any) -> str:
+    """The field a header names: its last line, so a header with a label above the field name
+    (as our Excel outputs write it) reads as the field."""
+    return str(header).strip().split("\n")[-1].strip()
 
 
 def _cell_text(value: Any) -> str:
@@ -388,9 +512,13 @@ def _by_distinct(text: pd.Series, parse: Callable[[pd.Index], np.ndarray]) -> tu
 
 
 def _parse_dates(distinct: pd.Index) -> np.ndarray:
-    iso = distinct.str.fullmatch(ISO_DATE)
-    dates = pd.to_datetime(distinct.where(iso), format="%Y-%m-%d", errors="coerce")
-    return dates.to_numpy(dtype="datetime64[ns]")
+    dates = np.full(len(distinct), np.datetime64("NaT"), dtype="datetime64[ns]")
+    for pattern, layout in DATE_FORMATS:
+        typed = np.asarray(distinct.str.fullmatch(pattern), dtype=bool)
+        if typed.any():
+            dates[typed] = pd.to_datetime(distinct[typed], format=layout, errors="coerce").to_numpy(
+                dtype="datetime64[ns]")
+    return dates
 
 
 def _parse_numbers(distinct: pd.Index) -> np.ndarray:
@@ -413,7 +541,7 @@ def _to_date(cells: pd.Series) -> tuple[pd.Series, Problems]:
         with_time = (days.to_numpy().view(np.int64) % DAY_NS != 0) & days.notna().to_numpy()
         return (days.dt.floor("D") if with_time.any() else days), []
     values, bad = _by_distinct(_text(cells), _parse_dates)
-    return pd.Series(values, index=cells.index), [(bad, "not a date YYYY-MM-DD")]
+    return pd.Series(values, index=cells.index), [(bad, NOT_A_DATE)]
 
 
 def _to_float(cells: pd.Series) -> tuple[pd.Series, Problems]:
@@ -563,16 +691,14 @@ def _reject_reversed(frame: pd.DataFrame, table: str, start: str, end: str, log:
 
 
 def _reject_huge_lines(lines: pd.DataFrame, log: _RejectLog) -> None:
-    """A line whose given amount, or price × quantity (computed even when an amount is given),
-    is beyond the bound per line: a typo that must not reach the integer arithmetic
-    (yibao/limits.py)."""
+    """A line whose price × quantity (computed even when an amount is given) is beyond the bound
+    per line: a typo that must not reach the integer arithmetic (yibao/limits.py). Each money
+    cell was held to the same bound when it was read."""
     bound = max_line_yuan()
     why = f"the line's amount is above the bound of {bound:,.0f} yuan per line ({ENV_MAX_LINE})"
     with np.errstate(over="ignore", invalid="ignore"):
         product = lines["pric"].to_numpy(dtype=np.float64) * lines["cnt"].to_numpy(dtype=np.float64)
-        for column, amount in (("det_item_fee_sumamt", lines["det_item_fee_sumamt"].to_numpy(
-                dtype=np.float64, na_value=np.nan)), ("pric", product)):
-            log.reject("lines", np.flatnonzero((amount > bound) & ~log.out["lines"]), column, why)
+    log.reject("lines", np.flatnonzero((product > bound) & ~log.out["lines"]), "pric", why)
 
 
 def _first_bad(keys: _Keys, log: _RejectLog, table: str, column: str, values: pa.Array) -> np.ndarray:
@@ -596,13 +722,13 @@ def _reject_refs(keys: _Keys, log: _RejectLog, table: str, column: str, target: 
                  applies: np.ndarray) -> None:
     """Reject rows of `table` whose `column` names no row, or a rejected row, of `target`."""
     values = keys.frames[table][column]
+    shown = (lambda p: "") if column in PERSONAL else (lambda p: f" {values.iat[p]!r}")
     pos = _positions(keys.array(table, column), keys.array(target, column))
     unknown = np.flatnonzero(applies & (pos < 0))
     log.reject(table, unknown, column, [f"{column} is empty" if values.iat[p] == ""
-                                        else f"{column} {values.iat[p]!r} is not in {target}" for p in unknown])
+                                        else f"{column}{shown(p)} is not in {target}" for p in unknown])
     hit = np.flatnonzero(applies & _at(log.out[target], pos) & ~log.out[table])
-    log.reject(table, hit, column, [f"{target} row {pos[p] + FIRST_ROW} ({values.iat[p]}) was rejected"
-                                    for p in hit])
+    log.reject(table, hit, column, [f"{target} row {pos[p] + FIRST_ROW}{shown(p)} was rejected" for p in hit])
 
 
 def _reject_claims(keys: _Keys, log: _RejectLog) -> None:
@@ -640,22 +766,27 @@ def _reject_lines_of_claims(keys: _Keys, log: _RejectLog) -> None:
 def write_tables(tables: dict[str, pd.DataFrame], out: Path, fmt: str = "parquet") -> list[Path]:
     """Write each frame as `<name>.parquet` or `<name>.csv`, or all as sheets of `tables.xlsx`.
 
-    Output is byte-identical for identical frames: dates are written as days, booleans as
-    true/false, empty cells empty, and nothing that varies between runs (times) is stored.
+    CSV is UTF-8 with a BOM, so Excel on Chinese Windows opens it right, and money always has two
+    decimals ("12.50", "0.00"). Output is byte-identical for identical frames: dates are written
+    as days, booleans as true/false, empty cells empty, and nothing that varies between runs
+    (times) is stored.
     """
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
     out.mkdir(parents=True, exist_ok=True)
     if fmt == "xlsx":
-        return [_write_xlsx(tables, out / "tables.xlsx")]
+        from yibao.excel import write_tables_workbook
+
+        return [write_tables_workbook(tables, out / "tables.xlsx")]
 
     def write(name: str) -> Path:
         path = out / f"{name}.{fmt}"
-        table = _arrow_table(tables[name])
         if fmt == "parquet":
-            pq.write_table(table, path, compression="zstd")
+            pq.write_table(_arrow_table(tables[name]), path, compression="zstd")
         else:
-            pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
+            with path.open("wb") as f:
+                f.write(codecs.BOM_UTF8)
+                pacsv.write_csv(_arrow_table(tables[name], cents=True), f, pacsv.WriteOptions(quoting_style="needed"))
         return path
 
     # Arrow encodes without the GIL: the large tables (lines, claims) are written side by side
@@ -663,48 +794,23 @@ def write_tables(tables: dict[str, pd.DataFrame], out: Path, fmt: str = "parquet
         return list(pool.map(write, tables))
 
 
-def _arrow_table(frame: pd.DataFrame) -> pa.Table:
-    """The frame as Arrow, datetime columns as dates (the tables hold days, not instants)."""
+def _arrow_table(frame: pd.DataFrame, cents: bool = False) -> pa.Table:
+    """The frame as Arrow, datetime columns as dates (the tables hold days, not instants), and
+    with `cents` money columns as decimals of two places, which a CSV shows as 12.50."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
     for i, field in enumerate(table.schema):
         if pa.types.is_timestamp(field.type):
             table = table.set_column(i, field.name, pc.cast(table.column(i), pa.date32(), safe=False))
+        elif cents and field.name in MONEY and pa.types.is_floating(field.type):
+            table = table.set_column(i, field.name, _decimal_yuan(frame[field.name].to_numpy(dtype=np.float64)))
     return table
 
 
-def _write_xlsx(tables: dict[str, pd.DataFrame], path: Path) -> Path:
-    """One sheet per table, a bold header row, then the rows as values (dates as ISO text, as in
-    CSV; empty cells empty): written row by row, at about half of pandas' `to_excel` time."""
-    for name, frame in tables.items():
-        if len(frame) > XLSX_MAX_ROWS:
-            raise InputError(f"table {name} has {len(frame):,} rows, more than a sheet holds "
-                             f"({XLSX_MAX_ROWS:,}): use parquet or csv", file=str(path))
-    book = xlsx_book(path)
-    header = book.add_format({"bold": True})
-    for name, frame in tables.items():
-        sheet = book.add_worksheet(name[:31])
-        sheet.write_row(0, 0, [str(c) for c in frame.columns], header)
-        for row, values in enumerate(zip(*(_xlsx_cells(frame[c]) for c in frame.columns)), start=1):
-            sheet.write_row(row, 0, values)
-    book.close()
-    return path
-
-
-def xlsx_book(path: Path) -> Workbook:
-    """A workbook streamed to `path` (XlsxWriter, rows written in order): text stays text, and a
-    fixed document date (XlsxWriter fixes the zip member times itself), so equal data give
-    equal bytes."""
-    import xlsxwriter  # only the Excel outputs need it
-
-    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
-                                           "strings_to_formulas": False, "strings_to_urls": False})
-    book.set_properties({"created": dt.datetime(1980, 1, 1)})
-    return book
-
-
-def _xlsx_cells(values: pd.Series) -> list[Any]:
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        values = values.dt.strftime("%Y-%m-%d")
-    return values.astype(object).where(values.notna(), None).tolist()
-
-
+def _decimal_yuan(yuan: np.ndarray) -> pa.Array:
+    """Yuan (whole fen) as decimal128(18, 2), built from the fen: the 16-byte little-endian
+    integers Arrow stores, so no value passes through a float-to-decimal rounding."""
+    empty = np.isnan(yuan)
+    fen = yuan_array_to_fen(np.where(empty, 0, yuan))
+    valid = pa.array(fen, mask=empty).buffers()[0]
+    data = pa.py_buffer(np.ascontiguousarray(np.column_stack([fen, fen >> 63])).tobytes())
+    return pa.Array.from_buffers(pa.decimal128(18, 2), len(fen), [valid, data], null_count=int(empty.sum()))

@@ -23,7 +23,8 @@ CEILING_YUAN = 10**10  # a bound above this could not keep a single claim of a f
 
 
 def max_line_yuan() -> float:
-    """The bound per line (a cell and the line's price × quantity), from the environment."""
+    """The bound per line and per money cell (any yuan cell of any table, and a line's price ×
+    quantity), from the environment."""
     text = os.environ.get(ENV_MAX_LINE, "").strip()
     if not text:
         return float(DEFAULT_MAX_LINE_YUAN)
@@ -42,3 +43,8 @@ def check_total_fen(total_fen: float, what: str) -> None:
     if not total_fen <= SAFE_FEN:
         raise InputError(f"{what} add up to {total_fen / 100:,.2f} yuan, more than the calculator can "
                          f"carry exactly ({SAFE_FEN / 100:,.2f} yuan): split the batch")
+
+
+# A quantity per line above this is a typo (a unit price typed into the quantity, a code in the
+# wrong column): a year of daily doses of the most dosed drug is a few thousand units.
+MAX_CNT = 100_000

@@ -38,7 +38,7 @@ class Stages:
         log.debug("%s: %.2f s", name, time.perf_counter() - started)
 
 
-def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet or CSV)"),
+def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet, CSV or xlsx), or one .xlsx workbook"),
         out: Path = typer.Option(..., "--out", help="output folder"),
         tariff: Optional[str] = typer.Option(None, "--tariff", help="ID or ID@VERSION"),
         accumulators: Optional[Path] = typer.Option(None, "--accumulators",

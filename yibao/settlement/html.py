@@ -16,9 +16,10 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
+from yibao.fields import MONEY, RATIOS
 from yibao.money import fen_to_yuan, yuan_array_to_fen
-from yibao.settlement.labels import (COUNTS, HEADERS, MONEY, RATIOS, SECTIONS, STATEMENT_HEADERS, TITLE,
-                                     TOTALS, UNKNOWN_INSTITUTION, WORDS, WRAPPED)
+from yibao.settlement.labels import (COUNTS, HEADERS, SECTIONS, STATEMENT_HEADERS, TITLE, TOTALS,
+                                     UNKNOWN_INSTITUTION, WORDS, WRAPPED)
 from yibao.settlement.layout import Statement, safe_names, statements, total_row
 from yibao.settlement.statement import Settlement
 

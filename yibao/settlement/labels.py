@@ -7,6 +7,8 @@ page of an institution say the same thing in the same order.
 
 from __future__ import annotations
 
+from yibao.fields import LABELS
+
 TITLE = "定点医药机构费用结算单"
 
 # the statement's totals, top to bottom, as the identities read:
@@ -37,21 +39,9 @@ SECTIONS = (
 UNKNOWN_INSTITUTION = ("unknown_institution", "机构不明的就诊(未结算)",
                        ("mdtrt_id", "institution_id", "file", "row", "reason"))
 
-HEADERS = {
-    "period": "结算期", "institution_id": "机构编码", "name": "机构名称",
-    "mdtrt_id": "就诊ID", "psn_no": "人员编号", "med_type": "医疗类别", "decision": "审核结论",
-    "admit_date": "入院日期", "discharge_date": "出院日期", "status": "结算状态",
-    "declared": "申报基金支付", "audited": "审核后基金支付", "violation_amt": "违规金额",
-    "violation_fee": "违规费用", "penalty": "违约金", "violation_codes": "违规代码",
-    "suspect_codes": "疑点代码", "code": "代码", "title": "说明", "penalty_rate": "违约金比例",
-    "claims": "就诊数", "deduction": "扣款合计", "scored": "已计算", "reason": "原因",
-    "file": "文件", "row": "行", "deposit_ratio": "质量保证金比例",
-}
+HEADERS = LABELS  # one label per field for every table people open (yibao/fields.py)
 STATEMENT_HEADERS = {**HEADERS, **dict(TOTALS), **dict(COUNTS)}  # the statements table's columns
-MONEY = frozenset({"declared", "audited", "violation_amt", "violation_fee", "penalty", "deduction"}
-                  | {key for key, _ in TOTALS})
 WRAPPED = frozenset({"name", "title", "reason", "file", "violation_codes", "suspect_codes"})  # long text
-RATIOS = frozenset({"penalty_rate", "deposit_ratio"})
 WORDS = {  # cell values shown in Chinese
     "status": {"settled": "结算", "withheld": "暂不拨付"},
     "decision": {"approved": "通过", "partially_approved": "部分通过", "rejected": "拒付",

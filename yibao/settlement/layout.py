@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from yibao.settlement.inputs import fen_total
-from yibao.settlement.labels import MONEY, SECTIONS
+from yibao.fields import MONEY
+from yibao.settlement.labels import SECTIONS
 from yibao.settlement.statement import WITHHELD, Settlement
 
 UNSAFE = re.compile(r"[^0-9A-Za-z_.\-\u4e00-\u9fff]")

@@ -1,0 +1,126 @@
+"""Excel workbooks people open: the scored tables (`score --format xlsx`) and the cell looks the
+settlement workbook shares with them.
+
+An examiner opens a sheet to sort, filter and sum: money must be numbers shown as `#,##0.00`
+(text cannot be summed), days real date cells (text sorts but cannot be filtered by month),
+the header frozen with a filter on it and the Chinese label above each field name, columns wide
+enough to read. A month is millions of cells, so sheets are streamed row by row with XlsxWriter
+and the looks are set once per column (XlsxWriter gives a cell without a format its column's),
+never per cell; a column's cells are converted at once (money and ratios as floats, days as
+Excel serial numbers) before the rows are written. Equal tables give equal bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from yibao.errors import InputError
+from yibao.fields import DATES, MONEY, RATIOS, header
+
+if TYPE_CHECKING:
+    from xlsxwriter.format import Format
+    from xlsxwriter.workbook import Workbook
+    from xlsxwriter.worksheet import Worksheet
+
+XLSX_MAX_ROWS = 1_048_575  # data rows on one sheet, below the header
+EXCEL_EPOCH = np.datetime64("1899-12-30", "D")  # day 0 of Excel's serial dates
+# cell looks by what a column holds
+LOOKS: dict[str, dict[str, Any]] = {"money": {"num_format": "#,##0.00"}, "date": {"num_format": "yyyy-mm-dd"},
+                                    "ratio": {"num_format": "0.00%"}}
+HEADER_LOOK = {"bold": True, "bg_color": "#DDE4EE", "text_wrap": True, "valign": "top"}
+WIDTH_SAMPLE = 500  # rows a column's width is fitted to
+MIN_WIDTH, MAX_WIDTH = 6, 60
+
+
+def xlsx_book(path: Path) -> Workbook:
+    """A workbook streamed to `path` (XlsxWriter, rows written in order): text stays text, and a
+    fixed document date (XlsxWriter fixes the zip member times itself), so equal data give
+    equal bytes."""
+    import xlsxwriter  # only the Excel outputs need it
+
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
+                                           "strings_to_formulas": False, "strings_to_urls": False})
+    book.set_properties({"created": dt.datetime(1980, 1, 1)})
+    return book
+
+
+def kind_of(column: str) -> str:
+    """What a column holds, by its field name: money, date, ratio, or "" for anything else."""
+    return "money" if column in MONEY else "date" if column in DATES else "ratio" if column in RATIOS else ""
+
+
+def display_width(text: str) -> int:
+    """Columns a text takes in Excel: a Chinese character is about two."""
+    return len(text) + sum(1 for ch in text if ord(ch) >= 0x2E80)
+
+
+def write_tables_workbook(tables: dict[str, pd.DataFrame], path: Path) -> Path:
+    """One sheet per table: a frozen header of Chinese label and field name with a filter on it,
+    then the rows, each column in its look and fitted to its header and first rows."""
+    for name, frame in tables.items():
+        if len(frame) > XLSX_MAX_ROWS:
+            raise InputError(f"table {name} has {len(frame):,} rows, more than a sheet holds "
+                             f"({XLSX_MAX_ROWS:,}): use parquet or csv", file=str(path))
+    book = xlsx_book(path)
+    looks = {kind: book.add_format(look) for kind, look in LOOKS.items()}
+    header_look = book.add_format(HEADER_LOOK)
+    for name, frame in tables.items():
+        sheet = book.add_worksheet(name[:31])
+        names = [str(c) for c in frame.columns]
+        columns = [cells(frame[c], kind_of(n)) for c, n in zip(frame.columns, names)]
+        for i, (n, values) in enumerate(zip(names, columns)):
+            sheet.set_column(i, i, fitted_width(header(n), values, kind_of(n)), looks.get(kind_of(n)))
+        header_row(sheet, 0, [header(n) for n in names], header_look)
+        sheet.freeze_panes(1, 0)
+        if names:
+            sheet.autofilter(0, 0, len(frame), len(names) - 1)
+        for row, values in enumerate(zip(*columns), start=1):
+            sheet.write_row(row, 0, values)
+    book.close()
+    return path
+
+
+def header_row(sheet: Worksheet, row: int, texts: list[str], look: Format) -> None:
+    """A header row tall enough for its longest label (one line per line of text)."""
+    lines = max((t.count("\n") + 1 for t in texts), default=1)
+    sheet.set_row(row, 15 * lines + 3)
+    sheet.write_row(row, 0, texts, look)
+
+
+def cells(values: pd.Series, kind: str) -> list[Any]:
+    """A column's cells as XlsxWriter writes them: None where empty, days as serial numbers."""
+    if kind == "date":
+        days = _days(values)
+        serials = (days - EXCEL_EPOCH).astype(np.int64)
+        return np.where(np.isnat(days), None, serials).tolist()
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        values = values.dt.strftime("%Y-%m-%d")
+    return values.astype(object).where(values.notna(), None).tolist()
+
+
+def _days(values: pd.Series) -> np.ndarray:
+    """Dates or ISO text as datetime64[D] (NaT where empty or not a day); each distinct text is
+    parsed once."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return values.to_numpy().astype("datetime64[D]")
+    codes, distinct = pd.factorize(values.astype("str"), use_na_sentinel=True)
+    parsed = pd.to_datetime(pd.Index(distinct), format="%Y-%m-%d", errors="coerce").to_numpy().astype("datetime64[D]")
+    return np.where(codes >= 0, parsed[np.maximum(codes, 0)], np.datetime64("NaT", "D"))
+
+
+def fitted_width(title: str, values: list[Any], kind: str) -> float:
+    """Wide enough for the header's longest line and the first rows, within reason."""
+    sample = values[:WIDTH_SAMPLE]
+    if kind == "date":
+        widest = 10
+    elif kind == "money":
+        widest = max((len(f"{v:,.2f}") for v in sample if v is not None), default=0)
+    else:
+        widest = max((display_width(str(v)) for v in sample if v is not None), default=0)
+    head = max(display_width(line) for line in title.split("\n"))
+    return float(min(max(widest, head, MIN_WIDTH) + 2, MAX_WIDTH))
