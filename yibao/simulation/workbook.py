@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from yibao.io import xlsx_book
+from yibao.excel import xlsx_book
 from yibao.simulation.labels import DIMENSIONS, HEADERS, money_columns
 from yibao.simulation.simulation import Simulation
 
