@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from yibao.errors import InputError
-from yibao.rules.registry import AREAS, get
+from yibao.rules.registry import LISTED, get
 from yibao.tariffs.model import Tariff
 from yibao.tariffs.registry import resolve
 
@@ -64,14 +64,14 @@ def _plain(value: Any) -> str:
 
 
 @app.command("list")
-def list_rules(area: Optional[str] = typer.Option(None, help=f"only one area: {', '.join(AREAS)}")) -> None:
+def list_rules(area: Optional[str] = typer.Option(None, help=f"only one area: {', '.join(LISTED)}")) -> None:
     """Every rule: id, title and policy basis, by area."""
-    if area is not None and area not in AREAS:
-        raise InputError(f"unknown area '{area}' (areas: {', '.join(AREAS)})")
+    if area is not None and area not in LISTED:
+        raise InputError(f"unknown area '{area}' (areas: {', '.join(LISTED)})")
     table = _table("id", "area", "title", "basis")
-    for name, rules in AREAS.items():
+    for name, rules in LISTED.items():
         if area in (None, name):
-            for rule in rules.rules:
+            for rule in rules:
                 table.add_row(Text(rule.id), Text(name), Text(rule.title), Text(rule.basis))
     _console().print(table)
 
@@ -82,7 +82,7 @@ def show(rule_id: str = typer.Argument(..., help="rule id, e.g. REF-004"),
     """One rule: basis, the facts it reads, what it concludes and the tariff parameters it uses."""
     rule = get(rule_id)
     lt = resolve(tariff)
-    area = next(name for name, rules in AREAS.items() if rule in rules.rules)
+    area = next(name for name, rules in LISTED.items() if rule in rules)
     table = _table(title=f"{rule.id}  {rule.title}")
     for label, value in (("area", area), ("basis", rule.basis), ("reads", ", ".join(rule.reads(lt.tariff))),
                          ("concludes", rule.concludes), ("tariff", lt.key)):
