@@ -150,11 +150,12 @@ class ScanResult:
 
 
 def run(claims: pd.DataFrame, inscp_audited: np.ndarray, inscp_declared: np.ndarray,
-        terms: TermArrays, acc: pd.DataFrame, diseases: list[str]) -> ScanResult:
+        terms: TermArrays, acc: pd.DataFrame, diseases: list[str], trace: bool = False) -> ScanResult:
     """Pay every claim in settlement order; `claims` needs psn_no, year, setl_date, mdtrt_id.
 
     The declared view is paid from the same state as the audited one (it never advances it), and
-    only where its in-policy amount differs: elsewhere it pays the same."""
+    only where its in-policy amount differs: elsewhere it pays the same. With `trace` the audited
+    amounts include the steps of each claim's arithmetic (`funds.pay`)."""
     n = len(claims)
     setl = np.asarray(claims["setl_date"], dtype="datetime64[D]")
     groups = Groups.of(claims, acc) if not acc.empty else Groups.of(claims)
@@ -178,7 +179,7 @@ def run(claims: pd.DataFrame, inscp_audited: np.ndarray, inscp_declared: np.ndar
         g = group[idx]
         used = _take(state, g)
         t = terms.take(idx)
-        out = pay(inscp_audited[idx], month[idx], t, used)
+        out = pay(inscp_audited[idx], month[idx], t, used, trace)
         declared_funds[idx] = out["fund_pay_sumamt"]
         differs = inscp_declared[idx] != inscp_audited[idx]
         if differs.any():
@@ -187,5 +188,5 @@ def run(claims: pd.DataFrame, inscp_audited: np.ndarray, inscp_declared: np.ndar
                                       _take(used, differs))["fund_pay_sumamt"]
         _put(state, g, advance(used, out, t, month[idx]))
         for name, values in out.items():
-            audited.setdefault(name, np.zeros(n, dtype=np.int64))[idx] = values
+            audited.setdefault(name, np.zeros((n,) + values.shape[1:], dtype=np.int64))[idx] = values
     return ScanResult(audited, declared_funds, state, groups)
