@@ -181,3 +181,21 @@ def test_trace_paths_are_accepted_by_whatif_set() -> None:
         assert path in shown, path
         value = next(p.value for p in parameters(lt.tariff) if p.path == path)
         apply_edits(lt, [f"{path}={json.dumps(str(value)) if value is not None else 'null'}"])
+
+
+def test_people_read_chinese_labels(synth_folder: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from yibao.cli.app import app
+    from yibao.settlement.labels import WORDS
+
+    run = CliRunner().invoke(app, ["whatif", str(EXAMPLES[0])], env={"COLUMNS": "200"})
+    assert run.exit_code == 0 and "通过 approved" in run.output and "计算过程" in run.output
+    run = CliRunner().invoke(app, ["score", str(synth_folder), "--out", str(tmp_path), "--trace"],
+                             env={"COLUMNS": "200"})
+    assert run.exit_code == 0 and "部分通过 partially_approved" in run.output
+    trace = pd.read_parquet(tmp_path / "trace.parquet")
+    claims = pd.read_parquet(tmp_path / "claims.parquet")
+    assert set(trace["mdtrt_id"]) <= set(claims["mdtrt_id"]) and len(trace) > len(claims)
+    assert WORDS["violation_codes"].get("AGE;QTY_DAY") == "限年龄 AGE;超每日限量 QTY_DAY"
+    assert WORDS["med_type"]["21"] == "普通住院 21" and WORDS["decision"]["rejected"] == "拒付"

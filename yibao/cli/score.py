@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from yibao.summary import print_summary, summarize
+from yibao.summary import print_summary, summarize, with_decision_words
 
 FORMATS = ("parquet", "csv", "xlsx")
 
@@ -38,6 +38,8 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet 
                                                     help="accumulators of earlier batches"),
         fmt: str = typer.Option("parquet", "--format", help="parquet, csv or xlsx"),
         quiet: bool = typer.Option(False, "--quiet", help="no progress, no summary tables"),
+        trace: bool = typer.Option(False, "--trace", help="also a `trace` table: every step of every claim's "
+                                                          "amounts (docs/trace.md)"),
         ) -> None:
     """Score a batch: decisions, reasons and amounts of every claim; exit 0 even with rejects."""
     from yibao.errors import InputError
@@ -53,13 +55,17 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet 
         with stages.stage("reading tables"):
             batch, rejects = load_batch(input, accumulators)
         with stages.stage(f"scoring {len(batch.claims):,} claims, {len(batch.lines):,} lines"):
-            result = score_batch(batch, rejects, tariff=tariff)
+            result = score_batch(batch, rejects, tariff=tariff, trace=trace)
         with stages.stage("writing results"):
             summary = summarize(result)
             out.mkdir(parents=True, exist_ok=True)
-            write_tables({"claims": result.claims, "lines": result.lines,
-                          "accumulators": result.accumulators, "violations": result.violations,
-                          "rejects": result.rejects}, out, fmt)
+            tables = {"claims": result.claims, "lines": result.lines, "accumulators": result.accumulators,
+                      "violations": result.violations, "rejects": result.rejects}
+            if fmt == "xlsx":  # people read the sheets: the decision in Chinese beside its code
+                tables["claims"] = with_decision_words(result.claims)
+            if result.trace is not None:
+                tables["trace"] = result.trace
+            write_tables(tables, out, fmt)
             (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True)
                                               + "\n", encoding="utf-8")
     if not quiet:
