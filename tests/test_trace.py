@@ -199,3 +199,10 @@ def test_people_read_chinese_labels(synth_folder: Path, tmp_path: Path) -> None:
     assert set(trace["mdtrt_id"]) <= set(claims["mdtrt_id"]) and len(trace) > len(claims)
     assert WORDS["violation_codes"].get("AGE;QTY_DAY") == "限年龄 AGE;超每日限量 QTY_DAY"
     assert WORDS["med_type"]["21"] == "普通住院 21" and WORDS["decision"]["rejected"] == "拒付"
+
+
+def test_api_result_trace(synth_folder: Path) -> None:
+    import yibao
+
+    assert yibao.score(synth_folder).trace is None
+    check_sums(yibao.score(synth_folder, trace=True))

@@ -15,16 +15,17 @@ if TYPE_CHECKING:
 
 
 def score(tables_or_folder: str | Path | Mapping[str, pd.DataFrame], tariff: str | LoadedTariff | None = None,
-          accumulators: str | Path | pd.DataFrame | None = None) -> Result:
+          accumulators: str | Path | pd.DataFrame | None = None, trace: bool = False) -> Result:
     """Score a batch: a folder of tables (as `yibao synth` writes) or a mapping of table name →
     DataFrame with the columns of docs/tables.md. Rows that cannot be scored are in
-    `Result.rejects`; unusable input raises `yibao.errors.InputError`."""
+    `Result.rejects`; unusable input raises `yibao.errors.InputError`. `trace=True`: also
+    `Result.trace`, every step of every claim's amounts (docs/trace.md)."""
     from yibao.io import load_batch
 
     source = Path(tables_or_folder) if isinstance(tables_or_folder, (str, Path)) else tables_or_folder
     acc = Path(accumulators) if isinstance(accumulators, (str, Path)) else accumulators
     batch, rejects = load_batch(source, acc)
-    return score_batch(batch, rejects, tariff=tariff)
+    return score_batch(batch, rejects, tariff=tariff, trace=trace)
 
 
 def settle(result_or_folder: Result | str | Path, period: str,
