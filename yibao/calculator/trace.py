@@ -20,13 +20,14 @@ import pandas as pd
 
 from yibao.calculator.audit import EDIT_CODES
 from yibao.calculator.funds import CAP_ANNUAL, CAP_CLAIM, CAP_COVERED, CAP_MONTHLY
-from yibao.calculator.terms import BANDS, FUND_HIFMI, TermArrays
+from yibao.calculator.terms import BANDS, FUND_HIFMI, POOLS, TermArrays
 from yibao.codes import text_column
 from yibao.rules.calculated import AUDIT_RULE_IDS
 from yibao.rules.registry import RULES
 from yibao.tariffs.catalogue import NO_LIMIT
 
 NONE = -1
+MATERNITY = POOLS.index("maternity")
 """`ratio_bp` or `limit` of a step that has none."""
 
 FUND_FIELDS = {"hifp": "hifp_pay", "hifmi": "hifmi_pay", "hifob": "hifob_pay", "maf": "maf_pay",
@@ -142,8 +143,9 @@ def _lines(r: _Rows, sums: dict[str, np.ndarray], by_code: dict[str, np.ndarray]
 
 def _basic(r: _Rows, a: dict[str, np.ndarray], t: TermArrays, inscp: np.ndarray) -> None:
     paid = np.flatnonzero(t.pool > 0)
-    r.add(paid, 20, "hifp", "deductible", "起付线（个人自付）", np.zeros(len(paid), np.int64), base=inscp[paid],
-          limit=a["act_pay_dedc"][paid], path=r.path(paid, "deductible"), rules=r.rule_ids(paid, "deductible"))
+    ded = paid[t.pool[paid] != MATERNITY]  # maternity has no deductible: quotas only
+    r.add(ded, 20, "hifp", "deductible", "起付线（个人自付）", np.zeros(len(ded), np.int64), base=inscp[ded],
+          limit=a["act_pay_dedc"][ded], path=r.path(ded, "deductible"), rules=r.rule_ids(ded, "deductible"))
     for b in range(BANDS):
         rows = paid[a["_t_band_base"][paid, b] > 0]
         r.add(rows, 21 + b, "hifp", "band", f"统筹基金 第{b + 1}段", a["_t_band_amt"][rows, b],
