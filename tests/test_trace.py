@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 
 from conftest import decide, fen, line, make_case, score_cases
 from test_properties import flat, persons_st
@@ -49,6 +49,23 @@ def _yuan_in(message: str) -> list[int]:
     return [round(float(v) * 100) for v in re.findall(r"(\d+(?:\.\d+)?)元", message)]
 
 
+_ENTRIES: dict[str, float] = {}
+
+
+def check_cut(message: str, bands: pd.DataFrame) -> None:
+    """A RATIO_CUT message's points are what each band's ratio lost against its tariff entry."""
+    from yibao.tariffs import resolve
+    from yibao.tariffs.diff import parameters
+
+    if not _ENTRIES:
+        _ENTRIES.update({p.path: float(p.value) for p in parameters(resolve(None).tariff) if p.unit == "ratio"})
+    points = float(re.search(r"降低(\d+(?:\.\d+)?)个百分点", message).group(1))
+    for band in bands.itertuples():  # none when nothing is above the deductible, or the claim is refused
+        if "ASS-" in band.rule_ids:  # a status tilt moved the ratio too
+            continue
+        assert band.ratio == pytest.approx(max(_ENTRIES[band.tariff_path] - points / 100, 0)), (message, band)
+
+
 def check_messages(result: Result) -> None:
     """Each deduction message states its violation step's amount; each cap message the cap step's."""
     steps = result.trace
@@ -64,6 +81,8 @@ def check_messages(result: Result) -> None:
                 due, paid = _yuan_in(r["message"])[:2]
                 if r["rule_id"] != "CAP-001" or "按政策范围内" not in r["message"]:
                     assert fen(cut, "amount").sum() == paid - due, r
+            elif r["code"] == "RATIO_CUT":
+                check_cut(r["message"], mine[mine["action"] == "band"])
     partial = result.claims[result.claims["decision"] == "partially_approved"]
     for row in partial.itertuples():
         codes = {r["code"] for r in json.loads(row.reasons) if r["rule_id"].startswith("AUD-")}
@@ -100,12 +119,15 @@ def test_plain_score_has_no_trace_and_the_same_claims(synth_folder: Path) -> Non
     pd.testing.assert_frame_equal(plain.claims, traced.claims)
 
 
+@settings(max_examples=min(settings.default.max_examples, 60))  # a few seconds even in the ci profile
 @given(persons_st())
 def test_trace_adds_up_on_generated_claims(persons: list[list[dict]]) -> None:
     cases = flat(persons)
     from conftest import cases_batch
 
-    check_sums(score_batch(cases_batch(cases), trace=True))
+    result = score_batch(cases_batch(cases), trace=True)
+    check_sums(result)
+    check_messages(result)
 
 
 OUT_OF_AREA = {"id": "H9", "level": 4, "out_of_area": True, "networked": True, "agreement": "active"}
