@@ -34,28 +34,19 @@ class Used:
     month_paid: np.ndarray
 
 
-def band_segments(lo: np.ndarray, hi: np.ndarray, bounds: np.ndarray) -> np.ndarray:
-    """Per band the part of [lo, hi] inside it, fen [m, bands]."""
-    lower = np.concatenate([np.zeros((len(lo), 1), dtype=np.int64), bounds[:, :-1]], axis=1)
-    return np.maximum(np.minimum(hi[:, None], bounds) - np.maximum(lo[:, None], lower), 0)
-
-
-def band_numerator(lo: np.ndarray, hi: np.ndarray, bounds: np.ndarray, bps: np.ndarray) -> np.ndarray:
-    """Σ over bands of (part of [lo, hi] inside the band) × ratio, in fen·bp (not yet rounded)."""
-    return (band_segments(lo, hi, bounds) * bps).sum(axis=1)
-
-
 def banded(lo: np.ndarray, hi: np.ndarray, bounds: np.ndarray, bps: np.ndarray,
            steps: dict[str, np.ndarray] | None, name: str) -> np.ndarray:
-    """Σ bands × ratio, rounded half-up once. With `steps` (a trace) it also records per band the
-    base and the amount: the rounding of the running sum, differenced, so the bands' amounts add
-    up to the rounded total exactly (the last running sum *is* the total)."""
-    if steps is None:
-        return div_half_up(band_numerator(lo, hi, bounds, bps), BP)
-    seg = band_segments(lo, hi, bounds)
+    """Σ over bands of (part of [lo, hi] inside the band) × ratio, rounded half-up once.
+
+    The sum runs band by band and each running sum is rounded: the last one is the total, and the
+    differences are what each band adds, so a trace's band amounts (recorded in `steps` when
+    tracing, with each band's base) add up to the total exactly and are the same arithmetic."""
+    lower = np.concatenate([np.zeros((len(lo), 1), dtype=np.int64), bounds[:, :-1]], axis=1)
+    seg = np.maximum(np.minimum(hi[:, None], bounds) - np.maximum(lo[:, None], lower), 0)
     running = div_half_up(np.cumsum(seg * bps, axis=1), BP)
-    steps[f"{name}_base"] = seg
-    steps[f"{name}_amt"] = np.diff(running, axis=1, prepend=0)
+    if steps is not None:
+        steps[f"{name}_base"] = seg
+        steps[f"{name}_amt"] = np.diff(running, axis=1, prepend=0)
     return running[:, -1]
 
 

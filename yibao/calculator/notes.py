@@ -19,7 +19,6 @@ from yibao.calculator.audit import EDIT_CODES
 from yibao.calculator.funds import CAP_ANNUAL, CAP_CLAIM, CAP_COVERED, CAP_MONTHLY
 from yibao.calculator.terms import POOLS, TermArrays
 from yibao.codes import text_rank
-from yibao.money import fen_to_yuan
 from yibao.rules.calculated import AUDIT_RULE_IDS
 
 LISTED_LINES = 10
@@ -30,7 +29,8 @@ _CAP_SUBJECT = {"inpatient": "住院统筹基金年度支付限额", "outpatient
 
 
 def _yuan(fen: int) -> str:
-    return f"{fen_to_yuan(fen)}元"
+    """Non-negative fen as yuan text, e.g. 6765 → "67.65元" (tens of thousands per batch: no Decimal)."""
+    return f"{fen // 100}.{fen % 100:02d}元"
 
 
 def _line_list(ids: list[str]) -> str:
