@@ -179,8 +179,8 @@ def pay_claim(c: dict, inscp: int, t: Tariff, acc: dict, commit: bool) -> dict:
         bands, shift, capped = scheme.bands, Fraction(-c["ratio_cut_bp"] + c["status_tilt_bp"], 10000), True
         if c["retired_cadre"]:
             factor *= ratio(ip.retired_cadre.deductible_factor)
-            bands, shift, capped = [Band(upto=None, ratio=ip.retired_cadre.ratio)], Fraction(0), \
-                ip.retired_cadre.capped
+            bands, shift, capped = [Band(upto=None, ratio=ip.retired_cadre.ratio)], \
+                Fraction(-c["ratio_cut_bp"], 10000), ip.retired_cadre.capped
         full = R(fen(scheme.deductible) * factor)
         ded = min(max(full - acc["ip_ded"], 0) if annual else full, inscp)
         cap = ip.annual_cap.get(c["insutype"]) if capped else None

@@ -27,7 +27,7 @@ def _load(tables_or_folder: Tables, accumulators: Accumulators) -> tuple[Batch, 
 
 
 def score(tables_or_folder: Tables, tariff: TariffSpec = None, accumulators: Accumulators = None,
-          ledger: str | Path | None = None, period: str | None = None) -> Result:
+          ledger: str | Path | None = None, period: str | None = None, trace: bool = False) -> Result:
     """Score a batch: a folder of tables (as `yibao synth` writes) or a mapping of table name →
     DataFrame with the columns of docs/tables.md. Rows that cannot be scored are in
     `Result.rejects`; unusable input raises `yibao.errors.InputError`.
@@ -35,17 +35,18 @@ def score(tables_or_folder: Tables, tariff: TariffSpec = None, accumulators: Acc
     `ledger` (a SQLite path or SQLAlchemy URL, docs/ledger.md): take the accumulators from the
     ledger, reject claims it holds as paid (DUPLICATE_CLAIM), reverse corrected claims, and
     commit the batch to it in the settlement month `period` ("YYYY-MM"; by default the month of
-    the latest settlement date). Not together with `accumulators`."""
+    the latest settlement date). Not together with `accumulators`. `trace=True`: also
+    `Result.trace`, every step of every claim's amounts (docs/trace.md)."""
     if ledger is not None and accumulators is not None:
         raise InputError("the ledger holds the accumulators: give either a ledger or accumulators")
     batch, rejects = _load(tables_or_folder, accumulators)
     if ledger is not None:
         from yibao.ledger import score_into
 
-        result, _, commit = score_into(ledger, batch, rejects, tariff, period)
+        result, _, commit = score_into(ledger, batch, rejects, tariff, period, trace)
         commit()
         return result
-    return score_batch(batch, rejects, tariff=tariff)
+    return score_batch(batch, rejects, tariff=tariff, trace=trace)
 
 
 def simulate(tables_or_folder: Tables, set: Sequence[str] = (), reform: TariffSpec | Path = None,

@@ -52,7 +52,23 @@ def decision_object(result: Result, mdtrt_id: str) -> dict[str, Any]:
                      **{f: _money(ln[f]) for f in LINE_AMOUNTS},
                      "violations": _split(ln["violations"])} for _, ln in lines.iterrows()]
     obj["accumulators"] = _accumulators(result, row["psn_no"], int(row["year"]))
+    if result.trace is not None:
+        obj["trace"] = _trace(result, mdtrt_id)
     return obj
+
+
+def _trace(result: Result, mdtrt_id: str) -> list[dict[str, Any]]:
+    """The claim's steps (docs/trace.md); a ratio or limit a step does not have is None."""
+    steps = result.trace[result.trace["mdtrt_id"] == mdtrt_id]
+    out = []
+    for step in steps.drop(columns="mdtrt_id").to_dict("records"):
+        for key in ("base", "limit", "amount"):
+            step[key] = None if step[key] != step[key] else _money(step[key])
+        step["ratio"] = None if step["ratio"] != step["ratio"] else float(step["ratio"])
+        step["step"] = int(step["step"])
+        step["rule_ids"] = _split(step["rule_ids"])
+        out.append(step)
+    return out
 
 
 def _accumulators(result: Result, psn_no: str, year: int) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from yibao.calculator.claims import AMOUNT_FIELDS, calculate
+from yibao.explain import trace_output, with_calculator_reasons
 from yibao.calculator.dates import day_array
 from yibao.calendar import WorkCalendar, default_calendar
 from yibao.io import Batch
@@ -45,6 +46,7 @@ class Result:
     violations: pd.DataFrame
     rejects: pd.DataFrame
     contributions: pd.DataFrame | None = None  # per claim, what it added to the accumulators (ledger)
+    trace: pd.DataFrame | None = None  # with score_batch(trace=True): every step of every claim
 
 
 def _reference_dates(claims: pd.DataFrame) -> np.ndarray:
@@ -171,11 +173,13 @@ def _reasons_json(reasons: tuple) -> str:
 def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
                 tariff: TariffSpec = None,
                 accumulators: pd.DataFrame | None = None,
-                calendar: WorkCalendar | None = None, contributions: bool = False) -> Result:
+                calendar: WorkCalendar | None = None, contributions: bool = False,
+                trace: bool = False) -> Result:
     """Score every claim of a batch. `tariff`: an id, `ID@VERSION`, a loaded version, a list of
     loaded versions, or None for the bundled default (the version in force on each claim's date).
     `contributions`: also what each claim added to the accumulators, which the ledger keeps to
-    reverse a corrected claim."""
+    reverse a corrected claim. `trace`: also the steps of every claim's arithmetic
+    (`Result.trace`, docs/trace.md)."""
     calendar = calendar or default_calendar()
     rejects = rejects if rejects is not None else pd.DataFrame(columns=REJECT_COLUMNS)
     acc = batch.accumulators if accumulators is None else accumulators
@@ -205,7 +209,7 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
 
     lines = batch.lines.assign(claim_pos=claim_pos)
     service_dates = _iso(lines["service_date"])  # made here, before the calculation's arrays (peak memory)
-    calc = calculate(ctx, lines, tariffs, acc if acc is not None else pd.DataFrame(), contributions)
+    calc = calculate(ctx, lines, tariffs, acc if acc is not None else pd.DataFrame(), contributions, trace)
 
     out = _claims_output(ctx, calc.claims, tariffs)
     line_out = calc.lines  # the calculation's own frame: made into the output in place, not copied
@@ -214,8 +218,9 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
         line_out[f] = _yuan(line_out[f])
     violations = calc.violations.assign(violation_amt=_yuan(calc.violations["violation_amt"]))
     all_rejects = pd.concat([rejects] + extra, ignore_index=True) if extra else rejects
+    steps = None if calc.trace is None else trace_output(calc.trace, ctx["mdtrt_id"])
     return Result(out, line_out, calc.accumulators, violations, all_rejects.reset_index(drop=True),
-                  calc.contributions)
+                  contributions=calc.contributions, trace=steps)
 
 
 def _claims_output(ctx: pd.DataFrame, amounts: pd.DataFrame,
@@ -228,11 +233,12 @@ def _claims_output(ctx: pd.DataFrame, amounts: pd.DataFrame,
     out["tariff"] = distinct_text(ctx["tariff_key"], str)
     out["year"] = ctx["year"].to_numpy()
     out["decision"] = distinct_text(decision, str)
-    out["reasons"] = distinct_text(ctx["reasons"], _reasons_json)
-    out["reason_codes"] = distinct_text(ctx["reasons"], _joined(lambda r: r[1]))
+    reasons, fired = with_calculator_reasons(ctx["reasons"], ctx["rules_fired"], amounts["calculator_reasons"])
+    out["reasons"] = distinct_text(reasons, _reasons_json)
+    out["reason_codes"] = distinct_text(reasons, _joined(lambda r: r[1]))
     out["missing_materials"] = distinct_text(ctx["missing_materials"], _joined(lambda m: m[0]))
     out["missing_material_names"] = distinct_text(ctx["missing_materials"], _joined(lambda m: m[1]))
-    out["rules_fired"] = distinct_text(ctx["rules_fired"], _joined(str))
+    out["rules_fired"] = distinct_text(fired, _joined(str))
     for column in ("due_date", "setl_date", "admit_date", "discharge_date"):
         out[column] = _iso(ctx[column])
     out["calendar_estimated"] = ctx["calendar_estimated"].to_numpy(dtype=bool)

@@ -1,4 +1,5 @@
-"""A `yibao score` output folder: the five tables, `summary.json`, and the manifest that seals them.
+"""A `yibao score` output folder: the five tables (and `trace` when asked), `summary.json`, and
+the manifest that seals them.
 
 The settlement pays from this folder, days later and unattended, so it is written whole or not
 at all (`yibao.outputs`) and its manifest says what it holds: the tariff versions the claims
@@ -14,7 +15,7 @@ from typing import Any, Callable, Sequence
 from yibao.io import write_tables
 from yibao.outputs import input_digest, write_folder
 from yibao.pipeline import Result
-from yibao.summary import summarize
+from yibao.summary import summarize, with_decision_words
 
 TABLES = ("claims", "lines", "accumulators", "violations", "rejects")
 SUMMARY = "summary.json"
@@ -27,6 +28,10 @@ def write_scored(result: Result, out: Path, fmt: str = "parquet", *, inputs: Seq
     folder is complete and before it is put in place (the ledger's commit)."""
     summary = summarize(result)
     tables = {name: getattr(result, name) for name in TABLES}
+    if fmt == "xlsx":  # people read the sheets: the decision in Chinese beside its code
+        tables["claims"] = with_decision_words(result.claims)
+    if result.trace is not None:
+        tables["trace"] = result.trace
 
     def write(folder: Path) -> dict[str, Any]:
         write_tables(tables, folder, fmt)

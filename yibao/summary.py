@@ -13,6 +13,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from yibao.labels import DECISIONS, beside
 from yibao.money import fen_to_yuan, yuan_array_to_fen
 from yibao.pipeline import Result
 from yibao.tables import LIST_SEP
@@ -65,6 +66,13 @@ def summarize(result: Result) -> dict[str, Any]:
     }
 
 
+def with_decision_words(claims: pd.DataFrame) -> pd.DataFrame:
+    """The claims with `decision_zh` (通过, 部分通过, …) right after `decision`, for sheets people read."""
+    out = claims.copy()
+    out.insert(out.columns.get_loc("decision") + 1, "decision_zh", claims["decision"].map(DECISIONS).fillna(""))
+    return out
+
+
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
     table = Table(*columns, title=title, title_justify="left")
     for row in rows:
@@ -75,7 +83,8 @@ def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
 def print_summary(summary: dict[str, Any], console: Console) -> None:
     console.print(f"[bold]{summary['claims']:,}[/] claims, {summary['lines']:,} lines scored; "
                   f"rejects: {summary['rejects'] or 'none'}")
-    console.print(_table("决定 decisions", ["decision", "claims"], [list(kv) for kv in summary["decisions"].items()]))
+    console.print(_table("决定 decisions", ["decision", "claims"],
+                         [[beside(k, DECISIONS), v] for k, v in summary["decisions"].items()]))
     if summary["calendar_estimated"]:
         console.print(f"[yellow]{summary['calendar_estimated']:,} claims with working-day answers beyond the "
                       f"known holiday calendar, estimated by weekends only (calendar_estimated); "

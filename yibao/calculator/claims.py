@@ -15,6 +15,8 @@ import pandas as pd
 from yibao.calculator import scan
 from yibao.calculator.audit import EDIT_CODES, AuditClaims, split_admissions
 from yibao.calculator.lines import SPLIT_FIELDS, LineInputs, compute_lines
+from yibao.calculator.notes import calculator_reasons
+from yibao.calculator.trace import build_trace
 from yibao.calculator.terms import POOLS, build_terms, disease_codes
 from yibao.codes import any_bits, mask_text, positions, text_rank
 from yibao.limits import check_total_fen
@@ -35,6 +37,7 @@ class Calculation:
     violations: pd.DataFrame  # mdtrt_id, code, violation_amt: what each audit edit took
     accumulators: pd.DataFrame
     contributions: pd.DataFrame | None = None  # per claim (mdtrt_id first), when asked
+    trace: pd.DataFrame | None = None  # claim_pos, step, …: see calculator/trace.py (fen, bp)
 
 
 BLOCK_LINES = 1 << 20
@@ -93,9 +96,10 @@ def _per_claim(values: np.ndarray, claim_pos: np.ndarray, n_claims: int) -> np.n
 
 
 def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, LoadedTariff],
-              accumulators: pd.DataFrame, contributions: bool = False) -> Calculation:
+              accumulators: pd.DataFrame, contributions: bool = False, trace: bool = False) -> Calculation:
     """Amounts of every claim. `claims` carries the claim, person and institution columns and the
-    rule base's conclusions (docs/ARCHITECTURE.md); `lines.claim_pos` indexes `claims`."""
+    rule base's conclusions (docs/ARCHITECTURE.md); `lines.claim_pos` indexes `claims`. `trace`:
+    also the steps of every claim's arithmetic (off, it costs nothing)."""
     n = len(claims)
     pos = lines["claim_pos"].to_numpy()
     totals = _lines(LineInputs.of(lines, pos), claims, tariffs)
@@ -109,7 +113,7 @@ def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, Load
     # only a direct claim has a declared view (what it drew at discharge) of its own
     declared_inscp = np.where(direct, totals.declared_inscp, sums["inscp_scp_amt"])
     result = scan.run(claims, sums["inscp_scp_amt"], declared_inscp, terms, accumulators, diseases,
-                      contributions)
+                      contributions=contributions, trace=trace)
     zeros = np.zeros(n, np.int64)
     paid = {f: result.audited.get(f, zeros) for f in FUND_FIELDS}
     declared_funds = result.declared_funds
@@ -131,6 +135,9 @@ def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, Load
     divisor = np.array([lt.tariff.maternity.allowance.divisor_days for lt in tariffs.values()] + [1],
                        dtype=np.int64)[positions(claims["tariff_key"], list(tariffs))]
     out["maternity_allowance"] = np.where(days > 0, div_half_up(wage * days, np.maximum(divisor, 1)), 0)
+    titles = {e.code: e.title for lt in tariffs.values() for e in lt.tariff.audit.edits}
+    out["calculator_reasons"] = calculator_reasons(lines["line_id"], pos, totals.mask, totals.by_code, titles,
+                                                   result.audited, terms)
 
     # the frame takes the arrays as they are (no copy): at ten million lines a copy is 0.5 GB
     line_out = pd.DataFrame({c: lines[c].array for c in ("mdtrt_id", "line_id", "med_list_codg")}
@@ -140,10 +147,13 @@ def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, Load
     out["violation_codes"] = mask_text(claim_mask, EDIT_CODES).to_numpy()
     split_flag = split_admissions(claims, _split_window(claims, tariffs))
     out["suspect_codes"] = np.where(split_flag, "SPLIT_ADMISSION", "")
+    steps = build_trace(claims["rules_fired"], result.audited, terms, sums, totals.by_code, titles,
+                        out["maternity_allowance"].to_numpy(), wage, days) if trace else None
     return Calculation(out, line_out, _violations(claims["mdtrt_id"], totals.by_code),
                        scan.state_table(result.state, result.groups, diseases),
                        None if result.contributions is None else
-                       scan.state_frame(result.contributions, diseases, {"mdtrt_id": out["mdtrt_id"].to_numpy()}))
+                       scan.state_frame(result.contributions, diseases, {"mdtrt_id": out["mdtrt_id"].to_numpy()}),
+                       steps)
 
 
 def _violations(claim_ids: pd.Series, by_code: dict[str, np.ndarray]) -> pd.DataFrame:

@@ -34,35 +34,57 @@ class Used:
     month_paid: np.ndarray
 
 
-def band_numerator(lo: np.ndarray, hi: np.ndarray, bounds: np.ndarray, bps: np.ndarray) -> np.ndarray:
-    """Σ over bands of (part of [lo, hi] inside the band) × ratio, in fen·bp (not yet rounded)."""
+def banded(lo: np.ndarray, hi: np.ndarray, bounds: np.ndarray, bps: np.ndarray,
+           steps: dict[str, np.ndarray] | None, name: str) -> np.ndarray:
+    """Σ over bands of (part of [lo, hi] inside the band) × ratio, rounded half-up once.
+
+    The sum runs band by band and each running sum is rounded: the last one is the total, and the
+    differences are what each band adds, so a trace's band amounts (recorded in `steps` when
+    tracing, with each band's base) add up to the total exactly and are the same arithmetic."""
     lower = np.concatenate([np.zeros((len(lo), 1), dtype=np.int64), bounds[:, :-1]], axis=1)
-    seg = np.minimum(hi[:, None], bounds) - np.maximum(lo[:, None], lower)
-    return (np.maximum(seg, 0) * bps).sum(axis=1)
+    seg = np.maximum(np.minimum(hi[:, None], bounds) - np.maximum(lo[:, None], lower), 0)
+    running = div_half_up(np.cumsum(seg * bps, axis=1), BP)
+    if steps is not None:
+        steps[f"{name}_base"] = seg
+        steps[f"{name}_amt"] = np.diff(running, axis=1, prepend=0)
+    return running[:, -1]
 
 
 def _left(cap: np.ndarray, used: np.ndarray) -> np.ndarray:
     return np.where(cap == NO_LIMIT, NO_LIMIT, np.maximum(cap - used, 0))
 
 
-def _tier_value(burden: np.ndarray, t: TermArrays) -> np.ndarray:
+def _tier_value(burden: np.ndarray, t: TermArrays, steps: dict[str, np.ndarray] | None = None,
+                name: str = "") -> np.ndarray:
     """R(F(burden)): the catastrophic tier function, rounded half-up to the fen."""
     lo = np.where(t.cat_above_threshold != 0, 0, t.cat_threshold)
     hi = np.where(t.cat_above_threshold != 0, burden - t.cat_threshold, burden)
-    return div_half_up(band_numerator(lo, np.maximum(hi, lo), t.cat_bounds, t.cat_bps), BP)
+    return banded(lo, np.maximum(hi, lo), t.cat_bounds, t.cat_bps, steps, name)
 
 
 def _row(matrix: np.ndarray, slot: np.ndarray) -> np.ndarray:
     return np.where(slot >= 0, matrix[np.arange(len(slot)), np.maximum(slot, 0)], 0)
 
 
-def pay(inscp: np.ndarray, month: np.ndarray, t: TermArrays, used: Used) -> dict[str, np.ndarray]:
-    """Deductible, basic pool, catastrophic/large-amount and assistance for each claim."""
+CAP_ANNUAL, CAP_CLAIM, CAP_MONTHLY, CAP_COVERED = 1, 2, 3, 4
+"""Which limit cut the basic fund (`_hifp_cap`): the annual (or disease) cap, the claim's quota,
+the monthly cap, or the annual cap on covered amounts; 0: none."""
+
+
+def pay(inscp: np.ndarray, month: np.ndarray, t: TermArrays, used: Used,
+        trace: bool = False) -> dict[str, np.ndarray]:
+    """Deductible, basic pool, catastrophic/large-amount and assistance for each claim.
+
+    Besides the amounts, what each fund would have paid before its cap (`_*_uncapped`) and which
+    limit cut the basic fund: the reasons name an exhausted cap. With `trace`, the `_t_*` arrays
+    hold every step (bases, band and tier amounts, limits) that `trace.py` turns into rows."""
+    steps: dict[str, np.ndarray] | None = {} if trace else None
     pool = t.pool
     # Deductible: per admission (reduced after the first) or what is left of an annual one.
     per_claim = np.where((pool == INPATIENT) & (used.admissions > 0), t.ded_repeat, t.ded_first)
     annual_left = np.maximum(per_claim - _row(used.ded_used, t.ded_slot), 0)
-    ded = np.minimum(np.where(t.ded_slot >= 0, annual_left, per_claim), inscp)
+    ded_limit = np.where(t.ded_slot >= 0, annual_left, per_claim)
+    ded = np.minimum(ded_limit, inscp)
     ded = np.where(pool > 0, ded, 0)
 
     # Basic pool: banded ratio on the in-policy amount above the deductible, then the caps.
@@ -71,25 +93,30 @@ def pay(inscp: np.ndarray, month: np.ndarray, t: TermArrays, used: Used) -> dict
     hi = np.where(above, inscp - ded, inscp)
     covered_cap = t.cap_on_covered != 0
     covered_left = _left(t.cap, used.covered)
-    hi = np.where(covered_cap, lo + np.minimum(hi - lo, covered_left), hi)  # no NO_LIMIT + lo overflow
-    raw = div_half_up(band_numerator(lo, hi, t.bounds, t.bps), BP)
+    clipped = covered_cap & (hi - lo > covered_left)
+    hi = np.where(clipped, lo + covered_left, hi)  # no NO_LIMIT + lo overflow
+    raw = banded(lo, hi, t.bounds, t.bps, steps, "_t_band")
     cap_left = np.where(covered_cap | (t.paid_slot < 0), NO_LIMIT, _left(t.cap, _row(used.paid, t.paid_slot)))
     month_used = np.where(used.month == month, used.month_paid, 0)
-    basic = np.minimum.reduce([raw, cap_left, t.claim_cap, _left(t.monthly_cap, month_used)])
-    basic = np.where(pool > 0, basic, 0)
+    limits = np.stack([raw, cap_left, t.claim_cap, _left(t.monthly_cap, month_used)])
+    binding = limits.argmin(axis=0)
+    basic = np.where(pool > 0, limits[binding, np.arange(len(raw))], 0)
+    cap_kind = np.where(pool > 0, np.where(clipped, CAP_COVERED, binding), 0)
 
     # Catastrophic (residents) or large-amount (employees) on the yearly burden.
     has_cat = t.cat_fund != 0
     burden = np.where(has_cat, inscp - basic, 0)
-    tier = _tier_value(used.cat_base + burden, t) - _tier_value(used.cat_base, t)
-    cat = np.where(has_cat, np.minimum(tier, _left(t.cat_cap, used.cat_paid)), 0)
+    tier = _tier_value(used.cat_base + burden, t, steps, "_t_tier1") - _tier_value(used.cat_base, t, steps, "_t_tier0")
+    cat_left = _left(t.cat_cap, used.cat_paid)
+    cat = np.where(has_cat, np.minimum(tier, cat_left), 0)
 
     # Medical assistance (医疗救助) on what remains of the in-policy amount.
     has_maf = t.maf != 0
     base = np.where(has_maf, inscp - basic - cat, 0)
     maf_ded = np.minimum(base, np.maximum(t.maf_ded - used.maf_ded_used, 0))
-    maf_raw = div_half_up(band_numerator(np.zeros_like(base), base - maf_ded, t.maf_bounds, t.maf_bps), BP)
-    maf = np.where(has_maf, np.minimum(maf_raw, _left(t.maf_cap, used.maf_paid)), 0)
+    maf_raw = banded(np.zeros_like(base), base - maf_ded, t.maf_bounds, t.maf_bps, steps, "_t_layer")
+    maf_left = _left(t.maf_cap, used.maf_paid)
+    maf = np.where(has_maf, np.minimum(maf_raw, maf_left), 0)
 
     covered_add = np.where(covered_cap, np.maximum(hi - lo, 0), 0)
     return {
@@ -98,7 +125,11 @@ def pay(inscp: np.ndarray, month: np.ndarray, t: TermArrays, used: Used) -> dict
         "hifob_pay": np.where(t.cat_fund == FUND_HIFOB, cat, 0),
         "maf_pay": maf, "fund_pay_sumamt": basic + cat + maf,
         "_burden": burden, "_cat": cat, "_maf_ded": maf_ded, "_covered": covered_add,
-    }
+        "_hifp_uncapped": np.where(pool > 0, raw, 0), "_hifp_cap": cap_kind,
+        "_cat_uncapped": np.where(has_cat, tier, 0), "_maf_uncapped": np.where(has_maf, maf_raw, 0),
+    } | ({} if steps is None else steps | {
+        "_t_ded_limit": ded_limit, "_t_hifp_limit": np.where(clipped, covered_left, limits[binding, np.arange(len(raw))]),
+        "_t_cat_limit": cat_left, "_t_maf_base": base, "_t_maf_limit": maf_left})
 
 
 def advance(used: Used, out: dict[str, np.ndarray], t: TermArrays, month: np.ndarray) -> Used:

@@ -156,13 +156,15 @@ class ScanResult:
 
 
 def run(claims: pd.DataFrame, inscp_audited: np.ndarray, inscp_declared: np.ndarray,
-        terms: TermArrays, acc: pd.DataFrame, diseases: list[str], contributions: bool = False) -> ScanResult:
+        terms: TermArrays, acc: pd.DataFrame, diseases: list[str], *, contributions: bool = False,
+        trace: bool = False) -> ScanResult:
     """Pay every claim in settlement order; `claims` needs psn_no, year, setl_date, mdtrt_id.
 
     The declared view is paid from the same state as the audited one (it never advances it), and
     only where its in-policy amount differs: elsewhere it pays the same. `contributions`: also
     what each claim added to the accumulators (the ledger reverses a corrected claim with it):
-    `advance` from an empty state, so it is the same arithmetic as the scan's own."""
+    `advance` from an empty state, so it is the same arithmetic as the scan's own. With `trace`
+    the audited amounts include the steps of each claim's arithmetic (`funds.pay`)."""
     n = len(claims)
     setl = np.asarray(claims["setl_date"], dtype="datetime64[D]")
     groups = Groups.of(claims, acc) if not acc.empty else Groups.of(claims)
@@ -186,7 +188,7 @@ def run(claims: pd.DataFrame, inscp_audited: np.ndarray, inscp_declared: np.ndar
         g = group[idx]
         used = _take(state, g)
         t = terms.take(idx)
-        out = pay(inscp_audited[idx], month[idx], t, used)
+        out = pay(inscp_audited[idx], month[idx], t, used, trace)
         declared_funds[idx] = out["fund_pay_sumamt"]
         differs = inscp_declared[idx] != inscp_audited[idx]
         if differs.any():
@@ -195,6 +197,6 @@ def run(claims: pd.DataFrame, inscp_audited: np.ndarray, inscp_declared: np.ndar
                                       _take(used, differs))["fund_pay_sumamt"]
         _put(state, g, advance(used, out, t, month[idx]))
         for name, values in out.items():
-            audited.setdefault(name, np.zeros(n, dtype=np.int64))[idx] = values
+            audited.setdefault(name, np.zeros((n,) + values.shape[1:], dtype=np.int64))[idx] = values
     added = advance(_empty_state(n, len(diseases)), audited, terms, month) if contributions and n else None
     return ScanResult(audited, declared_funds, state, groups, added)

@@ -8,7 +8,7 @@ integer arrays for the settlement-order scan.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import pandas as pd
@@ -16,6 +16,7 @@ import pandas as pd
 from yibao.codes import row_groups
 from yibao.money import BP, div_half_up, ratio_to_bp, yuan_to_fen
 from yibao.tariffs.catalogue import NO_LIMIT
+from yibao.tariffs.diff import item_path
 from yibao.tariffs.model import Band, Tariff
 from yibao.tariffs.registry import LoadedTariff
 
@@ -62,6 +63,14 @@ class Terms:
     maf_bounds: tuple[int, ...] = (NO_LIMIT,) * BANDS
     maf_bps: tuple[int, ...] = (0,) * BANDS
     maf_cap: int = NO_LIMIT
+    # the tariff entry behind each term, as `tariffs show` prints its path (per combination only,
+    # never broadcast to claims): deductible, bands (one per band), cap, claim_cap, monthly_cap,
+    # cat_threshold, tiers, cat_cap, maf_ded, maf_bands, maf_cap
+    paths: dict[str, object] = field(default_factory=dict)
+
+
+def _band_paths(path: str, bands: list[Band]) -> tuple[str, ...]:
+    return tuple(f"{item_path(path, bands, b)}.ratio" for b in bands)
 
 
 def _bands(bands: list[Band], shift_bp: int = 0) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -91,6 +100,9 @@ def _inpatient(t: Tariff, k: dict, terms: Terms) -> None:
     if scheme is None:
         raise ValueError(f"no inpatient scheme for insutype {k['insutype']}, level {k['level']}")
     ded = yuan_to_fen(scheme.deductible)
+    at = item_path("inpatient.schemes", ip.schemes, scheme)
+    terms.paths.update(deductible=f"{at}.deductible", bands=_band_paths(f"{at}.bands", scheme.bands),
+                       cap=f"inpatient.annual_cap.{k['insutype']}")
     # the deductible's factors (child, retired cadre) multiply exactly; one rounding at the end
     factors = [ratio_to_bp(ip.child_deductible_factor)] if k["child_deductible"] else []
     repeat = ratio_to_bp(ip.repeat_admission_factor)
@@ -99,9 +111,13 @@ def _inpatient(t: Tariff, k: dict, terms: Terms) -> None:
     terms.paid_slot, terms.cap = PAID_INPATIENT, _fen(ip.annual_cap.get(k["insutype"]))
     terms.cap_on_covered = ip.cap_basis == "covered"
     if k["retired_cadre"]:
+        # 离休干部: their own ratio, still cut for out-of-area care without a valid referral (the
+        # referral rules ask cadres for their own referral materials: the cut applies to them)
         cadre = ip.retired_cadre
         factors.append(ratio_to_bp(cadre.deductible_factor))
-        terms.bounds, terms.bps = _bands([Band(upto=None, ratio=cadre.ratio)])
+        terms.bounds, terms.bps = _bands([Band(upto=None, ratio=cadre.ratio)], -int(k["ratio_cut_bp"]))
+        terms.paths.update(deductible="inpatient.retired_cadre.deductible_factor",
+                           bands=("inpatient.retired_cadre.ratio",))
         if not cadre.capped:
             terms.cap = NO_LIMIT
     terms.ded_first = _scale(ded, *factors)
@@ -120,6 +136,9 @@ def _outpatient(t: Tariff, k: dict, terms: Terms) -> None:
         raise ValueError(f"outpatient scheme has no ratio for level {k['level']}")
     terms.ded_first = terms.ded_repeat = yuan_to_fen(scheme.deductible)
     terms.ded_slot = DED_OUTPATIENT
+    at = item_path("outpatient.schemes", t.outpatient.schemes, scheme)
+    terms.paths.update(deductible=f"{at}.deductible", bands=(f"{at}.ratio_by_level.{int(k['level'])}",),
+                       cap=f"{at}.annual_cap", monthly_cap=f"{at}.monthly_cap")
     terms.bounds, terms.bps = _bands([Band(upto=None, ratio=ratio)], int(k["status_tilt_bp"]))
     terms.paid_slot, terms.cap = PAID_OUTPATIENT, _fen(scheme.annual_cap)
     terms.monthly_cap = _fen(scheme.monthly_cap)
@@ -128,8 +147,10 @@ def _outpatient(t: Tariff, k: dict, terms: Terms) -> None:
 def _chronic(t: Tariff, k: dict, terms: Terms) -> None:
     ch = t.chronic
     disease = next(d for d in ch.diseases if d.code == k["chronic_disease"])
-    ratio = next(r.ratio for r in ch.ratios
-                 if r.insutype == k["insutype"] and r.group == disease.group)
+    entry = next(r for r in ch.ratios if r.insutype == k["insutype"] and r.group == disease.group)
+    ratio = entry.ratio
+    terms.paths.update(deductible="chronic.deductible", bands=(f"{item_path('chronic.ratios', ch.ratios, entry)}.ratio",),
+                       cap=f"{item_path('chronic.diseases', ch.diseases, disease)}.annual_cap")
     terms.ded_first = terms.ded_repeat = yuan_to_fen(ch.deductible)
     terms.bounds, terms.bps = _bands([Band(upto=None, ratio=ratio)], int(k["status_tilt_bp"]))
     terms.paid_slot = PAID_CHRONIC0 + k["disease_slot"]
@@ -139,6 +160,8 @@ def _chronic(t: Tariff, k: dict, terms: Terms) -> None:
 def _maternity(t: Tariff, k: dict, terms: Terms) -> None:
     mat = t.maternity
     quotas = mat.quotas if k["maternity_scheme"] == "employee" else mat.resident_quotas
+    quota_path = f"maternity.{'quotas' if quotas is mat.quotas else 'resident_quotas'}.{k['maternity_quota']}"
+    terms.paths.update(cap=quota_path, claim_cap=quota_path)
     quota = _scale(yuan_to_fen(quotas[k["maternity_quota"]]), int(k["maternity_factor_bp"]))
     terms.bounds, terms.bps = _bands([Band(upto=None, ratio=1)])
     if k["maternity_quota"] == "prenatal":
@@ -161,6 +184,9 @@ def _catastrophic(t: Tariff, k: dict, terms: Terms, med_type: str) -> None:
     terms.cat_above_threshold = fund.tier_basis == "above_threshold"
     terms.cat_bounds, terms.cat_bps = _bands(fund.tiers)
     terms.cat_cap = _fen(fund.annual_cap)
+    at = item_path("catastrophic.funds", cat.funds, fund)
+    terms.paths.update(cat_threshold=f"{at}.threshold", tiers=_band_paths(f"{at}.tiers", fund.tiers),
+                       cat_cap=f"{at}.annual_cap")
 
 
 def _assistance(t: Tariff, k: dict, terms: Terms, med_type: str) -> None:
@@ -172,6 +198,9 @@ def _assistance(t: Tariff, k: dict, terms: Terms, med_type: str) -> None:
     terms.maf_ded = yuan_to_fen(status.deductible)
     terms.maf_bounds, terms.maf_bps = _bands(status.bands)
     terms.maf_cap = _fen(a.annual_cap)
+    at = item_path("assistance.statuses", a.statuses, status)
+    terms.paths.update(maf_ded=f"{at}.deductible", maf_bands=_band_paths(f"{at}.bands", status.bands),
+                       maf_cap="assistance.annual_cap")
 
 
 POOL_TERMS = {"inpatient": _inpatient, "outpatient": _outpatient, "chronic": _chronic,
@@ -195,11 +224,16 @@ def terms_for(t: Tariff, k: dict) -> Terms:
     return terms
 
 
+ARRAY_FIELDS = tuple(f.name for f in fields(Terms) if f.name != "paths")
+
+
 @dataclass(frozen=True)
 class TermArrays:
-    """Terms broadcast to claims: one array per `Terms` field (2-D for band fields)."""
+    """Terms broadcast to claims: one array per `Terms` field (2-D for band fields), and `combo`,
+    each claim's row in `paths` (the tariff entries of its combination)."""
 
     arrays: dict[str, np.ndarray]
+    paths: tuple[dict[str, object], ...] = ()
 
     def __getattr__(self, name: str) -> np.ndarray:
         try:
@@ -208,7 +242,7 @@ class TermArrays:
             raise AttributeError(name) from None
 
     def take(self, idx: np.ndarray) -> TermArrays:
-        return TermArrays({k: v[idx] for k, v in self.arrays.items()})
+        return TermArrays({k: v[idx] for k, v in self.arrays.items()}, self.paths)
 
 
 def disease_codes(tariffs: dict[str, LoadedTariff]) -> list[str]:
@@ -227,7 +261,8 @@ def build_terms(claims: pd.DataFrame, tariffs: dict[str, LoadedTariff]) -> TermA
         k["disease_slot"] = slots.get(k["chronic_disease"], -1)
         per_combo.append(terms_for(tariffs[k["tariff_key"]].tariff, k))
     arrays = {}
-    for f in fields(Terms):
-        column = np.array([getattr(t, f.name) for t in per_combo], dtype=np.int64)
-        arrays[f.name] = column[codes] if len(per_combo) else np.zeros((0,) + column.shape[1:], np.int64)
-    return TermArrays(arrays)
+    for name in ARRAY_FIELDS:
+        column = np.array([getattr(t, name) for t in per_combo], dtype=np.int64)
+        arrays[name] = column[codes] if len(per_combo) else np.zeros((0,) + column.shape[1:], np.int64)
+    arrays["combo"] = codes
+    return TermArrays(arrays, tuple(t.paths for t in per_combo))

@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from yibao.cli.options import choices, quiet_option
-from yibao.rules.registry import AREAS, get
+from yibao.rules.registry import LISTED, get
 from yibao.tariffs.model import Tariff
 from yibao.tariffs.registry import resolve
 
@@ -29,7 +29,7 @@ def _console() -> Console:
     return Console(highlight=False, markup=False, soft_wrap=False)
 
 TARIFF_HELP = "tariff ID or ID@VERSION (default: the latest bundled version)"
-Area = choices("Area", AREAS)
+Area = choices("Area", LISTED)
 
 
 def _table(*headers: str, title: str | None = None) -> Table:
@@ -69,7 +69,7 @@ def list_rules(area: Optional[Area] = typer.Option(None, "--area", help="only on
                quiet: bool = quiet_option("the rule ids, one per line"),
                ) -> None:
     """Every rule: id, title and policy basis, by area."""
-    chosen = [(name, rule) for name, rules in AREAS.items() if area in (None, name) for rule in rules.rules]
+    chosen = [(name, rule) for name, rules in LISTED.items() if area in (None, name) for rule in rules]
     if quiet:
         typer.echo("\n".join(rule.id for _, rule in chosen))
         return
@@ -90,7 +90,7 @@ def show(rule_id: str = typer.Argument(..., help="rule id, e.g. REF-004"),
         typer.echo(rule.basis)
         return
     lt = resolve(tariff)
-    area = next(name for name, rules in AREAS.items() if rule in rules.rules)
+    area = next(name for name, rules in LISTED.items() if rule in rules)
     table = _table(title=f"{rule.id}  {rule.title}")
     for label, value in (("area", area), ("basis", rule.basis), ("reads", ", ".join(rule.reads(lt.tariff))),
                          ("concludes", rule.concludes), ("tariff", lt.key)):

@@ -52,6 +52,8 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet,
         period: Optional[str] = typer.Option(None, "--period",
                                              help="with --ledger: settlement month YYYY-MM (default: the "
                                                   "latest settlement date's)"),
+        trace: bool = typer.Option(False, "--trace", help="also a `trace` table: every step of every claim's "
+                                                          "amounts (docs/trace.md)"),
         ) -> None:
     """Score a batch: decisions, reasons and amounts of every claim; exit 0 even with rejects."""
     from yibao.errors import InputError
@@ -73,11 +75,11 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet,
             batch, rejects = load_batch(input, accumulators)
         with stages.stage(f"scoring {len(batch.claims):,} claims, {len(batch.lines):,} lines"):
             if ledger is None:
-                result = score_batch(batch, rejects, tariff=tariff)
+                result = score_batch(batch, rejects, tariff=tariff, trace=trace)
             else:
                 from yibao.ledger import score_into
 
-                result, outcome, commit = score_into(ledger, batch, rejects, tariff, period)
+                result, outcome, commit = score_into(ledger, batch, rejects, tariff, period, trace)
         with stages.stage("writing results"):
             inputs = [input] + ([accumulators] if accumulators is not None else [])
             # the ledger commits once the output is written whole and before it is put in place

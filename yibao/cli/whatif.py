@@ -11,6 +11,7 @@ import typer
 from yibao.cases import case_batch, load_case
 from yibao.cli.options import quiet_option
 from yibao.decision import decision_object
+from yibao.labels import DECISIONS, beside
 from yibao.pipeline import LINE_AMOUNTS, assign_tariffs, score_batch
 
 if TYPE_CHECKING:
@@ -41,12 +42,12 @@ def _decide(case_path: Path, tariff: Optional[str], edits: list[str]) -> tuple[d
         from yibao.errors import InputError
         raise InputError("no tariff version is in force on the case's date", file=str(case_path))
     base: LoadedTariff = versions[keys[0]]
-    baseline = decision_object(score_batch(batch, tariff=base), case.claim.mdtrt_id)
+    baseline = decision_object(score_batch(batch, tariff=base, trace=True), case.claim.mdtrt_id)
     if not edits:
         return baseline, None
     from yibao.tariffs.edit import apply_edits
 
-    edited = decision_object(score_batch(batch, tariff=apply_edits(base, edits)), case.claim.mdtrt_id)
+    edited = decision_object(score_batch(batch, tariff=apply_edits(base, edits), trace=True), case.claim.mdtrt_id)
     return baseline, edited
 
 
@@ -68,7 +69,7 @@ def _panel(obj: dict[str, Any]) -> Panel:
 
     parts: list[Any] = []
     colour = COLOURS.get(obj["decision"], "white")
-    head = f"[bold {colour}]{obj['decision']}[/]  tariff {obj['tariff']}"
+    head = f"[bold {colour}]{beside(obj['decision'], DECISIONS)}[/]  tariff {obj['tariff']}"
     if obj["due_date"]:
         head += f"  due {obj['due_date']}"
     if obj["calendar_estimated"]:
@@ -96,15 +97,41 @@ def _panel(obj: dict[str, Any]) -> Panel:
             lines.add_row(ln["line_id"], ln.get("med_list_codg", ""),
                           *(f"{ln[f]:,.2f}" for f in LINE_AMOUNTS), ";".join(ln["violations"]))
         parts.append(lines)
+    if obj.get("trace"):
+        parts.append(trace_table(obj["trace"]))
     parts.append("[dim]rules fired: " + " → ".join(obj["rules_fired"]) + "[/dim]")
     return Panel(Group(*parts), title=f"yibao whatif {obj['mdtrt_id']}", expand=False)
+
+
+def _number(value: float | None, percent: bool = False) -> str:
+    if value is None:
+        return ""
+    return f"{value * 100:g}%" if percent else f"{value:,.2f}"
+
+
+def trace_table(steps: list[dict[str, Any]]) -> Table:
+    """计算过程: the steps from the lines to each fund, as an examiner pastes them into a notice."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from yibao.calculator.trace import FUND_NAMES
+
+    table = Table("步骤 step", "基金 fund", "项目 item", "政策参数 tariff entry", "基数 base",
+                  "比例 ratio", "限额 limit", "金额 amount", "规则 rules",
+                  title="计算过程 calculation (yuan)", title_justify="left")
+    table.columns[3].overflow = "fold"  # a path is read whole, never cut
+    for s in steps:
+        table.add_row(str(s["step"]), beside(s["fund"], FUND_NAMES), f"{s['label_zh']} [dim]{s['action']}[/dim]",
+                      escape(s["tariff_path"]), _number(s["base"]), _number(s["ratio"], percent=True),
+                      _number(s["limit"]), _number(s["amount"]), " ".join(s["rule_ids"]))
+    return table
 
 
 def _differences(base: dict[str, Any], edited: dict[str, Any]) -> dict[str, Any]:
     diff: dict[str, Any] = {}
     for key, old in base.items():
         new = edited.get(key)
-        if key in ("lines", "accumulators", "rules_fired", "tariff") or new == old:
+        if key in ("lines", "accumulators", "rules_fired", "tariff", "trace") or new == old:
             continue
         if isinstance(old, (int, float)) and isinstance(new, (int, float)):
             diff[key] = {"baseline": old, "edited": new, "change": round(new - old, 2)}

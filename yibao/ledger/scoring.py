@@ -98,8 +98,8 @@ def _plan(ledger: Ledger, claims: pd.DataFrame) -> Plan:
 
 
 def score_with_ledger(ledger: Ledger, batch: Batch, rejects: pd.DataFrame,
-                      tariff: str | LoadedTariff | None = None, period: str | None = None
-                      ) -> tuple[Result, Outcome, Commit | None]:
+                      tariff: str | LoadedTariff | None = None, period: str | None = None,
+                      trace: bool = False) -> tuple[Result, Outcome, Commit | None]:
     """Score a batch against the ledger: the result, what committing it means, and the commit
     to make (None when the batch is already committed). Committing is left to the caller, so a
     command can make it after its output is written and before the output is put in place: a
@@ -116,7 +116,7 @@ def score_with_ledger(ledger: Ledger, batch: Batch, rejects: pd.DataFrame,
         plan = Plan(inputs, dups, pd.DataFrame())
     else:
         plan = _plan(ledger, batch.claims)
-    result, payments = _score(batch, rejects, tariff, plan)
+    result, payments = _score(batch, rejects, tariff, plan, trace)
     if known is not None:
         return result, Outcome(batch_id, known["period"], True, known["claims"], known["duplicates"],
                                known["reversals"]), None
@@ -127,7 +127,7 @@ def score_with_ledger(ledger: Ledger, batch: Batch, rejects: pd.DataFrame,
 
 
 def _score(batch: Batch, rejects: pd.DataFrame, tariff: str | LoadedTariff | None,
-           plan: Plan) -> tuple[Result, pd.DataFrame]:
+           plan: Plan, trace: bool = False) -> tuple[Result, pd.DataFrame]:
     """The batch scored without the claims already paid, which join the claims output as
     rejected; (result, the payment entries of the claims it pays)."""
     dups = plan.duplicates
@@ -137,7 +137,7 @@ def _score(batch: Batch, rejects: pd.DataFrame, tariff: str | LoadedTariff | Non
     if line_dup.any():
         rejects = pd.concat([rejects, _line_rejects(batch, line_dup, dups)], ignore_index=True)
     result = score_batch(scored, rejects, tariff=tariff, accumulators=accumulators_to_yuan(plan.inputs),
-                         contributions=True)
+                         contributions=True, trace=trace)
     payments = _payments(result)
     if is_dup.any():
         rows = _duplicate_rows(batch.claims[is_dup], dups, result.claims)
@@ -209,12 +209,12 @@ def _duplicate_rows(claims: pd.DataFrame, dups: pd.DataFrame, like: pd.DataFrame
 
 
 def score_into(url: str | Path, batch: Batch, rejects: pd.DataFrame, tariff: str | LoadedTariff | None = None,
-               period: str | None = None) -> tuple[Result, Outcome, Callable[[], None]]:
+               period: str | None = None, trace: bool = False) -> tuple[Result, Outcome, Callable[[], None]]:
     """`score_with_ledger` on the ledger at `url` (a SQLite path or a SQLAlchemy URL), and the
     function that commits the batch to it in one transaction (nothing, when it was already)."""
     ledger = Ledger(url, create=True)
     try:
-        result, outcome, pending = score_with_ledger(ledger, batch, rejects, tariff, period)
+        result, outcome, pending = score_with_ledger(ledger, batch, rejects, tariff, period, trace)
     finally:
         ledger.close()
 

@@ -8,6 +8,7 @@ page of an institution say the same thing in the same order.
 from __future__ import annotations
 
 from yibao.fields import LABELS
+from yibao.labels import DECISIONS, MED_TYPES, VIOLATIONS, beside, codes_beside
 
 TITLE = "定点医药机构费用结算单"
 
@@ -42,9 +43,22 @@ UNKNOWN_INSTITUTION = ("unknown_institution", "机构不明的就诊(未结算)"
 HEADERS = LABELS  # one label per field for every table people open (yibao/fields.py)
 STATEMENT_HEADERS = {**HEADERS, **dict(TOTALS), **dict(COUNTS)}  # the statements table's columns
 WRAPPED = frozenset({"name", "title", "reason", "file", "violation_codes", "suspect_codes"})  # long text
-WORDS = {  # cell values shown in Chinese
+class _Codes(dict):  # type: ignore[type-arg]
+    """Cell words for a `;`-joined list of codes: each code with its Chinese name."""
+
+    def __init__(self, names: dict[str, str]) -> None:
+        super().__init__()
+        self.names = names
+
+    def get(self, value: object, default: object = None) -> object:
+        return codes_beside(value, self.names) if isinstance(value, str) else value
+
+
+WORDS: dict[str, dict] = {  # cell values shown in Chinese  # type: ignore[type-arg]
     "status": {"settled": "结算", "withheld": "暂不拨付"},
-    "decision": {"approved": "通过", "partially_approved": "部分通过", "rejected": "拒付",
-                 "needs_materials": "需补材料", "pending_verification": "待核实"},
+    "decision": DECISIONS,
+    "med_type": {code: beside(code, MED_TYPES) for code in MED_TYPES},
+    "violation_codes": _Codes(VIOLATIONS),
+    "suspect_codes": _Codes(VIOLATIONS),
     "scored": {True: "是", False: "否(未能计算)"},
 }

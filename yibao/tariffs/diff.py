@@ -129,10 +129,15 @@ def _walk(value: Any, path: str, unit: str, out: list[Parameter]) -> None:
         out.append(Parameter(path, value, unit))
 
 
+def item_path(path: str, items: list[Any], item: Any) -> str:
+    """The path of one item of a list, as `tariffs show` prints it and `whatif --set` reads it."""
+    keys = KEYS.get(type(item))
+    return path + (_selector(item, keys) if keys else f"[{next(i for i, x in enumerate(items) if x is item)}]")
+
+
 def _walk_items(items: list[BaseModel], path: str, out: list[Parameter]) -> None:
-    for i, item in enumerate(items):
-        keys = KEYS.get(type(item))
-        _walk(item, path + (_selector(item, keys) if keys else f"[{i}]"), "", out)
+    for item in items:
+        _walk(item, item_path(path, items, item), "", out)
     if items and type(items[0]) in ORDERED:
         keys = KEYS[type(items[0])]
         order = tuple(",".join(str(getattr(it, k)) for k in keys) for it in items)

@@ -46,10 +46,18 @@ def _select(items: list[Any], selector: str, path: str) -> int:
         return i % len(items)
     wanted = dict(part.split("=", 1) for part in selector.split(",") if "=" in part)
     hits = [i for i, item in enumerate(items)
-            if isinstance(item, dict) and all(str(item.get(k)) == v for k, v in wanted.items())]
+            if isinstance(item, dict) and all(_text(item.get(k)) == v for k, v in wanted.items())]
+    if len(hits) > 1:  # `tariffs show` leaves empty lists out of a selector: an omitted list is empty
+        hits = [i for i in hits if not any(k not in wanted and isinstance(v, list) and v and not isinstance(v[0], dict)
+                                           for k, v in items[i].items())]
     if len(hits) != 1:
         raise InputError(f"--set {path}: [{selector}] matches {len(hits)} items, not one")
     return hits[0]
+
+
+def _text(value: Any) -> str:
+    """A field as a selector names it: a list as its sorted items joined by '+' (`dibao+tekun`)."""
+    return "+".join(sorted(map(str, value))) if isinstance(value, list) else str(value)
 
 
 def _set(data: dict[str, Any], path: str, value: Any) -> None:

@@ -1,0 +1,101 @@
+"""Reasons the calculator gives: what each audit edit deducted, and which limit cut a fund.
+
+A partially approved claim must say why money was taken, and a claim paid less than its ratio
+gives (a disease cap used up, a quota) must say which limit did it, or the notice cannot answer
+a dispute. The rule base cannot say this (it never sees amounts), so the calculator adds a reason
+(rule id, code, message) per violation code and per limit that cut a payment. Messages state the
+same fen the trace shows (tests/test_trace.py compares them). Only claims with a deduction or a
+cut get a message, so the text work follows those claims, not the batch.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import pandas as pd
+
+from yibao.calculator.audit import EDIT_CODES
+from yibao.calculator.funds import CAP_ANNUAL, CAP_CLAIM, CAP_COVERED, CAP_MONTHLY
+from yibao.calculator.terms import POOLS, TermArrays
+from yibao.codes import text_rank
+from yibao.rules.calculated import AUDIT_RULE_IDS
+
+LISTED_LINES = 10
+"""Line ids named in a violation message; more are counted ("等N条")."""
+
+_CAP_SUBJECT = {"inpatient": "住院统筹基金年度支付限额", "outpatient": "普通门诊统筹基金年度支付限额",
+                "chronic": "该病种门诊慢特病年度支付限额", "maternity": "产前检查定额"}
+
+
+def _yuan(fen: int) -> str:
+    """Non-negative fen as yuan text, e.g. 6765 → "67.65元" (tens of thousands per batch: no Decimal)."""
+    return f"{fen // 100}.{fen % 100:02d}元"
+
+
+def _line_list(ids: list[str]) -> str:
+    shown = "、".join(ids[:LISTED_LINES])
+    return shown if len(ids) <= LISTED_LINES else f"{shown}等{len(ids)}条"
+
+
+def _violation_reasons(out: dict[int, list[tuple[str, str, str]]], line_ids: pd.Series, pos: np.ndarray,
+                       mask: np.ndarray, by_code: dict[str, np.ndarray], titles: dict[str, str]) -> None:
+    hit = np.flatnonzero(mask)
+    ids = line_ids.take(hit).to_numpy(dtype=object)  # text only for the lines that lost something
+    order = np.lexsort((text_rank(ids), pos[hit]))  # by claim, then line id: the input's row order never shows
+    hit, ids = hit[order], ids[order]
+    for bit, code in enumerate(EDIT_CODES):
+        if code not in by_code:
+            continue
+        sel = (mask[hit] >> bit & 1).astype(bool)
+        claims, starts = np.unique(pos[hit][sel], return_index=True)
+        groups = np.split(ids[sel], starts[1:])
+        for claim, lines in zip(claims.tolist(), groups):
+            amount = int(by_code[code][claim])
+            out[claim].append((AUDIT_RULE_IDS[code], code,
+                               f"{titles.get(code, code)}，核减{_yuan(amount)}（明细{_line_list(list(lines))}）。"))
+
+
+def _cap_reasons(out: dict[int, list[tuple[str, str, str]]], a: dict[str, np.ndarray], t: TermArrays) -> None:
+    pools = np.array(POOLS, dtype=object)[t.pool]
+    for claim in np.flatnonzero(a["_hifp_cap"]).tolist():
+        kind, paid, due = int(a["_hifp_cap"][claim]), int(a["hifp_pay"][claim]), int(a["_hifp_uncapped"][claim])
+        if kind == CAP_COVERED:
+            out[claim].append(("CAP-001", "CAP_REACHED", f"住院统筹基金年度限额（按政策范围内费用计）已用至本次，"
+                               f"超出部分不予支付，本次统筹基金支付{_yuan(paid)}。"))
+            continue
+        subject = {CAP_ANNUAL: _CAP_SUBJECT.get(pools[claim], "统筹基金年度支付限额"), CAP_CLAIM: "生育医疗费用定额",
+                   CAP_MONTHLY: "普通门诊统筹基金月度支付限额"}[kind]
+        rule, code = {CAP_ANNUAL: ("CAP-001", "CAP_REACHED"), CAP_CLAIM: ("CAP-002", "QUOTA_REACHED"),
+                      CAP_MONTHLY: ("CAP-003", "MONTHLY_CAP_REACHED")}[kind]
+        out[claim].append((rule, code, _limited(subject, "统筹基金", due, paid)))
+    cat = a["hifmi_pay"] + a["hifob_pay"]
+    for claim in np.flatnonzero(cat < a["_cat_uncapped"]).tolist():
+        fund = "大病保险" if a["hifmi_pay"][claim] or not a["hifob_pay"][claim] else "大额补充"
+        out[claim].append(("CAP-004", "CAT_CAP_REACHED",
+                           _limited(f"{fund}年度支付限额", fund, int(a["_cat_uncapped"][claim]), int(cat[claim]))))
+    for claim in np.flatnonzero(a["maf_pay"] < a["_maf_uncapped"]).tolist():
+        out[claim].append(("CAP-005", "MAF_CAP_REACHED", _limited("医疗救助年度限额", "医疗救助",
+                                                                  int(a["_maf_uncapped"][claim]), int(a["maf_pay"][claim]))))
+
+
+def _limited(subject: str, fund: str, due: int, paid: int) -> str:
+    if paid == 0:
+        return f"{subject}已用完，本次{fund}按比例应付{_yuan(due)}，实际支付{_yuan(0)}。"
+    return f"{subject}所余不足，本次{fund}按比例应付{_yuan(due)}，按限额支付{_yuan(paid)}，少付{_yuan(due - paid)}。"
+
+
+def calculator_reasons(line_ids: pd.Series, pos: np.ndarray, mask: np.ndarray, by_code: dict[str, np.ndarray],
+                       titles: dict[str, str], audited: dict[str, np.ndarray], terms: TermArrays) -> np.ndarray:
+    """Per claim a tuple of (rule_id, code, message): one per violation code that took money from
+    it (amount and lines), one per limit that cut a fund; () for most claims."""
+    n = len(terms.pool)
+    out: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
+    _violation_reasons(out, line_ids, pos, mask, by_code, titles)
+    if n:
+        _cap_reasons(out, audited, terms)
+    reasons = np.empty(n, dtype=object)
+    reasons.fill(())
+    for claim, found in out.items():
+        reasons[claim] = tuple(found)
+    return reasons

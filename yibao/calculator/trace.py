@@ -1,0 +1,213 @@
+"""The trace (计算过程): every step from a claim's lines to each fund's payment.
+
+Examiners answer disputes over a single yuan, so each amount must be shown as the steps that made
+it, with the tariff entry behind each step. The steps are not recomputed here: `funds.pay`
+records them (band by band, tier by tier, limit by limit) in the same arithmetic that pays the
+claim, and this module only lays those arrays out as rows, one block of claims per kind of step.
+Text (paths, labels, rule ids) is made once per distinct value and spread by integer codes.
+
+Invariants (tests/test_trace.py): per claim, the `amount`s of a fund's steps add up to that fund's
+payment, and the line-split steps each equal their split field.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from yibao.calculator.audit import EDIT_CODES
+from yibao.calculator.funds import CAP_ANNUAL, CAP_CLAIM, CAP_COVERED, CAP_MONTHLY
+from yibao.calculator.terms import BANDS, FUND_HIFMI, POOLS, TermArrays
+from yibao.codes import text_column
+from yibao.rules.calculated import AUDIT_RULE_IDS
+from yibao.rules.registry import RULES
+from yibao.tariffs.catalogue import NO_LIMIT
+
+NONE = -1
+MATERNITY = POOLS.index("maternity")
+"""`ratio_bp` or `limit` of a step that has none."""
+
+FUND_FIELDS = {"hifp": "hifp_pay", "hifmi": "hifmi_pay", "hifob": "hifob_pay", "maf": "maf_pay",
+               "allowance": "maternity_allowance"}
+"""Trace fund → the claim field its steps add up to; the `lines` steps each equal a split field."""
+SPLIT_ACTIONS = {"self_pay": ("fulamt_ownpay_amt", "全自费"), "over_cap": ("overlmt_selfpay", "超限价自付"),
+                 "pre_self_pay": ("preselfpay_amt", "先行自付"), "in_policy": ("inscp_scp_amt", "政策范围内")}
+FUND_NAMES = {"lines": "费用明细", "hifp": "统筹基金", "hifmi": "大病保险", "hifob": "大额补充",
+              "maf": "医疗救助", "allowance": "生育津贴"}
+CAPS = {CAP_ANNUAL: ("cap", "CAP-001", "年度支付限额"), CAP_COVERED: ("cap", "CAP-001", "年度限额（政策范围内费用）"),
+        CAP_CLAIM: ("claim_cap", "CAP-002", "生育定额"), CAP_MONTHLY: ("monthly_cap", "CAP-003", "月度支付限额")}
+
+# conclusion columns that set each kind of step's terms: the rules that concluded them are on the step
+TERM_COLUMNS = {
+    "deductible": {"fund_pool", "child_deductible", "retired_cadre", "chronic_disease"},
+    "band": {"ratio_cut_bp", "status_tilt_bp", "retired_cadre", "chronic_disease", "maternity_quota"},
+    "cap": {"retired_cadre", "chronic_disease", "maternity_quota", "maternity_factor_bp"},
+    "tier": {"tier_status"},
+    "maf": {"pays_maf", "assistance_status"},
+    "allowance": {"allowance_days"},
+}
+_CONCLUDES = {r.id: set(re.findall(r"[a-z_]+", r.concludes)) for r in RULES}
+
+
+@dataclass
+class _Rows:
+    """Blocks of steps, gathered as arrays; text as codes into one list."""
+
+    rules_fired: pd.Series
+    terms: TermArrays
+    texts: list[str] = field(default_factory=lambda: [""])
+    index: dict[str, int] = field(default_factory=lambda: {"": 0})
+    blocks: list[dict[str, np.ndarray]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.fired_code, self.fired = pd.factorize(self.rules_fired)
+
+    def code(self, text: str) -> int:
+        if text not in self.index:
+            self.index[text] = len(self.texts)
+            self.texts.append(text)
+        return self.index[text]
+
+    def path(self, rows: np.ndarray, key: str, band: int | None = None) -> np.ndarray:
+        """Per row the code of its combination's tariff path for `key` (band `band` of a tuple)."""
+        per_combo = []
+        for paths in self.terms.paths:
+            value = paths.get(key, "")
+            if band is not None:
+                value = value[band] if band < len(value) else ""  # type: ignore[arg-type]
+            per_combo.append(self.code(str(value)))
+        return np.array(per_combo + [0], dtype=np.int64)[self.terms.combo[rows]]
+
+    def rule_ids(self, rows: np.ndarray, kind: str, fixed: str = "") -> np.ndarray:
+        """Per row the rules fired on its claim that set this kind of step's terms, then `fixed`."""
+        columns = TERM_COLUMNS.get(kind, set())
+        per_fired = [self.code(";".join([r for r in fired if _CONCLUDES.get(r, set()) & columns]
+                                        + ([fixed] if fixed else []))) for fired in self.fired]
+        return np.array(per_fired + [self.code(fixed)], dtype=np.int64)[self.fired_code[rows]]
+
+    def add(self, rows: np.ndarray, order: int, fund: str | np.ndarray, action: str, label: str | np.ndarray,
+            amount: np.ndarray, *, base: np.ndarray | None = None, ratio: np.ndarray | None = None,
+            limit: np.ndarray | None = None, path: np.ndarray | None = None,
+            rules: np.ndarray | None = None) -> None:
+        n = len(rows)
+        if not n:
+            return
+
+        def text(v: str | np.ndarray) -> np.ndarray:
+            return np.full(n, self.code(v), np.int64) if isinstance(v, str) else v
+
+        def number(v: np.ndarray | None) -> np.ndarray:
+            return np.full(n, NONE, np.int64) if v is None else np.where(v == NO_LIMIT, NONE, v)
+
+        self.blocks.append({
+            "claim_pos": rows, "order": np.full(n, order, np.int64), "fund": text(fund), "action": text(action),
+            "label_zh": text(label), "tariff_path": np.zeros(n, np.int64) if path is None else path,
+            "base": number(base), "ratio_bp": number(ratio), "limit": number(limit), "amount": amount,
+            "rule_ids": np.zeros(n, np.int64) if rules is None else rules})
+
+    def frame(self) -> pd.DataFrame:
+        columns = ("claim_pos", "order", "fund", "action", "label_zh", "tariff_path", "base", "ratio_bp",
+                   "limit", "amount", "rule_ids")
+        data = {c: np.concatenate([b[c] for b in self.blocks]) if self.blocks else np.zeros(0, np.int64)
+                for c in columns}
+        order = np.lexsort((data["order"], data["claim_pos"]))
+        data = {c: v[order] for c, v in data.items()}
+        pos = data["claim_pos"]
+        first = np.r_[True, pos[1:] != pos[:-1]] if len(pos) else np.zeros(0, bool)
+        start = np.maximum.accumulate(np.where(first, np.arange(len(pos)), 0)) if len(pos) else pos
+        out = pd.DataFrame({"claim_pos": pos, "step": np.arange(len(pos)) - start + 1})
+        for c in ("fund", "action", "label_zh", "tariff_path"):
+            out[c] = text_column(data[c], self.texts)
+        for c in ("base", "ratio_bp", "limit", "amount"):
+            out[c] = data[c]
+        out["rule_ids"] = text_column(data["rule_ids"], self.texts)
+        return out
+
+
+def _lines(r: _Rows, sums: dict[str, np.ndarray], by_code: dict[str, np.ndarray],
+           titles: dict[str, str]) -> None:
+    for i, code in enumerate(EDIT_CODES):
+        amount = by_code.get(code)
+        if amount is None:
+            continue
+        rows = np.flatnonzero(amount > 0)
+        r.add(rows, i, "lines", "violation", f"违规扣除 {titles.get(code, code)} ({code})", amount[rows],
+              rules=np.full(len(rows), r.code(AUDIT_RULE_IDS[code]), np.int64))
+    for i, (action, (name, label)) in enumerate(SPLIT_ACTIONS.items()):
+        rows = np.flatnonzero(sums[name] > 0)
+        r.add(rows, 10 + i, "lines", action, label, sums[name][rows])
+
+
+def _basic(r: _Rows, a: dict[str, np.ndarray], t: TermArrays, inscp: np.ndarray) -> None:
+    paid = np.flatnonzero(t.pool > 0)
+    ded = paid[t.pool[paid] != MATERNITY]  # maternity has no deductible: quotas only
+    r.add(ded, 20, "hifp", "deductible", "起付线（个人自付）", np.zeros(len(ded), np.int64), base=inscp[ded],
+          limit=a["act_pay_dedc"][ded], path=r.path(ded, "deductible"), rules=r.rule_ids(ded, "deductible"))
+    for b in range(BANDS):
+        rows = paid[a["_t_band_base"][paid, b] > 0]
+        r.add(rows, 21 + b, "hifp", "band", f"统筹基金 第{b + 1}段", a["_t_band_amt"][rows, b],
+              base=a["_t_band_base"][rows, b], ratio=t.bps[rows, b], path=r.path(rows, "bands", b),
+              rules=r.rule_ids(rows, "band"))
+    for kind, (key, rule, label) in CAPS.items():
+        rows = np.flatnonzero(a["_hifp_cap"] == kind)
+        r.add(rows, 25, "hifp", key, label, a["hifp_pay"][rows] - a["_hifp_uncapped"][rows],
+              base=a["_hifp_uncapped"][rows], limit=a["_t_hifp_limit"][rows], path=r.path(rows, key),
+              rules=r.rule_ids(rows, "cap", rule))
+
+
+def _catastrophic(r: _Rows, a: dict[str, np.ndarray], t: TermArrays) -> None:
+    has = np.flatnonzero(t.cat_fund > 0)
+    fund = np.where(t.cat_fund[has] == FUND_HIFMI, r.code("hifmi"), r.code("hifob"))
+    base = a["_t_tier1_base"][has] - a["_t_tier0_base"][has]
+    amount = a["_t_tier1_amt"][has] - a["_t_tier0_amt"][has]
+    for b in range(BANDS):
+        hit = base[:, b] > 0
+        rows = has[hit]
+        r.add(rows, 30 + b, fund[hit], "tier", f"第{b + 1}档", amount[hit, b], base=base[hit, b],
+              ratio=t.cat_bps[rows, b], path=r.path(rows, "tiers", b), rules=r.rule_ids(rows, "tier"))
+    cat = a["hifmi_pay"] + a["hifob_pay"]
+    hit = cat[has] < a["_cat_uncapped"][has]
+    rows = has[hit]
+    r.add(rows, 34, fund[hit], "cap", "年度支付限额", cat[rows] - a["_cat_uncapped"][rows],
+          base=a["_cat_uncapped"][rows], limit=a["_t_cat_limit"][rows], path=r.path(rows, "cat_cap"),
+          rules=r.rule_ids(rows, "tier", "CAP-004"))
+
+
+def _assistance(r: _Rows, a: dict[str, np.ndarray], t: TermArrays) -> None:
+    has = np.flatnonzero(t.maf > 0)
+    rows = has[a["_maf_ded"][has] > 0]
+    r.add(rows, 40, "maf", "deductible", "救助起付线（个人自付）", np.zeros(len(rows), np.int64),
+          base=a["_t_maf_base"][rows], limit=a["_maf_ded"][rows], path=r.path(rows, "maf_ded"),
+          rules=r.rule_ids(rows, "maf"))
+    for b in range(BANDS):
+        rows = has[a["_t_layer_base"][has, b] > 0]
+        r.add(rows, 41 + b, "maf", "assistance_layer", f"救助 第{b + 1}档", a["_t_layer_amt"][rows, b],
+              base=a["_t_layer_base"][rows, b], ratio=t.maf_bps[rows, b], path=r.path(rows, "maf_bands", b),
+              rules=r.rule_ids(rows, "maf"))
+    rows = has[a["maf_pay"][has] < a["_maf_uncapped"][has]]
+    r.add(rows, 45, "maf", "cap", "年度救助限额", a["maf_pay"][rows] - a["_maf_uncapped"][rows],
+          base=a["_maf_uncapped"][rows], limit=a["_t_maf_limit"][rows], path=r.path(rows, "maf_cap"),
+          rules=r.rule_ids(rows, "maf", "CAP-005"))
+
+
+def build_trace(rules_fired: pd.Series, audited: dict[str, np.ndarray], terms: TermArrays,
+                sums: dict[str, np.ndarray], by_code: dict[str, np.ndarray], titles: dict[str, str],
+                allowance: np.ndarray, wage: np.ndarray, days: np.ndarray) -> pd.DataFrame:
+    """One row per step (claim_pos, step, fund, action, label_zh, tariff_path, base, ratio_bp, limit,
+    amount, rule_ids); money in fen, ratios in basis points, NONE where a step has none."""
+    r = _Rows(rules_fired.reset_index(drop=True), terms)
+    if "_t_ded_limit" not in audited:  # no claim was paid (an empty batch)
+        return r.frame()
+    _lines(r, sums, by_code, titles)
+    _basic(r, audited, terms, sums["inscp_scp_amt"])
+    _catastrophic(r, audited, terms)
+    _assistance(r, audited, terms)
+    rows = np.flatnonzero(allowance > 0)
+    label = np.array([r.code(f"生育津贴 = 月平均工资 × {d}天 ÷ 计发天数") for d in days[rows].tolist()], np.int64)
+    r.add(rows, 50, "allowance", "allowance", label, allowance[rows], base=wage[rows],
+          path=np.full(len(rows), r.code("maternity.allowance.divisor_days"), np.int64),
+          rules=r.rule_ids(rows, "allowance"))
+    return r.frame()
