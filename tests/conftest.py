@@ -198,3 +198,25 @@ def case_from_batch(batch: Batch, mdtrt_id: str) -> dict[str, Any]:
         case_claim["institution"] = {"id": inst.pop("institution_id")} | inst
     lines = batch.lines[batch.lines["mdtrt_id"] == mdtrt_id]
     return {"person": person, "claim": case_claim, "lines": _records(lines, "lines", drop=("mdtrt_id",))}
+
+
+def kill_while_writing(command: list[str], out: Path) -> int:
+    """Run a `yibao` command writing `out`, held in its write by the test hook of yibao.outputs,
+    and SIGKILL it once its tables are written (before the manifest): its return code."""
+    import signal
+    import subprocess
+    import time
+
+    from yibao.outputs import PAUSE
+
+    job = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           env=os.environ | {PAUSE: "60"})
+    try:
+        deadline = time.monotonic() + 60
+        while not list(out.parent.glob(f"{out.name}.tmp-*/summary.json")):  # the tables are written
+            assert time.monotonic() < deadline and job.poll() is None, "the command never reached its write"
+            time.sleep(0.05)
+    finally:
+        job.send_signal(signal.SIGKILL)
+        job.wait()
+    return job.returncode

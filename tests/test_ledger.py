@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -20,12 +19,11 @@ import pytest
 from typer.testing import CliRunner
 
 import yibao
-from conftest import fen
+from conftest import fen, kill_while_writing
 from pg import new_database, postgres_server  # noqa: F401 (a fixture)
 import yibao.cli.app as cli_app
 from yibao.io import write_tables
 from yibao.ledger import Ledger
-from yibao.outputs import PAUSE as PAUSE_WRITE
 from yibao.pipeline import Result
 from yibao.settlement import verify_folder, write_settlement
 from yibao.synth import generate
@@ -279,17 +277,7 @@ def test_a_job_killed_while_writing_its_output_has_committed_nothing(
     write_tables(only(year, per_month["2025-02"]), batch, "csv")
     command = [sys.executable, "-c", "from yibao.cli.app import main; main()", "score", str(batch),
                "--out", str(out), "--ledger", url, "--period", "2025-02", "--quiet"]
-    job = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           env=os.environ | {PAUSE_WRITE: "60"})
-    try:
-        deadline = time.monotonic() + 60
-        while not list(tmp_path.glob("out.tmp-*/summary.json")):  # the tables are written
-            assert time.monotonic() < deadline and job.poll() is None, "the job never reached its write"
-            time.sleep(0.05)
-    finally:
-        job.send_signal(signal.SIGKILL)
-        job.wait()
-    assert job.returncode == -signal.SIGKILL
+    assert kill_while_writing(command, out) == -signal.SIGKILL
     assert status(url) == before and not out.exists()
     again = subprocess.run(command, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr

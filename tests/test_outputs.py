@@ -13,14 +13,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import make_case, score_cases
+from conftest import kill_while_writing, make_case, score_cases
 from yibao.errors import InputError
-from yibao.outputs import MANIFEST, PAUSE, input_digest, read_manifest, write_folder
+from yibao.outputs import MANIFEST, input_digest, read_manifest, write_folder
 from yibao.scored import write_scored
 from yibao.settlement import settle
 
@@ -149,18 +148,9 @@ def test_score_killed_while_writing_leaves_nothing_to_settle(synth_folder: Path,
     """SIGKILL during the write (held there by the test hook): no `--out` folder, and the half-written
     sibling is refused by settle; the next run removes it and writes a folder settle accepts."""
     out = tmp_path / "scored"
-    process = subprocess.Popen([sys.executable, "-c", "from yibao.cli.app import main; main()", "score",
-                                str(synth_folder), "--out", str(out), "--quiet"],
-                               env=os.environ | {PAUSE: "60"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while not list(tmp_path.glob("scored.tmp-*/summary.json")):  # the tables are written
-            assert time.monotonic() < deadline and process.poll() is None, "score never reached its write"
-            time.sleep(0.05)
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-    assert process.returncode == -signal.SIGKILL
+    command = [sys.executable, "-c", "from yibao.cli.app import main; main()", "score", str(synth_folder),
+               "--out", str(out), "--quiet"]
+    assert kill_while_writing(command, out) == -signal.SIGKILL
     assert not out.exists()
     [half] = tmp_path.glob("scored.tmp-*")
     with pytest.raises(InputError, match="not a folder"):

@@ -220,7 +220,7 @@ def test_catalogue_edit_in_whatif(decide_case):
     from yibao.tariffs.edit import apply_edits
 
     case = make_case(lines=[line("S-CT", 150.0)])
-    edited = apply_edits(resolve("sample-county@2025"), [f"catalogue[code=S-CT].price_cap=100"])
+    edited = apply_edits(resolve("sample-county@2025"), ["catalogue[code=S-CT].price_cap=100"])
     assert decide_case(case)["overlmt_selfpay"] == 0
     assert decide_case(case, tariff=edited)["overlmt_selfpay"] == 50.0
 

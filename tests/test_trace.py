@@ -11,12 +11,11 @@ import json
 import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 
-from conftest import decide, fen, line, make_case, score_cases
+from conftest import decide, fen, line, make_case
 from test_properties import flat, persons_st
 from yibao.calculator.trace import FUND_FIELDS, SPLIT_ACTIONS
 from yibao.cases import case_batch, load_case
