@@ -24,7 +24,7 @@ Edit = Callable[[Path], None]
 class Fault:
     name: str
     edit: Edit
-    outcome: str = "scored"  # "scored": exit 0; "refused": exit 2 with one line; "either"
+    outcome: str = "scored"  # "scored": exit 0, bad rows in rejects; "refused": exit 2 with one line
     rejected: tuple[str, str] | None = None  # (table, column) a reject must name, where known
     args: tuple[str, ...] = field(default=())  # extra command-line arguments (paths relative to the batch)
 
@@ -223,12 +223,12 @@ FAULTS: list[Fault] = [
     Fault("optional column absent", drop_column("lines", "det_item_fee_sumamt")),
     *(Fault(f"duplicate header {t}.{c}", duplicate_column(t, c), "refused") for t, c in (
         ("persons", "psn_no"), ("lines", "pric"), ("claims", "med_type"))),
-    Fault("header in capitals", rename_column("claims", "med_type", "MED_TYPE"), "either"),
+    Fault("header in capitals", rename_column("claims", "med_type", "MED_TYPE")),
     Fault("header with spaces", rename_column("claims", "med_type", " med_type ")),
-    Fault("unclosed quote in persons", unclosed_quote("persons", 2), "either"),
-    Fault("unclosed quote in lines", unclosed_quote("lines", 5), "either"),
-    Fault("row with extra fields", ragged("persons", 2, 1), "either"),
-    Fault("row with fewer fields", ragged("lines", -3, 4), "either"),
+    Fault("unclosed quote in persons", unclosed_quote("persons", 2), "refused"),
+    Fault("unclosed quote in lines", unclosed_quote("lines", 5), "refused"),
+    Fault("row with extra fields", ragged("persons", 2, 1), "refused"),
+    Fault("row with fewer fields", ragged("lines", -3, 4), "refused"),
     Fault("GBK institutions", encode("institutions", "gbk")),
     Fault("GB18030 institutions", encode("institutions", "gb18030")),
     Fault("UTF-8 with BOM everywhere", both(*(encode(t, "utf-8", bom=True) for t in REQUIRED))),
@@ -256,14 +256,14 @@ FAULTS: list[Fault] = [
     Fault("every price at the bound", column_everywhere("lines", "pric", "10000000")),
     Fault("wage 10^15", cell("persons", "employer_avg_monthly_wage", HUGE),
           rejected=("persons", "employer_avg_monthly_wage")),
-    Fault("infants negative", cell("claims", "infants", "-1", 5), "either"),
+    Fault("infants negative", cell("claims", "infants", "-1", 5)),
     Fault("level fractional", cell("institutions", "level", "2.5"), rejected=("institutions", "level")),
     # --- cells: dates --------------------------------------------------------------------------
-    *(Fault(f"admission {v!r}", cell("claims", "admit_date", v, 1), "either") for v in (
+    *(Fault(f"admission {v!r}", cell("claims", "admit_date", v, 1)) for v in (
         "2025-13-01", "2025-02-30", "tomorrow", "9999-12-31", "1800-01-01", "2300-01-01", "0000-00-00")),
-    *(Fault(f"service date {v!r}", cell("lines", "service_date", v, 2), "either") for v in (
+    *(Fault(f"service date {v!r}", cell("lines", "service_date", v, 2)) for v in (
         "2025/1/1", "20250101", "2025-1-1", "01/05/2025", "45658")),
-    Fault("birth date in the future", cell("persons", "birth_date", "2090-01-01"), "either"),
+    Fault("birth date in the future", cell("persons", "birth_date", "2090-01-01")),
     Fault("discharge before admission", cell("claims", "discharge_date", "2020-01-01", 1),
           rejected=("claims", "discharge_date")),
     Fault("status ends before it starts", cell("statuses", "valid_to", "1990-01-01"),
@@ -278,7 +278,7 @@ FAULTS: list[Fault] = [
     Fault("gender lower case", cell("persons", "gender", "f"), rejected=("persons", "gender")),
     Fault("unknown claim kind", cell("claims", "kind", "refund"), rejected=("claims", "kind")),
     Fault("boolean maybe", cell("institutions", "networked", "maybe"), rejected=("institutions", "networked")),
-    Fault("boolean 是", cell("institutions", "networked", "是"), "either"),
+    Fault("boolean 是", cell("institutions", "networked", "是")),
     Fault("unknown person", cell("claims", "psn_no", "999999999999"), rejected=("claims", "psn_no")),
     Fault("unknown institution", cell("claims", "institution_id", "H999999", 2),
           rejected=("claims", "institution_id")),
@@ -293,13 +293,13 @@ FAULTS: list[Fault] = [
     Fault("every line rejected", column_everywhere("lines", "pric", "x")),
     Fault("every person rejected", column_everywhere("persons", "insutype", "1")),
     Fault("unknown disease code", column_everywhere("certifications", "disease", "ZZZ")),
-    Fault("unknown filing kind", column_everywhere("filings", "kind", "holiday"), "either"),
+    Fault("unknown filing kind", column_everywhere("filings", "kind", "holiday"), rejected=("filings", "kind")),
     Fault("unknown catalogue items", map_column("lines", "med_list_codg", lambda v: "NOPE-" + v)),
     Fault("codes with spaces", map_column("lines", "med_list_codg", lambda v: f"  {v} ")),
     Fault("a 10,000-character cell", cell("claims", "diagnoses", "J18.9;" * 1666 + "I10")),
     Fault("control characters", cell("claims", "diagnoses", "J18\x07.9\x00")),
     Fault("emoji in a name", cell("institutions", "name", "医院🏥")),
-    Fault("whitespace-only cells", cell("claims", "med_type", "   ", 4), "either"),
+    Fault("whitespace-only cells", cell("claims", "med_type", "   ", 4)),
     Fault("materials with empty items", cell("claims", "materials", ";;id_document;;", 0)),
     Fault("formula injection", cell("institutions", "name", "=HYPERLINK(\"http://x\")")),
     # --- the accumulators file ------------------------------------------------------------------
