@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from yibao.calculator.claims import AMOUNT_FIELDS, calculate
-from yibao.explain import trace_output, with_calculator_reasons
 from yibao.calculator.dates import day_array
 from yibao.calendar import WorkCalendar, default_calendar
+from yibao.explain import trace_output, with_calculator_reasons
 from yibao.io import Batch
 from yibao.money import BP
 from yibao.rules.deadlines import due_dates

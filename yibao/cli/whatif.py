@@ -127,6 +127,11 @@ def trace_table(steps: list[dict[str, Any]]) -> Table:
     return table
 
 
+def _cell(value: Any) -> str:
+    """Amounts with two decimals and thousands separators, as in the panels; the rest as text."""
+    return f"{value:,.2f}" if isinstance(value, float) else str(value)
+
+
 def _differences(base: dict[str, Any], edited: dict[str, Any]) -> dict[str, Any]:
     diff: dict[str, Any] = {}
     for key, old in base.items():
@@ -163,8 +168,10 @@ def run(case: Path = typer.Argument(..., help="case file (JSON or YAML, docs/cas
         console = Console()
         console.print(_panel(baseline), _panel(edited))
         table = Table("field", "baseline", "edited", "change", title="差异 difference")
+        for column in table.columns[1:]:
+            column.justify = "right"
         for key, d in report["difference"].items():
-            table.add_row(key, str(d["baseline"]), str(d["edited"]), str(d.get("change", "")))
+            table.add_row(key, *(_cell(d.get(k, "")) for k in ("baseline", "edited", "change")))
         console.print(table)
         return
     shown = edited if edited is not None else baseline
