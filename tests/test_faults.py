@@ -12,6 +12,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from faults import CASE_FAULTS, FAULTS, Fault
 from yibao.cli.app import main
@@ -130,3 +132,38 @@ def test_case_fault(name: str, change: Callable[[dict], None] | str, outcome: st
     assert code == {"scored": 0, "refused": 2}[outcome], err
     if code == 2:
         assert err.strip().startswith("error:") and "\n" not in err.strip(), err
+
+
+CELLS = st.one_of(st.text(max_size=12), st.sampled_from(
+    ["", " ", "0", "-1", "1e308", "-0.0", "NaN", "9" * 30, "2025-02-29", "2025/13/1", "19991231",
+     "true", "否", "\u3000", "\ufeff", "'", '"', ";;", "=1+1", "\x00"]))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_cell_anywhere(clean_batch: Path, tmp_path_factory: pytest.TempPathFactory,
+                           capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+                           data: st.DataObject) -> None:
+    """Whatever text lands in whichever cell, `yibao score` scores or refuses in one line, and
+    every row is accounted for."""
+    from faults import REQUIRED, _rows, cell
+
+    batch = tmp_path_factory.mktemp("any") / "batch"
+    shutil.copytree(clean_batch, batch)
+    table = data.draw(st.sampled_from(REQUIRED), label="table")
+    rows = _rows(batch, table)
+    if len(rows) < 2:
+        return
+    column = data.draw(st.sampled_from(rows[0]), label="column")
+    row = data.draw(st.integers(0, len(rows) - 2), label="row")
+    cell(table, column, data.draw(CELLS, label="value"), row)(batch)
+    out = batch.parent / "out"
+    code, err = run_cli(["score", str(batch), "--out", str(out), "--quiet"], capsys, monkeypatch)
+    assert "Traceback" not in err and code in (0, 2), err
+    if code == 2:
+        assert err.strip().startswith("error:") and "\n" not in err.strip(), err
+        return
+    claims, lines = pd.read_parquet(out / "claims.parquet"), pd.read_parquet(out / "lines.parquet")
+    rejected = pd.read_parquet(out / "rejects.parquet").drop_duplicates(["table", "row"]).groupby("table").size()
+    assert len(claims) + rejected.get("claims", 0) == rows_in(batch, "claims")
+    assert len(lines) + rejected.get("lines", 0) == rows_in(batch, "lines")

@@ -76,6 +76,7 @@ DAY_NS = 86_400 * 10**9
 # float noise for any amount below 10^11 fen, far below a real extra decimal digit.
 DECIMAL_TOLERANCE = 1e-4
 REQUIRED = "a value is required"
+MAX_WHOLE = 999_999_999  # the largest whole number a cell may hold (counts, levels, years)
 Problems = list[tuple[np.ndarray, str]]  # (mask of failing rows, why)
 
 
@@ -92,7 +93,13 @@ class NumberRule:
 
 NUMBER_RULES = {"yuan": NumberRule(decimals=2, minimum=0), "float": NumberRule(), "int": NumberRule(minimum=0)}
 COLUMN_RULES = {("lines", "cnt"): NumberRule(decimals=3, minimum=0, minimum_open=True, maximum=MAX_CNT),
-                ("lines", "selfpay_prop"): NumberRule(decimals=4, minimum=0, maximum=1)}
+                ("lines", "selfpay_prop"): NumberRule(decimals=4, minimum=0, maximum=1),
+                # counts the maternity allowance multiplies into days and money: bounded by biology
+                ("claims", "infants"): NumberRule(minimum=0, maximum=12),
+                ("claims", "pregnancy_weeks"): NumberRule(minimum=0, maximum=50),
+                ("persons", "maternity_contribution_months"): NumberRule(minimum=0, maximum=1200),
+                ("accumulators", "inpatient_admissions"): NumberRule(minimum=0, maximum=10_000),
+                ("accumulators", "year"): NumberRule(minimum=1900, maximum=2200)}
 
 
 @dataclass
@@ -552,14 +559,19 @@ def _to_float(cells: pd.Series) -> tuple[pd.Series, Problems]:
 
 
 def _to_int(cells: pd.Series) -> tuple[pd.Series, Problems]:
+    """Whole numbers: counts, levels, years, weeks — none reaches a billion, and a bound keeps a
+    typo (or a Parquet int64 of 10^18) out of the day and money arithmetic built on them."""
     if pd.api.types.is_integer_dtype(cells.dtype):
-        return cells.astype("Int64"), []
-    numbers, problems = _to_float(cells)
-    floats = numbers.to_numpy()
+        floats = cells.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+        problems: Problems = []
+    else:
+        numbers, problems = _to_float(cells)
+        floats = numbers.to_numpy()
     with np.errstate(invalid="ignore"):
         fraction = np.isinf(floats) | (np.isfinite(floats) & (floats != np.floor(floats)))
-    whole = pd.Series(pd.array(np.where(fraction, np.nan, floats), dtype="Int64"), index=cells.index)
-    return whole, problems + [(fraction, "not a whole number")]
+        huge = ~fraction & (np.abs(floats) > MAX_WHOLE)
+    whole = pd.Series(pd.array(np.where(fraction | huge, np.nan, floats), dtype="Int64"), index=cells.index)
+    return whole, problems + [(fraction, "not a whole number"), (huge, f"above {MAX_WHOLE:,}")]
 
 
 def _to_bool(cells: pd.Series) -> tuple[pd.Series, Problems]:
