@@ -283,6 +283,7 @@ FAULTS: list[Fault] = [
     Fault("unknown institution", cell("claims", "institution_id", "H999999", 2),
           rejected=("claims", "institution_id")),
     Fault("empty person number", cell("claims", "psn_no", ""), rejected=("claims", "psn_no")),
+    Fault("claim id of 100 characters", cell("claims", "mdtrt_id", "C" * 100, 2), rejected=("claims", "mdtrt_id")),
     Fault("duplicate claim", duplicate_row("claims", 3), rejected=("claims", "mdtrt_id")),
     Fault("duplicate line", duplicate_row("lines", 7), rejected=("lines", "line_id")),
     Fault("duplicate person", duplicate_row("persons", 1), rejected=("persons", "psn_no")),

@@ -76,6 +76,9 @@ DAY_NS = 86_400 * 10**9
 # float noise for any amount below 10^11 fen, far below a real extra decimal digit.
 DECIMAL_TOLERANCE = 1e-4
 REQUIRED = "a value is required"
+# identifiers: no real one is longer, and the ledger keeps them in columns of this width
+KEY_COLUMNS = frozenset({"psn_no", "mdtrt_id", "line_id", "institution_id", "correction_of"})
+KEY_LENGTH = 64
 MAX_WHOLE = 999_999_999  # the largest whole number a cell may hold (counts, levels, years)
 Problems = list[tuple[np.ndarray, str]]  # (mask of failing rows, why)
 
@@ -429,6 +432,8 @@ def _typed_column(table: str, column: Column, cells: pd.Series) -> tuple[pd.Seri
         values = _text(cells)
         empty = (values == "").to_numpy()
         problems: Problems = []
+        if column.name in KEY_COLUMNS:
+            problems.append(((values.str.len() > KEY_LENGTH).to_numpy(), f"longer than {KEY_LENGTH} characters"))
         allowed: list[Any] = [c for c in column.choices if c]
     else:
         values, problems = CONVERTERS[column.type](cells)

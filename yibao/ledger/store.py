@@ -22,7 +22,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, and_, bindparam, create_engine, func, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from yibao.calculator.scan import COUNTERS, parse_chronic
 from yibao.errors import InputError
@@ -251,7 +251,7 @@ class Ledger:
         it meanwhile) violates `paid_claims`' key and rolls the whole batch back."""
         try:
             self._commit(c)
-        except (IntegrityError, OperationalError) as exc:
+        except DBAPIError as exc:  # a key taken meanwhile, a lost connection, a refused value
             raise InputError(f"nothing was committed: another job wrote to the ledger at the same time "
                              f"or it is unavailable ({type(exc.orig).__name__}); run again") from None
 
