@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import decide, line, make_case
+from conftest import EXAMPLES, decide, line, make_case
 
 
 def x(amount: float, **extra) -> dict:
@@ -286,3 +286,23 @@ def test_over_cap_with_a_fractional_quantity() -> None:
     got = pay(make_case(lines=[line("B-CEFU", 3.5, 2.5)]))
     assert (got["medfee_sumamt"], got["overlmt_selfpay"], got["preselfpay_amt"], got["inscp_scp_amt"]) == \
         (8.75, 0.75, 0.8, 7.2)
+
+
+@pytest.mark.parametrize("rounding,expected", [
+    # 6,543.21 yuan × 203 days ÷ 30 = 44,275.721 yuan (by hand)
+    ([], 44275.72),                                                   # default: half-up to the fen
+    (["maternity.allowance.rounding.unit=jiao"], 44275.70),           # half-up to the jiao
+    (["maternity.allowance.rounding.unit=yuan"], 44276.00),           # half-up to the yuan
+    (["maternity.allowance.rounding.unit=yuan", "maternity.allowance.rounding.mode=truncate"], 44275.00),
+    (["maternity.allowance.rounding.mode=truncate"], 44275.72),      # truncated to the fen
+])
+def test_allowance_rounding_per_tariff(rounding: list[str], expected: float) -> None:
+    import json
+
+    from yibao.tariffs.edit import apply_edits
+    from yibao.tariffs.registry import resolve
+
+    case = json.loads((EXAMPLES / "e6_maternity_caesarean.case.json").read_text(encoding="utf-8"))
+    case["person"]["employer_avg_monthly_wage"] = 6543.21
+    got = decide(case, tariff=apply_edits(resolve("sample-county@2025"), rounding))
+    assert got["maternity_allowance"] == expected

@@ -28,6 +28,18 @@ def mul_bp(amount: IntLike, bp: IntLike | int) -> IntLike:
     return div_half_up(amount * bp, BP)
 
 
+ROUNDING_UNITS = {"fen": 1, "jiao": 10, "yuan": 100}  # fen in one unit of rounding
+
+
+def divide_rounded(num: IntLike, den: IntLike | int, unit_fen: IntLike | int = 1,
+                   truncate: IntLike | bool = False) -> IntLike:
+    """num/den fen, for num ≥ 0, den > 0, rounded to a whole `unit_fen` (1 fen, 10 a jiao, 100
+    a yuan) half-up, or truncated where `truncate`: the rounding a tariff states per amount (some
+    allowances are paid in whole yuan, truncated)."""
+    step = den * unit_fen
+    return np.where(truncate, num // step, div_half_up(num, step)) * unit_fen
+
+
 def yuan_to_fen(value: Decimal | float | int | str) -> int:
     """Exact yuan → fen; rejects more than two decimals rather than silently rounding."""
     d = Decimal(str(value))

@@ -20,7 +20,7 @@ from yibao.calculator.trace import build_trace
 from yibao.calculator.terms import POOLS, build_terms, disease_codes
 from yibao.codes import any_bits, mask_text, positions, text_rank
 from yibao.limits import check_total_fen
-from yibao.money import div_half_up, yuan_array_to_fen
+from yibao.money import ROUNDING_UNITS, divide_rounded, yuan_array_to_fen
 from yibao.tariffs.registry import LoadedTariff
 
 FUND_FIELDS = ("act_pay_dedc", "hifp_pay", "hifmi_pay", "hifob_pay", "maf_pay", "fund_pay_sumamt")
@@ -132,9 +132,13 @@ def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, Load
     out["pool_prop_bp"] = terms.pool_prop_bp
     wage = yuan_array_to_fen(np.nan_to_num(claims["employer_avg_monthly_wage"].to_numpy(dtype=np.float64)))
     days = claims["allowance_days"].to_numpy(dtype=np.int64)
-    divisor = np.array([lt.tariff.maternity.allowance.divisor_days for lt in tariffs.values()] + [1],
-                       dtype=np.int64)[positions(claims["tariff_key"], list(tariffs))]
-    out["maternity_allowance"] = np.where(days > 0, div_half_up(wage * days, np.maximum(divisor, 1)), 0)
+    allowances = [lt.tariff.maternity.allowance for lt in tariffs.values()]
+    version = positions(claims["tariff_key"], list(tariffs))  # -1 (the extra last entry): none
+    divisor = np.array([a.divisor_days for a in allowances] + [1], dtype=np.int64)[version]
+    unit = np.array([ROUNDING_UNITS[a.rounding.unit] for a in allowances] + [1], dtype=np.int64)[version]
+    truncate = np.array([a.rounding.mode == "truncate" for a in allowances] + [False])[version]
+    out["maternity_allowance"] = np.where(days > 0, divide_rounded(wage * days, np.maximum(divisor, 1), unit,
+                                                                   truncate), 0)
     titles = {e.code: e.title for lt in tariffs.values() for e in lt.tariff.audit.edits}
     out["calculator_reasons"] = calculator_reasons(lines["line_id"], pos, totals.mask, totals.by_code, titles,
                                                    result.audited, terms)

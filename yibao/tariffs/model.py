@@ -272,10 +272,18 @@ class MiscarriageDays(Strict):
     days: int
 
 
+class Rounding(Strict):
+    """How an amount is rounded: to the fen (default), jiao or yuan, half-up or truncated."""
+
+    unit: Literal["fen", "jiao", "yuan"] = "fen"
+    mode: Literal["half_up", "truncate"] = "half_up"
+
+
 class Allowance(Strict):
-    """生育津贴 = round(wage × days ÷ divisor_days)."""
+    """生育津贴 = wage × days ÷ divisor_days, rounded as `rounding` says."""
 
     divisor_days: int = 30
+    rounding: Rounding = Rounding()
     delivery_days: int
     extra_days_by_delivery: dict[Literal["vaginal", "assisted", "caesarean"], int] = {}
     extra_days_per_additional_infant: int = 0
