@@ -166,7 +166,7 @@ def pay_claim(c: dict, inscp: int, t: Tariff, acc: dict, commit: bool) -> dict:
     pool = c["fund_pool"] if c["pays_basic"] else ""
     if not pool:
         return out
-    key_med = {"inpatient": "21", "chronic": "14"}.get(pool, "")
+    key_med = {"inpatient": "21", "outpatient": "11", "chronic": "14"}.get(pool, "")
     if pool == "inpatient":
         ip = t.inpatient
         scheme = ip.scheme(c["insutype"], c["employee_status"] or "any", c["level"])

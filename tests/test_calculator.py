@@ -306,3 +306,24 @@ def test_allowance_rounding_per_tariff(rounding: list[str], expected: float) -> 
     case["person"]["employer_avg_monthly_wage"] = 6543.21
     got = decide(case, tariff=apply_edits(resolve("sample-county@2025"), rounding))
     assert got["maternity_allowance"] == expected
+
+
+def test_catastrophic_on_general_outpatient_where_the_tariff_lists_it() -> None:
+    """A resident's CT at a level-1 institution, 20,000 yuan of burden already this year (above the
+    11,000 threshold). By hand: 300 yuan, 150 over the price cap, 12 pre-self-pay (10% of 120),
+    138 in policy; the basic fund pays 60% = 82.80; the burden 55.20 at the first tier's 60% is
+    33.12 of catastrophic insurance — only where `burden_med_types` lists "11"."""
+    from yibao.tariffs.edit import apply_edits
+    from yibao.tariffs.registry import resolve
+
+    claim = {"med_type": "11", "admit_date": "2025-05-06", "discharge_date": "2025-05-06",
+             "submitted_date": "2025-05-06", "institution": {"id": "H1", "level": 1, "out_of_area": False,
+                                                             "networked": True, "agreement": "active"}}
+    case = make_case(claim=claim, lines=[line("S-CT", 300, day="2025-05-06")],
+                     accumulators={"year": 2025, "catastrophic_base": 20000})
+    plain = decide(case)
+    assert (plain["inscp_scp_amt"], plain["hifp_pay"], plain["hifmi_pay"]) == (138.0, 82.8, 0.0)
+    listed = decide(case, tariff=apply_edits(resolve("sample-county@2025"),
+                                             ['catastrophic.burden_med_types=["21", "14", "11"]']))
+    assert (listed["hifp_pay"], listed["hifmi_pay"], listed["psn_part_amt"]) == (82.8, 33.12, 184.08)
+    assert listed["accumulators"]["catastrophic_base"] == 20055.2

@@ -78,6 +78,9 @@ ANNUAL_COVERED = [
     "catastrophic.funds[0].tiers=[{upto: 6000, ratio: 0.6}, {ratio: 0.7}]",
 ]
 UNCAPPED_COVERED = ["inpatient.cap_basis=covered", 'inpatient.annual_cap={"390": null, "310": 60000}']
+# catastrophic insurance and assistance on general outpatient claims too (a county that lists them)
+OUTPATIENT_LAYERS = ['catastrophic.burden_med_types=["21", "14", "11"]', 'assistance.med_types=["21", "14", "11"]',
+                     "catastrophic.funds[0].threshold=300", "catastrophic.funds[2].threshold=200"]
 
 
 def edited(edits: list[str]) -> LoadedTariff:
@@ -156,6 +159,7 @@ def batch(synth_folder: Path) -> Batch:
     pytest.param(PER_ADMISSION, id="per-admission-options"),
     pytest.param(ANNUAL_COVERED, id="annual-deductible-covered-cap"),
     pytest.param(UNCAPPED_COVERED, id="covered-cap-uncapped"),
+    pytest.param(OUTPATIENT_LAYERS, id="outpatient-catastrophic-and-assistance"),
 ])
 def test_pipeline_agrees_with_the_reference(batch: Batch, edits: list[str] | None) -> None:
     diffs = disagreements(batch, None if edits is None else edited(edits))

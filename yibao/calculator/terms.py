@@ -205,7 +205,7 @@ def _assistance(t: Tariff, k: dict, terms: Terms, med_type: str) -> None:
 
 POOL_TERMS = {"inpatient": _inpatient, "outpatient": _outpatient, "chronic": _chronic,
               "maternity": _maternity}
-POOL_MED_TYPE = {"inpatient": "21", "chronic": "14"}
+POOL_MED_TYPE = {"inpatient": "21", "outpatient": "11", "chronic": "14"}  # catastrophic, assistance by med type
 
 
 def terms_for(t: Tariff, k: dict) -> Terms:
