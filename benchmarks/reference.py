@@ -219,12 +219,14 @@ def pay_claim(c: dict, inscp: int, t: Tariff, acc: dict, commit: bool) -> dict:
     elif pool == "chronic":
         d = next(d for d in t.chronic.diseases if d.code == c["chronic_disease"])
         r = next(r.ratio for r in t.chronic.ratios if r.insutype == c["insutype"] and r.group == d.group)
-        ded = min(fen(t.chronic.deductible), inscp)  # per claim
+        annual = t.chronic.deductible_scope == "annual"  # else per claim
+        ded = min(max(fen(t.chronic.deductible) - acc["ch_ded"], 0) if annual else fen(t.chronic.deductible), inscp)
         raw = R((inscp - ded) * min(max(ratio(r) + Fraction(c["status_tilt_bp"], 10000), Fraction(0)),
                                     Fraction(1)))
         basic = max(min(raw, fen(d.annual_cap) - acc["chronic"][d.code]), 0)
         if commit:
             acc["chronic"][d.code] += basic
+            acc["ch_ded"] += ded if annual else 0
     else:  # maternity
         quotas = t.maternity.quotas if c["maternity_scheme"] == "employee" else t.maternity.resident_quotas
         quota = R(fen(quotas[c["maternity_quota"]]) * Fraction(c["maternity_factor_bp"], 10000))
@@ -271,7 +273,7 @@ def pay_claim(c: dict, inscp: int, t: Tariff, acc: dict, commit: bool) -> dict:
 
 
 def new_acc() -> dict:
-    return dict(hifp=0, admissions=0, ip_ded=0, covered=0, out_ded=0, out_paid=0, month=None, month_paid=0,
+    return dict(hifp=0, admissions=0, ip_ded=0, covered=0, out_ded=0, ch_ded=0, out_paid=0, month=None, month_paid=0,
                 chronic=defaultdict(int), prenatal=0, cat_base=0, cat_paid=0, maf_ded=0, maf_paid=0)
 
 

@@ -327,3 +327,31 @@ def test_catastrophic_on_general_outpatient_where_the_tariff_lists_it() -> None:
                                              ['catastrophic.burden_med_types=["21", "14", "11"]']))
     assert (listed["hifp_pay"], listed["hifmi_pay"], listed["psn_part_amt"]) == (82.8, 33.12, 184.08)
     assert listed["accumulators"]["catastrophic_base"] == 20055.2
+
+
+@pytest.mark.parametrize("scope,expected", [
+    # by hand, deductible 300, ratio 65%: C1 200 in policy, C2 500 in policy
+    ("per_claim", [(200.0, 0.0), (300.0, 130.0)]),   # each visit pays up to 300
+    ("annual", [(200.0, 0.0), (100.0, 260.0)]),      # 300 over the year: 100 left for C2, 65% of 400
+])
+def test_chronic_deductible_per_claim_or_annual(scope: str, expected: list[tuple[float, float]]) -> None:
+    from conftest import score_cases
+    from yibao.tariffs.edit import apply_edits
+    from yibao.tariffs.registry import resolve
+
+    cert = [{"disease": "E11", "valid_from": "2024-03-01", "valid_to": "2026-02-28"}]
+    inst = {"id": "H1", "level": 1, "out_of_area": False, "networked": True, "agreement": "active"}
+
+    def visit(mdtrt_id: str, day: str, cnt: int) -> dict:
+        return make_case(person={"certifications": cert},
+                         claim={"mdtrt_id": mdtrt_id, "med_type": "14", "institution": inst, "admit_date": day,
+                                "discharge_date": day, "submitted_date": day, "diagnoses": ["E11.9"]},
+                         lines=[line("A-AMOX", 0.5, cnt, day=day)])
+
+    tariff = apply_edits(resolve("sample-county@2025"),
+                         ["chronic.deductible=300", f"chronic.deductible_scope={scope}"])
+    result = score_cases([visit("C1", "2025-03-03", 400), visit("C2", "2025-04-07", 1000)], tariff=tariff)
+    claims = result.claims.set_index("mdtrt_id")
+    assert list(zip(claims.loc[["C1", "C2"], "act_pay_dedc"], claims.loc[["C1", "C2"], "hifp_pay"])) == expected
+    used = result.accumulators["chronic_deductible_used"].iat[0]
+    assert used == (300.0 if scope == "annual" else 0.0)

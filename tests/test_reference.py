@@ -76,6 +76,8 @@ ANNUAL_COVERED = [
     "catastrophic.funds[0].tier_basis=above_threshold",
     "catastrophic.funds[0].threshold=2000",
     "catastrophic.funds[0].tiers=[{upto: 6000, ratio: 0.6}, {ratio: 0.7}]",
+    "chronic.deductible=40",
+    "chronic.deductible_scope=annual",
 ]
 UNCAPPED_COVERED = ["inpatient.cap_basis=covered", 'inpatient.annual_cap={"390": null, "310": 60000}']
 # catastrophic insurance and assistance on general outpatient claims too (a county that lists them)

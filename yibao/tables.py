@@ -128,6 +128,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
         C("hifp_paid", "yuan", **OPT),
         C("inpatient_admissions", "int", **OPT),
         C("outpatient_deductible_used", "yuan", **OPT),
+        C("chronic_deductible_used", "yuan", **OPT, doc="with chronic.deductible_scope: annual"),
         C("outpatient_paid", "yuan", **OPT),
         C("catastrophic_base", "yuan", **OPT),
         C("catastrophic_paid", "yuan", **OPT),

@@ -23,7 +23,7 @@ class Used:
     """Accumulators of the claims' person-years before the claims (a view of the scan state)."""
 
     paid: np.ndarray  # [m, slots] fen, per pool accumulator (inpatient, outpatient, prenatal, chronic…)
-    ded_used: np.ndarray  # [m, 2] annual deductibles used (inpatient, outpatient)
+    ded_used: np.ndarray  # [m, DED_SLOTS] annual deductibles used (inpatient, outpatient, chronic)
     covered: np.ndarray  # inpatient in-policy amounts counted against a cap on covered fees
     admissions: np.ndarray
     cat_base: np.ndarray

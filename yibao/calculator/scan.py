@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from yibao.calculator.funds import Used, advance, pay
-from yibao.calculator.terms import (DED_INPATIENT, DED_OUTPATIENT, PAID_CHRONIC0, PAID_INPATIENT,
-                                    PAID_OUTPATIENT, PAID_PRENATAL, TermArrays)
+from yibao.calculator.terms import (DED_CHRONIC, DED_INPATIENT, DED_OUTPATIENT, DED_SLOTS, PAID_CHRONIC0,
+                                    PAID_INPATIENT, PAID_OUTPATIENT, PAID_PRENATAL, TermArrays)
 from yibao.codes import positions, text_column, text_rank
 from yibao.money import fen_to_yuan, yuan_array_to_fen
 from yibao.tables import LIST_SEP
@@ -28,6 +28,7 @@ ACC_COLUMNS: dict[str, tuple[str, int | None]] = {
     "inpatient_deductible_used": ("ded_used", DED_INPATIENT),
     "inpatient_covered": ("covered", None),
     "outpatient_deductible_used": ("ded_used", DED_OUTPATIENT),
+    "chronic_deductible_used": ("ded_used", DED_CHRONIC),
     "outpatient_paid": ("paid", PAID_OUTPATIENT),
     "outpatient_month": ("month", None),
     "outpatient_month_paid": ("month_paid", None),
@@ -43,7 +44,7 @@ COUNTERS = {"inpatient_admissions", "outpatient_month"}
 def _empty_state(groups: int, diseases: int) -> Used:
     zeros = np.zeros(groups, dtype=np.int64)
     return Used(paid=np.zeros((groups, PAID_CHRONIC0 + diseases), dtype=np.int64),
-                ded_used=np.zeros((groups, 2), dtype=np.int64), covered=zeros.copy(),
+                ded_used=np.zeros((groups, DED_SLOTS), dtype=np.int64), covered=zeros.copy(),
                 admissions=zeros.copy(), cat_base=zeros.copy(), cat_paid=zeros.copy(),
                 maf_ded_used=zeros.copy(), maf_paid=zeros.copy(),
                 month=np.full(groups, -1, dtype=np.int64), month_paid=zeros.copy())

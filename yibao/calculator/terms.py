@@ -25,7 +25,8 @@ BANDS = 4  # band slots per term; tariffs with more bands raise at build time
 
 # Accumulator slots drawn by a pool's annual cap (`paid_slot`) and annual deductible (`ded_slot`).
 PAID_INPATIENT, PAID_OUTPATIENT, PAID_PRENATAL, PAID_CHRONIC0 = 0, 1, 2, 3
-DED_INPATIENT, DED_OUTPATIENT = 0, 1
+DED_INPATIENT, DED_OUTPATIENT, DED_CHRONIC = 0, 1, 2
+DED_SLOTS = 3
 FUND_NONE, FUND_HIFMI, FUND_HIFOB = 0, 1, 2
 
 # The conclusion and claim columns the terms are read from.
@@ -152,6 +153,8 @@ def _chronic(t: Tariff, k: dict, terms: Terms) -> None:
     terms.paths.update(deductible="chronic.deductible", bands=(f"{item_path('chronic.ratios', ch.ratios, entry)}.ratio",),
                        cap=f"{item_path('chronic.diseases', ch.diseases, disease)}.annual_cap")
     terms.ded_first = terms.ded_repeat = yuan_to_fen(ch.deductible)
+    if ch.deductible_scope == "annual":  # one deductible a year over every chronic visit
+        terms.ded_slot = DED_CHRONIC
     terms.bounds, terms.bps = _bands([Band(upto=None, ratio=ratio)], int(k["status_tilt_bp"]))
     terms.paid_slot = PAID_CHRONIC0 + k["disease_slot"]
     terms.cap = yuan_to_fen(disease.annual_cap)

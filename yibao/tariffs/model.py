@@ -247,6 +247,8 @@ class ChronicRatio(Strict):
 
 class Chronic(Strict):
     deductible: Yuan = Decimal(0)
+    # per_claim: every visit pays the deductible; annual: used up across the year's visits
+    deductible_scope: Literal["per_claim", "annual"] = "per_claim"
     ratios: list[ChronicRatio]
     waive_preselfpay_groups: list[Literal["ordinary", "major"]] = []
     fallback_to_outpatient: bool = False
