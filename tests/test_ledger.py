@@ -386,3 +386,30 @@ def test_the_twelve_month_example_of_the_docs_runs(capsys: pytest.CaptureFixture
     exec(compile(example, "docs/ledger.md", "exec"), {})
     printed = capsys.readouterr().out.splitlines()
     assert [p[:7] for p in printed] == [f"2025-{m:02d}" for m in range(1, 13)]
+
+
+def test_a_ledger_of_an_earlier_revision_is_migrated_when_opened(tmp_path: Path) -> None:
+    """A ledger made at revision 0001, with a batch in it, gains the columns of later revisions
+    (chronic_deductible_used = 0 for what it holds) when yibao opens it, and keeps its data."""
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config
+
+    from yibao.ledger.store import MIGRATIONS
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        conn.execute(sa.text("INSERT INTO batches VALUES ('b1', 1, '2025-01', 't', 0, 0, 0, 'committed')"))
+    engine.dispose()
+    Ledger(str(tmp_path / "old.db")).close()
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("accumulators")}
+        assert "chronic_deductible_used" in columns
+        assert conn.execute(sa.text("SELECT batch_id FROM batches")).scalars().all() == ["b1"]
+    engine.dispose()
