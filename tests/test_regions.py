@@ -12,8 +12,10 @@ import pandas as pd
 import pytest
 
 from conftest import AMOUNT_FIELDS
+from yibao.errors import InputError
 from yibao.io import load_batch
 from yibao.pipeline import assign_tariffs, score_batch
+from yibao.simulation.simulation import simulate_batch
 from yibao.synth import generate
 from yibao.tariffs.registry import BUNDLED
 
@@ -126,3 +128,10 @@ def test_tariff_option_is_the_default_region(tables: dict[str, pd.DataFrame], on
     plain = ~psn.isin(other | unknown | named)
     assert all(k.startswith(OTHER + "@") for k in keys[plain.to_numpy()] if k)
     assert all(k.startswith("sample-county@") for k in keys[psn.isin(named).to_numpy()] if k)
+
+
+def test_simulate_refuses_a_second_region(tables: dict[str, pd.DataFrame], on_path: None) -> None:
+    mixed, *_ = _split(tables)
+    batch, rejects = load_batch({**mixed, "claims": mixed["claims"].assign(region="")})
+    with pytest.raises(InputError, match=f"one pooling region: the batch also holds region {OTHER} "):
+        simulate_batch(batch, rejects, edits=["assistance.annual_cap=70000"])

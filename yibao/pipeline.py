@@ -69,7 +69,7 @@ def claim_regions(claims: pd.DataFrame, persons: pd.DataFrame | None = None) -> 
     """Per claim its pooling region (统筹区): the claim's `region` cell, else its person's, else
     "" (the batch's default tariff). A city agency scores claims of several counties at once."""
     def cells(frame: pd.DataFrame) -> np.ndarray:
-        return frame[REGION].fillna("").astype(str).str.strip().to_numpy(dtype=object)
+        return frame[REGION].fillna("").astype(str).to_numpy(dtype=object)  # io strips cells
 
     region = cells(claims) if REGION in claims else np.full(len(claims), "", dtype=object)
     if persons is not None and REGION in persons and len(persons):
@@ -79,7 +79,7 @@ def claim_regions(claims: pd.DataFrame, persons: pd.DataFrame | None = None) -> 
     return region
 
 
-def _spec_id(spec: TariffSpec) -> str:
+def spec_id(spec: TariffSpec) -> str:
     if isinstance(spec, LoadedTariff):
         return spec.tariff.id
     if isinstance(spec, (list, tuple)):
@@ -121,7 +121,7 @@ def assign_tariffs(claims: pd.DataFrame, spec: TariffSpec, persons: pd.DataFrame
     is the tariff of that id on the search path."""
     ref = _reference_dates(claims)
     regions = claim_regions(claims, persons)
-    default = (regions == "") | (regions == _spec_id(spec))
+    default = (regions == "") | (regions == spec_id(spec))
     keys = np.full(len(claims), "", dtype=object)
     used: dict[str, LoadedTariff] = {}
     known = registry.region_dirs()
