@@ -78,7 +78,7 @@ def _split(tables: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], se
 
 def test_each_claim_scored_under_its_own_region(tables: dict[str, pd.DataFrame], on_path: None) -> None:
     mixed, other, unknown, _ = _split(tables)
-    scored, rejects = _score(mixed)
+    scored, _ = _score(mixed)
     home = set(tables["persons"]["psn_no"]) - other - unknown
     alone_other, _ = _score(_of_persons(tables, other), OTHER)
     alone_home, _ = _score(_of_persons(tables, home))
