@@ -102,11 +102,22 @@ def test_unknown_region_rejected_with_its_lines(tables: dict[str, pd.DataFrame],
     claim_rejects = rejects[rejects["table"] == "claims"]
     assert set(claim_rejects["key"]) == set(lost)
     assert (claim_rejects["column"] == "region").all()
-    assert claim_rejects["reason"].str.contains("unknown pooling region 'no-such-county'").all()
+    assert claim_rejects["reason"].str.contains("unknown pooling region 'no-such-county' in column region").all()
     lines = tables["lines"][tables["lines"]["mdtrt_id"].isin(lost)]
     line_rejects = rejects[rejects["table"] == "lines"]
     assert set(line_rejects["key"]) == set(lines["mdtrt_id"] + "/" + lines["line_id"])
     assert line_rejects["reason"].str.startswith("its claim was not scored: unknown pooling region").all()
+
+
+def test_unknown_region_of_a_person_named_as_such(tables: dict[str, pd.DataFrame], on_path: None) -> None:
+    mixed, other, _, _ = _split(tables)
+    persons = mixed["persons"].assign(region=mixed["persons"]["region"].replace(OTHER, "atlantis"))
+    scored, rejects = _score({**mixed, "persons": persons})
+    lost = set(tables["claims"][tables["claims"]["psn_no"].isin(other)]["mdtrt_id"])
+    claim_rejects = rejects[rejects["key"].isin(lost)]
+    assert len(claim_rejects) == len(lost) and not scored.index.isin(lost).any()
+    assert (claim_rejects["column"] == "").all()
+    assert claim_rejects["reason"].str.startswith("unknown pooling region 'atlantis' in the person's region").all()
 
 
 def test_claim_region_wins_over_person(tables: dict[str, pd.DataFrame], on_path: None) -> None:

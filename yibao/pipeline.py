@@ -135,15 +135,16 @@ def assign_tariffs(claims: pd.DataFrame, spec: TariffSpec, persons: pd.DataFrame
 
 def no_tariff_reasons(claims: pd.DataFrame, persons: pd.DataFrame, rows: np.ndarray
                        ) -> tuple[np.ndarray, np.ndarray]:
-    """Why each claim of `rows` has no tariff, and the column to fix: an unknown region, else
-    its date."""
-    regions = claim_regions(claims[rows], persons)
+    """Why each claim of `rows` has no tariff, and the claim's column to fix: an unknown region
+    (the claim's own cell, or its person's), else its date."""
+    regions, own = claim_regions(claims[rows], persons), claim_regions(claims[rows])
     known = registry.region_dirs()
     unknown = (regions != "") & ~np.isin(regions, list(known))
     names = ", ".join(sorted(known))
-    reason = np.where(unknown, [f"unknown pooling region '{r}' in column {REGION} (known: {names})"
-                                for r in regions], "no tariff version in force on the claim's date")
-    return reason.astype(object), np.where(unknown, REGION, "").astype(object)
+    where = np.where(own != "", f"column {REGION}", f"the person's {REGION} (persons table)")
+    reason = np.where(unknown, [f"unknown pooling region '{r}' in {w} (known: {names})"
+                                for r, w in zip(regions, where)], "no tariff version in force on the claim's date")
+    return reason.astype(object), np.where(unknown & (own != ""), REGION, "").astype(object)
 
 
 def _claim_context(batch: Batch) -> pd.DataFrame:
