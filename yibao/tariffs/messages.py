@@ -37,7 +37,7 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
     return next((m for m in map(_model_in, get_args(annotation)) if m is not None), None)
 
 
-def keys_at(loc: tuple[Any, ...]) -> list[str]:
+def _keys_at(loc: tuple[Any, ...]) -> list[str]:
     """The keys the model allows where `loc` points (the parent of its last part)."""
     model: type[BaseModel] = Tariff
     for part in loc[:-1]:
@@ -48,13 +48,14 @@ def keys_at(loc: tuple[Any, ...]) -> list[str]:
 
 
 def _unknown_key(loc: tuple[Any, ...], siblings_missing: list[str]) -> str:
+    """The key most like it: among the keys missing beside it first (the misspelt one), then
+    among all the keys allowed there."""
     key = str(loc[-1])
-    allowed = siblings_missing or keys_at(loc)
-    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6) or difflib.get_close_matches(
-        key, keys_at(loc), n=1, cutoff=0.6)
+    close = (difflib.get_close_matches(key, siblings_missing, n=1, cutoff=0.6)
+             or difflib.get_close_matches(key, _keys_at(loc), n=1, cutoff=0.6))
     if close:
         return f"unknown key '{key}': did you mean `{close[0]}`?"
-    return f"unknown key '{key}': the keys here are {', '.join(keys_at(loc))}"
+    return f"unknown key '{key}': the keys here are {', '.join(_keys_at(loc))}"
 
 
 def _unquoted(error: dict[str, Any]) -> bool:
