@@ -42,9 +42,12 @@ NURSE_CAP, GLARGINE_SHARE = "catalogue[code=S-NURSE1].price_cap", "catalogue[cod
 
 def reform_folder(root: Path, yaml_edit: tuple[str, str] | None = None,
                   catalogue_edit: dict[tuple[str, str], str] | None = None) -> Path:
-    """A copy of the sample tariff under a fresh id, its files edited as text."""
+    """A copy of the sample tariff under a fresh id (its folder's name), its files edited as text."""
     folder = root / f"simtest-{uuid.uuid4().hex[:8]}"
     shutil.copytree(SAMPLE, folder)
+    for name in ("2024.yaml", "2025.yaml"):
+        text = (folder / name).read_text(encoding="utf-8")
+        (folder / name).write_text(text.replace("id: sample-county\n", f"id: {folder.name}\n"), encoding="utf-8")
     if yaml_edit:
         for name in ("2024.yaml", "2025.yaml"):
             text = (folder / name).read_text(encoding="utf-8")

@@ -59,26 +59,48 @@ def _reference_dates(claims: pd.DataFrame) -> np.ndarray:
 
 TariffSpec = str | LoadedTariff | Sequence[LoadedTariff] | None
 """An id, `ID@VERSION` or one loaded version (every claim under it), a list of loaded versions
-(each claim under the one in force on its date: a tariff folder, an edited set), or None."""
+(each claim under the one in force on its date: a tariff folder, an edited set), or None. It is
+the tariff of claims without a pooling region, and of those whose region is its id."""
+
+REGION = "region"
 
 
-def assign_tariffs(claims: pd.DataFrame, spec: TariffSpec
-                   ) -> tuple[np.ndarray, dict[str, LoadedTariff], np.ndarray]:
-    """Per claim the key of its tariff version ("" where none is in force), the versions used,
-    and the reference dates."""
-    ref = _reference_dates(claims)
+def claim_regions(claims: pd.DataFrame, persons: pd.DataFrame | None = None) -> np.ndarray:
+    """Per claim its pooling region (统筹区): the claim's `region` cell, else its person's, else
+    "" (the batch's default tariff). A city agency scores claims of several counties at once."""
+    def cells(frame: pd.DataFrame) -> np.ndarray:
+        return frame[REGION].fillna("").astype(str).to_numpy(dtype=object)  # io strips cells
+
+    region = cells(claims) if REGION in claims else np.full(len(claims), "", dtype=object)
+    if persons is not None and REGION in persons and len(persons):
+        pos = positions(claims["psn_no"], persons["psn_no"])
+        theirs = np.where(pos >= 0, cells(persons)[np.maximum(pos, 0)], "")
+        region = np.where(region == "", theirs, region)
+    return region
+
+
+def spec_id(spec: TariffSpec) -> str:
     if isinstance(spec, LoadedTariff):
-        return np.full(len(claims), spec.key, dtype=object), {spec.key: spec}, ref
+        return spec.tariff.id
+    if isinstance(spec, (list, tuple)):
+        return spec[0].tariff.id if spec else ""
+    return (spec or registry.DEFAULT_TARIFF).partition("@")[0]
+
+
+def _in_force(ref: np.ndarray, spec: TariffSpec) -> tuple[np.ndarray, dict[str, LoadedTariff]]:
+    """Per reference date the key of the version of one tariff in force ("" where none is)."""
+    if isinstance(spec, LoadedTariff):
+        return np.full(len(ref), spec.key, dtype=object), {spec.key: spec}
     if isinstance(spec, (list, tuple)):
         candidates = [(lt.tariff, lambda lt=lt: lt) for lt in spec]
     else:
         tariff_id, _, version = (spec or registry.DEFAULT_TARIFF).partition("@")
         if version:
             lt = registry.load_version(tariff_id, version)
-            return np.full(len(claims), lt.key, dtype=object), {lt.key: lt}, ref
+            return np.full(len(ref), lt.key, dtype=object), {lt.key: lt}
         candidates = [(t, partial(registry.load_version, tariff_id, t.version))
                       for t in registry.versions(tariff_id)]
-    keys = np.full(len(claims), "", dtype=object)
+    keys = np.full(len(ref), "", dtype=object)
     used: dict[str, LoadedTariff] = {}
     for t, load in candidates:
         start = np.datetime64(t.effective_from, "D")
@@ -88,7 +110,41 @@ def assign_tariffs(claims: pd.DataFrame, spec: TariffSpec
             lt = load()
             keys[hit] = lt.key
             used[lt.key] = lt
+    return keys, used
+
+
+def assign_tariffs(claims: pd.DataFrame, spec: TariffSpec, persons: pd.DataFrame | None = None
+                   ) -> tuple[np.ndarray, dict[str, LoadedTariff], np.ndarray]:
+    """Per claim the key of its tariff version ("" where none is in force, or its region is
+    unknown), the versions used, and the reference dates. Claims are grouped by region, then
+    by date: `spec` serves claims without a region and those of its own id; any other region
+    is the tariff of that id on the search path."""
+    ref = _reference_dates(claims)
+    regions = claim_regions(claims, persons)
+    default = (regions == "") | (regions == spec_id(spec))
+    keys = np.full(len(claims), "", dtype=object)
+    used: dict[str, LoadedTariff] = {}
+    known = registry.region_dirs()
+    groups = [(default, spec)] + [(regions == r, r) for r in sorted(set(regions[~default])) if r in known]
+    for rows, group_spec in groups:
+        if rows.any():
+            keys[rows], versions = _in_force(ref[rows], group_spec)
+            used.update(versions)
     return keys, used, ref
+
+
+def no_tariff_reasons(claims: pd.DataFrame, persons: pd.DataFrame, rows: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Why each claim of `rows` has no tariff, and the claim's column to fix: an unknown region
+    (the claim's own cell, or its person's), else its date."""
+    regions, own = claim_regions(claims[rows], persons), claim_regions(claims[rows])
+    known = registry.region_dirs()
+    unknown = (regions != "") & ~np.isin(regions, list(known))
+    names = ", ".join(sorted(known))
+    where = np.where(own != "", f"column {REGION}", f"the person's {REGION} (persons table)")
+    reason = np.where(unknown, [f"unknown pooling region '{r}' in {w} (known: {names})"
+                                for r, w in zip(regions, where)], "no tariff version in force on the claim's date")
+    return reason.astype(object), np.where(unknown & (own != ""), REGION, "").astype(object)
 
 
 def _claim_context(batch: Batch) -> pd.DataFrame:
@@ -140,17 +196,19 @@ def _calendar_estimated(claims: pd.DataFrame, facts: pd.DataFrame, conclusions: 
     return due | window
 
 
-def _reject_rows(batch: Batch, claim_mask: np.ndarray, line_mask: np.ndarray, reason: str) -> pd.DataFrame:
-    """Reject rows for claims dropped by the pipeline, and for each of their lines; rows are the
-    spreadsheet rows of the input files (the frame index is the file row, after the header)."""
+def _reject_rows(batch: Batch, claim_mask: np.ndarray, line_mask: np.ndarray, reason: np.ndarray,
+                 column: np.ndarray, claim_of_line: np.ndarray) -> pd.DataFrame:
+    """Reject rows for claims dropped by the pipeline (a reason and column each), and for each of
+    their lines; rows are the spreadsheet rows of the input files (the frame index is the file
+    row, after the header). `claim_of_line`: each dropped line's place among the dropped claims."""
     claims, lines = batch.claims[claim_mask], batch.lines[line_mask]
     claim_rows = pd.DataFrame({"table": "claims", "file": batch.sources.get("claims", ""),
-                               "row": claims.index.to_numpy() + 2, "column": "",
+                               "row": claims.index.to_numpy() + 2, "column": column,
                                "key": claims["mdtrt_id"].to_numpy(), "reason": reason})
     line_rows = pd.DataFrame({"table": "lines", "file": batch.sources.get("lines", ""),
                               "row": lines.index.to_numpy() + 2, "column": "",
-                              "key": lines["mdtrt_id"] + "/" + lines["line_id"],
-                              "reason": "its claim was not scored: " + reason})
+                              "key": (lines["mdtrt_id"] + "/" + lines["line_id"]).to_numpy(),
+                              "reason": "its claim was not scored: " + reason[claim_of_line]})
     return pd.concat([claim_rows, line_rows], ignore_index=True)
 
 
@@ -185,12 +243,14 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
     acc = batch.accumulators if accumulators is None else accumulators
     claims = batch.claims.reset_index(drop=True)
     claim_pos = positions(batch.lines["mdtrt_id"], claims["mdtrt_id"])  # io keeps no orphan lines
-    keys, tariffs, ref = assign_tariffs(claims, tariff)
+    keys, tariffs, ref = assign_tariffs(claims, tariff, batch.persons)
     no_tariff = keys == ""
     extra = []
     if no_tariff.any():
         dropped = no_tariff[claim_pos]
-        extra.append(_reject_rows(batch, no_tariff, dropped, "no tariff version in force on the claim's date"))
+        reason, column = no_tariff_reasons(claims, batch.persons, no_tariff)
+        extra.append(_reject_rows(batch, no_tariff, dropped, reason, column,
+                                  (np.cumsum(no_tariff) - 1)[claim_pos[dropped]]))
         keep = ~no_tariff
         claims, keys, ref = claims[keep].reset_index(drop=True), keys[keep], ref[keep]
         claim_pos = (np.cumsum(keep) - 1)[claim_pos[~dropped]]

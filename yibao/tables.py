@@ -45,6 +45,8 @@ TABLES: dict[str, tuple[Column, ...]] = {
         C("employer_avg_monthly_wage", "yuan", **OPT, doc="previous year, for the allowance"),
         C("left_employment_date", "date", **OPT),
         C("spouse_of_insured_male_employee", "bool", **OPT),
+        C("region", "str", **OPT, doc="pooling region (统筹区): the id of the tariff the person's claims "
+                                       "are scored under; empty: `score --tariff`"),
     ),
     "enrolments": (  # optional table: a person without rows is insured throughout
         C("psn_no", "str"),
@@ -109,6 +111,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
         C("pregnancy_weeks", "int", **OPT),
         C("correction_of", "str", **OPT,
           doc="the mdtrt_id of an earlier claim this one corrects (the ledger reverses that one)"),
+        C("region", "str", **OPT, doc="pooling region of this claim; empty: its person's"),
     ),
     "lines": (
         C("mdtrt_id", "str"),

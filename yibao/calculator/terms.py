@@ -17,11 +17,11 @@ from yibao.codes import row_groups
 from yibao.money import BP, div_half_up, ratio_to_bp, yuan_to_fen
 from yibao.tariffs.catalogue import NO_LIMIT
 from yibao.tariffs.diff import item_path
-from yibao.tariffs.model import Band, Tariff
+from yibao.tariffs.model import MAX_BANDS, Band, Tariff
 from yibao.tariffs.registry import LoadedTariff
 
 POOLS = ("", "inpatient", "outpatient", "chronic", "maternity")
-BANDS = 4  # band slots per term; tariffs with more bands raise at build time
+BANDS = MAX_BANDS  # band slots per term; the tariff model refuses more
 
 # Accumulator slots drawn by a pool's annual cap (`paid_slot`) and annual deductible (`ded_slot`).
 PAID_INPATIENT, PAID_OUTPATIENT, PAID_PRENATAL, PAID_CHRONIC0 = 0, 1, 2, 3
@@ -75,8 +75,6 @@ def _band_paths(path: str, bands: list[Band]) -> tuple[str, ...]:
 
 
 def _bands(bands: list[Band], shift_bp: int = 0) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    if len(bands) > BANDS:
-        raise ValueError(f"at most {BANDS} bands are supported, got {len(bands)}")
     bounds = [NO_LIMIT if b.upto is None else yuan_to_fen(b.upto) for b in bands]
     bps = [min(max(ratio_to_bp(b.ratio) + shift_bp, 0), BP) for b in bands]
     pad = BANDS - len(bands)

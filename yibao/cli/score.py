@@ -40,7 +40,9 @@ class Stages:
 
 def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet, CSV or xlsx), or one .xlsx workbook"),
         out: Path = typer.Option(..., "--out", help="output folder"),
-        tariff: Optional[str] = typer.Option(None, "--tariff", help="ID or ID@VERSION"),
+        tariff: Optional[str] = typer.Option(None, "--tariff",
+                                             help="ID, ID@VERSION or a tariff folder: the tariff of claims "
+                                                  "without a region (docs/tariffs.md regions)"),
         accumulators: Optional[Path] = typer.Option(None, "--accumulators",
                                                     help="accumulators of earlier batches"),
         fmt: Format = typer.Option("parquet", "--format", help="output format"),
@@ -61,12 +63,17 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet,
     from yibao.outputs import check_out
     from yibao.pipeline import score_batch
     from yibao.scored import write_scored
+    from yibao.tariffs.registry import tariff_spec
 
     if ledger is not None and accumulators is not None:
         raise InputError("--ledger holds the accumulators: give --ledger or --accumulators, not both")
     if period is not None and ledger is None:
         raise InputError("--period places a batch in the ledger: give it with --ledger")
     check_out(out, overwrite)
+    spec = None if tariff is None else tariff_spec(tariff)
+    if ledger is not None and isinstance(spec, list):
+        raise InputError("--ledger records the tariff by id: install the folder on YIBAO_TARIFF_PATH "
+                         "and give --tariff ID")
     started = time.perf_counter()
     big = not quiet and sum(f.stat().st_size for f in input.glob("lines.*")) > 5_000_000
     stages = Stages(big)
@@ -75,11 +82,11 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet,
             batch, rejects = load_batch(input, accumulators)
         with stages.stage(f"scoring {len(batch.claims):,} claims, {len(batch.lines):,} lines"):
             if ledger is None:
-                result = score_batch(batch, rejects, tariff=tariff, trace=trace)
+                result = score_batch(batch, rejects, tariff=spec, trace=trace)
             else:
                 from yibao.ledger import score_into
 
-                result, outcome, commit = score_into(ledger, batch, rejects, tariff, period, trace)
+                result, outcome, commit = score_into(ledger, batch, rejects, spec, period, trace)
         with stages.stage("writing results"):
             inputs = [input] + ([accumulators] if accumulators is not None else [])
             # the ledger commits once the output is written whole and before it is put in place

@@ -20,8 +20,9 @@ from rich.text import Text
 
 from yibao.cli.options import quiet_option
 from yibao.errors import InputError
-from yibao.tariffs.diff import ABSENT, Change, Parameter, catalogue_parameters, diff_tariffs, parameters
-from yibao.tariffs.registry import (LoadedTariff, load_version, parse_tariff_file, region_dirs, resolve,
+from yibao.tariffs.diff import (ABSENT, Change, Parameter, catalogue_parameters, catalogue_unit, diff_catalogues,
+                                diff_tariffs, parameters)
+from yibao.tariffs.registry import (LoadedTariff, parse_tariff_file, region_dirs, resolve, tariff_spec,
                                     validate_region, version_files)
 
 app = typer.Typer(no_args_is_help=True, help=__doc__.splitlines()[0])
@@ -104,8 +105,26 @@ def _sections(params: list[Parameter]) -> dict[str, list[Parameter]]:
     return out
 
 
+def _version_of(spec: str, version: str | None, option: str) -> LoadedTariff:
+    """One side of a diff: `ID`, `ID@VERSION` or a tariff folder, at `version` (default: its
+    latest, or the one the spec names)."""
+    found = tariff_spec(spec)
+    versions = found if isinstance(found, list) else None
+    if versions is None:
+        tariff_id, _, at = found.partition("@")
+        if version and at and version != at:
+            raise InputError(f"{spec}: conflicts with {option} {version}")
+        return resolve(f"{tariff_id}@{version or at}" if version or at else tariff_id)
+    if version is None:
+        return versions[-1]
+    hit = [lt for lt in versions if lt.tariff.version == version]
+    if not hit:
+        raise InputError(f"{spec}: has no version '{version}'")
+    return hit[0]
+
+
 @app.command()
-def show(tariff: str = typer.Argument(..., help="tariff ID or ID@VERSION"),
+def show(tariff: str = typer.Argument(..., help="tariff ID, ID@VERSION or folder"),
          version: Optional[str] = typer.Option(None, "--version", help="version (default: the latest)"),
          quiet: bool = quiet_option("ID@VERSION of the version shown (which one is the latest)"),
          catalogue: bool = typer.Option(False, "--catalogue",
@@ -113,10 +132,7 @@ def show(tariff: str = typer.Argument(..., help="tariff ID or ID@VERSION"),
          ) -> None:
     """Every parameter of one version, section by section, and the catalogue (its size, or with
     --catalogue every item's values by their `--set` paths)."""
-    tariff_id, _, at = tariff.partition("@")
-    if version and at and version != at:
-        raise InputError(f"{tariff}: conflicts with --version {version}")
-    lt = resolve(f"{tariff_id}@{version or at}" if version or at else tariff_id)
+    lt = _version_of(tariff, version, "--version")
     if quiet:
         typer.echo(lt.key)
         return
@@ -176,22 +192,38 @@ def _change_table(title: str, changes: list[Change], units: dict[str, str]) -> T
 
 
 @app.command()
-def diff(tariff: str = typer.Argument(..., help="tariff ID"),
-         from_: str = typer.Option(..., "--from", help="the older version"),
-         to: str = typer.Option(..., "--to", help="the newer version"),
-         quiet: bool = quiet_option("the exit code: 1 when a parameter changed, else 0 (as `diff -q`)"),
+def diff(tariff: str = typer.Argument(..., metavar="OLD", help="tariff ID, ID@VERSION or folder"),
+         other: Optional[str] = typer.Argument(None, metavar="[NEW]",
+                                               help="another region (ID, ID@VERSION or folder) to compare with; "
+                                                    "default: OLD itself"),
+         from_: Optional[str] = typer.Option(None, "--from", help="the version of OLD (default: its latest)"),
+         to: Optional[str] = typer.Option(None, "--to", help="the version of NEW (default: its latest)"),
+         quiet: bool = quiet_option("the exit code: 1 when a parameter or catalogue item changed, else 0 "
+                                    "(as `diff -q`)"),
          ) -> None:
-    """What changed between two versions, parameter by parameter (metadata listed apart)."""
-    old, new = load_version(tariff, from_), load_version(tariff, to)
+    """What changed between two versions, or two regions: parameter by parameter, then catalogue
+    item by item (metadata listed apart). Every path printed is a `whatif --set` path."""
+    if other is None and (from_ is None or to is None):
+        raise InputError("give --from and --to (two versions of one tariff), or a second tariff to compare with")
+    old = _version_of(tariff, from_, "--from")
+    new = _version_of(other or tariff, to, "--to")
     changes = diff_tariffs(old.tariff, new.tariff)
-    if quiet:
-        raise typer.Exit(int(any(not c.metadata for c in changes)))
-    units = {p.path: p.unit for p in parameters(old.tariff) + parameters(new.tariff)}
-    meta = [c for c in changes if c.metadata]
+    items = diff_catalogues(old.catalogue, new.catalogue)
     params = [c for c in changes if not c.metadata]
+    if quiet:
+        raise typer.Exit(int(bool(params or items)))
+    units = {p.path: p.unit for p in parameters(old.tariff) + parameters(new.tariff)}
+    units.update({c.path: catalogue_unit(c.path) for c in items})
+    _console().print(f"{old.key} → {new.key}", style="bold")
+    meta = [c for c in changes if c.metadata]
     if meta:
         _console().print(_change_table("metadata", meta, units))
     if params:
         _console().print(_change_table(f"parameters ({len(params)} changed)", params, units))
     else:
         _console().print("no parameter changes")
+    if items:
+        changed = len({c.path.rsplit(".", 1)[0] for c in items})
+        _console().print(_change_table(f"catalogue ({changed} items changed)", items, units))
+    else:
+        _console().print("no catalogue changes")

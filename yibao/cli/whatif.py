@@ -37,10 +37,16 @@ COLOURS = {"approved": "green", "partially_approved": "yellow", "rejected": "red
 def _decide(case_path: Path, tariff: Optional[str], edits: list[str]) -> tuple[dict, dict | None]:
     case = load_case(case_path)
     batch = case_batch(case)
-    keys, versions, _ = assign_tariffs(batch.claims.reset_index(drop=True), tariff)
+    from yibao.tariffs.registry import tariff_spec
+
+    spec = None if tariff is None else tariff_spec(tariff)
+    keys, versions, _ = assign_tariffs(batch.claims.reset_index(drop=True), spec, batch.persons)
     if not keys[0]:
         from yibao.errors import InputError
-        raise InputError("no tariff version is in force on the case's date", file=str(case_path))
+        from yibao.pipeline import no_tariff_reasons
+
+        reason, _ = no_tariff_reasons(batch.claims, batch.persons, keys == "")
+        raise InputError(reason[0].replace("the claim's date", "the case's date"), file=str(case_path))
     base: LoadedTariff = versions[keys[0]]
     baseline = decision_object(score_batch(batch, tariff=base, trace=True), case.claim.mdtrt_id)
     if not edits:
@@ -147,7 +153,7 @@ def _differences(base: dict[str, Any], edited: dict[str, Any]) -> dict[str, Any]
 
 def run(case: Path = typer.Argument(..., help="case file (JSON or YAML, docs/cases.md)"),
         json_out: bool = typer.Option(False, "--json", help="print the decision as JSON"),
-        tariff: Optional[str] = typer.Option(None, "--tariff", help="ID or ID@VERSION"),
+        tariff: Optional[str] = typer.Option(None, "--tariff", help="ID, ID@VERSION or a tariff folder"),
         set_: list[str] = typer.Option([], "--set", help="PATH=VALUE tariff edit (repeatable)"),
         compare: bool = typer.Option(False, "--compare", help="baseline, edited and difference"),
         quiet: bool = quiet_option("the decision (edited, with --set), one word for scripts"),

@@ -20,7 +20,7 @@ import pandas as pd
 from yibao.errors import InputError
 from yibao.io import Batch
 from yibao.money import fen_to_yuan
-from yibao.pipeline import TariffSpec, score_batch
+from yibao.pipeline import TariffSpec, claim_regions, score_batch, spec_id
 from yibao.simulation import tables
 from yibao.simulation.claims import claims_diff
 from yibao.simulation.labels import DIMENSIONS, FIELDS, SIDES, money_columns
@@ -84,6 +84,10 @@ def simulate_batch(batch: Batch, rejects: pd.DataFrame | None = None, *, edits: 
         raise InputError("give the reform as --set edits or as --reform, one of the two")
     baseline = user_spec(tariff)
     claims = batch.claims.reset_index(drop=True)
+    others = sorted(set(claim_regions(claims, batch.persons)) - {"", spec_id(baseline)})
+    if others:  # a reform is one tariff: claims of other regions would be compared under neither
+        raise InputError(f"simulate compares one pooling region: the batch also holds region {others[0]} "
+                         f"(column region); simulate each region's claims alone, with --tariff REGION")
     reformed = edited_spec(claims, baseline, edits) if edits else user_spec(reform)
     base = score_batch(batch, rejects, tariff=baseline, accumulators=accumulators)
     base_claims, base_rejects = base.claims, base.rejects

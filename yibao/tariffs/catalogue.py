@@ -108,7 +108,10 @@ def parse_catalogue(df: pd.DataFrame, path: Path) -> pd.DataFrame:
         return n
 
     def day(v: str) -> np.datetime64:
-        return np.datetime64(v, "D")
+        try:
+            return np.datetime64(v, "D")
+        except ValueError:
+            raise ValueError("not a date: write YYYY-MM-DD") from None
 
     return pd.DataFrame({
         "code": df["code"],

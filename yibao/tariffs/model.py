@@ -24,6 +24,8 @@ EmployeeStatus = Literal["any", "in_service", "retired"]
 StatusKind = Literal["tekun", "dibao", "low_income", "relapse_monitored", "retired_cadre", "priority_care"]
 MedType = Literal["11", "14", "21", "51", "52"]
 Level = Annotated[int, Field(ge=1, le=4)]
+MAX_BANDS = 4
+"""Bands (and tiers, layers) per list: the calculator holds this many per claim, vectorized."""
 
 
 def _check_yuan(v: Decimal) -> Decimal:
@@ -75,6 +77,8 @@ class Band(Strict):
 def _check_bands(bands: list[Band]) -> list[Band]:
     if not bands:
         raise ValueError("at least one band is needed")
+    if len(bands) > MAX_BANDS:
+        raise ValueError(f"{len(bands)} bands: at most {MAX_BANDS} are supported; merge adjacent bands")
     bounds = [b.upto for b in bands]
     if bounds[-1] is not None:
         raise ValueError("the last band must be open (upto: null)")
@@ -426,6 +430,20 @@ class Tariff(Strict):
         undefined = [f"{where}: {code}" for where, code in used if code not in m.names]
         if undefined:
             raise ValueError("material codes not defined in materials.names: " + "; ".join(undefined))
+        return self
+
+    @model_validator(mode="after")
+    def _statuses_declared(self) -> Tariff:
+        """A person's status is the assistance status valid on the day, so a tilt for a status
+        `assistance.statuses` does not list would never apply: refused rather than ignored."""
+        declared = {s.status for s in self.assistance.statuses}
+        uses = [(f"catastrophic.funds[{i}].statuses", s) for i, f in enumerate(self.catastrophic.funds)
+                for s in f.statuses]
+        uses += [(f"inpatient.status_ratio_tilt.{s}", s) for s in self.inpatient.status_ratio_tilt]
+        for where, status in uses:
+            if status not in declared:
+                raise ValueError(f"{where}: status '{status}' is not declared in assistance.statuses, so "
+                                 f"its tilt would never apply: add it there (deductible, bands) or remove it here")
         return self
 
     @property

@@ -1,0 +1,120 @@
+"""`yibao tariffs diff` (issue 16 part 4): catalogue changes item by item, two regions compared,
+and every path it prints is accepted verbatim by `whatif --set`, giving the new value."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from test_faults import run_cli
+from yibao.cli.tariffs import app as tariffs_app
+from yibao.tariffs.diff import ABSENT, Change, catalogue_parameters, diff_catalogues, diff_tariffs, parameters
+from yibao.tariffs.edit import apply_edits
+from yibao.tariffs.registry import BUNDLED, LoadedTariff, resolve
+
+OTHER = "diff-county"
+DEDUCTIBLE = "level: 2, deductible: 500,"
+
+
+@pytest.fixture(scope="module")
+def search_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`diff-county`: the sample tariff with another county-hospital deductible, a cheaper
+    cefuroxime, the nursing fee moved to 乙类, one item dropped and one added."""
+    root = tmp_path_factory.mktemp("tariffs")
+    folder = root / OTHER
+    shutil.copytree(BUNDLED / "sample-county", folder)
+    for name in ("2024.yaml", "2025.yaml"):
+        text = (folder / name).read_text(encoding="utf-8")
+        text = text.replace("id: sample-county", f"id: {OTHER}").replace(DEDUCTIBLE, DEDUCTIBLE.replace("500", "450"))
+        (folder / name).write_text(text, encoding="utf-8")
+    cat = pd.read_csv(folder / "catalogue.csv", dtype=str, keep_default_na=False)
+    cat.loc[cat["code"] == "B-CEFU", "price_cap"] = "2.80"
+    cat.loc[cat["code"] == "S-NURSE1", ["level", "selfpay_prop"]] = ["02", "0.05"]
+    added = cat[cat["code"] == "A-AMOX"].assign(code="A-NEW", name="新增药品")
+    cat = pd.concat([cat[cat["code"] != "A-SALINE"], added])
+    cat.to_csv(folder / "catalogue.csv", index=False)
+    return root
+
+
+@pytest.fixture
+def on_path(search_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("YIBAO_TARIFF_PATH", str(search_path))
+
+
+def _printed_paths(args: list[str], env: dict[str, str]) -> tuple[set[str], str]:
+    result = CliRunner().invoke(tariffs_app, ["diff", *args], env={**env, "COLUMNS": "400"})
+    assert result.exit_code == 0, result.output
+    rows = [line.strip().split("  ")[0] for line in result.output.splitlines() if line.startswith("  ")]
+    return set(rows), result.output
+
+
+def _cell(value: Any) -> str:
+    """A value as `--set` reads it (YAML; catalogue cells as text)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else str(value)
+
+
+def _value(lt: LoadedTariff, path: str) -> Any:
+    params = parameters(lt.tariff) + catalogue_parameters(lt.catalogue)
+    return next(p.value for p in params if p.path == path)
+
+
+def _changes(old: LoadedTariff, new: LoadedTariff) -> list[Change]:
+    return [c for c in diff_tariffs(old.tariff, new.tariff) if not c.metadata] + diff_catalogues(
+        old.catalogue, new.catalogue)
+
+
+@pytest.mark.parametrize("args,old_spec,new_spec", [
+    (["sample-county", "--from", "2024", "--to", "2025"], "sample-county@2024", "sample-county@2025"),
+    (["sample-county@2025", OTHER], "sample-county@2025", f"{OTHER}@2025"),
+    (["sample-county", OTHER, "--from", "2024", "--to", "2025"], "sample-county@2024", f"{OTHER}@2025"),
+])
+def test_every_printed_path_is_a_set_path(args: list[str], old_spec: str, new_spec: str, search_path: Path,
+                                          on_path: None) -> None:
+    printed, _ = _printed_paths(args, {"YIBAO_TARIFF_PATH": str(search_path)})
+    old, new = resolve(old_spec), resolve(new_spec)
+    changes = _changes(old, new)
+    assert changes and {c.path for c in changes} <= printed
+    for c in changes:
+        if c.path.endswith("(order)"):
+            continue  # a reordered list: reorder it in the file
+        base, value = (new, c.new) if c.old is ABSENT else (old, c.new if c.new is not ABSENT else c.old)
+        edited = apply_edits(base, [f"{c.path}={_cell(value)}"])
+        assert _value(edited, c.path) == value, c.path
+
+
+def test_two_regions_item_by_item(search_path: Path, on_path: None) -> None:
+    _, out = _printed_paths(["sample-county@2025", OTHER], {"YIBAO_TARIFF_PATH": str(search_path)})
+    rows = {line.strip().split("  ")[0]: line.split() for line in out.splitlines() if line.startswith("  ")}
+    assert "sample-county@2025 → diff-county@2025" in out
+    assert rows["id"][1:] == ["sample-county", OTHER]
+    assert rows["inpatient.schemes[insutype=390,employee_status=any,level=2].deductible"][1:] == [
+        "500", "yuan", "450", "yuan"]
+    assert rows["catalogue[code=B-CEFU].price_cap"][1:] == ["3.20", "yuan", "2.80", "yuan"]
+    assert rows["catalogue[code=S-NURSE1].level"][1:] == ["01", "02"]
+    assert rows["catalogue[code=S-NURSE1].selfpay_prop"][1:] == ["none", "0.05", "(5%)"]
+    assert rows["catalogue[code=A-SALINE].price_cap"][1:] == ["3.50", "yuan", "(absent)"]
+    assert rows["catalogue[code=A-NEW].name"][1:] == ["(absent)", "新增药品"]
+    assert "catalogue (4 items changed)" in out
+
+
+def test_quiet_counts_catalogue_changes(search_path: Path, on_path: None) -> None:
+    env = {"YIBAO_TARIFF_PATH": str(search_path)}
+    run = CliRunner().invoke(tariffs_app, ["diff", f"{OTHER}@2025", str(search_path / OTHER), "-q"], env=env)
+    assert (run.exit_code, run.output) == (0, "")
+    run = CliRunner().invoke(tariffs_app, ["diff", "sample-county@2025", OTHER, "-q"], env=env)
+    assert (run.exit_code, run.output) == (1, "")
+
+
+def test_one_tariff_needs_both_versions(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    code, err = run_cli(["tariffs", "diff", "sample-county", "--from", "2024"], capsys, monkeypatch)
+    assert code == 2 and err.startswith("error: give --from and --to") and "\n" not in err.strip()

@@ -1,0 +1,94 @@
+"""The tariff fault corpus through `yibao tariffs validate` as a policy officer runs it (issue 16
+part 3): each slip gives exit 2 and one line naming the file, the entry and the fix; never a
+traceback."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+from test_faults import run_cli
+from yibao.tariffs.registry import BUNDLED
+
+SETTLEMENT = "\nsettlement:\n  deposit_ratio: 0.05           # 质量保证金 withheld from what remains\n"
+
+
+class TariffFault(NamedTuple):
+    name: str
+    file: str  # the file edited, and named in the message
+    old: str
+    new: str
+    says: tuple[str, ...]  # what the one line holds besides the file
+
+
+FAULTS = [
+    TariffFault("five bands", "2024.yaml", "[{upto: 1000, ratio: 0.75}, {upto: 2000, ratio: 0.80}, {ratio: 0.90}]",
+                "[{upto: 1000, ratio: 0.75}, {upto: 2000, ratio: 0.80}, {upto: 3000, ratio: 0.82}, "
+                "{upto: 4000, ratio: 0.85}, {ratio: 0.90}]",
+                ("inpatient.schemes[0].bands", "5 bands", "at most 4", "merge")),
+    TariffFault("month 13", "2025.yaml", "effective_from: 2025-01-01", "effective_from: 2025-13-01",
+                ("effective_from = '2025-13-01'", "month", "YYYY-MM-DD")),
+    TariffFault("day 32", "2024.yaml", "effective_to: 2024-12-31", "effective_to: 2024-12-32",
+                ("effective_to = '2024-12-32'", "YYYY-MM-DD")),
+    TariffFault("unquoted insurance-type key", "2025.yaml", 'annual_cap: {"390": 150000, "310": 60000}',
+                "annual_cap: {390: 150000, 310: 60000}", ("inpatient.annual_cap[390]", 'quotes, "390"')),
+    TariffFault("unquoted insurance-type value", "2025.yaml", '{insutype: "390", level: 1,',
+                "{insutype: 390, level: 1,", ("inpatient.schemes[0].insutype", 'quotes, "390"')),
+    TariffFault("misspelt key", "2025.yaml", "threshold: 11000", "treshold: 11000",
+                ("catastrophic.funds[0].treshold", "did you mean `threshold`?")),
+    TariffFault("misspelt section", "2025.yaml", "\noutpatient:", "\noutpatinet:",
+                ("outpatinet", "did you mean `outpatient`?")),
+    TariffFault("unknown key far from any", "2025.yaml", "  manual_claim_workdays: 21",
+                "  manual_claim_workdays: 21\n  zzz: 1", ("deadlines.zzz", "the keys here are", "manual_claim_workdays")),
+    TariffFault("wrong type", "2025.yaml", "level: 2, deductible: 500,", "level: 2, deductible: five hundred,",
+                ("inpatient.schemes[1].deductible = 'five hundred'",)),
+    TariffFault("missing section", "2025.yaml", SETTLEMENT, "\n", ("settlement", "missing", "add `settlement:`")),
+    TariffFault("negative ratio", "2025.yaml", "{upto: 1000, ratio: 0.75}", "{upto: 1000, ratio: -0.75}",
+                ("inpatient.schemes[0].bands[0].ratio = -0.75", "outside [0, 1]")),
+    TariffFault("overlapping versions", "2025.yaml", "effective_from: 2025-01-01", "effective_from: 2024-12-01",
+                ("effective_from = '2024-12-01'", "overlaps version 2024")),
+    TariffFault("catalogue bad price", "catalogue.csv", "A-AMOX,阿莫西林胶囊 0.25g,drug,01,,0.60,",
+                "A-AMOX,阿莫西林胶囊 0.25g,drug,01,,six,", ("row 2", "column price_cap", "not a number")),
+    TariffFault("catalogue bad level", "catalogue.csv", "B-CEFU,头孢呋辛酯片 0.25g,drug,02,",
+                "B-CEFU,头孢呋辛酯片 0.25g,drug,2,", ("row 4", "column level", "must be one of")),
+    TariffFault("catalogue impossible date", "catalogue.csv", "A-AMOX,阿莫西林胶囊 0.25g,drug,01,,0.60,,,,,,,,,",
+                "A-AMOX,阿莫西林胶囊 0.25g,drug,01,,0.60,,,,,,,,2024-13-01,",
+                ("row 2", "column valid_from", "'2024-13-01'", "YYYY-MM-DD")),
+    TariffFault("undeclared tilted status", "2025.yaml", "    - {status: relapse_monitored,", "    # ",
+                ("catastrophic.funds[1].statuses", "'relapse_monitored' is not declared in assistance.statuses",
+                 "add it there")),
+    TariffFault("undeclared ratio tilt", "2025.yaml", "  retired_cadre: {deductible_factor",
+                "  status_ratio_tilt: {retired_cadre: 0.05}\n  retired_cadre: {deductible_factor",
+                ("inpatient.status_ratio_tilt.retired_cadre", "not declared in assistance.statuses")),
+    TariffFault("id not its folder", "2025.yaml", "id: sample-county", "id: sample-city",
+                ("id = 'sample-city'", "write id: sample-county")),
+    TariffFault("broken YAML", "2025.yaml", "annual_cap: {", "annual_cap: {{", ("cannot read tariff",)),
+]
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
+def test_tariff_fault(fault: TariffFault, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                      monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "sample-county"
+    shutil.copytree(BUNDLED / "sample-county", folder)
+    text = (folder / fault.file).read_text(encoding="utf-8")
+    assert text.count(fault.old) == 1, fault.old
+    (folder / fault.file).write_text(text.replace(fault.old, fault.new), encoding="utf-8")
+
+    code, err = run_cli(["tariffs", "validate", str(folder)], capsys, monkeypatch)
+
+    assert "Traceback" not in err
+    assert code == 2, err
+    message = err.strip()
+    assert message.startswith("error:") and "\n" not in message, err
+    assert str(folder / fault.file) in message
+    for part in fault.says:
+        assert part in message, f"{part!r} not in {message}"
+
+
+def test_the_bundled_tariff_is_valid(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    code, err = run_cli(["tariffs", "validate", "sample-county", "--quiet"], capsys, monkeypatch)
+    assert (code, err) == (0, "")
