@@ -125,9 +125,11 @@ def read_manifest(folder: Path, kind: str, tables: Iterable[str] = ()) -> tuple[
 
 
 def check_listed(folder: Path, manifest: Mapping[str, Any], path: Path) -> None:
-    """Refuse to read a file of `folder` that its manifest does not vouch for."""
-    if path.relative_to(folder).as_posix() not in manifest["files"]:
-        raise InputError(f"not listed in {MANIFEST} (added after the folder was written)", file=str(path))
+    """Refuse to read a file of `folder` (or a part of a partitioned table's folder) that its
+    manifest does not vouch for."""
+    for file in sorted(path.glob("part-*.parquet")) if path.is_dir() else [path]:
+        if file.relative_to(folder).as_posix() not in manifest["files"]:
+            raise InputError(f"not listed in {MANIFEST} (added after the folder was written)", file=str(file))
 
 
 def input_digest(sources: Sequence[Path]) -> str:

@@ -1,0 +1,294 @@
+"""Scoring a batch by partitions of persons (按参保人分区), so memory is bounded by a partition.
+
+A province's month (hundreds of millions of lines) does not fit in one process. It need not:
+everything that crosses claims — accumulators, settlement order, duplicate and split-admission
+checks — stays within one person. So every row is sent to a partition by a hash of its person
+number: person tables and claims by their own `psn_no`, lines by their claim's person (a look-up
+on claim ids, keys only), and the institutions table, which every claim refers to, goes whole
+to every partition. Each partition is then read, validated and scored by the one pipeline
+(`yibao.io.normalize`, `yibao.pipeline.score_batch`) on its own, and its outputs are written as
+parts of one output folder: `<table>/part-NNNNN.parquet`.
+
+What the split must not break:
+
+- Row numbers. A partition keeps every row's 0-based file row (column `_yibao_row` of the split
+  files) and `normalize` is given them, so rejects and the frames name the rows of the files.
+- Unique keys that are not per person. Two claims with one `mdtrt_id` but different persons
+  would land in different partitions and both be scored. Before splitting, the claim keys are
+  read (keys only) and the persons of every duplicated `mdtrt_id` are moved into one partition,
+  where the duplicate is rejected as in a whole run. Lines follow their claim, so duplicate line
+  ids meet too; lines of an unknown claim go by a hash of their `mdtrt_id`.
+- Institution rows. Every partition validates the whole institutions table; their rejects are
+  kept from partition 0 only, so each is reported once.
+
+Output rows are in partition order (within a part, in file order); sorted by their keys, every
+table equals a whole run's row for row (tests/test_partitions.py).
+
+Reading is streamed for Parquet input (row groups, keys by column projection), so peak memory
+is one partition plus the claim keys; CSV and xlsx tables are read whole once to be split.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from yibao.codes import positions
+from yibao.errors import InputError
+from yibao.io import (_arrow_frame, _field_name, _text, normalize, parquet_parts, read_parts, read_table,
+                      table_file, write_tables)
+from yibao.outputs import input_digest, write_folder
+from yibao.pipeline import Result, score_batch
+from yibao.tables import INPUT_TABLES, OPTIONAL_TABLES
+
+PART = "part-{:05d}"
+ROW = "_yibao_row"  # a split file's column: the row's 0-based row in its input file
+SPLIT = ".split"  # the split input, inside the output's temporary folder until the parts are scored
+SHARED = "institutions"  # the one table every partition reads whole
+CHUNK = 1 << 18  # rows read at once while splitting
+OUTPUTS = ("claims", "lines", "accumulators", "violations", "rejects")
+SUMMARY_CLAIMS = ("mdtrt_id", "med_type", "institution_id", "decision", "reason_codes", "calendar_estimated")
+
+
+@dataclass(frozen=True)
+class Job:
+    """What scoring one partition needs; plain paths and strings, so a Dask worker gets it by
+    pickle and reads the split files from storage it shares with the client."""
+
+    split: str  # folder of the split tables: <table>/part-NNNNN.parquet
+    out: str  # folder the output parts are written to
+    sources: dict[str, str]  # table → its input file, as rejects name it
+    tariff: str | None = None
+    trace: bool = False
+
+
+@dataclass
+class PartStats:
+    """What a scored partition reports back: its rows per output table and tariff versions."""
+
+    rows: dict[str, int] = field(default_factory=dict)
+    tariffs: set[str] = field(default_factory=set)
+
+
+Runner = Callable[[Job, int], list[PartStats]]
+
+
+# --- splitting ------------------------------------------------------------------------------
+
+def _files(path: Path) -> list[Path]:
+    return parquet_parts(path) if path.is_dir() else [path]
+
+
+def _is_parquet(path: Path) -> bool:
+    return path.is_dir() or path.suffix.lower() == ".parquet"
+
+
+def _chunks(path: Path, columns: Sequence[str] | None = None) -> Iterator[pa.Table]:
+    """The raw rows of a table file in order, a chunk at a time (Parquet is streamed)."""
+    if not _is_parquet(path):
+        table = pa.Table.from_pandas(read_table(path), preserve_index=False)
+        table = table.select(list(columns)) if columns is not None else table
+        for start in range(0, max(len(table), 1), CHUNK):
+            yield table.slice(start, CHUNK)
+        return
+    for file in _files(path):
+        parquet = pq.ParquetFile(file)
+        if parquet.metadata.num_rows == 0:
+            yield parquet.schema_arrow.empty_table().select(list(columns) if columns is not None
+                                                            else parquet.schema_arrow.names)
+            continue
+        for batch in parquet.iter_batches(batch_size=CHUNK, columns=columns):
+            yield pa.Table.from_batches([batch])
+
+
+def _column(path: Path, name: str) -> str | None:
+    """The raw header of field `name` in a table file (headers may carry spaces or a label)."""
+    if _is_parquet(path):
+        names = pq.ParquetFile(_files(path)[0]).schema_arrow.names if _files(path) else []
+    else:
+        names = list(read_table(path).columns)
+    return next((n for n in names if _field_name(n) == name), None)
+
+
+def _keys(chunk: pa.Table, column: str) -> pd.Series:
+    """A key column as `normalize` will read it: stripped text."""
+    return _text(_arrow_frame(chunk.select([column])).iloc[:, 0])
+
+
+def _hash_bucket(keys: pd.Series, n: int) -> np.ndarray:
+    """Partition per key: a fixed-key SipHash, the same in every process and on every run."""
+    return (pd.util.hash_array(keys.to_numpy(dtype=object)) % np.uint64(n)).astype(np.int64)
+
+
+class Router:
+    """The partition of every row: persons by hash, moved together where they share a claim id."""
+
+    def __init__(self, n: int, claim_psn: pd.Series, claim_ids: pd.Series) -> None:
+        self.n = n
+        self.moved = _shared_claim_persons(claim_psn, claim_ids, _hash_bucket(claim_psn, n))
+        self.claim_ids = claim_ids.reset_index(drop=True)
+        self.claim_bucket = self.person(claim_psn)
+
+    def person(self, psn: pd.Series) -> np.ndarray:
+        bucket = _hash_bucket(psn, self.n)
+        if len(self.moved):
+            moved = psn.map(self.moved).to_numpy(dtype=np.float64, na_value=np.nan)
+            bucket = np.where(np.isnan(moved), bucket, np.nan_to_num(moved)).astype(np.int64)
+        return bucket
+
+    def line(self, claim_ids: pd.Series) -> np.ndarray:
+        pos = positions(claim_ids, self.claim_ids)
+        own = self.claim_bucket[np.maximum(pos, 0)] if len(self.claim_ids) else np.zeros(len(pos), np.int64)
+        return np.where(pos >= 0, own, _hash_bucket(claim_ids, self.n))
+
+
+def _shared_claim_persons(psn: pd.Series, ids: pd.Series, bucket: np.ndarray) -> pd.Series:
+    """Persons whose claims share an `mdtrt_id` with another person's, and the one partition
+    each group goes to (the lowest of its buckets; chains of shared ids settle by repetition)."""
+    dup = ids.duplicated(keep=False).to_numpy()
+    if not dup.any():
+        return pd.Series(dtype=np.int64)
+    links = pd.DataFrame({"psn": psn.to_numpy()[dup], "id": ids.to_numpy()[dup], "bucket": bucket[dup]})
+    while True:
+        low = links.groupby("id")["bucket"].transform("min")
+        low = low.groupby(links["psn"]).transform("min")
+        if (low == links["bucket"]).all():
+            return links.groupby("psn")["bucket"].min()
+        links["bucket"] = low
+
+
+def _route(table: str, path: Path, router: Router) -> Callable[[pa.Table], np.ndarray] | None:
+    key = "mdtrt_id" if table == "lines" else "psn_no"
+    column = _column(path, key)
+    if column is None:
+        return None  # the column is missing: `normalize` says so in partition 0
+    if table == "lines":
+        return lambda chunk: router.line(_keys(chunk, column))
+    return lambda chunk: router.person(_keys(chunk, column))
+
+
+def split(tables: dict[str, Path], n: int, into: Path) -> None:
+    """Write every table but institutions as `into/<table>/part-NNNNN.parquet`, one per partition,
+    each row with its file row in `_yibao_row`."""
+    claim_cols = [_column(tables["claims"], c) for c in ("psn_no", "mdtrt_id")]
+    if None in claim_cols:
+        claim_psn = claim_ids = pd.Series([], dtype="str")
+    else:
+        chunks = list(_chunks(tables["claims"], claim_cols))
+        claim_psn = pd.concat([_keys(c, claim_cols[0]) for c in chunks], ignore_index=True)
+        claim_ids = pd.concat([_keys(c, claim_cols[1]) for c in chunks], ignore_index=True)
+    router = Router(n, claim_psn, claim_ids)
+    for table, path in tables.items():
+        if table != SHARED:
+            _split_table(path, _route(table, path, router), n, into / table)
+
+
+def _split_table(path: Path, route: Callable[[pa.Table], np.ndarray] | None, n: int, folder: Path) -> None:
+    folder.mkdir(parents=True)
+    writers: list[pq.ParquetWriter] = []
+    offset = 0
+    for chunk in _chunks(path):
+        chunk = chunk.append_column(ROW, pa.array(np.arange(offset, offset + len(chunk), dtype=np.int64)))
+        offset += len(chunk)
+        if not writers:
+            writers = [pq.ParquetWriter(folder / f"{PART.format(k)}.parquet", chunk.schema) for k in range(n)]
+        bucket = route(chunk) if route is not None else np.zeros(len(chunk), dtype=np.int64)
+        for k in np.unique(bucket):
+            writers[k].write_table(chunk.filter(pa.array(bucket == k)))
+    for writer in writers:
+        writer.close()
+
+
+# --- scoring one partition ------------------------------------------------------------------
+
+def score_part(job: Job, k: int) -> PartStats:
+    """Validate and score partition `k` through the one pipeline and write its output parts."""
+    raw: dict[str, pd.DataFrame] = {}
+    rows: dict[str, np.ndarray] = {}
+    for table, source in job.sources.items():
+        if table == SHARED:
+            raw[table] = read_table(Path(source), table)
+            continue
+        frame = read_table(Path(job.split) / table / f"{PART.format(k)}.parquet")
+        rows[table] = frame.pop(ROW).to_numpy(dtype=np.int64)
+        raw[table] = frame
+    batch, rejects = normalize(raw, dict(job.sources), rows)
+    if k > 0:  # each partition validated the whole institutions table: report it once
+        rejects = rejects[rejects["table"] != SHARED]
+    result = score_batch(batch, rejects, tariff=job.tariff, trace=job.trace)
+    tables = {name: getattr(result, name) for name in OUTPUTS}
+    if result.trace is not None:
+        tables["trace"] = result.trace
+    for name, frame in tables.items():
+        write_tables({PART.format(k): frame}, Path(job.out) / name)
+    return PartStats({name: len(frame) for name, frame in tables.items()},
+                     {str(t) for t in result.claims["tariff"] if str(t)})
+
+
+def run_locally(job: Job, n: int) -> list[PartStats]:
+    """The partitions one after another in this process: peak memory is one partition's."""
+    return [score_part(job, k) for k in range(n)]
+
+
+# --- the whole run --------------------------------------------------------------------------
+
+def input_tables(source: Path, accumulators: Path | None) -> dict[str, Path]:
+    """The table files of a batch folder (a file or a folder of Parquet parts per table)."""
+    if not source.is_dir():
+        raise InputError("a partitioned run reads a folder of tables (Parquet, CSV or xlsx per table), "
+                         "not one workbook", file=str(source))
+    tables = {name: table_file(source, name, required=name in INPUT_TABLES) for name in INPUT_TABLES + OPTIONAL_TABLES}
+    if accumulators is not None:
+        if tables.get("accumulators") is not None:
+            raise InputError("the batch has an accumulators table and accumulators were given apart: keep one",
+                             file=str(tables["accumulators"]))
+        tables["accumulators"] = accumulators
+    return {name: path for name, path in tables.items() if path is not None}
+
+
+def score_partitioned(source: Path, out: Path, partitions: int, *, run: Runner = run_locally,
+                      tariff: str | None = None, accumulators: Path | None = None, trace: bool = False,
+                      overwrite: bool = False) -> dict[str, Any]:
+    """Score the batch folder `source` in `partitions` partitions into the score folder `out`
+    (written whole, with its manifest, as `yibao.scored.write_scored` writes one); `run` scores
+    the partitions (here one after another, or on a Dask cluster). Returns the summary."""
+    from yibao.scored import SUMMARY, write_summary
+
+    if partitions < 1:
+        raise InputError(f"--partitions {partitions}: give at least 1")
+    tables = input_tables(source, accumulators)
+    summary: dict[str, Any] = {}
+
+    def write(folder: Path) -> dict[str, Any]:
+        split(tables, partitions, folder / SPLIT)
+        job = Job(str(folder / SPLIT), str(folder), {name: str(path) for name, path in tables.items()},
+                  tariff, trace)
+        stats = run(job, partitions)
+        shutil.rmtree(folder / SPLIT)
+        rows = {name: sum(s.rows[name] for s in stats) for name in stats[0].rows}
+        summary.update(_summary(folder, rows["lines"]))
+        write_summary(summary, folder / SUMMARY)
+        return {"tariffs": sorted(set().union(*(s.tariffs for s in stats))),
+                "input_digest": input_digest([source] + ([accumulators] if accumulators else [])),
+                "rows": rows, "format": "parquet", "partitions": partitions}
+
+    write_folder(out, write, kind="score", overwrite=overwrite)
+    return summary
+
+
+def _summary(folder: Path, lines: int) -> dict[str, Any]:
+    """The batch summary, reduced from the parts: the claims' few columns it needs, violations
+    and rejects, read back; lines only counted."""
+    from yibao.summary import FUNDS, summarize
+
+    claims = _arrow_frame(read_parts(folder / "claims", list(SUMMARY_CLAIMS + FUNDS)))
+    result = Result(claims, pd.DataFrame(index=pd.RangeIndex(lines)), pd.DataFrame(),
+                    read_table(folder / "violations"), read_table(folder / "rejects"))
+    return summarize(result)
