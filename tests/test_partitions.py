@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -142,3 +144,25 @@ def _three_buckets(buckets) -> list[int]:
     for i, b in enumerate(buckets):
         seen.setdefault(int(b), i)
     return sorted(seen.values())[:3]
+
+
+def test_dask_local_cluster_equals_the_whole_batch(broken: Path, tmp_path: Path) -> None:
+    """Four partitions as tasks on a LocalCluster of two worker processes (loopback only)."""
+    from yibao.cluster import dask_runner
+
+    whole = _whole(broken, tmp_path / "whole")
+    score_partitioned(broken, tmp_path / "dask", 4, run=dask_runner(workers=2))
+    _assert_equal(whole, tmp_path / "dask")
+
+
+@pytest.mark.parametrize("extra, says", [
+    (["--partitions", "2", "--ledger", "x.db"], "--ledger commits one batch"),
+    (["--engine", "dask", "--format", "csv"], "write Parquet parts"),
+    (["--scheduler", "tcp://127.0.0.1:8786"], "give it with --engine dask"),
+])
+def test_partitioned_cli_refuses_what_it_cannot_do(clean: Path, tmp_path: Path, extra: list[str], says: str) -> None:
+    """Refused in one line with exit 2, through the entry point a user runs, before any work."""
+    done = subprocess.run([sys.executable, "-c", "from yibao.cli.app import main; main()", "score", str(clean),
+                           "--out", str(tmp_path / "out"), *extra], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and says in done.stderr and len(done.stderr.splitlines()) == 1, done.stderr
+    assert not (tmp_path / "out").exists()

@@ -186,8 +186,8 @@ def table_file(folder: Path, name: str, required: bool) -> Path | None:
     if len(found) > 1:
         raise InputError(f"both {found[0].name} and {found[1].name}: keep one", file=str(folder))
     if not found and required:
-        raise InputError(f"missing table {name}: no {name}.parquet, {name}.csv, {name}.xlsx "
-                         f"nor a folder {name}/ of part-*.parquet", file=str(folder))
+        raise InputError(f"missing table {name}: no {name}.parquet, {name}.csv or {name}.xlsx",
+                         file=str(folder))
     return found[0] if found else None
 
 
