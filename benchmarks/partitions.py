@@ -18,6 +18,10 @@ partitioned runs of S and B have partitions of one size: their peaks should be a
 The limit: the address space of the child is capped (RLIMIT_AS) at 110 % of the VmPeak of S
 scored whole — S is what "fits". Under that cap B is scored whole (expected to fail) and by
 partitions (expected to pass). Both outcomes are printed as they were, not assumed.
+
+With `--dask-workers W`: B is also scored with `--engine dask --scheduler ADDRESS` on a cluster
+started as on real machines (`dask scheduler`, `dask worker --nworkers W --nthreads 1`, loopback
+only); the time, and each worker's peak RSS (asked of the workers before they are stopped).
 """
 
 from __future__ import annotations
@@ -106,7 +110,41 @@ def measure(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         r = score(batches["B"], root / "out", partitions, cap) | {"batch": "B", "capped": True}
         figures["runs"].append(r)
         print("capped " + _line(r, figures["B_lines"]), flush=True)
+    if args.dask_workers:
+        figures["dask"] = measure_dask(batches["B"], root / "out", n_b, args.dask_workers, root)
+        d = figures["dask"]
+        print(f"  B --engine dask, {args.dask_workers} workers, --partitions {n_b}: {d['seconds']:.1f} s "
+              f"({figures['B_lines'] / d['seconds']:,.0f} lines/s), exit {d['exit']}; peak RSS per worker "
+              + ", ".join(f"{b / 2**20:,.0f} MiB" for b in d["worker_peak_rss_bytes"]), flush=True)
     return figures
+
+
+def measure_dask(batch: Path, out: Path, partitions: int, workers: int, root: Path) -> dict[str, Any]:
+    """`--engine dask --scheduler` on a scheduler and workers started by their own commands."""
+    from distributed import Client
+
+    dask = Path(sys.executable).with_name("dask")
+    address = root / "scheduler.json"
+    address.unlink(missing_ok=True)
+    started = [subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                                 "--scheduler-file", str(address)], stderr=subprocess.DEVNULL)]
+    try:
+        while not address.exists():
+            time.sleep(0.2)
+        started.append(subprocess.Popen([str(dask), "worker", "--scheduler-file", str(address), "--nworkers",
+                                         str(workers), "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"],
+                                        stderr=subprocess.DEVNULL))
+        with Client(scheduler_file=str(address)) as client:
+            client.wait_for_workers(workers)
+            shutil.rmtree(out, ignore_errors=True)
+            r = run(["score", str(batch), "--out", str(out), "--quiet", "--engine", "dask", "--scheduler",
+                     client.scheduler.address, "--partitions", str(partitions)])
+            peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+        return r | {"worker_peak_rss_bytes": sorted(peaks.values())}
+    finally:
+        for proc in reversed(started):
+            proc.terminate()
+            proc.wait(timeout=60)
 
 
 def _line(r: dict[str, Any], lines: int) -> str:
@@ -122,6 +160,8 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=500_000, help="lines of the batch that fits (default 500,000)")
     parser.add_argument("--factor", type=int, default=3, help="the larger batch, × lines (default 3)")
     parser.add_argument("--lines-per-partition", type=int, default=150_000, help="partition size (default 150,000)")
+    parser.add_argument("--dask-workers", type=int, default=0, help="also score B on a Dask cluster of this "
+                                                                    "many workers (default: no)")
     parser.add_argument("--keep", type=Path, help="keep the batches and outputs in this folder")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
     args = parser.parse_args()

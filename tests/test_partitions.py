@@ -166,3 +166,22 @@ def test_partitioned_cli_refuses_what_it_cannot_do(clean: Path, tmp_path: Path, 
                            "--out", str(tmp_path / "out"), *extra], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and says in done.stderr and len(done.stderr.splitlines()) == 1, done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_an_input_table_given_as_parquet_parts(clean: Path, tmp_path: Path) -> None:
+    """lines as `lines/part-*.parquet` (as a cluster's export writes them) read as the one file."""
+    import pyarrow.parquet as pq
+
+    parted = tmp_path / "parted"
+    shutil.copytree(clean, parted)
+    lines = pq.read_table(parted / "lines.parquet")
+    (parted / "lines.parquet").unlink()
+    (parted / "lines").mkdir()
+    half = len(lines) // 2
+    pq.write_table(lines.slice(0, half), parted / "lines" / "part-00000.parquet")
+    pq.write_table(lines.slice(half), parted / "lines" / "part-00001.parquet")
+    whole = _whole(clean, tmp_path / "whole")
+    score_partitioned(parted, tmp_path / "parts", 2)
+    _assert_equal(whole, tmp_path / "parts")
+    digests = {json.loads((f / "manifest.json").read_text())["input_digest"] for f in (whole, tmp_path / "parts")}
+    assert len(digests) == 2  # the parts are digested, under their own names
