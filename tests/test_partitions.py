@@ -153,6 +153,9 @@ def test_dask_local_cluster_equals_the_whole_batch(broken: Path, tmp_path: Path)
     whole = _whole(broken, tmp_path / "whole")
     score_partitioned(broken, tmp_path / "dask", 4, run=dask_runner(workers=2))
     _assert_equal(whole, tmp_path / "dask")
+    score_partitioned(broken, tmp_path / "local", 4)
+    manifests = [(tmp_path / f / "manifest.json").read_bytes() for f in ("dask", "local")]
+    assert manifests[0] == manifests[1]  # the same bytes, part for part, whoever scored them
 
 
 @pytest.mark.parametrize("extra, says", [

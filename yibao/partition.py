@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
@@ -90,10 +91,16 @@ def _is_parquet(path: Path) -> bool:
     return path.is_dir() or path.suffix.lower() == ".parquet"
 
 
+@lru_cache(maxsize=1)  # the split asks for a table's header, keys and rows in turn: read it once
+def _whole(path: Path) -> pa.Table:
+    return pa.Table.from_pandas(read_table(path), preserve_index=False)
+
+
 def _chunks(path: Path, columns: Sequence[str] | None = None) -> Iterator[pa.Table]:
-    """The raw rows of a table file in order, a chunk at a time (Parquet is streamed)."""
+    """The raw rows of a table file in order, a chunk at a time (Parquet is streamed; CSV and
+    xlsx are read whole)."""
     if not _is_parquet(path):
-        table = pa.Table.from_pandas(read_table(path), preserve_index=False)
+        table = _whole(path)
         table = table.select(list(columns)) if columns is not None else table
         for start in range(0, max(len(table), 1), CHUNK):
             yield table.slice(start, CHUNK)
@@ -113,7 +120,7 @@ def _column(path: Path, name: str) -> str | None:
     if _is_parquet(path):
         names = pq.ParquetFile(_files(path)[0]).schema_arrow.names if _files(path) else []
     else:
-        names = list(read_table(path).columns)
+        names = _whole(path).column_names
     return next((n for n in names if _field_name(n) == name), None)
 
 
@@ -185,9 +192,12 @@ def split(tables: dict[str, Path], n: int, into: Path) -> None:
         claim_psn = pd.concat([_keys(c, claim_cols[0]) for c in chunks], ignore_index=True)
         claim_ids = pd.concat([_keys(c, claim_cols[1]) for c in chunks], ignore_index=True)
     router = Router(n, claim_psn, claim_ids)
-    for table, path in tables.items():
-        if table != SHARED:
-            _split_table(path, _route(table, path, router), n, into / table)
+    try:
+        for table, path in tables.items():
+            if table != SHARED:
+                _split_table(path, _route(table, path, router), n, into / table)
+    finally:
+        _whole.cache_clear()  # not to hold a whole CSV table while the partitions are scored
 
 
 def _split_table(path: Path, route: Callable[[pa.Table], np.ndarray] | None, n: int, folder: Path) -> None:
