@@ -53,7 +53,7 @@ PART = "part-{:05d}"
 ROW = "_yibao_row"  # a split file's column: the row's 0-based row in its input file
 SPLIT = ".split"  # the split input, inside the output's temporary folder until the parts are scored
 SHARED = "institutions"  # the one table every partition reads whole
-CHUNK = 1 << 18  # rows read at once while splitting
+CHUNK = 1 << 20  # rows read at once while splitting (a row group of each part per chunk)
 OUTPUTS = ("claims", "lines", "accumulators", "violations", "rejects")
 SUMMARY_CLAIMS = ("mdtrt_id", "med_type", "institution_id", "decision", "reason_codes", "calendar_estimated")
 
@@ -129,31 +129,57 @@ def _keys(chunk: pa.Table, column: str) -> pd.Series:
     return _text(_arrow_frame(chunk.select([column])).iloc[:, 0])
 
 
-def _hash_bucket(keys: pd.Series, n: int) -> np.ndarray:
-    """Partition per key: a fixed-key SipHash, the same in every process and on every run."""
-    return (pd.util.hash_array(keys.to_numpy(dtype=object)) % np.uint64(n)).astype(np.int64)
+def _hashes(keys: pd.Series) -> np.ndarray:
+    """A fixed-key SipHash per key, the same in every process and on every run; each distinct
+    key hashed once (a chunk of lines names each claim a dozen times)."""
+    codes, distinct = pd.factorize(keys)
+    return pd.util.hash_array(np.asarray(distinct, dtype=object))[codes]
 
 
 class Router:
-    """The partition of every row: persons by hash, moved together where they share a claim id."""
+    """The partition of every row: persons by hash, moved together where they share a claim id;
+    lines by their claim's partition."""
 
     def __init__(self, n: int, claim_psn: pd.Series, claim_ids: pd.Series) -> None:
         self.n = n
-        self.moved = _shared_claim_persons(claim_psn, claim_ids, _hash_bucket(claim_psn, n))
+        self.moved = _shared_claim_persons(claim_psn, claim_ids, self._bucket(_hashes(claim_psn)))
+        # claim ids by hash, sorted once: a chunk of lines is looked up by binary search
         self.claim_ids = claim_ids.reset_index(drop=True)
+        hashes = _hashes(self.claim_ids)
+        self.order = np.argsort(hashes, kind="stable")
+        self.sorted_hashes = hashes[self.order]
         self.claim_bucket = self.person(claim_psn)
 
+    def _bucket(self, hashes: np.ndarray) -> np.ndarray:
+        return (hashes % np.uint64(self.n)).astype(np.int64)
+
     def person(self, psn: pd.Series) -> np.ndarray:
-        bucket = _hash_bucket(psn, self.n)
+        bucket = self._bucket(_hashes(psn))
         if len(self.moved):
             moved = psn.map(self.moved).to_numpy(dtype=np.float64, na_value=np.nan)
             bucket = np.where(np.isnan(moved), bucket, np.nan_to_num(moved)).astype(np.int64)
         return bucket
 
     def line(self, claim_ids: pd.Series) -> np.ndarray:
-        pos = positions(claim_ids, self.claim_ids)
+        hashes = _hashes(claim_ids)
+        pos = self._claim_positions(claim_ids, hashes)
         own = self.claim_bucket[np.maximum(pos, 0)] if len(self.claim_ids) else np.zeros(len(pos), np.int64)
-        return np.where(pos >= 0, own, _hash_bucket(claim_ids, self.n))
+        return np.where(pos >= 0, own, self._bucket(hashes))
+
+    def _claim_positions(self, ids: pd.Series, hashes: np.ndarray) -> np.ndarray:
+        """Per id a row of the claims with it, −1 where none; a hash found is checked against the
+        id itself, and the rare id whose hash another id shares is looked up exactly."""
+        if not len(self.claim_ids):
+            return np.full(len(ids), -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.sorted_hashes, hashes), len(self.sorted_hashes) - 1)
+        pos = self.order[at]
+        hit = self.sorted_hashes[at] == hashes
+        same = np.asarray(self.claim_ids.array.take(pos) == ids.array, dtype=bool)
+        pos = np.where(hit & same, pos, -1)
+        clash = np.flatnonzero(hit & ~same)
+        if len(clash):
+            pos[clash] = positions(ids.iloc[clash], self.claim_ids)
+        return pos
 
 
 def _shared_claim_persons(psn: pd.Series, ids: pd.Series, bucket: np.ndarray) -> pd.Series:
