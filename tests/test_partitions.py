@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import yibao
+from yibao.errors import InputError
 from yibao.io import load_batch, read_table, write_tables
 from yibao.partition import Router, score_partitioned
 from yibao.pipeline import score_batch
@@ -188,3 +189,20 @@ def test_an_input_table_given_as_parquet_parts(clean: Path, tmp_path: Path) -> N
     _assert_equal(whole, tmp_path / "parts")
     digests = {json.loads((f / "manifest.json").read_text())["input_digest"] for f in (whole, tmp_path / "parts")}
     assert len(digests) == 2  # the parts are digested, under their own names
+
+
+@pytest.mark.parametrize("name", ["garbage parquet", "duplicate header persons.psn_no", "duplicate header lines.pric"])
+def test_a_refused_file_is_refused_in_one_line_by_partitions_too(tmp_path: Path, name: str) -> None:
+    """Faults of the corpus (tests/faults.py) that the split reads before normalize does."""
+    from faults import FAULTS
+
+    fault = next(f for f in FAULTS if f.name == name)
+    folder = tmp_path / "batch"
+    write_tables(generate(40, 11), folder, "csv")
+    fault.edit(folder)
+    with pytest.raises(InputError) as whole:
+        load_batch(folder)
+    with pytest.raises(InputError) as parts:
+        score_partitioned(folder, tmp_path / "out", 3)
+    assert str(whole.value).split(":")[0] == str(parts.value).split(":")[0]  # the same file named
+    assert "\n" not in str(parts.value) and not (tmp_path / "out").exists()

@@ -206,8 +206,8 @@ def read_table(path: Path, table: str = "") -> pd.DataFrame:
             names = {name.strip(): name for name in book.sheet_names}
             sheet = names.get(table) or names.get(path.stem) or book.sheet_names[0]
             return _sheet_frame(book, sheet, str(path))
-    except (OSError, pa.ArrowException, UnicodeDecodeError, csv.Error, StopIteration) as exc:
-        raise InputError(f"cannot read: {_without_cells(exc)}", file=str(path)) from None
+    except READ_ERRORS as exc:
+        raise unreadable(path, exc) from None
     raise InputError("not a .parquet, .csv or .xlsx file", file=str(path))
 
 
@@ -221,6 +221,14 @@ def read_parts(folder: Path, columns: list[str] | None = None) -> pa.Table:
     columns as null, which the other parts' types replace."""
     parts = [pq.read_table(p, columns=columns) for p in parquet_parts(folder)]
     return pa.concat_tables(parts, promote_options="permissive")
+
+
+READ_ERRORS = (OSError, pa.ArrowException, UnicodeDecodeError, csv.Error, StopIteration)
+
+
+def unreadable(path: Path, exc: Exception) -> InputError:
+    """The one-line error of a file a reader gave up on."""
+    return InputError(f"cannot read: {_without_cells(exc)}", file=str(path))
 
 
 def _without_cells(exc: Exception) -> str:
@@ -415,6 +423,15 @@ def _key_text(frame: pd.DataFrame, table: str, positions: np.ndarray) -> list[st
     return ["/".join(_cell_text(v) for v in values) for values in zip(*(rows[c] for c in columns))]
 
 
+def check_header(names: Any, source: str) -> None:
+    """Refuse a header naming a field twice: which of the two columns holds it is unknown."""
+    fields = pd.Index([_field_name(c) for c in names])
+    twice = fields[fields.duplicated()]
+    if len(twice):
+        raise InputError(f"column {twice[0]} appears twice in the header: keep one", file=source,
+                         column=str(twice[0]))
+
+
 def _typed_table(name: str, raw: pd.DataFrame | None, log: _RejectLog) -> pd.DataFrame:
     columns = TABLES[name]
     source = log.sources.get(name, name)
@@ -423,10 +440,7 @@ def _typed_table(name: str, raw: pd.DataFrame | None, log: _RejectLog) -> pd.Dat
     raw = raw.set_axis([_field_name(c) for c in raw.columns], axis=1).reset_index(drop=True)
     if name in log.rows:  # a partition's rows keep the index of their file rows
         raw.index = pd.Index(np.asarray(log.rows[name], dtype=np.int64))
-    twice = raw.columns[raw.columns.duplicated()]
-    if len(twice):
-        raise InputError(f"column {twice[0]} appears twice in the header: keep one", file=source,
-                         column=str(twice[0]))
+    check_header(raw.columns, source)
     missing = [c.name for c in columns if c.required and c.name not in raw.columns]
     if missing:
         raise InputError(f"missing required column{'s' if len(missing) > 1 else ''} "

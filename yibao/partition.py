@@ -43,8 +43,8 @@ import pyarrow.parquet as pq
 
 from yibao.codes import positions
 from yibao.errors import InputError
-from yibao.io import (_arrow_frame, _field_name, _text, normalize, parquet_parts, read_parts, read_table,
-                      table_file, write_tables)
+from yibao.io import (READ_ERRORS, _arrow_frame, _field_name, _text, check_header, normalize, parquet_parts,
+                      read_parts, read_table, table_file, unreadable, write_tables)
 from yibao.outputs import input_digest, write_folder
 from yibao.pipeline import Result, score_batch
 from yibao.tables import INPUT_TABLES, OPTIONAL_TABLES
@@ -93,7 +93,9 @@ def _is_parquet(path: Path) -> bool:
 
 @lru_cache(maxsize=1)  # the split asks for a table's header, keys and rows in turn: read it once
 def _whole(path: Path) -> pa.Table:
-    return pa.Table.from_pandas(read_table(path), preserve_index=False)
+    frame = read_table(path)
+    check_header(frame.columns, str(path))
+    return pa.Table.from_pandas(frame, preserve_index=False)
 
 
 def _chunks(path: Path, columns: Sequence[str] | None = None) -> Iterator[pa.Table]:
@@ -116,11 +118,19 @@ def _chunks(path: Path, columns: Sequence[str] | None = None) -> Iterator[pa.Tab
 
 
 def _column(path: Path, name: str) -> str | None:
-    """The raw header of field `name` in a table file (headers may carry spaces or a label)."""
-    if _is_parquet(path):
-        names = pq.ParquetFile(_files(path)[0]).schema_arrow.names if _files(path) else []
-    else:
+    """The raw header of field `name` in a table file (headers may carry spaces or a label).
+    Every part of a Parquet table is opened here, so a file no reader can use is refused before
+    any splitting, as a whole run refuses it."""
+    if not _is_parquet(path):
         names = _whole(path).column_names
+    else:
+        names = []
+        for file in _files(path):
+            try:
+                names = pq.ParquetFile(file).schema_arrow.names
+            except READ_ERRORS as exc:
+                raise unreadable(file, exc) from None
+        check_header(names, str(path))
     return next((n for n in names if _field_name(n) == name), None)
 
 
