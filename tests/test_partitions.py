@@ -163,6 +163,7 @@ def test_dask_local_cluster_equals_the_whole_batch(broken: Path, tmp_path: Path)
     (["--partitions", "2", "--ledger", "x.db"], "--ledger commits one batch"),
     (["--engine", "dask", "--format", "csv"], "write Parquet parts"),
     (["--scheduler", "tcp://127.0.0.1:8786"], "give it with --engine dask"),
+    (["--partitions", "0"], "at least 1, or auto"),
 ])
 def test_partitioned_cli_refuses_what_it_cannot_do(clean: Path, tmp_path: Path, extra: list[str], says: str) -> None:
     """Refused in one line with exit 2, through the entry point a user runs, before any work."""
@@ -206,3 +207,13 @@ def test_a_refused_file_is_refused_in_one_line_by_partitions_too(tmp_path: Path,
         score_partitioned(folder, tmp_path / "out", 3)
     assert str(whole.value).split(":")[0] == str(parts.value).split(":")[0]  # the same file named
     assert "\n" not in str(parts.value) and not (tmp_path / "out").exists()
+
+
+def test_partitions_auto_through_the_command(clean: Path, tmp_path: Path) -> None:
+    """`--partitions auto` counts the lines from the Parquet footers: a small batch is one part."""
+    done = subprocess.run([sys.executable, "-c", "from yibao.cli.app import main; main()", "score", str(clean),
+                           "--out", str(tmp_path / "out"), "--partitions", "auto", "--quiet"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["partitions"] == 1
+    _assert_equal(_whole(clean, tmp_path / "whole"), tmp_path / "out")

@@ -55,6 +55,8 @@ SPLIT = ".split"  # the split input, inside the output's temporary folder until 
 SHARED = "institutions"  # the one table every partition reads whole
 CHUNK = 1 << 20  # rows read at once while splitting (a row group of each part per chunk)
 OUTPUTS = ("claims", "lines", "accumulators", "violations", "rejects")
+LINES_PER_PARTITION = 1_000_000  # `--partitions auto`: about 400 MB to score, a tenth of a small server
+CSV_LINE_BYTES = 100  # about what a line takes in a CSV export, to count lines without reading them
 SUMMARY_CLAIMS = ("mdtrt_id", "med_type", "institution_id", "decision", "reason_codes", "calendar_estimated")
 
 
@@ -297,6 +299,22 @@ def input_tables(source: Path, accumulators: Path | None) -> dict[str, Path]:
                              file=str(tables["accumulators"]))
         tables["accumulators"] = accumulators
     return {name: path for name, path in tables.items() if path is not None}
+
+
+def auto_partitions(source: Path) -> int:
+    """Partitions of about `LINES_PER_PARTITION` lines each: the lines are counted from the
+    Parquet footers, or estimated from the size of a CSV or xlsx file."""
+    lines = table_file(source, "lines", required=True) if source.is_dir() else None
+    if lines is None:
+        raise InputError("a partitioned run reads a folder of tables", file=str(source))
+    if _is_parquet(lines):
+        try:
+            count = sum(pq.ParquetFile(f).metadata.num_rows for f in _files(lines))
+        except READ_ERRORS as exc:
+            raise unreadable(lines, exc) from None
+    else:
+        count = lines.stat().st_size // CSV_LINE_BYTES
+    return max(1, -(-count // LINES_PER_PARTITION))
 
 
 def score_partitioned(source: Path, out: Path, partitions: int, *, run: Runner = run_locally,

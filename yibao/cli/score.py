@@ -56,10 +56,11 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet,
                                                   "latest settlement date's)"),
         trace: bool = typer.Option(False, "--trace", help="also a `trace` table: every step of every claim's "
                                                           "amounts (docs/trace.md)"),
-        partitions: Optional[int] = typer.Option(None, "--partitions", min=1,
-                                                 help="score in N partitions of persons, one after another: "
-                                                      "memory bounded by a partition; tables written as "
-                                                      "<table>/part-*.parquet (docs/scale.md)"),
+        partitions: Optional[str] = typer.Option(None, "--partitions",
+                                                 help="N or auto: score in N partitions of persons, one after "
+                                                      "another, memory bounded by a partition (auto: about 1M "
+                                                      "lines each); tables written as <table>/part-*.parquet "
+                                                      "(docs/scale.md)"),
         engine: Engine = typer.Option("local", "--engine", help="dask: the partitions as tasks on a Dask cluster"),
         scheduler: Optional[str] = typer.Option(None, "--scheduler",
                                                 help="with --engine dask: a Dask scheduler's address "
@@ -112,12 +113,12 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet,
         console.print(f"[dim]written to {out} in {time.perf_counter() - started:.1f} s[/dim]")
 
 
-def _partitioned(input: Path, out: Path, partitions: Optional[int], engine: str, scheduler: Optional[str], *,
+def _partitioned(input: Path, out: Path, partitions: Optional[str], engine: str, scheduler: Optional[str], *,
                  tariff: Optional[str], accumulators: Optional[Path], fmt: str, ledger: Optional[str],
                  trace: bool, overwrite: bool, quiet: bool) -> dict:
     """`--partitions` / `--engine dask`: the batch scored by partitions of persons (yibao.partition)."""
     from yibao.errors import InputError
-    from yibao.partition import run_locally, score_partitioned
+    from yibao.partition import auto_partitions, run_locally, score_partitioned
 
     if scheduler is not None and engine != "dask":
         raise InputError("--scheduler is the address of a Dask scheduler: give it with --engine dask")
@@ -126,10 +127,18 @@ def _partitioned(input: Path, out: Path, partitions: Optional[int], engine: str,
                          "--partitions or --engine dask yet; score without them")
     if fmt != "parquet":
         raise InputError(f"--partitions and --engine dask write Parquet parts: --format {fmt} is not possible")
+    if partitions is None:
+        count = DASK_PARTITIONS
+    elif partitions == "auto":
+        count = auto_partitions(input)
+    elif partitions.isdigit() and int(partitions) >= 1:
+        count = int(partitions)
+    else:
+        raise InputError(f"--partitions {partitions}: give a whole number of at least 1, or auto")
     run = run_locally
     if engine == "dask":
         from yibao.cluster import dask_runner
 
         run = dask_runner(scheduler, progress=not quiet)
-    return score_partitioned(input, out, partitions or DASK_PARTITIONS, run=run, tariff=tariff,
+    return score_partitioned(input, out, count, run=run, tariff=tariff,
                              accumulators=accumulators, trace=trace, overwrite=overwrite)
