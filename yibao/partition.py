@@ -247,6 +247,11 @@ def _split_table(path: Path, route: Callable[[pa.Table], np.ndarray] | None, n: 
         offset += len(chunk)
         if not writers:
             writers = [pq.ParquetWriter(folder / f"{PART.format(k)}.parquet", chunk.schema) for k in range(n)]
+        elif chunk.schema != writers[0].schema:  # an input table in parts typed differently part by part
+            try:
+                chunk = chunk.cast(writers[0].schema)
+            except (pa.ArrowException, ValueError):
+                raise InputError("its parts do not have the same columns and types", file=str(path)) from None
         bucket = route(chunk) if route is not None else np.zeros(len(chunk), dtype=np.int64)
         for k in np.unique(bucket):
             writers[k].write_table(chunk.filter(pa.array(bucket == k)))
