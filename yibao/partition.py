@@ -285,9 +285,14 @@ def score_part(job: Job, k: int) -> PartStats:
                      {str(t) for t in result.claims["tariff"] if str(t)})
 
 
-def run_locally(job: Job, n: int) -> list[PartStats]:
-    """The partitions one after another in this process: peak memory is one partition's."""
-    return [score_part(job, k) for k in range(n)]
+def run_locally(job: Job, n: int, done: Callable[[], None] = lambda: None) -> list[PartStats]:
+    """The partitions one after another in this process: peak memory is one partition's.
+    `done` is called after each (a progress bar)."""
+    stats = []
+    for k in range(n):
+        stats.append(score_part(job, k))
+        done()
+    return stats
 
 
 # --- the whole run --------------------------------------------------------------------------

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Iterator, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
+                           TimeElapsedColumn)
 
 from yibao.cli.options import choices, quiet_option
 from yibao.summary import print_summary
@@ -135,10 +137,14 @@ def _partitioned(input: Path, out: Path, partitions: Optional[str], engine: str,
         count = int(partitions)
     else:
         raise InputError(f"--partitions {partitions}: give a whole number of at least 1, or auto")
-    run = run_locally
     if engine == "dask":
         from yibao.cluster import dask_runner
 
-        run = dask_runner(scheduler, progress=not quiet)
-    return score_partitioned(input, out, count, run=run, tariff=tariff,
-                             accumulators=accumulators, trace=trace, overwrite=overwrite)
+        return score_partitioned(input, out, count, run=dask_runner(scheduler, progress=not quiet), tariff=tariff,
+                                 accumulators=accumulators, trace=trace, overwrite=overwrite)
+    with Progress(TextColumn("scoring partitions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True, disable=quiet) as progress:
+        task = progress.add_task("", total=count)
+        run = partial(run_locally, done=lambda: progress.advance(task))
+        return score_partitioned(input, out, count, run=run, tariff=tariff, accumulators=accumulators,
+                                 trace=trace, overwrite=overwrite)
