@@ -188,7 +188,11 @@ def _read_workbook(path: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str]]
 
 
 def table_file(folder: Path, name: str, required: bool) -> Path | None:
+    """The file of table `name` in `folder`, or its folder of Parquet parts (`name/part-*.parquet`,
+    as a partitioned run writes them)."""
     found = [p for p in (folder / f"{name}{suffix}" for suffix in READABLE) if p.is_file()]
+    if (folder / name).is_dir() and parquet_parts(folder / name):
+        found.append(folder / name)
     if len(found) > 1:
         raise InputError(f"both {found[0].name} and {found[1].name}: keep one", file=str(folder))
     if not found and required:
@@ -201,6 +205,8 @@ def read_table(path: Path, table: str = "") -> pd.DataFrame:
     """A CSV (every column as text), Parquet (columns as typed) or xlsx file (the sheet named as
     `table`, else as the file, else the first; cells as text) as a raw frame."""
     try:
+        if path.is_dir():
+            return _arrow_frame(read_parts(path))
         if path.suffix.lower() == ".parquet":
             return _arrow_frame(pq.read_table(path))
         if path.suffix.lower() == ".csv":
@@ -210,9 +216,29 @@ def read_table(path: Path, table: str = "") -> pd.DataFrame:
             names = {name.strip(): name for name in book.sheet_names}
             sheet = names.get(table) or names.get(path.stem) or book.sheet_names[0]
             return _sheet_frame(book, sheet, str(path))
-    except (OSError, pa.ArrowException, UnicodeDecodeError, csv.Error, StopIteration) as exc:
-        raise InputError(f"cannot read: {_without_cells(exc)}", file=str(path)) from None
+    except READ_ERRORS as exc:
+        raise unreadable(path, exc) from None
     raise InputError("not a .parquet, .csv or .xlsx file", file=str(path))
+
+
+def parquet_parts(folder: Path) -> list[Path]:
+    """A partitioned table's parts, in partition order."""
+    return sorted(folder.glob("part-*.parquet"))
+
+
+def read_parts(folder: Path, columns: list[str] | None = None) -> pa.Table:
+    """The parts of a partitioned table as one table; a part with no rows may have typed some
+    columns as null, which the other parts' types replace."""
+    parts = [pq.read_table(p, columns=columns) for p in parquet_parts(folder)]
+    return pa.concat_tables(parts, promote_options="permissive")
+
+
+READ_ERRORS = (OSError, pa.ArrowException, UnicodeDecodeError, csv.Error, StopIteration)
+
+
+def unreadable(path: Path, exc: Exception) -> InputError:
+    """The one-line error of a file a reader gave up on."""
+    return InputError(f"cannot read: {_without_cells(exc)}", file=str(path))
 
 
 def _without_cells(exc: Exception) -> str:
@@ -332,14 +358,17 @@ def _nullable(kind: pa.DataType) -> Any:
 
 # --- normalizing --------------------------------------------------------------------------
 
-def normalize(raw: dict[str, pd.DataFrame], sources: dict[str, str]) -> tuple[Batch, pd.DataFrame]:
+def normalize(raw: dict[str, pd.DataFrame], sources: dict[str, str],
+              rows: Mapping[str, np.ndarray] | None = None) -> tuple[Batch, pd.DataFrame]:
     """Validate raw tables cell by cell into a typed `Batch`; rows that fail go to rejects.
 
     `raw` maps table names to frames with text cells (as from CSV) or typed columns (as from
     Parquet or Python); a table absent from `raw` is empty. A present table missing a
-    required column raises `InputError` naming the file and the column.
+    required column raises `InputError` naming the file and the column. `rows`: per table the
+    0-based file row of each raw row, when the frames hold only some rows of their files (a
+    partition, `yibao.partition`), so frames and rejects still name the rows of the files.
     """
-    log = _RejectLog(sources)
+    log = _RejectLog(sources, rows or {})
     frames = {name: _typed_table(name, raw.get(name), log) for name in TABLES}
     keys = _Keys(frames)
     for name, columns in KEYS.items():
@@ -358,8 +387,9 @@ def normalize(raw: dict[str, pd.DataFrame], sources: dict[str, str]) -> tuple[Ba
 class _RejectLog:
     """Reject rows as they are found, and which rows of each table are out."""
 
-    def __init__(self, sources: dict[str, str]) -> None:
+    def __init__(self, sources: dict[str, str], rows: Mapping[str, np.ndarray]) -> None:
         self.sources = sources
+        self.rows = rows
         self.parts: list[tuple[str, np.ndarray, str, np.ndarray]] = []
         self.out: dict[str, np.ndarray] = {}
 
@@ -373,6 +403,11 @@ class _RejectLog:
             self.parts.append((table, positions, column, reasons))
             self.out[table][positions] = True
 
+    def file_row(self, table: str, positions: Any) -> Any:
+        """Spreadsheet row numbers of rows at `positions` of `table`'s frame."""
+        rows = self.rows.get(table)
+        return (positions if rows is None else np.asarray(rows)[positions]) + FIRST_ROW
+
     def kept(self, table: str, frame: pd.DataFrame) -> pd.DataFrame:
         out = self.out[table]
         return frame[~out] if out.any() else frame
@@ -383,7 +418,7 @@ class _RejectLog:
                                  for c in REJECT_COLUMNS})
         order = list(TABLES)
         pieces = [pd.DataFrame({
-            "table": table, "file": self.sources.get(table, table), "row": pos + FIRST_ROW,
+            "table": table, "file": self.sources.get(table, table), "row": self.file_row(table, pos),
             "column": column, "key": _key_text(frames[table], table, pos), "reason": reasons,
             "_t": order.index(table)}) for table, pos, column, reasons in self.parts]
         out = pd.concat(pieces, ignore_index=True)
@@ -398,16 +433,24 @@ def _key_text(frame: pd.DataFrame, table: str, positions: np.ndarray) -> list[st
     return ["/".join(_cell_text(v) for v in values) for values in zip(*(rows[c] for c in columns))]
 
 
+def check_header(names: Any, source: str) -> None:
+    """Refuse a header naming a field twice: which of the two columns holds it is unknown."""
+    fields = pd.Index([_field_name(c) for c in names])
+    twice = fields[fields.duplicated()]
+    if len(twice):
+        raise InputError(f"column {twice[0]} appears twice in the header: keep one", file=source,
+                         column=str(twice[0]))
+
+
 def _typed_table(name: str, raw: pd.DataFrame | None, log: _RejectLog) -> pd.DataFrame:
     columns = TABLES[name]
     source = log.sources.get(name, name)
     if raw is None:
         raw = pd.DataFrame({c.name: pd.Series(dtype="str") for c in columns})
     raw = raw.set_axis([_field_name(c) for c in raw.columns], axis=1).reset_index(drop=True)
-    twice = raw.columns[raw.columns.duplicated()]
-    if len(twice):
-        raise InputError(f"column {twice[0]} appears twice in the header: keep one", file=source,
-                         column=str(twice[0]))
+    if name in log.rows:  # a partition's rows keep the index of their file rows
+        raw.index = pd.Index(np.asarray(log.rows[name], dtype=np.int64))
+    check_header(raw.columns, source)
     missing = [c.name for c in columns if c.required and c.name not in raw.columns]
     if missing:
         raise InputError(f"missing required column{'s' if len(missing) > 1 else ''} "
@@ -696,7 +739,7 @@ def _reject_duplicates(keys: _Keys, table: str, columns: tuple[str, ...], log: _
     dup[order[1:][same]] = True
     dup[order[:-1][same]] = True
     pos = np.flatnonzero(dup)
-    rows = pd.Series(pos + FIRST_ROW).groupby(key[pos]).agg(lambda r: ", ".join(map(str, r)))
+    rows = pd.Series(log.file_row(table, pos)).groupby(key[pos]).agg(lambda r: ", ".join(map(str, r)))
     log.reject(table, pos, columns[-1], [f"duplicate {'/'.join(columns)}: rows {rows[k]}" for k in key[pos]])
 
 
@@ -732,7 +775,7 @@ def _reject_people_with_bad_details(keys: _Keys, log: _RejectLog) -> None:
     for table in PERSON_DETAILS:
         row = _first_bad(keys, log, table, "psn_no", people)
         hit = np.flatnonzero((row >= 0) & ~log.out["persons"])
-        log.reject("persons", hit, "", [f"its {table} row {row[p] + FIRST_ROW} was rejected" for p in hit])
+        log.reject("persons", hit, "", [f"its {table} row {log.file_row(table, row[p])} was rejected" for p in hit])
 
 
 def _reject_refs(keys: _Keys, log: _RejectLog, table: str, column: str, target: str,
@@ -745,7 +788,7 @@ def _reject_refs(keys: _Keys, log: _RejectLog, table: str, column: str, target: 
     log.reject(table, unknown, column, [f"{column} is empty" if values.iat[p] == ""
                                         else f"{column}{shown(p)} is not in {target}" for p in unknown])
     hit = np.flatnonzero(applies & _at(log.out[target], pos) & ~log.out[table])
-    log.reject(table, hit, column, [f"{target} row {pos[p] + FIRST_ROW}{shown(p)} was rejected" for p in hit])
+    log.reject(table, hit, column, [f"{target} row {log.file_row(target, pos[p])}{shown(p)} was rejected" for p in hit])
 
 
 def _reject_claims(keys: _Keys, log: _RejectLog) -> None:
@@ -755,7 +798,7 @@ def _reject_claims(keys: _Keys, log: _RejectLog) -> None:
     line = _first_bad(keys, log, "lines", "mdtrt_id", keys.array("claims", "mdtrt_id"))
     hit = np.flatnonzero((line >= 0) & ~log.out["claims"])
     line_ids = keys.frames["lines"]["line_id"]
-    log.reject("claims", hit, "", [f"its line {line_ids.iat[line[p]]!r} (lines row {line[p] + FIRST_ROW}) "
+    log.reject("claims", hit, "", [f"its line {line_ids.iat[line[p]]!r} (lines row {log.file_row('lines', line[p])}) "
                                    f"was rejected" for p in hit])
 
 
@@ -774,7 +817,7 @@ def _reject_lines_of_claims(keys: _Keys, log: _RejectLog) -> None:
     log.reject("lines", unknown, "mdtrt_id",
                [f"no claim {lines['mdtrt_id'].iat[p]!r} in claims" for p in unknown])
     cascade = rows[(claim[run_of[rows]] >= 0) & ~log.out["lines"][rows]]
-    log.reject("lines", cascade, "", [f"its claim (claims row {claim[run_of[p]] + FIRST_ROW}) was rejected"
+    log.reject("lines", cascade, "", [f"its claim (claims row {log.file_row('claims', claim[run_of[p]])}) was rejected"
                                       for p in cascade])
 
 

@@ -125,17 +125,21 @@ def read_manifest(folder: Path, kind: str, tables: Iterable[str] = ()) -> tuple[
 
 
 def check_listed(folder: Path, manifest: Mapping[str, Any], path: Path) -> None:
-    """Refuse to read a file of `folder` that its manifest does not vouch for."""
-    if path.relative_to(folder).as_posix() not in manifest["files"]:
-        raise InputError(f"not listed in {MANIFEST} (added after the folder was written)", file=str(path))
+    """Refuse to read a file of `folder` (or a part of a partitioned table's folder) that its
+    manifest does not vouch for."""
+    for file in sorted(path.glob("part-*.parquet")) if path.is_dir() else [path]:
+        if file.relative_to(folder).as_posix() not in manifest["files"]:
+            raise InputError(f"not listed in {MANIFEST} (added after the folder was written)", file=str(file))
 
 
 def input_digest(sources: Sequence[Path]) -> str:
-    """sha256 over the input files (a folder: its files in name order), name and content each,
-    so a manifest says which input it was made from without naming where it lay."""
-    files = [f for source in sources
-             for f in (sorted(p for p in source.iterdir() if p.is_file()) if source.is_dir() else [source])]
-    text = "".join(f"{f.name}\t{sha}\n" for f, sha in zip(files, _sha256s(files)))
+    """sha256 over the input files (a folder: its files and the parts of its partitioned tables,
+    `<table>/part-*.parquet`, in name order), name and content each, so a manifest says which
+    input it was made from without naming where it lay."""
+    named = [(f.relative_to(source).as_posix(), f) if source.is_dir() else (f.name, f) for source in sources
+             for f in (sorted([p for p in source.iterdir() if p.is_file()] + list(source.glob("*/part-*.parquet")))
+                       if source.is_dir() else [source])]
+    text = "".join(f"{name}\t{sha}\n" for (name, _), sha in zip(named, _sha256s([f for _, f in named])))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

@@ -35,13 +35,16 @@ def write_scored(result: Result, out: Path, fmt: str = "parquet", *, inputs: Seq
 
     def write(folder: Path) -> dict[str, Any]:
         write_tables(tables, folder, fmt)
-        (folder / SUMMARY).write_text(json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
-                                      encoding="utf-8")
+        write_summary(summary, folder / SUMMARY)
         return {"tariffs": tariffs_used(result), "input_digest": input_digest(inputs) if inputs else None,
                 "rows": {name: len(frame) for name, frame in tables.items()}, "format": fmt}
 
     write_folder(out, write, kind="score", overwrite=overwrite, before_swap=before_swap)
     return summary
+
+
+def write_summary(summary: dict[str, Any], path: Path) -> None:
+    path.write_text(json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def tariffs_used(result: Result) -> list[str]:

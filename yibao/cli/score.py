@@ -5,18 +5,22 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Iterator, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
+                           TimeElapsedColumn)
 
 from yibao.cli.options import choices, quiet_option
 from yibao.summary import print_summary
 
 FORMATS = ("parquet", "csv", "xlsx")
 Format = choices("Format", FORMATS)
+Engine = choices("Engine", ("local", "dask"))
+DASK_PARTITIONS = 8  # --engine dask without --partitions: enough tasks to keep a few workers busy
 log = logging.getLogger(__name__)
 
 
@@ -56,6 +60,15 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet,
                                                   "latest settlement date's)"),
         trace: bool = typer.Option(False, "--trace", help="also a `trace` table: every step of every claim's "
                                                           "amounts (docs/trace.md)"),
+        partitions: Optional[str] = typer.Option(None, "--partitions",
+                                                 help="N or auto: score in N partitions of persons, one after "
+                                                      "another, memory bounded by a partition (auto: about 1M "
+                                                      "lines each); tables written as <table>/part-*.parquet "
+                                                      "(docs/scale.md)"),
+        engine: Engine = typer.Option("local", "--engine", help="dask: the partitions as tasks on a Dask cluster"),
+        scheduler: Optional[str] = typer.Option(None, "--scheduler",
+                                                help="with --engine dask: a Dask scheduler's address "
+                                                     "(default: a local cluster, a worker per core)"),
         ) -> None:
     """Score a batch: decisions, reasons and amounts of every claim; exit 0 even with rejects."""
     from yibao.errors import InputError
@@ -75,6 +88,15 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet,
         raise InputError("--ledger records the tariff by id: install the folder on YIBAO_TARIFF_PATH "
                          "and give --tariff ID")
     started = time.perf_counter()
+    if partitions is not None or engine.value == "dask" or scheduler is not None:
+        summary = _partitioned(input, out, partitions, engine.value, scheduler, tariff=tariff,
+                               accumulators=accumulators, fmt=fmt.value, ledger=ledger, trace=trace,
+                               overwrite=overwrite, quiet=quiet)
+        if not quiet:
+            console = Console()
+            print_summary(summary, console)
+            console.print(f"[dim]written to {out} in {time.perf_counter() - started:.1f} s[/dim]")
+        return
     big = not quiet and sum(f.stat().st_size for f in input.glob("lines.*")) > 5_000_000
     stages = Stages(big)
     with stages.progress:
@@ -98,3 +120,38 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet,
         console = Console()
         print_summary(summary, console)
         console.print(f"[dim]written to {out} in {time.perf_counter() - started:.1f} s[/dim]")
+
+
+def _partitioned(input: Path, out: Path, partitions: Optional[str], engine: str, scheduler: Optional[str], *,
+                 tariff: Optional[str], accumulators: Optional[Path], fmt: str, ledger: Optional[str],
+                 trace: bool, overwrite: bool, quiet: bool) -> dict:
+    """`--partitions` / `--engine dask`: the batch scored by partitions of persons (yibao.partition)."""
+    from yibao.errors import InputError
+    from yibao.partition import auto_partitions, run_locally, score_partitioned
+
+    if scheduler is not None and engine != "dask":
+        raise InputError("--scheduler is the address of a Dask scheduler: give it with --engine dask")
+    if ledger is not None:
+        raise InputError("--ledger commits one batch in one transaction: it cannot be given with "
+                         "--partitions or --engine dask yet; score without them")
+    if fmt != "parquet":
+        raise InputError(f"--partitions and --engine dask write Parquet parts: --format {fmt} is not possible")
+    if partitions is None:
+        count = DASK_PARTITIONS
+    elif partitions == "auto":
+        count = auto_partitions(input)
+    elif partitions.isdigit() and int(partitions) >= 1:
+        count = int(partitions)
+    else:
+        raise InputError(f"--partitions {partitions}: give a whole number of at least 1, or auto")
+    if engine == "dask":
+        from yibao.cluster import dask_runner
+
+        return score_partitioned(input, out, count, run=dask_runner(scheduler, progress=not quiet), tariff=tariff,
+                                 accumulators=accumulators, trace=trace, overwrite=overwrite)
+    with Progress(TextColumn("scoring partitions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True, disable=quiet) as progress:
+        task = progress.add_task("", total=count)
+        run = partial(run_locally, done=lambda: progress.advance(task))
+        return score_partitioned(input, out, count, run=run, tariff=tariff, accumulators=accumulators,
+                                 trace=trace, overwrite=overwrite)

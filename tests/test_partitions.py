@@ -1,0 +1,219 @@
+"""A batch scored in partitions of persons equals the batch scored whole, row for row (issue 13).
+
+Every table of the output is compared after sorting, with rejects (their rows and reason texts,
+which name other rows) included: a batch with broken cells, a claim id shared by two persons
+(which only a global view sees) and a bad institution row (which every partition validates).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import yibao
+from yibao.errors import InputError
+from yibao.io import load_batch, read_table, write_tables
+from yibao.partition import Router, score_partitioned
+from yibao.pipeline import score_batch
+from yibao.scored import TABLES, write_scored
+from yibao.synth import generate
+
+CLAIMS = 2000
+
+
+def _text(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("clean")
+    write_tables(generate(CLAIMS, 11), folder, "parquet")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """CSV tables with: a bad date in a line, a duplicate line id, a claim of an unknown person,
+    a person's bad birth date, a line of no claim, a claim id given to a second person's claim,
+    and an institution with a bad level."""
+    folder = tmp_path_factory.mktemp("broken")
+    write_tables(generate(CLAIMS, 12), folder, "csv")
+    claims, lines = _text(folder / "claims.csv"), _text(folder / "lines.csv")
+    persons, institutions = _text(folder / "persons.csv"), _text(folder / "institutions.csv")
+    counts = lines["mdtrt_id"].value_counts()
+    targets = claims[claims["mdtrt_id"].isin(counts.index[counts >= 2])].drop_duplicates("psn_no")
+    bad_date, duplicate, unknown, person_claim, shared, other = targets["mdtrt_id"].iloc[[2, 9, 17, 25, 33, 41]]
+    first = {m: int(lines.index[lines["mdtrt_id"] == m][0]) for m in (bad_date, duplicate)}
+    lines.loc[first[bad_date], "service_date"] = "2025-02-30"
+    lines.loc[first[duplicate] + 1, "line_id"] = lines.loc[first[duplicate], "line_id"]
+    lines.loc[len(lines)] = lines.loc[0].to_dict() | {"mdtrt_id": "NO-SUCH-CLAIM"}
+    claims.loc[claims["mdtrt_id"] == unknown, "psn_no"] = "NOBODY"
+    persons.loc[persons["psn_no"] == targets["psn_no"].iat[25], "birth_date"] = "1970-13-01"
+    claims.loc[claims["mdtrt_id"] == other, "mdtrt_id"] = shared  # two persons, one claim id
+    institutions.loc[3, "level"] = "seven"
+    for name, frame in (("claims", claims), ("lines", lines), ("persons", persons),
+                        ("institutions", institutions)):
+        frame.to_csv(folder / f"{name}.csv", index=False)
+    return folder
+
+
+def _whole(folder: Path, out: Path) -> Path:
+    batch, rejects = load_batch(folder)
+    write_scored(score_batch(batch, rejects), out)
+    return out
+
+
+def _table(folder: Path, name: str) -> pd.DataFrame:
+    path = folder / f"{name}.parquet"
+    frame = read_table(path if path.exists() else folder / name)
+    return frame.sort_values(list(frame.columns), kind="stable").reset_index(drop=True)
+
+
+def _assert_equal(whole: Path, parts: Path) -> None:
+    for name in TABLES:
+        pd.testing.assert_frame_equal(_table(whole, name), _table(parts, name), obj=name)
+    assert json.loads((whole / "summary.json").read_text()) == json.loads((parts / "summary.json").read_text())
+    rows = {name: json.loads((f / "manifest.json").read_text())["rows"] for name, f in (("w", whole), ("p", parts))}
+    assert rows["w"] == rows["p"]
+
+
+@pytest.mark.parametrize("partitions", [1, 3])
+def test_partitions_equal_the_whole_batch(clean: Path, tmp_path: Path, partitions: int) -> None:
+    whole = _whole(clean, tmp_path / "whole")
+    score_partitioned(clean, tmp_path / "parts", partitions)
+    assert len(list((tmp_path / "parts" / "claims").glob("part-*.parquet"))) == partitions
+    _assert_equal(whole, tmp_path / "parts")
+
+
+def test_rejects_keep_file_rows_and_global_keys(broken: Path, tmp_path: Path) -> None:
+    whole = _whole(broken, tmp_path / "whole")
+    score_partitioned(broken, tmp_path / "parts", 4)
+    _assert_equal(whole, tmp_path / "parts")
+    rejects = read_table(tmp_path / "parts" / "rejects")
+    reasons = " ".join(rejects["reason"])
+    assert "duplicate mdtrt_id" in reasons and "duplicate mdtrt_id/line_id" in reasons
+    assert (rejects["table"] == "institutions").sum() == 1  # validated by every partition, told once
+
+
+@settings(max_examples=4)
+@given(partitions=st.integers(min_value=2, max_value=9))
+def test_any_partition_count_gives_the_same_rejects_and_claims(broken: Path, partitions: int) -> None:
+    out = broken.parent / f"{broken.name}-out-{partitions}"
+    shutil.rmtree(out, ignore_errors=True)
+    score_partitioned(broken, out, partitions)
+    whole = broken.parent / f"{broken.name}-whole"
+    if not whole.exists():
+        _whole(broken, whole)
+    for name in ("claims", "rejects"):
+        pd.testing.assert_frame_equal(_table(whole, name), _table(out, name), obj=name)
+
+
+def test_settlement_reads_the_parts(clean: Path, tmp_path: Path) -> None:
+    whole = _whole(clean, tmp_path / "whole")
+    score_partitioned(clean, tmp_path / "parts", 3)
+    a, b = yibao.settle(whole, "2025-05"), yibao.settle(tmp_path / "parts", "2025-05")
+    assert len(a.statements) > 0
+    pd.testing.assert_frame_equal(a.statements, b.statements)
+    key = ["institution_id", "mdtrt_id"]
+    pd.testing.assert_frame_equal(a.claims.sort_values(key).reset_index(drop=True),
+                                  b.claims.sort_values(key).reset_index(drop=True))
+
+
+def test_persons_sharing_a_claim_id_meet_in_one_partition() -> None:
+    """A shares claim id X with B, B shares Y with C: all three must meet, chain and all."""
+    people = [f"P{i}" for i in range(40)]
+    own = Router(8, pd.Series(people, dtype="str"), pd.Series(people, dtype="str")).person(pd.Series(people))
+    a, b, c = (people[i] for i in _three_buckets(own))
+    router = Router(8, pd.Series([a, b, b, c], dtype="str"), pd.Series(["X", "X", "Y", "Y"], dtype="str"))
+    buckets = router.person(pd.Series([a, b, c], dtype="str"))
+    assert len(set(buckets)) == 1 and buckets[0] == min(own[people.index(p)] for p in (a, b, c))
+    assert list(router.line(pd.Series(["X", "Y", "Z"], dtype="str")))[:2] == [buckets[0]] * 2
+
+
+def _three_buckets(buckets) -> list[int]:
+    """Positions of three persons whose own buckets all differ."""
+    seen: dict[int, int] = {}
+    for i, b in enumerate(buckets):
+        seen.setdefault(int(b), i)
+    return sorted(seen.values())[:3]
+
+
+def test_dask_local_cluster_equals_the_whole_batch(broken: Path, tmp_path: Path) -> None:
+    """Four partitions as tasks on a LocalCluster of two worker processes (loopback only)."""
+    from yibao.cluster import dask_runner
+
+    whole = _whole(broken, tmp_path / "whole")
+    score_partitioned(broken, tmp_path / "dask", 4, run=dask_runner(workers=2))
+    _assert_equal(whole, tmp_path / "dask")
+    score_partitioned(broken, tmp_path / "local", 4)
+    manifests = [(tmp_path / f / "manifest.json").read_bytes() for f in ("dask", "local")]
+    assert manifests[0] == manifests[1]  # the same bytes, part for part, whoever scored them
+
+
+@pytest.mark.parametrize("extra, says", [
+    (["--partitions", "2", "--ledger", "x.db"], "--ledger commits one batch"),
+    (["--engine", "dask", "--format", "csv"], "write Parquet parts"),
+    (["--scheduler", "tcp://127.0.0.1:8786"], "give it with --engine dask"),
+    (["--partitions", "0"], "at least 1, or auto"),
+])
+def test_partitioned_cli_refuses_what_it_cannot_do(clean: Path, tmp_path: Path, extra: list[str], says: str) -> None:
+    """Refused in one line with exit 2, through the entry point a user runs, before any work."""
+    done = subprocess.run([sys.executable, "-c", "from yibao.cli.app import main; main()", "score", str(clean),
+                           "--out", str(tmp_path / "out"), *extra], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and says in done.stderr and len(done.stderr.splitlines()) == 1, done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_input_table_given_as_parquet_parts(clean: Path, tmp_path: Path) -> None:
+    """lines as `lines/part-*.parquet` (as a cluster's export writes them) read as the one file."""
+    import pyarrow.parquet as pq
+
+    parted = tmp_path / "parted"
+    shutil.copytree(clean, parted)
+    lines = pq.read_table(parted / "lines.parquet")
+    (parted / "lines.parquet").unlink()
+    (parted / "lines").mkdir()
+    half = len(lines) // 2
+    pq.write_table(lines.slice(0, half), parted / "lines" / "part-00000.parquet")
+    pq.write_table(lines.slice(half), parted / "lines" / "part-00001.parquet")
+    whole = _whole(clean, tmp_path / "whole")
+    score_partitioned(parted, tmp_path / "parts", 2)
+    _assert_equal(whole, tmp_path / "parts")
+    digests = {json.loads((f / "manifest.json").read_text())["input_digest"] for f in (whole, tmp_path / "parts")}
+    assert len(digests) == 2  # the parts are digested, under their own names
+
+
+@pytest.mark.parametrize("name", ["garbage parquet", "duplicate header persons.psn_no", "duplicate header lines.pric"])
+def test_a_refused_file_is_refused_in_one_line_by_partitions_too(tmp_path: Path, name: str) -> None:
+    """Faults of the corpus (tests/faults.py) that the split reads before normalize does."""
+    from faults import FAULTS
+
+    fault = next(f for f in FAULTS if f.name == name)
+    folder = tmp_path / "batch"
+    write_tables(generate(40, 11), folder, "csv")
+    fault.edit(folder)
+    with pytest.raises(InputError) as whole:
+        load_batch(folder)
+    with pytest.raises(InputError) as parts:
+        score_partitioned(folder, tmp_path / "out", 3)
+    assert str(whole.value).split(":")[0] == str(parts.value).split(":")[0]  # the same file named
+    assert "\n" not in str(parts.value) and not (tmp_path / "out").exists()
+
+
+def test_partitions_auto_through_the_command(clean: Path, tmp_path: Path) -> None:
+    """`--partitions auto` counts the lines from the Parquet footers: a small batch is one part."""
+    done = subprocess.run([sys.executable, "-c", "from yibao.cli.app import main; main()", "score", str(clean),
+                           "--out", str(tmp_path / "out"), "--partitions", "auto", "--quiet"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["partitions"] == 1
+    _assert_equal(_whole(clean, tmp_path / "whole"), tmp_path / "out")

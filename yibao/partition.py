@@ -1,0 +1,368 @@
+"""Scoring a batch by partitions of persons (按参保人分区), so memory is bounded by a partition.
+
+A province's month (hundreds of millions of lines) does not fit in one process. It need not:
+everything that crosses claims — accumulators, settlement order, duplicate and split-admission
+checks — stays within one person. So every row is sent to a partition by a hash of its person
+number: person tables and claims by their own `psn_no`, lines by their claim's person (a look-up
+on claim ids, keys only), and the institutions table, which every claim refers to, goes whole
+to every partition. Each partition is then read, validated and scored by the one pipeline
+(`yibao.io.normalize`, `yibao.pipeline.score_batch`) on its own, and its outputs are written as
+parts of one output folder: `<table>/part-NNNNN.parquet`.
+
+What the split must not break:
+
+- Row numbers. A partition keeps every row's 0-based file row (column `_yibao_row` of the split
+  files) and `normalize` is given them, so rejects and the frames name the rows of the files.
+- Unique keys that are not per person. Two claims with one `mdtrt_id` but different persons
+  would land in different partitions and both be scored. Before splitting, the claim keys are
+  read (keys only) and the persons of every duplicated `mdtrt_id` are moved into one partition,
+  where the duplicate is rejected as in a whole run. Lines follow their claim, so duplicate line
+  ids meet too; lines of an unknown claim go by a hash of their `mdtrt_id`.
+- Institution rows. Every partition validates the whole institutions table; their rejects are
+  kept from partition 0 only, so each is reported once.
+
+Output rows are in partition order (within a part, in file order); sorted by their keys, every
+table equals a whole run's row for row (tests/test_partitions.py).
+
+Reading is streamed for Parquet input (row groups, keys by column projection), so peak memory
+is one partition plus the claim keys; CSV and xlsx tables are read whole once to be split.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from yibao.codes import positions
+from yibao.errors import InputError
+from yibao.io import (READ_ERRORS, _arrow_frame, _field_name, _text, check_header, normalize, parquet_parts,
+                      read_parts, read_table, table_file, unreadable, write_tables)
+from yibao.outputs import input_digest, write_folder
+from yibao.pipeline import Result, score_batch
+from yibao.tables import INPUT_TABLES, OPTIONAL_TABLES
+
+PART = "part-{:05d}"
+ROW = "_yibao_row"  # a split file's column: the row's 0-based row in its input file
+SPLIT = ".split"  # the split input, inside the output's temporary folder until the parts are scored
+SHARED = "institutions"  # the one table every partition reads whole
+CHUNK = 1 << 20  # rows read at once while splitting (a row group of each part per chunk)
+OUTPUTS = ("claims", "lines", "accumulators", "violations", "rejects")
+LINES_PER_PARTITION = 1_000_000  # `--partitions auto`: about 400 MB to score, a tenth of a small server
+CSV_LINE_BYTES = 100  # about what a line takes in a CSV export, to count lines without reading them
+SUMMARY_CLAIMS = ("mdtrt_id", "med_type", "institution_id", "decision", "reason_codes", "calendar_estimated")
+
+
+@dataclass(frozen=True)
+class Job:
+    """What scoring one partition needs; plain paths and strings, so a Dask worker gets it by
+    pickle and reads the split files from storage it shares with the client."""
+
+    split: str  # folder of the split tables: <table>/part-NNNNN.parquet
+    out: str  # folder the output parts are written to
+    sources: dict[str, str]  # table → its input file, as rejects name it
+    tariff: str | None = None
+    trace: bool = False
+
+
+@dataclass
+class PartStats:
+    """What a scored partition reports back: its rows per output table and tariff versions."""
+
+    rows: dict[str, int] = field(default_factory=dict)
+    tariffs: set[str] = field(default_factory=set)
+
+
+Runner = Callable[[Job, int], list[PartStats]]
+
+
+# --- splitting ------------------------------------------------------------------------------
+
+def _files(path: Path) -> list[Path]:
+    return parquet_parts(path) if path.is_dir() else [path]
+
+
+def _is_parquet(path: Path) -> bool:
+    return path.is_dir() or path.suffix.lower() == ".parquet"
+
+
+@lru_cache(maxsize=1)  # the split asks for a table's header, keys and rows in turn: read it once
+def _whole(path: Path) -> pa.Table:
+    frame = read_table(path)
+    check_header(frame.columns, str(path))
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def _chunks(path: Path, columns: Sequence[str] | None = None) -> Iterator[pa.Table]:
+    """The raw rows of a table file in order, a chunk at a time (Parquet is streamed; CSV and
+    xlsx are read whole)."""
+    if not _is_parquet(path):
+        table = _whole(path)
+        table = table.select(list(columns)) if columns is not None else table
+        for start in range(0, max(len(table), 1), CHUNK):
+            yield table.slice(start, CHUNK)
+        return
+    for file in _files(path):
+        parquet = pq.ParquetFile(file)
+        if parquet.metadata.num_rows == 0:
+            yield parquet.schema_arrow.empty_table().select(list(columns) if columns is not None
+                                                            else parquet.schema_arrow.names)
+            continue
+        for batch in parquet.iter_batches(batch_size=CHUNK, columns=columns):
+            yield pa.Table.from_batches([batch])
+
+
+def _column(path: Path, name: str) -> str | None:
+    """The raw header of field `name` in a table file (headers may carry spaces or a label).
+    Every part of a Parquet table is opened here, so a file no reader can use is refused before
+    any splitting, as a whole run refuses it."""
+    if not _is_parquet(path):
+        names = _whole(path).column_names
+    else:
+        names = []
+        for file in _files(path):
+            try:
+                names = pq.ParquetFile(file).schema_arrow.names
+            except READ_ERRORS as exc:
+                raise unreadable(file, exc) from None
+        check_header(names, str(path))
+    return next((n for n in names if _field_name(n) == name), None)
+
+
+def _keys(chunk: pa.Table, column: str) -> pd.Series:
+    """A key column as `normalize` will read it: stripped text."""
+    return _text(_arrow_frame(chunk.select([column])).iloc[:, 0])
+
+
+def _hashes(keys: pd.Series) -> np.ndarray:
+    """A fixed-key SipHash per key, the same in every process and on every run; each distinct
+    key hashed once (a chunk of lines names each claim a dozen times)."""
+    codes, distinct = pd.factorize(keys)
+    return pd.util.hash_array(np.asarray(distinct, dtype=object))[codes]
+
+
+class Router:
+    """The partition of every row: persons by hash, moved together where they share a claim id;
+    lines by their claim's partition."""
+
+    def __init__(self, n: int, claim_psn: pd.Series, claim_ids: pd.Series) -> None:
+        self.n = n
+        self.moved = _shared_claim_persons(claim_psn, claim_ids, self._bucket(_hashes(claim_psn)))
+        # claim ids by hash, sorted once: a chunk of lines is looked up by binary search
+        self.claim_ids = claim_ids.reset_index(drop=True)
+        hashes = _hashes(self.claim_ids)
+        self.order = np.argsort(hashes, kind="stable")
+        self.sorted_hashes = hashes[self.order]
+        self.claim_bucket = self.person(claim_psn)
+
+    def _bucket(self, hashes: np.ndarray) -> np.ndarray:
+        return (hashes % np.uint64(self.n)).astype(np.int64)
+
+    def person(self, psn: pd.Series) -> np.ndarray:
+        bucket = self._bucket(_hashes(psn))
+        if len(self.moved):
+            moved = psn.map(self.moved).to_numpy(dtype=np.float64, na_value=np.nan)
+            bucket = np.where(np.isnan(moved), bucket, np.nan_to_num(moved)).astype(np.int64)
+        return bucket
+
+    def line(self, claim_ids: pd.Series) -> np.ndarray:
+        hashes = _hashes(claim_ids)
+        pos = self._claim_positions(claim_ids, hashes)
+        own = self.claim_bucket[np.maximum(pos, 0)] if len(self.claim_ids) else np.zeros(len(pos), np.int64)
+        return np.where(pos >= 0, own, self._bucket(hashes))
+
+    def _claim_positions(self, ids: pd.Series, hashes: np.ndarray) -> np.ndarray:
+        """Per id a row of the claims with it, −1 where none; a hash found is checked against the
+        id itself, and the rare id whose hash another id shares is looked up exactly."""
+        if not len(self.claim_ids):
+            return np.full(len(ids), -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.sorted_hashes, hashes), len(self.sorted_hashes) - 1)
+        pos = self.order[at]
+        hit = self.sorted_hashes[at] == hashes
+        same = np.asarray(self.claim_ids.array.take(pos) == ids.array, dtype=bool)
+        pos = np.where(hit & same, pos, -1)
+        clash = np.flatnonzero(hit & ~same)
+        if len(clash):
+            pos[clash] = positions(ids.iloc[clash], self.claim_ids)
+        return pos
+
+
+def _shared_claim_persons(psn: pd.Series, ids: pd.Series, bucket: np.ndarray) -> pd.Series:
+    """Persons whose claims share an `mdtrt_id` with another person's, and the one partition
+    each group goes to (the lowest of its buckets; chains of shared ids settle by repetition)."""
+    dup = ids.duplicated(keep=False).to_numpy()
+    if not dup.any():
+        return pd.Series(dtype=np.int64)
+    links = pd.DataFrame({"psn": psn.to_numpy()[dup], "id": ids.to_numpy()[dup], "bucket": bucket[dup]})
+    while True:
+        low = links.groupby("id")["bucket"].transform("min")
+        low = low.groupby(links["psn"]).transform("min")
+        if (low == links["bucket"]).all():
+            return links.groupby("psn")["bucket"].min()
+        links["bucket"] = low
+
+
+def _route(table: str, path: Path, router: Router) -> Callable[[pa.Table], np.ndarray] | None:
+    key = "mdtrt_id" if table == "lines" else "psn_no"
+    column = _column(path, key)
+    if column is None:
+        return None  # the column is missing: `normalize` says so in partition 0
+    if table == "lines":
+        return lambda chunk: router.line(_keys(chunk, column))
+    return lambda chunk: router.person(_keys(chunk, column))
+
+
+def split(tables: dict[str, Path], n: int, into: Path) -> None:
+    """Write every table but institutions as `into/<table>/part-NNNNN.parquet`, one per partition,
+    each row with its file row in `_yibao_row`."""
+    claim_cols = [_column(tables["claims"], c) for c in ("psn_no", "mdtrt_id")]
+    if None in claim_cols:
+        claim_psn = claim_ids = pd.Series([], dtype="str")
+    else:
+        chunks = list(_chunks(tables["claims"], claim_cols))
+        claim_psn = pd.concat([_keys(c, claim_cols[0]) for c in chunks], ignore_index=True)
+        claim_ids = pd.concat([_keys(c, claim_cols[1]) for c in chunks], ignore_index=True)
+    router = Router(n, claim_psn, claim_ids)
+    try:
+        for table, path in tables.items():
+            if table != SHARED:
+                _split_table(path, _route(table, path, router), n, into / table)
+    finally:
+        _whole.cache_clear()  # not to hold a whole CSV table while the partitions are scored
+
+
+def _split_table(path: Path, route: Callable[[pa.Table], np.ndarray] | None, n: int, folder: Path) -> None:
+    folder.mkdir(parents=True)
+    writers: list[pq.ParquetWriter] = []
+    offset = 0
+    for chunk in _chunks(path):
+        chunk = chunk.append_column(ROW, pa.array(np.arange(offset, offset + len(chunk), dtype=np.int64)))
+        offset += len(chunk)
+        if not writers:
+            writers = [pq.ParquetWriter(folder / f"{PART.format(k)}.parquet", chunk.schema) for k in range(n)]
+        elif chunk.schema != writers[0].schema:  # an input table in parts typed differently part by part
+            try:
+                chunk = chunk.cast(writers[0].schema)
+            except (pa.ArrowException, ValueError):
+                raise InputError("its parts do not have the same columns and types", file=str(path)) from None
+        bucket = route(chunk) if route is not None else np.zeros(len(chunk), dtype=np.int64)
+        for k in np.unique(bucket):
+            writers[k].write_table(chunk.filter(pa.array(bucket == k)))
+    for writer in writers:
+        writer.close()
+
+
+# --- scoring one partition ------------------------------------------------------------------
+
+def score_part(job: Job, k: int) -> PartStats:
+    """Validate and score partition `k` through the one pipeline and write its output parts."""
+    raw: dict[str, pd.DataFrame] = {}
+    rows: dict[str, np.ndarray] = {}
+    for table, source in job.sources.items():
+        if table == SHARED:
+            raw[table] = read_table(Path(source), table)
+            continue
+        frame = read_table(Path(job.split) / table / f"{PART.format(k)}.parquet")
+        rows[table] = frame.pop(ROW).to_numpy(dtype=np.int64)
+        raw[table] = frame
+    batch, rejects = normalize(raw, dict(job.sources), rows)
+    if k > 0:  # each partition validated the whole institutions table: report it once
+        rejects = rejects[rejects["table"] != SHARED]
+    result = score_batch(batch, rejects, tariff=job.tariff, trace=job.trace)
+    tables = {name: getattr(result, name) for name in OUTPUTS}
+    if result.trace is not None:
+        tables["trace"] = result.trace
+    for name, frame in tables.items():
+        write_tables({PART.format(k): frame}, Path(job.out) / name)
+    return PartStats({name: len(frame) for name, frame in tables.items()},
+                     {str(t) for t in result.claims["tariff"] if str(t)})
+
+
+def run_locally(job: Job, n: int, done: Callable[[], None] = lambda: None) -> list[PartStats]:
+    """The partitions one after another in this process: peak memory is one partition's.
+    `done` is called after each (a progress bar)."""
+    stats = []
+    for k in range(n):
+        stats.append(score_part(job, k))
+        done()
+    return stats
+
+
+# --- the whole run --------------------------------------------------------------------------
+
+def input_tables(source: Path, accumulators: Path | None) -> dict[str, Path]:
+    """The table files of a batch folder (a file or a folder of Parquet parts per table)."""
+    if not source.is_dir():
+        raise InputError("a partitioned run reads a folder of tables (Parquet, CSV or xlsx per table), "
+                         "not one workbook", file=str(source))
+    tables = {name: table_file(source, name, required=name in INPUT_TABLES) for name in INPUT_TABLES + OPTIONAL_TABLES}
+    if accumulators is not None:
+        if tables.get("accumulators") is not None:
+            raise InputError("the batch has an accumulators table and accumulators were given apart: keep one",
+                             file=str(tables["accumulators"]))
+        tables["accumulators"] = accumulators
+    return {name: path for name, path in tables.items() if path is not None}
+
+
+def auto_partitions(source: Path) -> int:
+    """Partitions of about `LINES_PER_PARTITION` lines each: the lines are counted from the
+    Parquet footers, or estimated from the size of a CSV or xlsx file."""
+    lines = table_file(source, "lines", required=True) if source.is_dir() else None
+    if lines is None:
+        raise InputError("a partitioned run reads a folder of tables", file=str(source))
+    if _is_parquet(lines):
+        try:
+            count = sum(pq.ParquetFile(f).metadata.num_rows for f in _files(lines))
+        except READ_ERRORS as exc:
+            raise unreadable(lines, exc) from None
+    else:
+        count = lines.stat().st_size // CSV_LINE_BYTES
+    return max(1, -(-count // LINES_PER_PARTITION))
+
+
+def score_partitioned(source: Path, out: Path, partitions: int, *, run: Runner = run_locally,
+                      tariff: str | None = None, accumulators: Path | None = None, trace: bool = False,
+                      overwrite: bool = False) -> dict[str, Any]:
+    """Score the batch folder `source` in `partitions` partitions into the score folder `out`
+    (written whole, with its manifest, as `yibao.scored.write_scored` writes one); `run` scores
+    the partitions (here one after another, or on a Dask cluster). Returns the summary."""
+    from yibao.scored import SUMMARY, write_summary
+
+    if partitions < 1:
+        raise InputError(f"--partitions {partitions}: give at least 1")
+    tables = input_tables(source, accumulators)
+    summary: dict[str, Any] = {}
+
+    def write(folder: Path) -> dict[str, Any]:
+        split(tables, partitions, folder / SPLIT)
+        job = Job(str(folder / SPLIT), str(folder), {name: str(path) for name, path in tables.items()},
+                  tariff, trace)
+        stats = run(job, partitions)
+        shutil.rmtree(folder / SPLIT)
+        rows = {name: sum(s.rows[name] for s in stats) for name in stats[0].rows}
+        summary.update(_summary(folder, rows["lines"]))
+        write_summary(summary, folder / SUMMARY)
+        return {"tariffs": sorted(set().union(*(s.tariffs for s in stats))),
+                "input_digest": input_digest([source] + ([accumulators] if accumulators else [])),
+                "rows": rows, "format": "parquet", "partitions": partitions}
+
+    write_folder(out, write, kind="score", overwrite=overwrite)
+    return summary
+
+
+def _summary(folder: Path, lines: int) -> dict[str, Any]:
+    """The batch summary, reduced from the parts: the claims' few columns it needs, violations
+    and rejects, read back; lines only counted."""
+    from yibao.summary import FUNDS, summarize
+
+    claims = _arrow_frame(read_parts(folder / "claims", list(SUMMARY_CLAIMS + FUNDS)))
+    result = Result(claims, pd.DataFrame(index=pd.RangeIndex(lines)), pd.DataFrame(),
+                    read_table(folder / "violations"), read_table(folder / "rejects"))
+    return summarize(result)
