@@ -217,3 +217,16 @@ def test_partitions_auto_through_the_command(clean: Path, tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr
     assert json.loads((tmp_path / "out" / "manifest.json").read_text())["partitions"] == 1
     _assert_equal(_whole(clean, tmp_path / "whole"), tmp_path / "out")
+
+
+def test_a_tariff_folder_spec_is_read_by_every_partition(clean: Path, tmp_path: Path) -> None:
+    """`--tariff FOLDER` with partitions: each partition resolves the folder as the whole run does
+    (the scores are the whole batch's, tariff keys included)."""
+    from yibao.tariffs.registry import region_dirs, tariff_spec
+
+    folder = shutil.copytree(region_dirs()["sample-county"], tmp_path / "sample-county")
+    batch, rejects = load_batch(clean)
+    whole = tmp_path / "whole"
+    write_scored(score_batch(batch, rejects, tariff=tariff_spec(folder)), whole)
+    score_partitioned(clean, tmp_path / "parts", 2, tariff=str(folder))
+    _assert_equal(whole, tmp_path / "parts")

@@ -47,6 +47,7 @@ from yibao.io import (READ_ERRORS, _arrow_frame, _field_name, _text, check_heade
                       read_parts, read_table, table_file, unreadable, write_tables)
 from yibao.outputs import input_digest, write_folder
 from yibao.pipeline import Result, score_batch
+from yibao.tariffs.registry import tariff_spec
 from yibao.tables import INPUT_TABLES, OPTIONAL_TABLES
 
 PART = "part-{:05d}"
@@ -275,7 +276,9 @@ def score_part(job: Job, k: int) -> PartStats:
     batch, rejects = normalize(raw, dict(job.sources), rows)
     if k > 0:  # each partition validated the whole institutions table: report it once
         rejects = rejects[rejects["table"] != SHARED]
-    result = score_batch(batch, rejects, tariff=job.tariff, trace=job.trace)
+    # the spec as the user typed it (an id or a folder the worker reads too), resolved here
+    result = score_batch(batch, rejects, tariff=None if job.tariff is None else tariff_spec(job.tariff),
+                         trace=job.trace)
     tables = {name: getattr(result, name) for name in OUTPUTS}
     if result.trace is not None:
         tables["trace"] = result.trace
