@@ -22,6 +22,7 @@ import yibao
 from conftest import fen, kill_while_writing
 from pg import new_database, postgres_server  # noqa: F401 (a fixture)
 import yibao.cli.app as cli_app
+from yibao.errors import InputError
 from yibao.io import write_tables
 from yibao.ledger import Ledger
 from yibao.pipeline import Result
@@ -413,3 +414,36 @@ def test_a_ledger_of_an_earlier_revision_is_migrated_when_opened(tmp_path: Path)
         assert "chronic_deductible_used" in columns
         assert conn.execute(sa.text("SELECT batch_id FROM batches")).scalars().all() == ["b1"]
     engine.dispose()
+
+
+def test_a_job_scored_from_accumulators_another_job_changed_commits_nothing(
+        year: dict[str, pd.DataFrame], whole_year: Result, tmp_path: Path) -> None:
+    """Two jobs at once with persons in common: the one that commits second was scored from
+    accumulators the first changed, so it is refused whole (its deductibles and caps would be used
+    again); run again, it pays what it pays after the first, as if the two had run one by one."""
+    from yibao.io import load_batch
+    from yibao.ledger import score_into
+
+    url = str(tmp_path / "ledger.db")
+    per_month = months(whole_year)
+    march, april = only(year, per_month["2025-03"]), only(year, per_month["2025-04"])
+    assert set(march["claims"]["psn_no"]) & set(april["claims"]["psn_no"])
+    _, _, commit_march = score_into(url, *load_batch(march), period="2025-03")  # scored, not yet committed
+    yibao.score(april, ledger=url, period="2025-04")  # another job commits first
+    after_april = status(url)
+    with pytest.raises(InputError, match="another job changed the accumulators"):
+        commit_march()
+    assert status(url) == after_april
+    yibao.score(march, ledger=url, period="2025-03")  # run again: scored from April's accumulators
+    one_by_one = str(tmp_path / "sequential.db")
+    yibao.score(april, ledger=one_by_one, period="2025-04")
+    yibao.score(march, ledger=one_by_one, period="2025-03")
+    assert status(url)["fund_pay_sumamt"] == status(one_by_one)["fund_pay_sumamt"]
+
+
+def test_a_file_that_is_not_a_ledger_is_refused_in_one_line(tmp_path: Path) -> None:
+    not_a_db = tmp_path / "claims.csv"
+    not_a_db.write_text("mdtrt_id\nC1\n", encoding="utf-8")
+    with pytest.raises(InputError, match="cannot open the ledger .*not a database"):
+        Ledger(str(not_a_db))
+    assert not_a_db.read_text(encoding="utf-8") == "mdtrt_id\nC1\n"

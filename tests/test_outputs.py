@@ -162,3 +162,20 @@ def test_score_killed_while_writing_leaves_nothing_to_settle(synth_folder: Path,
     assert run.returncode == 0, run.stderr
     assert siblings(out) == ["scored"]  # the killed run's sibling is gone
     assert len(settle(out, "2025-05").claims) > 0
+
+
+def test_out_is_never_the_input_nor_another_kind_of_folder(tmp_path: Path) -> None:
+    """`--overwrite` replaces a yibao folder of the same kind only, and never the command's own
+    input: a batch, a score output or a settlement cannot be lost to a slip of `--out`."""
+    batch, scored, settled = tmp_path / "batch", tmp_path / "scored", tmp_path / "settled"
+    assert yibao("synth", "--claims", "30", "--seed", "1", "--out", str(batch), "-q").returncode == 0
+    one_line_error(yibao("score", str(batch), "--out", str(batch), "--overwrite", "-q"), "the command's input")
+    one_line_error(yibao("score", str(batch), "--out", str(batch / "scored"), "-q"), "the command's input")
+    assert yibao("score", str(batch), "--out", str(scored), "-q").returncode == 0
+    one_line_error(yibao("settle", str(scored), "--period", "2025-03", "--out", str(scored), "--overwrite"),
+                   "the command's input")
+    assert yibao("settle", str(scored), "--period", "2025-03", "--out", str(settled), "-q").returncode == 0
+    one_line_error(yibao("score", str(batch), "--out", str(settled), "--overwrite", "-q"),
+                   "holds a yibao settlement, not a score output")
+    assert yibao("score", str(batch), "--out", str(scored), "--overwrite", "-q").returncode == 0
+    assert (batch / "claims.parquet").is_file() and (settled / "manifest.json").is_file()

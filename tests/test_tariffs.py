@@ -240,3 +240,12 @@ def test_list_includes_user_tariffs_on_the_search_path(tmp_path: Path) -> None:
     listed = {tuple(line.split()[:2]) for line in result.output.splitlines() if line.strip()}
     assert {("my-county", "2024"), ("my-county", "2025"), ("sample-county", "2024"),
             ("sample-county", "2025")} <= listed
+
+
+def test_an_amount_beyond_any_tariff_is_refused_with_its_path() -> None:
+    """A typo of 1e30 yuan would overflow the fen arithmetic: refused like any invalid edit."""
+    from yibao.tariffs.edit import apply_edits
+    from yibao.tariffs.registry import resolve
+
+    with pytest.raises(InputError, match=r"chronic\.deductible.*above 1,000,000,000 yuan"):
+        apply_edits(resolve("sample-county@2025"), ["chronic.deductible=1e30"])

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 
+from yibao.errors import InputError
 from yibao.partition import Job, PartStats, Runner, score_part
 
 
@@ -33,7 +34,11 @@ def dask_runner(scheduler: str | None = None, workers: int | None = None, progre
             cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
                                    processes=True, host="127.0.0.1", dashboard_address=None)
         try:
-            with Client(scheduler or cluster) as client:
+            try:
+                client = Client(scheduler or cluster)
+            except (OSError, TimeoutError) as exc:
+                raise InputError(f"cannot reach the Dask scheduler {scheduler}: {str(exc).splitlines()[0]}") from None
+            with client:
                 futures = client.map(score_part, [job] * partitions, range(partitions), pure=False)
                 if progress:
                     show_progress(futures)

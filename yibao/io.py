@@ -136,7 +136,7 @@ def read_batch(source: Path) -> tuple[Batch, pd.DataFrame]:
     return load_batch(source)
 
 
-def load_batch(source: Path | Mapping[str, pd.DataFrame],
+def load_batch(source: str | Path | Mapping[str, pd.DataFrame],
                accumulators: Path | pd.DataFrame | None = None) -> tuple[Batch, pd.DataFrame]:
     """A folder of tables, a workbook with a sheet per table, or a mapping of table name → frame,
     with the accumulators of earlier batches when they come apart (a file or a frame):
@@ -146,7 +146,7 @@ def load_batch(source: Path | Mapping[str, pd.DataFrame],
     rejects its person and their claims as a bad row of any other person table does: scoring
     that person from zero would pay their deductible a second time.
     """
-    raw, sources = _read_folder(source) if isinstance(source, Path) else (
+    raw, sources = _read_folder(Path(source)) if isinstance(source, (str, Path)) else (
         dict(source), {name: f"<{name}>" for name in source})
     if accumulators is not None:
         if "accumulators" in raw:

@@ -41,12 +41,20 @@ PAUSE = "YIBAO_TEST_PAUSE_WRITE"
 CHUNK = 1 << 20
 
 
-def check_out(out: Path, overwrite: bool) -> None:
-    """Refuse an `--out` that cannot be written, before any work is done: a file; a folder with
-    something in it unless `overwrite`; and even with `overwrite`, a folder yibao did not write
-    (no manifest.json), which replacing would delete. An empty folder holds nothing to lose."""
+def check_out(out: Path, overwrite: bool, *, kind: str | None = None, inputs: Sequence[Path] = ()) -> None:
+    """Refuse an `--out` that cannot be written, before any work is done: a file; the command's
+    own input, or a folder holding it or inside it; a folder with something in it unless
+    `overwrite`; and even with `overwrite`, a folder yibao did not write (no manifest.json) or
+    wrote as another kind (a batch, a score output), which replacing would delete. An empty
+    folder holds nothing to lose."""
     if out.exists() and not out.is_dir():
         raise InputError("is a file, not a folder: choose another --out", file=str(out))
+    target = out.resolve()
+    for source in inputs:
+        where = Path(source).resolve()
+        if target == where or target in where.parents or where in target.parents:
+            raise InputError("is the command's input, or holds it, or lies inside it: choose another --out",
+                             file=str(out))
     if not out.exists() or not any(out.iterdir()):
         return
     if not overwrite:
@@ -55,6 +63,15 @@ def check_out(out: Path, overwrite: bool) -> None:
     if not (out / MANIFEST).is_file():
         raise InputError(f"was not written by yibao (no {MANIFEST}): --overwrite replaces only yibao "
                          f"output folders; remove it yourself", file=str(out))
+    if kind is not None:
+        try:
+            held = json.loads((out / MANIFEST).read_bytes()).get("kind")
+        except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+            held = None
+        held = held if isinstance(held, str) else None
+        if held != kind:
+            raise InputError(f"holds a yibao {KINDS.get(held, 'folder of another kind')}, not a {KINDS[kind]}: "
+                             f"--overwrite replaces only the same kind; choose another --out", file=str(out))
 
 
 def write_folder(out: Path, write: Callable[[Path], Mapping[str, Any]], *, kind: str,
@@ -68,7 +85,7 @@ def write_folder(out: Path, write: Callable[[Path], Mapping[str, Any]], *, kind:
     that a run killed while writing has committed nothing). On any exception the sibling is
     removed and `out` is left as it was.
     """
-    check_out(out, overwrite)
+    check_out(out, overwrite, kind=kind)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):

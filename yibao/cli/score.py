@@ -82,7 +82,7 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet,
         raise InputError("--ledger holds the accumulators: give --ledger or --accumulators, not both")
     if period is not None and ledger is None:
         raise InputError("--period places a batch in the ledger: give it with --ledger")
-    check_out(out, overwrite)
+    check_out(out, overwrite, kind="score", inputs=[input] + ([accumulators] if accumulators else []))
     spec = None if tariff is None else tariff_spec(tariff)
     if ledger is not None and isinstance(spec, list):
         raise InputError("--ledger records the tariff by id: install the folder on YIBAO_TARIFF_PATH "

@@ -54,7 +54,7 @@ def run(scored: Optional[Path] = typer.Argument(None, help="a yibao score output
         return
     if scored is None or period is None or out is None:
         raise InputError("give SCORED, --period YYYY-MM and --out DIR (or --verify DIR)")
-    check_out(out, overwrite)
+    check_out(out, overwrite, kind="settlement", inputs=[scored])
     started = time.perf_counter()
     log.info("settling %s for %s", scored, period)
     settlement = settle(scored, period, institutions, ledger)

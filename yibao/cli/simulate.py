@@ -94,7 +94,7 @@ def run(batch: Path = typer.Argument(..., help="folder of batch tables (Parquet 
     from yibao.simulation import simulate_batch
     from yibao.simulation.output import write_simulation
 
-    check_out(out, overwrite)
+    check_out(out, overwrite, kind="simulation", inputs=[batch] + ([accumulators] if accumulators else []))
     started = time.perf_counter()
     stages = Stages(not json_out and not quiet and sum(f.stat().st_size for f in batch.glob("lines.*")) > 5_000_000)
     with stages.progress:

@@ -31,7 +31,7 @@ def run(claims: int = typer.Option(..., "--claims", min=1, help="number of claim
     from yibao.outputs import check_out, write_folder
     from yibao.synth import generate
 
-    check_out(out, overwrite)
+    check_out(out, overwrite, kind="batch")
     started = time.perf_counter()
     tables = generate(claims, seed, year, tariff)
     written: list[Path] = []

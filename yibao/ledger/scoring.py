@@ -81,6 +81,8 @@ class Plan:
     inputs: pd.DataFrame
     duplicates: pd.DataFrame
     reversed: pd.DataFrame
+    persons: tuple[str, ...] = ()  # whose accumulators were read, and what was read: checked at commit
+    held: pd.DataFrame | None = None
 
 
 def _plan(ledger: Ledger, claims: pd.DataFrame) -> Plan:
@@ -94,7 +96,8 @@ def _plan(ledger: Ledger, claims: pd.DataFrame) -> Plan:
     dups = pd.DataFrame({"mdtrt_id": dup["mdtrt_id"], "paid_batch": dup["batch_id"],
                          "paid_period": dup["period"]}).reset_index(drop=True)
     persons = set(claims["psn_no"]) | set(reversed_["psn_no"])
-    return Plan(less_payments(ledger.accumulators(persons), reversed_), dups, reversed_)
+    held = ledger.accumulators(persons)
+    return Plan(less_payments(held, reversed_), dups, reversed_, tuple(sorted(persons)), held)
 
 
 def score_with_ledger(ledger: Ledger, batch: Batch, rejects: pd.DataFrame,
@@ -122,7 +125,8 @@ def score_with_ledger(ledger: Ledger, batch: Batch, rejects: pd.DataFrame,
                                known["reversals"]), None
     period = period or _period_of(result.claims)
     commit = Commit(batch_id, period, "" if tariff is None else str(getattr(tariff, "key", tariff)),
-                    payments, plan.reversed, plan.duplicates, plan.inputs, accumulators_to_fen(result.accumulators))
+                    payments, plan.reversed, plan.duplicates, plan.inputs, accumulators_to_fen(result.accumulators),
+                    plan.persons, plan.held)
     return result, Outcome(batch_id, period, False, len(payments), len(plan.duplicates), len(plan.reversed)), commit
 
 

@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, and_, bindparam, create_engine, func, select
+from sqlalchemy import Connection, Engine, and_, bindparam, create_engine, func, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from yibao.calculator.scan import COUNTERS, parse_chronic
 from yibao.errors import InputError
@@ -140,6 +140,12 @@ class Commit:
     duplicates: pd.DataFrame  # mdtrt_id, paid_batch, paid_period
     inputs: pd.DataFrame  # the accumulators the scoring started from
     after: pd.DataFrame  # the accumulators after the batch, per person-year it touched
+    persons: tuple[str, ...] = ()  # the persons whose accumulators the scoring read …
+    held: pd.DataFrame | None = None  # … and what it read (None: nothing to check)
+
+
+class ConflictError(InputError):
+    """Another job changed what this batch was scored from: nothing is committed; run again."""
 
 
 class Ledger:
@@ -159,7 +165,7 @@ class Ledger:
                 config.set_main_option("script_location", str(MIGRATIONS))
                 config.attributes["connection"] = conn
                 command.upgrade(config, "head")
-        except (ArgumentError, OperationalError, ModuleNotFoundError) as exc:
+        except (ArgumentError, DBAPIError, ModuleNotFoundError) as exc:  # DBAPIError: not a database, unreachable
             raise InputError(f"cannot open the ledger {self.shown}: {str(exc).splitlines()[0]}") from None
 
     @property
@@ -197,13 +203,8 @@ class Ledger:
 
     def accumulators(self, persons: Iterable[str]) -> pd.DataFrame:
         """Every year's accumulators (fen) of these persons."""
-        t = schema.accumulators
         with self.engine.connect() as conn:
-            rows = [r for chunk in _chunks(sorted(set(persons)))
-                    for r in conn.execute(select(t).where(t.c.psn_no.in_(chunk)))]
-        out = _frame(rows, [c.name for c in t.columns])
-        return out.sort_values(["psn_no", "year"], kind="stable").reset_index(drop=True) if len(out) \
-            else empty_accumulators()
+            return _accumulators(conn, persons)
 
     def batch_inputs(self, batch_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         """What a committed batch's scoring started from: accumulators (fen) and duplicates."""
@@ -257,6 +258,7 @@ class Ledger:
 
     def _commit(self, c: Commit) -> None:
         with self.engine.begin() as conn:
+            _check_unchanged(conn, c.persons, c.held)
             seq = conn.execute(select(func.coalesce(func.max(schema.batches.c.seq), 0))).scalar_one() + 1
             conn.execute(schema.batches.insert().values(
                 batch_id=c.batch_id, seq=seq, period=c.period, tariff=c.tariff, claims=len(c.payments),
@@ -278,7 +280,8 @@ class Ledger:
         held = self.accumulators(payments["psn_no"])
         self.commit(Commit(batch_id, period, "", payments.iloc[0:0].drop(columns="entry_id"), payments,
                            pd.DataFrame(columns=["mdtrt_id", "paid_batch", "paid_period"]),
-                           empty_accumulators(), less_payments(held, payments)))
+                           empty_accumulators(), less_payments(held, payments),
+                           tuple(sorted(set(payments["psn_no"]))), held))
 
     @staticmethod
     def _reverse(conn: Connection, payments: pd.DataFrame, batch_id: str, period: str, first: int) -> None:
@@ -291,6 +294,29 @@ class Ledger:
                             [{"m": m, "e": int(e)} for m, e in zip(payments["mdtrt_id"], payments["entry_id"])])
         if gone.rowcount != len(payments):
             raise InputError("a claim to reverse was reversed by another job meanwhile: nothing was committed")
+
+
+def _accumulators(conn: Connection, persons: Iterable[str]) -> pd.DataFrame:
+    t = schema.accumulators
+    rows = [r for chunk in _chunks(sorted(set(persons))) for r in conn.execute(select(t).where(t.c.psn_no.in_(chunk)))]
+    out = _frame(rows, [c.name for c in t.columns])
+    return out.sort_values(["psn_no", "year"], kind="stable").reset_index(drop=True) if len(out) \
+        else empty_accumulators()
+
+
+def _check_unchanged(conn: Connection, persons: tuple[str, ...], held: pd.DataFrame | None) -> None:
+    """Optimistic concurrency: the batch's persons' accumulators must still be what its scoring
+    read, or a job that committed meanwhile would have its deductibles and caps used again.
+    PostgreSQL serializes commits with a transaction lock first; SQLite's write lock makes a
+    second writer fail instead (an error here too)."""
+    if held is None:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(2035)"))  # one committer at a time
+    now = _accumulators(conn, persons)
+    if not now.reset_index(drop=True).equals(held.reset_index(drop=True)):
+        raise ConflictError("nothing was committed: another job changed the accumulators of persons in this "
+                            "batch while it was scored; run it again")
 
 
 def _insert(conn: Connection, table: Any, frame: pd.DataFrame) -> None:

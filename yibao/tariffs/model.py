@@ -28,9 +28,16 @@ MAX_BANDS = 4
 """Bands (and tiers, layers) per list: the calculator holds this many per claim, vectorized."""
 
 
+MAX_TARIFF_YUAN = Decimal(10**9)
+"""No deductible, cap, quota or threshold comes near a billion yuan; a bound keeps a typo (1e30)
+out of the int64 fen arithmetic."""
+
+
 def _check_yuan(v: Decimal) -> Decimal:
     if v < 0:
         raise ValueError(f"amount {v} is negative")
+    if v > MAX_TARIFF_YUAN:
+        raise ValueError(f"amount {v} is above {MAX_TARIFF_YUAN:,} yuan")
     yuan_to_fen(v)
     return v
 
