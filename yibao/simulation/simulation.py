@@ -87,7 +87,8 @@ def simulate_batch(batch: Batch, rejects: pd.DataFrame | None = None, *, edits: 
     others = sorted(set(claim_regions(claims, batch.persons)) - {"", spec_id(baseline)})
     if others:  # a reform is one tariff: claims of other regions would be compared under neither
         raise InputError(f"simulate compares one pooling region: the batch also holds region {others[0]} "
-                         f"(column region); simulate each region's claims alone, with --tariff REGION")
+                         f"(the region column of claims or persons); simulate each region's claims alone, "
+                         f"with --tariff REGION")
     reformed = edited_spec(claims, baseline, edits) if edits else user_spec(reform)
     base = score_batch(batch, rejects, tariff=baseline, accumulators=accumulators)
     base_claims, base_rejects = base.claims, base.rejects
