@@ -135,7 +135,7 @@ def trace_table(steps: list[dict[str, Any]]) -> Table:
 
 def _cell(value: Any) -> str:
     """Amounts with two decimals and thousands separators, as in the panels; the rest as text."""
-    return f"{value:,.2f}" if isinstance(value, float) else str(value)
+    return _number(value) if isinstance(value, float) else str(value)
 
 
 def _differences(base: dict[str, Any], edited: dict[str, Any]) -> dict[str, Any]:
