@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import sys
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -220,3 +221,18 @@ def kill_while_writing(command: list[str], out: Path) -> int:
         job.send_signal(signal.SIGKILL)
         job.wait()
     return job.returncode
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+            ) -> tuple[int, str]:
+    """`yibao ARGS` in this process, as the console script runs it: (exit code, stderr). Any
+    exception but the exit itself propagates, so a traceback fails the test."""
+    from yibao.cli.app import main
+
+    monkeypatch.setattr(sys, "argv", ["yibao", *args])
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return code, capsys.readouterr().err

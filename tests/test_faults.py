@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 from typing import Callable
 
@@ -15,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import run_cli
 from faults import CASE_FAULTS, FAULTS, Fault
-from yibao.cli.app import main
 from yibao.io import read_table, write_tables
 from yibao.money import yuan_array_to_fen
 from yibao.synth import generate
@@ -30,19 +29,6 @@ def clean_batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("clean") / "batch"
     write_tables(generate(claims=40, seed=11), folder, "csv")
     return folder
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-            ) -> tuple[int, str]:
-    """`yibao ARGS` in this process, as the console script runs it: (exit code, stderr). Any
-    exception but the exit itself propagates, so a traceback fails the test."""
-    monkeypatch.setattr(sys, "argv", ["yibao", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    return code, capsys.readouterr().err
 
 
 def personal_data(folder: Path) -> set[str]:

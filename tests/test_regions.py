@@ -146,3 +146,44 @@ def test_simulate_refuses_a_second_region(tables: dict[str, pd.DataFrame], on_pa
     batch, rejects = load_batch({**mixed, "claims": mixed["claims"].assign(region="")})
     with pytest.raises(InputError, match=f"one pooling region: the batch also holds region {OTHER} "):
         simulate_batch(batch, rejects, edits=["assistance.annual_cap=70000"])
+
+
+def test_regions_off_the_search_path(tables: dict[str, pd.DataFrame], search_path: Path, tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """`yibao.score(tariff=[default, folder])` and `score --tariff A --tariff FOLDER`: a region's
+    folder given with the batch scores its claims as the same folder on the search path does."""
+    import yibao
+    from conftest import run_cli
+
+    mixed, other, unknown, _ = _split(tables)
+    on_path_claims, _ = _score_on_path(mixed, search_path)
+    folder = search_path / OTHER
+    result = yibao.score(mixed, tariff=["sample-county", folder])
+    got = result.claims.set_index("mdtrt_id")
+    assert got.index.equals(on_path_claims.index)
+    for field in AMOUNT_FIELDS:
+        assert got[field].tolist() == on_path_claims[field].tolist(), field
+    assert got.loc[got.index.isin(tables["claims"][tables["claims"]["psn_no"].isin(other)]["mdtrt_id"]),
+                   "tariff"].str.startswith(OTHER + "@").all()
+    batch_dir = tmp_path / "batch"
+    batch_dir.mkdir()
+    for name, frame in mixed.items():
+        frame.to_parquet(batch_dir / f"{name}.parquet")
+    code, output = run_cli(["score", str(batch_dir), "--out", str(tmp_path / "out"), "-q",
+                            "--tariff", "sample-county", "--tariff", str(folder)], capsys, monkeypatch)
+    assert code == 0, output
+    cli = pd.read_parquet(tmp_path / "out" / "claims.parquet").set_index("mdtrt_id")
+    assert cli["fund_pay_sumamt"].tolist() == got["fund_pay_sumamt"].tolist()
+    # one region twice, and a region's folder with the ledger: refused in one line
+    code, output = run_cli(["score", str(batch_dir), "--out", str(tmp_path / "o2"), "-q",
+                            "--tariff", str(folder), "--tariff", str(folder)], capsys, monkeypatch)
+    assert code == 2 and f"--tariff names region {OTHER} twice" in output
+    with pytest.raises(InputError, match="the ledger records the tariff by id"):
+        yibao.score(mixed, tariff=["sample-county", folder], ledger=tmp_path / "l.db")
+    assert not (tmp_path / "l.db").exists()
+
+
+def _score_on_path(tables: dict[str, pd.DataFrame], search_path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("YIBAO_TARIFF_PATH", str(search_path))
+        return _score(tables)

@@ -9,7 +9,7 @@ import pandas as pd
 
 from yibao.errors import InputError
 from yibao.io import Batch, load_batch
-from yibao.pipeline import Result, TariffSpec, score_batch
+from yibao.pipeline import Regions, Result, TariffSpec, score_batch, tariff_set
 
 if TYPE_CHECKING:
     from yibao.settlement import Settlement
@@ -26,11 +26,26 @@ def _load(tables_or_folder: Tables, accumulators: Accumulators) -> tuple[Batch, 
     return load_batch(source, acc)
 
 
-def score(tables_or_folder: Tables, tariff: TariffSpec = None, accumulators: Accumulators = None,
-          ledger: str | Path | None = None, period: str | None = None, trace: bool = False) -> Result:
+def _tariffs(tariff: TariffSpec | Path | Sequence[str | Path]) -> tuple[TariffSpec, Regions]:
+    """The tariff as users give it (an id, `ID@VERSION`, a folder, or several: the first for
+    claims without a region, the others for their own regions) as `score_batch` takes it."""
+    if isinstance(tariff, (str, Path)):
+        return tariff_set([tariff])
+    if isinstance(tariff, (list, tuple)) and all(isinstance(t, (str, Path)) for t in tariff):
+        return tariff_set(tariff)
+    return tariff, {}  # type: ignore[return-value]  # loaded versions, as score_batch takes them
+
+
+def score(tables_or_folder: Tables, tariff: TariffSpec | Path | Sequence[str | Path] = None,
+          accumulators: Accumulators = None, ledger: str | Path | None = None, period: str | None = None,
+          trace: bool = False) -> Result:
     """Score a batch: a folder of tables (as `yibao synth` writes) or a mapping of table name →
     DataFrame with the columns of docs/tables.md. Rows that cannot be scored are in
     `Result.rejects`; unusable input raises `yibao.errors.InputError`.
+
+    `tariff`: an id, `ID@VERSION` or a tariff folder (default: the bundled tariff), or a list of
+    them: the first serves claims without a pooling region, each other one the claims of its
+    region (docs/tariffs.md).
 
     `ledger` (a SQLite path or SQLAlchemy URL, docs/ledger.md): take the accumulators from the
     ledger, reject claims it holds as paid (DUPLICATE_CLAIM), reverse corrected claims, and
@@ -39,14 +54,19 @@ def score(tables_or_folder: Tables, tariff: TariffSpec = None, accumulators: Acc
     `Result.trace`, every step of every claim's amounts (docs/trace.md)."""
     if ledger is not None and accumulators is not None:
         raise InputError("the ledger holds the accumulators: give either a ledger or accumulators")
+    spec, regions = _tariffs(tariff)
+    if ledger is not None:
+        from yibao.ledger.scoring import check_ledger_tariff
+
+        check_ledger_tariff(spec, regions)
     batch, rejects = _load(tables_or_folder, accumulators)
     if ledger is not None:
         from yibao.ledger import score_into
 
-        result, _, commit = score_into(ledger, batch, rejects, tariff, period, trace)
+        result, _, commit = score_into(ledger, batch, rejects, spec, period, trace)
         commit()
         return result
-    return score_batch(batch, rejects, tariff=tariff, trace=trace)
+    return score_batch(batch, rejects, tariff=spec, trace=trace, regions=regions)
 
 
 def simulate(tables_or_folder: Tables, set: Sequence[str] = (), reform: TariffSpec | Path = None,

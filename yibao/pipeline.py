@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any, Callable, Sequence
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ import pandas as pd
 from yibao.calculator.claims import AMOUNT_FIELDS, calculate
 from yibao.calculator.dates import day_array
 from yibao.calendar import WorkCalendar, default_calendar
+from yibao.errors import InputError
 from yibao.explain import trace_output, with_calculator_reasons
 from yibao.io import Batch
 from yibao.money import BP
@@ -87,6 +89,18 @@ def spec_id(spec: TariffSpec) -> str:
     return (spec or registry.DEFAULT_TARIFF).partition("@")[0]
 
 
+def tariff_set(specs: Sequence[str | Path]) -> tuple[TariffSpec, dict[str, TariffSpec]]:
+    """Users' tariff specs (ids, `ID@VERSION`, folders: `--tariff` given several times) as the
+    batch's default tariff, the first, and the tariffs of other regions by id. One region
+    given twice is refused: which of the two would score its claims?"""
+    resolved = [registry.tariff_spec(s) for s in specs]
+    ids = [spec_id(r) for r in resolved]
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:
+        raise InputError(f"--tariff names region {twice[0]} twice: give each region's tariff once")
+    return (resolved[0] if resolved else None), dict(zip(ids[1:], resolved[1:]))
+
+
 def _in_force(ref: np.ndarray, spec: TariffSpec) -> tuple[np.ndarray, dict[str, LoadedTariff]]:
     """Per reference date the key of the version of one tariff in force ("" where none is)."""
     if isinstance(spec, LoadedTariff):
@@ -113,19 +127,29 @@ def _in_force(ref: np.ndarray, spec: TariffSpec) -> tuple[np.ndarray, dict[str, 
     return keys, used
 
 
-def assign_tariffs(claims: pd.DataFrame, spec: TariffSpec, persons: pd.DataFrame | None = None
-                   ) -> tuple[np.ndarray, dict[str, LoadedTariff], np.ndarray]:
+Regions = Mapping[str, TariffSpec]
+"""Tariffs of pooling regions given with the batch (a folder off the search path, a pinned
+version), by region id: they serve the claims of that region before the search path does."""
+
+
+def known_regions(regions: Regions | None = None) -> dict[str, TariffSpec]:
+    """Region id → the tariff its claims are scored under: the search path's, then `regions`."""
+    return {r: r for r in registry.region_dirs()} | dict(regions or {})
+
+
+def assign_tariffs(claims: pd.DataFrame, spec: TariffSpec, persons: pd.DataFrame | None = None,
+                   regions: Regions | None = None) -> tuple[np.ndarray, dict[str, LoadedTariff], np.ndarray]:
     """Per claim the key of its tariff version ("" where none is in force, or its region is
     unknown), the versions used, and the reference dates. Claims are grouped by region, then
     by date: `spec` serves claims without a region and those of its own id; any other region
-    is the tariff of that id on the search path."""
+    is its tariff in `regions`, else the tariff of that id on the search path."""
     ref = _reference_dates(claims)
-    regions = claim_regions(claims, persons)
-    default = (regions == "") | (regions == spec_id(spec))
+    region = claim_regions(claims, persons)
+    default = (region == "") | (region == spec_id(spec))
     keys = np.full(len(claims), "", dtype=object)
     used: dict[str, LoadedTariff] = {}
-    known = registry.region_dirs()
-    groups = [(default, spec)] + [(regions == r, r) for r in sorted(set(regions[~default])) if r in known]
+    known = known_regions(regions)
+    groups = [(default, spec)] + [(region == r, known[r]) for r in sorted(set(region[~default])) if r in known]
     for rows, group_spec in groups:
         if rows.any():
             keys[rows], versions = _in_force(ref[rows], group_spec)
@@ -133,17 +157,17 @@ def assign_tariffs(claims: pd.DataFrame, spec: TariffSpec, persons: pd.DataFrame
     return keys, used, ref
 
 
-def no_tariff_reasons(claims: pd.DataFrame, persons: pd.DataFrame, rows: np.ndarray
-                       ) -> tuple[np.ndarray, np.ndarray]:
+def no_tariff_reasons(claims: pd.DataFrame, persons: pd.DataFrame, rows: np.ndarray,
+                      regions: Regions | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Why each claim of `rows` has no tariff, and the claim's column to fix: an unknown region
     (the claim's own cell, or its person's), else its date."""
-    regions, own = claim_regions(claims[rows], persons), claim_regions(claims[rows])
-    known = registry.region_dirs()
-    unknown = (regions != "") & ~np.isin(regions, list(known))
+    region, own = claim_regions(claims[rows], persons), claim_regions(claims[rows])
+    known = known_regions(regions)
+    unknown = (region != "") & ~np.isin(region, list(known))
     names = ", ".join(sorted(known))
     where = np.where(own != "", f"column {REGION}", f"the person's {REGION} (persons table)")
     reason = np.where(unknown, [f"unknown pooling region '{r}' in {w} (known: {names})"
-                                for r, w in zip(regions, where)], "no tariff version in force on the claim's date")
+                                for r, w in zip(region, where)], "no tariff version in force on the claim's date")
     return reason.astype(object), np.where(unknown & (own != ""), REGION, "").astype(object)
 
 
@@ -232,9 +256,10 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
                 tariff: TariffSpec = None,
                 accumulators: pd.DataFrame | None = None,
                 calendar: WorkCalendar | None = None, contributions: bool = False,
-                trace: bool = False) -> Result:
+                trace: bool = False, regions: Regions | None = None) -> Result:
     """Score every claim of a batch. `tariff`: an id, `ID@VERSION`, a loaded version, a list of
     loaded versions, or None for the bundled default (the version in force on each claim's date).
+    `regions`: tariffs of other pooling regions by id, before the search path's (`Regions`).
     `contributions`: also what each claim added to the accumulators, which the ledger keeps to
     reverse a corrected claim. `trace`: also the steps of every claim's arithmetic
     (`Result.trace`, docs/trace.md)."""
@@ -243,12 +268,12 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
     acc = batch.accumulators if accumulators is None else accumulators
     claims = batch.claims.reset_index(drop=True)
     claim_pos = positions(batch.lines["mdtrt_id"], claims["mdtrt_id"])  # io keeps no orphan lines
-    keys, tariffs, ref = assign_tariffs(claims, tariff, batch.persons)
+    keys, tariffs, ref = assign_tariffs(claims, tariff, batch.persons, regions)
     no_tariff = keys == ""
     extra = []
     if no_tariff.any():
         dropped = no_tariff[claim_pos]
-        reason, column = no_tariff_reasons(claims, batch.persons, no_tariff)
+        reason, column = no_tariff_reasons(claims, batch.persons, no_tariff, regions)
         extra.append(_reject_rows(batch, no_tariff, dropped, reason, column,
                                   (np.cumsum(no_tariff) - 1)[claim_pos[dropped]]))
         keep = ~no_tariff

@@ -44,9 +44,10 @@ class Stages:
 
 def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet, CSV or xlsx), or one .xlsx workbook"),
         out: Path = typer.Option(..., "--out", help="output folder"),
-        tariff: Optional[str] = typer.Option(None, "--tariff",
-                                             help="ID, ID@VERSION or a tariff folder: the tariff of claims "
-                                                  "without a region (docs/tariffs.md regions)"),
+        tariff: Optional[list[str]] = typer.Option(None, "--tariff",
+                                                   help="ID, ID@VERSION or a tariff folder: the tariff of claims "
+                                                        "without a region; again for other regions' tariffs "
+                                                        "(docs/tariffs.md regions)"),
         accumulators: Optional[Path] = typer.Option(None, "--accumulators",
                                                     help="accumulators of earlier batches"),
         fmt: Format = typer.Option("parquet", "--format", help="output format"),
@@ -74,22 +75,25 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet,
     from yibao.errors import InputError
     from yibao.io import load_batch
     from yibao.outputs import check_out
-    from yibao.pipeline import score_batch
+    from yibao.pipeline import score_batch, tariff_set
     from yibao.scored import write_scored
-    from yibao.tariffs.registry import tariff_spec
 
     if ledger is not None and accumulators is not None:
         raise InputError("--ledger holds the accumulators: give --ledger or --accumulators, not both")
     if period is not None and ledger is None:
         raise InputError("--period places a batch in the ledger: give it with --ledger")
     check_out(out, overwrite, kind="score", inputs=[input] + ([accumulators] if accumulators else []))
-    spec = None if tariff is None else tariff_spec(tariff)
-    if ledger is not None and isinstance(spec, list):
-        raise InputError("--ledger records the tariff by id: install the folder on YIBAO_TARIFF_PATH "
-                         "and give --tariff ID")
+    spec, regions = tariff_set(tariff or [])
+    if ledger is not None:
+        from yibao.ledger.scoring import check_ledger_tariff
+
+        check_ledger_tariff(spec, regions)
     started = time.perf_counter()
     if partitions is not None or engine.value == "dask" or scheduler is not None:
-        summary = _partitioned(input, out, partitions, engine.value, scheduler, tariff=tariff,
+        if regions:
+            raise InputError("--partitions and --engine dask take --tariff once: install the other regions' "
+                             "folders on YIBAO_TARIFF_PATH")
+        summary = _partitioned(input, out, partitions, engine.value, scheduler, tariff=tariff[0] if tariff else None,
                                accumulators=accumulators, fmt=fmt.value, ledger=ledger, trace=trace,
                                overwrite=overwrite, quiet=quiet)
         if not quiet:
@@ -104,7 +108,7 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet,
             batch, rejects = load_batch(input, accumulators)
         with stages.stage(f"scoring {len(batch.claims):,} claims, {len(batch.lines):,} lines"):
             if ledger is None:
-                result = score_batch(batch, rejects, tariff=spec, trace=trace)
+                result = score_batch(batch, rejects, tariff=spec, trace=trace, regions=regions)
             else:
                 from yibao.ledger import score_into
 

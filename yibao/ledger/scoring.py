@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -56,6 +56,14 @@ class Outcome:
                     f"nothing added, outputs as then")
         return (f"batch {self.batch_id[:12]} committed in period {self.period}: {self.paid:,} claims paid, "
                 f"{self.duplicates:,} duplicates rejected, {self.reversals:,} reversals")
+
+
+def check_ledger_tariff(tariff: object, regions: Mapping[str, object] | None = None) -> None:
+    """The ledger records a batch's tariff by id, to be found again on the search path: a folder
+    off it, or other regions' tariffs given with the batch, cannot be recorded."""
+    if isinstance(tariff, (list, tuple)) or regions:
+        raise InputError("the ledger records the tariff by id: install the folders on YIBAO_TARIFF_PATH "
+                         "and give one tariff id (--tariff ID)")
 
 
 def batch_digest(batch: Batch, rejects: pd.DataFrame, tariff: str | LoadedTariff | None) -> str:
