@@ -136,6 +136,10 @@ class Accumulators(_Model):
     maf_paid: Yuan = 0
     prenatal_paid: Yuan = 0
     chronic_paid: dict[str, Yuan] = {}
+    large_amount_base: Yuan = 0
+    large_amount_paid: Yuan = 0
+    maf_stage2_deductible_used: Yuan = 0
+    maf_stage2_paid: Yuan = 0
 
 
 class Case(_Model):

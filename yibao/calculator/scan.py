@@ -37,6 +37,10 @@ ACC_COLUMNS: dict[str, tuple[str, int | None]] = {
     "maf_deductible_used": ("maf_ded_used", None),
     "maf_paid": ("maf_paid", None),
     "prenatal_paid": ("paid", PAID_PRENATAL),
+    "large_amount_base": ("la_base", None),
+    "large_amount_paid": ("la_paid", None),
+    "maf_stage2_deductible_used": ("maf2_ded_used", None),
+    "maf_stage2_paid": ("maf2_paid", None),
 }
 COUNTERS = {"inpatient_admissions", "outpatient_month"}
 
@@ -47,7 +51,8 @@ def _empty_state(groups: int, diseases: int) -> Used:
                 ded_used=np.zeros((groups, DED_SLOTS), dtype=np.int64), covered=zeros.copy(),
                 admissions=zeros.copy(), cat_base=zeros.copy(), cat_paid=zeros.copy(),
                 maf_ded_used=zeros.copy(), maf_paid=zeros.copy(),
-                month=np.full(groups, -1, dtype=np.int64), month_paid=zeros.copy())
+                month=np.full(groups, -1, dtype=np.int64), month_paid=zeros.copy(),
+                la_base=zeros.copy(), la_paid=zeros.copy(), maf2_ded_used=zeros.copy(), maf2_paid=zeros.copy())
 
 
 def _take(state: Used, g: np.ndarray) -> Used:
