@@ -19,6 +19,7 @@ import test_tariff_faults
 from test_tariff_faults import TariffFault
 from test_trace import check_sums
 from yibao.pipeline import Result, score_batch
+from yibao.tariffs.diff import parameters
 from yibao.tariffs.edit import apply_edits
 from yibao.tariffs.registry import BUNDLED, LoadedTariff, load_file
 
@@ -185,6 +186,14 @@ def test_two_assistance_stages(tmp_path: Path) -> None:
     result = score_cases([admission("C1", "05", 10000, DIBAO_PERSON), admission("C2", "06", 10000, DIBAO_PERSON)],
                          tariff=edited)
     assert amounts(result, "maf_pay") == {"maf_pay": (1606.5, 1656.88)}
+
+
+def test_stages_are_the_status_parameters(tmp_path: Path) -> None:
+    # `tariffs show` lists a staged status by its stages; the flat form's fields are not "none"
+    paths = {p.path for p in parameters(tariff(tmp_path, STAGES).tariff)}
+    dibao = "assistance.statuses[status=dibao]"
+    assert {f"{dibao}.stages[1].deductible", f"{dibao}.stages[1].annual_cap"} <= paths
+    assert not {f"{dibao}.deductible", f"{dibao}.bands"} & paths
 
 
 def test_one_stage_is_the_single_form(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.functional_validators import AfterValidator
@@ -202,6 +202,8 @@ class AssistanceStatus(Strict):
     deductible: Yuan | None = None
     bands: Bands | None = None
     stages: list[AssistanceStage] = []
+    OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"deductible", "bands"})
+    """Fields of the other form: not parameters of a status written in stages (`tariffs show`)."""
 
     @model_validator(mode="after")
     def _one_form(self) -> AssistanceStatus:
