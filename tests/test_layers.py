@@ -13,11 +13,16 @@ import shutil
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from conftest import cases_batch, fen, line, make_case
+import yibao
+import yibao.cli.app as cli_app
+
+from conftest import cases_batch, cases_tables, fen, line, make_case
 import test_tariff_faults
 from test_tariff_faults import TariffFault
 from test_trace import check_sums
+from yibao.ledger import Ledger
 from yibao.pipeline import Result, score_batch
 from yibao.tariffs.diff import parameters
 from yibao.tariffs.edit import apply_edits
@@ -30,12 +35,14 @@ EMPLOYEE = {"insutype": "310", "employee_status": "in_service"}
 LEVEL3 = {"id": "H1", "level": 3, "out_of_area": False, "networked": True, "agreement": "active"}
 
 
-def tariff(tmp_path: Path, *edits: tuple[str, str]) -> LoadedTariff:
-    """The bundled sample-county 2025 file, copied with each (old, new) text replaced once."""
-    folder = tmp_path / "sample-county"
+def tariff(tmp_path: Path, *edits: tuple[str, str], tariff_id: str = "sample-county") -> LoadedTariff:
+    """The bundled sample-county 2025 file, copied with each (old, new) text replaced once, in a
+    folder `tariff_id` (the id and region of the file)."""
+    folder = tmp_path / tariff_id
     shutil.copytree(BUNDLED / "sample-county", folder)
+    (folder / "2024.yaml").unlink()
     path = folder / "2025.yaml"
-    text = path.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8").replace("sample-county\n", f"{tariff_id}\n")
     for old, new in edits:
         assert text.count(old) == 1, old
         text = text.replace(old, new)
@@ -115,6 +122,33 @@ def test_large_amount_cap_is_named(tmp_path: Path) -> None:
     assert list(zip(cap["fund"], cap["tariff_path"])) == [
         ("hifp", "inpatient.annual_cap.310"), ("hifob", "catastrophic.funds[fund=hifob,insutype=310].annual_cap")]
     check_sums(result)
+
+
+def test_the_ledger_carries_and_reverses_both_layers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the two admissions above as two monthly batches through a ledger: June is paid from May's
+    # accumulators as in one batch, and reversing June takes its part of both bases back out
+    folder = "layers-county"
+    tariff(tmp_path / "tariffs", BOTH, tariff_id=folder)
+    monkeypatch.setenv("YIBAO_TARIFF_PATH", str(tmp_path / "tariffs"))
+    url = str(tmp_path / "ledger.db")
+    yibao.score(cases_tables([admission("C1", "05", 30000, EMPLOYEE, LEVEL3)]), tariff=folder, ledger=url,
+                period="2025-05")
+    june = yibao.score(cases_tables([admission("C2", "06", 100000, EMPLOYEE, LEVEL3)]), tariff=folder, ledger=url,
+                       period="2025-06")
+    assert amounts(june, "hifob_pay", "hifmi_pay") == {"hifob_pay": (45000.0,), "hifmi_pay": (11994.0,)}
+    columns = ["large_amount_base", "large_amount_paid", "catastrophic_base", "catastrophic_paid"]
+    assert held(url, columns) == [7000000, 4500000, 2500000, 1200000]  # fen
+    done = CliRunner().invoke(cli_app.app, ["ledger", "reverse", "C2", "--ledger", url, "--period", "2025-07"])
+    assert done.exit_code == 0, done.output
+    assert held(url, columns) == [501000, 0, 501000, 600]
+
+
+def held(url: str, columns: list[str]) -> list[int]:
+    ledger = Ledger(url)
+    try:
+        return [int(v) for v in ledger.accumulators(["P1"]).loc[0, columns]]
+    finally:
+        ledger.close()
 
 
 # ---- a tier fund's `base` ----
