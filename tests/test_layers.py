@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
 from typer.testing import CliRunner
 
 import yibao
@@ -21,7 +22,8 @@ import yibao.cli.app as cli_app
 from conftest import cases_batch, cases_tables, fen, line, make_case
 import test_tariff_faults
 from test_tariff_faults import TariffFault
-from test_trace import check_sums
+from test_properties import flat, persons_st
+from test_trace import check_messages, check_sums
 from yibao.ledger import Ledger
 from yibao.pipeline import Result, score_batch
 from yibao.tariffs.diff import parameters
@@ -238,6 +240,42 @@ def test_one_stage_is_the_single_form(tmp_path: Path) -> None:
     result = score_cases([admission("C1", "05", 10000, person)], tariff=tariff(tmp_path, one))
     assert amounts(result, "maf_pay") == {"maf_pay": (117.0,)}
     assert accumulator(result, "maf_deductible_used") == 2100.0
+
+
+# ---- invariants on generated claims under a tariff with every new key ----
+
+EVERYTHING = (
+    ('annual_cap: {"390": 150000, "310": 60000}', 'annual_cap: {"390": 3000, "310": 5000}'),  # caps cut often
+    ("    - {fund: hifob, insutype: \"310\"", "    - {fund: hifob, insutype: \"390\", threshold: 500, base: above_basic_cap,"
+     " tiers: [{upto: 20000, ratio: 0.50}, {ratio: 0.80}], annual_cap: 2000}\n    - {fund: hifob, insutype: \"310\""),
+    (HIFOB_310, HIFOB_310 + "    - {fund: hifmi, insutype: \"310\", threshold: 500, tiers: [{ratio: 0.60}],"
+                            " annual_cap: 1000, base: burden_after_deductible}\n"),
+    STAGES,
+    ("    - {status: tekun,             deductible: 0,    bands: [{ratio: 0.90}]}",
+     "    - {status: tekun, stages: [{deductible: 0, bands: [{upto: 500, ratio: 0.50}, {ratio: 0.90}], annual_cap: 300},"
+     " {deductible: 200, bands: [{ratio: 0.60}]}]}"),
+    ("  annual_cap: 60000\n  statuses:", "  annual_cap: 1500\n  statuses:"),
+)
+
+
+@pytest.fixture(scope="module")
+def everything(tmp_path_factory: pytest.TempPathFactory) -> LoadedTariff:
+    return tariff(tmp_path_factory.mktemp("everything"), *EVERYTHING)
+
+
+@settings(max_examples=min(settings.default.max_examples, 15))  # a few seconds in the ci profile too
+@given(persons_st())
+def test_layers_conserve_and_explain_every_fen(everything: LoadedTariff, persons: list[list[dict]]) -> None:
+    # funds + person + hospital = total, nothing negative, funds within the in-policy amount, the
+    # trace's steps add up to each fund and each cap message states its steps' amounts
+    result = score_batch(cases_batch(flat(persons)), tariff=everything, trace=True)
+    claims = result.claims
+    amounts(result)
+    for column in ("hifp_pay", "hifmi_pay", "hifob_pay", "maf_pay", "psn_part_amt"):
+        assert (fen(claims, column) >= 0).all(), column
+    assert (fen(claims, "fund_pay_sumamt") <= fen(claims, "inscp_scp_amt")).all()
+    check_sums(result)
+    check_messages(result)
 
 
 # ---- validation: one line naming the file and the entry ----
