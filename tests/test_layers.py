@@ -181,7 +181,8 @@ def test_above_basic_cap_on_covered_fees(tmp_path: Path) -> None:
     # June, 20,300 (deductible 300): 20,000 above it, 10,000 of the cap left: basic 8,500, and the
     # other 10,000 is above the cap → 大额 (threshold 1,000, 90%): (10,000 − 1,000) × 0.90 = 8,100
     fund = HIFOB_310.replace("threshold: 20000", "threshold: 1000").replace("}\n", ", base: above_basic_cap}\n")
-    result = score_cases([admission("C1", "05", 50600, EMPLOYEE, LEVEL3), admission("C2", "06", 20300, EMPLOYEE, LEVEL3)],
+    result = score_cases([admission("C1", "05", 50600, EMPLOYEE, LEVEL3),
+                          admission("C2", "06", 20300, EMPLOYEE, LEVEL3)],
                          tariff=tariff(tmp_path, (HIFOB_310, fund), ("cap_basis: fund", "cap_basis: covered")))
     assert amounts(result, "hifp_pay", "hifob_pay") == {"hifp_pay": (42500.0, 8500.0), "hifob_pay": (0.0, 8100.0)}
 
@@ -246,13 +247,15 @@ def test_one_stage_is_the_single_form(tmp_path: Path) -> None:
 
 EVERYTHING = (
     ('annual_cap: {"390": 150000, "310": 60000}', 'annual_cap: {"390": 3000, "310": 5000}'),  # caps cut often
-    ("    - {fund: hifob, insutype: \"310\"", "    - {fund: hifob, insutype: \"390\", threshold: 500, base: above_basic_cap,"
+    ("    - {fund: hifob, insutype: \"310\"",
+     "    - {fund: hifob, insutype: \"390\", threshold: 500, base: above_basic_cap,"
      " tiers: [{upto: 20000, ratio: 0.50}, {ratio: 0.80}], annual_cap: 2000}\n    - {fund: hifob, insutype: \"310\""),
     (HIFOB_310, HIFOB_310 + "    - {fund: hifmi, insutype: \"310\", threshold: 500, tiers: [{ratio: 0.60}],"
                             " annual_cap: 1000, base: burden_after_deductible}\n"),
     STAGES,
     ("    - {status: tekun,             deductible: 0,    bands: [{ratio: 0.90}]}",
-     "    - {status: tekun, stages: [{deductible: 0, bands: [{upto: 500, ratio: 0.50}, {ratio: 0.90}], annual_cap: 300},"
+     "    - {status: tekun, stages: [{deductible: 0, bands: [{upto: 500, ratio: 0.50}, {ratio: 0.90}],"
+     " annual_cap: 300},"
      " {deductible: 200, bands: [{ratio: 0.60}]}]}"),
     ("  annual_cap: 60000\n  statuses:", "  annual_cap: 1500\n  statuses:"),
 )
@@ -289,7 +292,7 @@ FAULTS = [
     TariffFault("three stages", "2025.yaml", DIBAO,
                 "    - {status: dibao, stages: [" + ", ".join(["{deductible: 0, bands: [{ratio: 0.70}]}"] * 3) + "]}\n",
                 ("assistance.statuses[1]", "at most 2")),
-    TariffFault("two default 大额 funds", "2025.yaml", HIFOB_310, HIFOB_310 * 2, ("catastrophic", "hifob", "310")),
+    TariffFault("two default 大额 funds", "2025.yaml", HIFOB_310, HIFOB_310 * 2, ("catastrophic", "two default (untilted) hifob funds for insutype 310", "give one of them statuses")),
 ]
 
 

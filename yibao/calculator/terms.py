@@ -17,7 +17,7 @@ from yibao.codes import row_groups
 from yibao.money import BP, div_half_up, ratio_to_bp, yuan_to_fen
 from yibao.tariffs.catalogue import NO_LIMIT
 from yibao.tariffs.diff import item_path
-from yibao.tariffs.model import MAX_BANDS, Band, Catastrophic, Tariff, TierFund
+from yibao.tariffs.model import MAX_BANDS, AssistanceStage, Band, Catastrophic, Tariff, TierFund
 from yibao.tariffs.registry import LoadedTariff
 
 POOLS = ("", "inpatient", "outpatient", "chronic", "maternity")
@@ -207,7 +207,7 @@ def _tier_terms(cat: Catastrophic, fund: TierFund, terms: Terms, prefix: str) ->
         setattr(terms, f"{prefix}_{name}", value)
     tiers = "tiers" if prefix == "cat" else f"{prefix}_tiers"
     terms.paths.update({f"{prefix}_threshold": f"{at}.threshold", tiers: _band_paths(f"{at}.tiers", fund.tiers),
-                        f"{prefix}_cap": f"{at}.annual_cap", f"{prefix}_base": f"{at}.base"})
+                        f"{prefix}_cap": f"{at}.annual_cap"})
 
 
 def _catastrophic(t: Tariff, k: dict, terms: Terms, med_type: str) -> None:
@@ -217,7 +217,7 @@ def _catastrophic(t: Tariff, k: dict, terms: Terms, med_type: str) -> None:
     if med_type not in cat.burden_med_types:
         return
     hifob, hifmi = _tier_fund(cat, k, "hifob"), _tier_fund(cat, k, "hifmi")
-    single = hifmi or hifob
+    single = hifmi if hifmi is not None else hifob
     if single is None:
         return
     terms.cat_fund = FUND_HIFMI if single.fund == "hifmi" else FUND_HIFOB
@@ -227,6 +227,18 @@ def _catastrophic(t: Tariff, k: dict, terms: Terms, med_type: str) -> None:
         _tier_terms(cat, hifob, terms, "la")
 
 
+def _stage_terms(terms: Terms, prefix: str, stage: AssistanceStage, where: str) -> None:
+    """Set the terms of one assistance stage: `maf` the first (or only) one, `maf2` the second."""
+    ded, cap = ("maf_ded", "maf1_cap") if prefix == "maf" else ("maf2_ded", "maf2_cap")
+    setattr(terms, ded, yuan_to_fen(stage.deductible))
+    bounds, bps = _bands(stage.bands)
+    setattr(terms, f"{prefix}_bounds", bounds)
+    setattr(terms, f"{prefix}_bps", bps)
+    setattr(terms, cap, _fen(stage.annual_cap))
+    terms.paths.update({ded: f"{where}.deductible", f"{prefix}_bands": _band_paths(f"{where}.bands", stage.bands),
+                        cap: f"{where}.annual_cap"})
+
+
 def _assistance(t: Tariff, k: dict, terms: Terms, med_type: str) -> None:
     a = t.assistance
     status = next((s for s in a.statuses if s.status == k["assistance_status"]), None)
@@ -234,24 +246,12 @@ def _assistance(t: Tariff, k: dict, terms: Terms, med_type: str) -> None:
         return
     terms.maf = True
     terms.maf_cap = _fen(a.annual_cap)
+    terms.paths["maf_cap"] = "assistance.annual_cap"
     at = item_path("assistance.statuses", a.statuses, status)
     stages = status.stage_list()
-    first = stages[0]
-    terms.maf_ded = yuan_to_fen(first.deductible)
-    terms.maf_bounds, terms.maf_bps = _bands(first.bands)
-    terms.maf1_cap = _fen(first.annual_cap)
-    where = f"{at}.stages[0]" if status.stages else at
-    terms.paths.update(maf_ded=f"{where}.deductible", maf_bands=_band_paths(f"{where}.bands", first.bands),
-                       maf_cap="assistance.annual_cap", maf1_cap=f"{where}.annual_cap")
-    if len(stages) > 1:
-        second = stages[1]
-        terms.maf2 = True
-        terms.maf2_ded = yuan_to_fen(second.deductible)
-        terms.maf2_bounds, terms.maf2_bps = _bands(second.bands)
-        terms.maf2_cap = _fen(second.annual_cap)
-        terms.paths.update(maf2_ded=f"{at}.stages[1].deductible",
-                           maf2_bands=_band_paths(f"{at}.stages[1].bands", second.bands),
-                           maf2_cap=f"{at}.stages[1].annual_cap")
+    for i, (prefix, stage) in enumerate(zip(("maf", "maf2"), stages)):
+        _stage_terms(terms, prefix, stage, f"{at}.stages[{i}]" if status.stages else at)
+    terms.maf2 = len(stages) > 1
 
 
 POOL_TERMS = {"inpatient": _inpatient, "outpatient": _outpatient, "chronic": _chronic,

@@ -174,9 +174,11 @@ class Catastrophic(Strict):
     @model_validator(mode="after")
     def _one_default_per_insutype(self) -> Catastrophic:
         defaults = [(f.fund, f.insutype) for f in self.funds if not f.statuses]
-        dup = {i for i in defaults if defaults.count(i) > 1}
+        dup = sorted({i for i in defaults if defaults.count(i) > 1})
         if dup:
-            raise ValueError(f"more than one untilted tier fund for (fund, insutype) {sorted(dup)}")
+            fund, insutype = dup[0]
+            raise ValueError(f"two default (untilted) {fund} funds for insutype {insutype}: give one of them "
+                             f"statuses, or remove one")
         _unique([(f.fund, f.insutype, tuple(sorted(f.statuses))) for f in self.funds], "tier fund")
         return self
 
