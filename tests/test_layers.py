@@ -1,5 +1,6 @@
-"""Several supplementary layers for one person (issue 16, part 1): 大额 and 大病 side by side, each on
-its own `base` and accumulators, and medical assistance in chained stages.
+"""Several supplementary layers for one person (issue 16, part 1): large-amount (大额补充, hifob) and
+catastrophic (大病保险, hifmi) funds side by side, each on its own `base` and accumulators, and
+medical assistance in chained stages.
 
 Every figure is worked by hand in the comment above it, from the sample-county 2025 tariff with
 the edit the test writes into a copy of its YAML file; the claims go through the whole pipeline.
@@ -79,26 +80,26 @@ def accumulator(result: Result, column: str) -> float:
     return float(result.accumulators[column].iat[0])
 
 
-# ---- 大额 and 大病 for one employee ----
+# ---- large-amount and catastrophic for one employee ----
 
 BOTH = (HIFOB_310, HIFOB_310 + "    - {fund: hifmi, insutype: \"310\", threshold: 5000, tiers: [{ratio: 0.60}]}\n")
 
 
 def test_large_amount_then_catastrophic_over_two_admissions(tmp_path: Path) -> None:
     # employee, level 3: deductible 600 (300 for the year's 2nd admission), 85%, annual cap 60,000.
-    # 大额 (hifob): threshold 20,000, 90%; 大病 (hifmi): threshold 5,000, 60%; both on the burden,
-    # 大额 first, 大病 on what 大额 left.
+    # large-amount (hifob): threshold 20,000, 90%; catastrophic (hifmi): threshold 5,000, 60%; both
+    # on the burden, hifob first, hifmi on what hifob left.
     # May, 30,000: basic (30,000 − 600) × 0.85 = 24,990; burden 5,010.
-    #   大额 base 5,010 (below 20,000): 0.  大病 base 5,010 − 0: (5,010 − 5,000) × 0.60 = 6.
+    #   hifob base 5,010 (below 20,000): 0.  hifmi base 5,010 − 0: (5,010 − 5,000) × 0.60 = 6.
     # June, 100,000: basic (100,000 − 300) × 0.85 = 84,745, cut to the cap left 60,000 − 24,990 = 35,010;
-    #   burden 64,990.  大额: base 5,010 + 64,990 = 70,000 → (70,000 − 20,000) × 0.90 = 45,000.
-    #   大病: base 64,990 − 45,000 = 19,990 → 25,000: (25,000 − 5,000) × 0.60 − 6 = 11,994.
+    #   burden 64,990.  hifob: base 5,010 + 64,990 = 70,000 → (70,000 − 20,000) × 0.90 = 45,000.
+    #   hifmi: base 64,990 − 45,000 = 19,990 → 25,000: (25,000 − 5,000) × 0.60 − 6 = 11,994.
     result = score_cases([admission("C1", "05", 30000, EMPLOYEE, LEVEL3),
                           admission("C2", "06", 100000, EMPLOYEE, LEVEL3)], tariff=tariff(tmp_path, BOTH))
     assert amounts(result, "hifp_pay", "hifob_pay", "hifmi_pay", "psn_part_amt") == {
         "hifp_pay": (24990.0, 35010.0), "hifob_pay": (0.0, 45000.0), "hifmi_pay": (6.0, 11994.0),
         "psn_part_amt": (5004.0, 7996.0)}
-    # catastrophic_* keep the single fund's meaning (大病 here); large_amount_* are 大额's
+    # catastrophic_* keep the single fund's meaning (hifmi here); large_amount_* are hifob's
     assert [accumulator(result, c) for c in ("large_amount_base", "large_amount_paid", "catastrophic_base",
                                              "catastrophic_paid")] == [70000.0, 45000.0, 25000.0, 12000.0]
     check_sums(result)
@@ -110,8 +111,8 @@ def test_large_amount_then_catastrophic_over_two_admissions(tmp_path: Path) -> N
 
 
 def test_large_amount_cap_is_named(tmp_path: Path) -> None:
-    # as the June claim above from the accumulators, with 大额's cap at 400,000 nearly used (399,000):
-    # 大额 pays 1,000 of its 45,000, so 大病's base is 64,990 − 1,000 = 63,990 → 69,000:
+    # as the June claim above from the accumulators, with hifob's cap at 400,000 nearly used (399,000):
+    # hifob pays 1,000 of its 45,000, so hifmi's base is 64,990 − 1,000 = 63,990 → 69,000:
     # (69,000 − 5,000) × 0.60 − 6 = 38,394
     acc = {"hifp_paid": 24990, "inpatient_admissions": 1, "large_amount_base": 5010, "large_amount_paid": 399000,
            "catastrophic_base": 5010, "catastrophic_paid": 6}
@@ -157,7 +158,7 @@ def held(url: str, columns: list[str]) -> list[int]:
 
 @pytest.mark.parametrize("base,paid,accumulated", [
     # employee level 3, 30,000 in policy, 50,000 of the 60,000 cap used: the basic fund pays 10,000
-    # of its (30,000 − 600) × 0.85 = 24,990. 大额 alone (the single fund): threshold 1,000, 90%.
+    # of its (30,000 − 600) × 0.85 = 24,990. hifob alone (the single fund): threshold 1,000, 90%.
     # burden: 30,000 − 10,000 = 20,000 → (20,000 − 1,000) × 0.90
     ("burden", 17100.0, 20000.0),
     # burden_after_deductible: 20,000 − 600 = 19,400 → (19,400 − 1,000) × 0.90
@@ -179,7 +180,7 @@ def test_above_basic_cap_on_covered_fees(tmp_path: Path) -> None:
     # cap_basis covered: the 60,000 cap counts the in-policy amount above the deductible.
     # May, 50,600: 50,000 covered, basic 42,500; nothing above the cap.
     # June, 20,300 (deductible 300): 20,000 above it, 10,000 of the cap left: basic 8,500, and the
-    # other 10,000 is above the cap → 大额 (threshold 1,000, 90%): (10,000 − 1,000) × 0.90 = 8,100
+    # other 10,000 is above the cap → hifob (threshold 1,000, 90%): (10,000 − 1,000) × 0.90 = 8,100
     fund = HIFOB_310.replace("threshold: 20000", "threshold: 1000").replace("}\n", ", base: above_basic_cap}\n")
     result = score_cases([admission("C1", "05", 50600, EMPLOYEE, LEVEL3),
                           admission("C2", "06", 20300, EMPLOYEE, LEVEL3)],
@@ -195,7 +196,7 @@ DIBAO_PERSON = {"statuses": [{"kind": "dibao", "valid_from": "2025-01-01", "vali
 
 
 def test_two_assistance_stages(tmp_path: Path) -> None:
-    # resident, level 2 (deductible 500, repeat 250; ≤1,500 → 65%, above → 83%), dibao: tilted 大病
+    # resident, level 2 (deductible 500, repeat 250; ≤1,500 → 65%, above → 83%), dibao: tilted hifmi
     # threshold 5,500 (not reached). Stage 1: no deductible, 70%; stage 2 on what stage 1 left:
     # annual deductible 1,000, 50%, its own cap 100.
     # May, 10,000: basic 1,000 × 0.65 + 8,500 × 0.83 = 7,705; base 2,295; stage 1: 1,606.50;
@@ -292,7 +293,7 @@ FAULTS = [
     TariffFault("three stages", "2025.yaml", DIBAO,
                 "    - {status: dibao, stages: [" + ", ".join(["{deductible: 0, bands: [{ratio: 0.70}]}"] * 3) + "]}\n",
                 ("assistance.statuses[1]", "at most 2")),
-    TariffFault("two default 大额 funds", "2025.yaml", HIFOB_310, HIFOB_310 * 2, ("catastrophic", "two default (untilted) hifob funds for insutype 310", "give one of them statuses")),
+    TariffFault("two default hifob funds", "2025.yaml", HIFOB_310, HIFOB_310 * 2, ("catastrophic", "two default (untilted) hifob funds for insutype 310", "give one of them statuses")),
 ]
 
 

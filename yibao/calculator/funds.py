@@ -26,13 +26,13 @@ class Used:
     ded_used: np.ndarray  # [m, DED_SLOTS] annual deductibles used (inpatient, outpatient, chronic)
     covered: np.ndarray  # inpatient in-policy amounts counted against a cap on covered fees
     admissions: np.ndarray
-    cat_base: np.ndarray  # the single tier fund's, or 大病's when there are two
+    cat_base: np.ndarray  # the single tier fund's, or the catastrophic one's when there are two
     cat_paid: np.ndarray
     maf_ded_used: np.ndarray  # the first assistance stage's
     maf_paid: np.ndarray  # every stage's
     month: np.ndarray  # month index of month_paid, -1 none
     month_paid: np.ndarray
-    la_base: np.ndarray  # 大额 when the person also has 大病
+    la_base: np.ndarray  # the large-amount fund's when the person also has a catastrophic one
     la_paid: np.ndarray
     maf2_ded_used: np.ndarray  # the second assistance stage's
     maf2_paid: np.ndarray
@@ -152,8 +152,8 @@ def pay(inscp: np.ndarray, month: np.ndarray, t: TermArrays, used: Used,
     basic = np.where(pool > 0, limits[binding, np.arange(len(raw))], 0)
     cap_kind = np.where(pool > 0, np.where(clipped, CAP_COVERED, binding), 0)
 
-    # Tier funds on their yearly bases: 大额 (large-amount, `la`) first when the person also has
-    # 大病 (catastrophic), then 大病 or the single fund (`cat`) on what remains (docs/tariffs.md).
+    # Tier funds on their yearly bases: the large-amount fund (`la`) first when the person also has
+    # a catastrophic one, then that or the single fund (`cat`) on what remains (docs/tariffs.md).
     has_cat, has_la = t.cat_fund != 0, t.la != 0
     burden = inscp - basic
     after_ded = np.maximum(burden - ded, 0)

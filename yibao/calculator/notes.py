@@ -69,7 +69,7 @@ def _cap_reasons(out: dict[int, list[tuple[str, str, str]]], a: dict[str, np.nda
         rule, code = {CAP_ANNUAL: ("CAP-001", "CAP_REACHED"), CAP_CLAIM: ("CAP-002", "QUOTA_REACHED"),
                       CAP_MONTHLY: ("CAP-003", "MONTHLY_CAP_REACHED")}[kind]
         out[claim].append((rule, code, _limited(subject, "统筹基金", due, paid)))
-    for paid, uncapped in (("_la", "_la_uncapped"), ("_cat", "_cat_uncapped")):  # 大额 is paid before 大病
+    for paid, uncapped in (("_la", "_la_uncapped"), ("_cat", "_cat_uncapped")):  # large-amount is paid first
         for claim in np.flatnonzero(a[paid] < a[uncapped]).tolist():
             fund = "大额补充" if paid == "_la" or t.cat_fund[claim] == FUND_HIFOB else "大病保险"
             out[claim].append(("CAP-004", "CAT_CAP_REACHED",

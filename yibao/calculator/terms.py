@@ -61,7 +61,7 @@ class Terms:
     cat_bps: tuple[int, ...] = (0,) * BANDS
     cat_cap: int = NO_LIMIT
     cat_base: int = 0  # TIER_BASES code
-    # the large-amount fund (大额, hifob) when a person also has a catastrophic one (大病, hifmi): paid
+    # the large-amount fund (hifob) when a person also has a catastrophic one (hifmi): paid
     # first, on its own accumulators; the `cat_*` terms are then hifmi's
     la: bool = False
     la_threshold: int = 0

@@ -160,7 +160,7 @@ def _basic(r: _Rows, a: dict[str, np.ndarray], t: TermArrays, inscp: np.ndarray)
 
 def _tier_steps(r: _Rows, a: dict[str, np.ndarray], t: TermArrays, has: np.ndarray, fund: np.ndarray,
                 prefix: str, order: int) -> None:
-    """The tiers and the cap of one tier fund (`cat`, or `la`: 大额 beside 大病)."""
+    """The tiers and the cap of one tier fund (`cat`, or `la`: large-amount beside catastrophic)."""
     name, tiers, bps = ("_t_tier", "tiers", t.cat_bps) if prefix == "cat" else ("_t_la_tier", "la_tiers", t.la_bps)
     base = a[f"{name}1_base"][has] - a[f"{name}0_base"][has]
     amount = a[f"{name}1_amt"][has] - a[f"{name}0_amt"][has]

@@ -1,11 +1,12 @@
-"""The second tier fund (大额 beside 大病) and the second assistance stage in the accumulators.
+"""The second tier fund (large-amount beside catastrophic) and the second assistance stage in the
+accumulators.
 
 Revision ID: 0003
 Revises: 0002
 
 Rows of earlier batches had no second layer (the tariff could not give one), so they hold 0;
-`catastrophic_base` and `catastrophic_paid` keep their meaning (the single tier fund, or 大病 when
-there are two).
+`catastrophic_base` and `catastrophic_paid` keep their meaning (the single tier fund, or the
+catastrophic one when there are two).
 """
 
 import sqlalchemy as sa
