@@ -14,8 +14,14 @@ from typing import Any, Callable
 import pytest
 import yaml
 
+import pandas as pd
+
+import yibao
 from conftest import cases_batch, line, make_case, score_cases
+from pg import new_database, postgres_server  # noqa: F401 (a fixture)
+from yibao.cases import case_tables, parse_case
 from yibao.errors import InputError
+from yibao.ledger import Ledger
 from yibao.pipeline import Result, score_batch
 from yibao.tariffs.registry import region_dirs, tariff_spec
 
@@ -23,14 +29,16 @@ LEVEL1 = {"id": "H1", "level": 1, "out_of_area": False, "networked": True, "agre
 MAY_2025 = (2025 - 1970) * 12 + 4  # a month key: months since 1970-01
 
 
-def tariff_folder(tmp_path: Path, edit: Callable[[dict[str, Any]], None]) -> list:
-    """sample-county copied to tmp_path with `edit` applied to its 2025 version's YAML."""
-    folder = tmp_path / "sample-county"
+def tariff_folder(tmp_path: Path, edit: Callable[[dict[str, Any]], None], name: str = "sample-county") -> list:
+    """sample-county copied to tmp_path/name with `edit` applied to its 2025 version's YAML."""
+    folder = tmp_path / name
     shutil.copytree(region_dirs()["sample-county"], folder)
-    path = folder / "2025.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    edit(data)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    for path in sorted(folder.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data["id"] = name
+        if path.name == "2025.yaml":
+            edit(data)
+        path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return tariff_spec(folder)  # type: ignore[return-value]
 
 
@@ -115,6 +123,50 @@ def test_accumulated_covered_fees_carry_into_the_next_batch(tmp_path: Path) -> N
     result = score_cases([case], tariff=tariff)
     assert paid(result) == {"V1": 30.0}
     assert result.accumulators.iloc[0]["outpatient_covered"] == 500.0
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "ledger.db")
+    return new_database(request.getfixturevalue("postgres_server"))
+
+
+def tables(cases: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:
+    parts = [case_tables(parse_case(c)) for c in cases]
+    out = {name: pd.concat([p[name] for p in parts], ignore_index=True) for name in parts[0]}
+    for name in ("persons", "institutions"):
+        out[name] = out[name].drop_duplicates(ignore_index=True)
+    return out
+
+
+def test_the_ledger_carries_covered_fees_from_batch_to_batch_and_reverses_them(
+        tmp_path: Path, ledger_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The visits of the first test in two batches (V1, V2 | V3, V4, V5) pay what one batch pays:
+    V3 finds March used up only if the ledger carried March's 300. Then V2 is corrected (re-sent
+    as V2-R with 100 in policy): the reversal takes its 100 back from the year (500 → 400; April
+    is the month held, so April's 200 stays), and V2-R is paid on 100 → 60, the year back at 500."""
+    monkeypatch.setenv("YIBAO_TARIFF_PATH", str(tmp_path))
+    tariff_folder(tmp_path, lambda d: resident_outpatient(
+        d, annual_cap=None, covered_cap={"per_visit": 200, "monthly": 300, "annual": 500}), "covered-county")
+    days = {"V1": "2025-03-03", "V2": "2025-03-10", "V3": "2025-03-20", "V4": "2025-04-07", "V5": "2025-04-14"}
+    amounts = {"V1": 250, "V2": 150, "V3": 50, "V4": 150, "V5": 100}
+    cases = {v: visit(v, days[v], amounts[v]) for v in days}
+    first = yibao.score(tables([cases["V1"], cases["V2"]]), tariff="covered-county", ledger=ledger_url)
+    second = yibao.score(tables([cases[v] for v in ("V3", "V4", "V5")]), tariff="covered-county",
+                         ledger=ledger_url)
+    assert paid(first) | paid(second) == {"V1": 120.0, "V2": 60.0, "V3": 0.0, "V4": 90.0, "V5": 30.0}
+    corrected = visit("V2-R", "2025-03-10", 100)
+    corrected["claim"]["correction_of"] = "V2"
+    third = yibao.score(tables([corrected]), tariff="covered-county", ledger=ledger_url, period="2025-05")
+    assert paid(third) == {"V2-R": 60.0}
+    ledger = Ledger(ledger_url)
+    try:
+        held = ledger.accumulators(["P1"]).iloc[0]
+    finally:
+        ledger.close()
+    assert (held["outpatient_covered"], held["outpatient_paid"]) == (50000, 30000)  # fen
+    assert (held["outpatient_covered_month"], held["outpatient_covered_in_month"]) == (MAY_2025 - 2, 10000)
 
 
 # --- chronic: one annual covered cap over every chronic visit ---------------------------------
