@@ -199,8 +199,10 @@ def test_chronic_annual_covered_cap_over_all_diseases(tmp_path: Path) -> None:
     # A2 2,100 in policy (deductible 250, 1,850 above it):
     #   above only (default): 5,000 − 3,700 = 1,300 left: 250…1,550 → 1,250 × 65% + 50 × 83% = 854
     #   with the deductible:   5,000 − 4,200 = 800 left, 250 of it the deductible: 550 × 65% = 357.50
-    (False, {"A1": 2891.0, "A2": 854.0}, 5000.0),
-    (True, {"A1": 2891.0, "A2": 357.5}, 5000.0),
+    # A3 840 in policy (deductible 250): the cap is used up, the fund pays 0 and nothing more is
+    #   counted, the deductible neither.
+    (False, {"A1": 2891.0, "A2": 854.0, "A3": 0.0}, 5000.0),
+    (True, {"A1": 2891.0, "A2": 357.5, "A3": 0.0}, 5000.0),
 ])
 def test_inpatient_covered_cap_with_or_without_the_deductible(tmp_path: Path, counts: bool,
                                                               expected: dict[str, float], counted: float) -> None:
@@ -210,12 +212,15 @@ def test_inpatient_covered_cap_with_or_without_the_deductible(tmp_path: Path, co
             d["inpatient"]["cap_counts_deductible"] = True
 
     tariff = tariff_folder(tmp_path, edit)
-    second = make_case(claim={"mdtrt_id": "A2", "admit_date": "2025-07-01", "discharge_date": "2025-07-05",
-                              "submitted_date": "2025-07-05"},
-                       lines=[line("S-DIAL", 420.0, 5, day="2025-07-02")])
-    result = score_cases([make_case(claim={"mdtrt_id": "A1"}), second], tariff=tariff)
+    def later(mdtrt_id: str, month: str, dialyses: int) -> dict[str, Any]:
+        return make_case(claim={"mdtrt_id": mdtrt_id, "admit_date": f"2025-{month}-01",
+                                "discharge_date": f"2025-{month}-05", "submitted_date": f"2025-{month}-05"},
+                         lines=[line("S-DIAL", 420.0, dialyses, day=f"2025-{month}-02")])
+
+    result = score_cases([make_case(claim={"mdtrt_id": "A1"}), later("A2", "07", 5), later("A3", "09", 2)],
+                         tariff=tariff)
     assert paid(result) == expected
-    assert paid(result, "act_pay_dedc") == {"A1": 500.0, "A2": 250.0}
+    assert paid(result, "act_pay_dedc") == {"A1": 500.0, "A2": 250.0, "A3": 250.0}
     assert result.accumulators.iloc[0]["inpatient_covered"] == counted
     assert [r[:2] for r in reasons(result, "A2")] == [("CAP-001", "CAP_REACHED")]
 

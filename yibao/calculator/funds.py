@@ -105,10 +105,10 @@ def pay(inscp: np.ndarray, month: np.ndarray, t: TermArrays, used: Used,
     lo = np.where(above, 0, ded)
     hi = np.where(above, inscp - ded, inscp)
     covered_cap = t.cap_on_covered != 0
-    cap_left = _left(t.cap, used.covered)
+    covered_total = _left(t.cap, used.covered)
     # the deductible borne uses up the cap first when the tariff counts it (cap_counts_deductible)
     counts_ded = covered_cap & (t.cap_counts_ded != 0)
-    covered_left = np.where(counts_ded & (cap_left != NO_LIMIT), np.maximum(cap_left - ded, 0), cap_left)
+    covered_left = np.where(counts_ded & (covered_total != NO_LIMIT), np.maximum(covered_total - ded, 0), covered_total)
     clipped = covered_cap & (hi - lo > covered_left)
     rooms = _covered_rooms(t, used, month)
     room = rooms.min(axis=0)
@@ -138,7 +138,8 @@ def pay(inscp: np.ndarray, month: np.ndarray, t: TermArrays, used: Used,
     maf_left = _left(t.maf_cap, used.maf_paid)
     maf = np.where(has_maf, np.minimum(maf_raw, maf_left), 0)
 
-    covered_add = np.where(covered_cap, np.maximum(hi - lo, 0) + np.where(counts_ded, np.minimum(ded, cap_left), 0), 0)
+    counted_ded = np.where(counts_ded, np.minimum(ded, covered_total), 0)
+    covered_add = np.where(covered_cap, np.maximum(hi - lo, 0) + counted_ded, 0)
     return {
         "act_pay_dedc": ded, "hifp_pay": basic,
         "hifmi_pay": np.where(t.cat_fund == FUND_HIFMI, cat, 0),
