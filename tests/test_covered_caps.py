@@ -23,6 +23,7 @@ from yibao.cases import case_tables, parse_case
 from yibao.errors import InputError
 from yibao.ledger import Ledger
 from yibao.pipeline import Result, score_batch
+from yibao.tariffs.edit import apply_edits
 from yibao.tariffs.registry import region_dirs, tariff_spec
 
 LEVEL1 = {"id": "H1", "level": 1, "out_of_area": False, "networked": True, "agreement": "active"}
@@ -114,6 +115,9 @@ def test_the_fund_caps_still_apply_after_the_covered_cap(tmp_path: Path) -> None
     assert cap["tariff_path"] == "outpatient.schemes[insutype=390,employee_status=any].covered_cap.per_visit"
     assert (cap["base"], cap["limit"], cap["amount"], cap["rule_ids"]) == (250.0, 200.0, 0.0, "CAP-006")
     assert list(hifp["amount"]) == [0.0, 0.0, 120.0, -20.0]  # adds up to hifp_pay 100
+    # the step's path is the one `--set` takes: a per-visit cap of 150 pays 60% × 150 = 90, under the fund cap
+    raised = apply_edits(tariff[-1], [f"{cap['tariff_path']}=150"])
+    assert paid(score_cases([visit("V1", "2025-05-06", 250)], tariff=raised)) == {"V1": 90.0}
 
 
 def test_accumulated_covered_fees_carry_into_the_next_batch(tmp_path: Path) -> None:
