@@ -11,10 +11,9 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable
 
+import pandas as pd
 import pytest
 import yaml
-
-import pandas as pd
 
 import yibao
 from conftest import cases_batch, line, make_case, score_cases
