@@ -188,9 +188,12 @@ def pay_claim(c: dict, inscp: int, t: Tariff, acc: dict, commit: bool) -> dict:
         lo, hi = (0, inscp - ded) if ip.band_basis == "above_deductible" else (ded, inscp)
         covered = 0
         if ip.cap_basis == "covered":  # the cap limits the in-policy amount the bands pay on
+            # with cap_counts_deductible the deductible borne is counted first
+            counted = min(ded, max(fen(cap) - acc["covered"], 0)) if cap is not None else ded
+            counted = counted if ip.cap_counts_deductible else 0
             if cap is not None:
-                hi = min(hi, lo + max(fen(cap) - acc["covered"], 0))
-            covered = max(hi - lo, 0)
+                hi = min(hi, lo + max(fen(cap) - acc["covered"] - counted, 0))
+            covered = max(hi - lo, 0) + counted
             basic = R(band_pay(lo, hi, bands, shift))
         else:  # the cap limits the fund's payments
             raw = R(band_pay(lo, hi, bands, shift))
@@ -203,11 +206,12 @@ def pay_claim(c: dict, inscp: int, t: Tariff, acc: dict, commit: bool) -> dict:
     elif pool == "outpatient":
         s = t.outpatient.scheme(c["insutype"], c["employee_status"] or "any")
         ded = min(max(fen(s.deductible) - acc["out_ded"], 0), inscp)
-        raw = R((inscp - ded) * min(max(ratio(s.ratio_by_level[c["level"]]) +
-                                        Fraction(c["status_tilt_bp"], 10000), Fraction(0)), Fraction(1)))
-        basic = max(min(raw, fen(s.annual_cap) - acc["out_paid"]), 0) if s.annual_cap is not None else raw
         settled = day(c["setl_date"])
         month = (settled.year, settled.month)  # a monthly cap counts the settlement month's payments
+        base = covered_base(inscp - ded, s.covered_cap, acc, "out", month, commit)
+        raw = R(base * min(max(ratio(s.ratio_by_level[c["level"]]) +
+                                        Fraction(c["status_tilt_bp"], 10000), Fraction(0)), Fraction(1)))
+        basic = max(min(raw, fen(s.annual_cap) - acc["out_paid"]), 0) if s.annual_cap is not None else raw
         month_paid = acc["month_paid"] if acc["month"] == month else 0
         if s.monthly_cap is not None:
             basic = max(min(basic, fen(s.monthly_cap) - month_paid), 0)
@@ -221,7 +225,9 @@ def pay_claim(c: dict, inscp: int, t: Tariff, acc: dict, commit: bool) -> dict:
         r = next(r.ratio for r in t.chronic.ratios if r.insutype == c["insutype"] and r.group == d.group)
         annual = t.chronic.deductible_scope == "annual"  # else per claim
         ded = min(max(fen(t.chronic.deductible) - acc["ch_ded"], 0) if annual else fen(t.chronic.deductible), inscp)
-        raw = R((inscp - ded) * min(max(ratio(r) + Fraction(c["status_tilt_bp"], 10000), Fraction(0)),
+        settled = day(c["setl_date"])
+        base = covered_base(inscp - ded, t.chronic.covered_cap, acc, "ch", (settled.year, settled.month), commit)
+        raw = R(base * min(max(ratio(r) + Fraction(c["status_tilt_bp"], 10000), Fraction(0)),
                                     Fraction(1)))
         basic = max(min(raw, fen(d.annual_cap) - acc["chronic"][d.code]), 0)
         if commit:
@@ -272,9 +278,27 @@ def pay_claim(c: dict, inscp: int, t: Tariff, acc: dict, commit: bool) -> dict:
     return out
 
 
+def covered_base(above: int, cap: Any, acc: dict, pool: str, month: tuple[int, int], commit: bool) -> int:
+    """The in-policy amount above the deductible the ratio applies to under a pool's covered-fee
+    caps (per visit, calendar month, year), counted in the accumulators when `commit`."""
+    if cap.per_visit is None and cap.monthly is None and cap.annual is None:
+        return above
+    in_month = acc[pool + "_cov_month"] if acc[pool + "_cov_key"] == month else 0
+    base = above
+    for limit, used in ((cap.per_visit, 0), (cap.monthly, in_month), (cap.annual, acc[pool + "_cov"])):
+        if limit is not None:
+            base = min(base, max(fen(limit) - used, 0))
+    if commit:
+        acc[pool + "_cov"] += base
+        if cap.monthly is not None:
+            acc[pool + "_cov_key"], acc[pool + "_cov_month"] = month, in_month + base
+    return base
+
+
 def new_acc() -> dict:
     return dict(hifp=0, admissions=0, ip_ded=0, covered=0, out_ded=0, ch_ded=0, out_paid=0, month=None, month_paid=0,
-                chronic=defaultdict(int), prenatal=0, cat_base=0, cat_paid=0, maf_ded=0, maf_paid=0)
+                chronic=defaultdict(int), prenatal=0, cat_base=0, cat_paid=0, maf_ded=0, maf_paid=0,
+                out_cov=0, out_cov_key=None, out_cov_month=0, ch_cov=0, ch_cov_key=None, ch_cov_month=0)
 
 
 def score_rows(claims: list[dict], lines: dict[str, list[dict]], tariffs: dict[str, Any]) -> dict[str, dict]:

@@ -15,7 +15,7 @@ from yibao.tables import LIST_SEP
 
 ACCUMULATOR_FIELDS = ("hifp_paid", "inpatient_admissions", "outpatient_deductible_used",
                       "outpatient_paid", "catastrophic_base", "catastrophic_paid",
-                      "maf_deductible_used", "maf_paid", "prenatal_paid")
+                      "maf_deductible_used", "maf_paid", "prenatal_paid", "outpatient_covered", "chronic_covered")
 
 
 def _split(text: str) -> list[str]:
