@@ -200,9 +200,12 @@ def pay_claim(c: dict, inscp: int, t: Tariff, acc: dict, commit: bool) -> dict:
         covered = 0
         if ip.cap_basis == "covered":  # the cap limits the in-policy amount the bands pay on
             span = hi - lo
+            # with cap_counts_deductible the deductible borne is counted first
+            counted = min(ded, max(fen(cap) - acc["covered"], 0)) if cap is not None else ded
+            counted = counted if ip.cap_counts_deductible else 0
             if cap is not None:
-                hi = min(hi, lo + max(fen(cap) - acc["covered"], 0))
-            covered = max(hi - lo, 0)
+                hi = min(hi, lo + max(fen(cap) - acc["covered"] - counted, 0))
+            covered = max(hi - lo, 0) + counted
             above_cap = span - (hi - lo)
             basic = R(band_pay(lo, hi, bands, shift))
         else:  # the cap limits the fund's payments
@@ -218,11 +221,12 @@ def pay_claim(c: dict, inscp: int, t: Tariff, acc: dict, commit: bool) -> dict:
     elif pool == "outpatient":
         s = t.outpatient.scheme(c["insutype"], c["employee_status"] or "any")
         ded = min(max(fen(s.deductible) - acc["out_ded"], 0), inscp)
-        raw = R((inscp - ded) * min(max(ratio(s.ratio_by_level[c["level"]]) +
-                                        Fraction(c["status_tilt_bp"], 10000), Fraction(0)), Fraction(1)))
-        basic = max(min(raw, fen(s.annual_cap) - acc["out_paid"]), 0) if s.annual_cap is not None else raw
         settled = day(c["setl_date"])
         month = (settled.year, settled.month)  # a monthly cap counts the settlement month's payments
+        base, above_cap = covered_base(inscp - ded, s.covered_cap, acc, "out", month, commit)
+        raw = R(base * min(max(ratio(s.ratio_by_level[c["level"]]) +
+                                        Fraction(c["status_tilt_bp"], 10000), Fraction(0)), Fraction(1)))
+        basic = max(min(raw, fen(s.annual_cap) - acc["out_paid"]), 0) if s.annual_cap is not None else raw
         month_paid = acc["month_paid"] if acc["month"] == month else 0
         annual_cut = basic < raw
         if s.monthly_cap is not None:
@@ -231,7 +235,7 @@ def pay_claim(c: dict, inscp: int, t: Tariff, acc: dict, commit: bool) -> dict:
         if annual_cut:
             r = min(max(ratio(s.ratio_by_level[c["level"]]) + Fraction(c["status_tilt_bp"], 10000), Fraction(0)),
                     Fraction(1))
-            above_cap = inscp - ded - fees_for(lambda x: x * r, basic, inscp - ded)
+            above_cap += base - fees_for(lambda x: x * r, basic, base)
         if commit:
             acc["out_ded"] += ded
             acc["out_paid"] += basic
@@ -242,11 +246,14 @@ def pay_claim(c: dict, inscp: int, t: Tariff, acc: dict, commit: bool) -> dict:
         r = next(r.ratio for r in t.chronic.ratios if r.insutype == c["insutype"] and r.group == d.group)
         annual = t.chronic.deductible_scope == "annual"  # else per claim
         ded = min(max(fen(t.chronic.deductible) - acc["ch_ded"], 0) if annual else fen(t.chronic.deductible), inscp)
+        settled = day(c["setl_date"])
+        base, above_cap = covered_base(inscp - ded, t.chronic.covered_cap, acc, "ch", (settled.year, settled.month),
+                                       commit)
         tilted = min(max(ratio(r) + Fraction(c["status_tilt_bp"], 10000), Fraction(0)), Fraction(1))
-        raw = R((inscp - ded) * tilted)
+        raw = R(base * tilted)
         basic = max(min(raw, fen(d.annual_cap) - acc["chronic"][d.code]), 0)
         if basic < raw:
-            above_cap = inscp - ded - fees_for(lambda x: x * tilted, basic, inscp - ded)
+            above_cap += base - fees_for(lambda x: x * tilted, basic, base)
         if commit:
             acc["chronic"][d.code] += basic
             acc["ch_ded"] += ded if annual else 0
@@ -316,10 +323,31 @@ def pay_claim(c: dict, inscp: int, t: Tariff, acc: dict, commit: bool) -> dict:
     return out
 
 
+def covered_base(above: int, cap: Any, acc: dict, pool: str, month: tuple[int, int],
+                 commit: bool) -> tuple[int, int]:
+    """The in-policy amount above the deductible the ratio applies to under a pool's covered-fee
+    caps (per visit, calendar month, year), counted in the accumulators when `commit`; and what the
+    year's cap cut off (when it left less than the visit's and the month's)."""
+    if cap.per_visit is None and cap.monthly is None and cap.annual is None:
+        return above, 0
+    in_month = acc[pool + "_cov_month"] if acc[pool + "_cov_key"] == month else 0
+    rooms = [max(fen(limit) - used, 0) if limit is not None else None
+             for limit, used in ((cap.per_visit, 0), (cap.monthly, in_month), (cap.annual, acc[pool + "_cov"]))]
+    known = [r for r in rooms if r is not None]
+    base = min([above] + known)
+    year_alone = rooms[2] is not None and all(r is None or rooms[2] < r for r in rooms[:2])
+    if commit:
+        acc[pool + "_cov"] += base
+        if cap.monthly is not None:
+            acc[pool + "_cov_key"], acc[pool + "_cov_month"] = month, in_month + base
+    return base, above - base if year_alone else 0
+
+
 def new_acc() -> dict:
     return dict(hifp=0, admissions=0, ip_ded=0, covered=0, out_ded=0, ch_ded=0, out_paid=0, month=None, month_paid=0,
                 chronic=defaultdict(int), prenatal=0, cat_base=0, cat_paid=0, la_base=0, la_paid=0, maf_ded=0,
-                maf_paid=0, maf2_ded=0, maf2_paid=0)
+                maf_paid=0, maf2_ded=0, maf2_paid=0, out_cov=0, out_cov_key=None, out_cov_month=0, ch_cov=0,
+                ch_cov_key=None, ch_cov_month=0)
 
 
 def score_rows(claims: list[dict], lines: dict[str, list[dict]], tariffs: dict[str, Any]) -> dict[str, dict]:

@@ -7,8 +7,9 @@ not under test here), so any difference in an amount is a difference in the arit
 
 Besides the bundled tariff, the batch is scored under edited tariffs that switch on what the
 sample county does not use (band bounds above the deductible, an annual inpatient deductible, a
-cap on covered amounts, monthly outpatient caps, a chronic deductible, tiers above the
-threshold, status tilts) and with caps and thresholds low enough to bind in a small batch.
+cap on covered amounts, with or without the deductible, caps on outpatient and chronic covered
+fees, monthly outpatient caps, a chronic deductible, tiers above the threshold, status tilts)
+and with caps and thresholds low enough to bind in a small batch.
 """
 
 from __future__ import annotations
@@ -78,6 +79,17 @@ ANNUAL_COVERED = [
     "catastrophic.funds[0].tiers=[{upto: 6000, ratio: 0.6}, {ratio: 0.7}]",
     "chronic.deductible=40",
     "chronic.deductible_scope=annual",
+]
+# caps on covered fees: outpatient per visit, month and year, chronic, and an inpatient covered cap
+# that counts the deductible
+COVERED_CAPS = [
+    "inpatient.cap_basis=covered",
+    "inpatient.cap_counts_deductible=true",
+    'inpatient.annual_cap={"390": 4000, "310": 6000}',
+    "outpatient.schemes[insutype=390].covered_cap={per_visit: 60, monthly: 100, annual: 150}",
+    "outpatient.schemes[insutype=310,employee_status=in_service].covered_cap={monthly: 300}",
+    "outpatient.schemes[insutype=310,employee_status=in_service].monthly_cap=100",
+    "chronic.covered_cap={per_visit: 400, annual: 900}",
 ]
 UNCAPPED_COVERED = ["inpatient.cap_basis=covered", 'inpatient.annual_cap={"390": null, "310": 60000}']
 # catastrophic insurance and assistance on general outpatient claims too (a county that lists them)
@@ -185,10 +197,14 @@ def batch(synth_folder: Path) -> Batch:
     pytest.param(None, id="sample-county"),
     pytest.param(PER_ADMISSION, id="per-admission-options"),
     pytest.param(ANNUAL_COVERED, id="annual-deductible-covered-cap"),
+    pytest.param(COVERED_CAPS, id="covered-fee-caps"),
     pytest.param(UNCAPPED_COVERED, id="covered-cap-uncapped"),
     pytest.param(OUTPATIENT_LAYERS, id="outpatient-catastrophic-and-assistance"),
     pytest.param(LAYERS, id="two-tier-funds-and-assistance-stages"),
     pytest.param(LAYERS + ["inpatient.cap_basis=covered"], id="two-tier-funds-covered-cap"),
+    pytest.param(LAYERS + COVERED_CAPS + ['catastrophic.funds[fund=hifob,insutype=310]={fund: hifob, insutype: "310",'
+                                          ' threshold: 500, tiers: [{ratio: 0.9}], base: above_basic_cap}'],
+                 id="two-tier-funds-covered-fee-caps"),
 ])
 def test_pipeline_agrees_with_the_reference(batch: Batch, edits: list[str] | None) -> None:
     diffs = disagreements(batch, None if edits is None else edited(edits))

@@ -135,6 +135,8 @@ class Accumulators(_Model):
     maf_deductible_used: Yuan = 0
     maf_paid: Yuan = 0
     prenatal_paid: Yuan = 0
+    outpatient_covered: Yuan = 0
+    chronic_covered: Yuan = 0
     chronic_paid: dict[str, Yuan] = {}
     large_amount_base: Yuan = 0
     large_amount_paid: Yuan = 0

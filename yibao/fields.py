@@ -49,6 +49,9 @@ LABELS = {
     "chronic_paid": "慢特病累计支付",
     "large_amount_base": "大额补充累计基数", "large_amount_paid": "大额补充累计支付",
     "maf_stage2_deductible_used": "第二段救助起付线累计", "maf_stage2_paid": "第二段救助累计支付",
+    "outpatient_covered": "门诊政策范围内费用累计", "outpatient_covered_month": "门诊政策范围内费用月份",
+    "outpatient_covered_in_month": "门诊当月政策范围内费用", "chronic_covered": "慢特病政策范围内费用累计",
+    "chronic_covered_month": "慢特病政策范围内费用月份", "chronic_covered_in_month": "慢特病当月政策范围内费用",
     # rejects
     "table": "表", "file": "文件", "row": "行", "column": "列", "key": "键",
     # settlement
@@ -62,7 +65,7 @@ MONEY = frozenset(
     {"medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "violation_amt",
      "act_pay_dedc", "hifp_pay", "hifmi_pay", "hifob_pay", "maf_pay", "fund_pay_sumamt", "psn_part_amt",
      "hosp_part_amt", "declared_fund_pay_sumamt", "maternity_allowance", "inpatient_deductible_used",
-     "inpatient_covered", "outpatient_month_paid", "declared", "audited", "violation_fee", "penalty", "deduction",
+     "inpatient_covered", "outpatient_month_paid", "outpatient_covered_in_month", "chronic_covered_in_month", "declared", "audited", "violation_fee", "penalty", "deduction",
      "declared_total", "withheld", "violation_fees", "penalties", "deposit", "paid"}
     | {c.name for columns in TABLES.values() for c in columns if c.type == "yuan"})
 RATIOS = frozenset({"pool_prop", "penalty_rate", "deposit_ratio", "selfpay_prop"})  # shown as percentages

@@ -138,6 +138,8 @@ TABLES: dict[str, tuple[Column, ...]] = {
         C("maf_deductible_used", "yuan", **OPT),
         C("maf_paid", "yuan", **OPT),
         C("prenatal_paid", "yuan", **OPT),
+        C("outpatient_covered", "yuan", **OPT, doc="with outpatient covered_cap"),
+        C("chronic_covered", "yuan", **OPT, doc="with chronic.covered_cap"),
         C("chronic_paid", "list", **OPT, doc="DISEASE=yuan;… e.g. E11=2950.00"),
         C("large_amount_base", "yuan", **OPT, doc="大额 beside 大病: its accumulated base"),
         C("large_amount_paid", "yuan", **OPT, doc="大额 beside 大病: its payments"),

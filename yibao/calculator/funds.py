@@ -36,6 +36,9 @@ class Used:
     la_paid: np.ndarray
     maf2_ded_used: np.ndarray  # the second assistance stage's
     maf2_paid: np.ndarray
+    pool_covered: np.ndarray  # [m, COV_SLOTS] covered fees counted this year against a pool's covered cap
+    pool_covered_key: np.ndarray  # [m, COV_SLOTS] month index of pool_covered_month, -1 none
+    pool_covered_month: np.ndarray  # [m, COV_SLOTS] covered fees counted that month
 
 
 def banded(lo: np.ndarray, hi: np.ndarray, bounds: np.ndarray, bps: np.ndarray,
@@ -117,6 +120,16 @@ def _row(matrix: np.ndarray, slot: np.ndarray) -> np.ndarray:
 CAP_ANNUAL, CAP_CLAIM, CAP_MONTHLY, CAP_COVERED = 1, 2, 3, 4
 """Which limit cut the basic fund (`_hifp_cap`): the annual (or disease) cap, the claim's quota,
 the monthly cap, or the annual cap on covered amounts; 0: none."""
+COV_VISIT, COV_MONTHLY, COV_ANNUAL = 1, 2, 3
+"""Which covered-fee cap of an outpatient or chronic pool cut the amount the ratio applies to
+(`_cov_cap`; the fund caps, checked after, report in `_hifp_cap`); 0: none."""
+
+
+def _covered_rooms(t: TermArrays, used: Used, month: np.ndarray) -> np.ndarray:
+    """[3, m]: what is left of the pool's covered-fee caps this visit, this month and this year."""
+    key = _row(used.pool_covered_key, t.cov_slot)
+    in_month = np.where(key == month, _row(used.pool_covered_month, t.cov_slot), 0)
+    return np.stack([t.cov_visit, _left(t.cov_month, in_month), _left(t.cov_year, _row(used.pool_covered, t.cov_slot))])
 
 
 def pay(inscp: np.ndarray, month: np.ndarray, t: TermArrays, used: Used,
@@ -141,9 +154,16 @@ def pay(inscp: np.ndarray, month: np.ndarray, t: TermArrays, used: Used,
     hi = np.where(above, inscp - ded, inscp)
     span = hi - lo
     covered_cap = t.cap_on_covered != 0
-    covered_left = _left(t.cap, used.covered)
+    covered_total = _left(t.cap, used.covered)
+    # the deductible borne uses up the cap first when the tariff counts it (cap_counts_deductible)
+    counts_ded = covered_cap & (t.cap_counts_ded != 0)
+    covered_left = np.where(counts_ded & (covered_total != NO_LIMIT), np.maximum(covered_total - ded, 0), covered_total)
     clipped = covered_cap & (hi - lo > covered_left)
-    hi = np.where(clipped, lo + covered_left, hi)  # no NO_LIMIT + lo overflow
+    rooms = _covered_rooms(t, used, month)
+    room = rooms.min(axis=0)
+    cov_clipped = (hi - lo > room) & ~clipped
+    cov_base = np.maximum(hi - lo, 0)
+    hi = np.where(clipped, lo + covered_left, np.where(cov_clipped, lo + room, hi))  # no NO_LIMIT + lo overflow
     raw = banded(lo, hi, t.bounds, t.bps, steps, "_t_band")
     cap_left = np.where(covered_cap | (t.paid_slot < 0), NO_LIMIT, _left(t.cap, _row(used.paid, t.paid_slot)))
     month_used = np.where(used.month == month, used.month_paid, 0)
@@ -151,6 +171,7 @@ def pay(inscp: np.ndarray, month: np.ndarray, t: TermArrays, used: Used,
     binding = limits.argmin(axis=0)
     basic = np.where(pool > 0, limits[binding, np.arange(len(raw))], 0)
     cap_kind = np.where(pool > 0, np.where(clipped, CAP_COVERED, binding), 0)
+    cov_cap = np.where((pool > 0) & cov_clipped, rooms.argmin(axis=0) + COV_VISIT, 0)
 
     # Tier funds on their yearly bases: the large-amount fund (`la`) first when the person also has
     # a catastrophic one, then that or the single fund (`cat`) on what remains (docs/tariffs.md).
@@ -159,10 +180,12 @@ def pay(inscp: np.ndarray, month: np.ndarray, t: TermArrays, used: Used,
     after_ded = np.maximum(burden - ded, 0)
     above_cap = np.zeros_like(inscp)
     if ((t.cat_base == ABOVE_BASIC_CAP) | (t.la_base == ABOVE_BASIC_CAP)).any():
-        # the in-policy fees above the deductible beyond where the annual cap stopped the basic fund
-        annual = cap_kind == CAP_ANNUAL
+        # the in-policy fees above the deductible beyond where an annual cap stopped the basic fund:
+        # cut off by an annual cap on covered fees, or left unpaid when the fund's annual cap ran out
+        # (fees a per-visit or monthly covered cap cut off are not above the year's cap)
+        clipped_off = np.where(clipped | (cov_cap == COV_ANNUAL), span - (hi - lo), 0)
         covered = _fees_covered(lo, hi, t.bounds, t.bps, basic)
-        above_cap = np.where(annual, np.maximum(span - covered, 0), np.where(clipped, span - (hi - lo), 0))
+        above_cap = clipped_off + np.where(cap_kind == CAP_ANNUAL, np.maximum(hi - lo - covered, 0), 0)
     bases = np.stack([burden, after_ded, above_cap])
     la_base, la, la_raw, la_left = _tier_layer(t, "la", has_la, bases, np.zeros_like(inscp), used.la_base,
                                                used.la_paid, steps)
@@ -186,13 +209,16 @@ def pay(inscp: np.ndarray, month: np.ndarray, t: TermArrays, used: Used,
     maf2 = np.where(has_maf2, maf2, 0)
     maf = maf1 + maf2
 
-    covered_add = np.where(covered_cap, np.maximum(hi - lo, 0), 0)
+    counted_ded = np.where(counts_ded, np.minimum(ded, covered_total), 0)
+    covered_add = np.where(covered_cap, np.maximum(hi - lo, 0) + counted_ded, 0)
     return {
         "act_pay_dedc": ded, "hifp_pay": basic,
         "hifmi_pay": np.where(t.cat_fund == FUND_HIFMI, cat, 0),
         "hifob_pay": la + np.where(t.cat_fund == FUND_HIFOB, cat, 0),
         "maf_pay": maf, "fund_pay_sumamt": basic + la + cat + maf,
         "_cat_base": cat_base, "_cat": cat, "_la_base": la_base, "_la": la, "_maf_ded": maf_ded, "_covered": covered_add,
+        "_pool_covered": np.where(t.cov_slot >= 0, np.maximum(hi - lo, 0), 0),
+        "_cov_cap": cov_cap, "_cov_base": cov_base, "_cov_limit": room,
         "_hifp_uncapped": np.where(pool > 0, raw, 0), "_hifp_cap": cap_kind,
         "_cat_uncapped": tier, "_la_uncapped": la_raw,
         "_maf1": maf1, "_maf_uncapped": np.where(has_maf, maf_raw, 0), "_maf1_own_cap": (own1 < maf_left).astype(np.int64),
@@ -216,6 +242,13 @@ def advance(used: Used, out: dict[str, np.ndarray], t: TermArrays, month: np.nda
     ded_used[rows[has_ded], t.ded_slot[has_ded]] += out["act_pay_dedc"][has_ded]
     same_month = used.month == month
     tracks_month = t.monthly_cap != NO_LIMIT
+    pool_covered, key, in_month = used.pool_covered.copy(), used.pool_covered_key.copy(), used.pool_covered_month.copy()
+    has_cov = t.cov_slot >= 0
+    pool_covered[rows[has_cov], t.cov_slot[has_cov]] += out["_pool_covered"][has_cov]
+    cov_monthly = has_cov & (t.cov_month != NO_LIMIT)
+    r, s = rows[cov_monthly], t.cov_slot[cov_monthly]
+    in_month[r, s] = np.where(key[r, s] == month[cov_monthly], in_month[r, s], 0) + out["_pool_covered"][cov_monthly]
+    key[r, s] = month[cov_monthly]
     return Used(
         paid=paid,
         ded_used=ded_used,
@@ -233,4 +266,5 @@ def advance(used: Used, out: dict[str, np.ndarray], t: TermArrays, month: np.nda
         month_paid=np.where(tracks_month,
                             np.where(same_month, used.month_paid, 0) + out["hifp_pay"],
                             used.month_paid),
+        pool_covered=pool_covered, pool_covered_key=key, pool_covered_month=in_month,
     )

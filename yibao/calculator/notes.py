@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from yibao.calculator.audit import EDIT_CODES
-from yibao.calculator.funds import CAP_ANNUAL, CAP_CLAIM, CAP_COVERED, CAP_MONTHLY
+from yibao.calculator.funds import CAP_ANNUAL, CAP_CLAIM, CAP_COVERED, CAP_MONTHLY, COV_ANNUAL, COV_MONTHLY, COV_VISIT
 from yibao.calculator.terms import FUND_HIFOB, POOLS, TermArrays
 from yibao.codes import text_rank
 from yibao.rules.calculated import AUDIT_RULE_IDS
@@ -82,6 +82,27 @@ def _cap_reasons(out: dict[int, list[tuple[str, str, str]]], a: dict[str, np.nda
                                                                       int(a[f"_maf{stage}"][claim]))))
 
 
+_COVERED_POOL = {"outpatient": "普通门诊", "chronic": "门诊慢特病"}
+COVERED_CAPS = {COV_VISIT: ("COVERED_VISIT_CAP", "政策范围内费用每次限额"),
+                COV_MONTHLY: ("COVERED_MONTHLY_CAP_REACHED", "政策范围内费用月度限额"),
+                COV_ANNUAL: ("COVERED_CAP_REACHED", "政策范围内费用年度限额")}
+"""A covered-fee cap (`funds._cov_cap`) → its reason code and its name in a notice (and trace)."""
+
+
+def _covered_reasons(out: dict[int, list[tuple[str, str, str]]], a: dict[str, np.ndarray], t: TermArrays) -> None:
+    """The covered-fee cap that limited the amount the ratio applied to: its name, the amount above
+    the deductible and what was left of the cap (what the trace's step shows)."""
+    pools = np.array(POOLS, dtype=object)[t.pool]
+    for claim in np.flatnonzero(a["_cov_cap"]).tolist():
+        code, name = COVERED_CAPS[int(a["_cov_cap"][claim])]
+        subject = _COVERED_POOL.get(pools[claim], "") + name
+        base, left = int(a["_cov_base"][claim]), int(a["_cov_limit"][claim])
+        room = f"{subject}已用完，" if left == 0 else \
+            f"{subject}{'为' if code == 'COVERED_VISIT_CAP' else '所余'}{_yuan(left)}，"
+        out[claim].append(("CAP-006", code, f"{room}本次起付线以上政策范围内费用{_yuan(base)}，"
+                                            f"按{_yuan(left)}计算统筹基金支付，超出的{_yuan(base - left)}不予支付。"))
+
+
 def _limited(subject: str, fund: str, due: int, paid: int) -> str:
     if paid == 0:
         return f"{subject}已用完，本次{fund}按比例应付{_yuan(due)}，实际支付{_yuan(0)}。"
@@ -96,6 +117,7 @@ def calculator_reasons(line_ids: pd.Series, pos: np.ndarray, mask: np.ndarray, b
     out: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
     _violation_reasons(out, line_ids, pos, mask, by_code, titles)
     if n:
+        _covered_reasons(out, audited, terms)
         _cap_reasons(out, audited, terms)
     reasons = np.empty(n, dtype=object)
     reasons.fill(())

@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from yibao.calculator.funds import Used, advance, pay
-from yibao.calculator.terms import (DED_CHRONIC, DED_INPATIENT, DED_OUTPATIENT, DED_SLOTS, PAID_CHRONIC0,
-                                    PAID_INPATIENT, PAID_OUTPATIENT, PAID_PRENATAL, TermArrays)
+from yibao.calculator.terms import (COV_CHRONIC, COV_OUTPATIENT, COV_SLOTS, DED_CHRONIC, DED_INPATIENT,
+                                    DED_OUTPATIENT, DED_SLOTS, PAID_CHRONIC0, PAID_INPATIENT, PAID_OUTPATIENT,
+                                    PAID_PRENATAL, TermArrays)
 from yibao.codes import positions, text_column, text_rank
 from yibao.money import fen_to_yuan, yuan_array_to_fen
 from yibao.tables import LIST_SEP
@@ -41,8 +42,18 @@ ACC_COLUMNS: dict[str, tuple[str, int | None]] = {
     "large_amount_paid": ("la_paid", None),
     "maf_stage2_deductible_used": ("maf2_ded_used", None),
     "maf_stage2_paid": ("maf2_paid", None),
+    "outpatient_covered": ("pool_covered", COV_OUTPATIENT),
+    "outpatient_covered_month": ("pool_covered_key", COV_OUTPATIENT),
+    "outpatient_covered_in_month": ("pool_covered_month", COV_OUTPATIENT),
+    "chronic_covered": ("pool_covered", COV_CHRONIC),
+    "chronic_covered_month": ("pool_covered_key", COV_CHRONIC),
+    "chronic_covered_in_month": ("pool_covered_month", COV_CHRONIC),
 }
-COUNTERS = {"inpatient_admissions", "outpatient_month"}
+MONTH_KEYS = {"outpatient_month_paid": "outpatient_month", "outpatient_covered_in_month": "outpatient_covered_month",
+              "chronic_covered_in_month": "chronic_covered_month"}
+"""A month's amount → the column holding its month (months since 1970-01; -1 none): the amount
+counts only while a claim is settled in that month."""
+COUNTERS = {"inpatient_admissions"} | set(MONTH_KEYS.values())
 
 
 def _empty_state(groups: int, diseases: int) -> Used:
@@ -52,7 +63,10 @@ def _empty_state(groups: int, diseases: int) -> Used:
                 admissions=zeros.copy(), cat_base=zeros.copy(), cat_paid=zeros.copy(),
                 maf_ded_used=zeros.copy(), maf_paid=zeros.copy(),
                 month=np.full(groups, -1, dtype=np.int64), month_paid=zeros.copy(),
-                la_base=zeros.copy(), la_paid=zeros.copy(), maf2_ded_used=zeros.copy(), maf2_paid=zeros.copy())
+                la_base=zeros.copy(), la_paid=zeros.copy(), maf2_ded_used=zeros.copy(), maf2_paid=zeros.copy(),
+                pool_covered=np.zeros((groups, COV_SLOTS), dtype=np.int64),
+                pool_covered_key=np.full((groups, COV_SLOTS), -1, dtype=np.int64),
+                pool_covered_month=np.zeros((groups, COV_SLOTS), dtype=np.int64))
 
 
 def _take(state: Used, g: np.ndarray) -> Used:

@@ -17,7 +17,7 @@ from yibao.codes import row_groups
 from yibao.money import BP, div_half_up, ratio_to_bp, yuan_to_fen
 from yibao.tariffs.catalogue import NO_LIMIT
 from yibao.tariffs.diff import item_path
-from yibao.tariffs.model import MAX_BANDS, AssistanceStage, Band, Catastrophic, Tariff, TierFund
+from yibao.tariffs.model import MAX_BANDS, AssistanceStage, Band, Catastrophic, CoveredCap, Tariff, TierFund
 from yibao.tariffs.registry import LoadedTariff
 
 POOLS = ("", "inpatient", "outpatient", "chronic", "maternity")
@@ -27,6 +27,8 @@ BANDS = MAX_BANDS  # band slots per term; the tariff model refuses more
 PAID_INPATIENT, PAID_OUTPATIENT, PAID_PRENATAL, PAID_CHRONIC0 = 0, 1, 2, 3
 DED_INPATIENT, DED_OUTPATIENT, DED_CHRONIC = 0, 1, 2
 DED_SLOTS = 3
+COV_OUTPATIENT, COV_CHRONIC = 0, 1  # slots of the covered-fee caps' accumulators (`cov_slot`)
+COV_SLOTS = 2
 FUND_NONE, FUND_HIFMI, FUND_HIFOB = 0, 1, 2
 TIER_BASES = ("burden", "burden_after_deductible", "above_basic_cap")  # a tier fund's `base`, by code
 
@@ -82,10 +84,15 @@ class Terms:
     maf2_bounds: tuple[int, ...] = (NO_LIMIT,) * BANDS
     maf2_bps: tuple[int, ...] = (0,) * BANDS
     maf2_cap: int = NO_LIMIT
+    cap_counts_ded: bool = False  # the inpatient covered cap counts the deductible borne
+    cov_slot: int = -1  # covered-fee caps of the pool (`_covered_caps`), -1: none
+    cov_visit: int = NO_LIMIT
+    cov_month: int = NO_LIMIT
+    cov_year: int = NO_LIMIT
     # the tariff entry behind each term, as `tariffs show` prints its path (per combination only,
     # never broadcast to claims): deductible, bands (one per band), cap, claim_cap, monthly_cap,
     # cat_threshold, tiers, cat_cap, la_threshold, la_tiers, la_cap, maf_ded, maf_bands, maf_cap,
-    # maf1_cap, maf2_ded, maf2_bands, maf2_cap
+    # maf1_cap, maf2_ded, maf2_bands, maf2_cap, covered_visit, covered_month, covered_year
     paths: dict[str, object] = field(default_factory=dict)
 
 
@@ -128,6 +135,7 @@ def _inpatient(t: Tariff, k: dict, terms: Terms) -> None:
     terms.bounds, terms.bps = _bands(scheme.bands, cut)
     terms.paid_slot, terms.cap = PAID_INPATIENT, _fen(ip.annual_cap.get(k["insutype"]))
     terms.cap_on_covered = ip.cap_basis == "covered"
+    terms.cap_counts_ded = ip.cap_counts_deductible
     if k["retired_cadre"]:
         # 离休干部: their own ratio, still cut for out-of-area care without a valid referral (the
         # referral rules ask cadres for their own referral materials: the cut applies to them)
@@ -160,6 +168,7 @@ def _outpatient(t: Tariff, k: dict, terms: Terms) -> None:
     terms.bounds, terms.bps = _bands([Band(upto=None, ratio=ratio)], int(k["status_tilt_bp"]))
     terms.paid_slot, terms.cap = PAID_OUTPATIENT, _fen(scheme.annual_cap)
     terms.monthly_cap = _fen(scheme.monthly_cap)
+    _covered_caps(scheme.covered_cap, f"{at}.covered_cap", COV_OUTPATIENT, terms)
 
 
 def _chronic(t: Tariff, k: dict, terms: Terms) -> None:
@@ -175,6 +184,17 @@ def _chronic(t: Tariff, k: dict, terms: Terms) -> None:
     terms.bounds, terms.bps = _bands([Band(upto=None, ratio=ratio)], int(k["status_tilt_bp"]))
     terms.paid_slot = PAID_CHRONIC0 + k["disease_slot"]
     terms.cap = yuan_to_fen(disease.annual_cap)
+    _covered_caps(ch.covered_cap, "chronic.covered_cap", COV_CHRONIC, terms)
+
+
+def _covered_caps(cap: CoveredCap, at: str, slot: int, terms: Terms) -> None:
+    """A pool's caps on covered fees; a pool without any keeps no covered accumulator (as before)."""
+    if cap == CoveredCap():
+        return
+    terms.cov_slot = slot
+    terms.cov_visit, terms.cov_month, terms.cov_year = _fen(cap.per_visit), _fen(cap.monthly), _fen(cap.annual)
+    terms.paths.update(covered_visit=f"{at}.per_visit", covered_month=f"{at}.monthly",
+                       covered_year=f"{at}.annual")
 
 
 def _maternity(t: Tariff, k: dict, terms: Terms) -> None:

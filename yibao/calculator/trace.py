@@ -20,6 +20,7 @@ import pandas as pd
 
 from yibao.calculator.audit import EDIT_CODES
 from yibao.calculator.funds import CAP_ANNUAL, CAP_CLAIM, CAP_COVERED, CAP_MONTHLY
+from yibao.calculator.notes import COVERED_CAPS
 from yibao.calculator.terms import BANDS, FUND_HIFMI, POOLS, TermArrays
 from yibao.codes import text_column
 from yibao.rules.calculated import AUDIT_RULE_IDS
@@ -146,6 +147,11 @@ def _basic(r: _Rows, a: dict[str, np.ndarray], t: TermArrays, inscp: np.ndarray)
     ded = paid[t.pool[paid] != MATERNITY]  # maternity has no deductible: quotas only
     r.add(ded, 20, "hifp", "deductible", "起付线（个人自付）", np.zeros(len(ded), np.int64), base=inscp[ded],
           limit=a["act_pay_dedc"][ded], path=r.path(ded, "deductible"), rules=r.rule_ids(ded, "deductible"))
+    for kind, key in zip(COVERED_CAPS, ("covered_visit", "covered_month", "covered_year")):
+        rows = np.flatnonzero(a["_cov_cap"] == kind)  # it cuts the bands' base: after the deductible, before them
+        r.add(rows, 20, "hifp", "covered_cap", COVERED_CAPS[kind][1], np.zeros(len(rows), np.int64),
+              base=a["_cov_base"][rows], limit=a["_cov_limit"][rows], path=r.path(rows, key),
+              rules=r.rule_ids(rows, "cap", "CAP-006"))
     for b in range(BANDS):
         rows = paid[a["_t_band_base"][paid, b] > 0]
         r.add(rows, 21 + b, "hifp", "band", f"统筹基金 第{b + 1}段", a["_t_band_amt"][rows, b],

@@ -24,6 +24,7 @@ from typing import Callable, Mapping
 import numpy as np
 import pandas as pd
 
+from yibao.calculator.scan import MONTH_KEYS
 from yibao.errors import InputError
 from yibao.io import Batch
 from yibao.ledger.schema import ACC, FUNDS, MONEY
@@ -181,7 +182,7 @@ def _payments(result: Result) -> pd.DataFrame:
     for a in ACC + ("chronic_paid",):
         out["add_" + a] = acc[a].to_numpy()
     drew = list(FUNDS) + ["declared_fund_pay_sumamt", "hosp_part_amt"]
-    moved = (out[["add_" + a for a in ACC if a != "outpatient_month"] + drew] != 0).any(axis=1)
+    moved = (out[["add_" + a for a in ACC if a not in MONTH_KEYS.values()] + drew] != 0).any(axis=1)
     keep = moved.to_numpy() | c["decision"].isin(DECISIONS_PAID).to_numpy() | (out["add_chronic_paid"] != "").to_numpy()
     return out[keep].reset_index(drop=True)
 

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, create_engine, func,
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from yibao.calculator.scan import COUNTERS, parse_chronic
+from yibao.calculator.scan import COUNTERS, MONTH_KEYS, parse_chronic
 from yibao.errors import InputError
 from yibao.ledger import schema
 from yibao.ledger.schema import ACC, MONEY
@@ -99,7 +99,7 @@ def _chronic_minus(held: str, taken: str) -> str:
 
 def less_payments(acc: pd.DataFrame, payments: pd.DataFrame) -> pd.DataFrame:
     """Person-year accumulators (fen) with the given payment entries taken back out: what a
-    reversal does. The monthly counter is taken back only while it still counts that month."""
+    reversal does. A month's amount is taken back only while it still counts that month."""
     if payments.empty:
         return acc
     out = acc.set_index(["psn_no", "year"]).copy()
@@ -108,9 +108,10 @@ def less_payments(acc: pd.DataFrame, payments: pd.DataFrame) -> pd.DataFrame:
         if key not in out.index:
             continue  # no accumulators held: nothing to take back
         for c in ACC:
-            if c == "outpatient_month":
+            if c in MONTH_KEYS.values():
                 continue
-            if c == "outpatient_month_paid" and out.at[key, "outpatient_month"] != row.add_outpatient_month:
+            month = MONTH_KEYS.get(c)
+            if month and out.at[key, month] != getattr(row, "add_" + month):
                 continue
             out.at[key, c] = out.at[key, c] - getattr(row, "add_" + c)
         out.at[key, "chronic_paid"] = _chronic_minus(out.at[key, "chronic_paid"], row.add_chronic_paid)
@@ -121,7 +122,7 @@ def reversal_entries(payments: pd.DataFrame, batch_id: str, period: str) -> pd.D
     """The negative entries (冲正) cancelling payment entries, in the period they are made."""
     out = payments.drop(columns=["entry_id"]).assign(batch_id=batch_id, period=period, entry=REVERSAL,
                                                        reverses=payments["entry_id"].to_numpy())
-    for c in MONEY + tuple("add_" + a for a in ACC if a != "outpatient_month"):
+    for c in MONEY + tuple("add_" + a for a in ACC if a not in MONTH_KEYS.values()):
         out[c] = -out[c].to_numpy(dtype=np.int64)
     out["add_chronic_paid"] = ["" if not t else LIST_SEP.join(f"{k}={fen_to_yuan(-v)}" for k, v in parse_chronic(t).items())
                                for t in out["add_chronic_paid"]]

@@ -51,7 +51,8 @@ LIMIT_RULES = (
     CalculatorRule("CAP-001", "Basic fund's annual cap reached (统筹基金年度限额)",
                    "docs/domain.md §4.2; docs/tariffs.md `inpatient`, `outpatient`, `chronic` (annual caps)",
                    "hifp_pay limited to what is left of the cap; note CAP_REACHED",
-                   ("inpatient.annual_cap", "inpatient.cap_basis", "outpatient.schemes", "chronic.diseases"),
+                   ("inpatient.annual_cap", "inpatient.cap_basis", "inpatient.cap_counts_deductible", "outpatient.schemes",
+                    "chronic.diseases"),
                    ("accumulators: fund paid or covered amount this year",)),
     CalculatorRule("CAP-002", "Maternity quota (生育定额)", "docs/tariffs.md `maternity`",
                    "hifp_pay limited to the quota; note QUOTA_REACHED",
@@ -69,5 +70,11 @@ LIMIT_RULES = (
                    "cap); note MAF_CAP_REACHED naming the stage",
                    ("assistance.annual_cap", "assistance.statuses"),
                    ("accumulators: assistance paid this year, per stage",)),
+    CalculatorRule("CAP-006", "Covered-fee cap reached (政策范围内费用限额)",
+                   "docs/tariffs.md `outpatient`, `chronic` (covered_cap)",
+                   "the in-policy amount above the deductible the ratio is applied to limited to what is left of "
+                   "the cap per visit, month or year; note COVERED_VISIT_CAP, COVERED_MONTHLY_CAP_REACHED or "
+                   "COVERED_CAP_REACHED", ("outpatient.schemes", "chronic.covered_cap"),
+                   ("accumulators: covered fees counted this year and this month",)),
 )
 CALCULATOR_RULES = AUDIT_RULES + LIMIT_RULES

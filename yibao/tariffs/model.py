@@ -100,6 +100,19 @@ def _check_bands(bands: list[Band]) -> list[Band]:
 Bands = Annotated[list[Band], AfterValidator(_check_bands)]
 
 
+class CoveredCap(Strict):
+    """Caps on covered fees (政策范围内费用): the in-policy amount above the deductible that the
+    ratio is applied to, per visit (claim), per calendar month and per year; None = no cap.
+
+    A county writes "门诊统筹政策范围内费用年度限额 2000 元，报销 50%": the fund pays 50% of at
+    most 2,000 yuan of covered fees a year, which is not the same as a cap of 1,000 on what the
+    fund pays once deductibles, tilts and monthly limits come in."""
+
+    per_visit: Yuan | None = None
+    monthly: Yuan | None = None
+    annual: Yuan | None = None
+
+
 class InpatientScheme(Strict):
     """Deductible and ratio bands for one insurance type, employee status and level."""
 
@@ -135,6 +148,9 @@ class Inpatient(Strict):
     child_deductible_factor: Ratio = Decimal(1)
     annual_cap: dict[Insutype, Yuan | None]
     cap_basis: Literal["fund", "covered"] = "fund"
+    # with cap_basis covered: whether the deductible borne counts against the cap (covered fees
+    # from the first yuan) or only what lies above it (the default, as before the option)
+    cap_counts_deductible: bool = False
     status_ratio_tilt: dict[StatusKind, Ratio] = {}
     out_of_area_cut: OutOfAreaCut = OutOfAreaCut()
     retired_cadre: RetiredCadre = RetiredCadre()
@@ -143,6 +159,13 @@ class Inpatient(Strict):
     @model_validator(mode="after")
     def _unique_schemes(self) -> Inpatient:
         _unique([(s.insutype, s.employee_status, s.level) for s in self.schemes], "inpatient scheme")
+        return self
+
+    @model_validator(mode="after")
+    def _deductible_counted_on_covered_cap(self) -> Inpatient:
+        if self.cap_counts_deductible and self.cap_basis != "covered":
+            raise ValueError("cap_counts_deductible: true needs cap_basis: covered (a cap on what the fund "
+                             "pays has no deductible in it): set cap_basis: covered or remove cap_counts_deductible")
         return self
 
     def scheme(self, insutype: str, employee_status: str, level: int) -> InpatientScheme | None:
@@ -246,6 +269,7 @@ class OutpatientScheme(Strict):
     ratio_by_level: dict[Level, Ratio]
     annual_cap: Yuan | None = None
     monthly_cap: Yuan | None = None
+    covered_cap: CoveredCap = CoveredCap()
 
     @model_validator(mode="after")
     def _levels_have_ratios(self) -> OutpatientScheme:
@@ -298,6 +322,7 @@ class Chronic(Strict):
     deductible: Yuan = Decimal(0)
     # per_claim: every visit pays the deductible; annual: used up across the year's visits
     deductible_scope: Literal["per_claim", "annual"] = "per_claim"
+    covered_cap: CoveredCap = CoveredCap()  # over all of a person's chronic visits, whatever the disease
     ratios: list[ChronicRatio]
     waive_preselfpay_groups: list[Literal["ordinary", "major"]] = []
     fallback_to_outpatient: bool = False
