@@ -245,6 +245,10 @@ def test_every_diff_path_is_a_set_path(tmp_path: Path, old_name: str, new_edit: 
      "resident_categories[1]: 'any' names the entries that serve every category: choose another name"),
     (lambda text: category_yaml(text).replace("name: elderly", "name: student"),
      "resident category defined twice: ['student']"),
+    (lambda text: category_yaml(text).replace('{insutype: "310", group: ordinary,',
+                                              '{insutype: "310", category: elderly, group: ordinary,'),
+     "chronic.ratios[3].category: 'elderly' on an insutype 310 entry would never apply (resident categories "
+     "are for insutype 390): remove it"),
 ])
 def test_validate_names_the_slip(tmp_path: Path, edit: Any, message: str, capsys: pytest.CaptureFixture[str],
                                  monkeypatch: pytest.MonkeyPatch) -> None:
@@ -282,3 +286,43 @@ def test_unknown_category_cell_rejects_the_claim(cat: list[LoadedTariff], search
     code, err = run_cli(["whatif", str(case), "--tariff", str(search_path / CAT)], capsys, monkeypatch)
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
     assert "resident_category 'pupil' is not a resident category of cat-county@2025" in err
+
+
+@pytest.mark.parametrize("born,hifp", [
+    ("2007-05-07", 3555.0),  # 17 on the admission date 2025-05-06: a student
+    ("2007-05-06", 2891.0),  # 18 that very day: age_below 18 excludes them, an adult
+    ("1965-05-07", 2891.0),  # 59: an adult
+    ("1965-05-06", 3076.0),  # 60 that day: age_from 60 includes them, elderly
+])
+def test_age_bounds_on_the_admission_date(cat: list[LoadedTariff], born: str, hifp: float) -> None:
+    d = decide(make_case({"birth_date": born}, lines=DIALYSIS), tariff=cat)
+    assert d["hifp_pay"] == hifp
+
+
+def test_categories_with_the_any_terms_change_nothing(tmp_path: Path) -> None:
+    """Categories whose entries copy the `any` ones pay every resident, of every age, at every
+    level and in every pool, what the sample pays without categories: only INP-004 is added, and
+    OUT-003 refuses an elderly resident's county-hospital visit where OUT-002 did."""
+    def copies(text: str) -> str:
+        same = INPATIENT_2.replace('level: 2,', 'level: 2, category: student,') + INPATIENT_2.replace(
+            'level: 2,', 'level: 2, category: elderly,')
+        return category_yaml(text).replace(CATEGORY_SCHEMES, same).replace(
+            OUTPATIENT_ELDERLY, OUTPATIENT_390.replace("levels", "category: elderly, levels")).replace(
+            CHRONIC_ELDERLY, CHRONIC_390.replace("group", "category: elderly, group")).replace(
+            "{student: 200000}", "{student: 150000}")
+
+    copied = tariff_spec(write_tariff(tmp_path, "copy-county", copies))
+    cases = []
+    for i, year in enumerate(range(1935, 2025, 6)):
+        for j, (med, level, dx) in enumerate([("21", 1, "J18.9"), ("21", 2, "J18.9"), ("21", 4, "J18.9"),
+                                              ("11", 1, "J06.9"), ("11", 2, "J06.9"), ("14", 2, "I10")]):
+            person = {"psn_no": f"P{i}", "birth_date": f"{year}-03-01",
+                      "certifications": [{"disease": "I10", "valid_from": "2025-01-01"}]}
+            claim = {"mdtrt_id": f"C{i}-{j}", "med_type": med, "diagnoses": [dx],
+                     "institution": {"id": f"H{level}", "level": level}}
+            cases.append(make_case(person, claim, DIALYSIS if med == "21" else AMOXICILLIN))
+    plain, with_copies = (score_cases(cases, tariff=t).claims.set_index("mdtrt_id") for t in (None, copied))
+    amounts = ["decision", "reason_codes", "act_pay_dedc", "hifp_pay", "hifmi_pay", "maf_pay", "psn_part_amt"]
+    assert plain[amounts].equals(with_copies[amounts])
+    fired = with_copies["rules_fired"].str.replace(";INP-004", "").str.replace("OUT-003", "OUT-002")
+    assert fired.equals(plain["rules_fired"]) and with_copies["rules_fired"].str.contains("INP-004").any()

@@ -111,6 +111,7 @@ class ResidentCategory(Strict):
         return self.age_from is not None or self.age_below is not None
 
     def ages(self) -> tuple[int, float]:
+        """[from, below): the ages in the category (all, for a category without ages)."""
         return self.age_from or 0, float("inf") if self.age_below is None else self.age_below
 
 
@@ -511,9 +512,14 @@ class Tariff(Strict):
                 raise ValueError(f"resident_categories: the ages of '{a.name}' and '{b.name}' overlap "
                                  f"(a resident's age must give one category): make one end where the other begins")
         defined = {c.name for c in cats}
-        uses = [(f"inpatient.schemes[{i}].category", s.category) for i, s in enumerate(self.inpatient.schemes)]
-        uses += [(f"outpatient.schemes[{i}].category", s.category) for i, s in enumerate(self.outpatient.schemes)]
-        uses += [(f"chronic.ratios[{i}].category", r.category) for i, r in enumerate(self.chronic.ratios)]
+        entries = [(f"inpatient.schemes[{i}]", s) for i, s in enumerate(self.inpatient.schemes)]
+        entries += [(f"outpatient.schemes[{i}]", s) for i, s in enumerate(self.outpatient.schemes)]
+        entries += [(f"chronic.ratios[{i}]", r) for i, r in enumerate(self.chronic.ratios)]
+        for where, entry in entries:
+            if entry.insutype != "390" and entry.category != "any":
+                raise ValueError(f"{where}.category: '{entry.category}' on an insutype {entry.insutype} entry would "
+                                 f"never apply (resident categories are for insutype 390): remove it")
+        uses = [(f"{where}.category", entry.category) for where, entry in entries]
         uses += [(f"inpatient.annual_cap_by_category.{c}", c) for c in self.inpatient.annual_cap_by_category]
         for where, name in uses:
             if name != "any" and name not in defined:
