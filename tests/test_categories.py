@@ -102,7 +102,7 @@ def test_inpatient_by_category(cat: list[LoadedTariff], who: str, person: dict[s
     d = inpatient(who, cat, **person)
     assert d["decision"] == "approved"
     assert (d["act_pay_dedc"], d["hifp_pay"], d["psn_part_amt"]) == (deductible, hifp, round(4200.0 - hifp, 2))
-    assert ("INP-004" in d["rules_fired"]) == (who != "adult")
+    assert ("RES-001" in d["rules_fired"]) == (who != "adult")
 
 
 def test_adult_is_paid_as_under_the_sample(cat: list[LoadedTariff]) -> None:
@@ -177,7 +177,7 @@ def test_one_batch_pays_each_category_its_own(cat: list[LoadedTariff]) -> None:
 
 
 def test_trace_paths_are_shown_and_set(search_path: Path, cat: list[LoadedTariff]) -> None:
-    """The student's trace names the category's scheme, with INP-004 among the rules behind it;
+    """The student's trace names the category's scheme, with RES-001 among the rules behind it;
     `tariffs show` prints the same paths, and `--set` on one changes that claim: a student
     deductible of 300 pays (4,200 − 300) × 0.90 = 3,510."""
     from yibao.cases import case_batch, parse_case
@@ -188,7 +188,7 @@ def test_trace_paths_are_shown_and_set(search_path: Path, cat: list[LoadedTariff
     scheme = "inpatient.schemes[insutype=390,employee_status=any,level=2,category=student]"
     hifp = steps[steps["fund"] == "hifp"]
     assert hifp["tariff_path"].tolist() == [f"{scheme}.deductible", f"{scheme}.bands[0].ratio"]
-    assert all("INP-004" in ids for ids in hifp["rule_ids"])
+    assert all("RES-001" in ids for ids in hifp["rule_ids"])
     shown = CliRunner().invoke(tariffs_app, ["show", str(search_path / CAT)], env={"COLUMNS": "400"})
     assert shown.exit_code == 0 and "schemes[insutype=390,employee_status=any,level=2,category=student].deductible" \
         in shown.output and "[name=student].age_below" in shown.output
@@ -301,7 +301,7 @@ def test_age_bounds_on_the_admission_date(cat: list[LoadedTariff], born: str, hi
 
 def test_categories_with_the_any_terms_change_nothing(tmp_path: Path) -> None:
     """Categories whose entries copy the `any` ones pay every resident, of every age, at every
-    level and in every pool, what the sample pays without categories: only INP-004 is added, and
+    level and in every pool, what the sample pays without categories: only RES-001 is added, and
     OUT-003 refuses an elderly resident's county-hospital visit where OUT-002 did."""
     def copies(text: str) -> str:
         same = INPATIENT_2.replace('level: 2,', 'level: 2, category: student,') + INPATIENT_2.replace(
@@ -324,5 +324,5 @@ def test_categories_with_the_any_terms_change_nothing(tmp_path: Path) -> None:
     plain, with_copies = (score_cases(cases, tariff=t).claims.set_index("mdtrt_id") for t in (None, copied))
     amounts = ["decision", "reason_codes", "act_pay_dedc", "hifp_pay", "hifmi_pay", "maf_pay", "psn_part_amt"]
     assert plain[amounts].equals(with_copies[amounts])
-    fired = with_copies["rules_fired"].str.replace(";INP-004", "").str.replace("OUT-003", "OUT-002")
-    assert fired.equals(plain["rules_fired"]) and with_copies["rules_fired"].str.contains("INP-004").any()
+    fired = with_copies["rules_fired"].str.replace(";RES-001", "").str.replace("OUT-003", "OUT-002")
+    assert fired.equals(plain["rules_fired"]) and with_copies["rules_fired"].str.contains("RES-001").any()

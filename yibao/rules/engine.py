@@ -40,8 +40,9 @@ CONCLUSIONS: dict[str, Any] = {  # ARCHITECTURE.md "Facts and conclusions", with
     "rule_decision": "approved", "reasons": (), "missing_materials": (), "rules_fired": (),
     "due_workdays": -1, "due_quarterly": False, "pays_basic": False, "pays_maf": False, "fund_pool": "",
     "ratio_cut_bp": 0, "status_tilt_bp": 0, "retired_cadre": False, "child_deductible": False,
-    "resident_category": "", "tier_status": "", "assistance_status": "", "chronic_disease": "", "waive_preselfpay": False,
+    "tier_status": "", "assistance_status": "", "chronic_disease": "", "waive_preselfpay": False,
     "maternity_scheme": "", "maternity_quota": "", "maternity_factor_bp": 10_000, "allowance_days": 0,
+    "resident_category": "",
 }
 EITHER = " 或 "  # joins the names of either-of materials
 

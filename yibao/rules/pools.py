@@ -15,12 +15,12 @@ from yibao.tariffs.model import Tariff
 POOLS = RuleList()
 rule = POOLS.rule
 EMPLOYEE_STATUSES = ("in_service", "retired", "")  # the `emp` fact: "" for residents
+MED_TYPE_POOL = {"21": "inpatient", "11": "outpatient", "14": "chronic"}  # tariff med types → pools
+
+
 def own_outpatient(t: Tariff) -> dict[str, list[int]]:
     """Resident categories with their own outpatient scheme, and its levels."""
     return {s.category: s.levels for s in t.outpatient.schemes if s.insutype == "390" and s.category != "any"}
-
-
-MED_TYPE_POOL = {"21": "inpatient", "11": "outpatient", "14": "chronic"}  # tariff med types → pools
 
 
 def pools_of(med_types: list[str]) -> tuple[str, ...]:
@@ -52,7 +52,7 @@ def _cadre(t: Tariff, f: Fact, v: str) -> list[Effect]:
     return [Set({"retired_cadre": True})]
 
 
-@rule("INP-004", "Resident category's own terms (居民类别待遇)",
+@rule("RES-001", "Resident category's own terms (居民类别待遇)",
       basis="docs/tariffs.md resident categories (students and infants, the elderly: their own deductible, "
             "ratio and cap)",
       concludes="resident_category", params=("resident_categories",),
