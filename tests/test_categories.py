@@ -13,9 +13,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from conftest import decide, line, make_case, run_cli, score_cases
+from conftest import cases_batch, decide, fen, line, make_case, run_cli, score_cases
+from test_trace import check_sums
 from test_tariff_diff import _cell, _changes, _printed_paths, _value
+from yibao.cases import case_batch, parse_case
 from yibao.cli.tariffs import app as tariffs_app
+from yibao.pipeline import score_batch
 from yibao.tariffs.diff import ABSENT
 from yibao.tariffs.edit import apply_edits
 from yibao.tariffs.registry import BUNDLED, LoadedTariff, tariff_spec
@@ -172,17 +175,18 @@ def test_one_batch_pays_each_category_its_own(cat: list[LoadedTariff]) -> None:
                                        ("infant", {}), ("elderly", {})]):
         case = make_case({"psn_no": f"P{i}", "birth_date": BORN[who], **person}, {"mdtrt_id": f"C{i}"}, DIALYSIS)
         cases.append(case)
-    claims = score_cases(cases, tariff=cat).claims.set_index("mdtrt_id")
+    result = score_batch(cases_batch(cases), tariff=cat, trace=True)
+    claims = result.claims.set_index("mdtrt_id")
     assert claims["hifp_pay"].tolist() == [2891.0, 3555.0, 3555.0, 3667.5, 3076.0]
+    assert (fen(claims, "medfee_sumamt") == fen(claims, "fund_pay_sumamt") + fen(claims, "psn_part_amt")
+            + fen(claims, "hosp_part_amt")).all()
+    check_sums(result)  # every fund's trace steps add up to its payment
 
 
 def test_trace_paths_are_shown_and_set(search_path: Path, cat: list[LoadedTariff]) -> None:
     """The student's trace names the category's scheme, with RES-001 among the rules behind it;
     `tariffs show` prints the same paths, and `--set` on one changes that claim: a student
     deductible of 300 pays (4,200 − 300) × 0.90 = 3,510."""
-    from yibao.cases import case_batch, parse_case
-    from yibao.pipeline import score_batch
-
     case = make_case({"birth_date": BORN["student"]}, lines=DIALYSIS)
     steps = score_batch(case_batch(parse_case(case)), tariff=cat, trace=True).trace
     scheme = "inpatient.schemes[insutype=390,employee_status=any,level=2,category=student]"
