@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from yibao.errors import InputError
 from yibao.pipeline import LINE_AMOUNTS, Result
 from yibao.calculator.claims import AMOUNT_FIELDS
 from yibao.tables import LIST_SEP
@@ -29,7 +30,12 @@ def _money(v: float) -> float:
 
 def decision_object(result: Result, mdtrt_id: str) -> dict[str, Any]:
     """Everything docs/cases.md promises for one claim or application of a scored batch."""
-    row = result.claims.set_index("mdtrt_id").loc[mdtrt_id]
+    claims = result.claims.set_index("mdtrt_id")
+    if mdtrt_id not in claims.index:  # set aside, e.g. its person's resident_category is not the tariff's
+        rejects = result.rejects
+        reason = rejects.loc[(rejects["table"] == "claims") & (rejects["key"] == mdtrt_id), "reason"]
+        raise InputError(f"claim {mdtrt_id} cannot be decided: {next(iter(reason), 'not scored')}")
+    row = claims.loc[mdtrt_id]
     codes, names = _split(row["missing_materials"]), row["missing_material_names"].split(LIST_SEP)
     obj: dict[str, Any] = {
         "mdtrt_id": mdtrt_id,

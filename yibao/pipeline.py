@@ -171,6 +171,22 @@ def no_tariff_reasons(claims: pd.DataFrame, persons: pd.DataFrame, rows: np.ndar
     return reason.astype(object), np.where(unknown & (own != ""), REGION, "").astype(object)
 
 
+def undefined_categories(claims: pd.DataFrame, persons: pd.DataFrame, keys: np.ndarray,
+                         tariffs: dict[str, LoadedTariff]) -> np.ndarray:
+    """Per claim why its person's `resident_category` cell is not a category of the claim's
+    tariff ("" where it is, or is empty): a slip there would pay the person under other terms."""
+    pos = positions(claims["psn_no"], persons["psn_no"])
+    cells = persons["resident_category"].fillna("").astype(str).to_numpy(dtype=object)
+    named = np.where(pos >= 0, cells[np.maximum(pos, 0)] if len(cells) else "", "")
+    reason = np.full(len(claims), "", dtype=object)
+    for key, lt in tariffs.items():
+        defined = [c.name for c in lt.tariff.resident_categories]
+        bad = (keys == key) & (named != "") & ~np.isin(named, defined)
+        reason[bad] = [f"the person's resident_category '{v}' is not a resident category of {key} "
+                       f"(it defines: {', '.join(defined) or 'none'})" for v in named[bad]]
+    return reason
+
+
 def _claim_context(batch: Batch) -> pd.DataFrame:
     """Claims with the person and institution columns the calculator reads."""
     persons, inst, c = batch.persons, batch.institutions, batch.claims
@@ -270,13 +286,18 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
     claim_pos = positions(batch.lines["mdtrt_id"], claims["mdtrt_id"])  # io keeps no orphan lines
     keys, tariffs, ref = assign_tariffs(claims, tariff, batch.persons, regions)
     no_tariff = keys == ""
+    category = undefined_categories(claims, batch.persons, keys, tariffs)
+    drop = no_tariff | (category != "")
     extra = []
-    if no_tariff.any():
-        dropped = no_tariff[claim_pos]
-        reason, column = no_tariff_reasons(claims, batch.persons, no_tariff, regions)
-        extra.append(_reject_rows(batch, no_tariff, dropped, reason, column,
-                                  (np.cumsum(no_tariff) - 1)[claim_pos[dropped]]))
-        keep = ~no_tariff
+    if drop.any():
+        dropped = drop[claim_pos]
+        reason, column = category[drop], np.full(int(drop.sum()), "", dtype=object)
+        if no_tariff.any():
+            why = no_tariff_reasons(claims, batch.persons, no_tariff, regions)
+            reason[no_tariff[drop]], column[no_tariff[drop]] = why
+        extra.append(_reject_rows(batch, drop, dropped, reason, column, (np.cumsum(drop) - 1)[claim_pos[dropped]]))
+        keep = ~drop
+        tariffs = {k: lt for k, lt in tariffs.items() if (keys[keep] == k).any()}
         claims, keys, ref = claims[keep].reset_index(drop=True), keys[keep], ref[keep]
         claim_pos = (np.cumsum(keep) - 1)[claim_pos[~dropped]]
         batch = replace(batch, lines=batch.lines[~dropped])

@@ -47,6 +47,8 @@ TABLES: dict[str, tuple[Column, ...]] = {
         C("spouse_of_insured_male_employee", "bool", **OPT),
         C("region", "str", **OPT, doc="pooling region (统筹区): the id of the tariff the person's claims "
                                        "are scored under; empty: `score --tariff`"),
+        C("resident_category", "str", **OPT, doc="residents: a category of the tariff's resident_categories "
+                                                  "(居民类别, e.g. student); empty: by age"),
     ),
     "enrolments": (  # optional table: a person without rows is insured throughout
         C("psn_no", "str"),

@@ -36,7 +36,7 @@ TIER_BASES = ("burden", "burden_after_deductible", "above_basic_cap")  # a tier 
 TERM_KEYS = ("tariff_key", "pays_basic", "pays_maf", "fund_pool", "insutype", "employee_status",
              "level", "retired_cadre", "child_deductible", "ratio_cut_bp", "status_tilt_bp",
              "tier_status", "assistance_status", "chronic_disease", "maternity_scheme",
-             "maternity_quota", "maternity_factor_bp")
+             "maternity_quota", "maternity_factor_bp", "resident_category")
 
 
 @dataclass
@@ -121,19 +121,21 @@ def _scale(amount: int, *factors_bp: int) -> int:
 
 def _inpatient(t: Tariff, k: dict, terms: Terms) -> None:
     ip = t.inpatient
-    scheme = ip.scheme(k["insutype"], k["employee_status"] or "any", int(k["level"]))
+    category = k["resident_category"] or "any"
+    scheme = ip.scheme(k["insutype"], k["employee_status"] or "any", int(k["level"]), category)
     if scheme is None:
         raise ValueError(f"no inpatient scheme for insutype {k['insutype']}, level {k['level']}")
     ded = yuan_to_fen(scheme.deductible)
     at = item_path("inpatient.schemes", ip.schemes, scheme)
+    cap_key, cap = ip.annual_cap_of(k["insutype"], category)
     terms.paths.update(deductible=f"{at}.deductible", bands=_band_paths(f"{at}.bands", scheme.bands),
-                       cap=f"inpatient.annual_cap.{k['insutype']}")
+                       cap=f"inpatient.{cap_key}")
     # the deductible's factors (child, retired cadre) multiply exactly; one rounding at the end
     factors = [ratio_to_bp(ip.child_deductible_factor)] if k["child_deductible"] else []
     repeat = ratio_to_bp(ip.repeat_admission_factor)
     cut = -int(k["ratio_cut_bp"]) + int(k["status_tilt_bp"])
     terms.bounds, terms.bps = _bands(scheme.bands, cut)
-    terms.paid_slot, terms.cap = PAID_INPATIENT, _fen(ip.annual_cap.get(k["insutype"]))
+    terms.paid_slot, terms.cap = PAID_INPATIENT, _fen(cap)
     terms.cap_on_covered = ip.cap_basis == "covered"
     terms.cap_counts_ded = ip.cap_counts_deductible
     if k["retired_cadre"]:
@@ -154,7 +156,7 @@ def _inpatient(t: Tariff, k: dict, terms: Terms) -> None:
 
 
 def _outpatient(t: Tariff, k: dict, terms: Terms) -> None:
-    scheme = t.outpatient.scheme(k["insutype"], k["employee_status"] or "any")
+    scheme = t.outpatient.scheme(k["insutype"], k["employee_status"] or "any", k["resident_category"] or "any")
     if scheme is None:
         raise ValueError(f"no outpatient scheme for insutype {k['insutype']}")
     ratio = scheme.ratio_by_level.get(int(k["level"]))
@@ -174,7 +176,9 @@ def _outpatient(t: Tariff, k: dict, terms: Terms) -> None:
 def _chronic(t: Tariff, k: dict, terms: Terms) -> None:
     ch = t.chronic
     disease = next(d for d in ch.diseases if d.code == k["chronic_disease"])
-    entry = next(r for r in ch.ratios if r.insutype == k["insutype"] and r.group == disease.group)
+    entry = ch.ratio(k["insutype"], disease.group, k["resident_category"] or "any")
+    if entry is None:
+        raise ValueError(f"no chronic ratio for insutype {k['insutype']}, group {disease.group}")
     ratio = entry.ratio
     terms.paths.update(deductible="chronic.deductible", bands=(f"{item_path('chronic.ratios', ch.ratios, entry)}.ratio",),
                        cap=f"{item_path('chronic.diseases', ch.diseases, disease)}.annual_cap")

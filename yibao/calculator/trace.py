@@ -43,9 +43,10 @@ CAPS = {CAP_ANNUAL: ("cap", "CAP-001", "年度支付限额"), CAP_COVERED: ("cap
 
 # conclusion columns that set each kind of step's terms: the rules that concluded them are on the step
 TERM_COLUMNS = {
-    "deductible": {"fund_pool", "child_deductible", "retired_cadre", "chronic_disease"},
-    "band": {"ratio_cut_bp", "status_tilt_bp", "retired_cadre", "chronic_disease", "maternity_quota"},
-    "cap": {"retired_cadre", "chronic_disease", "maternity_quota", "maternity_factor_bp"},
+    "deductible": {"fund_pool", "child_deductible", "retired_cadre", "chronic_disease", "resident_category"},
+    "band": {"ratio_cut_bp", "status_tilt_bp", "retired_cadre", "chronic_disease", "maternity_quota",
+             "resident_category"},
+    "cap": {"retired_cadre", "chronic_disease", "maternity_quota", "maternity_factor_bp", "resident_category"},
     "tier": {"tier_status"},
     "maf": {"pays_maf", "assistance_status"},
     "allowance": {"allowance_days"},

@@ -8,6 +8,7 @@ version changes. Errors are `InputError`s: one line naming the file and field, e
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Optional
@@ -99,7 +100,9 @@ def list_(quiet: bool = quiet_option("ID@VERSION of every valid version, one per
 def _sections(params: list[Parameter]) -> dict[str, list[Parameter]]:
     out: dict[str, list[Parameter]] = {}
     for p in params:
-        head, _, rest = p.path.partition(".")
+        # the section: the top-level key (a top-level list, resident_categories, shows its items by key)
+        head = re.match(r"[^.\[]*", p.path)[0]  # type: ignore[index]
+        rest = p.path[len(head):].removeprefix(".")
         head, rest = (head, rest) if rest else ("(version)", p.path)
         out.setdefault(head, []).append(p._replace(path=rest))
     return out

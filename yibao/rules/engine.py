@@ -42,6 +42,7 @@ CONCLUSIONS: dict[str, Any] = {  # ARCHITECTURE.md "Facts and conclusions", with
     "ratio_cut_bp": 0, "status_tilt_bp": 0, "retired_cadre": False, "child_deductible": False,
     "tier_status": "", "assistance_status": "", "chronic_disease": "", "waive_preselfpay": False,
     "maternity_scheme": "", "maternity_quota": "", "maternity_factor_bp": 10_000, "allowance_days": 0,
+    "resident_category": "",
 }
 EITHER = " 或 "  # joins the names of either-of materials
 

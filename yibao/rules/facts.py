@@ -27,6 +27,7 @@ from yibao.calendar import WorkCalendar
 from yibao.codes import frame, positions, row_groups
 from yibao.io import Batch
 from yibao.rules.maternity import TERMINATIONS
+from yibao.rules.pools import own_outpatient
 from yibao.tables import LIST_SEP
 from yibao.tariffs.model import Tariff
 from yibao.tariffs.registry import LoadedTariff
@@ -47,6 +48,10 @@ FACTS: dict[str, tuple[Any, str]] = {
     "duplicate": (False, "claims: same person and institution, overlapping dates, an earlier claim "
                          "of the batch in settlement order"),
     "child": (False, "inpatient claims: younger than the tariff's child_age_below on the service date"),
+    "category": ("", "resident claims: the resident category (居民类别) the persons table names, else the "
+                     "tariff's category whose age range holds the age on the service date; empty: none"),
+    "cat_level": ("", "outpatient-type claims (11, 14) of a resident whose category has its own outpatient "
+                      "scheme: in or out of that scheme's levels; empty otherwise"),
     "assist": ("", "assistance status valid on the service date, first in the tariff's precedence"),
     "cadre": (False, "a retired-cadre status (离休干部) valid on the service date"),
     "assist_claimed": (False, "an assistance application, or a claim handing in an assistance_pending material"),
@@ -233,6 +238,26 @@ def _enrolment(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray
     rows = cl.is_claim & (cl.med == "21") & ~np.isnat(cl.day) & ~np.isnat(birth)
     if below is not None and rows.any():
         facts["child"][rows] = age_on(birth[rows], cl.day[rows]) < below
+
+
+def _category(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]) -> None:
+    """A resident's category: the one the persons table names (students: age cannot tell), else
+    the one of their age (the tariff's age ranges do not overlap)."""
+    if not t.resident_categories:
+        return
+    rows = cl.is_claim & (facts["insutype"] == "390")
+    named = cl.person_col("resident_category", "")
+    facts["category"][rows] = named[rows]
+    birth = cl.person_col("birth_date", np.datetime64("NaT", "D"))
+    by_age = np.flatnonzero(rows & (named == "") & ~np.isnat(cl.day) & ~np.isnat(birth))
+    age = age_on(birth[by_age], cl.day[by_age])
+    for c in t.resident_categories:
+        low, below = c.ages()
+        if c.by_age:
+            facts["category"][by_age[(age >= low) & (age < below)]] = c.name
+    for name, levels in own_outpatient(t).items():
+        at = (facts["category"] == name) & _isin(cl.med, ("11", "14"))
+        facts["cat_level"][at] = np.where(_isin(facts["level"][at], levels), "in", "out")
 
 
 def _statuses(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]) -> None:
@@ -466,7 +491,7 @@ def derive_facts(batch: Batch, tariff: LoadedTariff, calendar: WorkCalendar) -> 
     cl = _Claims(batch)
     facts = {name: np.full(cl.n, default, dtype=object if isinstance(default, str) else type(default))
              for name, (default, _) in FACTS.items()}
-    for area in (_basics, _enrolment, _statuses, _materials, _trauma, _duplicates, _chronic, _maternity):
+    for area in (_basics, _enrolment, _category, _statuses, _materials, _trauma, _duplicates, _chronic, _maternity):
         area(cl, batch, t, facts)
     _referral(cl, batch, t, facts, calendar)
     return frame(facts, index=batch.claims.index)

@@ -2,20 +2,25 @@
 
 The pool is a finding other rules chain on: the inpatient pool brings the child deductible, the
 retired-cadre terms and the out-of-area rules (referral.py); the outpatient pool brings the
-level restriction (门诊统筹限基层), also for a chronic claim that falls back to it.
+level restriction (门诊统筹限基层), also for a chronic claim that falls back to it; every pool
+with schemes brings a resident's category (居民类别), which picks the category's own schemes.
 """
 
 from __future__ import annotations
 
-from yibao.rules.rule import (Cond, Effect, Fact, Refuse, RuleList, Set, all_of, any_of, eq, none_of,
+from yibao.rules.rule import (Cond, Effect, Fact, Refuse, RuleList, Set, all_of, any_of, eq, ne, none_of,
                               pool, yes)
 from yibao.tariffs.model import Tariff
 
 POOLS = RuleList()
 rule = POOLS.rule
-INSUTYPES = ("310", "390")
 EMPLOYEE_STATUSES = ("in_service", "retired", "")  # the `emp` fact: "" for residents
 MED_TYPE_POOL = {"21": "inpatient", "11": "outpatient", "14": "chronic"}  # tariff med types → pools
+
+
+def own_outpatient(t: Tariff) -> dict[str, list[int]]:
+    """Resident categories with their own outpatient scheme, and its levels."""
+    return {s.category: s.levels for s in t.outpatient.schemes if s.insutype == "390" and s.category != "any"}
 
 
 def pools_of(med_types: list[str]) -> tuple[str, ...]:
@@ -47,6 +52,16 @@ def _cadre(t: Tariff, f: Fact, v: str) -> list[Effect]:
     return [Set({"retired_cadre": True})]
 
 
+@rule("RES-001", "Resident category's own terms (居民类别待遇)",
+      basis="docs/tariffs.md resident categories (students and infants, the elderly: their own deductible, "
+            "ratio and cap)",
+      concludes="resident_category", params=("resident_categories",),
+      given="pool", given_values=lambda t: ("inpatient", "outpatient", "chronic"),
+      when=lambda t: ne("category", ""), uses=("category",))
+def _category(t: Tariff, f: Fact, v: str) -> list[Effect]:
+    return [Set({"resident_category": f["category"]})]
+
+
 @rule("OUT-001", "General outpatient claim paid from the outpatient pool (普通门诊统筹)",
       basis="docs/tariffs.md outpatient", concludes="fund_pool outpatient; finding pool",
       when=lambda t: eq("kind", "claim") & eq("med_type", "11"))
@@ -55,15 +70,22 @@ def _outpatient(t: Tariff, f: Fact, v: str) -> list[Effect]:
 
 
 def _level_outside_scheme(t: Tariff) -> Cond:
-    """Person kinds and institution levels the outpatient schemes do not cover."""
+    """Person kinds and institution levels the outpatient schemes do not cover. Residents have no
+    employee status (`emp` ""); those of a category with its own scheme are OUT-003's."""
+    kinds = [("310", status) for status in EMPLOYEE_STATUSES] + [("390", "")]
     branches = []
-    for insutype in INSUTYPES:
-        for status in EMPLOYEE_STATUSES:
-            who = [eq("insutype", insutype), eq("emp", status)]
-            scheme = t.outpatient.scheme(insutype, status or "any")
-            levels = none_of("level", scheme.levels) if scheme else None
-            branches.append(all_of(who + ([levels] if levels is not None else [])))
+    for insutype, status in kinds:
+        who = [eq("insutype", insutype), eq("emp", status)]
+        who += [eq("cat_level", "")] if insutype == "390" and own_outpatient(t) else []
+        scheme = t.outpatient.scheme(insutype, status or "any")
+        levels = none_of("level", scheme.levels) if scheme else None
+        branches.append(all_of(who + ([levels] if levels is not None else [])))
     return any_of(branches)
+
+
+def _level_refused(f: Fact) -> list[Effect]:
+    return [Refuse("OUTPATIENT_LEVEL", f"普通门诊统筹限在规定级别的定点医疗机构就医（门诊统筹限基层），"
+                                       f"本次就诊机构为{f['level']}级，不在门诊统筹支付范围内，不予支付。")]
 
 
 @rule("OUT-002", "General outpatient outside the covered levels (门诊统筹限基层)",
@@ -71,5 +93,13 @@ def _level_outside_scheme(t: Tariff) -> Cond:
       concludes="refusal OUTPATIENT_LEVEL", params=("outpatient.schemes",),
       given="pool", given_values=lambda t: ("outpatient",), when=_level_outside_scheme)
 def _outpatient_level(t: Tariff, f: Fact, v: str) -> list[Effect]:
-    return [Refuse("OUTPATIENT_LEVEL", f"普通门诊统筹限在规定级别的定点医疗机构就医（门诊统筹限基层），"
-                                       f"本次就诊机构为{f['level']}级，不在门诊统筹支付范围内，不予支付。")]
+    return _level_refused(f)
+
+
+@rule("OUT-003", "Resident category's outpatient scheme outside its levels (居民类别门诊统筹限定级别)",
+      basis="docs/tariffs.md resident categories (a category's own outpatient scheme lists its levels)",
+      concludes="refusal OUTPATIENT_LEVEL", params=("outpatient.schemes", "resident_categories"),
+      given="pool", given_values=lambda t: ("outpatient",), when=lambda t: eq("cat_level", "out"),
+      uses=("level",))
+def _category_level(t: Tariff, f: Fact, v: str) -> list[Effect]:
+    return _level_refused(f)

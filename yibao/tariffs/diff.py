@@ -31,22 +31,27 @@ from pydantic.fields import FieldInfo
 from yibao.money import bp_to_ratio, fen_to_yuan
 from yibao.tariffs.catalogue import NO_LIMIT
 from yibao.tariffs.model import (AssistanceStatus, AuditEdit, ChronicDisease, ChronicRatio,
-                                 InpatientScheme, OutpatientScheme, Ratio, Tariff, TierFund, Yuan)
+                                 InpatientScheme, OutpatientScheme, Ratio, ResidentCategory, Tariff, TierFund,
+                                 Yuan)
 
 METADATA = frozenset({"id", "version", "region", "title", "note", "effective_from", "effective_to",
                       "catalogue"})
 
 # Natural keys of list items; models not listed here are positional.
 KEYS: dict[type[BaseModel], tuple[str, ...]] = {
-    InpatientScheme: ("insutype", "employee_status", "level"),
+    InpatientScheme: ("insutype", "employee_status", "level", "category"),
     TierFund: ("fund", "insutype", "statuses"),
     AssistanceStatus: ("status",),
-    OutpatientScheme: ("insutype", "employee_status"),
-    ChronicRatio: ("insutype", "group"),
+    OutpatientScheme: ("insutype", "employee_status", "category"),
+    ChronicRatio: ("insutype", "group", "category"),
+    ResidentCategory: ("name",),
     ChronicDisease: ("code",),
     AuditEdit: ("code",),
 }
 ORDERED = frozenset({AssistanceStatus})  # keyed, and the order is a parameter too
+IMPLIED = {"category": "any"}
+"""Key fields left out of a selector at this value, as an empty list is: the paths of a tariff
+without resident categories stay what they were, and a selector naming no category means "any"."""
 
 _YUAN, _RATIO = Yuan.__metadata__[0], Ratio.__metadata__[0]
 
@@ -102,6 +107,8 @@ def _selector(item: BaseModel, keys: tuple[str, ...]) -> str:
     parts = []
     for k in keys:
         v = getattr(item, k)
+        if k in IMPLIED and v == IMPLIED[k]:
+            continue
         if isinstance(v, list):
             if not v:
                 continue

@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from yibao.errors import InputError
 from yibao.tariffs.catalogue import parse_catalogue, read_catalogue_text
+from yibao.tariffs.diff import IMPLIED
 from yibao.tariffs.model import Tariff
 from yibao.tariffs.registry import LoadedTariff
 
@@ -47,8 +48,9 @@ def _select(items: list[Any], selector: str, path: str) -> int:
     wanted = dict(part.split("=", 1) for part in selector.split(",") if "=" in part)
     hits = [i for i, item in enumerate(items)
             if isinstance(item, dict) and all(_text(item.get(k)) == v for k, v in wanted.items())]
-    if len(hits) > 1:  # `tariffs show` leaves empty lists out of a selector: an omitted list is empty
-        hits = [i for i in hits if not any(k not in wanted and isinstance(v, list) and v and not isinstance(v[0], dict)
+    if len(hits) > 1:  # `tariffs show` leaves empty lists and IMPLIED values out of a selector
+        hits = [i for i in hits if not any(k not in wanted and (isinstance(v, list) and v and not isinstance(v[0], dict)
+                                                                or k in IMPLIED and v != IMPLIED[k])
                                            for k, v in items[i].items())]
     if len(hits) != 1:
         raise InputError(f"--set {path}: [{selector}] matches {len(hits)} items, not one")

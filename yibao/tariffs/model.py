@@ -24,6 +24,8 @@ EmployeeStatus = Literal["any", "in_service", "retired"]
 StatusKind = Literal["tekun", "dibao", "low_income", "relapse_monitored", "retired_cadre", "priority_care"]
 MedType = Literal["11", "14", "21", "51", "52"]
 Level = Annotated[int, Field(ge=1, le=4)]
+Category = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+"""A resident category's name (`student`), or "any": the entry serves every category."""
 MAX_BANDS = 4
 """Bands (and tiers, layers) per list: the calculator holds this many per claim, vectorized."""
 
@@ -74,6 +76,45 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
+def _chosen(items: list[Any], wanted: tuple[Any, ...], employee_status: str, category: str,
+            key: Any) -> Any:
+    """The entry for the person: its own employee status, else "any"; within it, its own resident
+    category (居民类别), else "any" (categories are residents', statuses employees')."""
+    for status in dict.fromkeys((employee_status, "any")):
+        for cat in dict.fromkeys((category, "any")):
+            for s in items:
+                if key(s) == wanted and getattr(s, "employee_status", "any") == status and s.category == cat:
+                    return s
+    return None
+
+
+class ResidentCategory(Strict):
+    """居民类别: residents (insutype 390) with their own schemes — children and students, the
+    elderly. A person is in the category the persons table names (`resident_category`: students,
+    whom age cannot tell), else in the one whose age range holds the age at admission."""
+
+    name: Category
+    title: str = ""
+    age_from: int | None = Field(default=None, ge=0)
+    age_below: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _range(self) -> ResidentCategory:
+        if self.name == "any":
+            raise ValueError("'any' names the entries that serve every category: choose another name")
+        if self.age_from is not None and self.age_below is not None and self.age_from >= self.age_below:
+            raise ValueError(f"age_from {self.age_from} is not below age_below {self.age_below}")
+        return self
+
+    @property
+    def by_age(self) -> bool:
+        return self.age_from is not None or self.age_below is not None
+
+    def ages(self) -> tuple[int, float]:
+        """[from, below): the ages in the category (all, for a category without ages)."""
+        return self.age_from or 0, float("inf") if self.age_below is None else self.age_below
+
+
 class Band(Strict):
     """Amounts up to `upto` (None = no upper bound) are paid at `ratio`."""
 
@@ -119,6 +160,7 @@ class InpatientScheme(Strict):
     insutype: Insutype
     employee_status: EmployeeStatus = "any"
     level: Level
+    category: Category = "any"
     deductible: Yuan
     bands: Bands
 
@@ -147,6 +189,7 @@ class Inpatient(Strict):
     child_age_below: int | None = None
     child_deductible_factor: Ratio = Decimal(1)
     annual_cap: dict[Insutype, Yuan | None]
+    annual_cap_by_category: dict[Category, Yuan | None] = {}  # a resident category's own, for annual_cap 390
     cap_basis: Literal["fund", "covered"] = "fund"
     # with cap_basis covered: whether the deductible borne counts against the cap (covered fees
     # from the first yuan) or only what lies above it (the default, as before the option)
@@ -158,7 +201,7 @@ class Inpatient(Strict):
 
     @model_validator(mode="after")
     def _unique_schemes(self) -> Inpatient:
-        _unique([(s.insutype, s.employee_status, s.level) for s in self.schemes], "inpatient scheme")
+        _unique([(s.insutype, s.employee_status, s.level, s.category) for s in self.schemes], "inpatient scheme")
         return self
 
     @model_validator(mode="after")
@@ -168,12 +211,14 @@ class Inpatient(Strict):
                              "pays has no deductible in it): set cap_basis: covered or remove cap_counts_deductible")
         return self
 
-    def scheme(self, insutype: str, employee_status: str, level: int) -> InpatientScheme | None:
-        for status in (employee_status, "any"):
-            for s in self.schemes:
-                if (s.insutype, s.employee_status, s.level) == (insutype, status, level):
-                    return s
-        return None
+    def scheme(self, insutype: str, employee_status: str, level: int, category: str = "any") -> InpatientScheme | None:
+        return _chosen(self.schemes, (insutype, level), employee_status, category, lambda s: (s.insutype, s.level))
+
+    def annual_cap_of(self, insutype: str, category: str = "any") -> tuple[str, Yuan | None]:
+        """The annual cap's key (`annual_cap.390`, `annual_cap_by_category.student`) and amount."""
+        if insutype == "390" and category in self.annual_cap_by_category:
+            return f"annual_cap_by_category.{category}", self.annual_cap_by_category[category]
+        return f"annual_cap.{insutype}", self.annual_cap.get(insutype)  # type: ignore[call-overload]
 
 
 class TierFund(Strict):
@@ -264,6 +309,7 @@ class Assistance(Strict):
 class OutpatientScheme(Strict):
     insutype: Insutype
     employee_status: EmployeeStatus = "any"
+    category: Category = "any"
     levels: list[Level]
     deductible: Yuan
     ratio_by_level: dict[Level, Ratio]
@@ -284,15 +330,11 @@ class Outpatient(Strict):
 
     @model_validator(mode="after")
     def _unique_schemes(self) -> Outpatient:
-        _unique([(s.insutype, s.employee_status) for s in self.schemes], "outpatient scheme")
+        _unique([(s.insutype, s.employee_status, s.category) for s in self.schemes], "outpatient scheme")
         return self
 
-    def scheme(self, insutype: str, employee_status: str) -> OutpatientScheme | None:
-        for status in (employee_status, "any"):
-            for s in self.schemes:
-                if (s.insutype, s.employee_status) == (insutype, status):
-                    return s
-        return None
+    def scheme(self, insutype: str, employee_status: str, category: str = "any") -> OutpatientScheme | None:
+        return _chosen(self.schemes, (insutype,), employee_status, category, lambda s: (s.insutype,))
 
 
 class ChronicDisease(Strict):
@@ -315,6 +357,7 @@ class ChronicDisease(Strict):
 class ChronicRatio(Strict):
     insutype: Insutype
     group: Literal["ordinary", "major"]
+    category: Category = "any"
     ratio: Ratio
 
 
@@ -332,9 +375,12 @@ class Chronic(Strict):
 
     @model_validator(mode="after")
     def _unique_entries(self) -> Chronic:
-        _unique([(r.insutype, r.group) for r in self.ratios], "chronic ratio")
+        _unique([(r.insutype, r.group, r.category) for r in self.ratios], "chronic ratio")
         _unique([d.code for d in self.diseases], "chronic disease")
         return self
+
+    def ratio(self, insutype: str, group: str, category: str = "any") -> ChronicRatio | None:
+        return _chosen(self.ratios, (insutype, group), "any", category, lambda r: (r.insutype, r.group))
 
     def disease_for(self, diagnosis: str) -> ChronicDisease | None:
         for d in self.diseases:
@@ -461,6 +507,7 @@ class Tariff(Strict):
     effective_to: dt.date | None = None
     catalogue: str = "catalogue.csv"
     preselfpay_by_kind: dict[Literal["drug", "service", "material", "bed"], Ratio] = {}
+    resident_categories: list[ResidentCategory] = []
     inpatient: Inpatient
     catastrophic: Catastrophic
     assistance: Assistance
@@ -514,6 +561,34 @@ class Tariff(Strict):
             if status not in declared:
                 raise ValueError(f"{where}: status '{status}' is not declared in assistance.statuses, so "
                                  f"its tilt would never apply: add it there (deductible, bands) or remove it here")
+        return self
+
+    @model_validator(mode="after")
+    def _categories_defined(self) -> Tariff:
+        """Every category a scheme names is defined, once; age ranges do not overlap, so a
+        resident's age gives one category."""
+        cats = self.resident_categories
+        _unique([c.name for c in cats], "resident category")
+        aged = sorted((c for c in cats if c.by_age), key=lambda c: c.ages())
+        for a, b in zip(aged, aged[1:]):
+            if b.ages()[0] < a.ages()[1]:
+                raise ValueError(f"resident_categories: the ages of '{a.name}' and '{b.name}' overlap "
+                                 f"(a resident's age must give one category): make one end where the other begins")
+        defined = {c.name for c in cats}
+        entries = [(f"inpatient.schemes[{i}]", s) for i, s in enumerate(self.inpatient.schemes)]
+        entries += [(f"outpatient.schemes[{i}]", s) for i, s in enumerate(self.outpatient.schemes)]
+        entries += [(f"chronic.ratios[{i}]", r) for i, r in enumerate(self.chronic.ratios)]
+        for where, entry in entries:
+            if entry.insutype != "390" and entry.category != "any":
+                raise ValueError(f"{where}.category: '{entry.category}' on an insutype {entry.insutype} entry would "
+                                 f"never apply (resident categories are for insutype 390): remove it")
+        uses = [(f"{where}.category", entry.category) for where, entry in entries]
+        uses += [(f"inpatient.annual_cap_by_category.{c}", c) for c in self.inpatient.annual_cap_by_category]
+        for where, name in uses:
+            if name != "any" and name not in defined:
+                known = ", ".join(sorted(defined)) or "none yet"
+                raise ValueError(f"{where}: category '{name}' is not defined in resident_categories "
+                                 f"(defined: {known}): add it there (name, age_from/age_below) or correct the name")
         return self
 
     @property
