@@ -6,8 +6,9 @@
    Python integers and Fraction arithmetic one claim at a time, so agreement with the
    vectorized calculator on synthetic batches is evidence, not tautology.
 
-It covers the same arithmetic: audit edits, catalogue split, deductibles, bands, caps, tiers,
-assistance, maternity quotas, and who bears what. It takes the rule conclusions as given.
+It covers the same arithmetic: audit edits, catalogue split, deductibles, bands, caps, tiers
+(both tier funds of a person, each on its base), assistance (in stages), maternity quotas, and
+who bears what. It takes the rule conclusions as given.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from fractions import Fraction
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -160,9 +161,19 @@ def split_lines(claim: dict, lines: list[dict], t: Tariff, catalogue: dict[str, 
     return audited, declared
 
 
+def fees_for(pay: Callable[[int], Fraction], target: int, most: int) -> int:
+    """The smallest fee x in [0, most] on which `pay(x)` reaches `target` (bisection)."""
+    lo, hi = 0, most
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if pay(mid) >= target else (mid + 1, hi)
+    return lo
+
+
 def pay_claim(c: dict, inscp: int, t: Tariff, acc: dict, commit: bool) -> dict:
     """Funds of one claim given the person-year's accumulators (updated when `commit`)."""
-    out = dict(ded=0, basic=0, cat=0, maf=0)
+    out = dict(ded=0, basic=0, hifmi=0, hifob=0, maf=0)
+    above_cap = 0  # in-policy fees above the deductible beyond where the annual cap stopped the basic fund
     pool = c["fund_pool"] if c["pays_basic"] else ""
     if not pool:
         return out
@@ -188,16 +199,20 @@ def pay_claim(c: dict, inscp: int, t: Tariff, acc: dict, commit: bool) -> dict:
         lo, hi = (0, inscp - ded) if ip.band_basis == "above_deductible" else (ded, inscp)
         covered = 0
         if ip.cap_basis == "covered":  # the cap limits the in-policy amount the bands pay on
+            span = hi - lo
             # with cap_counts_deductible the deductible borne is counted first
             counted = min(ded, max(fen(cap) - acc["covered"], 0)) if cap is not None else ded
             counted = counted if ip.cap_counts_deductible else 0
             if cap is not None:
                 hi = min(hi, lo + max(fen(cap) - acc["covered"] - counted, 0))
             covered = max(hi - lo, 0) + counted
+            above_cap = span - (hi - lo)
             basic = R(band_pay(lo, hi, bands, shift))
         else:  # the cap limits the fund's payments
             raw = R(band_pay(lo, hi, bands, shift))
             basic = max(min(raw, fen(cap) - acc["hifp"]), 0) if cap is not None else raw
+            if basic < raw:
+                above_cap = hi - lo - fees_for(lambda x: band_pay(lo, lo + x, bands, shift), basic, hi - lo)
         if commit:
             acc["hifp"] += basic
             acc["admissions"] += 1
@@ -208,13 +223,19 @@ def pay_claim(c: dict, inscp: int, t: Tariff, acc: dict, commit: bool) -> dict:
         ded = min(max(fen(s.deductible) - acc["out_ded"], 0), inscp)
         settled = day(c["setl_date"])
         month = (settled.year, settled.month)  # a monthly cap counts the settlement month's payments
-        base = covered_base(inscp - ded, s.covered_cap, acc, "out", month, commit)
+        base, above_cap = covered_base(inscp - ded, s.covered_cap, acc, "out", month, commit)
         raw = R(base * min(max(ratio(s.ratio_by_level[c["level"]]) +
                                         Fraction(c["status_tilt_bp"], 10000), Fraction(0)), Fraction(1)))
         basic = max(min(raw, fen(s.annual_cap) - acc["out_paid"]), 0) if s.annual_cap is not None else raw
         month_paid = acc["month_paid"] if acc["month"] == month else 0
+        annual_cut = basic < raw
         if s.monthly_cap is not None:
+            annual_cut = annual_cut and basic <= fen(s.monthly_cap) - month_paid  # else the month's cap cut it
             basic = max(min(basic, fen(s.monthly_cap) - month_paid), 0)
+        if annual_cut:
+            r = min(max(ratio(s.ratio_by_level[c["level"]]) + Fraction(c["status_tilt_bp"], 10000), Fraction(0)),
+                    Fraction(1))
+            above_cap += base - fees_for(lambda x: x * r, basic, base)
         if commit:
             acc["out_ded"] += ded
             acc["out_paid"] += basic
@@ -226,10 +247,13 @@ def pay_claim(c: dict, inscp: int, t: Tariff, acc: dict, commit: bool) -> dict:
         annual = t.chronic.deductible_scope == "annual"  # else per claim
         ded = min(max(fen(t.chronic.deductible) - acc["ch_ded"], 0) if annual else fen(t.chronic.deductible), inscp)
         settled = day(c["setl_date"])
-        base = covered_base(inscp - ded, t.chronic.covered_cap, acc, "ch", (settled.year, settled.month), commit)
-        raw = R(base * min(max(ratio(r) + Fraction(c["status_tilt_bp"], 10000), Fraction(0)),
-                                    Fraction(1)))
+        base, above_cap = covered_base(inscp - ded, t.chronic.covered_cap, acc, "ch", (settled.year, settled.month),
+                                       commit)
+        tilted = min(max(ratio(r) + Fraction(c["status_tilt_bp"], 10000), Fraction(0)), Fraction(1))
+        raw = R(base * tilted)
         basic = max(min(raw, fen(d.annual_cap) - acc["chronic"][d.code]), 0)
+        if basic < raw:
+            above_cap += base - fees_for(lambda x: x * tilted, basic, base)
         if commit:
             acc["chronic"][d.code] += basic
             acc["ch_ded"] += ded if annual else 0
@@ -245,60 +269,85 @@ def pay_claim(c: dict, inscp: int, t: Tariff, acc: dict, commit: bool) -> dict:
             basic = min(inscp, quota)
     out.update(ded=ded, basic=basic)
     if key_med in t.catastrophic.burden_med_types:
-        funds = [f for f in t.catastrophic.funds if f.insutype == c["insutype"]]
-        fund = next((f for f in funds if c["tier_status"] and c["tier_status"] in f.statuses),
-                    next((f for f in funds if not f.statuses), None))
-        if fund is not None:
+        chosen = []  # the large-amount fund first, then the catastrophic one on what it left
+        for kind in ("hifob", "hifmi"):
+            funds = [f for f in t.catastrophic.funds if f.insutype == c["insutype"] and f.fund == kind]
+            fund = next((f for f in funds if c["tier_status"] and c["tier_status"] in f.statuses),
+                        next((f for f in funds if not f.statuses), None))
+            if fund is not None:
+                chosen.append(fund)
+        for fund in chosen:
+            # with two funds the large-amount one has its own accumulators; a single fund uses cat_*
+            slot = "la" if len(chosen) == 2 and fund.fund == "hifob" else "cat"
             thr = fen(fund.threshold)
 
             def F(b: int) -> int:
                 if fund.tier_basis == "above_threshold":
                     return R(band_pay(0, max(b - thr, 0), fund.tiers))
                 return R(band_pay(thr, max(b, thr), fund.tiers))
-            burden = inscp - basic
-            cat = F(acc["cat_base"] + burden) - F(acc["cat_base"])
+            own = {"burden": inscp - basic, "burden_after_deductible": max(inscp - basic - ded, 0),
+                   "above_basic_cap": above_cap}[fund.base]
+            base = max(own - out["hifmi"] - out["hifob"], 0)
+            tier = F(acc[f"{slot}_base"] + base) - F(acc[f"{slot}_base"])
             if fund.annual_cap is not None:
-                cat = max(min(cat, fen(fund.annual_cap) - acc["cat_paid"]), 0)
-            out["cat"], out["fund"] = cat, fund.fund
+                tier = max(min(tier, fen(fund.annual_cap) - acc[f"{slot}_paid"]), 0)
+            out[fund.fund] += tier
             if commit:
-                acc["cat_base"] += burden
-                acc["cat_paid"] += cat
+                acc[f"{slot}_base"] += base
+                acc[f"{slot}_paid"] += tier
     if c["pays_maf"] and key_med in t.assistance.med_types:
         st = next((s for s in t.assistance.statuses if s.status == c["assistance_status"]), None)
         if st is not None:
-            base = inscp - out["basic"] - out["cat"]
-            mded = min(base, max(fen(st.deductible) - acc["maf_ded"], 0))
-            maf = R(band_pay(0, base - mded, st.bands))
-            if t.assistance.annual_cap is not None:
-                maf = max(min(maf, fen(t.assistance.annual_cap) - acc["maf_paid"]), 0)
-            out["maf"] = maf
+            base = inscp - out["basic"] - out["hifmi"] - out["hifob"]
+            total_cap = t.assistance.annual_cap
+            taken, paid = [], []  # per stage: deductible taken, paid
+            for i, stage in enumerate(st.stages or [st]):  # each stage on what the one before left
+                mded = min(base, max(fen(stage.deductible) - acc["maf_ded" if i == 0 else "maf2_ded"], 0))
+                maf = R(band_pay(0, base - mded, stage.bands))
+                if total_cap is not None:
+                    maf = max(min(maf, fen(total_cap) - acc["maf_paid"] - sum(paid)), 0)
+                own_cap = getattr(stage, "annual_cap", None)
+                if own_cap is not None:
+                    used = acc["maf_paid"] - acc["maf2_paid"] if i == 0 else acc["maf2_paid"]
+                    maf = max(min(maf, fen(own_cap) - used), 0)
+                taken.append(mded)
+                paid.append(maf)
+                base -= maf
+            out["maf"] = sum(paid)
             if commit:
-                acc["maf_ded"] += mded
-                acc["maf_paid"] += maf
+                acc["maf_ded"] += taken[0]
+                acc["maf_paid"] += sum(paid)
+                if len(paid) > 1:
+                    acc["maf2_ded"] += taken[1]
+                    acc["maf2_paid"] += paid[1]
     return out
 
 
-def covered_base(above: int, cap: Any, acc: dict, pool: str, month: tuple[int, int], commit: bool) -> int:
+def covered_base(above: int, cap: Any, acc: dict, pool: str, month: tuple[int, int],
+                 commit: bool) -> tuple[int, int]:
     """The in-policy amount above the deductible the ratio applies to under a pool's covered-fee
-    caps (per visit, calendar month, year), counted in the accumulators when `commit`."""
+    caps (per visit, calendar month, year), counted in the accumulators when `commit`; and what the
+    year's cap cut off (when it left less than the visit's and the month's)."""
     if cap.per_visit is None and cap.monthly is None and cap.annual is None:
-        return above
+        return above, 0
     in_month = acc[pool + "_cov_month"] if acc[pool + "_cov_key"] == month else 0
-    base = above
-    for limit, used in ((cap.per_visit, 0), (cap.monthly, in_month), (cap.annual, acc[pool + "_cov"])):
-        if limit is not None:
-            base = min(base, max(fen(limit) - used, 0))
+    rooms = [max(fen(limit) - used, 0) if limit is not None else None
+             for limit, used in ((cap.per_visit, 0), (cap.monthly, in_month), (cap.annual, acc[pool + "_cov"]))]
+    known = [r for r in rooms if r is not None]
+    base = min([above] + known)
+    year_alone = rooms[2] is not None and all(r is None or rooms[2] < r for r in rooms[:2])
     if commit:
         acc[pool + "_cov"] += base
         if cap.monthly is not None:
             acc[pool + "_cov_key"], acc[pool + "_cov_month"] = month, in_month + base
-    return base
+    return base, above - base if year_alone else 0
 
 
 def new_acc() -> dict:
     return dict(hifp=0, admissions=0, ip_ded=0, covered=0, out_ded=0, ch_ded=0, out_paid=0, month=None, month_paid=0,
-                chronic=defaultdict(int), prenatal=0, cat_base=0, cat_paid=0, maf_ded=0, maf_paid=0,
-                out_cov=0, out_cov_key=None, out_cov_month=0, ch_cov=0, ch_cov_key=None, ch_cov_month=0)
+                chronic=defaultdict(int), prenatal=0, cat_base=0, cat_paid=0, la_base=0, la_paid=0, maf_ded=0,
+                maf_paid=0, maf2_ded=0, maf2_paid=0, out_cov=0, out_cov_key=None, out_cov_month=0, ch_cov=0,
+                ch_cov_key=None, ch_cov_month=0)
 
 
 def score_rows(claims: list[dict], lines: dict[str, list[dict]], tariffs: dict[str, Any]) -> dict[str, dict]:
@@ -314,8 +363,8 @@ def score_rows(claims: list[dict], lines: dict[str, list[dict]], tariffs: dict[s
         acc = accs[(c["psn_no"], c["year"])]
         d = pay_claim(c, sum(x["inscp"] for x in declared), lt.tariff, acc, commit=False)
         a = pay_claim(c, inscp, lt.tariff, acc, commit=True)
-        funds = a["basic"] + a["cat"] + a["maf"]
-        declared_funds = d["basic"] + d["cat"] + d["maf"]
+        funds = a["basic"] + a["hifmi"] + a["hifob"] + a["maf"]
+        declared_funds = d["basic"] + d["hifmi"] + d["hifob"] + d["maf"]
         medfee = sum(x["amount"] for x in audited)
         hosp = max(declared_funds - funds, 0) if c["settlement_mode"] == "direct" else 0
         results[c["mdtrt_id"]] = dict(
@@ -323,7 +372,6 @@ def score_rows(claims: list[dict], lines: dict[str, list[dict]], tariffs: dict[s
             fulamt_ownpay_amt=sum(x["full"] for x in audited), overlmt_selfpay=sum(x["over"] for x in audited),
             preselfpay_amt=sum(x["pre"] for x in audited),
             act_pay_dedc=a["ded"], hifp_pay=a["basic"], maf_pay=a["maf"],
-            hifmi_pay=a["cat"] if a.get("fund") == "hifmi" else 0,
-            hifob_pay=a["cat"] if a.get("fund") == "hifob" else 0,
+            hifmi_pay=a["hifmi"], hifob_pay=a["hifob"],
             fund_pay_sumamt=funds, hosp_part_amt=hosp, psn_part_amt=medfee - funds - hosp)
     return results

@@ -81,6 +81,14 @@ def decide_case():
 def cases_batch(cases: list[dict[str, Any]]) -> Batch:
     """Several cases (claims of one or more persons) as one batch; a person or institution named
     by several cases becomes one row."""
+    tables = cases_tables(cases)
+    batch, rejects = normalize(tables, {name: "test" for name in tables})
+    assert rejects.empty, rejects.to_dict("records")
+    return batch
+
+
+def cases_tables(cases: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:
+    """The input tables of several cases (as `cases_batch` reads them)."""
     parts: dict[str, list] = {}
     for case in cases:
         for name, frame in case_tables(parse_case(case)).items():
@@ -89,9 +97,7 @@ def cases_batch(cases: list[dict[str, Any]]) -> Batch:
     for name in ("persons", "institutions"):
         tables[name] = tables[name].drop_duplicates(ignore_index=True)
     tables["accumulators"] = tables["accumulators"].drop_duplicates("psn_no", ignore_index=True)
-    batch, rejects = normalize(tables, {name: "test" for name in tables})
-    assert rejects.empty, rejects.to_dict("records")
-    return batch
+    return tables
 
 
 def score_cases(cases: list[dict[str, Any]], tariff: Any = None, accumulators: Any = None) -> Result:

@@ -96,6 +96,31 @@ UNCAPPED_COVERED = ["inpatient.cap_basis=covered", 'inpatient.annual_cap={"390":
 OUTPATIENT_LAYERS = ['catastrophic.burden_med_types=["21", "14", "11"]', 'assistance.med_types=["21", "14", "11"]',
                      "catastrophic.funds[0].threshold=300", "catastrophic.funds[2].threshold=200"]
 
+# both tier funds for each insurance type (every `base`), assistance in two stages with caps of
+# their own, and basic caps (annual, monthly, per disease) low enough to cut often
+LAYERS = [
+    'catastrophic.funds=[{fund: hifmi, insutype: "390", threshold: 2000, annual_cap: 1500,'
+    ' tiers: [{upto: 8000, ratio: 0.6}, {ratio: 0.7}]},'
+    ' {fund: hifmi, insutype: "390", statuses: [tekun, dibao, relapse_monitored], threshold: 1000, tiers: [{ratio: 0.65}]},'
+    ' {fund: hifob, insutype: "390", threshold: 300, base: above_basic_cap, annual_cap: 900,'
+    ' tiers: [{upto: 1000, ratio: 0.5}, {ratio: 0.8}]},'
+    ' {fund: hifob, insutype: "310", threshold: 500, tiers: [{ratio: 0.9}], annual_cap: 2000},'
+    ' {fund: hifmi, insutype: "310", threshold: 300, base: burden_after_deductible, tiers: [{ratio: 0.6}]}]',
+    'catastrophic.burden_med_types=["21", "14", "11"]',
+    'inpatient.annual_cap={"390": 5000, "310": 7000}',
+    "outpatient.schemes[insutype=390].monthly_cap=20",
+    "chronic.diseases[code=E11].annual_cap=100",
+    "assistance.annual_cap=700",
+    "assistance.statuses[status=dibao]={status: dibao, stages: [{deductible: 0, bands: [{ratio: 0.7}], annual_cap: 400},"
+    " {deductible: 150, bands: [{upto: 500, ratio: 0.5}, {ratio: 0.8}]}]}",
+    "assistance.statuses[status=tekun]={status: tekun, stages: [{deductible: 100, bands: [{ratio: 0.9}]},"
+    " {deductible: 0, bands: [{ratio: 0.5}], annual_cap: 60}]}",
+    "assistance.statuses[status=low_income]={status: low_income, stages: [{deductible: 300, bands: [{ratio: 0.6}],"
+    " annual_cap: 250}, {deductible: 100, bands: [{ratio: 0.4}], annual_cap: 80}]}",
+    "assistance.statuses[status=priority_care]={status: priority_care, stages: [{deductible: 0, bands: [{ratio: 0.5}]},"
+    " {deductible: 50, bands: [{ratio: 0.3}]}]}",
+]
+
 
 def edited(edits: list[str]) -> LoadedTariff:
     return apply_edits(resolve("sample-county@2025"), edits)
@@ -175,6 +200,11 @@ def batch(synth_folder: Path) -> Batch:
     pytest.param(COVERED_CAPS, id="covered-fee-caps"),
     pytest.param(UNCAPPED_COVERED, id="covered-cap-uncapped"),
     pytest.param(OUTPATIENT_LAYERS, id="outpatient-catastrophic-and-assistance"),
+    pytest.param(LAYERS, id="two-tier-funds-and-assistance-stages"),
+    pytest.param(LAYERS + ["inpatient.cap_basis=covered"], id="two-tier-funds-covered-cap"),
+    pytest.param(LAYERS + COVERED_CAPS + ['catastrophic.funds[fund=hifob,insutype=310]={fund: hifob, insutype: "310",'
+                                          ' threshold: 500, tiers: [{ratio: 0.9}], base: above_basic_cap}'],
+                 id="two-tier-funds-covered-fee-caps"),
 ])
 def test_pipeline_agrees_with_the_reference(batch: Batch, edits: list[str] | None) -> None:
     diffs = disagreements(batch, None if edits is None else edited(edits))

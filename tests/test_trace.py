@@ -71,17 +71,20 @@ def check_messages(result: Result) -> None:
     for row in result.claims.itertuples():
         reasons = json.loads(row.reasons)
         mine = steps[steps["mdtrt_id"] == row.mdtrt_id]
+        said: dict[str, int] = {}  # per limit rule, Σ (paid − due) of its messages (one per layer it cut)
         for r in reasons:
             if r["rule_id"].startswith("AUD-"):
                 step = mine[(mine["action"] == "violation") & (mine["rule_ids"] == r["rule_id"])]
                 assert len(step) == 1 and _yuan_in(r["message"])[0] == fen(step, "amount")[0], r
             elif r["rule_id"].startswith("CAP-"):
-                cut = mine[mine["rule_ids"].str.contains(r["rule_id"]) & (mine["action"] != "tier")]
                 due, paid = _yuan_in(r["message"])[:2]
                 if r["rule_id"] != "CAP-001" or "按政策范围内" not in r["message"]:
-                    assert fen(cut, "amount").sum() == paid - due, r
+                    said[r["rule_id"]] = said.get(r["rule_id"], 0) + paid - due
             elif r["code"] == "RATIO_CUT":
                 check_cut(r["message"], mine[mine["action"] == "band"])
+        for rule, cut in said.items():
+            steps_cut = mine[mine["rule_ids"].str.contains(rule) & (mine["action"] != "tier")]
+            assert fen(steps_cut, "amount").sum() == cut, (row.mdtrt_id, rule)
     partial = result.claims[result.claims["decision"] == "partially_approved"]
     for row in partial.itertuples():
         codes = {r["code"] for r in json.loads(row.reasons) if r["rule_id"].startswith("AUD-")}

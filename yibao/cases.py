@@ -138,6 +138,10 @@ class Accumulators(_Model):
     outpatient_covered: Yuan = 0
     chronic_covered: Yuan = 0
     chronic_paid: dict[str, Yuan] = {}
+    large_amount_base: Yuan = 0
+    large_amount_paid: Yuan = 0
+    maf_stage2_deductible_used: Yuan = 0
+    maf_stage2_paid: Yuan = 0
 
 
 class Case(_Model):

@@ -16,7 +16,8 @@ from yibao.tables import LIST_SEP
 
 ACCUMULATOR_FIELDS = ("hifp_paid", "inpatient_admissions", "outpatient_deductible_used",
                       "outpatient_paid", "catastrophic_base", "catastrophic_paid",
-                      "maf_deductible_used", "maf_paid", "prenatal_paid", "outpatient_covered", "chronic_covered")
+                      "maf_deductible_used", "maf_paid", "prenatal_paid", "outpatient_covered", "chronic_covered",
+                      "large_amount_base", "large_amount_paid", "maf_stage2_deductible_used", "maf_stage2_paid")
 
 
 def _split(text: str) -> list[str]:

@@ -47,6 +47,8 @@ LABELS = {
     "catastrophic_base": "大病保险累计基数", "catastrophic_paid": "大病保险累计支付",
     "maf_deductible_used": "医疗救助起付线累计", "maf_paid": "医疗救助累计支付", "prenatal_paid": "产前检查累计支付",
     "chronic_paid": "慢特病累计支付",
+    "large_amount_base": "大额补充累计基数", "large_amount_paid": "大额补充累计支付",
+    "maf_stage2_deductible_used": "第二段救助起付线累计", "maf_stage2_paid": "第二段救助累计支付",
     "outpatient_covered": "门诊政策范围内费用累计", "outpatient_covered_month": "门诊政策范围内费用月份",
     "outpatient_covered_in_month": "门诊当月政策范围内费用", "chronic_covered": "慢特病政策范围内费用累计",
     "chronic_covered_month": "慢特病政策范围内费用月份", "chronic_covered_in_month": "慢特病当月政策范围内费用",

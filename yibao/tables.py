@@ -143,6 +143,10 @@ TABLES: dict[str, tuple[Column, ...]] = {
         C("outpatient_covered", "yuan", **OPT, doc="with outpatient covered_cap"),
         C("chronic_covered", "yuan", **OPT, doc="with chronic.covered_cap"),
         C("chronic_paid", "list", **OPT, doc="DISEASE=yuan;… e.g. E11=2950.00"),
+        C("large_amount_base", "yuan", **OPT, doc="大额 beside 大病: its accumulated base"),
+        C("large_amount_paid", "yuan", **OPT, doc="大额 beside 大病: its payments"),
+        C("maf_stage2_deductible_used", "yuan", **OPT, doc="the second assistance stage's deductible used"),
+        C("maf_stage2_paid", "yuan", **OPT, doc="the second assistance stage's payments (within maf_paid)"),
     ),
 }
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from yibao.calculator.audit import EDIT_CODES
 from yibao.calculator.funds import CAP_ANNUAL, CAP_CLAIM, CAP_COVERED, CAP_MONTHLY, COV_ANNUAL, COV_MONTHLY, COV_VISIT
-from yibao.calculator.terms import POOLS, TermArrays
+from yibao.calculator.terms import FUND_HIFOB, POOLS, TermArrays
 from yibao.codes import text_rank
 from yibao.rules.calculated import AUDIT_RULE_IDS
 
@@ -69,14 +69,17 @@ def _cap_reasons(out: dict[int, list[tuple[str, str, str]]], a: dict[str, np.nda
         rule, code = {CAP_ANNUAL: ("CAP-001", "CAP_REACHED"), CAP_CLAIM: ("CAP-002", "QUOTA_REACHED"),
                       CAP_MONTHLY: ("CAP-003", "MONTHLY_CAP_REACHED")}[kind]
         out[claim].append((rule, code, _limited(subject, "统筹基金", due, paid)))
-    cat = a["hifmi_pay"] + a["hifob_pay"]
-    for claim in np.flatnonzero(cat < a["_cat_uncapped"]).tolist():
-        fund = "大病保险" if a["hifmi_pay"][claim] or not a["hifob_pay"][claim] else "大额补充"
-        out[claim].append(("CAP-004", "CAT_CAP_REACHED",
-                           _limited(f"{fund}年度支付限额", fund, int(a["_cat_uncapped"][claim]), int(cat[claim]))))
-    for claim in np.flatnonzero(a["maf_pay"] < a["_maf_uncapped"]).tolist():
-        out[claim].append(("CAP-005", "MAF_CAP_REACHED", _limited("医疗救助年度限额", "医疗救助",
-                                                                  int(a["_maf_uncapped"][claim]), int(a["maf_pay"][claim]))))
+    for paid, uncapped in (("_la", "_la_uncapped"), ("_cat", "_cat_uncapped")):  # large-amount is paid first
+        for claim in np.flatnonzero(a[paid] < a[uncapped]).tolist():
+            fund = "大额补充" if paid == "_la" or t.cat_fund[claim] == FUND_HIFOB else "大病保险"
+            out[claim].append(("CAP-004", "CAT_CAP_REACHED",
+                               _limited(f"{fund}年度支付限额", fund, int(a[uncapped][claim]), int(a[paid][claim]))))
+    for stage, uncapped, own in ((1, "_maf_uncapped", "_maf1_own_cap"), (2, "_maf2_uncapped", "_maf2_own_cap")):
+        for claim in np.flatnonzero(a[f"_maf{stage}"] < a[uncapped]).tolist():
+            fund = "医疗救助" if t.maf2[claim] == 0 else f"医疗救助第{'一二'[stage - 1]}段"
+            subject = f"{fund}年度限额" if a[own][claim] else "医疗救助年度限额"
+            out[claim].append(("CAP-005", "MAF_CAP_REACHED", _limited(subject, fund, int(a[uncapped][claim]),
+                                                                      int(a[f"_maf{stage}"][claim]))))
 
 
 _COVERED_POOL = {"outpatient": "普通门诊", "chronic": "门诊慢特病"}

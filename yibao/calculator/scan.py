@@ -38,6 +38,10 @@ ACC_COLUMNS: dict[str, tuple[str, int | None]] = {
     "maf_deductible_used": ("maf_ded_used", None),
     "maf_paid": ("maf_paid", None),
     "prenatal_paid": ("paid", PAID_PRENATAL),
+    "large_amount_base": ("la_base", None),
+    "large_amount_paid": ("la_paid", None),
+    "maf_stage2_deductible_used": ("maf2_ded_used", None),
+    "maf_stage2_paid": ("maf2_paid", None),
     "outpatient_covered": ("pool_covered", COV_OUTPATIENT),
     "outpatient_covered_month": ("pool_covered_key", COV_OUTPATIENT),
     "outpatient_covered_in_month": ("pool_covered_month", COV_OUTPATIENT),
@@ -59,6 +63,7 @@ def _empty_state(groups: int, diseases: int) -> Used:
                 admissions=zeros.copy(), cat_base=zeros.copy(), cat_paid=zeros.copy(),
                 maf_ded_used=zeros.copy(), maf_paid=zeros.copy(),
                 month=np.full(groups, -1, dtype=np.int64), month_paid=zeros.copy(),
+                la_base=zeros.copy(), la_paid=zeros.copy(), maf2_ded_used=zeros.copy(), maf2_paid=zeros.copy(),
                 pool_covered=np.zeros((groups, COV_SLOTS), dtype=np.int64),
                 pool_covered_key=np.full((groups, COV_SLOTS), -1, dtype=np.int64),
                 pool_covered_month=np.zeros((groups, COV_SLOTS), dtype=np.int64))

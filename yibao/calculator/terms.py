@@ -17,7 +17,7 @@ from yibao.codes import row_groups
 from yibao.money import BP, div_half_up, ratio_to_bp, yuan_to_fen
 from yibao.tariffs.catalogue import NO_LIMIT
 from yibao.tariffs.diff import item_path
-from yibao.tariffs.model import MAX_BANDS, Band, CoveredCap, Tariff
+from yibao.tariffs.model import MAX_BANDS, AssistanceStage, Band, Catastrophic, CoveredCap, Tariff, TierFund
 from yibao.tariffs.registry import LoadedTariff
 
 POOLS = ("", "inpatient", "outpatient", "chronic", "maternity")
@@ -30,6 +30,7 @@ DED_SLOTS = 3
 COV_OUTPATIENT, COV_CHRONIC = 0, 1  # slots of the covered-fee caps' accumulators (`cov_slot`)
 COV_SLOTS = 2
 FUND_NONE, FUND_HIFMI, FUND_HIFOB = 0, 1, 2
+TIER_BASES = ("burden", "burden_after_deductible", "above_basic_cap")  # a tier fund's `base`, by code
 
 # The conclusion and claim columns the terms are read from.
 TERM_KEYS = ("tariff_key", "pays_basic", "pays_maf", "fund_pool", "insutype", "employee_status",
@@ -61,11 +62,28 @@ class Terms:
     cat_bounds: tuple[int, ...] = (NO_LIMIT,) * BANDS
     cat_bps: tuple[int, ...] = (0,) * BANDS
     cat_cap: int = NO_LIMIT
+    cat_base: int = 0  # TIER_BASES code
+    # the large-amount fund (hifob) when a person also has a catastrophic one (hifmi): paid
+    # first, on its own accumulators; the `cat_*` terms are then hifmi's
+    la: bool = False
+    la_threshold: int = 0
+    la_above_threshold: bool = False
+    la_bounds: tuple[int, ...] = (NO_LIMIT,) * BANDS
+    la_bps: tuple[int, ...] = (0,) * BANDS
+    la_cap: int = NO_LIMIT
+    la_base: int = 0
     maf: bool = False
     maf_ded: int = 0
     maf_bounds: tuple[int, ...] = (NO_LIMIT,) * BANDS
     maf_bps: tuple[int, ...] = (0,) * BANDS
     maf_cap: int = NO_LIMIT
+    maf1_cap: int = NO_LIMIT  # the first stage's own cap
+    # the second assistance stage, on what the first left
+    maf2: bool = False
+    maf2_ded: int = 0
+    maf2_bounds: tuple[int, ...] = (NO_LIMIT,) * BANDS
+    maf2_bps: tuple[int, ...] = (0,) * BANDS
+    maf2_cap: int = NO_LIMIT
     cap_counts_ded: bool = False  # the inpatient covered cap counts the deductible borne
     cov_slot: int = -1  # covered-fee caps of the pool (`_covered_caps`), -1: none
     cov_visit: int = NO_LIMIT
@@ -73,7 +91,8 @@ class Terms:
     cov_year: int = NO_LIMIT
     # the tariff entry behind each term, as `tariffs show` prints its path (per combination only,
     # never broadcast to claims): deductible, bands (one per band), cap, claim_cap, monthly_cap,
-    # cat_threshold, tiers, cat_cap, maf_ded, maf_bands, maf_cap, covered_visit, covered_month, covered_year
+    # cat_threshold, tiers, cat_cap, la_threshold, la_tiers, la_cap, maf_ded, maf_bands, maf_cap,
+    # maf1_cap, maf2_ded, maf2_bands, maf2_cap, covered_visit, covered_month, covered_year
     paths: dict[str, object] = field(default_factory=dict)
 
 
@@ -195,23 +214,53 @@ def _maternity(t: Tariff, k: dict, terms: Terms) -> None:
         terms.claim_cap = quota
 
 
+def _tier_fund(cat: Catastrophic, k: dict, kind: str) -> TierFund | None:
+    """The fund of one kind for the claim: the tilted one of its status, else the default."""
+    candidates = [f for f in cat.funds if f.insutype == k["insutype"] and f.fund == kind]
+    return next((f for f in candidates if k["tier_status"] and k["tier_status"] in f.statuses),
+                next((f for f in candidates if not f.statuses), None))
+
+
+def _tier_terms(cat: Catastrophic, fund: TierFund, terms: Terms, prefix: str) -> None:
+    """Set the `prefix` terms (cat or la) from one tier fund."""
+    at = item_path("catastrophic.funds", cat.funds, fund)
+    bounds, bps = _bands(fund.tiers)
+    values = {"threshold": yuan_to_fen(fund.threshold), "above_threshold": fund.tier_basis == "above_threshold",
+              "bounds": bounds, "bps": bps, "cap": _fen(fund.annual_cap), "base": TIER_BASES.index(fund.base)}
+    for name, value in values.items():
+        setattr(terms, f"{prefix}_{name}", value)
+    tiers = "tiers" if prefix == "cat" else f"{prefix}_tiers"
+    terms.paths.update({f"{prefix}_threshold": f"{at}.threshold", tiers: _band_paths(f"{at}.tiers", fund.tiers),
+                        f"{prefix}_cap": f"{at}.annual_cap"})
+
+
 def _catastrophic(t: Tariff, k: dict, terms: Terms, med_type: str) -> None:
+    """大额 (hifob) and 大病 (hifmi): with both, 大额 is the `la` layer, paid first, and 大病 the
+    `cat` one; a single fund of either kind is the `cat` layer, as it always was."""
     cat = t.catastrophic
     if med_type not in cat.burden_med_types:
         return
-    candidates = [f for f in cat.funds if f.insutype == k["insutype"]]
-    fund = next((f for f in candidates if k["tier_status"] and k["tier_status"] in f.statuses),
-                next((f for f in candidates if not f.statuses), None))
-    if fund is None:
+    hifob, hifmi = _tier_fund(cat, k, "hifob"), _tier_fund(cat, k, "hifmi")
+    single = hifmi if hifmi is not None else hifob
+    if single is None:
         return
-    terms.cat_fund = FUND_HIFMI if fund.fund == "hifmi" else FUND_HIFOB
-    terms.cat_threshold = yuan_to_fen(fund.threshold)
-    terms.cat_above_threshold = fund.tier_basis == "above_threshold"
-    terms.cat_bounds, terms.cat_bps = _bands(fund.tiers)
-    terms.cat_cap = _fen(fund.annual_cap)
-    at = item_path("catastrophic.funds", cat.funds, fund)
-    terms.paths.update(cat_threshold=f"{at}.threshold", tiers=_band_paths(f"{at}.tiers", fund.tiers),
-                       cat_cap=f"{at}.annual_cap")
+    terms.cat_fund = FUND_HIFMI if single.fund == "hifmi" else FUND_HIFOB
+    _tier_terms(cat, single, terms, "cat")
+    if hifmi is not None and hifob is not None:
+        terms.la = True
+        _tier_terms(cat, hifob, terms, "la")
+
+
+def _stage_terms(terms: Terms, prefix: str, stage: AssistanceStage, where: str) -> None:
+    """Set the terms of one assistance stage: `maf` the first (or only) one, `maf2` the second."""
+    ded, cap = ("maf_ded", "maf1_cap") if prefix == "maf" else ("maf2_ded", "maf2_cap")
+    setattr(terms, ded, yuan_to_fen(stage.deductible))
+    bounds, bps = _bands(stage.bands)
+    setattr(terms, f"{prefix}_bounds", bounds)
+    setattr(terms, f"{prefix}_bps", bps)
+    setattr(terms, cap, _fen(stage.annual_cap))
+    terms.paths.update({ded: f"{where}.deductible", f"{prefix}_bands": _band_paths(f"{where}.bands", stage.bands),
+                        cap: f"{where}.annual_cap"})
 
 
 def _assistance(t: Tariff, k: dict, terms: Terms, med_type: str) -> None:
@@ -220,12 +269,13 @@ def _assistance(t: Tariff, k: dict, terms: Terms, med_type: str) -> None:
     if status is None or med_type not in a.med_types:
         return
     terms.maf = True
-    terms.maf_ded = yuan_to_fen(status.deductible)
-    terms.maf_bounds, terms.maf_bps = _bands(status.bands)
     terms.maf_cap = _fen(a.annual_cap)
+    terms.paths["maf_cap"] = "assistance.annual_cap"
     at = item_path("assistance.statuses", a.statuses, status)
-    terms.paths.update(maf_ded=f"{at}.deductible", maf_bands=_band_paths(f"{at}.bands", status.bands),
-                       maf_cap="assistance.annual_cap")
+    stages = status.stage_list()
+    for i, (prefix, stage) in enumerate(zip(("maf", "maf2"), stages)):
+        _stage_terms(terms, prefix, stage, f"{at}.stages[{i}]" if status.stages else at)
+    terms.maf2 = len(stages) > 1
 
 
 POOL_TERMS = {"inpatient": _inpatient, "outpatient": _outpatient, "chronic": _chronic,

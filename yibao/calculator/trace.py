@@ -165,39 +165,59 @@ def _basic(r: _Rows, a: dict[str, np.ndarray], t: TermArrays, inscp: np.ndarray)
               rules=r.rule_ids(rows, "cap", rule))
 
 
-def _catastrophic(r: _Rows, a: dict[str, np.ndarray], t: TermArrays) -> None:
-    has = np.flatnonzero(t.cat_fund > 0)
-    fund = np.where(t.cat_fund[has] == FUND_HIFMI, r.code("hifmi"), r.code("hifob"))
-    base = a["_t_tier1_base"][has] - a["_t_tier0_base"][has]
-    amount = a["_t_tier1_amt"][has] - a["_t_tier0_amt"][has]
+def _tier_steps(r: _Rows, a: dict[str, np.ndarray], t: TermArrays, has: np.ndarray, fund: np.ndarray,
+                prefix: str, order: int) -> None:
+    """The tiers and the cap of one tier fund (`cat`, or `la`: large-amount beside catastrophic)."""
+    name, tiers, bps = ("_t_tier", "tiers", t.cat_bps) if prefix == "cat" else ("_t_la_tier", "la_tiers", t.la_bps)
+    base = a[f"{name}1_base"][has] - a[f"{name}0_base"][has]
+    amount = a[f"{name}1_amt"][has] - a[f"{name}0_amt"][has]
     for b in range(BANDS):
         hit = base[:, b] > 0
         rows = has[hit]
-        r.add(rows, 30 + b, fund[hit], "tier", f"第{b + 1}档", amount[hit, b], base=base[hit, b],
-              ratio=t.cat_bps[rows, b], path=r.path(rows, "tiers", b), rules=r.rule_ids(rows, "tier"))
-    cat = a["hifmi_pay"] + a["hifob_pay"]
-    hit = cat[has] < a["_cat_uncapped"][has]
+        r.add(rows, order + b, fund[hit], "tier", f"第{b + 1}档", amount[hit, b], base=base[hit, b],
+              ratio=bps[rows, b], path=r.path(rows, tiers, b), rules=r.rule_ids(rows, "tier"))
+    paid, uncapped = a[f"_{prefix}"], a[f"_{prefix}_uncapped"]
+    hit = paid[has] < uncapped[has]
     rows = has[hit]
-    r.add(rows, 34, fund[hit], "cap", "年度支付限额", cat[rows] - a["_cat_uncapped"][rows],
-          base=a["_cat_uncapped"][rows], limit=a["_t_cat_limit"][rows], path=r.path(rows, "cat_cap"),
+    r.add(rows, order + 4, fund[hit], "cap", "年度支付限额", paid[rows] - uncapped[rows],
+          base=uncapped[rows], limit=a[f"_t_{prefix}_limit"][rows], path=r.path(rows, f"{prefix}_cap"),
           rules=r.rule_ids(rows, "tier", "CAP-004"))
+
+
+def _catastrophic(r: _Rows, a: dict[str, np.ndarray], t: TermArrays) -> None:
+    la = np.flatnonzero(t.la > 0)
+    _tier_steps(r, a, t, la, np.full(len(la), r.code("hifob"), np.int64), "la", 28)
+    has = np.flatnonzero(t.cat_fund > 0)
+    fund = np.where(t.cat_fund[has] == FUND_HIFMI, r.code("hifmi"), r.code("hifob"))
+    _tier_steps(r, a, t, has, fund, "cat", 33)
 
 
 def _assistance(r: _Rows, a: dict[str, np.ndarray], t: TermArrays) -> None:
     has = np.flatnonzero(t.maf > 0)
-    rows = has[a["_maf_ded"][has] > 0]
-    r.add(rows, 40, "maf", "deductible", "救助起付线（个人自付）", np.zeros(len(rows), np.int64),
-          base=a["_t_maf_base"][rows], limit=a["_maf_ded"][rows], path=r.path(rows, "maf_ded"),
+    _stage_steps(r, a, t, has, 1, 40)
+    _stage_steps(r, a, t, has[t.maf2[has] > 0], 2, 46)
+
+
+def _stage_steps(r: _Rows, a: dict[str, np.ndarray], t: TermArrays, has: np.ndarray, stage: int,
+                 order: int) -> None:
+    """Deductible, layers and cap of one assistance stage (the single-stage form is stage 1)."""
+    key, second = ("maf", "") if stage == 1 else ("maf2", "第二段")
+    ded = a["_maf_ded"] if stage == 1 else a["_maf2_ded"]
+    layer = "_t_layer" if stage == 1 else "_t_layer2"
+    rows = has[ded[has] > 0]
+    r.add(rows, order, "maf", "deductible", f"{second}救助起付线（个人自付）", np.zeros(len(rows), np.int64),
+          base=a[f"_t_{key}_base"][rows], limit=ded[rows], path=r.path(rows, f"{key}_ded"),
           rules=r.rule_ids(rows, "maf"))
     for b in range(BANDS):
-        rows = has[a["_t_layer_base"][has, b] > 0]
-        r.add(rows, 41 + b, "maf", "assistance_layer", f"救助 第{b + 1}档", a["_t_layer_amt"][rows, b],
-              base=a["_t_layer_base"][rows, b], ratio=t.maf_bps[rows, b], path=r.path(rows, "maf_bands", b),
-              rules=r.rule_ids(rows, "maf"))
-    rows = has[a["maf_pay"][has] < a["_maf_uncapped"][has]]
-    r.add(rows, 45, "maf", "cap", "年度救助限额", a["maf_pay"][rows] - a["_maf_uncapped"][rows],
-          base=a["_maf_uncapped"][rows], limit=a["_t_maf_limit"][rows], path=r.path(rows, "maf_cap"),
-          rules=r.rule_ids(rows, "maf", "CAP-005"))
+        rows = has[a[f"{layer}_base"][has, b] > 0]
+        r.add(rows, order + 1 + b, "maf", "assistance_layer", f"{second}救助 第{b + 1}档", a[f"{layer}_amt"][rows, b],
+              base=a[f"{layer}_base"][rows, b], ratio=t.arrays[f"{key}_bps"][rows, b],
+              path=r.path(rows, f"{key}_bands", b), rules=r.rule_ids(rows, "maf"))
+    paid, uncapped, own = a[f"_maf{stage}"], a[f"_{key}_uncapped"], a[f"_maf{stage}_own_cap"]
+    for own_cap, label, path in ((0, "年度救助限额", "maf_cap"), (1, f"{second or '第一段'}救助年度限额", f"maf{stage}_cap")):
+        rows = has[(paid[has] < uncapped[has]) & (own[has] == own_cap)]
+        r.add(rows, order + 5, "maf", "cap", label, paid[rows] - uncapped[rows], base=uncapped[rows],
+              limit=a[f"_t_{key}_limit"][rows], path=r.path(rows, path), rules=r.rule_ids(rows, "maf", "CAP-005"))
 
 
 def build_trace(rules_fired: pd.Series, audited: dict[str, np.ndarray], terms: TermArrays,
@@ -214,7 +234,7 @@ def build_trace(rules_fired: pd.Series, audited: dict[str, np.ndarray], terms: T
     _assistance(r, audited, terms)
     rows = np.flatnonzero(allowance > 0)
     label = np.array([r.code(f"生育津贴 = 月平均工资 × {d}天 ÷ 计发天数") for d in days[rows].tolist()], np.int64)
-    r.add(rows, 50, "allowance", "allowance", label, allowance[rows], base=wage[rows],
+    r.add(rows, 60, "allowance", "allowance", label, allowance[rows], base=wage[rows],
           path=np.full(len(rows), r.code("maternity.allowance.divisor_days"), np.int64),
           rules=r.rule_ids(rows, "allowance"))
     return r.frame()

@@ -62,11 +62,14 @@ LIMIT_RULES = (
                    ("outpatient.schemes",), ("accumulators: outpatient fund paid this month",)),
     CalculatorRule("CAP-004", "Catastrophic / large-amount annual cap reached (大病保险年度限额)",
                    "docs/tariffs.md `catastrophic`",
-                   "hifmi_pay or hifob_pay limited to what is left of the cap; note CAT_CAP_REACHED",
-                   ("catastrophic.funds",), ("accumulators: catastrophic paid this year",)),
+                   "hifmi_pay or hifob_pay limited to what is left of that fund's cap; note CAT_CAP_REACHED "
+                   "naming the fund (大额补充 or 大病保险)",
+                   ("catastrophic.funds",), ("accumulators: catastrophic and large-amount paid this year",)),
     CalculatorRule("CAP-005", "Assistance annual cap reached (医疗救助年度限额)",
-                   "docs/tariffs.md `assistance`", "maf_pay limited to what is left of the cap; note MAF_CAP_REACHED",
-                   ("assistance.annual_cap",), ("accumulators: assistance paid this year",)),
+                   "docs/tariffs.md `assistance`", "maf_pay limited to what is left of the cap (or of a stage's own "
+                   "cap); note MAF_CAP_REACHED naming the stage",
+                   ("assistance.annual_cap", "assistance.statuses"),
+                   ("accumulators: assistance paid this year, per stage",)),
     CalculatorRule("CAP-006", "Covered-fee cap reached (政策范围内费用限额)",
                    "docs/tariffs.md `outpatient`, `chronic` (covered_cap)",
                    "the in-policy amount above the deductible the ratio is applied to limited to what is left of "

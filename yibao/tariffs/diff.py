@@ -124,6 +124,8 @@ def _walk(value: Any, path: str, unit: str, out: list[Parameter]) -> None:
             if name in keys:
                 continue  # already in the path
             child = getattr(value, name)
+            if child is None and name in getattr(value, "OMIT_WHEN_NONE", ()):
+                continue
             sub = f"{path}.{name}" if path else name
             if isinstance(child, list) and _holds_models(field.annotation):
                 _walk_items(child, sub, out)

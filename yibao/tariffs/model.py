@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.functional_validators import AfterValidator
@@ -231,6 +231,8 @@ class TierFund(Strict):
     tier_basis: Literal["gross", "above_threshold"] = "gross"
     tiers: Bands
     annual_cap: Yuan | None = None
+    # what the fund's yearly base accumulates from each claim (docs/tariffs.md `catastrophic`)
+    base: Literal["burden", "burden_after_deductible", "above_basic_cap"] = "burden"
 
 
 class Catastrophic(Strict):
@@ -239,20 +241,56 @@ class Catastrophic(Strict):
 
     @model_validator(mode="after")
     def _one_default_per_insutype(self) -> Catastrophic:
-        defaults = [f.insutype for f in self.funds if not f.statuses]
-        dup = {i for i in defaults if defaults.count(i) > 1}
+        defaults = [(f.fund, f.insutype) for f in self.funds if not f.statuses]
+        dup = sorted({i for i in defaults if defaults.count(i) > 1})
         if dup:
-            raise ValueError(f"more than one untilted tier fund for insutype {sorted(dup)}")
+            fund, insutype = dup[0]
+            raise ValueError(f"two default (untilted) {fund} funds for insutype {insutype}: give one of them "
+                             f"statuses, or remove one")
         _unique([(f.fund, f.insutype, tuple(sorted(f.statuses))) for f in self.funds], "tier fund")
         return self
 
 
-class AssistanceStatus(Strict):
-    """One assistance status: its annual deductible and its layers (bands on the claim's base)."""
+MAX_STAGES = 2
+"""Chained assistance stages per status: each has its own accumulators (deductible used, paid)."""
 
-    status: StatusKind
+
+class AssistanceStage(Strict):
+    """One stage of chained assistance: an annual deductible, bands, and optionally its own cap,
+    on what the stages before it left the person to bear."""
+
     deductible: Yuan
     bands: Bands
+    annual_cap: Yuan | None = None
+
+
+class AssistanceStatus(Strict):
+    """One assistance status: its annual deductible and its layers (bands on the claim's base),
+    or `stages` chained one after the other (then no deductible or bands of its own)."""
+
+    status: StatusKind
+    deductible: Yuan | None = None
+    bands: Bands | None = None
+    stages: list[AssistanceStage] = []
+    OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset({"deductible", "bands"})
+    """Fields of the other form: not parameters of a status written in stages (`tariffs show`)."""
+
+    @model_validator(mode="after")
+    def _one_form(self) -> AssistanceStatus:
+        if self.stages:
+            if self.deductible is not None or self.bands is not None:
+                raise ValueError("give either deductible and bands, or stages, not both")
+            if len(self.stages) > MAX_STAGES:
+                raise ValueError(f"{len(self.stages)} stages: at most {MAX_STAGES} are supported")
+        elif self.deductible is None or self.bands is None:
+            raise ValueError("deductible and bands are needed (or stages, each with its deductible and bands)")
+        return self
+
+    def stage_list(self) -> list[AssistanceStage]:
+        """The stages; the single-stage form is one stage without a cap of its own."""
+        if self.stages:
+            return list(self.stages)
+        return [AssistanceStage(deductible=self.deductible, bands=self.bands)]  # type: ignore[arg-type]
 
 
 class Assistance(Strict):
