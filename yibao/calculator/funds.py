@@ -72,25 +72,34 @@ the monthly cap, or the annual cap on covered amounts; 0: none."""
 
 
 def pay(inscp: np.ndarray, month: np.ndarray, t: TermArrays, used: Used,
-        trace: bool = False) -> dict[str, np.ndarray]:
+        trace: bool = False, shares: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Deductible, basic pool, catastrophic/large-amount and assistance for each claim.
+
+    `shares` [m, 2]: of `inscp`, the person's part and the fund's direct part of items with a
+    fixed person share; they pass by the deductible and the bands, the direct part is added to
+    the basic fund (within its limits or outside them, `share_in_caps`), and the person's part
+    stays in the burden that catastrophic insurance and assistance see.
 
     Besides the amounts, what each fund would have paid before its cap (`_*_uncapped`) and which
     limit cut the basic fund: the reasons name an exhausted cap. With `trace`, the `_t_*` arrays
     hold every step (bases, band and tier amounts, limits) that `trace.py` turns into rows."""
     steps: dict[str, np.ndarray] | None = {} if trace else None
     pool = t.pool
+    shares = np.zeros((len(inscp), 2), np.int64) if shares is None else shares
+    direct = np.where(pool > 0, shares[:, 1], 0)
+    in_caps = t.share_in_caps != 0
+    banded_inscp = inscp - shares[:, 0] - shares[:, 1]  # what the deductible and the bands see
     # Deductible: per admission (reduced after the first) or what is left of an annual one.
     per_claim = np.where((pool == INPATIENT) & (used.admissions > 0), t.ded_repeat, t.ded_first)
     annual_left = np.maximum(per_claim - _row(used.ded_used, t.ded_slot), 0)
     ded_limit = np.where(t.ded_slot >= 0, annual_left, per_claim)
-    ded = np.minimum(ded_limit, inscp)
+    ded = np.minimum(ded_limit, banded_inscp)
     ded = np.where(pool > 0, ded, 0)
 
     # Basic pool: banded ratio on the in-policy amount above the deductible, then the caps.
     above = t.above_deductible != 0
     lo = np.where(above, 0, ded)
-    hi = np.where(above, inscp - ded, inscp)
+    hi = np.where(above, banded_inscp - ded, banded_inscp)
     covered_cap = t.cap_on_covered != 0
     covered_left = _left(t.cap, used.covered)
     clipped = covered_cap & (hi - lo > covered_left)
@@ -98,9 +107,11 @@ def pay(inscp: np.ndarray, month: np.ndarray, t: TermArrays, used: Used,
     raw = banded(lo, hi, t.bounds, t.bps, steps, "_t_band")
     cap_left = np.where(covered_cap | (t.paid_slot < 0), NO_LIMIT, _left(t.cap, _row(used.paid, t.paid_slot)))
     month_used = np.where(used.month == month, used.month_paid, 0)
-    limits = np.stack([raw, cap_left, t.claim_cap, _left(t.monthly_cap, month_used)])
+    capped = raw + np.where(in_caps, direct, 0)
+    limits = np.stack([capped, cap_left, t.claim_cap, _left(t.monthly_cap, month_used)])
     binding = limits.argmin(axis=0)
-    basic = np.where(pool > 0, limits[binding, np.arange(len(raw))], 0)
+    outside = np.where(in_caps, 0, direct)
+    basic = np.where(pool > 0, limits[binding, np.arange(len(raw))], 0) + outside
     cap_kind = np.where(pool > 0, np.where(clipped, CAP_COVERED, binding), 0)
 
     # Catastrophic (residents) or large-amount (employees) on the yearly burden.
@@ -125,7 +136,7 @@ def pay(inscp: np.ndarray, month: np.ndarray, t: TermArrays, used: Used,
         "hifob_pay": np.where(t.cat_fund == FUND_HIFOB, cat, 0),
         "maf_pay": maf, "fund_pay_sumamt": basic + cat + maf,
         "_burden": burden, "_cat": cat, "_maf_ded": maf_ded, "_covered": covered_add,
-        "_hifp_uncapped": np.where(pool > 0, raw, 0), "_hifp_cap": cap_kind,
+        "_hifp_uncapped": np.where(pool > 0, raw + direct, 0), "_hifp_cap": cap_kind, "_share_outside": outside,
         "_cat_uncapped": np.where(has_cat, tier, 0), "_maf_uncapped": np.where(has_maf, maf_raw, 0),
     } | ({} if steps is None else steps | {
         "_t_ded_limit": ded_limit, "_t_hifp_limit": np.where(clipped, covered_left, limits[binding, np.arange(len(raw))]),
@@ -138,7 +149,8 @@ def advance(used: Used, out: dict[str, np.ndarray], t: TermArrays, month: np.nda
     rows = np.arange(m)
     paid = used.paid.copy()
     has_slot = t.paid_slot >= 0
-    paid[rows[has_slot], t.paid_slot[has_slot]] += out["hifp_pay"][has_slot]
+    counted = out["hifp_pay"] - out["_share_outside"]  # what the basic fund's limits count
+    paid[rows[has_slot], t.paid_slot[has_slot]] += counted[has_slot]
     ded_used = used.ded_used.copy()
     has_ded = t.ded_slot >= 0
     ded_used[rows[has_ded], t.ded_slot[has_ded]] += out["act_pay_dedc"][has_ded]
@@ -155,6 +167,6 @@ def advance(used: Used, out: dict[str, np.ndarray], t: TermArrays, month: np.nda
         maf_paid=used.maf_paid + out["maf_pay"],
         month=np.where(tracks_month, month, used.month),
         month_paid=np.where(tracks_month,
-                            np.where(same_month, used.month_paid, 0) + out["hifp_pay"],
+                            np.where(same_month, used.month_paid, 0) + counted,
                             used.month_paid),
     )

@@ -64,6 +64,7 @@ class Terms:
     maf_bounds: tuple[int, ...] = (NO_LIMIT,) * BANDS
     maf_bps: tuple[int, ...] = (0,) * BANDS
     maf_cap: int = NO_LIMIT
+    share_in_caps: bool = True  # the direct part of fixed-share items counts against the limits
     # the tariff entry behind each term, as `tariffs show` prints its path (per combination only,
     # never broadcast to claims): deductible, bands (one per band), cap, claim_cap, monthly_cap,
     # cat_threshold, tiers, cat_cap, maf_ded, maf_bands, maf_cap
@@ -216,6 +217,7 @@ def terms_for(t: Tariff, k: dict) -> Terms:
     if not k["pays_basic"] or not pool:
         return terms
     terms.pool = POOLS.index(pool)
+    terms.share_in_caps = t.item_shares.within_caps
     POOL_TERMS[pool](t, k, terms)
     terms.pool_prop_bp = terms.bps[0]
     med_type = POOL_MED_TYPE.get(pool, "")
