@@ -92,6 +92,8 @@ def test_the_trace_names_the_catalogue_entry(shares: list[LoadedTariff]) -> None
     assert round(hifp, 2) == got["hifp_pay"]
     deductible = next(s for s in got["trace"] if s["action"] == "deductible")
     assert deductible["base"] == 4200.0  # what the deductible saw: the implant passes it by
+    person = next(s for s in got["trace"] if s["action"] == "item_share_self_pay")
+    assert (person["fund"], person["amount"]) == ("lines", 6000.0)
 
 
 def test_within_the_annual_cap_or_outside_it(shares: list[LoadedTariff], outside_caps: list[LoadedTariff]) -> None:

@@ -35,7 +35,8 @@ FUND_FIELDS = {"hifp": "hifp_pay", "hifmi": "hifmi_pay", "hifob": "hifob_pay", "
                "allowance": "maternity_allowance", "grant": "maternity_grant"}
 """Trace fund → the claim field its steps add up to; the `lines` steps each equal a split field."""
 SPLIT_ACTIONS = {"self_pay": ("fulamt_ownpay_amt", "全自费"), "over_cap": ("overlmt_selfpay", "超限价自付"),
-                 "pre_self_pay": ("preselfpay_amt", "先行自付"), "in_policy": ("inscp_scp_amt", "政策范围内")}
+                 "pre_self_pay": ("preselfpay_amt", "先行自付"), "in_policy": ("inscp_scp_amt", "政策范围内"),
+                 "item_share_self_pay": ("share_selfpay_amt", "其中 定比项目个人自付")}
 FUND_NAMES = {"lines": "费用明细", "hifp": "统筹基金", "hifmi": "大病保险", "hifob": "大额补充",
               "maf": "医疗救助", "allowance": "生育津贴", "grant": "一次性生育补助金"}
 CAPS = {CAP_ANNUAL: ("cap", "CAP-001", "年度支付限额"), CAP_COVERED: ("cap", "CAP-001", "年度限额（政策范围内费用）"),
