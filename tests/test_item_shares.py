@@ -11,6 +11,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from conftest import line, make_case, run_cli
@@ -174,3 +176,30 @@ def test_an_edit_names_the_column_even_where_the_file_has_none() -> None:
     assert edited.catalogue.set_index("code").loc["M-GAUZE", "person_share_bp"] == 1500
     with pytest.raises(InputError, match="person_share"):
         apply_edits(load_version("sample-county", "2025"), ["catalogue[code=C-LENS].person_share=0.15"])
+
+
+@settings(max_examples=min(settings().max_examples, 100))  # one case per example: keep the suite short
+@given(share_bp=st.integers(0, 10_000), implant_fen=st.integers(1, 5_000_000), used_yuan=st.integers(0, 150_000),
+       level=st.sampled_from([1, 2]), within=st.booleans(), manual=st.booleans())
+def test_shares_add_up_whatever_the_share_cap_and_audit(shares: list[LoadedTariff], outside_caps: list[LoadedTariff],
+                                                         share_bp: int, implant_fen: int, used_yuan: int, level: int,
+                                                         within: bool, manual: bool) -> None:
+    tariff = [apply_edits(lt, [f"catalogue[code={IMPLANT}].person_share={share_bp / 10_000}"])
+              for lt in (shares if within else outside_caps)]
+    claim = {"institution": {"id": "H", "level": level, "out_of_area": False, "networked": True, "agreement": "active"},
+             "settlement_mode": "manual" if manual else "direct",
+             "materials": ["id_document", "invoice", "fee_list", "diagnosis_certificate"]}
+    case = make_case(claim=claim, lines=[line("S-DIAL", 420.0, 10), line(IMPLANT, implant_fen / 100)],
+                     accumulators={"hifp_paid": used_yuan})
+    got = _decide(case, tariff)
+    fen = {k: round(v * 100) for k, v in got.items() if isinstance(v, float)}
+    assert fen["medfee_sumamt"] == fen["fund_pay_sumamt"] + fen["psn_part_amt"] + fen["hosp_part_amt"]
+    # covered: in the audit (the implant needs a county hospital: LEVEL edit) and up to the price cap
+    covered = min(implant_fen, 3_000_000) if level == 2 else 0
+    person = (covered * share_bp + 5_000) // 10_000  # half-up, once
+    assert (fen["share_selfpay_amt"], fen["share_fund_amt"]) == (person, covered - person)
+    assert 0 <= fen["hifp_pay"] <= fen["inscp_scp_amt"]
+    if within:
+        assert round(got["accumulators"]["hifp_paid"] * 100) <= 15_000_000  # the residents' annual cap
+    else:
+        assert fen["hifp_pay"] >= fen["share_fund_amt"]
