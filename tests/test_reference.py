@@ -84,6 +84,13 @@ UNCAPPED_COVERED = ["inpatient.cap_basis=covered", 'inpatient.annual_cap={"390":
 OUTPATIENT_LAYERS = ['catastrophic.burden_med_types=["21", "14", "11"]', 'assistance.med_types=["21", "14", "11"]',
                      "catastrophic.funds[0].threshold=300", "catastrophic.funds[2].threshold=200"]
 
+# items with a fixed person share on every kind of claim of the synthetic month (inpatient,
+# maternity, general and chronic outpatient); a 乙类 item's own pre-self-pay share is cleared first
+SHARE_ITEMS = ["catalogue[code=S-NURSE1].person_share=0.25", "catalogue[code=A-SALINE].person_share=0.1",
+               "catalogue[code=A-ISON].person_share=0.35", "catalogue[code=B-ASPT].selfpay_prop=",
+               "catalogue[code=B-ASPT].person_share=0.2", "catalogue[code=B-GLAR].selfpay_prop=",
+               "catalogue[code=B-GLAR].person_share=0.05"]
+
 
 def edited(edits: list[str]) -> LoadedTariff:
     return apply_edits(resolve("sample-county@2025"), edits)
@@ -162,6 +169,9 @@ def batch(synth_folder: Path) -> Batch:
     pytest.param(ANNUAL_COVERED, id="annual-deductible-covered-cap"),
     pytest.param(UNCAPPED_COVERED, id="covered-cap-uncapped"),
     pytest.param(OUTPATIENT_LAYERS, id="outpatient-catastrophic-and-assistance"),
+    pytest.param(PER_ADMISSION + SHARE_ITEMS, id="item-shares-within-caps"),
+    pytest.param(PER_ADMISSION + SHARE_ITEMS + ["item_shares.within_caps=false"], id="item-shares-outside-caps"),
+    pytest.param(ANNUAL_COVERED + SHARE_ITEMS, id="item-shares-covered-cap"),
 ])
 def test_pipeline_agrees_with_the_reference(batch: Batch, edits: list[str] | None) -> None:
     diffs = disagreements(batch, None if edits is None else edited(edits))
