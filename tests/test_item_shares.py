@@ -203,3 +203,11 @@ def test_shares_add_up_whatever_the_share_cap_and_audit(shares: list[LoadedTarif
         assert round(got["accumulators"]["hifp_paid"] * 100) <= 15_000_000  # the residents' annual cap
     else:
         assert fen["hifp_pay"] >= fen["share_fund_amt"]
+
+
+def test_a_bad_within_caps_is_one_line_naming_file_and_path(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = _folder(tmp_path, yaml_tail="\nitem_shares: {within_caps: sometimes}\n")
+    code, err = run_cli(["tariffs", "validate", str(folder)], capsys, monkeypatch)
+    assert (code, len(err.strip().splitlines())) == (2, 1)
+    assert f"{folder / '2024.yaml'}: item_shares.within_caps = 'sometimes'" in err
