@@ -133,11 +133,14 @@ def split_lines(claim: dict, lines: list[dict], t: Tariff, catalogue: dict[str, 
         rest, rest_qty = i["amount"] - viol_amt, i["milli"] - viol_qty
         listed = i["item"] is not None or bool(i["ln"]["chrgitm_lv"])
         if not listed or i["level"] == "03":
-            return dict(full=rest, over=0, pre=0, inscp=0)
+            return dict(full=rest, over=0, pre=0, inscp=0, own=0, direct=0)
         cap = fen(i["ln"]["pric_uplmt_amt"]) if not missing(i["ln"]["pric_uplmt_amt"]) else \
             (i["item"]["price_cap_fen"] if i["item"] else None)
         over = min(R(Fraction(max(i["pric"] - cap, 0) * rest_qty, 1000)), rest) if cap is not None else 0
         base = rest - over
+        if i["item"] and i["item"]["person_share_bp"] >= 0:  # a fixed person share, the fund the rest
+            own = R(base * Fraction(i["item"]["person_share_bp"], 10000))
+            return dict(full=0, over=over, pre=0, inscp=base, own=own, direct=base - own)
         pre = 0
         if i["level"] == "02" and not claim["waive_preselfpay"]:
             if not missing(i["ln"]["selfpay_prop"]):
@@ -147,7 +150,7 @@ def split_lines(claim: dict, lines: list[dict], t: Tariff, catalogue: dict[str, 
             else:
                 share = ratio(t.preselfpay_by_kind.get(i["item"]["kind"], 0)) if i["item"] else Fraction(0)
             pre = R(base * share)
-        return dict(full=0, over=over, pre=pre, inscp=base - pre)
+        return dict(full=0, over=over, pre=pre, inscp=base - pre, own=0, direct=0)
 
     audited, declared = [], []
     for i in info:
@@ -170,13 +173,18 @@ def fees_for(pay: Callable[[int], Fraction], target: int, most: int) -> int:
     return lo
 
 
-def pay_claim(c: dict, inscp: int, t: Tariff, acc: dict, commit: bool) -> dict:
-    """Funds of one claim given the person-year's accumulators (updated when `commit`)."""
+def pay_claim(c: dict, inscp: int, t: Tariff, acc: dict, commit: bool, shares: tuple[int, int] = (0, 0)) -> dict:
+    """Funds of one claim given the person-year's accumulators (updated when `commit`). `shares`:
+    of `inscp`, the person's and the fund's parts of fixed-share items: they skip the deductible and
+    the bands; the fund's part joins the basic fund inside its limits or outside them."""
     out = dict(ded=0, basic=0, hifmi=0, hifob=0, maf=0)
     above_cap = 0  # in-policy fees above the deductible beyond where the annual cap stopped the basic fund
     pool = c["fund_pool"] if c["pays_basic"] else ""
     if not pool:
         return out
+    total, (own, direct) = inscp, shares
+    inscp = total - own - direct  # below, until the catastrophic burden: what the bands see
+    inside = direct if t.item_shares.within_caps else 0
     key_med = {"inpatient": "21", "outpatient": "11", "chronic": "14"}.get(pool, "")
     if pool == "inpatient":
         ip = t.inpatient
@@ -207,12 +215,13 @@ def pay_claim(c: dict, inscp: int, t: Tariff, acc: dict, commit: bool) -> dict:
                 hi = min(hi, lo + max(fen(cap) - acc["covered"] - counted, 0))
             covered = max(hi - lo, 0) + counted
             above_cap = span - (hi - lo)
-            basic = R(band_pay(lo, hi, bands, shift))
+            basic = R(band_pay(lo, hi, bands, shift)) + inside
         else:  # the cap limits the fund's payments
-            raw = R(band_pay(lo, hi, bands, shift))
+            raw = R(band_pay(lo, hi, bands, shift)) + inside
             basic = max(min(raw, fen(cap) - acc["hifp"]), 0) if cap is not None else raw
             if basic < raw:
-                above_cap = hi - lo - fees_for(lambda x: band_pay(lo, lo + x, bands, shift), basic, hi - lo)
+                above_cap = hi - lo - fees_for(lambda x: band_pay(lo, lo + x, bands, shift), max(basic - inside, 0),
+                                               hi - lo)
         if commit:
             acc["hifp"] += basic
             acc["admissions"] += 1
@@ -225,7 +234,7 @@ def pay_claim(c: dict, inscp: int, t: Tariff, acc: dict, commit: bool) -> dict:
         month = (settled.year, settled.month)  # a monthly cap counts the settlement month's payments
         base, above_cap = covered_base(inscp - ded, s.covered_cap, acc, "out", month, commit)
         raw = R(base * min(max(ratio(s.ratio_by_level[c["level"]]) +
-                                        Fraction(c["status_tilt_bp"], 10000), Fraction(0)), Fraction(1)))
+                                        Fraction(c["status_tilt_bp"], 10000), Fraction(0)), Fraction(1))) + inside
         basic = max(min(raw, fen(s.annual_cap) - acc["out_paid"]), 0) if s.annual_cap is not None else raw
         month_paid = acc["month_paid"] if acc["month"] == month else 0
         annual_cut = basic < raw
@@ -235,7 +244,7 @@ def pay_claim(c: dict, inscp: int, t: Tariff, acc: dict, commit: bool) -> dict:
         if annual_cut:
             r = min(max(ratio(s.ratio_by_level[c["level"]]) + Fraction(c["status_tilt_bp"], 10000), Fraction(0)),
                     Fraction(1))
-            above_cap += base - fees_for(lambda x: x * r, basic, base)
+            above_cap += base - fees_for(lambda x: x * r, max(basic - inside, 0), base)
         if commit:
             acc["out_ded"] += ded
             acc["out_paid"] += basic
@@ -250,10 +259,10 @@ def pay_claim(c: dict, inscp: int, t: Tariff, acc: dict, commit: bool) -> dict:
         base, above_cap = covered_base(inscp - ded, t.chronic.covered_cap, acc, "ch", (settled.year, settled.month),
                                        commit)
         tilted = min(max(ratio(r) + Fraction(c["status_tilt_bp"], 10000), Fraction(0)), Fraction(1))
-        raw = R(base * tilted)
+        raw = R(base * tilted) + inside
         basic = max(min(raw, fen(d.annual_cap) - acc["chronic"][d.code]), 0)
         if basic < raw:
-            above_cap += base - fees_for(lambda x: x * tilted, basic, base)
+            above_cap += base - fees_for(lambda x: x * tilted, max(basic - inside, 0), base)
         if commit:
             acc["chronic"][d.code] += basic
             acc["ch_ded"] += ded if annual else 0
@@ -262,12 +271,13 @@ def pay_claim(c: dict, inscp: int, t: Tariff, acc: dict, commit: bool) -> dict:
         quota = R(fen(quotas[c["maternity_quota"]]) * Fraction(c["maternity_factor_bp"], 10000))
         ded = 0
         if c["maternity_quota"] == "prenatal":
-            basic = max(min(inscp, quota - acc["prenatal"]), 0)
+            basic = max(min(inscp + inside, quota - acc["prenatal"]), 0)
             if commit:
                 acc["prenatal"] += basic
         else:
-            basic = min(inscp, quota)
-    out.update(ded=ded, basic=basic)
+            basic = min(inscp + inside, quota)
+    inscp = total
+    out.update(ded=ded, basic=basic + direct - inside)
     if key_med in t.catastrophic.burden_med_types:
         chosen = []  # the large-amount fund first, then the catastrophic one on what it left
         for kind in ("hifob", "hifmi"):
@@ -285,7 +295,7 @@ def pay_claim(c: dict, inscp: int, t: Tariff, acc: dict, commit: bool) -> dict:
                 if fund.tier_basis == "above_threshold":
                     return R(band_pay(0, max(b - thr, 0), fund.tiers))
                 return R(band_pay(thr, max(b, thr), fund.tiers))
-            own = {"burden": inscp - basic, "burden_after_deductible": max(inscp - basic - ded, 0),
+            own = {"burden": inscp - out["basic"], "burden_after_deductible": max(inscp - out["basic"] - ded, 0),
                    "above_basic_cap": above_cap}[fund.base]
             base = max(own - out["hifmi"] - out["hifob"], 0)
             tier = F(acc[f"{slot}_base"] + base) - F(acc[f"{slot}_base"])
@@ -361,8 +371,10 @@ def score_rows(claims: list[dict], lines: dict[str, list[dict]], tariffs: dict[s
         audited, declared = split_lines(c, lines.get(c["mdtrt_id"], []), lt.tariff, catalogues[c["tariff_key"]])
         inscp = sum(x["inscp"] for x in audited)
         acc = accs[(c["psn_no"], c["year"])]
-        d = pay_claim(c, sum(x["inscp"] for x in declared), lt.tariff, acc, commit=False)
-        a = pay_claim(c, inscp, lt.tariff, acc, commit=True)
+        own, direct = sum(x["own"] for x in audited), sum(x["direct"] for x in audited)
+        d = pay_claim(c, sum(x["inscp"] for x in declared), lt.tariff, acc, commit=False,
+                      shares=(sum(x["own"] for x in declared), sum(x["direct"] for x in declared)))
+        a = pay_claim(c, inscp, lt.tariff, acc, commit=True, shares=(own, direct))
         funds = a["basic"] + a["hifmi"] + a["hifob"] + a["maf"]
         declared_funds = d["basic"] + d["hifmi"] + d["hifob"] + d["maf"]
         medfee = sum(x["amount"] for x in audited)
@@ -370,7 +382,7 @@ def score_rows(claims: list[dict], lines: dict[str, list[dict]], tariffs: dict[s
         results[c["mdtrt_id"]] = dict(
             medfee_sumamt=medfee, inscp_scp_amt=inscp, violation_amt=sum(x["viol"] for x in audited),
             fulamt_ownpay_amt=sum(x["full"] for x in audited), overlmt_selfpay=sum(x["over"] for x in audited),
-            preselfpay_amt=sum(x["pre"] for x in audited),
+            preselfpay_amt=sum(x["pre"] for x in audited), share_selfpay_amt=own, share_fund_amt=direct,
             act_pay_dedc=a["ded"], hifp_pay=a["basic"], maf_pay=a["maf"],
             hifmi_pay=a["hifmi"], hifob_pay=a["hifob"],
             fund_pay_sumamt=funds, hosp_part_amt=hosp, psn_part_amt=medfee - funds - hosp)

@@ -121,6 +121,13 @@ LAYERS = [
     " {deductible: 50, bands: [{ratio: 0.3}]}]}",
 ]
 
+# items with a fixed person share on every kind of claim of the synthetic month (inpatient,
+# maternity, general and chronic outpatient); a 乙类 item's own pre-self-pay share is cleared first
+SHARE_ITEMS = ["catalogue[code=S-NURSE1].person_share=0.25", "catalogue[code=A-SALINE].person_share=0.1",
+               "catalogue[code=A-ISON].person_share=0.35", "catalogue[code=B-ASPT].selfpay_prop=",
+               "catalogue[code=B-ASPT].person_share=0.2", "catalogue[code=B-GLAR].selfpay_prop=",
+               "catalogue[code=B-GLAR].person_share=0.05"]
+
 
 def edited(edits: list[str]) -> LoadedTariff:
     return apply_edits(resolve("sample-county@2025"), edits)
@@ -205,6 +212,11 @@ def batch(synth_folder: Path) -> Batch:
     pytest.param(LAYERS + COVERED_CAPS + ['catastrophic.funds[fund=hifob,insutype=310]={fund: hifob, insutype: "310",'
                                           ' threshold: 500, tiers: [{ratio: 0.9}], base: above_basic_cap}'],
                  id="two-tier-funds-covered-fee-caps"),
+    pytest.param(PER_ADMISSION + SHARE_ITEMS, id="item-shares-within-caps"),
+    pytest.param(PER_ADMISSION + SHARE_ITEMS + ["item_shares.within_caps=false"], id="item-shares-outside-caps"),
+    pytest.param(ANNUAL_COVERED + SHARE_ITEMS, id="item-shares-covered-cap"),
+    pytest.param(LAYERS + COVERED_CAPS + SHARE_ITEMS + ["item_shares.within_caps=false"],
+                 id="layers-covered-caps-item-shares"),
 ])
 def test_pipeline_agrees_with_the_reference(batch: Batch, edits: list[str] | None) -> None:
     diffs = disagreements(batch, None if edits is None else edited(edits))

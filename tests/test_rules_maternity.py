@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-import pytest
+import json
+import shutil
+from pathlib import Path
+from typing import Any
 
-from conftest import make_case
+import pytest
+from typer.testing import CliRunner
+
+from conftest import make_case, run_cli
+from yibao.cases import case_batch, parse_case
+from yibao.cli.app import app
+from yibao.decision import decision_object
+from yibao.pipeline import score_batch
+from yibao.tariffs.registry import BUNDLED, LoadedTariff, tariff_spec
 from test_rules_cases import APPEAL, application, codes, conclude, missing
 
 MOTHER = {"gender": "F", "birth_date": "1992-08-09", "insutype": "310", "employee_status": "in_service",
@@ -127,3 +138,106 @@ def test_delivery_application_lists_every_missing_material_of_the_manual_claim_a
     assert (c["rule_decision"], sorted(missing(c))) == \
         ("needs_materials", ["fee_list", "maternity_application_form", "medical_records"])
     assert {rule for rule, _, _ in c["reasons"]} == {"MAT-012", "MAT-015"}
+
+
+# ---- the one-off maternity grant (一次性生育补助金, maternity.grant), through the pipeline ----
+
+MATERNITY_LINE = "maternity:                      # 生育保险, med_types 51 and 52\n"
+
+
+def _grant_tariff(root: Path, grant: str) -> list[LoadedTariff]:
+    """The bundled sample county with `maternity.grant` set to `grant` (YAML) in both versions."""
+    folder = root / "sample-county"
+    shutil.copytree(BUNDLED / "sample-county", folder)
+    for name in ("2024.yaml", "2025.yaml"):
+        text = (folder / name).read_text(encoding="utf-8")
+        assert text.count(MATERNITY_LINE) == 1
+        (folder / name).write_text(text.replace(MATERNITY_LINE, f"{MATERNITY_LINE}  grant: {grant}\n"), encoding="utf-8")
+    return tariff_spec(folder)
+
+
+@pytest.fixture(scope="module")
+def grant_1000(tmp_path_factory: pytest.TempPathFactory) -> list[LoadedTariff]:
+    return _grant_tariff(tmp_path_factory.mktemp("grant"), "{amount: 1000}")
+
+
+def _scored(case: dict, tariff: Any) -> dict:
+    parsed = parse_case(case)
+    return decision_object(score_batch(case_batch(parsed), tariff=tariff, trace=True), parsed.claim.mdtrt_id)
+
+
+def test_grant_per_delivery_beside_the_allowance(grant_1000: list[LoadedTariff]) -> None:
+    got = _scored(maternity("delivery", delivery="vaginal", pregnancy_weeks=39), grant_1000)
+    # a fixed 1,000 per delivery; the allowance 6,000 × 188 ÷ 30 = 37,600 and the quota are unchanged
+    assert (got["maternity_grant"], got["maternity_allowance"]) == (1000.0, 37600.0)
+    assert "MAT-017" in got["rules_fired"]
+    # paid to the mother beside the medical costs, not out of them
+    assert round(got["fund_pay_sumamt"] + got["psn_part_amt"] + got["hosp_part_amt"], 2) == got["medfee_sumamt"]
+    step = next(s for s in got["trace"] if s["fund"] == "grant")
+    assert (step["tariff_path"], step["base"], step["amount"], step["rule_ids"]) == (
+        "maternity.grant.amount", 1000.0, 1000.0, ["MAT-017"])
+
+
+@pytest.mark.parametrize("person, item, details, grant", [
+    ({}, "delivery", {"delivery": "caesarean", "infants": 2}, 1000.0),  # per delivery: twins once
+    ({"left_employment_date": "2024-06-01"}, "delivery", {"delivery": "vaginal"}, 0.0),  # left work: no grant
+    (RESIDENT | {"spouse_of_insured_male_employee": True}, "delivery", {"delivery": "vaginal"}, 1000.0),
+    (RESIDENT, "delivery", {"delivery": "vaginal"}, 0.0),  # resident insurance: no grant
+    ({}, "miscarriage", {"pregnancy_weeks": 10}, 0.0),  # not a delivery
+    ({"maternity_contribution_months": 11}, "delivery", {"delivery": "vaginal"}, 0.0),  # refused
+])
+def test_who_gets_the_grant(grant_1000: list[LoadedTariff], person: dict, item: str, details: dict,
+                            grant: float) -> None:
+    assert _scored(maternity(item, person, **details), grant_1000)["maternity_grant"] == grant
+
+
+def test_grant_per_infant_or_a_multiple_of_the_wage(tmp_path: Path) -> None:
+    twins = maternity("delivery", {"employer_avg_monthly_wage": 6543.21}, delivery="caesarean", infants=2)
+    per_infant = _grant_tariff(tmp_path / "infant", "{amount: 1000, per: infant, routes: [employee]}")
+    assert _scored(twins, per_infant)["maternity_grant"] == 2000.0  # 1,000 × 2 infants
+    by_wage = _grant_tariff(tmp_path / "wage", "{wage_months: 0.5}")
+    got = _scored(twins, by_wage)
+    # 6,543.21 × 0.5 = 3,271.605 → 3,271.61 (half-up to the fen), once per delivery
+    assert got["maternity_grant"] == 3271.61
+    step = next(s for s in got["trace"] if s["fund"] == "grant")
+    assert (step["tariff_path"], step["base"], step["ratio"]) == ("maternity.grant.wage_months", 6543.21, 0.5)
+    truncated = _grant_tariff(tmp_path / "yuan", "{wage_months: 0.5, per: infant, rounding: {unit: yuan, mode: truncate}}")
+    assert _scored(twins, truncated)["maternity_grant"] == 6542.0  # 3,271 (whole yuan, truncated) × 2
+
+
+def test_grant_routes_leave_out_the_spouse(tmp_path: Path) -> None:
+    employees_only = _grant_tariff(tmp_path, "{amount: 1000, routes: [employee]}")
+    spouse = RESIDENT | {"spouse_of_insured_male_employee": True}
+    assert _scored(maternity("delivery", spouse, delivery="vaginal"), employees_only)["maternity_grant"] == 0.0
+
+
+def test_no_grant_by_default() -> None:
+    got = _scored(maternity("delivery", delivery="vaginal"), None)
+    assert got["maternity_grant"] == 0.0 and "MAT-017" not in got["rules_fired"]
+
+
+@pytest.mark.parametrize("grant, error", [
+    ("{per: delivery}", "maternity.grant: give the grant either as amount (yuan) or as wage_months, one of the two"),
+    ("{amount: 1000, wage_months: 1}", "maternity.grant: give the grant either as amount"),
+    ("{amount: 1000, routes: [resident]}", "maternity.grant.routes[0] = 'resident': Input should be"),
+])
+def test_a_bad_grant_is_one_line_naming_file_and_path(tmp_path: Path, grant: str, error: str,
+                                                      capsys: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "sample-county"
+    shutil.copytree(BUNDLED / "sample-county", folder)
+    text = (folder / "2025.yaml").read_text(encoding="utf-8")
+    (folder / "2025.yaml").write_text(text.replace(MATERNITY_LINE, f"{MATERNITY_LINE}  grant: {grant}\n"),
+                                      encoding="utf-8")
+    code, err = run_cli(["tariffs", "validate", str(folder)], capsys, monkeypatch)
+    assert (code, len(err.strip().splitlines())) == (2, 1)
+    assert f"{folder / '2025.yaml'}: {error}" in err
+
+
+def test_whatif_shows_the_grant_in_chinese(tmp_path: Path) -> None:
+    case = tmp_path / "delivery.case.json"
+    case.write_text(json.dumps(maternity("delivery", delivery="vaginal")), encoding="utf-8")
+    run = CliRunner().invoke(app, ["whatif", str(case), "--set", "maternity.grant={amount: 1000}"],
+                             env={"COLUMNS": "250"})
+    assert run.exit_code == 0, run.output
+    assert "一次性生育补助金 grant 1,000.00" in run.output

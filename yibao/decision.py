@@ -11,7 +11,7 @@ from typing import Any
 
 from yibao.errors import InputError
 from yibao.pipeline import LINE_AMOUNTS, Result
-from yibao.calculator.claims import AMOUNT_FIELDS
+from yibao.calculator.claims import AMOUNT_FIELDS, BENEFIT_FIELDS
 from yibao.tables import LIST_SEP
 
 ACCUMULATOR_FIELDS = ("hifp_paid", "inpatient_admissions", "outpatient_deductible_used",
@@ -47,7 +47,7 @@ def decision_object(result: Result, mdtrt_id: str) -> dict[str, Any]:
         "due_date": row["due_date"] or None,
         "calendar_estimated": bool(row["calendar_estimated"]),
     }
-    for f in AMOUNT_FIELDS + ("maternity_allowance",):
+    for f in AMOUNT_FIELDS + BENEFIT_FIELDS:
         obj[f] = _money(row[f])
     obj["declared_fund_pay_sumamt"] = _money(row["declared_fund_pay_sumamt"])
     obj["pool_prop"] = float(row["pool_prop"])

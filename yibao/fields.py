@@ -39,7 +39,8 @@ LABELS = {
     "act_pay_dedc": "实际支付起付线", "hifp_pay": "统筹基金支出", "hifmi_pay": "大病保险支出",
     "hifob_pay": "大额医疗费用补助", "maf_pay": "医疗救助支出", "fund_pay_sumamt": "基金支付总额",
     "psn_part_amt": "个人负担总额", "hosp_part_amt": "医院负担金额", "declared_fund_pay_sumamt": "申报基金支付",
-    "maternity_allowance": "生育津贴",
+    "maternity_allowance": "生育津贴", "maternity_grant": "一次性生育补助金",
+    "share_selfpay_amt": "定比项目个人自付", "share_fund_amt": "定比项目统筹直接支付",
     # accumulators
     "hifp_paid": "统筹基金累计支付", "inpatient_admissions": "住院次数", "inpatient_deductible_used": "住院起付线累计",
     "inpatient_covered": "住院符合范围累计", "outpatient_deductible_used": "门诊起付线累计",
@@ -64,8 +65,10 @@ LABELS = {
 MONEY = frozenset(
     {"medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "violation_amt",
      "act_pay_dedc", "hifp_pay", "hifmi_pay", "hifob_pay", "maf_pay", "fund_pay_sumamt", "psn_part_amt",
-     "hosp_part_amt", "declared_fund_pay_sumamt", "maternity_allowance", "inpatient_deductible_used",
-     "inpatient_covered", "outpatient_month_paid", "outpatient_covered_in_month", "chronic_covered_in_month", "declared", "audited", "violation_fee", "penalty", "deduction",
+     "hosp_part_amt", "declared_fund_pay_sumamt", "maternity_allowance", "maternity_grant", "share_selfpay_amt",
+     "share_fund_amt", "inpatient_deductible_used", "inpatient_covered", "outpatient_month_paid",
+     "outpatient_covered_in_month", "chronic_covered_in_month", "declared", "audited", "violation_fee", "penalty",
+     "deduction",
      "declared_total", "withheld", "violation_fees", "penalties", "deposit", "paid"}
     | {c.name for columns in TABLES.values() for c in columns if c.type == "yuan"})
 RATIOS = frozenset({"pool_prop", "penalty_rate", "deposit_ratio", "selfpay_prop"})  # shown as percentages

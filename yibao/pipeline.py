@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from yibao.calculator.claims import AMOUNT_FIELDS, calculate
+from yibao.calculator.claims import AMOUNT_FIELDS, BENEFIT_FIELDS, calculate
 from yibao.calculator.dates import day_array
 from yibao.calendar import WorkCalendar, default_calendar
 from yibao.errors import InputError
@@ -34,7 +34,7 @@ from yibao.codes import distinct_text, positions
 
 REJECT_COLUMNS = ["table", "file", "row", "column", "key", "reason"]
 LINE_AMOUNTS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt",
-                "inscp_scp_amt", "violation_amt")
+                "inscp_scp_amt", "violation_amt", "share_selfpay_amt", "share_fund_amt")
 
 
 @dataclass(frozen=True)
@@ -348,7 +348,7 @@ def _claims_output(ctx: pd.DataFrame, amounts: pd.DataFrame,
     for column in ("due_date", "setl_date", "admit_date", "discharge_date"):
         out[column] = _iso(ctx[column])
     out["calendar_estimated"] = ctx["calendar_estimated"].to_numpy(dtype=bool)
-    for f in AMOUNT_FIELDS + ("declared_fund_pay_sumamt", "maternity_allowance"):
+    for f in AMOUNT_FIELDS + ("declared_fund_pay_sumamt",) + BENEFIT_FIELDS:
         out[f] = _yuan(amounts[f])
     out["fund_pool"] = amounts["fund_pool"]
     out["pool_prop"] = amounts["pool_prop_bp"].to_numpy() / BP

@@ -19,7 +19,7 @@ from yibao.pipeline import Result
 from yibao.tables import LIST_SEP
 
 FUNDS = ("medfee_sumamt", "inscp_scp_amt", "violation_amt", "hifp_pay", "hifmi_pay", "hifob_pay",
-         "maf_pay", "fund_pay_sumamt", "psn_part_amt", "hosp_part_amt", "maternity_allowance")
+         "maf_pay", "fund_pay_sumamt", "psn_part_amt", "hosp_part_amt", "maternity_allowance", "maternity_grant")
 TOP = 10
 
 

@@ -14,18 +14,25 @@ import pandas as pd
 
 from yibao.calculator import scan
 from yibao.calculator.audit import EDIT_CODES, AuditClaims, split_admissions
-from yibao.calculator.lines import SPLIT_FIELDS, LineInputs, compute_lines
+from yibao.calculator.lines import SHARE_FIELDS, SPLIT_FIELDS, LineInputs, compute_lines
+from yibao.calculator.maternity import allowance_fen, grant_fen
 from yibao.calculator.notes import calculator_reasons
-from yibao.calculator.trace import build_trace
+from yibao.calculator.trace import Cash, ShareLines, build_trace
 from yibao.calculator.terms import POOLS, build_terms, disease_codes
 from yibao.codes import any_bits, mask_text, positions, text_rank
 from yibao.limits import check_total_fen
-from yibao.money import ROUNDING_UNITS, divide_rounded, yuan_array_to_fen
+from yibao.money import yuan_array_to_fen
+from yibao.tariffs.catalogue import NO_SHARE
 from yibao.tariffs.registry import LoadedTariff
 
 FUND_FIELDS = ("act_pay_dedc", "hifp_pay", "hifmi_pay", "hifob_pay", "maf_pay", "fund_pay_sumamt")
 AMOUNT_FIELDS = ("medfee_sumamt",) + SPLIT_FIELDS + ("violation_amt",) + FUND_FIELDS + (
     "psn_part_amt", "hosp_part_amt")
+BENEFIT_FIELDS = SHARE_FIELDS + ("maternity_allowance", "maternity_grant")
+"""Amounts beside the identity above: of `inscp_scp_amt`, the fixed-share items' parts; and the
+maternity cash benefits, paid to the mother on top of the claim's medical costs."""
+LINE_FIELDS = ("medfee_sumamt",) + SPLIT_FIELDS + ("violation_amt",) + SHARE_FIELDS
+"""Per line, fen: the amount, its split, the violation and the parts of fixed-share items."""
 
 
 @dataclass(frozen=True)
@@ -48,9 +55,11 @@ BLOCK_LINES = 1 << 20
 class LineTotals:
     """The audited split of every line, and what the claims need of the rest."""
 
-    lines: dict[str, np.ndarray]  # per line, fen: SPLIT_FIELDS, medfee_sumamt, violation_amt
+    lines: dict[str, np.ndarray]  # per line, fen: LINE_FIELDS
     mask: np.ndarray  # per line: violation bit mask over EDIT_CODES
     declared_inscp: np.ndarray  # per claim: in-policy amount with the edits off
+    declared_shares: np.ndarray  # per claim [n, 2]: SHARE_FIELDS with the edits off
+    person_bp: np.ndarray  # per line: the item's fixed person share (NO_SHARE: none)
     by_code: dict[str, np.ndarray]  # per claim: what each edit took (codes that occur, edit order)
 
 
@@ -68,9 +77,11 @@ def _blocks(claim_pos: np.ndarray, line_tariff: np.ndarray, n_claims: int, n_tar
 def _lines(li: LineInputs, claims: pd.DataFrame, tariffs: dict[str, LoadedTariff]) -> LineTotals:
     """Both views of every line, each tariff version's lines against its own catalogue."""
     n, n_claims = len(li.claim_pos), len(claims)
-    audited = {f: np.zeros(n, np.int64) for f in SPLIT_FIELDS + ("medfee_sumamt", "violation_amt")}
+    audited = {f: np.zeros(n, np.int64) for f in LINE_FIELDS}
     mask = np.zeros(n, np.int64)
     declared_inscp = np.zeros(n_claims, np.int64)
+    declared_shares = np.zeros((n_claims, len(SHARE_FIELDS)), np.int64)
+    person_bp = np.full(n, NO_SHARE, np.int16)  # bp fit: a small array beside ten million lines
     by_code: dict[str, np.ndarray] = {}
     audit_claims = AuditClaims.of(claims)
     waive = claims["waive_preselfpay"].to_numpy(dtype=bool)
@@ -81,13 +92,17 @@ def _lines(li: LineInputs, claims: pd.DataFrame, tariffs: dict[str, LoadedTariff
         res = compute_lines(block, audit_claims, waive, versions[line_tariff[rows[0]]])
         audited["medfee_sumamt"][rows] = res.amount
         audited["violation_amt"][rows] = res.violations.amount_fen
-        for f in SPLIT_FIELDS:
+        for f in SPLIT_FIELDS + SHARE_FIELDS:
             audited[f][rows] = res.audited[f]
         mask[rows] = res.violations.mask
+        person_bp[rows] = res.person_bp
         declared_inscp += _per_claim(res.declared["inscp_scp_amt"], block.claim_pos, n_claims)
+        for i, f in enumerate(SHARE_FIELDS):
+            declared_shares[:, i] += _per_claim(res.declared[f], block.claim_pos, n_claims)
         for code, amt in res.violations.by_code.items():
             by_code[code] = by_code.get(code, 0) + _per_claim(amt, block.claim_pos, n_claims)
-    return LineTotals(audited, mask, declared_inscp, {code: by_code[code] for code in EDIT_CODES if code in by_code})
+    return LineTotals(audited, mask, declared_inscp, declared_shares, person_bp,
+                      {code: by_code[code] for code in EDIT_CODES if code in by_code})
 
 
 def _per_claim(values: np.ndarray, claim_pos: np.ndarray, n_claims: int) -> np.ndarray:
@@ -112,8 +127,10 @@ def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, Load
     direct = (claims["settlement_mode"] == "direct").to_numpy()
     # only a direct claim has a declared view (what it drew at discharge) of its own
     declared_inscp = np.where(direct, totals.declared_inscp, sums["inscp_scp_amt"])
+    shares = np.stack([sums[f] for f in SHARE_FIELDS], axis=1)
+    declared_shares = np.where(direct[:, None], totals.declared_shares, shares)
     result = scan.run(claims, sums["inscp_scp_amt"], declared_inscp, terms, accumulators, diseases,
-                      contributions=contributions, trace=trace)
+                      contributions=contributions, trace=trace, shares=(shares, declared_shares))
     zeros = np.zeros(n, np.int64)
     paid = {f: result.audited.get(f, zeros) for f in FUND_FIELDS}
     declared_funds = result.declared_funds
@@ -121,7 +138,7 @@ def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, Load
     hosp = np.where(direct, np.maximum(declared_funds - paid["fund_pay_sumamt"], 0), 0)
     medfee = sums["medfee_sumamt"]
     out = pd.DataFrame({"mdtrt_id": claims["mdtrt_id"].to_numpy()})
-    for f in ("medfee_sumamt",) + SPLIT_FIELDS + ("violation_amt",):
+    for f in LINE_FIELDS:
         out[f] = sums[f]
     for f in FUND_FIELDS:
         out[f] = paid[f]
@@ -132,27 +149,30 @@ def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, Load
     out["pool_prop_bp"] = terms.pool_prop_bp
     wage = yuan_array_to_fen(np.nan_to_num(claims["employer_avg_monthly_wage"].to_numpy(dtype=np.float64)))
     days = claims["allowance_days"].to_numpy(dtype=np.int64)
-    allowances = [lt.tariff.maternity.allowance for lt in tariffs.values()]
-    version = positions(claims["tariff_key"], list(tariffs))  # -1 (the extra last entry): none
-    divisor = np.array([a.divisor_days for a in allowances] + [1], dtype=np.int64)[version]
-    unit = np.array([ROUNDING_UNITS[a.rounding.unit] for a in allowances] + [1], dtype=np.int64)[version]
-    truncate = np.array([a.rounding.mode == "truncate" for a in allowances] + [False])[version]
-    out["maternity_allowance"] = np.where(days > 0, divide_rounded(wage * days, np.maximum(divisor, 1), unit,
-                                                                   truncate), 0)
+    version = positions(claims["tariff_key"], list(tariffs))  # -1: none
+    out["maternity_allowance"] = allowance_fen(days, wage, version, tariffs)
+    grant_units = claims["grant_units"].to_numpy(dtype=np.int64)
+    out["maternity_grant"], grant_one, grant_months_bp = grant_fen(grant_units, wage, version, tariffs)
     titles = {e.code: e.title for lt in tariffs.values() for e in lt.tariff.audit.edits}
     out["calculator_reasons"] = calculator_reasons(lines["line_id"], pos, totals.mask, totals.by_code, titles,
                                                    result.audited, terms)
 
     # the frame takes the arrays as they are (no copy): at ten million lines a copy is 0.5 GB
     line_out = pd.DataFrame({c: lines[c].array for c in ("mdtrt_id", "line_id", "med_list_codg")}
-                            | {f: totals.lines[f] for f in ("medfee_sumamt",) + SPLIT_FIELDS + ("violation_amt",)}
+                            | {f: totals.lines[f] for f in LINE_FIELDS}
                             | {"violations": mask_text(totals.mask, EDIT_CODES).array}, copy=False)
     claim_mask = any_bits(totals.mask, pos, n)
     out["violation_codes"] = mask_text(claim_mask, EDIT_CODES).to_numpy()
     split_flag = split_admissions(claims, _split_window(claims, tariffs))
     out["suspect_codes"] = np.where(split_flag, "SPLIT_ADMISSION", "")
+    shared = np.flatnonzero(totals.person_bp != NO_SHARE) if trace else np.zeros(0, np.int64)
+    share_lines = ShareLines(pos[shared], lines["med_list_codg"].take(shared).to_numpy(dtype=object),
+                             totals.person_bp[shared], totals.lines["share_fund_amt"][shared],
+                             totals.lines["share_selfpay_amt"][shared] + totals.lines["share_fund_amt"][shared])
+    cash = Cash(out["maternity_allowance"].to_numpy(), wage, days, out["maternity_grant"].to_numpy(), grant_units,
+                grant_one, grant_months_bp)
     steps = build_trace(claims["rules_fired"], result.audited, terms, sums, totals.by_code, titles,
-                        out["maternity_allowance"].to_numpy(), wage, days) if trace else None
+                        cash, share_lines) if trace else None
     return Calculation(out, line_out, _violations(claims["mdtrt_id"], totals.by_code),
                        scan.state_table(result.state, result.groups, diseases),
                        None if result.contributions is None else

@@ -133,25 +133,34 @@ def _covered_rooms(t: TermArrays, used: Used, month: np.ndarray) -> np.ndarray:
 
 
 def pay(inscp: np.ndarray, month: np.ndarray, t: TermArrays, used: Used,
-        trace: bool = False) -> dict[str, np.ndarray]:
+        trace: bool = False, shares: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Deductible, basic pool, catastrophic/large-amount and assistance for each claim.
+
+    `shares` [m, 2]: of `inscp`, the person's part and the fund's direct part of items with a
+    fixed person share; they pass by the deductible and the bands, the direct part is added to
+    the basic fund (within its limits or outside them, `share_in_caps`), and the person's part
+    stays in the burden that catastrophic insurance and assistance see.
 
     Besides the amounts, what each fund would have paid before its cap (`_*_uncapped`) and which
     limit cut the basic fund: the reasons name an exhausted cap. With `trace`, the `_t_*` arrays
     hold every step (bases, band and tier amounts, limits) that `trace.py` turns into rows."""
     steps: dict[str, np.ndarray] | None = {} if trace else None
     pool = t.pool
+    shares = np.zeros((len(inscp), 2), np.int64) if shares is None else shares
+    direct = np.where(pool > 0, shares[:, 1], 0)
+    in_caps = t.share_in_caps != 0
+    banded_inscp = inscp - shares[:, 0] - shares[:, 1]  # what the deductible and the bands see
     # Deductible: per admission (reduced after the first) or what is left of an annual one.
     per_claim = np.where((pool == INPATIENT) & (used.admissions > 0), t.ded_repeat, t.ded_first)
     annual_left = np.maximum(per_claim - _row(used.ded_used, t.ded_slot), 0)
     ded_limit = np.where(t.ded_slot >= 0, annual_left, per_claim)
-    ded = np.minimum(ded_limit, inscp)
+    ded = np.minimum(ded_limit, banded_inscp)
     ded = np.where(pool > 0, ded, 0)
 
     # Basic pool: banded ratio on the in-policy amount above the deductible, then the caps.
     above = t.above_deductible != 0
     lo = np.where(above, 0, ded)
-    hi = np.where(above, inscp - ded, inscp)
+    hi = np.where(above, banded_inscp - ded, banded_inscp)
     span = hi - lo
     covered_cap = t.cap_on_covered != 0
     covered_total = _left(t.cap, used.covered)
@@ -167,9 +176,11 @@ def pay(inscp: np.ndarray, month: np.ndarray, t: TermArrays, used: Used,
     raw = banded(lo, hi, t.bounds, t.bps, steps, "_t_band")
     cap_left = np.where(covered_cap | (t.paid_slot < 0), NO_LIMIT, _left(t.cap, _row(used.paid, t.paid_slot)))
     month_used = np.where(used.month == month, used.month_paid, 0)
-    limits = np.stack([raw, cap_left, t.claim_cap, _left(t.monthly_cap, month_used)])
+    capped = raw + np.where(in_caps, direct, 0)
+    limits = np.stack([capped, cap_left, t.claim_cap, _left(t.monthly_cap, month_used)])
     binding = limits.argmin(axis=0)
-    basic = np.where(pool > 0, limits[binding, np.arange(len(raw))], 0)
+    outside = np.where(in_caps, 0, direct)
+    basic = np.where(pool > 0, limits[binding, np.arange(len(raw))], 0) + outside
     cap_kind = np.where(pool > 0, np.where(clipped, CAP_COVERED, binding), 0)
     cov_cap = np.where((pool > 0) & cov_clipped, rooms.argmin(axis=0) + COV_VISIT, 0)
 
@@ -184,7 +195,8 @@ def pay(inscp: np.ndarray, month: np.ndarray, t: TermArrays, used: Used,
         # cut off by an annual cap on covered fees, or left unpaid when the fund's annual cap ran out
         # (fees a per-visit or monthly covered cap cut off are not above the year's cap)
         clipped_off = np.where(clipped | (cov_cap == COV_ANNUAL), span - (hi - lo), 0)
-        covered = _fees_covered(lo, hi, t.bounds, t.bps, basic)
+        # what the bands paid: the basic fund less the direct part of fixed-share items
+        covered = _fees_covered(lo, hi, t.bounds, t.bps, np.maximum(basic - direct, 0))
         above_cap = clipped_off + np.where(cap_kind == CAP_ANNUAL, np.maximum(hi - lo - covered, 0), 0)
     bases = np.stack([burden, after_ded, above_cap])
     la_base, la, la_raw, la_left = _tier_layer(t, "la", has_la, bases, np.zeros_like(inscp), used.la_base,
@@ -219,7 +231,7 @@ def pay(inscp: np.ndarray, month: np.ndarray, t: TermArrays, used: Used,
         "_cat_base": cat_base, "_cat": cat, "_la_base": la_base, "_la": la, "_maf_ded": maf_ded, "_covered": covered_add,
         "_pool_covered": np.where(t.cov_slot >= 0, np.maximum(hi - lo, 0), 0),
         "_cov_cap": cov_cap, "_cov_base": cov_base, "_cov_limit": room,
-        "_hifp_uncapped": np.where(pool > 0, raw, 0), "_hifp_cap": cap_kind,
+        "_hifp_uncapped": np.where(pool > 0, raw + direct, 0), "_hifp_cap": cap_kind, "_share_outside": outside,
         "_cat_uncapped": tier, "_la_uncapped": la_raw,
         "_maf1": maf1, "_maf_uncapped": np.where(has_maf, maf_raw, 0), "_maf1_own_cap": (own1 < maf_left).astype(np.int64),
         "_maf2": maf2, "_maf2_ded": np.where(has_maf2, maf2_ded, 0), "_maf2_uncapped": np.where(has_maf2, maf2_raw, 0),
@@ -236,7 +248,8 @@ def advance(used: Used, out: dict[str, np.ndarray], t: TermArrays, month: np.nda
     rows = np.arange(m)
     paid = used.paid.copy()
     has_slot = t.paid_slot >= 0
-    paid[rows[has_slot], t.paid_slot[has_slot]] += out["hifp_pay"][has_slot]
+    counted = out["hifp_pay"] - out["_share_outside"]  # what the basic fund's limits count
+    paid[rows[has_slot], t.paid_slot[has_slot]] += counted[has_slot]
     ded_used = used.ded_used.copy()
     has_ded = t.ded_slot >= 0
     ded_used[rows[has_ded], t.ded_slot[has_ded]] += out["act_pay_dedc"][has_ded]
@@ -264,7 +277,7 @@ def advance(used: Used, out: dict[str, np.ndarray], t: TermArrays, month: np.nda
         maf2_paid=used.maf2_paid + out["_maf2"],
         month=np.where(tracks_month, month, used.month),
         month_paid=np.where(tracks_month,
-                            np.where(same_month, used.month_paid, 0) + out["hifp_pay"],
+                            np.where(same_month, used.month_paid, 0) + counted,
                             used.month_paid),
         pool_covered=pool_covered, pool_covered_key=key, pool_covered_month=in_month,
     )

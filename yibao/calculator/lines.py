@@ -15,11 +15,14 @@ import pandas as pd
 from yibao.calculator.audit import AuditClaims, LineViolations, find_violations
 from yibao.calculator.dates import day_array
 from yibao.money import BP, div_half_up, mul_bp, ratio_to_bp, yuan_array_to_fen
-from yibao.tariffs.catalogue import NO_LIMIT
+from yibao.tariffs.catalogue import NO_LIMIT, NO_SHARE
 from yibao.tariffs.registry import LoadedTariff
 from yibao.codes import positions, text_rank
 
 SPLIT_FIELDS = ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt")
+SHARE_FIELDS = ("share_selfpay_amt", "share_fund_amt")
+"""Of the in-policy amount, the parts of items with a fixed person share (the catalogue's
+`person_share`): the person's share, and what the basic fund pays directly."""
 LEVELS = ("", "01", "02", "03")  # 甲/乙/丙 catalogue levels as codes 1/2/3; 0: not given inline
 
 
@@ -79,6 +82,7 @@ class LineItems:
     share_bp: np.ndarray  # 乙类 pre-self-pay share
     cap: np.ndarray  # unit price cap, fen (NO_LIMIT: none)
     cat_pos: np.ndarray  # catalogue row, -1 when not listed
+    person_bp: np.ndarray  # fixed person share (NO_SHARE: none)
 
 
 def _given_or(given: np.ndarray, fallback: np.ndarray, convert) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -108,26 +112,35 @@ def resolve_items(li: LineInputs, lt: LoadedTariff) -> LineItems:
     pric = yuan_array_to_fen(li.pric)
     cnt_milli = np.rint(li.cnt * 1000).astype(np.int64)
     amount = _given_or(li.given_amount, div_half_up(pric * cnt_milli, 1000), yuan_array_to_fen)
+    person = np.where(valid, cat["person_share_bp"].to_numpy()[safe], NO_SHARE) if len(cat) else \
+        np.full(len(pos), NO_SHARE, np.int64)
     return LineItems(amount.astype(np.int64), pric, cnt_milli, listed, level, share.astype(np.int64),
-                     cap.astype(np.int64), cat_pos)
+                     cap.astype(np.int64), cat_pos, person)
 
 
 def split(items: LineItems, violation_qty: np.ndarray, violation_amt: np.ndarray,
           waive_preselfpay: np.ndarray) -> dict[str, np.ndarray]:
-    """Catalogue split of what is left of each line after its violating part (§4.1 steps 3–6)."""
+    """Catalogue split of what is left of each line after its violating part (§4.1 steps 3–6).
+
+    An item with a fixed person share has no pre-self-pay: its covered amount is in policy, of
+    which the person's share (one half-up rounding per line) and the basic fund's direct part."""
     rest = items.amount - violation_amt
     rest_qty = items.cnt_milli - violation_qty
     covered = items.listed & (items.level != 3)
     over_unit = np.maximum(items.pric - np.minimum(items.cap, items.pric), 0)
     overcap = np.where(covered, np.minimum(div_half_up(over_unit * rest_qty, 1000), rest), 0)
     base = np.where(covered, rest - overcap, 0)
-    pre = np.where(covered & (items.level == 2) & ~waive_preselfpay,
+    shared = covered & (items.person_bp != NO_SHARE)
+    pre = np.where(covered & ~shared & (items.level == 2) & ~waive_preselfpay,
                    mul_bp(base, items.share_bp), 0)
+    person = np.where(shared, mul_bp(base, np.maximum(items.person_bp, 0)), 0)
     return {
         "fulamt_ownpay_amt": np.where(covered, 0, rest),
         "overlmt_selfpay": overcap,
         "preselfpay_amt": pre,
         "inscp_scp_amt": base - pre,
+        "share_selfpay_amt": person,
+        "share_fund_amt": np.where(shared, base - person, 0),
     }
 
 
@@ -137,6 +150,7 @@ class LineResult:
     violations: LineViolations
     audited: dict[str, np.ndarray]
     declared: dict[str, np.ndarray]
+    person_bp: np.ndarray  # fixed person share of each line's item (NO_SHARE: none)
 
 
 def compute_lines(li: LineInputs, claims: AuditClaims, waive_preselfpay: np.ndarray,
@@ -153,4 +167,5 @@ def compute_lines(li: LineInputs, claims: AuditClaims, waive_preselfpay: np.ndar
         violations=violations,
         audited=split(items, violations.qty_milli, violations.amount_fen, waive),
         declared=split(items, none, none, waive),
+        person_bp=items.person_bp,
     )

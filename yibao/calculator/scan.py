@@ -177,15 +177,18 @@ class ScanResult:
 
 def run(claims: pd.DataFrame, inscp_audited: np.ndarray, inscp_declared: np.ndarray,
         terms: TermArrays, acc: pd.DataFrame, diseases: list[str], *, contributions: bool = False,
-        trace: bool = False) -> ScanResult:
+        trace: bool = False, shares: tuple[np.ndarray, np.ndarray] | None = None) -> ScanResult:
     """Pay every claim in settlement order; `claims` needs psn_no, year, setl_date, mdtrt_id.
 
     The declared view is paid from the same state as the audited one (it never advances it), and
     only where its in-policy amount differs: elsewhere it pays the same. `contributions`: also
     what each claim added to the accumulators (the ledger reverses a corrected claim with it):
     `advance` from an empty state, so it is the same arithmetic as the scan's own. With `trace`
-    the audited amounts include the steps of each claim's arithmetic (`funds.pay`)."""
+    the audited amounts include the steps of each claim's arithmetic (`funds.pay`). `shares`: per
+    claim [n, 2] the fixed-share items' parts (`funds.pay`), audited and declared."""
     n = len(claims)
+    none = np.zeros((n, 2), np.int64)
+    share_audited, share_declared = (none, none) if shares is None else shares
     setl = np.asarray(claims["setl_date"], dtype="datetime64[D]")
     groups = Groups.of(claims, acc) if not acc.empty else Groups.of(claims)
     group = groups.find(claims)
@@ -208,13 +211,13 @@ def run(claims: pd.DataFrame, inscp_audited: np.ndarray, inscp_declared: np.ndar
         g = group[idx]
         used = _take(state, g)
         t = terms.take(idx)
-        out = pay(inscp_audited[idx], month[idx], t, used, trace)
+        out = pay(inscp_audited[idx], month[idx], t, used, trace, share_audited[idx])
         declared_funds[idx] = out["fund_pay_sumamt"]
-        differs = inscp_declared[idx] != inscp_audited[idx]
+        differs = (inscp_declared[idx] != inscp_audited[idx]) | (share_declared[idx] != share_audited[idx]).any(axis=1)
         if differs.any():
             sub = idx[differs]
             declared_funds[sub] = pay(inscp_declared[sub], month[sub], t.take(differs),
-                                      _take(used, differs))["fund_pay_sumamt"]
+                                      _take(used, differs), shares=share_declared[sub])["fund_pay_sumamt"]
         _put(state, g, advance(used, out, t, month[idx]))
         for name, values in out.items():
             audited.setdefault(name, np.zeros((n,) + values.shape[1:], dtype=np.int64))[idx] = values

@@ -89,6 +89,7 @@ class Terms:
     cov_visit: int = NO_LIMIT
     cov_month: int = NO_LIMIT
     cov_year: int = NO_LIMIT
+    share_in_caps: bool = True  # the direct part of fixed-share items counts against the limits
     # the tariff entry behind each term, as `tariffs show` prints its path (per combination only,
     # never broadcast to claims): deductible, bands (one per band), cap, claim_cap, monthly_cap,
     # cat_threshold, tiers, cat_cap, la_threshold, la_tiers, la_cap, maf_ded, maf_bands, maf_cap,
@@ -290,6 +291,7 @@ def terms_for(t: Tariff, k: dict) -> Terms:
     if not k["pays_basic"] or not pool:
         return terms
     terms.pool = POOLS.index(pool)
+    terms.share_in_caps = t.item_shares.within_caps
     POOL_TERMS[pool](t, k, terms)
     terms.pool_prop_bp = terms.bps[0]
     med_type = POOL_MED_TYPE.get(pool, "")

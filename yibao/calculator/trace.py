@@ -23,6 +23,7 @@ from yibao.calculator.funds import CAP_ANNUAL, CAP_CLAIM, CAP_COVERED, CAP_MONTH
 from yibao.calculator.notes import COVERED_CAPS
 from yibao.calculator.terms import BANDS, FUND_HIFMI, POOLS, TermArrays
 from yibao.codes import text_column
+from yibao.money import BP
 from yibao.rules.calculated import AUDIT_RULE_IDS
 from yibao.rules.registry import RULES
 from yibao.tariffs.catalogue import NO_LIMIT
@@ -32,12 +33,13 @@ MATERNITY = POOLS.index("maternity")
 """`ratio_bp` or `limit` of a step that has none."""
 
 FUND_FIELDS = {"hifp": "hifp_pay", "hifmi": "hifmi_pay", "hifob": "hifob_pay", "maf": "maf_pay",
-               "allowance": "maternity_allowance"}
+               "allowance": "maternity_allowance", "grant": "maternity_grant"}
 """Trace fund → the claim field its steps add up to; the `lines` steps each equal a split field."""
 SPLIT_ACTIONS = {"self_pay": ("fulamt_ownpay_amt", "全自费"), "over_cap": ("overlmt_selfpay", "超限价自付"),
-                 "pre_self_pay": ("preselfpay_amt", "先行自付"), "in_policy": ("inscp_scp_amt", "政策范围内")}
+                 "pre_self_pay": ("preselfpay_amt", "先行自付"), "in_policy": ("inscp_scp_amt", "政策范围内"),
+                 "item_share_self_pay": ("share_selfpay_amt", "其中 定比项目个人自付")}
 FUND_NAMES = {"lines": "费用明细", "hifp": "统筹基金", "hifmi": "大病保险", "hifob": "大额补充",
-              "maf": "医疗救助", "allowance": "生育津贴"}
+              "maf": "医疗救助", "allowance": "生育津贴", "grant": "一次性生育补助金"}
 CAPS = {CAP_ANNUAL: ("cap", "CAP-001", "年度支付限额"), CAP_COVERED: ("cap", "CAP-001", "年度限额（政策范围内费用）"),
         CAP_CLAIM: ("claim_cap", "CAP-002", "生育定额"), CAP_MONTHLY: ("monthly_cap", "CAP-003", "月度支付限额")}
 
@@ -50,8 +52,33 @@ TERM_COLUMNS = {
     "tier": {"tier_status"},
     "maf": {"pays_maf", "assistance_status"},
     "allowance": {"allowance_days"},
+    "grant": {"grant_units"},
 }
 _CONCLUDES = {r.id: set(re.findall(r"[a-z_]+", r.concludes)) for r in RULES}
+
+
+@dataclass(frozen=True)
+class ShareLines:
+    """The lines of items with a fixed person share (the catalogue's `person_share`)."""
+
+    claim_pos: np.ndarray
+    code: np.ndarray  # med_list_codg (object)
+    person_bp: np.ndarray
+    fund: np.ndarray  # fen the basic fund pays directly
+    covered: np.ndarray  # fen: the person's share + the fund's part
+
+
+@dataclass(frozen=True)
+class Cash:
+    """The maternity cash benefits per claim (fen), with what made them."""
+
+    allowance: np.ndarray
+    wage: np.ndarray
+    days: np.ndarray
+    grant: np.ndarray
+    grant_units: np.ndarray
+    grant_one: np.ndarray  # the grant of one unit
+    grant_months_bp: np.ndarray  # wage months of a wage-based grant, 0: a fixed amount
 
 
 @dataclass
@@ -160,9 +187,25 @@ def _basic(r: _Rows, a: dict[str, np.ndarray], t: TermArrays, inscp: np.ndarray)
               rules=r.rule_ids(rows, "band"))
     for kind, (key, rule, label) in CAPS.items():
         rows = np.flatnonzero(a["_hifp_cap"] == kind)
-        r.add(rows, 25, "hifp", key, label, a["hifp_pay"][rows] - a["_hifp_uncapped"][rows],
+        r.add(rows, 26, "hifp", key, label, a["hifp_pay"][rows] - a["_hifp_uncapped"][rows],
               base=a["_hifp_uncapped"][rows], limit=a["_t_hifp_limit"][rows], path=r.path(rows, key),
               rules=r.rule_ids(rows, "cap", rule))
+
+
+def _shares(r: _Rows, a: dict[str, np.ndarray], t: TermArrays, s: ShareLines) -> None:
+    """Per claim and fixed-share item, what the basic fund paid directly (where it pays at all)."""
+    paying = t.pool[s.claim_pos] > 0
+    if not paying.any():
+        return
+    code, codes = pd.factorize(s.code[paying])
+    key = np.stack([s.claim_pos[paying], code, s.person_bp[paying]])
+    groups, which = np.unique(key, axis=1, return_inverse=True)
+    which = which.ravel()
+    fund = np.bincount(which, weights=s.fund[paying], minlength=groups.shape[1]).astype(np.int64)
+    covered = np.bincount(which, weights=s.covered[paying], minlength=groups.shape[1]).astype(np.int64)
+    paths = np.array([r.code(f"catalogue[code={c}].person_share") for c in codes] + [0], np.int64)
+    r.add(groups[0], 25, "hifp", "item_share", "定比项目 统筹直接支付", fund, base=covered,
+          ratio=BP - groups[2], path=paths[groups[1]])
 
 
 def _tier_steps(r: _Rows, a: dict[str, np.ndarray], t: TermArrays, has: np.ndarray, fund: np.ndarray,
@@ -220,21 +263,33 @@ def _stage_steps(r: _Rows, a: dict[str, np.ndarray], t: TermArrays, has: np.ndar
               limit=a[f"_t_{key}_limit"][rows], path=r.path(rows, path), rules=r.rule_ids(rows, "maf", "CAP-005"))
 
 
+def _cash(r: _Rows, c: Cash) -> None:
+    rows = np.flatnonzero(c.allowance > 0)
+    label = np.array([r.code(f"生育津贴 = 月平均工资 × {d}天 ÷ 计发天数") for d in c.days[rows].tolist()], np.int64)
+    r.add(rows, 60, "allowance", "allowance", label, c.allowance[rows], base=c.wage[rows],
+          path=np.full(len(rows), r.code("maternity.allowance.divisor_days"), np.int64),
+          rules=r.rule_ids(rows, "allowance"))
+    rows = np.flatnonzero(c.grant > 0)
+    by_wage = c.grant_months_bp[rows] > 0
+    label = np.array([r.code(f"一次性生育补助金 × {u}") for u in c.grant_units[rows].tolist()], np.int64)
+    r.add(rows, 61, "grant", "grant", label, c.grant[rows], base=np.where(by_wage, c.wage[rows], c.grant_one[rows]),
+          ratio=np.where(by_wage, c.grant_months_bp[rows], NONE),
+          path=np.where(by_wage, r.code("maternity.grant.wage_months"), r.code("maternity.grant.amount")),
+          rules=r.rule_ids(rows, "grant"))
+
+
 def build_trace(rules_fired: pd.Series, audited: dict[str, np.ndarray], terms: TermArrays,
                 sums: dict[str, np.ndarray], by_code: dict[str, np.ndarray], titles: dict[str, str],
-                allowance: np.ndarray, wage: np.ndarray, days: np.ndarray) -> pd.DataFrame:
+                cash: Cash, shares: ShareLines) -> pd.DataFrame:
     """One row per step (claim_pos, step, fund, action, label_zh, tariff_path, base, ratio_bp, limit,
     amount, rule_ids); money in fen, ratios in basis points, NONE where a step has none."""
     r = _Rows(rules_fired.reset_index(drop=True), terms)
     if "_t_ded_limit" not in audited:  # no claim was paid (an empty batch)
         return r.frame()
     _lines(r, sums, by_code, titles)
-    _basic(r, audited, terms, sums["inscp_scp_amt"])
+    _basic(r, audited, terms, sums["inscp_scp_amt"] - sums["share_selfpay_amt"] - sums["share_fund_amt"])
+    _shares(r, audited, terms, shares)
     _catastrophic(r, audited, terms)
     _assistance(r, audited, terms)
-    rows = np.flatnonzero(allowance > 0)
-    label = np.array([r.code(f"生育津贴 = 月平均工资 × {d}天 ÷ 计发天数") for d in days[rows].tolist()], np.int64)
-    r.add(rows, 60, "allowance", "allowance", label, allowance[rows], base=wage[rows],
-          path=np.full(len(rows), r.code("maternity.allowance.divisor_days"), np.int64),
-          rules=r.rule_ids(rows, "allowance"))
+    _cash(r, cash)
     return r.frame()

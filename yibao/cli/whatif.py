@@ -30,6 +30,8 @@ FUNDS = (("act_pay_dedc", "起付线 deductible"), ("hifp_pay", "统筹基金 ba
 SPLITS = (("medfee_sumamt", "医疗总费用 total"), ("fulamt_ownpay_amt", "全自费 self-pay"),
           ("overlmt_selfpay", "超限价 over-cap"), ("preselfpay_amt", "先行自付 pre-self-pay"),
           ("inscp_scp_amt", "政策范围内 in-policy"), ("violation_amt", "违规 violation"))
+SHARES = (("share_selfpay_amt", "其中 定比自付 item share, person"), ("share_fund_amt", "其中 定比统筹 item share, fund"))
+"""Of the in-policy amount, the fixed-share items' parts: shown only on a case that has them."""
 COLOURS = {"approved": "green", "partially_approved": "yellow", "rejected": "red",
            "needs_materials": "magenta", "pending_verification": "cyan"}
 
@@ -91,17 +93,21 @@ def _panel(obj: dict[str, Any]) -> Panel:
                      "; ".join(f"{m['name']} ({m['code']})" for m in obj["missing_materials"]))
     if obj["lines"]:
         money = Table.grid(padding=(0, 4))
-        money.add_row(_amounts_table(obj, "费用 split", SPLITS), _amounts_table(obj, "基金 funds", FUNDS))
+        shared = any(obj[f] for f, _ in SHARES)
+        money.add_row(_amounts_table(obj, "费用 split", SPLITS + (SHARES if shared else ())),
+                      _amounts_table(obj, "基金 funds", FUNDS))
         parts.append(money)
         extra = f"pool {obj['fund_pool'] or '—'}  ratio {obj['pool_prop']:.4g}"
         if obj["maternity_allowance"]:
             extra += f"  生育津贴 allowance {obj['maternity_allowance']:,.2f}"
+        if obj["maternity_grant"]:
+            extra += f"  一次性生育补助金 grant {obj['maternity_grant']:,.2f}"
         parts.append(extra)
-        lines = Table("line", "code", *(f for f in LINE_AMOUNTS), "violations",
-                      title="明细 lines", title_justify="left")
+        amounts = [f for f in LINE_AMOUNTS if shared or f not in dict(SHARES)]
+        lines = Table("line", "code", *amounts, "violations", title="明细 lines", title_justify="left")
         for ln in obj["lines"]:
             lines.add_row(ln["line_id"], ln.get("med_list_codg", ""),
-                          *(f"{ln[f]:,.2f}" for f in LINE_AMOUNTS), ";".join(ln["violations"]))
+                          *(f"{ln[f]:,.2f}" for f in amounts), ";".join(ln["violations"]))
         parts.append(lines)
     if obj.get("trace"):
         parts.append(trace_table(obj["trace"]))

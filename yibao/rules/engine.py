@@ -43,6 +43,7 @@ CONCLUSIONS: dict[str, Any] = {  # ARCHITECTURE.md "Facts and conclusions", with
     "tier_status": "", "assistance_status": "", "chronic_disease": "", "waive_preselfpay": False,
     "maternity_scheme": "", "maternity_quota": "", "maternity_factor_bp": 10_000, "allowance_days": 0,
     "resident_category": "",
+    "grant_units": 0,
 }
 EITHER = " 或 "  # joins the names of either-of materials
 
@@ -115,6 +116,7 @@ class _Session:
         out["pays_basic"] = paying and out["fund_pool"] != ""
         out["pays_maf"] = bool(out["pays_maf"]) and decision == "approved"
         out["allowance_days"] = out["allowance_days"] if decision == "approved" else 0
+        out["grant_units"] = out["grant_units"] if decision == "approved" else 0
         return out
 
 

@@ -217,3 +217,19 @@ def _application_materials(t: Tariff, f: Fact, v: str) -> list[Effect]:
       params=("deadlines.maternity_application_workdays",), when=lambda t: eq("kind", APPLICATION))
 def _application_due(t: Tariff, f: Fact, v: str) -> list[Effect]:
     return [Set({"due_workdays": t.deadlines.maternity_application_workdays})]
+
+
+def _grant_routes(t: Tariff) -> tuple[str, ...]:
+    return tuple(t.maternity.grant.routes) if t.maternity.grant else ()
+
+
+@rule("MAT-017", "One-off maternity grant (一次性生育补助金)",
+      basis="docs/domain.md §3.2; 濮阳县服务事项 item 23 一次性生育补助金支付 (materials: bills, fee list, medical "
+            "records, application form, 符合规定的男职工需提供配偶无业承诺书 — no separated woman's declaration); "
+            "docs/tariffs.md maternity.grant",
+      concludes="grant_units", params=("maternity.grant",),
+      given="maternity", given_values=_grant_routes,
+      when=lambda t: yes("months_ok") & eq("kind", "claim") & eq("item", "delivery"), uses=("infants",))
+def _grant(t: Tariff, f: Fact, v: str) -> list[Effect]:
+    grant = t.maternity.grant
+    return [Set({"grant_units": f["infants"] if grant and grant.per == "infant" else 1})]

@@ -12,6 +12,9 @@ claim lines by code. Columns:
   `min_level` of the institution, `inpatient_only`, `max_per_day`, `indications`
   (`;`-separated ICD-10 prefixes or three-character ranges such as `K70-K77`)
 - `valid_from`, `valid_to`: when the item is in the catalogue (empty: always)
+- `person_share` (optional column): an item of which this fixed share of the covered amount is
+  the person's and the rest is paid by the basic fund directly, outside the claim's deductible
+  and ratio (e.g. an imported implant); empty: none
 """
 
 from __future__ import annotations
@@ -30,7 +33,11 @@ COLUMNS = ["code", "name", "kind", "level", "selfpay_prop", "price_cap", "gender
            "valid_from", "valid_to"]
 KINDS = {"drug", "service", "material", "bed"}
 LEVELS = {"01", "02", "03"}
+OPTIONAL_COLUMNS = ["person_share"]
+"""Columns a catalogue may leave out: read as empty, so older files and edits keep working."""
 NO_LIMIT = np.iinfo(np.int64).max
+NO_SHARE = -1
+"""`person_share_bp` of an item without a fixed person share."""
 
 
 def _cell_error(path: Path, row: int, column: str, value: object, why: str) -> InputError:
@@ -67,9 +74,10 @@ def load_catalogue(path: Path) -> pd.DataFrame:
 def read_catalogue_text(path: Path) -> pd.DataFrame:
     """The catalogue CSV as written, every cell text ("" when empty): what edits change."""
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+        text = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     except (OSError, pd.errors.ParserError) as exc:
         raise InputError(f"cannot read catalogue: {exc}", file=str(path)) from None
+    return text.assign(**{c: "" for c in OPTIONAL_COLUMNS if c not in text.columns})
 
 
 def parse_catalogue(df: pd.DataFrame, path: Path) -> pd.DataFrame:
@@ -82,6 +90,11 @@ def parse_catalogue(df: pd.DataFrame, path: Path) -> pd.DataFrame:
         _refuse_first(path, df, ~df[column].isin(allowed), column, f"must be one of {sorted(allowed)}")
     _refuse_first(path, df, df["code"].str.strip() == "", "code", "must not be empty")
     _refuse_first(path, df, df["code"].duplicated() & (df["valid_from"] == ""), "code", "defined twice")
+    shared = df["person_share"] != ""
+    _refuse_first(path, df, shared & (df["level"] == "03"), "person_share",
+                  "a 丙类 (03) item is self-paid whole: a person share applies to 01 and 02 items")
+    _refuse_first(path, df, shared & (df["selfpay_prop"] != ""), "person_share",
+                  "give selfpay_prop or person_share, not both: the person share replaces the pre-self-pay")
 
     def ratio(v: str) -> int:
         bp = ratio_to_bp(v)
@@ -132,4 +145,5 @@ def parse_catalogue(df: pd.DataFrame, path: Path) -> pd.DataFrame:
                                dtype="datetime64[D]"),
         "valid_to": np.array(_convert(path, df, "valid_to", day, np.datetime64("2999-12-31")),
                              dtype="datetime64[D]"),
+        "person_share_bp": np.array(_convert(path, df, "person_share", ratio, NO_SHARE), dtype=np.int64),
     })

@@ -29,7 +29,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from yibao.money import bp_to_ratio, fen_to_yuan
-from yibao.tariffs.catalogue import NO_LIMIT
+from yibao.tariffs.catalogue import NO_LIMIT, NO_SHARE
 from yibao.tariffs.model import (AssistanceStatus, AuditEdit, ChronicDisease, ChronicRatio,
                                  InpatientScheme, OutpatientScheme, Ratio, ResidentCategory, Tariff, TierFund,
                                  Yuan)
@@ -191,6 +191,7 @@ _CATALOGUE_COLUMNS = {
     "max_per_day_milli": ("max_per_day", "", NO_LIMIT), "indications": ("indications", "", ""),
     "valid_from": ("valid_from", "", np.datetime64("1900-01-01")),
     "valid_to": ("valid_to", "", np.datetime64("2999-12-31")),
+    "person_share_bp": ("person_share", "ratio", NO_SHARE),
 }
 
 
@@ -199,7 +200,7 @@ def _catalogue_value(column: str, value: Any) -> Any:
     _, _, none = _CATALOGUE_COLUMNS[column]
     if value is pd.NA or (none is not None and value == none):
         return None
-    if column == "selfpay_bp":
+    if column in ("selfpay_bp", "person_share_bp"):
         return bp_to_ratio(int(value))
     if column == "price_cap_fen":
         return fen_to_yuan(int(value))

@@ -412,6 +412,24 @@ class Allowance(Strict):
     miscarriage: list[MiscarriageDays] = []
 
 
+class Grant(Strict):
+    """一次性生育补助金: a one-off sum per delivery (or per infant), either `amount` yuan or
+    `wage_months` × the employer's average monthly wage (rounded as `rounding` says), for the
+    maternity routes listed in `routes` (docs/tariffs.md)."""
+
+    amount: Yuan | None = None
+    wage_months: Annotated[Decimal, Field(gt=0, le=24, decimal_places=4)] | None = None
+    per: Literal["delivery", "infant"] = "delivery"
+    routes: list[Literal["employee", "separated", "spouse"]] = ["employee", "spouse"]
+    rounding: Rounding = Rounding()
+
+    @model_validator(mode="after")
+    def _one_basis(self) -> Grant:
+        if (self.amount is None) == (self.wage_months is None):
+            raise ValueError("give the grant either as amount (yuan) or as wage_months, one of the two")
+        return self
+
+
 class Maternity(Strict):
     min_contribution_months: int
     left_employment_window_months: int
@@ -421,6 +439,7 @@ class Maternity(Strict):
     induction_from_weeks: int = 28
     allowance: Allowance
     resident_quotas: dict[str, Yuan]
+    grant: Grant | None = None  # absent: no one-off grant
 
 
 class ReferralKind(Strict):
@@ -497,6 +516,14 @@ class Settlement(Strict):
     deposit_ratio: Ratio
 
 
+class ItemShares(Strict):
+    """Items with a fixed person share (the catalogue's `person_share`): whether the part the basic
+    fund pays directly counts against the basic fund's limits (annual and monthly caps, a
+    maternity quota) like the rest of its payment, or is paid outside them."""
+
+    within_caps: bool = True
+
+
 class Tariff(Strict):
     id: str
     version: str
@@ -519,6 +546,7 @@ class Tariff(Strict):
     materials: Materials
     deadlines: Deadlines
     settlement: Settlement
+    item_shares: ItemShares = ItemShares()
 
     @field_validator("effective_to")
     @classmethod
