@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import yibao
 from yibao.errors import InputError
 from yibao.io import load_batch, read_table, write_tables
-from yibao.partition import Router, score_partitioned
+from yibao.partition import Router, _hashes, score_partitioned
 from yibao.pipeline import score_batch
 from yibao.scored import TABLES, write_scored
 from yibao.synth import generate
@@ -131,9 +131,9 @@ def test_settlement_reads_the_parts(clean: Path, tmp_path: Path) -> None:
 def test_persons_sharing_a_claim_id_meet_in_one_partition() -> None:
     """A shares claim id X with B, B shares Y with C: all three must meet, chain and all."""
     people = [f"P{i}" for i in range(40)]
-    own = Router(8, pd.Series(people, dtype="str"), pd.Series(people, dtype="str")).person(pd.Series(people))
+    own = Router(8, _hashes(pd.Series(people)), _hashes(pd.Series(people))).person(pd.Series(people))
     a, b, c = (people[i] for i in _three_buckets(own))
-    router = Router(8, pd.Series([a, b, b, c], dtype="str"), pd.Series(["X", "X", "Y", "Y"], dtype="str"))
+    router = Router(8, _hashes(pd.Series([a, b, b, c])), _hashes(pd.Series(["X", "X", "Y", "Y"])))
     buckets = router.person(pd.Series([a, b, c], dtype="str"))
     assert len(set(buckets)) == 1 and buckets[0] == min(own[people.index(p)] for p in (a, b, c))
     assert list(router.line(pd.Series(["X", "Y", "Z"], dtype="str")))[:2] == [buckets[0]] * 2

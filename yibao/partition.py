@@ -30,6 +30,7 @@ is one partition plus the claim keys; CSV and xlsx tables are read whole once to
 
 from __future__ import annotations
 
+import codecs
 import shutil
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -39,12 +40,13 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from yibao.codes import positions
 from yibao.errors import InputError
-from yibao.io import (READ_ERRORS, _arrow_frame, _field_name, _text, check_header, normalize, parquet_parts,
-                      read_parts, read_table, table_file, unreadable, write_tables)
+from yibao.io import (READ_ERRORS, _arrow_frame, _field_name, _text, check_header, csv_header, csv_options,
+                      normalize, parquet_parts, ragged_error, read_parts, read_table, table_file, unreadable,
+                      write_tables)
 from yibao.outputs import input_digest, write_folder
 from yibao.pipeline import Result, score_batch
 from yibao.tariffs.registry import tariff_spec
@@ -55,6 +57,7 @@ ROW = "_yibao_row"  # a split file's column: the row's 0-based row in its input 
 SPLIT = ".split"  # the split input, inside the output's temporary folder until the parts are scored
 SHARED = "institutions"  # the one table every partition reads whole
 CHUNK = 1 << 20  # rows read at once while splitting (a row group of each part per chunk)
+CSV_BLOCK = 64 << 20  # bytes of a CSV read at once while splitting: about 600k lines
 OUTPUTS = ("claims", "lines", "accumulators", "violations", "rejects")
 LINES_PER_PARTITION = 1_000_000  # `--partitions auto`: about 400 MB to score, a tenth of a small server
 CSV_LINE_BYTES = 100  # about what a line takes in a CSV export, to count lines without reading them
@@ -94,18 +97,21 @@ def _is_parquet(path: Path) -> bool:
     return path.is_dir() or path.suffix.lower() == ".parquet"
 
 
-@lru_cache(maxsize=1)  # the split asks for a table's header, keys and rows in turn: read it once
-def _whole(path: Path) -> pa.Table:
+@lru_cache(maxsize=1)  # the split asks for a sheet's header, keys and rows in turn: read it once
+def _sheet(path: Path) -> pa.Table:
     frame = read_table(path)
     check_header(frame.columns, str(path))
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
 def _chunks(path: Path, columns: Sequence[str] | None = None) -> Iterator[pa.Table]:
-    """The raw rows of a table file in order, a chunk at a time (Parquet is streamed; CSV and
-    xlsx are read whole)."""
+    """The raw rows of a table file in order, a chunk at a time: Parquet by row groups, CSV by
+    blocks of `CSV_BLOCK` bytes; an xlsx sheet is read whole (calamine reads no part of a sheet)."""
+    if path.suffix.lower() == ".csv":
+        yield from _csv_chunks(path, columns)
+        return
     if not _is_parquet(path):
-        table = _whole(path)
+        table = _sheet(path)
         table = table.select(list(columns)) if columns is not None else table
         for start in range(0, max(len(table), 1), CHUNK):
             yield table.slice(start, CHUNK)
@@ -120,12 +126,58 @@ def _chunks(path: Path, columns: Sequence[str] | None = None) -> Iterator[pa.Tab
             yield pa.Table.from_batches([batch])
 
 
+def _csv_chunks(path: Path, columns: Sequence[str] | None) -> Iterator[pa.Table]:
+    """A CSV file streamed as `yibao.io.read_table` reads it whole: every column as text, UTF-8
+    or else GB18030, a row with the wrong number of cells refused naming its line."""
+    encoding = _csv_encoding(path)
+    ragged: list[pacsv.InvalidRow] = []
+    try:
+        reader = pacsv.open_csv(path, **csv_options(encoding, csv_header(path, encoding), ragged, threads=False,
+                                                    block_size=CSV_BLOCK))
+        empty = True
+        for batch in reader:
+            if ragged:
+                raise ragged_error(path, ragged)
+            table = pa.Table.from_batches([batch])
+            empty = False
+            yield table.select(list(columns)) if columns is not None else table
+        if ragged:
+            raise ragged_error(path, ragged)
+        if empty:
+            table = reader.schema.empty_table()
+            yield table.select(list(columns)) if columns is not None else table
+    except READ_ERRORS as exc:
+        raise unreadable(path, exc) from None
+
+
+def _csv_encoding(path: Path) -> str:
+    """UTF-8 if every byte of the file decodes as UTF-8 (checked a block at a time), else GB18030
+    (Excel's CSV on Chinese Windows), as a whole read decides."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as f:
+            while block := f.read(CSV_BLOCK):
+                decoder.decode(block)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return "gb18030"
+    except OSError as exc:
+        raise unreadable(path, exc) from None
+    return "utf-8"
+
+
 def _column(path: Path, name: str) -> str | None:
     """The raw header of field `name` in a table file (headers may carry spaces or a label).
     Every part of a Parquet table is opened here, so a file no reader can use is refused before
     any splitting, as a whole run refuses it."""
-    if not _is_parquet(path):
-        names = _whole(path).column_names
+    if path.suffix.lower() == ".csv":
+        try:
+            names = csv_header(path, _csv_encoding(path))
+        except READ_ERRORS as exc:
+            raise unreadable(path, exc) from None
+        check_header(names, str(path))
+    elif not _is_parquet(path):
+        names = _sheet(path).column_names
     else:
         names = []
         for file in _files(path):
@@ -151,62 +203,63 @@ def _hashes(keys: pd.Series) -> np.ndarray:
 
 class Router:
     """The partition of every row: persons by hash, moved together where they share a claim id;
-    lines by their claim's partition."""
+    lines by their claim's partition.
 
-    def __init__(self, n: int, claim_psn: pd.Series, claim_ids: pd.Series) -> None:
+    Keys are held as 64-bit hashes, never as text: a province's month (40M claims) takes about
+    0.5 GB here instead of 6 GB of Python strings. Claims whose ids hash alike are treated as
+    sharing the id — their persons are moved together — so a line still meets its claim when two
+    different ids collide."""
+
+    def __init__(self, n: int, claim_psn: np.ndarray, claim_ids: np.ndarray,
+                 links: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """`claim_psn`, `claim_ids`: per claim the hashes of its person and id; `links`: more
+        (person, id) hash pairs whose persons must meet, e.g. a correction and the person of
+        the claim it reverses."""
         self.n = n
-        self.moved = _shared_claim_persons(claim_psn, claim_ids, self._bucket(_hashes(claim_psn)))
-        # claim ids by hash, sorted once: a chunk of lines is looked up by binary search
-        self.claim_ids = claim_ids.reset_index(drop=True)
-        hashes = _hashes(self.claim_ids)
-        self.order = np.argsort(hashes, kind="stable")
-        self.sorted_hashes = hashes[self.order]
-        self.claim_bucket = self.person(claim_psn)
+        psn, ids = (claim_psn, claim_ids) if links is None else (np.concatenate([claim_psn, links[0]]),
+                                                                  np.concatenate([claim_ids, links[1]]))
+        self.moved, self.moved_bucket = _shared_claim_persons(psn, ids, self._bucket(psn))
+        order = np.argsort(claim_ids, kind="stable")  # claim ids sorted once: lines looked up by binary search
+        self.sorted_ids = claim_ids[order]
+        self.claim_bucket = self.person_of(claim_psn)[order].astype(np.int32)
 
     def _bucket(self, hashes: np.ndarray) -> np.ndarray:
         return (hashes % np.uint64(self.n)).astype(np.int64)
 
     def person(self, psn: pd.Series) -> np.ndarray:
-        bucket = self._bucket(_hashes(psn))
-        if len(self.moved):
-            moved = psn.map(self.moved).to_numpy(dtype=np.float64, na_value=np.nan)
-            bucket = np.where(np.isnan(moved), bucket, np.nan_to_num(moved)).astype(np.int64)
-        return bucket
+        return self.person_of(_hashes(psn))
+
+    def person_of(self, hashes: np.ndarray) -> np.ndarray:
+        """The partition of persons by the hashes of their numbers."""
+        return np.where(*_found(self.moved, hashes, self.moved_bucket), self._bucket(hashes))
 
     def line(self, claim_ids: pd.Series) -> np.ndarray:
         hashes = _hashes(claim_ids)
-        pos = self._claim_positions(claim_ids, hashes)
-        own = self.claim_bucket[np.maximum(pos, 0)] if len(self.claim_ids) else np.zeros(len(pos), np.int64)
-        return np.where(pos >= 0, own, self._bucket(hashes))
-
-    def _claim_positions(self, ids: pd.Series, hashes: np.ndarray) -> np.ndarray:
-        """Per id a row of the claims with it, −1 where none; a hash found is checked against the
-        id itself, and the rare id whose hash another id shares is looked up exactly."""
-        if not len(self.claim_ids):
-            return np.full(len(ids), -1, dtype=np.int64)
-        at = np.minimum(np.searchsorted(self.sorted_hashes, hashes), len(self.sorted_hashes) - 1)
-        pos = self.order[at]
-        hit = self.sorted_hashes[at] == hashes
-        same = np.asarray(self.claim_ids.array.take(pos) == ids.array, dtype=bool)
-        pos = np.where(hit & same, pos, -1)
-        clash = np.flatnonzero(hit & ~same)
-        if len(clash):
-            pos[clash] = positions(ids.iloc[clash], self.claim_ids)
-        return pos
+        return np.where(*_found(self.sorted_ids, hashes, self.claim_bucket), self._bucket(hashes))
 
 
-def _shared_claim_persons(psn: pd.Series, ids: pd.Series, bucket: np.ndarray) -> pd.Series:
-    """Persons whose claims share an `mdtrt_id` with another person's, and the one partition
-    each group goes to (the lowest of its buckets; chains of shared ids settle by repetition)."""
-    dup = ids.duplicated(keep=False).to_numpy()
+def _found(keys: np.ndarray, hashes: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per hash whether the sorted `keys` hold it, and the value beside it there."""
+    if not len(keys):
+        return np.zeros(len(hashes), dtype=bool), np.zeros(len(hashes), dtype=np.int64)
+    at = np.minimum(np.searchsorted(keys, hashes), len(keys) - 1)
+    return keys[at] == hashes, values[at].astype(np.int64)
+
+
+def _shared_claim_persons(psn: np.ndarray, ids: np.ndarray, bucket: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Persons (hashes, sorted) whose claims share an id with another person's, and the one
+    partition each group goes to (the lowest of its buckets; chains of shared ids settle by
+    repetition)."""
+    dup = pd.Series(ids).duplicated(keep=False).to_numpy()
     if not dup.any():
-        return pd.Series(dtype=np.int64)
-    links = pd.DataFrame({"psn": psn.to_numpy()[dup], "id": ids.to_numpy()[dup], "bucket": bucket[dup]})
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+    links = pd.DataFrame({"psn": psn[dup], "id": ids[dup], "bucket": bucket[dup]})
     while True:
         low = links.groupby("id")["bucket"].transform("min")
         low = low.groupby(links["psn"]).transform("min")
         if (low == links["bucket"]).all():
-            return links.groupby("psn")["bucket"].min()
+            moved = links.groupby("psn")["bucket"].min()  # sorted by person hash
+            return moved.index.to_numpy(dtype=np.uint64), moved.to_numpy(dtype=np.int64)
         links["bucket"] = low
 
 
@@ -220,23 +273,48 @@ def _route(table: str, path: Path, router: Router) -> Callable[[pa.Table], np.nd
     return lambda chunk: router.person(_keys(chunk, column))
 
 
-def split(tables: dict[str, Path], n: int, into: Path) -> None:
+Owners = Callable[[np.ndarray], dict[str, str]]  # claim ids → the person each was paid to (the ledger)
+
+
+def split(tables: dict[str, Path], n: int, into: Path, owners: Owners | None = None) -> None:
     """Write every table but institutions as `into/<table>/part-NNNNN.parquet`, one per partition,
-    each row with its file row in `_yibao_row`."""
-    claim_cols = [_column(tables["claims"], c) for c in ("psn_no", "mdtrt_id")]
-    if None in claim_cols:
-        claim_psn = claim_ids = pd.Series([], dtype="str")
-    else:
-        chunks = list(_chunks(tables["claims"], claim_cols))
-        claim_psn = pd.concat([_keys(c, claim_cols[0]) for c in chunks], ignore_index=True)
-        claim_ids = pd.concat([_keys(c, claim_cols[1]) for c in chunks], ignore_index=True)
-    router = Router(n, claim_psn, claim_ids)
+    each row with its file row in `_yibao_row`. `owners`: with a ledger, the person each
+    corrected claim was paid to, who must meet the correction's person (the reversal takes
+    their accumulators back)."""
+    router = Router(n, *_claim_keys(tables["claims"], owners))
     try:
         for table, path in tables.items():
             if table != SHARED:
                 _split_table(path, _route(table, path, router), n, into / table)
     finally:
-        _whole.cache_clear()  # not to hold a whole CSV table while the partitions are scored
+        _sheet.cache_clear()  # not to hold a whole sheet while the partitions are scored
+
+
+def _claim_keys(path: Path, owners: Owners | None) -> tuple[np.ndarray, np.ndarray,
+                                                             tuple[np.ndarray, np.ndarray] | None]:
+    """The hashes of every claim's person and id, read a chunk at a time, and the links of
+    corrections to the persons of the claims they correct."""
+    columns = [_column(path, c) for c in ("psn_no", "mdtrt_id")]
+    if None in columns:  # `normalize` says which is missing, in partition 0
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.uint64), None
+    fix = _column(path, "correction_of") if owners is not None else None
+    psn, ids, fixes = [], [], []
+    for chunk in _chunks(path, columns + ([fix] if fix else [])):
+        psn.append(_hashes(_keys(chunk, columns[0])))
+        ids.append(_hashes(_keys(chunk, columns[1])))
+        if fix:
+            target = _keys(chunk, fix)
+            has = (target != "").to_numpy()
+            fixes.append(pd.DataFrame({"psn": psn[-1][has], "target": target[has].to_numpy(dtype=object)}))
+    links = None
+    if owners is not None and fixes and sum(map(len, fixes)):
+        fixed = pd.concat(fixes, ignore_index=True)
+        owner = owners(fixed["target"].unique())
+        fixed = fixed[fixed["target"].isin(list(owner))]
+        target = _hashes(fixed["target"])
+        links = (np.concatenate([fixed["psn"].to_numpy(dtype=np.uint64), _hashes(fixed["target"].map(owner))]),
+                 np.concatenate([target, target]))
+    return np.concatenate(psn), np.concatenate(ids), links
 
 
 def _split_table(path: Path, route: Callable[[pa.Table], np.ndarray] | None, n: int, folder: Path) -> None:
