@@ -160,7 +160,7 @@ def test_dask_local_cluster_equals_the_whole_batch(broken: Path, tmp_path: Path)
 
 
 @pytest.mark.parametrize("extra, says", [
-    (["--partitions", "2", "--ledger", "x.db"], "--ledger commits one batch"),
+    (["--partitions", "2", "--period", "2025-01"], "give it with --ledger"),
     (["--engine", "dask", "--format", "csv"], "write Parquet parts"),
     (["--scheduler", "tcp://127.0.0.1:8786"], "give it with --engine dask"),
     (["--partitions", "0"], "at least 1, or auto"),

@@ -31,6 +31,7 @@ is one partition plus the claim keys; CSV and xlsx tables are read whole once to
 from __future__ import annotations
 
 import codecs
+import os
 import shutil
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -47,8 +48,12 @@ from yibao.errors import InputError
 from yibao.io import (READ_ERRORS, _arrow_frame, _field_name, _text, check_header, csv_header, csv_options,
                       normalize, parquet_parts, ragged_error, read_parts, read_table, table_file, unreadable,
                       write_tables)
+from yibao.ledger.parts import LedgerRun, PartLedger, commit as ledger_commit, open_run, owners
+from yibao.ledger.parts import score_part as ledger_part
+from yibao.ledger.scoring import Outcome
 from yibao.outputs import input_digest, write_folder
 from yibao.pipeline import Result, score_batch
+from yibao.settlement.inputs import parse_period
 from yibao.tariffs.registry import tariff_spec
 from yibao.tables import INPUT_TABLES, OPTIONAL_TABLES
 
@@ -74,14 +79,17 @@ class Job:
     sources: dict[str, str]  # table → its input file, as rejects name it
     tariff: str | None = None
     trace: bool = False
+    ledger: LedgerRun | None = None
 
 
 @dataclass
 class PartStats:
-    """What a scored partition reports back: its rows per output table and tariff versions."""
+    """What a scored partition reports back: its rows per output table and tariff versions (and
+    with a ledger, its share of the batch's outcome)."""
 
     rows: dict[str, int] = field(default_factory=dict)
     tariffs: set[str] = field(default_factory=set)
+    ledger: PartLedger | None = None
 
 
 Runner = Callable[[Job, int], list[PartStats]]
@@ -355,15 +363,19 @@ def score_part(job: Job, k: int) -> PartStats:
     if k > 0:  # each partition validated the whole institutions table: report it once
         rejects = rejects[rejects["table"] != SHARED]
     # the spec as the user typed it (an id or a folder the worker reads too), resolved here
-    result = score_batch(batch, rejects, tariff=None if job.tariff is None else tariff_spec(job.tariff),
-                         trace=job.trace)
+    tariff = None if job.tariff is None else tariff_spec(job.tariff)
+    owed = None
+    if job.ledger is None:
+        result = score_batch(batch, rejects, tariff=tariff, trace=job.trace)
+    else:
+        result, owed = ledger_part(job.ledger, batch, rejects, tariff, job.trace, PART.format(k))
     tables = {name: getattr(result, name) for name in OUTPUTS}
     if result.trace is not None:
         tables["trace"] = result.trace
     for name, frame in tables.items():
         write_tables({PART.format(k): frame}, Path(job.out) / name)
     return PartStats({name: len(frame) for name, frame in tables.items()},
-                     {str(t) for t in result.claims["tariff"] if str(t)})
+                     {str(t) for t in result.claims["tariff"] if str(t)}, owed)
 
 
 def run_locally(job: Job, n: int, done: Callable[[], None] = lambda: None) -> list[PartStats]:
@@ -410,23 +422,42 @@ def auto_partitions(source: Path) -> int:
 
 def score_partitioned(source: Path, out: Path, partitions: int, *, run: Runner = run_locally,
                       tariff: str | None = None, accumulators: Path | None = None, trace: bool = False,
-                      overwrite: bool = False) -> dict[str, Any]:
+                      overwrite: bool = False, ledger: str | None = None, period: str | None = None,
+                      tell: Callable[[Outcome], None] = lambda outcome: None) -> dict[str, Any]:
     """Score the batch folder `source` in `partitions` partitions into the score folder `out`
     (written whole, with its manifest, as `yibao.scored.write_scored` writes one); `run` scores
-    the partitions (here one after another, or on a Dask cluster). Returns the summary."""
+    the partitions (here one after another, or on a Dask cluster). Returns the summary.
+    `ledger`: score against the ledger at this path or URL and commit the batch to it in one
+    transaction just before `out` is put in place (yibao.ledger.parts); `tell` gets the outcome."""
     from yibao.scored import SUMMARY, write_summary
 
     if partitions < 1:
         raise InputError(f"--partitions {partitions}: give at least 1")
     tables = input_tables(source, accumulators)
+    if ledger is not None and "accumulators" in tables:
+        raise InputError("the batch has an accumulators table, but with a ledger the accumulators come from "
+                         "the ledger: remove the table", file=str(tables["accumulators"]))
+    period = None if period is None else parse_period(period).text
     summary: dict[str, Any] = {}
+    owed = out.with_name(f"{out.name}.tmp-{os.getpid()}-ledger")  # what the partitions would commit
+    run_ledger, known = open_run(ledger, source, tariff, owed) if ledger is not None else (None, None)
+    commit: list[Callable[[], None]] = []
 
     def write(folder: Path) -> dict[str, Any]:
-        split(tables, partitions, folder / SPLIT)
+        split(tables, partitions, folder / SPLIT, None if run_ledger is None else owners(run_ledger))
         job = Job(str(folder / SPLIT), str(folder), {name: str(path) for name, path in tables.items()},
-                  tariff, trace)
+                  tariff, trace, run_ledger)
         stats = run(job, partitions)
         shutil.rmtree(folder / SPLIT)
+        if run_ledger is not None:
+            if known is not None:
+                tell(Outcome(run_ledger.batch_id, known["period"], True, known["claims"], known["duplicates"],
+                             known["reversals"]))
+            else:
+                write_ledger, outcome = ledger_commit(run_ledger, [PART.format(k) for k in range(partitions)],
+                                                      [s.ledger for s in stats], period)
+                commit.append(write_ledger)
+                tell(outcome)
         rows = {name: sum(s.rows[name] for s in stats) for name in stats[0].rows}
         summary.update(_summary(folder, rows["lines"]))
         write_summary(summary, folder / SUMMARY)
@@ -434,7 +465,14 @@ def score_partitioned(source: Path, out: Path, partitions: int, *, run: Runner =
                 "input_digest": input_digest([source] + ([accumulators] if accumulators else [])),
                 "rows": rows, "format": "parquet", "partitions": partitions}
 
-    write_folder(out, write, kind="score", overwrite=overwrite)
+    def commit_ledger() -> None:
+        for write_ledger in commit:
+            write_ledger()
+
+    try:
+        write_folder(out, write, kind="score", overwrite=overwrite, before_swap=commit_ledger)
+    finally:
+        shutil.rmtree(owed, ignore_errors=True)
     return summary
 
 
