@@ -230,3 +230,41 @@ def test_a_tariff_folder_spec_is_read_by_every_partition(clean: Path, tmp_path: 
     write_scored(score_batch(batch, rejects, tariff=tariff_spec(folder)), whole)
     score_partitioned(clean, tmp_path / "parts", 2, tariff=str(folder))
     _assert_equal(whole, tmp_path / "parts")
+
+
+def test_csv_is_split_a_block_at_a_time_with_the_files_rows(broken: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """CSV streamed in 4 KB blocks gathered into chunks of 500 rows (hundreds of chunks): the
+    same outputs, rejects naming the same file rows, as the whole run."""
+    import yibao.partition as partition
+
+    monkeypatch.setattr(partition, "CHUNK", 500)
+    monkeypatch.setattr(partition, "CSV_BLOCK", 1 << 12)
+    whole = _whole(broken, tmp_path / "whole")
+    score_partitioned(broken, tmp_path / "parts", 3)
+    _assert_equal(whole, tmp_path / "parts")
+
+
+def test_a_gb18030_csv_and_a_ragged_row_far_into_the_file(clean: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The encoding is decided by the whole file, not its first block (a Chinese name in the
+    last row); a row with a cell too many, after many blocks, is refused naming its line."""
+    import yibao.partition as partition
+
+    monkeypatch.setattr(partition, "CSV_BLOCK", 1 << 12)
+    folder = tmp_path / "batch"
+    write_tables(generate(300, 5), folder, "csv")
+    persons = _text(folder / "persons.csv")
+    persons.loc[len(persons) - 1, "name"] = "张三"
+    persons.to_csv(folder / "persons.csv", index=False, encoding="gb18030")
+    whole = _whole(folder, tmp_path / "whole")
+    score_partitioned(folder, tmp_path / "parts", 2)
+    _assert_equal(whole, tmp_path / "parts")
+    text = (folder / "lines.csv").read_text().splitlines()
+    text[-3] += ",1"
+    (folder / "lines.csv").write_text("\n".join(text) + "\n")
+    with pytest.raises(InputError) as wholly:
+        load_batch(folder)
+    with pytest.raises(InputError) as parts:
+        score_partitioned(folder, tmp_path / "out", 2)
+    assert str(parts.value) == str(wholly.value) and f"line {len(text) - 2}" in str(parts.value)

@@ -61,8 +61,10 @@ PART = "part-{:05d}"
 ROW = "_yibao_row"  # a split file's column: the row's 0-based row in its input file
 SPLIT = ".split"  # the split input, inside the output's temporary folder until the parts are scored
 SHARED = "institutions"  # the one table every partition reads whole
-CHUNK = 1 << 20  # rows read at once while splitting (a row group of each part per chunk)
-CSV_BLOCK = 64 << 20  # bytes of a CSV read at once while splitting: about 600k lines
+CHUNK = 1 << 18  # rows read at once while splitting (a row group of each part per chunk): ~100 MB of lines
+# bytes of a CSV parsed at once; Arrow's streaming reader reads a dozen blocks ahead (found by
+# measuring: with 16 MB blocks it held a 180 MB file whole), so blocks stay small and are gathered
+CSV_BLOCK = 1 << 20
 OUTPUTS = ("claims", "lines", "accumulators", "violations", "rejects")
 LINES_PER_PARTITION = 1_000_000  # `--partitions auto`: about 400 MB to score, a tenth of a small server
 CSV_LINE_BYTES = 100  # about what a line takes in a CSV export, to count lines without reading them
@@ -113,8 +115,8 @@ def _sheet(path: Path) -> pa.Table:
 
 
 def _chunks(path: Path, columns: Sequence[str] | None = None) -> Iterator[pa.Table]:
-    """The raw rows of a table file in order, a chunk at a time: Parquet by row groups, CSV by
-    blocks of `CSV_BLOCK` bytes; an xlsx sheet is read whole (calamine reads no part of a sheet)."""
+    """The raw rows of a table file in order, a chunk of about `CHUNK` rows at a time (Parquet
+    decodes a row group at once); an xlsx sheet is read whole (calamine reads no part of a sheet)."""
     if path.suffix.lower() == ".csv":
         yield from _csv_chunks(path, columns)
         return
@@ -142,18 +144,20 @@ def _csv_chunks(path: Path, columns: Sequence[str] | None) -> Iterator[pa.Table]
     try:
         reader = pacsv.open_csv(path, **csv_options(encoding, csv_header(path, encoding), ragged, threads=False,
                                                     block_size=CSV_BLOCK))
-        empty = True
+        pending: list[pa.RecordBatch] = []
+        told = False
         for batch in reader:
+            pending.append(batch if columns is None else batch.select(list(columns)))
             if ragged:
                 raise ragged_error(path, ragged)
-            table = pa.Table.from_batches([batch])
-            empty = False
-            yield table.select(list(columns)) if columns is not None else table
+            if sum(b.num_rows for b in pending) >= CHUNK:
+                yield pa.Table.from_batches(pending)
+                pending, told = [], True
         if ragged:
             raise ragged_error(path, ragged)
-        if empty:
-            table = reader.schema.empty_table()
-            yield table.select(list(columns)) if columns is not None else table
+        if pending or not told:
+            yield pa.Table.from_batches(pending, schema=reader.schema if columns is None else
+                                        pa.schema([reader.schema.field(c) for c in columns]))
     except READ_ERRORS as exc:
         raise unreadable(path, exc) from None
 
