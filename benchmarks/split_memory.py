@@ -25,6 +25,7 @@ CHILD = """
 import json, resource, sys, tempfile, time
 from pathlib import Path
 import pyarrow.parquet as pq
+import yibao
 from yibao.partition import input_tables, split
 source, n = Path(sys.argv[1]), int(sys.argv[2])
 tables = input_tables(source, None)
@@ -36,15 +37,17 @@ if n:
     seconds = time.perf_counter() - started
 else:
     seconds = 0.0
-print(json.dumps({"lines": count, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+print(json.dumps({"code": yibao.__file__, "lines": count, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "seconds": round(seconds, 1)}))
 """
 
 
 def measure(batch: str, partitions: int, code: str | None, scratch: str) -> dict:
     env = os.environ | {"MALLOC_ARENA_MAX": "2"} | ({"PYTHONPATH": code} if code else {})
-    done = subprocess.run([sys.executable, "-c", CHILD, batch, str(partitions), scratch], env=env,
-                          capture_output=True, text=True, check=True)
+    # run in the scratch folder: `python -c` puts the working folder first on sys.path, which
+    # would shadow --code with a checkout the command happens to be run from
+    done = subprocess.run([sys.executable, "-c", CHILD, os.path.abspath(batch), str(partitions), scratch], env=env,
+                          capture_output=True, text=True, check=True, cwd=scratch)
     return json.loads(done.stdout)
 
 
@@ -56,7 +59,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         base = measure(args.batches[0], 0, args.code, scratch)["peak_mb"]
-        print(f"imports only: {base:.0f} MB")
+        print(f"yibao from {measure(args.batches[0], 0, args.code, scratch)['code']}; imports only: {base:.0f} MB")
         for batch in args.batches:
             m = measure(batch, args.partitions, args.code, scratch)
             own = m["peak_mb"] - base

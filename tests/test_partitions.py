@@ -248,7 +248,8 @@ def test_csv_is_split_a_block_at_a_time_with_the_files_rows(broken: Path, tmp_pa
 def test_a_gb18030_csv_and_a_ragged_row_far_into_the_file(clean: Path, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """The encoding is decided by the whole file, not its first block (a Chinese name in the
-    last row); a row with a cell too many, after many blocks, is refused naming its line."""
+    last row, in a column the agency's export adds); a row with a cell too many, after many
+    blocks, is refused naming its line."""
     import yibao.partition as partition
 
     monkeypatch.setattr(partition, "CSV_BLOCK", 1 << 12)

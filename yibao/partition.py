@@ -36,7 +36,7 @@ import shutil
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -48,14 +48,15 @@ from yibao.errors import InputError
 from yibao.io import (READ_ERRORS, _arrow_frame, _field_name, _text, check_header, csv_header, csv_options,
                       normalize, parquet_parts, ragged_error, read_parts, read_table, table_file, unreadable,
                       write_tables)
-from yibao.ledger.parts import LedgerRun, PartLedger, commit as ledger_commit, open_run, owners
-from yibao.ledger.parts import score_part as ledger_part
-from yibao.ledger.scoring import Outcome
 from yibao.outputs import input_digest, write_folder
 from yibao.pipeline import Result, score_batch
 from yibao.settlement.inputs import parse_period
 from yibao.tariffs.registry import tariff_spec
 from yibao.tables import INPUT_TABLES, OPTIONAL_TABLES
+
+if TYPE_CHECKING:  # the ledger (SQLAlchemy, Alembic: 30 MB) is imported only by runs that use it
+    from yibao.ledger.parts import LedgerRun, PartLedger
+    from yibao.ledger.scoring import Outcome
 
 PART = "part-{:05d}"
 ROW = "_yibao_row"  # a split file's column: the row's 0-based row in its input file
@@ -372,6 +373,8 @@ def score_part(job: Job, k: int) -> PartStats:
     if job.ledger is None:
         result = score_batch(batch, rejects, tariff=tariff, trace=job.trace)
     else:
+        from yibao.ledger.parts import score_part as ledger_part
+
         result, owed = ledger_part(job.ledger, batch, rejects, tariff, job.trace, PART.format(k))
     tables = {name: getattr(result, name) for name in OUTPUTS}
     if result.trace is not None:
@@ -444,7 +447,12 @@ def score_partitioned(source: Path, out: Path, partitions: int, *, run: Runner =
     period = None if period is None else parse_period(period).text
     summary: dict[str, Any] = {}
     owed = out.with_name(f"{out.name}.tmp-{os.getpid()}-ledger")  # what the partitions would commit
-    run_ledger, known = open_run(ledger, source, tariff, owed) if ledger is not None else (None, None)
+    run_ledger, known = None, None
+    if ledger is not None:
+        from yibao.ledger.parts import commit as ledger_commit, open_run, owners
+        from yibao.ledger.scoring import Outcome
+
+        run_ledger, known = open_run(ledger, source, tariff, owed)
     commit: list[Callable[[], None]] = []
 
     def write(folder: Path) -> dict[str, Any]:
