@@ -20,7 +20,7 @@ import yibao
 import yibao.cli.app as cli_app
 from conftest import fen
 from pg import new_database, postgres_server  # noqa: F401 (a fixture)
-from test_ledger import months, only
+from test_ledger import months, only, whole_year  # noqa: F401 (a fixture, of this module's year)
 from test_partitions import _table
 from yibao.io import write_tables
 from yibao.ledger import Ledger
@@ -30,18 +30,13 @@ from yibao.pipeline import Result
 from yibao.scored import TABLES
 from yibao.synth import generate
 
-CLAIMS, SEED, PARTITIONS = 1500, 7, 3
-IDS = ("entry_id", "batch_id", "reverses", "paid_batch", "seq")  # numbered or named by the run itself
+PARTITIONS = 3
 
 
 @pytest.fixture(scope="module")
 def year() -> dict[str, pd.DataFrame]:
-    return generate(CLAIMS, SEED)
-
-
-@pytest.fixture(scope="module")
-def whole_year(year: dict[str, pd.DataFrame]) -> Result:
-    return yibao.score(year)
+    return generate(1500, 7)  # half test_ledger's year: each test scores it four times over
+IDS = ("entry_id", "batch_id", "reverses", "paid_batch", "seq")  # numbered or named by the run itself
 
 
 @pytest.fixture(scope="module")
@@ -80,16 +75,19 @@ def score(batch: Path, out: Path, url: str, period: str, *extra: str) -> str:
     return done.output
 
 
-def ledger_rows(url: str) -> dict[str, pd.DataFrame]:
-    """Every table of the ledger, without the run's own ids, sorted by its remaining columns."""
+def ledger_tables(url: str) -> dict[str, pd.DataFrame]:
     ledger = Ledger(url)
     try:
         with ledger.engine.connect() as conn:
-            tables = {name: pd.read_sql_table(name, conn) for name in metadata.tables}
+            return {name: pd.read_sql_table(name, conn) for name in metadata.tables}
     finally:
         ledger.close()
+
+
+def ledger_rows(url: str) -> dict[str, pd.DataFrame]:
+    """Every table of the ledger, without the run's own ids, sorted by its remaining columns."""
     out = {}
-    for name, frame in tables.items():
+    for name, frame in ledger_tables(url).items():
         frame = frame.drop(columns=[c for c in IDS if c in frame])
         out[name] = frame.sort_values(list(frame.columns), kind="stable").reset_index(drop=True)
     return out
@@ -143,21 +141,11 @@ def test_the_same_batch_partitioned_again_adds_nothing(batches: Path, tmp_path: 
     url = str(tmp_path / "ledger.db")
     score(batches / "jan", tmp_path / "jan", url, "2025-01", "--partitions", "2")
     score(batches / "feb", tmp_path / "a", url, "2025-02", "--partitions", "3")
-    ledger = Ledger(url)
-    try:
-        with ledger.engine.connect() as conn:
-            before = {name: pd.read_sql_table(name, conn) for name in metadata.tables}
-    finally:
-        ledger.close()
+    before = ledger_tables(url)
     told = score(batches / "feb", tmp_path / "b", url, "2025-02", "--partitions", "2")
     assert "already committed in period 2025-02: nothing added" in told
-    ledger = Ledger(url)
-    try:
-        with ledger.engine.connect() as conn:
-            for name, frame in before.items():
-                pd.testing.assert_frame_equal(pd.read_sql_table(name, conn), frame, obj=name)
-    finally:
-        ledger.close()
+    for name, frame in ledger_tables(url).items():
+        pd.testing.assert_frame_equal(frame, before[name], obj=name)
     assert_same_outputs(tmp_path / "a", tmp_path / "b")
 
 
@@ -184,8 +172,8 @@ def test_a_dask_cluster_commits_what_a_whole_run_commits(batches: Path, tmp_path
     from yibao.cluster import dask_runner
 
     whole, parts = str(tmp_path / "whole.db"), str(tmp_path / "parts.db")
-    score(batches / "jan", tmp_path / "w-jan", whole, "2025-01")
-    score(batches / "jan", tmp_path / "p-jan", parts, "2025-01", "--partitions", "2")
+    for url in (whole, parts):
+        score(batches / "jan", tmp_path / "jan", url, "2025-01", "--overwrite")
     score(batches / "feb", tmp_path / "w-feb", whole, "2025-02")
     score_partitioned(batches / "feb", tmp_path / "p-feb", PARTITIONS, run=dask_runner(workers=2),
                       ledger=parts, period="2025-02")
