@@ -9,6 +9,9 @@ and batch digests are the run's own), and the outputs the same rows; SQLite and 
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +21,7 @@ from typer.testing import CliRunner
 
 import yibao
 import yibao.cli.app as cli_app
-from conftest import fen
+from conftest import fen, kill_while_writing
 from pg import new_database, postgres_server  # noqa: F401 (a fixture)
 from test_ledger import months, only, whole_year  # noqa: F401 (a fixture, of this module's year)
 from test_partitions import _table
@@ -179,3 +182,21 @@ def test_a_dask_cluster_commits_what_a_whole_run_commits(batches: Path, tmp_path
                       ledger=parts, period="2025-02")
     assert_same_ledger(whole, parts)
     assert_same_outputs(tmp_path / "w-feb", tmp_path / "p-feb")
+
+
+def test_a_partitioned_job_killed_while_writing_has_committed_nothing(batches: Path, tmp_path: Path) -> None:
+    """Killed once its parts are written, before the manifest: the ledger is as before, and the
+    run made again commits once and removes what the killed one left beside `--out`."""
+    url, out = str(tmp_path / "ledger.db"), tmp_path / "out"
+    score(batches / "jan", tmp_path / "jan", url, "2025-01", "--partitions", "2")
+    before = ledger_tables(url)
+    command = [sys.executable, "-c", "from yibao.cli.app import main; main()", "score", str(batches / "feb"),
+               "--out", str(out), "--ledger", url, "--period", "2025-02", "--partitions", "2", "--quiet"]
+    assert kill_while_writing(command, out) == -signal.SIGKILL
+    assert list(tmp_path.glob("out.tmp-*-ledger"))  # what the partitions would have committed
+    for name, frame in ledger_tables(url).items():
+        pd.testing.assert_frame_equal(frame, before[name], obj=name)
+    again = subprocess.run(command, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert len(ledger_tables(url)["batches"]) == 2 and (out / "manifest.json").is_file()
+    assert not list(tmp_path.glob("out.tmp-*"))
