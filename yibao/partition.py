@@ -24,8 +24,10 @@ What the split must not break:
 Output rows are in partition order (within a part, in file order); sorted by their keys, every
 table equals a whole run's row for row (tests/test_partitions.py).
 
-Reading is streamed for Parquet input (row groups, keys by column projection), so peak memory
-is one partition plus the claim keys; CSV and xlsx tables are read whole once to be split.
+Reading is streamed for Parquet (row groups, keys by column projection) and CSV (chunks of
+`CHUNK` rows), so peak memory is one partition plus the claim keys, held as 64-bit hashes; an
+xlsx sheet is read whole once to be split. With a ledger, each partition plans and scores
+against it and the client commits the batch in one transaction (yibao.ledger.parts).
 """
 
 from __future__ import annotations
