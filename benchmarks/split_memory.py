@@ -37,8 +37,8 @@ if n:
     seconds = time.perf_counter() - started
 else:
     seconds = 0.0
-print(json.dumps({"code": yibao.__file__, "lines": count, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "seconds": round(seconds, 1)}))
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"code": yibao.__file__, "lines": count, "peak_mb": peak, "seconds": round(seconds, 1)}))
 """
 
 

@@ -96,7 +96,9 @@ def score_part(run: LedgerRun, batch: Batch, rejects: pd.DataFrame, tariff: obje
     ledger = Ledger(run.url)
     try:
         if run.replay:
-            targets = claims["correction_of"].astype(str) if "correction_of" in claims else pd.Series([], dtype=str)
+            # the persons whose accumulators the first run read: its claims' and those its corrections reversed
+            targets = claims["correction_of"].fillna("").astype(str) if "correction_of" in claims else \
+                pd.Series([], dtype=str)
             persons = set(claims["psn_no"]) | set(ledger.claim_persons(targets[targets != ""]).values())
             inputs, dups = ledger.batch_inputs(run.batch_id, persons, claims["mdtrt_id"])
             plan = Plan(inputs, dups, pd.DataFrame())
@@ -118,10 +120,10 @@ def score_part(run: LedgerRun, batch: Batch, rejects: pd.DataFrame, tariff: obje
     return result, PartLedger(len(payments), len(plan.duplicates), len(plan.reversed), last_settled(result.claims))
 
 
-def commit(run: LedgerRun, names: list[str], stats: list[PartLedger], period: str | None) -> tuple[Callable[[], None], Outcome]:
-    """The function committing the partitions' files in one transaction (nothing, for a batch
-    committed already), and the outcome to tell; `period`: --period, else the month of the
-    batch's latest settlement date."""
+def commit(run: LedgerRun, names: list[str], stats: list[PartLedger],
+           period: str | None) -> tuple[Callable[[], None], Outcome]:
+    """The function committing the files of the partitions `names` in one transaction, and the
+    outcome to tell; `period`: --period, else the month of the batch's latest settlement date."""
     period = period or period_of(max((s.last_settled for s in stats), default=""))
     outcome = Outcome(run.batch_id, period, False, *(sum(getattr(s, f) for s in stats)
                                                      for f in ("paid", "duplicates", "reversals")))

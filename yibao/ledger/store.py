@@ -224,7 +224,8 @@ class Ledger:
         """The person each of these claims was paid to, for those ever paid."""
         t = schema.entries
         with self.engine.connect() as conn:
-            rows = _rows_of(conn, select(t.c.mdtrt_id, t.c.psn_no).where(t.c.entry == PAYMENT), t.c.mdtrt_id, ids)
+            query = select(t.c.mdtrt_id, t.c.psn_no).where(t.c.entry == PAYMENT)
+            rows = _rows_of(conn, query, t.c.mdtrt_id, ids)
             return {m: p for m, p in rows}
 
     def period_entries(self, period: str) -> pd.DataFrame:
