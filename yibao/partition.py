@@ -165,6 +165,7 @@ def _csv_chunks(path: Path, columns: Sequence[str] | None) -> Iterator[pa.Table]
         raise unreadable(path, exc) from None
 
 
+@lru_cache(maxsize=None)  # asked for its header, keys and rows in turn: decoded once per split
 def _csv_encoding(path: Path) -> str:
     """UTF-8 if every byte of the file decodes as UTF-8 (checked a block at a time), else GB18030
     (Excel's CSV on Chinese Windows), as a whole read decides."""
@@ -303,6 +304,7 @@ def split(tables: dict[str, Path], n: int, into: Path, owners: Owners | None = N
                 _split_table(path, _route(table, path, router), n, into / table)
     finally:
         _sheet.cache_clear()  # not to hold a whole sheet while the partitions are scored
+        _csv_encoding.cache_clear()  # a file of the same name may be written again
 
 
 def _claim_keys(path: Path, owners: Owners | None) -> tuple[np.ndarray, np.ndarray,
