@@ -297,8 +297,8 @@ def split(tables: dict[str, Path], n: int, into: Path, owners: Owners | None = N
     each row with its file row in `_yibao_row`. `owners`: with a ledger, the person each
     corrected claim was paid to, who must meet the correction's person (the reversal takes
     their accumulators back)."""
-    router = Router(n, *_claim_keys(tables["claims"], owners))
     try:
+        router = Router(n, *_claim_keys(tables["claims"], owners))
         for table, path in tables.items():
             if table != SHARED:
                 _split_table(path, _route(table, path, router), n, into / table)
