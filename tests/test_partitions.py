@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import yibao
 from yibao.errors import InputError
 from yibao.io import load_batch, read_table, write_tables
-from yibao.partition import Router, score_partitioned
+from yibao.partition import Router, _hashes, score_partitioned
 from yibao.pipeline import score_batch
 from yibao.scored import TABLES, write_scored
 from yibao.synth import generate
@@ -131,9 +131,9 @@ def test_settlement_reads_the_parts(clean: Path, tmp_path: Path) -> None:
 def test_persons_sharing_a_claim_id_meet_in_one_partition() -> None:
     """A shares claim id X with B, B shares Y with C: all three must meet, chain and all."""
     people = [f"P{i}" for i in range(40)]
-    own = Router(8, pd.Series(people, dtype="str"), pd.Series(people, dtype="str")).person(pd.Series(people))
+    own = Router(8, _hashes(pd.Series(people)), _hashes(pd.Series(people))).person(pd.Series(people))
     a, b, c = (people[i] for i in _three_buckets(own))
-    router = Router(8, pd.Series([a, b, b, c], dtype="str"), pd.Series(["X", "X", "Y", "Y"], dtype="str"))
+    router = Router(8, _hashes(pd.Series([a, b, b, c])), _hashes(pd.Series(["X", "X", "Y", "Y"])))
     buckets = router.person(pd.Series([a, b, c], dtype="str"))
     assert len(set(buckets)) == 1 and buckets[0] == min(own[people.index(p)] for p in (a, b, c))
     assert list(router.line(pd.Series(["X", "Y", "Z"], dtype="str")))[:2] == [buckets[0]] * 2
@@ -160,7 +160,7 @@ def test_dask_local_cluster_equals_the_whole_batch(broken: Path, tmp_path: Path)
 
 
 @pytest.mark.parametrize("extra, says", [
-    (["--partitions", "2", "--ledger", "x.db"], "--ledger commits one batch"),
+    (["--partitions", "2", "--period", "2025-01"], "give it with --ledger"),
     (["--engine", "dask", "--format", "csv"], "write Parquet parts"),
     (["--scheduler", "tcp://127.0.0.1:8786"], "give it with --engine dask"),
     (["--partitions", "0"], "at least 1, or auto"),
@@ -230,3 +230,42 @@ def test_a_tariff_folder_spec_is_read_by_every_partition(clean: Path, tmp_path: 
     write_scored(score_batch(batch, rejects, tariff=tariff_spec(folder)), whole)
     score_partitioned(clean, tmp_path / "parts", 2, tariff=str(folder))
     _assert_equal(whole, tmp_path / "parts")
+
+
+def test_csv_is_split_a_block_at_a_time_with_the_files_rows(broken: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """CSV streamed in 4 KB blocks gathered into chunks of 500 rows (hundreds of chunks): the
+    same outputs, rejects naming the same file rows, as the whole run."""
+    import yibao.partition as partition
+
+    monkeypatch.setattr(partition, "CHUNK", 500)
+    monkeypatch.setattr(partition, "CSV_BLOCK", 1 << 12)
+    whole = _whole(broken, tmp_path / "whole")
+    score_partitioned(broken, tmp_path / "parts", 3)
+    _assert_equal(whole, tmp_path / "parts")
+
+
+def test_a_gb18030_csv_and_a_ragged_row_far_into_the_file(clean: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The encoding is decided by the whole file, not its first block (a Chinese name in the
+    last row, in a column the agency's export adds); a row with a cell too many, after many
+    blocks, is refused naming its line."""
+    import yibao.partition as partition
+
+    monkeypatch.setattr(partition, "CSV_BLOCK", 1 << 12)
+    folder = tmp_path / "batch"
+    write_tables(generate(300, 5), folder, "csv")
+    persons = _text(folder / "persons.csv")
+    persons.loc[len(persons) - 1, "name"] = "张三"
+    persons.to_csv(folder / "persons.csv", index=False, encoding="gb18030")
+    whole = _whole(folder, tmp_path / "whole")
+    score_partitioned(folder, tmp_path / "parts", 2)
+    _assert_equal(whole, tmp_path / "parts")
+    text = (folder / "lines.csv").read_text().splitlines()
+    text[-3] += ",1"
+    (folder / "lines.csv").write_text("\n".join(text) + "\n")
+    with pytest.raises(InputError) as wholly:
+        load_batch(folder)
+    with pytest.raises(InputError) as parts:
+        score_partitioned(folder, tmp_path / "out", 2)
+    assert str(parts.value) == str(wholly.value) and f"line {len(text) - 2}" in str(parts.value)

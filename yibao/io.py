@@ -259,31 +259,44 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 
 def _read_csv_as(path: Path, encoding: str) -> pd.DataFrame:
-    with path.open(encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="") as f:
-        header = next(csv.reader(f))
+    header = csv_header(path, encoding)
     ragged: list[pacsv.InvalidRow] = []
     table = _csv_table(path, encoding, header, ragged, threads=True)
     if ragged:  # the row's line is known only to a reader on one thread: read again to find it
         ragged.clear()
         _csv_table(path, encoding, header, ragged, threads=False)
-        first = min(ragged, key=lambda row: row.number or 0)
-        raise InputError(f"line {first.number}: {first.actual_columns} cells where the header has "
-                         f"{first.expected_columns} (a separator or a quote out of place?)", file=str(path))
+        raise ragged_error(path, ragged)
     return _arrow_frame(table)
+
+
+def csv_header(path: Path, encoding: str) -> list[str]:
+    with path.open(encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="") as f:
+        return next(csv.reader(f))
+
+
+def ragged_error(path: Path, ragged: list[pacsv.InvalidRow]) -> InputError:
+    first = min(ragged, key=lambda row: row.number or 0)
+    return InputError(f"line {first.number}: {first.actual_columns} cells where the header has "
+                      f"{first.expected_columns} (a separator or a quote out of place?)", file=str(path))
 
 
 def _csv_table(path: Path, encoding: str, header: list[str], ragged: list[pacsv.InvalidRow],
                threads: bool) -> pa.Table:
-    """Every column as text; rows with the wrong number of cells are collected in `ragged`."""
+    return pacsv.read_csv(path, **csv_options(encoding, header, ragged, threads))
+
+
+def csv_options(encoding: str, header: list[str], ragged: list[pacsv.InvalidRow], threads: bool,
+                **read: Any) -> dict[str, Any]:
+    """Arrow's CSV reader options: every column as text; rows with the wrong number of cells are
+    collected in `ragged`. `read`: more `ReadOptions` (a streaming reader's block size)."""
     def collect(row: pacsv.InvalidRow) -> str:
         ragged.append(row)
         return "skip"
 
-    return pacsv.read_csv(
-        path, read_options=pacsv.ReadOptions(encoding=encoding, use_threads=threads),
-        parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=collect),
-        convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
-                                             strings_can_be_null=False, quoted_strings_can_be_null=False))
+    return {"read_options": pacsv.ReadOptions(encoding=encoding, use_threads=threads, **read),
+            "parse_options": pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=collect),
+            "convert_options": pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
+                                                    strings_can_be_null=False, quoted_strings_can_be_null=False)}
 
 
 def _open_workbook(path: Path) -> Any:

@@ -24,37 +24,50 @@ What the split must not break:
 Output rows are in partition order (within a part, in file order); sorted by their keys, every
 table equals a whole run's row for row (tests/test_partitions.py).
 
-Reading is streamed for Parquet input (row groups, keys by column projection), so peak memory
-is one partition plus the claim keys; CSV and xlsx tables are read whole once to be split.
+Reading is streamed for Parquet (row groups, keys by column projection) and CSV (chunks of
+`CHUNK` rows), so peak memory is one partition plus the claim keys, held as 64-bit hashes; an
+xlsx sheet is read whole once to be split. With a ledger, each partition plans and scores
+against it and the client commits the batch in one transaction (yibao.ledger.parts).
 """
 
 from __future__ import annotations
 
+import codecs
+import os
 import shutil
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from yibao.codes import positions
 from yibao.errors import InputError
-from yibao.io import (READ_ERRORS, _arrow_frame, _field_name, _text, check_header, normalize, parquet_parts,
-                      read_parts, read_table, table_file, unreadable, write_tables)
+from yibao.io import (READ_ERRORS, _arrow_frame, _field_name, _text, check_header, csv_header, csv_options,
+                      normalize, parquet_parts, ragged_error, read_parts, read_table, table_file, unreadable,
+                      write_tables)
 from yibao.outputs import input_digest, write_folder
 from yibao.pipeline import Result, score_batch
+from yibao.settlement.inputs import parse_period
 from yibao.tariffs.registry import tariff_spec
 from yibao.tables import INPUT_TABLES, OPTIONAL_TABLES
+
+if TYPE_CHECKING:  # the ledger (SQLAlchemy, Alembic: 30 MB) is imported only by runs that use it
+    from yibao.ledger.parts import LedgerRun, PartLedger
+    from yibao.ledger.scoring import Outcome
 
 PART = "part-{:05d}"
 ROW = "_yibao_row"  # a split file's column: the row's 0-based row in its input file
 SPLIT = ".split"  # the split input, inside the output's temporary folder until the parts are scored
 SHARED = "institutions"  # the one table every partition reads whole
-CHUNK = 1 << 20  # rows read at once while splitting (a row group of each part per chunk)
+CHUNK = 1 << 18  # rows read at once while splitting (a row group of each part per chunk): ~100 MB of lines
+# bytes of a CSV parsed at once; Arrow's streaming reader reads a dozen blocks ahead (found by
+# measuring: with 16 MB blocks it held a 180 MB file whole), so blocks stay small and are gathered
+CSV_BLOCK = 1 << 20
 OUTPUTS = ("claims", "lines", "accumulators", "violations", "rejects")
 LINES_PER_PARTITION = 1_000_000  # `--partitions auto`: about 400 MB to score, a tenth of a small server
 CSV_LINE_BYTES = 100  # about what a line takes in a CSV export, to count lines without reading them
@@ -71,14 +84,17 @@ class Job:
     sources: dict[str, str]  # table → its input file, as rejects name it
     tariff: str | None = None
     trace: bool = False
+    ledger: LedgerRun | None = None
 
 
 @dataclass
 class PartStats:
-    """What a scored partition reports back: its rows per output table and tariff versions."""
+    """What a scored partition reports back: its rows per output table and tariff versions (and
+    with a ledger, its share of the batch's outcome)."""
 
     rows: dict[str, int] = field(default_factory=dict)
     tariffs: set[str] = field(default_factory=set)
+    ledger: PartLedger | None = None
 
 
 Runner = Callable[[Job, int], list[PartStats]]
@@ -94,18 +110,21 @@ def _is_parquet(path: Path) -> bool:
     return path.is_dir() or path.suffix.lower() == ".parquet"
 
 
-@lru_cache(maxsize=1)  # the split asks for a table's header, keys and rows in turn: read it once
-def _whole(path: Path) -> pa.Table:
+@lru_cache(maxsize=1)  # the split asks for a sheet's header, keys and rows in turn: read it once
+def _sheet(path: Path) -> pa.Table:
     frame = read_table(path)
     check_header(frame.columns, str(path))
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
 def _chunks(path: Path, columns: Sequence[str] | None = None) -> Iterator[pa.Table]:
-    """The raw rows of a table file in order, a chunk at a time (Parquet is streamed; CSV and
-    xlsx are read whole)."""
+    """The raw rows of a table file in order, a chunk of about `CHUNK` rows at a time (Parquet
+    decodes a row group at once); an xlsx sheet is read whole (calamine reads no part of a sheet)."""
+    if path.suffix.lower() == ".csv":
+        yield from _csv_chunks(path, columns)
+        return
     if not _is_parquet(path):
-        table = _whole(path)
+        table = _sheet(path)
         table = table.select(list(columns)) if columns is not None else table
         for start in range(0, max(len(table), 1), CHUNK):
             yield table.slice(start, CHUNK)
@@ -120,12 +139,61 @@ def _chunks(path: Path, columns: Sequence[str] | None = None) -> Iterator[pa.Tab
             yield pa.Table.from_batches([batch])
 
 
+def _csv_chunks(path: Path, columns: Sequence[str] | None) -> Iterator[pa.Table]:
+    """A CSV file streamed as `yibao.io.read_table` reads it whole: every column as text, UTF-8
+    or else GB18030, a row with the wrong number of cells refused naming its line."""
+    encoding = _csv_encoding(path)
+    ragged: list[pacsv.InvalidRow] = []
+    try:
+        reader = pacsv.open_csv(path, **csv_options(encoding, csv_header(path, encoding), ragged, threads=False,
+                                                    block_size=CSV_BLOCK))
+        pending: list[pa.RecordBatch] = []
+        told = False
+        for batch in reader:
+            pending.append(batch if columns is None else batch.select(list(columns)))
+            if ragged:
+                raise ragged_error(path, ragged)
+            if sum(b.num_rows for b in pending) >= CHUNK:
+                yield pa.Table.from_batches(pending)
+                pending, told = [], True
+        if ragged:
+            raise ragged_error(path, ragged)
+        if pending or not told:
+            yield pa.Table.from_batches(pending, schema=reader.schema if columns is None else
+                                        pa.schema([reader.schema.field(c) for c in columns]))
+    except READ_ERRORS as exc:
+        raise unreadable(path, exc) from None
+
+
+@lru_cache(maxsize=None)  # asked for its header, keys and rows in turn: decoded once per split
+def _csv_encoding(path: Path) -> str:
+    """UTF-8 if every byte of the file decodes as UTF-8 (checked a block at a time), else GB18030
+    (Excel's CSV on Chinese Windows), as a whole read decides."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as f:
+            while block := f.read(CSV_BLOCK):
+                decoder.decode(block)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return "gb18030"
+    except OSError as exc:
+        raise unreadable(path, exc) from None
+    return "utf-8"
+
+
 def _column(path: Path, name: str) -> str | None:
     """The raw header of field `name` in a table file (headers may carry spaces or a label).
     Every part of a Parquet table is opened here, so a file no reader can use is refused before
     any splitting, as a whole run refuses it."""
-    if not _is_parquet(path):
-        names = _whole(path).column_names
+    if path.suffix.lower() == ".csv":
+        try:
+            names = csv_header(path, _csv_encoding(path))
+        except READ_ERRORS as exc:
+            raise unreadable(path, exc) from None
+        check_header(names, str(path))
+    elif not _is_parquet(path):
+        names = _sheet(path).column_names
     else:
         names = []
         for file in _files(path):
@@ -151,62 +219,63 @@ def _hashes(keys: pd.Series) -> np.ndarray:
 
 class Router:
     """The partition of every row: persons by hash, moved together where they share a claim id;
-    lines by their claim's partition."""
+    lines by their claim's partition.
 
-    def __init__(self, n: int, claim_psn: pd.Series, claim_ids: pd.Series) -> None:
+    Keys are held as 64-bit hashes, never as text: a province's month (40M claims) takes about
+    0.5 GB here instead of 6 GB of Python strings. Claims whose ids hash alike are treated as
+    sharing the id — their persons are moved together — so a line still meets its claim when two
+    different ids collide."""
+
+    def __init__(self, n: int, claim_psn: np.ndarray, claim_ids: np.ndarray,
+                 links: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """`claim_psn`, `claim_ids`: per claim the hashes of its person and id; `links`: more
+        (person, id) hash pairs whose persons must meet, e.g. a correction and the person of
+        the claim it reverses."""
         self.n = n
-        self.moved = _shared_claim_persons(claim_psn, claim_ids, self._bucket(_hashes(claim_psn)))
-        # claim ids by hash, sorted once: a chunk of lines is looked up by binary search
-        self.claim_ids = claim_ids.reset_index(drop=True)
-        hashes = _hashes(self.claim_ids)
-        self.order = np.argsort(hashes, kind="stable")
-        self.sorted_hashes = hashes[self.order]
-        self.claim_bucket = self.person(claim_psn)
+        psn, ids = (claim_psn, claim_ids) if links is None else (np.concatenate([claim_psn, links[0]]),
+                                                                  np.concatenate([claim_ids, links[1]]))
+        self.moved, self.moved_bucket = _shared_claim_persons(psn, ids, self._bucket(psn))
+        order = np.argsort(claim_ids, kind="stable")  # claim ids sorted once: lines looked up by binary search
+        self.sorted_ids = claim_ids[order]
+        self.claim_bucket = self.person_of(claim_psn)[order].astype(np.int32)
 
     def _bucket(self, hashes: np.ndarray) -> np.ndarray:
         return (hashes % np.uint64(self.n)).astype(np.int64)
 
     def person(self, psn: pd.Series) -> np.ndarray:
-        bucket = self._bucket(_hashes(psn))
-        if len(self.moved):
-            moved = psn.map(self.moved).to_numpy(dtype=np.float64, na_value=np.nan)
-            bucket = np.where(np.isnan(moved), bucket, np.nan_to_num(moved)).astype(np.int64)
-        return bucket
+        return self.person_of(_hashes(psn))
+
+    def person_of(self, hashes: np.ndarray) -> np.ndarray:
+        """The partition of persons by the hashes of their numbers."""
+        return np.where(*_found(self.moved, hashes, self.moved_bucket), self._bucket(hashes))
 
     def line(self, claim_ids: pd.Series) -> np.ndarray:
         hashes = _hashes(claim_ids)
-        pos = self._claim_positions(claim_ids, hashes)
-        own = self.claim_bucket[np.maximum(pos, 0)] if len(self.claim_ids) else np.zeros(len(pos), np.int64)
-        return np.where(pos >= 0, own, self._bucket(hashes))
-
-    def _claim_positions(self, ids: pd.Series, hashes: np.ndarray) -> np.ndarray:
-        """Per id a row of the claims with it, −1 where none; a hash found is checked against the
-        id itself, and the rare id whose hash another id shares is looked up exactly."""
-        if not len(self.claim_ids):
-            return np.full(len(ids), -1, dtype=np.int64)
-        at = np.minimum(np.searchsorted(self.sorted_hashes, hashes), len(self.sorted_hashes) - 1)
-        pos = self.order[at]
-        hit = self.sorted_hashes[at] == hashes
-        same = np.asarray(self.claim_ids.array.take(pos) == ids.array, dtype=bool)
-        pos = np.where(hit & same, pos, -1)
-        clash = np.flatnonzero(hit & ~same)
-        if len(clash):
-            pos[clash] = positions(ids.iloc[clash], self.claim_ids)
-        return pos
+        return np.where(*_found(self.sorted_ids, hashes, self.claim_bucket), self._bucket(hashes))
 
 
-def _shared_claim_persons(psn: pd.Series, ids: pd.Series, bucket: np.ndarray) -> pd.Series:
-    """Persons whose claims share an `mdtrt_id` with another person's, and the one partition
-    each group goes to (the lowest of its buckets; chains of shared ids settle by repetition)."""
-    dup = ids.duplicated(keep=False).to_numpy()
+def _found(keys: np.ndarray, hashes: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per hash whether the sorted `keys` hold it, and the value beside it there."""
+    if not len(keys):
+        return np.zeros(len(hashes), dtype=bool), np.zeros(len(hashes), dtype=np.int64)
+    at = np.minimum(np.searchsorted(keys, hashes), len(keys) - 1)
+    return keys[at] == hashes, values[at].astype(np.int64)
+
+
+def _shared_claim_persons(psn: np.ndarray, ids: np.ndarray, bucket: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Persons (hashes, sorted) whose claims share an id with another person's, and the one
+    partition each group goes to (the lowest of its buckets; chains of shared ids settle by
+    repetition)."""
+    dup = pd.Series(ids).duplicated(keep=False).to_numpy()
     if not dup.any():
-        return pd.Series(dtype=np.int64)
-    links = pd.DataFrame({"psn": psn.to_numpy()[dup], "id": ids.to_numpy()[dup], "bucket": bucket[dup]})
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+    links = pd.DataFrame({"psn": psn[dup], "id": ids[dup], "bucket": bucket[dup]})
     while True:
         low = links.groupby("id")["bucket"].transform("min")
         low = low.groupby(links["psn"]).transform("min")
         if (low == links["bucket"]).all():
-            return links.groupby("psn")["bucket"].min()
+            moved = links.groupby("psn")["bucket"].min()  # sorted by person hash
+            return moved.index.to_numpy(dtype=np.uint64), moved.to_numpy(dtype=np.int64)
         links["bucket"] = low
 
 
@@ -220,23 +289,49 @@ def _route(table: str, path: Path, router: Router) -> Callable[[pa.Table], np.nd
     return lambda chunk: router.person(_keys(chunk, column))
 
 
-def split(tables: dict[str, Path], n: int, into: Path) -> None:
+Owners = Callable[[np.ndarray], dict[str, str]]  # claim ids → the person each was paid to (the ledger)
+
+
+def split(tables: dict[str, Path], n: int, into: Path, owners: Owners | None = None) -> None:
     """Write every table but institutions as `into/<table>/part-NNNNN.parquet`, one per partition,
-    each row with its file row in `_yibao_row`."""
-    claim_cols = [_column(tables["claims"], c) for c in ("psn_no", "mdtrt_id")]
-    if None in claim_cols:
-        claim_psn = claim_ids = pd.Series([], dtype="str")
-    else:
-        chunks = list(_chunks(tables["claims"], claim_cols))
-        claim_psn = pd.concat([_keys(c, claim_cols[0]) for c in chunks], ignore_index=True)
-        claim_ids = pd.concat([_keys(c, claim_cols[1]) for c in chunks], ignore_index=True)
-    router = Router(n, claim_psn, claim_ids)
+    each row with its file row in `_yibao_row`. `owners`: with a ledger, the person each
+    corrected claim was paid to, who must meet the correction's person (the reversal takes
+    their accumulators back)."""
     try:
+        router = Router(n, *_claim_keys(tables["claims"], owners))
         for table, path in tables.items():
             if table != SHARED:
                 _split_table(path, _route(table, path, router), n, into / table)
     finally:
-        _whole.cache_clear()  # not to hold a whole CSV table while the partitions are scored
+        _sheet.cache_clear()  # not to hold a whole sheet while the partitions are scored
+        _csv_encoding.cache_clear()  # a file of the same name may be written again
+
+
+def _claim_keys(path: Path, owners: Owners | None) -> tuple[np.ndarray, np.ndarray,
+                                                             tuple[np.ndarray, np.ndarray] | None]:
+    """The hashes of every claim's person and id, read a chunk at a time, and the links of
+    corrections to the persons of the claims they correct."""
+    columns = [_column(path, c) for c in ("psn_no", "mdtrt_id")]
+    if None in columns:  # `normalize` says which is missing, in partition 0
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.uint64), None
+    fix = _column(path, "correction_of") if owners is not None else None
+    psn, ids, fixes = [], [], []
+    for chunk in _chunks(path, columns + ([fix] if fix else [])):
+        psn.append(_hashes(_keys(chunk, columns[0])))
+        ids.append(_hashes(_keys(chunk, columns[1])))
+        if fix:
+            target = _keys(chunk, fix)
+            has = (target != "").to_numpy()
+            fixes.append(pd.DataFrame({"psn": psn[-1][has], "target": target[has].to_numpy(dtype=object)}))
+    links = None
+    if owners is not None and fixes and sum(map(len, fixes)):
+        fixed = pd.concat(fixes, ignore_index=True)
+        owner = owners(fixed["target"].unique())
+        fixed = fixed[fixed["target"].isin(list(owner))]
+        target = _hashes(fixed["target"])
+        links = (np.concatenate([fixed["psn"].to_numpy(dtype=np.uint64), _hashes(fixed["target"].map(owner))]),
+                 np.concatenate([target, target]))
+    return np.concatenate(psn), np.concatenate(ids), links
 
 
 def _split_table(path: Path, route: Callable[[pa.Table], np.ndarray] | None, n: int, folder: Path) -> None:
@@ -277,15 +372,21 @@ def score_part(job: Job, k: int) -> PartStats:
     if k > 0:  # each partition validated the whole institutions table: report it once
         rejects = rejects[rejects["table"] != SHARED]
     # the spec as the user typed it (an id or a folder the worker reads too), resolved here
-    result = score_batch(batch, rejects, tariff=None if job.tariff is None else tariff_spec(job.tariff),
-                         trace=job.trace)
+    tariff = None if job.tariff is None else tariff_spec(job.tariff)
+    owed = None
+    if job.ledger is None:
+        result = score_batch(batch, rejects, tariff=tariff, trace=job.trace)
+    else:
+        from yibao.ledger.parts import score_part as ledger_part
+
+        result, owed = ledger_part(job.ledger, batch, rejects, tariff, job.trace, PART.format(k))
     tables = {name: getattr(result, name) for name in OUTPUTS}
     if result.trace is not None:
         tables["trace"] = result.trace
     for name, frame in tables.items():
         write_tables({PART.format(k): frame}, Path(job.out) / name)
     return PartStats({name: len(frame) for name, frame in tables.items()},
-                     {str(t) for t in result.claims["tariff"] if str(t)})
+                     {str(t) for t in result.claims["tariff"] if str(t)}, owed)
 
 
 def run_locally(job: Job, n: int, done: Callable[[], None] = lambda: None) -> list[PartStats]:
@@ -332,23 +433,47 @@ def auto_partitions(source: Path) -> int:
 
 def score_partitioned(source: Path, out: Path, partitions: int, *, run: Runner = run_locally,
                       tariff: str | None = None, accumulators: Path | None = None, trace: bool = False,
-                      overwrite: bool = False) -> dict[str, Any]:
+                      overwrite: bool = False, ledger: str | None = None, period: str | None = None,
+                      tell: Callable[[Outcome], None] = lambda outcome: None) -> dict[str, Any]:
     """Score the batch folder `source` in `partitions` partitions into the score folder `out`
     (written whole, with its manifest, as `yibao.scored.write_scored` writes one); `run` scores
-    the partitions (here one after another, or on a Dask cluster). Returns the summary."""
+    the partitions (here one after another, or on a Dask cluster). Returns the summary.
+    `ledger`: score against the ledger at this path or URL and commit the batch to it in one
+    transaction just before `out` is put in place (yibao.ledger.parts); `tell` gets the outcome."""
     from yibao.scored import SUMMARY, write_summary
 
     if partitions < 1:
         raise InputError(f"--partitions {partitions}: give at least 1")
     tables = input_tables(source, accumulators)
+    if ledger is not None and "accumulators" in tables:
+        raise InputError("the batch has an accumulators table, but with a ledger the accumulators come from "
+                         "the ledger: remove the table", file=str(tables["accumulators"]))
+    period = None if period is None else parse_period(period).text
     summary: dict[str, Any] = {}
+    owed = out.with_name(f"{out.name}.tmp-{os.getpid()}-ledger")  # what the partitions would commit
+    run_ledger, known = None, None
+    if ledger is not None:
+        from yibao.ledger.parts import commit as ledger_commit, open_run, owners
+        from yibao.ledger.scoring import Outcome
+
+        run_ledger, known = open_run(ledger, source, tariff, owed)
+    commit: list[Callable[[], None]] = []
 
     def write(folder: Path) -> dict[str, Any]:
-        split(tables, partitions, folder / SPLIT)
+        split(tables, partitions, folder / SPLIT, None if run_ledger is None else owners(run_ledger))
         job = Job(str(folder / SPLIT), str(folder), {name: str(path) for name, path in tables.items()},
-                  tariff, trace)
+                  tariff, trace, run_ledger)
         stats = run(job, partitions)
         shutil.rmtree(folder / SPLIT)
+        if run_ledger is not None:
+            if known is not None:
+                tell(Outcome(run_ledger.batch_id, known["period"], True, known["claims"], known["duplicates"],
+                             known["reversals"]))
+            else:
+                write_ledger, outcome = ledger_commit(run_ledger, [PART.format(k) for k in range(partitions)],
+                                                      [s.ledger for s in stats], period)
+                commit.append(write_ledger)
+                tell(outcome)
         rows = {name: sum(s.rows[name] for s in stats) for name in stats[0].rows}
         summary.update(_summary(folder, rows["lines"]))
         write_summary(summary, folder / SUMMARY)
@@ -356,7 +481,14 @@ def score_partitioned(source: Path, out: Path, partitions: int, *, run: Runner =
                 "input_digest": input_digest([source] + ([accumulators] if accumulators else [])),
                 "rows": rows, "format": "parquet", "partitions": partitions}
 
-    write_folder(out, write, kind="score", overwrite=overwrite)
+    def commit_ledger() -> None:
+        for write_ledger in commit:
+            write_ledger()
+
+    try:
+        write_folder(out, write, kind="score", overwrite=overwrite, before_swap=commit_ledger)
+    finally:
+        shutil.rmtree(owed, ignore_errors=True)
     return summary
 
 

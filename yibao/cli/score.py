@@ -7,7 +7,7 @@ import time
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 import typer
 from rich.console import Console
@@ -93,10 +93,13 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet,
         if regions:
             raise InputError("--partitions and --engine dask take --tariff once: install the other regions' "
                              "folders on YIBAO_TARIFF_PATH")
+        told: list = []
         summary = _partitioned(input, out, partitions, engine.value, scheduler, tariff=tariff[0] if tariff else None,
-                               accumulators=accumulators, fmt=fmt.value, ledger=ledger, trace=trace,
-                               overwrite=overwrite, quiet=quiet)
+                               accumulators=accumulators, fmt=fmt.value, ledger=ledger, period=period, trace=trace,
+                               overwrite=overwrite, quiet=quiet, tell=told.append)
         if not quiet:
+            for outcome in told:
+                Console(stderr=True).print(outcome.message(), highlight=False, soft_wrap=True)
             console = Console()
             print_summary(summary, console)
             console.print(f"[dim]written to {out} in {time.perf_counter() - started:.1f} s[/dim]")
@@ -128,16 +131,13 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet,
 
 def _partitioned(input: Path, out: Path, partitions: Optional[str], engine: str, scheduler: Optional[str], *,
                  tariff: Optional[str], accumulators: Optional[Path], fmt: str, ledger: Optional[str],
-                 trace: bool, overwrite: bool, quiet: bool) -> dict:
+                 period: Optional[str], trace: bool, overwrite: bool, quiet: bool, tell: Callable) -> dict:
     """`--partitions` / `--engine dask`: the batch scored by partitions of persons (yibao.partition)."""
     from yibao.errors import InputError
     from yibao.partition import auto_partitions, run_locally, score_partitioned
 
     if scheduler is not None and engine != "dask":
         raise InputError("--scheduler is the address of a Dask scheduler: give it with --engine dask")
-    if ledger is not None:
-        raise InputError("--ledger commits one batch in one transaction: it cannot be given with "
-                         "--partitions or --engine dask yet; score without them")
     if fmt != "parquet":
         raise InputError(f"--partitions and --engine dask write Parquet parts: --format {fmt} is not possible")
     if partitions is None:
@@ -152,10 +152,11 @@ def _partitioned(input: Path, out: Path, partitions: Optional[str], engine: str,
         from yibao.cluster import dask_runner
 
         return score_partitioned(input, out, count, run=dask_runner(scheduler, progress=not quiet), tariff=tariff,
-                                 accumulators=accumulators, trace=trace, overwrite=overwrite)
+                                 accumulators=accumulators, trace=trace, overwrite=overwrite, ledger=ledger,
+                                 period=period, tell=tell)
     with Progress(TextColumn("scoring partitions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), transient=True, disable=quiet) as progress:
         task = progress.add_task("", total=count)
         run = partial(run_locally, done=lambda: progress.advance(task))
         return score_partitioned(input, out, count, run=run, tariff=tariff, accumulators=accumulators,
-                                 trace=trace, overwrite=overwrite)
+                                 trace=trace, overwrite=overwrite, ledger=ledger, period=period, tell=tell)

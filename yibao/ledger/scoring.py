@@ -160,10 +160,20 @@ def _score(batch: Batch, rejects: pd.DataFrame, tariff: str | LoadedTariff | Non
 
 def _period_of(claims: pd.DataFrame) -> str:
     """A batch's settlement month when --period is not given: its latest settlement date's."""
+    return period_of(last_settled(claims))
+
+
+def last_settled(claims: pd.DataFrame) -> str:
+    """The latest settlement date of scored claims ("" when none has one)."""
     dates = claims.loc[claims["setl_date"].astype(str) != "", "setl_date"].astype(str)
-    if dates.empty:
+    return max(dates, default="")
+
+
+def period_of(last: str) -> str:
+    """The month of a batch's latest settlement date."""
+    if not last:
         raise InputError("no claim has a settlement date to place the batch in a month: give --period YYYY-MM")
-    return max(dates)[:7]
+    return last[:7]
 
 
 def _payments(result: Result) -> pd.DataFrame:
@@ -188,7 +198,7 @@ def _payments(result: Result) -> pd.DataFrame:
 
 
 def _line_rejects(batch: Batch, line_dup: np.ndarray, dups: pd.DataFrame) -> pd.DataFrame:
-    lines = batch.lines[line_dup]
+    lines = batch.lines[line_dup]  # indexed by file row, of the whole file or of a partition's rows
     where = dups.set_index("mdtrt_id")
     reason = [f"its claim was already paid in batch {where.at[m, 'paid_batch'][:12]} "
               f"(period {where.at[m, 'paid_period']}): {DUPLICATE_CODE}" for m in lines["mdtrt_id"]]

@@ -207,15 +207,27 @@ class Ledger:
         with self.engine.connect() as conn:
             return _accumulators(conn, persons)
 
-    def batch_inputs(self, batch_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """What a committed batch's scoring started from: accumulators (fen) and duplicates."""
+    def batch_inputs(self, batch_id: str, persons: Iterable[str] | None = None,
+                     claims: Iterable[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """What a committed batch's scoring started from: accumulators (fen) and duplicates;
+        only those of `persons` and `claims` when given (a partition of the batch)."""
         a, d = schema.batch_accumulators, schema.batch_duplicates
         with self.engine.connect() as conn:
-            acc = _frame(conn.execute(select(a).where(a.c.batch_id == batch_id)), [c.name for c in a.columns])
-            dups = _frame(conn.execute(select(d).where(d.c.batch_id == batch_id)), [c.name for c in d.columns])
+            acc = _frame(_rows_of(conn, select(a).where(a.c.batch_id == batch_id), a.c.psn_no, persons),
+                         [c.name for c in a.columns])
+            dups = _frame(_rows_of(conn, select(d).where(d.c.batch_id == batch_id), d.c.mdtrt_id, claims),
+                          [c.name for c in d.columns])
         acc = acc.drop(columns="batch_id").sort_values(["psn_no", "year"]).reset_index(drop=True) \
             if len(acc) else empty_accumulators()
         return acc, dups.drop(columns="batch_id")
+
+    def claim_persons(self, ids: Iterable[str]) -> dict[str, str]:
+        """The person each of these claims was paid to, for those ever paid."""
+        t = schema.entries
+        with self.engine.connect() as conn:
+            query = select(t.c.mdtrt_id, t.c.psn_no).where(t.c.entry == PAYMENT)
+            rows = _rows_of(conn, query, t.c.mdtrt_id, ids)
+            return {m: p for m, p in rows}
 
     def period_entries(self, period: str) -> pd.DataFrame:
         """Every entry made in a settlement period (payments and reversals)."""
@@ -251,29 +263,39 @@ class Ledger:
     def commit(self, c: Commit) -> None:
         """Write a batch in one transaction. A second payment of a claim (another job committed
         it meanwhile) violates `paid_claims`' key and rolls the whole batch back."""
+        self.commit_all([c])
+
+    def commit_all(self, parts: Iterable[Commit]) -> None:
+        """Write a batch given in parts (a partitioned run's partitions, `yibao.ledger.parts`,
+        each with the batch's id, period and tariff), all in the one transaction; the parts
+        are read one at a time, so the batch need not be in memory at once."""
         try:
-            self._commit(c)
+            self._commit(parts)
         except DBAPIError as exc:  # a key taken meanwhile, a lost connection, a refused value
             raise InputError(f"nothing was committed: another job wrote to the ledger at the same time "
                              f"or it is unavailable ({type(exc.orig).__name__}); run again") from None
 
-    def _commit(self, c: Commit) -> None:
+    def _commit(self, parts: Iterable[Commit]) -> None:
         with self.engine.begin() as conn:
-            _check_unchanged(conn, c.persons, c.held)
             seq = conn.execute(select(func.coalesce(func.max(schema.batches.c.seq), 0))).scalar_one() + 1
-            conn.execute(schema.batches.insert().values(
-                batch_id=c.batch_id, seq=seq, period=c.period, tariff=c.tariff, claims=len(c.payments),
-                duplicates=len(c.duplicates), reversals=len(c.reversed), status="committed"))
             first = conn.execute(select(func.coalesce(func.max(schema.entries.c.entry_id), 0))).scalar_one() + 1
-            self._reverse(conn, c.reversed, c.batch_id, c.period, first)
-            first += len(c.reversed)
-            payments = c.payments.assign(entry_id=np.arange(first, first + len(c.payments)), batch_id=c.batch_id,
-                                         period=c.period, entry=PAYMENT, reverses=None)
-            _insert(conn, schema.entries, payments)
-            _insert(conn, schema.paid_claims, payments[["mdtrt_id", "entry_id", "batch_id", "period"]])
-            _insert(conn, schema.batch_duplicates, c.duplicates.assign(batch_id=c.batch_id))
-            _insert(conn, schema.batch_accumulators, c.inputs.assign(batch_id=c.batch_id))
-            _replace_accumulators(conn, c.after)
+            counts = np.zeros(3, dtype=np.int64)
+            for c in parts:
+                _check_unchanged(conn, c.persons, c.held)
+                self._reverse(conn, c.reversed, c.batch_id, c.period, first)
+                first += len(c.reversed)
+                payments = c.payments.assign(entry_id=np.arange(first, first + len(c.payments)),
+                                             batch_id=c.batch_id, period=c.period, entry=PAYMENT, reverses=None)
+                first += len(c.payments)
+                _insert(conn, schema.entries, payments)
+                _insert(conn, schema.paid_claims, payments[["mdtrt_id", "entry_id", "batch_id", "period"]])
+                _insert(conn, schema.batch_duplicates, c.duplicates.assign(batch_id=c.batch_id))
+                _insert(conn, schema.batch_accumulators, c.inputs.assign(batch_id=c.batch_id))
+                _replace_accumulators(conn, c.after)
+                counts += (len(c.payments), len(c.duplicates), len(c.reversed))
+            conn.execute(schema.batches.insert().values(
+                batch_id=c.batch_id, seq=seq, period=c.period, tariff=c.tariff, claims=int(counts[0]),
+                duplicates=int(counts[1]), reversals=int(counts[2]), status="committed"))
             _pause_for_tests()
 
     def reverse_only(self, payments: pd.DataFrame, batch_id: str, period: str) -> None:
@@ -303,6 +325,14 @@ def _accumulators(conn: Connection, persons: Iterable[str]) -> pd.DataFrame:
     out = _frame(rows, [c.name for c in t.columns])
     return out.sort_values(["psn_no", "year"], kind="stable").reset_index(drop=True) if len(out) \
         else empty_accumulators()
+
+
+def _rows_of(conn: Connection, query: Any, column: Any, keys: Iterable[str] | None) -> list[Any]:
+    """The rows of `query`, only those whose `column` is one of `keys` when given (asked in
+    chunks of `CHUNK` keys)."""
+    if keys is None:
+        return list(conn.execute(query))
+    return [r for chunk in _chunks(sorted(set(keys))) for r in conn.execute(query.where(column.in_(chunk)))]
 
 
 def _check_unchanged(conn: Connection, persons: tuple[str, ...], held: pd.DataFrame | None) -> None:
