@@ -50,12 +50,12 @@ def test_an_error_in_the_child_is_raised_as_itself() -> None:
 
 @needs_fork
 def test_an_abandoned_child_is_ended_and_waited_for() -> None:
-    started = time.monotonic()
+    started, before = time.monotonic(), set(mp.active_children())
     with pytest.raises(ZeroDivisionError):
         with Beside(lambda: time.sleep(60)):
             1 / 0  # an error beside the child: its answer is never asked for
     assert time.monotonic() - started < 30
-    assert mp.active_children() == []
+    assert set(mp.active_children()) <= before
 
 
 @needs_fork
