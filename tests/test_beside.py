@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 
 import yibao.calculator.claims
 import yibao.pipeline
+import yibao.rules.engine as engine
 from yibao.beside import Beside, can_fork
 from yibao.calculator.claims import Pending
 from yibao.errors import InputError
@@ -69,6 +71,26 @@ def test_a_child_that_dies_is_replaced_by_computing_here() -> None:
 
     with Beside(here_only) as child:
         assert child.result() == 42
+
+
+@needs_fork
+def test_a_lock_another_thread_holds_does_not_stop_the_child() -> None:
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:  # another thread evaluating rules when the fork happens
+        with engine._LOCK:
+            held.set()
+            release.wait()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait()
+    try:
+        with Beside(lambda: engine._LOCK.acquire(timeout=10)) as child:
+            assert child.result() is True
+    finally:
+        release.set()
+        thread.join()
 
 
 def _in_daemon(send) -> None:  # type: ignore[no-untyped-def]

@@ -4,11 +4,15 @@ Scoring spends about as long on the rules' conclusions as on the line pass, and 
 needs them only late. With a core free, the conclusions are computed in a forked copy of this
 process, which sees the batch as it is (nothing copied or pickled on the way in), and only the
 result comes back through a pipe. Where a child cannot or should not be forked (one core, a
-daemonic process such as a Dask worker, a system without fork, a small batch), the very same
+daemonic process such as a Dask worker, a system other than Linux, a small batch), the very same
 function runs here when its result is asked for, so the answer never depends on where it was
 computed. An exception in the child is raised here as itself (type and message); a child that
 dies without an answer (killed for memory) is replaced by computing here. The child is always
 waited for, or ended and waited for, when the `with` block ends: no process is left behind.
+
+Other threads of this process (a progress bar) do not follow into the child; locks they might
+hold at the fork are made anew there: logging's by Python itself, the rule engine's by
+yibao.rules.engine.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import os
+import sys
 import traceback
 from multiprocessing.connection import Connection
 from typing import Any, Callable, Generic, TypeVar
@@ -25,10 +30,10 @@ log = logging.getLogger(__name__)
 
 
 def can_fork() -> bool:
-    """Whether a forked child would run beside us: fork exists, this process may have children
-    (a daemonic process may not), and a second core is ours."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return "fork" in mp.get_all_start_methods() and not mp.current_process().daemon and cores > 1
+    """Whether a forked child would run beside us: on Linux (where forking a process that uses
+    numpy, Arrow and durable_rules is safe; macOS frameworks are not fork-safe), in a process that
+    may have children (a daemonic one may not), with a second core ours."""
+    return sys.platform == "linux" and not mp.current_process().daemon and len(os.sched_getaffinity(0)) > 1
 
 
 def _run(fn: Callable[[], Any], send: Connection) -> None:  # pragma: no cover - runs in the child

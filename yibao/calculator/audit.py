@@ -117,6 +117,7 @@ def _take_excess(order: np.ndarray, starts: np.ndarray, qty: np.ndarray, limit: 
                 remaining -= q
             j -= 1
 
+
 @dataclass(frozen=True)
 class AuditClaims:
     """What the edits read of each claim, as numbers and codes (indexed by `claim_pos`)."""
@@ -165,8 +166,6 @@ def _whole_line_edits(rows: np.ndarray, cp: np.ndarray, cat_pos: np.ndarray, ser
             primary[i] = 3
         elif not indicated[j]:
             primary[i] = 4
-
-
 
 
 @numba.njit(cache=True, nogil=True)
