@@ -51,6 +51,12 @@ def test_an_error_in_the_child_is_raised_as_itself() -> None:
 
 
 @needs_fork
+def test_an_answer_that_does_not_pickle_is_an_error_not_a_hang() -> None:
+    with Beside(lambda: (lambda: 1)) as child, pytest.raises(RuntimeError, match="could not be sent"):
+        child.result()
+
+
+@needs_fork
 def test_an_abandoned_child_is_ended_and_waited_for() -> None:
     started, before = time.monotonic(), set(mp.active_children())
     with pytest.raises(ZeroDivisionError):

@@ -20,6 +20,8 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import os
+import pickle
+import signal
 import sys
 import traceback
 from multiprocessing.connection import Connection
@@ -37,6 +39,8 @@ def can_fork() -> bool:
 
 
 def _run(fn: Callable[[], Any], send: Connection) -> None:  # pragma: no cover - runs in the child
+    # Ctrl-C is the parent's to handle: it ends the child (SIGTERM) as it leaves the `with` block
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         outcome: tuple[bool, Any] = (True, fn())
     except BaseException as exc:  # every error goes back to be raised in the parent
@@ -44,7 +48,7 @@ def _run(fn: Callable[[], Any], send: Connection) -> None:  # pragma: no cover -
         outcome = (False, exc)
     try:
         send.send(outcome)
-    except Exception as exc:  # an answer that does not pickle: say so rather than hang
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:  # an answer that does not pickle
         send.send((False, RuntimeError(f"the forked child's answer could not be sent: {exc}")))
 
 
