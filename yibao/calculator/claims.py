@@ -76,9 +76,9 @@ class Pending:
 
 
 AHEAD_BLOCKS = 2
-"""Blocks audited while the conclusions are pending, at most: their items and edits wait in
-memory (about 140 B a line, so 280 MB for two blocks of 1M lines), each saving the time of its
-audit (about 0.25 s) from the path after the conclusions come."""
+"""Blocks audited while the conclusions are pending, at most: each waits in memory with its
+inputs, items and edits (about 200 B a line, 200 MB a block of 1M lines; the line pass holds one
+block anyway) and saves the time of its audit (about 0.25 s) after the conclusions come."""
 
 
 def _lines(li: LineInputs, claims: pd.DataFrame, tariffs: dict[str, LoadedTariff],

@@ -121,6 +121,8 @@ class _Session:
 _HOST: _QuietHost | None = None
 _COMPILED: dict[str, CompiledRules] = {}
 _LOCK = threading.Lock()
+_SESSION_IDS = itertools.count()
+GUARD = "$guard"
 
 
 def _new_lock_in_child() -> None:
@@ -131,8 +133,6 @@ def _new_lock_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_new_lock_in_child)
-_SESSION_IDS = itertools.count()
-GUARD = "$guard"
 
 
 def _host() -> _QuietHost:
