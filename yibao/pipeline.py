@@ -17,7 +17,8 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from yibao.calculator.claims import AMOUNT_FIELDS, BENEFIT_FIELDS, calculate
+from yibao.beside import Beside
+from yibao.calculator.claims import AMOUNT_FIELDS, BENEFIT_FIELDS, Pending, calculate
 from yibao.calculator.dates import day_array
 from yibao.calendar import WorkCalendar, default_calendar
 from yibao.errors import InputError
@@ -33,6 +34,9 @@ from yibao.tariffs.registry import LoadedTariff
 from yibao.codes import distinct_text, positions
 
 REJECT_COLUMNS = ["table", "file", "row", "column", "key", "reason"]
+BESIDE_LINES = 100_000
+"""From this many lines on, the rules conclude in a forked child beside the line pass (yibao.beside);
+below it the fork and the pickled answer would cost more than they save."""
 LINE_AMOUNTS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt",
                 "inscp_scp_amt", "violation_amt", "share_selfpay_amt", "share_fund_amt")
 
@@ -226,6 +230,13 @@ def _conclude(batch: Batch, keys: np.ndarray, tariffs: dict[str, LoadedTariff],
     return pd.concat(parts).sort_index()
 
 
+def _add_conclusions(ctx: pd.DataFrame, rules: Beside[pd.DataFrame]) -> None:
+    """The rules' conclusions as columns of the claims context, once they are computed."""
+    conclusions = rules.result()
+    for col in conclusions.columns:
+        ctx[col] = conclusions[col].to_numpy()
+
+
 def _calendar_estimated(claims: pd.DataFrame, facts: pd.DataFrame, conclusions: pd.DataFrame,
                         calendar: WorkCalendar) -> np.ndarray:
     """Claims whose working-day answers (the due date, a referral's filing window counted from
@@ -303,19 +314,18 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
         batch = replace(batch, lines=batch.lines[~dropped])
     batch = replace(batch, claims=claims)
 
-    conclusions = _conclude(batch, keys, tariffs, calendar)
     ctx = _claim_context(batch)
     ctx["tariff_key"] = keys
     manual = (ctx["settlement_mode"] == "manual").to_numpy()
     submitted = day_array(ctx["submitted_date"])
     ctx["setl_date"] = np.where(manual & ~np.isnat(submitted), submitted, ref)
     ctx["year"] = ref.astype("datetime64[Y]").astype(np.int64) + 1970
-    for col in conclusions.columns:
-        ctx[col] = conclusions[col].to_numpy()
 
     lines = batch.lines.assign(claim_pos=claim_pos)
     service_dates = _iso(lines["service_date"])  # made here, before the calculation's arrays (peak memory)
-    calc = calculate(ctx, lines, tariffs, acc if acc is not None else pd.DataFrame(), contributions, trace)
+    with Beside(partial(_conclude, batch, keys, tariffs, calendar), fork=len(lines) >= BESIDE_LINES) as rules:
+        calc = calculate(ctx, lines, tariffs, acc if acc is not None else pd.DataFrame(), contributions, trace,
+                         pending=Pending(rules.ready, partial(_add_conclusions, ctx, rules)))
 
     out = _claims_output(ctx, calc.claims, tariffs)
     line_out = calc.lines  # the calculation's own frame: made into the output in place, not copied

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import pandas as pd
 
-from yibao.calculator.dates import age_on, day_array, length_of_stay
+from yibao.calculator.dates import age_from_fields, day_array, length_of_stay, ymd
 from yibao.codes import text_rank
 from yibao.money import div_half_up
 from yibao.tables import LIST_SEP
@@ -49,7 +50,7 @@ def indication_ok(indications: np.ndarray, item: np.ndarray, diagnoses: np.ndarr
     ("" = unrestricted)? Decided once per distinct (item, diagnoses) pair, so the text work does
     not grow with the number of lines."""
     ok = np.ones(len(item), dtype=bool)
-    limited = np.flatnonzero(np.asarray(indications, dtype=object)[item] != "") if len(item) else item
+    limited = np.flatnonzero((np.asarray(indications, dtype=object) != "")[item]) if len(item) else item
     if not len(limited):
         return ok
     pairs, inverse = np.unique(item[limited].astype(np.int64) * len(diagnoses) + dx[limited],
@@ -73,31 +74,48 @@ def _matches(indications: str, diagnoses: str) -> bool:
     return False
 
 
-def _excess_from_latest(group: np.ndarray, order_keys: list[np.ndarray], qty: np.ndarray,
-                        limit: np.ndarray) -> np.ndarray:
-    """Per line, the part of `qty` above the group's `limit`, taken from the latest lines first.
+def _ordered_groups(rows: np.ndarray, group: list[np.ndarray], within: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """`rows` ordered by the `group` keys, then by the `within` keys (each major first); and where
+    each group of equal `group` keys starts (with the end appended). The keys are packed into one
+    integer (mixed radix) where it fits, as one sort is several times faster than a lexsort."""
+    keys = [k[rows].astype(np.int64) for k in group + within]
+    lows = [int(k.min(initial=0)) for k in keys]
+    spans = [int(k.max(initial=0)) - lo + 1 for k, lo in zip(keys, lows)]
+    if np.prod(np.array(spans, dtype=float)) < 2.0 ** 62:
+        packed = np.zeros(len(rows), dtype=np.int64)
+        for k, lo, span in zip(keys, lows, spans):
+            packed = packed * span + (k - lo)
+        sort = np.argsort(packed, kind="stable")
+        packed = packed[sort] // int(np.prod(spans[len(group):], dtype=np.int64))
+        new = np.r_[True, packed[1:] != packed[:-1]] if len(rows) else np.zeros(0, dtype=bool)
+        return rows[sort], np.r_[np.flatnonzero(new), len(rows)]
+    sort = np.lexsort(tuple(reversed(keys)))
+    new = np.zeros(len(rows), dtype=bool)
+    new[:1] = True
+    for k in keys[:len(group)]:
+        ordered = k[sort]
+        new[1:] |= ordered[1:] != ordered[:-1]
+    return rows[sort], np.r_[np.flatnonzero(new), len(rows)]
 
-    Lines are ordered within their group by `order_keys`; the excess of the group total is
-    charged to the last line, then the one before it, and so on. Only lines with a quantity
-    under a limit take part (the limit is the same for a whole group): the rest give nothing,
-    and most lines have no limit at all.
-    """
-    out = np.zeros(len(qty), dtype=np.int64)
-    rows = np.flatnonzero((qty > 0) & (limit < NO_LIMIT))
-    n = len(rows)
-    if n == 0:
-        return out
-    order = rows[np.lexsort(tuple(k[rows] for k in reversed(order_keys)) + (group[rows],))]
-    g, q, lim = group[order], qty[order], limit[order]
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    sizes = np.diff(np.r_[starts, n])
-    csum = np.cumsum(q)
-    before_group = np.repeat(csum[starts] - q[starts], sizes)
-    total = np.repeat(np.add.reduceat(q, starts), sizes)
-    after = total - (csum - before_group)  # quantity on the later lines of the group
-    excess = np.maximum(total - lim, 0)
-    out[order] = np.clip(excess - after, 0, q)
-    return out
+
+@numba.njit(cache=True, nogil=True)
+def _take_excess(order: np.ndarray, starts: np.ndarray, qty: np.ndarray, limit: np.ndarray,
+                 out: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Per group of `order` (earliest line first) the part of its total `qty` above its `limit`,
+    charged to the latest line first, then the one before it, so the earlier, legitimate
+    quantities stay paid. Lines with no positive quantity take no part."""
+    for g in range(len(starts) - 1):
+        lo, hi = starts[g], starts[g + 1]
+        remaining = -limit[g]
+        for j in range(lo, hi):
+            remaining += max(qty[order[j]], 0)
+        j = hi - 1
+        while j >= lo and remaining > 0:
+            q = qty[order[j]]
+            if q > 0:
+                out[order[j]] = min(remaining, q)
+                remaining -= q
+            j -= 1
 
 
 @dataclass(frozen=True)
@@ -105,7 +123,7 @@ class AuditClaims:
     """What the edits read of each claim, as numbers and codes (indexed by `claim_pos`)."""
 
     gender: np.ndarray  # GENDER_CODES
-    birth: np.ndarray  # datetime64[D]
+    birth: tuple[np.ndarray, np.ndarray, np.ndarray]  # year, month, day of birth
     inpatient: np.ndarray  # bool: an inpatient med type
     level: np.ndarray  # institution level 1–4 (0 unknown)
     stay_milli: np.ndarray  # length of stay × 1000
@@ -115,11 +133,66 @@ class AuditClaims:
     @classmethod
     def of(cls, claims: pd.DataFrame) -> AuditClaims:
         dx, diagnoses = pd.factorize(claims["diagnoses"].fillna(""))
-        return cls(gender=gender_codes(claims["gender"]), birth=day_array(claims["birth_date"]),
+        return cls(gender=gender_codes(claims["gender"]), birth=ymd(claims["birth_date"]),
                    inpatient=claims["med_type"].isin(INPATIENT_MED_TYPES).to_numpy(),
                    level=claims["level"].to_numpy(dtype=np.int64),
                    stay_milli=length_of_stay(claims["admit_date"], claims["discharge_date"]) * 1000,
                    dx=dx.astype(np.int64), diagnoses=np.asarray(diagnoses, dtype=object))
+
+
+_age = numba.njit(age_from_fields)  # the helpers themselves, compiled into the kernels below
+_half_up = numba.njit(div_half_up)
+
+
+@numba.njit(cache=True, nogil=True)
+def _whole_line_edits(rows: np.ndarray, cp: np.ndarray, cat_pos: np.ndarray, service: tuple,
+                      birth: tuple, indicated: np.ndarray, claim_gender: np.ndarray, claim_level: np.ndarray,
+                      claim_inpatient: np.ndarray, item_gender: np.ndarray, age_from: np.ndarray,
+                      age_below: np.ndarray, min_level: np.ndarray, inpatient_only: np.ndarray,
+                      primary: np.ndarray) -> None:  # pragma: no cover - compiled
+    """For each checked line (`rows`; `service` date fields and `indicated` aligned with them) the
+    first of WHOLE_LINE_EDITS, in order, that takes the whole line, into `primary` (-1: none)."""
+    for j in range(len(rows)):
+        i = rows[j]
+        c, k = cp[i], cat_pos[i]
+        age = _age(birth[0][c], birth[1][c], birth[2][c], service[0][j], service[1][j], service[2][j])
+        if item_gender[k] != 0 and item_gender[k] != claim_gender[c]:
+            primary[i] = 0
+        elif age < age_from[k] or age >= age_below[k]:
+            primary[i] = 1
+        elif claim_level[c] < min_level[k]:
+            primary[i] = 2
+        elif inpatient_only[k] and not claim_inpatient[c]:
+            primary[i] = 3
+        elif not indicated[j]:
+            primary[i] = 4
+
+
+@numba.njit(cache=True, nogil=True)
+def _line_amounts(primary: np.ndarray, amount: np.ndarray, cnt_milli: np.ndarray, qty_day: np.ndarray,
+                  bed_days: np.ndarray, n_codes: int) -> tuple:  # pragma: no cover - compiled
+    """Per line the violating quantity and amount, the edit bit mask, and per edit (rows of
+    `by_code`, EDIT_CODES order) the amount it took. A whole-line edit takes the line; the
+    quantity edits take their quantities' share of the amount, rounded half-up, the daily
+    maximum first and the bed days the rest."""
+    n = len(primary)
+    qty, total = np.empty(n, np.int64), np.empty(n, np.int64)
+    mask, by_code = np.zeros(n, np.int64), np.zeros((n_codes, n), np.int64)
+    last = n_codes - 1
+    for i in range(n):
+        p = primary[i]
+        if p >= 0:
+            qty[i], total[i], by_code[p, i] = cnt_milli[i], amount[i], amount[i]
+            if amount[i] > 0:
+                mask[i] = 1 << p
+            continue
+        q = qty_day[i] + bed_days[i]
+        qty[i] = q
+        day_amt = _half_up(amount[i] * qty_day[i], cnt_milli[i]) if q > 0 else 0
+        part = _half_up(amount[i] * q, cnt_milli[i]) if q > 0 else 0
+        total[i], by_code[last - 1, i], by_code[last, i] = part, day_amt, part - day_amt
+        mask[i] = (np.int64(day_amt > 0) << (last - 1)) | (np.int64(part - day_amt > 0) << last)
+    return qty, total, mask, by_code
 
 
 def find_violations(cp: np.ndarray, rank: np.ndarray, service: np.ndarray, item_key: np.ndarray,
@@ -129,48 +202,38 @@ def find_violations(cp: np.ndarray, rank: np.ndarray, service: np.ndarray, item_
 
     Per line: `cp` its claim, `rank` its order within the claim (line ids sorted), `service` its
     date, `item_key` its item (any integer id), `cat_pos` its catalogue row (-1: not listed),
-    `checked` whether the edits apply (listed as 甲 or 乙 after inline overrides).
+    `checked` whether the edits apply (listed as 甲 or 乙 after inline overrides). Text (the
+    indications) is decided per distinct pair in Python; each line's arithmetic is a compiled
+    loop (numba), the same for a case of one line as for a month of ten million.
     """
     n = len(cp)
-    safe = np.where(cat_pos >= 0, cat_pos, 0)
-
-    def item(col: str) -> np.ndarray:
-        return catalogue[col].to_numpy()[safe]
-
-    item_gender = gender_codes(catalogue["gender"])[safe]
-    age = age_on(claims.birth[cp], service)
-    whole = np.stack([
-        (item_gender != 0) & (item_gender != claims.gender[cp]),
-        (age < item("age_from")) | (age >= item("age_below")),
-        claims.level[cp] < item("min_level"),
-        item("inpatient_only") & ~claims.inpatient[cp],
-        ~indication_ok(catalogue["indications"].to_numpy(dtype=object), safe, claims.diagnoses, claims.dx[cp]),
-    ]) & checked
-    whole_hit = whole.any(axis=0)
-    primary = np.where(whole_hit, whole.argmax(axis=0), -1)  # the first edit in order names the line
+    rows = np.flatnonzero(checked)
+    k = cat_pos[rows]
+    primary = np.full(n, -1, dtype=np.int8)
+    _whole_line_edits(rows, cp, cat_pos, ymd(service[rows]), claims.birth,
+                      indication_ok(catalogue["indications"].to_numpy(dtype=object), k, claims.diagnoses,
+                                    claims.dx[cp[rows]]),
+                      claims.gender, claims.level, claims.inpatient, gender_codes(catalogue["gender"]),
+                      catalogue["age_from"].to_numpy(np.int64), catalogue["age_below"].to_numpy(np.int64),
+                      catalogue["min_level"].to_numpy(np.int64), catalogue["inpatient_only"].to_numpy(bool), primary)
 
     # Quantity edits on what the whole-line edits left.
-    open_qty = np.where(whole_hit | ~checked, 0, cnt_milli)
+    rows = rows[primary[rows] < 0]
+    open_qty = np.zeros(n, dtype=np.int64)
+    open_qty[rows] = cnt_milli[rows]
     day = service.astype(np.int64)
-    day_group = (cp.astype(np.int64) * (int(item_key.max(initial=0)) + 1) + item_key) * 1_000_000 \
-        + (day - day.min(initial=0))
-    qty_day = _excess_from_latest(day_group, [rank], open_qty, item("max_per_day_milli"))
-    open_qty = open_qty - qty_day
-    is_bed = (catalogue["kind"] == "bed").to_numpy()[safe] & (cat_pos >= 0)
-    bed_days = _excess_from_latest(cp, [day, rank], np.where(is_bed, open_qty, 0), claims.stay_milli[cp])
+    max_per_day = catalogue["max_per_day_milli"].to_numpy(np.int64)
+    order, starts = _ordered_groups(rows[max_per_day[cat_pos[rows]] < NO_LIMIT], [cp, item_key, day], [rank])
+    qty_day = np.zeros(n, dtype=np.int64)
+    _take_excess(order, starts, open_qty, max_per_day[cat_pos[order[starts[:-1]]]], qty_day)
+    open_qty -= qty_day
+    order, starts = _ordered_groups(rows[(catalogue["kind"] == "bed").to_numpy()[cat_pos[rows]]], [cp], [day, rank])
+    bed_days = np.zeros(n, dtype=np.int64)
+    _take_excess(order, starts, open_qty, claims.stay_milli[cp[order[starts[:-1]]]], bed_days)
 
-    qty = np.where(whole_hit, cnt_milli, qty_day + bed_days)
-    whole_amt = np.where(whole_hit, amount_fen, 0)
-    qty_amt = np.where(whole_hit, 0, div_half_up(amount_fen * qty_day, cnt_milli))
-    part_amt = np.where(whole_hit, 0, div_half_up(amount_fen * (qty_day + bed_days), cnt_milli))
-    amounts = [np.where(primary == i, whole_amt, 0) for i in range(len(WHOLE_LINE_EDITS))]
-    amounts += [qty_amt, part_amt - qty_amt]
-    mask = np.zeros(n, dtype=np.int64)
-    for bit, amt in enumerate(amounts):
-        mask |= (amt > 0).astype(np.int64) << bit
-    by_code = {code: amt.astype(np.int64) for code, amt in zip(EDIT_CODES, amounts) if (amt > 0).any()}
-    return LineViolations(qty.astype(np.int64), (whole_amt + part_amt).astype(np.int64), mask, by_code)
-
+    qty, amount, mask, by_code = _line_amounts(primary, amount_fen, cnt_milli, qty_day, bed_days, len(EDIT_CODES))
+    occurs = (by_code > 0).any(axis=1)
+    return LineViolations(qty, amount, mask, {code: by_code[i] for i, code in enumerate(EDIT_CODES) if occurs[i]})
 
 def split_admissions(claims: pd.DataFrame, window_days: int) -> np.ndarray:
     """Suspect SPLIT_ADMISSION: readmission to the same institution within `window_days` of a

@@ -35,10 +35,13 @@ def _ymd(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def age_on(birth: np.ndarray, on: np.ndarray) -> np.ndarray:
     """Completed years of age on a date (a birthday counts on the day itself)."""
-    by, bm, bd = ymd(birth)
-    oy, om, od = ymd(on)
-    before_birthday = (om < bm) | ((om == bm) & (od < bd))
-    return oy - by - before_birthday.astype(np.int64)
+    return age_from_fields(*ymd(birth), *ymd(on))
+
+
+def age_from_fields(by, bm, bd, oy, om, od):  # type: ignore[no-untyped-def]
+    """`age_on` from the dates' year, month and day: numpy arrays, or single values where the
+    audit kernel compiles it (one formula for both)."""
+    return oy - by - ((om < bm) | ((om == bm) & (od < bd)))
 
 
 def length_of_stay(admit: np.ndarray, discharge: np.ndarray) -> np.ndarray:

@@ -153,13 +153,20 @@ class LineResult:
     person_bp: np.ndarray  # fixed person share of each line's item (NO_SHARE: none)
 
 
-def compute_lines(li: LineInputs, claims: AuditClaims, waive_preselfpay: np.ndarray,
-                  lt: LoadedTariff) -> LineResult:
-    """Both views of every line of one tariff version; `li.claim_pos` indexes `claims`."""
+def audit_lines(li: LineInputs, claims: AuditClaims, lt: LoadedTariff) -> tuple[LineItems, LineViolations]:
+    """What the catalogue says of each line and what the audit edits take: the part of the line
+    pass that needs no rule conclusion (so it can run while the rules are still concluding)."""
     items = resolve_items(li, lt)
     checked = (items.cat_pos >= 0) & ((items.level == 1) | (items.level == 2))
-    violations = find_violations(li.claim_pos, li.rank, li.service, li.item, claims, items.cat_pos,
-                                 lt.catalogue, checked, items.amount, items.cnt_milli)
+    return items, find_violations(li.claim_pos, li.rank, li.service, li.item, claims, items.cat_pos,
+                                  lt.catalogue, checked, items.amount, items.cnt_milli)
+
+
+def compute_lines(li: LineInputs, claims: AuditClaims, waive_preselfpay: np.ndarray,
+                  lt: LoadedTariff, audited: tuple[LineItems, LineViolations] | None = None) -> LineResult:
+    """Both views of every line of one tariff version; `li.claim_pos` indexes `claims`.
+    `audited`: `audit_lines` of these lines, when already made."""
+    items, violations = audited or audit_lines(li, claims, lt)
     waive = waive_preselfpay[li.claim_pos]
     none = np.zeros(len(li.claim_pos), dtype=np.int64)
     return LineResult(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
+import os
 import re
 import threading
 from dataclasses import dataclass, field
@@ -125,6 +126,16 @@ _COMPILED: dict[str, CompiledRules] = {}
 _LOCK = threading.Lock()
 _SESSION_IDS = itertools.count()
 GUARD = "$guard"
+
+
+def _new_lock_in_child() -> None:
+    """A forked child (yibao.beside) has only the thread that forked: a lock another thread of
+    the parent held at that moment would never be released there, so the child makes its own."""
+    global _LOCK
+    _LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_lock_in_child)
 
 
 def _host() -> _QuietHost:
