@@ -232,7 +232,7 @@ def _reject_rows(batch: Batch, claim_mask: np.ndarray, line_mask: np.ndarray, re
     line_rows = pd.DataFrame({"table": "lines", "file": batch.sources.get("lines", ""),
                               "row": lines.index.to_numpy() + 2, "column": "",
                               "key": (lines["mdtrt_id"] + "/" + lines["line_id"]).to_numpy(),
-                              "reason": "its claim was not scored: " + reason[claim_of_line]})
+                              "reason": ("its claim was not scored: " + reason)[claim_of_line]})
     return pd.concat([claim_rows, line_rows], ignore_index=True)
 
 
