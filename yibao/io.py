@@ -579,7 +579,16 @@ def _text(cells: pd.Series) -> pd.Series:
     else:  # numbers, booleans, dates or mixed Python objects in a text column: rare and small
         text = cells.map(_cell_text)
     text = text.astype("str")
-    return (text.fillna("") if text.hasnans else text).str.strip()
+    text = text.fillna("") if text.hasnans else text
+    stripped = text.str.strip()
+    # the cells as read when no cell had spaces around it: then they share the file's buffers
+    # and raw and typed text never coexist (about 55 bytes per line of lines)
+    return text if _text_bytes(stripped) == _text_bytes(text) else stripped
+
+
+def _text_bytes(text: pd.Series) -> int:
+    """The bytes of a text column's cells, from Arrow's offsets (no cell is decoded)."""
+    return pc.sum(pc.binary_length(pa.array(text.array))).as_py() or 0
 
 
 def _by_distinct(text: pd.Series, parse: Callable[[pd.Index], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
