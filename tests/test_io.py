@@ -329,8 +329,8 @@ def test_bad_value_is_quoted_in_the_reason(tmp_path: Path) -> None:
 def test_each_rejected_row_is_worded_with_its_own_cell(tmp_path: Path) -> None:
     """Reasons are worded once per distinct cell and spread to the rows: rows sharing a bad cell
     share its reason, and no row takes another's."""
-    changes = {"lines": BASE["lines"].replace("30.00,6", "abc,6").replace("1.80,10", "x,10").replace("0.60,12", "abc,12")}
-    rejects, _ = rejects_of(tmp_path, changes)
+    lines = BASE["lines"].replace("30.00,6", "abc,6").replace("1.80,10", "x,10").replace("0.60,12", "abc,12")
+    rejects, _ = rejects_of(tmp_path, {"lines": lines})
     cells = rejects[rejects["column"] == "pric"]
     assert cells["row"].tolist() == [2, 5, 6]
     assert cells["reason"].tolist() == ["'abc': not a number", "'x': not a number", "'abc': not a number"]

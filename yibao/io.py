@@ -779,6 +779,7 @@ def _reject_duplicates(keys: _Keys, table: str, columns: tuple[str, ...], log: _
 def _reject_reversed(frame: pd.DataFrame, table: str, start: str, end: str, log: _RejectLog) -> None:
     reversed_ = (frame[end] < frame[start]).to_numpy(dtype=bool, na_value=False)
     pos = np.flatnonzero(reversed_)
+
     def day(column: str) -> pa.Array:
         return _worded(frame[column].iloc[pos], lambda d: f"{d:%Y-%m-%d}")
 
@@ -810,7 +811,8 @@ def _reject_people_with_bad_details(keys: _Keys, log: _RejectLog) -> None:
     for table in PERSON_DETAILS:
         row = _first_bad(keys, log, table, "psn_no", people)
         hit = np.flatnonzero((row >= 0) & ~log.out["persons"])
-        log.reject("persons", hit, "", _worded(row[hit], lambda r: f"its {table} row {log.file_row(table, r)} was rejected"))
+        log.reject("persons", hit, "",
+                   _worded(row[hit], lambda r: f"its {table} row {log.file_row(table, r)} was rejected"))
 
 
 def _reject_refs(keys: _Keys, log: _RejectLog, table: str, column: str, target: str,
@@ -852,10 +854,12 @@ def _reject_lines_of_claims(keys: _Keys, log: _RejectLog) -> None:
     run_of = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(lines))))
     rows = np.flatnonzero(bad_run[run_of])
     unknown = rows[claim[run_of[rows]] < 0]
-    log.reject("lines", unknown, "mdtrt_id", _worded(lines["mdtrt_id"].iloc[unknown], lambda c: f"no claim {c!r} in claims"))
+    log.reject("lines", unknown, "mdtrt_id",
+               _worded(lines["mdtrt_id"].iloc[unknown], lambda c: f"no claim {c!r} in claims"))
     cascade = rows[(claim[run_of[rows]] >= 0) & ~log.out["lines"][rows]]
     log.reject("lines", cascade, "", _worded(claim[run_of[cascade]],
-                                             lambda c: f"its claim (claims row {log.file_row('claims', c)}) was rejected"))
+                                             lambda c: f"its claim (claims row {log.file_row('claims', c)}) was "
+                                                       f"rejected"))
 
 
 # --- writing ------------------------------------------------------------------------------
