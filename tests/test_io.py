@@ -341,6 +341,15 @@ def test_each_rejected_row_is_worded_with_its_own_cell(tmp_path: Path) -> None:
     assert by_row[("claims", 4)] == "its line '01' (lines row 5) was rejected"
 
 
+@pytest.mark.parametrize(("characters", "rejected"), [(64, False), (65, True)])
+def test_key_length_counts_characters_not_bytes(tmp_path: Path, characters: int, rejected: bool) -> None:
+    """64 characters of Chinese are 192 bytes of UTF-8 and still a valid line id; 65 are not."""
+    line = f"C1,{'甲' * characters},A-SALINE,2025-05-07,3.5,2,7.00,01"
+    rejects, _ = rejects_of(tmp_path, replace_line("lines", 3, line))
+    too_long = rejects[rejects["column"] == "line_id"]
+    assert too_long["reason"].str.endswith(": longer than 64 characters").tolist() == ([True] if rejected else [])
+
+
 def test_personal_cells_are_never_quoted(tmp_path: Path) -> None:
     """A bad birth date or person number is named by row and column only."""
     changes = replace_line("persons", 3, "P2,M,1955-13-04,310,retired")

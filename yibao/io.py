@@ -500,7 +500,7 @@ def _typed_column(table: str, column: Column, cells: pd.Series) -> tuple[pd.Seri
         empty = (values == "").to_numpy()
         problems: Problems = []
         if column.name in KEY_COLUMNS:
-            problems.append(((values.str.len() > KEY_LENGTH).to_numpy(), f"longer than {KEY_LENGTH} characters"))
+            problems.append((_longer_than(values, KEY_LENGTH), f"longer than {KEY_LENGTH} characters"))
         allowed: list[Any] = [c for c in column.choices if c]
     else:
         values, problems = CONVERTERS[column.type](cells)
@@ -589,6 +589,14 @@ def _text(cells: pd.Series) -> pd.Series:
 def _text_bytes(text: pd.Series) -> int:
     """The bytes of a text column's cells, from Arrow's offsets (no cell is decoded)."""
     return pc.sum(pc.binary_length(pa.array(text.array))).as_py() or 0
+
+
+def _longer_than(text: pd.Series, characters: int) -> np.ndarray:
+    """Cells of more than `characters` characters. UTF-8 takes at least a byte per character, so
+    characters are counted (every cell decoded) only when some cell has more bytes than that."""
+    if (pc.max(pc.binary_length(pa.array(text.array))).as_py() or 0) <= characters:
+        return np.zeros(len(text), dtype=bool)
+    return (text.str.len() > characters).to_numpy()
 
 
 def _by_distinct(text: pd.Series, parse: Callable[[pd.Index], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
