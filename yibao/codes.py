@@ -102,6 +102,12 @@ def text_column(codes: np.ndarray, texts: Sequence[str]) -> pd.Series:
     return pd.Series(values, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
 
 
+def join_text(*parts: str | pa.Array, sep: str = "") -> pa.Array:
+    """Text arrays and constant text joined row by row, in Arrow (no Python string per row)."""
+    texts = [pa.scalar(p, pa.large_string()) if isinstance(p, str) else p for p in parts]
+    return pc.binary_join_element_wise(*texts, pa.scalar(sep, pa.large_string()))
+
+
 def distinct_text(values: pd.Series | np.ndarray, fmt: Callable[[Any], str]) -> pd.Series:
     """Per row `fmt(value)`, computed once per distinct value; missing values give ""."""
     codes, uniques = pd.factorize(values)

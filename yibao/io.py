@@ -39,6 +39,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from yibao.codes import join_text
 from yibao.errors import InputError
 from yibao.fields import DATES, MONEY
 from yibao.limits import ENV_MAX_LINE, MAX_CNT, max_line_yuan
@@ -432,15 +433,9 @@ def _repeat(text: str, n: int) -> pa.Array:
     return pa.repeat(pa.scalar(text, pa.large_string()), n)
 
 
-def _joined(*parts: str | pa.Array, sep: str = "") -> pa.Array:
-    """Text arrays and constant text joined row by row, in Arrow."""
-    scalars = [pa.scalar(p, pa.large_string()) if isinstance(p, str) else p for p in parts]
-    return pc.binary_join_element_wise(*scalars, pa.scalar(sep, pa.large_string()))
-
-
 def _key_text(frame: pd.DataFrame, table: str, positions: np.ndarray) -> pa.Array:
     columns = KEYS.get(table, ("psn_no",))
-    return _joined(*(_worded(_cells_at(frame[c], positions), _cell_text) for c in columns), sep="/")
+    return join_text(*(_worded(_cells_at(frame[c], positions), _cell_text) for c in columns), sep="/")
 
 
 def _cells_at(cells: pd.Series, positions: np.ndarray) -> pd.Series:
@@ -791,7 +786,7 @@ def _reject_reversed(frame: pd.DataFrame, table: str, start: str, end: str, log:
     def day(column: str) -> pa.Array:
         return _worded(frame[column].iloc[pos], lambda d: f"{d:%Y-%m-%d}")
 
-    log.reject(table, pos, end, _joined(day(end), f" is before {start} ", day(start)))
+    log.reject(table, pos, end, join_text(day(end), f" is before {start} ", day(start)))
 
 
 def _reject_huge_lines(lines: pd.DataFrame, log: _RejectLog) -> None:
@@ -846,7 +841,7 @@ def _reject_claims(keys: _Keys, log: _RejectLog) -> None:
     hit = np.flatnonzero((line >= 0) & ~log.out["claims"])
     line_ids = keys.frames["lines"]["line_id"]
     rows = pa.array(log.file_row("lines", line[hit]), pa.int64()).cast(pa.large_string())
-    log.reject("claims", hit, "", _joined("its line ", _worded(line_ids.iloc[line[hit]], repr), " (lines row ", rows,
+    log.reject("claims", hit, "", join_text("its line ", _worded(line_ids.iloc[line[hit]], repr), " (lines row ", rows,
                                           ") was rejected"))
 
 
