@@ -326,6 +326,30 @@ def test_bad_value_is_quoted_in_the_reason(tmp_path: Path) -> None:
     assert rejects[rejects["column"] == "pric"]["key"].iloc[0] == "C1/02"
 
 
+def test_each_rejected_row_is_worded_with_its_own_cell(tmp_path: Path) -> None:
+    """Reasons are worded once per distinct cell and spread to the rows: rows sharing a bad cell
+    share its reason, and no row takes another's."""
+    lines = BASE["lines"].replace("30.00,6", "abc,6").replace("1.80,10", "x,10").replace("0.60,12", "abc,12")
+    rejects, _ = rejects_of(tmp_path, {"lines": lines})
+    cells = rejects[rejects["column"] == "pric"]
+    assert cells["row"].tolist() == [2, 5, 6]
+    assert cells["reason"].tolist() == ["'abc': not a number", "'x': not a number", "'abc': not a number"]
+    assert cells["key"].tolist() == ["C1/01", "C3/01", "C3/02"]
+    by_row = dict(zip(zip(rejects["table"], rejects["row"]), rejects["reason"]))
+    assert by_row[("lines", 3)] == "its claim (claims row 2) was rejected"  # C1's other line
+    assert by_row[("claims", 2)] == "its line '01' (lines row 2) was rejected"
+    assert by_row[("claims", 4)] == "its line '01' (lines row 5) was rejected"
+
+
+@pytest.mark.parametrize(("characters", "rejected"), [(64, False), (65, True)])
+def test_key_length_counts_characters_not_bytes(tmp_path: Path, characters: int, rejected: bool) -> None:
+    """64 characters of Chinese are 192 bytes of UTF-8 and still a valid line id; 65 are not."""
+    line = f"C1,{'甲' * characters},A-SALINE,2025-05-07,3.5,2,7.00,01"
+    rejects, _ = rejects_of(tmp_path, replace_line("lines", 3, line))
+    too_long = rejects[rejects["column"] == "line_id"]
+    assert too_long["reason"].str.endswith(": longer than 64 characters").tolist() == ([True] if rejected else [])
+
+
 def test_personal_cells_are_never_quoted(tmp_path: Path) -> None:
     """A bad birth date or person number is named by row and column only."""
     changes = replace_line("persons", 3, "P2,M,1955-13-04,310,retired")

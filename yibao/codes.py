@@ -40,12 +40,35 @@ def frame(columns: Mapping[str, Column], index: pd.Index | None = None) -> pd.Da
 
 def positions(values: Column, table: Column) -> np.ndarray:
     """Per value its row in `table` (keys unique), -1 where absent or missing. One hash pass over
-    both; pandas' `get_indexer` on Arrow strings makes a Python object of every value first."""
+    both; pandas' `get_indexer` on Arrow strings makes a Python object of every value first.
+    Text held in Arrow is probed against Arrow's hash set of the table (`index_in`): no copy of
+    the values is concatenated and a short table is hashed once (2M lines: 1.5-7x faster)."""
+    arrow = _arrow_text(values)
+    if arrow is not None and (keys := _arrow_keys(table, arrow.type)) is not None:
+        found = pc.index_in(arrow, value_set=keys, skip_nulls=True).fill_null(-1)
+        return found.to_numpy().astype(np.int64)
     table, values = _series(table), _series(values)
     codes, _ = pd.factorize(pd.concat([table, values], ignore_index=True))
     where = np.full(int(codes.max(initial=-1)) + 2, -1, dtype=np.int64)  # the last slot: missing (-1)
     where[codes[:len(table)]] = np.arange(len(table))
     return where[codes[len(table):]]
+
+
+def _arrow_text(values: Column) -> pa.ChunkedArray | None:
+    """A pandas text column's Arrow data (no copy), None for anything else."""
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        return pa.chunked_array(pa.array(values.array))
+    return None
+
+
+def _arrow_keys(table: Column, kind: pa.DataType) -> pa.Array | None:
+    """The table as one Arrow array of `kind` when it is text (a text column, or Python str)."""
+    arrow = _arrow_text(table)
+    if arrow is not None:
+        return arrow.combine_chunks().cast(kind)
+    if not isinstance(table, (pd.Series, np.ndarray)) and all(isinstance(t, str) for t in table):
+        return pa.array(list(table), kind)
+    return None
 
 
 def row_groups(columns: Sequence[Column]) -> np.ndarray:
@@ -77,6 +100,12 @@ def text_column(codes: np.ndarray, texts: Sequence[str]) -> pd.Series:
     """Per row `texts[codes[row]]`, as a pandas str column."""
     values = pa.array(list(texts), pa.large_string()).take(pa.array(np.asarray(codes, dtype=np.int64)))
     return pd.Series(values, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+
+
+def join_text(*parts: str | pa.Array, sep: str = "") -> pa.Array:
+    """Text arrays and constant text joined row by row, in Arrow (no Python string per row)."""
+    texts = [pa.scalar(p, pa.large_string()) if isinstance(p, str) else p for p in parts]
+    return pc.binary_join_element_wise(*texts, pa.scalar(sep, pa.large_string()))
 
 
 def distinct_text(values: pd.Series | np.ndarray, fmt: Callable[[Any], str]) -> pd.Series:

@@ -39,6 +39,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from yibao.codes import join_text
 from yibao.errors import InputError
 from yibao.fields import DATES, MONEY
 from yibao.limits import ENV_MAX_LINE, MAX_CNT, max_line_yuan
@@ -403,16 +404,16 @@ class _RejectLog:
     def __init__(self, sources: dict[str, str], rows: Mapping[str, np.ndarray]) -> None:
         self.sources = sources
         self.rows = rows
-        self.parts: list[tuple[str, np.ndarray, str, np.ndarray]] = []
+        self.parts: list[tuple[str, np.ndarray, str, str | pa.Array]] = []
         self.out: dict[str, np.ndarray] = {}
 
     def start(self, table: str, rows: int) -> None:
         self.out[table] = np.zeros(rows, dtype=bool)
 
-    def reject(self, table: str, positions: np.ndarray, column: str, reasons: Any) -> None:
+    def reject(self, table: str, positions: np.ndarray, column: str, reasons: str | pa.Array) -> None:
+        """`reasons`: one for all, or one per position (Arrow text, as `_worded` makes it)."""
         positions = np.asarray(positions, dtype=np.int64)
         if len(positions):
-            reasons = np.broadcast_to(np.asarray(reasons, dtype=object), positions.shape)
             self.parts.append((table, positions, column, reasons))
             self.out[table][positions] = True
 
@@ -429,21 +430,39 @@ class _RejectLog:
         if not self.parts:
             return pd.DataFrame({c: pd.Series(dtype=np.int64 if c == "row" else "str")
                                  for c in REJECT_COLUMNS})
-        order = list(TABLES)
-        pieces = [pd.DataFrame({
-            "table": table, "file": self.sources.get(table, table), "row": self.file_row(table, pos),
-            "column": column, "key": _key_text(frames[table], table, pos), "reason": reasons,
-            "_t": order.index(table)}) for table, pos, column, reasons in self.parts]
-        out = pd.concat(pieces, ignore_index=True)
-        out = out.sort_values(["_t", "row"], kind="stable").drop(columns="_t")
-        out = out.reset_index(drop=True).astype({c: "str" for c in REJECT_COLUMNS if c != "row"})
-        return out.astype({"row": np.int64})
+        # built in Arrow: ten million reject rows never become Python objects
+        pieces = [pa.table({
+            "table": _repeat(table, len(pos)), "file": _repeat(self.sources.get(table, table), len(pos)),
+            "row": pa.array(self.file_row(table, pos), pa.int64()), "column": _repeat(column, len(pos)),
+            "key": _key_text(frames[table], table, pos),
+            "reason": _repeat(reasons, len(pos)) if isinstance(reasons, str) else reasons})
+            for table, pos, column, reasons in self.parts]
+        out = pa.concat_tables(pieces)
+        rank = np.concatenate([np.full(len(pos), list(TABLES).index(table)) for table, pos, _, _ in self.parts])
+        return out.take(np.lexsort((out["row"].to_numpy(), rank))).to_pandas()
 
 
-def _key_text(frame: pd.DataFrame, table: str, positions: np.ndarray) -> list[str]:
+def _repeat(text: str, n: int) -> pa.Array:
+    return pa.repeat(pa.scalar(text, pa.large_string()), n)
+
+
+def _key_text(frame: pd.DataFrame, table: str, positions: np.ndarray) -> pa.Array:
     columns = KEYS.get(table, ("psn_no",))
-    rows = frame.iloc[positions]
-    return ["/".join(_cell_text(v) for v in values) for values in zip(*(rows[c] for c in columns))]
+    return join_text(*(_worded(_cells_at(frame[c], positions), _cell_text) for c in columns), sep="/")
+
+
+def _cells_at(cells: pd.Series, positions: np.ndarray) -> pd.Series:
+    """The cells at `positions`; cells of mixed Python objects (a frame given in Python) as their
+    text, which is hashable and tells `1` from `True`."""
+    taken = cells.iloc[positions]
+    return taken.map(_cell_text) if taken.dtype == object else taken
+
+
+def _worded(values: pd.Series | np.ndarray, word: Callable[[Any], str]) -> pa.Array:
+    """`word(value)` per row, called once per distinct value (missing ones included): ten million
+    rejected rows hold a handful of distinct cells, and wording each row in Python took minutes."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=False)
+    return pa.array([word(v) for v in distinct], pa.large_string()).take(pa.array(codes, pa.int64()))
 
 
 def check_header(names: Any, source: str) -> None:
@@ -477,7 +496,7 @@ def _typed_table(name: str, raw: pd.DataFrame | None, log: _RejectLog) -> pd.Dat
             bad = np.flatnonzero(mask)
             quote = why != REQUIRED and column.name not in PERSONAL
             log.reject(name, bad, column.name,
-                       [f"{_cell_text(cells.iat[p])!r}: {why}" for p in bad] if quote else why)
+                       _worded(_cells_at(cells, bad), lambda v: f"{_cell_text(v)!r}: {why}") if quote else why)
         typed[column.name] = values
     return pd.DataFrame(typed, index=raw.index, copy=False)
 
@@ -489,7 +508,7 @@ def _typed_column(table: str, column: Column, cells: pd.Series) -> tuple[pd.Seri
         empty = (values == "").to_numpy()
         problems: Problems = []
         if column.name in KEY_COLUMNS:
-            problems.append(((values.str.len() > KEY_LENGTH).to_numpy(), f"longer than {KEY_LENGTH} characters"))
+            problems.append((_longer_than(values, KEY_LENGTH), f"longer than {KEY_LENGTH} characters"))
         allowed: list[Any] = [c for c in column.choices if c]
     else:
         values, problems = CONVERTERS[column.type](cells)
@@ -568,7 +587,24 @@ def _text(cells: pd.Series) -> pd.Series:
     else:  # numbers, booleans, dates or mixed Python objects in a text column: rare and small
         text = cells.map(_cell_text)
     text = text.astype("str")
-    return (text.fillna("") if text.hasnans else text).str.strip()
+    text = text.fillna("") if text.hasnans else text
+    stripped = text.str.strip()
+    # the cells as read when no cell had spaces around it: then they share the file's buffers
+    # and raw and typed text never coexist (about 55 bytes per line of lines)
+    return text if _text_bytes(stripped) == _text_bytes(text) else stripped
+
+
+def _text_bytes(text: pd.Series) -> int:
+    """The bytes of a text column's cells, from Arrow's offsets (no cell is decoded)."""
+    return pc.sum(pc.binary_length(pa.array(text.array))).as_py() or 0
+
+
+def _longer_than(text: pd.Series, characters: int) -> np.ndarray:
+    """Cells of more than `characters` characters. UTF-8 takes at least a byte per character, so
+    characters are counted (every cell decoded) only when some cell has more bytes than that."""
+    if (pc.max(pc.binary_length(pa.array(text.array))).as_py() or 0) <= characters:
+        return np.zeros(len(text), dtype=bool)
+    return (text.str.len() > characters).to_numpy()
 
 
 def _by_distinct(text: pd.Series, parse: Callable[[pd.Index], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -753,14 +789,17 @@ def _reject_duplicates(keys: _Keys, table: str, columns: tuple[str, ...], log: _
     dup[order[:-1][same]] = True
     pos = np.flatnonzero(dup)
     rows = pd.Series(log.file_row(table, pos)).groupby(key[pos]).agg(lambda r: ", ".join(map(str, r)))
-    log.reject(table, pos, columns[-1], [f"duplicate {'/'.join(columns)}: rows {rows[k]}" for k in key[pos]])
+    log.reject(table, pos, columns[-1], _worded(key[pos], lambda k: f"duplicate {'/'.join(columns)}: rows {rows[k]}"))
 
 
 def _reject_reversed(frame: pd.DataFrame, table: str, start: str, end: str, log: _RejectLog) -> None:
     reversed_ = (frame[end] < frame[start]).to_numpy(dtype=bool, na_value=False)
     pos = np.flatnonzero(reversed_)
-    log.reject(table, pos, end, [f"{frame[end].iat[p]:%Y-%m-%d} is before {start} "
-                                 f"{frame[start].iat[p]:%Y-%m-%d}" for p in pos])
+
+    def day(column: str) -> pa.Array:
+        return _worded(frame[column].iloc[pos], lambda d: f"{d:%Y-%m-%d}")
+
+    log.reject(table, pos, end, join_text(day(end), f" is before {start} ", day(start)))
 
 
 def _reject_huge_lines(lines: pd.DataFrame, log: _RejectLog) -> None:
@@ -788,20 +827,23 @@ def _reject_people_with_bad_details(keys: _Keys, log: _RejectLog) -> None:
     for table in PERSON_DETAILS:
         row = _first_bad(keys, log, table, "psn_no", people)
         hit = np.flatnonzero((row >= 0) & ~log.out["persons"])
-        log.reject("persons", hit, "", [f"its {table} row {log.file_row(table, row[p])} was rejected" for p in hit])
+        log.reject("persons", hit, "",
+                   _worded(row[hit], lambda r: f"its {table} row {log.file_row(table, r)} was rejected"))
 
 
 def _reject_refs(keys: _Keys, log: _RejectLog, table: str, column: str, target: str,
                  applies: np.ndarray) -> None:
     """Reject rows of `table` whose `column` names no row, or a rejected row, of `target`."""
     values = keys.frames[table][column]
-    shown = (lambda p: "") if column in PERSONAL else (lambda p: f" {values.iat[p]!r}")
+    shown = (lambda v: "") if column in PERSONAL else (lambda v: f" {v!r}")
     pos = _positions(keys.array(table, column), keys.array(target, column))
     unknown = np.flatnonzero(applies & (pos < 0))
-    log.reject(table, unknown, column, [f"{column} is empty" if values.iat[p] == ""
-                                        else f"{column}{shown(p)} is not in {target}" for p in unknown])
+    log.reject(table, unknown, column, _worded(values.iloc[unknown], lambda v: f"{column} is empty" if v == ""
+                                               else f"{column}{shown(v)} is not in {target}"))
     hit = np.flatnonzero(applies & _at(log.out[target], pos) & ~log.out[table])
-    log.reject(table, hit, column, [f"{target} row {log.file_row(target, pos[p])}{shown(p)} was rejected" for p in hit])
+    theirs = keys.frames[target][column]  # a row's value is its target row's: they were matched on it
+    log.reject(table, hit, column, _worded(pos[hit], lambda t: f"{target} row {log.file_row(target, t)}"
+                                                               f"{shown(theirs.iat[t])} was rejected"))
 
 
 def _reject_claims(keys: _Keys, log: _RejectLog) -> None:
@@ -811,8 +853,9 @@ def _reject_claims(keys: _Keys, log: _RejectLog) -> None:
     line = _first_bad(keys, log, "lines", "mdtrt_id", keys.array("claims", "mdtrt_id"))
     hit = np.flatnonzero((line >= 0) & ~log.out["claims"])
     line_ids = keys.frames["lines"]["line_id"]
-    log.reject("claims", hit, "", [f"its line {line_ids.iat[line[p]]!r} (lines row {log.file_row('lines', line[p])}) "
-                                   f"was rejected" for p in hit])
+    rows = pa.array(log.file_row("lines", line[hit]), pa.int64()).cast(pa.large_string())
+    log.reject("claims", hit, "", join_text("its line ", _worded(line_ids.iloc[line[hit]], repr), " (lines row ", rows,
+                                          ") was rejected"))
 
 
 def _reject_lines_of_claims(keys: _Keys, log: _RejectLog) -> None:
@@ -828,10 +871,11 @@ def _reject_lines_of_claims(keys: _Keys, log: _RejectLog) -> None:
     rows = np.flatnonzero(bad_run[run_of])
     unknown = rows[claim[run_of[rows]] < 0]
     log.reject("lines", unknown, "mdtrt_id",
-               [f"no claim {lines['mdtrt_id'].iat[p]!r} in claims" for p in unknown])
+               _worded(lines["mdtrt_id"].iloc[unknown], lambda c: f"no claim {c!r} in claims"))
     cascade = rows[(claim[run_of[rows]] >= 0) & ~log.out["lines"][rows]]
-    log.reject("lines", cascade, "", [f"its claim (claims row {log.file_row('claims', claim[run_of[p]])}) was rejected"
-                                      for p in cascade])
+    log.reject("lines", cascade, "", _worded(claim[run_of[cascade]],
+                                             lambda c: f"its claim (claims row {log.file_row('claims', c)}) was "
+                                                       f"rejected"))
 
 
 # --- writing ------------------------------------------------------------------------------

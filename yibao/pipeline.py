@@ -31,7 +31,7 @@ from yibao.rules.facts import derive_facts
 from yibao.tables import LIST_SEP
 from yibao.tariffs import registry
 from yibao.tariffs.registry import LoadedTariff
-from yibao.codes import distinct_text, positions
+from yibao.codes import distinct_text, positions, text_column
 
 REJECT_COLUMNS = ["table", "file", "row", "column", "key", "reason"]
 BESIDE_LINES = 100_000
@@ -256,10 +256,13 @@ def _reject_rows(batch: Batch, claim_mask: np.ndarray, line_mask: np.ndarray, re
     claim_rows = pd.DataFrame({"table": "claims", "file": batch.sources.get("claims", ""),
                                "row": claims.index.to_numpy() + 2, "column": column,
                                "key": claims["mdtrt_id"].to_numpy(), "reason": reason})
-    line_rows = pd.DataFrame({"table": "lines", "file": batch.sources.get("lines", ""),
-                              "row": lines.index.to_numpy() + 2, "column": "",
-                              "key": (lines["mdtrt_id"] + "/" + lines["line_id"]).to_numpy(),
-                              "reason": "its claim was not scored: " + reason[claim_of_line]})
+    # the lines' text stays in Arrow: made into Python objects, 2M lines took 1.7 s to convert back
+    same = np.zeros(len(lines), dtype=np.int64)
+    line_rows = pd.DataFrame({"table": text_column(same, ["lines"]),
+                              "file": text_column(same, [batch.sources.get("lines", "")]),
+                              "row": lines.index.to_numpy() + 2, "column": text_column(same, [""]),
+                              "key": (lines["mdtrt_id"] + "/" + lines["line_id"]).reset_index(drop=True),
+                              "reason": text_column(claim_of_line, list("its claim was not scored: " + reason))})
     return pd.concat([claim_rows, line_rows], ignore_index=True)
 
 

@@ -6,6 +6,7 @@ claims table to the fen.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -23,24 +24,33 @@ FUNDS = ("medfee_sumamt", "inscp_scp_amt", "violation_amt", "hifp_pay", "hifmi_p
 TOP = 10
 
 
-def _fen_total(values: pd.Series) -> int:
-    return int(yuan_array_to_fen(values.to_numpy(dtype=np.float64)).sum())
-
-
 def _yuan(fen: int) -> str:
     return str(fen_to_yuan(fen))
 
 
-def _fund_totals(claims: pd.DataFrame) -> dict[str, str]:
-    return {f: _yuan(_fen_total(claims[f])) for f in FUNDS}
+def _fund_totals(fen: pd.Series) -> dict[str, str]:
+    return {f: _yuan(int(fen[f])) for f in FUNDS}
+
+
+def _code_counts(lists: pd.Series) -> dict[str, int]:
+    """Per code, how often it appears in the `;`-lists: each distinct list split once (a month
+    holds a few hundred distinct lists), its count added to each of its codes."""
+    counts: Counter[str] = Counter()
+    for text, n in lists.value_counts().items():
+        for code in str(text).split(LIST_SEP):
+            if code:
+                counts[code] += int(n)
+    return dict(sorted(counts.items()))
 
 
 def summarize(result: Result) -> dict[str, Any]:
     claims, lines = result.claims, result.lines
-    reasons = claims["reason_codes"].str.split(LIST_SEP).explode()
-    reasons = reasons[reasons.fillna("") != ""]
-    by_med_type = {mt or "application": _fund_totals(group)
-                   for mt, group in claims.groupby("med_type", sort=True)}
+    # every fund column in fen once; totals by med type as integer sums of a group key, not
+    # as a frame per group
+    fen = pd.DataFrame({f: yuan_array_to_fen(claims[f].to_numpy(dtype=np.float64)) for f in FUNDS},
+                       index=claims.index)
+    by_med_type = {mt or "application": _fund_totals(totals)
+                   for mt, totals in fen.groupby(claims["med_type"], sort=True).sum().iterrows()}
     violations = result.violations.assign(fen=yuan_array_to_fen(result.violations["violation_amt"].to_numpy()))
     by_code = violations.groupby("code").agg(claims=("mdtrt_id", "nunique"), fen=("fen", "sum"))
     by_code = by_code.sort_values(["fen", "claims"], ascending=False, kind="stable").head(TOP)
@@ -55,8 +65,8 @@ def summarize(result: Result) -> dict[str, Any]:
         "rejects": {str(k): int(v) for k, v in result.rejects.groupby("table").size().items()},
         "decisions": {str(k): int(v) for k, v in claims["decision"].value_counts().sort_index().items()},
         "calendar_estimated": int(claims["calendar_estimated"].sum()),
-        "reasons": {str(k): int(v) for k, v in reasons.value_counts().sort_index().items()},
-        "funds": _fund_totals(claims),
+        "reasons": _code_counts(claims["reason_codes"]),
+        "funds": _fund_totals(fen.sum()),
         "funds_by_med_type": by_med_type,
         "top_violation_codes": [{"code": c, "claims": int(r.claims), "amount": _yuan(int(r.fen))}
                                 for c, r in by_code.iterrows()],

@@ -14,11 +14,13 @@ from collections import defaultdict
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from yibao.calculator.audit import EDIT_CODES
 from yibao.calculator.funds import CAP_ANNUAL, CAP_CLAIM, CAP_COVERED, CAP_MONTHLY, COV_ANNUAL, COV_MONTHLY, COV_VISIT
 from yibao.calculator.terms import FUND_HIFOB, POOLS, TermArrays
-from yibao.codes import text_rank
+from yibao.codes import join_text, text_rank
 from yibao.rules.calculated import AUDIT_RULE_IDS
 
 LISTED_LINES = 10
@@ -33,9 +35,22 @@ def _yuan(fen: int) -> str:
     return f"{fen // 100}.{fen % 100:02d}元"
 
 
-def _line_list(ids: list[str]) -> str:
-    shown = "、".join(ids[:LISTED_LINES])
-    return shown if len(ids) <= LISTED_LINES else f"{shown}等{len(ids)}条"
+def _yuan_text(fen: np.ndarray) -> pa.Array:
+    """`_yuan` of every amount, in Arrow."""
+    whole = pc.cast(pa.array(fen // 100), pa.large_string())
+    cents = pc.utf8_lpad(pc.cast(pa.array(fen % 100), pa.large_string()), width=2, padding="0")
+    return join_text(whole, cents, sep=".")
+
+
+def _line_lists(ids: np.ndarray, counts: np.ndarray) -> pa.Array:
+    """Per group of consecutive `ids` (`counts` each) its first LISTED_LINES ids joined by "、",
+    and "等N条" after them when the group has more."""
+    within = np.arange(len(ids)) - np.repeat(np.cumsum(counts) - counts, counts)
+    shown = np.minimum(counts, LISTED_LINES)
+    offsets = np.concatenate([[0], np.cumsum(shown)]).astype(np.int64)
+    lists = pa.LargeListArray.from_arrays(pa.array(offsets), pa.array(ids[within < LISTED_LINES], pa.large_string()))
+    more = [f"等{n}条" if n > LISTED_LINES else "" for n in counts.tolist()]
+    return join_text(pc.binary_join(lists, pa.scalar("、", pa.large_string())), pa.array(more, pa.large_string()))
 
 
 def _violation_reasons(out: dict[int, list[tuple[str, str, str]]], line_ids: pd.Series, pos: np.ndarray,
@@ -48,12 +63,12 @@ def _violation_reasons(out: dict[int, list[tuple[str, str, str]]], line_ids: pd.
         if code not in by_code:
             continue
         sel = (mask[hit] >> bit & 1).astype(bool)
-        claims, starts = np.unique(pos[hit][sel], return_index=True)
-        groups = np.split(ids[sel], starts[1:])
-        for claim, lines in zip(claims.tolist(), groups):
-            amount = int(by_code[code][claim])
-            out[claim].append((AUDIT_RULE_IDS[code], code,
-                               f"{titles.get(code, code)}，核减{_yuan(amount)}（明细{_line_list(list(lines))}）。"))
+        claims, counts = np.unique(pos[hit][sel], return_counts=True)
+        # the messages in Arrow, one per claim: per-claim Python here was most of this stage
+        messages = join_text(f"{titles.get(code, code)}，核减", _yuan_text(by_code[code][claims]), "元（明细",
+                             _line_lists(ids[sel], counts), "）。")
+        for claim, message in zip(claims.tolist(), messages.to_pylist()):
+            out[claim].append((AUDIT_RULE_IDS[code], code, message))
 
 
 def _cap_reasons(out: dict[int, list[tuple[str, str, str]]], a: dict[str, np.ndarray], t: TermArrays) -> None:

@@ -1,0 +1,24 @@
+"""The calculator's violation messages (yibao/calculator/notes.py) are built in Arrow a claim at a
+time; the figures here are written out by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from yibao.calculator.notes import LISTED_LINES, _line_lists, _yuan_text
+
+
+def test_amounts_read_as_yuan_with_two_decimals() -> None:
+    # 6765 fen = 67 yuan 65 fen; 5 fen = 0.05; 100 fen = 1.00
+    assert _yuan_text(np.array([6765, 5, 0, 100, 123456789], dtype=np.int64)).to_pylist() == [
+        "67.65", "0.05", "0.00", "1.00", "1234567.89"]
+
+
+def test_line_lists_name_ten_lines_then_count_the_rest() -> None:
+    # one claim with 12 lines (10 named, then "等12条"), one with 2, one with exactly 10
+    first = [f"{i:02d}" for i in range(1, 13)]
+    third = [f"L{i}" for i in range(10)]
+    ids = np.array(first + ["a", "b"] + third, dtype=object)
+    lists = _line_lists(ids, np.array([12, 2, 10])).to_pylist()
+    assert LISTED_LINES == 10
+    assert lists == ["01、02、03、04、05、06、07、08、09、10等12条", "a、b", "、".join(third)]
