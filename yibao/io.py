@@ -536,7 +536,7 @@ def _number_problems(values: np.ndarray, rule: NumberRule) -> Problems:
     """Comparisons with NaN are false, so empty cells pass every check here."""
     if np.isnan(values).all():
         return []
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):  # 1e308 × 100 is inf: caught by the maximum
         problems = [(np.isinf(values), "not a finite number")]
         if rule.decimals is not None:
             scaled = values * 10.0 ** rule.decimals
