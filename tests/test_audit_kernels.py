@@ -4,7 +4,13 @@ excess of a group taken from its latest lines first."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -47,3 +53,25 @@ def test_excess_is_taken_from_the_latest_lines(qty: list[int], limit: int) -> No
     _take_excess(np.arange(len(qty)), np.array([0, len(qty)]), np.array(qty, dtype=np.int64),
                  np.array([limit], dtype=np.int64), out)
     assert out.tolist() == want
+
+
+def test_a_read_only_install_without_a_home_compiles_into_the_temporary_folder(tmp_path: Path) -> None:
+    """numba refuses at import to cache a function when it can write neither beside the module
+    nor in the user's cache folder: a read-only image, or a Dask worker without a home. The
+    package is mounted read-only here (a mount namespace, as root) to be that install."""
+    package = tmp_path / "ro"
+    shutil.copytree(Path(__file__).parents[1] / "yibao", package / "yibao",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    run = (f"mount --bind {package} {package} && mount -o remount,bind,ro {package} && "
+           f"HOME={package} XDG_CACHE_HOME={package}/.cache TMPDIR={temporary} PYTHONPATH={package} "
+           f"{sys.executable} -c 'import numpy as np; from yibao.calculator.audit import _take_excess; "
+           "out = np.zeros(2, np.int64); _take_excess(np.arange(2), np.array([0, 2]), np.array([3, 4]), "
+           "np.array([5]), out); print(out.tolist())'")
+    if subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode:
+        pytest.skip("needs a mount namespace (root)")
+    done = subprocess.run(["unshare", "-m", "sh", "-c", run], capture_output=True, text=True, cwd=temporary)
+    assert done.returncode == 0, done.stderr[-800:]
+    assert done.stdout.split() == ["[0,", "2]"]  # 7 units against a limit of 5: 2 taken from the later line
+    assert any((temporary / "yibao-numba").rglob("*.nbi"))

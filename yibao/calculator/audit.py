@@ -9,7 +9,10 @@ stay paid. Everything is a column operation over all lines of a batch at once.
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -98,7 +101,21 @@ def _ordered_groups(rows: np.ndarray, group: list[np.ndarray], within: list[np.n
     return rows[sort], np.r_[np.flatnonzero(new), len(rows)]
 
 
-@numba.njit(cache=True, nogil=True)
+def _kernel(func: Callable) -> Callable:
+    """A compiled loop, cached so that later processes load it instead of compiling (≈1 s).
+    numba caches beside the module, else in the user's cache folder, and refuses at import when
+    it can write neither (a read-only image, a worker without a home): then the temporary
+    folder, and failing that no cache at all."""
+    for folder in (numba.config.CACHE_DIR, str(Path(tempfile.gettempdir()) / "yibao-numba")):
+        numba.config.CACHE_DIR = folder
+        try:
+            return numba.njit(cache=True, nogil=True)(func)
+        except RuntimeError:  # "cannot cache function …: no locator available"
+            continue
+    return numba.njit(nogil=True)(func)
+
+
+@_kernel
 def _take_excess(order: np.ndarray, starts: np.ndarray, qty: np.ndarray, limit: np.ndarray,
                  out: np.ndarray) -> None:  # pragma: no cover - compiled
     """Per group of `order` (earliest line first) the part of its total `qty` above its `limit`,
@@ -144,7 +161,7 @@ _age = numba.njit(age_from_fields)  # the helpers themselves, compiled into the 
 _half_up = numba.njit(div_half_up)
 
 
-@numba.njit(cache=True, nogil=True)
+@_kernel
 def _whole_line_edits(rows: np.ndarray, cp: np.ndarray, cat_pos: np.ndarray, service: tuple,
                       birth: tuple, indicated: np.ndarray, claim_gender: np.ndarray, claim_level: np.ndarray,
                       claim_inpatient: np.ndarray, item_gender: np.ndarray, age_from: np.ndarray,
@@ -168,7 +185,7 @@ def _whole_line_edits(rows: np.ndarray, cp: np.ndarray, cat_pos: np.ndarray, ser
             primary[i] = 4
 
 
-@numba.njit(cache=True, nogil=True)
+@_kernel
 def _line_amounts(primary: np.ndarray, amount: np.ndarray, cnt_milli: np.ndarray, qty_day: np.ndarray,
                   bed_days: np.ndarray, n_codes: int) -> tuple:  # pragma: no cover - compiled
     """Per line the violating quantity and amount, the edit bit mask, and per edit (rows of
