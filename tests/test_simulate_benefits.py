@@ -64,7 +64,7 @@ def test_a_grant_reform_costs_the_grant_and_nothing_of_the_funds(deliveries):
     assert (totals.loc[list(FIELDS), "change"] == 0).all()  # the grant is no part of any fund
     assert list(sim.totals["field"]) == [*FIELDS, *CASH]  # the cash benefits after the funds, person, hospital
     assert sim.summary["totals"]["maternity_grant"] == {"baseline": "0.00", "reform": "3000.00", "change": "3000.00"}
-    assert sim.summary["claims"]["changed"] == 3
+    assert sim.summary["claims"]["changed"] == 3 and sim.cash_changed == ("maternity_grant",)
     claims = sim.claims.set_index("mdtrt_id")
     assert list(fen(claims.loc[["D1", "D2", "D3"], "maternity_grant_change"])) == [100_000] * 3
     by_med = sim.breakdowns["med_type"].set_index("key")
@@ -83,6 +83,7 @@ def test_a_rounding_reform_changes_the_allowance_by_hand(deliveries):
     claims = sim.claims.set_index("mdtrt_id")
     assert list(fen(claims.loc[["D1", "D2", "D3"], "maternity_allowance_change"])) == [-72, 0, -68]
     assert sim.summary["claims"]["changed"] == 2  # D2's allowance is whole yuan already
+    assert sim.cash_changed == ("maternity_allowance",)
     assert (totals.loc[list(FIELDS), "change"] == 0).all() and totals.loc["maternity_grant", "reform"] == 0
 
 
@@ -97,26 +98,26 @@ def test_the_cli_report_workbook_and_summary_show_the_grant(deliveries, tmp_path
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["totals"]["maternity_grant"]["change"] == "3000.00"
     totals = pd.read_parquet(out / "totals.parquet").set_index("field")
-    assert totals.loc["maternity_grant", "label"] == "一次性生育补助金" and totals.loc["maternity_grant", "change"] == 3000.0
+    assert tuple(totals.loc["maternity_grant", ["label", "change"]]) == ("一次性生育补助金", 3000.0)
     sheet = openpyxl.load_workbook(out / "simulation.xlsx")["汇总 totals"]
     rows = {r[0]: r for r in sheet.iter_rows(min_row=3, values_only=True)}
     assert rows["maternity_allowance"][1:] == ("生育津贴", 116544.4, 116544.4, 0)
     assert rows["maternity_grant"][1:] == ("一次性生育补助金", 0, 3000, 3000)
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "不属于基金合计(fund_pay_sumamt)" in html  # said apart from the funds' total
-    assert "<th>一次性生育补助金 变化</th>" in html and "<th>生育津贴 变化</th>" in html  # in each breakdown
+    # the grant's change in each breakdown; the allowance, unchanged, adds no column
+    assert html.count("<th>一次性生育补助金 变化</th>") == 5 and "<th>生育津贴 变化</th>" not in html
     assert html.count('<td class="n">+3,000.00</td>') >= 2  # the total, and the groups holding them
 
 
-def test_a_simulation_without_cash_benefits_shows_no_cash_columns(tmp_path):
-    """An inpatient stay only: the totals list the allowance and grant at zero, the breakdowns
-    do not widen with columns of zeros."""
-    sim = yibao.simulate({k: v for k, v in cases_tables([make_case()]).items() if k != "accumulators"},
-                         set=[GRANT])
-    assert sim.cash_paid == () and (_totals(sim).loc[list(CASH), ["baseline", "reform"]] == 0).all().all()
+def test_a_reform_leaving_the_cash_benefits_alone_shows_no_cash_columns(deliveries):
+    """A deductible reform: the totals still list the allowance (116,544.40, unchanged); the
+    breakdowns do not widen with columns of zeros."""
     from yibao.simulation.report import render
 
-    assert "生育津贴 变化" not in render(sim)
+    sim = yibao.simulate(deliveries, set=["inpatient.schemes[insutype=390,level=2].deductible=400"])
+    assert list(fen(_totals(sim).loc["maternity_allowance", ["baseline", "change"]])) == [11_654_440, 0]
+    assert sim.cash_changed == () and "生育津贴 变化" not in render(sim)
 
 
 # ---- resident categories (居民类别) ----
@@ -166,8 +167,8 @@ def test_breakdown_by_category_follows_the_claims_that_move(category_batch):
     assert list(groups["claims"]) == [1, 2, 1, 1] and list(groups["changed"]) == [0, 0, 0, 1]
     assert list(fen(groups["hifp_pay_baseline"]))[::2] == [307_600, 355_500]  # elderly, student
     moved = groups.loc["student→none"]
-    assert list(fen(moved[["hifp_pay_baseline", "hifp_pay_reform", "hifp_pay_change", "psn_part_amt_change"]])) == [
-        355_500, 289_100, -66_400, 66_400]
+    amounts = ["hifp_pay_baseline", "hifp_pay_reform", "hifp_pay_change", "psn_part_amt_change"]
+    assert list(fen(moved[amounts])) == [355_500, 289_100, -66_400, 66_400]
     assert int(fen(groups["fund_pay_sumamt_change"]).sum()) == -66_400  # adds up to the total
     assert sim.summary["breakdowns"]["category"][3]["key"] == "student→none"
     from yibao.simulation.report import render

@@ -60,7 +60,7 @@ def show(sim: Simulation, console: Console) -> None:
     console.print(totals)
     console.print("[dim]生育津贴, 一次性生育补助金: paid to the mother beside the medical costs, "
                   "no part of fund_pay_sumamt[/dim]")
-    cash = sim.cash_paid
+    cash = sim.cash_changed
     for d, frame in sim.breakdowns.items():
         console.print(_table(f"按{(DIMENSIONS | CATEGORY)[d]} by {d} (yuan)",
                              [d, "claims", "changed", "funds change", "person change", "hospital change",

@@ -56,11 +56,11 @@ def render(sim: Simulation) -> str:
     titles = {d: (DIMENSIONS | CATEGORY)[d] for d in sim.breakdowns}
     context: dict[str, Any] = {
         "s": s, "sim": sim, "fields": FIELDS, "field_labels": FIELD_LABELS, "headers": HEADERS,
-        "cash": CASH, "cash_paid": sim.cash_paid,
+        "cash": CASH, "cash_changed": sim.cash_changed,
         "dimensions": titles, "directions": DIRECTIONS, "values": VALUES, "decisions": WORDS["decision"],
         "totals_chart": bars("各项金额变化", [FIELD_LABELS[f] for f in sim.totals["field"]],
                              [("变化", _fen(sim.totals["change"]).tolist(), FUND)]),
-        "breakdown_charts": {d: _breakdown_chart(sim.breakdowns[d], t, sim.cash_paid) for d, t in titles.items()},
+        "breakdown_charts": {d: _breakdown_chart(sim.breakdowns[d], t, sim.cash_changed) for d, t in titles.items()},
         "histogram": histogram("个人负担变化分布", _fen(sim.persons["psn_part_amt_change"])),
     }
     return _environment().get_template("report.html.j2").render(context)

@@ -44,11 +44,10 @@ class Simulation:
     summary: dict[str, Any]
 
     @property
-    def cash_paid(self) -> tuple[str, ...]:
-        """The maternity cash benefits paid on either side: the ones whose columns the breakdowns
-        show (a batch without deliveries, or a tariff without a grant, would show zeros)."""
-        totals = self.totals.set_index("field")
-        return tuple(f for f in CASH if (totals.loc[f, ["baseline", "reform"]] != 0).any())
+    def cash_changed(self) -> tuple[str, ...]:
+        """The maternity cash benefits the reform changes on some claim: the ones whose change
+        the breakdowns show (for a reform of deductibles, a column of zeros would be noise)."""
+        return tuple(f for f in CASH if (self.claims[f"{f}_change"] != 0).any())
 
 
 def _yuan_text(fen: int) -> str:
