@@ -71,6 +71,7 @@ def test_a_grant_reform_costs_the_grant_and_nothing_of_the_funds(deliveries):
     assert fen(by_med.loc[["52"], "maternity_grant_change"])[0] == 300_000
     persons = sim.persons.set_index("psn_no")
     assert list(fen(persons.loc[["M1", "M2", "M3"], "maternity_grant_reform"])) == [100_000] * 3
+    assert list(sim.top_claims["mdtrt_id"]) == ["D1", "D2", "D3"]  # ranked by the grant, no fund changing
     assert "category" not in sim.breakdowns  # the sample county defines no resident categories
 
 
@@ -105,8 +106,8 @@ def test_the_cli_report_workbook_and_summary_show_the_grant(deliveries, tmp_path
     assert rows["maternity_grant"][1:] == ("一次性生育补助金", 0, 3000, 3000)
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "不属于基金合计(fund_pay_sumamt)" in html  # said apart from the funds' total
-    # the grant's change in each breakdown; the allowance, unchanged, adds no column
-    assert html.count("<th>一次性生育补助金 变化</th>") == 5 and "<th>生育津贴 变化</th>" not in html
+    # the grant's change in each of the 5 breakdowns and the largest claims; the allowance, unchanged, adds no column
+    assert html.count("<th>一次性生育补助金 变化</th>") == 5 + 1 and "<th>生育津贴 变化</th>" not in html
     assert html.count('<td class="n">+3,000.00</td>') >= 2  # the total, and the groups holding them
 
 

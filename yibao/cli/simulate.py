@@ -76,9 +76,12 @@ def show(sim: Simulation, console: Console) -> None:
                          [[r.decile, f"{r.persons:,}", _signed(r.min), _signed(r.max), _signed(r.mean), _signed(r.total)]
                           for r in sim.deciles.itertuples()]))
     if len(sim.top_claims):
-        console.print(_table("变化最大就诊 largest changes (yuan)", ["claim", "med_type", "funds change", "person change"],
+        console.print(_table("变化最大就诊 largest changes (yuan)",
+                             ["claim", "med_type", "funds change", "person change",
+                              *(f"{FIELD_LABELS[f]} change" for f in cash)],
                              [[r.mdtrt_id, VALUES["med_type"].get(r.med_type, r.med_type),
-                               _signed(r.fund_pay_sumamt_change), _signed(r.psn_part_amt_change)]
+                               _signed(r.fund_pay_sumamt_change), _signed(r.psn_part_amt_change),
+                               *(_signed(getattr(r, f"{f}_change")) for f in cash)]
                               for r in sim.top_claims.head(TOP_SHOWN).itertuples()], numeric_from=2))
 
 

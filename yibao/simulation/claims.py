@@ -68,8 +68,10 @@ def _category(claims: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
 def _category_key(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     """A claim's group in the breakdown by category: its category, or `before→after` where the
     reform moved it (a claim scored on one side only: that side's)."""
+    key = np.where(before == "", after, before)
     moved = (before != "") & (after != "") & (before != after)
-    return np.where(moved, before + "→" + after, np.where(before == "", after, before))
+    key[moved] = before[moved] + "→" + after[moved]
+    return key
 
 
 def _attributes(out: pd.DataFrame, claims: pd.DataFrame, batch: Batch) -> None:

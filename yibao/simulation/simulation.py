@@ -23,7 +23,7 @@ from yibao.money import fen_to_yuan
 from yibao.pipeline import TariffSpec, claim_regions, score_batch, spec_id
 from yibao.simulation import tables
 from yibao.simulation.claims import claims_diff
-from yibao.simulation.labels import CASH, FIELDS, SIDES, money_columns
+from yibao.simulation.labels import CASH, COMPARED, SIDES, money_columns
 from yibao.simulation.reform import category_titles, edited_spec, tariff_diff, user_spec, versions_used
 
 
@@ -122,7 +122,7 @@ def simulate_batch(batch: Batch, rejects: pd.DataFrame | None = None, *, edits: 
         "persons": {"persons": int(len(people)), **tables.directions(people), "deciles": _records(dec)},
         "breakdowns": {d: _records(frame) for d, frame in groups.items()},
         "top_claims": _records(top_c[["mdtrt_id", "med_type", "institution_id"] +
-                                     [f"{f}_{s}" for f in FIELDS for s in SIDES]]),
+                                     [f"{f}_{s}" for f in COMPARED for s in SIDES]]),
         "tariff_diff": changes.to_dict("records"),
     }
     return Simulation(as_yuan(total), as_yuan(diff), as_yuan(people), {d: as_yuan(g) for d, g in groups.items()}, as_yuan(dec),

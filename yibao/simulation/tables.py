@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from yibao.money import round_half_up
-from yibao.simulation.labels import CATEGORY, COMPARED, DIMENSIONS, FIELD_LABELS, NO_CATEGORY, SIDES, VALUES
+from yibao.simulation.labels import CASH, CATEGORY, COMPARED, DIMENSIONS, FIELD_LABELS, NO_CATEGORY, SIDES, VALUES
 
 TOP = 20
 DECILES = 10
@@ -99,7 +99,10 @@ def _largest(frame: pd.DataFrame, by: tuple[str, ...], key: str) -> pd.DataFrame
 
 
 def top_claims(claims: pd.DataFrame) -> pd.DataFrame:
-    return _largest(claims, ("fund_pay_sumamt_change", "psn_part_amt_change"), "mdtrt_id")
+    """By the funds' change, then the person's, then the cash benefits' (a reform of the grant
+    alone changes no fund)."""
+    return _largest(claims, ("fund_pay_sumamt_change", "psn_part_amt_change", *(f"{f}_change" for f in CASH)),
+                    "mdtrt_id")
 
 
 def top_persons(people: pd.DataFrame) -> pd.DataFrame:
