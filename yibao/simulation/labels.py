@@ -27,7 +27,7 @@ DIMENSIONS = {"insutype": "险种", "med_type": "医疗类别", "level": "机构
 CATEGORY = {"category": "居民类别"}
 """The breakdown by resident category, after the others where a tariff of either side defines
 categories: a claim's key is its category, or `baseline→reform` where the reform moved it."""
-NO_CATEGORY = "none"
+NO_CATEGORY, NO_CATEGORY_LABEL = "none", "无类别"
 """The category key of employees and of residents in none (a name no tariff may give a category)."""
 
 STATUS_ORDER = ("tekun", "dibao", "relapse_monitored", "low_income", "priority_care", "retired_cadre")

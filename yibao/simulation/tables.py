@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 
 from yibao.money import round_half_up
-from yibao.simulation.labels import CASH, CATEGORY, COMPARED, DIMENSIONS, FIELD_LABELS, NO_CATEGORY, SIDES, VALUES
+from yibao.simulation.labels import (CASH, CATEGORY, COMPARED, DIMENSIONS, FIELD_LABELS, NO_CATEGORY,
+                                    NO_CATEGORY_LABEL, SIDES, VALUES)
 
 TOP = 20
 DECILES = 10
 AMOUNTS = tuple(f"{f}_{side}" for f in COMPARED for side in SIDES)
-NO_CATEGORY_LABEL = "无类别"
 
 
 def changed(claims: pd.DataFrame) -> np.ndarray:
