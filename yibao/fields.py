@@ -31,7 +31,7 @@ LABELS = {
     "tariff": "政策版本", "decision": "审核结论", "reasons": "原因", "reason_codes": "原因代码",
     "missing_materials": "缺少材料代码", "missing_material_names": "缺少材料", "rules_fired": "触发规则",
     "due_date": "办结期限", "setl_date": "结算日期", "calendar_estimated": "工作日按周末估算",
-    "fund_pool": "基金类别", "pool_prop": "统筹支付比例", "violations": "违规代码",
+    "fund_pool": "基金类别", "resident_category": "居民类别", "pool_prop": "统筹支付比例", "violations": "违规代码",
     "violation_codes": "违规代码", "suspect_codes": "疑点代码", "code": "代码", "title": "说明",
     # amounts of a claim and a line
     "medfee_sumamt": "医疗费总额", "fulamt_ownpay_amt": "全自费金额", "overlmt_selfpay": "超限价自费",

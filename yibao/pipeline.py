@@ -364,6 +364,7 @@ def _claims_output(ctx: pd.DataFrame, amounts: pd.DataFrame,
     for f in AMOUNT_FIELDS + ("declared_fund_pay_sumamt",) + BENEFIT_FIELDS:
         out[f] = _yuan(amounts[f])
     out["fund_pool"] = amounts["fund_pool"]
+    out["resident_category"] = ctx["resident_category"].to_numpy()  # RES-001: whose category terms paid it
     out["pool_prop"] = amounts["pool_prop_bp"].to_numpy() / BP
     out["violation_codes"] = amounts["violation_codes"]
     out["suspect_codes"] = amounts["suspect_codes"]

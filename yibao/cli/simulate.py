@@ -41,7 +41,7 @@ def _signed(yuan: float) -> str:
 
 def show(sim: Simulation, console: Console) -> None:
     """The simulation as tables in the terminal: diff, totals, groups, persons, largest claims."""
-    from yibao.simulation.labels import DIMENSIONS, DIRECTIONS, VALUES
+    from yibao.simulation.labels import CASH, CATEGORY, DIMENSIONS, DIRECTIONS, FIELD_LABELS, VALUES
 
     s = sim.summary
     c = s["claims"]
@@ -53,15 +53,21 @@ def show(sim: Simulation, console: Console) -> None:
                              sim.tariff_diff.values.tolist(), numeric_from=3))
     else:
         console.print("参数变化 tariff diff: none (a no-op reform)")
-    console.print(_table("基金 totals (yuan)", ["", "field", "baseline", "reform", "change"],
-                         [[r.label, r.field, f"{r.baseline:,.2f}", f"{r.reform:,.2f}", _signed(r.change)]
-                          for r in sim.totals.itertuples()], numeric_from=2))
-    for d, title in DIMENSIONS.items():
-        frame = sim.breakdowns[d]
-        console.print(_table(f"按{title} by {d} (yuan)", [d, "claims", "changed", "funds change",
-                                                           "person change", "hospital change"],
+    totals = _table("基金 totals (yuan)", ["", "field", "baseline", "reform", "change"],
+                    [[r.label, r.field, f"{r.baseline:,.2f}", f"{r.reform:,.2f}", _signed(r.change)]
+                     for r in sim.totals.itertuples()], numeric_from=2)
+    totals.rows[len(sim.totals) - len(CASH) - 1].end_section = True
+    console.print(totals)
+    console.print("[dim]生育津贴, 一次性生育补助金: paid to the mother beside the medical costs, "
+                  "no part of fund_pay_sumamt[/dim]")
+    cash = sim.cash_changed
+    for d, frame in sim.breakdowns.items():
+        console.print(_table(f"按{(DIMENSIONS | CATEGORY)[d]} by {d} (yuan)",
+                             [d, "claims", "changed", "funds change", "person change", "hospital change",
+                              *(f"{FIELD_LABELS[f]} change" for f in cash)],
                              [[r.label, f"{r.claims:,}", f"{r.changed:,}", _signed(r.fund_pay_sumamt_change),
-                               _signed(r.psn_part_amt_change), _signed(r.hosp_part_amt_change)]
+                               _signed(r.psn_part_amt_change), _signed(r.hosp_part_amt_change),
+                               *(_signed(getattr(r, f"{f}_change")) for f in cash)]
                               for r in frame.itertuples()]))
     p = s["persons"]
     console.print("个人负担 persons' out-of-pocket: " + ", ".join(
@@ -70,9 +76,12 @@ def show(sim: Simulation, console: Console) -> None:
                          [[r.decile, f"{r.persons:,}", _signed(r.min), _signed(r.max), _signed(r.mean), _signed(r.total)]
                           for r in sim.deciles.itertuples()]))
     if len(sim.top_claims):
-        console.print(_table("变化最大就诊 largest changes (yuan)", ["claim", "med_type", "funds change", "person change"],
+        console.print(_table("变化最大就诊 largest changes (yuan)",
+                             ["claim", "med_type", "funds change", "person change",
+                              *(f"{FIELD_LABELS[f]} change" for f in cash)],
                              [[r.mdtrt_id, VALUES["med_type"].get(r.med_type, r.med_type),
-                               _signed(r.fund_pay_sumamt_change), _signed(r.psn_part_amt_change)]
+                               _signed(r.fund_pay_sumamt_change), _signed(r.psn_part_amt_change),
+                               *(_signed(getattr(r, f"{f}_change")) for f in cash)]
                               for r in sim.top_claims.head(TOP_SHOWN).itertuples()], numeric_from=2))
 
 

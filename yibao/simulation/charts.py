@@ -2,7 +2,7 @@
 network and no charting library, and prints the same on any machine.
 
 Money arrives in fen and is labelled in yuan; the colours say who gains: a fall of what a person
-pays is green, a rise red; funds are blue.
+pays is green, a rise red; funds are blue, the maternity cash benefits purple.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 from yibao.money import fen_to_yuan
 
 FONT = '"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei","PingFang SC",sans-serif'
-FUND, PERSON, HOSPITAL = "#2f5f8f", "#d9822b", "#7a7f87"
+FUND, PERSON, HOSPITAL, CASH_COLOUR = "#2f5f8f", "#d9822b", "#7a7f87", "#8e5ea2"
 DOWN, SAME, UP = "#3f8f4f", "#9aa3ad", "#c0392b"
 LABEL_W, VALUE_W, ROW_GAP, BAR_H = 130, 96, 10, 14
 
@@ -37,20 +37,22 @@ def bars(title: str, labels: Sequence[str], series: Sequence[tuple[str, Sequence
     each bar's value in yuan in the right column."""
     values = np.array([list(v) for _, v, _ in series], dtype=np.int64).reshape(len(series), len(labels))
     neg, pos = max(-int(values.min(initial=0)), 0), max(int(values.max(initial=0)), 0)
-    plot = width - LABEL_W - VALUE_W - 10
+    # as wide as the longest label needs (a Chinese character is about the font's size), at least LABEL_W
+    label_w = max([LABEL_W] + [12 * len(label) + 10 for label in labels])
+    plot = width - label_w - VALUE_W - 10
     scale = plot / (neg + pos) if neg + pos else 0.0
-    zero = LABEL_W + neg * scale
+    zero = label_w + neg * scale
     legend_h = 20
     row_h = BAR_H * len(series) + ROW_GAP
     height = legend_h + row_h * len(labels) + 6
     body = []
     for i, (name, _, colour) in enumerate(series):
-        x = LABEL_W + i * 120
+        x = label_w + i * 120
         body.append(f'<rect x="{x}" y="4" width="10" height="10" fill="{colour}"/>'
                     f'<text x="{x + 14}" y="13">{escape(name)}</text>')
     for r, label in enumerate(labels):
         top = legend_h + r * row_h
-        body.append(f'<text x="{LABEL_W - 6}" y="{top + row_h / 2 + 2:.1f}" text-anchor="end">{escape(label)}</text>')
+        body.append(f'<text x="{label_w - 6}" y="{top + row_h / 2 + 2:.1f}" text-anchor="end">{escape(label)}</text>')
         for s, (_, _, colour) in enumerate(series):
             v = int(values[s, r])
             x0, x1 = sorted((zero, zero + v * scale))

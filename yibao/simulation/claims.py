@@ -15,7 +15,7 @@ import pandas as pd
 from yibao.codes import positions
 from yibao.io import Batch
 from yibao.money import yuan_array_to_fen
-from yibao.simulation.labels import FIELDS, STATUS_ORDER
+from yibao.simulation.labels import COMPARED, NO_CATEGORY, STATUS_ORDER
 
 CARRIED = ("mdtrt_id", "psn_no", "kind", "med_type", "institution_id", "setl_date", "discharge_date",
            "admit_date")
@@ -34,7 +34,7 @@ def _text(claims: pd.DataFrame, rows: np.ndarray, field: str) -> np.ndarray:
 
 def claims_diff(base: pd.DataFrame, reform: pd.DataFrame, batch: Batch) -> pd.DataFrame:
     """One row per claim scored in either run: attributes, tariff and decision on each side, and
-    per amount of `FIELDS` the baseline, reform and change in fen."""
+    per amount of `COMPARED` the baseline, reform and change in fen."""
     same = len(base) == len(reform) and bool((base["mdtrt_id"].to_numpy() == reform["mdtrt_id"].to_numpy()).all())
     if same:
         carried, b_rows = base[list(CARRIED)].reset_index(drop=True), np.arange(len(base))
@@ -50,10 +50,28 @@ def claims_diff(base: pd.DataFrame, reform: pd.DataFrame, batch: Batch) -> pd.Da
     for side, frame, rows in (("baseline", base, b_rows), ("reform", reform, r_rows)):
         out[f"tariff_{side}"] = _text(frame, rows, "tariff")
         out[f"decision_{side}"] = _text(frame, rows, "decision")
-    for f in FIELDS:
+        out[f"category_{side}"] = _category(frame, rows)
+    out["category"] = _category_key(out["category_baseline"].to_numpy(), out["category_reform"].to_numpy())
+    for f in COMPARED:
         before, after = _fen(base, b_rows, f), _fen(reform, r_rows, f)
         out[f"{f}_baseline"], out[f"{f}_reform"], out[f"{f}_change"] = before, after, after - before
     return out
+
+
+def _category(claims: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """The resident category (居民类别) each claim was paid on, `NO_CATEGORY` for none; "" where this
+    run did not score it."""
+    named = _text(claims, rows, "resident_category")
+    return np.where(rows < 0, "", np.where(named == "", NO_CATEGORY, named))
+
+
+def _category_key(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """A claim's group in the breakdown by category: its category, or `before→after` where the
+    reform moved it (a claim scored on one side only: that side's)."""
+    key = np.where(before == "", after, before)
+    moved = (before != "") & (after != "") & (before != after)
+    key[moved] = before[moved] + "→" + after[moved]
+    return key
 
 
 def _attributes(out: pd.DataFrame, claims: pd.DataFrame, batch: Batch) -> None:

@@ -12,12 +12,23 @@ FIELDS = ("hifp_pay", "hifmi_pay", "hifob_pay", "maf_pay", "fund_pay_sumamt", "p
 FIELD_LABELS = {
     "hifp_pay": "统筹基金", "hifmi_pay": "大病保险", "hifob_pay": "大额补充", "maf_pay": "医疗救助",
     "fund_pay_sumamt": "基金合计", "psn_part_amt": "个人负担", "hosp_part_amt": "医院承担(扣款)",
+    "maternity_allowance": "生育津贴", "maternity_grant": "一次性生育补助金",
 }
+CASH = ("maternity_allowance", "maternity_grant")
+"""Maternity cash benefits paid to the mother beside the medical costs: from the maternity fund,
+yet no part of `fund_pay_sumamt` nor of the claim's total, so they are compared apart from it."""
+COMPARED = FIELDS + CASH
+"""Every amount compared: the medical ones, then the cash benefits."""
 SIDES = {"baseline": "现行", "reform": "调整后", "change": "变化"}
 
 DIMENSIONS = {"insutype": "险种", "med_type": "医疗类别", "level": "机构等级", "status": "人员身份",
               "month": "结算月份"}
 """The breakdowns, in report order."""
+CATEGORY = {"category": "居民类别"}
+"""The breakdown by resident category, after the others where a tariff of either side defines
+categories: a claim's key is its category, or `baseline→reform` where the reform moved it."""
+NO_CATEGORY, NO_CATEGORY_LABEL = "none", "无类别"
+"""The category key of employees and of residents in none (a name no tariff may give a category)."""
 
 STATUS_ORDER = ("tekun", "dibao", "relapse_monitored", "low_income", "priority_care", "retired_cadre")
 """A person holding several statuses at a claim's date is counted under the first of these."""
@@ -38,13 +49,14 @@ HEADERS = {
     "decision_baseline": "现行审核结论", "decision_reform": "调整后审核结论",
     "tariff_baseline": "现行政策版本", "tariff_reform": "调整后政策版本",
     "decile": "十分位组", "min": "最小变化", "max": "最大变化", "mean": "平均变化", "total": "变化合计",
+    "category_baseline": "现行居民类别", "category_reform": "调整后居民类别",
     "path": "参数", "field": "项目", **SIDES, "from": "现行值", "to": "调整后值", "direction": "方向", "count": "人数",
-    **{d: label for d, label in DIMENSIONS.items()},
-    **{f"{f}_{side}": f"{FIELD_LABELS[f]}{word}" for f in FIELDS for side, word in SIDES.items()},
+    **DIMENSIONS, **CATEGORY,
+    **{f"{f}_{side}": f"{FIELD_LABELS[f]}{word}" for f in COMPARED for side, word in SIDES.items()},
 }
 DIRECTIONS = {"down": "个人负担下降", "same": "不变", "up": "个人负担上升"}
 
 
 def money_columns() -> tuple[str, ...]:
     """Every column holding fen inside (yuan when written)."""
-    return tuple(f"{f}_{side}" for f in FIELDS for side in SIDES) + ("min", "max", "mean", "total", *SIDES)
+    return tuple(f"{f}_{side}" for f in COMPARED for side in SIDES) + ("min", "max", "mean", "total", *SIDES)

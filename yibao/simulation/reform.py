@@ -46,14 +46,22 @@ def _change_rows(base: LoadedTariff, reform: LoadedTariff) -> list[Change]:
     return changes + diff_catalogues(base.catalogue, reform.catalogue)
 
 
-def tariff_diff(claims: pd.DataFrame, baseline: TariffSpec, reform: TariffSpec,
+def versions_used(claims: pd.DataFrame, spec: TariffSpec) -> dict[str, LoadedTariff]:
+    """The versions of `spec` in force on some claim, by key."""
+    return assign_tariffs(claims, spec)[1]
+
+
+def category_titles(*sides: dict[str, LoadedTariff]) -> dict[str, str]:
+    """The resident categories (居民类别) the versions of either side define: name → title."""
+    return {c.name: c.title for used in sides for lt in used.values() for c in lt.tariff.resident_categories}
+
+
+def tariff_diff(base_used: dict[str, LoadedTariff], reform_used: dict[str, LoadedTariff],
                 pairs: pd.DataFrame) -> pd.DataFrame:
     """Per pair of versions that met on some claim (baseline key, reform key), what changed:
     parameter path, unit, value before and after (as text, in the tariff's units)."""
     from yibao.cli.tariffs import format_value  # how `yibao tariffs diff` shows a value
 
-    _, base_used, _ = assign_tariffs(claims, baseline)
-    _, reform_used, _ = assign_tariffs(claims, reform)
     units: dict[str, str] = {}
     rows = []
     for b, r in pairs.itertuples(index=False):

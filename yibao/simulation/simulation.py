@@ -23,8 +23,8 @@ from yibao.money import fen_to_yuan
 from yibao.pipeline import TariffSpec, claim_regions, score_batch, spec_id
 from yibao.simulation import tables
 from yibao.simulation.claims import claims_diff
-from yibao.simulation.labels import DIMENSIONS, FIELDS, SIDES, money_columns
-from yibao.simulation.reform import edited_spec, tariff_diff, user_spec
+from yibao.simulation.labels import CASH, COMPARED, SIDES, money_columns
+from yibao.simulation.reform import category_titles, edited_spec, tariff_diff, user_spec, versions_used
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,12 @@ class Simulation:
     top_persons: pd.DataFrame
     tariff_diff: pd.DataFrame
     summary: dict[str, Any]
+
+    @property
+    def cash_changed(self) -> tuple[str, ...]:
+        """The maternity cash benefits the reform changes on some claim: the ones whose change
+        the breakdowns show (for a reform of deductibles, a column of zeros would be noise)."""
+        return tuple(f for f in CASH if (self.claims[f"{f}_change"] != 0).any())
 
 
 def _yuan_text(fen: int) -> str:
@@ -97,9 +103,10 @@ def simulate_batch(batch: Batch, rejects: pd.DataFrame | None = None, *, edits: 
                        batch)
     pairs = diff.loc[(diff["tariff_baseline"] != "") & (diff["tariff_reform"] != ""),
                      ["tariff_baseline", "tariff_reform"]].drop_duplicates().sort_values(["tariff_baseline", "tariff_reform"])
-    changes = tariff_diff(claims, baseline, reformed, pairs)
+    used_versions = versions_used(claims, baseline), versions_used(claims, reformed)
+    changes = tariff_diff(*used_versions, pairs)
     people = tables.persons(diff)
-    groups = tables.breakdowns(diff)
+    groups = tables.breakdowns(diff, category_titles(*used_versions))
     dec = tables.deciles(people)
     top_c, top_p = tables.top_claims(diff), tables.top_persons(people)
     used = {side: sorted(set(diff[f"tariff_{side}"]) - {""}) for side in ("baseline", "reform")}
@@ -113,9 +120,9 @@ def simulate_batch(batch: Batch, rejects: pd.DataFrame | None = None, *, edits: 
                    "decisions_changed": int((diff["decision_baseline"] != diff["decision_reform"]).sum())},
         "totals": {row["field"]: {side: _yuan_text(row[side]) for side in SIDES} for row in total.to_dict("records")},
         "persons": {"persons": int(len(people)), **tables.directions(people), "deciles": _records(dec)},
-        "breakdowns": {d: _records(groups[d]) for d in DIMENSIONS},
+        "breakdowns": {d: _records(frame) for d, frame in groups.items()},
         "top_claims": _records(top_c[["mdtrt_id", "med_type", "institution_id"] +
-                                     [f"{f}_{s}" for f in FIELDS for s in SIDES]]),
+                                     [f"{f}_{s}" for f in COMPARED for s in SIDES]]),
         "tariff_diff": changes.to_dict("records"),
     }
     return Simulation(as_yuan(total), as_yuan(diff), as_yuan(people), {d: as_yuan(g) for d, g in groups.items()}, as_yuan(dec),

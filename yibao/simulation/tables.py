@@ -9,38 +9,54 @@ import numpy as np
 import pandas as pd
 
 from yibao.money import round_half_up
-from yibao.simulation.labels import DIMENSIONS, FIELD_LABELS, FIELDS, SIDES, VALUES
+from yibao.simulation.labels import (CASH, CATEGORY, COMPARED, DIMENSIONS, FIELD_LABELS, NO_CATEGORY,
+                                    NO_CATEGORY_LABEL, SIDES, VALUES)
 
 TOP = 20
 DECILES = 10
-AMOUNTS = tuple(f"{f}_{side}" for f in FIELDS for side in SIDES)
+AMOUNTS = tuple(f"{f}_{side}" for f in COMPARED for side in SIDES)
 
 
 def changed(claims: pd.DataFrame) -> np.ndarray:
     moved = np.zeros(len(claims), dtype=bool)
-    for f in FIELDS:
+    for f in COMPARED:
         moved |= claims[f"{f}_change"].to_numpy() != 0
     return moved | (claims["decision_baseline"].to_numpy() != claims["decision_reform"].to_numpy())
 
 
-def breakdown(claims: pd.DataFrame, dimension: str) -> pd.DataFrame:
+def breakdown(claims: pd.DataFrame, dimension: str, values: dict[str, str] | None = None) -> pd.DataFrame:
     """Per value of the dimension: claims, claims that changed, and every amount's totals."""
     grouped = claims.assign(changed=changed(claims)).groupby(dimension, sort=True)
     out = grouped.agg(claims=("mdtrt_id", "size"), changed=("changed", "sum"),
                       **{a: (a, "sum") for a in AMOUNTS}).reset_index()
     out = out.rename(columns={dimension: "key"})
-    out.insert(1, "label", [VALUES.get(dimension, {}).get(k, k) for k in out["key"]])
+    values = VALUES.get(dimension, {}) if values is None else values
+    out.insert(1, "label", [values.get(k, k) for k in out["key"]])
     return out.astype({a: np.int64 for a in AMOUNTS} | {"changed": np.int64})
 
 
-def breakdowns(claims: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    return {d: breakdown(claims, d) for d in DIMENSIONS}
+def category_labels(keys: pd.Series, titles: dict[str, str]) -> dict[str, str]:
+    """The Chinese name of each category key: the tariff's title (its name where it has none), and
+    `A → B` for claims the reform moved from one category to another."""
+    names = {NO_CATEGORY: NO_CATEGORY_LABEL} | {k: t or k for k, t in titles.items()}
+    return {k: " → ".join(names.get(part, part) for part in k.split("→")) for k in keys.unique()}
+
+
+def breakdowns(claims: pd.DataFrame, titles: dict[str, str] | None = None) -> dict[str, pd.DataFrame]:
+    """Every breakdown; by resident category too where `titles` (the categories the tariffs of
+    either side define: name → title) is not empty."""
+    out = {d: breakdown(claims, d) for d in DIMENSIONS}
+    if titles:
+        (d,) = CATEGORY
+        out[d] = breakdown(claims, d, category_labels(claims[d], titles))
+    return out
 
 
 def totals(claims: pd.DataFrame) -> pd.DataFrame:
-    """Per amount (each fund, the funds' total, person, hospitals): baseline, reform, change."""
+    """Per amount (each fund, the funds' total, person, hospitals, then the maternity cash
+    benefits): baseline, reform, change."""
     rows = [{"field": f, "label": FIELD_LABELS[f], **{side: int(claims[f"{f}_{side}"].sum()) for side in SIDES}}
-            for f in FIELDS]
+            for f in COMPARED]
     return pd.DataFrame(rows, columns=["field", "label", *SIDES])
 
 
@@ -83,7 +99,10 @@ def _largest(frame: pd.DataFrame, by: tuple[str, ...], key: str) -> pd.DataFrame
 
 
 def top_claims(claims: pd.DataFrame) -> pd.DataFrame:
-    return _largest(claims, ("fund_pay_sumamt_change", "psn_part_amt_change"), "mdtrt_id")
+    """By the funds' change, then the person's, then the cash benefits' (a reform of the grant
+    alone changes no fund)."""
+    return _largest(claims, ("fund_pay_sumamt_change", "psn_part_amt_change", *(f"{f}_change" for f in CASH)),
+                    "mdtrt_id")
 
 
 def top_persons(people: pd.DataFrame) -> pd.DataFrame:

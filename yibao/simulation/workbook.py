@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from yibao.excel import xlsx_book
-from yibao.simulation.labels import DIMENSIONS, HEADERS, money_columns
+from yibao.simulation.labels import CATEGORY, DIMENSIONS, HEADERS, money_columns
 from yibao.simulation.simulation import Simulation
 
 MONEY_FORMAT = "#,##0.00"
@@ -23,7 +23,7 @@ def sheets(sim: Simulation) -> dict[str, pd.DataFrame]:
     """Sheet name → table, in reading order (the per-claim table stays in the Parquet/CSV files:
     a county year has more claims than a sheet holds)."""
     out = {"汇总 totals": sim.totals, "参数变化 tariff_diff": sim.tariff_diff}
-    out |= {f"按{label} {d}": sim.breakdowns[d] for d, label in DIMENSIONS.items()}
+    out |= {f"按{(DIMENSIONS | CATEGORY)[d]} {d}": frame for d, frame in sim.breakdowns.items()}
     out |= {"十分位 deciles": sim.deciles, "变化最大就诊 top_claims": sim.top_claims,
             "变化最大人员 top_persons": sim.top_persons}
     return out

@@ -102,6 +102,8 @@ class ResidentCategory(Strict):
     def _range(self) -> ResidentCategory:
         if self.name == "any":
             raise ValueError("'any' names the entries that serve every category: choose another name")
+        if self.name == "none":
+            raise ValueError("'none' names the persons without a category in reports: choose another name")
         if self.age_from is not None and self.age_below is not None and self.age_from >= self.age_below:
             raise ValueError(f"age_from {self.age_from} is not below age_below {self.age_below}")
         return self
