@@ -118,3 +118,22 @@ def test_quiet_counts_catalogue_changes(search_path: Path, on_path: None) -> Non
 def test_one_tariff_needs_both_versions(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     code, err = run_cli(["tariffs", "diff", "sample-county", "--from", "2024"], capsys, monkeypatch)
     assert code == 2 and err.startswith("error: give --from and --to") and "\n" not in err.strip()
+
+
+def test_a_section_added_whole_is_one_settable_row() -> None:
+    """`maternity.grant` absent in one version and set in the other is one row of the section,
+    and its printed mapping, given to `--set` on the old version, makes the new one's grant —
+    not `none → (absent)` above fields the old version cannot set."""
+    from yibao.cli.tariffs import format_value
+
+    old = resolve("sample-county@2025")
+    new = apply_edits(old, ["maternity.grant={amount: 1000, per: infant}"])
+    changes = [c for c in diff_tariffs(old.tariff, new.tariff) if not c.metadata]
+    assert [c.path for c in changes] == ["maternity.grant"]
+    printed = format_value(changes[0].new, "")
+    assert printed.startswith("{amount: 1000, wage_months: null, per: infant, routes: [employee, spouse], rounding: {")
+    assert apply_edits(old, [f"maternity.grant={printed}"]).tariff == new.tariff
+    back = [c for c in diff_tariffs(new.tariff, old.tariff) if not c.metadata]
+    assert [(c.path, c.new) for c in back] == [("maternity.grant", None)]
+    removed = apply_edits(new, ["maternity.grant=null"]).tariff
+    assert not [c for c in diff_tariffs(removed, old.tariff) if not c.metadata]

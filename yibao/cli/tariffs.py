@@ -57,7 +57,20 @@ def format_value(value: Any, unit: str) -> str:
         return " > ".join(map(str, value))
     if isinstance(value, list):
         return ", ".join(map(str, value)) if value else "(none)"
+    if isinstance(value, dict):
+        return _flow(value)
     return str(value)
+
+
+def _flow(value: Any) -> str:
+    """A section as one YAML flow mapping, the value `whatif --set PATH=…` takes for it."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_flow, value)) + "]"
+    if value is None:
+        return "null"
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _table(*headers: str, title: str | None = None) -> Table:

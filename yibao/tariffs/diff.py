@@ -68,7 +68,8 @@ ABSENT: Any = _Absent()
 
 class Parameter(NamedTuple):
     path: str
-    value: Any  # Decimal, int, str, bool, date, None; list = unordered set, tuple = ordered
+    value: Any  # Decimal, int, str, bool, date, None; list = unordered set, tuple = ordered;
+    # a Change's side may also be a dict: a whole section added or removed
     unit: str  # "yuan", "ratio" or ""
 
 
@@ -171,7 +172,38 @@ def _changes(old: list[Parameter], new: list[Parameter]) -> list[Change]:
     after = {p.path: p.value for p in new}
     paths = list(before) + [p for p in after if p not in before]
     changes = [Change(p, before.get(p, ABSENT), after.get(p, ABSENT)) for p in paths]
-    return [c for c in changes if not _same(c.old, c.new)]
+    return _whole_sections([c for c in changes if not _same(c.old, c.new)], before, after)
+
+
+def _section(values: dict[str, Any], path: str) -> dict[str, Any] | None:
+    """The fields below `path` as the nested mapping a tariff file (and `--set`) writes, or None
+    when a field sits in a list (a selector in its path) and the section cannot be one value."""
+    section: dict[str, Any] = {}
+    for full, value in values.items():
+        if not full.startswith(path + "."):
+            continue
+        if "[" in full or "(" in full:
+            return None
+        *parents, name = full[len(path) + 1:].split(".")
+        place = section
+        for parent in parents:
+            place = place.setdefault(parent, {})
+        place[name] = value
+    return section
+
+
+def _whole_sections(changes: list[Change], before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
+    """An optional section added or removed whole (`maternity.grant`: none in one version, its
+    fields in the other) is one change of the section to or from its mapping, not a `none →
+    (absent)` row above fields the version without it cannot set."""
+    whole: dict[str, Change] = {}
+    for c in changes:
+        if c.old is None and c.new is ABSENT and (section := _section(after, c.path)):
+            whole[c.path] = Change(c.path, None, section)
+        elif c.old is ABSENT and c.new is None and (section := _section(before, c.path)):
+            whole[c.path] = Change(c.path, section, None)
+    inside = tuple(path + "." for path in whole)
+    return [whole.get(c.path, c) for c in changes if not (inside and c.path.startswith(inside))]
 
 
 def diff_tariffs(old: Tariff, new: Tariff) -> list[Change]:
