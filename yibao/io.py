@@ -103,7 +103,9 @@ COLUMN_RULES = {("lines", "cnt"): NumberRule(decimals=3, minimum=0, minimum_open
                 ("claims", "pregnancy_weeks"): NumberRule(minimum=0, maximum=50),
                 ("persons", "maternity_contribution_months"): NumberRule(minimum=0, maximum=1200),
                 ("accumulators", "inpatient_admissions"): NumberRule(minimum=0, maximum=10_000),
-                ("accumulators", "year"): NumberRule(minimum=1900, maximum=2200)}
+                ("accumulators", "year"): NumberRule(minimum=1900, maximum=2200),
+                **{("accumulators", f"{kind}_month"): NumberRule(minimum=-1, maximum=(2200 - 1970) * 12)
+                   for kind in ("outpatient", "outpatient_covered", "chronic_covered")}}
 
 
 @dataclass

@@ -147,6 +147,16 @@ TABLES: dict[str, tuple[Column, ...]] = {
         C("large_amount_paid", "yuan", **OPT, doc="大额 beside 大病: its payments"),
         C("maf_stage2_deductible_used", "yuan", **OPT, doc="the second assistance stage's deductible used"),
         C("maf_stage2_paid", "yuan", **OPT, doc="the second assistance stage's payments (within maf_paid)"),
+        # what scoring writes beside the above, so that its accumulators file carries a person
+        # into the next batch whole (a month's amount counts only in its month)
+        C("inpatient_deductible_used", "yuan", **OPT, doc="with inpatient.deductible_scope: annual"),
+        C("inpatient_covered", "yuan", **OPT, doc="with inpatient.cap_basis: covered"),
+        C("outpatient_month", "int", **OPT, doc="month of outpatient_month_paid: months since 1970-01, -1 none"),
+        C("outpatient_month_paid", "yuan", **OPT, doc="paid in that month under a monthly_cap"),
+        C("outpatient_covered_month", "int", **OPT, doc="month of outpatient_covered_in_month"),
+        C("outpatient_covered_in_month", "yuan", **OPT, doc="covered fees that month under covered_cap.monthly"),
+        C("chronic_covered_month", "int", **OPT, doc="month of chronic_covered_in_month"),
+        C("chronic_covered_in_month", "yuan", **OPT, doc="covered fees that month under chronic.covered_cap.monthly"),
     ),
 }
 

@@ -1,0 +1,78 @@
+"""A year scored as two batches, the second given the first's accumulators file
+(`--accumulators`), pays every claim of the second as one batch of the year does: the file
+carries all a person used, the annual inpatient deductible, the covered-fee counts and the
+month's amounts of the monthly caps included (split mid-month, so June's must carry)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from conftest import cases_tables, run_cli
+from test_covered_caps import tariff_folder, visit
+from yibao.io import write_tables
+from yibao.synth import generate
+
+AMOUNTS = ("act_pay_dedc", "hifp_pay", "hifmi_pay", "hifob_pay", "maf_pay", "fund_pay_sumamt",
+           "psn_part_amt", "hosp_part_amt")
+
+
+def _year_terms(data: dict[str, Any]) -> None:
+    data["inpatient"].update(deductible_scope="annual", cap_basis="covered",
+                             annual_cap={"390": 12000, "310": 20000})
+    for scheme in data["outpatient"]["schemes"]:
+        scheme.update(monthly_cap=40, covered_cap={"monthly": 150, "annual": 600})
+    data["chronic"]["covered_cap"] = {"monthly": 400, "annual": 2500}
+
+
+def test_two_halves_chained_by_the_accumulators_file_pay_as_the_year(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    tariff_folder(tmp_path, _year_terms, name="year-county")
+    tariff = tmp_path / "year-county"
+    tables = generate(2500, 11)
+    claims = tables["claims"]
+    day = pd.to_datetime(claims["discharge_date"].fillna(claims["submitted_date"]))
+    halves = {"h1": claims[day < "2025-06-15"], "h2": claims[day >= "2025-06-15"]}
+    for name, part in halves.items():
+        write_tables({**tables, "claims": part, "lines": tables["lines"][tables["lines"]["mdtrt_id"].isin(
+            part["mdtrt_id"])]}, tmp_path / name, "parquet")
+    write_tables(tables, tmp_path / "year", "parquet")
+    for args in (["year"], ["h1"], ["h2", "--accumulators", str(tmp_path / "s-h1" / "accumulators.parquet")]):
+        out = str(tmp_path / f"s-{args[0]}")
+        assert run_cli(["score", str(tmp_path / args[0]), *args[1:], "--out", out, "--tariff", str(tariff),
+                        "-q"], capsys, monkeypatch)[0] == 0
+    year = pd.read_parquet(tmp_path / "s-year" / "claims.parquet").set_index("mdtrt_id")
+    second = pd.read_parquet(tmp_path / "s-h2" / "claims.parquet").set_index("mdtrt_id")
+    assert len(second) == len(halves["h2"])
+    expected = year.loc[second.index]
+    assert (second["decision"] == expected["decision"]).all()
+    for column in AMOUNTS:
+        assert ((second[column] - expected[column]).abs() < 0.005).all(), column
+    # the terms did bind in the second half: deductibles already used, caps reached
+    assert ((second["med_type"] == "21") & (second["act_pay_dedc"] == 0) & (second["hifp_pay"] > 0)).any()
+
+
+def _june_caps(data: dict[str, Any]) -> None:
+    scheme = data["outpatient"]["schemes"][0]  # residents at a township centre: 60%
+    assert scheme["insutype"] == "390"
+    scheme.update(monthly_cap=40, covered_cap={"monthly": 150})
+
+
+def test_a_months_caps_carry_into_the_next_batch_of_that_month(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """10 June, 200 yuan in policy: 150 covered (the month's covered cap), 60% = 90, cut to the
+    fund's 40 a month. 20 June, a later batch, 100 in policy: June's 150 covered and 40 paid are
+    used up, so the fund pays 0 — not min(60% × 100, 40) = 40 as a fresh month would."""
+    tariff_folder(tmp_path, _june_caps, name="june-county")
+    for name, case in (("b1", visit("V1", "2025-06-10", 200)), ("b2", visit("V2", "2025-06-20", 100))):
+        tables = cases_tables([case])
+        write_tables({k: v for k, v in tables.items() if k != "accumulators"}, tmp_path / name, "csv")
+    given = ["--accumulators", str(tmp_path / "s-b1" / "accumulators.csv")]
+    for name, extra in (("b1", []), ("b2", given)):
+        assert run_cli(["score", str(tmp_path / name), *extra, "--out", str(tmp_path / f"s-{name}"), "--tariff",
+                        str(tmp_path / "june-county"), "--format", "csv", "-q"], capsys, monkeypatch)[0] == 0
+    paid = {name: pd.read_csv(tmp_path / f"s-{name}" / "claims.csv")["hifp_pay"].tolist() for name in ("b1", "b2")}
+    assert paid == {"b1": [40.0], "b2": [0.0]}
