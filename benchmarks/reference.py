@@ -287,8 +287,10 @@ def pay_claim(c: dict, inscp: int, t: Tariff, acc: dict, commit: bool, shares: t
             if fund is not None:
                 chosen.append(fund)
         for fund in chosen:
-            # with two funds the large-amount one has its own accumulators; a single fund uses cat_*
-            slot = "la" if len(chosen) == 2 and fund.fund == "hifob" else "cat"
+            # where the tariff has both kinds for the insurance type the large-amount one has its own
+            # accumulators, whether or not the claim's status gets the catastrophic one; else cat_*
+            kinds = {f.fund for f in t.catastrophic.funds if f.insutype == c["insutype"]}
+            slot = "la" if fund.fund == "hifob" and "hifmi" in kinds else "cat"
             thr = fen(fund.threshold)
 
             def F(b: int) -> int:

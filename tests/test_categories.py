@@ -253,6 +253,13 @@ def test_every_diff_path_is_a_set_path(tmp_path: Path, old_name: str, new_edit: 
                                               '{insutype: "310", category: elderly, group: ordinary,'),
      "chronic.ratios[3].category: 'elderly' on an insutype 310 entry would never apply (resident categories "
      "are for insutype 390): remove it"),
+    # level 2 for students and the elderly only: an adult's admission there found no scheme, and
+    # `yibao score` stopped with a traceback
+    (lambda text: category_yaml(text).replace(INPATIENT_2, ""),
+     "inpatient.schemes[1].category: only 'student' has an entry for insutype 390, level 2: the other "
+     "residents' claims would find none: add one without a category"),
+    (lambda text: category_yaml(text).replace(CHRONIC_390, ""),
+     "chronic.ratios[0].category: only 'elderly' has an entry for insutype 390, group ordinary"),
 ])
 def test_validate_names_the_slip(tmp_path: Path, edit: Any, message: str, capsys: pytest.CaptureFixture[str],
                                  monkeypatch: pytest.MonkeyPatch) -> None:

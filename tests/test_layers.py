@@ -127,6 +127,26 @@ def test_large_amount_cap_is_named(tmp_path: Path) -> None:
     check_sums(result)
 
 
+def test_each_fund_keeps_its_accumulators_when_a_status_brings_the_other(tmp_path: Path) -> None:
+    # employee, level 3, as above, but hifmi (threshold 5,000, 60%) only for dibao, a status the
+    # person has from June: May gets hifob alone, June both. hifob's year base runs on from May.
+    # May, 30,000: basic 24,990; burden 5,010; hifob base 5,010: 0.
+    # June, 100,000: basic 35,010 (the cap left); burden 64,990.
+    #   hifob: base 5,010 + 64,990 = 70,000 → (70,000 − 20,000) × 0.90 = 45,000 (its threshold once).
+    #   hifmi: base 64,990 − 45,000 = 19,990, its first → (19,990 − 5,000) × 0.60 = 8,994.
+    # (Before, May's hifob counted in catastrophic_*: June's hifob started again from 0 and paid
+    # 40,491, and hifmi's tiers started from hifob's 5,010.)
+    tilted = HIFOB_310 + "    - {fund: hifmi, insutype: \"310\", statuses: [dibao], threshold: 5000, tiers: [{ratio: 0.60}]}\n"
+    person = EMPLOYEE | {"statuses": [{"kind": "dibao", "valid_from": "2025-06-01"}]}
+    result = score_cases([admission("C1", "05", 30000, person, LEVEL3), admission("C2", "06", 100000, person, LEVEL3)],
+                         tariff=tariff(tmp_path, (HIFOB_310, tilted)))
+    assert amounts(result, "hifp_pay", "hifob_pay", "hifmi_pay") == {
+        "hifp_pay": (24990.0, 35010.0), "hifob_pay": (0.0, 45000.0), "hifmi_pay": (0.0, 8994.0)}
+    assert [accumulator(result, c) for c in ("large_amount_base", "large_amount_paid", "catastrophic_base",
+                                             "catastrophic_paid")] == [70000.0, 45000.0, 19990.0, 8994.0]
+    check_sums(result)
+
+
 def test_the_ledger_carries_and_reverses_both_layers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # the two admissions above as two monthly batches through a ledger: June is paid from May's
     # accumulators as in one batch, and reversing June takes its part of both bases back out

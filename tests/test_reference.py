@@ -120,6 +120,12 @@ LAYERS = [
     "assistance.statuses[status=priority_care]={status: priority_care, stages: [{deductible: 0, bands: [{ratio: 0.5}]},"
     " {deductible: 50, bands: [{ratio: 0.3}]}]}",
 ]
+# residents have the catastrophic fund only with a tilting status, the large-amount one always: a
+# claim with the large-amount fund alone pays it as the large-amount layer, on its own accumulators
+HIFMI_TILTED_ONLY = (
+    'catastrophic.funds=[{fund: hifmi, insutype: "390", statuses: [tekun, dibao, relapse_monitored], threshold: 1000,'
+    ' tiers: [{ratio: 0.65}]}, {fund: hifob, insutype: "390", threshold: 300, annual_cap: 900,'
+    ' tiers: [{upto: 1000, ratio: 0.5}, {ratio: 0.8}]}, {fund: hifob, insutype: "310", threshold: 500, tiers: [{ratio: 0.9}]}]')
 
 # items with a fixed person share on every kind of claim of the synthetic month (inpatient,
 # maternity, general and chronic outpatient); a 乙类 item's own pre-self-pay share is cleared first
@@ -209,6 +215,7 @@ def batch(synth_folder: Path) -> Batch:
     pytest.param(OUTPATIENT_LAYERS, id="outpatient-catastrophic-and-assistance"),
     pytest.param(LAYERS, id="two-tier-funds-and-assistance-stages"),
     pytest.param(LAYERS + ["inpatient.cap_basis=covered"], id="two-tier-funds-covered-cap"),
+    pytest.param(LAYERS + [HIFMI_TILTED_ONLY], id="catastrophic-fund-only-for-some-statuses"),
     pytest.param(LAYERS + COVERED_CAPS + ['catastrophic.funds[fund=hifob,insutype=310]={fund: hifob, insutype: "310",'
                                           ' threshold: 500, tiers: [{ratio: 0.9}], base: above_basic_cap}'],
                  id="two-tier-funds-covered-fee-caps"),

@@ -32,7 +32,7 @@ class Used:
     maf_paid: np.ndarray  # every stage's
     month: np.ndarray  # month index of month_paid, -1 none
     month_paid: np.ndarray
-    la_base: np.ndarray  # the large-amount fund's when the person also has a catastrophic one
+    la_base: np.ndarray  # the large-amount fund's when the tariff also has a catastrophic one
     la_paid: np.ndarray
     maf2_ded_used: np.ndarray  # the second assistance stage's
     maf2_paid: np.ndarray
@@ -184,7 +184,7 @@ def pay(inscp: np.ndarray, month: np.ndarray, t: TermArrays, used: Used,
     cap_kind = np.where(pool > 0, np.where(clipped, CAP_COVERED, binding), 0)
     cov_cap = np.where((pool > 0) & cov_clipped, rooms.argmin(axis=0) + COV_VISIT, 0)
 
-    # Tier funds on their yearly bases: the large-amount fund (`la`) first when the person also has
+    # Tier funds on their yearly bases: the large-amount fund (`la`) first when the tariff also has
     # a catastrophic one, then that or the single fund (`cat`) on what remains (docs/tariffs.md).
     has_cat, has_la = t.cat_fund != 0, t.la != 0
     burden = inscp - basic

@@ -63,8 +63,8 @@ class Terms:
     cat_bps: tuple[int, ...] = (0,) * BANDS
     cat_cap: int = NO_LIMIT
     cat_base: int = 0  # TIER_BASES code
-    # the large-amount fund (hifob) when a person also has a catastrophic one (hifmi): paid
-    # first, on its own accumulators; the `cat_*` terms are then hifmi's
+    # the large-amount fund (hifob) when the tariff also has a catastrophic one (hifmi) for the
+    # insurance type: paid first, on its own accumulators; the `cat_*` terms are then hifmi's
     la: bool = False
     la_threshold: int = 0
     la_above_threshold: bool = False
@@ -236,18 +236,20 @@ def _tier_terms(cat: Catastrophic, fund: TierFund, terms: Terms, prefix: str) ->
 
 
 def _catastrophic(t: Tariff, k: dict, terms: Terms, med_type: str) -> None:
-    """大额 (hifob) and 大病 (hifmi): with both, 大额 is the `la` layer, paid first, and 大病 the
-    `cat` one; a single fund of either kind is the `cat` layer, as it always was."""
+    """大额 (hifob) and 大病 (hifmi): where the tariff has both kinds for the insurance type, 大额 is
+    the `la` layer, paid first, and 大病 the `cat` one, whichever of them the claim's status
+    gets; else the one kind is the `cat` layer, as it always was. The layer follows the tariff,
+    not the claim, so a fund keeps its accumulators when a status change brings or takes the other."""
     cat = t.catastrophic
     if med_type not in cat.burden_med_types:
         return
     hifob, hifmi = _tier_fund(cat, k, "hifob"), _tier_fund(cat, k, "hifmi")
-    single = hifmi if hifmi is not None else hifob
-    if single is None:
-        return
-    terms.cat_fund = FUND_HIFMI if single.fund == "hifmi" else FUND_HIFOB
-    _tier_terms(cat, single, terms, "cat")
-    if hifmi is not None and hifob is not None:
+    kinds = {f.fund for f in cat.funds if f.insutype == k["insutype"]}
+    if hifmi is not None or (hifob is not None and "hifmi" not in kinds):
+        single = hifmi if hifmi is not None else hifob
+        terms.cat_fund = FUND_HIFMI if single.fund == "hifmi" else FUND_HIFOB
+        _tier_terms(cat, single, terms, "cat")
+    if hifob is not None and "hifmi" in kinds:
         terms.la = True
         _tier_terms(cat, hifob, terms, "la")
 

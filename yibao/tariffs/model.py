@@ -621,6 +621,23 @@ class Tariff(Strict):
                                  f"(defined: {known}): add it there (name, age_from/age_below) or correct the name")
         return self
 
+    @model_validator(mode="after")
+    def _others_keep_an_entry(self) -> Tariff:
+        """A category's own inpatient scheme or chronic ratio serves that category only: the other
+        residents (and those whose age is not known) still need the entry without a category, or
+        their claims would find no terms to be paid by."""
+        entries = [("inpatient.schemes", i, s, (s.insutype, s.employee_status, s.level), f"level {s.level}")
+                   for i, s in enumerate(self.inpatient.schemes)]
+        entries += [("chronic.ratios", i, r, (r.insutype, r.group), f"group {r.group}")
+                    for i, r in enumerate(self.chronic.ratios)]
+        general = {(where, key) for where, _, entry, key, _ in entries if entry.category == "any"}
+        for where, i, entry, key, what in entries:
+            if (where, key) not in general:
+                raise ValueError(f"{where}[{i}].category: only '{entry.category}' has an entry for insutype "
+                                 f"{entry.insutype}, {what}: the other residents' claims would find none: add one "
+                                 f"without a category")
+        return self
+
     @property
     def key(self) -> str:
         return f"{self.id}@{self.version}"
