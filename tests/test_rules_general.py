@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from conftest import INSTITUTION, make_case, score_cases
 from test_rules_cases import APPEAL, codes, conclude, missing, tariff
@@ -139,3 +140,27 @@ def test_duplicate_is_the_later_claim_in_settlement_order() -> None:
     assert by_id["C2"]["decision"] == "rejected"
     assert [r["code"] for r in json.loads(by_id["C2"]["reasons"])] == ["DUPLICATE"]
     assert by_id["C3"]["reason_codes"] == "" and by_id["C4"]["reason_codes"] == ""
+
+
+def test_an_employee_without_a_status_is_refused_where_the_schemes_need_one() -> None:
+    """The sample tariff's employee schemes are by status only (in service, retired): an
+    employee whose status cell is empty has no terms there. The claim is refused with the reason
+    (before, the whole batch stopped on a traceback); with an `any` scheme to fall back on it is
+    paid by that scheme."""
+    employee = {"insutype": "310"}  # employee_status left empty
+    outpatient = {"med_type": "11", "admit_date": "2025-05-06", "discharge_date": "2025-05-06",
+                  "institution": INSTITUTION | {"level": 1}}
+    for claim in ({}, outpatient):
+        c = conclude(make_case(person=employee, claim=claim))
+        assert (c["rule_decision"], codes(c)) == ("rejected", ["EMPLOYEE_STATUS_UNKNOWN"]), claim
+        assert c["reasons"][0][0] == "INP-004" and "在职/退休状态未登记" in c["reasons"][0][2]
+    scored = score_cases([make_case(person=employee)]).claims.iloc[0]
+    assert (scored["decision"], scored["fund_pay_sumamt"]) == ("rejected", 0)
+
+    lt = tariff()
+    inpatient = lt.tariff.inpatient
+    schemes = [s.model_copy(update={"employee_status": "any"}) if s.employee_status == "retired" else s
+               for s in inpatient.schemes]
+    fallback = replace(lt, tariff=lt.tariff.model_copy(
+        update={"inpatient": inpatient.model_copy(update={"schemes": schemes})}))
+    assert conclude(make_case(person=employee), fallback)["rule_decision"] == "approved"

@@ -66,6 +66,15 @@ FAULTS = [
     TariffFault("id not its folder", "2025.yaml", "id: sample-county", "id: sample-city",
                 ("id = 'sample-city'", "write id: sample-county")),
     TariffFault("broken YAML", "2025.yaml", "annual_cap: {", "annual_cap: {{", ("cannot read tariff",)),
+    # a claim that would find no terms stopped the whole batch with a traceback
+    TariffFault("a level without an inpatient scheme", "2025.yaml",
+                '    - {insutype: "390", level: 4, deductible: 2000, bands: [{upto: 7000, ratio: 0.50}, {ratio: 0.68}]}\n',
+                "", ("inpatient.schemes", "insutype 390, level 4", "add one")),
+    TariffFault("a status without an inpatient scheme", "2025.yaml",
+                '    - {insutype: "310", employee_status: retired, level: 4, deductible: 900, bands: [{ratio: 0.90}]}\n',
+                "", ("inpatient.schemes", "insutype 310, employee_status retired (or any), level 4", "add one")),
+    TariffFault("a group without a chronic ratio", "2025.yaml", '    - {insutype: "310", group: major,    ratio: 0.85}\n',
+                "", ("chronic.ratios", "insutype 310, group major", "add one")),
 ]
 
 

@@ -38,7 +38,8 @@ FACTS: dict[str, tuple[Any, str]] = {
     "med_type": ("", "11, 14, 21, 51, 52 or empty"),
     "mode": ("", "settlement mode: direct, manual or empty"),
     "insutype": ("", "310 employee, 390 resident"),
-    "emp": ("", "outpatient-type claims (11, 14): the employee status of an employee, empty for residents"),
+    "emp": ("", "inpatient and outpatient-type claims (21, 11, 14): the employee status of an employee, "
+                "empty for residents"),
     "level": (0, "outpatient-type claims (11, 14): institution level 1–4, 0 without a known institution"),
     "inst": ("", "claims: the institution's agreement (active, suspended) or none (not designated)"),
     "out_of_area": (False, "claims: institution outside the county"),
@@ -214,7 +215,8 @@ def _basics(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]) 
     insutype = cl.person_col("insutype", "")
     facts["insutype"] = insutype
     outpatient = cl.is_claim & _isin(cl.med, ("11", "14"))  # claims an outpatient scheme may pay
-    facts["emp"] = np.where(outpatient & (insutype == "310"), cl.person_col("employee_status", ""), "")
+    by_status = cl.is_claim & _isin(cl.med, ("11", "14", "21"))  # claims schemes by employee status may pay
+    facts["emp"] = np.where(by_status & (insutype == "310"), cl.person_col("employee_status", ""), "")
     inst = batch.institutions
     where = positions(cl.inst_id, _text(inst["institution_id"]))
     where = np.where(cl.is_claim & (cl.inst_id != ""), where, -1)

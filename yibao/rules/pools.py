@@ -52,6 +52,22 @@ def _cadre(t: Tariff, f: Fact, v: str) -> list[Effect]:
     return [Set({"retired_cadre": True})]
 
 
+def _no_scheme_without_status(t: Tariff) -> tuple[str, ...]:
+    """The pools whose employees' schemes all name a status (no `employee_status: any` to fall
+    back on), so an employee whose status the persons table leaves empty has no terms there."""
+    inpatient = any(t.inpatient.scheme("310", "any", level) is None for level in range(1, 5))
+    return ("inpatient",) * inpatient + ("outpatient",) * (t.outpatient.scheme("310", "any") is None)
+
+
+@rule("INP-004", "Employee status unknown (在职退休状态不明)",
+      basis="docs/tariffs.md inpatient and outpatient schemes (employees' terms by employee_status)",
+      concludes="refusal EMPLOYEE_STATUS_UNKNOWN", params=("inpatient.schemes", "outpatient.schemes"),
+      given="pool", given_values=_no_scheme_without_status, when=lambda t: eq("insutype", "310") & eq("emp", ""))
+def _status_unknown(t: Tariff, f: Fact, v: str) -> list[Effect]:
+    return [Refuse("EMPLOYEE_STATUS_UNKNOWN", "参保职工的在职/退休状态未登记（人员表 employee_status 为空），"
+                                              "无法确定适用的报销政策，请补充后重新申报。")]
+
+
 @rule("RES-001", "Resident category's own terms (居民类别待遇)",
       basis="docs/tariffs.md resident categories (students and infants, the elderly: their own deductible, "
             "ratio and cap)",
@@ -78,6 +94,8 @@ def _level_outside_scheme(t: Tariff) -> Cond:
         who = [eq("insutype", insutype), eq("emp", status)]
         who += [eq("cat_level", "")] if insutype == "390" and own_outpatient(t) else []
         scheme = t.outpatient.scheme(insutype, status or "any")
+        if scheme is None and insutype == "310" and not status:
+            continue  # an employee of unknown status: INP-004 says why
         levels = none_of("level", scheme.levels) if scheme else None
         branches.append(all_of(who + ([levels] if levels is not None else [])))
     return any_of(branches)

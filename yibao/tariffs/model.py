@@ -638,6 +638,23 @@ class Tariff(Strict):
                                  f"without a category")
         return self
 
+    @model_validator(mode="after")
+    def _every_claim_finds_terms(self) -> Tariff:
+        """An admission at any level and a chronic visit of any listed disease find their terms,
+        for residents and for employees of either status (directly or through `any`); else a
+        claim would stop the batch instead of being paid."""
+        for insutype, statuses in (("390", ("any",)), ("310", ("in_service", "retired"))):
+            for status, level in ((s, lv) for s in statuses for lv in range(1, 5)):
+                if self.inpatient.scheme(insutype, status, level) is None:
+                    who = f"employee_status {status} (or any), " if insutype == "310" else ""
+                    raise ValueError(f"inpatient.schemes: none for insutype {insutype}, {who}level {level}: "
+                                     f"such an admission would find no terms: add one")
+            for group in sorted({d.group for d in self.chronic.diseases}):
+                if self.chronic.ratio(insutype, group) is None:
+                    raise ValueError(f"chronic.ratios: none for insutype {insutype}, group {group}: a chronic "
+                                     f"visit of such a disease would find no ratio: add one")
+        return self
+
     @property
     def key(self) -> str:
         return f"{self.id}@{self.version}"
