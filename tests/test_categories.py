@@ -290,8 +290,12 @@ def test_unknown_category_cell_rejects_the_claim(cat: list[LoadedTariff], search
     assert rejects[["table", "key"]].values.tolist() == [["claims", "C2"], ["lines", "C2/S-DIAL"]]
     assert rejects["reason"].iat[0] == ("the person's resident_category 'pupil' is not a resident category of "
                                         "cat-county@2025 (it defines: student, elderly)")
-    # the sample tariff defines no category: a named one is a slip there too
-    assert score_cases([ok], tariff=None).claims.empty
+    # where the cell can choose no terms it is not read: under a tariff without categories (a late
+    # claim of the year before they came) and for an employee, the claim is scored
+    assert score_cases([ok], tariff=None).claims["mdtrt_id"].tolist() == ["C1"]
+    employee = make_case({"psn_no": "P3", "insutype": "310", "employee_status": "in_service",
+                          "resident_category": "pupil"}, {"mdtrt_id": "C3"}, DIALYSIS)
+    assert score_cases([employee], tariff=cat).claims["mdtrt_id"].tolist() == ["C3"]
     case = tmp_path / "case.json"
     case.write_text(json.dumps(bad), encoding="utf-8")
     code, err = run_cli(["whatif", str(case), "--tariff", str(search_path / CAT)], capsys, monkeypatch)

@@ -178,13 +178,19 @@ def no_tariff_reasons(claims: pd.DataFrame, persons: pd.DataFrame, rows: np.ndar
 def undefined_categories(claims: pd.DataFrame, persons: pd.DataFrame, keys: np.ndarray,
                          tariffs: dict[str, LoadedTariff]) -> np.ndarray:
     """Per claim why its person's `resident_category` cell is not a category of the claim's
-    tariff ("" where it is, or is empty): a slip there would pay the person under other terms."""
+    tariff ("" where it is, or is empty): a slip there would pay the person under other terms.
+    Where the cell can choose no terms it is not read: a tariff without categories (a late claim
+    of the year before categories came), an employee (categories are residents')."""
     pos = positions(claims["psn_no"], persons["psn_no"])
     cells = persons["resident_category"].fillna("").astype(str).to_numpy(dtype=object)
+    resident = (persons["insutype"].astype(str) == "390").to_numpy(dtype=bool)
     named = np.where(pos >= 0, cells[np.maximum(pos, 0)] if len(cells) else "", "")
+    named = np.where((pos >= 0) & resident[np.maximum(pos, 0)] if len(cells) else False, named, "")
     reason = np.full(len(claims), "", dtype=object)
     for key, lt in tariffs.items():
         defined = [c.name for c in lt.tariff.resident_categories]
+        if not defined:
+            continue
         bad = (keys == key) & (named != "") & ~np.isin(named, defined)
         reason[bad] = [f"the person's resident_category '{v}' is not a resident category of {key} "
                        f"(it defines: {', '.join(defined) or 'none'})" for v in named[bad]]
