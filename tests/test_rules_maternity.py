@@ -241,3 +241,19 @@ def test_whatif_shows_the_grant_in_chinese(tmp_path: Path) -> None:
                              env={"COLUMNS": "250"})
     assert run.exit_code == 0, run.output
     assert "一次性生育补助金 grant 1,000.00" in run.output
+
+
+def test_an_allowance_without_the_employers_wage_says_why_it_is_zero() -> None:
+    """The allowance is the employer's average monthly wage × days ÷ 30: with no wage recorded it
+    is 0, and the examiner reads why (a reason, the claim still approved); prenatal care, which
+    has no allowance, says nothing."""
+    no_wage = {"employer_avg_monthly_wage": None}
+    c = conclude(maternity("delivery", person=no_wage, delivery="vaginal"))
+    assert (c["rule_decision"], codes(c)) == ("approved", ["ALLOWANCE_WAGE_MISSING"])
+    assert c["reasons"][0][0] == "MAT-018" and "employer_avg_monthly_wage" in c["reasons"][0][2]
+    parsed = parse_case(maternity("delivery", person=no_wage, delivery="vaginal"))
+    decided = decision_object(score_batch(case_batch(parsed)), parsed.claim.mdtrt_id)
+    assert (decided["decision"], decided["maternity_allowance"]) == ("approved", 0)
+    assert codes(conclude(maternity("delivery", delivery="vaginal"))) == []
+    prenatal = {"admit_date": "2025-05-06", "discharge_date": "2025-05-06"}
+    assert codes(conclude(maternity("prenatal", person=no_wage, claim=prenatal))) == []

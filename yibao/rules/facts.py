@@ -81,6 +81,7 @@ FACTS: dict[str, tuple[Any, str]] = {
                          "spouse's row: true, her husband's insurance is what the spouse flag states)"),
     "left": ("", "maternity: left employment within the window, beyond it, or empty (not left)"),
     "spouse": (False, "maternity: spouse of an insured male employee"),
+    "wage": (False, "maternity: the employer's average monthly wage is recorded (the allowance's base)"),
     "item": ("", "maternity item"),
     "delivery": ("", "delivery kind"),
     "infants": (0, "maternity: number of infants (at least 1)"),
@@ -473,6 +474,8 @@ def _maternity(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray
     left = np.where(has_left, np.where(within, "within", "beyond"), "")
     facts["left"][rows] = left
     facts["spouse"][rows] = spouse
+    wage = cl.persons["employer_avg_monthly_wage"].fillna(0).to_numpy(dtype=np.float64) > 0
+    facts["wage"][rows] = _take(wage, cl.person, False)[rows]
     item = _text(c["maternity_item"])[rows]
     facts["item"][rows], facts["delivery"][rows] = item, _text(c["delivery"])[rows]
     facts["infants"][rows] = np.maximum(c["infants"].fillna(1).to_numpy(dtype=np.int64)[rows], 1)

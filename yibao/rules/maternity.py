@@ -23,8 +23,8 @@ Choices where the tariff is silent (docs/rules.md):
 
 from __future__ import annotations
 
-from yibao.rules.rule import (Cond, Derive, Effect, Fact, Missing, Refuse, RuleList, Set, any_of, eq, ne, no, one_of,
-                              pool, split, yes)
+from yibao.rules.rule import (Cond, Derive, Effect, Fact, Missing, Note, Refuse, RuleList, Set, any_of, eq, ne, no,
+                              one_of, pool, split, yes)
 from yibao.tariffs.model import Tariff, bp
 
 MATERNITY = RuleList()
@@ -233,3 +233,14 @@ def _grant_routes(t: Tariff) -> tuple[str, ...]:
 def _grant(t: Tariff, f: Fact, v: str) -> list[Effect]:
     grant = t.maternity.grant
     return [Set({"grant_units": f["infants"] if grant and grant.per == "infant" else 1})]
+
+
+@rule("MAT-018", "Employer wage not recorded (用人单位月平均工资未登记)",
+      basis="docs/tariffs.md maternity (allowance = the employer's average monthly wage × days ÷ divisor_days; "
+            "a grant may be months of it)",
+      concludes="reason ALLOWANCE_WAGE_MISSING", params=("maternity.allowance", "maternity.grant"),
+      given="maternity", given_values=lambda t: ("employee",),
+      when=lambda t: yes("months_ok") & eq("kind", "claim") & one_of("item", ("delivery", *TERMINATIONS)) & no("wage"))
+def _wage_missing(t: Tariff, f: Fact, v: str) -> list[Effect]:
+    return [Note("ALLOWANCE_WAGE_MISSING", "用人单位上年度职工月平均工资未登记（人员表 employer_avg_monthly_wage 为空），"
+                                           "生育津贴（及按工资计发的一次性生育补助金）按0计发，请补充后重新申报。")]
