@@ -51,8 +51,8 @@ def status(ledger: str = LEDGER,
     for year, sums in state["years"].items():
         funds.add_row(year, *(f"{sums[n]:,.2f}" for n in names))
     console.print(funds)
-    periods = Table(title="每期基金支付与生育津贴、一次性生育补助金(支付给个人) funds and cash benefits paid to "
-                          "persons per period (yuan, reversals included)", title_justify="left")
+    periods = Table(title="每期基金支付与生育津贴、一次性生育补助金(支付给个人) funds and cash benefits paid "
+                          "to persons per period (yuan, reversals included)", title_justify="left")
     periods.add_column("period")
     shown = ("fund_pay_sumamt", "maternity_allowance", "maternity_grant")
     for name in shown:
@@ -60,7 +60,9 @@ def status(ledger: str = LEDGER,
     for period, sums in state["periods"].items():
         periods.add_row(period, *(f"{sums[n]:,.2f}" for n in shown))
     console.print(periods)
-    console.print(f"claims paid: {state['claims']:,}; fund_pay_sumamt {state['fund_pay_sumamt']:,.2f} yuan")
+    console.print(f"claims paid: {state['claims']:,}; fund_pay_sumamt {state['fund_pay_sumamt']:,.2f} yuan; "
+                  f"to persons: maternity_allowance {state['maternity_allowance']:,.2f}, "
+                  f"maternity_grant {state['maternity_grant']:,.2f} yuan")
 
 
 @app.command()
