@@ -75,12 +75,18 @@ def entries(url: str, period: str | None = None) -> pd.DataFrame:
         ledger.close()
 
 
+def first_funds(url: str) -> int:
+    """fund_pay_sumamt (fen) of D1's payment."""
+    e = entries(url, "2025-05")
+    return int(e.loc[e["mdtrt_id"] == "D1", "fund_pay_sumamt"].iat[0])
+
+
 def cash(frame: pd.DataFrame) -> list[list[Any]]:
     return frame[["entry", "mdtrt_id", *CASH]].astype({c: int for c in CASH}).values.tolist()
 
 
 def test_a_corrected_delivery_takes_the_cash_benefits_back_and_pays_them_once(
-        county: str, ledger_url: str, tmp_path: Path) -> None:  # noqa: F811
+        county: str, ledger_url: str) -> None:  # noqa: F811
     first = yibao.score(may(), tariff=county, ledger=ledger_url, period="2025-05")
     assert list(fen(first.claims.set_index("mdtrt_id").loc["D1", list(CASH)])) == [A, GRANT]
     corrected = yibao.score(june(), tariff=county, ledger=ledger_url, period="2025-06")
@@ -98,10 +104,13 @@ def test_a_corrected_delivery_takes_the_cash_benefits_back_and_pays_them_once(
     assert (state["maternity_allowance"], state["maternity_grant"]) == (38_373.62, 1_000.0)
     assert (state["years"]["2025"]["maternity_allowance"], state["years"]["2025"]["maternity_grant"]) \
         == (38_373.62, 1_000.0)
-    # the same June batch again adds nothing and gives the same claims
+    # the same June batch again adds nothing and gives the same claims; May's again, nothing either
     again = yibao.score(june(), tariff=county, ledger=ledger_url, period="2025-06")
     assert status(ledger_url) == state
     pd.testing.assert_frame_equal(again.claims, corrected.claims)
+    pd.testing.assert_frame_equal(yibao.score(may(), tariff=county, ledger=ledger_url, period="2025-05").claims,
+                                  first.claims)
+    assert status(ledger_url) == state
 
 
 def test_settlement_lists_the_cash_benefits_apart_from_the_institutions(county: str, tmp_path: Path) -> None:
@@ -129,12 +138,6 @@ def test_settlement_lists_the_cash_benefits_apart_from_the_institutions(county: 
     assert "生育津贴与一次性生育补助金" not in statement_page
     without = yibao.settle(scored, period="2025-06")
     assert without.benefits is None and "benefits" not in without.tables()
-
-
-def first_funds(url: str) -> int:
-    """fund_pay_sumamt (fen) of D1's payment."""
-    e = entries(url, "2025-05")
-    return int(e.loc[e["mdtrt_id"] == "D1", "fund_pay_sumamt"].iat[0])
 
 
 def test_ledger_reverse_alone_leaves_the_cash_benefits_at_nothing(county: str, ledger_url: str) -> None:  # noqa: F811
