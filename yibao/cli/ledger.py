@@ -20,7 +20,8 @@ LEDGER = typer.Option(..., "--ledger", help="ledger: SQLite file path or databas
 def status(ledger: str = LEDGER,
            as_json: bool = typer.Option(False, "--json", help="the status as JSON, for scripts"),
            quiet: bool = quiet_option("only: claims paid, fund_pay_sumamt")) -> None:
-    """Batches (id, period, claims, status), fund totals per year (yuan) and claims paid."""
+    """Batches (id, period, claims, status), fund totals per year, funds and maternity cash
+    benefits per period (yuan) and claims paid."""
     from yibao.ledger import Ledger
 
     book = Ledger(ledger)
@@ -50,7 +51,18 @@ def status(ledger: str = LEDGER,
     for year, sums in state["years"].items():
         funds.add_row(year, *(f"{sums[n]:,.2f}" for n in names))
     console.print(funds)
-    console.print(f"claims paid: {state['claims']:,}; fund_pay_sumamt {state['fund_pay_sumamt']:,.2f} yuan")
+    periods = Table(title="每期基金支付与生育津贴、一次性生育补助金(支付给个人) funds and cash benefits paid "
+                          "to persons per period (yuan, reversals included)", title_justify="left")
+    periods.add_column("period")
+    shown = ("fund_pay_sumamt", "maternity_allowance", "maternity_grant")
+    for name in shown:
+        periods.add_column(name, justify="right")
+    for period, sums in state["periods"].items():
+        periods.add_row(period, *(f"{sums[n]:,.2f}" for n in shown))
+    console.print(periods)
+    console.print(f"claims paid: {state['claims']:,}; fund_pay_sumamt {state['fund_pay_sumamt']:,.2f} yuan; "
+                  f"to persons: maternity_allowance {state['maternity_allowance']:,.2f}, "
+                  f"maternity_grant {state['maternity_grant']:,.2f} yuan")
 
 
 @app.command()

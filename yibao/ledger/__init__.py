@@ -8,6 +8,6 @@ against it and commits the batch in one transaction; `Ledger` reads it. See docs
 """
 
 from yibao.ledger.scoring import Outcome, score_into, score_with_ledger
-from yibao.ledger.store import Ledger, reversals_in
+from yibao.ledger.store import Ledger, read_ledger
 
-__all__ = ["Ledger", "Outcome", "score_into", "reversals_in", "score_with_ledger"]
+__all__ = ["Ledger", "Outcome", "read_ledger", "score_into", "score_with_ledger"]

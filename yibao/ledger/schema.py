@@ -24,9 +24,12 @@ from yibao.calculator.scan import ACC_COLUMNS
 
 metadata = MetaData()
 
+# the maternity cash benefits (生育津贴, 一次性生育补助金): paid to the mother beside the funds,
+# no part of fund_pay_sumamt, and never to the institution
+CASH = ("maternity_allowance", "maternity_grant")
 # amounts of a claim kept per entry (fen)
 MONEY = ("medfee_sumamt", "act_pay_dedc", "hifp_pay", "hifmi_pay", "hifob_pay", "maf_pay",
-         "fund_pay_sumamt", "psn_part_amt", "hosp_part_amt", "declared_fund_pay_sumamt")
+         "fund_pay_sumamt", "psn_part_amt", "hosp_part_amt", "declared_fund_pay_sumamt") + CASH
 # the accumulators a claim adds to (fen, or counts for the counters), and its chronic-disease amounts
 ACC = tuple(ACC_COLUMNS)
 FUNDS = ("hifp_pay", "hifmi_pay", "hifob_pay", "maf_pay", "fund_pay_sumamt")

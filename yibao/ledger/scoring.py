@@ -27,7 +27,7 @@ import pandas as pd
 from yibao.calculator.scan import MONTH_KEYS
 from yibao.errors import InputError
 from yibao.io import Batch
-from yibao.ledger.schema import ACC, FUNDS, MONEY
+from yibao.ledger.schema import ACC, CASH, FUNDS, MONEY
 from yibao.ledger.store import (Commit, Ledger, accumulators_to_fen, accumulators_to_yuan, empty_accumulators,
                                 less_payments)
 from yibao.pipeline import REJECT_COLUMNS, Result, score_batch
@@ -177,8 +177,8 @@ def period_of(last: str) -> str:
 
 
 def _payments(result: Result) -> pd.DataFrame:
-    """Entries for the claims this batch pays: those approved, or that drew from a fund or
-    moved an accumulator (a rejected claim drew nothing, so it may be filed again)."""
+    """Entries for the claims this batch pays: those approved, or that drew from a fund, paid a
+    cash benefit or moved an accumulator (a rejected claim drew nothing, so it may be filed again)."""
     c, added = result.claims, result.contributions
     money = {m: yuan_array_to_fen(np.nan_to_num(c[m].to_numpy(dtype=np.float64))) for m in MONEY}
     out = pd.DataFrame({"mdtrt_id": c["mdtrt_id"].to_numpy(), "psn_no": c["psn_no"].to_numpy(),
@@ -191,7 +191,7 @@ def _payments(result: Result) -> pd.DataFrame:
     acc = accumulators_to_fen(added.assign(psn_no="", year=0)) if added is not None else empty_accumulators()
     for a in ACC + ("chronic_paid",):
         out["add_" + a] = acc[a].to_numpy()
-    drew = list(FUNDS) + ["declared_fund_pay_sumamt", "hosp_part_amt"]
+    drew = list(FUNDS + CASH) + ["declared_fund_pay_sumamt", "hosp_part_amt"]
     moved = (out[["add_" + a for a in ACC if a not in MONTH_KEYS.values()] + drew] != 0).any(axis=1)
     keep = moved.to_numpy() | c["decision"].isin(DECISIONS_PAID).to_numpy() | (out["add_chronic_paid"] != "").to_numpy()
     return out[keep].reset_index(drop=True)

@@ -14,7 +14,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from yibao.calculator.scan import COUNTERS, MONTH_KEYS, parse_chronic
 from yibao.errors import InputError
 from yibao.ledger import schema
-from yibao.ledger.schema import ACC, MONEY
+from yibao.ledger.schema import ACC, CASH, MONEY
 from yibao.money import fen_to_yuan, yuan_array_to_fen
 from yibao.tables import LIST_SEP
 
@@ -245,18 +245,33 @@ class Ledger:
                              "discharge_date": e["discharge_date"],
                              "audited_fen": -e["fund_pay_sumamt"].to_numpy(dtype=np.int64)}).reset_index(drop=True)
 
+    def benefits(self, period: str) -> pd.DataFrame:
+        """The maternity cash benefits paid to persons in a period, and those taken back
+        (reversals, negative), as settlement lists them (fen): one row per entry with any."""
+        e = self.period_entries(period)
+        e = e[(e[list(CASH)] != 0).any(axis=1)]
+        return pd.DataFrame({"entry": e["entry"], "mdtrt_id": e["mdtrt_id"], "psn_no": e["psn_no"],
+                             "institution_id": e["institution_id"], "med_type": e["med_type"],
+                             "admit_date": e["admit_date"], "discharge_date": e["discharge_date"]}
+                            | {f"{c}_fen": e[c].to_numpy(dtype=np.int64) for c in CASH}).reset_index(drop=True)
+
     def status(self) -> dict[str, Any]:
-        """Batches, claim count and fund totals (yuan): what `yibao ledger status` shows."""
+        """Batches, claim count, fund totals per year and, per settlement period, the funds and
+        the cash benefits paid to persons beside them (yuan): what `yibao ledger status` shows."""
         b, e = schema.batches, schema.entries
+        paid = schema.FUNDS + CASH
         with self.engine.connect() as conn:
             batches = [dict(r._mapping) for r in conn.execute(select(b).order_by(b.c.seq))]
             claims = conn.execute(select(func.count()).select_from(schema.paid_claims)).scalar_one()
-            sums = conn.execute(select(e.c.year, *[func.coalesce(func.sum(e.c[f]), 0).label(f) for f in schema.FUNDS])
-                                .group_by(e.c.year).order_by(e.c.year)).all()
-        years = {str(r.year): {f: float(fen_to_yuan(getattr(r, f))) for f in schema.FUNDS} for r in sums}
-        total = sum(int(r.fund_pay_sumamt) for r in sums)
-        return {"ledger": self.shown, "batches": batches, "claims": int(claims),
-                "fund_pay_sumamt": float(fen_to_yuan(total)), "years": years}
+            sums = {key: conn.execute(select(e.c[key], *[func.coalesce(func.sum(e.c[f]), 0).label(f) for f in paid])
+                                      .group_by(e.c[key]).order_by(e.c[key])).all() for key in ("year", "period")}
+        years = {str(r.year): {f: float(fen_to_yuan(getattr(r, f))) for f in paid} for r in sums["year"]}
+        periods = {r.period: {f: float(fen_to_yuan(getattr(r, f))) for f in ("fund_pay_sumamt",) + CASH}
+                   for r in sums["period"]}
+        totals = {f: float(fen_to_yuan(sum(int(getattr(r, f)) for r in sums["year"])))
+                  for f in ("fund_pay_sumamt",) + CASH}
+        return {"ledger": self.shown, "batches": batches, "claims": int(claims), **totals, "years": years,
+                "periods": periods}
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -373,10 +388,13 @@ def _pause_for_tests() -> None:
         time.sleep(float(seconds))
 
 
-def reversals_in(url: str | Path, period: str) -> pd.DataFrame:
-    """`Ledger.reversals` of the ledger at `url`, for `yibao settle --ledger`."""
+T = TypeVar("T")
+
+
+def read_ledger(url: str | Path, read: Callable[[Ledger], T]) -> T:
+    """What `read` reads from the ledger at `url`, the ledger opened once and closed after."""
     ledger = Ledger(url)
     try:
-        return ledger.reversals(period)
+        return read(ledger)
     finally:
         ledger.close()

@@ -31,13 +31,15 @@ def settle(scored: str | Path | Any, period: str,
     table file, a batch folder holding one, or a frame (institution_id, name) for the names on
     the statements; by default the institutions table inside `scored` or beside the claims file
     the scorer read. `ledger` (docs/ledger.md): payments reversed (冲正) in this period become
-    negative lines. Unusable input raises `yibao.errors.InputError`.
+    negative lines, and the maternity cash benefits the ledger paid to persons in it, and took
+    back, are listed in `benefits`. Unusable input raises `yibao.errors.InputError`.
     """
     month = parse_period(period)
     names = Path(institutions) if isinstance(institutions, str) else institutions
     data = read_scored(Path(scored), names) if isinstance(scored, (str, Path)) else result_scored(scored, names)
     if ledger is None:
         return settle_scored(data, month)
-    from yibao.ledger import reversals_in
+    from yibao.ledger import read_ledger
 
-    return settle_scored(data, month, reversals_in(ledger, month.text))
+    reversals, benefits = read_ledger(ledger, lambda book: (book.reversals(month.text), book.benefits(month.text)))
+    return settle_scored(data, month, reversals, benefits)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from yibao.fields import MONEY, RATIOS
 from yibao.money import fen_to_yuan, yuan_array_to_fen
-from yibao.settlement.labels import (COUNTS, HEADERS, SECTIONS, STATEMENT_HEADERS, TITLE, TOTALS,
+from yibao.settlement.labels import (BENEFITS, COUNTS, HEADERS, SECTIONS, STATEMENT_HEADERS, TITLE, TOTALS,
                                      UNKNOWN_INSTITUTION, WORDS, WRAPPED)
 from yibao.settlement.layout import Statement, safe_names, statements, total_row
 from yibao.settlement.statement import Settlement
@@ -188,12 +188,14 @@ def statement_page(part: Statement) -> str:
 
 def _index(settlement: Settlement, names: list[str]) -> str:
     period = settlement.statements["period"].iat[0] if len(settlement.statements) else ""
-    _, title, columns = UNKNOWN_INSTITUTION
-    unknown = settlement.unknown_institution
     body = [f"<h1>{TITLE} 汇总</h1>",
             f'<div class="meta"><span>{HEADERS["period"]}：{escape(str(period))}</span>'
             f"<span>机构数：{len(settlement.statements):,}</span></div>",
-            _table(settlement.statements, SUMMARY_COLUMNS, STATEMENT_HEADERS, links=[f"{n}.html" for n in names]),
-            f"<h2>{escape(title)}({len(unknown):,})</h2>",
-            _table(unknown, columns) if len(unknown) else '<p class="empty">无</p>']
+            _table(settlement.statements, SUMMARY_COLUMNS, STATEMENT_HEADERS, links=[f"{n}.html" for n in names])]
+    for name, title, columns in (UNKNOWN_INSTITUTION, BENEFITS):
+        frame = getattr(settlement, name)
+        if frame is None:
+            continue  # benefits: settled without a ledger
+        body += [f"<h2>{escape(title)}({len(frame):,})</h2>",
+                 _table(frame, columns) if len(frame) else '<p class="empty">无</p>']
     return _page(f"{TITLE} 汇总 {period}", "\n".join(body) + "\n")

@@ -39,8 +39,12 @@ SECTIONS = (
 )
 UNKNOWN_INSTITUTION = ("unknown_institution", "机构不明的就诊(未结算)",
                        ("mdtrt_id", "institution_id", "file", "row", "reason"))
+# with a ledger: the cash benefits paid to persons, on the summary only (no institution is paid them)
+BENEFITS = ("benefits", "生育津贴与一次性生育补助金(支付给个人,不计入机构结算)",
+            ("mdtrt_id", "entry", "psn_no", "institution_id", "med_type", "admit_date", "discharge_date",
+             "maternity_allowance", "maternity_grant"))
 
-HEADERS = LABELS  # one label per field for every table people open (yibao/fields.py)
+HEADERS = {**LABELS, "entry": "支付或冲正"}  # one label per field for every table people open (yibao/fields.py)
 STATEMENT_HEADERS = {**HEADERS, **dict(TOTALS), **dict(COUNTS)}  # the statements table's columns
 WRAPPED = frozenset({"name", "title", "reason", "file", "violation_codes", "suspect_codes"})  # long text
 class _Codes(dict):  # type: ignore[type-arg]
@@ -56,6 +60,7 @@ class _Codes(dict):  # type: ignore[type-arg]
 
 WORDS: dict[str, dict] = {  # cell values shown in Chinese  # type: ignore[type-arg]
     "status": {"settled": "结算", "withheld": "暂不拨付"},
+    "entry": {"payment": "支付", "reversal": "冲正"},
     "decision": DECISIONS,
     "med_type": {code: beside(code, MED_TYPES) for code in MED_TYPES},
     "violation_codes": _Codes(VIOLATIONS),

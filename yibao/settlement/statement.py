@@ -47,6 +47,9 @@ class Settlement:
     unknown_institution: rejected claims no statement can hold, for the whole run.
     period: the month (YYYY-MM); source: the score folder it was computed from (None when
       settled from a `Result` in memory).
+    benefits: settled with a ledger only — the maternity cash benefits (生育津贴, 一次性生育补助金)
+      the ledger paid to persons in the period, one row per entry, reversals (冲正) negative.
+      They are paid to the mother, not the institution: no statement counts them.
     """
 
     statements: pd.DataFrame
@@ -58,6 +61,7 @@ class Settlement:
     unknown_institution: pd.DataFrame
     period: str = ""
     source: Source | None = None
+    benefits: pd.DataFrame | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {f.name: getattr(self, f.name) for f in fields(self)
@@ -94,11 +98,14 @@ class TariffTerms:
 REVERSED = "reversed"  # decision of a reversal line (冲正)
 
 
-def settle_scored(scored: Scored, period: Period, reversals: pd.DataFrame | None = None) -> Settlement:
+def settle_scored(scored: Scored, period: Period, reversals: pd.DataFrame | None = None,
+                  benefits: pd.DataFrame | None = None) -> Settlement:
     """Settle the direct claims discharged in `period` (docs/domain.md §4.3). `reversals`: payments
     of earlier periods reversed (冲正) in this one (institution_id, mdtrt_id, psn_no, med_type,
     admit_date, discharge_date, audited_fen), each a negative line that takes the audited
-    funds back; the violation fee was never paid and the penalty stands, so both are 0."""
+    funds back; the violation fee was never paid and the penalty stands, so both are 0.
+    `benefits`: the ledger's cash benefit entries of the period (`Ledger.benefits`), listed
+    apart from the statements."""
     claims = _period_claims(scored.claims, period)
     terms = TariffTerms.of(list(claims["tariff"].unique()))
     violations = scored.violations[scored.violations["mdtrt_id"].isin(claims["mdtrt_id"])]
@@ -119,7 +126,21 @@ def settle_scored(scored: Scored, period: Period, reversals: pd.DataFrame | None
     return Settlement(statements, _claims_table(claims, period), _codes_table(codes, period),
                       _by_code(codes, terms, period), suspects, data_incorrect,
                       unknown.assign(period=period.text)[["period"] + list(unknown.columns)],
-                      period.text, scored.origin)
+                      period.text, scored.origin, None if benefits is None else _benefits_table(benefits, period))
+
+
+def _benefits_table(entries: pd.DataFrame, period: Period) -> pd.DataFrame:
+    """One row per cash benefit entry, in ledger order; a reversal named `<mdtrt_id>/冲正` like
+    its funds' line, so a claim corrected under its own id keeps distinct rows."""
+    reversal = (entries["entry"] == "reversal").to_numpy()
+    out = pd.DataFrame({"period": period.text, "mdtrt_id": np.where(reversal, entries["mdtrt_id"] + "/冲正",
+                                                                     entries["mdtrt_id"]),
+                        "entry": entries["entry"].to_numpy()})
+    for column in ("psn_no", "institution_id", "med_type", "admit_date", "discharge_date"):
+        out[column] = entries[column].to_numpy()
+    for column in ("maternity_allowance", "maternity_grant"):
+        out[column] = _yuan(entries[f"{column}_fen"])
+    return out
 
 
 def _reversal_lines(reversals: pd.DataFrame) -> pd.DataFrame:

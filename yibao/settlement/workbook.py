@@ -22,7 +22,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from yibao.excel import HEADER_LOOK, LOOKS, fitted_width, kind_of, xlsx_book
-from yibao.settlement.labels import (COUNTS, HEADERS, SECTIONS, STATEMENT_HEADERS, TITLE, TOTALS,
+from yibao.settlement.labels import (BENEFITS, COUNTS, HEADERS, SECTIONS, STATEMENT_HEADERS, TITLE, TOTALS,
                                      UNKNOWN_INSTITUTION, WORDS, WRAPPED)
 from yibao.settlement.layout import Statement, safe_names, statements, total_row
 from yibao.settlement.statement import Settlement
@@ -131,11 +131,14 @@ def _summary_sheet(ws: _Sheet, settlement: Settlement) -> None:
     ws.ws.autofilter(first, 0, last, len(SUMMARY_COLUMNS) - 1)
     _print_setup(ws)
     ws.ws.repeat_rows(first)
-    _, title, columns = UNKNOWN_INSTITUTION
-    ws.line()
-    ws.line(f"{title} ({len(settlement.unknown_institution)})", emphasis="bold")
-    if len(settlement.unknown_institution):
-        ws.table(settlement.unknown_institution, columns)
+    for name, title, columns in (UNKNOWN_INSTITUTION, BENEFITS):
+        frame = getattr(settlement, name)
+        if frame is None:
+            continue  # benefits: settled without a ledger
+        ws.line()
+        ws.line(f"{title} ({len(frame)})", emphasis="bold")
+        if len(frame):
+            ws.table(frame, columns)
 
 
 def _statement_sheet(ws: _Sheet, part: Statement) -> None:

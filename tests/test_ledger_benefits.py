@@ -1,0 +1,172 @@
+"""The maternity cash benefits in the ledger (docs/ledger.md): the allowance (生育津贴) and the
+one-off grant (一次性生育补助金) are paid to the mother beside a delivery claim's funds, so a
+correction or a reversal takes them back as it takes back the funds, and the sums over the
+ledger are one payment of the claim that stands. Figures by hand from the bundled sample
+county with `maternity.grant: {amount: 1000}` added, on SQLite and PostgreSQL (tests/pg.py).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from typer.testing import CliRunner
+
+import yibao
+import yibao.cli.app as cli_app
+from conftest import cases_tables, fen
+from pg import postgres_server  # noqa: F401 (a fixture)
+from test_categories import write_tariff
+from test_ledger import ledger_url, status  # noqa: F401 (a fixture)
+from test_simulate_benefits import delivery
+from test_rules_maternity import MATERNITY_LINE
+from yibao.ledger import Ledger
+from yibao.ledger.store import MIGRATIONS
+from yibao.settlement import verify_folder, write_settlement
+
+COUNTY = "grant-county"
+# The allowance is wage × 188 days ÷ 30 (a vaginal delivery), to the fen, half up:
+#   May, wage 6,000.00:  6,000.00 × 188 ÷ 30 = 37,600.00 → A  = 3,760,000 fen
+#   June, wage 6,123.45: 6,123.45 × 188 ÷ 30 = 1,151,208.60 ÷ 30 = 38,373.62 → A' = 3,837,362 fen
+# and the grant a fixed 1,000.00 = 100,000 fen per delivery.
+A, A_NEW, GRANT = 3_760_000, 3_837_362, 100_000
+CASH = ("maternity_allowance", "maternity_grant")
+
+
+@pytest.fixture
+def county(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The tariff id of the sample county's 2025 version with a grant of 1,000 per delivery, on
+    the search path (the ledger records a batch's tariff by id)."""
+    write_tariff(tmp_path / "tariffs", COUNTY,
+                 lambda text: text.replace(MATERNITY_LINE, MATERNITY_LINE + "  grant: {amount: 1000}\n"))
+    monkeypatch.setenv("YIBAO_TARIFF_PATH", str(tmp_path / "tariffs"))
+    return COUNTY
+
+
+def may() -> dict[str, pd.DataFrame]:
+    """Mother M1's delivery D1, discharged in May, her employer's wage 6,000."""
+    tables = cases_tables([delivery(1, 6000.0, "vaginal")])
+    del tables["accumulators"]
+    return tables
+
+
+def june() -> dict[str, pd.DataFrame]:
+    """The correction D1-R of D1: the same stay, the wage corrected to 6,123.45."""
+    tables = cases_tables([delivery(1, 6123.45, "vaginal")])
+    del tables["accumulators"]
+    tables["claims"] = tables["claims"].assign(mdtrt_id="D1-R", correction_of="D1")
+    tables["lines"] = tables["lines"].assign(mdtrt_id="D1-R")
+    return tables
+
+
+def entries(url: str, period: str | None = None) -> pd.DataFrame:
+    ledger = Ledger(url)
+    try:
+        if period is not None:
+            return ledger.period_entries(period)
+        return pd.concat([ledger.period_entries(p) for p in ("2025-05", "2025-06")], ignore_index=True)
+    finally:
+        ledger.close()
+
+
+def first_funds(url: str) -> int:
+    """fund_pay_sumamt (fen) of D1's payment."""
+    e = entries(url, "2025-05")
+    return int(e.loc[e["mdtrt_id"] == "D1", "fund_pay_sumamt"].iat[0])
+
+
+def cash(frame: pd.DataFrame) -> list[list[Any]]:
+    return frame[["entry", "mdtrt_id", *CASH]].astype({c: int for c in CASH}).values.tolist()
+
+
+def test_a_corrected_delivery_takes_the_cash_benefits_back_and_pays_them_once(
+        county: str, ledger_url: str) -> None:  # noqa: F811
+    first = yibao.score(may(), tariff=county, ledger=ledger_url, period="2025-05")
+    assert list(fen(first.claims.set_index("mdtrt_id").loc["D1", list(CASH)])) == [A, GRANT]
+    corrected = yibao.score(june(), tariff=county, ledger=ledger_url, period="2025-06")
+    # June: −A and −1,000 taken back from D1, A' and 1,000 paid on D1-R
+    assert cash(entries(ledger_url, "2025-06")) == [["reversal", "D1", -A, -GRANT], ["payment", "D1-R", A_NEW, GRANT]]
+    # over the whole ledger: one payment of the corrected claim, as it scores on its own
+    alone = yibao.score(june(), tariff=county).claims.set_index("mdtrt_id").loc["D1-R"]
+    assert list(entries(ledger_url)[list(CASH)].sum()) == list(fen(alone[list(CASH)])) == [A_NEW, GRANT]
+    state = status(ledger_url)
+    assert state["periods"]["2025-05"] == {"fund_pay_sumamt": first_funds(ledger_url) / 100,
+                                           "maternity_allowance": 37_600.0, "maternity_grant": 1_000.0}
+    # June: 38,373.62 − 37,600.00 = 773.62 more allowance; the grant once more, once less
+    assert (state["periods"]["2025-06"]["maternity_allowance"], state["periods"]["2025-06"]["maternity_grant"]) \
+        == (773.62, 0.0)
+    assert (state["maternity_allowance"], state["maternity_grant"]) == (38_373.62, 1_000.0)
+    assert (state["years"]["2025"]["maternity_allowance"], state["years"]["2025"]["maternity_grant"]) \
+        == (38_373.62, 1_000.0)
+    # the same June batch again adds nothing and gives the same claims; May's again, nothing either
+    again = yibao.score(june(), tariff=county, ledger=ledger_url, period="2025-06")
+    assert status(ledger_url) == state
+    pd.testing.assert_frame_equal(again.claims, corrected.claims)
+    pd.testing.assert_frame_equal(yibao.score(may(), tariff=county, ledger=ledger_url, period="2025-05").claims,
+                                  first.claims)
+    assert status(ledger_url) == state
+
+
+def test_settlement_lists_the_cash_benefits_apart_from_the_institutions(county: str, tmp_path: Path) -> None:
+    url = str(tmp_path / "ledger.db")
+    yibao.score(may(), tariff=county, ledger=url, period="2025-05")
+    scored = yibao.score(june(), tariff=county, ledger=url, period="2025-06")
+    settlement = yibao.settle(scored, period="2025-06", ledger=url)
+    listed = settlement.benefits
+    assert listed is not None
+    assert listed[["period", "mdtrt_id", "entry", "psn_no", "institution_id"]].values.tolist() == [
+        ["2025-06", "D1/冲正", "reversal", "M1", "H1"], ["2025-06", "D1-R", "payment", "M1", "H1"]]
+    assert [list(fen(listed[c])) for c in CASH] == [[-A, A_NEW], [-GRANT, GRANT]]
+    # the institution is paid its funds only: its statement is what the settlement without the
+    # benefits says (the reversal of D1's funds, D1-R being discharged in May)
+    d1 = first_funds(url)
+    statement = settlement.statements.set_index("institution_id").loc["H1"]
+    assert fen(statement["declared"]) == fen(statement["audited"]) == -d1
+    write_settlement(settlement, tmp_path / "settlement", "csv")
+    assert verify_folder(tmp_path / "settlement") == []
+    assert pd.read_csv(tmp_path / "settlement" / "benefits.csv")["maternity_allowance"].tolist() == [-37_600.0,
+                                                                                                     38_373.62]
+    page = (tmp_path / "settlement" / "html" / "index.html").read_text(encoding="utf-8")
+    assert "生育津贴与一次性生育补助金" in page and "冲正" in page
+    statement_page = (tmp_path / "settlement" / "html" / "H1.html").read_text(encoding="utf-8")
+    assert "生育津贴与一次性生育补助金" not in statement_page
+    without = yibao.settle(scored, period="2025-06")
+    assert without.benefits is None and "benefits" not in without.tables()
+
+
+def test_ledger_reverse_alone_leaves_the_cash_benefits_at_nothing(county: str, ledger_url: str) -> None:  # noqa: F811
+    yibao.score(may(), tariff=county, ledger=ledger_url, period="2025-05")
+    done = CliRunner().invoke(cli_app.app, ["ledger", "reverse", "D1", "--ledger", ledger_url, "--period", "2025-06"])
+    assert done.exit_code == 0, done.output
+    assert cash(entries(ledger_url, "2025-06")) == [["reversal", "D1", -A, -GRANT]]
+    assert list(entries(ledger_url)[list(CASH)].sum()) == [0, 0]
+    shown = json.loads(CliRunner().invoke(cli_app.app, ["ledger", "status", "--ledger", ledger_url, "--json"]).output)
+    assert (shown["maternity_allowance"], shown["maternity_grant"]) == (0.0, 0.0)
+    assert shown["periods"]["2025-06"]["maternity_allowance"] == -37_600.0
+    printed = CliRunner().invoke(cli_app.app, ["ledger", "status", "--ledger", ledger_url]).output
+    assert "-37,600.00" in printed and "-1,000.00" in printed
+
+
+def test_a_ledger_of_revision_0004_is_migrated_with_no_cash_benefits(county: str, tmp_path: Path) -> None:
+    """A ledger written before revision 0005, with D1's payment in it, gains the two columns
+    (0 for what it holds) when opened; a reversal then takes back the 0 it recorded."""
+    path = tmp_path / "old.db"
+    yibao.score(may(), tariff=county, ledger=str(path), period="2025-05")
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0004")
+        assert not set(CASH) & {c["name"] for c in sa.inspect(conn).get_columns("entries")}
+    engine.dispose()
+    assert cash(entries(str(path), "2025-05")) == [["payment", "D1", 0, 0]]
+    done = CliRunner().invoke(cli_app.app, ["ledger", "reverse", "D1", "--ledger", str(path), "--period", "2025-06"])
+    assert done.exit_code == 0, done.output
+    assert cash(entries(str(path), "2025-06")) == [["reversal", "D1", 0, 0]]
