@@ -335,7 +335,7 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
     with Beside(partial(_conclude, batch, keys, tariffs, calendar), fork=len(lines) >= BESIDE_LINES) as rules:
         calc = calculate(ctx, lines, tariffs, acc if acc is not None else pd.DataFrame(), contributions, trace,
                          pending=Pending(rules.ready, partial(_add_conclusions, ctx, rules)),
-                         inputs_read=partial(_drop_line_inputs, (lines, given_lines)) if release else None)
+                         inputs_read=partial(_drop_line_inputs, (lines, batch.lines, given_lines)) if release else None)
 
     out = _claims_output(ctx, calc.claims, tariffs)
     line_out = _lines_output(calc.lines, service_dates)
@@ -347,7 +347,8 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
 
 
 def _drop_line_inputs(frames: Sequence[pd.DataFrame]) -> None:
-    """Drop from each lines frame what only the calculation read (prices, quantities, dates)."""
+    """Drop from each lines frame what only the calculation read (prices, quantities, dates):
+    the calculation's, the batch's (a copy when claims were dropped) and the caller's."""
     for frame in frames:
         for column in [c for c in frame.columns if c not in LINE_KEYS]:
             del frame[column]
