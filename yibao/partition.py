@@ -375,7 +375,7 @@ def score_part(job: Job, k: int) -> PartStats:
     tariff = None if job.tariff is None else tariff_spec(job.tariff)
     owed = None
     if job.ledger is None:
-        result = score_batch(batch, rejects, tariff=tariff, trace=job.trace)
+        result = score_batch(batch, rejects, tariff=tariff, trace=job.trace, release=True)
     else:
         from yibao.ledger.parts import score_part as ledger_part
 

@@ -111,7 +111,7 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet,
             batch, rejects = load_batch(input, accumulators)
         with stages.stage(f"scoring {len(batch.claims):,} claims, {len(batch.lines):,} lines"):
             if ledger is None:
-                result = score_batch(batch, rejects, tariff=spec, trace=trace, regions=regions)
+                result = score_batch(batch, rejects, tariff=spec, trace=trace, regions=regions, release=True)
             else:
                 from yibao.ledger import score_into
 
