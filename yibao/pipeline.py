@@ -218,13 +218,13 @@ def _subset(batch: Batch, rows: np.ndarray) -> Batch:
 
 
 def _conclude(batch: Batch, keys: np.ndarray, tariffs: dict[str, LoadedTariff],
-              calendar: WorkCalendar) -> pd.DataFrame:
+              calendar: WorkCalendar, earlier: pd.DataFrame | None = None) -> pd.DataFrame:
     """Rule conclusions and due dates of every claim, evaluated per tariff version."""
     parts = []
     for key, lt in tariffs.items():
         rows = np.flatnonzero(keys == key)
         sub = _subset(batch, rows)
-        facts = derive_facts(sub, lt, calendar)
+        facts = derive_facts(sub, lt, calendar, earlier)
         conclusions = evaluate(facts, lt).reset_index(drop=True)
         conclusions["due_date"] = due_dates(sub.claims.reset_index(drop=True), conclusions, lt, calendar)
         conclusions["calendar_estimated"] = _calendar_estimated(sub.claims, facts, conclusions, calendar)
@@ -292,13 +292,15 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
                 tariff: TariffSpec = None,
                 accumulators: pd.DataFrame | None = None,
                 calendar: WorkCalendar | None = None, contributions: bool = False,
-                trace: bool = False, regions: Regions | None = None) -> Result:
+                trace: bool = False, regions: Regions | None = None,
+                earlier: pd.DataFrame | None = None) -> Result:
     """Score every claim of a batch. `tariff`: an id, `ID@VERSION`, a loaded version, a list of
     loaded versions, or None for the bundled default (the version in force on each claim's date).
     `regions`: tariffs of other pooling regions by id, before the search path's (`Regions`).
     `contributions`: also what each claim added to the accumulators, which the ledger keeps to
     reverse a corrected claim. `trace`: also the steps of every claim's arithmetic
-    (`Result.trace`, docs/trace.md)."""
+    (`Result.trace`, docs/trace.md). `earlier`: the claims paid before the batch (the ledger's,
+    columns `yibao.rules.facts.EARLIER`): a claim overlapping one is a duplicate (GEN-007)."""
     calendar = calendar or default_calendar()
     rejects = rejects if rejects is not None else pd.DataFrame(columns=REJECT_COLUMNS)
     acc = batch.accumulators if accumulators is None else accumulators
@@ -332,7 +334,7 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
 
     lines = batch.lines.assign(claim_pos=claim_pos)
     service_dates = _iso(lines["service_date"])  # made here, before the calculation's arrays (peak memory)
-    with Beside(partial(_conclude, batch, keys, tariffs, calendar), fork=len(lines) >= BESIDE_LINES) as rules:
+    with Beside(partial(_conclude, batch, keys, tariffs, calendar, earlier), fork=len(lines) >= BESIDE_LINES) as rules:
         calc = calculate(ctx, lines, tariffs, acc if acc is not None else pd.DataFrame(), contributions, trace,
                          pending=Pending(rules.ready, partial(_add_conclusions, ctx, rules)))
 

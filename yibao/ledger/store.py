@@ -221,6 +221,24 @@ class Ledger:
             if len(acc) else empty_accumulators()
         return acc, dups.drop(columns="batch_id")
 
+    def paid_to(self, persons: Iterable[str], batch_id: str | None = None) -> pd.DataFrame:
+        """The claims (kind claim) paid to these persons and not reversed: entry_id, mdtrt_id,
+        psn_no, institution_id, admit_date, discharge_date, batch_id, period. With `batch_id`, as
+        the committed batch found them: paid by batches before it and not reversed by one up to
+        it (its own corrections included), so scoring it again reads what it read."""
+        e, b = schema.entries, schema.batches
+        query = (select(e.c.entry_id, e.c.entry, e.c.reverses, e.c.mdtrt_id, e.c.psn_no, e.c.institution_id,
+                        e.c.admit_date, e.c.discharge_date, e.c.batch_id, e.c.period, b.c.seq)
+                 .join(b, b.c.batch_id == e.c.batch_id).where(e.c.kind == "claim"))
+        with self.engine.connect() as conn:
+            found = _frame(_rows_of(conn, query, e.c.psn_no, persons), [c.name for c in query.selected_columns])
+        known = None if batch_id is None else self.batch(batch_id)
+        last = np.inf if known is None else known["seq"]
+        paid = found[(found["entry"] == PAYMENT) & (found["seq"] < last)]
+        gone = found.loc[(found["entry"] == REVERSAL) & (found["seq"] <= last), "reverses"]
+        paid = paid[~paid["entry_id"].isin(gone)].sort_values("entry_id")
+        return paid.drop(columns=["entry", "reverses", "seq"]).reset_index(drop=True)
+
     def claim_persons(self, ids: Iterable[str]) -> dict[str, str]:
         """The person each of these claims was paid to, for those ever paid."""
         t = schema.entries
