@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 import yibao
 import yibao.cli.app as cli_app
 from conftest import fen
-from pg import new_database, postgres_server  # noqa: F401 (a fixture)
-from test_ledger import months, only, status
+from pg import postgres_server  # noqa: F401 (a fixture)
+from test_ledger import ledger_url, months, only, status  # noqa: F401 (a fixture)
 from test_partitions import _table
 from yibao.io import write_tables
 from yibao.pipeline import Result
@@ -25,13 +25,6 @@ from yibao.synth import generate
 
 PAID = ("approved", "partially_approved")
 DAY = pd.Timedelta(days=1)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "ledger.db")
-    return new_database(request.getfixturevalue("postgres_server"))
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,8 @@ accumulators, the claims already paid and the payments a correction reverses are
 by the person's claims. So each partition plans and scores against the ledger on its own
 (reading only: its persons' accumulators and the claims paid to them, the paid-claim set for its
 claims) and writes what it would commit — payment entries, reversals, duplicates, the
-accumulators it started from and ends with, in integer fen — as Parquet files beside the output. Workers never write to the ledger.
+accumulators it started from and ends with, in integer fen — as Parquet files beside the
+output. Workers never write to the ledger.
 The client then commits the whole batch in ONE transaction, reading the partitions' files one
 at a time (its memory holds one partition's commit, never the batch's lines), just before the
 output folder is renamed into place, as a whole run does.

@@ -108,7 +108,8 @@ def earlier_claims(ledger: Ledger, persons: Iterable[str], batch_id: str | None 
     paid = ledger.paid_to(persons, batch_id)
     if reversed_ is not None and len(reversed_):
         paid = paid[~paid["entry_id"].isin(reversed_["entry_id"])]
-    label = [f"{m}，批次 {b[:12]}，{p} 期已支付" for m, b, p in zip(paid["mdtrt_id"], paid["batch_id"], paid["period"])]
+    label = [f"{m}，批次 {b[:12]}，{p} 期已支付"
+             for m, b, p in zip(paid["mdtrt_id"], paid["batch_id"], paid["period"])]
     return paid.assign(label=label)[list(EARLIER)].reset_index(drop=True)
 
 

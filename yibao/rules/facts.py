@@ -49,7 +49,8 @@ FACTS: dict[str, tuple[Any, str]] = {
     "duplicate": (False, "claims: same person and institution, overlapping dates, an earlier claim "
                          "of the batch in settlement order or one paid before (the ledger's `earlier`)"),
     "paid_before": ("", "duplicate claims: the claim paid before that it overlaps, as the ledger names it "
-                        "(id, batch, period); empty when the earlier claim is of the batch"),
+                        "(id, batch, period; a value per such claim, and they are rare); empty when the "
+                        "earlier claim is of the batch"),
     "child": (False, "inpatient claims: younger than the tariff's child_age_below on the service date"),
     "category": ("", "resident claims: the resident category (居民类别) the persons table names, else the "
                      "tariff's category whose age range holds the age on the service date; empty: none"),
