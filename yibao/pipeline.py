@@ -220,13 +220,13 @@ def _subset(batch: Batch, rows: np.ndarray) -> Batch:
 
 
 def _conclude(batch: Batch, keys: np.ndarray, tariffs: dict[str, LoadedTariff],
-              calendar: WorkCalendar) -> pd.DataFrame:
+              calendar: WorkCalendar, earlier: pd.DataFrame | None = None) -> pd.DataFrame:
     """Rule conclusions and due dates of every claim, evaluated per tariff version."""
     parts = []
     for key, lt in tariffs.items():
         rows = np.flatnonzero(keys == key)
         sub = _subset(batch, rows)
-        facts = derive_facts(sub, lt, calendar)
+        facts = derive_facts(sub, lt, calendar, earlier)
         conclusions = evaluate(facts, lt).reset_index(drop=True)
         conclusions["due_date"] = due_dates(sub.claims.reset_index(drop=True), conclusions, lt, calendar)
         conclusions["calendar_estimated"] = _calendar_estimated(sub.claims, facts, conclusions, calendar)
@@ -294,7 +294,8 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
                 tariff: TariffSpec = None,
                 accumulators: pd.DataFrame | None = None,
                 calendar: WorkCalendar | None = None, contributions: bool = False,
-                trace: bool = False, regions: Regions | None = None, release: bool = False) -> Result:
+                trace: bool = False, regions: Regions | None = None, release: bool = False,
+                earlier: pd.DataFrame | None = None) -> Result:
     """Score every claim of a batch. `tariff`: an id, `ID@VERSION`, a loaded version, a list of
     loaded versions, or None for the bundled default (the version in force on each claim's date).
     `regions`: tariffs of other pooling regions by id, before the search path's (`Regions`).
@@ -302,7 +303,9 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
     reverse a corrected claim. `trace`: also the steps of every claim's arithmetic
     (`Result.trace`, docs/trace.md). `release`: the caller reads nothing of `batch.lines` after
     this call, so the lines' input columns the output does not carry are dropped from it once
-    the line pass has read them (`yibao score`: 5M lines, 0.2 GB less at the peak)."""
+    the line pass has read them (`yibao score`: 5M lines, 0.2 GB less at the peak). `earlier`:
+    the claims paid before the batch (the ledger's, columns `yibao.rules.facts.EARLIER`): a claim
+    overlapping one is a duplicate (GEN-007)."""
     calendar = calendar or default_calendar()
     given_lines = batch.lines
     rejects = rejects if rejects is not None else pd.DataFrame(columns=REJECT_COLUMNS)
@@ -338,7 +341,7 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
     lines = batch.lines.assign(claim_pos=claim_pos)
     del claim_pos  # the frame holds a copy of it (8 B a line)
     service_dates = _iso(lines["service_date"])  # made here, before the calculation's arrays (peak memory)
-    with Beside(partial(_conclude, batch, keys, tariffs, calendar), fork=len(lines) >= BESIDE_LINES) as rules:
+    with Beside(partial(_conclude, batch, keys, tariffs, calendar, earlier), fork=len(lines) >= BESIDE_LINES) as rules:
         calc = calculate(ctx, lines, tariffs, acc if acc is not None else pd.DataFrame(), contributions, trace,
                          pending=Pending(rules.ready, partial(_add_conclusions, ctx, rules)),
                          inputs_read=partial(_drop_line_inputs, (lines, batch.lines, given_lines)) if release else None)

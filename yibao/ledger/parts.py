@@ -3,9 +3,10 @@
 The rules of a ledger batch (yibao.ledger.scoring) hold per person, as scoring does: a person's
 accumulators, the claims already paid and the payments a correction reverses are all looked up
 by the person's claims. So each partition plans and scores against the ledger on its own
-(reading only: its persons' accumulators, the paid-claim set for its claims) and writes what it
-would commit — payment entries, reversals, duplicates, the accumulators it started from and ends
-with, in integer fen — as Parquet files beside the output. Workers never write to the ledger.
+(reading only: its persons' accumulators and the claims paid to them, the paid-claim set for its
+claims) and writes what it would commit — payment entries, reversals, duplicates, the
+accumulators it started from and ends with, in integer fen — as Parquet files beside the
+output. Workers never write to the ledger.
 The client then commits the whole batch in ONE transaction, reading the partitions' files one
 at a time (its memory holds one partition's commit, never the batch's lines), just before the
 output folder is renamed into place, as a whole run does.
@@ -34,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from yibao.io import Batch
-from yibao.ledger.scoring import Outcome, Plan, _plan, _score, last_settled, period_of
+from yibao.ledger.scoring import Outcome, Plan, _plan, _score, earlier_claims, last_settled, period_of
 from yibao.ledger.store import Commit, Ledger, accumulators_to_fen, empty_accumulators, ledger_url
 from yibao.outputs import input_digest
 from yibao.pipeline import Result
@@ -101,7 +102,7 @@ def score_part(run: LedgerRun, batch: Batch, rejects: pd.DataFrame, tariff: obje
                 pd.Series([], dtype=str)
             persons = set(claims["psn_no"]) | set(ledger.claim_persons(targets[targets != ""]).values())
             inputs, dups = ledger.batch_inputs(run.batch_id, persons, claims["mdtrt_id"])
-            plan = Plan(inputs, dups, pd.DataFrame())
+            plan = Plan(inputs, dups, pd.DataFrame(), earlier=earlier_claims(ledger, claims["psn_no"], run.batch_id))
         else:
             plan = _plan(ledger, claims)
     finally:

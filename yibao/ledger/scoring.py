@@ -7,7 +7,9 @@ Around the one pipeline (`score_batch`), never inside it:
 2. a claim re-sent with `correction_of` = an earlier paid claim reverses that payment (冲正)
    and takes its accumulators back out before anything is scored;
 3. a claim the ledger holds as paid is not scored: it is in the claims output as `rejected`,
-   reason code DUPLICATE_CLAIM, naming the batch and period it was paid in;
+   reason code DUPLICATE_CLAIM, naming the batch and period it was paid in; and the claims it
+   holds as paid to the batch's persons are earlier claims of GEN-007's duplicate check (重复报销:
+   the same stay sent again under a new id is refused DUPLICATE, naming the claim paid);
 4. the rest is scored from the ledger's accumulators, and the whole batch is committed in one
    transaction (`Ledger.commit`).
 """
@@ -19,7 +21,7 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from typing import Callable, Mapping
+from typing import Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -32,6 +34,7 @@ from yibao.ledger.store import (Commit, Ledger, accumulators_to_fen, accumulator
                                 less_payments)
 from yibao.pipeline import REJECT_COLUMNS, Result, score_batch
 from yibao.money import yuan_array_to_fen
+from yibao.rules.facts import EARLIER
 from yibao.settlement.inputs import parse_period
 from yibao.tables import TABLES
 from yibao.tariffs.registry import LoadedTariff
@@ -85,13 +88,29 @@ def batch_digest(batch: Batch, rejects: pd.DataFrame, tariff: str | LoadedTariff
 @dataclass(frozen=True)
 class Plan:
     """What a batch is scored from: the accumulators (fen), the claims already paid
-    (mdtrt_id, paid_batch, paid_period) and the payment entries its corrections reverse."""
+    (mdtrt_id, paid_batch, paid_period), the payment entries its corrections reverse and the
+    claims paid to its persons before (`yibao.rules.facts.EARLIER`: the duplicate check's)."""
 
     inputs: pd.DataFrame
     duplicates: pd.DataFrame
     reversed: pd.DataFrame
     persons: tuple[str, ...] = ()  # whose accumulators were read, and what was read: checked at commit
     held: pd.DataFrame | None = None
+    earlier: pd.DataFrame | None = None
+
+
+def earlier_claims(ledger: Ledger, persons: Iterable[str], batch_id: str | None = None,
+                   reversed_: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The claims paid to `persons` and not reversed (as `batch_id` found them, when it is
+    committed already), less the payments the batch's corrections reverse: a corrected claim
+    is no earlier claim, or its correction could never be paid. Each labelled as the refusal
+    names it: id, batch and period of the payment."""
+    paid = ledger.paid_to(persons, batch_id)
+    if reversed_ is not None and len(reversed_):
+        paid = paid[~paid["entry_id"].isin(reversed_["entry_id"])]
+    label = [f"{m}，批次 {b[:12]}，{p} 期已支付"
+             for m, b, p in zip(paid["mdtrt_id"], paid["batch_id"], paid["period"])]
+    return paid.assign(label=label)[list(EARLIER)].reset_index(drop=True)
 
 
 def _plan(ledger: Ledger, claims: pd.DataFrame) -> Plan:
@@ -106,7 +125,8 @@ def _plan(ledger: Ledger, claims: pd.DataFrame) -> Plan:
                          "paid_period": dup["period"]}).reset_index(drop=True)
     persons = set(claims["psn_no"]) | set(reversed_["psn_no"])
     held = ledger.accumulators(persons)
-    return Plan(less_payments(held, reversed_), dups, reversed_, tuple(sorted(persons)), held)
+    return Plan(less_payments(held, reversed_), dups, reversed_, tuple(sorted(persons)), held,
+                earlier_claims(ledger, claims["psn_no"], reversed_=reversed_))
 
 
 def score_with_ledger(ledger: Ledger, batch: Batch, rejects: pd.DataFrame,
@@ -125,7 +145,7 @@ def score_with_ledger(ledger: Ledger, batch: Batch, rejects: pd.DataFrame,
     known = ledger.batch(batch_id)
     if known is not None:
         inputs, dups = ledger.batch_inputs(batch_id)
-        plan = Plan(inputs, dups, pd.DataFrame())
+        plan = Plan(inputs, dups, pd.DataFrame(), earlier=earlier_claims(ledger, batch.claims["psn_no"], batch_id))
     else:
         plan = _plan(ledger, batch.claims)
     result, payments = _score(batch, rejects, tariff, plan, trace)
@@ -150,7 +170,7 @@ def _score(batch: Batch, rejects: pd.DataFrame, tariff: str | LoadedTariff | Non
     if line_dup.any():
         rejects = pd.concat([rejects, _line_rejects(batch, line_dup, dups)], ignore_index=True)
     result = score_batch(scored, rejects, tariff=tariff, accumulators=accumulators_to_yuan(plan.inputs),
-                         contributions=True, trace=trace)
+                         contributions=True, trace=trace, earlier=plan.earlier)
     payments = _payments(result)
     if is_dup.any():
         rows = _duplicate_rows(batch.claims[is_dup], dups, result.claims)

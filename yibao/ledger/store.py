@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, and_, bindparam, create_engine, func, select, text
+from sqlalchemy import (Column, Connection, Engine, MetaData, String, Table, and_, bindparam, create_engine, func,
+                        select, text)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
@@ -35,6 +36,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 PAUSE_ENV = "YIBAO_TEST_PAUSE_COMMIT"  # tests only: seconds to wait inside the commit (crash test)
 CHUNK = 500  # keys per IN (...) query: well under every database's limit on bound parameters
 PAYMENT, REVERSAL = "payment", "reversal"
+WANTED = Table("yibao_wanted_persons", MetaData(), Column("psn_no", String(64), primary_key=True),
+               prefixes=["TEMPORARY"])
+"""The persons whose entries a query wants, joined to `entries` (which has no index by person): one
+pass over the table, where an IN list of `CHUNK` persons at a time would read it once per chunk."""
 
 
 def ledger_url(text: str | Path) -> str:
@@ -220,6 +225,29 @@ class Ledger:
         acc = acc.drop(columns="batch_id").sort_values(["psn_no", "year"]).reset_index(drop=True) \
             if len(acc) else empty_accumulators()
         return acc, dups.drop(columns="batch_id")
+
+    def paid_to(self, persons: Iterable[str], batch_id: str | None = None) -> pd.DataFrame:
+        """The claims (kind claim) paid to these persons and not reversed: entry_id, mdtrt_id,
+        psn_no, institution_id, admit_date, discharge_date, batch_id, period. With `batch_id`, as
+        the committed batch found them: paid by batches before it and not reversed by one up to
+        it (its own corrections included), so scoring it again reads what it read."""
+        e, b = schema.entries, schema.batches
+        query = (select(e.c.entry_id, e.c.entry, e.c.reverses, e.c.mdtrt_id, e.c.psn_no, e.c.institution_id,
+                        e.c.admit_date, e.c.discharge_date, e.c.batch_id, e.c.period, b.c.seq)
+                 .join(b, b.c.batch_id == e.c.batch_id).join(WANTED, WANTED.c.psn_no == e.c.psn_no)
+                 .where(e.c.kind == "claim"))
+        with self.engine.begin() as conn:
+            WANTED.create(conn, checkfirst=True)  # one a failed read left on this connection is emptied
+            conn.execute(WANTED.delete())
+            _insert(conn, WANTED, pd.DataFrame({"psn_no": sorted(set(persons))}))
+            found = _frame(conn.execute(query), [c.name for c in query.selected_columns])
+            WANTED.drop(conn)
+        known = None if batch_id is None else self.batch(batch_id)
+        last = np.inf if known is None else known["seq"]
+        paid = found[(found["entry"] == PAYMENT) & (found["seq"] < last)]
+        gone = found.loc[(found["entry"] == REVERSAL) & (found["seq"] <= last), "reverses"]
+        paid = paid[~paid["entry_id"].isin(gone)].sort_values("entry_id")
+        return paid.drop(columns=["entry", "reverses", "seq"]).reset_index(drop=True)
 
     def claim_persons(self, ids: Iterable[str]) -> dict[str, str]:
         """The person each of these claims was paid to, for those ever paid."""

@@ -47,7 +47,10 @@ FACTS: dict[str, tuple[Any, str]] = {
     "insured": (False, "enrolled on the service date (a person without enrolment rows: always)"),
     "waiting": (False, "claims: the service date is within the person's waiting period"),
     "duplicate": (False, "claims: same person and institution, overlapping dates, an earlier claim "
-                         "of the batch in settlement order"),
+                         "of the batch in settlement order or one paid before (the ledger's `earlier`)"),
+    "paid_before": ("", "duplicate claims: the claim paid before that it overlaps, as the ledger names it "
+                        "(id, batch, period; a value per such claim, and they are rare); empty when the "
+                        "earlier claim is of the batch"),
     "child": (False, "inpatient claims: younger than the tariff's child_age_below on the service date"),
     "category": ("", "resident claims: the resident category (居民类别) the persons table names, else the "
                      "tariff's category whose age range holds the age on the service date; empty: none"),
@@ -332,8 +335,15 @@ def _trauma(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]) 
                                                 cl.materials[unfound])
 
 
-def _duplicates(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]) -> None:
-    """Claims overlapping an earlier claim (settlement order) of the same person and institution."""
+EARLIER = ("psn_no", "institution_id", "admit_date", "discharge_date", "label")
+"""The columns of the claims paid before a batch (`derive_facts(earlier=…)`): a label names one in
+the refusal."""
+
+
+def _duplicates(cl: _Claims, facts: dict[str, np.ndarray], earlier: pd.DataFrame | None) -> None:
+    """Claims overlapping an earlier claim (settlement order) of the same person and institution.
+    The claims paid before the batch (`earlier`, from the ledger) come first in that order and
+    are never outputs themselves (position -1)."""
     start = np.where(np.isnat(cl.admit), cl.discharge, cl.admit)
     end = np.where(np.isnat(cl.discharge), start, cl.discharge)
     ref = np.where(np.isnat(cl.discharge), start, cl.discharge)
@@ -342,15 +352,35 @@ def _duplicates(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarra
     rows = np.flatnonzero(cl.is_claim & (cl.inst_id != "") & ~np.isnat(start))
     claims = frame({"pos": rows, "psn": cl.psn[rows], "inst": cl.inst_id[rows], "start": start[rows],
                     "end": end[rows], "year": ref[rows].astype("datetime64[Y]"), "settled": settled[rows],
-                    "mdtrt": cl.mdtrt[rows]})
+                    "mdtrt": cl.mdtrt[rows], "label": np.full(len(rows), "", dtype=object)})
+    claims = pd.concat([_paid_before(earlier, claims), claims.assign(batch=True)], ignore_index=True)
     claims = claims[claims.duplicated(["psn", "inst"], keep=False)]
     if claims.empty:
         return
-    claims = claims.sort_values(["psn", "year", "settled", "mdtrt"]).assign(order=np.arange(len(claims)))
+    claims = claims.sort_values(["batch", "psn", "year", "settled", "mdtrt"]).assign(order=np.arange(len(claims)))
     pairs = claims.merge(claims, on=["psn", "inst"], suffixes=("", "_other"))
     hit = ((pairs["order_other"] < pairs["order"]) & (pairs["start_other"] <= pairs["end"])
-           & (pairs["start"] <= pairs["end_other"]))
+           & (pairs["start"] <= pairs["end_other"]) & (pairs["pos"] >= 0))
     facts["duplicate"][pairs.loc[hit, "pos"].to_numpy()] = True
+    named = pairs[hit & (pairs["label_other"] != "")].sort_values(["pos", "order_other"]).drop_duplicates("pos")
+    facts["paid_before"][named["pos"].to_numpy()] = named["label_other"].to_numpy()
+
+
+def _paid_before(earlier: pd.DataFrame | None, claims: pd.DataFrame) -> pd.DataFrame:
+    """The claims paid before the batch, of its claims' persons, as rows of the duplicate check
+    that sort before the batch's own (`batch` false)."""
+    if earlier is None or not len(earlier) or claims.empty:
+        return claims.iloc[0:0].assign(batch=True)
+    admit, discharge = day_array(earlier["admit_date"]), day_array(earlier["discharge_date"])
+    start = np.where(np.isnat(admit), discharge, admit)
+    label = _text(earlier["label"])
+    past = frame({"pos": np.full(len(earlier), -1), "psn": _text(earlier["psn_no"]),
+                  "inst": _text(earlier["institution_id"]), "start": start,
+                  "end": np.where(np.isnat(discharge), start, discharge),
+                  "year": start.astype("datetime64[Y]"), "settled": start, "mdtrt": label, "label": label,
+                  "batch": np.zeros(len(earlier), dtype=bool)})
+    keep = (past["inst"] != "").to_numpy() & ~np.isnat(start) & _isin(past["psn"].to_numpy(), claims["psn"])
+    return past[keep]
 
 
 def _chronic(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]) -> None:
@@ -490,13 +520,17 @@ def _maternity(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray
         facts[name][at] = _missing(_required(codes, len(at)), cl.materials[at])
 
 
-def derive_facts(batch: Batch, tariff: LoadedTariff, calendar: WorkCalendar) -> pd.DataFrame:
-    """One row of facts (FACTS) per claim or application of the batch, with the claims' index."""
+def derive_facts(batch: Batch, tariff: LoadedTariff, calendar: WorkCalendar,
+                 earlier: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row of facts (FACTS) per claim or application of the batch, with the claims' index.
+    `earlier`: the claims paid before the batch (columns EARLIER; the ledger's), which a claim
+    of the batch must not overlap either."""
     t = tariff.tariff
     cl = _Claims(batch)
     facts = {name: np.full(cl.n, default, dtype=object if isinstance(default, str) else type(default))
              for name, (default, _) in FACTS.items()}
-    for area in (_basics, _enrolment, _category, _statuses, _materials, _trauma, _duplicates, _chronic, _maternity):
+    for area in (_basics, _enrolment, _category, _statuses, _materials, _trauma, _chronic, _maternity):
         area(cl, batch, t, facts)
+    _duplicates(cl, facts, earlier)
     _referral(cl, batch, t, facts, calendar)
     return frame(facts, index=batch.claims.index)

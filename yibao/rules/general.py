@@ -61,9 +61,10 @@ def _trauma_unfiled(t: Tariff, f: Fact, v: str) -> list[Effect]:
 
 @rule("GEN-007", "Duplicate claim (重复报销)",
       basis="docs/domain.md §3.5 (same person, institution and overlapping dates as an earlier claim)",
-      concludes="refusal DUPLICATE", when=lambda t: CLAIM & yes("duplicate"))
+      concludes="refusal DUPLICATE", when=lambda t: CLAIM & yes("duplicate"), uses=("paid_before",))
 def _duplicate(t: Tariff, f: Fact, v: str) -> list[Effect]:
-    return [Refuse("DUPLICATE", "同一参保人在同一医疗机构同一时段已有结算记录，本次属重复报销，不予支付。")]
+    earlier = f"（{f['paid_before']}）" if f["paid_before"] else ""  # a claim the ledger paid before: named
+    return [Refuse("DUPLICATE", f"同一参保人在同一医疗机构同一时段已有结算记录{earlier}，本次属重复报销，不予支付。")]
 
 
 @rule("GEN-008", "Direct settlement at a non-networked institution (非联网机构直接结算)",
