@@ -48,10 +48,10 @@ import pyarrow.parquet as pq
 
 from yibao.errors import InputError
 from yibao.io import (READ_ERRORS, _arrow_frame, _field_name, _text, check_header, csv_header, csv_options,
-                      normalize, parquet_parts, ragged_error, read_parts, read_table, table_file, unreadable,
+                      normalize, parquet_parts, ragged_error, read_table, table_file, unreadable,
                       write_tables)
 from yibao.outputs import input_digest, write_folder
-from yibao.pipeline import Result, score_batch
+from yibao.pipeline import score_batch
 from yibao.settlement.inputs import parse_period
 from yibao.tariffs.registry import tariff_spec
 from yibao.tables import INPUT_TABLES, OPTIONAL_TABLES
@@ -71,7 +71,7 @@ CSV_BLOCK = 1 << 20
 OUTPUTS = ("claims", "lines", "accumulators", "violations", "rejects")
 LINES_PER_PARTITION = 1_000_000  # `--partitions auto`: about 400 MB to score, a tenth of a small server
 CSV_LINE_BYTES = 100  # about what a line takes in a CSV export, to count lines without reading them
-SUMMARY_CLAIMS = ("mdtrt_id", "med_type", "institution_id", "decision", "reason_codes", "calendar_estimated")
+SUMMARY_CLAIMS = ("med_type", "institution_id", "decision", "reason_codes", "calendar_estimated")
 
 
 @dataclass(frozen=True)
@@ -493,11 +493,12 @@ def score_partitioned(source: Path, out: Path, partitions: int, *, run: Runner =
 
 
 def _summary(folder: Path, lines: int) -> dict[str, Any]:
-    """The batch summary, reduced from the parts: the claims' few columns it needs, violations
-    and rejects, read back; lines only counted."""
-    from yibao.summary import FUNDS, summarize
+    """The batch summary, reduced from the parts: each part's claims tallied on the few columns
+    the summary needs, one part at a time (a province's claims are never held at once),
+    violations and rejects read back; lines only counted."""
+    from yibao.summary import FUNDS, Tally, summary_of
 
-    claims = _arrow_frame(read_parts(folder / "claims", list(SUMMARY_CLAIMS + FUNDS)))
-    result = Result(claims, pd.DataFrame(index=pd.RangeIndex(lines)), pd.DataFrame(),
-                    read_table(folder / "violations"), read_table(folder / "rejects"))
-    return summarize(result)
+    columns = list(SUMMARY_CLAIMS + FUNDS)
+    tally = sum((Tally.of(_arrow_frame(pq.read_table(part, columns=columns)))
+                 for part in parquet_parts(folder / "claims")), Tally())
+    return summary_of(tally, lines, read_table(folder / "violations"), read_table(folder / "rejects"))

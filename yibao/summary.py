@@ -7,6 +7,8 @@ claims table to the fen.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -28,8 +30,8 @@ def _yuan(fen: int) -> str:
     return str(fen_to_yuan(fen))
 
 
-def _fund_totals(fen: pd.Series) -> dict[str, str]:
-    return {f: _yuan(int(fen[f])) for f in FUNDS}
+def _fund_totals(fen: Mapping[str, int]) -> dict[str, str]:
+    return {f: _yuan(int(fen.get(f, 0))) for f in FUNDS}
 
 
 def _code_counts(lists: pd.Series) -> dict[str, int]:
@@ -43,36 +45,80 @@ def _code_counts(lists: pd.Series) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
+@dataclass
+class Tally:
+    """What the summary adds up from the claims: sums that add across parts of a batch, so a
+    partitioned run reduces its parts' tallies and never holds all its claims at once."""
+
+    claims: int = 0
+    calendar_estimated: int = 0
+    decisions: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)
+    funds: Counter[str] = field(default_factory=Counter)  # fen
+    by_med_type: dict[str, Counter[str]] = field(default_factory=dict)  # fen
+    institutions: dict[str, Counter[str]] = field(default_factory=dict)  # claims, violation, borne (fen)
+
+    @classmethod
+    def of(cls, claims: pd.DataFrame) -> Tally:
+        # every fund column in fen once; totals by med type as integer sums of a group key, not
+        # as a frame per group
+        fen = pd.DataFrame({f: yuan_array_to_fen(claims[f].to_numpy(dtype=np.float64)) for f in FUNDS},
+                           index=claims.index)
+        by_med_type = {str(mt): Counter(totals.astype(int).to_dict())
+                       for mt, totals in fen.groupby(claims["med_type"], sort=True).sum().iterrows()}
+        violated = fen["violation_amt"].to_numpy() > 0
+        by_inst = fen.loc[violated, ["violation_amt", "hosp_part_amt"]].groupby(
+            claims.loc[violated, "institution_id"]).agg(["size", "sum"])
+        institutions = {str(i): Counter(claims=int(r[("violation_amt", "size")]),
+                                        violation=int(r[("violation_amt", "sum")]),
+                                        borne=int(r[("hosp_part_amt", "sum")])) for i, r in by_inst.iterrows()}
+        return cls(claims=len(claims), calendar_estimated=int(claims["calendar_estimated"].sum()),
+                   decisions=Counter({str(k): int(v) for k, v in claims["decision"].value_counts().items()}),
+                   reasons=Counter(_code_counts(claims["reason_codes"])),
+                   funds=Counter({f: int(v) for f, v in fen.sum().items()}),
+                   by_med_type=by_med_type, institutions=institutions)
+
+    def __add__(self, other: Tally) -> Tally:
+        def merged(a: dict[str, Counter[str]], b: dict[str, Counter[str]]) -> dict[str, Counter[str]]:
+            return {k: _plus(a.get(k, Counter()), b.get(k, Counter())) for k in a.keys() | b.keys()}
+
+        return Tally(self.claims + other.claims, self.calendar_estimated + other.calendar_estimated,
+                     _plus(self.decisions, other.decisions), _plus(self.reasons, other.reasons),
+                     _plus(self.funds, other.funds), merged(self.by_med_type, other.by_med_type),
+                     merged(self.institutions, other.institutions))
+
+
+def _plus(a: Counter[str], b: Counter[str]) -> Counter[str]:
+    """a + b keeping every key (Counter's own + drops the sums that are not positive)."""
+    total = Counter(a)
+    total.update(b)
+    return total
+
+
 def summarize(result: Result) -> dict[str, Any]:
-    claims, lines = result.claims, result.lines
-    # every fund column in fen once; totals by med type as integer sums of a group key, not
-    # as a frame per group
-    fen = pd.DataFrame({f: yuan_array_to_fen(claims[f].to_numpy(dtype=np.float64)) for f in FUNDS},
-                       index=claims.index)
-    by_med_type = {mt or "application": _fund_totals(totals)
-                   for mt, totals in fen.groupby(claims["med_type"], sort=True).sum().iterrows()}
-    violations = result.violations.assign(fen=yuan_array_to_fen(result.violations["violation_amt"].to_numpy()))
+    return summary_of(Tally.of(result.claims), len(result.lines), result.violations, result.rejects)
+
+
+def summary_of(tally: Tally, lines: int, violations: pd.DataFrame, rejects: pd.DataFrame) -> dict[str, Any]:
+    """The summary of a batch from its claims' tally, its line count, violations and rejects."""
+    violations = violations.assign(fen=yuan_array_to_fen(violations["violation_amt"].to_numpy()))
     by_code = violations.groupby("code").agg(claims=("mdtrt_id", "nunique"), fen=("fen", "sum"))
     by_code = by_code.sort_values(["fen", "claims"], ascending=False, kind="stable").head(TOP)
-    hosp = claims.assign(fen=yuan_array_to_fen(claims["hosp_part_amt"].to_numpy()),
-                         vfen=yuan_array_to_fen(claims["violation_amt"].to_numpy()))
-    by_inst = hosp[hosp["vfen"] > 0].groupby("institution_id").agg(
-        claims=("mdtrt_id", "size"), violation=("vfen", "sum"), borne=("fen", "sum"))
-    by_inst = by_inst.sort_values(["violation", "claims"], ascending=False, kind="stable").head(TOP)
+    top = sorted(tally.institutions.items(), key=lambda kv: (-kv[1]["violation"], -kv[1]["claims"], kv[0]))[:TOP]
     return {
-        "claims": int(len(claims)),
-        "lines": int(len(lines)),
-        "rejects": {str(k): int(v) for k, v in result.rejects.groupby("table").size().items()},
-        "decisions": {str(k): int(v) for k, v in claims["decision"].value_counts().sort_index().items()},
-        "calendar_estimated": int(claims["calendar_estimated"].sum()),
-        "reasons": _code_counts(claims["reason_codes"]),
-        "funds": _fund_totals(fen.sum()),
-        "funds_by_med_type": by_med_type,
+        "claims": tally.claims,
+        "lines": int(lines),
+        "rejects": {str(k): int(v) for k, v in rejects.groupby("table").size().items()},
+        "decisions": dict(sorted(tally.decisions.items())),
+        "calendar_estimated": tally.calendar_estimated,
+        "reasons": dict(sorted(tally.reasons.items())),
+        "funds": _fund_totals(tally.funds),
+        "funds_by_med_type": {mt or "application": _fund_totals(tally.by_med_type[mt])
+                              for mt in sorted(tally.by_med_type)},
         "top_violation_codes": [{"code": c, "claims": int(r.claims), "amount": _yuan(int(r.fen))}
                                 for c, r in by_code.iterrows()],
-        "top_institutions": [{"institution_id": i, "claims": int(r.claims),
-                              "violation_amt": _yuan(int(r.violation)),
-                              "hosp_part_amt": _yuan(int(r.borne))} for i, r in by_inst.iterrows()],
+        "top_institutions": [{"institution_id": i, "claims": t["claims"], "violation_amt": _yuan(t["violation"]),
+                              "hosp_part_amt": _yuan(t["borne"])} for i, t in top],
     }
 
 
