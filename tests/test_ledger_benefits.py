@@ -28,6 +28,7 @@ from test_simulate_benefits import delivery
 from test_rules_maternity import MATERNITY_LINE
 from yibao.ledger import Ledger
 from yibao.ledger.store import MIGRATIONS
+from yibao.io import write_tables
 from yibao.settlement import verify_folder, write_settlement
 
 COUNTY = "grant-county"
@@ -170,3 +171,25 @@ def test_a_ledger_of_revision_0004_is_migrated_with_no_cash_benefits(county: str
     done = CliRunner().invoke(cli_app.app, ["ledger", "reverse", "D1", "--ledger", str(path), "--period", "2025-06"])
     assert done.exit_code == 0, done.output
     assert cash(entries(str(path), "2025-06")) == [["reversal", "D1", 0, 0]]
+
+
+def test_settle_verify_holds_for_a_settlement_with_reversal_lines(county: str, tmp_path: Path) -> None:
+    """June's score folder settled through the ledger has the reversal line D1/冲正 (from the
+    ledger, not the folder). `settle --verify` settles the folder again and compares: it must take
+    the reversal lines the settlement lists, or every settlement with a reversal fails its check
+    (before: "statements H1: paid (from the scored claims) … ≠ …", exit 1)."""
+    url = str(tmp_path / "ledger.db")
+    yibao.score(may(), tariff=county, ledger=url, period="2025-05")
+    write_tables(june(), tmp_path / "june", "csv")
+    runner = CliRunner()
+    for args in (["score", str(tmp_path / "june"), "--out", str(tmp_path / "scored"), "--tariff", county,
+                  "--ledger", url, "--period", "2025-06"],
+                 ["settle", str(tmp_path / "scored"), "--period", "2025-06", "--out", str(tmp_path / "settled"),
+                  "--ledger", url]):
+        done = runner.invoke(cli_app.app, args + ["--quiet"])
+        assert done.exit_code == 0, done.output
+    lines = pd.read_parquet(tmp_path / "settled" / "claims.parquet").set_index("mdtrt_id")
+    assert fen(lines.at["D1/冲正", "audited"]) == -first_funds(url)
+    assert verify_folder(tmp_path / "settled") == []
+    done = runner.invoke(cli_app.app, ["settle", "--verify", str(tmp_path / "settled")])
+    assert done.exit_code == 0, done.output

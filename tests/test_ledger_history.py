@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
 from typer.testing import CliRunner
 
 import yibao
@@ -20,7 +23,10 @@ from pg import postgres_server  # noqa: F401 (a fixture)
 from test_ledger import ledger_url, months, only, status  # noqa: F401 (a fixture)
 from test_partitions import _table
 from yibao.io import write_tables
+from yibao.ledger import scoring
+from yibao.ledger.store import MIGRATIONS
 from yibao.pipeline import Result
+from yibao.rules.facts import EARLIER
 from yibao.synth import generate
 
 PAID = ("approved", "partially_approved")
@@ -186,3 +192,35 @@ def test_a_year_with_a_stay_sent_again_next_month_pays_monthly_what_it_pays_year
     assert (monthly["reason_codes"] == whole_claims["reason_codes"]).all()
     assert (fen(monthly["fund_pay_sumamt"]) == fen(whole_claims["fund_pay_sumamt"])).all()
     assert whole_claims.at["B", "setl_date"][:7] != whole_claims.at[stay["mdtrt_id"], "setl_date"][:7]
+
+
+def test_a_batch_committed_before_the_check_is_scored_again_as_then(
+        year: dict[str, pd.DataFrame], stay: pd.Series, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """June's B, sharing A's discharge day, was paid by a batch committed before the ledger's paid
+    claims were earlier claims (a ledger of revision 0005 or before). Run again, the batch is
+    recognised and must give its outputs as then — B paid, as the ledger holds it — not refuse B
+    now: the institution was paid for B on the first run's settlement."""
+    url = str(tmp_path / "ledger.db")
+    paid_in_may(year, stay, url)
+    s = int((stay["discharge_date"] - stay["admit_date"]).days)
+    tables = batch_of(year, copy_of(year, stay, "B", s))
+    with monkeypatch.context() as before:  # as the code before the check scored it
+        before.setattr(scoring, "earlier_claims", lambda *args, **kwargs: pd.DataFrame(columns=list(EARLIER)))
+        first = yibao.score(tables, ledger=url, period="2025-06").claims
+    assert first["decision"].isin(PAID).all()
+    _migrate(url, "downgrade", "0005")  # the ledger as that code left it
+    state = status(url)
+    again = yibao.score(tables, ledger=url, period="2025-06").claims
+    assert status(url) == state
+    columns = ["mdtrt_id", "decision", "reasons", "fund_pay_sumamt"]
+    assert again[columns].equals(first[columns])
+
+
+def _migrate(url: str, how: str, revision: str) -> None:
+    engine = sa.create_engine(f"sqlite:///{url}")
+    with engine.begin() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = conn
+        getattr(command, how)(config, revision)
+    engine.dispose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from conftest import INSTITUTION, make_case, score_cases
+from conftest import INSTITUTION, line, make_case, score_cases
 from test_rules_cases import APPEAL, codes, conclude, missing, tariff
 from yibao.calendar import default_calendar
 from yibao.cases import case_batch, parse_case
@@ -164,3 +164,21 @@ def test_an_employee_without_a_status_is_refused_where_the_schemes_need_one() ->
     fallback = replace(lt, tariff=lt.tariff.model_copy(
         update={"inpatient": inpatient.model_copy(update={"schemes": schemes})}))
     assert conclude(make_case(person=employee), fallback)["rule_decision"] == "approved"
+
+
+def test_a_duplicate_across_the_new_years_tariff_is_refused() -> None:
+    """C1 is discharged on 31 Dec 2024 (the 2024 version); C2, at the same institution, is
+    admitted that very day and discharged in January (the 2025 version). The stays share 31 Dec:
+    C2 is a duplicate, as it is when both stays are in one year (before, the check ran per tariff
+    version and C2 was paid)."""
+    december = make_case(claim={"mdtrt_id": "C1", "admit_date": "2024-12-26", "discharge_date": "2024-12-31",
+                                "submitted_date": "2024-12-31"},
+                         lines=[line("S-DIAL", 420.0, 10, day="2024-12-27")])
+    across = make_case(claim={"mdtrt_id": "C2", "admit_date": "2024-12-31", "discharge_date": "2025-01-05",
+                              "submitted_date": "2025-01-05"},
+                       lines=[line("S-DIAL", 420.0, 10, day="2025-01-02")])
+    by_id = score_cases([december, across]).claims.set_index("mdtrt_id")
+    assert list(by_id["tariff"]) == ["sample-county@2024", "sample-county@2025"]
+    assert by_id.at["C1", "decision"] != "rejected"
+    assert (by_id.at["C2", "decision"], by_id.at["C2", "reason_codes"]) == ("rejected", "DUPLICATE")
+    assert by_id.at["C2", "fund_pay_sumamt"] == 0

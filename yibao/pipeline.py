@@ -27,7 +27,7 @@ from yibao.io import Batch
 from yibao.money import BP
 from yibao.rules.deadlines import due_dates
 from yibao.rules.engine import empty_conclusions, evaluate
-from yibao.rules.facts import derive_facts
+from yibao.rules.facts import derive_facts, duplicate_facts
 from yibao.tables import LIST_SEP
 from yibao.tariffs import registry
 from yibao.tariffs.registry import LoadedTariff
@@ -221,12 +221,15 @@ def _subset(batch: Batch, rows: np.ndarray) -> Batch:
 
 def _conclude(batch: Batch, keys: np.ndarray, tariffs: dict[str, LoadedTariff],
               calendar: WorkCalendar, earlier: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Rule conclusions and due dates of every claim, evaluated per tariff version."""
+    """Rule conclusions and due dates of every claim, evaluated per tariff version; the
+    duplicate check looks across versions (and at `earlier`, the claims paid before)."""
     parts = []
+    priced = np.flatnonzero(np.isin(keys, list(tariffs)))
+    duplicates = duplicate_facts(_subset(batch, priced), earlier).set_axis(priced)
     for key, lt in tariffs.items():
         rows = np.flatnonzero(keys == key)
         sub = _subset(batch, rows)
-        facts = derive_facts(sub, lt, calendar, earlier)
+        facts = derive_facts(sub, lt, calendar, duplicates.loc[rows])
         conclusions = evaluate(facts, lt).reset_index(drop=True)
         conclusions["due_date"] = due_dates(sub.claims.reset_index(drop=True), conclusions, lt, calendar)
         conclusions["calendar_estimated"] = _calendar_estimated(sub.claims, facts, conclusions, calendar)

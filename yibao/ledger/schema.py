@@ -18,7 +18,7 @@ code reads and writes through, and `tests/test_ledger.py` checks that both agree
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Integer, MetaData, String, Table, Text
 
 from yibao.calculator.scan import ACC_COLUMNS
 
@@ -49,6 +49,9 @@ batches = Table(
     Column("duplicates", Integer, nullable=False),
     Column("reversals", Integer, nullable=False),
     Column("status", String(16), nullable=False),
+    Column("earlier_checked", Boolean, nullable=False, default=True,
+           doc="scored with the claims paid before it as earlier claims of GEN-007 (false: committed before "
+               "revision 0006, and scored again as then, without them)"),
 )
 
 entries = Table(

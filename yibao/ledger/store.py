@@ -230,7 +230,9 @@ class Ledger:
         """The claims (kind claim) paid to these persons and not reversed: entry_id, mdtrt_id,
         psn_no, institution_id, admit_date, discharge_date, batch_id, period. With `batch_id`, as
         the committed batch found them: paid by batches before it and not reversed by one up to
-        it (its own corrections included), so scoring it again reads what it read."""
+        it (its own corrections included), so scoring it again reads what it read — none, for a
+        batch committed before they were read (`batches.earlier_checked`)."""
+        known = None if batch_id is None else self.batch(batch_id)
         e, b = schema.entries, schema.batches
         query = (select(e.c.entry_id, e.c.entry, e.c.reverses, e.c.mdtrt_id, e.c.psn_no, e.c.institution_id,
                         e.c.admit_date, e.c.discharge_date, e.c.batch_id, e.c.period, b.c.seq)
@@ -242,8 +244,10 @@ class Ledger:
             _insert(conn, WANTED, pd.DataFrame({"psn_no": sorted(set(persons))}))
             found = _frame(conn.execute(query), [c.name for c in query.selected_columns])
             WANTED.drop(conn)
-        known = None if batch_id is None else self.batch(batch_id)
-        last = np.inf if known is None else known["seq"]
+        if known is None:
+            last = np.inf  # a batch not committed yet: whatever is paid now
+        else:  # a batch committed before revision 0006 read none
+            last = known["seq"] if known["earlier_checked"] else -np.inf
         paid = found[(found["entry"] == PAYMENT) & (found["seq"] < last)]
         gone = found.loc[(found["entry"] == REVERSAL) & (found["seq"] <= last), "reverses"]
         paid = paid[~paid["entry_id"].isin(gone)].sort_values("entry_id")

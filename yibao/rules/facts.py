@@ -17,7 +17,7 @@ read (referral, chronic, maternity, materials) keep their default elsewhere.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -520,17 +520,39 @@ def _maternity(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray
         facts[name][at] = _missing(_required(codes, len(at)), cl.materials[at])
 
 
+DUPLICATE_FACTS = ("duplicate", "paid_before")
+
+
+def _empty_facts(n: int, names: Iterable[str]) -> dict[str, np.ndarray]:
+    return {name: np.full(n, FACTS[name][0], dtype=object if isinstance(FACTS[name][0], str)
+                          else type(FACTS[name][0])) for name in names}
+
+
+def duplicate_facts(batch: Batch, earlier: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The DUPLICATE_FACTS of every claim of the batch, whatever tariff version each falls
+    under: a stay discharged on 31 December and one admitted that day at the same institution
+    are under two versions and still one stay paid twice. `earlier`: the claims paid before the
+    batch (columns EARLIER; the ledger's), which a claim must not overlap either."""
+    cl = _Claims(batch)
+    facts = _empty_facts(cl.n, DUPLICATE_FACTS)
+    _duplicates(cl, facts, earlier)
+    return frame(facts, index=batch.claims.index)
+
+
 def derive_facts(batch: Batch, tariff: LoadedTariff, calendar: WorkCalendar,
-                 earlier: pd.DataFrame | None = None) -> pd.DataFrame:
+                 duplicates: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row of facts (FACTS) per claim or application of the batch, with the claims' index.
-    `earlier`: the claims paid before the batch (columns EARLIER; the ledger's), which a claim
-    of the batch must not overlap either."""
+    `duplicates`: the claims' `duplicate_facts`, found among more claims than these (the
+    batch's of every tariff version, and the ledger's); None: among these alone."""
     t = tariff.tariff
     cl = _Claims(batch)
-    facts = {name: np.full(cl.n, default, dtype=object if isinstance(default, str) else type(default))
-             for name, (default, _) in FACTS.items()}
+    facts = _empty_facts(cl.n, FACTS)
     for area in (_basics, _enrolment, _category, _statuses, _materials, _trauma, _chronic, _maternity):
         area(cl, batch, t, facts)
-    _duplicates(cl, facts, earlier)
+    if duplicates is None:
+        _duplicates(cl, facts, None)
+    else:
+        for name in DUPLICATE_FACTS:
+            facts[name] = duplicates[name].to_numpy(dtype=facts[name].dtype)
     _referral(cl, batch, t, facts, calendar)
     return frame(facts, index=batch.claims.index)

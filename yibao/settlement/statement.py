@@ -96,6 +96,7 @@ class TariffTerms:
 
 
 REVERSED = "reversed"  # decision of a reversal line (冲正)
+REVERSAL_LINE = "/冲正"  # a reversal line is named after the claim it reverses, and this
 
 
 def settle_scored(scored: Scored, period: Period, reversals: pd.DataFrame | None = None,
@@ -133,7 +134,7 @@ def _benefits_table(entries: pd.DataFrame, period: Period) -> pd.DataFrame:
     """One row per cash benefit entry, in ledger order; a reversal named `<mdtrt_id>/冲正` like
     its funds' line, so a claim corrected under its own id keeps distinct rows."""
     reversal = (entries["entry"] == "reversal").to_numpy()
-    out = pd.DataFrame({"period": period.text, "mdtrt_id": np.where(reversal, entries["mdtrt_id"] + "/冲正",
+    out = pd.DataFrame({"period": period.text, "mdtrt_id": np.where(reversal, entries["mdtrt_id"] + REVERSAL_LINE,
                                                                      entries["mdtrt_id"]),
                         "entry": entries["entry"].to_numpy()})
     for column in ("psn_no", "institution_id", "med_type", "admit_date", "discharge_date"):
@@ -149,7 +150,7 @@ def _reversal_lines(reversals: pd.DataFrame) -> pd.DataFrame:
     taken = -reversals["audited_fen"].to_numpy(dtype=np.int64)
     zero = np.zeros(len(reversals), dtype=np.int64)
     return pd.DataFrame({
-        "institution_id": reversals["institution_id"].to_numpy(), "mdtrt_id": reversals["mdtrt_id"] + "/冲正",
+        "institution_id": reversals["institution_id"].to_numpy(), "mdtrt_id": reversals["mdtrt_id"] + REVERSAL_LINE,
         "psn_no": reversals["psn_no"].to_numpy(), "med_type": reversals["med_type"].to_numpy(),
         "decision": REVERSED, "admit_date": reversals["admit_date"].to_numpy(),
         "discharge_date": reversals["discharge_date"].to_numpy(), "tariff": "", "status": SETTLED,

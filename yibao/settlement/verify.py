@@ -30,7 +30,7 @@ from yibao.money import BP, mul_bp
 from yibao.outputs import check_listed, read_manifest
 from yibao.settlement.allocate import largest_remainder
 from yibao.settlement.inputs import parse_period, read_columns, read_scored
-from yibao.settlement.statement import SETTLED, WITHHELD, claim_penalty, settle_scored
+from yibao.settlement.statement import REVERSAL_LINE, SETTLED, WITHHELD, claim_penalty, settle_scored
 
 LAYOUT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # table → (text, money) columns
     "statements": (("institution_id", "claims", "withheld_claims", "suspect_claims", "deposit_ratio"),
@@ -234,7 +234,7 @@ def _check_source(manifest: Mapping[str, Any], t: dict[str, pd.DataFrame], repor
     if scored.origin.manifest_sha256 != source["manifest_sha256"]:
         report.lines.append(f"scored folder {folder}: rewritten since this settlement (its manifest differs)")
         return
-    again = settle_scored(scored, parse_period(str(manifest.get("period", "")))).tables()
+    again = settle_scored(scored, parse_period(str(manifest.get("period", ""))), _reversals(t["claims"])).tables()
     for name, (key, money, text) in AGAINST_SCORED.items():
         expected = read_columns(again[name], f"<{name}>", *LAYOUT[name]).set_index(key)
         written = t[name].set_index(key)
@@ -248,3 +248,14 @@ def _check_source(manifest: Mapping[str, Any], t: dict[str, pd.DataFrame], repor
             a, e = written.loc[both, column].to_numpy(dtype=object), expected.loc[both, column].to_numpy(dtype=object)
             report.lines.extend(f"{name} {k}: {column} {x} ≠ {y} (from the scored claims)"
                                 for k, x, y in zip(both[a != e], a[a != e], e[a != e]))
+
+
+def _reversals(claims: pd.DataFrame) -> pd.DataFrame:
+    """The reversal lines (冲正) the settlement lists, as `settle_scored` takes them: they come
+    from the ledger, not from the score folder, so the folder settled again gets them as written.
+    Each is still checked as a line of that settlement: declared = audited, no fee, no penalty,
+    and its statement's totals."""
+    lines = claims[claims["mdtrt_id"].str.endswith(REVERSAL_LINE)]
+    return pd.DataFrame({"institution_id": lines["institution_id"],
+                         "mdtrt_id": lines["mdtrt_id"].str[:-len(REVERSAL_LINE)], "psn_no": "", "med_type": "",
+                         "admit_date": "", "discharge_date": "", "audited_fen": -lines["audited_fen"]})
