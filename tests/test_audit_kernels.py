@@ -4,6 +4,7 @@ excess of a group taken from its latest lines first."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -74,4 +75,16 @@ def test_a_read_only_install_without_a_home_compiles_into_the_temporary_folder(t
     done = subprocess.run(["unshare", "-m", "sh", "-c", run], capture_output=True, text=True, cwd=temporary)
     assert done.returncode == 0, done.stderr[-800:]
     assert done.stdout.split() == ["[0,", "2]"]  # 7 units against a limit of 5: 2 taken from the later line
-    assert any((temporary / "yibao-numba").rglob("*.nbi"))
+    assert any((temporary / f"yibao-numba-{os.getuid()}").rglob("*.nbi"))
+
+
+def test_a_temporary_cache_folder_others_can_write_is_not_used(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """numba loads its cache as pickles: a folder another user made, or can write, is refused."""
+    from yibao.calculator.audit import _own_temporary_folder
+
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    mine = _own_temporary_folder()
+    assert mine == str(tmp_path / f"yibao-numba-{os.getuid()}")
+    os.chmod(mine, 0o777)
+    assert _own_temporary_folder() is None
