@@ -17,6 +17,7 @@ import yaml
 
 import yibao
 from conftest import cases_batch, line, make_case, score_cases
+from test_trace import check_messages
 from pg import new_database, postgres_server  # noqa: F401 (a fixture)
 from yibao.cases import case_tables, parse_case
 from yibao.errors import InputError
@@ -95,6 +96,8 @@ def test_outpatient_covered_caps_per_visit_month_and_year(tmp_path: Path) -> Non
     assert reasons(result, "V3")[0][2].startswith("普通门诊政策范围内费用月度限额已用完，")
     assert [r[:2] for r in reasons(result, "V5")] == [("CAP-006", "COVERED_CAP_REACHED")]
     assert reasons(result, "V4") == []
+    visits = [visit("V1", "2025-03-03", 250), visit("V2", "2025-03-10", 150), visit("V3", "2025-03-20", 50)]
+    check_messages(score_batch(cases_batch(visits), tariff=tariff, trace=True))  # CAP-006 states its step's figures
 
 
 def test_the_fund_caps_still_apply_after_the_covered_cap(tmp_path: Path) -> None:

@@ -76,6 +76,10 @@ def check_messages(result: Result) -> None:
             if r["rule_id"].startswith("AUD-"):
                 step = mine[(mine["action"] == "violation") & (mine["rule_ids"] == r["rule_id"])]
                 assert len(step) == 1 and _yuan_in(r["message"])[0] == fen(step, "amount")[0], r
+            elif r["rule_id"] == "CAP-006":  # … 本次起付线以上政策范围内费用{base}，按{limit}计算…，超出的{base − limit}…
+                step = mine[(mine["action"] == "covered_cap") & mine["rule_ids"].str.contains("CAP-006")]
+                base, limit = fen(step, "base")[0], fen(step, "limit")[0]
+                assert len(step) == 1 and _yuan_in(r["message"])[-3:] == [base, limit, base - limit], r
             elif r["rule_id"].startswith("CAP-"):
                 due, paid = _yuan_in(r["message"])[:2]
                 if r["rule_id"] != "CAP-001" or "按政策范围内" not in r["message"]:
