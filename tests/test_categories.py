@@ -106,6 +106,7 @@ def test_inpatient_by_category(cat: list[LoadedTariff], who: str, person: dict[s
     assert d["decision"] == "approved"
     assert (d["act_pay_dedc"], d["hifp_pay"], d["psn_part_amt"]) == (deductible, hifp, round(4200.0 - hifp, 2))
     assert ("RES-001" in d["rules_fired"]) == (who != "adult")
+    assert d["resident_category"] == {"adult": "", "elderly": "elderly"}.get(who, "student")
 
 
 def test_adult_is_paid_as_under_the_sample(cat: list[LoadedTariff]) -> None:

@@ -52,6 +52,7 @@ def decision_object(result: Result, mdtrt_id: str) -> dict[str, Any]:
     obj["declared_fund_pay_sumamt"] = _money(row["declared_fund_pay_sumamt"])
     obj["pool_prop"] = float(row["pool_prop"])
     obj["fund_pool"] = row["fund_pool"]
+    obj["resident_category"] = row["resident_category"]
     obj["violation_codes"] = _split(row["violation_codes"])
     obj["suspect_codes"] = _split(row["suspect_codes"])
     lines = result.lines[result.lines["mdtrt_id"] == mdtrt_id]
