@@ -69,11 +69,11 @@ def _empty_state(groups: int, diseases: int) -> Used:
                 pool_covered_month=np.zeros((groups, COV_SLOTS), dtype=np.int64))
 
 
-def _take(state: Used, g: np.ndarray) -> Used:
+def _take(state: Used, g: np.ndarray | slice) -> Used:
     return Used(**{f.name: getattr(state, f.name)[g] for f in fields(Used)})
 
 
-def _put(state: Used, g: np.ndarray, new: Used) -> None:
+def _put(state: Used, g: np.ndarray | slice, new: Used) -> None:
     for f in fields(Used):
         getattr(state, f.name)[g] = getattr(new, f.name)
 
@@ -202,14 +202,21 @@ def run(claims: pd.DataFrame, inscp_audited: np.ndarray, inscp_declared: np.ndar
     rank[order] = np.arange(n) - start
     month = (setl.astype("datetime64[M]").astype(np.int64))
 
+    # Step k pays the k-th claim of every person-year that has one. With the person-years
+    # numbered busiest first, those of step k are the first m_k, so each step reads and writes
+    # the state as a slice [:m_k], with its claims in that order: no gather, no scatter.
+    busiest = np.argsort(-np.bincount(group, minlength=len(groups)), kind="stable")
+    renumbered = np.empty_like(busiest)
+    renumbered[busiest] = np.arange(len(busiest))
+    state = _take(state, busiest)
+    by_rank = np.lexsort((renumbered[group], rank))
     audited: dict[str, np.ndarray] = {}
     declared_funds = np.zeros(n, dtype=np.int64)
-    by_rank = np.argsort(rank, kind="stable")
     bounds = np.r_[0, np.cumsum(np.bincount(rank))] if n else np.zeros(1, np.int64)
     for k in range(len(bounds) - 1):
         idx = by_rank[bounds[k]:bounds[k + 1]]
-        g = group[idx]
-        used = _take(state, g)
+        now = slice(0, len(idx))
+        used = _take(state, now)
         t = terms.take(idx)
         out = pay(inscp_audited[idx], month[idx], t, used, trace, share_audited[idx])
         declared_funds[idx] = out["fund_pay_sumamt"]
@@ -218,8 +225,9 @@ def run(claims: pd.DataFrame, inscp_audited: np.ndarray, inscp_declared: np.ndar
             sub = idx[differs]
             declared_funds[sub] = pay(inscp_declared[sub], month[sub], t.take(differs),
                                       _take(used, differs), shares=share_declared[sub])["fund_pay_sumamt"]
-        _put(state, g, advance(used, out, t, month[idx]))
+        _put(state, now, advance(used, out, t, month[idx]))
         for name, values in out.items():
             audited.setdefault(name, np.zeros((n,) + values.shape[1:], dtype=np.int64))[idx] = values
+    state = _take(state, renumbered)
     added = advance(_empty_state(n, len(diseases)), audited, terms, month) if contributions and n else None
     return ScanResult(audited, declared_funds, state, groups, added)
