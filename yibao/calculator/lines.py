@@ -15,7 +15,7 @@ import pandas as pd
 
 from yibao.calculator.audit import AuditClaims, LineViolations, _half_up, _kernel, find_violations
 from yibao.calculator.dates import day_array
-from yibao.money import BP, div_half_up, ratio_to_bp, yuan_array_to_fen
+from yibao.money import BP, FEN, ratio_to_bp
 from yibao.tariffs.catalogue import NO_LIMIT, NO_SHARE
 from yibao.tariffs.registry import LoadedTariff
 from yibao.codes import factorize, positions, text_rank
@@ -86,37 +86,59 @@ class LineItems:
     person_bp: np.ndarray  # fixed person share (NO_SHARE: none)
 
 
-def _given_or(given: np.ndarray, fallback: np.ndarray, convert) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """An inline value where the line gives one, else the catalogue's."""
-    return np.where(np.isnan(given), fallback, convert(np.nan_to_num(given)))
+def _days(dates: np.ndarray | pd.Series) -> np.ndarray:
+    """Dates as day numbers (int64), as the compiled loops compare them."""
+    return np.asarray(dates, dtype="datetime64[D]").view(np.int64)
+
+
+@_kernel
+def _resolve(pos: np.ndarray, item: np.ndarray, service: np.ndarray, inline_level: np.ndarray, pric: np.ndarray,
+             cnt: np.ndarray, given_amount: np.ndarray, selfpay_prop: np.ndarray, price_cap: np.ndarray,
+             valid_from: np.ndarray, valid_to: np.ndarray, cat_level: np.ndarray, cat_share: np.ndarray,
+             cat_cap: np.ndarray, cat_person: np.ndarray) -> tuple:  # pragma: no cover - compiled
+    """Per line (`pos[item]`: its catalogue row, -1 none; days as integers) what `LineItems`
+    holds: an inline value where the line gives one (not NaN), else the catalogue's where the
+    item is listed on the service date. Yuan to fen and quantities to milli-units are the
+    nearest integers, as `yuan_array_to_fen`; the amount is price × quantity rounded half-up."""
+    n = len(item)
+    amount, pric_fen, cnt_milli = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
+    listed, level, share = np.empty(n, np.bool_), np.empty(n, np.int64), np.empty(n, np.int64)
+    cap, cat_pos, person = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
+    for i in range(n):
+        p = pos[item[i]]
+        k = max(p, 0)
+        valid = p >= 0 and valid_from[k] <= service[i] and service[i] <= valid_to[k]
+        cat_pos[i] = p if valid else -1
+        inline = inline_level[i]
+        level[i] = inline if inline > 0 else (cat_level[k] if valid else 3)
+        listed[i] = valid or inline > 0
+        if not np.isnan(selfpay_prop[i]):
+            share[i] = np.int64(np.rint(selfpay_prop[i] * BP))
+        else:  # an item off the catalogue given a level inline reads the first row's share
+            share[i] = cat_share[k] if len(cat_share) else 0
+        if not np.isnan(price_cap[i]):
+            cap[i] = np.int64(np.rint(price_cap[i] * FEN))
+        else:
+            cap[i] = cat_cap[k] if valid else NO_LIMIT
+        pric_fen[i] = np.int64(np.rint(pric[i] * FEN))
+        cnt_milli[i] = np.int64(np.rint(cnt[i] * 1000))
+        if not np.isnan(given_amount[i]):
+            amount[i] = np.int64(np.rint(given_amount[i] * FEN))
+        else:
+            amount[i] = _half_up(pric_fen[i] * cnt_milli[i], 1000)
+        person[i] = cat_person[k] if valid else NO_SHARE
+    return amount, pric_fen, cnt_milli, listed, level, share, cap, cat_pos, person
 
 
 def resolve_items(li: LineInputs, lt: LoadedTariff) -> LineItems:
     cat = lt.catalogue
-    pos = positions(li.items, cat["code"])[li.item] if len(li.items) else li.item
-    safe = np.where(pos >= 0, pos, 0)
-    valid = (pos >= 0) & (cat["valid_from"].to_numpy()[safe] <= li.service) & \
-        (li.service <= cat["valid_to"].to_numpy()[safe])
-    cat_pos = np.where(valid, pos, -1)
-
-    has_lv = li.level > 0
-    level = np.where(has_lv, li.level, np.where(valid, level_codes(cat["level"])[safe], 3))
-    listed = valid | has_lv
-
     kind_share = {k: ratio_to_bp(v) for k, v in lt.tariff.preselfpay_by_kind.items()}
     by_kind = np.array([kind_share.get(k, 0) for k in cat["kind"]], dtype=np.int64)
     cat_share = np.where(cat["selfpay_bp"].isna(), by_kind, cat["selfpay_bp"].fillna(0)).astype(np.int64)
-    share = _given_or(li.selfpay_prop, cat_share[safe] if len(cat) else 0, lambda v: np.rint(v * BP))
-
-    cap = _given_or(li.price_cap, np.where(valid, cat["price_cap_fen"].to_numpy()[safe], NO_LIMIT),
-                    yuan_array_to_fen)
-    pric = yuan_array_to_fen(li.pric)
-    cnt_milli = np.rint(li.cnt * 1000).astype(np.int64)
-    amount = _given_or(li.given_amount, div_half_up(pric * cnt_milli, 1000), yuan_array_to_fen)
-    person = np.where(valid, cat["person_share_bp"].to_numpy()[safe], NO_SHARE) if len(cat) else \
-        np.full(len(pos), NO_SHARE, np.int64)
-    return LineItems(amount.astype(np.int64), pric, cnt_milli, listed, level, share.astype(np.int64),
-                     cap.astype(np.int64), cat_pos, person)
+    return LineItems(*_resolve(positions(li.items, cat["code"]), li.item, _days(li.service), li.level, li.pric,
+                               li.cnt, li.given_amount, li.selfpay_prop, li.price_cap, _days(cat["valid_from"]),
+                               _days(cat["valid_to"]), level_codes(cat["level"]), cat_share,
+                               cat["price_cap_fen"].to_numpy(np.int64), cat["person_share_bp"].to_numpy(np.int64)))
 
 
 @numba.njit(inline="always")
