@@ -18,7 +18,7 @@ from yibao.calculator.funds import Used, advance, pay
 from yibao.calculator.terms import (COV_CHRONIC, COV_OUTPATIENT, COV_SLOTS, DED_CHRONIC, DED_INPATIENT,
                                     DED_OUTPATIENT, DED_SLOTS, PAID_CHRONIC0, PAID_INPATIENT, PAID_OUTPATIENT,
                                     PAID_PRENATAL, TermArrays)
-from yibao.codes import positions, text_column, text_rank
+from yibao.codes import factorize, positions, text_column, text_rank
 from yibao.money import fen_to_yuan, yuan_array_to_fen
 from yibao.tables import LIST_SEP
 
@@ -91,21 +91,28 @@ class Groups:
     """The (psn_no, year) person-years of a batch and its accumulators, sorted; a group's number
     is its row here. Keys are integers (person rank × 10,000 + year): no text is sorted twice."""
 
-    persons: np.ndarray  # distinct psn_no, sorted (object)
+    persons: pd.Series  # distinct psn_no, sorted
     keys: np.ndarray  # int64, sorted, unique
 
     @classmethod
-    def of(cls, *frames: pd.DataFrame) -> Groups:
-        psn = pd.concat([f["psn_no"].astype(object) for f in frames], ignore_index=True)
-        rank = text_rank(psn)
-        persons = np.empty(int(rank.max(initial=-1)) + 1, dtype=object)
-        persons[rank] = psn.to_numpy(dtype=object)
+    def of(cls, *frames: pd.DataFrame) -> tuple[Groups, np.ndarray]:
+        """The person-years of the frames' rows, and each row's group (the frames' rows one after
+        the other). Person numbers are hashed once (in Arrow when they are Arrow text) and only
+        the distinct ones sorted."""
+        columns = [f["psn_no"] for f in frames]
+        arrow = all(isinstance(c.dtype, pd.StringDtype) and c.dtype.storage == "pyarrow" for c in columns)
+        psn = pd.concat(columns if arrow else [c.astype(object) for c in columns], ignore_index=True)
+        code, distinct = factorize(psn)
+        rank_of = text_rank(distinct)
+        persons = distinct.iloc[np.argsort(rank_of)].reset_index(drop=True)
         year = np.concatenate([f["year"].to_numpy(dtype=np.int64) for f in frames])
-        return cls(persons, np.unique(rank * YEARS + year))
+        key = rank_of[code] * YEARS + year
+        keys, group = np.unique(key, return_inverse=True)
+        return cls(persons, keys), group.reshape(-1)
 
     def find(self, frame: pd.DataFrame) -> np.ndarray:
         """The group of each row of a frame with psn_no and year (all in the groups)."""
-        rank = positions(frame["psn_no"].astype(object), self.persons)
+        rank = positions(frame["psn_no"], self.persons)
         return np.searchsorted(self.keys, rank * YEARS + frame["year"].to_numpy(dtype=np.int64))
 
     def __len__(self) -> int:
@@ -190,8 +197,8 @@ def run(claims: pd.DataFrame, inscp_audited: np.ndarray, inscp_declared: np.ndar
     none = np.zeros((n, 2), np.int64)
     share_audited, share_declared = (none, none) if shares is None else shares
     setl = np.asarray(claims["setl_date"], dtype="datetime64[D]")
-    groups = Groups.of(claims, acc) if not acc.empty else Groups.of(claims)
-    group = groups.find(claims)
+    groups, group = Groups.of(claims, acc) if not acc.empty else Groups.of(claims)
+    group = group[:n]
     order = np.lexsort((text_rank(claims["mdtrt_id"]), setl, group))
     state = load_state(acc, groups, diseases)
 
