@@ -1,20 +1,20 @@
-"""Claims in settlement order with annual accumulators, vectorized across persons.
+"""Claims in settlement order with annual accumulators (按结算顺序累计).
 
 Caps, deductibles and catastrophic tiers depend on what a person used earlier in the year, so
-claims must be processed in order (person, year, settlement date, `mdtrt_id`). Rather than loop
-over claims, step k processes every person-year's k-th claim at once: the number of numpy
-passes is the largest number of claims one person has in a year, not the number of claims.
-The state carries over from an accumulators table of earlier batches and is written back out.
+claims are paid in order (person, year, settlement date, `mdtrt_id`), each against its
+person-year's accumulators, by one compiled pass over the batch (`funds.settle`). This module
+orders the claims, numbers the person-years, and carries their accumulators over from an
+accumulators table of earlier batches and back out.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from yibao.calculator.funds import Used, advance, pay
+from yibao.calculator.funds import Used, settle
 from yibao.calculator.terms import (COV_CHRONIC, COV_OUTPATIENT, COV_SLOTS, DED_CHRONIC, DED_INPATIENT,
                                     DED_OUTPATIENT, DED_SLOTS, PAID_CHRONIC0, PAID_INPATIENT, PAID_OUTPATIENT,
                                     PAID_PRENATAL, TermArrays)
@@ -67,15 +67,6 @@ def _empty_state(groups: int, diseases: int) -> Used:
                 pool_covered=np.zeros((groups, COV_SLOTS), dtype=np.int64),
                 pool_covered_key=np.full((groups, COV_SLOTS), -1, dtype=np.int64),
                 pool_covered_month=np.zeros((groups, COV_SLOTS), dtype=np.int64))
-
-
-def _take(state: Used, g: np.ndarray | slice) -> Used:
-    return Used(**{f.name: getattr(state, f.name)[g] for f in fields(Used)})
-
-
-def _put(state: Used, g: np.ndarray | slice, new: Used) -> None:
-    for f in fields(Used):
-        getattr(state, f.name)[g] = getattr(new, f.name)
 
 
 def parse_chronic(text: str) -> dict[str, int]:
@@ -190,9 +181,9 @@ def run(claims: pd.DataFrame, inscp_audited: np.ndarray, inscp_declared: np.ndar
     The declared view is paid from the same state as the audited one (it never advances it), and
     only where its in-policy amount differs: elsewhere it pays the same. `contributions`: also
     what each claim added to the accumulators (the ledger reverses a corrected claim with it):
-    `advance` from an empty state, so it is the same arithmetic as the scan's own. With `trace`
-    the audited amounts include the steps of each claim's arithmetic (`funds.pay`). `shares`: per
-    claim [n, 2] the fixed-share items' parts (`funds.pay`), audited and declared."""
+    the scan's own advance applied to an empty state, so it is the same arithmetic. With `trace`
+    the audited amounts include the steps of each claim's arithmetic (`funds.settle`). `shares`:
+    per claim [n, 2] the fixed-share items' parts, audited and declared."""
     n = len(claims)
     none = np.zeros((n, 2), np.int64)
     share_audited, share_declared = (none, none) if shares is None else shares
@@ -202,39 +193,8 @@ def run(claims: pd.DataFrame, inscp_audited: np.ndarray, inscp_declared: np.ndar
     order = np.lexsort((text_rank(claims["mdtrt_id"]), setl, group))
     state = load_state(acc, groups, diseases)
 
-    sorted_group = group[order]
-    first = np.r_[True, sorted_group[1:] != sorted_group[:-1]] if n else np.zeros(0, bool)
-    start = np.maximum.accumulate(np.where(first, np.arange(n), 0)) if n else np.zeros(0, np.int64)
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n) - start
-    month = (setl.astype("datetime64[M]").astype(np.int64))
-
-    # Step k pays the k-th claim of every person-year that has one. With the person-years
-    # numbered busiest first, those of step k are the first m_k, so each step reads and writes
-    # the state as a slice [:m_k], with its claims in that order: no gather, no scatter.
-    busiest = np.argsort(-np.bincount(group, minlength=len(groups)), kind="stable")
-    renumbered = np.empty_like(busiest)
-    renumbered[busiest] = np.arange(len(busiest))
-    state = _take(state, busiest)
-    by_rank = np.lexsort((renumbered[group], rank))
-    audited: dict[str, np.ndarray] = {}
-    declared_funds = np.zeros(n, dtype=np.int64)
-    bounds = np.r_[0, np.cumsum(np.bincount(rank))] if n else np.zeros(1, np.int64)
-    for k in range(len(bounds) - 1):
-        idx = by_rank[bounds[k]:bounds[k + 1]]
-        now = slice(0, len(idx))
-        used = _take(state, now)
-        t = terms.take(idx)
-        out = pay(inscp_audited[idx], month[idx], t, used, trace, share_audited[idx])
-        declared_funds[idx] = out["fund_pay_sumamt"]
-        differs = (inscp_declared[idx] != inscp_audited[idx]) | (share_declared[idx] != share_audited[idx]).any(axis=1)
-        if differs.any():
-            sub = idx[differs]
-            declared_funds[sub] = pay(inscp_declared[sub], month[sub], t.take(differs),
-                                      _take(used, differs), shares=share_declared[sub])["fund_pay_sumamt"]
-        _put(state, now, advance(used, out, t, month[idx]))
-        for name, values in out.items():
-            audited.setdefault(name, np.zeros((n,) + values.shape[1:], dtype=np.int64))[idx] = values
-    state = _take(state, renumbered)
-    added = advance(_empty_state(n, len(diseases)), audited, terms, month) if contributions and n else None
+    month = setl.astype("datetime64[M]").astype(np.int64)
+    added = _empty_state(n, len(diseases)) if contributions and n else None
+    audited, declared_funds = settle(order, group, month, (inscp_audited, inscp_declared),
+                                     (share_audited, share_declared), terms, state, added, trace)
     return ScanResult(audited, declared_funds, state, groups, added)
