@@ -16,7 +16,6 @@ import yibao.calculator.claims
 import yibao.pipeline
 import yibao.rules.engine as engine
 from yibao.beside import Beside, can_fork
-from yibao.calculator.claims import Pending
 from yibao.errors import InputError
 from yibao.io import read_batch
 
@@ -34,7 +33,7 @@ def test_forked_answer_is_the_answer_computed_here() -> None:
         assert child.forked
         forked = child.result()
     here = Beside(_answer, fork=False)
-    assert not here.forked and here.ready()
+    assert not here.forked
     pd.testing.assert_frame_equal(forked, here.result())
 
 
@@ -134,9 +133,7 @@ def test_scores_are_the_same_with_the_rules_beside(synth_folder: Path, monkeypat
 
     monkeypatch.setattr(yibao.pipeline, "Beside", Counted)
     monkeypatch.setattr(yibao.pipeline, "BESIDE_LINES", 0)
-    # small blocks, and conclusions never ready before asked: the first blocks are audited ahead
-    monkeypatch.setattr(yibao.calculator.claims, "BLOCK_LINES", 700)
-    monkeypatch.setattr(yibao.pipeline, "Pending", lambda ready, wait: Pending(lambda: False, wait))
+    monkeypatch.setattr(yibao.calculator.claims, "BLOCK_LINES", 700)  # many blocks before the conclusions
     beside = _score(synth_folder)
     assert forks == [True]
     for name in ("claims", "lines", "accumulators", "violations", "rejects"):

@@ -72,10 +72,6 @@ class Beside(Generic[T]):
     def forked(self) -> bool:
         return self._proc is not None
 
-    def ready(self) -> bool:
-        """Whether `result()` would return without waiting for the child."""
-        return self._conn is None or self._conn.poll()
-
     def result(self) -> T:
         """The answer: the child's (waited for), else `fn()` computed here. Ask once."""
         if self._conn is None:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from yibao.beside import Beside
-from yibao.calculator.claims import AMOUNT_FIELDS, BENEFIT_FIELDS, Pending, calculate
+from yibao.calculator.claims import AMOUNT_FIELDS, BENEFIT_FIELDS, calculate
 from yibao.calculator.dates import day_array
 from yibao.calendar import WorkCalendar, default_calendar
 from yibao.errors import InputError
@@ -346,7 +346,7 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
     service_dates = _iso(lines["service_date"])  # made here, before the calculation's arrays (peak memory)
     with Beside(partial(_conclude, batch, keys, tariffs, calendar, earlier), fork=len(lines) >= BESIDE_LINES) as rules:
         calc = calculate(ctx, lines, tariffs, acc if acc is not None else pd.DataFrame(), contributions, trace,
-                         pending=Pending(rules.ready, partial(_add_conclusions, ctx, rules)),
+                         conclusions=partial(_add_conclusions, ctx, rules),
                          inputs_read=partial(_drop_line_inputs, (lines, batch.lines, given_lines)) if release else None)
 
     out = _claims_output(ctx, calc.claims, tariffs)

@@ -14,6 +14,7 @@ import stat
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numba
@@ -42,7 +43,7 @@ class LineViolations:
     qty_milli: np.ndarray  # int64
     amount_fen: np.ndarray  # int64
     mask: np.ndarray  # int64, bit i set when EDIT_CODES[i] took something from the line
-    by_code: dict[str, np.ndarray]  # code → int64 fen per line (only codes that occur)
+    taken: np.ndarray  # int64 fen [len(EDIT_CODES), lines]: what each edit took from each line
 
 
 def gender_codes(values: pd.Series) -> np.ndarray:
@@ -66,6 +67,7 @@ def indication_ok(indications: np.ndarray, item: np.ndarray, diagnoses: np.ndarr
     return ok
 
 
+@lru_cache(maxsize=1 << 16)  # the blocks of a batch meet the same pairs again
 def _matches(indications: str, diagnoses: str) -> bool:
     codes = [d.strip().upper() for d in diagnoses.split(LIST_SEP) if d.strip()]
     for pattern in indications.split(LIST_SEP):
@@ -266,9 +268,8 @@ def find_violations(cp: np.ndarray, rank: np.ndarray, service: np.ndarray, item_
     bed_days = np.zeros(n, dtype=np.int64)
     _take_excess(order, starts, open_qty, claims.stay_milli[cp[order[starts[:-1]]]], bed_days)
 
-    qty, amount, mask, by_code = _line_amounts(primary, amount_fen, cnt_milli, qty_day, bed_days, len(EDIT_CODES))
-    occurs = (by_code > 0).any(axis=1)
-    return LineViolations(qty, amount, mask, {code: by_code[i] for i, code in enumerate(EDIT_CODES) if occurs[i]})
+    return LineViolations(*_line_amounts(primary, amount_fen, cnt_milli, qty_day, bed_days, len(EDIT_CODES)))
+
 
 def split_admissions(claims: pd.DataFrame, window_days: int) -> np.ndarray:
     """Suspect SPLIT_ADMISSION: readmission to the same institution within `window_days` of a

@@ -15,7 +15,7 @@ import pandas as pd
 
 from yibao.calculator import scan
 from yibao.calculator.audit import EDIT_CODES, AuditClaims, split_admissions
-from yibao.calculator.lines import SHARE_FIELDS, SPLIT_FIELDS, LineInputs, audit_lines, compute_lines
+from yibao.calculator.lines import SHARE_FIELDS, SPLIT_FIELDS, LineInputs, audit_lines, split_lines
 from yibao.calculator.maternity import allowance_fen, grant_fen
 from yibao.calculator.notes import calculator_reasons
 from yibao.calculator.trace import Cash, ShareLines, build_trace
@@ -49,9 +49,9 @@ class Calculation:
 
 
 BLOCK_LINES = 1 << 18
-"""Lines per block: a block's temporaries (about 400 B a line while it is split, and the blocks
-audited ahead) are a fixed cost beside the batch's own arrays; at 2^20 lines they set the
-process's peak (5M lines: 0.6 GB of 2.5 GB)."""
+"""Lines per block: a block's temporaries (its inputs, items and audit edits, about 200 B a line)
+are a fixed cost beside the batch's own arrays; at 2^20 lines they set the process's peak (5M
+lines: 0.6 GB of 2.5 GB)."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,7 @@ class LineTotals:
     """The audited split of every line, and what the claims need of the rest."""
 
     lines: dict[str, np.ndarray]  # per line, fen: LINE_FIELDS
+    sums: dict[str, np.ndarray]  # per claim, fen: LINE_FIELDS
     mask: np.ndarray  # per line: violation bit mask over EDIT_CODES
     declared_inscp: np.ndarray  # per claim: in-policy amount with the edits off
     declared_shares: np.ndarray  # per claim [n, 2]: SHARE_FIELDS with the edits off
@@ -77,84 +78,63 @@ def _blocks(claim_pos: np.ndarray, line_tariff: np.ndarray, n_claims: int, n_tar
     return [rows for rows in np.split(order, ends[:-1]) if len(rows)]
 
 
-@dataclass(frozen=True)
-class Pending:
-    """Rule conclusions still being computed beside the line pass: `ready()` says whether `wait()`
-    would block; `wait()` returns once they are columns of the claims frame."""
-
-    ready: Callable[[], bool]
-    wait: Callable[[], None]
-
-
-AHEAD_BLOCKS = 2
-"""Blocks audited while the conclusions are pending, at most: each waits in memory with its
-inputs, items and edits (about 200 B a line, 50 MB a block; the line pass holds one block
-anyway) and saves the time of its audit after the conclusions come. More blocks ahead held more
-than they saved (8: +240 MB peak at 5M lines, no faster)."""
-
-
 def _lines(li: LineInputs, claims: pd.DataFrame, tariffs: dict[str, LoadedTariff],
-           pending: Pending | None = None) -> LineTotals:
-    """Both views of every line, each tariff version's lines against its own catalogue. With
-    conclusions `pending`, the first blocks are audited (no conclusion needed) until they come."""
+           conclusions: Callable[[], None] | None = None) -> LineTotals:
+    """Both views of every line, each tariff version's lines against its own catalogue.
+
+    The line pass needs one rule conclusion, `waive_preselfpay` (门诊慢特病 groups paid without
+    the 乙类 pre-self-pay), so it runs before the conclusions come (`conclusions()` waits for them
+    to be columns of `claims`, computed beside the line pass) as if nothing were waived; then
+    the few waived claims' lines run again, their claims' sums started over."""
     n, n_claims = len(li.claim_pos), len(claims)
-    audited = {f: np.zeros(n, np.int64) for f in LINE_FIELDS}
+    audited = tuple(np.zeros(n, np.int64) for _ in LINE_FIELDS)
+    sums = np.zeros((len(LINE_FIELDS), n_claims), np.int64)
+    declared = np.zeros((1 + len(SHARE_FIELDS), n_claims), np.int64)
+    taken = np.zeros((len(EDIT_CODES), n_claims), np.int64)
     mask = np.zeros(n, np.int64)
-    declared_inscp = np.zeros(n_claims, np.int64)
-    declared_shares = np.zeros((n_claims, len(SHARE_FIELDS)), np.int64)
     person_bp = np.full(n, NO_SHARE, np.int16)  # bp fit: a small array beside ten million lines
-    by_code: dict[str, np.ndarray] = {}
     audit_claims = AuditClaims.of(claims)
     versions = list(tariffs.values())
     line_tariff = positions(claims["tariff_key"], list(tariffs))[li.claim_pos]
-    ahead: list[tuple] = []
-    blocks = _blocks(li.claim_pos, line_tariff, n_claims, len(versions))
-    if pending is not None:
-        for rows in blocks[:AHEAD_BLOCKS]:
-            if pending.ready():
-                break
+
+    def line_pass(lines: np.ndarray | None, waive: np.ndarray) -> None:  # lines: None for all
+        claim_pos, tariff = (li.claim_pos, line_tariff) if lines is None else (li.claim_pos[lines], line_tariff[lines])
+        for rows in _blocks(claim_pos, tariff, n_claims, len(versions)):
+            rows = rows if lines is None else lines[rows]
             block = li.take(rows)
-            ahead.append((block, audit_lines(block, audit_claims, versions[line_tariff[rows[0]]])))
-        pending.wait()
+            made = audit_lines(block, audit_claims, versions[line_tariff[rows[0]]])
+            split_lines(block, rows, made, waive, audited, sums, declared, taken)
+            mask[rows] = made[1].mask
+            person_bp[rows] = made[0].person_bp
+
+    line_pass(None, np.zeros(n_claims, dtype=bool))
+    if conclusions is not None:
+        conclusions()
     waive = claims["waive_preselfpay"].to_numpy(dtype=bool)
-    for rows in blocks:
-        block, made = ahead.pop(0) if ahead else (li.take(rows), None)  # the first blocks, in order
-        res = compute_lines(block, audit_claims, waive, versions[line_tariff[rows[0]]], made)
-        audited["medfee_sumamt"][rows] = res.amount
-        audited["violation_amt"][rows] = res.violations.amount_fen
-        for f in SPLIT_FIELDS + SHARE_FIELDS:
-            audited[f][rows] = res.audited[f]
-        mask[rows] = res.violations.mask
-        person_bp[rows] = res.person_bp
-        declared_inscp += _per_claim(res.declared["inscp_scp_amt"], block.claim_pos, n_claims)
-        for i, f in enumerate(SHARE_FIELDS):
-            declared_shares[:, i] += _per_claim(res.declared[f], block.claim_pos, n_claims)
-        for code, amt in res.violations.by_code.items():
-            by_code[code] = by_code.get(code, 0) + _per_claim(amt, block.claim_pos, n_claims)
-    return LineTotals(audited, mask, declared_inscp, declared_shares, person_bp,
-                      {code: by_code[code] for code in EDIT_CODES if code in by_code})
-
-
-def _per_claim(values: np.ndarray, claim_pos: np.ndarray, n_claims: int) -> np.ndarray:
-    # float64 sums of integer fen are exact below 2^53 fen (about 9 × 10^13 yuan)
-    return np.bincount(claim_pos, weights=values, minlength=n_claims).astype(np.int64)
+    if waive.any():
+        for totals in (sums, declared, taken):
+            totals[:, waive] = 0
+        line_pass(np.flatnonzero(waive[li.claim_pos]), waive)
+    return LineTotals(dict(zip(LINE_FIELDS, audited)), dict(zip(LINE_FIELDS, sums)), mask, declared[0],
+                      declared[1:].T, person_bp,
+                      {code: taken[i] for i, code in enumerate(EDIT_CODES) if (taken[i] > 0).any()})
 
 
 def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, LoadedTariff],
               accumulators: pd.DataFrame, contributions: bool = False, trace: bool = False,
-              pending: Pending | None = None, inputs_read: Callable[[], None] | None = None) -> Calculation:
+              conclusions: Callable[[], None] | None = None, inputs_read: Callable[[], None] | None = None) -> Calculation:
     """Amounts of every claim. `claims` carries the claim, person and institution columns and the
-    rule base's conclusions (docs/ARCHITECTURE.md), or gets them from `pending` during the line
-    pass; `lines.claim_pos` indexes `claims`. `trace`: also the steps of every claim's arithmetic
-    (off, it costs nothing). `inputs_read` is called once the line pass is done: from then on only
+    rule base's conclusions (docs/ARCHITECTURE.md), or gets them by calling `conclusions()` after
+    the line pass, which needs none of them; `lines.claim_pos` indexes `claims`. `trace`: also
+    the steps of every claim's arithmetic (off, it costs nothing). `inputs_read` is called once the line pass is done: from then on only
     mdtrt_id, line_id, med_list_codg and claim_pos of `lines` are read, and the caller may drop
     the rest."""
     n = len(claims)
     pos = lines["claim_pos"].to_numpy()
-    totals = _lines(LineInputs.of(lines, pos), claims, tariffs, pending)
+    totals = _lines(LineInputs.of(lines, pos), claims, tariffs, conclusions)
     if inputs_read is not None:
         inputs_read()
-    sums = {f: _per_claim(v, pos, n) for f, v in totals.lines.items()}
+    sums = totals.sums
     # lines are bounded at reading; what they add up to must still fit the ratio arithmetic
     check_total_fen(float(totals.lines["medfee_sumamt"].sum(dtype=np.float64)), "the batch's line amounts")
 

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+import numba
 import numpy as np
 import pandas as pd
 
-from yibao.calculator.audit import AuditClaims, LineViolations, find_violations
+from yibao.calculator.audit import AuditClaims, LineViolations, _half_up, _kernel, find_violations
 from yibao.calculator.dates import day_array
-from yibao.money import BP, div_half_up, mul_bp, ratio_to_bp, yuan_array_to_fen
+from yibao.money import BP, FEN, ratio_to_bp
 from yibao.tariffs.catalogue import NO_LIMIT, NO_SHARE
 from yibao.tariffs.registry import LoadedTariff
-from yibao.codes import positions, text_rank
+from yibao.codes import factorize, positions, text_rank
 
 SPLIT_FIELDS = ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt")
 SHARE_FIELDS = ("share_selfpay_amt", "share_fund_amt")
@@ -41,7 +42,7 @@ class LineInputs:
     claim_pos: np.ndarray  # int64 row of the claim
     rank: np.ndarray  # int32 order of the line within its claim (line ids sorted)
     item: np.ndarray  # int32 code of med_list_codg into `items`
-    items: pd.Index  # distinct med_list_codg
+    items: pd.Series  # distinct med_list_codg
     service: np.ndarray  # datetime64[D]
     level: np.ndarray  # int8 inline chrgitm_lv (LEVELS code)
     pric: np.ndarray  # float64 yuan, and the rest as given (NaN: not given)
@@ -52,7 +53,7 @@ class LineInputs:
 
     @classmethod
     def of(cls, lines: pd.DataFrame, claim_pos: np.ndarray) -> LineInputs:
-        item, items = pd.factorize(lines["med_list_codg"])
+        item, items = factorize(lines["med_list_codg"])
 
         def floats(col: str) -> np.ndarray:  # a view of a float64 column, not a copy
             values = lines[col]
@@ -60,7 +61,7 @@ class LineInputs:
 
         return cls(claim_pos=np.asarray(claim_pos, dtype=np.int64),
                    rank=text_rank(lines["line_id"]).astype(np.int32),
-                   item=item.astype(np.int32), items=pd.Index(items), service=day_array(lines["service_date"]),
+                   item=item.astype(np.int32), items=items, service=day_array(lines["service_date"]),
                    level=level_codes(lines["chrgitm_lv"]).astype(np.int8), pric=floats("pric"), cnt=floats("cnt"),
                    given_amount=floats("det_item_fee_sumamt"), selfpay_prop=floats("selfpay_prop"),
                    price_cap=floats("pric_uplmt_amt"))
@@ -85,72 +86,109 @@ class LineItems:
     person_bp: np.ndarray  # fixed person share (NO_SHARE: none)
 
 
-def _given_or(given: np.ndarray, fallback: np.ndarray, convert) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """An inline value where the line gives one, else the catalogue's."""
-    return np.where(np.isnan(given), fallback, convert(np.nan_to_num(given)))
+def _days(dates: np.ndarray | pd.Series) -> np.ndarray:
+    """Dates as day numbers (int64), as the compiled loops compare them."""
+    return np.asarray(dates, dtype="datetime64[D]").view(np.int64)
+
+
+@_kernel
+def _resolve(pos: np.ndarray, item: np.ndarray, service: np.ndarray, inline_level: np.ndarray, pric: np.ndarray,
+             cnt: np.ndarray, given_amount: np.ndarray, selfpay_prop: np.ndarray, price_cap: np.ndarray,
+             valid_from: np.ndarray, valid_to: np.ndarray, cat_level: np.ndarray, cat_share: np.ndarray,
+             cat_cap: np.ndarray, cat_person: np.ndarray) -> tuple:  # pragma: no cover - compiled
+    """Per line (`pos[item]`: its catalogue row, -1 none; days as integers) what `LineItems`
+    holds: an inline value where the line gives one (not NaN), else the catalogue's where the
+    item is listed on the service date. Yuan to fen and quantities to milli-units are the
+    nearest integers, as `yuan_array_to_fen`; the amount is price × quantity rounded half-up."""
+    n = len(item)
+    amount, pric_fen, cnt_milli = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
+    listed, level, share = np.empty(n, np.bool_), np.empty(n, np.int64), np.empty(n, np.int64)
+    cap, cat_pos, person = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
+    for i in range(n):
+        p = pos[item[i]]
+        k = max(p, 0)
+        valid = p >= 0 and valid_from[k] <= service[i] and service[i] <= valid_to[k]
+        cat_pos[i] = p if valid else -1
+        inline = inline_level[i]
+        level[i] = inline if inline > 0 else (cat_level[k] if valid else 3)
+        listed[i] = valid or inline > 0
+        if not np.isnan(selfpay_prop[i]):
+            share[i] = np.int64(np.rint(selfpay_prop[i] * BP))
+        else:  # an item off the catalogue given a level inline reads the first row's share
+            share[i] = cat_share[k] if len(cat_share) else 0
+        if not np.isnan(price_cap[i]):
+            cap[i] = np.int64(np.rint(price_cap[i] * FEN))
+        else:
+            cap[i] = cat_cap[k] if valid else NO_LIMIT
+        pric_fen[i] = np.int64(np.rint(pric[i] * FEN))
+        cnt_milli[i] = np.int64(np.rint(cnt[i] * 1000))
+        if not np.isnan(given_amount[i]):
+            amount[i] = np.int64(np.rint(given_amount[i] * FEN))
+        else:
+            amount[i] = _half_up(pric_fen[i] * cnt_milli[i], 1000)
+        person[i] = cat_person[k] if valid else NO_SHARE
+    return amount, pric_fen, cnt_milli, listed, level, share, cap, cat_pos, person
 
 
 def resolve_items(li: LineInputs, lt: LoadedTariff) -> LineItems:
     cat = lt.catalogue
-    pos = positions(li.items, cat["code"])[li.item] if len(li.items) else li.item
-    safe = np.where(pos >= 0, pos, 0)
-    valid = (pos >= 0) & (cat["valid_from"].to_numpy()[safe] <= li.service) & \
-        (li.service <= cat["valid_to"].to_numpy()[safe])
-    cat_pos = np.where(valid, pos, -1)
-
-    has_lv = li.level > 0
-    level = np.where(has_lv, li.level, np.where(valid, level_codes(cat["level"])[safe], 3))
-    listed = valid | has_lv
-
     kind_share = {k: ratio_to_bp(v) for k, v in lt.tariff.preselfpay_by_kind.items()}
     by_kind = np.array([kind_share.get(k, 0) for k in cat["kind"]], dtype=np.int64)
     cat_share = np.where(cat["selfpay_bp"].isna(), by_kind, cat["selfpay_bp"].fillna(0)).astype(np.int64)
-    share = _given_or(li.selfpay_prop, cat_share[safe] if len(cat) else 0, lambda v: np.rint(v * BP))
-
-    cap = _given_or(li.price_cap, np.where(valid, cat["price_cap_fen"].to_numpy()[safe], NO_LIMIT),
-                    yuan_array_to_fen)
-    pric = yuan_array_to_fen(li.pric)
-    cnt_milli = np.rint(li.cnt * 1000).astype(np.int64)
-    amount = _given_or(li.given_amount, div_half_up(pric * cnt_milli, 1000), yuan_array_to_fen)
-    person = np.where(valid, cat["person_share_bp"].to_numpy()[safe], NO_SHARE) if len(cat) else \
-        np.full(len(pos), NO_SHARE, np.int64)
-    return LineItems(amount.astype(np.int64), pric, cnt_milli, listed, level, share.astype(np.int64),
-                     cap.astype(np.int64), cat_pos, person)
+    return LineItems(*_resolve(positions(li.items, cat["code"]), li.item, _days(li.service), li.level, li.pric,
+                               li.cnt, li.given_amount, li.selfpay_prop, li.price_cap, _days(cat["valid_from"]),
+                               _days(cat["valid_to"]), level_codes(cat["level"]), cat_share,
+                               cat["price_cap_fen"].to_numpy(np.int64), cat["person_share_bp"].to_numpy(np.int64)))
 
 
-def split(items: LineItems, violation_qty: np.ndarray, violation_amt: np.ndarray,
-          waive_preselfpay: np.ndarray) -> dict[str, np.ndarray]:
-    """Catalogue split of what is left of each line after its violating part (§4.1 steps 3–6).
+@numba.njit(inline="always")
+def _split_line(amount: int, pric: int, cnt_milli: int, listed: bool, level: int, share_bp: int, cap: int,
+                person_bp: int, violation_qty: int, violation_amt: int, waive: bool) -> tuple:  # pragma: no cover
+    """Catalogue split of what is left of one line after its violating part (§4.1 steps 3–6):
+    (fulamt_ownpay, overlmt_selfpay, preselfpay, inscp_scp, share_selfpay, share_fund), fen.
 
     An item with a fixed person share has no pre-self-pay: its covered amount is in policy, of
     which the person's share (one half-up rounding per line) and the basic fund's direct part."""
-    rest = items.amount - violation_amt
-    rest_qty = items.cnt_milli - violation_qty
-    covered = items.listed & (items.level != 3)
-    over_unit = np.maximum(items.pric - np.minimum(items.cap, items.pric), 0)
-    overcap = np.where(covered, np.minimum(div_half_up(over_unit * rest_qty, 1000), rest), 0)
-    base = np.where(covered, rest - overcap, 0)
-    shared = covered & (items.person_bp != NO_SHARE)
-    pre = np.where(covered & ~shared & (items.level == 2) & ~waive_preselfpay,
-                   mul_bp(base, items.share_bp), 0)
-    person = np.where(shared, mul_bp(base, np.maximum(items.person_bp, 0)), 0)
-    return {
-        "fulamt_ownpay_amt": np.where(covered, 0, rest),
-        "overlmt_selfpay": overcap,
-        "preselfpay_amt": pre,
-        "inscp_scp_amt": base - pre,
-        "share_selfpay_amt": person,
-        "share_fund_amt": np.where(shared, base - person, 0),
-    }
+    rest = amount - violation_amt
+    if not listed or level == 3:
+        return rest, 0, 0, 0, 0, 0
+    over_unit = max(pric - min(cap, pric), 0)
+    overcap = min(_half_up(over_unit * (cnt_milli - violation_qty), 1000), rest)
+    base = rest - overcap
+    if person_bp != NO_SHARE:
+        person = _half_up(base * max(person_bp, 0), BP)  # mul_bp
+        return 0, overcap, 0, base, person, base - person
+    pre = _half_up(base * share_bp, BP) if level == 2 and not waive else 0
+    return 0, overcap, pre, base - pre, 0, 0
 
 
-@dataclass(frozen=True)
-class LineResult:
-    amount: np.ndarray
-    violations: LineViolations
-    audited: dict[str, np.ndarray]
-    declared: dict[str, np.ndarray]
-    person_bp: np.ndarray  # fixed person share of each line's item (NO_SHARE: none)
+@_kernel
+def _split_lines(rows: np.ndarray, claim_pos: np.ndarray, amount: np.ndarray, pric: np.ndarray,
+                 cnt_milli: np.ndarray, listed: np.ndarray, level: np.ndarray, share_bp: np.ndarray,
+                 cap: np.ndarray, person_bp: np.ndarray, violation_qty: np.ndarray, violation_amt: np.ndarray,
+                 edit_amt: np.ndarray, waive: np.ndarray, out: tuple, sums: np.ndarray, declared: np.ndarray,
+                 taken: np.ndarray) -> None:  # pragma: no cover
+    """Both views of the lines of one block, in one pass, with no temporaries: each line's
+    audited split into `out` (LINE_FIELDS, at the line's batch row `rows[j]`), added to its
+    claim's `sums` (LINE_FIELDS × claims), its declared split (edits off: what the hospital drew
+    at discharge) to its claim's `declared` (in-policy amount, then SHARE_FIELDS), and what each
+    edit took of it (`edit_amt`, EDIT_CODES × lines) to its claim's `taken`."""
+    for j in range(len(rows)):
+        i, c = rows[j], claim_pos[j]
+        for e in range(edit_amt.shape[0]):
+            taken[e, c] += edit_amt[e, j]
+        audited = _split_line(amount[j], pric[j], cnt_milli[j], listed[j], level[j], share_bp[j], cap[j],
+                              person_bp[j], violation_qty[j], violation_amt[j], waive[c])
+        values = (amount[j], audited[0], audited[1], audited[2], audited[3], violation_amt[j],
+                  audited[4], audited[5])
+        for f in range(len(values)):
+            out[f][i] = values[f]
+            sums[f, c] += values[f]
+        full = _split_line(amount[j], pric[j], cnt_milli[j], listed[j], level[j], share_bp[j], cap[j],
+                           person_bp[j], 0, 0, waive[c])
+        declared[0, c] += full[3]
+        declared[1, c] += full[4]
+        declared[2, c] += full[5]
 
 
 def audit_lines(li: LineInputs, claims: AuditClaims, lt: LoadedTariff) -> tuple[LineItems, LineViolations]:
@@ -162,17 +200,14 @@ def audit_lines(li: LineInputs, claims: AuditClaims, lt: LoadedTariff) -> tuple[
                                   lt.catalogue, checked, items.amount, items.cnt_milli)
 
 
-def compute_lines(li: LineInputs, claims: AuditClaims, waive_preselfpay: np.ndarray,
-                  lt: LoadedTariff, audited: tuple[LineItems, LineViolations] | None = None) -> LineResult:
-    """Both views of every line of one tariff version; `li.claim_pos` indexes `claims`.
-    `audited`: `audit_lines` of these lines, when already made."""
-    items, violations = audited or audit_lines(li, claims, lt)
-    waive = waive_preselfpay[li.claim_pos]
-    none = np.zeros(len(li.claim_pos), dtype=np.int64)
-    return LineResult(
-        amount=items.amount,
-        violations=violations,
-        audited=split(items, violations.qty_milli, violations.amount_fen, waive),
-        declared=split(items, none, none, waive),
-        person_bp=items.person_bp,
-    )
+def split_lines(li: LineInputs, rows: np.ndarray, audited: tuple[LineItems, LineViolations],
+                waive_preselfpay: np.ndarray, out: tuple[np.ndarray, ...], sums: np.ndarray,
+                declared: np.ndarray, taken: np.ndarray) -> None:
+    """Both views of a block of lines (`li`, one tariff version's, at batch rows `rows`) from
+    what `audit_lines` made of them: the audited split into `out` and, per claim (`li.claim_pos`),
+    into `sums` (LINE_FIELDS), the declared split into `declared` (in-policy, SHARE_FIELDS) and
+    what each edit took into `taken` (EDIT_CODES)."""
+    items, violations = audited
+    _split_lines(rows, li.claim_pos, items.amount, items.pric, items.cnt_milli, items.listed, items.level,
+                 items.share_bp, items.cap, items.person_bp, violations.qty_milli, violations.amount_fen,
+                 violations.taken, waive_preselfpay, out, sums, declared, taken)

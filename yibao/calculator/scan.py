@@ -1,24 +1,24 @@
-"""Claims in settlement order with annual accumulators, vectorized across persons.
+"""Claims in settlement order with annual accumulators (按结算顺序累计).
 
 Caps, deductibles and catastrophic tiers depend on what a person used earlier in the year, so
-claims must be processed in order (person, year, settlement date, `mdtrt_id`). Rather than loop
-over claims, step k processes every person-year's k-th claim at once: the number of numpy
-passes is the largest number of claims one person has in a year, not the number of claims.
-The state carries over from an accumulators table of earlier batches and is written back out.
+claims are paid in order (person, year, settlement date, `mdtrt_id`), each against its
+person-year's accumulators, by one compiled pass over the batch (`funds.settle`). This module
+orders the claims, numbers the person-years, and carries their accumulators over from an
+accumulators table of earlier batches and back out.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from yibao.calculator.funds import Used, advance, pay
+from yibao.calculator.funds import Used, settle
 from yibao.calculator.terms import (COV_CHRONIC, COV_OUTPATIENT, COV_SLOTS, DED_CHRONIC, DED_INPATIENT,
                                     DED_OUTPATIENT, DED_SLOTS, PAID_CHRONIC0, PAID_INPATIENT, PAID_OUTPATIENT,
                                     PAID_PRENATAL, TermArrays)
-from yibao.codes import positions, text_column, text_rank
+from yibao.codes import factorize, positions, text_column, text_rank
 from yibao.money import fen_to_yuan, yuan_array_to_fen
 from yibao.tables import LIST_SEP
 
@@ -69,15 +69,6 @@ def _empty_state(groups: int, diseases: int) -> Used:
                 pool_covered_month=np.zeros((groups, COV_SLOTS), dtype=np.int64))
 
 
-def _take(state: Used, g: np.ndarray) -> Used:
-    return Used(**{f.name: getattr(state, f.name)[g] for f in fields(Used)})
-
-
-def _put(state: Used, g: np.ndarray, new: Used) -> None:
-    for f in fields(Used):
-        getattr(state, f.name)[g] = getattr(new, f.name)
-
-
 def parse_chronic(text: str) -> dict[str, int]:
     out = {}
     for part in filter(None, (p.strip() for p in text.split(LIST_SEP))):
@@ -91,21 +82,28 @@ class Groups:
     """The (psn_no, year) person-years of a batch and its accumulators, sorted; a group's number
     is its row here. Keys are integers (person rank × 10,000 + year): no text is sorted twice."""
 
-    persons: np.ndarray  # distinct psn_no, sorted (object)
+    persons: pd.Series  # distinct psn_no, sorted
     keys: np.ndarray  # int64, sorted, unique
 
     @classmethod
-    def of(cls, *frames: pd.DataFrame) -> Groups:
-        psn = pd.concat([f["psn_no"].astype(object) for f in frames], ignore_index=True)
-        rank = text_rank(psn)
-        persons = np.empty(int(rank.max(initial=-1)) + 1, dtype=object)
-        persons[rank] = psn.to_numpy(dtype=object)
+    def of(cls, *frames: pd.DataFrame) -> tuple[Groups, np.ndarray]:
+        """The person-years of the frames' rows, and each row's group (the frames' rows one after
+        the other). Person numbers are hashed once (in Arrow when they are Arrow text) and only
+        the distinct ones sorted."""
+        columns = [f["psn_no"] for f in frames]
+        arrow = all(isinstance(c.dtype, pd.StringDtype) and c.dtype.storage == "pyarrow" for c in columns)
+        psn = pd.concat(columns if arrow else [c.astype(object) for c in columns], ignore_index=True)
+        code, distinct = factorize(psn)
+        rank_of = text_rank(distinct)
+        persons = distinct.iloc[np.argsort(rank_of)].reset_index(drop=True)
         year = np.concatenate([f["year"].to_numpy(dtype=np.int64) for f in frames])
-        return cls(persons, np.unique(rank * YEARS + year))
+        key = rank_of[code] * YEARS + year
+        keys, group = np.unique(key, return_inverse=True)
+        return cls(persons, keys), group.reshape(-1)
 
     def find(self, frame: pd.DataFrame) -> np.ndarray:
         """The group of each row of a frame with psn_no and year (all in the groups)."""
-        rank = positions(frame["psn_no"].astype(object), self.persons)
+        rank = positions(frame["psn_no"], self.persons)
         return np.searchsorted(self.keys, rank * YEARS + frame["year"].to_numpy(dtype=np.int64))
 
     def __len__(self) -> int:
@@ -183,43 +181,20 @@ def run(claims: pd.DataFrame, inscp_audited: np.ndarray, inscp_declared: np.ndar
     The declared view is paid from the same state as the audited one (it never advances it), and
     only where its in-policy amount differs: elsewhere it pays the same. `contributions`: also
     what each claim added to the accumulators (the ledger reverses a corrected claim with it):
-    `advance` from an empty state, so it is the same arithmetic as the scan's own. With `trace`
-    the audited amounts include the steps of each claim's arithmetic (`funds.pay`). `shares`: per
-    claim [n, 2] the fixed-share items' parts (`funds.pay`), audited and declared."""
+    the scan's own advance applied to an empty state, so it is the same arithmetic. With `trace`
+    the audited amounts include the steps of each claim's arithmetic (`funds.settle`). `shares`:
+    per claim [n, 2] the fixed-share items' parts, audited and declared."""
     n = len(claims)
     none = np.zeros((n, 2), np.int64)
     share_audited, share_declared = (none, none) if shares is None else shares
     setl = np.asarray(claims["setl_date"], dtype="datetime64[D]")
-    groups = Groups.of(claims, acc) if not acc.empty else Groups.of(claims)
-    group = groups.find(claims)
+    groups, group = Groups.of(claims, acc) if not acc.empty else Groups.of(claims)
+    group = group[:n]
     order = np.lexsort((text_rank(claims["mdtrt_id"]), setl, group))
     state = load_state(acc, groups, diseases)
 
-    sorted_group = group[order]
-    first = np.r_[True, sorted_group[1:] != sorted_group[:-1]] if n else np.zeros(0, bool)
-    start = np.maximum.accumulate(np.where(first, np.arange(n), 0)) if n else np.zeros(0, np.int64)
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n) - start
-    month = (setl.astype("datetime64[M]").astype(np.int64))
-
-    audited: dict[str, np.ndarray] = {}
-    declared_funds = np.zeros(n, dtype=np.int64)
-    by_rank = np.argsort(rank, kind="stable")
-    bounds = np.r_[0, np.cumsum(np.bincount(rank))] if n else np.zeros(1, np.int64)
-    for k in range(len(bounds) - 1):
-        idx = by_rank[bounds[k]:bounds[k + 1]]
-        g = group[idx]
-        used = _take(state, g)
-        t = terms.take(idx)
-        out = pay(inscp_audited[idx], month[idx], t, used, trace, share_audited[idx])
-        declared_funds[idx] = out["fund_pay_sumamt"]
-        differs = (inscp_declared[idx] != inscp_audited[idx]) | (share_declared[idx] != share_audited[idx]).any(axis=1)
-        if differs.any():
-            sub = idx[differs]
-            declared_funds[sub] = pay(inscp_declared[sub], month[sub], t.take(differs),
-                                      _take(used, differs), shares=share_declared[sub])["fund_pay_sumamt"]
-        _put(state, g, advance(used, out, t, month[idx]))
-        for name, values in out.items():
-            audited.setdefault(name, np.zeros((n,) + values.shape[1:], dtype=np.int64))[idx] = values
-    added = advance(_empty_state(n, len(diseases)), audited, terms, month) if contributions and n else None
+    month = setl.astype("datetime64[M]").astype(np.int64)
+    added = _empty_state(n, len(diseases)) if contributions and n else None
+    audited, declared_funds = settle(order, group, month, (inscp_audited, inscp_declared),
+                                     (share_audited, share_declared), terms, state, added, trace)
     return ScanResult(audited, declared_funds, state, groups, added)

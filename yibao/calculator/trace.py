@@ -1,7 +1,7 @@
 """The trace (计算过程): every step from a claim's lines to each fund's payment.
 
 Examiners answer disputes over a single yuan, so each amount must be shown as the steps that made
-it, with the tariff entry behind each step. The steps are not recomputed here: `funds.pay`
+it, with the tariff entry behind each step. The steps are not recomputed here: `funds.settle`
 records them (band by band, tier by tier, limit by limit) in the same arithmetic that pays the
 claim, and this module only lays those arrays out as rows, one block of claims per kind of step.
 Text (paths, labels, rule ids) is made once per distinct value and spread by integer codes.
@@ -284,7 +284,7 @@ def build_trace(rules_fired: pd.Series, audited: dict[str, np.ndarray], terms: T
     """One row per step (claim_pos, step, fund, action, label_zh, tariff_path, base, ratio_bp, limit,
     amount, rule_ids); money in fen, ratios in basis points, NONE where a step has none."""
     r = _Rows(rules_fired.reset_index(drop=True), terms)
-    if "_t_ded_limit" not in audited:  # no claim was paid (an empty batch)
+    if not len(rules_fired):  # an empty batch
         return r.frame()
     _lines(r, sums, by_code, titles)
     _basic(r, audited, terms, sums["inscp_scp_amt"] - sums["share_selfpay_amt"] - sums["share_fund_amt"])
