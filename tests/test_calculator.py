@@ -355,3 +355,13 @@ def test_chronic_deductible_per_claim_or_annual(scope: str, expected: list[tuple
     assert list(zip(claims.loc[["C1", "C2"], "act_pay_dedc"], claims.loc[["C1", "C2"], "hifp_pay"])) == expected
     used = result.accumulators["chronic_deductible_used"].iat[0]
     assert used == (300.0 if scope == "annual" else 0.0)
+
+
+def test_line_amounts_above_int32_fen_when_a_region_raises_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Per-line amounts are held in int32 fen while the line bound (10M yuan) keeps them below
+    2^31 fen, in int64 once a region raises it: a line of 30,000,000.01 yuan (3 × 10^9 fen, above
+    2^31) under a bound of 100M yuan is still counted to the fen, with a 10M-yuan line beside it."""
+    monkeypatch.setenv("YIBAO_MAX_LINE_YUAN", "100000000")
+    got = pay(make_case(lines=[x(30_000_000.01, line_id="1"), x(10_000_000, line_id="2")]))
+    assert got["medfee_sumamt"] == 40_000_000.01
+    assert got["inscp_scp_amt"] == 40_000_000.01

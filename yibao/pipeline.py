@@ -278,7 +278,7 @@ def _reject_rows(batch: Batch, claim_mask: np.ndarray, line_mask: np.ndarray, re
 
 
 def _yuan(fen: np.ndarray) -> np.ndarray:
-    return np.asarray(fen, dtype=np.int64) / 100
+    return np.asarray(fen) / 100  # integer fen (int32 or int64) to float64 yuan, no wider copy first
 
 
 def _iso(dates: pd.Series | np.ndarray) -> pd.Series:

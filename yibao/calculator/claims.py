@@ -21,8 +21,8 @@ from yibao.calculator.notes import calculator_reasons
 from yibao.calculator.trace import Cash, ShareLines, build_trace
 from yibao.calculator.terms import POOLS, build_terms, disease_codes
 from yibao.codes import any_bits, mask_text, positions, text_rank
-from yibao.limits import check_total_fen
-from yibao.money import yuan_array_to_fen
+from yibao.limits import check_total_fen, max_line_yuan
+from yibao.money import FEN, yuan_array_to_fen
 from yibao.tariffs.catalogue import NO_SHARE
 from yibao.tariffs.registry import LoadedTariff
 
@@ -67,6 +67,13 @@ class LineTotals:
     by_code: dict[str, np.ndarray]  # per claim: what each edit took (codes that occur, edit order)
 
 
+def _line_dtype() -> type:
+    """The type of the per-line amounts in fen: every one is at most its line's amount, which the
+    input bound keeps below 2^31 fen unless a region raised it (`limits.max_line_yuan`); int32
+    then, half the memory of ten million lines' eight amounts (320 MB)."""
+    return np.int32 if max_line_yuan() * FEN < 2**31 else np.int64
+
+
 def _blocks(claim_pos: np.ndarray, line_tariff: np.ndarray, n_claims: int, n_tariffs: int) -> list[np.ndarray]:
     """Rows of each (block of whole claims, tariff version), ascending. Whole claims, because the
     quantity edits look across a claim's lines."""
@@ -87,11 +94,11 @@ def _lines(li: LineInputs, claims: pd.DataFrame, tariffs: dict[str, LoadedTariff
     to be columns of `claims`, computed beside the line pass) as if nothing were waived; then
     the few waived claims' lines run again, their claims' sums started over."""
     n, n_claims = len(li.claim_pos), len(claims)
-    audited = tuple(np.zeros(n, np.int64) for _ in LINE_FIELDS)
+    audited = tuple(np.zeros(n, _line_dtype()) for _ in LINE_FIELDS)
     sums = np.zeros((len(LINE_FIELDS), n_claims), np.int64)
     declared = np.zeros((1 + len(SHARE_FIELDS), n_claims), np.int64)
     taken = np.zeros((len(EDIT_CODES), n_claims), np.int64)
-    mask = np.zeros(n, np.int64)
+    mask = np.zeros(n, np.int8)  # 7 edits: a bit each
     person_bp = np.full(n, NO_SHARE, np.int16)  # bp fit: a small array beside ten million lines
     audit_claims = AuditClaims.of(claims)
     versions = list(tariffs.values())
