@@ -26,14 +26,14 @@ import json, resource, sys, tempfile, time
 from pathlib import Path
 import pyarrow.parquet as pq
 import yibao
-from yibao.partition import input_tables, split
+from yibao.partition import Runner, input_tables, split
 source, n = Path(sys.argv[1]), int(sys.argv[2])
 tables = input_tables(source, None)
 lines = tables["lines"]
 count = pq.ParquetFile(lines).metadata.num_rows if lines.suffix == ".parquet" else sum(1 for _ in open(lines, "rb")) - 1
 if n:
     started = time.perf_counter()
-    split(tables, n, Path(tempfile.mkdtemp(dir=sys.argv[3])) / "split")
+    split(tables, n, Path(tempfile.mkdtemp(dir=sys.argv[3])) / "split", Runner())
     seconds = time.perf_counter() - started
 else:
     seconds = 0.0

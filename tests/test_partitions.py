@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import yibao
 from yibao.errors import InputError
 from yibao.io import load_batch, read_table, write_tables
-from yibao.partition import Router, _hashes, score_partitioned
+from yibao.partition import Router, Runner, _hashes, score_partitioned
 from yibao.pipeline import score_batch
 from yibao.scored import TABLES, write_scored
 from yibao.synth import generate
@@ -147,14 +147,45 @@ def _three_buckets(buckets) -> list[int]:
     return sorted(seen.values())[:3]
 
 
-def test_dask_local_cluster_equals_the_whole_batch(broken: Path, tmp_path: Path) -> None:
-    """Four partitions as tasks on a LocalCluster of two worker processes (loopback only)."""
-    from yibao.cluster import dask_runner
+@pytest.fixture(scope="module")
+def broken_groups(broken: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The broken batch as Parquet of small row groups (text cells as in the CSV), so the split
+    cuts each table into several slices."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    whole = _whole(broken, tmp_path / "whole")
-    score_partitioned(broken, tmp_path / "dask", 4, run=dask_runner(workers=2))
+    folder = tmp_path_factory.mktemp("broken-groups")
+    for csv in broken.glob("*.csv"):
+        table = pa.Table.from_pandas(_text(csv), preserve_index=False)
+        pq.write_table(table, folder / f"{csv.stem}.parquet", row_group_size=97)
+    return folder
+
+
+class _Workers(Runner):
+    workers = 3  # six slices a table, one after another here
+
+
+def test_slices_split_by_tasks_equal_the_whole_batch(broken_groups: Path, tmp_path: Path) -> None:
+    """Each Parquet table cut into six slices by row groups, each split by its own task: rows,
+    file row numbers in rejects and every output equal the whole run's."""
+    import pyarrow.parquet as pq
+
+    assert pq.ParquetFile(broken_groups / "lines.parquet").metadata.num_row_groups >= 6
+    whole = _whole(broken_groups, tmp_path / "whole")
+    score_partitioned(broken_groups, tmp_path / "parts", 4, run=_Workers())
+    _assert_equal(whole, tmp_path / "parts")
+    assert len(_table(whole, "rejects")) > 8  # the broken rows are there, named by file row
+
+
+def test_dask_local_cluster_equals_the_whole_batch(broken_groups: Path, tmp_path: Path) -> None:
+    """Four partitions as tasks on a LocalCluster of two worker processes (loopback only), the
+    split too: four slices a table, split by the workers."""
+    from yibao.cluster import DaskRunner
+
+    whole = _whole(broken_groups, tmp_path / "whole")
+    score_partitioned(broken_groups, tmp_path / "dask", 4, run=DaskRunner(workers=2))
     _assert_equal(whole, tmp_path / "dask")
-    score_partitioned(broken, tmp_path / "local", 4)
+    score_partitioned(broken_groups, tmp_path / "local", 4)
     manifests = [(tmp_path / f / "manifest.json").read_bytes() for f in ("dask", "local")]
     assert manifests[0] == manifests[1]  # the same bytes, part for part, whoever scored them
 

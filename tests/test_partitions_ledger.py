@@ -172,13 +172,13 @@ def test_a_claim_resent_in_a_later_partitioned_batch_is_rejected_as_duplicate(ba
 def test_a_dask_cluster_commits_what_a_whole_run_commits(batches: Path, tmp_path: Path) -> None:
     """February's partitions as tasks on a LocalCluster of two worker processes reading the
     ledger; the client commits."""
-    from yibao.cluster import dask_runner
+    from yibao.cluster import DaskRunner
 
     whole, parts = str(tmp_path / "whole.db"), str(tmp_path / "parts.db")
     for url in (whole, parts):
         score(batches / "jan", tmp_path / "jan", url, "2025-01", "--overwrite")
     score(batches / "feb", tmp_path / "w-feb", whole, "2025-02")
-    score_partitioned(batches / "feb", tmp_path / "p-feb", PARTITIONS, run=dask_runner(workers=2),
+    score_partitioned(batches / "feb", tmp_path / "p-feb", PARTITIONS, run=DaskRunner(workers=2),
                       ledger=parts, period="2025-02")
     assert_same_ledger(whole, parts)
     assert_same_outputs(tmp_path / "w-feb", tmp_path / "p-feb")

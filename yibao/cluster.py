@@ -3,9 +3,11 @@
 A province's month is more than one machine should score in one go; its partitions of persons
 (`yibao.partition`) are independent, so each becomes one Dask task: it reads its partition's
 split Parquet files, scores them through the one pipeline (`yibao.partition.score_part`) and
-writes its own output parts. The client only splits the input, waits, and seals the output
-folder with its manifest, so an output is still written whole or not at all. Workers and client
-must see the output's parent folder at the same path (shared storage, docs/scale.md).
+writes its own output parts. The split is tasks too, a slice of each input table each
+(`yibao.partition.split_slice`), routed by the claim keys the client reads and sends to every
+worker once. The client reads the keys, waits, and seals the output folder with its manifest,
+so an output is still written whole or not at all. Workers and client must see the input and
+the output's parent folder at the same paths (shared storage, docs/scale.md).
 
 Without a scheduler address the cluster is a `LocalCluster` on this machine: one single-threaded
 worker process per core (the pipeline's arithmetic holds the GIL, so processes, not threads).
@@ -15,36 +17,51 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any, Callable, Sequence
 
 from yibao.errors import InputError
-from yibao.partition import Job, PartStats, Runner, score_part
+from yibao.partition import Runner
 
 
-def dask_runner(scheduler: str | None = None, workers: int | None = None, progress: bool = False) -> Runner:
-    """A runner of partitions on the Dask scheduler at `scheduler`, or on a local cluster of
-    `workers` processes (default: one per core)."""
+class DaskRunner(Runner):
+    """The tasks of a partitioned run on the Dask scheduler at `scheduler`, or on a local cluster
+    of `workers` processes (default: one per core), one client for the whole run."""
 
-    def run(job: Job, partitions: int) -> list[PartStats]:
+    def __init__(self, scheduler: str | None = None, workers: int | None = None, progress: bool = False) -> None:
+        super().__init__()
+        self.scheduler, self.local_workers, self.progress = scheduler, workers, progress
+        self.cluster: Any = None
+        self.client: Any = None
+
+    def __enter__(self) -> DaskRunner:
         from distributed import Client, LocalCluster
-        from distributed import progress as show_progress
 
         logging.getLogger("distributed").setLevel(logging.WARNING)  # its INFO lines would bury ours
-        cluster = None
-        if scheduler is None:
-            cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                                   processes=True, host="127.0.0.1", dashboard_address=None)
+        if self.scheduler is None:
+            self.cluster = LocalCluster(n_workers=self.local_workers or os.cpu_count() or 1, threads_per_worker=1,
+                                        processes=True, host="127.0.0.1", dashboard_address=None)
         try:
-            try:
-                client = Client(scheduler or cluster)
-            except (OSError, TimeoutError) as exc:
-                raise InputError(f"cannot reach the Dask scheduler {scheduler}: {str(exc).splitlines()[0]}") from None
-            with client:
-                futures = client.map(score_part, [job] * partitions, range(partitions), pure=False)
-                if progress:
-                    show_progress(futures)
-                return client.gather(futures)
-        finally:
-            if cluster is not None:
-                cluster.close()
+            self.client = Client(self.scheduler or self.cluster)
+        except (OSError, TimeoutError) as exc:
+            self.__exit__()
+            raise InputError(f"cannot reach the Dask scheduler {self.scheduler}: {str(exc).splitlines()[0]}") from None
+        self.workers = max(1, sum(w.get("nthreads", 1) for w in self.client.scheduler_info()["workers"].values()))
+        return self
 
-    return run
+    def __exit__(self, *exc: object) -> None:
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+        self.client = self.cluster = None
+
+    def share(self, value: Any) -> Any:
+        return self.client.scatter(value, broadcast=True)
+
+    def map(self, fn: Callable[..., Any], items: Sequence[Any], scoring: bool = False, **shared: Any) -> list[Any]:
+        from distributed import progress as show_progress
+
+        futures = self.client.map(fn, list(items), pure=False, **shared)
+        if scoring and self.progress:
+            show_progress(futures)
+        return self.client.gather(futures)

@@ -26,7 +26,8 @@ table equals a whole run's row for row (tests/test_partitions.py).
 
 Reading is streamed for Parquet (row groups, keys by column projection) and CSV (chunks of
 `CHUNK` rows), so peak memory is one partition plus the claim keys, held as 64-bit hashes; an
-xlsx sheet is read whole once to be split. With a ledger, each partition plans and scores
+xlsx sheet is read whole once to be split. The split is the runner's tasks, a slice of each table
+each (`split_slice`): on a cluster the workers split the input side by side. With a ledger, each partition plans and scores
 against it and the client commits the batch in one transaction (yibao.ledger.parts).
 """
 
@@ -69,6 +70,7 @@ CHUNK = 1 << 18  # rows read at once while splitting (a row group of each part p
 # measuring: with 16 MB blocks it held a 180 MB file whole), so blocks stay small and are gathered
 CSV_BLOCK = 1 << 20
 OUTPUTS = ("claims", "lines", "accumulators", "violations", "rejects")
+SLICES_PER_WORKER = 2  # a Parquet table's slices per worker: work enough for all while one is slow
 LINES_PER_PARTITION = 1_000_000  # `--partitions auto`: about 400 MB to score, a tenth of a small server
 CSV_LINE_BYTES = 100  # about what a line takes in a CSV export, to count lines without reading them
 SUMMARY_CLAIMS = ("med_type", "institution_id", "decision", "reason_codes", "calendar_estimated")
@@ -79,7 +81,7 @@ class Job:
     """What scoring one partition needs; plain paths and strings, so a Dask worker gets it by
     pickle and reads the split files from storage it shares with the client."""
 
-    split: str  # folder of the split tables: <table>/part-NNNNN.parquet
+    split: str  # folder of the split tables: <table>/part-NNNNN/ (a part file per slice of the input)
     out: str  # folder the output parts are written to
     sources: dict[str, str]  # table → its input file, as rejects name it
     tariff: str | None = None
@@ -97,7 +99,36 @@ class PartStats:
     ledger: PartLedger | None = None
 
 
-Runner = Callable[[Job, int], list[PartStats]]
+class Runner:
+    """Runs the tasks of a partitioned run: here one after another in this process, so peak memory
+    is one task's (a Dask cluster's runner, `yibao.cluster`, spreads them over its workers).
+    Used as a context manager around the run; `done` is called after each scored partition (a
+    progress bar)."""
+
+    workers = 1  # tasks at once: the split cuts each Parquet table into SLICES_PER_WORKER × this
+
+    def __init__(self, done: Callable[[], None] = lambda: None) -> None:
+        self.done = done
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def share(self, value: Any) -> Any:
+        """`value` as the tasks of one `map` get it (a cluster sends it to each worker once)."""
+        return value
+
+    def map(self, fn: Callable[..., Any], items: Sequence[Any], scoring: bool = False, **shared: Any) -> list[Any]:
+        """`fn(item, **shared)` for every item, the results in order; `scoring`: the items are
+        partitions being scored (what a progress bar counts)."""
+        results = []
+        for item in items:
+            results.append(fn(item, **shared))
+            if scoring:
+                self.done()
+        return results
 
 
 # --- splitting ------------------------------------------------------------------------------
@@ -292,19 +323,122 @@ def _route(table: str, path: Path, router: Router) -> Callable[[pa.Table], np.nd
 Owners = Callable[[np.ndarray], dict[str, str]]  # claim ids → the person each was paid to (the ledger)
 
 
-def split(tables: dict[str, Path], n: int, into: Path, owners: Owners | None = None) -> None:
-    """Write every table but institutions as `into/<table>/part-NNNNN.parquet`, one per partition,
-    each row with its file row in `_yibao_row`. `owners`: with a ledger, the person each
-    corrected claim was paid to, who must meet the correction's person (the reversal takes
-    their accumulators back)."""
+def split(tables: dict[str, Path], n: int, into: Path, run: Runner, owners: Owners | None = None) -> None:
+    """Write every table but institutions as `into/<table>/part-NNNNN/` (a folder per partition,
+    holding a `part-SSSSS.parquet` per slice of the input that had rows for it), each row with its
+    file row in `_yibao_row`. The claim keys are read here; the rows are split by the runner's
+    tasks, a slice of each table each (`split_slice`): on a cluster the workers split a
+    province's lines side by side, reading and writing the shared storage. `owners`: with a
+    ledger, the person each corrected claim was paid to, who must meet the correction's person
+    (the reversal takes their accumulators back)."""
     try:
-        router = Router(n, *_claim_keys(tables["claims"], owners))
-        for table, path in tables.items():
-            if table != SHARED:
-                _split_table(path, _route(table, path, router), n, into / table)
+        router = run.share(Router(n, *_claim_keys(tables["claims"], owners)))
+        slices = [s for table, path in tables.items() if table != SHARED
+                  for s in _slices(table, path, SLICES_PER_WORKER * run.workers)]
+        run.map(split_slice, slices, router=router, n=n, into=str(into))
     finally:
         _sheet.cache_clear()  # not to hold a whole sheet while the partitions are scored
         _csv_encoding.cache_clear()  # a file of the same name may be written again
+
+
+@dataclass(frozen=True)
+class Slice:
+    """Consecutive rows of one input table that one task splits: row groups of its Parquet
+    files, or a whole CSV or xlsx file (neither can be cut safely without reading it)."""
+
+    table: str
+    path: str  # the table as given (a file or a folder of parts): what errors name
+    parts: tuple[tuple[str, tuple[int, ...]], ...]  # Parquet files and their row groups; () the whole file
+    first_row: int  # file row of the slice's first row
+    index: int  # the slice's number; slice 0 writes every partition, so an empty one has its columns
+    schema: pa.Schema | None  # what every part's rows are cast to (the first Parquet part's), None: the first chunk's
+
+
+def _slices(table: str, path: Path, pieces: int) -> list[Slice]:
+    """A Parquet table cut by row groups into at most `pieces` slices of about equal rows; any
+    other file one slice."""
+    if not _is_parquet(path):
+        return [Slice(table, str(path), (), 0, 0, None)]
+    groups = []  # (file, row group, rows); a file with no rows stands for itself with no group
+    for file in _files(path):
+        try:
+            meta = pq.ParquetFile(file).metadata
+        except READ_ERRORS as exc:
+            raise unreadable(file, exc) from None
+        groups += [(str(file), g, meta.row_group(g).num_rows) for g in range(meta.num_row_groups)] or [(str(file), -1, 0)]
+    schema = pq.ParquetFile(groups[0][0]).schema_arrow
+    schema = schema.append(pa.field(ROW, pa.int64())).remove_metadata()
+    total = sum(rows for _, _, rows in groups)
+    target = max(-(-total // max(pieces, 1)), 1)
+    slices, start, current, taken = [], 0, [], 0
+    for file, group, rows in groups:
+        current.append((file, group))
+        taken += rows
+        if taken >= target:
+            slices.append(_slice(table, path, current, start, len(slices), schema))
+            start, current, taken = start + taken, [], 0
+    if current or not slices:
+        slices.append(_slice(table, path, current, start, len(slices), schema))
+    return slices
+
+
+def _slice(table: str, path: Path, groups: list[tuple[str, int]], first_row: int, index: int,
+           schema: pa.Schema) -> Slice:
+    files: dict[str, list[int]] = {}
+    for file, group in groups:
+        files.setdefault(file, []).extend([group] if group >= 0 else [])
+    return Slice(table, str(path), tuple((f, tuple(g)) for f, g in files.items()), first_row, index, schema)
+
+
+def _slice_chunks(piece: Slice) -> Iterator[pa.Table]:
+    """The raw rows of a slice in order, a chunk of about `CHUNK` rows at a time."""
+    if not piece.parts:
+        yield from _chunks(Path(piece.path))
+        return
+    for file, groups in piece.parts:
+        parquet = pq.ParquetFile(file)
+        if not groups:
+            yield parquet.schema_arrow.empty_table()
+            continue
+        for batch in parquet.iter_batches(batch_size=CHUNK, row_groups=list(groups)):
+            yield pa.Table.from_batches([batch])
+
+
+def split_slice(piece: Slice, router: Router, n: int, into: str) -> None:
+    """Send each row of a slice to its partition's folder, as the slice's own part file there."""
+    path = Path(piece.path)
+    route = _route(piece.table, path, router)
+    folder = Path(into) / piece.table
+    writers: dict[int, pq.ParquetWriter] = {}
+    schema = piece.schema
+
+    def writer(k: int) -> pq.ParquetWriter:
+        if k not in writers:
+            (folder / PART.format(k)).mkdir(parents=True, exist_ok=True)
+            writers[k] = pq.ParquetWriter(folder / PART.format(k) / f"{PART.format(piece.index)}.parquet", schema)
+        return writers[k]
+
+    offset = piece.first_row
+    try:
+        for chunk in _slice_chunks(piece):
+            chunk = chunk.append_column(ROW, pa.array(np.arange(offset, offset + len(chunk), dtype=np.int64)))
+            offset += len(chunk)
+            if schema is None:
+                schema = chunk.schema
+            elif not chunk.schema.equals(schema):  # an input table in parts typed differently part by part
+                try:
+                    chunk = chunk.cast(schema)
+                except (pa.ArrowException, ValueError):
+                    raise InputError("its parts do not have the same columns and types", file=str(path)) from None
+            bucket = route(chunk) if route is not None else np.zeros(len(chunk), dtype=np.int64)
+            for k in np.unique(bucket):
+                writer(int(k)).write_table(chunk.filter(pa.array(bucket == k)))
+        if piece.index == 0:
+            for k in range(n):
+                writer(k)
+    finally:
+        for w in writers.values():
+            w.close()
 
 
 def _claim_keys(path: Path, owners: Owners | None) -> tuple[np.ndarray, np.ndarray,
@@ -334,30 +468,9 @@ def _claim_keys(path: Path, owners: Owners | None) -> tuple[np.ndarray, np.ndarr
     return np.concatenate(psn), np.concatenate(ids), links
 
 
-def _split_table(path: Path, route: Callable[[pa.Table], np.ndarray] | None, n: int, folder: Path) -> None:
-    folder.mkdir(parents=True)
-    writers: list[pq.ParquetWriter] = []
-    offset = 0
-    for chunk in _chunks(path):
-        chunk = chunk.append_column(ROW, pa.array(np.arange(offset, offset + len(chunk), dtype=np.int64)))
-        offset += len(chunk)
-        if not writers:
-            writers = [pq.ParquetWriter(folder / f"{PART.format(k)}.parquet", chunk.schema) for k in range(n)]
-        elif chunk.schema != writers[0].schema:  # an input table in parts typed differently part by part
-            try:
-                chunk = chunk.cast(writers[0].schema)
-            except (pa.ArrowException, ValueError):
-                raise InputError("its parts do not have the same columns and types", file=str(path)) from None
-        bucket = route(chunk) if route is not None else np.zeros(len(chunk), dtype=np.int64)
-        for k in np.unique(bucket):
-            writers[k].write_table(chunk.filter(pa.array(bucket == k)))
-    for writer in writers:
-        writer.close()
-
-
 # --- scoring one partition ------------------------------------------------------------------
 
-def score_part(job: Job, k: int) -> PartStats:
+def score_part(k: int, job: Job) -> PartStats:
     """Validate and score partition `k` through the one pipeline and write its output parts."""
     raw: dict[str, pd.DataFrame] = {}
     rows: dict[str, np.ndarray] = {}
@@ -365,7 +478,7 @@ def score_part(job: Job, k: int) -> PartStats:
         if table == SHARED:
             raw[table] = read_table(Path(source), table)
             continue
-        frame = read_table(Path(job.split) / table / f"{PART.format(k)}.parquet")
+        frame = read_table(Path(job.split) / table / PART.format(k))
         rows[table] = frame.pop(ROW).to_numpy(dtype=np.int64)
         raw[table] = frame
     batch, rejects = normalize(raw, dict(job.sources), rows)
@@ -388,18 +501,6 @@ def score_part(job: Job, k: int) -> PartStats:
     return PartStats({name: len(frame) for name, frame in tables.items()},
                      {str(t) for t in result.claims["tariff"] if str(t)}, owed)
 
-
-def run_locally(job: Job, n: int, done: Callable[[], None] = lambda: None) -> list[PartStats]:
-    """The partitions one after another in this process: peak memory is one partition's.
-    `done` is called after each (a progress bar)."""
-    stats = []
-    for k in range(n):
-        stats.append(score_part(job, k))
-        done()
-    return stats
-
-
-# --- the whole run --------------------------------------------------------------------------
 
 def input_tables(source: Path, accumulators: Path | None) -> dict[str, Path]:
     """The table files of a batch folder (a file or a folder of Parquet parts per table)."""
@@ -431,7 +532,7 @@ def auto_partitions(source: Path) -> int:
     return max(1, -(-count // LINES_PER_PARTITION))
 
 
-def score_partitioned(source: Path, out: Path, partitions: int, *, run: Runner = run_locally,
+def score_partitioned(source: Path, out: Path, partitions: int, *, run: Runner | None = None,
                       tariff: str | None = None, accumulators: Path | None = None, trace: bool = False,
                       overwrite: bool = False, ledger: str | None = None, period: str | None = None,
                       tell: Callable[[Outcome], None] = lambda outcome: None) -> dict[str, Any]:
@@ -460,10 +561,11 @@ def score_partitioned(source: Path, out: Path, partitions: int, *, run: Runner =
     commit: list[Callable[[], None]] = []
 
     def write(folder: Path) -> dict[str, Any]:
-        split(tables, partitions, folder / SPLIT, None if run_ledger is None else owners(run_ledger))
-        job = Job(str(folder / SPLIT), str(folder), {name: str(path) for name, path in tables.items()},
-                  tariff, trace, run_ledger)
-        stats = run(job, partitions)
+        with run or Runner() as runner:
+            split(tables, partitions, folder / SPLIT, runner, None if run_ledger is None else owners(run_ledger))
+            job = Job(str(folder / SPLIT), str(folder), {name: str(path) for name, path in tables.items()},
+                      tariff, trace, run_ledger)
+            stats = runner.map(score_part, range(partitions), scoring=True, job=runner.share(job))
         shutil.rmtree(folder / SPLIT)
         if run_ledger is not None:
             if known is not None:

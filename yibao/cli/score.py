@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import contextmanager
-from functools import partial
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
@@ -134,7 +133,7 @@ def _partitioned(input: Path, out: Path, partitions: Optional[str], engine: str,
                  period: Optional[str], trace: bool, overwrite: bool, quiet: bool, tell: Callable) -> dict:
     """`--partitions` / `--engine dask`: the batch scored by partitions of persons (yibao.partition)."""
     from yibao.errors import InputError
-    from yibao.partition import auto_partitions, run_locally, score_partitioned
+    from yibao.partition import Runner, auto_partitions, score_partitioned
 
     if scheduler is not None and engine != "dask":
         raise InputError("--scheduler is the address of a Dask scheduler: give it with --engine dask")
@@ -149,14 +148,13 @@ def _partitioned(input: Path, out: Path, partitions: Optional[str], engine: str,
     else:
         raise InputError(f"--partitions {partitions}: give a whole number of at least 1, or auto")
     if engine == "dask":
-        from yibao.cluster import dask_runner
+        from yibao.cluster import DaskRunner
 
-        return score_partitioned(input, out, count, run=dask_runner(scheduler, progress=not quiet), tariff=tariff,
+        return score_partitioned(input, out, count, run=DaskRunner(scheduler, progress=not quiet), tariff=tariff,
                                  accumulators=accumulators, trace=trace, overwrite=overwrite, ledger=ledger,
                                  period=period, tell=tell)
     with Progress(TextColumn("scoring partitions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), transient=True, disable=quiet) as progress:
         task = progress.add_task("", total=count)
-        run = partial(run_locally, done=lambda: progress.advance(task))
-        return score_partitioned(input, out, count, run=run, tariff=tariff, accumulators=accumulators,
+        return score_partitioned(input, out, count, run=Runner(done=lambda: progress.advance(task)), tariff=tariff, accumulators=accumulators,
                                  trace=trace, overwrite=overwrite, ledger=ledger, period=period, tell=tell)
