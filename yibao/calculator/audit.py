@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
@@ -26,6 +27,9 @@ from yibao.codes import text_rank
 from yibao.money import div_half_up
 from yibao.tables import LIST_SEP
 from yibao.tariffs.catalogue import NO_LIMIT
+
+if TYPE_CHECKING:
+    from yibao.calculator.catalogue import CatalogueArrays
 
 WHOLE_LINE_EDITS = ("GENDER", "AGE", "LEVEL", "SETTING", "INDICATION")
 QUANTITY_EDITS = ("QTY_DAY", "BED_DAYS")
@@ -233,7 +237,7 @@ def _line_amounts(primary: np.ndarray, amount: np.ndarray, cnt_milli: np.ndarray
 
 
 def find_violations(cp: np.ndarray, rank: np.ndarray, service: np.ndarray, item_key: np.ndarray,
-                    claims: AuditClaims, cat_pos: np.ndarray, catalogue: pd.DataFrame,
+                    claims: AuditClaims, cat_pos: np.ndarray, catalogue: CatalogueArrays,
                     checked: np.ndarray, amount_fen: np.ndarray, cnt_milli: np.ndarray) -> LineViolations:
     """Definite audit edits for every line.
 
@@ -248,23 +252,21 @@ def find_violations(cp: np.ndarray, rank: np.ndarray, service: np.ndarray, item_
     k = cat_pos[rows]
     primary = np.full(n, -1, dtype=np.int8)
     _whole_line_edits(rows, cp, cat_pos, ymd(service[rows]), claims.birth,
-                      indication_ok(catalogue["indications"].to_numpy(dtype=object), k, claims.diagnoses,
-                                    claims.dx[cp[rows]]),
-                      claims.gender, claims.level, claims.inpatient, gender_codes(catalogue["gender"]),
-                      catalogue["age_from"].to_numpy(np.int64), catalogue["age_below"].to_numpy(np.int64),
-                      catalogue["min_level"].to_numpy(np.int64), catalogue["inpatient_only"].to_numpy(bool), primary)
+                      indication_ok(catalogue.indications, k, claims.diagnoses, claims.dx[cp[rows]]),
+                      claims.gender, claims.level, claims.inpatient, catalogue.gender, catalogue.age_from,
+                      catalogue.age_below, catalogue.min_level, catalogue.inpatient_only, primary)
 
     # Quantity edits on what the whole-line edits left.
     rows = rows[primary[rows] < 0]
     open_qty = np.zeros(n, dtype=np.int64)
     open_qty[rows] = cnt_milli[rows]
     day = service.astype(np.int64)
-    max_per_day = catalogue["max_per_day_milli"].to_numpy(np.int64)
+    max_per_day = catalogue.max_per_day
     order, starts = _ordered_groups(rows[max_per_day[cat_pos[rows]] < NO_LIMIT], [cp, item_key, day], [rank])
     qty_day = np.zeros(n, dtype=np.int64)
     _take_excess(order, starts, open_qty, max_per_day[cat_pos[order[starts[:-1]]]], qty_day)
     open_qty -= qty_day
-    order, starts = _ordered_groups(rows[(catalogue["kind"] == "bed").to_numpy()[cat_pos[rows]]], [cp], [day, rank])
+    order, starts = _ordered_groups(rows[catalogue.bed[cat_pos[rows]]], [cp], [day, rank])
     bed_days = np.zeros(n, dtype=np.int64)
     _take_excess(order, starts, open_qty, claims.stay_milli[cp[order[starts[:-1]]]], bed_days)
 

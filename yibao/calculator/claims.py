@@ -15,6 +15,7 @@ import pandas as pd
 
 from yibao.calculator import scan
 from yibao.calculator.audit import EDIT_CODES, AuditClaims, split_admissions
+from yibao.calculator.catalogue import CatalogueArrays
 from yibao.calculator.lines import SHARE_FIELDS, SPLIT_FIELDS, LineInputs, audit_lines, split_lines
 from yibao.calculator.maternity import allowance_fen, grant_fen
 from yibao.calculator.notes import calculator_reasons
@@ -101,15 +102,15 @@ def _lines(li: LineInputs, claims: pd.DataFrame, tariffs: dict[str, LoadedTariff
     mask = np.zeros(n, np.int8)  # 7 edits: a bit each
     person_bp = np.full(n, NO_SHARE, np.int16)  # bp fit: a small array beside ten million lines
     audit_claims = AuditClaims.of(claims)
-    versions = list(tariffs.values())
+    catalogues = [CatalogueArrays.of(lt, li.items) for lt in tariffs.values()]
     line_tariff = positions(claims["tariff_key"], list(tariffs))[li.claim_pos]
 
     def line_pass(lines: np.ndarray | None, waive: np.ndarray) -> None:  # lines: None for all
         claim_pos, tariff = (li.claim_pos, line_tariff) if lines is None else (li.claim_pos[lines], line_tariff[lines])
-        for rows in _blocks(claim_pos, tariff, n_claims, len(versions)):
+        for rows in _blocks(claim_pos, tariff, n_claims, len(catalogues)):
             rows = rows if lines is None else lines[rows]
             block = li.take(rows)
-            made = audit_lines(block, audit_claims, versions[line_tariff[rows[0]]])
+            made = audit_lines(block, audit_claims, catalogues[line_tariff[rows[0]]])
             split_lines(block, rows, made, waive, audited, sums, declared, taken)
             mask[rows] = made[1].mask
             person_bp[rows] = made[0].person_bp

@@ -14,23 +14,16 @@ import numpy as np
 import pandas as pd
 
 from yibao.calculator.audit import AuditClaims, LineViolations, _half_up, _kernel, find_violations
+from yibao.calculator.catalogue import CatalogueArrays, day_numbers, level_codes
 from yibao.calculator.dates import day_array
-from yibao.money import BP, FEN, ratio_to_bp
+from yibao.money import BP, FEN
 from yibao.tariffs.catalogue import NO_LIMIT, NO_SHARE
-from yibao.tariffs.registry import LoadedTariff
-from yibao.codes import factorize, positions, text_rank
+from yibao.codes import factorize, text_rank
 
 SPLIT_FIELDS = ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt")
 SHARE_FIELDS = ("share_selfpay_amt", "share_fund_amt")
 """Of the in-policy amount, the parts of items with a fixed person share (the catalogue's
 `person_share`): the person's share, and what the basic fund pays directly."""
-LEVELS = ("", "01", "02", "03")  # 甲/乙/丙 catalogue levels as codes 1/2/3; 0: not given inline
-
-
-def level_codes(values: pd.Series) -> np.ndarray:
-    return np.maximum(positions(values, LEVELS), 0)
-
-
 @dataclass(frozen=True)
 class LineInputs:
     """The lines as the arithmetic reads them: numbers and integer codes, no per-line text.
@@ -86,11 +79,6 @@ class LineItems:
     person_bp: np.ndarray  # fixed person share (NO_SHARE: none)
 
 
-def _days(dates: np.ndarray | pd.Series) -> np.ndarray:
-    """Dates as day numbers (int64), as the compiled loops compare them."""
-    return np.asarray(dates, dtype="datetime64[D]").view(np.int64)
-
-
 @_kernel
 def _resolve(pos: np.ndarray, item: np.ndarray, service: np.ndarray, inline_level: np.ndarray, pric: np.ndarray,
              cnt: np.ndarray, given_amount: np.ndarray, selfpay_prop: np.ndarray, price_cap: np.ndarray,
@@ -130,15 +118,10 @@ def _resolve(pos: np.ndarray, item: np.ndarray, service: np.ndarray, inline_leve
     return amount, pric_fen, cnt_milli, listed, level, share, cap, cat_pos, person
 
 
-def resolve_items(li: LineInputs, lt: LoadedTariff) -> LineItems:
-    cat = lt.catalogue
-    kind_share = {k: ratio_to_bp(v) for k, v in lt.tariff.preselfpay_by_kind.items()}
-    by_kind = np.array([kind_share.get(k, 0) for k in cat["kind"]], dtype=np.int64)
-    cat_share = np.where(cat["selfpay_bp"].isna(), by_kind, cat["selfpay_bp"].fillna(0)).astype(np.int64)
-    return LineItems(*_resolve(positions(li.items, cat["code"]), li.item, _days(li.service), li.level, li.pric,
-                               li.cnt, li.given_amount, li.selfpay_prop, li.price_cap, _days(cat["valid_from"]),
-                               _days(cat["valid_to"]), level_codes(cat["level"]), cat_share,
-                               cat["price_cap_fen"].to_numpy(np.int64), cat["person_share_bp"].to_numpy(np.int64)))
+def resolve_items(li: LineInputs, cat: CatalogueArrays) -> LineItems:
+    return LineItems(*_resolve(cat.item_rows, li.item, day_numbers(li.service), li.level, li.pric, li.cnt,
+                               li.given_amount, li.selfpay_prop, li.price_cap, cat.valid_from, cat.valid_to,
+                               cat.level, cat.share_bp, cat.price_cap, cat.person_bp))
 
 
 @numba.njit(inline="always")
@@ -191,13 +174,13 @@ def _split_lines(rows: np.ndarray, claim_pos: np.ndarray, amount: np.ndarray, pr
         declared[2, c] += full[5]
 
 
-def audit_lines(li: LineInputs, claims: AuditClaims, lt: LoadedTariff) -> tuple[LineItems, LineViolations]:
+def audit_lines(li: LineInputs, claims: AuditClaims, cat: CatalogueArrays) -> tuple[LineItems, LineViolations]:
     """What the catalogue says of each line and what the audit edits take: the part of the line
     pass that needs no rule conclusion (so it can run while the rules are still concluding)."""
-    items = resolve_items(li, lt)
+    items = resolve_items(li, cat)
     checked = (items.cat_pos >= 0) & ((items.level == 1) | (items.level == 2))
     return items, find_violations(li.claim_pos, li.rank, li.service, li.item, claims, items.cat_pos,
-                                  lt.catalogue, checked, items.amount, items.cnt_milli)
+                                  cat, checked, items.amount, items.cnt_milli)
 
 
 def split_lines(li: LineInputs, rows: np.ndarray, audited: tuple[LineItems, LineViolations],
