@@ -79,12 +79,22 @@ def row_groups(columns: Sequence[Column]) -> np.ndarray:
     key = np.zeros(n, dtype=np.int64)
     span = 1
     for column in columns:
-        codes, uniques = pd.factorize(_series(column), use_na_sentinel=False)
-        if span * (len(uniques) + 1) >= 2**62:
+        codes, size = _value_codes(column)
+        if span * size >= 2**62:
             key, span = pd.factorize(key)[0].astype(np.int64), int(key.max(initial=0)) + 1
-        key = key * (len(uniques) + 1) + codes
-        span *= len(uniques) + 1
+        key = key * size + codes
+        span *= size
     return pd.factorize(key)[0].astype(np.int64)
+
+
+def _value_codes(column: Column) -> tuple[np.ndarray, int]:
+    """Codes in [0, size), equal for equal values and for missing ones (code 0). A bool array is
+    its own code; text is hashed without pandas' scan for missing values (missing gets -1 + 1)."""
+    values = column.to_numpy() if isinstance(column, pd.Series) and column.dtype == bool else column
+    if isinstance(values, np.ndarray) and values.dtype == bool:
+        return values.view(np.int8), 2
+    codes, uniques = pd.factorize(_series(column))
+    return codes + 1, len(uniques) + 1
 
 
 def text_rank(values: Column) -> np.ndarray:
