@@ -62,6 +62,7 @@ class _Session:
     """What the rules concluded about one facts row."""
 
     tariff: Tariff
+    fact: dict[str, Any]  # the row asserted; rules read it and never change it
     fired: list[str] = field(default_factory=list)
     reasons: list[tuple[str, str, str]] = field(default_factory=list)
     missing: dict[str, str] = field(default_factory=dict)
@@ -173,9 +174,9 @@ class CompiledRules:
             assert session is not None
             try:
                 session.fired.append(rule.id)
-                fact = dict(c.claim.items())
                 value = c.finding["v"] if c.finding is not None else ""
-                for effect in rule.then(self.tariff, fact, value):
+                # the claim fact as asserted: what durable_rules hands back is its JSON copy
+                for effect in rule.then(self.tariff, session.fact, value):
                     session.apply(rule.id, effect, c.assert_fact)
             except BaseException as exc:  # durable_rules would swallow it
                 session.error = session.error or exc
@@ -183,11 +184,11 @@ class CompiledRules:
 
     def conclude(self, fact: dict[str, Any]) -> dict[str, Any]:
         """The conclusions of one facts row (one durable_rules session)."""
-        session = self._session = _Session(self.tariff)
         sid = f"s{next(_SESSION_IDS)}"
+        session = self._session = _Session(self.tariff, fact | {"t": "claim", "sid": sid})
         host = _host()
         try:
-            host.assert_fact(self.name, fact | {"t": "claim", "sid": sid})
+            host.assert_fact(self.name, session.fact)
         finally:
             host.delete_state(self.name, sid)
             self._session = None
