@@ -88,11 +88,19 @@ def row_groups(columns: Sequence[Column]) -> np.ndarray:
 
 
 def _value_codes(column: Column) -> tuple[np.ndarray, int]:
-    """Codes in [0, size), equal for equal values and for missing ones (code 0). A bool array is
-    its own code; text is hashed without pandas' scan for missing values (missing gets -1 + 1)."""
-    values = column.to_numpy() if isinstance(column, pd.Series) and column.dtype == bool else column
+    """Codes in [0, size), equal for equal values, missing ones included. A bool array is its own
+    code. An object array (facts: mostly their default) is compared with its first value, which
+    costs a fifth of hashing it, and only the other rows are hashed; hashing uses the NA sentinel
+    (pandas' scan for missing values is as slow as the hashing) and missing gets its own code."""
+    values = column.to_numpy() if isinstance(column, pd.Series) and column.dtype in (bool, object) else column
     if isinstance(values, np.ndarray) and values.dtype == bool:
         return values.view(np.int8), 2
+    if isinstance(values, np.ndarray) and values.dtype == object and len(values):
+        other = np.flatnonzero(values != values[0])  # a missing first value (NaN) differs from all
+        codes = np.zeros(len(values), dtype=np.int64)
+        found, uniques = pd.factorize(values[other])
+        codes[other] = found + 2  # 0: the first value, 1: missing
+        return codes, len(uniques) + 2
     codes, uniques = pd.factorize(_series(column))
     return codes + 1, len(uniques) + 1
 

@@ -27,7 +27,7 @@ from yibao.io import Batch
 from yibao.money import BP
 from yibao.rules.deadlines import due_dates
 from yibao.rules.engine import concat_distinct, distinct_conclusions, empty_conclusions, spread
-from yibao.rules.facts import derive_facts, duplicate_facts
+from yibao.rules.facts import duplicate_facts, fact_arrays
 from yibao.tables import LIST_SEP
 from yibao.tariffs import registry
 from yibao.tariffs.registry import LoadedTariff
@@ -234,7 +234,7 @@ def _conclude(batch: Batch, keys: np.ndarray, tariffs: dict[str, LoadedTariff],
     for key, lt in tariffs.items():
         rows = np.flatnonzero(keys == key)
         sub = _subset(batch, rows)
-        facts = derive_facts(sub, lt, calendar, duplicates.loc[rows])
+        facts = fact_arrays(sub, lt, calendar, duplicates.loc[rows])
         table, at = distinct_conclusions(facts, lt)
         codes[rows] = at + sum(len(t["rule_decision"]) for t in tables)
         tables.append(table)
@@ -252,12 +252,12 @@ def _add_conclusions(ctx: pd.DataFrame, rules: Beside[pd.DataFrame]) -> None:
         ctx[col] = conclusions[col].to_numpy()
 
 
-def _calendar_estimated(claims: pd.DataFrame, facts: pd.DataFrame, due_date: np.ndarray,
+def _calendar_estimated(claims: pd.DataFrame, facts: Mapping[str, np.ndarray], due_date: np.ndarray,
                         calendar: WorkCalendar) -> np.ndarray:
     """Claims whose working-day answers (the due date, a referral's filing window counted from
     admission) lie beyond the known calendar, so they were estimated by weekends only."""
     due = calendar.estimated(due_date)
-    window = (facts["ref_kind"].to_numpy() != "") & (
+    window = (facts["ref_kind"] != "") & (
         calendar.estimated(day_array(claims["admit_date"])) | calendar.estimated(day_array(claims["submitted_date"])))
     return due | window
 

@@ -20,7 +20,7 @@ import os
 import re
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -214,27 +214,29 @@ def empty_conclusions() -> pd.DataFrame:
                          for name, v in CONCLUSIONS.items()})
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as dicts of plain Python values (what durable_rules serializes to JSON)."""
-    columns = [col.to_numpy().tolist() if col.dtype.kind in "biu" else col.to_numpy(dtype=object)
-               for _, col in frame.items()]
-    names = list(frame.columns)
-    return [dict(zip(names, values)) for values in zip(*columns)]
+def _columns(facts: pd.DataFrame | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The facts as arrays of what durable_rules serializes to JSON: numbers and booleans (made
+    Python values by `tolist`), text as Python str."""
+    return {name: col if isinstance(col, np.ndarray) else
+            col.to_numpy() if col.dtype.kind in "biu" else col.to_numpy(dtype=object)
+            for name, col in ((name, facts[name]) for name in facts)}
 
 
 Distinct = dict[str, np.ndarray]
 """Conclusion columns (CONCLUSIONS) with one row per distinct facts row."""
 
 
-def distinct_conclusions(facts: pd.DataFrame, tariff: LoadedTariff) -> tuple[Distinct, np.ndarray]:
+def distinct_conclusions(facts: pd.DataFrame | Mapping[str, np.ndarray],
+                         tariff: LoadedTariff) -> tuple[Distinct, np.ndarray]:
     """The conclusions of each distinct facts row, and per facts row the number of its distinct
     row: the rule base runs once per distinct row, and the columns are spread once at the end."""
-    codes = row_groups([facts[c] for c in facts.columns])
+    columns = _columns(facts)
+    codes = row_groups(list(columns.values()))
     # groups are numbered in order of first appearance: a row is the first of its group where
     # the running maximum of the numbers rises
     first = np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)
-    log.info("rules: %d claims, %d distinct facts rows, tariff %s", len(facts), len(first), tariff.key)
-    rows = _records(facts.iloc[first])
+    log.info("rules: %d claims, %d distinct facts rows, tariff %s", len(codes), len(first), tariff.key)
+    rows = [dict(zip(columns, values)) for values in zip(*(col[first].tolist() for col in columns.values()))]
     rules = compiled(tariff.tariff)
     with _LOCK:
         per_row = [rules.conclude(row) for row in rows]

@@ -579,6 +579,13 @@ def derive_facts(batch: Batch, tariff: LoadedTariff, calendar: WorkCalendar,
     """One row of facts (FACTS) per claim or application of the batch, with the claims' index.
     `duplicates`: the claims' `duplicate_facts`, found among more claims than these (the
     batch's of every tariff version, and the ledger's); None: among these alone."""
+    return frame(fact_arrays(batch, tariff, calendar, duplicates), index=batch.claims.index)
+
+
+def fact_arrays(batch: Batch, tariff: LoadedTariff, calendar: WorkCalendar,
+                duplicates: pd.DataFrame | None = None) -> dict[str, np.ndarray]:
+    """`derive_facts` as one array per fact (FACTS order): what the pipeline evaluates (a frame
+    of 55 object columns is two copies of each)."""
     t = tariff.tariff
     cl = _Claims(batch)
     facts = _empty_facts(cl.n, FACTS)
@@ -590,4 +597,4 @@ def derive_facts(batch: Batch, tariff: LoadedTariff, calendar: WorkCalendar,
         for name in DUPLICATE_FACTS:
             facts[name] = duplicates[name].to_numpy(dtype=facts[name].dtype)
     _referral(cl, batch, t, facts, calendar)
-    return frame(facts, index=batch.claims.index)
+    return facts
