@@ -166,16 +166,20 @@ def _required(codes: list[str], count: int) -> np.ndarray:
     return np.full(count, LIST_SEP.join(codes), dtype=object)
 
 
-def _valid_pairs(periods: pd.DataFrame, psn: np.ndarray, day: np.ndarray,
-                 rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(claim position, period row) for the periods of each claim's person valid on its day."""
+def _valid_pairs(periods: pd.DataFrame, cl: _Claims, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(claim position, period row) for the periods of each claim's person valid on its day.
+    Claims and periods meet on the person's row in the persons table (integers: matching the
+    text costs more than the rest); a claim without one (never after io) is matched by text."""
     if not len(rows) or periods.empty:
         return NO_ROWS, NO_ROWS
-    left = frame({"pos": rows, "psn_no": psn[rows]})
-    right = frame({"psn_no": _text(periods["psn_no"]), "row": np.arange(len(periods))})
+    person, key = cl.person[rows], cl.person_rows(periods["psn_no"])
+    if (person < 0).any():
+        person, key = cl.psn[rows], _text(periods["psn_no"])
+    left = frame({"pos": rows, "psn_no": person})
+    right = frame({"psn_no": key, "row": np.arange(len(periods))})
     pairs = left.merge(right, on="psn_no")
     pos, row = pairs["pos"].to_numpy(), pairs["row"].to_numpy()
-    d = day[pos]
+    d = cl.day[pos]
     start, end = day_array(periods["valid_from"])[row], day_array(periods["valid_to"])[row]
     ok = ~np.isnat(d) & (np.isnat(start) | (start <= d)) & (np.isnat(end) | (d <= end))
     return pos[ok], row[ok]
@@ -210,9 +214,9 @@ class _Claims:
         self.day = np.where(self.is_claim, claim_day, app_day)
         self.persons = batch.persons
 
-    def ids(self, rows: np.ndarray) -> np.ndarray:
-        """The mdtrt_id of these rows (the duplicate and trauma checks read a few)."""
-        return _text(self.columns["mdtrt_id"].iloc[rows])
+    def text(self, name: str, rows: np.ndarray) -> np.ndarray:
+        """A claims column of these rows only (mdtrt_id, diagnoses, ...: a few facts read a few rows)."""
+        return _text(self.columns[name].iloc[rows])
 
     @cached_property
     def med(self) -> np.ndarray:
@@ -224,8 +228,12 @@ class _Claims:
 
     @cached_property
     def person(self) -> np.ndarray:
-        """Per claim its row in the persons table, -1 for none (text matched in Arrow)."""
-        return positions(self.columns["psn_no"].fillna(""), self.persons["psn_no"].fillna(""))
+        """Per claim its row in the persons table, -1 for none."""
+        return self.person_rows(self.columns["psn_no"])
+
+    def person_rows(self, psn: pd.Series) -> np.ndarray:
+        """Per psn_no its row in the persons table, -1 for none (text matched in Arrow)."""
+        return positions(psn.fillna(""), self.persons["psn_no"].fillna(""))
 
     def person_col(self, name: str, fill: Any) -> np.ndarray:
         col = self.persons[name]
@@ -261,9 +269,14 @@ def _basics(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]) 
 
 def _enrolment(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]) -> None:
     enrolled = batch.enrolments
-    has_rows = _isin(cl.psn, _text(enrolled["psn_no"]))
+    if (cl.person >= 0).all():  # a flag per person row (-1, an unknown person's enrolment: the last)
+        by_person = np.zeros(len(cl.persons) + 1, dtype=bool)
+        by_person[cl.person_rows(enrolled["psn_no"])] = True
+        has_rows = by_person[cl.person]
+    else:  # a claim without its person row (never after io): by text
+        has_rows = _isin(cl.psn, _text(enrolled["psn_no"]))
     covered = np.zeros(cl.n, dtype=bool)
-    covered[_valid_pairs(enrolled, cl.psn, cl.day, np.flatnonzero(has_rows))[0]] = True
+    covered[_valid_pairs(enrolled, cl, np.flatnonzero(has_rows))[0]] = True
     facts["insured"] = (cl.person >= 0) & (~has_rows | covered)
     until = cl.person_col("waiting_period_until", np.datetime64("NaT", "D"))
     facts["waiting"] = cl.is_claim & ~np.isnat(until) & ~np.isnat(cl.day) & (cl.day <= until)
@@ -296,7 +309,7 @@ def _category(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]
 
 def _statuses(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]) -> None:
     statuses = batch.statuses
-    pos, row = _valid_pairs(statuses, cl.psn, cl.day, np.arange(cl.n))
+    pos, row = _valid_pairs(statuses, cl, np.arange(cl.n))
     kinds = _text(statuses["kind"])[row]
     order = [s.status for s in t.assistance.statuses]
     rank = pd.Series(kinds, dtype=object).map({s: i for i, s in enumerate(order)}).fillna(len(order))
@@ -345,7 +358,7 @@ def _trauma(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]) 
     finding = np.full(len(rows), "no_finding", dtype=object)
     filings = batch.filings[_text(batch.filings["kind"]) == "trauma"]
     if len(filings):
-        left = frame({"pos": rows, "psn_no": cl.psn[rows], "mdtrt": cl.ids(rows)})
+        left = frame({"pos": rows, "psn_no": cl.psn[rows], "mdtrt": cl.text("mdtrt_id", rows)})
         liable = filings["third_party_liable"]
         right = frame({"psn_no": _text(filings["psn_no"]), "target": _text(filings["mdtrt_id"]),
                        "open": liable.isna().to_numpy(), "liable": _flag(liable),
@@ -387,7 +400,7 @@ def _duplicates(cl: _Claims, facts: dict[str, np.ndarray], earlier: pd.DataFrame
     rows = rows[recur]
     claims = frame({"pos": rows, "psn": cl.psn[rows], "inst": cl.inst_id[rows], "start": start[rows],
                     "end": end[rows], "year": ref[rows].astype("datetime64[Y]"), "settled": settled[rows],
-                    "mdtrt": cl.ids(rows), "label": np.full(len(rows), "", dtype=object)})
+                    "mdtrt": cl.text("mdtrt_id", rows), "label": np.full(len(rows), "", dtype=object)})
     claims = pd.concat([_paid_before(earlier, claims), claims.assign(batch=True)], ignore_index=True)
     claims = claims[claims.duplicated(["psn", "inst"], keep=False)]
     if claims.empty:
@@ -426,9 +439,9 @@ def _chronic(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray])
         return
     diseases = {d.code: d for d in t.chronic.diseases}
     rank_of = {code: i for i, code in enumerate(diseases)}
-    first = _per_distinct(lambda text: (_codes(text) or [""])[0].upper(), _text(batch.claims["diagnoses"])[rows])
+    first = _per_distinct(lambda text: (_codes(text) or [""])[0].upper(), cl.text("diagnoses", rows))
     disease = _per_distinct(lambda dx: getattr(t.chronic.disease_for(dx), "code", "") if dx else "", first)
-    pos, row = _valid_pairs(batch.certifications, cl.psn, cl.day, rows[claims[rows]])
+    pos, row = _valid_pairs(batch.certifications, cl, rows[claims[rows]])
     best = np.full(len(rows), len(diseases), dtype=np.int64)
     if len(pos):
         local = np.searchsorted(rows, pos)
@@ -490,7 +503,7 @@ def _referral(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]
     filings = batch.filings
     kinds = _text(filings["kind"])
     away = np.flatnonzero(cl.is_claim & (cl.med == "21") & facts["out_of_area"])
-    facts["remote"][_valid_pairs(filings[kinds == "remote_residence"], cl.psn, cl.day, away)[0]] = True
+    facts["remote"][_valid_pairs(filings[kinds == "remote_residence"], cl, away)[0]] = True
     claims = away[~facts["remote"][away]]
     referrals = filings[kinds == "referral"]
     if len(claims) and len(referrals):
@@ -514,7 +527,7 @@ def _referral(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]
             facts[name][chosen] = timing[name][at]
     apps = np.flatnonzero(cl.kind == "referral_application")
     if len(apps):
-        timing = _referral_timing(t, calendar, _text(batch.claims["referral_kind"])[apps], cl.submitted[apps],
+        timing = _referral_timing(t, calendar, cl.text("referral_kind", apps), cl.submitted[apps],
                                   cl.admit[apps], cl.materials[apps], facts["cadre"][apps])
         for name in REFERRAL_FACTS:
             facts[name][apps] = timing[name]
@@ -541,8 +554,8 @@ def _maternity(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray
     facts["spouse"][rows] = spouse
     wage = cl.persons["employer_avg_monthly_wage"].fillna(0).to_numpy(dtype=np.float64) > 0
     facts["wage"][rows] = _take(wage, cl.person, False)[rows]
-    item = _text(c["maternity_item"])[rows]
-    facts["item"][rows], facts["delivery"][rows] = item, _text(c["delivery"])[rows]
+    item = cl.text("maternity_item", rows)
+    facts["item"][rows], facts["delivery"][rows] = item, cl.text("delivery", rows)
     facts["infants"][rows] = np.maximum(c["infants"].fillna(1).to_numpy(dtype=np.int64)[rows], 1)
     top = max([mt.abortion_below_weeks, mt.induction_from_weeks] + [b.below_weeks for b in mt.allowance.miscarriage])
     weeks = np.clip(c["pregnancy_weeks"].fillna(-1).to_numpy(dtype=np.int64)[rows], -1, top)
@@ -559,8 +572,12 @@ DUPLICATE_FACTS = ("duplicate", "paid_before")
 
 
 def _empty_facts(n: int, names: Iterable[str]) -> dict[str, np.ndarray]:
-    return {name: np.full(n, FACTS[name][0], dtype=object if isinstance(FACTS[name][0], str)
-                          else type(FACTS[name][0])) for name in names}
+    """Each fact's default on every row. Text facts copy one array of "" (np.full sets an object
+    array element by element, four times slower than a copy)."""
+    blank = np.full(n, "", dtype=object)
+    return {name: blank.copy() if isinstance(default, str) and default == "" else
+            np.full(n, default, dtype=object if isinstance(default, str) else type(default))
+            for name, default in ((name, FACTS[name][0]) for name in names)}
 
 
 def duplicate_facts(batch: Batch, earlier: pd.DataFrame | None = None) -> pd.DataFrame:
