@@ -107,15 +107,27 @@ def _text(values: pd.Series) -> np.ndarray:
     return values.fillna("").astype(str).to_numpy(dtype=object)
 
 
-def _labels(values: pd.Series) -> np.ndarray:
-    """`_text` of a column of few distinct values (kinds, codes): Arrow text is dictionary-encoded
-    and each distinct value made a str once, shared by its rows (2-3x faster than one per row,
-    and later hashing and comparing is of the same few objects)."""
+def _encoded(values: pd.Series) -> pa.DictionaryArray | None:
+    """Arrow text dictionary-encoded in Arrow ("" for missing, as `_text`); None if not Arrow text."""
     if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
+        return None
+    return pc.dictionary_encode(pa.chunked_array(pa.array(values.array)).fill_null("")).combine_chunks()
+
+
+def _labels(values: pd.Series) -> np.ndarray:
+    """`_text` of a column of few distinct values (kinds, codes): each distinct value is made a
+    str once, shared by its rows (2-3x faster than one per row, and later hashing and comparing
+    is of the same few objects)."""
+    encoded = _encoded(values)
+    if encoded is None:
         return _text(values)
-    encoded = pc.dictionary_encode(pa.chunked_array(pa.array(values.array)).fill_null("")).combine_chunks()
-    texts = np.array(encoded.dictionary.to_pylist(), dtype=object)
-    return texts[encoded.indices.to_numpy(zero_copy_only=False)]
+    return np.array(encoded.dictionary.to_pylist(), dtype=object)[encoded.indices.to_numpy(zero_copy_only=False)]
+
+
+def _text_codes(values: pd.Series) -> np.ndarray:
+    """Per row a number, equal where `_text` is equal (ids: no Python str is made)."""
+    encoded = _encoded(values)
+    return pd.factorize(_text(values))[0] if encoded is None else encoded.indices.to_numpy(zero_copy_only=False)
 
 
 def _isin(values: np.ndarray, choices: Any) -> np.ndarray:
@@ -258,7 +270,7 @@ def _basics(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]) 
     by_status = cl.is_claim & _isin(cl.med, ("11", "14", "21"))  # claims schemes by employee status may pay
     facts["emp"] = np.where(by_status & (insutype == "310"), cl.person_col("employee_status", ""), "")
     inst = batch.institutions
-    where = positions(cl.inst_id, _text(inst["institution_id"]))
+    where = positions(cl.columns["institution_id"].fillna(""), inst["institution_id"].fillna(""))
     where = np.where(cl.is_claim & (cl.inst_id != ""), where, -1)
     known = where >= 0
     facts["inst"] = np.where(cl.is_claim, np.where(known, _take(_text(inst["agreement"]), where, ""), "none"), "")
@@ -393,7 +405,7 @@ def _duplicates(cl: _Claims, facts: dict[str, np.ndarray], earlier: pd.DataFrame
     rows = np.flatnonzero(cl.is_claim & (cl.inst_id != "") & ~np.isnat(start))
     # only a claim whose person and institution recur (in the batch, or among the person's claims
     # paid before) can overlap another: the pairs below are built for those alone
-    groups = row_groups([cl.psn[rows], cl.inst_id[rows]])
+    groups = row_groups([_text_codes(cl.columns["psn_no"])[rows], cl.inst_id[rows]])
     recur = np.bincount(groups)[groups] > 1
     if earlier is not None and len(earlier):
         recur |= _isin(cl.psn[rows], _text(earlier["psn_no"]))
