@@ -212,7 +212,6 @@ class _Claims:
     def __init__(self, batch: Batch) -> None:
         c = self.columns = batch.claims
         self.n = len(c)
-        self.psn = _text(c["psn_no"])
         self.kind = _labels(c["kind"])
         self.mode = _labels(c["settlement_mode"])
         self.inst_id = _labels(c["institution_id"])
@@ -229,6 +228,10 @@ class _Claims:
     def text(self, name: str, rows: np.ndarray) -> np.ndarray:
         """A claims column of these rows only (mdtrt_id, diagnoses, ...: a few facts read a few rows)."""
         return _text(self.columns[name].iloc[rows])
+
+    @cached_property
+    def psn(self) -> np.ndarray:
+        return _text(self.columns["psn_no"])
 
     @cached_property
     def med(self) -> np.ndarray:
@@ -370,7 +373,7 @@ def _trauma(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]) 
     finding = np.full(len(rows), "no_finding", dtype=object)
     filings = batch.filings[_text(batch.filings["kind"]) == "trauma"]
     if len(filings):
-        left = frame({"pos": rows, "psn_no": cl.psn[rows], "mdtrt": cl.text("mdtrt_id", rows)})
+        left = frame({"pos": rows, "psn_no": cl.text("psn_no", rows), "mdtrt": cl.text("mdtrt_id", rows)})
         liable = filings["third_party_liable"]
         right = frame({"psn_no": _text(filings["psn_no"]), "target": _text(filings["mdtrt_id"]),
                        "open": liable.isna().to_numpy(), "liable": _flag(liable),
@@ -408,9 +411,9 @@ def _duplicates(cl: _Claims, facts: dict[str, np.ndarray], earlier: pd.DataFrame
     groups = row_groups([_text_codes(cl.columns["psn_no"])[rows], cl.inst_id[rows]])
     recur = np.bincount(groups)[groups] > 1
     if earlier is not None and len(earlier):
-        recur |= _isin(cl.psn[rows], _text(earlier["psn_no"]))
+        recur |= _isin(cl.text("psn_no", rows), _text(earlier["psn_no"]))
     rows = rows[recur]
-    claims = frame({"pos": rows, "psn": cl.psn[rows], "inst": cl.inst_id[rows], "start": start[rows],
+    claims = frame({"pos": rows, "psn": cl.text("psn_no", rows), "inst": cl.inst_id[rows], "start": start[rows],
                     "end": end[rows], "year": ref[rows].astype("datetime64[Y]"), "settled": settled[rows],
                     "mdtrt": cl.text("mdtrt_id", rows), "label": np.full(len(rows), "", dtype=object)})
     claims = pd.concat([_paid_before(earlier, claims), claims.assign(batch=True)], ignore_index=True)
@@ -519,7 +522,7 @@ def _referral(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]
     claims = away[~facts["remote"][away]]
     referrals = filings[kinds == "referral"]
     if len(claims) and len(referrals):
-        left = frame({"pos": claims, "psn_no": cl.psn[claims], "inst": cl.inst_id[claims]})
+        left = frame({"pos": claims, "psn_no": cl.text("psn_no", claims), "inst": cl.inst_id[claims]})
         right = frame({"psn_no": _text(referrals["psn_no"]), "target": _text(referrals["target_institution"]),
                        "kind": _text(referrals["referral_kind"]), "filed": day_array(referrals["filed_date"]),
                        "materials": _text(referrals["materials"]), "row": np.arange(len(referrals))})
