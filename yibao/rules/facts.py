@@ -259,7 +259,7 @@ class _Claims:
         elif isinstance(fill, int):
             values = col.fillna(fill).to_numpy(dtype=np.int64)
         else:
-            values = _text(col)
+            values = _labels(col)  # statuses and codes: one shared str per value compares by identity
         return _take(values, self.person, fill)
 
 
@@ -569,8 +569,8 @@ def _maternity(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray
     facts["spouse"][rows] = spouse
     wage = cl.persons["employer_avg_monthly_wage"].fillna(0).to_numpy(dtype=np.float64) > 0
     facts["wage"][rows] = _take(wage, cl.person, False)[rows]
-    item = cl.text("maternity_item", rows)
-    facts["item"][rows], facts["delivery"][rows] = item, cl.text("delivery", rows)
+    item = _labels(c["maternity_item"].iloc[rows])
+    facts["item"][rows], facts["delivery"][rows] = item, _labels(c["delivery"].iloc[rows])
     facts["infants"][rows] = np.maximum(c["infants"].fillna(1).to_numpy(dtype=np.int64)[rows], 1)
     top = max([mt.abortion_below_weeks, mt.induction_from_weeks] + [b.below_weeks for b in mt.allowance.miscarriage])
     weeks = np.clip(c["pregnancy_weeks"].fillna(-1).to_numpy(dtype=np.int64)[rows], -1, top)
