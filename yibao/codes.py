@@ -89,18 +89,23 @@ def row_groups(columns: Sequence[Column]) -> np.ndarray:
 
 def _value_codes(column: Column) -> tuple[np.ndarray, int]:
     """Codes in [0, size), equal for equal values, missing ones included. A bool array is its own
-    code. An object array (facts: mostly their default) is compared with its first value, which
-    costs a fifth of hashing it, and only the other rows are hashed; hashing uses the NA sentinel
-    (pandas' scan for missing values is as slow as the hashing) and missing gets its own code."""
+    code. An object array of text (facts: mostly their default) is compared with its first value,
+    which costs a fifth of hashing it, and only the other rows are hashed; hashing uses the NA
+    sentinel (pandas' scan for missing values is as slow as the hashing): None, NaN and NA are
+    one missing code, as in pandas' grouping."""
     values = column.to_numpy() if isinstance(column, pd.Series) and column.dtype in (bool, object) else column
     if isinstance(values, np.ndarray) and values.dtype == bool:
         return values.view(np.int8), 2
-    if isinstance(values, np.ndarray) and values.dtype == object and len(values):
-        other = np.flatnonzero(values != values[0])  # a missing first value (NaN) differs from all
-        codes = np.zeros(len(values), dtype=np.int64)
-        found, uniques = pd.factorize(values[other])
-        codes[other] = found + 2  # 0: the first value, 1: missing
-        return codes, len(uniques) + 2
+    if isinstance(values, np.ndarray) and values.dtype == object and len(values) and isinstance(values[0], str):
+        try:
+            other = np.flatnonzero(values != values[0])
+        except TypeError:  # pd.NA compares to NA, which is neither true nor false: hash it all
+            other = None
+        if other is not None:
+            codes = np.zeros(len(values), dtype=np.int64)
+            found, uniques = pd.factorize(values[other])
+            codes[other] = found + 2  # 0: the first value, 1: missing
+            return codes, len(uniques) + 2
     codes, uniques = pd.factorize(_series(column))
     return codes + 1, len(uniques) + 1
 
