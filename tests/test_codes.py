@@ -1,6 +1,6 @@
 """Integer codes for text (yibao/codes.py): `positions` answers as a plain dictionary lookup
 would, whichever route it takes (Arrow's hash set for text held in Arrow, `factorize` for the
-rest)."""
+rest); `row_groups` numbers rows as a dictionary of row tuples would."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from yibao.codes import positions
+from yibao.codes import positions, row_groups
 
 # few distinct short keys, so values often repeat and often miss; None is a missing cell
 KEYS = st.one_of(st.none(), st.sampled_from(["", "C1", "C2", "C10", "甲", " C1", "c1"]))
@@ -35,3 +35,26 @@ def test_positions_of_runs_and_of_an_empty_table() -> None:
     lines = pd.Series(["C2", "C2", "C1", None, "C9"], dtype="str")
     assert positions(lines, pd.Series(["C1", "C2"], dtype="str")).tolist() == [1, 1, 0, -1, -1]
     assert positions(lines, pd.Series([], dtype="str")).tolist() == [-1] * 5
+
+
+MISSING = [None, float("nan"), pd.NA]
+
+
+def by_row_tuples(columns: list[list]) -> list[int]:
+    """The independent route: a number per distinct row, in order of first appearance, every
+    kind of missing value one value."""
+    numbers: dict[tuple, int] = {}
+    rows = zip(*([None if v is None or v is pd.NA or v != v else v for v in c] for c in columns))
+    return [numbers.setdefault(row, len(numbers)) for row in rows]
+
+
+@given(st.integers(1, 30).flatmap(lambda n: st.lists(st.one_of(
+    st.lists(st.one_of(st.sampled_from(["", "", "", "C1", "甲"]), st.sampled_from(MISSING)), min_size=n, max_size=n),
+    st.lists(st.booleans(), min_size=n, max_size=n),
+    st.lists(st.integers(-1, 3), min_size=n, max_size=n)), min_size=1, max_size=4)))
+def test_row_groups_number_rows_as_a_dictionary_of_rows(columns: list[list]) -> None:
+    # text as Python objects (facts: compared with the first value, the rest hashed), booleans
+    # as their own codes, integers hashed; missing text may be None, NaN or NA
+    arrays = [np.array(c, dtype=object) if isinstance(c[0], str) or c[0] is None or c[0] is pd.NA
+              or isinstance(c[0], float) else np.array(c) for c in columns]
+    assert row_groups(arrays).tolist() == by_row_tuples(columns)

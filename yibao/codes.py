@@ -79,11 +79,11 @@ def row_groups(columns: Sequence[Column]) -> np.ndarray:
     key = np.zeros(n, dtype=np.int64)
     span = 1
     for column in columns:
-        codes, uniques = pd.factorize(_series(column), use_na_sentinel=False)
-        if span * (len(uniques) + 1) >= 2**62:
+        codes, size = _value_codes(column)
+        if span * size >= 2**62:
             key, span = pd.factorize(key)[0].astype(np.int64), int(key.max(initial=0)) + 1
-        key = key * (len(uniques) + 1) + codes
-        span *= len(uniques) + 1
+        key = key * size + codes
+        span *= size
     return pd.factorize(key)[0].astype(np.int64)
 
 
@@ -98,6 +98,29 @@ def factorize(values: Column) -> tuple[np.ndarray, pd.Series]:
     encoded = pc.dictionary_encode(arrow).combine_chunks()
     codes = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64)
     return codes, pd.Series(encoded.dictionary, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+
+
+def _value_codes(column: Column) -> tuple[np.ndarray, int]:
+    """Codes in [0, size), equal for equal values, missing ones included. A bool array is its own
+    code. An object array of text (facts: mostly their default) is compared with its first value,
+    which costs a fifth of hashing it, and only the other rows are hashed; hashing uses the NA
+    sentinel (pandas' scan for missing values is as slow as the hashing): None, NaN and NA are
+    one missing code, as in pandas' grouping."""
+    values = column.to_numpy() if isinstance(column, pd.Series) and column.dtype in (bool, object) else column
+    if isinstance(values, np.ndarray) and values.dtype == bool:
+        return values.view(np.int8), 2
+    if isinstance(values, np.ndarray) and values.dtype == object and len(values) and isinstance(values[0], str):
+        try:
+            other = np.flatnonzero(values != values[0])
+        except TypeError:  # pd.NA compares to NA, which is neither true nor false: hash it all
+            other = None
+        if other is not None:
+            codes = np.zeros(len(values), dtype=np.int64)
+            found, uniques = pd.factorize(values[other])
+            codes[other] = found + 2  # 0: the first value, 1: missing
+            return codes, len(uniques) + 2
+    codes, uniques = factorize(column)  # missing: -1, so code 0
+    return codes + 1, len(uniques) + 1
 
 
 def text_rank(values: Column) -> np.ndarray:

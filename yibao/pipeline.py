@@ -26,8 +26,8 @@ from yibao.explain import trace_output, with_calculator_reasons
 from yibao.io import Batch
 from yibao.money import BP
 from yibao.rules.deadlines import due_dates
-from yibao.rules.engine import empty_conclusions, evaluate
-from yibao.rules.facts import derive_facts, duplicate_facts
+from yibao.rules.engine import concat_distinct, distinct_conclusions, empty_conclusions, spread
+from yibao.rules.facts import duplicate_facts, fact_arrays
 from yibao.tables import LIST_SEP
 from yibao.tariffs import registry
 from yibao.tariffs.registry import LoadedTariff
@@ -222,23 +222,27 @@ def _subset(batch: Batch, rows: np.ndarray) -> Batch:
 def _conclude(batch: Batch, keys: np.ndarray, tariffs: dict[str, LoadedTariff],
               calendar: WorkCalendar, earlier: pd.DataFrame | None = None) -> pd.DataFrame:
     """Rule conclusions and due dates of every claim, evaluated per tariff version; the
-    duplicate check looks across versions (and at `earlier`, the claims paid before)."""
-    parts = []
+    duplicate check looks across versions (and at `earlier`, the claims paid before). The
+    versions' distinct conclusions are joined into one table and spread over the claims once."""
+    if not tariffs:  # no claim to conclude on (an empty batch, or every claim without a tariff)
+        return empty_conclusions().assign(due_date=pd.Series(dtype="datetime64[s]"),
+                                          calendar_estimated=pd.Series(dtype=bool))
     priced = np.flatnonzero(np.isin(keys, list(tariffs)))
     duplicates = duplicate_facts(_subset(batch, priced), earlier).set_axis(priced)
+    tables, codes = [], np.zeros(len(keys), dtype=np.int64)
+    due, estimated = np.full(len(keys), np.datetime64("NaT", "D")), np.zeros(len(keys), dtype=bool)
     for key, lt in tariffs.items():
         rows = np.flatnonzero(keys == key)
         sub = _subset(batch, rows)
-        facts = derive_facts(sub, lt, calendar, duplicates.loc[rows])
-        conclusions = evaluate(facts, lt).reset_index(drop=True)
-        conclusions["due_date"] = due_dates(sub.claims.reset_index(drop=True), conclusions, lt, calendar)
-        conclusions["calendar_estimated"] = _calendar_estimated(sub.claims, facts, conclusions, calendar)
-        conclusions.index = rows
-        parts.append(conclusions)
-    if not parts:  # no claim to conclude on (an empty batch, or every claim without a tariff)
-        return empty_conclusions().assign(due_date=pd.Series(dtype="datetime64[s]"),
-                                          calendar_estimated=pd.Series(dtype=bool))
-    return pd.concat(parts).sort_index()
+        facts = fact_arrays(sub, lt, calendar, duplicates.loc[rows])
+        table, at = distinct_conclusions(facts, lt)
+        codes[rows] = at + sum(len(t["rule_decision"]) for t in tables)
+        tables.append(table)
+        timing = pd.DataFrame({name: table[name][at] for name in ("due_workdays", "due_quarterly")})
+        due[rows] = due_dates(sub.claims.reset_index(drop=True), timing, lt, calendar)
+        estimated[rows] = _calendar_estimated(sub.claims, facts, due[rows], calendar)
+    return spread(concat_distinct(tables), codes[priced], pd.Index(priced)).assign(
+        due_date=due[priced], calendar_estimated=estimated[priced])
 
 
 def _add_conclusions(ctx: pd.DataFrame, rules: Beside[pd.DataFrame]) -> None:
@@ -248,12 +252,12 @@ def _add_conclusions(ctx: pd.DataFrame, rules: Beside[pd.DataFrame]) -> None:
         ctx[col] = conclusions[col].to_numpy()
 
 
-def _calendar_estimated(claims: pd.DataFrame, facts: pd.DataFrame, conclusions: pd.DataFrame,
+def _calendar_estimated(claims: pd.DataFrame, facts: Mapping[str, np.ndarray], due_date: np.ndarray,
                         calendar: WorkCalendar) -> np.ndarray:
     """Claims whose working-day answers (the due date, a referral's filing window counted from
     admission) lie beyond the known calendar, so they were estimated by weekends only."""
-    due = calendar.estimated(conclusions["due_date"].to_numpy())
-    window = (facts["ref_kind"].to_numpy() != "") & (
+    due = calendar.estimated(due_date)
+    window = (facts["ref_kind"] != "") & (
         calendar.estimated(day_array(claims["admit_date"])) | calendar.estimated(day_array(claims["submitted_date"])))
     return due | window
 

@@ -20,14 +20,14 @@ import os
 import re
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from durable import engine as durable
 from durable.lang import m
 
-from yibao.codes import row_groups
+from yibao.codes import frame, row_groups, text_column
 from yibao.rules.registry import RULES
 from yibao.rules.rule import (APPEAL, NEVER_VALUE, Derive, Effect, Missing, Note, Pending, Refuse, Rule, Set,
                               one_of)
@@ -62,6 +62,7 @@ class _Session:
     """What the rules concluded about one facts row."""
 
     tariff: Tariff
+    fact: dict[str, Any]  # the row asserted; rules read it and never change it
     fired: list[str] = field(default_factory=list)
     reasons: list[tuple[str, str, str]] = field(default_factory=list)
     missing: dict[str, str] = field(default_factory=dict)
@@ -173,9 +174,9 @@ class CompiledRules:
             assert session is not None
             try:
                 session.fired.append(rule.id)
-                fact = dict(c.claim.items())
                 value = c.finding["v"] if c.finding is not None else ""
-                for effect in rule.then(self.tariff, fact, value):
+                # the claim fact as asserted: what durable_rules hands back is its JSON copy
+                for effect in rule.then(self.tariff, session.fact, value):
                     session.apply(rule.id, effect, c.assert_fact)
             except BaseException as exc:  # durable_rules would swallow it
                 session.error = session.error or exc
@@ -183,11 +184,11 @@ class CompiledRules:
 
     def conclude(self, fact: dict[str, Any]) -> dict[str, Any]:
         """The conclusions of one facts row (one durable_rules session)."""
-        session = self._session = _Session(self.tariff)
         sid = f"s{next(_SESSION_IDS)}"
+        session = self._session = _Session(self.tariff, fact | {"t": "claim", "sid": sid})
         host = _host()
         try:
-            host.assert_fact(self.name, fact | {"t": "claim", "sid": sid})
+            host.assert_fact(self.name, session.fact)
         finally:
             host.delete_state(self.name, sid)
             self._session = None
@@ -213,25 +214,56 @@ def empty_conclusions() -> pd.DataFrame:
                          for name, v in CONCLUSIONS.items()})
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as dicts of plain Python values (what durable_rules serializes to JSON)."""
-    columns = [col.to_numpy().tolist() if col.dtype.kind in "biu" else col.to_numpy(dtype=object)
-               for _, col in frame.items()]
-    names = list(frame.columns)
-    return [dict(zip(names, values)) for values in zip(*columns)]
+def _columns(facts: pd.DataFrame | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The facts as arrays of what durable_rules serializes to JSON: numbers and booleans (made
+    Python values by `tolist`), text as Python str."""
+    return {name: col if isinstance(col, np.ndarray) else
+            col.to_numpy() if col.dtype.kind in "biu" else col.to_numpy(dtype=object)
+            for name, col in ((name, facts[name]) for name in facts)}
+
+
+Distinct = dict[str, np.ndarray]
+"""Conclusion columns (CONCLUSIONS) with one row per distinct facts row."""
+
+
+def distinct_conclusions(facts: pd.DataFrame | Mapping[str, np.ndarray],
+                         tariff: LoadedTariff) -> tuple[Distinct, np.ndarray]:
+    """The conclusions of each distinct facts row, and per facts row the number of its distinct
+    row: the rule base runs once per distinct row, and the columns are spread once at the end."""
+    columns = _columns(facts)
+    codes = row_groups(list(columns.values()))
+    # groups are numbered in order of first appearance: a row is the first of its group where
+    # the running maximum of the numbers rises
+    first = np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)
+    log.info("rules: %d claims, %d distinct facts rows, tariff %s", len(codes), len(first), tariff.key)
+    rows = [dict(zip(columns, values)) for values in zip(*(col[first].tolist() for col in columns.values()))]
+    rules = compiled(tariff.tariff)
+    with _LOCK:
+        per_row = [rules.conclude(row) for row in rows]
+    table = {}
+    for name, default in CONCLUSIONS.items():
+        values = np.empty(len(per_row), dtype=object if isinstance(default, (str, tuple)) else type(default))
+        for i, row in enumerate(per_row):  # one by one: a tuple must stay one object, not a row of values
+            values[i] = row[name]
+        table[name] = values
+    return table, codes
+
+
+def concat_distinct(tables: Sequence[Distinct]) -> Distinct:
+    """Distinct conclusions of several tariff versions as one table (codes offset by the rows before)."""
+    return {name: np.concatenate([t[name] for t in tables]) for name in CONCLUSIONS}
+
+
+def spread(table: Distinct, codes: np.ndarray, index: pd.Index) -> pd.DataFrame:
+    """Per facts row the conclusions of its distinct row: text through Arrow (pandas would make a
+    str per row), tuples as shared objects, numbers by numpy."""
+    return frame({name: text_column(codes, table[name]) if isinstance(default, str) else table[name][codes]
+                  for name, default in CONCLUSIONS.items()}, index)
 
 
 def evaluate(facts: pd.DataFrame, tariff: LoadedTariff) -> pd.DataFrame:
     """Conclusions for every facts row (same index), evaluated once per distinct row."""
     if facts.empty:
         return empty_conclusions().set_axis(facts.index[:0])
-    rules = compiled(tariff.tariff)
-    codes = row_groups([facts[c] for c in facts.columns])
-    first = np.unique(codes, return_index=True)[1]
-    log.info("rules: %d claims, %d distinct facts rows, tariff %s", len(facts), len(first), tariff.key)
-    rows = _records(facts.iloc[first])
-    with _LOCK:
-        per_row = [rules.conclude(row) for row in rows]
-    table = pd.DataFrame(per_row, columns=list(CONCLUSIONS))
-    out = table.iloc[codes].set_axis(facts.index)
-    return out.astype({name: type(v) for name, v in CONCLUSIONS.items() if isinstance(v, (bool, int))})
+    table, codes = distinct_conclusions(facts, tariff)
+    return spread(table, codes, facts.index)

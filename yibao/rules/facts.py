@@ -17,10 +17,13 @@ read (referral, chronic, maternity, materials) keep their default elsewhere.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from yibao.calculator.dates import age_on, day_array, ymd
 from yibao.calendar import WorkCalendar
@@ -104,6 +107,29 @@ def _text(values: pd.Series) -> np.ndarray:
     return values.fillna("").astype(str).to_numpy(dtype=object)
 
 
+def _encoded(values: pd.Series) -> pa.DictionaryArray | None:
+    """Arrow text dictionary-encoded in Arrow ("" for missing, as `_text`); None if not Arrow text."""
+    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
+        return None
+    return pc.dictionary_encode(pa.chunked_array(pa.array(values.array)).fill_null("")).combine_chunks()
+
+
+def _labels(values: pd.Series) -> np.ndarray:
+    """`_text` of a column of few distinct values (kinds, codes): each distinct value is made a
+    str once, shared by its rows (2-3x faster than one per row, and later hashing and comparing
+    is of the same few objects)."""
+    encoded = _encoded(values)
+    if encoded is None:
+        return _text(values)
+    return np.array(encoded.dictionary.to_pylist(), dtype=object)[encoded.indices.to_numpy(zero_copy_only=False)]
+
+
+def _text_codes(values: pd.Series) -> np.ndarray:
+    """Per row a number, equal where `_text` is equal (ids: no Python str is made)."""
+    encoded = _encoded(values)
+    return pd.factorize(_text(values))[0] if encoded is None else encoded.indices.to_numpy(zero_copy_only=False)
+
+
 def _isin(values: np.ndarray, choices: Any) -> np.ndarray:
     """Elementwise membership by hashing (numpy's isin sorts object arrays: slow on text)."""
     return pd.Index(values, dtype=object).isin(list(choices))
@@ -152,16 +178,20 @@ def _required(codes: list[str], count: int) -> np.ndarray:
     return np.full(count, LIST_SEP.join(codes), dtype=object)
 
 
-def _valid_pairs(periods: pd.DataFrame, psn: np.ndarray, day: np.ndarray,
-                 rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(claim position, period row) for the periods of each claim's person valid on its day."""
+def _valid_pairs(periods: pd.DataFrame, cl: _Claims, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(claim position, period row) for the periods of each claim's person valid on its day.
+    Claims and periods meet on the person's row in the persons table (integers: matching the
+    text costs more than the rest); a claim without one (never after io) is matched by text."""
     if not len(rows) or periods.empty:
         return NO_ROWS, NO_ROWS
-    left = frame({"pos": rows, "psn_no": psn[rows]})
-    right = frame({"psn_no": _text(periods["psn_no"]), "row": np.arange(len(periods))})
+    person, key = cl.person[rows], cl.person_rows(periods["psn_no"])
+    if (person < 0).any():
+        person, key = cl.psn[rows], _text(periods["psn_no"])
+    left = frame({"pos": rows, "psn_no": person})
+    right = frame({"psn_no": key, "row": np.arange(len(periods))})
     pairs = left.merge(right, on="psn_no")
     pos, row = pairs["pos"].to_numpy(), pairs["row"].to_numpy()
-    d = day[pos]
+    d = cl.day[pos]
     start, end = day_array(periods["valid_from"])[row], day_array(periods["valid_to"])[row]
     ok = ~np.isnat(d) & (np.isnat(start) | (start <= d)) & (np.isnat(end) | (d <= end))
     return pos[ok], row[ok]
@@ -176,18 +206,15 @@ def _add_months(days: np.ndarray, months: int) -> np.ndarray:
 
 
 class _Claims:
-    """The claim columns and the person and institution attributes every fact starts from."""
+    """The claim columns and the person and institution attributes every fact starts from. A
+    column becomes Python text when a fact first reads it (the duplicate check reads few)."""
 
     def __init__(self, batch: Batch) -> None:
-        c = batch.claims
+        c = self.columns = batch.claims
         self.n = len(c)
-        self.mdtrt = _text(c["mdtrt_id"])
-        self.psn = _text(c["psn_no"])
-        self.kind = _text(c["kind"])
-        self.med = _text(c["med_type"])
-        self.mode = _text(c["settlement_mode"])
-        self.inst_id = _text(c["institution_id"])
-        self.materials = _text(c["materials"])
+        self.kind = _labels(c["kind"])
+        self.mode = _labels(c["settlement_mode"])
+        self.inst_id = _labels(c["institution_id"])
         self.admit, self.discharge = day_array(c["admit_date"]), day_array(c["discharge_date"])
         self.submitted = day_array(c["submitted_date"])
         self.is_claim = self.kind == "claim"
@@ -197,7 +224,31 @@ class _Claims:
         app_day = np.where(np.isnat(self.submitted), self.admit, self.submitted)
         self.day = np.where(self.is_claim, claim_day, app_day)
         self.persons = batch.persons
-        self.person = positions(self.psn, _text(batch.persons["psn_no"]))
+
+    def text(self, name: str, rows: np.ndarray) -> np.ndarray:
+        """A claims column of these rows only (mdtrt_id, diagnoses, ...: a few facts read a few rows)."""
+        return _text(self.columns[name].iloc[rows])
+
+    @cached_property
+    def psn(self) -> np.ndarray:
+        return _text(self.columns["psn_no"])
+
+    @cached_property
+    def med(self) -> np.ndarray:
+        return _labels(self.columns["med_type"])
+
+    @cached_property
+    def materials(self) -> np.ndarray:
+        return _labels(self.columns["materials"])
+
+    @cached_property
+    def person(self) -> np.ndarray:
+        """Per claim its row in the persons table, -1 for none."""
+        return self.person_rows(self.columns["psn_no"])
+
+    def person_rows(self, psn: pd.Series) -> np.ndarray:
+        """Per psn_no its row in the persons table, -1 for none (text matched in Arrow)."""
+        return positions(psn.fillna(""), self.persons["psn_no"].fillna(""))
 
     def person_col(self, name: str, fill: Any) -> np.ndarray:
         col = self.persons[name]
@@ -208,7 +259,7 @@ class _Claims:
         elif isinstance(fill, int):
             values = col.fillna(fill).to_numpy(dtype=np.int64)
         else:
-            values = _text(col)
+            values = _labels(col)  # statuses and codes: one shared str per value compares by identity
         return _take(values, self.person, fill)
 
 
@@ -222,7 +273,7 @@ def _basics(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]) 
     by_status = cl.is_claim & _isin(cl.med, ("11", "14", "21"))  # claims schemes by employee status may pay
     facts["emp"] = np.where(by_status & (insutype == "310"), cl.person_col("employee_status", ""), "")
     inst = batch.institutions
-    where = positions(cl.inst_id, _text(inst["institution_id"]))
+    where = positions(cl.columns["institution_id"].fillna(""), inst["institution_id"].fillna(""))
     where = np.where(cl.is_claim & (cl.inst_id != ""), where, -1)
     known = where >= 0
     facts["inst"] = np.where(cl.is_claim, np.where(known, _take(_text(inst["agreement"]), where, ""), "none"), "")
@@ -233,9 +284,14 @@ def _basics(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]) 
 
 def _enrolment(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]) -> None:
     enrolled = batch.enrolments
-    has_rows = _isin(cl.psn, _text(enrolled["psn_no"]))
+    if (cl.person >= 0).all():  # a flag per person row (-1, an unknown person's enrolment: the last)
+        by_person = np.zeros(len(cl.persons) + 1, dtype=bool)
+        by_person[cl.person_rows(enrolled["psn_no"])] = True
+        has_rows = by_person[cl.person]
+    else:  # a claim without its person row (never after io): by text
+        has_rows = _isin(cl.psn, _text(enrolled["psn_no"]))
     covered = np.zeros(cl.n, dtype=bool)
-    covered[_valid_pairs(enrolled, cl.psn, cl.day, np.flatnonzero(has_rows))[0]] = True
+    covered[_valid_pairs(enrolled, cl, np.flatnonzero(has_rows))[0]] = True
     facts["insured"] = (cl.person >= 0) & (~has_rows | covered)
     until = cl.person_col("waiting_period_until", np.datetime64("NaT", "D"))
     facts["waiting"] = cl.is_claim & ~np.isnat(until) & ~np.isnat(cl.day) & (cl.day <= until)
@@ -268,7 +324,7 @@ def _category(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]
 
 def _statuses(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]) -> None:
     statuses = batch.statuses
-    pos, row = _valid_pairs(statuses, cl.psn, cl.day, np.arange(cl.n))
+    pos, row = _valid_pairs(statuses, cl, np.arange(cl.n))
     kinds = _text(statuses["kind"])[row]
     order = [s.status for s in t.assistance.statuses]
     rank = pd.Series(kinds, dtype=object).map({s: i for i, s in enumerate(order)}).fillna(len(order))
@@ -317,7 +373,7 @@ def _trauma(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]) 
     finding = np.full(len(rows), "no_finding", dtype=object)
     filings = batch.filings[_text(batch.filings["kind"]) == "trauma"]
     if len(filings):
-        left = frame({"pos": rows, "psn_no": cl.psn[rows], "mdtrt": cl.mdtrt[rows]})
+        left = frame({"pos": rows, "psn_no": cl.text("psn_no", rows), "mdtrt": cl.text("mdtrt_id", rows)})
         liable = filings["third_party_liable"]
         right = frame({"psn_no": _text(filings["psn_no"]), "target": _text(filings["mdtrt_id"]),
                        "open": liable.isna().to_numpy(), "liable": _flag(liable),
@@ -350,9 +406,16 @@ def _duplicates(cl: _Claims, facts: dict[str, np.ndarray], earlier: pd.DataFrame
     ref = np.where(np.isnat(ref), cl.submitted, ref)
     settled = np.where(cl.manual & ~np.isnat(cl.submitted), cl.submitted, ref)
     rows = np.flatnonzero(cl.is_claim & (cl.inst_id != "") & ~np.isnat(start))
-    claims = frame({"pos": rows, "psn": cl.psn[rows], "inst": cl.inst_id[rows], "start": start[rows],
+    # only a claim whose person and institution recur (in the batch, or among the person's claims
+    # paid before) can overlap another: the pairs below are built for those alone
+    groups = row_groups([_text_codes(cl.columns["psn_no"])[rows], cl.inst_id[rows]])
+    recur = np.bincount(groups)[groups] > 1
+    if earlier is not None and len(earlier):
+        recur |= _isin(cl.text("psn_no", rows), _text(earlier["psn_no"]))
+    rows = rows[recur]
+    claims = frame({"pos": rows, "psn": cl.text("psn_no", rows), "inst": cl.inst_id[rows], "start": start[rows],
                     "end": end[rows], "year": ref[rows].astype("datetime64[Y]"), "settled": settled[rows],
-                    "mdtrt": cl.mdtrt[rows], "label": np.full(len(rows), "", dtype=object)})
+                    "mdtrt": cl.text("mdtrt_id", rows), "label": np.full(len(rows), "", dtype=object)})
     claims = pd.concat([_paid_before(earlier, claims), claims.assign(batch=True)], ignore_index=True)
     claims = claims[claims.duplicated(["psn", "inst"], keep=False)]
     if claims.empty:
@@ -391,9 +454,9 @@ def _chronic(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray])
         return
     diseases = {d.code: d for d in t.chronic.diseases}
     rank_of = {code: i for i, code in enumerate(diseases)}
-    first = _per_distinct(lambda text: (_codes(text) or [""])[0].upper(), _text(batch.claims["diagnoses"])[rows])
+    first = _per_distinct(lambda text: (_codes(text) or [""])[0].upper(), cl.text("diagnoses", rows))
     disease = _per_distinct(lambda dx: getattr(t.chronic.disease_for(dx), "code", "") if dx else "", first)
-    pos, row = _valid_pairs(batch.certifications, cl.psn, cl.day, rows[claims[rows]])
+    pos, row = _valid_pairs(batch.certifications, cl, rows[claims[rows]])
     best = np.full(len(rows), len(diseases), dtype=np.int64)
     if len(pos):
         local = np.searchsorted(rows, pos)
@@ -455,11 +518,11 @@ def _referral(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]
     filings = batch.filings
     kinds = _text(filings["kind"])
     away = np.flatnonzero(cl.is_claim & (cl.med == "21") & facts["out_of_area"])
-    facts["remote"][_valid_pairs(filings[kinds == "remote_residence"], cl.psn, cl.day, away)[0]] = True
+    facts["remote"][_valid_pairs(filings[kinds == "remote_residence"], cl, away)[0]] = True
     claims = away[~facts["remote"][away]]
     referrals = filings[kinds == "referral"]
     if len(claims) and len(referrals):
-        left = frame({"pos": claims, "psn_no": cl.psn[claims], "inst": cl.inst_id[claims]})
+        left = frame({"pos": claims, "psn_no": cl.text("psn_no", claims), "inst": cl.inst_id[claims]})
         right = frame({"psn_no": _text(referrals["psn_no"]), "target": _text(referrals["target_institution"]),
                        "kind": _text(referrals["referral_kind"]), "filed": day_array(referrals["filed_date"]),
                        "materials": _text(referrals["materials"]), "row": np.arange(len(referrals))})
@@ -479,7 +542,7 @@ def _referral(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray]
             facts[name][chosen] = timing[name][at]
     apps = np.flatnonzero(cl.kind == "referral_application")
     if len(apps):
-        timing = _referral_timing(t, calendar, _text(batch.claims["referral_kind"])[apps], cl.submitted[apps],
+        timing = _referral_timing(t, calendar, cl.text("referral_kind", apps), cl.submitted[apps],
                                   cl.admit[apps], cl.materials[apps], facts["cadre"][apps])
         for name in REFERRAL_FACTS:
             facts[name][apps] = timing[name]
@@ -506,8 +569,8 @@ def _maternity(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray
     facts["spouse"][rows] = spouse
     wage = cl.persons["employer_avg_monthly_wage"].fillna(0).to_numpy(dtype=np.float64) > 0
     facts["wage"][rows] = _take(wage, cl.person, False)[rows]
-    item = _text(c["maternity_item"])[rows]
-    facts["item"][rows], facts["delivery"][rows] = item, _text(c["delivery"])[rows]
+    item = _labels(c["maternity_item"].iloc[rows])
+    facts["item"][rows], facts["delivery"][rows] = item, _labels(c["delivery"].iloc[rows])
     facts["infants"][rows] = np.maximum(c["infants"].fillna(1).to_numpy(dtype=np.int64)[rows], 1)
     top = max([mt.abortion_below_weeks, mt.induction_from_weeks] + [b.below_weeks for b in mt.allowance.miscarriage])
     weeks = np.clip(c["pregnancy_weeks"].fillna(-1).to_numpy(dtype=np.int64)[rows], -1, top)
@@ -524,8 +587,12 @@ DUPLICATE_FACTS = ("duplicate", "paid_before")
 
 
 def _empty_facts(n: int, names: Iterable[str]) -> dict[str, np.ndarray]:
-    return {name: np.full(n, FACTS[name][0], dtype=object if isinstance(FACTS[name][0], str)
-                          else type(FACTS[name][0])) for name in names}
+    """Each fact's default on every row. Text facts copy one array of "" (np.full sets an object
+    array element by element, four times slower than a copy)."""
+    blank = np.full(n, "", dtype=object)
+    return {name: blank.copy() if isinstance(default, str) and default == "" else
+            np.full(n, default, dtype=object if isinstance(default, str) else type(default))
+            for name, default in ((name, FACTS[name][0]) for name in names)}
 
 
 def duplicate_facts(batch: Batch, earlier: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -544,6 +611,13 @@ def derive_facts(batch: Batch, tariff: LoadedTariff, calendar: WorkCalendar,
     """One row of facts (FACTS) per claim or application of the batch, with the claims' index.
     `duplicates`: the claims' `duplicate_facts`, found among more claims than these (the
     batch's of every tariff version, and the ledger's); None: among these alone."""
+    return frame(fact_arrays(batch, tariff, calendar, duplicates), index=batch.claims.index)
+
+
+def fact_arrays(batch: Batch, tariff: LoadedTariff, calendar: WorkCalendar,
+                duplicates: pd.DataFrame | None = None) -> dict[str, np.ndarray]:
+    """`derive_facts` as one array per fact (FACTS order): what the pipeline evaluates (a frame
+    of 55 object columns is two copies of each)."""
     t = tariff.tariff
     cl = _Claims(batch)
     facts = _empty_facts(cl.n, FACTS)
@@ -555,4 +629,4 @@ def derive_facts(batch: Batch, tariff: LoadedTariff, calendar: WorkCalendar,
         for name in DUPLICATE_FACTS:
             facts[name] = duplicates[name].to_numpy(dtype=facts[name].dtype)
     _referral(cl, batch, t, facts, calendar)
-    return frame(facts, index=batch.claims.index)
+    return facts
