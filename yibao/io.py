@@ -39,7 +39,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from yibao.codes import join_text
+from yibao.codes import join_text, worded as _worded
 from yibao.errors import InputError
 from yibao.fields import DATES, MONEY
 from yibao.limits import ENV_MAX_LINE, MAX_CNT, max_line_yuan
@@ -458,13 +458,6 @@ def _cells_at(cells: pd.Series, positions: np.ndarray) -> pd.Series:
     text, which is hashable and tells `1` from `True`."""
     taken = cells.iloc[positions]
     return taken.map(_cell_text) if taken.dtype == object else taken
-
-
-def _worded(values: pd.Series | np.ndarray, word: Callable[[Any], str]) -> pa.Array:
-    """`word(value)` per row, called once per distinct value (missing ones included): ten million
-    rejected rows hold a handful of distinct cells, and wording each row in Python took minutes."""
-    codes, distinct = pd.factorize(values, use_na_sentinel=False)
-    return pa.array([word(v) for v in distinct], pa.large_string()).take(pa.array(codes, pa.int64()))
 
 
 def check_header(names: Any, source: str) -> None:
