@@ -32,7 +32,7 @@ def reason_columns(reasons: pd.Series, fired: pd.Series, extra: pd.Series | np.n
 
     The rule base's repeat across claims and are worded once per distinct value; the calculator's
     are a claim's own (amounts, line ids), so they are joined in Arrow, not as a tuple and a JSON
-    document per claim (2M lines: 0.3-0.45 s of Python that way)."""
+    document per claim (2M lines: the claims output took 0.34 s that way, 0.145 s so)."""
     extra = np.asarray(extra, dtype=object)
     counts = np.fromiter(map(len, extra), dtype=np.int64, count=len(extra))
     own = np.flatnonzero(counts)
