@@ -7,28 +7,92 @@ The calculator works in fen, basis points and claim positions; the outputs speak
 
 from __future__ import annotations
 
+import json
+from json.encoder import encode_basestring  # what json.dumps(..., ensure_ascii=False) quotes text with
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from yibao.calculator.trace import NONE
+from yibao.codes import join_text, row_groups, text_column, worded
 from yibao.money import BP
+from yibao.tables import LIST_SEP
 
 TRACE_COLUMNS = ("mdtrt_id", "step", "fund", "action", "label_zh", "tariff_path", "base", "ratio", "limit",
                  "amount", "rule_ids")
 
 
-def with_calculator_reasons(reasons: pd.Series, fired: pd.Series, extra: pd.Series | np.ndarray
-                            ) -> tuple[np.ndarray, np.ndarray]:
-    """The rule base's reasons and rules fired, followed, on the claims that have them, by the
-    calculator's reasons (deductions, limits) and their rule ids."""
-    reasons_out = reasons.to_numpy(dtype=object).copy()
-    fired_out = fired.to_numpy(dtype=object).copy()
+def reason_columns(reasons: pd.Series, fired: pd.Series, extra: pd.Series | np.ndarray
+                   ) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Per claim its reasons as JSON (rule_id, code, message), their codes and the rules fired, as
+    text columns: the rule base's, followed, on the claims that have them, by the calculator's
+    reasons (deductions, limits) and their rule ids.
+
+    The rule base's repeat across claims and are worded once per distinct value; the calculator's
+    are a claim's own (amounts, line ids), so they are joined in Arrow, not as a tuple and a JSON
+    document per claim (2M lines: the claims output took 0.34 s that way, 0.145 s so)."""
     extra = np.asarray(extra, dtype=object)
-    for i in np.flatnonzero([bool(e) for e in extra]).tolist():
-        reasons_out[i] = tuple(reasons_out[i]) + extra[i]
-        ids = tuple(dict.fromkeys(r[0] for r in extra[i]))
-        fired_out[i] = tuple(fired_out[i]) + tuple(r for r in ids if r not in fired_out[i])
-    return reasons_out, fired_out
+    counts = np.fromiter(map(len, extra), dtype=np.int64, count=len(extra))
+    own = np.flatnonzero(counts)
+    counts = counts[own]
+    items = [item for found in extra[own].tolist() for item in found]
+    rule, code, message = (np.array(column, dtype=object) for column in zip(*items)) if items else \
+        (np.zeros(0, dtype=object),) * 3
+    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]), pa.int64())
+
+    def per_claim(values: pa.Array, sep: str) -> pa.Array:
+        return pc.binary_join(pa.LargeListArray.from_arrays(offsets, values), pa.scalar(sep, pa.large_string()))
+
+    item_json = join_text('{"rule_id": ', worded(rule, json.dumps), ', "code": ', worded(code, json.dumps),
+                          ', "message": ', pa.array(map(encode_basestring, message), pa.large_string()), "}")
+    base_codes, base = pd.factorize(reasons)
+    base_json = [", ".join(json.dumps({"rule_id": r, "code": c, "message": m}, ensure_ascii=False)
+                           for r, c, m in value) for value in base]
+    texts = join_text("[", _prefixes(base_json, base, ", ", base_codes[own]), per_claim(item_json, ", "), "]")
+    json_column = text_column(_rows(base_codes, base, own), [f"[{t}]" for t in base_json] + [""], texts)
+    base_lists = [LIST_SEP.join(c for _, c, _ in value) for value in base]
+    texts = join_text(_prefixes(base_lists, base, LIST_SEP, base_codes[own]),
+                      per_claim(pa.array(code, pa.large_string()), LIST_SEP))
+    codes_column = text_column(_rows(base_codes, base, own), base_lists + [""], texts)
+    return json_column, codes_column, _fired_column(fired, extra, own, rule, counts)
+
+
+def _fired_column(fired: pd.Series, extra: np.ndarray, own: np.ndarray, rule: np.ndarray,
+                  counts: np.ndarray) -> pd.Series:
+    """The rules fired, then the calculator's rule ids a claim does not list yet: worded once per
+    distinct (rules fired, sequence of the calculator's rule ids)."""
+    fired_codes, distinct = pd.factorize(fired)
+    ids, _ = pd.factorize(rule)
+    sequence = np.full((len(own), int(counts.max(initial=0))), -1, dtype=np.int64)
+    within = np.arange(len(ids)) - np.repeat(np.cumsum(counts) - counts, counts)
+    sequence[np.repeat(np.arange(len(own)), counts), within] = ids
+    groups = row_groups([fired_codes[own]] + list(sequence.T))
+    first = np.unique(groups, return_index=True)[1]
+    texts = []
+    for claim in own[first].tolist():
+        listed = tuple(distinct[fired_codes[claim]])
+        added = tuple(r for r in dict.fromkeys(r[0] for r in extra[claim]) if r not in listed)
+        texts.append(LIST_SEP.join(str(r) for r in listed + added))
+    words = [LIST_SEP.join(str(r) for r in value) for value in distinct]
+    own_texts = pa.array(texts, pa.large_string()).take(pa.array(groups, pa.int64()))
+    return text_column(_rows(fired_codes, distinct, own), words + [""], own_texts)
+
+
+def _prefixes(texts: list[str], values: pd.Index | np.ndarray, sep: str, codes: np.ndarray) -> pa.Array:
+    """Per row the text of its distinct value, with `sep` after it when the value has items, so
+    the calculator's items can follow."""
+    return pa.array([t + sep if len(v) else t for t, v in zip(texts, values)], pa.large_string()).take(
+        pa.array(codes, pa.int64()))
+
+
+def _rows(codes: np.ndarray, distinct: pd.Index | np.ndarray, own: np.ndarray) -> np.ndarray:
+    """Per row where its text is among (distinct values' texts, "" for missing, then the texts of
+    the `own` rows in order)."""
+    where = np.where(codes < 0, len(distinct), codes)
+    where[own] = len(distinct) + 1 + np.arange(len(own))
+    return where
 
 
 def _yuan_or_none(fen: np.ndarray) -> np.ndarray:

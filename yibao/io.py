@@ -39,7 +39,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from yibao.codes import join_text
+from yibao.codes import join_text, worded as _worded
 from yibao.errors import InputError
 from yibao.fields import DATES, MONEY
 from yibao.limits import ENV_MAX_LINE, MAX_CNT, max_line_yuan
@@ -460,13 +460,6 @@ def _cells_at(cells: pd.Series, positions: np.ndarray) -> pd.Series:
     return taken.map(_cell_text) if taken.dtype == object else taken
 
 
-def _worded(values: pd.Series | np.ndarray, word: Callable[[Any], str]) -> pa.Array:
-    """`word(value)` per row, called once per distinct value (missing ones included): ten million
-    rejected rows hold a handful of distinct cells, and wording each row in Python took minutes."""
-    codes, distinct = pd.factorize(values, use_na_sentinel=False)
-    return pa.array([word(v) for v in distinct], pa.large_string()).take(pa.array(codes, pa.int64()))
-
-
 def check_header(names: Any, source: str) -> None:
     """Refuse a header naming a field twice: which of the two columns holds it is unknown."""
     fields = pd.Index([_field_name(c) for c in names])
@@ -535,20 +528,25 @@ def _typed_column(table: str, column: Column, cells: pd.Series) -> tuple[pd.Seri
 
 
 def _number_problems(values: np.ndarray, rule: NumberRule) -> Problems:
-    """Comparisons with NaN are false, so empty cells pass every check here."""
+    """Comparisons with NaN are false, so empty cells pass every check here. A bound no value
+    crosses (the column's least and greatest values tell) gets no mask, and the decimals are
+    checked in place (2M lines, five numeric columns: 0.031 s -> 0.024 s)."""
     if np.isnan(values).all():
         return []
+    least, greatest = np.nanmin(values), np.nanmax(values)
+    problems: Problems = []
     with np.errstate(invalid="ignore", over="ignore"):  # 1e308 × 100 is inf: caught by the maximum
-        problems = [(np.isinf(values), "not a finite number")]
+        if np.isinf(least) or np.isinf(greatest):
+            problems.append((np.isinf(values), "not a finite number"))
         if rule.decimals is not None:
             scaled = values * 10.0 ** rule.decimals
-            problems.append((np.abs(scaled - np.rint(scaled)) > DECIMAL_TOLERANCE,
-                             f"more than {rule.decimals} decimals"))
-        if rule.minimum is not None:
+            off = np.abs(np.subtract(scaled, np.rint(scaled), out=scaled), out=scaled)
+            problems.append((off > DECIMAL_TOLERANCE, f"more than {rule.decimals} decimals"))
+        if rule.minimum is not None and (least <= rule.minimum if rule.minimum_open else least < rule.minimum):
             low = values <= rule.minimum if rule.minimum_open else values < rule.minimum
             word = "greater than" if rule.minimum_open else "at least"
             problems.append((low, f"must be {word} {rule.minimum:g}"))
-        if rule.maximum is not None:
+        if rule.maximum is not None and greatest > rule.maximum:
             problems.append((values > rule.maximum, f"must be at most {_number(rule.maximum)}{rule.unit}"))
     return problems
 
@@ -590,10 +588,32 @@ def _text(cells: pd.Series) -> pd.Series:
         text = cells.map(_cell_text)
     text = text.astype("str")
     text = text.fillna("") if text.hasnans else text
+    if _unpadded(text):  # codes and ids, nearly always: nothing to strip, and no stripped copy made
+        return text
     stripped = text.str.strip()
     # the cells as read when no cell had spaces around it: then they share the file's buffers
     # and raw and typed text never coexist (about 55 bytes per line of lines)
     return text if _text_bytes(stripped) == _text_bytes(text) else stripped
+
+
+def _unpadded(text: pd.Series) -> bool:
+    """Does every cell begin and end with printable ASCII other than a space? Then stripping
+    changes no cell. Read from Arrow's buffers, a cell's first and last bytes (2M lines: 6 ms a
+    column, where stripping took 13); any other byte (a space, a Chinese character) leaves the
+    column to `str.strip`."""
+    arrow = pa.array(text.array)
+    for chunk in arrow.chunks if isinstance(arrow, pa.ChunkedArray) else [arrow]:
+        _, offsets, data = chunk.buffers()
+        if data is None:  # no chunk data: every cell empty
+            continue
+        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        ends = np.frombuffer(offsets, dtype=width)[chunk.offset:chunk.offset + len(chunk) + 1]
+        filled = ends[1:] > ends[:-1]
+        edges = np.concatenate([np.frombuffer(data, dtype=np.uint8)[ends[:-1][filled]],
+                                np.frombuffer(data, dtype=np.uint8)[ends[1:][filled] - 1]])
+        if not ((edges > 0x20) & (edges < 0x7F)).all():
+            return False
+    return True
 
 
 def _text_bytes(text: pd.Series) -> int:

@@ -8,7 +8,6 @@ does not define) leaves the batch for `rejects` with its reason, and so do its l
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -22,7 +21,7 @@ from yibao.calculator.claims import AMOUNT_FIELDS, BENEFIT_FIELDS, calculate
 from yibao.calculator.dates import day_array
 from yibao.calendar import WorkCalendar, default_calendar
 from yibao.errors import InputError
-from yibao.explain import trace_output, with_calculator_reasons
+from yibao.explain import reason_columns, trace_output
 from yibao.io import Batch
 from yibao.money import BP
 from yibao.rules.deadlines import due_dates
@@ -293,10 +292,6 @@ def _joined(fmt: Callable[[Any], str]) -> Callable[[tuple], str]:
     return lambda items: LIST_SEP.join(fmt(x) for x in items)
 
 
-def _reasons_json(reasons: tuple) -> str:
-    return json.dumps([{"rule_id": r, "code": c, "message": m} for r, c, m in reasons], ensure_ascii=False)
-
-
 def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
                 tariff: TariffSpec = None,
                 accumulators: pd.DataFrame | None = None,
@@ -392,12 +387,12 @@ def _claims_output(ctx: pd.DataFrame, amounts: pd.DataFrame,
     out["tariff"] = distinct_text(ctx["tariff_key"], str)
     out["year"] = ctx["year"].to_numpy()
     out["decision"] = distinct_text(decision, str)
-    reasons, fired = with_calculator_reasons(ctx["reasons"], ctx["rules_fired"], amounts["calculator_reasons"])
-    out["reasons"] = distinct_text(reasons, _reasons_json)
-    out["reason_codes"] = distinct_text(reasons, _joined(lambda r: r[1]))
+    reasons, codes, fired = reason_columns(ctx["reasons"], ctx["rules_fired"], amounts["calculator_reasons"])
+    out["reasons"] = reasons
+    out["reason_codes"] = codes
     out["missing_materials"] = distinct_text(ctx["missing_materials"], _joined(lambda m: m[0]))
     out["missing_material_names"] = distinct_text(ctx["missing_materials"], _joined(lambda m: m[1]))
-    out["rules_fired"] = distinct_text(fired, _joined(str))
+    out["rules_fired"] = fired
     for column in ("due_date", "setl_date", "admit_date", "discharge_date"):
         out[column] = _iso(ctx[column])
     out["calendar_estimated"] = ctx["calendar_estimated"].to_numpy(dtype=bool)

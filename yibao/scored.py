@@ -48,5 +48,6 @@ def write_summary(summary: dict[str, Any], path: Path) -> None:
 
 
 def tariffs_used(result: Result) -> list[str]:
-    """The tariff versions (`ID@VERSION`) the claims were scored with, in order."""
-    return sorted({str(t) for t in result.claims["tariff"].dropna() if str(t)})
+    """The tariff versions (`ID@VERSION`) the claims were scored with, in order: the column's
+    distinct values found by hashing (a Python str per claim took 0.09 s at 2M lines)."""
+    return sorted(str(t) for t in result.claims["tariff"].dropna().unique() if str(t))

@@ -12,6 +12,7 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from yibao.calculator import scan
 from yibao.calculator.audit import EDIT_CODES, AuditClaims, split_admissions
@@ -21,7 +22,7 @@ from yibao.calculator.maternity import allowance_fen, grant_fen
 from yibao.calculator.notes import calculator_reasons
 from yibao.calculator.trace import Cash, ShareLines, build_trace
 from yibao.calculator.terms import POOLS, build_terms, disease_codes
-from yibao.codes import any_bits, mask_text, positions, text_rank
+from yibao.codes import any_bits, mask_text, positions
 from yibao.limits import check_total_fen, max_line_yuan
 from yibao.money import FEN, yuan_array_to_fen
 from yibao.tariffs.catalogue import NO_SHARE
@@ -206,14 +207,16 @@ def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, Load
 
 def _violations(claim_ids: pd.Series, by_code: dict[str, np.ndarray]) -> pd.DataFrame:
     """What each audit edit took from each claim: rows (mdtrt_id, code, violation_amt > 0),
-    sorted by claim id and code."""
+    sorted by claim id and code (Arrow sorts the claims that lost something, in UTF-8 byte order,
+    which is code point order, as Python's)."""
     parts = [(np.flatnonzero(total > 0), code) for code, total in by_code.items()]
     claim_pos = np.concatenate([p for p, _ in parts]) if parts else np.zeros(0, np.int64)
     codes = np.concatenate([np.full(len(p), c, dtype=object) for p, c in parts]) if parts else np.zeros(0, object)
     amounts = np.concatenate([by_code[c][p] for p, c in parts]) if parts else np.zeros(0, np.int64)
-    order = np.lexsort((codes.astype(str), text_rank(claim_ids)[claim_pos]))
-    return pd.DataFrame({"mdtrt_id": claim_ids.to_numpy(dtype=object)[claim_pos[order]],
-                         "code": codes[order], "violation_amt": amounts[order]})
+    ids = pa.array(claim_ids.array).cast(pa.large_string())
+    rows = pa.table({"mdtrt_id": ids.take(pa.array(claim_pos, pa.int64())),
+                     "code": pa.array(codes, pa.large_string()), "violation_amt": pa.array(amounts, pa.int64())})
+    return rows.sort_by([("mdtrt_id", "ascending"), ("code", "ascending")]).to_pandas()
 
 
 def _split_window(claims: pd.DataFrame, tariffs: dict[str, LoadedTariff]) -> int:

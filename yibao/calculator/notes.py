@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from yibao.calculator.audit import EDIT_CODES
 from yibao.calculator.funds import CAP_ANNUAL, CAP_CLAIM, CAP_COVERED, CAP_MONTHLY, COV_ANNUAL, COV_MONTHLY, COV_VISIT
 from yibao.calculator.terms import FUND_HIFOB, POOLS, TermArrays
-from yibao.codes import join_text, text_rank
+from yibao.codes import join_text, text_rank, worded
 from yibao.rules.calculated import AUDIT_RULE_IDS
 
 LISTED_LINES = 10
@@ -67,34 +67,44 @@ def _violation_reasons(out: dict[int, list[tuple[str, str, str]]], line_ids: pd.
         # the messages in Arrow, one per claim: per-claim Python here was most of this stage
         messages = join_text(f"{titles.get(code, code)}，核减", _yuan_text(by_code[code][claims]), "元（明细",
                              _line_lists(ids[sel], counts), "）。")
-        for claim, message in zip(claims.tolist(), messages.to_pylist()):
-            out[claim].append((AUDIT_RULE_IDS[code], code, message))
+        _add(out, claims, AUDIT_RULE_IDS[code], code, messages)
+
+
+def _add(out: dict[int, list[tuple[str, str, str]]], claims: np.ndarray, rule: str, code: str,
+         messages: pa.Array) -> None:
+    for claim, message in zip(claims.tolist(), messages.to_pylist()):
+        out[claim].append((rule, code, message))
 
 
 def _cap_reasons(out: dict[int, list[tuple[str, str, str]]], a: dict[str, np.ndarray], t: TermArrays) -> None:
-    pools = np.array(POOLS, dtype=object)[t.pool]
-    for claim in np.flatnonzero(a["_hifp_cap"]).tolist():
-        kind, paid, due = int(a["_hifp_cap"][claim]), int(a["hifp_pay"][claim]), int(a["_hifp_uncapped"][claim])
-        if kind == CAP_COVERED:
-            out[claim].append(("CAP-001", "CAP_REACHED", f"住院统筹基金年度限额（按政策范围内费用计）已用至本次，"
-                               f"超出部分不予支付，本次统筹基金支付{_yuan(paid)}。"))
-            continue
-        subject = {CAP_ANNUAL: _CAP_SUBJECT.get(pools[claim], "统筹基金年度支付限额"), CAP_CLAIM: "生育医疗费用定额",
-                   CAP_MONTHLY: "普通门诊统筹基金月度支付限额"}[kind]
-        rule, code = {CAP_ANNUAL: ("CAP-001", "CAP_REACHED"), CAP_CLAIM: ("CAP-002", "QUOTA_REACHED"),
-                      CAP_MONTHLY: ("CAP-003", "MONTHLY_CAP_REACHED")}[kind]
-        out[claim].append((rule, code, _limited(subject, "统筹基金", due, paid)))
+    """The limit that cut a fund, per kind of limit: the messages in Arrow (a per-claim f-string
+    and dict took 8 µs a claim, 0.07 s at 2M lines). Each claim has one kind of basic-fund cap,
+    so taking the kinds one after another keeps each claim's reasons in order."""
+    kind = a["_hifp_cap"]
+    claims = np.flatnonzero(kind == CAP_COVERED)
+    _add(out, claims, "CAP-001", "CAP_REACHED",
+         join_text("住院统筹基金年度限额（按政策范围内费用计）已用至本次，超出部分不予支付，本次统筹基金支付",
+                   _yuan_text(a["hifp_pay"][claims]), "元。"))
+    for cap, rule, code in ((CAP_ANNUAL, "CAP-001", "CAP_REACHED"), (CAP_CLAIM, "CAP-002", "QUOTA_REACHED"),
+                            (CAP_MONTHLY, "CAP-003", "MONTHLY_CAP_REACHED")):
+        claims = np.flatnonzero(kind == cap)
+        subject = worded(np.array(POOLS, dtype=object)[t.pool[claims]],
+                         lambda pool: _CAP_SUBJECT.get(pool, "统筹基金年度支付限额")) if cap == CAP_ANNUAL else \
+            {CAP_CLAIM: "生育医疗费用定额", CAP_MONTHLY: "普通门诊统筹基金月度支付限额"}[cap]
+        _add(out, claims, rule, code, _limited(subject, "统筹基金", a["_hifp_uncapped"][claims], a["hifp_pay"][claims]))
     for paid, uncapped in (("_la", "_la_uncapped"), ("_cat", "_cat_uncapped")):  # large-amount is paid first
-        for claim in np.flatnonzero(a[paid] < a[uncapped]).tolist():
-            fund = "大额补充" if paid == "_la" or t.cat_fund[claim] == FUND_HIFOB else "大病保险"
-            out[claim].append(("CAP-004", "CAT_CAP_REACHED",
-                               _limited(f"{fund}年度支付限额", fund, int(a[uncapped][claim]), int(a[paid][claim]))))
+        claims = np.flatnonzero(a[paid] < a[uncapped])
+        fund = pa.array(np.where((paid == "_la") | (t.cat_fund[claims] == FUND_HIFOB), "大额补充", "大病保险"),
+                        pa.large_string())
+        _add(out, claims, "CAP-004", "CAT_CAP_REACHED",
+             _limited(join_text(fund, "年度支付限额"), fund, a[uncapped][claims], a[paid][claims]))
     for stage, uncapped, own in ((1, "_maf_uncapped", "_maf1_own_cap"), (2, "_maf2_uncapped", "_maf2_own_cap")):
-        for claim in np.flatnonzero(a[f"_maf{stage}"] < a[uncapped]).tolist():
-            fund = "医疗救助" if t.maf2[claim] == 0 else f"医疗救助第{'一二'[stage - 1]}段"
-            subject = f"{fund}年度限额" if a[own][claim] else "医疗救助年度限额"
-            out[claim].append(("CAP-005", "MAF_CAP_REACHED", _limited(subject, fund, int(a[uncapped][claim]),
-                                                                      int(a[f"_maf{stage}"][claim]))))
+        claims = np.flatnonzero(a[f"_maf{stage}"] < a[uncapped])
+        fund = np.where(t.maf2[claims] == 0, "医疗救助", f"医疗救助第{'一二'[stage - 1]}段")
+        subject = np.where(a[own][claims] != 0, np.char.add(fund, "年度限额"), "医疗救助年度限额")
+        _add(out, claims, "CAP-005", "MAF_CAP_REACHED", _limited(pa.array(subject, pa.large_string()),
+                                                                 pa.array(fund, pa.large_string()),
+                                                                 a[uncapped][claims], a[f"_maf{stage}"][claims]))
 
 
 _COVERED_POOL = {"outpatient": "普通门诊", "chronic": "门诊慢特病"}
@@ -118,10 +128,13 @@ def _covered_reasons(out: dict[int, list[tuple[str, str, str]]], a: dict[str, np
                                             f"按{_yuan(left)}计算统筹基金支付，超出的{_yuan(base - left)}不予支付。"))
 
 
-def _limited(subject: str, fund: str, due: int, paid: int) -> str:
-    if paid == 0:
-        return f"{subject}已用完，本次{fund}按比例应付{_yuan(due)}，实际支付{_yuan(0)}。"
-    return f"{subject}所余不足，本次{fund}按比例应付{_yuan(due)}，按限额支付{_yuan(paid)}，少付{_yuan(due - paid)}。"
+def _limited(subject: str | pa.Array, fund: str | pa.Array, due: np.ndarray, paid: np.ndarray) -> pa.Array:
+    """Per claim what a limit cut: all of what the ratio gave (nothing was left), or the part above
+    what was left."""
+    used_up = join_text(subject, "已用完，本次", fund, "按比例应付", _yuan_text(due), "元，实际支付0.00元。")
+    short = join_text(subject, "所余不足，本次", fund, "按比例应付", _yuan_text(due), "元，按限额支付", _yuan_text(paid),
+                      "元，少付", _yuan_text(due - paid), "元。")
+    return pc.if_else(pa.array(paid == 0), used_up, short)
 
 
 def calculator_reasons(line_ids: pd.Series, pos: np.ndarray, mask: np.ndarray, by_code: dict[str, np.ndarray],
