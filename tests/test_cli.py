@@ -112,3 +112,27 @@ def test_validate_names_what_it_could_not_find(spec: str, message: str) -> None:
     done = subprocess.run([sys.executable, "-m", "yibao", "tariffs", "validate", spec], capture_output=True,
                           text=True, timeout=60)
     assert (done.returncode, done.stderr.strip()) == (2, f"error: {message}")
+
+
+def test_commands_turn_numpy_huge_pages_off_and_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command runs with NumPy's huge-page advice off (fresh arrays cost the kernel a
+    compaction each on the project's VMs), restores it after, and leaves it to
+    NUMPY_MADVISE_HUGEPAGE where that is set."""
+    from yibao.cli import app as cli_app
+
+    if cli_app.huge_pages(True) is None:
+        pytest.skip("this NumPy cannot switch the advice")
+    during: list[bool | None] = []
+
+    def look() -> None:  # the advice as the command finds it, left as it is
+        now = cli_app.huge_pages(False)
+        cli_app.huge_pages(bool(now))
+        during.append(now)
+
+    monkeypatch.setattr(cli_app, "_main", look)
+    monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
+    cli_app.main()
+    monkeypatch.setenv("NUMPY_MADVISE_HUGEPAGE", "1")
+    cli_app.main()
+    assert during == [False, True]
+    assert cli_app.huge_pages(True) is True  # as it was before the commands
