@@ -173,10 +173,33 @@ class ScanResult:
     contributions: Used | None  # per claim, what it added to its person-year (when asked)
 
 
-def run(claims: pd.DataFrame, inscp_audited: np.ndarray, inscp_declared: np.ndarray,
-        terms: TermArrays, acc: pd.DataFrame, diseases: list[str], *, contributions: bool = False,
-        trace: bool = False, shares: tuple[np.ndarray, np.ndarray] | None = None) -> ScanResult:
-    """Pay every claim in settlement order; `claims` needs psn_no, year, setl_date, mdtrt_id.
+@dataclass(frozen=True)
+class Order:
+    """The settlement order of a batch's claims and their person-years' accumulators before it:
+    all from the claims' keys and dates, nothing of the rules' conclusions, so it is made while
+    those are still being concluded."""
+
+    order: np.ndarray  # the claims by (person, year, settlement date, mdtrt_id)
+    groups: Groups
+    group: np.ndarray  # per claim its person-year
+    month: np.ndarray  # per claim its settlement month (months since 1970-01)
+    state: Used  # the accumulators of every person-year (from the accumulators table)
+
+    @classmethod
+    def of(cls, claims: pd.DataFrame, acc: pd.DataFrame, diseases: list[str]) -> Order:
+        """`claims` needs psn_no, year, setl_date and mdtrt_id."""
+        setl = np.asarray(claims["setl_date"], dtype="datetime64[D]")
+        groups, group = Groups.of(claims, acc) if not acc.empty else Groups.of(claims)
+        group = group[:len(claims)]
+        order = np.lexsort((text_rank(claims["mdtrt_id"]), setl, group))
+        return cls(order, groups, group, setl.astype("datetime64[M]").astype(np.int64),
+                   load_state(acc, groups, diseases))
+
+
+def run(order: Order, inscp_audited: np.ndarray, inscp_declared: np.ndarray, terms: TermArrays,
+        diseases: list[str], *, contributions: bool = False, trace: bool = False,
+        shares: tuple[np.ndarray, np.ndarray] | None = None) -> ScanResult:
+    """Pay every claim in settlement order, advancing `order.state`.
 
     The declared view is paid from the same state as the audited one (it never advances it), and
     only where its in-policy amount differs: elsewhere it pays the same. `contributions`: also
@@ -184,17 +207,10 @@ def run(claims: pd.DataFrame, inscp_audited: np.ndarray, inscp_declared: np.ndar
     the scan's own advance applied to an empty state, so it is the same arithmetic. With `trace`
     the audited amounts include the steps of each claim's arithmetic (`funds.settle`). `shares`:
     per claim [n, 2] the fixed-share items' parts, audited and declared."""
-    n = len(claims)
+    n = len(order.group)
     none = np.zeros((n, 2), np.int64)
     share_audited, share_declared = (none, none) if shares is None else shares
-    setl = np.asarray(claims["setl_date"], dtype="datetime64[D]")
-    groups, group = Groups.of(claims, acc) if not acc.empty else Groups.of(claims)
-    group = group[:n]
-    order = np.lexsort((text_rank(claims["mdtrt_id"]), setl, group))
-    state = load_state(acc, groups, diseases)
-
-    month = setl.astype("datetime64[M]").astype(np.int64)
     added = _empty_state(n, len(diseases)) if contributions and n else None
-    audited, declared_funds = settle(order, group, month, (inscp_audited, inscp_declared),
-                                     (share_audited, share_declared), terms, state, added, trace)
-    return ScanResult(audited, declared_funds, state, groups, added)
+    audited, declared_funds = settle(order.order, order.group, order.month, (inscp_audited, inscp_declared),
+                                     (share_audited, share_declared), terms, order.state, added, trace)
+    return ScanResult(audited, declared_funds, order.state, order.groups, added)
