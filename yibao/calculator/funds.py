@@ -90,7 +90,7 @@ which limit cut the basic fund: the reasons name an exhausted cap."""
  O_MAF2_OWN_CAP) = range(len(OUTPUTS))
 TRACE_LIMITS = ("_t_ded_limit", "_t_hifp_limit", "_t_cat_limit", "_t_la_limit", "_t_maf_base", "_t_maf_limit",
                 "_t_maf2_base", "_t_maf2_limit")
-(L_DED, L_HIFP, L_CAT, L_LA, L_MAF_BASE, L_MAF, L_MAF2_BASE, L_MAF2) = range(len(TRACE_LIMITS))
+"""With a trace, per claim the deductible's and each fund's limit, and the assistance stages' bases."""
 TRACE_BANDS = ("_t_band", "_t_tier1", "_t_tier0", "_t_la_tier1", "_t_la_tier0", "_t_layer", "_t_layer2")
 """With a trace, per claim and band the base (`{name}_base`) and what the band paid (`{name}_amt`)
 of each banded amount: the basic fund's bands, the tier funds' tiers on the year's base after
@@ -104,8 +104,6 @@ the monthly cap, or the annual cap on covered amounts; 0: none."""
 COV_VISIT, COV_MONTHLY, COV_ANNUAL = 1, 2, 3
 """Which covered-fee cap of an outpatient or chronic pool cut the amount the ratio applies to
 (`_cov_cap`; the fund caps, checked after, report in `_hifp_cap`); 0: none."""
-
-
 
 
 @numba.njit(inline="always")
@@ -190,8 +188,8 @@ def _pay(inscp: int, month: int, person_share: int, direct_share: int, terms: np
          out: np.ndarray, c: int, limits_out: np.ndarray, steps: np.ndarray) -> None:  # pragma: no cover
     """Deductible, basic pool, catastrophic/large-amount and assistance for claim `c` (terms of
     combination `k`), its person-year's accumulators being row `g` of `rows`, `ded_used`, `paid`
-    and `cov` (`Used.kernel_arrays`), into `out[:, c]`
-    (OUTPUTS); with a trace (`limits_out`, `steps` with rows) every step's limit and bands.
+    and `cov` (`Used.kernel_arrays`), into `out[:, c]` (OUTPUTS); with a trace (`limits_out`,
+    `steps` with rows) every step's limit and bands.
 
     `person_share`, `direct_share`: of `inscp`, the person's part and the fund's direct part of
     items with a fixed person share; they pass by the deductible and the bands, the direct part
@@ -235,6 +233,7 @@ def _pay(inscp: int, month: int, person_share: int, direct_share: int, terms: np
         hi = lo + covered_left
     elif cov_clipped:
         hi = lo + room
+    # constants go to the compiled helpers as np.int64: a literal compiles a helper once per value
     raw = _banded(lo, hi, bands[B_BASIC, k], bands[B_BASIC + 1, k], steps, np.int64(S_BAND), c)
     paid_slot = terms[T_PAID_SLOT, k]
     cap_left = NO_LIMIT if covered_cap or paid_slot < 0 else _left(terms[T_CAP, k], paid[g, paid_slot])
