@@ -140,9 +140,9 @@ def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, Load
     """Amounts of every claim. `claims` carries the claim, person and institution columns and the
     rule base's conclusions (docs/ARCHITECTURE.md), or gets them by calling `conclusions()` after
     the line pass, which needs none of them; `lines.claim_pos` indexes `claims`. `trace`: also
-    the steps of every claim's arithmetic (off, it costs nothing). `inputs_read` is called once the line pass is done: from then on only
-    mdtrt_id, line_id, med_list_codg and claim_pos of `lines` are read, and the caller may drop
-    the rest."""
+    the steps of every claim's arithmetic (off, it costs nothing). `inputs_read` is called once
+    the line pass is done: from then on only mdtrt_id, line_id, med_list_codg and claim_pos of
+    `lines` are read, and the caller may drop the rest."""
     n = len(claims)
     pos = lines["claim_pos"].to_numpy()
     passed = _LinePass(LineInputs.of(lines, pos), claims, tariffs)
