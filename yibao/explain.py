@@ -8,6 +8,7 @@ The calculator works in fen, basis points and claim positions; the outputs speak
 from __future__ import annotations
 
 import json
+from functools import partial
 from json.encoder import encode_basestring  # what json.dumps(..., ensure_ascii=False) quotes text with
 
 import numpy as np
@@ -45,7 +46,8 @@ def reason_columns(reasons: pd.Series, fired: pd.Series, extra: pd.Series | np.n
     def per_claim(values: pa.Array, sep: str) -> pa.Array:
         return pc.binary_join(pa.LargeListArray.from_arrays(offsets, values), pa.scalar(sep, pa.large_string()))
 
-    item_json = join_text('{"rule_id": ', worded(rule, json.dumps), ', "code": ', worded(code, json.dumps),
+    quoted = partial(json.dumps, ensure_ascii=False)  # as the rule base's reasons are written
+    item_json = join_text('{"rule_id": ', worded(rule, quoted), ', "code": ', worded(code, quoted),
                           ', "message": ', pa.array(map(encode_basestring, message), pa.large_string()), "}")
     base_codes, base = pd.factorize(reasons)
     base_json = [", ".join(json.dumps({"rule_id": r, "code": c, "message": m}, ensure_ascii=False)
