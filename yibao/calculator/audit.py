@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from yibao.calculator.dates import age_from_fields, day_array, length_of_stay, ymd
-from yibao.codes import text_rank
+from yibao.codes import positions, text_rank
 from yibao.money import div_half_up
 from yibao.tables import LIST_SEP
 from yibao.tariffs.catalogue import NO_LIMIT
@@ -51,7 +51,10 @@ class LineViolations:
 
 
 def gender_codes(values: pd.Series) -> np.ndarray:
-    return values.map(GENDER_CODES).fillna(0).to_numpy(dtype=np.int64)
+    """GENDER_CODES of each value, 0 for any other (a hash look-up: `map` called Python per row,
+    0.16 s for a 10M-line month's 850k claims, 0.012 s so)."""
+    codes = np.array([*GENDER_CODES.values(), 0], dtype=np.int64)  # the last: any other value (position -1)
+    return codes[positions(values, list(GENDER_CODES))]
 
 
 def indication_ok(indications: np.ndarray, item: np.ndarray, diagnoses: np.ndarray,
