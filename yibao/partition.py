@@ -161,13 +161,21 @@ def _chunks(path: Path, columns: Sequence[str] | None = None) -> Iterator[pa.Tab
             yield table.slice(start, CHUNK)
         return
     for file in _files(path):
-        parquet = pq.ParquetFile(file)
-        if parquet.metadata.num_rows == 0:
-            yield parquet.schema_arrow.empty_table().select(list(columns) if columns is not None
-                                                            else parquet.schema_arrow.names)
-            continue
-        for batch in parquet.iter_batches(batch_size=CHUNK, columns=columns):
-            yield pa.Table.from_batches([batch])
+        yield from _parquet_chunks(file, columns)
+
+
+def _parquet_chunks(file: Path | str, columns: Sequence[str] | None = None,
+                    row_groups: Sequence[int] | None = None) -> Iterator[pa.Table]:
+    """The rows of one Parquet file (of `row_groups` only, when given), a chunk of about `CHUNK`
+    rows at a time; a file or selection without rows as one empty chunk of its columns."""
+    parquet = pq.ParquetFile(file)
+    if parquet.metadata.num_rows == 0 or (row_groups is not None and not row_groups):
+        yield parquet.schema_arrow.empty_table().select(list(columns) if columns is not None
+                                                        else parquet.schema_arrow.names)
+        return
+    for batch in parquet.iter_batches(batch_size=CHUNK, columns=columns,
+                                      row_groups=None if row_groups is None else list(row_groups)):
+        yield pa.Table.from_batches([batch])
 
 
 def _csv_chunks(path: Path, columns: Sequence[str] | None) -> Iterator[pa.Table]:
@@ -396,12 +404,7 @@ def _slice_chunks(piece: Slice) -> Iterator[pa.Table]:
         yield from _chunks(Path(piece.path))
         return
     for file, groups in piece.parts:
-        parquet = pq.ParquetFile(file)
-        if not groups:
-            yield parquet.schema_arrow.empty_table()
-            continue
-        for batch in parquet.iter_batches(batch_size=CHUNK, row_groups=list(groups)):
-            yield pa.Table.from_batches([batch])
+        yield from _parquet_chunks(file, row_groups=groups)
 
 
 def split_slice(piece: Slice, router: Router, n: int, into: str) -> None:

@@ -372,6 +372,7 @@ def settle(order: np.ndarray, group: np.ndarray, month: np.ndarray, inscp: tuple
     each TRACE_BANDS name's `_base` and `_amt` [n, BANDS]) and the declared view's fund total."""
     n = len(group)
     combo = (terms.rows if terms.rows is not None else np.arange(n))[order]
+    # with no combination (an empty batch) the band fields are 1-D: shaped [BAND_TERMS, 0, BANDS] here
     matrix = np.stack([terms.table[f] for f in SCALAR_TERMS]).astype(np.int64)
     bands = np.stack([terms.table[f] for f in BAND_TERMS]).astype(np.int64).reshape(len(BAND_TERMS), -1, BANDS)
     out, declared = np.zeros((len(OUTPUTS), n), np.int64), np.zeros(n, np.int64)
