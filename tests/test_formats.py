@@ -2,7 +2,8 @@
 of .xlsx tables, one workbook with a sheet per table (issue 11, part 3).
 
 The batch is generated (`yibao synth`, 300 claims) and written in each form by the writers and
-encoders of the test, then scored; every output table must equal the Parquet batch's.
+encoders of the test, then scored; every output table must equal the Parquet batch's. Last, the lines table that
+`yibao score` encodes ahead (while the claims are made) is written as the plain writer writes it.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import pandas as pd
 import pytest
 
 import yibao
-from yibao.io import write_tables
-from yibao.pipeline import Result
+from yibao.io import Ahead, read_batch, write_tables
+from yibao.pipeline import Result, score_batch
+from yibao.scored import write_scored
 from yibao.synth import generate
 
 OUTPUTS = ("claims", "lines", "accumulators", "violations")
@@ -78,3 +80,26 @@ def test_scored_workbook_feeds_the_next_batch(tables: dict[str, pd.DataFrame], p
     assert from_xlsx.rejects.empty and len(from_xlsx.accumulators) == len(parquet_result.accumulators)
     for name in OUTPUTS:
         pd.testing.assert_frame_equal(getattr(from_xlsx, name), getattr(from_parquet, name), obj=name)
+
+
+def test_lines_encoded_ahead_are_written_byte_for_byte(tables: dict[str, pd.DataFrame], tmp_path: Path) -> None:
+    """`yibao score` encodes the lines table while the claims' table is being made (io.Ahead):
+    the folder it writes is the one written without it, file for file."""
+    write_tables(tables, tmp_path / "batch", "parquet")
+    plain = score_batch(*read_batch(tmp_path / "batch"))
+    write_scored(plain, tmp_path / "plain")
+    given: list[tuple[str, pd.DataFrame]] = []
+    with Ahead() as ahead:
+        def encode(name: str, frame: pd.DataFrame) -> None:
+            given.append((name, frame))
+            ahead(name, frame)
+
+        result = score_batch(*read_batch(tmp_path / "batch"), ahead=encode)
+        write_scored(result, tmp_path / "ahead", ahead=ahead)
+        assert ahead.take("lines") is None  # written once, then gone
+    assert [(name, frame is result.lines) for name, frame in given] == [("lines", True)]
+    files = sorted(p.name for p in (tmp_path / "plain").iterdir())
+    assert files == sorted(p.name for p in (tmp_path / "ahead").iterdir()) and "lines.parquet" in files
+    for name in files:
+        assert (tmp_path / "ahead" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes(), name
+

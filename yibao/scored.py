@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from yibao.io import write_tables
+from yibao.io import Ahead, write_tables
 from yibao.outputs import input_digest, write_folder
 from yibao.pipeline import Result
 from yibao.summary import summarize, with_decision_words
@@ -22,10 +22,12 @@ SUMMARY = "summary.json"
 
 
 def write_scored(result: Result, out: Path, fmt: str = "parquet", *, inputs: Sequence[Path] = (),
-                 overwrite: bool = False, before_swap: Callable[[], None] | None = None) -> dict[str, Any]:
+                 overwrite: bool = False, before_swap: Callable[[], None] | None = None,
+                 ahead: Ahead | None = None) -> dict[str, Any]:
     """Write the score output of `result` to `out` (the batch read from `inputs`, digested into
     the manifest); returns the summary also written as summary.json. `before_swap` runs once the
-    folder is complete and before it is put in place (the ledger's commit)."""
+    folder is complete and before it is put in place (the ledger's commit). `ahead`: the tables
+    it encoded while `result` was made (Parquet)."""
     summary = summarize(result)
     tables = {name: getattr(result, name) for name in TABLES}
     if fmt == "xlsx":  # people read the sheets: the decision in Chinese beside its code
@@ -34,7 +36,7 @@ def write_scored(result: Result, out: Path, fmt: str = "parquet", *, inputs: Seq
         tables["trace"] = result.trace
 
     def write(folder: Path) -> dict[str, Any]:
-        write_tables(tables, folder, fmt)
+        write_tables(tables, folder, fmt, ahead)
         write_summary(summary, folder / SUMMARY)
         return {"tariffs": tariffs_used(result), "input_digest": input_digest(inputs) if inputs else None,
                 "rows": {name: len(frame) for name, frame in tables.items()}, "format": fmt}

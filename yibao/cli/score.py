@@ -72,7 +72,7 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet,
         ) -> None:
     """Score a batch: decisions, reasons and amounts of every claim; exit 0 even with rejects."""
     from yibao.errors import InputError
-    from yibao.io import load_batch
+    from yibao.io import Ahead, load_batch
     from yibao.outputs import check_out
     from yibao.pipeline import score_batch, tariff_set
     from yibao.scored import write_scored
@@ -105,12 +105,13 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet,
         return
     big = not quiet and sum(f.stat().st_size for f in input.glob("lines.*")) > 5_000_000
     stages = Stages(big)
-    with stages.progress:
+    with stages.progress, Ahead() as ahead:
         with stages.stage("reading tables"):
             batch, rejects = load_batch(input, accumulators)
         with stages.stage(f"scoring {len(batch.claims):,} claims, {len(batch.lines):,} lines"):
             if ledger is None:
-                result = score_batch(batch, rejects, tariff=spec, trace=trace, regions=regions, release=True)
+                result = score_batch(batch, rejects, tariff=spec, trace=trace, regions=regions, release=True,
+                                     ahead=ahead if fmt.value == "parquet" else None)
             else:
                 from yibao.ledger import score_into
 
@@ -119,7 +120,7 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet,
             inputs = [input] + ([accumulators] if accumulators is not None else [])
             # the ledger commits once the output is written whole and before it is put in place
             summary = write_scored(result, out, fmt.value, inputs=inputs, overwrite=overwrite,
-                                   before_swap=None if ledger is None else commit)
+                                   before_swap=None if ledger is None else commit, ahead=ahead)
     if not quiet:
         if ledger is not None:
             Console(stderr=True).print(outcome.message(), highlight=False, soft_wrap=True)
