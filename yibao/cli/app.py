@@ -124,16 +124,30 @@ def huge_pages(enabled: bool) -> bool | None:
     return None if setter is None else bool(setter(enabled))
 
 
+ARROW_POOL_ENV = "ARROW_DEFAULT_MEMORY_POOL"
+ARROW_POOL = "jemalloc"
+"""Arrow's allocator in commands, unless `ARROW_DEFAULT_MEMORY_POOL` says otherwise. Its default,
+mimalloc, keeps what Arrow freed and commits its arenas eagerly: a 10M-line `yibao score` peaked
+at 3.54 GB with it, 3.25 GB with jemalloc (eight alternating runs, wall times equal within their
+noise). Read by Arrow when its pool is first made, so it is set before Arrow is imported; the
+forked rules child and Dask's local workers inherit it."""
+
+
 def main() -> None:
     thresholds = gc.get_threshold()
     gc.set_threshold(*COLLECTIONS)
     pages = None if HUGE_PAGES_ENV in os.environ else huge_pages(False)
+    pool = ARROW_POOL_ENV not in os.environ and sys.platform == "linux"  # Linux wheels of Arrow carry jemalloc
+    if pool:
+        os.environ[ARROW_POOL_ENV] = ARROW_POOL
     try:
         _main()
     finally:  # main() is also called in-process (tests)
         gc.set_threshold(*thresholds)
         if pages is not None:
             huge_pages(pages)
+        if pool:
+            del os.environ[ARROW_POOL_ENV]
 
 
 def _main() -> None:
