@@ -25,7 +25,7 @@ from yibao.explain import reason_columns, trace_output
 from yibao.io import Batch
 from yibao.money import BP
 from yibao.rules.deadlines import due_dates
-from yibao.rules.engine import concat_distinct, distinct_conclusions, empty_conclusions, spread
+from yibao.rules.engine import Distinct, concat_distinct, distinct_conclusions, empty_distinct, spread
 from yibao.rules.facts import duplicate_facts, fact_arrays
 from yibao.tables import LIST_SEP
 from yibao.tariffs import registry
@@ -218,35 +218,52 @@ def _subset(batch: Batch, rows: np.ndarray) -> Batch:
     return replace(batch, claims=batch.claims.iloc[rows])
 
 
+@dataclass(frozen=True)
+class Concluded:
+    """The rules' conclusions as they come back from the child: each distinct conclusion row once
+    and per claim its row, spread over the claims where they are read (a frame of every claim's
+    conclusions pickled was 137 MB at 10M lines, the peak of the run)."""
+
+    table: Distinct  # conclusion columns (CONCLUSIONS), a row per distinct facts row
+    codes: np.ndarray  # per claim its row of `table`
+    due_date: np.ndarray  # per claim, datetime64[D]
+    calendar_estimated: np.ndarray  # per claim, bool
+
+    def spread(self) -> pd.DataFrame:
+        """A row of conclusions per claim, in the claims' order, with the due dates."""
+        return spread(self.table, self.codes, pd.RangeIndex(len(self.codes))).assign(
+            due_date=self.due_date, calendar_estimated=self.calendar_estimated)
+
+
 def _conclude(batch: Batch, keys: np.ndarray, tariffs: dict[str, LoadedTariff],
-              calendar: WorkCalendar, earlier: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Rule conclusions and due dates of every claim, evaluated per tariff version; the
-    duplicate check looks across versions (and at `earlier`, the claims paid before). The
-    versions' distinct conclusions are joined into one table and spread over the claims once."""
-    if not tariffs:  # no claim to conclude on (an empty batch, or every claim without a tariff)
-        return empty_conclusions().assign(due_date=pd.Series(dtype="datetime64[s]"),
-                                          calendar_estimated=pd.Series(dtype=bool))
-    priced = np.flatnonzero(np.isin(keys, list(tariffs)))
-    duplicates = duplicate_facts(_subset(batch, priced), earlier).set_axis(priced)
-    tables, codes = [], np.zeros(len(keys), dtype=np.int64)
-    due, estimated = np.full(len(keys), np.datetime64("NaT", "D")), np.zeros(len(keys), dtype=bool)
+              calendar: WorkCalendar, earlier: pd.DataFrame | None = None) -> Concluded:
+    """Rule conclusions and due dates of every claim (each has a tariff version: the claims
+    without one have left the batch), evaluated per tariff version; the duplicate check looks
+    across versions (and at `earlier`, the claims paid before). The versions' distinct
+    conclusions are joined into one table."""
+    n = len(keys)
+    codes = np.zeros(n, dtype=np.int64)
+    due, estimated = np.full(n, np.datetime64("NaT", "D")), np.zeros(n, dtype=bool)
+    if not tariffs:  # no claim to conclude on: an empty batch
+        return Concluded(empty_distinct(), codes, due, estimated)
+    duplicates = duplicate_facts(batch, earlier)
+    tables: list[Distinct] = []
     for key, lt in tariffs.items():
         rows = np.flatnonzero(keys == key)
         sub = _subset(batch, rows)
-        facts = fact_arrays(sub, lt, calendar, duplicates.loc[rows])
+        facts = fact_arrays(sub, lt, calendar, duplicates.iloc[rows])
         table, at = distinct_conclusions(facts, lt)
         codes[rows] = at + sum(len(t["rule_decision"]) for t in tables)
         tables.append(table)
         timing = pd.DataFrame({name: table[name][at] for name in ("due_workdays", "due_quarterly")})
         due[rows] = due_dates(sub.claims.reset_index(drop=True), timing, lt, calendar)
         estimated[rows] = _calendar_estimated(sub.claims, facts, due[rows], calendar)
-    return spread(concat_distinct(tables), codes[priced], pd.Index(priced)).assign(
-        due_date=due[priced], calendar_estimated=estimated[priced])
+    return Concluded(concat_distinct(tables), codes, due, estimated)
 
 
-def _add_conclusions(ctx: pd.DataFrame, rules: Beside[pd.DataFrame]) -> None:
+def _add_conclusions(ctx: pd.DataFrame, rules: Beside[Concluded]) -> None:
     """The rules' conclusions as columns of the claims context, once they are computed."""
-    conclusions = rules.result()  # a row for every claim of ctx, in its order (claims without a tariff left)
+    conclusions = rules.result().spread()
     for col in conclusions.columns:  # as they are: Arrow text made objects and back took 0.7 s at 10M lines
         ctx[col] = conclusions[col].array
 

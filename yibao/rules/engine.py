@@ -208,10 +208,18 @@ def compiled(tariff: Tariff) -> CompiledRules:
         return _COMPILED[key]
 
 
-def empty_conclusions() -> pd.DataFrame:
+Distinct = dict[str, np.ndarray]
+"""Conclusion columns (CONCLUSIONS) with one row per distinct facts row."""
+
+
+def empty_distinct() -> Distinct:
     """No rows, every conclusion column with its dtype: what a batch without claims concludes."""
-    return pd.DataFrame({name: pd.Series(dtype=object if isinstance(v, (str, tuple)) else type(v))
-                         for name, v in CONCLUSIONS.items()})
+    return {name: np.zeros(0, dtype=object if isinstance(v, (str, tuple)) else type(v))
+            for name, v in CONCLUSIONS.items()}
+
+
+def empty_conclusions() -> pd.DataFrame:
+    return frame(empty_distinct())
 
 
 def _columns(facts: pd.DataFrame | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -220,10 +228,6 @@ def _columns(facts: pd.DataFrame | Mapping[str, np.ndarray]) -> dict[str, np.nda
     return {name: col if isinstance(col, np.ndarray) else
             col.to_numpy() if col.dtype.kind in "biu" else col.to_numpy(dtype=object)
             for name, col in ((name, facts[name]) for name in facts)}
-
-
-Distinct = dict[str, np.ndarray]
-"""Conclusion columns (CONCLUSIONS) with one row per distinct facts row."""
 
 
 def distinct_conclusions(facts: pd.DataFrame | Mapping[str, np.ndarray],
