@@ -191,9 +191,28 @@ class Order:
         setl = np.asarray(claims["setl_date"], dtype="datetime64[D]")
         groups, group = Groups.of(claims, acc) if not acc.empty else Groups.of(claims)
         group = group[:len(claims)]
-        order = np.lexsort((text_rank(claims["mdtrt_id"]), setl, group))
-        return cls(order, groups, group, setl.astype("datetime64[M]").astype(np.int64),
-                   load_state(acc, groups, diseases))
+        return cls(settlement_order(group, setl, claims["mdtrt_id"]), groups, group,
+                   setl.astype("datetime64[M]").astype(np.int64), load_state(acc, groups, diseases))
+
+
+def settlement_order(group: np.ndarray, setl: np.ndarray, ids: pd.Series) -> np.ndarray:
+    """The claims by (person-year `group`, settlement date `setl`, mdtrt_id `ids`). The two numbers
+    are one sort key, and the ids decide only between claims of one person-year settled the same
+    day, so only those are ranked by their ids (a few in a hundred; ranking all 850k ids of 10M
+    lines, and a lexsort of the three, took 0.39 s)."""
+    day = setl.view(np.int64)
+    known = ~np.isnat(setl)
+    first, last = (int(day[known].min()), int(day[known].max())) if known.any() else (0, 0)
+    day = np.where(known, day - first, last - first + 1)  # NaT after every date, as NumPy sorts it
+    key = np.asarray(group, dtype=np.int64) * (last - first + 2) + day  # < 10^9 claims × 2^18 days
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    tied = np.flatnonzero(sorted_key[1:] == sorted_key[:-1])
+    if len(tied):
+        at = np.union1d(tied, tied + 1)  # runs of equal keys: sorted by id within, in place
+        rows = order[at]
+        order[at] = rows[np.lexsort((text_rank(ids.iloc[rows]), sorted_key[at]))]
+    return order
 
 
 def run(order: Order, inscp_audited: np.ndarray, inscp_declared: np.ndarray, terms: TermArrays,
