@@ -15,6 +15,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from yibao.beside import Beside
 from yibao.calculator.claims import AMOUNT_FIELDS, BENEFIT_FIELDS, calculate
@@ -371,7 +372,7 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
     line_out = _lines_output(calc.lines, service_dates)
     if ahead is not None:
         ahead("lines", line_out)
-    out = _claims_output(ctx, calc.claims, tariffs)
+    out = _claims_output(ctx, calc.claims, calc.reasons, tariffs)
     violations = calc.violations.assign(violation_amt=_yuan(calc.violations["violation_amt"]))
     all_rejects = pd.concat([rejects] + extra, ignore_index=True) if extra else rejects
     steps = None if calc.trace is None else trace_output(calc.trace, ctx["mdtrt_id"])
@@ -399,7 +400,7 @@ def _lines_output(amounts: pd.DataFrame, service_dates: pd.Series) -> pd.DataFra
     return pd.DataFrame(data, copy=False)
 
 
-def _claims_output(ctx: pd.DataFrame, amounts: pd.DataFrame,
+def _claims_output(ctx: pd.DataFrame, amounts: pd.DataFrame, calculator_reasons: pa.Table,
                    tariffs: dict[str, LoadedTariff]) -> pd.DataFrame:
     """One row per claim; text built once per distinct value (conclusions repeat across claims)."""
     decision = ctx["rule_decision"].to_numpy().copy()
@@ -409,7 +410,7 @@ def _claims_output(ctx: pd.DataFrame, amounts: pd.DataFrame,
     out["tariff"] = distinct_text(ctx["tariff_key"], str)
     out["year"] = ctx["year"].to_numpy()
     out["decision"] = distinct_text(decision, str)
-    reasons, codes, fired = reason_columns(ctx["reasons"], ctx["rules_fired"], amounts["calculator_reasons"])
+    reasons, codes, fired = reason_columns(ctx["reasons"], ctx["rules_fired"], calculator_reasons)
     out["reasons"] = reasons
     out["reason_codes"] = codes
     out["missing_materials"] = distinct_text(ctx["missing_materials"], _joined(lambda m: m[0]))
