@@ -8,7 +8,6 @@ The calculator works in fen, basis points and claim positions; the outputs speak
 from __future__ import annotations
 
 import json
-from functools import partial
 from json.encoder import encode_basestring  # what json.dumps(..., ensure_ascii=False) quotes text with
 
 import numpy as np
@@ -17,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from yibao.calculator.trace import NONE
-from yibao.codes import join_text, row_groups, text_column, worded
+from yibao.codes import join_text, row_groups, text_column
 from yibao.money import BP
 from yibao.tables import LIST_SEP
 
@@ -25,57 +24,65 @@ TRACE_COLUMNS = ("mdtrt_id", "step", "fund", "action", "label_zh", "tariff_path"
                  "amount", "rule_ids")
 
 
-def reason_columns(reasons: pd.Series, fired: pd.Series, extra: pd.Series | np.ndarray
-                   ) -> tuple[pd.Series, pd.Series, pd.Series]:
+def reason_columns(reasons: pd.Series, fired: pd.Series, extra: pa.Table) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Per claim its reasons as JSON (rule_id, code, message), their codes and the rules fired, as
     text columns: the rule base's, followed, on the claims that have them, by the calculator's
-    reasons (deductions, limits) and their rule ids.
+    reasons (deductions, limits; `extra`: calculator/notes.py REASONS, by claim) and their rule ids.
 
     The rule base's repeat across claims and are worded once per distinct value; the calculator's
-    are a claim's own (amounts, line ids), so they are joined in Arrow, not as a tuple and a JSON
-    document per claim (2M lines: the claims output took 0.34 s that way, 0.145 s so)."""
-    extra = np.asarray(extra, dtype=object)
-    counts = np.fromiter(map(len, extra), dtype=np.int64, count=len(extra))
+    are a claim's own (amounts, line ids), so they are joined in Arrow from the items' columns,
+    not as a tuple and a JSON document per claim (2M lines: the claims output took 0.34 s that
+    way, 0.145 s so)."""
+    rule, code, message = (extra[c].combine_chunks() for c in ("rule_id", "code", "message"))
+    counts = np.bincount(extra["claim"].to_numpy(), minlength=len(reasons))
     own = np.flatnonzero(counts)
     counts = counts[own]
-    items = [item for found in extra[own].tolist() for item in found]
-    rule, code, message = (np.array(column, dtype=object) for column in zip(*items)) if items else \
-        (np.zeros(0, dtype=object),) * 3
     offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]), pa.int64())
 
     def per_claim(values: pa.Array, sep: str) -> pa.Array:
         return pc.binary_join(pa.LargeListArray.from_arrays(offsets, values), pa.scalar(sep, pa.large_string()))
 
-    quoted = partial(json.dumps, ensure_ascii=False)  # as the rule base's reasons are written
-    item_json = join_text('{"rule_id": ', worded(rule, quoted), ', "code": ', worded(code, quoted),
-                          ', "message": ', pa.array(map(encode_basestring, message), pa.large_string()), "}")
+    item_json = join_text('{"rule_id": ', _json_text(rule), ', "code": ', _json_text(code),
+                          ', "message": ', _json_text(message), "}")
     base_codes, base = pd.factorize(reasons)
     base_json = [", ".join(json.dumps({"rule_id": r, "code": c, "message": m}, ensure_ascii=False)
                            for r, c, m in value) for value in base]
     texts = join_text("[", _prefixes(base_json, base, ", ", base_codes[own]), per_claim(item_json, ", "), "]")
     json_column = text_column(_rows(base_codes, base, own), [f"[{t}]" for t in base_json] + [""], texts)
     base_lists = [LIST_SEP.join(c for _, c, _ in value) for value in base]
-    texts = join_text(_prefixes(base_lists, base, LIST_SEP, base_codes[own]),
-                      per_claim(pa.array(code, pa.large_string()), LIST_SEP))
+    texts = join_text(_prefixes(base_lists, base, LIST_SEP, base_codes[own]), per_claim(code, LIST_SEP))
     codes_column = text_column(_rows(base_codes, base, own), base_lists + [""], texts)
-    return json_column, codes_column, _fired_column(fired, extra, own, rule, counts)
+    return json_column, codes_column, _fired_column(fired, own, rule, counts)
 
 
-def _fired_column(fired: pd.Series, extra: np.ndarray, own: np.ndarray, rule: np.ndarray,
-                  counts: np.ndarray) -> pd.Series:
+def _json_text(texts: pa.Array) -> pa.Array:
+    """Each text as `json.dumps(..., ensure_ascii=False)` writes it (`encode_basestring`): quoted,
+    `\\` and `"` escaped in Arrow; the few texts with a control character (a line id may hold
+    one) escaped by `encode_basestring` itself."""
+    escaped = pc.replace_substring(pc.replace_substring(texts, "\\", "\\\\"), '"', '\\"')
+    quoted = join_text('"', escaped, '"')
+    control = pc.match_substring_regex(texts, r"[\x00-\x1f]")
+    if not pc.any(control).as_py():
+        return quoted
+    return pc.replace_with_mask(quoted, control, pa.array(map(encode_basestring, texts.filter(control).to_pylist()),
+                                                          pa.large_string()))
+
+
+def _fired_column(fired: pd.Series, own: np.ndarray, rule: pa.Array, counts: np.ndarray) -> pd.Series:
     """The rules fired, then the calculator's rule ids a claim does not list yet: worded once per
     distinct (rules fired, sequence of the calculator's rule ids)."""
     fired_codes, distinct = pd.factorize(fired)
-    ids, _ = pd.factorize(rule)
+    encoded = pc.dictionary_encode(rule)
+    ids, names = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), encoded.dictionary.to_pylist()
     sequence = np.full((len(own), int(counts.max(initial=0))), -1, dtype=np.int64)
     within = np.arange(len(ids)) - np.repeat(np.cumsum(counts) - counts, counts)
     sequence[np.repeat(np.arange(len(own)), counts), within] = ids
     groups = row_groups([fired_codes[own]] + list(sequence.T))
     first = np.unique(groups, return_index=True)[1]
     texts = []
-    for claim in own[first].tolist():
+    for row, claim in zip(first.tolist(), own[first].tolist()):
         listed = tuple(distinct[fired_codes[claim]])
-        added = tuple(r for r in dict.fromkeys(r[0] for r in extra[claim]) if r not in listed)
+        added = tuple(r for r in dict.fromkeys(names[i] for i in sequence[row].tolist() if i >= 0) if r not in listed)
         texts.append(LIST_SEP.join(str(r) for r in listed + added))
     words = [LIST_SEP.join(str(r) for r in value) for value in distinct]
     own_texts = pa.array(texts, pa.large_string()).take(pa.array(groups, pa.int64()))

@@ -16,6 +16,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from yibao.beside import Beside
 from yibao.calculator.claims import AMOUNT_FIELDS, BENEFIT_FIELDS, calculate
@@ -372,7 +373,7 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
                          inputs_read=partial(_drop_line_inputs, (lines, batch.lines, given_lines)) if release else None,
                          lines_done=lambda amounts: done.append(beside.submit(_final_lines, amounts, service_dates,
                                                                              ahead)))
-        out = _claims_output(ctx, calc.claims, tariffs)
+        out = _claims_output(ctx, calc.claims, calc.reasons, tariffs)
         line_out = done[0].result()
     violations = calc.violations.assign(violation_amt=_yuan(calc.violations["violation_amt"]))
     all_rejects = pd.concat([rejects] + extra, ignore_index=True) if extra else rejects
@@ -412,7 +413,7 @@ def _lines_output(amounts: pd.DataFrame, service_dates: pd.Series) -> pd.DataFra
     return pd.DataFrame(data, copy=False)
 
 
-def _claims_output(ctx: pd.DataFrame, amounts: pd.DataFrame,
+def _claims_output(ctx: pd.DataFrame, amounts: pd.DataFrame, calculator_reasons: pa.Table,
                    tariffs: dict[str, LoadedTariff]) -> pd.DataFrame:
     """One row per claim; text built once per distinct value (conclusions repeat across claims)."""
     decision = ctx["rule_decision"].to_numpy().copy()
@@ -422,7 +423,7 @@ def _claims_output(ctx: pd.DataFrame, amounts: pd.DataFrame,
     out["tariff"] = distinct_text(ctx["tariff_key"], str)
     out["year"] = ctx["year"].to_numpy()
     out["decision"] = distinct_text(decision, str)
-    reasons, codes, fired = reason_columns(ctx["reasons"], ctx["rules_fired"], amounts["calculator_reasons"])
+    reasons, codes, fired = reason_columns(ctx["reasons"], ctx["rules_fired"], calculator_reasons)
     out["reasons"] = reasons
     out["reason_codes"] = codes
     out["missing_materials"] = distinct_text(ctx["missing_materials"], _joined(lambda m: m[0]))

@@ -45,6 +45,7 @@ class Calculation:
     claims: pd.DataFrame
     lines: pd.DataFrame
     violations: pd.DataFrame  # mdtrt_id, code, violation_amt: what each audit edit took
+    reasons: pa.Table  # the calculator's reasons, an item a row: calculator/notes.py REASONS
     accumulators: pd.DataFrame
     contributions: pd.DataFrame | None = None  # per claim (mdtrt_id first), when asked
     trace: pd.DataFrame | None = None  # claim_pos, step, …: see calculator/trace.py (fen, bp)
@@ -205,8 +206,7 @@ def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, Load
     grant_units = claims["grant_units"].to_numpy(dtype=np.int64)
     out["maternity_grant"], grant_one, grant_months_bp = grant_fen(grant_units, wage, version, tariffs)
     titles = {e.code: e.title for lt in tariffs.values() for e in lt.tariff.audit.edits}
-    out["calculator_reasons"] = calculator_reasons(lines["line_id"], pos, mask, by_code, titles,
-                                                   result.audited, terms)
+    reasons = calculator_reasons(lines["line_id"], pos, mask, by_code, titles, result.audited, terms)
     out["violation_codes"] = violation_codes
     out["suspect_codes"] = suspect_codes
     steps = None
@@ -214,7 +214,7 @@ def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, Load
         cash = Cash(out["maternity_allowance"].to_numpy(), wage, days, out["maternity_grant"].to_numpy(), grant_units,
                     grant_one, grant_months_bp)
         steps = build_trace(claims["rules_fired"], result.audited, terms, sums, by_code, titles, cash, share_lines)
-    return Calculation(out, line_out, violations,
+    return Calculation(out, line_out, violations, reasons,
                        scan.state_table(result.state, result.groups, diseases),
                        None if result.contributions is None else
                        scan.state_frame(result.contributions, diseases, {"mdtrt_id": out["mdtrt_id"].to_numpy()}),
