@@ -19,7 +19,7 @@ def test_line_lists_name_ten_lines_then_count_the_rest() -> None:
     # one claim with 12 lines (10 named, then "等12条"), one with 2, one with exactly 10
     first = [f"{i:02d}" for i in range(1, 13)]
     third = [f"L{i}" for i in range(10)]
-    ids = np.array(first + ["a", "b"] + third, dtype=object)
+    ids = pa.array(first + ["a", "b"] + third, pa.large_string())
     lists = _line_lists(ids, np.array([12, 2, 10])).to_pylist()
     assert LISTED_LINES == 10
     assert lists == ["01、02、03、04、05、06、07、08、09、10等12条", "a、b", "、".join(third)]

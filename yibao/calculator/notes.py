@@ -47,13 +47,13 @@ def _yuan_text(fen: np.ndarray) -> pa.Array:
     return join_text(whole, cents, sep=".")
 
 
-def _line_lists(ids: np.ndarray, counts: np.ndarray) -> pa.Array:
+def _line_lists(ids: pa.Array, counts: np.ndarray) -> pa.Array:
     """Per group of consecutive `ids` (`counts` each) its first LISTED_LINES ids joined by "、",
     and "等N条" after them when the group has more."""
     within = np.arange(len(ids)) - np.repeat(np.cumsum(counts) - counts, counts)
     shown = np.minimum(counts, LISTED_LINES)
     offsets = np.concatenate([[0], np.cumsum(shown)]).astype(np.int64)
-    lists = pa.LargeListArray.from_arrays(pa.array(offsets), pa.array(ids[within < LISTED_LINES], pa.large_string()))
+    lists = pa.LargeListArray.from_arrays(pa.array(offsets), ids.filter(pa.array(within < LISTED_LINES)))
     more = [f"等{n}条" if n > LISTED_LINES else "" for n in counts.tolist()]
     return join_text(pc.binary_join(lists, pa.scalar("、", pa.large_string())), pa.array(more, pa.large_string()))
 
@@ -61,9 +61,9 @@ def _line_lists(ids: np.ndarray, counts: np.ndarray) -> pa.Array:
 def _violation_reasons(out: list[Part], line_ids: pd.Series, pos: np.ndarray,
                        mask: np.ndarray, by_code: dict[str, np.ndarray], titles: dict[str, str]) -> None:
     hit = np.flatnonzero(mask)
-    ids = line_ids.take(hit).to_numpy(dtype=object)  # text only for the lines that lost something
+    ids = line_ids.take(hit)  # text only for the lines that lost something, kept in Arrow
     order = np.lexsort((text_rank(ids), pos[hit]))  # by claim, then line id: the input's row order never shows
-    hit, ids = hit[order], ids[order]
+    hit, ids = hit[order], pa.array(ids.array, pa.large_string()).take(pa.array(order))
     for bit, code in enumerate(EDIT_CODES):
         if code not in by_code:
             continue
@@ -71,7 +71,7 @@ def _violation_reasons(out: list[Part], line_ids: pd.Series, pos: np.ndarray,
         claims, counts = np.unique(pos[hit][sel], return_counts=True)
         # the messages in Arrow, one per claim: per-claim Python here was most of this stage
         messages = join_text(f"{titles.get(code, code)}，核减", _yuan_text(by_code[code][claims]), "元（明细",
-                             _line_lists(ids[sel], counts), "）。")
+                             _line_lists(ids.filter(pa.array(sel)), counts), "）。")
         _add(out, claims, AUDIT_RULE_IDS[code], code, messages)
 
 
