@@ -63,7 +63,9 @@ def _violation_reasons(out: list[Part], line_ids: pd.Series, pos: np.ndarray,
     hit = np.flatnonzero(mask)
     ids = line_ids.take(hit)  # text only for the lines that lost something, kept in Arrow
     order = np.lexsort((text_rank(ids), pos[hit]))  # by claim, then line id: the input's row order never shows
-    hit, ids = hit[order], pa.array(ids.array, pa.large_string()).take(pa.array(order))
+    arrow = pa.array(ids.array, pa.large_string())  # chunked when pandas holds it in chunks
+    arrow = arrow.combine_chunks() if isinstance(arrow, pa.ChunkedArray) else arrow
+    hit, ids = hit[order], arrow.take(pa.array(order))
     for bit, code in enumerate(EDIT_CODES):
         if code not in by_code:
             continue
