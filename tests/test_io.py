@@ -17,7 +17,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from yibao.errors import InputError
-from yibao import io
 from yibao.io import REJECT_COLUMNS, load_batch, normalize, read_batch, read_table, write_tables
 from yibao.tables import INPUT_TABLES, TABLES
 
@@ -340,22 +339,6 @@ def test_each_rejected_row_is_worded_with_its_own_cell(tmp_path: Path) -> None:
     assert by_row[("lines", 3)] == "its claim (claims row 2) was rejected"  # C1's other line
     assert by_row[("claims", 2)] == "its line '01' (lines row 2) was rejected"
     assert by_row[("claims", 4)] == "its line '01' (lines row 5) was rejected"
-
-
-def test_columns_checked_side_by_side_reject_as_one_after_the_other(tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """Large tables have their columns checked on several threads (io.PARALLEL_ROWS): the batch
-    and every reject, in order, are what the one-by-one checks make."""
-    lines = BASE["lines"].replace("30.00,6", "abc,6").replace("1.80,10", "1.805,x").replace(",01\n", ",04\n", 1)
-    folder = write_folder(tmp_path, {"lines": lines})
-    monkeypatch.setattr(io, "PARALLEL_ROWS", 10**12)
-    one_by_one = read_batch(folder)
-    monkeypatch.setattr(io, "PARALLEL_ROWS", 0)
-    side_by_side = read_batch(folder)
-    assert len(one_by_one[1]) == 7  # three columns of lines found something; two claims go with them
-    pd.testing.assert_frame_equal(side_by_side[1], one_by_one[1])
-    for table in ("claims", "lines", "persons"):
-        pd.testing.assert_frame_equal(getattr(side_by_side[0], table), getattr(one_by_one[0], table))
 
 
 @pytest.mark.parametrize(("characters", "rejected"), [(64, False), (65, True)])

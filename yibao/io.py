@@ -470,10 +470,6 @@ def check_header(names: Any, source: str) -> None:
                          column=str(twice[0]))
 
 
-PARALLEL_ROWS = 100_000
-"""From this many rows on, a table's columns are checked on several threads."""
-
-
 def _typed_table(name: str, raw: pd.DataFrame | None, log: _RejectLog) -> pd.DataFrame:
     columns = TABLES[name]
     source = log.sources.get(name, name)
@@ -488,20 +484,10 @@ def _typed_table(name: str, raw: pd.DataFrame | None, log: _RejectLog) -> pd.Dat
         raise InputError(f"missing required column{'s' if len(missing) > 1 else ''} "
                          f"{', '.join(missing)}", file=source, column=missing[0])
     log.start(name, len(raw))
-    cells_of = {c.name: raw[c.name] if c.name in raw.columns else pd.Series("", index=raw.index, dtype="str")
-                for c in columns}
-
-    def check(column: Column) -> tuple[pd.Series, Problems]:
-        return _typed_column(name, column, cells_of[column.name])
-
-    # a large table's columns are checked side by side (Arrow and NumPy work without the GIL);
-    # what they find is logged in column order, as one after the other would
-    threads = min(os.cpu_count() or 1, 4) if len(raw) >= PARALLEL_ROWS else 1
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        checked = list(pool.map(check, columns))
     typed = {}
-    for column, (values, problems) in zip(columns, checked):
-        cells = cells_of[column.name]
+    for column in columns:
+        cells = raw[column.name] if column.name in raw.columns else pd.Series("", index=raw.index, dtype="str")
+        values, problems = _typed_column(name, column, cells)
         for mask, why in problems:
             bad = np.flatnonzero(mask)
             quote = why != REQUIRED and column.name not in PERSONAL
