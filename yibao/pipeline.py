@@ -8,7 +8,7 @@ does not define) leaves the batch for `rejects` with its reason, and so do its l
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -365,16 +365,15 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
     lines = batch.lines.assign(claim_pos=claim_pos)
     del claim_pos  # the frame holds a copy of it (8 B a line)
     service_dates = _iso(lines["service_date"])  # made here, before the calculation's arrays (peak memory)
-    with Beside(partial(_conclude, batch, keys, tariffs, calendar, earlier), fork=len(lines) >= BESIDE_LINES) as rules, \
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="yibao-lines") as beside:
-        done: list[Future[pd.DataFrame]] = []  # the lines' output, made on a thread beside the claims'
+    with Beside(partial(_conclude, batch, keys, tariffs, calendar, earlier), fork=len(lines) >= BESIDE_LINES) as rules:
         calc = calculate(ctx, lines, tariffs, acc if acc is not None else pd.DataFrame(), contributions, trace,
                          conclusions=partial(_add_conclusions, ctx, rules),
-                         inputs_read=partial(_drop_line_inputs, (lines, batch.lines, given_lines)) if release else None,
-                         lines_done=lambda amounts: done.append(beside.submit(_final_lines, amounts, service_dates,
-                                                                             ahead)))
+                         inputs_read=partial(_drop_line_inputs, (lines, batch.lines, given_lines)) if release else None)
+    # the lines' output is made on a thread beside the claims' (the rules' child has left its core)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="yibao-lines") as beside:
+        lines_made = beside.submit(_final_lines, calc.lines, service_dates, ahead)
         out = _claims_output(ctx, calc.claims, calc.reasons, tariffs)
-        line_out = done[0].result()
+        line_out = lines_made.result()
     violations = calc.violations.assign(violation_amt=_yuan(calc.violations["violation_amt"]))
     all_rejects = pd.concat([rejects] + extra, ignore_index=True) if extra else rejects
     steps = None if calc.trace is None else trace_output(calc.trace, ctx["mdtrt_id"])
@@ -393,8 +392,8 @@ def _drop_line_inputs(frames: Sequence[pd.DataFrame]) -> None:
 def _final_lines(amounts: pd.DataFrame, service_dates: pd.Series,
                  ahead: Callable[[str, pd.DataFrame], None] | None) -> pd.DataFrame:
     """The lines' output table, handed to `ahead` as soon as it is made. It runs on a thread while
-    the claims' reasons and output are made: NumPy makes the yuan and Arrow encodes without the
-    GIL (10M lines: 0.4 s and 1.8 s of the core the rules' child has left)."""
+    the claims' output is made: NumPy makes the yuan and Arrow encodes without the GIL (10M lines:
+    0.4 s and 1.8 s of the core the rules' child has left)."""
     line_out = _lines_output(amounts, service_dates)
     if ahead is not None:
         ahead("lines", line_out)

@@ -137,16 +137,13 @@ class _LinePass:
 
 def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, LoadedTariff],
               accumulators: pd.DataFrame, contributions: bool = False, trace: bool = False,
-              conclusions: Callable[[], None] | None = None, inputs_read: Callable[[], None] | None = None,
-              lines_done: Callable[[pd.DataFrame], None] | None = None) -> Calculation:
+              conclusions: Callable[[], None] | None = None, inputs_read: Callable[[], None] | None = None) -> Calculation:
     """Amounts of every claim. `claims` carries the claim, person and institution columns and the
     rule base's conclusions (docs/ARCHITECTURE.md), or gets them by calling `conclusions()` after
     the line pass, which needs none of them; `lines.claim_pos` indexes `claims`. `trace`: also
     the steps of every claim's arithmetic (off, it costs nothing). `inputs_read` is called once
     the line pass is done: from then on only mdtrt_id, line_id, med_list_codg and claim_pos of
-    `lines` are read, and the caller may drop the rest. `lines_done` is given the lines' frame
-    (`Calculation.lines`) as soon as it is final, before the claims' reasons are made: the caller
-    may work on it beside the rest (`score_batch` makes the yuan and encodes the output)."""
+    `lines` are read, and the caller may drop the rest."""
     n = len(claims)
     pos = lines["claim_pos"].to_numpy()
     passed = _LinePass(LineInputs.of(lines, pos), claims, tariffs)
@@ -175,14 +172,6 @@ def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, Load
     declared_shares = np.where(direct[:, None], totals.declared_shares, shares)
     result = scan.run(order, sums["inscp_scp_amt"], declared_inscp, terms, diseases,
                       contributions=contributions, trace=trace, shares=(shares, declared_shares))
-    share_lines = _share_lines(pos, lines["med_list_codg"], totals) if trace else None
-    # the frame takes the arrays as they are (no copy): at ten million lines a copy is 0.5 GB
-    line_out = pd.DataFrame({c: lines[c].array for c in ("mdtrt_id", "line_id", "med_list_codg")}
-                            | {f: totals.lines[f] for f in LINE_FIELDS} | {"violations": line_violations}, copy=False)
-    mask, by_code = totals.mask, totals.by_code
-    del totals  # the per-line amounts are the frame's alone: freed as `lines_done` makes yuan of them
-    if lines_done is not None:
-        lines_done(line_out)
     zeros = np.zeros(n, np.int64)
     paid = {f: result.audited.get(f, zeros) for f in FUND_FIELDS}
     declared_funds = result.declared_funds
@@ -206,14 +195,19 @@ def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, Load
     grant_units = claims["grant_units"].to_numpy(dtype=np.int64)
     out["maternity_grant"], grant_one, grant_months_bp = grant_fen(grant_units, wage, version, tariffs)
     titles = {e.code: e.title for lt in tariffs.values() for e in lt.tariff.audit.edits}
-    reasons = calculator_reasons(lines["line_id"], pos, mask, by_code, titles, result.audited, terms)
+    reasons = calculator_reasons(lines["line_id"], pos, totals.mask, totals.by_code, titles, result.audited, terms)
+
+    # the frame takes the arrays as they are (no copy): at ten million lines a copy is 0.5 GB
+    line_out = pd.DataFrame({c: lines[c].array for c in ("mdtrt_id", "line_id", "med_list_codg")}
+                            | {f: totals.lines[f] for f in LINE_FIELDS} | {"violations": line_violations}, copy=False)
     out["violation_codes"] = violation_codes
     out["suspect_codes"] = suspect_codes
     steps = None
-    if share_lines is not None:
+    if trace:
         cash = Cash(out["maternity_allowance"].to_numpy(), wage, days, out["maternity_grant"].to_numpy(), grant_units,
                     grant_one, grant_months_bp)
-        steps = build_trace(claims["rules_fired"], result.audited, terms, sums, by_code, titles, cash, share_lines)
+        steps = build_trace(claims["rules_fired"], result.audited, terms, sums, totals.by_code, titles, cash,
+                            _share_lines(pos, lines["med_list_codg"], totals))
     return Calculation(out, line_out, violations, reasons,
                        scan.state_table(result.state, result.groups, diseases),
                        None if result.contributions is None else
