@@ -1,6 +1,7 @@
 """Integer codes for text (yibao/codes.py): `positions` answers as a plain dictionary lookup
 would, whichever route it takes (Arrow's hash set for text held in Arrow, `factorize` for the
-rest); `row_groups` numbers rows as a dictionary of row tuples would."""
+rest); `row_groups` numbers rows as a dictionary of row tuples would; `distinct_codes` keeps text
+for later as small codes."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from yibao.codes import positions, row_groups
+from yibao.codes import distinct_codes, distinct_text, positions, row_groups, text_column
 
 # few distinct short keys, so values often repeat and often miss; None is a missing cell
 KEYS = st.one_of(st.none(), st.sampled_from(["", "C1", "C2", "C10", "甲", " C1", "c1"]))
@@ -58,3 +59,15 @@ def test_row_groups_number_rows_as_a_dictionary_of_rows(columns: list[list]) -> 
     arrays = [np.array(c, dtype=object) if isinstance(c[0], str) or c[0] is None or c[0] is pd.NA
               or isinstance(c[0], float) else np.array(c) for c in columns]
     assert row_groups(arrays).tolist() == by_row_tuples(columns)
+
+
+def test_distinct_codes_wait_small_for_their_text() -> None:
+    """Text made later from codes: each distinct value worded once, missing ones "", and the
+    codes as small an integer as the texts need (service dates wait through the calculation)."""
+    days = np.array(["2025-05-01", "NaT", "2025-05-02", "2025-05-01"], dtype="datetime64[D]")
+    codes, texts = distinct_codes(days, lambda d: str(d))
+    assert codes.dtype == np.uint8
+    assert [texts[c] for c in codes] == ["2025-05-01", "", "2025-05-02", "2025-05-01"]
+    assert text_column(codes, texts).tolist() == distinct_text(days, lambda d: str(d)).tolist()
+    many = np.arange(300)
+    assert distinct_codes(many, str)[0].dtype == np.uint16
