@@ -47,11 +47,12 @@ def reason_columns(reasons: pd.Series, fired: pd.Series, extra: pa.Table) -> tup
     base_codes, base = pd.factorize(reasons)
     base_json = [", ".join(json.dumps({"rule_id": r, "code": c, "message": m}, ensure_ascii=False)
                            for r, c, m in value) for value in base]
+    rows = _rows(base_codes, base, own)
     texts = join_text("[", _prefixes(base_json, base, ", ", base_codes[own]), per_claim(item_json, ", "), "]")
-    json_column = text_column(_rows(base_codes, base, own), [f"[{t}]" for t in base_json] + [""], texts)
+    json_column = text_column(rows, [f"[{t}]" for t in base_json] + [""], texts)
     base_lists = [LIST_SEP.join(c for _, c, _ in value) for value in base]
     texts = join_text(_prefixes(base_lists, base, LIST_SEP, base_codes[own]), per_claim(code, LIST_SEP))
-    codes_column = text_column(_rows(base_codes, base, own), base_lists + [""], texts)
+    codes_column = text_column(rows, base_lists + [""], texts)
     return json_column, codes_column, _fired_column(fired, own, rule, counts)
 
 
