@@ -387,7 +387,9 @@ def settle(order: np.ndarray, group: np.ndarray, month: np.ndarray, inscp: tuple
     state.kernel_done(accumulators[0], accumulators[3])
     back = np.empty_like(order)
     back[order] = np.arange(n)
-    audited = dict(zip(OUTPUTS, out[:, back]))
+    for row in out:  # back in claim order in place, a row at a time: `out[:, back]` would be a second `out`
+        row[:] = row[back]
+    audited = dict(zip(OUTPUTS, out))
     if added is not None:
         added.kernel_done(mine[0][back], mine[3][back])
         added.ded_used[:], added.paid[:] = mine[1][back], mine[2][back]
