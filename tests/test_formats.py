@@ -3,18 +3,22 @@ of .xlsx tables, one workbook with a sheet per table (issue 11, part 3).
 
 The batch is generated (`yibao synth`, 300 claims) and written in each form by the writers and
 encoders of the test, then scored; every output table must equal the Parquet batch's. Last, the lines table that
-`yibao score` encodes ahead (while the claims are made) is written as the plain writer writes it.
+`yibao score` encodes ahead (while the claims are made, a row group at a time) is written as the plain
+writer writes it.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
-import yibao
+import yibao.io
 from yibao.io import Ahead, read_batch, write_tables
 from yibao.pipeline import Result, score_batch
 from yibao.scored import write_scored
@@ -82,24 +86,53 @@ def test_scored_workbook_feeds_the_next_batch(tables: dict[str, pd.DataFrame], p
         pd.testing.assert_frame_equal(getattr(from_xlsx, name), getattr(from_parquet, name), obj=name)
 
 
-def test_lines_encoded_ahead_are_written_byte_for_byte(tables: dict[str, pd.DataFrame], tmp_path: Path) -> None:
-    """`yibao score` encodes the lines table while the claims' table is being made (io.Ahead):
-    the folder it writes is the one written without it, file for file."""
+@pytest.mark.parametrize("row_group", [yibao.io.PARQUET_ROW_GROUP, 1000])
+def test_lines_encoded_ahead_are_written_byte_for_byte(tables: dict[str, pd.DataFrame], tmp_path: Path,
+                                                        row_group: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`yibao score` encodes the lines table while the claims are settled (io.Ahead), a row
+    group at a time, the yuan of each made in the arrays of the one before: the folder it writes
+    is the one written without it, file for file (1,000 rows a group: several groups)."""
+    monkeypatch.setattr(yibao.io, "PARQUET_ROW_GROUP", row_group)
     write_tables(tables, tmp_path / "batch", "parquet")
     plain = score_batch(*read_batch(tmp_path / "batch"))
     write_scored(plain, tmp_path / "plain")
-    given: list[tuple[str, pd.DataFrame]] = []
+    given: list[tuple[str, int]] = []
     with Ahead() as ahead:
-        def encode(name: str, frame: pd.DataFrame) -> None:
-            given.append((name, frame))
-            ahead(name, frame)
+        def encode(name: str, rows: int, part: Callable[[slice], pd.DataFrame]) -> Future[Any]:
+            given.append((name, rows))
+            return ahead(name, rows, part)
 
         result = score_batch(*read_batch(tmp_path / "batch"), ahead=encode)
         write_scored(result, tmp_path / "ahead", ahead=ahead)
         assert ahead.take("lines") is None  # written once, then gone
-    assert [(name, frame is result.lines) for name, frame in given] == [("lines", True)]
+    assert given == [("lines", len(result.lines))] and len(result.lines) > 3 * 1000
     files = sorted(p.name for p in (tmp_path / "plain").iterdir())
     assert files == sorted(p.name for p in (tmp_path / "ahead").iterdir()) and "lines.parquet" in files
     for name in files:
         assert (tmp_path / "ahead" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes(), name
 
+
+
+@pytest.mark.parametrize("rows", [0, 5, 7, 20, 23])
+def test_a_table_encoded_a_row_group_at_a_time_is_the_whole_tables_file(rows: int, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """`Ahead` writes a table from parts of one row group each (the lines in yuan are never made
+    whole for it): the file is the one the plain writer makes of the whole table, row groups cut
+    at the same rows (here 7 rows a group, so several groups and a short last one)."""
+    monkeypatch.setattr(yibao.io, "PARQUET_ROW_GROUP", 7)
+    frame = pd.DataFrame({"key": pd.array([f"K{i:03d}" for i in range(rows)], dtype="str"),
+                          "yuan": np.arange(rows) / 100, "day": pd.array([f"2026-11-{1 + i % 28:02d}" for i in range(rows)],
+                                                                           dtype="str")})
+    parts: list[slice] = []
+
+    def part(at: slice) -> pd.DataFrame:
+        parts.append(at)
+        return frame.iloc[at]
+
+    with Ahead() as ahead:
+        ahead("t", rows, part)
+        write_tables({"t": frame}, tmp_path / "ahead", ahead=ahead)
+    write_tables({"t": frame}, tmp_path / "plain")
+    assert (tmp_path / "ahead" / "t.parquet").read_bytes() == (tmp_path / "plain" / "t.parquet").read_bytes()
+    assert [(p.start, p.stop) for p in parts] == [(s, min(s + 7, rows)) for s in range(0, max(rows, 1), 7)]
+    assert pq.ParquetFile(tmp_path / "plain" / "t.parquet").metadata.num_row_groups == max(-(-rows // 7), 1)

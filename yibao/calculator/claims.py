@@ -137,13 +137,15 @@ class _LinePass:
 
 def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, LoadedTariff],
               accumulators: pd.DataFrame, contributions: bool = False, trace: bool = False,
-              conclusions: Callable[[], None] | None = None, inputs_read: Callable[[], None] | None = None) -> Calculation:
+              conclusions: Callable[[], None] | None = None, inputs_read: Callable[[], None] | None = None,
+              lines_final: Callable[[pd.DataFrame], None] | None = None) -> Calculation:
     """Amounts of every claim. `claims` carries the claim, person and institution columns and the
     rule base's conclusions (docs/ARCHITECTURE.md), or gets them by calling `conclusions()` after
     the line pass, which needs none of them; `lines.claim_pos` indexes `claims`. `trace`: also
     the steps of every claim's arithmetic (off, it costs nothing). `inputs_read` is called once
     the line pass is done: from then on only mdtrt_id, line_id, med_list_codg and claim_pos of
-    `lines` are read, and the caller may drop the rest."""
+    `lines` are read, and the caller may drop the rest. `lines_final` is called then too, with the
+    lines' table (`Calculation.lines`): nothing the claims' settlement does changes it."""
     n = len(claims)
     pos = lines["claim_pos"].to_numpy()
     passed = _LinePass(LineInputs.of(lines, pos), claims, tariffs)
@@ -160,6 +162,11 @@ def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, Load
     del passed
     if inputs_read is not None:
         inputs_read()
+    # the frame takes the arrays as they are (no copy): at ten million lines a copy is 0.5 GB
+    line_out = pd.DataFrame({c: lines[c].array for c in ("mdtrt_id", "line_id", "med_list_codg")}
+                            | {f: totals.lines[f] for f in LINE_FIELDS} | {"violations": line_violations}, copy=False)
+    if lines_final is not None:
+        lines_final(line_out)
     sums = totals.sums
     # lines are bounded at reading; what they add up to must still fit the ratio arithmetic
     check_total_fen(float(totals.lines["medfee_sumamt"].sum(dtype=np.float64)), "the batch's line amounts")
@@ -197,9 +204,6 @@ def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, Load
     titles = {e.code: e.title for lt in tariffs.values() for e in lt.tariff.audit.edits}
     reasons = calculator_reasons(lines["line_id"], pos, totals.mask, totals.by_code, titles, result.audited, terms)
 
-    # the frame takes the arrays as they are (no copy): at ten million lines a copy is 0.5 GB
-    line_out = pd.DataFrame({c: lines[c].array for c in ("mdtrt_id", "line_id", "med_list_codg")}
-                            | {f: totals.lines[f] for f in LINE_FIELDS} | {"violations": line_violations}, copy=False)
     out["violation_codes"] = violation_codes
     out["suspect_codes"] = suspect_codes
     steps = None
