@@ -81,7 +81,7 @@ def test_a_read_only_install_without_a_home_compiles_into_the_temporary_folder(t
 def test_a_temporary_cache_folder_others_can_write_is_not_used(tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """numba loads its cache as pickles: a folder another user made, or can write, is refused."""
-    from yibao.calculator.audit import _own_temporary_folder
+    from yibao.compiled import _own_temporary_folder
 
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     mine = _own_temporary_folder()

@@ -532,8 +532,8 @@ def _typed_column(table: str, column: Column, cells: pd.Series) -> tuple[pd.Seri
 
 def _number_problems(values: np.ndarray, rule: NumberRule) -> Problems:
     """Comparisons with NaN are false, so empty cells pass every check here. A bound no value
-    crosses (the column's least and greatest values tell) gets no mask, and the decimals are
-    checked in place (2M lines, five numeric columns: 0.031 s -> 0.024 s)."""
+    crosses (the column's least and greatest values tell) gets no mask, nor do decimals no value
+    has (`yibao.decimals`: 10M lines, five numeric columns, 0.35 s -> 0.03 s)."""
     if np.isnan(values).all():
         return []
     least, greatest = np.nanmin(values), np.nanmax(values)
@@ -542,9 +542,11 @@ def _number_problems(values: np.ndarray, rule: NumberRule) -> Problems:
         if np.isinf(least) or np.isinf(greatest):
             problems.append((np.isinf(values), "not a finite number"))
         if rule.decimals is not None:
-            scaled = values * 10.0 ** rule.decimals
-            off = np.abs(np.subtract(scaled, np.rint(scaled), out=scaled), out=scaled)
-            problems.append((off > DECIMAL_TOLERANCE, f"more than {rule.decimals} decimals"))
+            from yibao.decimals import decimals_off  # compiled (numba): loaded when numbers are read
+
+            off = decimals_off(values, rule.decimals, DECIMAL_TOLERANCE)
+            if off is not None:
+                problems.append((off, f"more than {rule.decimals} decimals"))
         if rule.minimum is not None and (least <= rule.minimum if rule.minimum_open else least < rule.minimum):
             low = values <= rule.minimum if rule.minimum_open else values < rule.minimum
             word = "greater than" if rule.minimum_open else "at least"

@@ -9,13 +9,8 @@ stay paid. Everything is a column operation over all lines of a batch at once.
 
 from __future__ import annotations
 
-import os
-import stat
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numba
@@ -24,6 +19,7 @@ import pandas as pd
 
 from yibao.calculator.dates import age_from_fields, day_array, length_of_stay, ymd
 from yibao.codes import positions, text_rank
+from yibao.compiled import kernel
 from yibao.money import div_half_up
 from yibao.tables import LIST_SEP
 from yibao.tariffs.catalogue import NO_LIMIT
@@ -112,37 +108,7 @@ def _ordered_groups(rows: np.ndarray, group: list[np.ndarray], within: list[np.n
     return rows[sort], np.r_[np.flatnonzero(new), len(rows)]
 
 
-def _kernel(func: Callable) -> Callable:
-    """A compiled loop, cached so that later processes load it instead of compiling (≈1 s).
-    numba caches beside the module, else in the user's cache folder, and refuses at import when
-    it can write neither (a read-only image, a worker without a home): then a folder of this
-    user's own in the temporary folder, and failing that no cache at all (numba loads its cache
-    as pickles, so never from a folder someone else could write)."""
-    for folder in (numba.config.CACHE_DIR, _own_temporary_folder()):
-        if folder is None:
-            continue
-        numba.config.CACHE_DIR = folder
-        try:
-            return numba.njit(cache=True, nogil=True)(func)
-        except RuntimeError:  # "cannot cache function …: no locator available"
-            continue
-    return numba.njit(nogil=True)(func)
-
-
-def _own_temporary_folder() -> str | None:
-    """`$TMPDIR/yibao-numba-<uid>`, made if need be, when only this user can write it."""
-    uid = os.getuid() if hasattr(os, "getuid") else None
-    folder = Path(tempfile.gettempdir()) / f"yibao-numba-{uid}"
-    try:
-        folder.mkdir(mode=0o700, exist_ok=True)
-        info = folder.lstat()
-    except OSError:
-        return None
-    own = stat.S_ISDIR(info.st_mode) and (uid is None or info.st_uid == uid)
-    return str(folder) if own and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) else None
-
-
-@_kernel
+@kernel
 def _take_excess(order: np.ndarray, starts: np.ndarray, qty: np.ndarray, limit: np.ndarray,
                  out: np.ndarray) -> None:  # pragma: no cover - compiled
     """Per group of `order` (earliest line first) the part of its total `qty` above its `limit`,
@@ -188,7 +154,7 @@ _age = numba.njit(age_from_fields)  # the helpers themselves, compiled into the 
 _half_up = numba.njit(div_half_up)
 
 
-@_kernel
+@kernel
 def _whole_line_edits(rows: np.ndarray, cp: np.ndarray, cat_pos: np.ndarray, service: tuple,
                       birth: tuple, indicated: np.ndarray, claim_gender: np.ndarray, claim_level: np.ndarray,
                       claim_inpatient: np.ndarray, item_gender: np.ndarray, age_from: np.ndarray,
@@ -212,7 +178,7 @@ def _whole_line_edits(rows: np.ndarray, cp: np.ndarray, cat_pos: np.ndarray, ser
             primary[i] = 4
 
 
-@_kernel
+@kernel
 def _line_amounts(primary: np.ndarray, amount: np.ndarray, cnt_milli: np.ndarray, qty_day: np.ndarray,
                   bed_days: np.ndarray, n_codes: int) -> tuple:  # pragma: no cover - compiled
     """Per line the violating quantity and amount, the edit bit mask, and per edit (rows of

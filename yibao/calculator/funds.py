@@ -13,7 +13,8 @@ from dataclasses import dataclass, fields
 import numba
 import numpy as np
 
-from yibao.calculator.audit import _half_up, _kernel
+from yibao.calculator.audit import _half_up
+from yibao.compiled import kernel
 from yibao.calculator.terms import BANDS, FUND_HIFMI, FUND_HIFOB, POOLS, TIER_BASES, TermArrays
 from yibao.money import BP
 from yibao.tariffs.catalogue import NO_LIMIT
@@ -334,7 +335,7 @@ def _advance(rows: np.ndarray, ded_used: np.ndarray, paid: np.ndarray, cov: np.n
         rows[g, MONTH] = month
 
 
-@_kernel
+@kernel
 def _settle(group: np.ndarray, combo: np.ndarray, month: np.ndarray, inscp: np.ndarray,
             inscp_declared: np.ndarray, shares: np.ndarray, shares_declared: np.ndarray, terms: np.ndarray,
             bands: np.ndarray, rows: np.ndarray, ded_used: np.ndarray, paid: np.ndarray, cov: np.ndarray,

@@ -13,7 +13,8 @@ import numba
 import numpy as np
 import pandas as pd
 
-from yibao.calculator.audit import AuditClaims, LineViolations, _half_up, _kernel, find_violations
+from yibao.calculator.audit import AuditClaims, LineViolations, _half_up, find_violations
+from yibao.compiled import kernel
 from yibao.calculator.catalogue import CatalogueArrays, day_numbers, level_codes
 from yibao.calculator.dates import day_array
 from yibao.money import BP, FEN
@@ -79,7 +80,7 @@ class LineItems:
     person_bp: np.ndarray  # fixed person share (NO_SHARE: none)
 
 
-@_kernel
+@kernel
 def _resolve(pos: np.ndarray, item: np.ndarray, service: np.ndarray, inline_level: np.ndarray, pric: np.ndarray,
              cnt: np.ndarray, given_amount: np.ndarray, selfpay_prop: np.ndarray, price_cap: np.ndarray,
              valid_from: np.ndarray, valid_to: np.ndarray, cat_level: np.ndarray, cat_share: np.ndarray,
@@ -145,7 +146,7 @@ def _split_line(amount: int, pric: int, cnt_milli: int, listed: bool, level: int
     return 0, overcap, pre, base - pre, 0, 0
 
 
-@_kernel
+@kernel
 def _split_lines(rows: np.ndarray, claim_pos: np.ndarray, amount: np.ndarray, pric: np.ndarray,
                  cnt_milli: np.ndarray, listed: np.ndarray, level: np.ndarray, share_bp: np.ndarray,
                  cap: np.ndarray, person_bp: np.ndarray, violation_qty: np.ndarray, violation_amt: np.ndarray,
