@@ -9,6 +9,9 @@ writer writes it.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import tempfile
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Callable
@@ -136,3 +139,22 @@ def test_a_table_encoded_a_row_group_at_a_time_is_the_whole_tables_file(rows: in
     assert (tmp_path / "ahead" / "t.parquet").read_bytes() == (tmp_path / "plain" / "t.parquet").read_bytes()
     assert [(p.start, p.stop) for p in parts] == [(s, min(s + 7, rows)) for s in range(0, max(rows, 1), 7)]
     assert pq.ParquetFile(tmp_path / "plain" / "t.parquet").metadata.num_row_groups == max(-(-rows // 7), 1)
+
+
+def test_encoded_tables_not_written_are_removed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`Ahead` encodes into the temporary folder: a table not taken is removed when its block
+    ends, and one a killed run left (its process gone) when the next `Ahead` starts; a running
+    process's file stays."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    left = tmp_path / f"{yibao.io.SPOOL}{gone.pid}-abc.parquet"
+    running = tmp_path / f"{yibao.io.SPOOL}{os.getpid()}-def.parquet"
+    for path in (left, running):
+        path.write_bytes(b"PAR1")
+    frame = pd.DataFrame({"yuan": [1.5, 2.0]})
+    with Ahead() as ahead:
+        assert not left.exists() and running.exists()
+        encoded = ahead("t", 2, frame.iloc.__getitem__).result()
+        assert encoded.parent == tmp_path and encoded.exists()
+    assert not encoded.exists() and sorted(tmp_path.iterdir()) == [running]

@@ -23,6 +23,7 @@ as a CSV would hold them), so every format goes through one validation.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import datetime as dt
 import math
@@ -46,6 +47,7 @@ from yibao.errors import InputError
 from yibao.fields import DATES, MONEY
 from yibao.limits import ENV_MAX_LINE, MAX_CNT, max_line_yuan
 from yibao.money import yuan_array_to_fen
+from yibao.outputs import alive
 from yibao.tables import INPUT_TABLES, LIST_SEP, OPTIONAL_TABLES, TABLES, Column
 
 REJECT_COLUMNS = ["table", "file", "row", "column", "key", "reason"]
@@ -918,9 +920,11 @@ class Ahead:
     then (Arrow encodes without the GIL). A table is encoded a row group at a time into a
     temporary file, which `write_tables` copies into the output folder: held in memory, the
     encoded bytes and their growing buffer cost 0.15 GB more at 10M lines. Use as a context
-    manager: the encoding thread ends, and the files not taken are removed, with the block."""
+    manager: the encoding thread ends, and the files not taken are removed, with the block; the
+    files of a run that was killed are removed by the next `Ahead`."""
 
     def __init__(self) -> None:
+        _remove_stale_spools()
         self._pool = ThreadPoolExecutor(max_workers=1)
         self._encoded: dict[str, Future[Path]] = {}
 
@@ -958,7 +962,7 @@ def _parquet_file(rows: int, part: Callable[[slice], pd.DataFrame]) -> Path:
     """What `_write_parquet` writes of the parts put together, written by its writer a row group
     at a time (an empty table is one empty part) into a temporary file, opened by Arrow (a
     Python file would take the GIL for every page written: 10M lines, 1.8 -> 2.6 s)."""
-    fd, name = tempfile.mkstemp(prefix="yibao-", suffix=".parquet")
+    fd, name = tempfile.mkstemp(prefix=f"{SPOOL}{os.getpid()}-", suffix=".parquet")
     os.close(fd)
     try:
         with pa.OSFile(name, "wb") as sink:
@@ -973,6 +977,19 @@ def _parquet_file(rows: int, part: Callable[[slice], pd.DataFrame]) -> Path:
         os.unlink(name)
         raise
     return Path(name)
+
+
+SPOOL = "yibao-encoded-"  # `Ahead`'s files in the temporary folder: SPOOL<pid>-<random>.parquet
+
+
+def _remove_stale_spools() -> None:
+    """Remove the encoded tables runs that were killed left in the temporary folder (their process
+    is gone; another user's are left alone)."""
+    for path in Path(tempfile.gettempdir()).glob(f"{SPOOL}*-*.parquet"):
+        pid = path.name[len(SPOOL):].partition("-")[0]
+        if pid.isdigit() and not alive(int(pid)):
+            with contextlib.suppress(OSError):
+                path.unlink()
 
 
 def write_tables(tables: dict[str, pd.DataFrame], out: Path, fmt: str = "parquet",

@@ -224,11 +224,12 @@ def _remove_stale(out: Path) -> None:
     is left for whoever wants it back."""
     for path in out.parent.glob(f"{out.name}.tmp-*-*"):
         pid = path.name[len(out.name) + len(".tmp-"):].partition("-")[0]
-        if pid.isdigit() and path.is_dir() and not _alive(int(pid)):
+        if pid.isdigit() and path.is_dir() and not alive(int(pid)):
             shutil.rmtree(path, ignore_errors=True)
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Is process `pid` running (someone else's included)?"""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
