@@ -9,6 +9,7 @@ writer writes it.
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 import tempfile
@@ -158,3 +159,22 @@ def test_encoded_tables_not_written_are_removed(tmp_path: Path, monkeypatch: pyt
         encoded = ahead("t", 2, frame.iloc.__getitem__).result()
         assert encoded.parent == tmp_path and encoded.exists()
     assert not encoded.exists() and sorted(tmp_path.iterdir()) == [running]
+
+
+def test_a_full_temporary_folder_writes_the_table_as_without_ahead(tables: dict[str, pd.DataFrame], tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Encoding ahead only saves time: when its temporary file cannot be made (a full or
+    read-only temporary folder), the table is written by the plain writer, byte for byte."""
+    write_tables(tables, tmp_path / "batch", "parquet")
+    plain = score_batch(*read_batch(tmp_path / "batch"))
+    write_scored(plain, tmp_path / "plain")
+
+    def full(*args: Any, **kwargs: Any) -> tuple[int, str]:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(tempfile, "mkstemp", full)
+    with Ahead() as ahead:
+        result = score_batch(*read_batch(tmp_path / "batch"), ahead=ahead)
+        write_scored(result, tmp_path / "ahead", ahead=ahead)
+    for name in ("lines.parquet", "claims.parquet", "manifest.json"):
+        assert (tmp_path / "ahead" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes(), name

@@ -7,6 +7,7 @@ kills a real `yibao score` process with SIGKILL in the middle of its write.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -60,6 +61,21 @@ def test_a_failing_writer_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError):
         write_folder(out, write, kind="score")
     assert siblings(out) == []
+
+
+def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path: Path) -> None:
+    """The system's error while writing (a full disk) is told in one line naming the folder, as
+    bad input is: no traceback, and nothing left behind."""
+    out = tmp_path / "out"
+
+    def write(folder: Path) -> dict:
+        (folder / "claims.csv").write_text("mdtrt_id\nC1\n", encoding="utf-8")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with pytest.raises(InputError) as raised:
+        write_folder(out, write, kind="score")
+    assert str(raised.value) == f"{out}: could not be written (No space left on device)"
+    assert siblings(out) == [] and not out.exists()
 
 
 def test_score_manifest(tmp_path: Path, result) -> None:

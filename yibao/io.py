@@ -939,10 +939,13 @@ class Ahead:
         return self._encoded[name]
 
     def take(self, name: str) -> Path | None:
-        """The table's encoded file (waited for), None when it was not encoded here. The taker
-        removes it."""
+        """The table's encoded file (waited for), None when it was not encoded here, or could not
+        be (a full temporary folder: the table is then written as it would be without `Ahead`).
+        The taker removes it."""
         encoded = self._encoded.pop(name, None)
-        return None if encoded is None else encoded.result()
+        if encoded is None or isinstance(encoded.exception(), OSError):
+            return None
+        return encoded.result()
 
     def __enter__(self) -> Ahead:
         return self

@@ -102,8 +102,11 @@ def write_folder(out: Path, write: Callable[[Path], Mapping[str, Any]], *, kind:
         if before_swap is not None:
             before_swap()
         _swap(staging, out, overwrite)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError):  # a full disk, a folder taken away: one line, not a traceback
+            raise InputError(f"could not be written ({exc.strerror or exc})",
+                             file=str(out)) from None
         raise
     return manifest
 
