@@ -423,7 +423,7 @@ def _final_lines(amounts: pd.DataFrame, service_dates: tuple[np.ndarray, list[st
     the yuan and Arrow the dates' text without the GIL (10M lines: 0.4 s). Made once the lines'
     encoding is done, so that the fen columns are let go as their yuan are made, not held on
     for the encoder (10M lines: 0.3 GB)."""
-    wait(encoding)  # done or failed: a failure is raised where its bytes are written
+    wait(encoding)  # done or failed: `Ahead.take` answers for a failure when the folder is written
     return _lines_output(amounts, text_column(*service_dates))
 
 
