@@ -90,13 +90,18 @@ def test_scored_workbook_feeds_the_next_batch(tables: dict[str, pd.DataFrame], p
         pd.testing.assert_frame_equal(getattr(from_xlsx, name), getattr(from_parquet, name), obj=name)
 
 
-@pytest.mark.parametrize("row_group", [yibao.io.PARQUET_ROW_GROUP, 1000])
-def test_lines_encoded_ahead_are_written_byte_for_byte(tables: dict[str, pd.DataFrame], tmp_path: Path,
-                                                        row_group: int, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("row_group", "claims_group"), [(yibao.io.PARQUET_ROW_GROUP, yibao.io.CLAIMS_ROW_GROUP),
+                                                          (1000, 100)])
+def test_tables_encoded_ahead_are_written_byte_for_byte(tables: dict[str, pd.DataFrame], tmp_path: Path,
+                                                         row_group: int, claims_group: int,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """`yibao score` encodes the lines table while the claims are settled (io.Ahead), a row
-    group at a time, the yuan of each made in the arrays of the one before: the folder it writes
-    is the one written without it, file for file (1,000 rows a group: several groups)."""
+    group at a time, the yuan of each made in the arrays of the one before, and the claims table
+    a row group at a time as it is made: the folder it writes is the one written without it,
+    file for file, and the claims are the same rows (1,000 lines and 100 claims a group:
+    several groups of each)."""
     monkeypatch.setattr(yibao.io, "PARQUET_ROW_GROUP", row_group)
+    monkeypatch.setattr(yibao.io, "CLAIMS_ROW_GROUP", claims_group)
     write_tables(tables, tmp_path / "batch", "parquet")
     plain = score_batch(*read_batch(tmp_path / "batch"))
     write_scored(plain, tmp_path / "plain")
@@ -108,8 +113,10 @@ def test_lines_encoded_ahead_are_written_byte_for_byte(tables: dict[str, pd.Data
 
         result = score_batch(*read_batch(tmp_path / "batch"), ahead=encode)
         write_scored(result, tmp_path / "ahead", ahead=ahead)
-        assert ahead.take("lines") is None  # written once, then gone
-    assert given == [("lines", len(result.lines))] and len(result.lines) > 3 * 1000
+        assert ahead.take("lines") is None and ahead.take("claims") is None  # written once, then gone
+    assert given == [("lines", len(result.lines)), ("claims", len(result.claims))]
+    assert len(result.lines) > 3 * 1000 and len(result.claims) > 2 * 100
+    pd.testing.assert_frame_equal(result.claims, plain.claims)
     files = sorted(p.name for p in (tmp_path / "plain").iterdir())
     assert files == sorted(p.name for p in (tmp_path / "ahead").iterdir()) and "lines.parquet" in files
     for name in files:
