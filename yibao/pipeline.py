@@ -498,7 +498,7 @@ def _claims_reasons(reasons: pa.Table, rows: slice) -> pa.Table:
     claims counted from the slice's start."""
     claim = reasons["claim"].to_numpy()
     start, stop = np.searchsorted(claim, [rows.start, rows.stop])
-    if start == 0 and stop == len(claim) and rows.start == 0:
+    if rows.start == 0 and stop == len(claim):  # all of them (the whole table, or its one group)
         return reasons
     return reasons.slice(start, stop - start).set_column(
         reasons.schema.get_field_index("claim"), "claim", pa.array(claim[start:stop] - rows.start))
