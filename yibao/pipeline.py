@@ -24,7 +24,7 @@ from yibao.calculator.dates import day_array
 from yibao.calendar import WorkCalendar, default_calendar
 from yibao.errors import InputError
 from yibao.explain import reason_columns, trace_output
-from yibao.io import PARQUET_ROW_GROUP, Batch, row_group_rows
+from yibao.io import Batch, row_group_rows
 from yibao.money import BP
 from yibao.rules.deadlines import due_dates
 from yibao.rules.engine import Distinct, concat_distinct, distinct_conclusions, empty_distinct, spread
@@ -408,7 +408,7 @@ def _lines_ahead(ahead: Encoder, service_dates: tuple[np.ndarray, list[str]], am
     67 MB meanwhile, not the whole table's 0.64 GB."""
     codes, days = service_dates
     fen = amounts.copy(deep=False)  # the columns as they are now: `_final_lines` takes them from `amounts`
-    room = {c: np.empty(min(len(fen), PARQUET_ROW_GROUP)) for c in fen.columns if c in LINE_AMOUNTS}
+    room = {c: np.empty(min(len(fen), row_group_rows("lines"))) for c in fen.columns if c in LINE_AMOUNTS}
 
     def part(rows: slice) -> pd.DataFrame:
         yuan = {c: values[:rows.stop - rows.start] for c, values in room.items()}
