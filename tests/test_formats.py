@@ -13,7 +13,8 @@ import errno
 import os
 import subprocess
 import tempfile
-from concurrent.futures import Future
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
@@ -23,7 +24,9 @@ import pyarrow.parquet as pq
 import pytest
 
 import yibao.io
+import yibao.pipeline
 from yibao.io import Ahead, read_batch, write_tables
+from yibao.later import Later
 from yibao.pipeline import Result, score_batch
 from yibao.scored import write_scored
 from yibao.synth import generate
@@ -99,13 +102,16 @@ def test_tables_encoded_ahead_are_written_byte_for_byte(tables: dict[str, pd.Dat
     group at a time, the yuan of each made in the arrays of the one before, and the claims table
     a row group at a time as it is made: the folder it writes is the one written without it,
     file for file, and the claims are the same rows (1,000 lines and 100 claims a group:
-    several groups of each)."""
+    several groups of each). The result's lines frame, which the folder did not need, is made
+    when it is first read, the same as without `Ahead`."""
     monkeypatch.setattr(yibao.io, "PARQUET_ROW_GROUP", row_group)
     monkeypatch.setattr(yibao.io, "CLAIMS_ROW_GROUP", claims_group)
     write_tables(tables, tmp_path / "batch", "parquet")
     plain = score_batch(*read_batch(tmp_path / "batch"))
     write_scored(plain, tmp_path / "plain")
     given: list[tuple[str, int]] = []
+    final_lines, made = yibao.pipeline._final_lines, []
+    monkeypatch.setattr(yibao.pipeline, "_final_lines", lambda *a: made.append(a) or final_lines(*a))
     with Ahead() as ahead:
         def encode(name: str, rows: int, part: Callable[[slice], pd.DataFrame]) -> Future[Any]:
             given.append((name, rows))
@@ -114,6 +120,9 @@ def test_tables_encoded_ahead_are_written_byte_for_byte(tables: dict[str, pd.Dat
         result = score_batch(*read_batch(tmp_path / "batch"), ahead=encode)
         write_scored(result, tmp_path / "ahead", ahead=ahead)
         assert ahead.take("lines") is None and ahead.take("claims") is None  # written once, then gone
+    assert not made
+    pd.testing.assert_frame_equal(result.lines, plain.lines)
+    assert result.lines is result.lines and len(made) == 1
     assert given == [("lines", len(result.lines)), ("claims", len(result.claims))]
     assert len(result.lines) > 3 * 1000 and len(result.claims) > 2 * 100
     pd.testing.assert_frame_equal(result.claims, plain.claims)
@@ -122,6 +131,21 @@ def test_tables_encoded_ahead_are_written_byte_for_byte(tables: dict[str, pd.Dat
     for name in files:
         assert (tmp_path / "ahead" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes(), name
 
+
+def test_a_later_table_is_made_once_whichever_threads_read_it() -> None:
+    """`Later`: four threads read a frame not yet made; it is made once, and all get that one."""
+    made: list[int] = []
+
+    def make() -> pd.DataFrame:
+        made.append(1)
+        time.sleep(0.05)  # the other readers arrive while it is being made
+        return pd.DataFrame({"a": [1, 2]})
+
+    later = Later(2, make)
+    assert len(later) == 2 and not made
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        frames = list(pool.map(lambda _: later.frame(), range(4)))
+    assert made == [1] and all(f is frames[0] for f in frames)
 
 
 @pytest.mark.parametrize("rows", [0, 5, 7, 20, 23])

@@ -45,6 +45,7 @@ import pyarrow.parquet as pq
 from yibao.codes import join_text, worded as _worded
 from yibao.errors import InputError
 from yibao.fields import DATES, MONEY
+from yibao.later import Later, made
 from yibao.limits import ENV_MAX_LINE, MAX_CNT, max_line_yuan
 from yibao.money import yuan_array_to_fen
 from yibao.outputs import alive
@@ -1011,10 +1012,10 @@ def _remove_stale_spools() -> None:
                 path.unlink()
 
 
-def write_tables(tables: dict[str, pd.DataFrame], out: Path, fmt: str = "parquet",
+def write_tables(tables: Mapping[str, pd.DataFrame | Later], out: Path, fmt: str = "parquet",
                  ahead: Ahead | None = None) -> list[Path]:
     """Write each frame as `<name>.parquet` or `<name>.csv`, or all as sheets of `tables.xlsx`;
-    Parquet tables that `ahead` encoded are written as it made them.
+    Parquet tables that `ahead` encoded are written as it made them (a `Later` one is not made).
 
     CSV is UTF-8 with a BOM, so Excel on Chinese Windows opens it right, and money always has two
     decimals ("12.50", "0.00"). Output is byte-identical for identical frames: dates are written
@@ -1027,21 +1028,21 @@ def write_tables(tables: dict[str, pd.DataFrame], out: Path, fmt: str = "parquet
     if fmt == "xlsx":
         from yibao.excel import write_tables_workbook
 
-        return [write_tables_workbook(tables, out / "tables.xlsx")]
+        return [write_tables_workbook({name: made(t) for name, t in tables.items()}, out / "tables.xlsx")]
 
     def write(name: str) -> Path:
         path = out / f"{name}.{fmt}"
         if fmt == "parquet":
             encoded = ahead.take(name) if ahead is not None else None
             if encoded is None:
-                _write_parquet(tables[name], path, row_group_rows(name))
+                _write_parquet(made(tables[name]), path, row_group_rows(name))
             else:
                 shutil.copyfile(encoded, path)  # made as every other file is (a move keeps the temporary's mode)
                 encoded.unlink()
         else:
             with path.open("wb") as f:
                 f.write(codecs.BOM_UTF8)
-                pacsv.write_csv(_arrow_table(tables[name], cents=True), f, pacsv.WriteOptions(quoting_style="needed"))
+                pacsv.write_csv(_arrow_table(made(tables[name]), cents=True), f, pacsv.WriteOptions(quoting_style="needed"))
         return path
 
     # Arrow encodes without the GIL: the large tables (lines, claims) are written side by side

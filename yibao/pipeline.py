@@ -25,6 +25,7 @@ from yibao.calendar import WorkCalendar, default_calendar
 from yibao.errors import InputError
 from yibao.explain import reason_columns, trace_output
 from yibao.io import Batch, row_group_rows
+from yibao.later import Later
 from yibao.money import BP
 from yibao.rules.deadlines import due_dates
 from yibao.rules.engine import Distinct, concat_distinct, distinct_conclusions, empty_distinct, spread
@@ -50,12 +51,16 @@ class Result:
     batch, the audit edits' takings by code, and every input row that could not be scored."""
 
     claims: pd.DataFrame
-    lines: pd.DataFrame
+    scored_lines: Later  # the `lines` frame, made when first read where `ahead` encoded its file
     accumulators: pd.DataFrame
     violations: pd.DataFrame
     rejects: pd.DataFrame
     contributions: pd.DataFrame | None = None  # per claim, what it added to the accumulators (ledger)
     trace: pd.DataFrame | None = None  # with score_batch(trace=True): every step of every claim
+
+    @property
+    def lines(self) -> pd.DataFrame:
+        return self.scored_lines.frame()
 
 
 def _reference_dates(claims: pd.DataFrame) -> np.ndarray:
@@ -337,7 +342,8 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
     the line pass has read them (`yibao score`: 5M lines, 0.2 GB less at the peak). `earlier`:
     the claims paid before the batch (the ledger's, columns `yibao.rules.facts.EARLIER`): a claim
     overlapping one is a duplicate (GEN-007). `ahead`: given the lines' table as soon as the line
-    pass has made it, before the claims are settled (`Encoder`)."""
+    pass has made it, before the claims are settled (`Encoder`); the result's lines frame is then
+    made only if it is read (`yibao.later`)."""
     calendar = calendar or default_calendar()
     given_lines = batch.lines
     rejects = rejects if rejects is not None else pd.DataFrame(columns=REJECT_COLUMNS)
@@ -381,11 +387,13 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
                          inputs_read=partial(_drop_line_inputs, (lines, batch.lines, given_lines)) if release else None,
                          lines_final=None if ahead is None else lambda amounts: encoding.append(
                              _lines_ahead(ahead, service_dates, amounts)))
-    # the lines' output is made on a thread beside the claims' (the rules' child has left its core)
+    # the lines' output is made on a thread beside the claims' (the rules' child has left its core),
+    # or, where `ahead` has their file, only if it is read
+    make_lines = partial(_final_lines, calc.lines, service_dates, encoding)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="yibao-lines") as beside:
-        lines_made = beside.submit(_final_lines, calc.lines, service_dates, encoding)
+        lines_made = None if ahead is not None else beside.submit(make_lines)
         out = _claims_table(partial(_claims_output, ctx, calc.claims, calc.reasons, tariffs), len(ctx), ahead)
-        line_out = lines_made.result()
+        line_out = Later(len(calc.lines), make_lines) if lines_made is None else Later.of(lines_made.result())
     violations = calc.violations.assign(violation_amt=_yuan(calc.violations["violation_amt"]))
     all_rejects = pd.concat([rejects] + extra, ignore_index=True) if extra else rejects
     steps = None if calc.trace is None else trace_output(calc.trace, ctx["mdtrt_id"])
@@ -419,10 +427,10 @@ def _lines_ahead(ahead: Encoder, service_dates: tuple[np.ndarray, list[str]], am
 
 def _final_lines(amounts: pd.DataFrame, service_dates: tuple[np.ndarray, list[str]],
                  encoding: list[Future[Any]]) -> pd.DataFrame:
-    """The lines' output table, made on a thread while the claims' output is made: NumPy makes
-    the yuan and Arrow the dates' text without the GIL (10M lines: 0.4 s). Made once the lines'
-    encoding is done, so that the fen columns are let go as their yuan are made, not held on
-    for the encoder (10M lines: 0.3 GB)."""
+    """The lines' output table, made on a thread while the claims' output is made (NumPy makes
+    the yuan and Arrow the dates' text without the GIL, 10M lines: 0.4 s), or when first read.
+    Made once the lines' encoding is done, so that the fen columns are let go as their yuan are
+    made, not held on for the encoder (10M lines: 0.3 GB)."""
     wait(encoding)  # done or failed: `Ahead.take` answers for a failure when the folder is written
     return _lines_output(amounts, text_column(*service_dates))
 

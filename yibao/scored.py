@@ -12,7 +12,10 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+import pandas as pd
+
 from yibao.io import Ahead, write_tables
+from yibao.later import Later
 from yibao.outputs import input_digest, write_folder
 from yibao.pipeline import Result
 from yibao.summary import summarize, with_decision_words
@@ -29,7 +32,9 @@ def write_scored(result: Result, out: Path, fmt: str = "parquet", *, inputs: Seq
     folder is complete and before it is put in place (the ledger's commit). `ahead`: the tables
     it encoded while `result` was made (Parquet)."""
     summary = summarize(result)
-    tables = {name: getattr(result, name) for name in TABLES}
+    # the lines' frame is made only if it is written here: not where `ahead` encoded their file
+    tables: dict[str, pd.DataFrame | Later] = {
+        name: result.scored_lines if name == "lines" else getattr(result, name) for name in TABLES}
     if fmt == "xlsx":  # people read the sheets: the decision in Chinese beside its code
         tables["claims"] = with_decision_words(result.claims)
     if result.trace is not None:

@@ -96,7 +96,7 @@ def _plus(a: Counter[str], b: Counter[str]) -> Counter[str]:
 
 
 def summarize(result: Result) -> dict[str, Any]:
-    return summary_of(Tally.of(result.claims), len(result.lines), result.violations, result.rejects)
+    return summary_of(Tally.of(result.claims), len(result.scored_lines), result.violations, result.rejects)
 
 
 def summary_of(tally: Tally, lines: int, violations: pd.DataFrame, rejects: pd.DataFrame) -> dict[str, Any]:
