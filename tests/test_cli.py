@@ -8,11 +8,13 @@ import subprocess
 import sys
 from importlib.metadata import version
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from typer.testing import CliRunner
 
 import yibao
+from conftest import run_cli
 from yibao.cli.app import app
 
 EXAMPLES = Path(__file__).parent / "examples"
@@ -158,3 +160,32 @@ def test_commands_choose_arrows_allocator_unless_told(monkeypatch: pytest.Monkey
     probe = "import pyarrow; print(pyarrow.jemalloc_memory_pool().backend_name)"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "jemalloc", done.stderr  # this Arrow has it
+
+
+def test_score_keeps_the_heap_in_one_process_only(synth_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """`yibao score` in one process has glibc's malloc keep freed memory for the next arrays (fewer
+    page faults); a partitioned run, which is there to bound memory, does not; and glibc's own
+    MALLOC_ variables, where the user set them, decide instead."""
+    import ctypes
+    import platform
+
+    from yibao.cli import app as cli_app, score as cli_score
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("set with glibc's mallopt")
+    options: list[tuple[int, int]] = []
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: SimpleNamespace(mallopt=lambda *option: options.append(option)))
+    for name in cli_app.HEAP_ENV:
+        monkeypatch.delenv(name, raising=False)
+    cli_app.keep_heap()
+    assert options == [(-2, 512 << 20), (-3, 64 << 20)]  # M_TOP_PAD, M_MMAP_THRESHOLD
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "131072")
+    cli_app.keep_heap()
+    assert len(options) == 2
+
+    kept: list[str] = []
+    monkeypatch.setattr(cli_score, "keep_heap", lambda: kept.append("kept"))
+    for run, more in (("one", []), ("partitioned", ["--partitions", "2"])):
+        assert run_cli(["score", str(synth_folder), "--out", str(tmp_path / run), "-q", *more], capsys, monkeypatch)[0] == 0
+        assert kept == ["kept"], run

@@ -133,6 +133,32 @@ noise). Read by Arrow when its pool is first made, so it is set before Arrow is 
 forked rules child and Dask's local workers inherit it."""
 
 
+M_TOP_PAD, M_MMAP_THRESHOLD = -2, -3  # glibc's mallopt options (malloc.h)
+HEAP = {M_TOP_PAD: 512 << 20, M_MMAP_THRESHOLD: 64 << 20}
+"""How glibc's malloc, which NumPy allocates with, keeps memory in `yibao score`. By default an
+array above its mmap threshold (moving, at most 32 MB) is mapped fresh and unmapped when freed,
+and the heap's free top is given back: every page of the next array is faulted in again, about
+2 µs a page on this project's VMs (10M lines: 2.4M faults, 4.3 s of system time). Here arrays up
+to 64 MB come from the heap, and 512 MB of its free top is kept for the next ones: 10M lines,
+twelve alternating pairs, 0.34 s faster on average, 0.5-0.7 s less system time, peak +2%. Set in
+one process only: a partitioned run is there to bound memory, and the kept top raised its peak by
+a third (10M lines in 4 partitions: 1.41 -> 1.90 GB)."""
+HEAP_ENV = ("MALLOC_TOP_PAD_", "MALLOC_MMAP_THRESHOLD_")
+
+
+def keep_heap() -> None:
+    """Set `HEAP` for the rest of the process (glibc cannot say what it was, nor let its threshold
+    move again), unless glibc's own variables set it, or the C library is not glibc."""
+    import ctypes
+    import platform
+
+    if platform.libc_ver()[0] != "glibc" or any(name in os.environ for name in HEAP_ENV):
+        return
+    libc = ctypes.CDLL(None)
+    for option, value in HEAP.items():
+        libc.mallopt(option, value)
+
+
 def main() -> None:
     thresholds = gc.get_threshold()
     gc.set_threshold(*COLLECTIONS)

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
                            TimeElapsedColumn)
 
+from yibao.cli.app import keep_heap
 from yibao.cli.options import choices, quiet_option
 from yibao.summary import print_summary
 
@@ -103,6 +104,7 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet,
             print_summary(summary, console)
             console.print(f"[dim]written to {out} in {time.perf_counter() - started:.1f} s[/dim]")
         return
+    keep_heap()
     big = not quiet and sum(f.stat().st_size for f in input.glob("lines.*")) > 5_000_000
     stages = Stages(big)
     with stages.progress, Ahead() as ahead:
