@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -130,6 +131,24 @@ def test_tables_encoded_ahead_are_written_byte_for_byte(tables: dict[str, pd.Dat
     assert files == sorted(p.name for p in (tmp_path / "ahead").iterdir()) and "lines.parquet" in files
     for name in files:
         assert (tmp_path / "ahead" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes(), name
+
+
+def test_parquet_tables_carry_statistics_of_their_number_and_date_columns(tables: dict[str, pd.DataFrame],
+                                                                          tmp_path: Path) -> None:
+    """Every Parquet table written has min/max statistics of its number, date and flag columns,
+    by which a reader skips row groups, and none of its text columns (a fifth of the encoding)."""
+    write_tables(tables, tmp_path / "batch", "parquet")
+    scored = score_batch(*read_batch(tmp_path / "batch"))
+    write_scored(scored, tmp_path / "scored")
+    for path in [tmp_path / "scored" / "lines.parquet", tmp_path / "scored" / "claims.parquet",
+                 tmp_path / "batch" / "claims.parquet"]:
+        meta = pq.ParquetFile(path).metadata
+        schema = pq.read_schema(path)
+        columns = {meta.schema.column(i).name: meta.row_group(0).column(i) for i in range(meta.num_columns)}
+        text = {f.name for f in schema if f.type in (pa.string(), pa.large_string())}
+        assert text and len(text) < len(columns), path.name
+        for name, column in columns.items():
+            assert column.is_stats_set == (name not in text), (path.name, name)
 
 
 def test_a_later_table_is_made_once_whichever_threads_read_it() -> None:

@@ -975,7 +975,19 @@ class Ahead:
 
 
 def _write_parquet(frame: pd.DataFrame, where: str | Path | pa.NativeFile, group: int) -> None:
-    pq.write_table(_arrow_table(frame), where, compression="zstd", row_group_size=group)
+    table = _arrow_table(frame)
+    pq.write_table(table, where, row_group_size=group, **_parquet_options(table.schema))
+
+
+def _parquet_options(schema: pa.Schema) -> dict[str, Any]:
+    """How every table is written: zstd, and min/max statistics of the columns that are not text.
+    Text columns' statistics took a fifth of the encoding (10M lines: 1.52 -> 1.25 s of a core;
+    their claims 0.60 -> 0.51 s), and serve only a reader skipping row groups by a text value."""
+    return {"compression": "zstd", "write_statistics": [f.name for f in schema if not _is_text(f.type)]}
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
 
 
 def _parquet_file(rows: int, group: int, part: Callable[[slice], pd.DataFrame]) -> Path:
@@ -989,7 +1001,7 @@ def _parquet_file(rows: int, group: int, part: Callable[[slice], pd.DataFrame]) 
             writer: pq.ParquetWriter | None = None
             for start in range(0, max(rows, 1), group):
                 table = _arrow_table(part(slice(start, min(start + group, rows))))
-                writer = writer or pq.ParquetWriter(sink, table.schema, compression="zstd")
+                writer = writer or pq.ParquetWriter(sink, table.schema, **_parquet_options(table.schema))
                 writer.write_table(table, row_group_size=group)
             assert writer is not None  # there is always a part
             writer.close()
