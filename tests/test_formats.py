@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
+import pickle
 import subprocess
 import tempfile
 import time
@@ -122,6 +123,7 @@ def test_tables_encoded_ahead_are_written_byte_for_byte(tables: dict[str, pd.Dat
         write_scored(result, tmp_path / "ahead", ahead=ahead)
         assert ahead.take("lines") is None and ahead.take("claims") is None  # written once, then gone
     assert not made
+    pd.testing.assert_frame_equal(pickle.loads(pickle.dumps(result)).lines, plain.lines)  # pickled as made
     pd.testing.assert_frame_equal(result.lines, plain.lines)
     assert result.lines is result.lines and len(made) == 1
     assert given == [("lines", len(result.lines)), ("claims", len(result.claims))]

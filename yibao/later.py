@@ -31,6 +31,10 @@ class Later:
     def __len__(self) -> int:
         return self._rows
 
+    def __reduce__(self) -> tuple[Callable[[pd.DataFrame], Later], tuple[pd.DataFrame]]:
+        """Pickled (a `Result` sent or copied) as its frame, made."""
+        return Later.of, (self.frame(),)
+
     def frame(self) -> pd.DataFrame:
         with self._lock:
             if self._frame is None:

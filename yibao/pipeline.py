@@ -60,6 +60,7 @@ class Result:
 
     @property
     def lines(self) -> pd.DataFrame:
+        """One row per scored line (amounts in yuan)."""
         return self.scored_lines.frame()
 
 
