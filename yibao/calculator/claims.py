@@ -17,7 +17,7 @@ import pyarrow as pa
 from yibao.calculator import scan
 from yibao.calculator.audit import EDIT_CODES, AuditClaims, split_admissions
 from yibao.calculator.catalogue import CatalogueArrays
-from yibao.calculator.lines import SHARE_FIELDS, SPLIT_FIELDS, LineInputs, audit_lines, split_lines
+from yibao.calculator.lines import SHARE_FIELDS, SPLIT_FIELDS, LineInputs, Rows, audit_lines, split_lines
 from yibao.calculator.maternity import allowance_fen, grant_fen
 from yibao.calculator.notes import calculator_reasons
 from yibao.calculator.trace import Cash, ShareLines, build_trace
@@ -77,15 +77,45 @@ def _line_dtype() -> type:
     return np.int32 if max_line_yuan() * FEN < 2**31 else np.int64
 
 
-def _blocks(claim_pos: np.ndarray, line_tariff: np.ndarray, n_claims: int, n_tariffs: int) -> list[np.ndarray]:
-    """Rows of each (block of whole claims, tariff version), ascending. Whole claims, because the
-    quantity edits look across a claim's lines."""
+def _blocks(claim_pos: np.ndarray, line_tariff: np.ndarray, n_claims: int,
+            n_tariffs: int) -> list[tuple[Rows, int]]:
+    """Rows of each (block of whole claims, tariff version), ascending, with the version. Whole
+    claims, because the quantity edits look across a claim's lines. Lines that come claim by
+    claim, as hospitals send them, are cut into runs (`_runs`), others sorted (`_sorted`)."""
+    if len(claim_pos) and (claim_pos[1:] >= claim_pos[:-1]).all():
+        return _runs(claim_pos, line_tariff)
+    return _sorted(claim_pos, line_tariff, n_claims, n_tariffs)
+
+
+def _sorted(claim_pos: np.ndarray, line_tariff: np.ndarray, n_claims: int,
+            n_tariffs: int) -> list[tuple[Rows, int]]:
+    """`_blocks` of lines in any order: a claim is in the block of the lines before it, counted
+    in claim order."""
     per_claim = np.bincount(claim_pos, minlength=n_claims)
     block = (np.cumsum(per_claim) - per_claim) // BLOCK_LINES
     key = block[claim_pos] * n_tariffs + line_tariff
     order = np.argsort(key.astype(np.int16 if key.max(initial=0) < 2**15 else np.int64), kind="stable")
     ends = np.cumsum(np.bincount(key))
-    return [rows for rows in np.split(order, ends[:-1]) if len(rows)]
+    return [(rows, int(line_tariff[rows[0]])) for rows in np.split(order, ends[:-1]) if len(rows)]
+
+
+def _runs(claim_pos: np.ndarray, line_tariff: np.ndarray) -> list[tuple[Rows, int]]:
+    """`_blocks` of lines in claim order: the blocks `_sorted` makes (the lines before a claim
+    are those before its first line), each a run of rows, split by version where its claims
+    are under several. 10M lines: 0.2 s of sorting, and of copying each block's inputs, less."""
+    n = len(claim_pos)
+    at = np.arange(BLOCK_LINES, n, BLOCK_LINES)
+    # a block starts with the first claim that starts at or after its first row
+    later = np.searchsorted(claim_pos, claim_pos[at], side="right")
+    edges = np.unique(np.r_[0, np.where(claim_pos[at] != claim_pos[at - 1], at, later), n])
+    out: list[tuple[Rows, int]] = []
+    for start, stop in zip(edges[:-1].tolist(), edges[1:].tolist()):
+        versions = line_tariff[start:stop]
+        if (versions == versions[0]).all():
+            out.append((slice(start, stop), int(versions[0])))
+        else:
+            out += [(start + np.flatnonzero(versions == v), int(v)) for v in np.unique(versions)]
+    return out
 
 
 class _LinePass:
@@ -107,16 +137,16 @@ class _LinePass:
         self.person_bp = np.full(n, NO_SHARE, np.int16)  # bp fit: a small array beside ten million lines
         self.audit_claims = AuditClaims.of(claims)
         self.catalogues = [CatalogueArrays.of(lt, li.items) for lt in tariffs.values()]
-        self.line_tariff = positions(claims["tariff_key"], list(tariffs))[li.claim_pos]
+        self.line_tariff = positions(claims["tariff_key"], list(tariffs)).astype(np.int16)[li.claim_pos]
         self._run(None, np.zeros(self.n_claims, dtype=bool))
 
     def _run(self, lines: np.ndarray | None, waive: np.ndarray) -> None:  # lines: None for all
         li, line_tariff = self.li, self.line_tariff
         claim_pos, tariff = (li.claim_pos, line_tariff) if lines is None else (li.claim_pos[lines], line_tariff[lines])
-        for rows in _blocks(claim_pos, tariff, self.n_claims, len(self.catalogues)):
+        for rows, version in _blocks(claim_pos, tariff, self.n_claims, len(self.catalogues)):
             rows = rows if lines is None else lines[rows]
             block = li.take(rows)
-            made = audit_lines(block, self.audit_claims, self.catalogues[line_tariff[rows[0]]])
+            made = audit_lines(block, self.audit_claims, self.catalogues[version])
             split_lines(block, rows, made, waive, self.audited, self.sums, self.declared, self.taken)
             self.mask[rows] = made[1].mask
             self.person_bp[rows] = made[0].person_bp

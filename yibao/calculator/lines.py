@@ -25,6 +25,10 @@ SPLIT_FIELDS = ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp
 SHARE_FIELDS = ("share_selfpay_amt", "share_fund_amt")
 """Of the in-policy amount, the parts of items with a fixed person share (the catalogue's
 `person_share`): the person's share, and what the basic fund pays directly."""
+Rows = slice | np.ndarray
+"""Lines of a batch: a run of rows (a block's inputs are views of the batch's) or ascending rows."""
+
+
 @dataclass(frozen=True)
 class LineInputs:
     """The lines as the arithmetic reads them: numbers and integer codes, no per-line text.
@@ -60,7 +64,7 @@ class LineInputs:
                    given_amount=floats("det_item_fee_sumamt"), selfpay_prop=floats("selfpay_prop"),
                    price_cap=floats("pric_uplmt_amt"))
 
-    def take(self, rows: np.ndarray) -> LineInputs:
+    def take(self, rows: Rows) -> LineInputs:
         return LineInputs(**{f.name: getattr(self, f.name) if f.name == "items" else getattr(self, f.name)[rows]
                              for f in fields(self)})
 
@@ -184,7 +188,7 @@ def audit_lines(li: LineInputs, claims: AuditClaims, cat: CatalogueArrays) -> tu
                                   cat, checked, items.amount, items.cnt_milli)
 
 
-def split_lines(li: LineInputs, rows: np.ndarray, audited: tuple[LineItems, LineViolations],
+def split_lines(li: LineInputs, rows: Rows, audited: tuple[LineItems, LineViolations],
                 waive_preselfpay: np.ndarray, out: tuple[np.ndarray, ...], sums: np.ndarray,
                 declared: np.ndarray, taken: np.ndarray) -> None:
     """Both views of a block of lines (`li`, one tariff version's, at batch rows `rows`) from
@@ -192,6 +196,7 @@ def split_lines(li: LineInputs, rows: np.ndarray, audited: tuple[LineItems, Line
     into `sums` (LINE_FIELDS), the declared split into `declared` (in-policy, SHARE_FIELDS) and
     what each edit took into `taken` (EDIT_CODES)."""
     items, violations = audited
+    rows = np.arange(rows.start, rows.stop) if isinstance(rows, slice) else rows
     _split_lines(rows, li.claim_pos, items.amount, items.pric, items.cnt_milli, items.listed, items.level,
                  items.share_bp, items.cap, items.person_bp, violations.qty_milli, violations.amount_fen,
                  violations.taken, waive_preselfpay, out, sums, declared, taken)
