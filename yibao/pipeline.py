@@ -350,39 +350,43 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
     rejects = rejects if rejects is not None else pd.DataFrame(columns=REJECT_COLUMNS)
     acc = batch.accumulators if accumulators is None else accumulators
     claims = batch.claims.reset_index(drop=True)
-    claim_pos = positions(batch.lines["mdtrt_id"], claims["mdtrt_id"])  # io keeps no orphan lines
     keys, tariffs, ref = assign_tariffs(claims, tariff, batch.persons, regions)
     no_tariff = keys == ""
     category = undefined_categories(claims, batch.persons, keys, tariffs)
     drop = no_tariff | (category != "")
-    extra = []
+    keep = ~drop
     if drop.any():
-        dropped = drop[claim_pos]
-        reason, column = category[drop], np.full(int(drop.sum()), "", dtype=object)
-        if no_tariff.any():
-            why = no_tariff_reasons(claims, batch.persons, no_tariff, regions)
-            reason[no_tariff[drop]], column[no_tariff[drop]] = why
-        extra.append(_reject_rows(batch, drop, dropped, reason, column, (np.cumsum(drop) - 1)[claim_pos[dropped]]))
-        keep = ~drop
         tariffs = {k: lt for k, lt in tariffs.items() if (keys[keep] == k).any()}
-        claims, keys, ref = claims[keep].reset_index(drop=True), keys[keep], ref[keep]
-        claim_pos = (np.cumsum(keep) - 1)[claim_pos[~dropped]]
-        batch = replace(batch, lines=batch.lines[~dropped])
-    batch = replace(batch, claims=claims)
+    scored = replace(batch, claims=claims[keep].reset_index(drop=True) if drop.any() else claims)
+    # the rules read the claims alone: their child starts before the lines are matched to the claims
+    conclude = partial(_conclude, scored, keys[keep], tariffs, calendar, earlier)
+    with Beside(conclude, fork=len(batch.lines) >= BESIDE_LINES) as rules:
+        claim_pos = positions(batch.lines["mdtrt_id"], claims["mdtrt_id"])  # io keeps no orphan lines
+        extra = []
+        if drop.any():
+            dropped = drop[claim_pos]
+            reason, column = category[drop], np.full(int(drop.sum()), "", dtype=object)
+            if no_tariff.any():
+                why = no_tariff_reasons(claims, batch.persons, no_tariff, regions)
+                reason[no_tariff[drop]], column[no_tariff[drop]] = why
+            extra.append(_reject_rows(batch, drop, dropped, reason, column, (np.cumsum(drop) - 1)[claim_pos[dropped]]))
+            keys, ref = keys[keep], ref[keep]
+            claim_pos = (np.cumsum(keep) - 1)[claim_pos[~dropped]]
+            scored = replace(scored, lines=batch.lines[~dropped])
+        batch = scored
 
-    ctx = _claim_context(batch)
-    ctx["tariff_key"] = keys
-    manual = (ctx["settlement_mode"] == "manual").to_numpy()
-    submitted = day_array(ctx["submitted_date"])
-    ctx["setl_date"] = np.where(manual & ~np.isnat(submitted), submitted, ref)
-    ctx["year"] = ref.astype("datetime64[Y]").astype(np.int64) + 1970
+        ctx = _claim_context(batch)
+        ctx["tariff_key"] = keys
+        manual = (ctx["settlement_mode"] == "manual").to_numpy()
+        submitted = day_array(ctx["submitted_date"])
+        ctx["setl_date"] = np.where(manual & ~np.isnat(submitted), submitted, ref)
+        ctx["year"] = ref.astype("datetime64[Y]").astype(np.int64) + 1970
 
-    lines = batch.lines.assign(claim_pos=claim_pos)
-    del claim_pos  # the frame holds a copy of it (8 B a line)
-    # the lines' service dates as codes of their text, made when the calculation is done (the peak)
-    service_dates = distinct_codes(day_array(lines["service_date"]), _iso_day)
-    encoding: list[Future[Any]] = []  # the lines' table as `ahead` encodes it
-    with Beside(partial(_conclude, batch, keys, tariffs, calendar, earlier), fork=len(lines) >= BESIDE_LINES) as rules:
+        lines = batch.lines.assign(claim_pos=claim_pos)
+        del claim_pos  # the frame holds a copy of it (8 B a line)
+        # the lines' service dates as codes of their text, made when the calculation is done (the peak)
+        service_dates = distinct_codes(day_array(lines["service_date"]), _iso_day)
+        encoding: list[Future[Any]] = []  # the lines' table as `ahead` encodes it
         calc = calculate(ctx, lines, tariffs, acc if acc is not None else pd.DataFrame(), contributions, trace,
                          conclusions=partial(_add_conclusions, ctx, rules),
                          inputs_read=partial(_drop_line_inputs, (lines, batch.lines, given_lines)) if release else None,
