@@ -25,6 +25,7 @@ SPLIT_FIELDS = ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp
 SHARE_FIELDS = ("share_selfpay_amt", "share_fund_amt")
 """Of the in-policy amount, the parts of items with a fixed person share (the catalogue's
 `person_share`): the person's share, and what the basic fund pays directly."""
+
 Rows = slice | np.ndarray
 """Lines of a batch: a run of rows (a block's inputs are views of the batch's) or ascending rows."""
 
