@@ -356,10 +356,11 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
     drop = no_tariff | (category != "")
     keep = ~drop
     if drop.any():
-        tariffs = {k: lt for k, lt in tariffs.items() if (keys[keep] == k).any()}
+        keys, ref = keys[keep], ref[keep]
+        tariffs = {k: lt for k, lt in tariffs.items() if (keys == k).any()}
     scored = replace(batch, claims=claims[keep].reset_index(drop=True) if drop.any() else claims)
     # the rules read the claims alone: their child starts before the lines are matched to the claims
-    conclude = partial(_conclude, scored, keys[keep], tariffs, calendar, earlier)
+    conclude = partial(_conclude, scored, keys, tariffs, calendar, earlier)
     with Beside(conclude, fork=len(batch.lines) >= BESIDE_LINES) as rules:
         claim_pos = positions(batch.lines["mdtrt_id"], claims["mdtrt_id"])  # io keeps no orphan lines
         extra = []
@@ -370,7 +371,6 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
                 why = no_tariff_reasons(claims, batch.persons, no_tariff, regions)
                 reason[no_tariff[drop]], column[no_tariff[drop]] = why
             extra.append(_reject_rows(batch, drop, dropped, reason, column, (np.cumsum(drop) - 1)[claim_pos[dropped]]))
-            keys, ref = keys[keep], ref[keep]
             claim_pos = (np.cumsum(keep) - 1)[claim_pos[~dropped]]
             scored = replace(scored, lines=batch.lines[~dropped])
         batch = scored
