@@ -1,16 +1,19 @@
 """Integer codes for text (yibao/codes.py): `positions` answers as a plain dictionary lookup
 would, whichever route it takes (Arrow's hash set for text held in Arrow, `factorize` for the
 rest); `row_groups` numbers rows as a dictionary of row tuples would; `distinct_codes` keeps text
-for later as small codes."""
+for later as small codes; a column read in chunks (Parquet's row groups) is coded and taken from
+as if it were one array."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from yibao.codes import distinct_codes, distinct_text, positions, row_groups, text_column
+from yibao.codes import (dictionary_codes, distinct_codes, distinct_text, factorize, positions, row_groups,
+                         take_rising, text_column)
 
 # few distinct short keys, so values often repeat and often miss; None is a missing cell
 KEYS = st.one_of(st.none(), st.sampled_from(["", "C1", "C2", "C10", "甲", " C1", "c1"]))
@@ -36,6 +39,33 @@ def test_positions_of_runs_and_of_an_empty_table() -> None:
     lines = pd.Series(["C2", "C2", "C1", None, "C9"], dtype="str")
     assert positions(lines, pd.Series(["C1", "C2"], dtype="str")).tolist() == [1, 1, 0, -1, -1]
     assert positions(lines, pd.Series([], dtype="str")).tolist() == [-1] * 5
+
+
+def chunked(values: list[str | None], cuts: list[int]) -> pa.ChunkedArray:
+    """The values in chunks cut at `cuts` (empty chunks included), as Parquet's row groups come."""
+    edges = [0] + sorted(min(c, len(values)) for c in cuts) + [len(values)]
+    return pa.chunked_array([pa.array(values[a:b], pa.large_string()) for a, b in zip(edges, edges[1:])],
+                            pa.large_string())
+
+
+@given(values=st.lists(KEYS, max_size=40), cuts=st.lists(st.integers(0, 40), max_size=5))
+def test_dictionary_codes_of_chunks_are_those_of_one_array(values: list[str | None], cuts: list[int]) -> None:
+    codes, distinct = dictionary_codes(chunked(values, cuts))
+    # each value is its distinct value, in order of first appearance, as pandas factorizes it
+    expected, uniques = pd.factorize(pd.Series(values, dtype=object))
+    assert codes.tolist() == expected.tolist()
+    assert distinct.to_pylist() == list(uniques)
+    as_text = factorize(pd.Series(values, dtype="str"))
+    assert as_text[0].tolist() == expected.tolist() and as_text[1].tolist() == list(uniques)
+
+
+@given(values=st.lists(KEYS, max_size=40), cuts=st.lists(st.integers(0, 40), max_size=5), data=st.data())
+def test_take_rising_takes_across_chunks(values: list[str | None], cuts: list[int], data: st.DataObject) -> None:
+    rows = sorted(data.draw(st.lists(st.integers(0, max(len(values) - 1, 0)), max_size=len(values) and 20)))
+    taken = take_rising(chunked(values, cuts), np.array(rows, dtype=np.int64))
+    assert taken.to_pylist() == [values[r] for r in rows]
+    assert take_rising(pa.array(values, pa.large_string()), np.array(rows, dtype=np.int64)).to_pylist() == \
+        [values[r] for r in rows]
 
 
 MISSING = [None, float("nan"), pd.NA]

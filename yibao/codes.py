@@ -95,9 +95,37 @@ def factorize(values: Column) -> tuple[np.ndarray, pd.Series]:
     if arrow is None:
         codes, uniques = pd.factorize(_series(values))
         return codes.astype(np.int64), pd.Series(uniques)
-    encoded = pc.dictionary_encode(arrow).combine_chunks()
-    codes = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64)
-    return codes, pd.Series(encoded.dictionary, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+    codes, distinct = dictionary_codes(arrow)
+    return codes, pd.Series(distinct, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+
+
+def dictionary_codes(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """Arrow's dictionary encoding as int64 codes (-1: missing) and the distinct values. The
+    chunks of a chunked array are encoded against one dictionary, so their codes are copied into
+    one array chunk by chunk: combined first, a column of 10M lines read from Parquet (77 chunks)
+    is copied whole, 0.2 GB of fresh memory for a few distinct values."""
+    encoded = pc.dictionary_encode(values)
+    chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
+    codes = np.empty(len(values), dtype=np.int64)
+    at = 0
+    for chunk in chunks:
+        codes[at:at + len(chunk)] = pc.fill_null(chunk.indices, -1).to_numpy()
+        at += len(chunk)
+    return codes, chunks[0].dictionary if chunks else pa.array([], values.type)
+
+
+def take_rising(values: pa.Array | pa.ChunkedArray, rows: np.ndarray) -> pa.Array | pa.ChunkedArray:
+    """`values.take(rows)` for rows in rising order, a chunk at a time: Arrow takes from a chunked
+    array by combining its chunks first (the lines' claim ids read from Parquet, 10M lines: 0.2 GB
+    copied, and faulted in fresh, to take 0.8M of them)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if isinstance(values, pa.Array):
+        return values.take(pa.array(rows))
+    bounds = np.cumsum([0] + [len(chunk) for chunk in values.chunks])
+    cut = np.searchsorted(rows, bounds)
+    return pa.chunked_array([chunk.take(pa.array(rows[a:b] - start)) for chunk, start, a, b
+                             in zip(values.chunks, bounds[:-1].tolist(), cut[:-1].tolist(), cut[1:].tolist())],
+                            type=values.type)
 
 
 def _value_codes(column: Column) -> tuple[np.ndarray, int]:

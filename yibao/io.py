@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from yibao.codes import join_text, worded as _worded
+from yibao.codes import dictionary_codes, join_text, take_rising, worded as _worded
 from yibao.errors import InputError
 from yibao.fields import DATES, MONEY
 from yibao.later import Later, made
@@ -793,7 +793,7 @@ class _Keys:
         column rising within each run?"""
         first = self.array(table, columns[0])
         starts = self.starts(table, columns[0])
-        if not _increasing(first.take(pa.array(starts, type=pa.int64()))).all():
+        if not _increasing(take_rising(first, starts)).all():
             return False
         if len(columns) == 1:
             return len(starts) == len(first)
@@ -805,11 +805,8 @@ class _Keys:
         """One integer per row, equal exactly when the keys are equal."""
         key = np.zeros(len(self.frames[table]), dtype=np.int64)
         for column in columns:
-            values = self.array(table, column)
-            if isinstance(values, pa.ChunkedArray):
-                values = values.combine_chunks()
-            encoded = pc.dictionary_encode(values)
-            key = key * max(len(encoded.dictionary), 1) + _numpy(encoded.indices).astype(np.int64)
+            codes, distinct = dictionary_codes(self.array(table, column))
+            key = key * max(len(distinct), 1) + codes
         return key
 
 
@@ -855,7 +852,7 @@ def _first_bad(keys: _Keys, log: _RejectLog, table: str, column: str, values: pa
     bad = np.flatnonzero(log.out[table])
     if not len(bad):
         return np.full(len(values), -1, dtype=np.int64)
-    hit = _positions(values, keys.array(table, column).take(pa.array(bad, type=pa.int64())))
+    hit = _positions(values, take_rising(keys.array(table, column), bad))
     return np.where(hit >= 0, bad[np.maximum(hit, 0)], -1)
 
 
@@ -899,7 +896,7 @@ def _reject_lines_of_claims(keys: _Keys, log: _RejectLog) -> None:
     """Lines of an unknown or rejected claim; looked up once per run of lines of one claim."""
     lines = keys.frames["lines"]
     starts = keys.starts("lines", "mdtrt_id")
-    heads = keys.array("lines", "mdtrt_id").take(pa.array(starts, type=pa.int64()))
+    heads = take_rising(keys.array("lines", "mdtrt_id"), starts)
     claim = _positions(heads, keys.array("claims", "mdtrt_id"))
     bad_run = (claim < 0) | _at(log.out["claims"], claim)
     if not bad_run.any():
