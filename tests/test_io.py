@@ -194,6 +194,17 @@ def test_read_accumulators(tmp_path: Path) -> None:
     assert "P2" not in set(batch.claims["psn_no"]) and "P2" not in set(batch.persons["psn_no"])
 
 
+def test_a_missing_year_is_no_other_persons_year(tmp_path: Path) -> None:
+    # out of order, so the keys are coded: the second person's missing year (P3) must not meet
+    # the first person's year (P1) where the codes of person and year are combined
+    path = tmp_path / "acc.csv"
+    path.write_text("psn_no,year,hifp_paid\nP1,2025,1.00\nP3,,2.00\nP2,2025,3.00\n", encoding="utf-8")
+    batch, rejects = load_batch(write_folder(tmp_path / "in"), path)
+    assert not rejects["reason"].str.startswith("duplicate").any()
+    assert ("accumulators", 3, "year") in reject_rows(rejects)
+    assert batch.accumulators["psn_no"].tolist() == ["P1", "P2"]
+
+
 def test_gb18030_csv(tmp_path: Path) -> None:
     write_folder(tmp_path)
     (tmp_path / "institutions.csv").write_bytes(BASE["institutions"].encode("gb18030"))

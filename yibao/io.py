@@ -802,11 +802,12 @@ class _Keys:
         return bool((_increasing(self.array(table, columns[1])) | run_start[1:]).all())
 
     def codes(self, table: str, columns: tuple[str, ...]) -> np.ndarray:
-        """One integer per row, equal exactly when the keys are equal."""
+        """One integer per row, equal exactly when the keys are equal (a missing cell, as an
+        accumulators row's year may be, is a value of its own: code 0)."""
         key = np.zeros(len(self.frames[table]), dtype=np.int64)
         for column in columns:
             codes, distinct = dictionary_codes(self.array(table, column))
-            key = key * max(len(distinct), 1) + codes
+            key = key * (len(distinct) + 1) + (codes + 1)
         return key
 
 
