@@ -96,7 +96,7 @@ def factorize(values: Column) -> tuple[np.ndarray, pd.Series]:
         codes, uniques = pd.factorize(_series(values))
         return codes.astype(np.int64), pd.Series(uniques)
     codes, distinct = dictionary_codes(arrow)
-    return codes, pd.Series(distinct, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+    return codes, arrow_text_series(distinct)
 
 
 def dictionary_codes(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
@@ -167,6 +167,11 @@ def text_column(codes: np.ndarray, texts: Sequence[str], more: pa.Array | None =
     values = pa.array(list(texts), pa.large_string())
     values = (values if more is None else pa.concat_arrays([values, more])).take(
         pa.array(np.asarray(codes, dtype=np.int64)))
+    return arrow_text_series(values)
+
+
+def arrow_text_series(values: pa.Array | pa.ChunkedArray) -> pd.Series:
+    """Arrow text as a pandas str column over the same buffers (no copy)."""
     return pd.Series(values, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
 
 

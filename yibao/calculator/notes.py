@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from yibao.calculator.audit import EDIT_CODES
 from yibao.calculator.funds import CAP_ANNUAL, CAP_CLAIM, CAP_COVERED, CAP_MONTHLY, COV_ANNUAL, COV_MONTHLY, COV_VISIT
 from yibao.calculator.terms import FUND_HIFOB, POOLS, TermArrays
-from yibao.codes import join_text, take_rising, text_rank, worded
+from yibao.codes import arrow_text_series, join_text, take_rising, text_rank, worded
 from yibao.rules.calculated import AUDIT_RULE_IDS
 
 REASONS = pa.schema([("claim", pa.int64()), ("rule_id", pa.large_string()), ("code", pa.large_string()),
@@ -64,8 +64,7 @@ def _violation_reasons(out: list[Part], line_ids: pd.Series, pos: np.ndarray,
     # text only for the lines that lost something, kept in Arrow (chunked when pandas holds it so)
     arrow = take_rising(pa.array(line_ids.array, pa.large_string()), hit)
     arrow = arrow.combine_chunks() if isinstance(arrow, pa.ChunkedArray) else arrow
-    ids = pd.Series(arrow, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
-    order = np.lexsort((text_rank(ids), pos[hit]))  # by claim, then line id: the input's row order never shows
+    order = np.lexsort((text_rank(arrow_text_series(arrow)), pos[hit]))  # by claim, then line id: the input's row order never shows
     hit, ids = hit[order], arrow.take(pa.array(order))
     for bit, code in enumerate(EDIT_CODES):
         if code not in by_code:
