@@ -52,15 +52,14 @@ class LineInputs:
 
     @classmethod
     def of(cls, lines: pd.DataFrame, claim_pos: np.ndarray) -> LineInputs:
-        item, items = factorize(lines["med_list_codg"])
+        item, items = factorize(lines["med_list_codg"], np.int32)
 
         def floats(col: str) -> np.ndarray:  # a view of a float64 column, not a copy
             values = lines[col]
             return values.to_numpy() if values.dtype == np.float64 else values.to_numpy(np.float64, na_value=np.nan)
 
-        return cls(claim_pos=np.asarray(claim_pos, dtype=np.int64),
-                   rank=text_rank(lines["line_id"]).astype(np.int32),
-                   item=item.astype(np.int32), items=items, service=day_array(lines["service_date"]),
+        return cls(claim_pos=np.asarray(claim_pos, dtype=np.int64), rank=text_rank(lines["line_id"], np.int32),
+                   item=item, items=items, service=day_array(lines["service_date"]),
                    level=level_codes(lines["chrgitm_lv"]).astype(np.int8), pric=floats("pric"), cnt=floats("cnt"),
                    given_amount=floats("det_item_fee_sumamt"), selfpay_prop=floats("selfpay_prop"),
                    price_cap=floats("pric_uplmt_amt"))
