@@ -1,8 +1,8 @@
 """Integer codes for text (yibao/codes.py): `positions` answers as a plain dictionary lookup
 would, whichever route it takes (Arrow's hash set for text held in Arrow, `factorize` for the
-rest); `row_groups` numbers rows as a dictionary of row tuples would; `distinct_codes` keeps text
-for later as small codes; a column read in chunks (Parquet's row groups) is coded and taken from
-as if it were one array."""
+rest); `row_groups` numbers rows as a dictionary of row tuples would; `text_rank` ranks as sorting
+the distinct values in Python does; `distinct_codes` keeps text for later as small codes; a column
+read in chunks (Parquet's row groups) is coded and taken from as if it were one array."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from yibao.codes import (dictionary_codes, distinct_codes, distinct_text, factorize, positions, row_groups,
-                         take_rising, text_column)
+                         take_rising, text_column, text_rank)
 
 # few distinct short keys, so values often repeat and often miss; None is a missing cell
 KEYS = st.one_of(st.none(), st.sampled_from(["", "C1", "C2", "C10", "甲", " C1", "c1"]))
@@ -57,6 +57,17 @@ def test_dictionary_codes_of_chunks_are_those_of_one_array(values: list[str | No
     assert distinct.to_pylist() == list(uniques)
     as_text = factorize(pd.Series(values, dtype="str"))
     assert as_text[0].tolist() == expected.tolist() and as_text[1].tolist() == list(uniques)
+
+
+@given(values=st.lists(KEYS, max_size=40), cuts=st.lists(st.integers(0, 40), max_size=5))
+def test_text_rank_is_the_rank_of_the_sorted_distinct_values(values: list[str | None], cuts: list[int]) -> None:
+    distinct = sorted({v for v in values if v is not None})  # Python's order: by code point
+    expected = [len(distinct) if v is None else distinct.index(v) for v in values]  # missing last
+    as_text = pd.Series(chunked(values, cuts), dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+    for column in (as_text, np.array(values, dtype=object)):
+        for dtype in (np.int64, np.int32):  # the line pass keeps int32 ranks
+            ranks = text_rank(column, dtype)
+            assert ranks.dtype == dtype and ranks.tolist() == expected
 
 
 @given(values=st.lists(KEYS, max_size=40), cuts=st.lists(st.integers(0, 40), max_size=5), data=st.data())
