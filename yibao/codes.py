@@ -101,7 +101,8 @@ def factorize(values: Column, dtype: type = np.int64) -> tuple[np.ndarray, pd.Se
 
 
 def dictionary_codes(values: pa.Array | pa.ChunkedArray, dtype: type = np.int64) -> tuple[np.ndarray, pa.Array]:
-    """Arrow's dictionary encoding as codes of `dtype` (-1: missing) and the distinct values. The
+    """Arrow's dictionary encoding as codes of `dtype` (-1: missing; a signed type wide enough for
+    the number of distinct values: Arrow's own indices are int32) and the distinct values. The
     chunks of a chunked array are encoded against one dictionary, so their codes are copied into
     one array chunk by chunk: combined first, a column of 10M lines read from Parquet (77 chunks)
     is copied whole, 0.2 GB of fresh memory for a few distinct values."""
