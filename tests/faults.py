@@ -12,10 +12,15 @@ or rejected with its row, and no personal data (person numbers, birth dates) in 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
+
+import pyarrow as pa
 
 Edit = Callable[[Path], None]
 
@@ -202,6 +207,73 @@ def parquet_instead(table: str, data: bytes | None = None) -> Edit:
     return edit
 
 
+def parquet_column(table: str, column: str, typed: Callable[[list[str]], pa.Array], claimed: str | None = None,
+                   metadata: dict[bytes, bytes] | None = None, **options: Any) -> Edit:
+    """The table as Parquet instead of CSV, written from pandas as a user's script would, with
+    `column` typed by `typed` (given its text cells). The pandas metadata says the column is of
+    the dtype `claimed` (as it was when a script read the file, before it retyped the column), or
+    is replaced by `metadata`; `options` go to the writer (legacy INT96 timestamps)."""
+    def edit(folder: Path) -> None:
+        import pyarrow.parquet as pq
+
+        from yibao.io import read_table
+
+        frame = read_table(folder / f"{table}.csv")
+        arrow = pa.Table.from_pandas(frame if claimed is None else frame.astype({column: claimed}),
+                                     preserve_index=False)
+        arrow = arrow.set_column(arrow.schema.get_field_index(column), column, typed(list(frame[column])))
+        if metadata is not None:
+            arrow = arrow.replace_schema_metadata(metadata)
+        (folder / f"{table}.csv").unlink()
+        pq.write_table(arrow, folder / f"{table}.parquet", **options)
+    return edit
+
+
+def parts_without(table: str, column: str) -> Edit:
+    """The table as a folder of two Parquet parts, the second without `column`."""
+    def edit(folder: Path) -> None:
+        import pyarrow.parquet as pq
+
+        from yibao.io import read_table
+
+        arrow = pa.Table.from_pandas(read_table(folder / f"{table}.csv"), preserve_index=False)
+        (folder / f"{table}.csv").unlink()
+        (folder / table).mkdir()
+        half = len(arrow) // 2
+        pq.write_table(arrow.slice(0, half), folder / table / "part-00000.parquet")
+        pq.write_table(arrow.slice(half).drop_columns([column]), folder / table / "part-00001.parquet")
+    return edit
+
+
+def days(first: dt.datetime, kind: pa.DataType) -> Callable[[list[str]], pa.Array]:
+    """A date column as Arrow `kind`, its first cell `first` (beyond pandas' years 1677-2262)."""
+    return lambda cells: pa.array([first] + [dt.datetime.fromisoformat(c) if c else None for c in cells[1:]], kind)
+
+
+def sheetless_workbook(table: str) -> Edit:
+    """The table as an .xlsx workbook without a single sheet (openpyxl writes none such: its
+    sheets are taken out of one it wrote)."""
+    def edit(folder: Path) -> None:
+        import openpyxl
+
+        plain = io.BytesIO()
+        openpyxl.Workbook().save(plain)
+        with zipfile.ZipFile(plain) as source, zipfile.ZipFile(folder / f"{table}.xlsx", "w") as target:
+            for item in source.infolist():
+                data = source.read(item.filename)
+                if item.filename == "xl/workbook.xml":
+                    data = re.sub(rb"<sheets>.*</sheets>", b"<sheets/>", data, flags=re.S)
+                if not item.filename.startswith("xl/worksheets/"):
+                    target.writestr(item, data)
+        (folder / f"{table}.csv").unlink()
+    return edit
+
+
+def beside(name: str, data: bytes) -> Edit:
+    """A file beside the batch (an argument names it as ../NAME)."""
+    return lambda folder: (folder.parent / name).write_bytes(data)
+
+
 def accumulators_file(text: str) -> Edit:
     return lambda folder: (folder.parent / "acc.csv").write_text(text, encoding="utf-8")
 
@@ -313,10 +385,38 @@ FAULTS: list[Fault] = [
     Fault("accumulators empty", accumulators_file(""), "refused", args=("--accumulators", "../acc.csv")),
     Fault("accumulators of an unknown person", accumulators_file(
         "psn_no,year,hifp_paid\n999999999999,2025,10.00\n"), args=("--accumulators", "../acc.csv")),
+    Fault("chronic payments not amounts", accumulators_file(
+        "psn_no,year,chronic_paid\n410000000001,2025,E11=abc\n410000000002,2025,E11=12.50;I10=3.205\n"
+        f"410000000003,2025,I10={HUGE}\n410000000004,2025,E11=2950.00;I10=120.50\n"),
+          rejected=("accumulators", "chronic_paid"), args=("--accumulators", "../acc.csv")),
+    # --- Parquet and xlsx as other tools write them ----------------------------------------------
+    # dates beyond pandas' years, without pandas' metadata (as Arrow-native tools write them), and
+    # as Hive or older Spark write them: INT96 timestamps, no Arrow schema to say their unit
+    Fault("parquet birth date in 1500", parquet_column(
+        "persons", "birth_date", days(dt.datetime(1500, 1, 1), pa.date32()), metadata={}),
+          rejected=("persons", "birth_date")),
+    Fault("parquet service date in 2300", parquet_column(
+        "lines", "service_date", days(dt.datetime(2300, 1, 1), pa.timestamp("us")), metadata={}),
+          rejected=("lines", "service_date")),
+    Fault("parquet INT96 birth date in 1500", parquet_column(
+        "persons", "birth_date", days(dt.datetime(1500, 1, 1), pa.timestamp("ms")), metadata={},
+        use_deprecated_int96_timestamps=True, store_schema=False), rejected=("persons", "birth_date")),
+    Fault("parquet metadata of another type", parquet_column("institutions", "level", pa.array, claimed="Int64")),
+    Fault("parquet metadata not JSON", parquet_column("institutions", "level", pa.array,
+                                                      metadata={b"pandas": b"{not json"})),
+    *(Fault(f"person numbers beyond 2^63{' in partitions' if args else ''}",
+            parquet_column("persons", "psn_no", lambda cells: pa.array([2**63 + int(c) for c in cells], pa.uint64())),
+            rejected=("claims", "psn_no"), args=args) for args in ((), ("--partitions", "2"))),
+    Fault("lines.xlsx without a sheet", sheetless_workbook("lines"), "refused"),
+    *(Fault(f"a part of lines without pric{' in partitions' if args else ''}", parts_without("lines", "pric"),
+            "refused", args=args) for args in ((), ("--partitions", "2"))),
     # --- the command line -----------------------------------------------------------------------
     Fault("tariff unknown", lambda folder: None, "refused", args=("--tariff", "no-such-county")),
     Fault("tariff version unknown", lambda folder: None, "refused", args=("--tariff", "sample-county@1999")),
     Fault("format unknown", lambda folder: None, "refused", args=("--format", "docx")),
+    Fault("tariff file not UTF-8", beside("bad.yaml", b"\xff\xfe\x94 garbage"), "refused",
+          args=("--tariff", "../bad.yaml")),
+    Fault("tariff of 5,000 characters", lambda folder: None, "refused", args=("--tariff", "x" * 5000)),
 ]
 
 

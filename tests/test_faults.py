@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from conftest import run_cli
 from faults import CASE_FAULTS, FAULTS, Fault
-from yibao.io import read_table, write_tables
+from yibao.io import read_table, table_file, write_tables
 from yibao.money import yuan_array_to_fen
 from yibao.synth import generate
 
@@ -40,7 +40,7 @@ def personal_data(folder: Path) -> set[str]:
 
 
 def rows_in(folder: Path, table: str) -> int:
-    return len(read_table(folder / f"{table}.csv"))
+    return len(read_table(table_file(folder, table, True), table))
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
@@ -63,9 +63,8 @@ def test_fault(fault: Fault, clean_batch: Path, tmp_path: Path, capsys: pytest.C
         assert not (tmp_path / "out" / "claims.parquet").exists()
         return
     assert err.strip() == "", err
-    out = tmp_path / "out"
-    claims, lines = pd.read_parquet(out / "claims.parquet"), pd.read_parquet(out / "lines.parquet")
-    rejects = pd.read_parquet(out / "rejects.parquet")
+    out = tmp_path / "out"  # tables as files, or as folders of parts (--partitions)
+    claims, lines, rejects = (read_table(table_file(out, name, True)) for name in ("claims", "lines", "rejects"))
     rejected = rejects.drop_duplicates(["table", "row"]).groupby("table").size()
     # nothing lost: every input row scored or rejected, never both
     assert len(claims) + rejected.get("claims", 0) == rows_in(batch, "claims")

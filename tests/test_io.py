@@ -194,6 +194,27 @@ def test_read_accumulators(tmp_path: Path) -> None:
     assert "P2" not in set(batch.claims["psn_no"]) and "P2" not in set(batch.persons["psn_no"])
 
 
+def test_chronic_payments_are_amounts(tmp_path: Path) -> None:
+    """Each `DISEASE=yuan` item of `chronic_paid` is held to a money cell's rules; spaces around
+    items and amounts are allowed, as scoring reads them."""
+    path = tmp_path / "acc.csv"
+    path.write_text("psn_no,year,chronic_paid\n"
+                    "P1,2025, E11 = 2950.00 ;I10=100;\n"
+                    "P2,2025,E11=abc\n"
+                    "P3,2025,I10=3.205;E11=1\n"
+                    "P1,2024,=12.00\n"
+                    "P2,2024,E11=-1\n"
+                    "P3,2024,E11 12.00\n", encoding="utf-8")
+    _, rejects = load_batch(write_folder(tmp_path / "in"), path)
+    acc = rejects[rejects["table"] == "accumulators"]
+    assert list(zip(acc["row"], acc["reason"])) == [
+        (3, "'E11=abc': not CODE=yuan;… (as E11=2950.00;I10=120.50)"),
+        (4, "'I10=3.205;E11=1': more than 2 decimals"),
+        (5, "'=12.00': not CODE=yuan;… (as E11=2950.00;I10=120.50)"),
+        (6, "'E11=-1': must be at least 0"),
+        (7, "'E11 12.00': not CODE=yuan;… (as E11=2950.00;I10=120.50)")]
+
+
 def test_a_missing_year_is_no_other_persons_year(tmp_path: Path) -> None:
     # out of order, so the keys are coded: the second person's missing year (P3) must not meet
     # the first person's year (P1) where the codes of person and year are combined
@@ -369,6 +390,31 @@ def test_personal_cells_are_never_quoted(tmp_path: Path) -> None:
     cell = rejects[rejects["column"] == "birth_date"]
     assert cell["row"].tolist() == [3] and cell["reason"].iloc[0] == "not a date (YYYY-MM-DD, YYYY/M/D or YYYYMMDD)"
     assert not rejects["reason"].str.contains("1955|P2").any()
+
+
+def test_parquet_dates_beyond_pandas_years_are_bad_cells(tmp_path: Path) -> None:
+    """Parquet dates and timestamps may hold any year; one outside 1677-09-22..2262-04-11 is a bad
+    cell, quoted by its day unless it is personal, and the days at the edges are kept."""
+    text = write_folder(tmp_path / "csv")
+    write_folder(tmp_path / "typed")
+    births = pa.array([dt.date(1500, 1, 2), dt.date(1677, 9, 22), dt.date(2015, 7, 8)], pa.date32())
+    served = pa.array(np.array(["2300-01-01", "5000000-01-01", "2025-06-01", "2262-04-11T23:00", "2025-07-01"],
+                               dtype="datetime64[s]"), pa.timestamp("s"))
+    for table, column, values in (("persons", "birth_date", births), ("lines", "service_date", served)):
+        arrow = pa.Table.from_pandas(read_table(text / f"{table}.csv"))
+        arrow = arrow.set_column(arrow.schema.get_field_index(column), column, values)
+        pq.write_table(arrow, tmp_path / "typed" / f"{table}.parquet")
+        (tmp_path / "typed" / f"{table}.csv").unlink()
+    batch, rejects = read_batch(tmp_path / "typed")
+    why = "not a date from 1677-09-22 to 2262-04-11"
+    assert sorted(zip(rejects["table"], rejects["row"], rejects["column"], rejects["reason"])) == [
+        ("claims", 2, "psn_no", "persons row 2 was rejected"),  # C1, whose lines are the bad ones too
+        ("lines", 2, "service_date", f"'2300-01-01': {why}"),
+        ("lines", 3, "service_date", f"'5000000-01-01': {why}"),
+        ("persons", 2, "birth_date", why),  # a birth date is never quoted
+    ]
+    assert batch.persons["birth_date"].iloc[0] == pd.Timestamp("1677-09-22")  # P1 went
+    assert batch.lines["service_date"].iloc[-2] == pd.Timestamp("2262-04-11")
 
 
 @pytest.mark.parametrize(("column", "value", "bound"), [("pric", "150", "100"), ("pric", "100.01", "100")])

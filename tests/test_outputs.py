@@ -160,6 +160,14 @@ def test_out_naming_a_file(tmp_path: Path, command: str) -> None:
     assert target.read_text(encoding="utf-8") == "keep me"
 
 
+@pytest.mark.parametrize(("out", "words"), [("x" * 300, "cannot be used as --out (File name too long)"),
+                                             ("/proc/yibao-out", "could not be written")],
+                         ids=["a name too long", "a folder the system will not make"])
+def test_out_the_system_refuses(tmp_path: Path, out: str, words: str) -> None:
+    one_line_error(yibao("synth", "--claims", "5", "--seed", "1", "--out", str(tmp_path / out)), words)
+    assert not list(Path("/proc").glob("yibao-out*"))
+
+
 def test_score_killed_while_writing_leaves_nothing_to_settle(synth_folder: Path, tmp_path: Path) -> None:
     """SIGKILL during the write (held there by the test hook): no `--out` folder, and the half-written
     sibling is refused by settle; the next run removes it and writes a folder settle accepts."""

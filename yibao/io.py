@@ -72,6 +72,10 @@ BOOL_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, 
 # how dates are typed: ISO, as Excel shows them on Chinese Windows, and as systems export them
 DATE_FORMATS = ((r"\d{4}-\d{2}-\d{2}", "%Y-%m-%d"), (r"\d{4}/\d{1,2}/\d{1,2}", "%Y/%m/%d"), (r"\d{8}", "%Y%m%d"))
 NOT_A_DATE = "not a date (YYYY-MM-DD, YYYY/M/D or YYYYMMDD)"
+# the days a date cell may hold: those of pandas' nanosecond timestamps (a text date beyond them
+# does not parse); a Parquet date or timestamp may hold any year, and one beyond is a bad cell
+DAYS = (np.datetime64("1677-09-22"), np.datetime64("2262-04-11"))
+OUTSIDE_DAYS = f"not a date from {DAYS[0]} to {DAYS[-1]}"
 EXCEL_EPOCH = dt.date(1899, 12, 30)  # day 0 of Excel's serial dates (right from 1900-03-01 on)
 LAST_SERIAL = 2_958_465  # 9999-12-31; a larger number in a date column is no serial date
 # Cells of these columns identify a person (or name someone): a reason names their row and
@@ -87,6 +91,10 @@ KEY_COLUMNS = frozenset({"psn_no", "mdtrt_id", "line_id", "institution_id", "cor
 KEY_LENGTH = 64
 MAX_WHOLE = 999_999_999  # the largest whole number a cell may hold (counts, levels, years)
 Problems = list[tuple[np.ndarray, str]]  # (mask of failing rows, why)
+# columns of `CODE=yuan;…` items (what a person's year paid per chronic disease): each amount is
+# held to a money cell's limits, since scoring adds it up with the batch's payments
+AMOUNT_LISTS = frozenset({("accumulators", "chronic_paid")})
+NOT_AMOUNT_LIST = "not CODE=yuan;… (as E11=2950.00;I10=120.50)"
 
 
 @dataclass(frozen=True)
@@ -216,11 +224,13 @@ def read_table(path: Path, table: str = "") -> pd.DataFrame:
         if path.is_dir():
             return _arrow_frame(read_parts(path))
         if path.suffix.lower() == ".parquet":
-            return _arrow_frame(pq.read_table(path))
+            return _arrow_frame(pq.read_table(path, **PARQUET_READ))
         if path.suffix.lower() == ".csv":
             return _read_csv(path)
         if path.suffix.lower() == ".xlsx":
             book = _open_workbook(path)
+            if not book.sheet_names:
+                raise InputError("the workbook has no sheet", file=str(path))
             names = {name.strip(): name for name in book.sheet_names}
             sheet = names.get(table) or names.get(path.stem) or book.sheet_names[0]
             return _sheet_frame(book, sheet, str(path))
@@ -236,10 +246,18 @@ def parquet_parts(folder: Path) -> list[Path]:
 
 def read_parts(folder: Path, columns: list[str] | None = None) -> pa.Table:
     """The parts of a partitioned table as one table; a part with no rows may have typed some
-    columns as null, which the other parts' types replace."""
-    parts = [pq.read_table(p, columns=columns) for p in parquet_parts(folder)]
+    columns as null, which the other parts' types replace. Parts with different columns are
+    refused, as a partitioned run refuses them: a column missing from one part is no empty cell."""
+    parts = [pq.read_table(p, columns=columns, **PARQUET_READ) for p in parquet_parts(folder)]
+    if len({frozenset(part.column_names) for part in parts}) > 1:
+        raise InputError("its parts do not have the same columns", file=str(folder))
     return pa.concat_tables(parts, promote_options="permissive")
 
+
+PARQUET_READ = {"coerce_int96_timestamp_unit": "ms"}
+"""How Parquet files are read: a legacy INT96 timestamp (Hive, Impala and older Spark write them)
+in milliseconds, where a year beyond 1677-2262 keeps its value; read as nanoseconds, it wraps
+around into a plausible date."""
 
 READ_ERRORS = (OSError, pa.ArrowException, UnicodeDecodeError, csv.Error, StopIteration)
 
@@ -357,7 +375,10 @@ def _xlsx_text(cell: Any, is_date: bool) -> str:
 
 
 def _arrow_frame(table: pa.Table) -> pd.DataFrame:
-    """Arrow → pandas with lists joined, dictionaries decoded and decimals as floats."""
+    """Arrow → pandas with lists joined, dictionaries decoded and decimals as floats. The pandas
+    metadata a file may carry is not read: every column is typed by its own cells here, and a file
+    edited by another tool may carry metadata its columns no longer match."""
+    table = table.replace_schema_metadata(None)
     for i, field in enumerate(table.schema):
         column, kind = table.column(i), field.type
         if pa.types.is_dictionary(kind):
@@ -371,7 +392,10 @@ def _arrow_frame(table: pa.Table) -> pd.DataFrame:
 
 
 def _nullable(kind: pa.DataType) -> Any:
-    """Integers and booleans to pandas' nullable dtypes, so an empty cell stays empty."""
+    """Integers and booleans to pandas' nullable dtypes, so an empty cell stays empty (unsigned
+    64-bit ones as such: a person number may be one, beyond the signed range)."""
+    if pa.types.is_uint64(kind):
+        return pd.UInt64Dtype()
     if pa.types.is_integer(kind):
         return pd.Int64Dtype()
     return pd.BooleanDtype() if pa.types.is_boolean(kind) else None
@@ -517,6 +541,8 @@ def _typed_column(table: str, column: Column, cells: pd.Series) -> tuple[pd.Seri
         problems: Problems = []
         if column.name in KEY_COLUMNS:
             problems.append((_longer_than(values, KEY_LENGTH), f"longer than {KEY_LENGTH} characters"))
+        if (table, column.name) in AMOUNT_LISTS:
+            problems += _amount_list_problems(values)
         allowed: list[Any] = [c for c in column.choices if c]
     else:
         values, problems = CONVERTERS[column.type](cells)
@@ -526,9 +552,7 @@ def _typed_column(table: str, column: Column, cells: pd.Series) -> tuple[pd.Seri
             numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
             empty = np.isnan(numbers)
             rule = COLUMN_RULES.get((table, column.name), NUMBER_RULES[column.type])
-            if column.type == "yuan":
-                rule = replace(rule, maximum=max_line_yuan(), unit=f" yuan ({ENV_MAX_LINE})")
-            problems += _number_problems(numbers, rule)
+            problems += _number_problems(numbers, _bounded(rule) if column.type == "yuan" else rule)
         else:
             empty = values.isna().to_numpy()
         allowed = [int(c) for c in column.choices if c]
@@ -538,6 +562,31 @@ def _typed_column(table: str, column: Column, cells: pd.Series) -> tuple[pd.Seri
     if not column.nullable:
         problems.append((empty & ~unreadable, REQUIRED))
     return values, problems
+
+
+def _bounded(rule: NumberRule) -> NumberRule:
+    """A money cell's rule with its maximum, the bound per line (yibao/limits.py)."""
+    return replace(rule, maximum=max_line_yuan(), unit=f" yuan ({ENV_MAX_LINE})")
+
+
+def _amount_list_problems(text: pd.Series) -> Problems:
+    """A `CODE=yuan;…` column's bad cells: an item that is not `CODE=amount`, or whose amount a
+    money cell could not hold. Each distinct cell is split once (a person-year's cell repeats
+    across the years it is carried)."""
+    codes, distinct = pd.factorize(text)
+    items = [(at, part.strip()) for at, cell in enumerate(distinct) for part in cell.split(LIST_SEP) if part.strip()]
+    if not items:
+        return []
+    owner = np.array([at for at, _ in items], dtype=np.int64)
+    disease, sign, amount = zip(*(part.partition("=") for _, part in items))
+    numbers = pd.to_numeric(pd.Series(amount, dtype=object).str.strip(), errors="coerce").to_numpy(np.float64)
+    malformed = np.array([not d.strip() or not s for d, s in zip(disease, sign)]) | np.isnan(numbers)
+    problems = []
+    for bad_item, why in [(malformed, NOT_AMOUNT_LIST)] + _number_problems(numbers, _bounded(NUMBER_RULES["yuan"])):
+        bad = np.zeros(len(distinct), dtype=bool)
+        bad[owner[bad_item]] = True
+        problems.append((bad[codes], why))
+    return problems
 
 
 def _number_problems(values: np.ndarray, rule: NumberRule) -> Problems:
@@ -586,6 +635,8 @@ def _cell_text(value: Any) -> str:
         return LIST_SEP.join(_cell_text(v) for v in value)
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
+    if isinstance(value, pd.Timestamp) and not dt.MINYEAR <= value.year <= dt.MAXYEAR:
+        return str(value.to_datetime64().astype("datetime64[D]"))  # a Parquet date beyond Python's
     if isinstance(value, dt.datetime) and value.time() == dt.time():
         return value.date().isoformat()
     if isinstance(value, dt.date):
@@ -690,11 +741,26 @@ def _to_date(cells: pd.Series) -> tuple[pd.Series, Problems]:
     if pd.api.types.is_datetime64_any_dtype(cells.dtype):
         if getattr(cells.dt, "tz", None) is not None:
             cells = cells.dt.tz_localize(None)
+        outside = _outside_days(cells)
+        if outside is not None:
+            cells = cells.mask(outside)
         days = cells.astype("datetime64[ns]")
         with_time = (days.to_numpy().view(np.int64) % DAY_NS != 0) & days.notna().to_numpy()
-        return (days.dt.floor("D") if with_time.any() else days), []
+        problems = [] if outside is None else [(outside, OUTSIDE_DAYS)]
+        return (days.dt.floor("D") if with_time.any() else days), problems
     values, bad = _by_distinct(_text(cells), _parse_dates)
     return pd.Series(values, index=cells.index), [(bad, NOT_A_DATE)]
+
+
+def _outside_days(moments: pd.Series) -> np.ndarray | None:
+    """Rows whose day lies outside `DAYS`; None when the least and the greatest lie inside (nearly
+    always: no mask is made then)."""
+    least, greatest = moments.min(), moments.max()  # NaT when every cell is empty
+    if pd.isna(least) or (DAYS[0] <= np.datetime64(least.to_datetime64(), "D")
+                          and np.datetime64(greatest.to_datetime64(), "D") <= DAYS[-1]):
+        return None
+    day = moments.to_numpy().astype("datetime64[D]")  # a coarser unit: no value overflows
+    return (day < DAYS[0]) | (day > DAYS[-1])  # NaT compares false
 
 
 def _to_float(cells: pd.Series) -> tuple[pd.Series, Problems]:

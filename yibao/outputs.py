@@ -47,6 +47,13 @@ def check_out(out: Path, overwrite: bool, *, kind: str | None = None, inputs: Se
     `overwrite`; and even with `overwrite`, a folder yibao did not write (no manifest.json) or
     wrote as another kind (a batch, a score output), which replacing would delete. An empty
     folder holds nothing to lose."""
+    try:
+        _check_out(out, overwrite, kind, inputs)
+    except OSError as exc:  # a name too long, a folder that may not be looked into
+        raise InputError(f"cannot be used as --out ({exc.strerror or exc})", file=str(out)) from None
+
+
+def _check_out(out: Path, overwrite: bool, kind: str | None, inputs: Sequence[Path]) -> None:
     if out.exists() and not out.is_dir():
         raise InputError("is a file, not a folder: choose another --out", file=str(out))
     target = out.resolve()
@@ -90,9 +97,12 @@ def write_folder(out: Path, write: Callable[[Path], Mapping[str, Any]], *, kind:
         out.parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
         raise InputError("its parent is not a folder", file=str(out)) from None
-    _remove_stale(out)
     staging = _sibling(out, "tmp")
-    staging.mkdir()
+    try:
+        _remove_stale(out)
+        staging.mkdir()
+    except OSError as exc:
+        raise _unwritable(out, exc) from None
     try:
         fields = dict(write(staging))
         if PAUSE in os.environ:
@@ -105,10 +115,13 @@ def write_folder(out: Path, write: Callable[[Path], Mapping[str, Any]], *, kind:
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
         if isinstance(exc, OSError):  # a full disk, a folder taken away: one line, not a traceback
-            raise InputError(f"could not be written ({exc.strerror or exc})",
-                             file=str(out)) from None
+            raise _unwritable(out, exc) from None
         raise
     return manifest
+
+
+def _unwritable(out: Path, exc: OSError) -> InputError:
+    return InputError(f"could not be written ({exc.strerror or exc})", file=str(out))
 
 
 def read_manifest(folder: Path, kind: str, tables: Iterable[str] = ()) -> tuple[dict[str, Any], str]:

@@ -48,8 +48,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from yibao.errors import InputError
-from yibao.io import (READ_ERRORS, _arrow_frame, _field_name, _text, check_header, csv_header, csv_options,
-                      normalize, parquet_parts, ragged_error, read_table, table_file, unreadable,
+from yibao.io import (PARQUET_READ, READ_ERRORS, _arrow_frame, _field_name, _text, check_header, csv_header,
+                      csv_options, normalize, parquet_parts, ragged_error, read_table, table_file, unreadable,
                       write_tables)
 from yibao.outputs import input_digest, write_folder
 from yibao.pipeline import score_batch
@@ -168,7 +168,7 @@ def _parquet_chunks(file: Path | str, columns: Sequence[str] | None = None,
                     row_groups: Sequence[int] | None = None) -> Iterator[pa.Table]:
     """The rows of one Parquet file (of `row_groups` only, when given), a chunk of about `CHUNK`
     rows at a time; a file or selection without rows as one empty chunk of its columns."""
-    parquet = pq.ParquetFile(file)
+    parquet = pq.ParquetFile(file, **PARQUET_READ)
     if parquet.metadata.num_rows == 0 or (row_groups is not None and not row_groups):
         yield parquet.schema_arrow.empty_table().select(list(columns) if columns is not None
                                                         else parquet.schema_arrow.names)
@@ -374,7 +374,7 @@ def _slices(table: str, path: Path, pieces: int) -> list[Slice]:
         except READ_ERRORS as exc:
             raise unreadable(file, exc) from None
         groups += [(str(file), g, meta.row_group(g).num_rows) for g in range(meta.num_row_groups)] or [(str(file), -1, 0)]
-    schema = pq.ParquetFile(groups[0][0]).schema_arrow
+    schema = pq.ParquetFile(groups[0][0], **PARQUET_READ).schema_arrow
     schema = schema.append(pa.field(ROW, pa.int64())).remove_metadata()
     total = sum(rows for _, _, rows in groups)
     target = max(-(-total // max(pieces, 1)), 1)

@@ -93,7 +93,7 @@ def parse_tariff_file(path: Path) -> Tariff:
 def _parse_cached(path: Path, size: int, mtime_ns: int) -> Tariff:
     try:
         raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise InputError(f"{path}: cannot read tariff: {exc}".splitlines()[0]) from None
     if not isinstance(raw, dict):
         raise InputError(f"{path}: a tariff file must be a mapping")
@@ -170,6 +170,14 @@ def resolve(spec: str | None, day: dt.date | None = None) -> LoadedTariff:
     return load_version(tariff_id, versions(tariff_id)[-1].version)
 
 
+def _exists(path: Path) -> bool:
+    """Whether a path names something; a name the system cannot even look up (too long) does not."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
 def tariff_spec(spec: str | Path) -> str | list[LoadedTariff]:
     """A user's tariff spec as `score_batch` takes it: `ID` or `ID@VERSION` as they are, and a
     tariff folder (a region's version files and catalogue, anywhere on disk) or one version file
@@ -177,10 +185,10 @@ def tariff_spec(spec: str | Path) -> str | list[LoadedTariff]:
     search path. A spec with a path separator, or naming no known id, is a path."""
     text = str(spec)
     is_path = isinstance(spec, Path) or os.sep in text or "/" in text or text.endswith(".yaml")
-    if not is_path and (text.partition("@")[0] in region_dirs() or not Path(text).exists()):
+    if not is_path and (text.partition("@")[0] in region_dirs() or not _exists(Path(text))):
         return text
     path = Path(text)
-    if not path.exists():
+    if not _exists(path):
         raise InputError(f"{path}: no such tariff folder or file")
     loaded = validate_region(path)
     ids = sorted({lt.tariff.id for lt in loaded})
