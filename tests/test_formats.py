@@ -233,3 +233,21 @@ def test_a_full_temporary_folder_writes_the_table_as_without_ahead(tables: dict[
         write_scored(result, tmp_path / "ahead", ahead=ahead)
     for name in ("lines.parquet", "claims.parquet", "manifest.json"):
         assert (tmp_path / "ahead" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes(), name
+
+
+@pytest.mark.parametrize(("rows", "text", "words"), [
+    (3, "x" * 32_768, "table lines, column med_list_codg: a text longer than a cell holds (32,767 characters)"),
+    (4, "x", "table lines has 4 rows, more than a sheet holds (3)")])
+def test_a_table_excel_cannot_hold_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows: int, text: str,
+                                              words: str) -> None:
+    """XlsxWriter would cut a longer text short, and a sheet has a last row: such a table is
+    refused for xlsx, not written in part."""
+    from yibao.errors import InputError
+    from yibao.excel import write_tables_workbook
+
+    monkeypatch.setattr("yibao.excel.XLSX_MAX_ROWS", 3)
+    lines = pd.DataFrame({"mdtrt_id": ["C1"] * rows, "med_list_codg": pd.Series([text] + ["A"] * (rows - 1), dtype="str")})
+    with pytest.raises(InputError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        write_tables_workbook({"lines": lines}, tmp_path / "tables.xlsx")
+    assert not (tmp_path / "tables.xlsx").exists()
+    write_tables_workbook({"lines": lines.iloc[:3].assign(med_list_codg="x" * 32_767)}, tmp_path / "tables.xlsx")

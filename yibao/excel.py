@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from xlsxwriter.worksheet import Worksheet
 
 XLSX_MAX_ROWS = 1_048_575  # data rows on one sheet, below the header
+XLSX_MAX_TEXT = 32_767  # characters in one cell (XlsxWriter would cut a longer text short)
 EXCEL_EPOCH = np.datetime64("1899-12-30", "D")  # day 0 of Excel's serial dates
 # cell looks by what a column holds
 LOOKS: dict[str, dict[str, Any]] = {"money": {"num_format": "#,##0.00"}, "date": {"num_format": "yyyy-mm-dd"},
@@ -66,6 +67,10 @@ def write_tables_workbook(tables: dict[str, pd.DataFrame], path: Path) -> Path:
         if len(frame) > XLSX_MAX_ROWS:
             raise InputError(f"table {name} has {len(frame):,} rows, more than a sheet holds "
                              f"({XLSX_MAX_ROWS:,}): use parquet or csv", file=str(path))
+        for column in (c for c in frame.columns if pd.api.types.is_string_dtype(frame[c].dtype)):
+            if (frame[column].str.len() > XLSX_MAX_TEXT).any():
+                raise InputError(f"table {name}, column {column}: a text longer than a cell holds "
+                                 f"({XLSX_MAX_TEXT:,} characters): use parquet or csv", file=str(path))
     book = xlsx_book(path)
     looks = {kind: book.add_format(look) for kind, look in LOOKS.items()}
     header_look = book.add_format(HEADER_LOOK)
