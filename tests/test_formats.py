@@ -246,7 +246,8 @@ def test_a_table_excel_cannot_hold_is_refused(tmp_path: Path, monkeypatch: pytes
     from yibao.excel import write_tables_workbook
 
     monkeypatch.setattr("yibao.excel.XLSX_MAX_ROWS", 3)
-    lines = pd.DataFrame({"mdtrt_id": ["C1"] * rows, "med_list_codg": pd.Series([text] + ["A"] * (rows - 1), dtype="str")})
+    items = pd.Series([text] + ["A"] * (rows - 1), dtype="str")
+    lines = pd.DataFrame({"mdtrt_id": ["C1"] * rows, "med_list_codg": items})
     with pytest.raises(InputError, match=words.replace("(", r"\(").replace(")", r"\)")):
         write_tables_workbook({"lines": lines}, tmp_path / "tables.xlsx")
     assert not (tmp_path / "tables.xlsx").exists()
