@@ -12,7 +12,7 @@ from typing import Any
 from yibao.errors import InputError
 from yibao.pipeline import LINE_AMOUNTS, Result
 from yibao.calculator.claims import AMOUNT_FIELDS, BENEFIT_FIELDS
-from yibao.tables import LIST_SEP
+from yibao.tables import LIST_SEP, amount_items
 
 ACCUMULATOR_FIELDS = ("hifp_paid", "inpatient_admissions", "outpatient_deductible_used",
                       "outpatient_paid", "catastrophic_base", "catastrophic_paid",
@@ -88,6 +88,5 @@ def _accumulators(result: Result, psn_no: str, year: int) -> dict[str, Any] | No
     out: dict[str, Any] = {"year": int(row["year"])}
     for f in ACCUMULATOR_FIELDS:
         out[f] = int(row[f]) if f == "inpatient_admissions" else _money(row[f])
-    out["chronic_paid"] = {code: _money(v) for code, _, v in
-                           (p.partition("=") for p in _split(row["chronic_paid"]))}
+    out["chronic_paid"] = {code: _money(v) for code, v in amount_items(row["chronic_paid"])}
     return out

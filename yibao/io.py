@@ -49,7 +49,7 @@ from yibao.later import Later, made
 from yibao.limits import ENV_MAX_LINE, MAX_CNT, max_line_yuan
 from yibao.money import yuan_array_to_fen
 from yibao.outputs import alive
-from yibao.tables import INPUT_TABLES, LIST_SEP, OPTIONAL_TABLES, TABLES, Column
+from yibao.tables import INPUT_TABLES, LIST_SEP, OPTIONAL_TABLES, TABLES, Column, amount_items
 
 REJECT_COLUMNS = ["table", "file", "row", "column", "key", "reason"]
 FIRST_ROW = 2  # spreadsheet number of a table's first data row (the header is row 1)
@@ -574,13 +574,13 @@ def _amount_list_problems(text: pd.Series) -> Problems:
     money cell could not hold. Each distinct cell is split once (a person-year's cell repeats
     across the years it is carried)."""
     codes, distinct = pd.factorize(text)
-    items = [(at, part.strip()) for at, cell in enumerate(distinct) for part in cell.split(LIST_SEP) if part.strip()]
+    items = [(at, *item) for at, cell in enumerate(distinct) for item in amount_items(cell)]
     if not items:
         return []
-    owner = np.array([at for at, _ in items], dtype=np.int64)
-    disease, sign, amount = zip(*(part.partition("=") for _, part in items))
-    numbers = pd.to_numeric(pd.Series(amount, dtype=object).str.strip(), errors="coerce").to_numpy(np.float64)
-    malformed = np.array([not d.strip() or not s for d, s in zip(disease, sign)]) | np.isnan(numbers)
+    at, disease, amount = zip(*items)
+    owner = np.array(at, dtype=np.int64)
+    numbers = pd.to_numeric(pd.Series(amount, dtype=object), errors="coerce").to_numpy(np.float64)
+    malformed = (np.array(disease, dtype=object) == "") | np.isnan(numbers)
     problems = []
     for bad_item, why in [(malformed, NOT_AMOUNT_LIST)] + _number_problems(numbers, _bounded(NUMBER_RULES["yuan"])):
         bad = np.zeros(len(distinct), dtype=bool)

@@ -163,3 +163,11 @@ TABLES: dict[str, tuple[Column, ...]] = {
 INPUT_TABLES = ("persons", "statuses", "certifications", "filings", "institutions", "claims", "lines")
 OPTIONAL_TABLES = ("enrolments", "accumulators")
 LIST_SEP = ";"
+
+
+def amount_items(text: str) -> list[tuple[str, str]]:
+    """The (code, amount) texts of a `CODE=yuan;…` cell (`accumulators.chronic_paid`), spaces
+    around each dropped: one reading of the cell for the reader that checks it, the scan that
+    adds it up and the decision that shows it. An item without "=" has an empty amount."""
+    return [(code.strip(), amount.strip()) for code, _, amount in
+            (part.partition("=") for part in text.split(LIST_SEP) if part.strip())]

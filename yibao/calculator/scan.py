@@ -20,7 +20,7 @@ from yibao.calculator.terms import (COV_CHRONIC, COV_OUTPATIENT, COV_SLOTS, DED_
                                     PAID_PRENATAL, TermArrays)
 from yibao.codes import factorize, positions, text_column, text_rank
 from yibao.money import fen_to_yuan, yuan_array_to_fen
-from yibao.tables import LIST_SEP
+from yibao.tables import LIST_SEP, amount_items
 
 # accumulators-table column → (Used field, slot or None); all yuan except the counters
 ACC_COLUMNS: dict[str, tuple[str, int | None]] = {
@@ -71,9 +71,8 @@ def _empty_state(groups: int, diseases: int) -> Used:
 
 def parse_chronic(text: str) -> dict[str, int]:
     out = {}
-    for part in filter(None, (p.strip() for p in text.split(LIST_SEP))):
-        code, _, amount = part.partition("=")
-        out[code.strip()] = int(yuan_array_to_fen(np.array([float(amount)]))[0])
+    for code, amount in amount_items(text):
+        out[code] = int(yuan_array_to_fen(np.array([float(amount)]))[0])
     return out
 
 
