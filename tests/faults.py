@@ -440,6 +440,7 @@ def _set(path: str, value: object) -> Callable[[dict], None]:
 CASE_FAULTS: list[tuple[str, Callable[[dict], None] | str, str]] = [
     ("not JSON", "{", "refused"),
     ("a list", "[]", "refused"),
+    ("nested past any case", "[" * 100_000 + "]" * 100_000, "refused"),
     ("UTF-16 bytes", "\ufeff{}", "refused"),
     ("no person number", _set("person.psn_no", None), "refused"),
     ("birth date 1970-13-45", _set("person.birth_date", "1970-13-45"), "refused"),

@@ -214,10 +214,12 @@ def test_user_file_extends_to_2027(tmp_path: Path, monkeypatch: pytest.MonkeyPat
      r"years\[0\]\.holidays\[1\]: '2027-13-01' is not a date"),
     ("years:\n  - year: next\n", r"years\[0\]\.year: 'next' is not a year"),
     ("2027: []\n", "one key, `years`"),
+    ("years:\n  - year: \udcff2027\n", "cannot read calendar file: 'utf-8' codec can't decode byte 0xff"),
+    ("years: " + "[" * 3000 + "]" * 3000, "cannot read calendar file: maximum recursion depth"),
 ])
 def test_user_file_errors_name_file_and_field(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "bad.yaml"
-    path.write_text(text, encoding="utf-8")
+    path.write_bytes(text.encode("utf-8", errors="surrogateescape"))
     with pytest.raises(InputError, match=message) as info:
         WorkCalendar(path)
     assert str(info.value).startswith(str(path))

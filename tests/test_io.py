@@ -626,3 +626,23 @@ def test_xlsx_output_opens_as_examiners_need(tmp_path: Path) -> None:
 def test_unknown_format() -> None:
     with pytest.raises(InputError, match="unknown format 'json'"):
         write_tables({}, Path("."), "json")
+
+
+def test_a_short_row_neither_utf8_nor_gb18030_is_one_line_without_a_traceback(tmp_path: Path) -> None:
+    """Arrow decodes a row with too few cells to hand it to the handler that collects it; for
+    bytes that are no UTF-8 that failed where no caller catches it, and Python printed it, a
+    traceback, above the one-line error. Run as a user runs it: pytest hides such output."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    rows = "".join(f"C{i},P{i}\n" for i in range(200_000))  # past Arrow's first block, which it checks whole
+    (folder / "claims.csv").write_bytes(f"mdtrt_id,psn_no\n{rows}".encode() + b"\x81\xff\xfe\n")
+    script = ("import sys\nfrom pathlib import Path\nfrom yibao.errors import InputError\n"
+              "from yibao.io import read_table\n"
+              "try:\n    read_table(Path(sys.argv[1]))\nexcept InputError as exc:\n    sys.exit(str(exc))\n")
+    done = subprocess.run([sys.executable, "-c", script, str(folder / "claims.csv")], capture_output=True, text=True,
+                          timeout=60)
+    assert done.stderr == (f"{folder / 'claims.csv'}: cannot read: the text is neither UTF-8 nor GB18030 "
+                           f"(save it as UTF-8)\n")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -447,3 +448,56 @@ def test_a_file_that_is_not_a_ledger_is_refused_in_one_line(tmp_path: Path) -> N
     with pytest.raises(InputError, match="cannot open the ledger .*not a database"):
         Ledger(str(not_a_db))
     assert not_a_db.read_text(encoding="utf-8") == "mdtrt_id\nC1\n"
+
+
+def test_a_reversal_is_never_made_in_a_month_before_the_payment(
+        year: dict[str, pd.DataFrame], whole_year: Result, tmp_path: Path) -> None:
+    """A charge-back booked in a month settled before the payment is on no statement: the
+    hospital would keep the money. Refused, by `ledger reverse` and by a correction batch alike,
+    with the ledger as it was."""
+    url = str(tmp_path / "ledger.db")
+    old = april_in_ledger(year, whole_year, url)
+    before = status(url)
+    done = CliRunner().invoke(cli_app.app, ["ledger", "reverse", old, "--ledger", url, "--period", "2025-03"])
+    assert isinstance(done.exception, InputError)
+    assert str(done.exception) == (f"claim {old} was paid in period 2025-04: its reversal cannot be made in the "
+                                   f"earlier period 2025-03; give --period 2025-04 or later. Nothing was committed")
+    claim = year["claims"][year["claims"]["mdtrt_id"] == old].assign(mdtrt_id=old + "-R", correction_of=old)
+    lines = year["lines"][year["lines"]["mdtrt_id"] == old].assign(mdtrt_id=old + "-R")
+    corrected = dict(year, claims=claim.reset_index(drop=True), lines=lines.reset_index(drop=True))
+    with pytest.raises(InputError, match="its reversal cannot be made in the earlier period 2025-03"):
+        yibao.score(corrected, ledger=url, period="2025-03")
+    assert status(url) == before
+    done = CliRunner().invoke(cli_app.app, ["ledger", "reverse", old, "--ledger", url, "--period", "2025-04"])
+    assert done.exit_code == 0, done.output
+
+
+def _sqlite(statement: str) -> object:
+    def make(path: Path) -> str:
+        import sqlite3
+
+        yibao.score(generate(20, 1, 2025, None), ledger=path, period="2025-05")
+        with sqlite3.connect(path) as conn:
+            conn.execute(statement)
+        return str(path)
+    return make
+
+
+@pytest.mark.parametrize("make, says", [
+    (lambda path: "sqlite://", "a SQLite ledger in memory keeps nothing once the command ends"),
+    (lambda path: "sqlite:///:memory:", "a SQLite ledger in memory keeps nothing"),
+    (lambda path: path.write_bytes(b"") or str(path), "no ledger at"),  # it became an empty ledger
+    (lambda path: "postgresql://u:secret@[::1/db", r"cannot open the ledger \(unreadable URL\): not a database URL"),
+    (_sqlite("UPDATE alembic_version SET version_num = '9999_future'"), "its schema is of a newer yibao"),
+    (_sqlite("DROP TABLE paid_claims"), "cannot read the ledger sqlite:///.*: no such table: paid_claims"),
+])
+def test_a_ledger_that_cannot_be_read_stops_with_one_line(make, says: str, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each of these was a traceback, or (in memory) a ledger that forgot every payment."""
+    from conftest import run_cli
+
+    url = make(tmp_path / "ledger.db")
+    code, err = run_cli(["ledger", "status", "--ledger", url], capsys, monkeypatch)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert re.search(says, err) and "secret" not in err

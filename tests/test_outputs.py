@@ -124,9 +124,10 @@ def test_settle_refuses_folders_not_written_whole(tmp_path: Path, result) -> Non
     (scored / MANIFEST).unlink()
     with pytest.raises(InputError, match="has no manifest.json: not a complete yibao score output"):
         settle(scored, "2025-05")
-    (scored / MANIFEST).write_text("{", encoding="utf-8")
-    with pytest.raises(InputError, match="not the manifest of a yibao score output"):
-        read_manifest(scored, "score")
+    for text in ("{", "[" * 100_000 + "]" * 100_000):  # nested past Python's recursion: was a RecursionError
+        (scored / MANIFEST).write_text(text, encoding="utf-8")
+        with pytest.raises(InputError, match="not the manifest of a yibao score output"):
+            read_manifest(scored, "score")
 
 
 def test_out_refused_unless_overwrite(tmp_path: Path, result) -> None:

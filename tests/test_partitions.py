@@ -195,6 +195,7 @@ def test_dask_local_cluster_equals_the_whole_batch(broken_groups: Path, tmp_path
     (["--engine", "dask", "--format", "csv"], "write Parquet parts"),
     (["--scheduler", "tcp://127.0.0.1:8786"], "give it with --engine dask"),
     (["--partitions", "0"], "at least 1, or auto"),
+    (["--partitions", "²"], "at least 1, or auto"),  # a digit to str.isdigit, no number to int()
 ])
 def test_partitioned_cli_refuses_what_it_cannot_do(clean: Path, tmp_path: Path, extra: list[str], says: str) -> None:
     """Refused in one line with exit 2, through the entry point a user runs, before any work."""

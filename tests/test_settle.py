@@ -361,3 +361,77 @@ def test_api_and_command_line(tmp_path, result, monkeypatch, capsys):
     assert exit_.value.code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "not a folder" in err and "Traceback" not in err
+
+
+def with_claims(result: SimpleNamespace, claims: pd.DataFrame) -> SimpleNamespace:
+    return SimpleNamespace(**vars(result) | {"claims": claims.reset_index(drop=True)})
+
+
+@pytest.mark.parametrize("edit, message", [
+    # a fund amount beyond int64 fen was a payment of about −9.2e16 yuan, with exit 0
+    (lambda c: c.assign(fund_pay_sumamt=np.where(c["mdtrt_id"] == "C102", 1e17, c["fund_pay_sumamt"])),
+     r"row 3, column fund_pay_sumamt: 1e\+17 is beyond 4,611,686,018,427 yuan"),
+    (lambda c: c.assign(declared_fund_pay_sumamt=np.where(c["mdtrt_id"] == "C103", -500.0,
+                                                          c["declared_fund_pay_sumamt"])),
+     "row 4, column declared_fund_pay_sumamt: -500.0 is negative"),
+    (lambda c: c.assign(violation_amt=4e12), "violation_amt: the amounts add up beyond 4,611,686,018,427 yuan"),
+    # a claim twice, or without an id, was a traceback (InvalidIndexError)
+    (lambda c: pd.concat([c, c.iloc[[1]]]), "row 13, column mdtrt_id: claim C102 is in rows 3 and 13"),
+    (lambda c: c.assign(mdtrt_id=np.where(c["mdtrt_id"] == "C104", "", c["mdtrt_id"])),
+     "row 5, column mdtrt_id: a claim without its mdtrt_id"),
+])
+def test_a_score_output_no_scorer_writes_is_refused(result, edit, message):
+    """What only a hand can put in a score folder (and reseal its manifest over): settlement
+    keys on the claim id and adds the amounts up in int64 fen."""
+    with pytest.raises(InputError, match=message):
+        settle(with_claims(result, edit(result.claims)), period="2025-05")
+
+
+def test_institution_ids_that_differ_in_case_get_a_sheet_and_a_page_each(tmp_path, result):
+    """Excel's sheet names (and the files of Windows and macOS) ignore case: H1 and h1 were one
+    sheet name, and the workbook a traceback."""
+    claims = result.claims.assign(institution_id=result.claims["institution_id"].replace({"H2": "h1"}))
+    write_settlement(settle(with_claims(result, claims), period="2025-05"), tmp_path / "st", "csv")
+    assert load_workbook(tmp_path / "st" / "settlement.xlsx").sheetnames == ["汇总", "H1", "h1~2"]
+    assert {p.name for p in (tmp_path / "st" / "html").iterdir()} == {"index.html", "H1.html", "h1~2.html"}
+    assert verify_folder(tmp_path / "st") == []
+
+
+def test_an_unreadable_date_is_written_as_text_in_the_workbook(tmp_path, result):
+    """The claim is withheld for its date (data incorrect), and listed with it as written."""
+    claims = result.claims.assign(discharge_date=result.claims["discharge_date"].replace({"2025-05-09": "2025-05-32"}))
+    settlement = settle(with_claims(result, claims), period="2025-05")
+    reason = settlement.data_incorrect.set_index("mdtrt_id").loc["C101", "reason"]
+    assert "no readable discharge date ('2025-05-32')" in reason
+    write_settlement(settlement, tmp_path / "st", "csv")
+    cells = [c.value for row in load_workbook(tmp_path / "st" / "settlement.xlsx")["H1"].iter_rows() for c in row]
+    assert "2025-05-32" in cells
+
+
+@pytest.mark.parametrize("period", ["２０２５-０５", "٢٠٢٥-٠٥"])
+def test_a_period_in_other_digits_is_refused_in_one_line(result, period):
+    with pytest.raises(InputError, match="give a month as YYYY-MM"):
+        settle(result, period=period)
+
+
+@pytest.mark.parametrize("scored, period, line", [
+    ("x", "2025-05", "manifest: 'scored' is not the score folder's path and manifest sha256"),
+    ({"folder": 5, "manifest_sha256": "0"}, "2025-05", "manifest: 'scored' is not the score folder's path"),
+    (None, "２０２５-０５", "manifest: period '２０２５-０５' is not a month YYYY-MM"),
+])
+def test_verify_reads_a_hand_edited_manifest_without_a_traceback(tmp_path, result, scored, period, line):
+    folder, out = tmp_path / "scored", tmp_path / "st"
+    write_scored(result, folder, "csv")
+    write_settlement(settle(folder, period="2025-05"), out, "csv")
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    manifest |= {"period": period} | ({"scored": scored} if scored is not None else {})
+    (out / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    assert any(found.startswith(line) for found in verify_folder(out)), verify_folder(out)
+
+
+def test_an_institution_given_two_names_is_named_by_its_id(tmp_path, result, source_dir):
+    """Neither name can be told to be its own (the scorer rejected both rows)."""
+    table = tmp_path / "institutions.csv"
+    table.write_text(INSTITUTIONS + "H2,另一个名字,hospital,1,false,true,active\n", encoding="utf-8")
+    named = settle(result, period="2025-05", institutions=table).statements.set_index("institution_id")["name"]
+    assert named.to_dict() == {"H1": "县人民医院", "H2": "H2"}

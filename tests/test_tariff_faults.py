@@ -66,6 +66,9 @@ FAULTS = [
     TariffFault("id not its folder", "2025.yaml", "id: sample-county", "id: sample-city",
                 ("id = 'sample-city'", "write id: sample-county")),
     TariffFault("broken YAML", "2025.yaml", "annual_cap: {", "annual_cap: {{", ("cannot read tariff",)),
+    TariffFault("catalogue price beyond any", "catalogue.csv", "A-AMOX,阿莫西林胶囊 0.25g,drug,01,,0.60,",
+                "A-AMOX,阿莫西林胶囊 0.25g,drug,01,,1e30,",
+                ("row 2", "column price_cap", "above 1,000,000,000 yuan")),
     # a claim that would find no terms stopped the whole batch with a traceback
     TariffFault("a level without an inpatient scheme", "2025.yaml",
                 '    - {insutype: "390", level: 4, deductible: 2000, bands: [{upto: 7000, ratio: 0.50}, {ratio: 0.68}]}\n',

@@ -249,3 +249,38 @@ def test_an_amount_beyond_any_tariff_is_refused_with_its_path() -> None:
 
     with pytest.raises(InputError, match=r"chronic\.deductible.*above 1,000,000,000 yuan"):
         apply_edits(resolve("sample-county@2025"), ["chronic.deductible=1e30"])
+
+
+@pytest.mark.parametrize("edit, message", [
+    # values YAML cannot read were tracebacks of PyYAML
+    ("chronic.deductible={", r"--set chronic\.deductible: the value is not YAML \(expected the node content"),
+    ("chronic.deductible='abc", "the value is not YAML"),
+    ("chronic.deductible=\t1", "the value is not YAML"),
+    ("chronic.deductible=!!python/object/apply:os.system ['true']", "could not determine a constructor"),
+    ("effective_from=2025-02-30", r"--set effective_from: the value is not YAML \(day is out of range for month\)"),
+    ("chronic.deductible=" + "[" * 3000 + "]" * 3000, "the value is not YAML"),
+    # a superscript is a digit to str.isdigit, and no number to int()
+    ("inpatient.schemes[²].deductible=1", r"\[²\] is neither a position .* nor field=value pairs"),
+    ("inpatient.²=1", r"no parameter 'inpatient\.²'"),
+    # empty names were read past: `.=5` changed nothing, `a..b` edited a.b
+    (".=5", r"--set \.: a path is names joined by single dots"),
+    ("inpatient..annual_cap=5", "a path is names joined by single dots"),
+    ("chronic.deductible.=5", "a path is names joined by single dots"),
+    ("catalogue[code=S-NURSE1].price_cap=1e30", "price_cap: '1e30': above 1,000,000,000 yuan"),
+    ("catalogue[code=S-NURSE1].age_from=99999999999999999999", "age_from: '99999999999999999999': above 1,000,000,000"),
+])
+def test_an_edit_that_cannot_be_read_is_refused_with_its_path(edit: str, message: str) -> None:
+    from yibao.tariffs.edit import apply_edits
+    from yibao.tariffs.registry import resolve
+
+    with pytest.raises(InputError, match=message):
+        apply_edits(resolve("sample-county@2025"), [edit])
+
+
+def test_one_parameter_edited_twice_is_refused() -> None:
+    """Which of the two values did the policy office mean? The last one won, without a word."""
+    from yibao.tariffs.edit import apply_edits
+    from yibao.tariffs.registry import resolve
+
+    with pytest.raises(InputError, match=r"--set chronic\.deductible: given twice"):
+        apply_edits(resolve("sample-county@2025"), ["chronic.deductible=100", "chronic.deductible=200"])

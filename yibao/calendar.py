@@ -84,7 +84,7 @@ def _user_years(path: Path) -> dict[int, YearDays]:
     file = str(path)
     try:  # every scalar read as text, so a bad date is reported with its field
         raw = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as exc:
         raise InputError(f"cannot read calendar file: {exc}".splitlines()[0], file=file) from None
     if not isinstance(raw, dict) or set(raw) != {"years"} or not isinstance(raw["years"], list):
         raise InputError("a calendar file holds one key, `years`, a list of "
@@ -97,7 +97,7 @@ def _user_years(path: Path) -> dict[int, YearDays]:
             raise InputError(f"{where}: expected keys year, holidays, workdays; got {entry!r}",
                              file=file)
         text = entry["year"]
-        if not isinstance(text, str) or not text.isdigit() or not 1900 <= int(text) <= 2200:
+        if not isinstance(text, str) or not text.isdecimal() or not 1900 <= int(text) <= 2200:
             raise InputError(f"{where}.year: {text!r} is not a year", file=file)
         year = int(text)
         if year in years:

@@ -170,7 +170,7 @@ def load_case(path: Path) -> Case:
         raw = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read case: {exc}", file=str(path)) from None
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+    except (json.JSONDecodeError, yaml.YAMLError, RecursionError) as exc:  # RecursionError: nested past any case
         raise InputError(f"not valid JSON/YAML: {str(exc).splitlines()[0]}", file=str(path)) from None
     return parse_case(raw, str(path))
 

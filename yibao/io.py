@@ -277,11 +277,32 @@ def _without_cells(exc: Exception) -> str:
 def _read_csv(path: Path) -> pd.DataFrame:
     """UTF-8 (with or without BOM) or, as Excel saves it on Chinese Windows, GB18030."""
     try:
-        return _read_csv_as(path, "utf-8")
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        if "UTF8" not in str(exc) and not isinstance(exc, UnicodeDecodeError):
-            raise
-    return _read_csv_as(path, "gb18030")
+        return _read_csv_as(path, csv_encoding(path))
+    except UnicodeDecodeError:  # GB18030 that does not decode either
+        raise InputError("cannot read: the text is neither UTF-8 nor GB18030 (save it as UTF-8)",
+                         file=str(path)) from None
+
+
+DECODE_BLOCK = 1 << 20  # bytes of a CSV decoded at once to decide its encoding
+
+
+def csv_encoding(path: Path) -> str:
+    """UTF-8 if every byte of the file decodes as UTF-8 (checked a block at a time: 29 MB in 5 ms),
+    else GB18030 (Excel's CSV on Chinese Windows). Decided before Arrow reads: Arrow decodes a
+    row with the wrong number of cells to hand it to the handler that collects it, and for bytes
+    that are no UTF-8 that fails where no caller catches it (Python prints a traceback, and a
+    read on threads now and then aborts)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as f:
+            while block := f.read(DECODE_BLOCK):
+                decoder.decode(block)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return "gb18030"
+    except OSError as exc:
+        raise unreadable(path, exc) from None
+    return "utf-8"
 
 
 def _read_csv_as(path: Path, encoding: str) -> pd.DataFrame:
@@ -1103,7 +1124,7 @@ def _remove_stale_spools() -> None:
     is gone; another user's are left alone)."""
     for path in Path(tempfile.gettempdir()).glob(f"{SPOOL}*-*.parquet"):
         pid = path.name[len(SPOOL):].partition("-")[0]
-        if pid.isdigit() and not alive(int(pid)):
+        if pid.isdecimal() and not alive(int(pid)):
             with contextlib.suppress(OSError):
                 path.unlink()
 

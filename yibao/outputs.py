@@ -73,7 +73,7 @@ def _check_out(out: Path, overwrite: bool, kind: str | None, inputs: Sequence[Pa
     if kind is not None:
         try:
             held = json.loads((out / MANIFEST).read_bytes()).get("kind")
-        except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, AttributeError):
             held = None
         held = held if isinstance(held, str) else None
         if held != kind:
@@ -134,7 +134,7 @@ def read_manifest(folder: Path, kind: str, tables: Iterable[str] = ()) -> tuple[
     raw = path.read_bytes()
     try:
         manifest = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):  # RecursionError: nested past any manifest
         manifest = None
     if (not isinstance(manifest, dict) or manifest.get("tool") != TOOL or manifest.get("kind") != kind
             or not isinstance(manifest.get("files"), dict) or not isinstance(manifest.get("rows"), dict)):
@@ -240,7 +240,7 @@ def _remove_stale(out: Path) -> None:
     is left for whoever wants it back."""
     for path in out.parent.glob(f"{out.name}.tmp-*-*"):
         pid = path.name[len(out.name) + len(".tmp-"):].partition("-")[0]
-        if pid.isdigit() and path.is_dir() and not alive(int(pid)):
+        if pid.isdecimal() and path.is_dir() and not alive(int(pid)):
             shutil.rmtree(path, ignore_errors=True)
 
 

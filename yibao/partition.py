@@ -33,7 +33,6 @@ against it and the client commits the batch in one transaction (yibao.ledger.par
 
 from __future__ import annotations
 
-import codecs
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -48,9 +47,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from yibao.errors import InputError
-from yibao.io import (PARQUET_READ, READ_ERRORS, _arrow_frame, _field_name, _text, check_header, csv_header,
-                      csv_options, normalize, parquet_parts, ragged_error, read_table, table_file, unreadable,
-                      write_tables)
+from yibao.io import (PARQUET_READ, READ_ERRORS, _arrow_frame, _field_name, _text, check_header, csv_encoding,
+                      csv_header, csv_options, normalize, parquet_parts, ragged_error, read_table, table_file,
+                      unreadable, write_tables)
 from yibao.outputs import input_digest, write_folder
 from yibao.pipeline import score_batch
 from yibao.settlement.inputs import parse_period
@@ -204,21 +203,8 @@ def _csv_chunks(path: Path, columns: Sequence[str] | None) -> Iterator[pa.Table]
         raise unreadable(path, exc) from None
 
 
-@lru_cache(maxsize=None)  # asked for its header, keys and rows in turn: decoded once per split
-def _csv_encoding(path: Path) -> str:
-    """UTF-8 if every byte of the file decodes as UTF-8 (checked a block at a time), else GB18030
-    (Excel's CSV on Chinese Windows), as a whole read decides."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        with path.open("rb") as f:
-            while block := f.read(CSV_BLOCK):
-                decoder.decode(block)
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return "gb18030"
-    except OSError as exc:
-        raise unreadable(path, exc) from None
-    return "utf-8"
+_csv_encoding = lru_cache(maxsize=None)(csv_encoding)
+"""Asked for a file's header, keys and rows in turn: decoded once per split."""
 
 
 def _column(path: Path, name: str) -> str | None:

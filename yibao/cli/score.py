@@ -146,7 +146,7 @@ def _partitioned(input: Path, out: Path, partitions: Optional[str], engine: str,
         count = DASK_PARTITIONS
     elif partitions == "auto":
         count = auto_partitions(input)
-    elif partitions.isdigit() and int(partitions) >= 1:
+    elif partitions.isdecimal() and int(partitions) >= 1:
         count = int(partitions)
     else:
         raise InputError(f"--partitions {partitions}: give a whole number of at least 1, or auto")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, TypeVar
@@ -20,11 +21,13 @@ import numpy as np
 import pandas as pd
 from alembic import command
 from alembic.config import Config
+from alembic.util import CommandError
 from sqlalchemy import (Column, Connection, Engine, MetaData, String, Table, and_, bindparam, create_engine, func,
                         select, text)
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
+from yibao import __version__
 from yibao.calculator.scan import COUNTERS, MONTH_KEYS, parse_chronic
 from yibao.errors import InputError
 from yibao.ledger import schema
@@ -124,7 +127,14 @@ def less_payments(acc: pd.DataFrame, payments: pd.DataFrame) -> pd.DataFrame:
 
 
 def reversal_entries(payments: pd.DataFrame, batch_id: str, period: str) -> pd.DataFrame:
-    """The negative entries (冲正) cancelling payment entries, in the period they are made."""
+    """The negative entries (冲正) cancelling payment entries, in the period they are made. That
+    period is not before the payment's: a charge-back in a month settled before the payment was
+    made would be on no statement, and the institution would keep the money."""
+    early = payments["period"].astype(str).to_numpy(dtype=object) > period
+    if early.any():
+        claim, paid = payments[["mdtrt_id", "period"]].iloc[int(early.argmax())]
+        raise InputError(f"claim {claim} was paid in period {paid}: its reversal cannot be made in the earlier "
+                         f"period {period}; give --period {paid} or later. Nothing was committed")
     out = payments.drop(columns=["entry_id"]).assign(batch_id=batch_id, period=period, entry=REVERSAL,
                                                        reverses=payments["entry_id"].to_numpy())
     for c in MONEY + tuple("add_" + a for a in ACC if a not in MONTH_KEYS.values()):
@@ -150,6 +160,24 @@ class Commit:
     held: pd.DataFrame | None = None  # … and what it read (None: nothing to check)
 
 
+def _first_line(exc: BaseException) -> str:
+    """A database error's own first line: SQLAlchemy's text adds the statement and its
+    parameters (persons' numbers), which no message may show."""
+    orig = getattr(exc, "orig", None) or exc
+    return (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+
+
+def _check_sqlite_file(url: URL, create: bool) -> None:
+    """A SQLite ledger is a file: one in memory keeps nothing; reading needs one that exists
+    and is not empty (an empty file would silently become an empty ledger)."""
+    database = url.database or ""
+    if database in ("", ":memory:") or url.query.get("mode") == "memory":
+        raise InputError("a SQLite ledger in memory keeps nothing once the command ends: give a file path "
+                         "or a database URL")
+    if not create and (not Path(database).is_file() or Path(database).stat().st_size == 0):
+        raise InputError(f"no ledger at {database} (yibao score --ledger creates one)")
+
+
 class ConflictError(InputError):
     """Another job changed what this batch was scored from: nothing is committed; run again."""
 
@@ -159,12 +187,17 @@ class Ledger:
 
     def __init__(self, url: str | Path, create: bool = False) -> None:
         """`create`: a SQLite file that does not exist yet is made (scoring); reading a ledger
-        (status, settle, reverse) from a mistyped path says so instead of showing an empty one."""
+        (status, settle, reverse) from a mistyped path says so instead of showing an empty one.
+        A SQLite ledger in memory is refused: it would be gone, and with it what was paid, when
+        the command ends."""
         self.url = ledger_url(url)
         try:
-            database = make_url(self.url).database if self.url.startswith("sqlite") else None
-            if database and not create and not Path(database).is_file():
-                raise InputError(f"no ledger at {database} (yibao score --ledger creates one)")
+            parsed = make_url(self.url)
+        except (ArgumentError, ValueError):  # ValueError: a port that is no number
+            raise InputError("cannot open the ledger (unreadable URL): not a database URL or file path") from None
+        try:
+            if parsed.drivername.startswith("sqlite"):
+                _check_sqlite_file(parsed, create)
             self.engine: Engine = create_engine(self.url)
             with self.engine.begin() as conn:
                 config = Config()
@@ -172,7 +205,10 @@ class Ledger:
                 config.attributes["connection"] = conn
                 command.upgrade(config, "head")
         except (ArgumentError, DBAPIError, ModuleNotFoundError) as exc:  # DBAPIError: not a database, unreachable
-            raise InputError(f"cannot open the ledger {self.shown}: {str(exc).splitlines()[0]}") from None
+            raise InputError(f"cannot open the ledger {self.shown}: {_first_line(exc)}") from None
+        except CommandError:  # a revision this version's migrations do not have
+            raise InputError(f"cannot open the ledger {self.shown}: its schema is of a newer yibao than "
+                             f"{__version__} (use that version)") from None
 
     @property
     def shown(self) -> str:
@@ -182,34 +218,44 @@ class Ledger:
         except ArgumentError:
             return "(unreadable URL)"
 
+    @contextmanager
+    def _connected(self, write: bool = False) -> Iterator[Connection]:
+        """A connection for reading (or one transaction): a database that fails under it (a
+        table dropped, a page corrupted, the server gone) is one line, not a traceback."""
+        try:
+            with self.engine.begin() if write else self.engine.connect() as conn:
+                yield conn
+        except DBAPIError as exc:
+            raise InputError(f"cannot read the ledger {self.shown}: {_first_line(exc)}") from None
+
     def close(self) -> None:
         self.engine.dispose()
 
     # --- reading ---------------------------------------------------------------------------
 
     def batch(self, batch_id: str) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
+        with self._connected() as conn:
             row = conn.execute(select(schema.batches).where(schema.batches.c.batch_id == batch_id)).first()
         return None if row is None else dict(row._mapping)
 
     def paid(self, ids: Iterable[str]) -> pd.DataFrame:
         """The claims among `ids` paid and not reversed: mdtrt_id, entry_id, batch_id, period."""
         t = schema.paid_claims
-        with self.engine.connect() as conn:
+        with self._connected() as conn:
             rows = [r for chunk in _chunks(sorted(set(ids)))
                     for r in conn.execute(select(t).where(t.c.mdtrt_id.in_(chunk)))]
         return _frame(rows, [c.name for c in t.columns])
 
     def entries(self, entry_ids: Iterable[int]) -> pd.DataFrame:
         t = schema.entries
-        with self.engine.connect() as conn:
+        with self._connected() as conn:
             rows = [r for chunk in _chunks(sorted(set(int(i) for i in entry_ids)))
                     for r in conn.execute(select(t).where(t.c.entry_id.in_(chunk)))]
         return _frame(rows, [c.name for c in t.columns])
 
     def accumulators(self, persons: Iterable[str]) -> pd.DataFrame:
         """Every year's accumulators (fen) of these persons."""
-        with self.engine.connect() as conn:
+        with self._connected() as conn:
             return _accumulators(conn, persons)
 
     def batch_inputs(self, batch_id: str, persons: Iterable[str] | None = None,
@@ -217,7 +263,7 @@ class Ledger:
         """What a committed batch's scoring started from: accumulators (fen) and duplicates;
         only those of `persons` and `claims` when given (a partition of the batch)."""
         a, d = schema.batch_accumulators, schema.batch_duplicates
-        with self.engine.connect() as conn:
+        with self._connected() as conn:
             acc = _frame(_rows_of(conn, select(a).where(a.c.batch_id == batch_id), a.c.psn_no, persons),
                          [c.name for c in a.columns])
             dups = _frame(_rows_of(conn, select(d).where(d.c.batch_id == batch_id), d.c.mdtrt_id, claims),
@@ -238,7 +284,7 @@ class Ledger:
                         e.c.admit_date, e.c.discharge_date, e.c.batch_id, e.c.period, b.c.seq)
                  .join(b, b.c.batch_id == e.c.batch_id).join(WANTED, WANTED.c.psn_no == e.c.psn_no)
                  .where(e.c.kind == "claim"))
-        with self.engine.begin() as conn:
+        with self._connected(write=True) as conn:
             WANTED.create(conn, checkfirst=True)  # one a failed read left on this connection is emptied
             conn.execute(WANTED.delete())
             _insert(conn, WANTED, pd.DataFrame({"psn_no": sorted(set(persons))}))
@@ -256,7 +302,7 @@ class Ledger:
     def claim_persons(self, ids: Iterable[str]) -> dict[str, str]:
         """The person each of these claims was paid to, for those ever paid."""
         t = schema.entries
-        with self.engine.connect() as conn:
+        with self._connected() as conn:
             query = select(t.c.mdtrt_id, t.c.psn_no).where(t.c.entry == PAYMENT)
             rows = _rows_of(conn, query, t.c.mdtrt_id, ids)
             return {m: p for m, p in rows}
@@ -264,7 +310,7 @@ class Ledger:
     def period_entries(self, period: str) -> pd.DataFrame:
         """Every entry made in a settlement period (payments and reversals)."""
         t = schema.entries
-        with self.engine.connect() as conn:
+        with self._connected() as conn:
             rows = conn.execute(select(t).where(t.c.period == period).order_by(t.c.entry_id))
             return _frame(rows, [c.name for c in t.columns])
 
@@ -292,7 +338,7 @@ class Ledger:
         the cash benefits paid to persons beside them (yuan): what `yibao ledger status` shows."""
         b, e = schema.batches, schema.entries
         paid = schema.FUNDS + CASH
-        with self.engine.connect() as conn:
+        with self._connected() as conn:
             batches = [dict(r._mapping) for r in conn.execute(select(b).order_by(b.c.seq))]
             claims = conn.execute(select(func.count()).select_from(schema.paid_claims)).scalar_one()
             sums = {key: conn.execute(select(e.c[key], *[func.coalesce(func.sum(e.c[f]), 0).label(f) for f in paid])

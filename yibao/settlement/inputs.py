@@ -28,6 +28,7 @@ import pandas as pd
 
 from yibao.errors import InputError
 from yibao.io import table_file, read_table
+from yibao.limits import SAFE_FEN
 from yibao.money import yuan_array_to_fen
 from yibao.outputs import check_listed, read_manifest
 
@@ -43,7 +44,7 @@ NEEDED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # table → (tex
     "rejects": (("table", "file", "row", "column", "key", "reason"), ()),
 }
 SOURCE_COLUMNS = ("mdtrt_id", "kind", "institution_id", "settlement_mode", "discharge_date")
-PERIOD = re.compile(r"(\d{4})-(\d{2})")
+PERIOD = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 
 @dataclass(frozen=True)
@@ -123,14 +124,19 @@ def result_scored(result: Any, institutions: Path | pd.DataFrame | None = None) 
 
 def _scored(tables: Mapping[str, tuple[pd.DataFrame, str]],
             institutions: Path | pd.DataFrame | None, origin: Source | None = None) -> Scored:
-    frames = {name: read_columns(frame, source, *NEEDED[name]) for name, (frame, source) in tables.items()}
+    frames = {name: read_columns(frame, source, *NEEDED[name], unsigned=True)
+              for name, (frame, source) in tables.items()}
+    _check_claim_ids(frames["claims"]["mdtrt_id"], tables["claims"][1])
     return Scored(frames["claims"], frames["lines"], frames["violations"], frames["rejects"],
                   _names(institutions), _sources(frames["rejects"]), origin)
 
 
-def read_columns(frame: pd.DataFrame, source: str, text: tuple[str, ...], money: tuple[str, ...] = ()) -> pd.DataFrame:
+def read_columns(frame: pd.DataFrame, source: str, text: tuple[str, ...], money: tuple[str, ...] = (),
+                 unsigned: bool = False) -> pd.DataFrame:
     """The `text` columns as str ("" for empty) and the `money` columns (yuan) as
-    `<column>_fen`; a missing column or an amount that is not a number is an `InputError`."""
+    `<column>_fen`; a missing column or an amount that is not a number is an `InputError`, and
+    so is a column whose amounts add up past what the fen arithmetic holds (`SAFE_FEN`: far
+    beyond a province's month), or, `unsigned`, a negative amount (the score output has none)."""
     missing = [c for c in text + money if c not in frame.columns]
     if missing:
         raise InputError(f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
@@ -138,12 +144,32 @@ def read_columns(frame: pd.DataFrame, source: str, text: tuple[str, ...], money:
     out = pd.DataFrame({c: _text(frame[c]) for c in text})
     for column in money:
         values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64)
-        bad = np.flatnonzero(~np.isfinite(values))
-        if len(bad):
-            raise InputError(f"{frame[column].iat[bad[0]]!r} is not an amount in yuan", file=source,
-                             row=int(bad[0]) + 2, column=column)
+        for bad, why in ((~np.isfinite(values), "is not an amount in yuan"),
+                         (unsigned & (values < 0), "is negative: an amount of the score output is not"),
+                         (np.abs(values) > SAFE_FEN / 100, f"is beyond {SAFE_FEN / 100:,.0f} yuan")):
+            if bad.any():
+                cell = frame[column].iat[bad.argmax()]
+                raise InputError(f"{repr(cell) if isinstance(cell, str) else cell} {why}", file=source,
+                                 row=int(bad.argmax()) + 2, column=column)
+        if np.abs(values).sum() > SAFE_FEN / 100:
+            raise InputError(f"the amounts add up beyond {SAFE_FEN / 100:,.0f} yuan, more than the fen "
+                             f"arithmetic holds", file=source, column=column)
         out[column + "_fen"] = yuan_array_to_fen(values)
     return out
+
+
+def _check_claim_ids(ids: pd.Series, source: str) -> None:
+    """Settlement keys every table on the claim id: each scored claim has one, once."""
+    empty = (ids == "").to_numpy(dtype=bool)
+    if empty.any():
+        raise InputError("a claim without its mdtrt_id", file=source, row=int(empty.argmax()) + 2,
+                         column="mdtrt_id")
+    twice = ids.duplicated().to_numpy(dtype=bool)
+    if twice.any():
+        at = int(twice.argmax())
+        first = int((ids == ids.iat[at]).to_numpy(dtype=bool).argmax())
+        raise InputError(f"claim {ids.iat[at]} is in rows {first + 2} and {at + 2}: a claim is scored once",
+                         file=source, row=at + 2, column="mdtrt_id")
 
 
 def _text(values: pd.Series) -> pd.Series:
@@ -182,7 +208,11 @@ def _names(institutions: Path | pd.DataFrame | None) -> pd.DataFrame:
         raise InputError("missing column institution_id", file=source, column="institution_id")
     ids = _text(institutions["institution_id"])
     names = _text(institutions["name"]) if "name" in institutions.columns else ids
-    out = pd.DataFrame({"institution_id": ids, "name": np.where(names == "", ids, names)})
+    out = pd.DataFrame({"institution_id": ids, "name": np.where(names == "", ids, names)}).drop_duplicates()
+    # an id given two names (rows the scorer rejected as duplicates) is named by its id alone:
+    # neither name can be told to be its own
+    named_twice = out["institution_id"].duplicated(keep=False).to_numpy(dtype=bool)
+    out["name"] = np.where(named_twice, out["institution_id"], out["name"])
     return out.drop_duplicates("institution_id").sort_values("institution_id", kind="stable")
 
 

@@ -57,15 +57,17 @@ def total_row(frame: pd.DataFrame, columns: list[str]) -> tuple[str, list[int | 
 
 def safe_names(ids: list[str], limit: int) -> list[str]:
     """Per id a distinct name of at most `limit` characters, usable as a file or sheet name:
-    other characters become "_", and a clash gets "~2", "~3", … (same ids → same names)."""
+    other characters become "_", and a clash gets "~2", "~3", … (same ids → same names). Names
+    differing only in case clash too: Excel's sheet names, and the files of Windows and macOS,
+    are one name whatever the case."""
     names: list[str] = []
     taken: set[str] = set()
     for i in ids:
         base = (UNSAFE.sub("_", i) or "_")[:limit]
         name, n = base, 1
-        while name in taken:
+        while name.casefold() in taken:
             n += 1
             name = base[:limit - len(f"~{n}")] + f"~{n}"
-        taken.add(name)
+        taken.add(name.casefold())
         names.append(name)
     return names

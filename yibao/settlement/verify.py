@@ -224,6 +224,14 @@ def _check_source(manifest: Mapping[str, Any], t: dict[str, pd.DataFrame], repor
     source = manifest.get("scored")
     if not source:
         return  # settled from a `Result` in memory: there is no folder to compare with
+    if not isinstance(source, dict) or not all(isinstance(source.get(k), str) for k in ("folder", "manifest_sha256")):
+        report.lines.append("manifest: 'scored' is not the score folder's path and manifest sha256")
+        return
+    try:
+        period = parse_period(str(manifest.get("period", "")))
+    except InputError:
+        report.lines.append(f"manifest: period {manifest.get('period')!r} is not a month YYYY-MM")
+        return
     folder = Path(source["folder"])
     try:
         scored = read_scored(folder)
@@ -234,7 +242,7 @@ def _check_source(manifest: Mapping[str, Any], t: dict[str, pd.DataFrame], repor
     if scored.origin.manifest_sha256 != source["manifest_sha256"]:
         report.lines.append(f"scored folder {folder}: rewritten since this settlement (its manifest differs)")
         return
-    again = settle_scored(scored, parse_period(str(manifest.get("period", ""))), _reversals(t["claims"])).tables()
+    again = settle_scored(scored, period, _reversals(t["claims"])).tables()
     for name, (key, money, text) in AGAINST_SCORED.items():
         expected = read_columns(again[name], f"<{name}>", *LAYOUT[name]).set_index(key)
         written = t[name].set_index(key)

@@ -12,6 +12,7 @@ settlement (fixed document date; XlsxWriter fixes the zip member times itself).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from pathlib import Path
 from typing import Any, Iterable
@@ -59,12 +60,14 @@ class _Sheet:
 
     def append(self, cells: Iterable[tuple[Any, str]], emphasis: str = "") -> None:
         """One row of (value, column) cells; empty values (None, "", NaN) leave the cell empty,
-        and an ISO day in a date column becomes a date cell."""
+        and an ISO day in a date column becomes a date cell (any other text stays text: a claim
+        withheld for its unreadable date is listed with it)."""
         for col, (value, column) in enumerate(cells):
             if value is None or value == "" or (isinstance(value, float) and value != value):
                 continue
             if isinstance(value, str) and kind_of(column) == "date":
-                value = dt.date.fromisoformat(value)
+                with contextlib.suppress(ValueError):
+                    value = dt.date.fromisoformat(value)
             self.ws.write(self.row, col, value, self._format(column, emphasis))
         self.row += 1
 

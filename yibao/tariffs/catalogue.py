@@ -27,6 +27,7 @@ import pandas as pd
 
 from yibao.errors import InputError
 from yibao.money import ratio_to_bp, yuan_to_fen
+from yibao.tariffs.model import MAX_TARIFF_YUAN
 
 COLUMNS = ["code", "name", "kind", "level", "selfpay_prop", "price_cap", "gender", "age_from",
            "age_below", "min_level", "inpatient_only", "max_per_day", "indications",
@@ -102,17 +103,19 @@ def parse_catalogue(df: pd.DataFrame, path: Path) -> pd.DataFrame:
             raise ValueError("ratio outside [0, 1]")
         return bp
 
-    def nonneg_int(v: str) -> int:
-        n = int(v)
+    def bounded(n: int, bound: int, shown: str) -> int:
+        """A whole number no real item nears the bound of (it keeps a typo out of int64)."""
         if n < 0:
             raise ValueError("must not be negative")
+        if n > bound:
+            raise ValueError(f"above {shown}")
         return n
 
+    def nonneg_int(v: str) -> int:
+        return bounded(int(v), 10**9, f"{10**9:,}")
+
     def price(v: str) -> int:
-        fen = yuan_to_fen(v)
-        if fen < 0:
-            raise ValueError("must not be negative")
-        return fen
+        return bounded(yuan_to_fen(v), yuan_to_fen(MAX_TARIFF_YUAN), f"{MAX_TARIFF_YUAN:,} yuan")
 
     def level(v: str) -> int:
         n = int(v)

@@ -40,12 +40,15 @@ CATALOGUE = "catalogue["
 
 
 def _select(items: list[Any], selector: str, path: str) -> int:
-    if selector.strip().lstrip("-").isdigit():
+    if selector.strip().lstrip("-").isdecimal():
         i = int(selector)
         if not -len(items) <= i < len(items):
             raise InputError(f"--set {path}: index {i} is outside the list of {len(items)}")
         return i % len(items)
-    wanted = dict(part.split("=", 1) for part in selector.split(",") if "=" in part)
+    parts = selector.split(",")
+    if not all("=" in part for part in parts):
+        raise InputError(f"--set {path}: [{selector}] is neither a position (0, 1, -1) nor field=value pairs")
+    wanted = dict(part.split("=", 1) for part in parts)
     hits = [i for i, item in enumerate(items)
             if isinstance(item, dict) and all(_text(item.get(k)) == v for k, v in wanted.items())]
     if len(hits) > 1:  # `tariffs show` leaves empty lists and IMPLIED values out of a selector
@@ -62,15 +65,33 @@ def _text(value: Any) -> str:
     return "+".join(sorted(map(str, value))) if isinstance(value, list) else str(value)
 
 
+def _segments(path: str) -> list[str]:
+    """A path's names, each one: an empty one (`a..b`, a trailing dot, `.`) is a slip, not
+    a path to read past."""
+    segments = _SEGMENTS.findall(path)
+    if not segments or ".".join(segments) != path:
+        raise InputError(f"--set {path}: a path is names joined by single dots, e.g. inpatient.annual_cap")
+    return segments
+
+
+def _value(path: str, text: str) -> Any:
+    """An edit's value as YAML reads it (a number, a date, a list, a mapping)."""
+    try:
+        return yaml.safe_load(text)
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:  # ValueError: a date such as 2025-02-30
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InputError(f"--set {path}: the value is not YAML ({problem.splitlines()[0]})") from None
+
+
 def _set(data: dict[str, Any], path: str, value: Any) -> None:
     node: Any = data
-    segments = _SEGMENTS.findall(path)
+    segments = _segments(path)
     for depth, segment in enumerate(segments):
         m = _SEGMENT.match(segment)
         if not m:
             raise InputError(f"--set {path}: cannot read '{segment}'")
         name, sel = m["name"], m["sel"]
-        key: Any = int(name) if isinstance(node, dict) and name.isdigit() and int(name) in node else name
+        key: Any = int(name) if isinstance(node, dict) and name.isdecimal() and int(name) in node else name
         if not isinstance(node, dict) or key not in node:
             raise InputError(f"--set {path}: no parameter '{'.'.join(segments[:depth + 1])}'")
         last = depth == len(segments) - 1
@@ -111,18 +132,22 @@ def apply_edits(lt: LoadedTariff, edits: list[str]) -> LoadedTariff:
     data = lt.tariff.model_dump(mode="json")
     text: pd.DataFrame | None = None
     rows: list[dict[str, str]] = []
+    paths: set[str] = set()
     for edit in edits:
         m = _EDIT.match(edit)
         if not m:
             raise InputError(f"--set {edit}: expected PATH=VALUE")
         path = m["path"].strip()
+        if path in paths:
+            raise InputError(f"--set {path}: given twice; give each parameter one value")
+        paths.add(path)
         if not path.startswith(CATALOGUE):
-            _set(data, path, yaml.safe_load(m["value"]))
+            _set(data, path, _value(path, m["value"]))
             continue
         if text is None:
             text = read_catalogue_text(lt.catalogue_file)
             rows = text.to_dict("records")
-        if len(_SEGMENTS.findall(path)) != 2:
+        if len(_segments(path)) != 2:
             raise InputError(f"--set {path}: a catalogue edit names one column of one item")
         _set({"catalogue": rows}, path, _cell(m["value"]))
     data["version"] = f"{lt.tariff.version}+edited"
