@@ -275,12 +275,3 @@ def test_an_edit_that_cannot_be_read_is_refused_with_its_path(edit: str, message
 
     with pytest.raises(InputError, match=message):
         apply_edits(resolve("sample-county@2025"), [edit])
-
-
-def test_one_parameter_edited_twice_is_refused() -> None:
-    """Which of the two values did the policy office mean? The last one won, without a word."""
-    from yibao.tariffs.edit import apply_edits
-    from yibao.tariffs.registry import resolve
-
-    with pytest.raises(InputError, match=r"--set chronic\.deductible: given twice"):
-        apply_edits(resolve("sample-county@2025"), ["chronic.deductible=100", "chronic.deductible=200"])

@@ -132,15 +132,11 @@ def apply_edits(lt: LoadedTariff, edits: list[str]) -> LoadedTariff:
     data = lt.tariff.model_dump(mode="json")
     text: pd.DataFrame | None = None
     rows: list[dict[str, str]] = []
-    paths: set[str] = set()
     for edit in edits:
         m = _EDIT.match(edit)
         if not m:
             raise InputError(f"--set {edit}: expected PATH=VALUE")
         path = m["path"].strip()
-        if path in paths:
-            raise InputError(f"--set {path}: given twice; give each parameter one value")
-        paths.add(path)
         if not path.startswith(CATALOGUE):
             _set(data, path, _value(path, m["value"]))
             continue
