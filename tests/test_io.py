@@ -646,3 +646,77 @@ def test_a_short_row_neither_utf8_nor_gb18030_is_one_line_without_a_traceback(tm
                           timeout=60)
     assert done.stderr == (f"{folder / 'claims.csv'}: cannot read: the text is neither UTF-8 nor GB18030 "
                            f"(save it as UTF-8)\n")
+
+
+# --- tables a job builds in memory (yibao.score(mapping)) ---------------------------------------
+
+@pytest.fixture(scope="module")
+def month() -> dict[str, pd.DataFrame]:
+    from yibao.synth import generate
+
+    return generate(300, 7, 2025, None)
+
+
+def _claims_read(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    batch, rejects = load_batch(tables)
+    assert rejects.empty, rejects
+    return batch.claims
+
+
+@pytest.mark.parametrize("edit, message", [
+    # scored as an empty table: every line lost without a reject, claims approved at 0 yuan
+    (lambda t: {k: v for k, v in t.items() if k != "lines"}, "no lines table among the tables given"),
+    (lambda t: {("Lines" if k == "lines" else k): v for k, v in t.items()}, "unknown table 'Lines': the tables are"),
+    (lambda t: t["claims"], "not a DataFrame"),  # an empty result
+    (lambda t: t | {"lines": t["lines"].to_dict("list")}, "table lines: a pandas DataFrame, not a dict"),
+])
+def test_a_mapping_without_its_tables_is_refused(month: dict[str, pd.DataFrame], edit, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        load_batch(edit(month))
+
+
+def test_tables_in_arrow_dtypes_read_as_their_files_do(month: dict[str, pd.DataFrame]) -> None:
+    """`pd.read_parquet(..., dtype_backend="pyarrow")`: a date32[pyarrow] column raised
+    NotImplementedError (no `.dt.tz`)."""
+    arrow = {name: pa.Table.from_pandas(frame, preserve_index=False).to_pandas(types_mapper=pd.ArrowDtype)
+             for name, frame in month.items()}
+    assert isinstance(arrow["claims"]["admit_date"].dtype, pd.ArrowDtype)
+    arrow["claims"]["admit_date"] = arrow["claims"]["admit_date"].astype(pd.ArrowDtype(pa.date32()))
+    pd.testing.assert_frame_equal(_claims_read(arrow), _claims_read(month))
+
+
+def test_moments_with_a_zone_are_the_days_they_are_in_china(month: dict[str, pd.DataFrame]) -> None:
+    """A database driver's UTC timestamps of Beijing midnights (16:00 the day before) were read as
+    the day before: a claim of 1 January fell under the year before's tariff."""
+    claims = month["claims"].copy()
+    for column in ("admit_date", "discharge_date", "submitted_date"):
+        claims[column] = claims[column].dt.tz_localize("Asia/Shanghai").dt.tz_convert("UTC")
+    assert (claims["admit_date"].dropna().dt.hour == 16).all()
+    pd.testing.assert_frame_equal(_claims_read(month | {"claims": claims}), _claims_read(month))
+
+
+def test_float32_amounts_are_their_decimals(month: dict[str, pd.DataFrame]) -> None:
+    """81.62 in float32 is 81.62000274658203 widened: every such price was rejected as having
+    more than two decimals."""
+    lines = month["lines"].assign(pric=month["lines"]["pric"].astype(np.float32))
+    assert (lines["pric"].to_numpy(dtype=np.float64) != month["lines"]["pric"].to_numpy()).any()
+    batch, rejects = load_batch(month | {"lines": lines})
+    assert rejects.empty
+    assert (batch.lines["pric"].to_numpy() == load_batch(month)[0].lines["pric"].to_numpy()).all()
+
+
+def test_a_set_of_materials_reads_as_its_items(month: dict[str, pd.DataFrame]) -> None:
+    """A set was one unknown code ("{'invoice', ...}"): the claim waited for every material."""
+    claims = month["claims"].assign(materials=[set(m.split(";")) - {""} for m in month["claims"]["materials"]])
+    read = _claims_read(month | {"claims": claims})["materials"]
+    expected = [";".join(sorted(m.split(";"))) if m else "" for m in _claims_read(month)["materials"]]
+    assert read.tolist() == expected
+
+
+def test_a_lone_surrogate_in_a_cell_is_shown_not_raised(month: dict[str, pd.DataFrame]) -> None:
+    """Text decoded with errors="surrogateescape" keeps bytes that are no text as lone surrogates:
+    UnicodeEncodeError from Arrow, a traceback."""
+    lines = month["lines"].astype({"med_list_codg": object})
+    lines.loc[0, "med_list_codg"] = "J18.9\udcff"
+    batch, rejects = load_batch(month | {"lines": lines})
+    assert "J18.9?" in set(batch.lines["med_list_codg"]) | set(rejects["key"])

@@ -194,8 +194,12 @@ def test_dask_local_cluster_equals_the_whole_batch(broken_groups: Path, tmp_path
     (["--partitions", "2", "--period", "2025-01"], "give it with --ledger"),
     (["--engine", "dask", "--format", "csv"], "write Parquet parts"),
     (["--scheduler", "tcp://127.0.0.1:8786"], "give it with --engine dask"),
-    (["--partitions", "0"], "at least 1, or auto"),
-    (["--partitions", "²"], "at least 1, or auto"),  # a digit to str.isdigit, no number to int()
+    (["--partitions", "0"], "from 1 to 10,000, or auto"),
+    (["--partitions", "²"], "from 1 to 10,000, or auto"),  # a digit to str.isdigit, no number to int()
+    (["--partitions", "9" * 23], "from 1 to 10,000, or auto"),  # was an OverflowError in the split
+    (["--engine", "dask", "--scheduler", "garbage"], "cannot reach the Dask scheduler garbage: missing port number"),
+    (["--engine", "dask", "--scheduler", "http://127.0.0.1:1"], "unknown address scheme 'http'"),
+    (["--engine", "dask", "--scheduler", ""], "--scheduler is empty"),  # was a cluster on this machine
 ])
 def test_partitioned_cli_refuses_what_it_cannot_do(clean: Path, tmp_path: Path, extra: list[str], says: str) -> None:
     """Refused in one line with exit 2, through the entry point a user runs, before any work."""
@@ -301,3 +305,21 @@ def test_a_gb18030_csv_and_a_ragged_row_far_into_the_file(clean: Path, tmp_path:
     with pytest.raises(InputError) as parts:
         score_partitioned(folder, tmp_path / "out", 2)
     assert str(parts.value) == str(wholly.value) and f"line {len(text) - 2}" in str(parts.value)
+
+
+def test_a_scheduler_address_that_never_answers_is_given_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A peer that takes the connection and says nothing (a dashboard's port, a web server) held
+    `--engine dask` forever: distributed's connect timeout does not cover its handshake."""
+    import socket
+
+    import yibao.cluster
+    from yibao.cluster import DaskRunner
+    from yibao.errors import InputError
+
+    monkeypatch.setattr(yibao.cluster, "CONNECT_SECONDS", 3)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # connections queue, nothing answers
+        address = f"tcp://127.0.0.1:{silent.getsockname()[1]}"
+        with pytest.raises(InputError, match=f"the Dask scheduler {address} did not answer in 3 s"):
+            DaskRunner(address).__enter__()

@@ -187,3 +187,24 @@ def _score_on_path(tables: dict[str, pd.DataFrame], search_path: Path) -> tuple[
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("YIBAO_TARIFF_PATH", str(search_path))
         return _score(tables)
+
+
+@pytest.mark.parametrize("specs, message", [
+    (["sample-county", "nope"], r"unknown tariff 'nope' \(known: "),
+    (["sample-county", "sample-county@1999"], "tariff 'sample-county' has no version '1999'"),
+])
+def test_a_tariff_of_another_region_that_is_not_there_is_refused(specs: list[str], message: str) -> None:
+    """Accepted, it served no claim of this batch, and would have refused the claims of its region
+    only once they came, one by one."""
+    from yibao.pipeline import tariff_set
+
+    with pytest.raises(InputError, match=message):
+        tariff_set(specs)
+
+
+def test_a_period_without_a_ledger_is_refused(tables: dict[str, pd.DataFrame]) -> None:
+    """The command line refuses it; the library ignored it without a word."""
+    import yibao
+
+    with pytest.raises(InputError, match="period places a batch in the ledger"):
+        yibao.score(tables, period="2025-13")

@@ -435,3 +435,13 @@ def test_an_institution_given_two_names_is_named_by_its_id(tmp_path, result, sou
     table.write_text(INSTITUTIONS + "H2,另一个名字,hospital,1,false,true,active\n", encoding="utf-8")
     named = settle(result, period="2025-05", institutions=table).statements.set_index("institution_id")["name"]
     assert named.to_dict() == {"H1": "县人民医院", "H2": "H2"}
+
+
+def test_a_claim_scored_under_no_tariff_is_listed_at_zero(result):
+    """A re-sent claim the ledger refused as DUPLICATE_CLAIM is scored under no tariff version
+    (tariff ""): its month was refused whole ("unknown tariff ''")."""
+    claims = result.claims.assign(tariff=np.where(result.claims["mdtrt_id"] == "C105", "", result.claims["tariff"]))
+    settlement = settle(with_claims(result, claims), period="2025-05")
+    line = settlement.claims.set_index("mdtrt_id").loc["C105"]
+    assert line["status"] == "settled" and line["declared"] == line["audited"] == 0
+    assert settlement.statements["paid"].tolist() == [1565.32, 85.59]  # as in test_api_and_command_line

@@ -54,6 +54,8 @@ def score(tables_or_folder: Tables, tariff: TariffSpec | Path | Sequence[str | P
     `Result.trace`, every step of every claim's amounts (docs/trace.md)."""
     if ledger is not None and accumulators is not None:
         raise InputError("the ledger holds the accumulators: give either a ledger or accumulators")
+    if period is not None and ledger is None:  # else ignored without a word, as the command line refuses it
+        raise InputError("period places a batch in the ledger: give it with ledger")
     spec, regions = _tariffs(tariff)
     if ledger is not None:
         from yibao.ledger.scoring import check_ledger_tariff

@@ -17,10 +17,42 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from typing import Any, Callable, Sequence
 
 from yibao.errors import InputError
 from yibao.partition import Runner
+
+CONNECT_SECONDS = 60
+"""How long the client waits for the scheduler at `--scheduler` to answer as one. A peer that
+takes the connection and never answers (the dashboard's port, a web server) held the run
+forever: distributed's own connect timeout (30 s) does not cover its handshake."""
+
+
+def _client(address: str) -> Any:
+    """A client of the scheduler at `address`, made on a thread of its own so that a peer that
+    never answers is given up after `CONNECT_SECONDS`; any failure is one line."""
+    from distributed import Client
+
+    made: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            made["client"] = Client(address)
+        except BaseException as exc:  # ValueError, TypeError, even MemoryError (a proxy's reply read as a frame)
+            made["error"] = exc
+
+    thread = threading.Thread(target=connect, name="yibao-dask-connect", daemon=True)
+    thread.start()
+    thread.join(CONNECT_SECONDS)
+    if thread.is_alive():
+        raise InputError(f"the Dask scheduler {address} did not answer in {CONNECT_SECONDS} s: give a scheduler's "
+                         f"address (tcp://HOST:8786), not its dashboard's")
+    if "error" in made:
+        exc = made["error"]
+        raise InputError(f"cannot reach the Dask scheduler {address}: "
+                         f"{(str(exc).splitlines() or [type(exc).__name__])[0]}")
+    return made["client"]
 
 
 class DaskRunner(Runner):
@@ -40,11 +72,9 @@ class DaskRunner(Runner):
         if self.scheduler is None:
             self.cluster = LocalCluster(n_workers=self.local_workers or os.cpu_count() or 1, threads_per_worker=1,
                                         processes=True, host="127.0.0.1", dashboard_address=None)
-        try:
-            self.client = Client(self.scheduler or self.cluster)
-        except (OSError, TimeoutError) as exc:
-            self.__exit__()
-            raise InputError(f"cannot reach the Dask scheduler {self.scheduler}: {str(exc).splitlines()[0]}") from None
+            self.client = Client(self.cluster)
+        else:
+            self.client = _client(self.scheduler.strip())
         self.workers = max(1, sum(w.get("nthreads", 1) for w in self.client.scheduler_info()["workers"].values()))
         return self
 

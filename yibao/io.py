@@ -76,6 +76,9 @@ NOT_A_DATE = "not a date (YYYY-MM-DD, YYYY/M/D or YYYYMMDD)"
 # does not parse); a Parquet date or timestamp may hold any year, and one beyond is a bad cell
 DAYS = (np.datetime64("1677-09-22"), np.datetime64("2262-04-11"))
 OUTSIDE_DAYS = f"not a date from {DAYS[0]} to {DAYS[-1]}"
+DAY_ZONE = "Asia/Shanghai"
+"""A date column holding moments with a zone (a database driver's UTC timestamps) is read as the
+days they are in China: 2025-04-30T16:00Z is 2025-05-01, not 2025-04-30."""
 EXCEL_EPOCH = dt.date(1899, 12, 30)  # day 0 of Excel's serial dates (right from 1900-03-01 on)
 LAST_SERIAL = 2_958_465  # 9999-12-31; a larger number in a date column is no serial date
 # Cells of these columns identify a person (or name someone): a reason names their row and
@@ -162,8 +165,7 @@ def load_batch(source: str | Path | Mapping[str, pd.DataFrame],
     rejects its person and their claims as a bad row of any other person table does: scoring
     that person from zero would pay their deductible a second time.
     """
-    raw, sources = _read_folder(Path(source)) if isinstance(source, (str, Path)) else (
-        dict(source), {name: f"<{name}>" for name in source})
+    raw, sources = _read_folder(Path(source)) if isinstance(source, (str, Path)) else _mapping(source)
     if accumulators is not None:
         if "accumulators" in raw:
             raise InputError("the batch has an accumulators table and accumulators were given "
@@ -172,6 +174,49 @@ def load_batch(source: str | Path | Mapping[str, pd.DataFrame],
         raw["accumulators"] = read_table(accumulators, "accumulators") if is_file else accumulators
         sources["accumulators"] = str(accumulators) if is_file else "<accumulators>"
     return normalize(raw, sources)
+
+
+MAPPING_REQUIRED = ("persons", "institutions", "claims", "lines")
+"""The tables a mapping must hold; a table of statuses, certifications or filings left out of
+one is a table without rows (in a folder every table of INPUT_TABLES has its file)."""
+
+
+def _mapping(source: object) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """The tables of a mapping of table name → DataFrame, as a job builds them in memory. A table
+    missing, misnamed (`Lines`) or not a DataFrame would be scored as empty: its claims or lines
+    lost without a reject, claims paid on no lines."""
+    if not isinstance(source, Mapping):
+        raise InputError(f"the tables are a folder, an .xlsx workbook or a mapping of table name → "
+                         f"DataFrame, not a {type(source).__name__}")
+    known = INPUT_TABLES + OPTIONAL_TABLES
+    unknown = sorted(str(name) for name in source if name not in known)
+    if unknown:
+        raise InputError(f"unknown table {unknown[0]!r}: the tables are {', '.join(known)}")
+    missing = [name for name in MAPPING_REQUIRED if name not in source]
+    if missing:
+        raise InputError(f"no {missing[0]} table among the tables given ({', '.join(map(str, source)) or 'none'})")
+    odd = [name for name, frame in source.items() if not isinstance(frame, pd.DataFrame)]
+    if odd:
+        raise InputError(f"table {odd[0]}: a pandas DataFrame, not a {type(source[odd[0]]).__name__}")
+    return {name: _arrow_columns_as_read(frame) for name, frame in source.items()}, \
+        {name: f"<{name}>" for name in source}
+
+
+def _arrow_columns_as_read(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame whose columns are in pandas' Arrow dtypes (`dtype_backend="pyarrow"`) other than
+    text, with those columns as a Parquet file's are read (`_arrow_frame`): dates as datetime64,
+    decimals as floats, lists joined. A `date32[pyarrow]` column had no `.dt.tz`."""
+    arrow = [i for i, dtype in enumerate(frame.dtypes)
+             if isinstance(dtype, pd.ArrowDtype) and not pa.types.is_string(dtype.pyarrow_dtype)
+             and not pa.types.is_large_string(dtype.pyarrow_dtype)]
+    if not arrow:
+        return frame
+    read = _arrow_frame(pa.Table.from_arrays([pa.array(frame.iloc[:, i].array) for i in arrow],
+                                             names=[str(frame.columns[i]) for i in arrow]))
+    out = frame.copy(deep=False)
+    for j, i in enumerate(arrow):
+        out.isetitem(i, read.iloc[:, j].set_axis(frame.index))
+    return out
 
 
 def _read_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
@@ -652,6 +697,8 @@ def _cell_text(value: Any) -> str:
         return ""
     if isinstance(value, (bool, np.bool_)):
         return "true" if value else "false"
+    if isinstance(value, (set, frozenset)):  # no order of its own: sorted, so equal sets read equal
+        return LIST_SEP.join(sorted(_cell_text(v) for v in value))
     if isinstance(value, (list, tuple, np.ndarray)):
         return LIST_SEP.join(_cell_text(v) for v in value)
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
@@ -670,10 +717,14 @@ def _text(cells: pd.Series) -> pd.Series:
     if isinstance(cells.dtype, pd.StringDtype):
         text = cells.fillna("") if cells.hasnans else cells
     elif cells.dtype == object and pd.api.types.infer_dtype(cells, skipna=True) in ("string", "empty"):
-        text = cells.astype("str")
+        text = cells
     else:  # numbers, booleans, dates or mixed Python objects in a text column: rare and small
         text = cells.map(_cell_text)
-    text = text.astype("str")
+    try:
+        text = text.astype("str")
+    except UnicodeEncodeError:  # a lone surrogate (text decoded with errors="surrogateescape"): shown as "?"
+        text = text.map(lambda v: v.encode("utf-8", "replace").decode("utf-8") if isinstance(v, str) else v)
+        text = text.astype("str")
     text = text.fillna("") if text.hasnans else text
     if _unpadded(text):  # codes and ids, nearly always: nothing to strip, and no stripped copy made
         return text
@@ -760,8 +811,8 @@ def _is_number(cells: pd.Series) -> bool:
 
 def _to_date(cells: pd.Series) -> tuple[pd.Series, Problems]:
     if pd.api.types.is_datetime64_any_dtype(cells.dtype):
-        if getattr(cells.dt, "tz", None) is not None:
-            cells = cells.dt.tz_localize(None)
+        if getattr(cells.dt, "tz", None) is not None:  # a moment: the day it is where the claims are
+            cells = cells.dt.tz_convert(DAY_ZONE).dt.tz_localize(None)
         outside = _outside_days(cells)
         if outside is not None:
             cells = cells.mask(outside)
@@ -786,6 +837,9 @@ def _outside_days(moments: pd.Series) -> np.ndarray | None:
 
 def _to_float(cells: pd.Series) -> tuple[pd.Series, Problems]:
     if _is_number(cells):
+        if cells.dtype in (np.float32, pd.Float32Dtype()):  # its shortest decimal, not its binary value
+            floats = cells.to_numpy(dtype=np.float32, na_value=np.nan)  # widened: 81.62 → 81.62000274658203
+            return pd.Series(floats.astype(str).astype(np.float64), index=cells.index), []
         return cells.astype(np.float64), []
     values, bad = _by_distinct(_text(cells), _parse_numbers)
     return pd.Series(values, index=cells.index, dtype=np.float64), [(bad, "not a number")]

@@ -105,8 +105,13 @@ def spec_id(spec: TariffSpec) -> str:
 def tariff_set(specs: Sequence[str | Path]) -> tuple[TariffSpec, dict[str, TariffSpec]]:
     """Users' tariff specs (ids, `ID@VERSION`, folders: `--tariff` given several times) as the
     batch's default tariff, the first, and the tariffs of other regions by id. One region
-    given twice is refused: which of the two would score its claims?"""
+    given twice is refused: which of the two would score its claims? So is an id or version not
+    on the search path, even of a region no claim of the batch is from (its claims would come)."""
     resolved = [registry.tariff_spec(s) for s in specs]
+    for spec in resolved:
+        if isinstance(spec, str):
+            tariff_id, _, version = spec.partition("@")
+            registry.load_version(tariff_id, version) if version else registry.version_files(tariff_id)
     ids = [spec_id(r) for r in resolved]
     twice = sorted({i for i in ids if ids.count(i) > 1})
     if twice:

@@ -21,6 +21,7 @@ FORMATS = ("parquet", "csv", "xlsx")
 Format = choices("Format", FORMATS)
 Engine = choices("Engine", ("local", "dask"))
 DASK_PARTITIONS = 8  # --engine dask without --partitions: enough tasks to keep a few workers busy
+MAX_PARTITIONS = 10_000  # a province's 500M lines in parts of 50,000; a split keeps a file open per partition
 log = logging.getLogger(__name__)
 
 
@@ -140,16 +141,19 @@ def _partitioned(input: Path, out: Path, partitions: Optional[str], engine: str,
 
     if scheduler is not None and engine != "dask":
         raise InputError("--scheduler is the address of a Dask scheduler: give it with --engine dask")
+    if scheduler is not None and not scheduler.strip():
+        raise InputError("--scheduler is empty: give the scheduler's address, tcp://HOST:8786 (or leave the option "
+                         "out for a cluster on this machine)")
     if fmt != "parquet":
         raise InputError(f"--partitions and --engine dask write Parquet parts: --format {fmt} is not possible")
     if partitions is None:
         count = DASK_PARTITIONS
     elif partitions == "auto":
         count = auto_partitions(input)
-    elif partitions.isdecimal() and int(partitions) >= 1:
+    elif partitions.isdecimal() and 1 <= int(partitions) <= MAX_PARTITIONS:
         count = int(partitions)
     else:
-        raise InputError(f"--partitions {partitions}: give a whole number of at least 1, or auto")
+        raise InputError(f"--partitions {partitions}: give a whole number from 1 to {MAX_PARTITIONS:,}, or auto")
     if engine == "dask":
         from yibao.cluster import DaskRunner
 

@@ -82,9 +82,10 @@ class TariffTerms:
     @staticmethod
     def of(keys: list[str]) -> TariffTerms:
         """Edits of every version; the deposit ratio of the latest one (the version in force at
-        the end of the period), 0 when no claim was scored."""
+        the end of the period), 0 when no claim was scored. A claim scored under no version (a
+        re-sent claim the ledger refused as DUPLICATE_CLAIM: tariff "") brings none."""
         loaded = [registry.load_version(tariff_id, version).tariff
-                  for tariff_id, _, version in (k.partition("@") for k in sorted(set(keys)))]
+                  for tariff_id, _, version in (k.partition("@") for k in sorted(set(keys) - {""}))]
         versions = sorted(loaded, key=lambda t: (t.effective_from, t.key))
         edits = pd.DataFrame([(t.key, e.code, e.title, ratio_to_bp(e.penalty_rate))
                               for t in versions for e in t.audit.edits],
