@@ -111,7 +111,10 @@ def tariff_set(specs: Sequence[str | Path]) -> tuple[TariffSpec, dict[str, Tarif
     for spec in resolved:
         if isinstance(spec, str):
             tariff_id, _, version = spec.partition("@")
-            registry.load_version(tariff_id, version) if version else registry.version_files(tariff_id)
+            if version:
+                registry.load_version(tariff_id, version)
+            else:
+                registry.version_files(tariff_id)
     ids = [spec_id(r) for r in resolved]
     twice = sorted({i for i in ids if ids.count(i) > 1})
     if twice:
