@@ -20,7 +20,7 @@ import os
 import threading
 from typing import Any, Callable, Sequence
 
-from yibao.errors import InputError
+from yibao.errors import InputError, first_line
 from yibao.partition import Runner
 
 CONNECT_SECONDS = 60
@@ -49,9 +49,7 @@ def _client(address: str) -> Any:
         raise InputError(f"the Dask scheduler {address} did not answer in {CONNECT_SECONDS} s: give a scheduler's "
                          f"address (tcp://HOST:8786), not its dashboard's")
     if "error" in made:
-        exc = made["error"]
-        raise InputError(f"cannot reach the Dask scheduler {address}: "
-                         f"{(str(exc).splitlines() or [type(exc).__name__])[0]}")
+        raise InputError(f"cannot reach the Dask scheduler {address}: {first_line(made['error'])}")
     return made["client"]
 
 

@@ -12,3 +12,9 @@ class InputError(Exception):
                                       None if column is None else f"column {column}") if p)
         super().__init__(f"{where}: {message}" if where else message)
         self.file, self.row, self.column = file, row, column
+
+
+def first_line(exc: BaseException) -> str:
+    """What another library's exception says, as one line of an `InputError` (its type's name
+    when it says nothing)."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

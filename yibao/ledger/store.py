@@ -29,7 +29,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from yibao import __version__
 from yibao.calculator.scan import COUNTERS, MONTH_KEYS, parse_chronic
-from yibao.errors import InputError
+from yibao.errors import InputError, first_line
 from yibao.ledger import schema
 from yibao.ledger.schema import ACC, CASH, MONEY
 from yibao.money import fen_to_yuan, yuan_array_to_fen
@@ -163,8 +163,7 @@ class Commit:
 def _first_line(exc: BaseException) -> str:
     """A database error's own first line: SQLAlchemy's text adds the statement and its
     parameters (persons' numbers), which no message may show."""
-    orig = getattr(exc, "orig", None) or exc
-    return (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    return first_line(getattr(exc, "orig", None) or exc)
 
 
 def _check_sqlite_file(url: URL, create: bool) -> None:
