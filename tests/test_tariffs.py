@@ -268,6 +268,9 @@ def test_an_amount_beyond_any_tariff_is_refused_with_its_path() -> None:
     ("chronic.deductible.=5", "a path is names joined by single dots"),
     ("catalogue[code=S-NURSE1].price_cap=1e30", "price_cap: '1e30': above 1,000,000,000 yuan"),
     ("catalogue[code=S-NURSE1].age_from=99999999999999999999", "age_from: '99999999999999999999': above 1,000,000,000"),
+    # the id was renamed ("foo@2025+edited" in the claims and the trace); the version was overwritten
+    ("id=foo", "--set id: the id and version name the tariff"),
+    ("version=1999", "--set version: the id and version name the tariff"),
 ])
 def test_an_edit_that_cannot_be_read_is_refused_with_its_path(edit: str, message: str) -> None:
     from yibao.tariffs.edit import apply_edits

@@ -18,3 +18,9 @@ def first_line(exc: BaseException) -> str:
     """What another library's exception says, as one line of an `InputError` (its type's name
     when it says nothing)."""
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def kind(value: object) -> str:
+    """"an int", "a list": the type of a value given to the library, as a message names it."""
+    name = type(value).__name__
+    return f"{'an' if name[0].lower() in 'aeiou' else 'a'} {name}"

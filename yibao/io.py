@@ -43,7 +43,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from yibao.codes import dictionary_codes, join_text, take_rising, worded as _worded
-from yibao.errors import InputError
+from yibao.errors import InputError, kind
 from yibao.fields import DATES, MONEY
 from yibao.later import Later, made
 from yibao.limits import ENV_MAX_LINE, MAX_CNT, max_line_yuan
@@ -187,7 +187,7 @@ def _mapping(source: object) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
     lost without a reject, claims paid on no lines."""
     if not isinstance(source, Mapping):
         raise InputError(f"the tables are a folder, an .xlsx workbook or a mapping of table name → "
-                         f"DataFrame, not a {type(source).__name__}")
+                         f"DataFrame, not {kind(source)}")
     known = INPUT_TABLES + OPTIONAL_TABLES
     unknown = sorted(str(name) for name in source if name not in known)
     if unknown:
@@ -197,7 +197,7 @@ def _mapping(source: object) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
         raise InputError(f"no {missing[0]} table among the tables given ({', '.join(map(str, source)) or 'none'})")
     odd = [name for name, frame in source.items() if not isinstance(frame, pd.DataFrame)]
     if odd:
-        raise InputError(f"table {odd[0]}: a pandas DataFrame, not a {type(source[odd[0]]).__name__}")
+        raise InputError(f"table {odd[0]}: a pandas DataFrame, not {kind(source[odd[0]])}")
     return {name: _arrow_columns_as_read(frame) for name, frame in source.items()}, \
         {name: f"<{name}>" for name in source}
 

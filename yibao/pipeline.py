@@ -22,7 +22,7 @@ from yibao.beside import Beside
 from yibao.calculator.claims import AMOUNT_FIELDS, BENEFIT_FIELDS, calculate
 from yibao.calculator.dates import day_array
 from yibao.calendar import WorkCalendar, default_calendar
-from yibao.errors import InputError
+from yibao.errors import InputError, kind
 from yibao.explain import reason_columns, trace_output
 from yibao.io import Batch, row_group_rows
 from yibao.later import Later
@@ -92,6 +92,15 @@ def claim_regions(claims: pd.DataFrame, persons: pd.DataFrame | None = None) -> 
         theirs = np.where(pos >= 0, cells(persons)[np.maximum(pos, 0)], "")
         region = np.where(region == "", theirs, region)
     return region
+
+
+def loaded_spec(spec: object) -> TariffSpec:
+    """A spec the library was given that is not typed text (an id, a folder): one loaded version,
+    a list of them, or None; anything else is refused here rather than failing deep inside."""
+    if spec is None or isinstance(spec, LoadedTariff) or (
+            isinstance(spec, (list, tuple)) and spec and all(isinstance(lt, LoadedTariff) for lt in spec)):
+        return spec  # type: ignore[return-value]
+    raise InputError(f"a tariff is an id, ID@VERSION, a folder or loaded versions, not {kind(spec)}")
 
 
 def spec_id(spec: TariffSpec) -> str:

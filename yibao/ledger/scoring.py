@@ -254,7 +254,9 @@ def _duplicate_rows(claims: pd.DataFrame, dups: pd.DataFrame, like: pd.DataFrame
 def score_into(url: str | Path, batch: Batch, rejects: pd.DataFrame, tariff: str | LoadedTariff | None = None,
                period: str | None = None, trace: bool = False) -> tuple[Result, Outcome, Callable[[], None]]:
     """`score_with_ledger` on the ledger at `url` (a SQLite path or a SQLAlchemy URL), and the
-    function that commits the batch to it in one transaction (nothing, when it was already)."""
+    function that commits the batch to it in one transaction (nothing, when it was already). A
+    period that is not a month is refused before a ledger is made at `url`."""
+    period = None if period is None else parse_period(period).text
     ledger = Ledger(url, create=True)
     try:
         result, outcome, pending = score_with_ledger(ledger, batch, rejects, tariff, period, trace)

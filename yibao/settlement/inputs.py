@@ -26,7 +26,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from yibao.errors import InputError
+from yibao.errors import InputError, kind
 from yibao.io import table_file, read_table
 from yibao.limits import SAFE_FEN
 from yibao.money import yuan_array_to_fen
@@ -61,6 +61,8 @@ class Period:
 
 def parse_period(text: str) -> Period:
     """`YYYY-MM` → the month; anything else is an `InputError`."""
+    if not isinstance(text, str):
+        raise InputError(f"the period is a month as text, YYYY-MM, e.g. '2025-05', not {kind(text)}")
     m = PERIOD.fullmatch(text.strip())
     if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1900:
         raise InputError(f"--period {text!r}: give a month as YYYY-MM, e.g. 2025-05")
@@ -116,6 +118,10 @@ def read_scored(folder: Path, institutions: Path | pd.DataFrame | None = None) -
 
 def result_scored(result: Any, institutions: Path | pd.DataFrame | None = None) -> Scored:
     """A `yibao.pipeline.Result` (or anything with claims, lines, violations, rejects frames)."""
+    missing = [name for name in NEEDED if not isinstance(getattr(result, name, None), pd.DataFrame)]
+    if missing:
+        raise InputError(f"settle takes a score folder or the Result of yibao.score; {kind(result)} "
+                         f"has no {missing[0]} table")
     tables = {name: (getattr(result, name), f"<{name}>") for name in NEEDED}
     if institutions is None:
         institutions = _beside_sources(result.rejects)

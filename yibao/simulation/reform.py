@@ -13,7 +13,7 @@ from typing import Sequence
 import pandas as pd
 
 from yibao.errors import InputError
-from yibao.pipeline import TariffSpec, assign_tariffs
+from yibao.pipeline import TariffSpec, assign_tariffs, loaded_spec
 from yibao.tariffs.diff import Change, catalogue_unit, diff_catalogues, diff_tariffs, parameters
 from yibao.tariffs.edit import apply_edits
 from yibao.tariffs.registry import LoadedTariff, tariff_spec
@@ -24,7 +24,7 @@ SHOWN_METADATA = frozenset({"effective_from", "effective_to"})
 
 def user_spec(spec: TariffSpec | Path) -> TariffSpec:
     """A spec as typed (an id, `ID@VERSION`, a folder) as the pipeline takes it."""
-    return tariff_spec(spec) if isinstance(spec, (str, Path)) else spec
+    return tariff_spec(spec) if isinstance(spec, (str, Path)) else loaded_spec(spec)
 
 
 def edited_spec(claims: pd.DataFrame, baseline: TariffSpec, edits: Sequence[str]) -> TariffSpec:

@@ -37,6 +37,9 @@ _SEGMENT = re.compile(r"^(?P<name>[^\[\]]+)(?:\[(?P<sel>[^\]]*)\])?$")
 _SEGMENTS = re.compile(r"(?:[^.\[]|\[[^\]]*\])+")
 """Dotted segments; a [selector] may hold dots (catalogue codes, dates)."""
 CATALOGUE = "catalogue["
+NAMES = frozenset({"id", "version"})
+"""What names a tariff rather than sets a parameter: an edited version keeps its id and version,
+with `+edited` after it, so that claims, traces and reports say which tariff was edited."""
 
 
 def _select(items: list[Any], selector: str, path: str) -> int:
@@ -137,6 +140,8 @@ def apply_edits(lt: LoadedTariff, edits: list[str]) -> LoadedTariff:
         if not m:
             raise InputError(f"--set {edit}: expected PATH=VALUE")
         path = m["path"].strip()
+        if _segments(path)[0] in NAMES:
+            raise InputError(f"--set {path}: the id and version name the tariff; an edit changes its parameters")
         if not path.startswith(CATALOGUE):
             _set(data, path, _value(path, m["value"]))
             continue
