@@ -695,6 +695,20 @@ def test_moments_with_a_zone_are_the_days_they_are_in_china(month: dict[str, pd.
     pd.testing.assert_frame_equal(_claims_read(month | {"claims": claims}), _claims_read(month))
 
 
+@pytest.mark.parametrize("moment", [
+    lambda day: day + pd.Timedelta(hours=10, minutes=30),  # a Timestamp object
+    lambda day: dt.datetime.combine(day.date(), dt.time(23, 59)),  # a Python datetime
+    lambda day: (day + pd.Timedelta(hours=8)).tz_localize("UTC"),  # 16:00 in China: the same day
+])
+def test_datetime_objects_with_a_time_of_day_are_their_day(month: dict[str, pd.DataFrame], moment) -> None:
+    """A datetime64 column with a time of day was floored to the day, but the same moments as
+    objects (a frame built row by row) were each "not a date": the claims were rejected."""
+    claims = month["claims"].copy()
+    claims["admit_date"] = pd.Series([moment(d) if pd.notna(d) else None for d in claims["admit_date"]],
+                                     index=claims.index, dtype=object)
+    pd.testing.assert_frame_equal(_claims_read(month | {"claims": claims}), _claims_read(month))
+
+
 def test_float32_amounts_are_their_decimals(month: dict[str, pd.DataFrame]) -> None:
     """81.62 in float32 is 81.62000274658203 widened: every such price was rejected as having
     more than two decimals."""

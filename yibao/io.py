@@ -809,7 +809,19 @@ def _is_number(cells: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(cells.dtype) and not pd.api.types.is_bool_dtype(cells.dtype)
 
 
+def _moments(cells: pd.Series) -> pd.Series:
+    """A column of Python datetimes (a job's DataFrame) as the datetime64 column it would be
+    in a file, so that a time of day is read alike in both: the day it falls on."""
+    if cells.dtype != object or pd.api.types.infer_dtype(cells, skipna=True) not in ("datetime", "datetime64"):
+        return cells
+    try:
+        return pd.to_datetime(cells)
+    except (ValueError, TypeError, OverflowError):  # mixed zones, beyond pandas' days: read as text
+        return cells
+
+
 def _to_date(cells: pd.Series) -> tuple[pd.Series, Problems]:
+    cells = _moments(cells)
     if pd.api.types.is_datetime64_any_dtype(cells.dtype):
         if getattr(cells.dt, "tz", None) is not None:  # a moment: the day it is where the claims are
             cells = cells.dt.tz_convert(DAY_ZONE).dt.tz_localize(None)
