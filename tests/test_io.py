@@ -709,6 +709,19 @@ def test_datetime_objects_with_a_time_of_day_are_their_day(month: dict[str, pd.D
     pd.testing.assert_frame_equal(_claims_read(month | {"claims": claims}), _claims_read(month))
 
 
+@pytest.mark.parametrize("text", ["9999-12-31", "1600-01-01", "99991231", "9999/12/31"])
+def test_a_text_date_beyond_the_days_is_a_bad_cell(month: dict[str, pd.DataFrame], text: str) -> None:
+    """pandas parses 9999-12-31 to microseconds, and its nanoseconds wrapped around to 1816-03-29:
+    a person whose waiting period ran "until 9999-12-31" (no benefits) was paid."""
+    persons = month["persons"].astype({"waiting_period_until": object})
+    persons.loc[persons.index[0], "waiting_period_until"] = text
+    batch, rejects = load_batch(month | {"persons": persons})
+    refused = rejects[(rejects["table"] == "persons") & (rejects["column"] == "waiting_period_until")]
+    assert len(refused) == 1 and "not a date from 1677-09-22 to 2262-04-11" in refused["reason"].iat[0]
+    assert persons["psn_no"].iat[0] not in set(batch.persons["psn_no"])
+    assert batch.persons["waiting_period_until"].dropna().dt.year.between(1677, 2262).all()
+
+
 def test_float32_amounts_are_their_decimals(month: dict[str, pd.DataFrame]) -> None:
     """81.62 in float32 is 81.62000274658203 widened: every such price was rejected as having
     more than two decimals."""

@@ -788,12 +788,14 @@ def _by_distinct(text: pd.Series, parse: Callable[[pd.Index], np.ndarray]) -> tu
 
 
 def _parse_dates(distinct: pd.Index) -> np.ndarray:
-    dates = np.full(len(distinct), np.datetime64("NaT"), dtype="datetime64[ns]")
+    """Days, of any year: pandas parses 9999-12-31 as microseconds, and its nanoseconds wrapped
+    around (1816-03-29, an open end read as a day long past); `_to_date` bounds them."""
+    dates = np.full(len(distinct), np.datetime64("NaT"), dtype="datetime64[D]")
     for pattern, layout in DATE_FORMATS:
         typed = np.asarray(distinct.str.fullmatch(pattern), dtype=bool)
         if typed.any():
             dates[typed] = pd.to_datetime(distinct[typed], format=layout, errors="coerce").to_numpy(
-                dtype="datetime64[ns]")
+                dtype="datetime64[D]")
     return dates
 
 
@@ -833,7 +835,8 @@ def _to_date(cells: pd.Series) -> tuple[pd.Series, Problems]:
         problems = [] if outside is None else [(outside, OUTSIDE_DAYS)]
         return (days.dt.floor("D") if with_time.any() else days), problems
     values, bad = _by_distinct(_text(cells), _parse_dates)
-    return pd.Series(values, index=cells.index), [(bad, NOT_A_DATE)]
+    days, outside = _to_date(pd.Series(values, index=cells.index))
+    return days, [(bad, NOT_A_DATE)] + outside
 
 
 def _outside_days(moments: pd.Series) -> np.ndarray | None:
