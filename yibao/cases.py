@@ -11,24 +11,37 @@ import datetime as dt
 import json
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from yibao.errors import InputError
 
-# fields whose values a message never repeats (they identify a person): it names the field instead
-PERSONAL_FIELDS = frozenset({"psn_no", "birth_date", "name", "certno"})
-from yibao.tables import LIST_SEP, TABLES
+from yibao.tables import LIST_SEP, PERSONAL, TABLES
 
 Yuan = float
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="allow", defer_build=True)  # one schema, built on first use
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_truth_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """JSON's true is 1 to pydantic's numbers: a price of `true` was 1 yuan. Only a field
+        that is true or false takes one."""
+        annotation = cls.model_fields[info.field_name].annotation
+        if isinstance(value, bool) and annotation is not bool and bool not in get_args(annotation):
+            raise ValueError("true or false where a value of another kind belongs")
+        return value
+
+    def fields(self) -> dict[str, Any]:
+        """The declared fields, as the batch tables take them: extra fields (a note, an id of the
+        user's own) stay out of the calculation, even one named like a batch column."""
+        return self.model_dump(exclude=set(self.model_extra or ()))
 
 
 class Status(_Model):
@@ -75,6 +88,8 @@ class Person(_Model):
     employer_avg_monthly_wage: Yuan | None = None
     left_employment_date: dt.date | None = None
     spouse_of_insured_male_employee: bool = False
+    region: str | None = None
+    resident_category: str | None = None
 
 
 class Institution(_Model):
@@ -110,6 +125,7 @@ class Claim(_Model):
     trauma: bool = False
     referral_kind: Literal["emergency", "chemo", "normal"] | None = None
     maternity: MaternityDetails | None = None
+    region: str | None = None
 
 
 class Line(_Model):
@@ -158,9 +174,10 @@ def parse_case(raw: Any, source: str = "case") -> Case:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
         more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        personal = PERSONAL_FIELDS & {str(p) for p in first["loc"]}
+        personal = PERSONAL & {str(p) for p in first["loc"]}
         got = "" if personal or isinstance(first.get("input"), dict) else f" (got {first.get('input')!r})"
-        raise InputError(f"{loc + ': ' if loc else ''}{first['msg']}{got}{more}", file=source) from None
+        message = first["msg"].removeprefix("Value error, ")
+        raise InputError(f"{loc + ': ' if loc else ''}{message}{got}{more}", file=source) from None
 
 
 def load_case(path: Path) -> Case:
@@ -220,10 +237,10 @@ def case_tables(case: Case) -> dict[str, pd.DataFrame]:
     Parquet; lists as `;`-separated text)."""
     p, c = case.person, case.claim
     psn = {"psn_no": p.psn_no}
-    claim_row = c.model_dump() | psn
+    claim_row = c.fields() | psn
     institutions = []
     if c.institution is not None:
-        institutions.append(c.institution.model_dump() | {"institution_id": c.institution.id})
+        institutions.append(c.institution.fields() | {"institution_id": c.institution.id})
         claim_row["institution_id"] = c.institution.id
     if c.maternity is not None:
         m = c.maternity
@@ -231,18 +248,18 @@ def case_tables(case: Case) -> dict[str, pd.DataFrame]:
                       "pregnancy_weeks": m.pregnancy_weeks}
     accumulators = []
     if case.accumulators is not None:
-        acc = case.accumulators.model_dump()
+        acc = case.accumulators.fields()
         acc["chronic_paid"] = [f"{k}={v:.2f}" for k, v in sorted(acc["chronic_paid"].items())]
         accumulators.append(psn | acc)
     tables: dict[str, list[dict[str, Any]]] = {
-        "persons": [p.model_dump()],
-        "enrolments": [psn | e.model_dump() for e in (p.enrolments or [])],
-        "statuses": [psn | s.model_dump() for s in p.statuses],
-        "certifications": [psn | x.model_dump() for x in p.certifications],
-        "filings": [psn | f.model_dump() for f in p.filings],
+        "persons": [p.fields()],
+        "enrolments": [e.fields() | psn for e in (p.enrolments or [])],
+        "statuses": [s.fields() | psn for s in p.statuses],
+        "certifications": [x.fields() | psn for x in p.certifications],
+        "filings": [f.fields() | psn for f in p.filings],
         "institutions": institutions,
         "claims": [claim_row],
-        "lines": [{"mdtrt_id": c.mdtrt_id} | ln.model_dump() for ln in case.lines],
+        "lines": [ln.fields() | {"mdtrt_id": c.mdtrt_id} for ln in case.lines],
         "accumulators": accumulators,
     }
     return {name: _frame(rows, name) for name, rows in tables.items()}

@@ -49,7 +49,7 @@ from yibao.later import Later, made
 from yibao.limits import ENV_MAX_LINE, MAX_CNT, max_line_yuan
 from yibao.money import yuan_array_to_fen
 from yibao.outputs import alive
-from yibao.tables import INPUT_TABLES, LIST_SEP, OPTIONAL_TABLES, TABLES, Column, amount_items
+from yibao.tables import INPUT_TABLES, LIST_SEP, OPTIONAL_TABLES, PERSONAL, TABLES, Column, amount_items
 
 REJECT_COLUMNS = ["table", "file", "row", "column", "key", "reason"]
 FIRST_ROW = 2  # spreadsheet number of a table's first data row (the header is row 1)
@@ -81,9 +81,6 @@ DAY_ZONE = "Asia/Shanghai"
 days they are in China: 2025-04-30T16:00Z is 2025-05-01, not 2025-04-30."""
 EXCEL_EPOCH = dt.date(1899, 12, 30)  # day 0 of Excel's serial dates (right from 1900-03-01 on)
 LAST_SERIAL = 2_958_465  # 9999-12-31; a larger number in a date column is no serial date
-# Cells of these columns identify a person (or name someone): a reason names their row and
-# column, never what they hold, since rejects and messages are passed around.
-PERSONAL = frozenset({"psn_no", "birth_date", "name"})
 DAY_NS = 86_400 * 10**9
 # A number "has at most d decimals" when value × 10^d is within this of an integer: far above
 # float noise for any amount below 10^11 fen, far below a real extra decimal digit.

@@ -163,6 +163,9 @@ TABLES: dict[str, tuple[Column, ...]] = {
 INPUT_TABLES = ("persons", "statuses", "certifications", "filings", "institutions", "claims", "lines")
 OPTIONAL_TABLES = ("enrolments", "accumulators")
 LIST_SEP = ";"
+PERSONAL = frozenset({"psn_no", "birth_date", "name", "certno", "employer_avg_monthly_wage"})
+"""Fields that identify a person, name someone, or tell their income: a message or a reason names
+their row and column, never what they hold, since rejects and messages are passed around."""
 
 
 def amount_items(text: str) -> list[tuple[str, str]]:

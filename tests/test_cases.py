@@ -1,0 +1,58 @@
+"""The case contract's fields (docs/cases.md): extra fields stay out of the calculation, true or
+false is no number, and a message never repeats a person's wage."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import EXAMPLES, decide
+from yibao.cases import case_batch, parse_case
+from yibao.errors import InputError
+
+
+def example(name: str) -> dict:
+    return json.loads((EXAMPLES / f"{name}.case.json").read_text(encoding="utf-8"))
+
+
+DIBAO = "e3_dibao_one_stop"  # a 低保 person: assistance (医疗救助) pays through the status
+
+
+@pytest.mark.parametrize("where, field", [
+    ("status", "psn_no"),  # moved the status to another person: the assistance was lost
+    ("line", "mdtrt_id"),  # the line became an orphan of no claim: refused
+    ("line", "note"),
+])
+def test_an_extra_field_named_like_a_batch_column_stays_out(where: str, field: str) -> None:
+    case = example(DIBAO)
+    (case["person"]["statuses"][0] if where == "status" else case["lines"][0])[field] = "my own note"
+    plain = decide(example(DIBAO))
+    assert plain["maf_pay"] > 0
+    assert decide(case) == plain
+
+
+@pytest.mark.parametrize("path", [
+    ("lines", 0, "pric"),  # was 1 yuan
+    ("lines", 0, "cnt"),
+    ("lines", 1, "selfpay_prop"),
+    ("claim", "institution", "level"),
+    ("person", "employer_avg_monthly_wage"),
+])
+def test_true_is_no_number(path: tuple) -> None:
+    case = example(DIBAO)
+    node = case
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = True
+    with pytest.raises(InputError, match="true or false where a value of another kind belongs"):
+        parse_case(case)
+
+
+@pytest.mark.parametrize("wage", [-6543.21, 6543.215, "6543.21 yuan"])
+def test_a_wage_is_never_repeated_in_a_message(wage: object) -> None:
+    case = example("e6_maternity_caesarean")
+    case["person"]["employer_avg_monthly_wage"] = wage
+    with pytest.raises(InputError, match="employer_avg_monthly_wage") as refused:
+        case_batch(parse_case(case))
+    assert "6543" not in str(refused.value)
