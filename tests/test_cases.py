@@ -56,3 +56,17 @@ def test_a_wage_is_never_repeated_in_a_message(wage: object) -> None:
     with pytest.raises(InputError, match="employer_avg_monthly_wage") as refused:
         case_batch(parse_case(case))
     assert "6543" not in str(refused.value)
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("case.yaml", "person: {}\nclaim:\n  admit_date: 2025-02-30\n", "not valid JSON/YAML: day is out of range"),
+    ("case.json", '{"person": {}, "claim": {"mdtrt_id": "C\\ud800"}}', "a text holds a lone surrogate"),
+])
+def test_a_case_file_that_cannot_be_read_is_one_line(tmp_path, name: str, text: str, message: str) -> None:
+    """Both were tracebacks: YAML's own date parser raised ValueError, and the surrogate a
+    UnicodeEncodeError when the case's text was made into a table."""
+    from yibao.cases import load_case
+
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=message):
+        load_case(tmp_path / name)

@@ -189,3 +189,28 @@ def test_score_keeps_the_heap_in_one_process_only(synth_folder: Path, tmp_path: 
     for run, more in (("one", []), ("partitioned", ["--partitions", "2"])):
         assert run_cli(["score", str(synth_folder), "--out", str(tmp_path / run), "-q", *more], capsys, monkeypatch)[0] == 0
         assert kept == ["kept"], run
+
+
+MARKUP = "[/]"  # Rich markup that closes nothing: read as markup, it stopped the command
+
+
+def test_text_of_the_users_is_printed_as_text_never_as_markup(synth_folder: Path, tmp_path: Path, capsys,
+                                                               monkeypatch) -> None:
+    """A line id, a claim id, an output path and a tariff's version, as the user wrote them."""
+    import json
+
+    from conftest import EXAMPLES
+
+    case = json.loads((EXAMPLES / "e7_manual_missing_materials.case.json").read_text(encoding="utf-8"))
+    case["lines"][0]["line_id"] = MARKUP
+    case["claim"]["mdtrt_id"] = f"[bold]{MARKUP}C1"
+    (tmp_path / "case.json").write_text(json.dumps(case), encoding="utf-8")
+    shown = subprocess.run([sys.executable, "-m", "yibao", "whatif", str(tmp_path / "case.json")],
+                           capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+    assert shown.returncode == 0 and shown.stderr == ""
+    assert f"yibao whatif [bold]{MARKUP}C1" in shown.stdout and f"│ {MARKUP} " in shown.stdout
+    out = tmp_path / f"out{MARKUP}"
+    code, err = run_cli(["score", str(synth_folder), "--out", str(out)], capsys, monkeypatch)
+    assert (code, err) == (0, "") and out.is_dir()
+    assert run_cli(["settle", str(out), "--period", "2025-05", "--out", str(tmp_path / f"s{MARKUP}")],
+                   capsys, monkeypatch)[0] == 0

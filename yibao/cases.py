@@ -187,8 +187,13 @@ def load_case(path: Path) -> Case:
         raw = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read case: {exc}", file=str(path)) from None
-    except (json.JSONDecodeError, yaml.YAMLError, RecursionError) as exc:  # RecursionError: nested past any case
+    except (ValueError, yaml.YAMLError, RecursionError) as exc:  # nested past any case; YAML's 2025-02-30
         raise InputError(f"not valid JSON/YAML: {str(exc).splitlines()[0]}", file=str(path)) from None
+    try:  # JSON's "\ud800" escape: a lone surrogate, which no output can hold
+        json.dumps(raw, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError("a text holds a lone surrogate (an escape such as \\ud800 that is no character)",
+                         file=str(path)) from None
     return parse_case(raw, str(path))
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from yibao.labels import DECISIONS, beside
 from yibao.money import fen_to_yuan, yuan_array_to_fen
@@ -132,7 +133,7 @@ def with_decision_words(claims: pd.DataFrame) -> pd.DataFrame:
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
     table = Table(*columns, title=title, title_justify="left")
     for row in rows:
-        table.add_row(*(str(v) for v in row))
+        table.add_row(*(Text(str(v)) for v in row))  # codes and ids from the batch: never markup
     return table
 
 

@@ -8,6 +8,7 @@ import json
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from yibao.cli.options import quiet_option
 
@@ -36,7 +37,7 @@ def status(ledger: str = LEDGER,
         print(f"{state['claims']} {state['fund_pay_sumamt']:.2f}")
         return
     console = Console()
-    batches = Table(title=f"批次 batches — {state['ledger']}", title_justify="left")
+    batches = Table(title=Text(f"批次 batches — {state['ledger']}"), title_justify="left")
     for column in ("seq", "batch_id", "period", "claims", "duplicates", "reversals", "status"):
         batches.add_column(column, justify="right" if column in ("seq", "claims", "duplicates", "reversals") else "left")
     for b in state["batches"]:
@@ -89,4 +90,4 @@ def reverse(mdtrt_id: str = typer.Argument(..., help="the paid claim to reverse"
         book.close()
     if not quiet:
         Console(stderr=True).print(f"claim {mdtrt_id} reversed in period {month} (batch {batch_id[:12]})",
-                                   highlight=False, soft_wrap=True)
+                                   highlight=False, soft_wrap=True, markup=False)

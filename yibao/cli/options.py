@@ -21,3 +21,14 @@ def quiet_option(help: str) -> Any:
     """`--quiet`/`-q`, the same flag on every command: nothing, or the short answer a script
     needs; errors still go to stderr and the exit code stays."""
     return typer.Option(False, "--quiet", "-q", help=help)
+
+
+def print_written(out: Any, started: float) -> None:
+    """The last line of a command that wrote a folder: where, and in how long. The path is the
+    user's text, never Rich markup (`out[/]` stopped the command after its work was done)."""
+    import time
+
+    from rich.console import Console
+    from rich.text import Text
+
+    Console().print(Text(f"written to {out} in {time.perf_counter() - started:.1f} s", style="dim"))

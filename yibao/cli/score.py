@@ -14,7 +14,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColum
                            TimeElapsedColumn)
 
 from yibao.cli.app import keep_heap
-from yibao.cli.options import choices, quiet_option
+from yibao.cli.options import choices, print_written, quiet_option
 from yibao.summary import print_summary
 
 FORMATS = ("parquet", "csv", "xlsx")
@@ -103,7 +103,7 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet,
                 Console(stderr=True).print(outcome.message(), highlight=False, soft_wrap=True)
             console = Console()
             print_summary(summary, console)
-            console.print(f"[dim]written to {out} in {time.perf_counter() - started:.1f} s[/dim]")
+            print_written(out, started)
         return
     keep_heap()
     big = not quiet and sum(f.stat().st_size for f in input.glob("lines.*")) > 5_000_000
@@ -129,7 +129,7 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet,
             Console(stderr=True).print(outcome.message(), highlight=False, soft_wrap=True)
         console = Console()
         print_summary(summary, console)
-        console.print(f"[dim]written to {out} in {time.perf_counter() - started:.1f} s[/dim]")
+        print_written(out, started)
 
 
 def _partitioned(input: Path, out: Path, partitions: Optional[str], engine: str, scheduler: Optional[str], *,

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from yibao.cli.options import choices, quiet_option
+from yibao.cli.options import choices, print_written, quiet_option
 from yibao.settlement.output import FORMATS
 
 Format = choices("Format", FORMATS)
@@ -50,7 +50,7 @@ def run(scored: Optional[Path] = typer.Argument(None, help="a yibao score output
         if mismatches:
             raise typer.Exit(1)
         if not quiet:
-            Console().print(f"{verify}: every total reconciles to its claims")
+            Console().print(f"{verify}: every total reconciles to its claims", markup=False)
         return
     if scored is None or period is None or out is None:
         raise InputError("give SCORED, --period YYYY-MM and --out DIR (or --verify DIR)")
@@ -62,7 +62,7 @@ def run(scored: Optional[Path] = typer.Argument(None, help="a yibao score output
     write_settlement(settlement, out, fmt.value, overwrite=overwrite)
     if not quiet:
         _print_summary(settlement, Console())
-        Console().print(f"[dim]written to {out} in {time.perf_counter() - started:.1f} s[/dim]")
+        print_written(out, started)
 
 
 def _print_summary(settlement: Settlement, console: Console) -> None:

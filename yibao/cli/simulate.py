@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from yibao.cli.options import choices, quiet_option
+from yibao.cli.options import choices, print_written, quiet_option
 from yibao.cli.score import Stages
 
 if TYPE_CHECKING:
@@ -41,12 +41,14 @@ def _signed(yuan: float) -> str:
 
 def show(sim: Simulation, console: Console) -> None:
     """The simulation as tables in the terminal: diff, totals, groups, persons, largest claims."""
+    from rich.markup import escape
+
     from yibao.simulation.labels import CASH, CATEGORY, DIMENSIONS, DIRECTIONS, FIELD_LABELS, VALUES
 
     s = sim.summary
     c = s["claims"]
-    console.print(f"[bold]基金测算[/] baseline {', '.join(s['baseline']['versions']) or '—'} → reform "
-                  f"{', '.join(s['reform']['versions']) or '—'}: {c['compared']:,} claims compared, "
+    console.print(f"[bold]基金测算[/] baseline {escape(', '.join(s['baseline']['versions']) or '—')} → reform "
+                  f"{escape(', '.join(s['reform']['versions']) or '—')}: {c['compared']:,} claims compared, "
                   f"{c['changed']:,} changed, {c['decisions_changed']:,} decisions changed")
     if len(sim.tariff_diff):
         console.print(_table("参数变化 tariff diff", ["baseline", "reform", "path", "from", "to"],
@@ -122,4 +124,4 @@ def run(batch: Path = typer.Argument(..., help="folder of batch tables (Parquet 
 
     console = Console()
     show(sim, console)
-    console.print(f"[dim]written to {out} in {time.perf_counter() - started:.1f} s[/dim]")
+    print_written(out, started)

@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from yibao.cli.options import choices, quiet_option
 
@@ -48,7 +49,7 @@ def run(claims: int = typer.Option(..., "--claims", min=1, help="number of claim
     summary = Table("table", "rows", "file", title=f"yibao synth --claims {claims:,} --seed {seed}",
                     title_justify="left")
     for (name, frame), path in zip(tables.items(), written):
-        summary.add_row(name, f"{len(frame):,}", str(path))
+        summary.add_row(name, f"{len(frame):,}", Text(str(path)))
     console = Console()
     console.print(summary)
     console.print(f"[dim]written in {seconds:.1f} s[/dim]")

@@ -71,13 +71,17 @@ def _amounts_table(obj: dict[str, Any], title: str, rows: tuple[tuple[str, str],
 
 
 def _panel(obj: dict[str, Any]) -> Panel:
+    """The decision as an examiner reads it; the case's own text (ids, codes, a tariff's version)
+    is never read as Rich markup: a line id `[/]` stopped the command."""
     from rich.console import Group
+    from rich.markup import escape
     from rich.panel import Panel
     from rich.table import Table
+    from rich.text import Text
 
     parts: list[Any] = []
     colour = COLOURS.get(obj["decision"], "white")
-    head = f"[bold {colour}]{beside(obj['decision'], DECISIONS)}[/]  tariff {obj['tariff']}"
+    head = f"[bold {colour}]{beside(obj['decision'], DECISIONS)}[/]  tariff {escape(obj['tariff'])}"
     if obj["due_date"]:
         head += f"  due {obj['due_date']}"
     if obj["calendar_estimated"]:
@@ -86,7 +90,7 @@ def _panel(obj: dict[str, Any]) -> Panel:
     if obj["reasons"]:
         reasons = Table("rule", "code", "reason", title="理由 reasons", title_justify="left")
         for r in obj["reasons"]:
-            reasons.add_row(r["rule_id"], r["code"], r["message"])
+            reasons.add_row(r["rule_id"], r["code"], Text(r["message"]))
         parts.append(reasons)
     if obj["missing_materials"]:
         parts.append("[bold]一次性告知 missing materials:[/] " +
@@ -106,13 +110,13 @@ def _panel(obj: dict[str, Any]) -> Panel:
         amounts = [f for f in LINE_AMOUNTS if shared or f not in dict(SHARES)]
         lines = Table("line", "code", *amounts, "violations", title="明细 lines", title_justify="left")
         for ln in obj["lines"]:
-            lines.add_row(ln["line_id"], ln.get("med_list_codg", ""),
+            lines.add_row(Text(ln["line_id"]), Text(ln.get("med_list_codg", "")),
                           *(f"{ln[f]:,.2f}" for f in amounts), ";".join(ln["violations"]))
         parts.append(lines)
     if obj.get("trace"):
         parts.append(trace_table(obj["trace"]))
     parts.append("[dim]rules fired: " + " → ".join(obj["rules_fired"]) + "[/dim]")
-    return Panel(Group(*parts), title=f"yibao whatif {obj['mdtrt_id']}", expand=False)
+    return Panel(Group(*parts), title=Text(f"yibao whatif {obj['mdtrt_id']}"), expand=False)
 
 
 def _number(value: float | None, percent: bool = False) -> str:
@@ -176,6 +180,7 @@ def run(case: Path = typer.Argument(..., help="case file (JSON or YAML, docs/cas
             return
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
         console = Console()
         console.print(_panel(baseline), _panel(edited))
@@ -183,7 +188,7 @@ def run(case: Path = typer.Argument(..., help="case file (JSON or YAML, docs/cas
         for column in table.columns[1:]:
             column.justify = "right"
         for key, d in report["difference"].items():
-            table.add_row(key, *(_cell(d.get(k, "")) for k in ("baseline", "edited", "change")))
+            table.add_row(key, *(Text(_cell(d.get(k, ""))) for k in ("baseline", "edited", "change")))
         console.print(table)
         return
     shown = edited if edited is not None else baseline
