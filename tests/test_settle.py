@@ -397,6 +397,18 @@ def test_institution_ids_that_differ_in_case_get_a_sheet_and_a_page_each(tmp_pat
     assert verify_folder(tmp_path / "st") == []
 
 
+def test_an_institution_named_like_the_summary_does_not_take_its_place(tmp_path, result):
+    """An institution "index" wrote its statement over html/index.html (every statement), and
+    --verify passed; one named 汇总 was the summary sheet's name twice."""
+    claims = result.claims.assign(institution_id=result.claims["institution_id"].replace({"H1": "INDEX", "H2": "汇总"}))
+    write_settlement(settle(with_claims(result, claims), period="2025-05"), tmp_path / "st", "csv")
+    sheets = load_workbook(tmp_path / "st" / "settlement.xlsx").sheetnames
+    assert sheets[0] == "汇总" and {"INDEX", "汇总~2"} <= set(sheets[1:]) and "汇总" not in sheets[1:]
+    pages = tmp_path / "st" / "html"
+    assert {"index.html", "INDEX~2.html", "汇总.html"} <= {p.name for p in pages.iterdir()}
+    assert "汇总" in (pages / "index.html").read_text(encoding="utf-8").split("</title>")[0]
+
+
 def test_an_unreadable_date_is_written_as_text_in_the_workbook(tmp_path, result):
     """The claim is withheld for its date (data incorrect), and listed with it as written."""
     claims = result.claims.assign(discharge_date=result.claims["discharge_date"].replace({"2025-05-09": "2025-05-32"}))

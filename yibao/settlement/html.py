@@ -24,6 +24,7 @@ from yibao.settlement.layout import Statement, safe_names, statements, total_row
 from yibao.settlement.statement import Settlement
 
 FILE_NAME_LIMIT = 120
+INDEX = "index"  # html/index.html: every statement, linking each institution's page
 FEE_COLOUR, PENALTY_COLOUR = "#2f5f8f", "#d9822b"
 SUMMARY_COLUMNS = ("institution_id", "name", "claims", "withheld_claims") + tuple(key for key, _ in TOTALS)
 STYLE = """
@@ -61,8 +62,8 @@ def write_pages(settlement: Settlement, folder: Path) -> list[Path]:
     institution, named after its id."""
     folder.mkdir(parents=True, exist_ok=True)
     parts = list(statements(settlement))
-    names = safe_names([p.institution_id for p in parts], FILE_NAME_LIMIT)
-    paths = [folder / "index.html"]
+    names = safe_names([p.institution_id for p in parts], FILE_NAME_LIMIT, INDEX)
+    paths = [folder / f"{INDEX}.html"]
     paths[0].write_text(_index(settlement, names), encoding="utf-8")
     for part, name in zip(parts, names):
         path = folder / f"{name}.html"

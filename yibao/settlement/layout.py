@@ -55,13 +55,14 @@ def total_row(frame: pd.DataFrame, columns: list[str]) -> tuple[str, list[int | 
     return label, [fen_total(frame.loc[settled, c]) if c in MONEY else None for c in columns]
 
 
-def safe_names(ids: list[str], limit: int) -> list[str]:
+def safe_names(ids: list[str], limit: int, reserved: str) -> list[str]:
     """Per id a distinct name of at most `limit` characters, usable as a file or sheet name:
     other characters become "_", and a clash gets "~2", "~3", … (same ids → same names). Names
     differing only in case clash too: Excel's sheet names, and the files of Windows and macOS,
-    are one name whatever the case."""
+    are one name whatever the case. `reserved` is the summary's name, which no institution takes
+    (an institution "index" wrote its statement over the summary page)."""
     names: list[str] = []
-    taken: set[str] = set()
+    taken = {reserved.casefold()}
     for i in ids:
         base = (UNSAFE.sub("_", i) or "_")[:limit]
         name, n = base, 1

@@ -110,7 +110,7 @@ def write_workbook(settlement: Settlement, path: Path) -> Path:
     formats: dict[tuple[str, str], Format | None] = {}
     _summary_sheet(_Sheet(book, formats, SUMMARY_SHEET), settlement)
     parts = list(statements(settlement))
-    names = safe_names([p.institution_id for p in parts], SHEET_NAME_LIMIT)
+    names = safe_names([p.institution_id for p in parts], SHEET_NAME_LIMIT, SUMMARY_SHEET)
     for part, name in zip(parts, names):
         _statement_sheet(_Sheet(book, formats, name), part)
     book.close()
