@@ -75,9 +75,20 @@ def test_next_review_day_rolls_into_next_year() -> None:
     assert list(got.astype(str)) == ["2026-01-01", "2026-01-01", "2025-01-01"]
 
 
-def test_a_bad_review_day_names_the_field() -> None:
-    with pytest.raises(InputError, match="chronic.review_days: '13-01'"):
-        next_review_day(np.array(["2025-05-06"], dtype="datetime64[D]"), ["13-01"])
+@pytest.mark.parametrize("day", ["13-01", "02-30", "1-1x"])
+def test_a_bad_review_day_is_refused_with_the_tariff(day: str) -> None:
+    """Checked when the tariff is read or edited: "02-30" passed `tariffs validate`, then stopped
+    the first chronic application scored under it."""
+    from yibao.tariffs.edit import apply_edits
+    from yibao.tariffs.registry import resolve
+
+    with pytest.raises(InputError, match=f"chronic.review_days = .*'{day}' is not a day of the year"):
+        apply_edits(resolve("sample-county@2025"), [f"chronic.review_days=['{day}']"])
+
+
+def test_the_29th_of_february_is_a_review_day_of_leap_years() -> None:
+    days = np.array(["2024-02-01", "2025-02-01"], dtype="datetime64[D]")
+    assert list(next_review_day(days, ["02-29"]).astype(str)) == ["2024-02-29", "2025-03-01"]
 
 
 def test_rows_match_by_position_and_missing_submission_gives_nat() -> None:

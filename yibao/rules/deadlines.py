@@ -12,19 +12,15 @@ import pandas as pd
 
 from yibao.calculator.dates import day_array
 from yibao.calendar import WorkCalendar
-from yibao.errors import InputError
 from yibao.tariffs.registry import LoadedTariff
 
 NAT = np.datetime64("NaT", "D")
 
 
 def _month_day(text: str) -> tuple[int, int]:
-    try:
-        month, day = (int(p) for p in text.split("-"))
-        np.datetime64(f"2000-{month:02d}-{day:02d}")  # a real day (2000 is a leap year)
-    except ValueError:
-        raise InputError(f"chronic.review_days: {text!r} is not a day of the year (MM-DD)") from None
-    return month, day
+    """`MM-DD` of a review day, a real day of the year (the tariff's model checked it)."""
+    month, _, day = text.partition("-")
+    return int(month), int(day)
 
 
 def next_review_day(days: np.ndarray, review_days: list[str]) -> np.ndarray:

@@ -375,6 +375,19 @@ class Chronic(Strict):
     review_days: list[str] = ["01-01", "04-01", "07-01", "10-01"]
     diseases: list[ChronicDisease]
 
+    @field_validator("review_days")
+    @classmethod
+    def _days_of_the_year(cls, days: list[str]) -> list[str]:
+        """Checked with the tariff: "02-30" passed `tariffs validate`, then stopped the first
+        chronic application scored under it."""
+        for text in days:
+            month, _, day = text.partition("-")
+            try:
+                dt.date(2000, int(month), int(day))  # 2000 is a leap year: 02-29 is a day of some years
+            except ValueError:
+                raise ValueError(f"{text!r} is not a day of the year (MM-DD)") from None
+        return days
+
     @model_validator(mode="after")
     def _unique_entries(self) -> Chronic:
         _unique([(r.insutype, r.group, r.category) for r in self.ratios], "chronic ratio")
