@@ -70,3 +70,12 @@ def test_a_case_file_that_cannot_be_read_is_one_line(tmp_path, name: str, text: 
     (tmp_path / name).write_text(text, encoding="utf-8")
     with pytest.raises(InputError, match=message):
         load_case(tmp_path / name)
+
+
+def test_the_message_names_the_faulty_cell_not_a_row_that_went_with_it() -> None:
+    """A bad accumulators amount rejects the person, the claim and its lines too; the message
+    named the claim's psn_no ("persons row 2 was rejected")."""
+    case = example("e5_chronic_cap_left")
+    case["accumulators"]["hifp_paid"] = -100
+    with pytest.raises(InputError, match=r"^case: accumulators\.hifp_paid: '-100': must be at least 0$"):
+        case_batch(parse_case(case))

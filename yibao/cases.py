@@ -272,11 +272,11 @@ def case_tables(case: Case) -> dict[str, pd.DataFrame]:
 
 def case_batch(case: Case):  # type: ignore[no-untyped-def]
     """The case as a validated batch of one; a cell the batch reader refuses is an InputError."""
-    from yibao.io import normalize
+    from yibao.io import CASCADED, normalize
 
     tables = case_tables(case)
     batch, rejects = normalize(tables, {name: "case" for name in tables})
     if len(rejects):  # the cell at fault, not a row that went because of it
-        first = rejects.iloc[int(np.argmax(rejects["column"].to_numpy() != ""))]
+        first = rejects.iloc[int(np.argmax(~rejects["reason"].str.endswith(CASCADED).to_numpy(dtype=bool)))]
         raise InputError(f"{first['table']}.{first['column']}: {first['reason']}", file="case")
     return batch

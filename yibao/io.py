@@ -52,6 +52,9 @@ from yibao.outputs import alive
 from yibao.tables import INPUT_TABLES, LIST_SEP, OPTIONAL_TABLES, PERSONAL, TABLES, Column, amount_items
 
 REJECT_COLUMNS = ["table", "file", "row", "column", "key", "reason"]
+CASCADED = "was rejected"
+"""How the reason of a row rejected for another row's fault ends (a claim of a rejected person):
+a case's one-line error names the fault itself."""
 FIRST_ROW = 2  # spreadsheet number of a table's first data row (the header is row 1)
 FORMATS = ("parquet", "csv", "xlsx")
 READABLE = (".parquet", ".csv", ".xlsx")  # the files a table may come in
@@ -1028,7 +1031,7 @@ def _reject_people_with_bad_details(keys: _Keys, log: _RejectLog) -> None:
         row = _first_bad(keys, log, table, "psn_no", people)
         hit = np.flatnonzero((row >= 0) & ~log.out["persons"])
         log.reject("persons", hit, "",
-                   _worded(row[hit], lambda r: f"its {table} row {log.file_row(table, r)} was rejected"))
+                   _worded(row[hit], lambda r: f"its {table} row {log.file_row(table, r)} {CASCADED}"))
 
 
 def _reject_refs(keys: _Keys, log: _RejectLog, table: str, column: str, target: str,
@@ -1043,7 +1046,7 @@ def _reject_refs(keys: _Keys, log: _RejectLog, table: str, column: str, target: 
     hit = np.flatnonzero(applies & _at(log.out[target], pos) & ~log.out[table])
     theirs = keys.frames[target][column]  # a row's value is its target row's: they were matched on it
     log.reject(table, hit, column, _worded(pos[hit], lambda t: f"{target} row {log.file_row(target, t)}"
-                                                               f"{shown(theirs.iat[t])} was rejected"))
+                                                               f"{shown(theirs.iat[t])} {CASCADED}"))
 
 
 def _reject_claims(keys: _Keys, log: _RejectLog) -> None:
@@ -1055,7 +1058,7 @@ def _reject_claims(keys: _Keys, log: _RejectLog) -> None:
     line_ids = keys.frames["lines"]["line_id"]
     rows = pa.array(log.file_row("lines", line[hit]), pa.int64()).cast(pa.large_string())
     log.reject("claims", hit, "", join_text("its line ", _worded(_cells_at(line_ids, line[hit]), repr), " (lines row ", rows,
-                                          ") was rejected"))
+                                          f") {CASCADED}"))
 
 
 def _reject_lines_of_claims(keys: _Keys, log: _RejectLog) -> None:
@@ -1074,8 +1077,8 @@ def _reject_lines_of_claims(keys: _Keys, log: _RejectLog) -> None:
                _worded(lines["mdtrt_id"].iloc[unknown], lambda c: f"no claim {c!r} in claims"))
     cascade = rows[(claim[run_of[rows]] >= 0) & ~log.out["lines"][rows]]
     log.reject("lines", cascade, "", _worded(claim[run_of[cascade]],
-                                             lambda c: f"its claim (claims row {log.file_row('claims', c)}) was "
-                                                       f"rejected"))
+                                             lambda c: f"its claim (claims row {log.file_row('claims', c)}) "
+                                                       f"{CASCADED}"))
 
 
 # --- writing ------------------------------------------------------------------------------
