@@ -271,6 +271,15 @@ def test_an_amount_beyond_any_tariff_is_refused_with_its_path() -> None:
     # the id was renamed ("foo@2025+edited" in the claims and the trace); the version was overwritten
     ("id=foo", "--set id: the id and version name the tariff"),
     ("version=1999", "--set version: the id and version name the tariff"),
+    # counts were unbounded: 10^13 days overflowed to a negative allowance, a divisor of 0 was
+    # read as 1 (30 times the allowance), a filing window of -1 day rejected every manual claim
+    ("maternity.allowance.delivery_days=10000000000000", "delivery_days = 10000000000000: .* less than or equal to 10000"),
+    ("maternity.allowance.divisor_days=0", "divisor_days = 0: .* greater than or equal to 1"),
+    ("deadlines.manual_filing_window_days=-1", "manual_filing_window_days = -1: .* greater than or equal to 0"),
+    ("maternity.min_contribution_months=-1", "greater than or equal to 0"),
+    ("inpatient.child_age_below=0", "greater than or equal to 1"),
+    # named as --set names the entry (it said inpatient.schemes.2.deductible, which --set refuses)
+    ("inpatient.schemes[2].deductible=-100", r"--set: inpatient\.schemes\[2\]\.deductible = -100: amount -100 is negative"),
 ])
 def test_an_edit_that_cannot_be_read_is_refused_with_its_path(edit: str, message: str) -> None:
     from yibao.tariffs.edit import apply_edits

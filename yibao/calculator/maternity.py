@@ -25,7 +25,7 @@ def _rounded(num: np.ndarray, den: np.ndarray, roundings: list[Rounding], versio
     """num ÷ den fen, rounded as each claim's tariff version says."""
     unit = _per_claim([ROUNDING_UNITS[r.unit] for r in roundings], version, 1)
     truncate = _per_claim([r.mode == "truncate" for r in roundings], version, 0).astype(bool)
-    return divide_rounded(num, np.maximum(den, 1), unit, truncate)
+    return divide_rounded(num, den, unit, truncate)
 
 
 def allowance_fen(days: np.ndarray, wage: np.ndarray, version: np.ndarray,

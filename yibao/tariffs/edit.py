@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from yibao.errors import InputError
 from yibao.tariffs.catalogue import parse_catalogue, read_catalogue_text
 from yibao.tariffs.diff import IMPLIED
+from yibao.tariffs.messages import describe
 from yibao.tariffs.model import Tariff
 from yibao.tariffs.registry import LoadedTariff
 
@@ -154,10 +155,7 @@ def apply_edits(lt: LoadedTariff, edits: list[str]) -> LoadedTariff:
     data["version"] = f"{lt.tariff.version}+edited"
     try:
         tariff = Tariff.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        raise InputError(f"--set: {loc} = {first.get('input')!r}: "
-                         f"{first['msg'].removeprefix('Value error, ')}") from None
+    except ValidationError as exc:  # named as --set names it: inpatient.schemes[2].deductible
+        raise InputError(describe("--set", exc)) from None
     catalogue = lt.catalogue if text is None else _edited_catalogue(lt, rows, list(text.columns))
     return replace(lt, tariff=tariff, catalogue=catalogue)

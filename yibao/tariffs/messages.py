@@ -67,8 +67,9 @@ def _unquoted(error: dict[str, Any]) -> bool:
     return error["type"] == "string_type" or f"'{value}'" in expected
 
 
-def describe(path: Path, err: ValidationError) -> str:
-    """`file: inpatient.schemes[0].bands[0].ratio = 1.5: why (the fix)`."""
+def describe(path: Path | str, err: ValidationError) -> str:
+    """`file: inpatient.schemes[0].bands[0].ratio = 1.5: why (the fix)`; `path` is `--set` for an
+    edit, so the entry is named as the edit would name it."""
     errors = err.errors()
     first = min(errors, key=lambda e: _CAUSES.index(e["type"]) if e["type"] in _CAUSES else len(_CAUSES))
     loc, value = tuple(first["loc"]), first.get("input")

@@ -26,6 +26,12 @@ MedType = Literal["11", "14", "21", "51", "52"]
 Level = Annotated[int, Field(ge=1, le=4)]
 Category = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 """A resident category's name (`student`), or "any": the entry serves every category."""
+MAX_COUNT = 10_000
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+"""Days, weeks, months or years in a policy: never negative (a filing window of -1 day rejected
+every claim as late), and bounded, so that wage × days in fen (生育津贴) and a deadline on the
+working-day calendar stay far inside their arithmetic (10^13 days overflowed to a negative
+allowance)."""
 MAX_BANDS = 4
 """Bands (and tiers, layers) per list: the calculator holds this many per claim, vectorized."""
 
@@ -95,8 +101,8 @@ class ResidentCategory(Strict):
 
     name: Category
     title: str = ""
-    age_from: int | None = Field(default=None, ge=0)
-    age_below: int | None = Field(default=None, ge=1)
+    age_from: int | None = Field(default=None, ge=0, le=150)
+    age_below: int | None = Field(default=None, ge=1, le=150)
 
     @model_validator(mode="after")
     def _range(self) -> ResidentCategory:
@@ -188,7 +194,7 @@ class Inpatient(Strict):
     band_basis: Literal["gross", "above_deductible"] = "gross"
     deductible_scope: Literal["per_admission", "annual"] = "per_admission"
     repeat_admission_factor: Ratio = Decimal(1)
-    child_age_below: int | None = None
+    child_age_below: Annotated[int, Field(ge=1, le=150)] | None = None
     child_deductible_factor: Ratio = Decimal(1)
     annual_cap: dict[Insutype, Yuan | None]
     annual_cap_by_category: dict[Category, Yuan | None] = {}  # a resident category's own, for annual_cap 390
@@ -371,7 +377,7 @@ class Chronic(Strict):
     ratios: list[ChronicRatio]
     waive_preselfpay_groups: list[Literal["ordinary", "major"]] = []
     fallback_to_outpatient: bool = False
-    certification_years: int = 2
+    certification_years: Count = 2
     review_days: list[str] = ["01-01", "04-01", "07-01", "10-01"]
     diseases: list[ChronicDisease]
 
@@ -405,8 +411,8 @@ class Chronic(Strict):
 
 
 class MiscarriageDays(Strict):
-    below_weeks: int
-    days: int
+    below_weeks: Count
+    days: Count
 
 
 class Rounding(Strict):
@@ -419,11 +425,11 @@ class Rounding(Strict):
 class Allowance(Strict):
     """生育津贴 = wage × days ÷ divisor_days, rounded as `rounding` says."""
 
-    divisor_days: int = 30
+    divisor_days: Annotated[int, Field(ge=1, le=MAX_COUNT)] = 30
     rounding: Rounding = Rounding()
-    delivery_days: int
-    extra_days_by_delivery: dict[Literal["vaginal", "assisted", "caesarean"], int] = {}
-    extra_days_per_additional_infant: int = 0
+    delivery_days: Count
+    extra_days_by_delivery: dict[Literal["vaginal", "assisted", "caesarean"], Count] = {}
+    extra_days_per_additional_infant: Count = 0
     miscarriage: list[MiscarriageDays] = []
 
 
@@ -446,12 +452,12 @@ class Grant(Strict):
 
 
 class Maternity(Strict):
-    min_contribution_months: int
-    left_employment_window_months: int
+    min_contribution_months: Count
+    left_employment_window_months: Count
     spouse_factor: Ratio
     quotas: dict[str, Yuan]
-    abortion_below_weeks: int = 12
-    induction_from_weeks: int = 28
+    abortion_below_weeks: Count = 12
+    induction_from_weeks: Count = 28
     allowance: Allowance
     resident_quotas: dict[str, Yuan]
     grant: Grant | None = None  # absent: no one-off grant
@@ -461,7 +467,7 @@ class ReferralKind(Strict):
     """转诊转院 filing: when it must be filed relative to admission, and with what."""
 
     filed_by: Literal["before_admission", "workdays_after_admission"]
-    window_workdays: int = 0
+    window_workdays: Count = 0
     materials: list[str]
 
 
@@ -478,7 +484,7 @@ class AuditEdit(Strict):
 
 
 class Audit(Strict):
-    split_admission_days: int = 15
+    split_admission_days: Count = 15
     edits: list[AuditEdit]
 
     @model_validator(mode="after")
@@ -518,13 +524,13 @@ class Materials(Strict):
 class Deadlines(Strict):
     """Legal decision deadlines in working days (工作日), and the manual filing window."""
 
-    manual_claim_workdays: int
-    assistance_manual_claim_workdays: int
-    maternity_application_workdays: int
-    assistance_application_workdays: int
-    referral_application_workdays: int = 0
-    major_chronic_application_workdays: int = 0
-    manual_filing_window_days: int
+    manual_claim_workdays: Count
+    assistance_manual_claim_workdays: Count
+    maternity_application_workdays: Count
+    assistance_application_workdays: Count
+    referral_application_workdays: Count = 0
+    major_chronic_application_workdays: Count = 0
+    manual_filing_window_days: Count
 
 
 class Settlement(Strict):
