@@ -69,6 +69,13 @@ FAULTS = [
     TariffFault("catalogue price beyond any", "catalogue.csv", "A-AMOX,阿莫西林胶囊 0.25g,drug,01,,0.60,",
                 "A-AMOX,阿莫西林胶囊 0.25g,drug,01,,1e30,",
                 ("row 2", "column price_cap", "above 1,000,000,000 yuan")),
+    # indications the audit cannot read: a range of three stopped it, an empty one matched every diagnosis
+    TariffFault("catalogue indications of three", "catalogue.csv", ",K70-K77;R18;E88,", ",K70-K77-K99;R18;E88,",
+                ("row 5", "column indications", "'K70-K77-K99' is neither a code nor a range")),
+    TariffFault("catalogue empty indication", "catalogue.csv", ",K70-K77;R18;E88,", ",K70-K77;;E88,",
+                ("row 5", "column indications", "'' is neither a code nor a range")),
+    TariffFault("catalogue range backwards", "catalogue.csv", ",J09-J11,", ",J11-J09,",
+                ("row 68", "column indications", "the range J11-J09 ends before it starts")),
     # a claim that would find no terms stopped the whole batch with a traceback
     TariffFault("a level without an inpatient scheme", "2025.yaml",
                 '    - {insutype: "390", level: 4, deductible: 2000, bands: [{upto: 7000, ratio: 0.50}, {ratio: 0.68}]}\n',
@@ -104,3 +111,22 @@ def test_tariff_fault(fault: TariffFault, tmp_path: Path, capsys: pytest.Capture
 def test_the_bundled_tariff_is_valid(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     code, err = run_cli(["tariffs", "validate", "sample-county", "--quiet"], capsys, monkeypatch)
     assert (code, err) == (0, "")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "gb18030"])
+def test_a_catalogue_saved_by_excel_reads_as_the_bundled_one(encoding: str, tmp_path: Path) -> None:
+    """Excel writes a BOM, or on Chinese Windows GB18030 (that was a traceback)."""
+    from yibao.tariffs.catalogue import load_catalogue
+
+    bundled = BUNDLED / "sample-county" / "catalogue.csv"
+    (tmp_path / "catalogue.csv").write_text(bundled.read_text(encoding="utf-8"), encoding=encoding)
+    assert load_catalogue(tmp_path / "catalogue.csv").equals(load_catalogue(bundled))
+
+
+def test_an_empty_catalogue_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "sample-county"
+    shutil.copytree(BUNDLED / "sample-county", folder)
+    (folder / "catalogue.csv").write_bytes(b"")
+    code, err = run_cli(["tariffs", "validate", str(folder)], capsys, monkeypatch)
+    assert code == 2 and "the catalogue is empty: it needs a header row (code, name" in err

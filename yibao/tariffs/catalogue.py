@@ -73,11 +73,21 @@ def load_catalogue(path: Path) -> pd.DataFrame:
 
 
 def read_catalogue_text(path: Path) -> pd.DataFrame:
-    """The catalogue CSV as written, every cell text ("" when empty): what edits change."""
-    try:
-        text = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except (OSError, pd.errors.ParserError) as exc:
-        raise InputError(f"cannot read catalogue: {exc}", file=str(path)) from None
+    """The catalogue CSV as written, every cell text ("" when empty): what edits change. UTF-8
+    (with or without Excel's BOM), else GB18030, as Excel on Chinese Windows saves a CSV."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+        except pd.errors.EmptyDataError:
+            raise InputError(f"the catalogue is empty: it needs a header row ({', '.join(COLUMNS)})",
+                             file=str(path)) from None
+        except (OSError, pd.errors.ParserError) as exc:
+            raise InputError(f"cannot read catalogue: {exc}", file=str(path)) from None
+    else:
+        raise InputError("the catalogue is neither UTF-8 nor GB18030 text", file=str(path))
     return text.assign(**{c: "" for c in OPTIONAL_COLUMNS if c not in text.columns})
 
 
@@ -123,12 +133,24 @@ def parse_catalogue(df: pd.DataFrame, path: Path) -> pd.DataFrame:
             raise ValueError("institution level must be 1 to 4")
         return n
 
+    def indications(v: str) -> str:
+        """Diagnosis codes or ranges (`K70;C00-C97`) as the audit reads them: an empty one matched
+        every diagnosis, and `K70-K77-K99` stopped the audit."""
+        for pattern in v.split(";"):
+            bounds = pattern.strip().split("-")
+            if not all(b.strip() for b in bounds) or len(bounds) > 2:
+                raise ValueError(f"{pattern.strip()!r} is neither a code nor a range LOW-HIGH (K70, C00-C97)")
+            if len(bounds) == 2 and bounds[0].strip().upper() > bounds[1].strip().upper():
+                raise ValueError(f"the range {pattern.strip()} ends before it starts")
+        return v
+
     def day(v: str) -> np.datetime64:
         try:
             return np.datetime64(v, "D")
         except ValueError:
             raise ValueError("not a date: write YYYY-MM-DD") from None
 
+    _convert(path, df, "indications", indications, "")  # checked: the audit reads the text
     return pd.DataFrame({
         "code": df["code"],
         "name": df["name"],
