@@ -118,6 +118,17 @@ def test_synthetic_batch(synth_folder: Path) -> None:
     assert len(partial) and (partial["reasons"] != "[]").all()
 
 
+def test_every_fund_step_names_its_tariff_entry(synth_folder: Path) -> None:
+    """Only the lines' own split (catalogue and audit) has no tariff entry; a maternity claim's
+    basic-fund band, 100% up to its quota, named none."""
+    batch, rejects = load_batch(synth_folder)
+    trace = score_batch(batch, rejects, trace=True).trace
+    funds = trace[trace["fund"] != "lines"]
+    assert len(funds) and (funds["tariff_path"] != "").all(), funds[funds["tariff_path"] == ""].head()
+    maternity = trace[trace["tariff_path"].str.startswith("maternity.quotas.") & (trace["action"] == "band")]
+    assert len(maternity)
+
+
 def test_plain_score_has_no_trace_and_the_same_claims(synth_folder: Path) -> None:
     batch, rejects = load_batch(synth_folder)
     plain, traced = score_batch(batch, rejects), score_batch(batch, rejects, trace=True)

@@ -207,7 +207,7 @@ def _maternity(t: Tariff, k: dict, terms: Terms) -> None:
     mat = t.maternity
     quotas = mat.quotas if k["maternity_scheme"] == "employee" else mat.resident_quotas
     quota_path = f"maternity.{'quotas' if quotas is mat.quotas else 'resident_quotas'}.{k['maternity_quota']}"
-    terms.paths.update(cap=quota_path, claim_cap=quota_path)
+    terms.paths.update(cap=quota_path, claim_cap=quota_path, bands=(quota_path,))  # 100% up to the quota
     quota = _scale(yuan_to_fen(quotas[k["maternity_quota"]]), int(k["maternity_factor_bp"]))
     terms.bounds, terms.bps = _bands([Band(upto=None, ratio=1)])
     if k["maternity_quota"] == "prenatal":
