@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any, Iterable
@@ -207,16 +208,17 @@ def case_from_batch(batch: Batch, mdtrt_id: str) -> dict[str, Any]:
     return {"person": person, "claim": case_claim, "lines": _records(lines, "lines", drop=("mdtrt_id",))}
 
 
-def kill_while_writing(command: list[str], out: Path) -> int:
+def kill_while_writing(command: list[str], out: Path, sig: int = signal.SIGKILL,
+                       stderr: list[str] | None = None) -> int:
     """Run a `yibao` command writing `out`, held in its write by the test hook of yibao.outputs,
-    and SIGKILL it once its tables are written (before the manifest): its return code."""
-    import signal
+    and send it `sig` (SIGKILL) once its tables are written (before the manifest): its return
+    code; what it said on stderr is appended to `stderr`."""
     import subprocess
     import time
 
     from yibao.outputs import PAUSE
 
-    job = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    job = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                            env=os.environ | {PAUSE: "60"})
     try:
         deadline = time.monotonic() + 60
@@ -224,8 +226,10 @@ def kill_while_writing(command: list[str], out: Path) -> int:
             assert time.monotonic() < deadline and job.poll() is None, "the command never reached its write"
             time.sleep(0.05)
     finally:
-        job.send_signal(signal.SIGKILL)
-        job.wait()
+        job.send_signal(sig)
+        said = job.communicate(timeout=60)[1]
+    if stderr is not None:
+        stderr.append(said)
     return job.returncode
 
 

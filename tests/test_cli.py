@@ -214,3 +214,26 @@ def test_text_of_the_users_is_printed_as_text_never_as_markup(synth_folder: Path
     assert (code, err) == (0, "") and out.is_dir()
     assert run_cli(["settle", str(out), "--period", "2025-05", "--out", str(tmp_path / f"s{MARKUP}")],
                    capsys, monkeypatch)[0] == 0
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--seed", "-1"], "'--seed': Input should be greater than or equal to 0"),  # numpy's ValueError
+    (["--seed", "1", "--year", "0"], "'--year': Input should be greater than or equal to 1900"),
+    (["--seed", "1", "--year", "99999"], "'--year': Input should be less than or equal to 2200"),
+])
+def test_synth_options_out_of_range_are_one_line(args: list[str], says: str, tmp_path: Path, capsys,
+                                                 monkeypatch) -> None:
+    code, err = run_cli(["synth", "--claims", "1", *args, "--out", str(tmp_path / "b")], capsys, monkeypatch)
+    assert code == 2 and says in err and len(err.strip().splitlines()) == 1
+
+
+def test_running_out_of_memory_is_one_line(tmp_path: Path) -> None:
+    """10^12 claims: numpy's _ArrayMemoryError was a traceback. Run under an address-space limit,
+    so the allocation fails at once."""
+    limit = "import resource; resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30)); "
+    run = subprocess.run([sys.executable, "-c", limit + "from yibao.cli.app import main; main()", "synth",
+                          "--claims", str(10**12), "--seed", "1", "--out", str(tmp_path / "b")],
+                         capture_output=True, text=True)
+    assert run.returncode == 1 and run.stderr.startswith("error: out of memory")
+    assert len(run.stderr.splitlines()) == 1
+    assert not (tmp_path / "b").exists()

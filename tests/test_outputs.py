@@ -169,6 +169,18 @@ def test_out_the_system_refuses(tmp_path: Path, out: str, words: str) -> None:
     assert not list(Path("/proc").glob("yibao-out*"))
 
 
+def test_ctrl_c_is_one_line_and_leaves_nothing_to_settle(synth_folder: Path, tmp_path: Path) -> None:
+    """SIGINT printed Python's traceback while the command's modules loaded, and nothing at all
+    later (Typer turns it into exit code 130)."""
+    out, said = tmp_path / "scored", []
+    command = [sys.executable, "-c", "from yibao.cli.app import main; main()", "score", str(synth_folder),
+               "--out", str(out), "--quiet"]
+    assert kill_while_writing(command, out, signal.SIGINT, said) == 130
+    assert said == ["error: interrupted: an output folder or a ledger commit is whole or not there at all; "
+                    "run the command again\n"]
+    assert list(tmp_path.iterdir()) == []  # its half-written folder removed on the way out
+
+
 def test_score_killed_while_writing_leaves_nothing_to_settle(synth_folder: Path, tmp_path: Path) -> None:
     """SIGKILL during the write (held there by the test hook): no `--out` folder, and the half-written
     sibling is refused by settle; the next run removes it and writes a folder settle accepts."""

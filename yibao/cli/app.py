@@ -159,6 +159,9 @@ def keep_heap() -> None:
         libc.mallopt(option, value)
 
 
+INTERRUPTED = 130  # the shell's code for Ctrl-C (128 + SIGINT), which Typer returns for a KeyboardInterrupt
+
+
 def main() -> None:
     thresholds = gc.get_threshold()
     gc.set_threshold(*COLLECTIONS)
@@ -168,6 +171,11 @@ def main() -> None:
         os.environ[ARROW_POOL_ENV] = ARROW_POOL
     try:
         _main()
+    except KeyboardInterrupt:  # Ctrl-C while a command's modules load; Typer answers it later (INTERRUPTED)
+        _interrupted()
+    except MemoryError:
+        _error("out of memory: a smaller batch, or for score --partitions auto (docs/scale.md)")
+        sys.exit(1)
     finally:  # main() is also called in-process (tests)
         gc.set_threshold(*thresholds)
         if pages is not None:
@@ -202,7 +210,14 @@ def _main() -> None:
             hint = f" (see `{ctx.command_path} -h`)" if ctx is not None else ""
             _error(" ".join(exc.format_message().split()) + hint)
         sys.exit(exc.exit_code)
+    if code == INTERRUPTED:
+        _interrupted()
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _interrupted() -> None:
+    _error("interrupted: an output folder or a ledger commit is whole or not there at all; run the command again")
+    sys.exit(INTERRUPTED)
 
 
 def _error(message: str) -> None:

@@ -18,10 +18,10 @@ Format = choices("Format", FORMATS)
 
 
 def run(claims: int = typer.Option(..., "--claims", min=1, help="number of claims and applications"),
-        seed: int = typer.Option(..., "--seed", help="random seed: the same seed writes the same bytes"),
+        seed: int = typer.Option(..., "--seed", min=0, help="random seed: the same seed writes the same bytes"),
         out: Path = typer.Option(..., "--out", help="output folder"),
         fmt: Format = typer.Option("parquet", "--format", help="output format"),
-        year: int = typer.Option(2025, "--year", help="the year the claims are dated in"),
+        year: int = typer.Option(2025, "--year", min=1900, max=2200, help="the year the claims are dated in"),
         tariff: Optional[str] = typer.Option(None, "--tariff",
                                              help="ID or ID@VERSION whose catalogue and materials to use"),
         overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing --out folder"),
