@@ -79,3 +79,19 @@ def test_the_message_names_the_faulty_cell_not_a_row_that_went_with_it() -> None
     case["accumulators"]["hifp_paid"] = -100
     with pytest.raises(InputError, match=r"^case: accumulators\.hifp_paid: '-100': must be at least 0$"):
         case_batch(parse_case(case))
+
+
+def test_a_case_file_with_a_bom_reads_and_its_errors_name_the_file(tmp_path, capsys, monkeypatch) -> None:
+    """Notepad's BOM was "Unexpected UTF-8 BOM"; a cell the batch reader refused was said to be
+    in "case", not in the file."""
+    from conftest import run_cli
+    from yibao.cases import load_case
+
+    case = example(DIBAO)
+    path = tmp_path / "my-case.json"
+    path.write_text(json.dumps(case), encoding="utf-8-sig")
+    assert load_case(path) == parse_case(case)
+    case["lines"][0]["pric"] = 1.234
+    path.write_text(json.dumps(case), encoding="utf-8-sig")
+    code, err = run_cli(["whatif", str(path)], capsys, monkeypatch)
+    assert code == 2 and err.startswith(f"error: {path}: lines.pric: '1.234': more than 2 decimals")

@@ -183,7 +183,7 @@ def parse_case(raw: Any, source: str = "case") -> Case:
 def load_case(path: Path) -> Case:
     """Read a JSON or YAML case file; errors name the file and the field."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM, as Notepad writes it, is no part of the case
         raw = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read case: {exc}", file=str(path)) from None
@@ -270,13 +270,14 @@ def case_tables(case: Case) -> dict[str, pd.DataFrame]:
     return {name: _frame(rows, name) for name, rows in tables.items()}
 
 
-def case_batch(case: Case):  # type: ignore[no-untyped-def]
-    """The case as a validated batch of one; a cell the batch reader refuses is an InputError."""
+def case_batch(case: Case, source: str = "case"):  # type: ignore[no-untyped-def]
+    """The case as a validated batch of one; a cell the batch reader refuses is an InputError
+    naming `source` (the case file)."""
     from yibao.io import CASCADED, normalize
 
     tables = case_tables(case)
-    batch, rejects = normalize(tables, {name: "case" for name in tables})
+    batch, rejects = normalize(tables, {name: source for name in tables})
     if len(rejects):  # the cell at fault, not a row that went because of it
         first = rejects.iloc[int(np.argmax(~rejects["reason"].str.endswith(CASCADED).to_numpy(dtype=bool)))]
-        raise InputError(f"{first['table']}.{first['column']}: {first['reason']}", file="case")
+        raise InputError(f"{first['table']}.{first['column']}: {first['reason']}", file=source)
     return batch

@@ -38,7 +38,7 @@ COLOURS = {"approved": "green", "partially_approved": "yellow", "rejected": "red
 
 def _decide(case_path: Path, tariff: Optional[str], edits: list[str]) -> tuple[dict, dict | None]:
     case = load_case(case_path)
-    batch = case_batch(case)
+    batch = case_batch(case, str(case_path))
     from yibao.tariffs.registry import tariff_spec
 
     spec = None if tariff is None else tariff_spec(tariff)
