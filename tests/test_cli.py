@@ -237,3 +237,14 @@ def test_running_out_of_memory_is_one_line(tmp_path: Path) -> None:
     assert run.returncode == 1 and run.stderr.startswith("error: out of memory")
     assert len(run.stderr.splitlines()) == 1
     assert not (tmp_path / "b").exists()
+
+
+def test_the_whatif_panel_never_cuts_a_cell_at_80_columns() -> None:
+    """The lines' and the trace's amounts were cut with an ellipsis ("2,60…" for 2,600.00)."""
+    from conftest import EXAMPLES
+
+    case = EXAMPLES / "e1_resident_county_inpatient.case.json"
+    run = subprocess.run([sys.executable, "-m", "yibao", "whatif", str(case)], capture_output=True, text=True,
+                         env={**os.environ, "COLUMNS": "80"})
+    assert run.returncode == 0 and "…" not in run.stdout
+    assert "│ 21   │ C-LENS │" in run.stdout

@@ -108,7 +108,7 @@ def _panel(obj: dict[str, Any]) -> Panel:
             extra += f"  一次性生育补助金 grant {obj['maternity_grant']:,.2f}"
         parts.append(extra)
         amounts = [f for f in LINE_AMOUNTS if shared or f not in dict(SHARES)]
-        lines = Table("line", "code", *amounts, "violations", title="明细 lines", title_justify="left")
+        lines = _folded(Table("line", "code", *amounts, "violations", title="明细 lines", title_justify="left"))
         for ln in obj["lines"]:
             lines.add_row(Text(ln["line_id"]), Text(ln.get("med_list_codg", "")),
                           *(f"{ln[f]:,.2f}" for f in amounts), ";".join(ln["violations"]))
@@ -117,6 +117,14 @@ def _panel(obj: dict[str, Any]) -> Panel:
         parts.append(trace_table(obj["trace"]))
     parts.append("[dim]rules fired: " + " → ".join(obj["rules_fired"]) + "[/dim]")
     return Panel(Group(*parts), title=Text(f"yibao whatif {obj['mdtrt_id']}"), expand=False)
+
+
+def _folded(table: Table) -> Table:
+    """Cells too wide for the terminal go on over lines, never cut: "2,60…" of 2,600.00 was read
+    as a different amount, and a path is read whole."""
+    for column in table.columns:
+        column.overflow = "fold"
+    return table
 
 
 def _number(value: float | None, percent: bool = False) -> str:
@@ -132,10 +140,9 @@ def trace_table(steps: list[dict[str, Any]]) -> Table:
 
     from yibao.calculator.trace import FUND_NAMES
 
-    table = Table("步骤 step", "基金 fund", "项目 item", "政策参数 tariff entry", "基数 base",
-                  "比例 ratio", "限额 limit", "金额 amount", "规则 rules",
-                  title="计算过程 calculation (yuan)", title_justify="left")
-    table.columns[3].overflow = "fold"  # a path is read whole, never cut
+    table = _folded(Table("步骤 step", "基金 fund", "项目 item", "政策参数 tariff entry", "基数 base",
+                          "比例 ratio", "限额 limit", "金额 amount", "规则 rules",
+                          title="计算过程 calculation (yuan)", title_justify="left"))
     for s in steps:
         table.add_row(str(s["step"]), beside(s["fund"], FUND_NAMES), f"{s['label_zh']} [dim]{s['action']}[/dim]",
                       escape(s["tariff_path"]), _number(s["base"]), _number(s["ratio"], percent=True),
