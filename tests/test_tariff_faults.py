@@ -130,3 +130,23 @@ def test_an_empty_catalogue_is_one_line(tmp_path: Path, capsys: pytest.CaptureFi
     (folder / "catalogue.csv").write_bytes(b"")
     code, err = run_cli(["tariffs", "validate", str(folder)], capsys, monkeypatch)
     assert code == 2 and "the catalogue is empty: it needs a header row (code, name" in err
+
+
+def test_overlapping_versions_are_refused_whatever_their_labels(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Versions labelled as two regions were not checked against each other, and a folder that
+    validate refused was used all the same: scoring took the first version in force."""
+    from conftest import EXAMPLES
+
+    folder = tmp_path / "sample-county"
+    shutil.copytree(BUNDLED / "sample-county", folder)
+    text = (folder / "2025.yaml").read_text(encoding="utf-8")
+    (folder / "2025.yaml").write_text(text.replace("region: sample-county", "region: elsewhere")
+                                      .replace("effective_from: 2025-01-01", "effective_from: 2024-12-01"),
+                                      encoding="utf-8")
+    says = f"error: {folder / '2025.yaml'}: effective_from = '2024-12-01': overlaps version 2024"
+    code, err = run_cli(["tariffs", "validate", str(folder)], capsys, monkeypatch)
+    assert code == 2 and err.startswith(says)
+    monkeypatch.setenv("YIBAO_TARIFF_PATH", str(tmp_path))
+    code, err = run_cli(["whatif", str(EXAMPLES / "e1_resident_county_inpatient.case.json")], capsys, monkeypatch)
+    assert code == 2 and err.startswith(says)

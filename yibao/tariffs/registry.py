@@ -121,18 +121,20 @@ def validate_region(folder: Path) -> list[LoadedTariff]:
     if not files:
         raise InputError(f"{folder}: no tariff files (*.yaml) found")
     loaded = [load_file(f) for f in files]
-    by_region: dict[str, list[LoadedTariff]] = {}
-    for lt in loaded:
-        by_region.setdefault(lt.tariff.region, []).append(lt)
-    for versions in by_region.values():
-        versions.sort(key=lambda lt: lt.tariff.effective_from)
-        for a, b in zip(versions, versions[1:]):
-            a_end = a.tariff.effective_to
-            if a_end is None or a_end >= b.tariff.effective_from:
-                raise InputError(
-                    f"{b.path}: effective_from = '{b.tariff.effective_from}': overlaps version "
-                    f"{a.tariff.version} ({a.tariff.effective_from} to {a_end or 'open'})")
+    _one_in_force([(lt.tariff, lt.path) for lt in loaded])
     return loaded
+
+
+def _one_in_force(versions: list[tuple[Tariff, Path]]) -> list[Tariff]:
+    """A folder's versions by start, none overlapping another, whatever their `region` labels: a
+    claim is scored under the one version in force on its day (two were refused by `validate`
+    only when their labels matched, and scoring took the first either way)."""
+    ordered = sorted(versions, key=lambda v: v[0].effective_from)
+    for (a, _), (b, path) in zip(ordered, ordered[1:]):
+        if a.effective_to is None or a.effective_to >= b.effective_from:
+            raise InputError(f"{path}: effective_from = '{b.effective_from}': overlaps version "
+                             f"{a.version} ({a.effective_from} to {a.effective_to or 'open'})")
+    return [t for t, _ in ordered]
 
 
 @functools.lru_cache(maxsize=None)
@@ -145,8 +147,7 @@ def load_version(tariff_id: str, version: str) -> LoadedTariff:
 
 
 def versions(tariff_id: str) -> list[Tariff]:
-    return sorted((parse_tariff_file(f) for f in version_files(tariff_id)),
-                  key=lambda t: t.effective_from)
+    return _one_in_force([(parse_tariff_file(f), f) for f in version_files(tariff_id)])
 
 
 def in_force(tariff_id: str, day: dt.date) -> LoadedTariff:
