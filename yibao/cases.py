@@ -126,6 +126,7 @@ class Claim(_Model):
     referral_kind: Literal["emergency", "chemo", "normal"] | None = None
     maternity: MaternityDetails | None = None
     region: str | None = None
+    correction_of: str | None = None
 
 
 class Line(_Model):
@@ -158,6 +159,15 @@ class Accumulators(_Model):
     large_amount_paid: Yuan = 0
     maf_stage2_deductible_used: Yuan = 0
     maf_stage2_paid: Yuan = 0
+    chronic_deductible_used: Yuan | None = None
+    inpatient_deductible_used: Yuan | None = None
+    inpatient_covered: Yuan | None = None
+    outpatient_month: int | None = None
+    outpatient_month_paid: Yuan | None = None
+    outpatient_covered_month: int | None = None
+    outpatient_covered_in_month: Yuan | None = None
+    chronic_covered_month: int | None = None
+    chronic_covered_in_month: Yuan | None = None
 
 
 class Case(_Model):
