@@ -26,6 +26,7 @@ import yibao.cli.app as cli_app
 from yibao.errors import InputError
 from yibao.io import write_tables
 from yibao.ledger import Ledger
+from yibao.ledger.store import PAUSE_ENV
 from yibao.pipeline import Result
 from yibao.settlement import verify_folder, write_settlement
 from yibao.synth import generate
@@ -266,6 +267,36 @@ def test_a_job_killed_during_its_commit_leaves_the_ledger_as_before(
     assert len(status(url)["batches"]) == 2
 
 
+def _score_job(batch: Path, out: Path, url: str, pause: str = "") -> subprocess.Popen:
+    command = [sys.executable, "-c", "from yibao.cli.app import main; main()", "score", str(batch),
+               "--out", str(out), "--ledger", url, "--period", "2025-01", "--quiet"]
+    return subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=os.environ | {PAUSE_ENV: pause})
+
+
+def test_two_jobs_at_once_on_persons_of_their_own_both_commit(
+        year: dict[str, pd.DataFrame], whole_year: Result, ledger_url: str, tmp_path: Path) -> None:
+    """docs/ledger.md: two jobs may run at once. The second read the next batch number and entry id
+    before the first committed, and failed on the key ("another job wrote to the ledger at the same
+    time"). Now it waits for the first's commit, then commits its own."""
+    january = by_claim(whole_year.claims.loc[whole_year.claims["mdtrt_id"].isin(months(whole_year)["2025-01"])])
+    persons = sorted(set(january["psn_no"]))
+    halves = [january.index[january["psn_no"].isin(persons[i::2])] for i in (0, 1)]
+    for name, ids in zip("ab", halves):
+        write_tables(only(year, ids), tmp_path / name, "csv")
+    first = _score_job(tmp_path / "a", tmp_path / "out-a", ledger_url, pause="8")  # the second reaches its commit
+    assert first.stderr is not None and "ledger: committing" in first.stderr.readline()
+    second = _score_job(tmp_path / "b", tmp_path / "out-b", ledger_url)  # while the first holds its commit
+    said = [job.communicate(timeout=300)[1] for job in (first, second)]
+    assert [first.returncode, second.returncode] == [0, 0], said
+    one_after_the_other = str(tmp_path / "reference.db")
+    for ids in halves:
+        yibao.score(only(year, ids), ledger=one_after_the_other, period="2025-01")
+    state, reference = status(ledger_url), status(one_after_the_other)
+    assert len(state["batches"]) == 2 and state["claims"] > 0
+    assert {k: v for k, v in state.items() if k not in ("ledger", "batches")} == \
+        {k: v for k, v in reference.items() if k not in ("ledger", "batches")}
+
+
 def test_a_job_killed_while_writing_its_output_has_committed_nothing(
         year: dict[str, pd.DataFrame], whole_year: Result, tmp_path: Path) -> None:
     """The ledger commits after the output is written whole and before it is put in place, so a
@@ -284,6 +315,35 @@ def test_a_job_killed_while_writing_its_output_has_committed_nothing(
     again = subprocess.run(command, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
     assert len(status(url)["batches"]) == 2 and (out / "manifest.json").is_file()
+
+
+def test_a_ledger_whose_creation_fails_is_left_empty_and_opens_later(
+        ledger_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A job killed, or a disk filled, while the tables were created left some of them and no
+    revision: every later run failed ("table batches already exists"). The failure is made here
+    just after Alembic's real migrations ran, before their transaction ends."""
+    import sqlalchemy
+    from alembic import command
+
+    from yibao.ledger import store
+
+    upgrade = command.upgrade
+
+    def upgrade_then_die(config, revision):  # type: ignore[no-untyped-def]
+        upgrade(config, revision)
+        raise sqlalchemy.exc.OperationalError("CREATE", {}, Exception("database or disk is full"))
+
+    monkeypatch.setattr(store.command, "upgrade", upgrade_then_die)
+    with pytest.raises(InputError, match="database or disk is full"):
+        Ledger(ledger_url, create=True)
+    monkeypatch.undo()
+    engine = sqlalchemy.create_engine(store.ledger_url(ledger_url))
+    try:
+        assert sqlalchemy.inspect(engine).get_table_names() == []
+    finally:
+        engine.dispose()
+    Ledger(ledger_url, create=True).close()
+    assert status(ledger_url)["claims"] == 0
 
 
 def test_the_migrations_create_the_tables_the_code_uses(ledger_url: str) -> None:

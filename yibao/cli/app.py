@@ -61,6 +61,8 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     logging.basicConfig(stream=sys.stderr, level=level, force=True,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # psycopg warns of the pipeline it ends when a commit fails; the one line of that failure says it all
+    logging.getLogger("psycopg").setLevel(logging.ERROR if level > logging.DEBUG else logging.NOTSET)
 
 
 def _build(only: str | None = None) -> typer.Typer:

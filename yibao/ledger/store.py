@@ -25,7 +25,7 @@ from alembic.util import CommandError
 from sqlalchemy import (Column, Connection, Engine, MetaData, String, Table, and_, bindparam, create_engine, func,
                         select, text)
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
 
 from yibao import __version__
 from yibao.calculator.scan import COUNTERS, MONTH_KEYS, parse_chronic
@@ -37,6 +37,8 @@ from yibao.tables import LIST_SEP
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 PAUSE_ENV = "YIBAO_TEST_PAUSE_COMMIT"  # tests only: seconds to wait inside the commit (crash test)
+WRITER_LOCK = 0x79696261  # "yiba": the PostgreSQL advisory lock a ledger's one writer holds
+SQLITE_WAIT_SECONDS = 600  # how long a job waits for another's commit to a SQLite ledger
 CHUNK = 500  # keys per IN (...) query: well under every database's limit on bound parameters
 PAYMENT, REVERSAL = "payment", "reversal"
 WANTED = Table("yibao_wanted_persons", MetaData(), Column("psn_no", String(64), primary_key=True),
@@ -199,8 +201,9 @@ class Ledger:
         try:
             if parsed.drivername.startswith("sqlite"):
                 _check_sqlite_file(parsed, create)
-            self.engine: Engine = create_engine(self.url)
-            with self.engine.begin() as conn:
+            waits = {"connect_args": {"timeout": SQLITE_WAIT_SECONDS}} if parsed.drivername.startswith("sqlite") else {}
+            self.engine: Engine = create_engine(self.url, **waits)
+            with _one_writer(self.engine) as conn:  # a schema is made whole or not at all, by one job
                 config = Config()
                 config.set_main_option("script_location", str(MIGRATIONS))
                 config.attributes["connection"] = conn
@@ -365,12 +368,15 @@ class Ledger:
         are read one at a time, so the batch need not be in memory at once."""
         try:
             self._commit(parts)
-        except DBAPIError as exc:  # a key taken meanwhile, a lost connection, a refused value
-            raise InputError(f"nothing was committed: another job wrote to the ledger at the same time "
-                             f"or it is unavailable ({type(exc.orig).__name__}); run again") from None
+        except IntegrityError:  # a claim another job paid meanwhile (the writer lock keeps ids apart)
+            raise InputError("nothing was committed: another job paid a claim of this batch at the same time; "
+                             "run again") from None
+        except DBAPIError as exc:  # a full disk, a read-only file, a lost connection: said as the database says it
+            raise InputError(f"nothing was committed to the ledger {self.shown}: {_first_line(exc)}; "
+                             f"run again once that is mended") from None
 
     def _commit(self, parts: Iterable[Commit]) -> None:
-        with self.engine.begin() as conn:
+        with _one_writer(self.engine) as conn:
             seq = conn.execute(select(func.coalesce(func.max(schema.batches.c.seq), 0))).scalar_one() + 1
             first = conn.execute(select(func.coalesce(func.max(schema.entries.c.entry_id), 0))).scalar_one() + 1
             counts = np.zeros(3, dtype=np.int64)
@@ -411,6 +417,22 @@ class Ledger:
                             [{"m": m, "e": int(e)} for m, e in zip(payments["mdtrt_id"], payments["entry_id"])])
         if gone.rowcount != len(payments):
             raise InputError("a claim to reverse was reversed by another job meanwhile: nothing was committed")
+
+
+@contextmanager
+def _one_writer(engine: Engine) -> Iterator[Connection]:
+    """A write transaction holding the ledger's writer lock from its first statement: what it
+    reads to decide its writes (the next batch number and entry id, the accumulators it checks)
+    includes every batch committed before it, so two jobs at once commit one after the other
+    instead of clashing on a key. SQLite: BEGIN IMMEDIATE (the driver began a transaction only at
+    the first write, after those reads, and never before a CREATE TABLE, so a schema could be
+    left half made); PostgreSQL: a transaction-level advisory lock."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif conn.dialect.name == "postgresql":
+            conn.execute(select(func.pg_advisory_xact_lock(WRITER_LOCK)))
+        yield conn
 
 
 def _accumulators(conn: Connection, persons: Iterable[str]) -> pd.DataFrame:
