@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import (Column, Connection, Engine, MetaData, String, Table, and_, bindparam, create_engine, func,
                         select, text)
@@ -203,16 +205,26 @@ class Ledger:
                 _check_sqlite_file(parsed, create)
             waits = {"connect_args": {"timeout": SQLITE_WAIT_SECONDS}} if parsed.drivername.startswith("sqlite") else {}
             self.engine: Engine = create_engine(self.url, **waits)
-            with _one_writer(self.engine) as conn:  # a schema is made whole or not at all, by one job
-                config = Config()
-                config.set_main_option("script_location", str(MIGRATIONS))
-                config.attributes["connection"] = conn
-                command.upgrade(config, "head")
+            self._upgrade()
         except (ArgumentError, DBAPIError, ModuleNotFoundError) as exc:  # DBAPIError: not a database, unreachable
             raise InputError(f"cannot open the ledger {self.shown}: {_first_line(exc)}") from None
         except CommandError:  # a revision this version's migrations do not have
             raise InputError(f"cannot open the ledger {self.shown}: its schema is of a newer yibao than "
                              f"{__version__} (use that version)") from None
+
+    def _upgrade(self) -> None:
+        """The schema brought to this version's head: by one job at a time, whole or not at all,
+        and only when it is behind, so that reading a ledger (status, settle) never waits for
+        another job's commit."""
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+        if current == ScriptDirectory.from_config(config).get_current_head():
+            return
+        with _one_writer(self.engine) as conn:  # the revision read again under the lock, by Alembic
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
 
     @property
     def shown(self) -> str:
