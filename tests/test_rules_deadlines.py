@@ -82,7 +82,7 @@ def test_a_bad_review_day_is_refused_with_the_tariff(day: str) -> None:
     from yibao.tariffs.edit import apply_edits
     from yibao.tariffs.registry import resolve
 
-    with pytest.raises(InputError, match=f"chronic.review_days = .*'{day}' is not a day of the year"):
+    with pytest.raises(InputError, match=f"--set: chronic.review_days: '{day}' is not a day of the year"):
         apply_edits(resolve("sample-county@2025"), [f"chronic.review_days=['{day}']"])
 
 
