@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 
 import pandas as pd
 
-from yibao.errors import InputError, kind
+from yibao.errors import InputError, expect
 from yibao.io import Batch, load_batch
 from yibao.pipeline import Regions, Result, TariffSpec, loaded_spec, score_batch, tariff_set
 
@@ -20,14 +20,8 @@ Tables = str | Path | Mapping[str, pd.DataFrame]
 Accumulators = str | Path | pd.DataFrame | None
 
 
-def _expect(value: object, kinds: tuple[type, ...], what: str) -> None:
-    """An argument of another kind as one line, where it would fail deep inside."""
-    if not isinstance(value, kinds):
-        raise InputError(f"{what}, not {kind(value)}")
-
-
 def _load(tables_or_folder: Tables, accumulators: Accumulators) -> tuple[Batch, pd.DataFrame]:
-    _expect(accumulators, (str, Path, pd.DataFrame, type(None)), "accumulators are a file or a DataFrame")
+    expect(accumulators, (str, Path, pd.DataFrame, type(None)), "accumulators are a file or a DataFrame")
     source = Path(tables_or_folder) if isinstance(tables_or_folder, (str, Path)) else tables_or_folder
     acc = Path(accumulators) if isinstance(accumulators, (str, Path)) else accumulators
     return load_batch(source, acc)
@@ -87,9 +81,9 @@ def simulate(tables_or_folder: Tables, set: Sequence[str] = (), reform: TariffSp
     from yibao.simulation import simulate_batch
 
     edits = [set] if isinstance(set, str) else set  # one edit, not its characters
-    _expect(edits, (list, tuple), "set is a list of PATH=VALUE edits")
+    expect(edits, (list, tuple), "set is a list of PATH=VALUE edits")
     for edit in edits:
-        _expect(edit, (str,), "an edit of set is text, PATH=VALUE")
+        expect(edit, (str,), "an edit of set is text, PATH=VALUE")
     batch, rejects = _load(tables_or_folder, accumulators)
     return simulate_batch(batch, rejects, edits=edits, reform=reform, tariff=tariff)
 
@@ -104,6 +98,6 @@ def settle(result_or_folder: Result | str | Path, period: str,
     Unusable input raises `yibao.errors.InputError`."""
     from yibao.settlement import settle as settle_month
 
-    _expect(institutions, (str, Path, pd.DataFrame, type(None)),
+    expect(institutions, (str, Path, pd.DataFrame, type(None)),
             "institutions are a table file, a batch folder or a DataFrame")
     return settle_month(result_or_folder, period, institutions, ledger)

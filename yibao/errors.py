@@ -20,6 +20,13 @@ def first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
+def expect(value: object, kinds: type | tuple[type, ...], what: str) -> None:
+    """An argument of the library given as another kind (`period=202505`) refused in one line,
+    where it would fail deep inside: "`what`, not an int"."""
+    if not isinstance(value, kinds):
+        raise InputError(f"{what}, not {kind(value)}")
+
+
 def kind(value: object) -> str:
     """"an int", "a list": the type of a value given to the library, as a message names it."""
     name = type(value).__name__

@@ -43,7 +43,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from yibao.codes import dictionary_codes, join_text, take_rising, worded as _worded
-from yibao.errors import InputError, kind
+from yibao.errors import InputError, expect, kind
 from yibao.fields import DATES, MONEY
 from yibao.later import Later, made
 from yibao.limits import ENV_MAX_LINE, MAX_CNT, max_line_yuan
@@ -185,9 +185,7 @@ def _mapping(source: object) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
     """The tables of a mapping of table name → DataFrame, as a job builds them in memory. A table
     missing, misnamed (`Lines`) or not a DataFrame would be scored as empty: its claims or lines
     lost without a reject, claims paid on no lines."""
-    if not isinstance(source, Mapping):
-        raise InputError(f"the tables are a folder, an .xlsx workbook or a mapping of table name → "
-                         f"DataFrame, not {kind(source)}")
+    expect(source, Mapping, "the tables are a folder, an .xlsx workbook or a mapping of table name → DataFrame")
     known = INPUT_TABLES + OPTIONAL_TABLES
     unknown = sorted(str(name) for name in source if name not in known)
     if unknown:

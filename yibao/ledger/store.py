@@ -31,7 +31,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
 
 from yibao import __version__
 from yibao.calculator.scan import COUNTERS, MONTH_KEYS, parse_chronic
-from yibao.errors import InputError, first_line, kind
+from yibao.errors import InputError, expect, first_line
 from yibao.ledger import schema
 from yibao.ledger.schema import ACC, CASH, MONEY
 from yibao.money import fen_to_yuan, yuan_array_to_fen
@@ -52,8 +52,7 @@ pass over the table, where an IN list of `CHUNK` persons at a time would read it
 def ledger_url(text: str | Path) -> str:
     """`--ledger` value → SQLAlchemy URL: a URL as given (plain `postgresql://` with the psycopg
     driver this package installs), anything else a SQLite file path."""
-    if not isinstance(text, (str, Path)):
-        raise InputError(f"a ledger is a SQLite file path or a SQLAlchemy URL, not {kind(text)}")
+    expect(text, (str, Path), "a ledger is a SQLite file path or a SQLAlchemy URL")
     text = str(text)
     if "://" in text:
         scheme, _, rest = text.partition("://")

@@ -26,7 +26,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from yibao.errors import InputError, kind
+from yibao.errors import InputError, expect, kind
 from yibao.io import table_file, read_table
 from yibao.limits import SAFE_FEN
 from yibao.money import yuan_array_to_fen
@@ -61,8 +61,7 @@ class Period:
 
 def parse_period(text: str) -> Period:
     """`YYYY-MM` → the month; anything else is an `InputError`."""
-    if not isinstance(text, str):
-        raise InputError(f"the period is a month as text, YYYY-MM, e.g. '2025-05', not {kind(text)}")
+    expect(text, str, "the period is a month as text, YYYY-MM, e.g. '2025-05'")
     m = PERIOD.fullmatch(text.strip())
     if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1900:
         raise InputError(f"--period {text!r}: give a month as YYYY-MM, e.g. 2025-05")
