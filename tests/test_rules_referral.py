@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import INSTITUTION, make_case
+from conftest import INSTITUTION, decide, make_case
 from test_rules_cases import APPEAL, application, codes, conclude, facts_of, missing, tariff
 from yibao.tariffs.edit import apply_edits
 
@@ -131,3 +131,13 @@ def test_incomplete_application_needs_materials() -> None:
 
 def test_application_without_a_kind_is_refused() -> None:
     assert codes(conclude(referral_application(None, "2025-09-29", []))) == ["REFERRAL_KIND"]
+
+
+@pytest.mark.parametrize("filed, estimated", [("2026-12-31", False), ("2027-01-07", True)])
+def test_a_window_ending_beyond_the_calendar_is_flagged_estimated(filed: str, estimated: bool) -> None:
+    # Admitted and submitted in the known year 2026; only the filing's day can be beyond it, and
+    # an estimate there counts 2027's New Year holiday as a working day (a filing looks late).
+    case = make_case(person={"filings": [emergency(filed)]},
+                     claim={"institution": AWAY, "admit_date": "2026-12-30", "discharge_date": "2026-12-31",
+                            "submitted_date": "2026-12-31"})
+    assert decide(case)["calendar_estimated"] is estimated

@@ -282,7 +282,7 @@ def _conclude(batch: Batch, keys: np.ndarray, tariffs: dict[str, LoadedTariff],
         tables.append(table)
         timing = pd.DataFrame({name: table[name][at] for name in ("due_workdays", "due_quarterly")})
         due[rows] = due_dates(sub.claims.reset_index(drop=True), timing, lt, calendar)
-        estimated[rows] = _calendar_estimated(sub.claims, facts, due[rows], calendar)
+        estimated[rows] = _calendar_estimated(facts, due[rows], calendar)
     return Concluded(concat_distinct(tables), codes, due, estimated)
 
 
@@ -293,14 +293,11 @@ def _add_conclusions(ctx: pd.DataFrame, rules: Beside[Concluded]) -> None:
         ctx[col] = conclusions[col].array
 
 
-def _calendar_estimated(claims: pd.DataFrame, facts: Mapping[str, np.ndarray], due_date: np.ndarray,
-                        calendar: WorkCalendar) -> np.ndarray:
+def _calendar_estimated(facts: Mapping[str, np.ndarray], due_date: np.ndarray, calendar: WorkCalendar) -> np.ndarray:
     """Claims whose working-day answers (the due date, a referral's filing window counted from
-    admission) lie beyond the known calendar, so they were estimated by weekends only."""
-    due = calendar.estimated(due_date)
-    window = (facts["ref_kind"] != "") & (
-        calendar.estimated(day_array(claims["admit_date"])) | calendar.estimated(day_array(claims["submitted_date"])))
-    return due | window
+    admission to the filing the rules chose) lie beyond the known calendar, so they were
+    estimated by weekends only."""
+    return calendar.estimated(due_date) | facts["ref_estimated"]
 
 
 def _reject_rows(batch: Batch, claim_mask: np.ndarray, line_mask: np.ndarray, reason: np.ndarray,

@@ -80,6 +80,8 @@ FACTS: dict[str, tuple[Any, str]] = {
     "ref_after": (False, "referrals due before admission: filed after the admission date"),
     "ref_workdays": (0, "referrals due within working days: working days admission → filing, clipped to "
                         "[-1, window + 1]"),
+    "ref_estimated": (False, "referrals due within working days: admission or filing beyond the known "
+                             "calendar, so ref_workdays is an estimate by weekends only"),
     "ref_missing": ("", "the referral kind's materials missing"),
     "ref_cadre_missing": ("", "a retired cadre's referral materials missing"),
     "gender": ("", "maternity: F or M"),
@@ -98,7 +100,7 @@ FACTS: dict[str, tuple[Any, str]] = {
     "missing_spouse_decl": ("", "maternity_spouse materials missing (spouses; manual claims and applications)"),
 }
 NO_ROWS = np.zeros(0, dtype=np.int64)
-REFERRAL_FACTS = ("ref_kind", "ref_after", "ref_workdays", "ref_missing", "ref_cadre_missing")
+REFERRAL_FACTS = ("ref_kind", "ref_after", "ref_workdays", "ref_estimated", "ref_missing", "ref_cadre_missing")
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -485,7 +487,8 @@ def _referral_timing(t: Tariff, calendar: WorkCalendar, kind: np.ndarray, filed:
     """Per referral (filing or application): timing counts, missing materials and a score (2: in time,
     +1: complete) to choose the best filing of a claim."""
     n = len(kind)
-    after, workdays, in_time = np.zeros(n, bool), np.zeros(n, np.int64), np.zeros(n, bool)
+    after, in_time, estimated = np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, bool)
+    workdays = np.zeros(n, np.int64)
     kind_materials = {k: LIST_SEP.join(spec.materials) for k, spec in t.referral.kinds.items()}
     required = pd.Series(kind, dtype=object).map(kind_materials).fillna("").to_numpy()
     own = t.referral.retired_cadre_materials  # a retired cadre's own list, where the tariff has one
@@ -506,11 +509,12 @@ def _referral_timing(t: Tariff, calendar: WorkCalendar, kind: np.ndarray, filed:
         if known.any():
             count[known] = calendar.workdays_between(a[known], f[known])
         workdays[rows] = np.clip(count, -1, window + 1)
+        estimated[rows] = known & (calendar.estimated(a) | calendar.estimated(f))
         in_time[rows] = count <= window
     complete = np.where(cadre, cadre_missing == "", missing == "")
     return {"ref_kind": np.where(_isin(kind, list(kind_materials)), kind, ""), "ref_after": after,
-            "ref_workdays": workdays, "ref_missing": missing, "ref_cadre_missing": cadre_missing,
-            "score": 2 * in_time + complete}
+            "ref_workdays": workdays, "ref_estimated": estimated, "ref_missing": missing,
+            "ref_cadre_missing": cadre_missing, "score": 2 * in_time + complete}
 
 
 def _referral(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray], calendar: WorkCalendar) -> None:
