@@ -42,3 +42,30 @@ def test_statements_reconcile_to_scored_claims(result, tmp_path):
     assert (fen(st["paid"]) == paid).all()
     write_settlement(settlement, tmp_path / "st", "parquet")
     assert verify_folder(tmp_path / "st") == []
+
+
+def test_a_rejected_claims_row_is_read_back_from_any_directory(synth_folder, tmp_path, capsys, monkeypatch):
+    """The scorer names a rejected claim's file so that the settlement finds its row again when
+    it runs elsewhere: scored as `batch` from one directory and settled from another, a May claim
+    with an unreadable admission date is its institution's data_incorrect claim."""
+    import shutil
+
+    import pandas as pd
+
+    from conftest import run_cli
+
+    batch = tmp_path / "in" / "batch"
+    shutil.copytree(synth_folder, batch)
+    claims = pd.read_csv(batch / "claims.csv", dtype=str, keep_default_na=False)
+    may = np.flatnonzero((claims["settlement_mode"] == "direct") & (claims["kind"] == "claim")
+                         & claims["discharge_date"].str.startswith("2025-05"))[0]
+    claims.loc[may, "admit_date"] = "not a date"
+    claims.to_csv(batch / "claims.csv", index=False)
+    monkeypatch.chdir(tmp_path / "in")
+    assert run_cli(["score", "batch", "--out", "scored", "--quiet"], capsys, monkeypatch)[0] == 0
+    monkeypatch.chdir(tmp_path)
+    assert run_cli(["settle", "in/scored", "--period", "2025-05", "--out", "settled", "--quiet"],
+                   capsys, monkeypatch)[0] == 0
+    withheld = pd.read_parquet(tmp_path / "settled" / "data_incorrect.parquet")
+    assert withheld[["institution_id", "mdtrt_id"]].values.tolist() == [
+        [claims.at[may, "institution_id"], claims.at[may, "mdtrt_id"]]]

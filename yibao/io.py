@@ -172,7 +172,7 @@ def load_batch(source: str | Path | Mapping[str, pd.DataFrame],
                              "apart: keep one", file=sources["accumulators"])
         is_file = isinstance(accumulators, Path)
         raw["accumulators"] = read_table(accumulators, "accumulators") if is_file else accumulators
-        sources["accumulators"] = str(accumulators) if is_file else "<accumulators>"
+        sources["accumulators"] = source_name(accumulators) if is_file else "<accumulators>"
     return normalize(raw, sources)
 
 
@@ -227,8 +227,14 @@ def _read_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str]]
     for name in INPUT_TABLES + OPTIONAL_TABLES:
         path = table_file(folder, name, required=name in INPUT_TABLES)
         if path is not None:
-            raw[name], sources[name] = read_table(path, name), str(path)
+            raw[name], sources[name] = read_table(path, name), source_name(path)
     return raw, sources
+
+
+def source_name(path: Path) -> str:
+    """How rejects and messages name an input file: its absolute path, so that a settlement,
+    which reads a rejected claim's row back from it, finds the same file from any directory."""
+    return os.path.abspath(path)
 
 
 def _read_workbook(path: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
@@ -239,7 +245,7 @@ def _read_workbook(path: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str]]
     sources: dict[str, str] = {}
     for name in INPUT_TABLES + OPTIONAL_TABLES:
         if name in names:
-            sources[name] = f"{path}, sheet {name}"
+            sources[name] = f"{source_name(path)}, sheet {name}"
             raw[name] = _sheet_frame(book, names[name], sources[name])
         elif name in INPUT_TABLES:
             raise InputError(f"missing sheet {name}: the workbook needs a sheet per table", file=str(path))

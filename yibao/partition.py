@@ -48,8 +48,8 @@ import pyarrow.parquet as pq
 
 from yibao.errors import InputError
 from yibao.io import (PARQUET_READ, READ_ERRORS, _arrow_frame, _field_name, _text, check_header, csv_encoding,
-                      csv_header, csv_options, normalize, parquet_parts, ragged_error, read_table, table_file,
-                      unreadable, write_tables)
+                      csv_header, csv_options, normalize, parquet_parts, ragged_error, read_table, source_name,
+                      table_file, unreadable, write_tables)
 from yibao.outputs import input_digest, write_folder
 from yibao.pipeline import score_batch
 from yibao.settlement.inputs import parse_period
@@ -552,7 +552,7 @@ def score_partitioned(source: Path, out: Path, partitions: int, *, run: Runner |
     def write(folder: Path) -> dict[str, Any]:
         with run or Runner() as runner:
             split(tables, partitions, folder / SPLIT, runner, None if run_ledger is None else owners(run_ledger))
-            job = Job(str(folder / SPLIT), str(folder), {name: str(path) for name, path in tables.items()},
+            job = Job(str(folder / SPLIT), str(folder), {name: source_name(path) for name, path in tables.items()},
                       tariff, trace, run_ledger)
             stats = runner.map(score_part, range(partitions), scoring=True, job=runner.share(job))
         shutil.rmtree(folder / SPLIT)
