@@ -115,9 +115,16 @@ def test_quiet_counts_catalogue_changes(search_path: Path, on_path: None) -> Non
     assert (run.exit_code, run.output) == (1, "")
 
 
-def test_one_tariff_needs_both_versions(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    code, err = run_cli(["tariffs", "diff", "sample-county", "--from", "2024"], capsys, monkeypatch)
-    assert code == 2 and err.startswith("error: give --from and --to") and "\n" not in err.strip()
+def test_one_tariff_needs_a_version_to_compare_with_its_latest(capsys: pytest.CaptureFixture[str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    code, err = run_cli(["tariffs", "diff", "sample-county"], capsys, monkeypatch)
+    assert code == 2 and err.startswith("error: give --from or --to") and "\n" not in err.strip()
+    # as the help says, the version not given is the latest: 2024 → 2025 however 2024 is named
+    both = CliRunner().invoke(tariffs_app, ["diff", "sample-county", "--from", "2024", "--to", "2025"])
+    assert both.exit_code == 0 and "sample-county@2024 → sample-county@2025" in both.output
+    for args in (["sample-county", "--from", "2024"], ["sample-county@2024"]):
+        run = CliRunner().invoke(tariffs_app, ["diff", *args])
+        assert (run.exit_code, run.output) == (0, both.output)
 
 
 def test_a_section_added_whole_is_one_settable_row() -> None:

@@ -41,8 +41,6 @@ _COMMANDS = {
     "score": "command",
     "settle": "command",
     "simulate": "command",
-    "calendar": "group",
-    "ledger": "group",
 }
 
 

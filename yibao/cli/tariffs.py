@@ -219,10 +219,14 @@ def diff(tariff: str = typer.Argument(..., metavar="OLD", help="tariff ID, ID@VE
          ) -> None:
     """What changed between two versions, or two regions: parameter by parameter, then catalogue
     item by item (metadata listed apart). Every path printed is a `whatif --set` path."""
-    if other is None and (from_ is None or to is None):
-        raise InputError("give --from and --to (two versions of one tariff), or a second tariff to compare with")
+    if other is None:  # the other side is the same tariff, at --to or its latest
+        found = tariff_spec(tariff)
+        if from_ is None and to is None and not (isinstance(found, str) and "@" in found):
+            raise InputError("give --from or --to (a version of the tariff to compare with its latest), or a "
+                             "second tariff to compare with")
+        other = found.partition("@")[0] if isinstance(found, str) else tariff
     old = _version_of(tariff, from_, "--from")
-    new = _version_of(other or tariff, to, "--to")
+    new = _version_of(other, to, "--to")
     changes = diff_tariffs(old.tariff, new.tariff)
     items = diff_catalogues(old.catalogue, new.catalogue)
     params = [c for c in changes if not c.metadata]
