@@ -442,6 +442,22 @@ def test_reading_a_ledger_that_is_not_there_stops_with_one_line(command: list[st
     assert not (tmp_path / "typo.db").exists()
 
 
+def test_a_read_only_sqlite_uri_reads_and_refuses_a_commit_as_the_database_says(
+        year: dict[str, pd.DataFrame], whole_year: Result, tmp_path: Path) -> None:
+    """SQLite's own URI (`file:PATH?mode=ro&uri=true`) opens the ledger file for reading; a
+    commit through it is refused with the database's reason, and nothing is added."""
+    ids = months(whole_year)
+    path = tmp_path / "ledger.db"
+    yibao.score(only(year, ids["2025-04"]), ledger=str(path), period="2025-04")
+    before = status(str(path))
+    read_only = f"sqlite:///file:{path}?mode=ro&uri=true"
+    assert status(read_only) == before | {"ledger": read_only.replace("file:", "file%3A")}
+    with pytest.raises(InputError, match="^nothing was committed to the ledger .*: attempt to write a readonly "
+                                         "database; run again once that is mended$"):
+        yibao.score(only(year, ids["2025-05"]), ledger=read_only, period="2025-05")
+    assert status(str(path)) == before
+
+
 def test_the_twelve_month_example_of_the_docs_runs(capsys: pytest.CaptureFixture[str]) -> None:
     text = (Path(__file__).parent.parent / "docs" / "ledger.md").read_text(encoding="utf-8")
     example = text.split("```python\n", 1)[1].split("```", 1)[0]

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, TypeVar
+from urllib.parse import unquote
 
 import numpy as np
 import pandas as pd
@@ -175,6 +176,8 @@ def _check_sqlite_file(url: URL, create: bool) -> None:
     """A SQLite ledger is a file: one in memory keeps nothing; reading needs one that exists
     and is not empty (an empty file would silently become an empty ledger)."""
     database = url.database or ""
+    if url.query.get("uri") == "true":  # SQLite's own URI (file:PATH?mode=ro), for a read-only ledger
+        database = unquote(database.removeprefix("file:"))
     if database in ("", ":memory:") or url.query.get("mode") == "memory":
         raise InputError("a SQLite ledger in memory keeps nothing once the command ends: give a file path "
                          "or a database URL")
