@@ -224,3 +224,14 @@ def test_user_file_errors_name_file_and_field(tmp_path: Path, text: str, message
         WorkCalendar(path)
     assert str(info.value).startswith(str(path))
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("until, known", [("2025-06-30", True), ("2004-01-01", True), ("2099-01-01", False),
+                                          ("1990-01-01", False)])
+def test_calendar_check_until_a_day_says_whether_the_day_is_known(until: str, known: bool,
+                                                                  capsys: pytest.CaptureFixture[str],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from conftest import run_cli
+
+    monkeypatch.delenv("YIBAO_CALENDAR", raising=False)
+    assert run_cli(["calendar", "check", "--until", until, "-q"], capsys, monkeypatch) == (0 if known else 1, "")
