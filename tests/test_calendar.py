@@ -207,6 +207,8 @@ def test_user_file_extends_to_2027(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     ("years:\n  - year: 2027\n    holidays: [2028-01-03]\n", "2028-01-03 is not in 2027"),
     ("years:\n  - year: 2027\n    holidays: [2027-02-07]\n    workdays: [2027-02-07]\n",
      "both holiday and workday"),
+    ("years:\n  - year: 2027\n    holidays: [2027-02-20]\n    workdays: [2027-02-10]\n",
+     r"years\[0\]\.workdays: 2027-02-10 is a Wednesday, a working day anyway: .* \(holidays and workdays swapped\?\)"),
     ("years:\n  - year: 2100\n", r"\d{4} is missing between 2004 and 2100"),
     ("years:\n  - year: 2027\n    holiday: [2027-01-01]\n", r"years\[0\]: expected keys"),
     ("years:\n  - year: 2027\n    holidays: [soon]\n", r"years\[0\]\.holidays\[0\]: 'soon' is not a date"),

@@ -115,6 +115,11 @@ def _user_years(path: Path) -> dict[int, YearDays]:
         both = sorted(found[0] & found[1])
         if both:
             raise InputError(f"{where}: {both[0]} is listed as both holiday and workday", file=file)
+        weekday = sorted(d for d in found[1] if d.weekday() < 5)
+        if weekday:  # no-op as such, but the sign of a notice typed into the wrong list
+            raise InputError(f"{where}.workdays: {weekday[0]} is a {weekday[0]:%A}, a working day anyway: a "
+                             f"make-up working day (调休) falls on a weekend (holidays and workdays swapped?)",
+                             file=file)
         years[year] = (found[0], found[1])
     return years
 
