@@ -94,7 +94,9 @@ def settle(result_or_folder: Result | str | Path, period: str,
     `yibao score --out` folder, per institution the declared funds, violation fees (by claim and
     by code), penalties, quality deposit and amount paid, with withheld claims and suspects
     (docs/settlement.md). `institutions` (a table, a batch folder or a frame) names them.
-    With `ledger`, payments reversed (冲正) in the period are negative lines.
+    With `ledger`, payments reversed (冲正) in the period are negative lines, and writing the
+    settlement (`yibao.settlement.write_settlement`) records the period as settled in the
+    ledger, which then books nothing more in it (docs/ledger.md).
     Unusable input raises `yibao.errors.InputError`."""
     from yibao.settlement import settle as settle_month
 

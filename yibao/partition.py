@@ -546,7 +546,7 @@ def score_partitioned(source: Path, out: Path, partitions: int, *, run: Runner |
         from yibao.ledger.parts import commit as ledger_commit, open_run, owners
         from yibao.ledger.scoring import Outcome
 
-        run_ledger, known = open_run(ledger, source, tariff, owed)
+        run_ledger, known = open_run(ledger, source, tariff, owed, period)
     commit: list[Callable[[], None]] = []
 
     def write(folder: Path) -> dict[str, Any]:

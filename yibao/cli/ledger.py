@@ -22,7 +22,7 @@ def status(ledger: str = LEDGER,
            as_json: bool = typer.Option(False, "--json", help="the status as JSON, for scripts"),
            quiet: bool = quiet_option("only: claims paid, fund_pay_sumamt")) -> None:
     """Batches (id, period, claims, status), fund totals per year, funds and maternity cash
-    benefits per period (yuan) and claims paid."""
+    benefits per period (yuan), the periods settled and claims paid."""
     from yibao.ledger import Ledger
 
     book = Ledger(ledger)
@@ -61,6 +61,12 @@ def status(ledger: str = LEDGER,
     for period, sums in state["periods"].items():
         periods.add_row(period, *(f"{sums[n]:,.2f}" for n in shown))
     console.print(periods)
+    settled = Table(title="已结算期 settled periods (nothing is booked in them any more)", title_justify="left")
+    for column in ("period", "settled_at", "manifest_sha256"):
+        settled.add_column(column)
+    for period, mark in state["settled"].items():
+        settled.add_row(period, mark["settled_at"], mark["manifest_sha256"][:12])
+    console.print(settled)
     console.print(f"claims paid: {state['claims']:,}; fund_pay_sumamt {state['fund_pay_sumamt']:,.2f} yuan; "
                   f"to persons: maternity_allowance {state['maternity_allowance']:,.2f}, "
                   f"maternity_grant {state['maternity_grant']:,.2f} yuan")

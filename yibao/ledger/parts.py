@@ -64,14 +64,18 @@ class PartLedger:
     last_settled: str = ""  # its latest settlement date: the batch's period is the month of the latest
 
 
-def open_run(url: str, source: Path, tariff: str | None, folder: Path) -> tuple[LedgerRun, dict | None]:
+def open_run(url: str, source: Path, tariff: str | None, folder: Path,
+             period: str | None = None) -> tuple[LedgerRun, dict | None]:
     """The ledger run of the batch folder `source` (the ledger created or migrated first, here in
-    the client), and the ledger's record of the batch when it is committed already."""
+    the client), and the ledger's record of the batch when it is committed already; a new batch
+    for a settled `period` is refused before it is scored (its commit checks again)."""
     spec = tariff or ""
     batch_id = hashlib.sha256(f"tariff={spec}\ninput={input_digest([source])}\n".encode()).hexdigest()
     ledger = Ledger(url, create=True)
     try:
         known = ledger.batch(batch_id)
+        if known is None and period is not None:
+            ledger.refuse_settled(period)
     finally:
         ledger.close()
     return LedgerRun(ledger_url(url), batch_id, spec, known is not None, str(folder)), known

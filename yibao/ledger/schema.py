@@ -11,6 +11,8 @@ Money is integer fen, as in the calculator, so sums over the ledger are exact. T
 - `accumulators`: per person and year, the annual accumulators after every committed batch.
 - `batch_accumulators` and `batch_duplicates`: what a batch's scoring started from, so scoring
   the same batch again gives the same outputs without adding anything.
+- `settled_periods`: the months whose settlement was written, so that nothing is booked in one
+  after its statements were made (it would be on none).
 
 The Alembic migrations in `migrations/versions/` create these tables; this module is what the
 code reads and writes through, and `tests/test_ledger.py` checks that both agree.
@@ -32,6 +34,7 @@ MONEY = ("medfee_sumamt", "act_pay_dedc", "hifp_pay", "hifmi_pay", "hifob_pay", 
          "fund_pay_sumamt", "psn_part_amt", "hosp_part_amt", "declared_fund_pay_sumamt") + CASH
 # the accumulators a claim adds to (fen, or counts for the counters), and its chronic-disease amounts
 ACC = tuple(ACC_COLUMNS)
+PAYMENT, REVERSAL = "payment", "reversal"  # the two kinds of entry
 FUNDS = ("hifp_pay", "hifmi_pay", "hifob_pay", "maf_pay", "fund_pay_sumamt")
 
 
@@ -104,4 +107,11 @@ batch_duplicates = Table(
     Column("mdtrt_id", String(64), primary_key=True),
     Column("paid_batch", String(64), nullable=False),
     Column("paid_period", String(7), nullable=False),
+)
+
+settled_periods = Table(
+    "settled_periods", metadata,
+    Column("period", String(7), primary_key=True),
+    Column("settled_at", String(20), nullable=False, doc="when its settlement was first written, UTC, ISO 8601"),
+    Column("manifest_sha256", String(64), nullable=False, doc="sha256 of that settlement's manifest.json"),
 )

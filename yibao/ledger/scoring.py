@@ -147,6 +147,8 @@ def score_with_ledger(ledger: Ledger, batch: Batch, rejects: pd.DataFrame,
         inputs, dups = ledger.batch_inputs(batch_id)
         plan = Plan(inputs, dups, pd.DataFrame(), earlier=earlier_claims(ledger, batch.claims["psn_no"], batch_id))
     else:
+        if period is not None:
+            ledger.refuse_settled(period)  # before scoring it all; the commit checks again
         plan = _plan(ledger, batch.claims)
     result, payments = _score(batch, rejects, tariff, plan, trace)
     if known is not None:

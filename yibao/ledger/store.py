@@ -33,8 +33,9 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
 from yibao import __version__
 from yibao.calculator.scan import COUNTERS, MONTH_KEYS, parse_chronic
 from yibao.errors import InputError, expect, first_line
-from yibao.ledger import schema
-from yibao.ledger.schema import ACC, CASH, MONEY
+from yibao.ledger import periods, schema
+from yibao.ledger.periods import Mark, PeriodRead
+from yibao.ledger.schema import ACC, CASH, MONEY, PAYMENT, REVERSAL
 from yibao.money import fen_to_yuan, yuan_array_to_fen
 from yibao.tables import LIST_SEP
 
@@ -43,7 +44,6 @@ PAUSE_ENV = "YIBAO_TEST_PAUSE_COMMIT"  # tests only: seconds to wait inside the 
 WRITER_LOCK = 0x79696261  # "yiba": the PostgreSQL advisory lock a ledger's one writer holds
 SQLITE_WAIT_SECONDS = 600  # how long a job waits for another's commit to a SQLite ledger
 CHUNK = 500  # keys per IN (...) query: well under every database's limit on bound parameters
-PAYMENT, REVERSAL = "payment", "reversal"
 WANTED = Table("yibao_wanted_persons", MetaData(), Column("psn_no", String(64), primary_key=True),
                prefixes=["TEMPORARY"])
 """The persons whose entries a query wants, joined to `entries` (which has no index by person): one
@@ -332,28 +332,32 @@ class Ledger:
             rows = conn.execute(select(t).where(t.c.period == period).order_by(t.c.entry_id))
             return _frame(rows, [c.name for c in t.columns])
 
-    def reversals(self, period: str) -> pd.DataFrame:
-        """Direct claims' payments reversed in a period, as settlement reads them (fen)."""
-        e = self.period_entries(period)
-        e = e[(e["entry"] == REVERSAL) & (e["settlement_mode"] == "direct") & (e["kind"] == "claim")]
-        return pd.DataFrame({"institution_id": e["institution_id"], "mdtrt_id": e["mdtrt_id"],
-                             "psn_no": e["psn_no"], "med_type": e["med_type"], "admit_date": e["admit_date"],
-                             "discharge_date": e["discharge_date"],
-                             "audited_fen": -e["fund_pay_sumamt"].to_numpy(dtype=np.int64)}).reset_index(drop=True)
+    def settling(self, period: str) -> PeriodRead:
+        """What settling a period reads (`yibao.ledger.periods`): the direct claims' payments
+        reversed in it and the maternity cash benefits paid and taken back in it (fen), with the
+        mark that records the period as settled once the settlement is written."""
+        return PeriodRead.of(self.url, period, self.period_entries(period))
 
-    def benefits(self, period: str) -> pd.DataFrame:
-        """The maternity cash benefits paid to persons in a period, and those taken back
-        (reversals, negative), as settlement lists them (fen): one row per entry with any."""
-        e = self.period_entries(period)
-        e = e[(e[list(CASH)] != 0).any(axis=1)]
-        return pd.DataFrame({"entry": e["entry"], "mdtrt_id": e["mdtrt_id"], "psn_no": e["psn_no"],
-                             "institution_id": e["institution_id"], "med_type": e["med_type"],
-                             "admit_date": e["admit_date"], "discharge_date": e["discharge_date"]}
-                            | {f"{c}_fen": e[c].to_numpy(dtype=np.int64) for c in CASH}).reset_index(drop=True)
+    def refuse_settled(self, period: str) -> None:
+        """Refuse a batch for a settled period before it is scored (its commit checks again)."""
+        with self._connected() as conn:
+            periods.refuse_settled(conn, period)
+
+    def record_settled(self, mark: Mark, manifest_sha256: str) -> None:
+        """Record `mark`'s period as settled, under the writer lock: after every commit that came
+        before, and before any that comes after (which then refuses to book in it)."""
+        try:
+            with _one_writer(self.engine) as conn:
+                periods.record(conn, mark, manifest_sha256)
+        except DBAPIError as exc:
+            raise InputError(f"period {mark.period} was not recorded as settled in the ledger {self.shown}: "
+                             f"{_first_line(exc)}; the settlement was not written, run it again once that is "
+                             f"mended") from None
 
     def status(self) -> dict[str, Any]:
-        """Batches, claim count, fund totals per year and, per settlement period, the funds and
-        the cash benefits paid to persons beside them (yuan): what `yibao ledger status` shows."""
+        """Batches, claim count, fund totals per year, per settlement period the funds and the
+        cash benefits paid to persons beside them (yuan), and the periods settled: what `yibao
+        ledger status` shows."""
         b, e = schema.batches, schema.entries
         paid = schema.FUNDS + CASH
         with self._connected() as conn:
@@ -361,13 +365,14 @@ class Ledger:
             claims = conn.execute(select(func.count()).select_from(schema.paid_claims)).scalar_one()
             sums = {key: conn.execute(select(e.c[key], *[func.coalesce(func.sum(e.c[f]), 0).label(f) for f in paid])
                                       .group_by(e.c[key]).order_by(e.c[key])).all() for key in ("year", "period")}
+            settled = periods.settled(conn)
         years = {str(r.year): {f: float(fen_to_yuan(getattr(r, f))) for f in paid} for r in sums["year"]}
-        periods = {r.period: {f: float(fen_to_yuan(getattr(r, f))) for f in ("fund_pay_sumamt",) + CASH}
-                   for r in sums["period"]}
+        in_periods = {r.period: {f: float(fen_to_yuan(getattr(r, f))) for f in ("fund_pay_sumamt",) + CASH}
+                      for r in sums["period"]}
         totals = {f: float(fen_to_yuan(sum(int(getattr(r, f)) for r in sums["year"])))
                   for f in ("fund_pay_sumamt",) + CASH}
         return {"ledger": self.shown, "batches": batches, "claims": int(claims), **totals, "years": years,
-                "periods": periods}
+                "periods": in_periods, "settled": settled}
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -395,6 +400,7 @@ class Ledger:
             first = conn.execute(select(func.coalesce(func.max(schema.entries.c.entry_id), 0))).scalar_one() + 1
             counts = np.zeros(3, dtype=np.int64)
             for c in parts:
+                periods.refuse_settled(conn, c.period)
                 _check_unchanged(conn, c.persons, c.held)
                 self._reverse(conn, c.reversed, c.batch_id, c.period, first)
                 first += len(c.reversed)
@@ -504,6 +510,11 @@ def _pause_for_tests() -> None:
 
 
 T = TypeVar("T")
+
+
+def record_settled(mark: Mark, manifest_sha256: str) -> None:
+    """Record a settlement's period as settled in the ledger it read (`Ledger.record_settled`)."""
+    read_ledger(mark.url, lambda ledger: ledger.record_settled(mark, manifest_sha256))
 
 
 def read_ledger(url: str | Path, read: Callable[[Ledger], T]) -> T:

@@ -10,6 +10,7 @@ its claim-level tables and compares it with the score folder it was paid from.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,9 @@ def settle(scored: str | Path | Any, period: str,
     the statements; by default the institutions table inside `scored` or beside the claims file
     the scorer read. `ledger` (docs/ledger.md): payments reversed (冲正) in this period become
     negative lines, and the maternity cash benefits the ledger paid to persons in it, and took
-    back, are listed in `benefits`. Unusable input raises `yibao.errors.InputError`.
+    back, are listed in `benefits`; writing the settlement (`write_settlement`) records the
+    period as settled there, and nothing is booked in it after. Unusable input raises
+    `yibao.errors.InputError`.
     """
     month = parse_period(period)
     names = Path(institutions) if isinstance(institutions, str) else institutions
@@ -41,5 +44,5 @@ def settle(scored: str | Path | Any, period: str,
         return settle_scored(data, month)
     from yibao.ledger import read_ledger
 
-    reversals, benefits = read_ledger(ledger, lambda book: (book.reversals(month.text), book.benefits(month.text)))
-    return settle_scored(data, month, reversals, benefits)
+    read = read_ledger(ledger, lambda book: book.settling(month.text))
+    return replace(settle_scored(data, month, read.reversals, read.benefits), ledger=read.mark)

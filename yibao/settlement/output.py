@@ -4,16 +4,20 @@ The tables (Parquet or CSV) are what `yibao settle --verify` and downstream paym
 read; `settlement.xlsx` and `html/` are for people. All are written from the same `Settlement`,
 and all are byte-identical for the same input. The folder is written whole or not at all and
 sealed by a manifest (`yibao.outputs`) that also names the score folder it was paid from, so
-`--verify` can check the statements against those claims.
+`--verify` can check the statements against those claims. A settlement made with a ledger
+records its period as settled there once the folder is whole, just before it is put in place (the
+moment a score commits): killed before, it has recorded nothing; after, settling again writes the
+same.
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
 from yibao.io import write_tables
-from yibao.outputs import write_folder
+from yibao.outputs import MANIFEST, write_folder
 from yibao.settlement.html import write_pages
 from yibao.settlement.statement import Settlement
 from yibao.settlement.workbook import write_workbook
@@ -26,10 +30,13 @@ PAGES = "html"
 def write_settlement(settlement: Settlement, out: Path, fmt: str = "parquet", *,
                      overwrite: bool = False) -> dict[str, Any]:
     """`<table>.<fmt>` per table, `settlement.xlsx`, `html/index.html` with a page per institution,
-    and `manifest.json`; returns the manifest. An existing `out` is refused unless `overwrite`."""
+    and `manifest.json`; returns the manifest. An existing `out` is refused unless `overwrite`.
+    With a ledger, the period is recorded as settled there, with the manifest's sha256."""
     tables = settlement.tables()
+    staged: list[Path] = []  # the folder being written, whose manifest the ledger records
 
     def write(folder: Path) -> dict[str, Any]:
+        staged.append(folder)
         write_tables(tables, folder, fmt)
         write_workbook(settlement, folder / WORKBOOK)
         write_pages(settlement, folder / PAGES)
@@ -40,4 +47,11 @@ def write_settlement(settlement: Settlement, out: Path, fmt: str = "parquet", *,
                 "period": settlement.period,
                 "scored": {"folder": source.folder, "manifest_sha256": source.manifest_sha256} if source else None}
 
-    return write_folder(out, write, kind="settlement", overwrite=overwrite)
+    def record() -> None:
+        from yibao.ledger.store import record_settled
+
+        assert settlement.ledger is not None
+        record_settled(settlement.ledger, hashlib.sha256((staged[0] / MANIFEST).read_bytes()).hexdigest())
+
+    return write_folder(out, write, kind="settlement", overwrite=overwrite,
+                        before_swap=None if settlement.ledger is None else record)

@@ -15,6 +15,7 @@ int64 fen here; the tables hold yuan, exact to the fen, like the score output.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,9 @@ from yibao.settlement.checks import claim_problems, rejected_claims
 from yibao.settlement.inputs import Period, Scored, Source, days
 from yibao.tables import LIST_SEP
 from yibao.tariffs import registry
+
+if TYPE_CHECKING:  # the ledger (SQLAlchemy) is imported only by settlements that use it
+    from yibao.ledger.periods import Mark
 
 WITHHELD, SETTLED = "withheld", "settled"
 
@@ -50,6 +54,8 @@ class Settlement:
     benefits: settled with a ledger only — the maternity cash benefits (生育津贴, 一次性生育补助金)
       the ledger paid to persons in the period, one row per entry, reversals (冲正) negative.
       They are paid to the mother, not the institution: no statement counts them.
+    ledger: settled with a ledger only — the period as read there, recorded as settled when
+      the settlement is written (`write_settlement`), so that nothing is booked in it after.
     """
 
     statements: pd.DataFrame
@@ -62,6 +68,7 @@ class Settlement:
     period: str = ""
     source: Source | None = None
     benefits: pd.DataFrame | None = None
+    ledger: Mark | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {f.name: getattr(self, f.name) for f in fields(self)

@@ -1,0 +1,103 @@
+"""Settled periods: what a settlement reads of its month in the ledger, and the month closed once
+the settlement is written.
+
+A settlement pays institutions from the month's statements, and with a ledger those take the
+month's reversals (冲正) as negative lines. An entry booked in a month after its statements were
+written is on none of them — that month's was written without it, and no later one takes its
+entries — so a charge-back would leave the institution the money. So the ledger records each
+month whose settlement was written (`settled_periods`), and a commit refuses to book in one
+(`refuse_settled`, under the writer lock). The settlement records its month under the same lock,
+and only if the month's entries are still those it read: a reversal committed between its
+reading and its writing would otherwise be on no statement either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, func, select
+
+from yibao.errors import InputError
+from yibao.ledger import schema
+from yibao.ledger.schema import CASH, REVERSAL
+
+
+@dataclass(frozen=True)
+class Mark:
+    """The month a settlement read and what it found there: the number of entries and the last
+    one's id. The journal is only ever appended to, so the same two later are the same entries."""
+
+    url: str = field(repr=False)  # may hold a password: never shown
+    period: str
+    entries: int
+    last_entry: int
+
+
+@dataclass(frozen=True)
+class PeriodRead:
+    """A month's entries as settlement takes them (fen): the direct claims' payments reversed in
+    it, the cash benefits paid and taken back in it, and the mark to record it by."""
+
+    reversals: pd.DataFrame
+    benefits: pd.DataFrame
+    mark: Mark
+
+    @staticmethod
+    def of(url: str, period: str, e: pd.DataFrame) -> PeriodRead:
+        """From every entry of the month, read at once, so the three agree."""
+        r = e[(e["entry"] == REVERSAL) & (e["settlement_mode"] == "direct") & (e["kind"] == "claim")]
+        reversals = pd.DataFrame({"institution_id": r["institution_id"], "mdtrt_id": r["mdtrt_id"],
+                                  "psn_no": r["psn_no"], "med_type": r["med_type"], "admit_date": r["admit_date"],
+                                  "discharge_date": r["discharge_date"],
+                                  "audited_fen": -r["fund_pay_sumamt"].to_numpy(dtype=np.int64)})
+        b = e[(e[list(CASH)] != 0).any(axis=1)]
+        benefits = pd.DataFrame({"entry": b["entry"], "mdtrt_id": b["mdtrt_id"], "psn_no": b["psn_no"],
+                                 "institution_id": b["institution_id"], "med_type": b["med_type"],
+                                 "admit_date": b["admit_date"], "discharge_date": b["discharge_date"]}
+                                | {f"{c}_fen": b[c].to_numpy(dtype=np.int64) for c in CASH})
+        last = int(e["entry_id"].max()) if len(e) else 0
+        return PeriodRead(reversals.reset_index(drop=True), benefits.reset_index(drop=True),
+                          Mark(url, period, len(e), last))
+
+
+def settled(conn: Connection) -> dict[str, dict[str, str]]:
+    """Every settled month: when its settlement was first written, and that one's manifest digest."""
+    t = schema.settled_periods
+    return {r.period: {"settled_at": r.settled_at, "manifest_sha256": r.manifest_sha256}
+            for r in conn.execute(select(t).order_by(t.c.period))}
+
+
+def refuse_settled(conn: Connection, period: str) -> None:
+    """Nothing is booked in a settled month: it would be on no statement. The month to give
+    instead is the first later one not settled."""
+    done = settled(conn)
+    if period not in done:
+        return
+    later = _next_month(period)
+    while later in done:
+        later = _next_month(later)
+    raise InputError(f"period {period} was settled at {done[period]['settled_at']}: what is booked in it now "
+                     f"would be on no statement; give --period {later} or later. Nothing was committed")
+
+
+def record(conn: Connection, mark: Mark, manifest_sha256: str) -> None:
+    """Close `mark`'s month, on the writer's connection (so no commit runs between the check and
+    the record). Its entries must still be those the settlement read; settled again, the month
+    keeps when and by which manifest it was first settled (a re-run writes the same)."""
+    t, e = schema.settled_periods, schema.entries
+    now = conn.execute(select(func.count(), func.coalesce(func.max(e.c.entry_id), 0))
+                       .where(e.c.period == mark.period)).one()
+    if (int(now[0]), int(now[1])) != (mark.entries, mark.last_entry):
+        raise InputError(f"period {mark.period} changed while it was settled (a batch or reversal was committed in "
+                         f"it meanwhile): the settlement was not written, nor the period recorded; run it again")
+    if conn.execute(select(t.c.period).where(t.c.period == mark.period)).first() is None:
+        conn.execute(t.insert().values(period=mark.period, manifest_sha256=manifest_sha256,
+                                       settled_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")))
+
+
+def _next_month(period: str) -> str:
+    year, month = int(period[:4]), int(period[5:7])
+    return f"{year + month // 12:04d}-{month % 12 + 1:02d}"
