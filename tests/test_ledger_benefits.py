@@ -30,6 +30,8 @@ from yibao.ledger import Ledger
 from yibao.ledger.store import MIGRATIONS
 from yibao.io import write_tables
 from yibao.settlement import verify_folder, write_settlement
+from yibao.settlement.verify import verify_report
+from test_settle import forge
 
 COUNTY = "grant-county"
 # The allowance is wage × 188 days ÷ 30 (a vaginal delivery), to the fen, half up:
@@ -178,6 +180,17 @@ def test_settle_verify_holds_for_a_settlement_with_reversal_lines(county: str, t
     ledger, not the folder). `settle --verify` settles the folder again and compares: it must take
     the reversal lines the settlement lists, or every settlement with a reversal fails its check
     (before: "statements H1: paid (from the scored claims) … ≠ …", exit 1)."""
+    url = june_settled(county, tmp_path)
+    lines = pd.read_parquet(tmp_path / "settled" / "claims.parquet").set_index("mdtrt_id")
+    assert fen(lines.at["D1/冲正", "audited"]) == -first_funds(url)
+    assert verify_folder(tmp_path / "settled") == []
+    done = CliRunner().invoke(cli_app.app, ["settle", "--verify", str(tmp_path / "settled")])
+    assert done.exit_code == 0, done.output
+
+
+def june_settled(county: str, tmp_path: Path) -> str:
+    """May paid D1 into a SQLite ledger; June's correction scored into `scored` and settled
+    through the ledger into `settled` (the command lines): the ledger's path."""
     url = str(tmp_path / "ledger.db")
     yibao.score(may(), tariff=county, ledger=url, period="2025-05")
     write_tables(june(), tmp_path / "june", "csv")
@@ -188,8 +201,25 @@ def test_settle_verify_holds_for_a_settlement_with_reversal_lines(county: str, t
                   "--ledger", url]):
         done = runner.invoke(cli_app.app, args + ["--quiet"])
         assert done.exit_code == 0, done.output
-    lines = pd.read_parquet(tmp_path / "settled" / "claims.parquet").set_index("mdtrt_id")
-    assert fen(lines.at["D1/冲正", "audited"]) == -first_funds(url)
-    assert verify_folder(tmp_path / "settled") == []
-    done = runner.invoke(cli_app.app, ["settle", "--verify", str(tmp_path / "settled")])
-    assert done.exit_code == 0, done.output
+    return url
+
+
+def test_settle_verify_holds_reversal_lines_against_the_ledger(county: str, tmp_path: Path) -> None:
+    """The manifest names the ledger; --verify reads its reversals of the period (a SQLite file
+    here) and settles the score folder again with them: a reversal line the ledger does not
+    hold, or of another amount, is a mismatch (before: exit 0, each one paid as written)."""
+    url, settled = june_settled(county, tmp_path), tmp_path / "settled"
+    shown = f"sqlite:///{Path(url).resolve()}"
+    assert json.loads((settled / "manifest.json").read_text(encoding="utf-8"))["ledger"] == shown
+    assert verify_report(settled).lines == verify_report(settled).notices == []
+    d1 = first_funds(url)
+    forge(tmp_path / "scored", "2025-06", tmp_path / "forged", [("H1", "D1", d1 - 100), ("H1", "D7", 50_000)],
+          ledger=shown)
+    lines = verify_folder(tmp_path / "forged")
+    assert "claims D7/冲正: not in the ledger's reversals of 2025-06" in lines
+    assert f"claims D1/冲正: audited (from the ledger) {(100 - d1) / 100:.2f} ≠ {-d1 / 100:.2f}" in lines
+    assert any(line.startswith("statements H1: paid (from the scored claims)") for line in lines)
+    Path(url).rename(tmp_path / "moved.db")  # the ledger gone: said, and the lines checked as far as they can be
+    assert verify_report(settled).notices == [f"reversal lines (冲正) not checked against the ledger: no ledger "
+                                              f"at {Path(url).resolve()} (yibao score --ledger creates one)"]
+    assert verify_folder(settled) == []

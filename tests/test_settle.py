@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -27,6 +28,9 @@ from yibao.io import write_tables
 from yibao.outputs import MANIFEST, write_folder
 from yibao.settlement import settle, verify_folder, write_settlement
 from yibao.settlement.allocate import largest_remainder
+from yibao.settlement.inputs import parse_period, read_scored
+from yibao.settlement.statement import settle_scored
+from yibao.settlement.verify import verify_report
 
 TARIFF = "sample-county@2025"
 CLAIM_FIELDS = ("mdtrt_id", "institution_id", "settlement_mode", "decision", "admit_date", "discharge_date",
@@ -457,3 +461,33 @@ def test_a_claim_scored_under_no_tariff_is_listed_at_zero(result):
     line = settlement.claims.set_index("mdtrt_id").loc["C105"]
     assert line["status"] == "settled" and line["declared"] == line["audited"] == 0
     assert settlement.statements["paid"].tolist() == [1565.32, 85.59]  # as in test_api_and_command_line
+
+
+def forge(scored: Path, period: str, out: Path, reversals: list[tuple[str, str, int]], **fields) -> None:
+    """A settlement of `scored` with reversal lines (institution, claim, fen taken back) no ledger
+    gave, its statements computed with them and sealed as `settle` writes one: a forger's."""
+    taken = pd.DataFrame(reversals, columns=["institution_id", "mdtrt_id", "audited_fen"]).assign(
+        psn_no="", med_type="", admit_date="", discharge_date="")
+    forged = settle_scored(read_scored(scored), parse_period(period), taken)
+    write_settlement(replace(forged, **fields), out, "csv")
+
+
+def test_verify_refuses_a_forged_positive_reversal_line(tmp_path, result):
+    """A line C201/冲正 of declared = audited = +1,000.00 paid H2 1,035.59 instead of 85.59, and
+    --verify settled the score folder again with the line as written: exit 0."""
+    scored, out = tmp_path / "scored", tmp_path / "st"
+    write_scored(result, scored, "csv")
+    forge(scored, "2025-05", out, [("H2", "C201", -100_000)])
+    assert pd.read_csv(out / "statements.csv").set_index("institution_id").at["H2", "paid"] == 1035.59
+    run = CliRunner().invoke(cli(), ["--verify", str(out)])
+    assert run.exit_code == 1
+    lines = run.stderr.splitlines()
+    assert "claims C201/冲正: a reversal line (冲正) in a settlement made without a ledger" in lines
+    assert "statements H2: paid (from the scored claims) 1035.59 ≠ 85.59" in lines
+    # with a ledger named (one that cannot be read), a line must still take money back
+    forge(scored, "2025-05", tmp_path / "named", [("H2", "C201", -100_000)], ledger=str(tmp_path / "gone.db"))
+    report = verify_report(tmp_path / "named")
+    assert "claims C201/冲正: audited 1000.00 is not negative: a reversal line (冲正) takes money back" in report.lines
+    assert "statements H2: paid (from the scored claims) 1035.59 ≠ 85.59" in report.lines
+    assert report.notices == [f"reversal lines (冲正) not checked against the ledger: no ledger at "
+                              f"{tmp_path / 'gone.db'} (yibao score --ledger creates one)"]

@@ -37,17 +37,18 @@ def run(scored: Optional[Path] = typer.Argument(None, help="a yibao score output
     """Pay institutions for a month (declared − fees − penalties − deposit); --verify DIR rechecks one."""
     from yibao.errors import InputError
     from yibao.outputs import check_out
-    from yibao.settlement import settle, verify_folder, write_settlement
+    from yibao.settlement import settle, write_settlement
+    from yibao.settlement.verify import verify_report
 
     if verify is not None:
         if scored is not None or period is not None or out is not None:
             raise InputError("--verify DIR takes no SCORED, --period or --out")
         if not verify.is_dir():
             raise InputError("not a settlement folder", file=str(verify))
-        mismatches = verify_folder(verify)
-        for line in mismatches:
+        report = verify_report(verify)
+        for line in report.notices + report.lines:  # notices: what was not checked (exit 0 all the same)
             print(line, file=sys.stderr)
-        if mismatches:
+        if report.lines:
             raise typer.Exit(1)
         if not quiet:
             Console().print(f"{verify}: every total reconciles to its claims", markup=False)

@@ -31,6 +31,7 @@ class Mark:
     one's id. The journal is only ever appended to, so the same two later are the same entries."""
 
     url: str = field(repr=False)  # may hold a password: never shown
+    shown: str  # the URL without its password: what the settlement's manifest names
     period: str
     entries: int
     last_entry: int
@@ -46,21 +47,26 @@ class PeriodRead:
     mark: Mark
 
     @staticmethod
-    def of(url: str, period: str, e: pd.DataFrame) -> PeriodRead:
+    def of(url: str, shown: str, period: str, e: pd.DataFrame) -> PeriodRead:
         """From every entry of the month, read at once, so the three agree."""
-        r = e[(e["entry"] == REVERSAL) & (e["settlement_mode"] == "direct") & (e["kind"] == "claim")]
-        reversals = pd.DataFrame({"institution_id": r["institution_id"], "mdtrt_id": r["mdtrt_id"],
-                                  "psn_no": r["psn_no"], "med_type": r["med_type"], "admit_date": r["admit_date"],
-                                  "discharge_date": r["discharge_date"],
-                                  "audited_fen": -r["fund_pay_sumamt"].to_numpy(dtype=np.int64)})
         b = e[(e[list(CASH)] != 0).any(axis=1)]
         benefits = pd.DataFrame({"entry": b["entry"], "mdtrt_id": b["mdtrt_id"], "psn_no": b["psn_no"],
                                  "institution_id": b["institution_id"], "med_type": b["med_type"],
                                  "admit_date": b["admit_date"], "discharge_date": b["discharge_date"]}
                                 | {f"{c}_fen": b[c].to_numpy(dtype=np.int64) for c in CASH})
         last = int(e["entry_id"].max()) if len(e) else 0
-        return PeriodRead(reversals.reset_index(drop=True), benefits.reset_index(drop=True),
-                          Mark(url, period, len(e), last))
+        return PeriodRead(reversal_lines(e[e["entry"] == REVERSAL]), benefits.reset_index(drop=True),
+                          Mark(url, shown, period, len(e), last))
+
+
+def reversal_lines(reversals: pd.DataFrame) -> pd.DataFrame:
+    """Of a month's reversal entries, the direct claims' payments taken back, as settlement makes
+    them its negative lines (fen)."""
+    r = reversals[(reversals["settlement_mode"] == "direct") & (reversals["kind"] == "claim")]
+    return pd.DataFrame({"institution_id": r["institution_id"], "mdtrt_id": r["mdtrt_id"], "psn_no": r["psn_no"],
+                         "med_type": r["med_type"], "admit_date": r["admit_date"],
+                         "discharge_date": r["discharge_date"],
+                         "audited_fen": -r["fund_pay_sumamt"].to_numpy(dtype=np.int64)}).reset_index(drop=True)
 
 
 def settled(conn: Connection) -> dict[str, dict[str, str]]:

@@ -34,7 +34,7 @@ from yibao import __version__
 from yibao.calculator.scan import COUNTERS, MONTH_KEYS, parse_chronic
 from yibao.errors import InputError, expect, first_line
 from yibao.ledger import periods, schema
-from yibao.ledger.periods import Mark, PeriodRead
+from yibao.ledger.periods import Mark, PeriodRead, reversal_lines
 from yibao.ledger.schema import ACC, CASH, MONEY, PAYMENT, REVERSAL
 from yibao.money import fen_to_yuan, yuan_array_to_fen
 from yibao.tables import LIST_SEP
@@ -325,18 +325,27 @@ class Ledger:
             rows = _rows_of(conn, query, t.c.mdtrt_id, ids)
             return {m: p for m, p in rows}
 
-    def period_entries(self, period: str) -> pd.DataFrame:
-        """Every entry made in a settlement period (payments and reversals)."""
+    def period_entries(self, period: str, entry: str | None = None) -> pd.DataFrame:
+        """Every entry made in a settlement period (payments and reversals), or those of one
+        `entry` kind: `settle --verify` asks for a month's few reversals, not its payments."""
         t = schema.entries
+        query = select(t).where(t.c.period == period)
+        if entry is not None:
+            query = query.where(t.c.entry == entry)
         with self._connected() as conn:
-            rows = conn.execute(select(t).where(t.c.period == period).order_by(t.c.entry_id))
+            rows = conn.execute(query.order_by(t.c.entry_id))
             return _frame(rows, [c.name for c in t.columns])
 
     def settling(self, period: str) -> PeriodRead:
         """What settling a period reads (`yibao.ledger.periods`): the direct claims' payments
         reversed in it and the maternity cash benefits paid and taken back in it (fen), with the
         mark that records the period as settled once the settlement is written."""
-        return PeriodRead.of(self.url, period, self.period_entries(period))
+        return PeriodRead.of(self.url, self.shown, period, self.period_entries(period))
+
+    def reversals(self, period: str) -> pd.DataFrame:
+        """Direct claims' payments reversed in a period, as settlement reads them (fen): what
+        `settle --verify` holds a settlement's reversal lines against (the reversals alone)."""
+        return reversal_lines(self.period_entries(period, REVERSAL))
 
     def refuse_settled(self, period: str) -> None:
         """Refuse a batch for a settled period before it is scored (its commit checks again)."""

@@ -45,7 +45,8 @@ def write_settlement(settlement: Settlement, out: Path, fmt: str = "parquet", *,
                 "input_digest": source.manifest_sha256 if source else None,
                 "rows": {name: len(frame) for name, frame in tables.items()}, "format": fmt,
                 "period": settlement.period,
-                "scored": {"folder": source.folder, "manifest_sha256": source.manifest_sha256} if source else None}
+                "scored": {"folder": source.folder, "manifest_sha256": source.manifest_sha256} if source else None,
+                "ledger": None if settlement.ledger is None else settlement.ledger.shown}
 
     def record() -> None:
         from yibao.ledger.store import record_settled

@@ -55,7 +55,9 @@ class Settlement:
       the ledger paid to persons in the period, one row per entry, reversals (冲正) negative.
       They are paid to the mother, not the institution: no statement counts them.
     ledger: settled with a ledger only — the period as read there, recorded as settled when
-      the settlement is written (`write_settlement`), so that nothing is booked in it after.
+      the settlement is written (`write_settlement`), so that nothing is booked in it after;
+      its URL without the password goes into the manifest, so that `--verify` can hold the
+      reversal lines (冲正) against the ledger's reversals of the period.
     """
 
     statements: pd.DataFrame

@@ -13,6 +13,11 @@ only the manifest can tell. And when the manifest names the score folder the set
 paid from, that folder must still match the digest recorded, and settling its claims again for
 the period must give the same claims and statements: a settlement that reconciles with itself
 but left out claims, or was re-sealed after an edit, is caught there.
+
+The reversal lines (冲正) are the one part of a settlement the score folder cannot vouch for:
+they come from the ledger. A forged line paying money out reconciled with everything, so a
+reversal line must take money back, once per claim, in a settlement made with a ledger, and
+must be one of that ledger's reversals of the period when the ledger can be read.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from yibao.io import table_file, read_table
 from yibao.money import BP, mul_bp
 from yibao.outputs import check_listed, read_manifest
 from yibao.settlement.allocate import largest_remainder
-from yibao.settlement.inputs import parse_period, read_columns, read_scored
+from yibao.settlement.inputs import Period, parse_period, read_columns, read_scored
 from yibao.settlement.statement import REVERSAL_LINE, SETTLED, WITHHELD, claim_penalty, settle_scored
 
 LAYOUT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # table → (text, money) columns
@@ -65,11 +70,14 @@ def _bp(rates: pd.Series) -> np.ndarray:
     return np.rint(_number(rates) * BP).astype(np.int64)
 
 
-class _Report:
-    """Mismatches, one line each: `table key: what actual ≠ expected`."""
+class Report:
+    """Mismatches, one line each (`table key: what actual ≠ expected`), and notices: what could
+    not be checked, which is no mismatch (a settlement computed from a `Result` names no score
+    folder) but must be said, as the check is weaker for it."""
 
     def __init__(self) -> None:
         self.lines: list[str] = []
+        self.notices: list[str] = []
 
     def compare(self, table: str, keys: pd.Series | np.ndarray, what: str, actual: np.ndarray,
                 expected: np.ndarray, money: bool = True) -> None:
@@ -91,8 +99,13 @@ class _Report:
 def verify_folder(folder: Path) -> list[str]:
     """Every mismatch between the written totals and their recomputation ([] when all holds);
     an `InputError` when the folder does not match its manifest."""
+    return verify_report(folder).lines
+
+
+def verify_report(folder: Path) -> Report:
+    """The mismatches and the notices of `verify_folder`."""
     manifest, _ = read_manifest(folder, "settlement", LAYOUT)
-    report = _Report()
+    report = Report()
     t = {name: _read(folder, name, manifest) for name in LAYOUT}
     t["claims"] = report.unique("claims", t["claims"], "mdtrt_id")
     t["statements"] = report.unique("statements", t["statements"], "institution_id")
@@ -100,11 +113,13 @@ def verify_folder(folder: Path) -> list[str]:
     _check_by_code(t["claim_codes"], t["by_code"], report)
     _check_data_incorrect(t["claims"], t["data_incorrect"], report)
     _check_statements(t["claims"], t, report)
-    _check_source(manifest, t, report)
-    return report.lines
+    period = _period(manifest, report)
+    if period is not None:
+        _check_source(manifest, period, _check_reversals(manifest, period, t["claims"], report), t, report)
+    return report
 
 
-def _check_claims(claims: pd.DataFrame, codes: pd.DataFrame, report: _Report) -> None:
+def _check_claims(claims: pd.DataFrame, codes: pd.DataFrame, report: Report) -> None:
     """Per claim: declared = audited + fee (settled), nothing deducted (withheld), and the fee and
     penalty rebuilt from its violation codes."""
     ids = claims["mdtrt_id"].to_numpy()
@@ -142,7 +157,7 @@ def _check_claims(claims: pd.DataFrame, codes: pd.DataFrame, report: _Report) ->
                        expected.reindex(ids[settled], fill_value=0).to_numpy(dtype=np.int64))
 
 
-def _check_by_code(codes: pd.DataFrame, by_code: pd.DataFrame, report: _Report) -> None:
+def _check_by_code(codes: pd.DataFrame, by_code: pd.DataFrame, report: Report) -> None:
     keys = ["institution_id", "code", "bp"]
     sums = codes.assign(bp=_bp(codes["penalty_rate"])).groupby(keys).agg(
         claims=("mdtrt_id", "nunique"), violation_amt_fen=("violation_amt_fen", "sum"),
@@ -167,7 +182,7 @@ def _claim_counts(table: pd.DataFrame, ids: list[str]) -> np.ndarray:
     return table.groupby("institution_id")["mdtrt_id"].nunique().reindex(ids, fill_value=0).to_numpy(dtype=np.int64)
 
 
-def _check_data_incorrect(claims: pd.DataFrame, data_incorrect: pd.DataFrame, report: _Report) -> None:
+def _check_data_incorrect(claims: pd.DataFrame, data_incorrect: pd.DataFrame, report: Report) -> None:
     scored = data_incorrect[data_incorrect["scored"].str.lower() == "true"]
     withheld = set(claims.loc[claims["status"] == WITHHELD, "mdtrt_id"])
     report.missing("data_incorrect", set(scored["mdtrt_id"]) - withheld, "claims as a withheld claim")
@@ -179,7 +194,7 @@ def _check_data_incorrect(claims: pd.DataFrame, data_incorrect: pd.DataFrame, re
                    declared.reindex(scored["mdtrt_id"]).to_numpy(dtype=np.int64))
 
 
-def _check_statements(claims: pd.DataFrame, t: dict[str, pd.DataFrame], report: _Report) -> None:
+def _check_statements(claims: pd.DataFrame, t: dict[str, pd.DataFrame], report: Report) -> None:
     """Totals = sums over the claim rows; declared_total = declared + withheld;
     deposit = R(ratio × max(0, declared − fees − penalties)); paid = declared − fees − penalties − deposit."""
     statements = t["statements"].set_index("institution_id")
@@ -218,19 +233,25 @@ AGAINST_SCORED = {
 }
 
 
-def _check_source(manifest: Mapping[str, Any], t: dict[str, pd.DataFrame], report: _Report) -> None:
-    """The score folder the manifest names, unchanged, settled again for the period: the same
-    claims with the same amounts and status, the same statements."""
+def _period(manifest: Mapping[str, Any], report: Report) -> Period | None:
+    """The month the manifest says was settled (None, reported, when it names none)."""
+    try:
+        return parse_period(str(manifest.get("period", "")))
+    except InputError:
+        report.lines.append(f"manifest: period {manifest.get('period')!r} is not a month YYYY-MM")
+        return None
+
+
+def _check_source(manifest: Mapping[str, Any], period: Period, reversals: pd.DataFrame,
+                  t: dict[str, pd.DataFrame], report: Report) -> None:
+    """The score folder the manifest names, unchanged, settled again for the period with the
+    reversal lines `_check_reversals` accepts: the same claims with the same amounts and
+    status, the same statements."""
     source = manifest.get("scored")
     if not source:
         return  # settled from a `Result` in memory: there is no folder to compare with
     if not isinstance(source, dict) or not all(isinstance(source.get(k), str) for k in ("folder", "manifest_sha256")):
         report.lines.append("manifest: 'scored' is not the score folder's path and manifest sha256")
-        return
-    try:
-        period = parse_period(str(manifest.get("period", "")))
-    except InputError:
-        report.lines.append(f"manifest: period {manifest.get('period')!r} is not a month YYYY-MM")
         return
     folder = Path(source["folder"])
     try:
@@ -242,7 +263,7 @@ def _check_source(manifest: Mapping[str, Any], t: dict[str, pd.DataFrame], repor
     if scored.origin.manifest_sha256 != source["manifest_sha256"]:
         report.lines.append(f"scored folder {folder}: rewritten since this settlement (its manifest differs)")
         return
-    again = settle_scored(scored, period, _reversals(t["claims"])).tables()
+    again = settle_scored(scored, period, reversals).tables()
     for name, (key, money, text) in AGAINST_SCORED.items():
         expected = read_columns(again[name], f"<{name}>", *LAYOUT[name]).set_index(key)
         written = t[name].set_index(key)
@@ -258,12 +279,51 @@ def _check_source(manifest: Mapping[str, Any], t: dict[str, pd.DataFrame], repor
                                 for k, x, y in zip(both[a != e], a[a != e], e[a != e]))
 
 
-def _reversals(claims: pd.DataFrame) -> pd.DataFrame:
-    """The reversal lines (冲正) the settlement lists, as `settle_scored` takes them: they come
-    from the ledger, not from the score folder, so the folder settled again gets them as written.
-    Each is still checked as a line of that settlement: declared = audited, no fee, no penalty,
-    and its statement's totals."""
-    lines = claims[claims["mdtrt_id"].str.endswith(REVERSAL_LINE)]
+def _check_reversals(manifest: Mapping[str, Any], period: Period, claims: pd.DataFrame,
+                     report: Report) -> pd.DataFrame:
+    """The reversal lines (冲正) the score folder settled again must get, as `settle_scored`
+    takes them (audited_fen the funds taken back, positive). A line `<mdtrt_id>/冲正` takes the
+    claim's funds back: settled, audited < 0, declared = audited, no violation, fee or penalty;
+    one per claim (`claims` is unique by id); and only in a settlement made with a ledger (the
+    manifest names it). When that ledger can be read, its reversals of the period are what the
+    folder is settled again with, and every line must be one of them with its amount."""
+    lines = claims[claims["mdtrt_id"].str.endswith(REVERSAL_LINE)].reset_index(drop=True)
+    ids = lines["mdtrt_id"].to_numpy()
+    audited = lines["audited_fen"].to_numpy()
+    ledger = manifest.get("ledger")
+    if not isinstance(ledger, str) and "benefits" not in manifest["rows"]:  # benefits: only with a ledger
+        report.lines.extend(f"claims {k}: a reversal line (冲正) in a settlement made without a ledger" for k in ids)
+        return _as_reversals(lines.iloc[:0])
+    takes_back = audited < 0
+    for bad, why in ((~takes_back, "is not negative: a reversal line (冲正) takes money back"),
+                     ((lines["status"] != SETTLED).to_numpy(), "is on a line that is not settled"),
+                     ((lines[["violation_amt_fen", "violation_fee_fen", "penalty_fen"]] != 0).any(axis=1).to_numpy(),
+                      "is on a reversal line (冲正) with a violation, a fee or a penalty")):
+        report.lines.extend(f"claims {k}: audited {_yuan(int(a))} {why}" for k, a in zip(ids[bad], audited[bad]))
+    from yibao.ledger import read_ledger
+
+    try:
+        if not isinstance(ledger, str):
+            raise InputError("the manifest does not name it (written by an earlier yibao)")
+        held = read_ledger(ledger, lambda book: book.reversals(period.text))
+    except InputError as exc:
+        report.notices.append(f"reversal lines (冲正) not checked against the ledger: {exc}")
+        return _as_reversals(lines[takes_back])
+    expected = held.assign(mdtrt_id=held["mdtrt_id"] + REVERSAL_LINE, audited_fen=-held["audited_fen"])
+    expected, written = expected.set_index("mdtrt_id"), lines.set_index("mdtrt_id")
+    report.missing("claims", set(written.index) - set(expected.index), f"the ledger's reversals of {period.text}")
+    report.missing("claims", set(expected.index) - set(written.index), "claims, but a reversal in the ledger")
+    both = np.array(sorted(set(expected.index) & set(written.index)), dtype=object)
+    report.compare("claims", both, "audited (from the ledger)", written.loc[both, "audited_fen"].to_numpy(),
+                   expected.loc[both, "audited_fen"].to_numpy())
+    a, e = written.loc[both, "institution_id"].to_numpy(), expected.loc[both, "institution_id"].to_numpy()
+    report.lines.extend(f"claims {k}: institution_id {x} ≠ {y} (from the ledger)"
+                        for k, x, y in zip(both[a != e], a[a != e], e[a != e]))
+    return held
+
+
+def _as_reversals(lines: pd.DataFrame) -> pd.DataFrame:
+    """Reversal lines as `settle_scored` takes them (the claim's id, the funds taken back)."""
     return pd.DataFrame({"institution_id": lines["institution_id"],
                          "mdtrt_id": lines["mdtrt_id"].str[:-len(REVERSAL_LINE)], "psn_no": "", "med_type": "",
                          "admit_date": "", "discharge_date": "", "audited_fen": -lines["audited_fen"]})
