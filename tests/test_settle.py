@@ -222,11 +222,11 @@ def test_folder_in_written_out_verified(tmp_path, source_dir, fmt):
         assert hashlib.sha256((out / f).read_bytes()).digest() == hashlib.sha256((again / f).read_bytes()).digest(), f
 
 
-def tamper(out: Path, table: str, mdtrt_or_inst: str, column: str, value: float) -> None:
+def tamper(out: Path, table: str, mdtrt_or_inst: str, column: str, value: float | str) -> None:
     path = out / f"{table}.csv"
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     key = "mdtrt_id" if "mdtrt_id" in frame.columns else "institution_id"
-    frame.loc[frame[key] == mdtrt_or_inst, column] = f"{value:.2f}"
+    frame.loc[frame[key] == mdtrt_or_inst, column] = value if isinstance(value, str) else f"{value:.2f}"
     frame.to_csv(path, index=False)
 
 
@@ -277,8 +277,8 @@ def test_verify_checks_the_scored_claims_it_names(tmp_path, result):
     short = SimpleNamespace(**vars(result) | {"claims": result.claims[result.claims["mdtrt_id"] != "C201"]})
     write_settlement(settle(short, period="2025-05"), tmp_path / "short", "csv")
     assert verify_folder(tmp_path / "short") == []  # consistent in itself
-    for table in ("statements", "claims", "claim_codes", "by_code", "data_incorrect", "suspects"):
-        (out / f"{table}.csv").write_bytes((tmp_path / "short" / f"{table}.csv").read_bytes())
+    for rel in json.loads((out / MANIFEST).read_text(encoding="utf-8"))["files"]:  # tables, workbook, pages
+        (out / rel).write_bytes((tmp_path / "short" / rel).read_bytes())
     reseal(out)
     lines = verify_folder(out)
     assert "claims C201: not in claims, but in the scored claims" in lines
@@ -491,3 +491,50 @@ def test_verify_refuses_a_forged_positive_reversal_line(tmp_path, result):
     assert "statements H2: paid (from the scored claims) 1035.59 ≠ 85.59" in report.lines
     assert report.notices == [f"reversal lines (冲正) not checked against the ledger: no ledger at "
                               f"{tmp_path / 'gone.db'} (yibao score --ledger creates one)"]
+
+
+def test_verify_finds_edits_of_the_period_the_payee_the_pages_and_the_workbook(tmp_path, result):
+    """Each edit below, the manifest sealed again, passed --verify: the period and name columns
+    were never read, and the pages and the workbook people read were never compared."""
+    scored, out = tmp_path / "scored", tmp_path / "st"
+    write_scored(result, scored, "csv")
+    write_settlement(settle(scored, period="2025-05"), out, "csv")
+    pristine = {rel: (out / rel).read_bytes() for rel in json.loads((out / MANIFEST).read_text())["files"]}
+
+    def edited(edit) -> list[str]:
+        for name, data in pristine.items():
+            (out / name).write_bytes(data)
+        edit()
+        reseal(out)
+        return verify_folder(out)
+
+    lines = edited(lambda: tamper(out, "statements", "H2", "period", "2025-06"))
+    assert "statements: period '2025-06' in 1 of 2 rows, not the manifest's 2025-05" in lines
+    assert edited(lambda: tamper(out, "claims", "C201", "period", "2025-04")) == [
+        "claims: period '2025-04' in 1 of 9 rows, not the manifest's 2025-05"]
+    assert edited(lambda: tamper(out, "statements", "H2", "name", "某某公司")) == [
+        "html/H2.html: differs from what the tables give (edited?)",
+        "html/index.html: differs from what the tables give (edited?)",
+        "settlement.xlsx: differs from what the tables give (edited?)"]
+    page = out / "html" / "H2.html"
+    assert edited(lambda: page.write_text(page.read_text(encoding="utf-8").replace("85.59", "850.59"),
+                                          encoding="utf-8")) == [
+        "html/H2.html: differs from what the tables give (edited?)"]
+
+    def sheet() -> None:
+        book = load_workbook(out / "settlement.xlsx")
+        next(r for r in book["H2"].iter_rows() if r[0].value == "本期拨付金额")[1].value = 850.59
+        book.save(out / "settlement.xlsx")
+    assert edited(sheet) == ["settlement.xlsx: differs from what the tables give (edited?)"]
+
+
+def test_verify_says_when_no_score_folder_was_checked(tmp_path, result):
+    """A settlement from a `Result` in memory (or whose manifest lost its `scored` entry) is
+    checked against itself only: a notice says so, and the exit code stays 0."""
+    out = tmp_path / "st"
+    write_settlement(settle(result, period="2025-05"), out, "csv")
+    run = CliRunner().invoke(cli(), ["--verify", str(out)])
+    assert run.exit_code == 0
+    assert run.stderr.splitlines() == ["not checked against a score folder: the manifest names none (settled "
+                                       "from a Result in memory); the claims are checked against each other only"]
+    assert verify_folder(out) == []

@@ -18,6 +18,10 @@ The reversal lines (冲正) are the one part of a settlement the score folder ca
 they come from the ledger. A forged line paying money out reconciled with everything, so a
 reversal line must take money back, once per claim, in a settlement made with a ledger, and
 must be one of that ledger's reversals of the period when the ledger can be read.
+
+What people read, the workbook and the pages, must be what the verified tables give
+(`rebuild.py`). What could not be checked (no score folder named, a ledger that cannot be
+opened) is a notice: no mismatch, but said, since the check is weaker for it.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from yibao.money import BP, mul_bp
 from yibao.outputs import check_listed, read_manifest
 from yibao.settlement.allocate import largest_remainder
 from yibao.settlement.inputs import Period, parse_period, read_columns, read_scored
+from yibao.settlement.rebuild import rebuilt_differences
 from yibao.settlement.statement import REVERSAL_LINE, SETTLED, WITHHELD, claim_penalty, settle_scored
 
 LAYOUT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # table → (text, money) columns
@@ -115,6 +120,7 @@ def verify_report(folder: Path) -> Report:
     _check_statements(t["claims"], t, report)
     period = _period(manifest, report)
     if period is not None:
+        report.lines.extend(rebuilt_differences(folder, manifest, period.text))
         _check_source(manifest, period, _check_reversals(manifest, period, t["claims"], report), t, report)
     return report
 
@@ -248,8 +254,10 @@ def _check_source(manifest: Mapping[str, Any], period: Period, reversals: pd.Dat
     reversal lines `_check_reversals` accepts: the same claims with the same amounts and
     status, the same statements."""
     source = manifest.get("scored")
-    if not source:
-        return  # settled from a `Result` in memory: there is no folder to compare with
+    if not source:  # settled from a `Result` in memory, or the entry taken out: said, as no claim was
+        report.notices.append("not checked against a score folder: the manifest names none (settled from "
+                              "a Result in memory); the claims are checked against each other only")
+        return
     if not isinstance(source, dict) or not all(isinstance(source.get(k), str) for k in ("folder", "manifest_sha256")):
         report.lines.append("manifest: 'scored' is not the score folder's path and manifest sha256")
         return
