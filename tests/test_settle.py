@@ -401,16 +401,20 @@ def test_institution_ids_that_differ_in_case_get_a_sheet_and_a_page_each(tmp_pat
     assert verify_folder(tmp_path / "st") == []
 
 
-def test_an_institution_named_like_the_summary_does_not_take_its_place(tmp_path, result):
+def test_an_institution_named_like_the_summary_or_a_reserved_name_gets_one_safe_name(tmp_path, result):
     """An institution "index" wrote its statement over html/index.html (every statement), and
-    --verify passed; one named 汇总 was the summary sheet's name twice."""
-    claims = result.claims.assign(institution_id=result.claims["institution_id"].replace({"H1": "INDEX", "H2": "汇总"}))
+    --verify passed; one named 汇总 was the summary sheet's name twice. "History" was a sheet
+    Excel repairs away, ".." the hidden file html/...html, CON and nul.txt files Windows cannot
+    create; and INDEX / 汇总 had sheet INDEX / page INDEX~2.html, sheet 汇总~2 / page 汇总.html."""
+    ids = {"C101": "History", "C102": "..", "C103": "CON", "C104": "nul.txt", "C201": "INDEX", "C203": "汇总"}
+    claims = result.claims.assign(institution_id=result.claims["mdtrt_id"].map(ids).fillna(result.claims["institution_id"]))
     write_settlement(settle(with_claims(result, claims), period="2025-05"), tmp_path / "st", "csv")
-    sheets = load_workbook(tmp_path / "st" / "settlement.xlsx").sheetnames
-    assert sheets[0] == "汇总" and {"INDEX", "汇总~2"} <= set(sheets[1:]) and "汇总" not in sheets[1:]
+    names = ["_..", "_CON", "H1", "H2", "History~2", "INDEX~2", "_nul.txt", "汇总~2"]  # in institution order
+    assert load_workbook(tmp_path / "st" / "settlement.xlsx").sheetnames == ["汇总"] + names
     pages = tmp_path / "st" / "html"
-    assert {"index.html", "INDEX~2.html", "汇总.html"} <= {p.name for p in pages.iterdir()}
+    assert sorted(p.name for p in pages.iterdir()) == sorted(["index.html"] + [f"{n}.html" for n in names])
     assert "汇总" in (pages / "index.html").read_text(encoding="utf-8").split("</title>")[0]
+    assert verify_folder(tmp_path / "st") == []
 
 
 def test_an_unreadable_date_is_written_as_text_in_the_workbook(tmp_path, result):

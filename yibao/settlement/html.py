@@ -20,11 +20,10 @@ from yibao.fields import MONEY, RATIOS
 from yibao.money import fen_to_yuan, yuan_array_to_fen
 from yibao.settlement.labels import (BENEFITS, COUNTS, HEADERS, SECTIONS, STATEMENT_HEADERS, TITLE, TOTALS,
                                      UNKNOWN_INSTITUTION, WORDS, WRAPPED)
-from yibao.settlement.layout import Statement, safe_names, statements, total_row
+from yibao.settlement.layout import SUMMARY_PAGE, Statement, safe_names, statements, total_row
 from yibao.settlement.statement import Settlement
 
 FILE_NAME_LIMIT = 120
-INDEX = "index"  # html/index.html: every statement, linking each institution's page
 FEE_COLOUR, PENALTY_COLOUR = "#2f5f8f", "#d9822b"
 SUMMARY_COLUMNS = ("institution_id", "name", "claims", "withheld_claims") + tuple(key for key, _ in TOTALS)
 STYLE = """
@@ -62,8 +61,8 @@ def write_pages(settlement: Settlement, folder: Path) -> list[Path]:
     institution, named after its id."""
     folder.mkdir(parents=True, exist_ok=True)
     parts = list(statements(settlement))
-    names = safe_names([p.institution_id for p in parts], FILE_NAME_LIMIT, INDEX)
-    paths = [folder / f"{INDEX}.html"]
+    names = safe_names([p.institution_id for p in parts], FILE_NAME_LIMIT)
+    paths = [folder / f"{SUMMARY_PAGE}.html"]
     paths[0].write_text(_index(settlement, names), encoding="utf-8")
     for part, name in zip(parts, names):
         path = folder / f"{name}.html"

@@ -20,6 +20,9 @@ from yibao.settlement.labels import SECTIONS
 from yibao.settlement.statement import WITHHELD, Settlement
 
 UNSAFE = re.compile(r"[^0-9A-Za-z_.\-\u4e00-\u9fff]")
+SUMMARY_PAGE, SUMMARY_SHEET = "index", "汇总"  # html/index.html and the workbook's first sheet
+RESERVED = (SUMMARY_PAGE, SUMMARY_SHEET, "History")  # History: a sheet name Excel keeps for itself
+DEVICE = re.compile(r"(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?", re.IGNORECASE)  # Windows' devices
 
 
 @dataclass(frozen=True)
@@ -55,16 +58,21 @@ def total_row(frame: pd.DataFrame, columns: list[str]) -> tuple[str, list[int | 
     return label, [fen_total(frame.loc[settled, c]) if c in MONEY else None for c in columns]
 
 
-def safe_names(ids: list[str], limit: int, reserved: str) -> list[str]:
-    """Per id a distinct name of at most `limit` characters, usable as a file or sheet name:
+def safe_names(ids: list[str], limit: int) -> list[str]:
+    """Per id a distinct name of at most `limit` characters, usable as a file and a sheet name:
     other characters become "_", and a clash gets "~2", "~3", … (same ids → same names). Names
     differing only in case clash too: Excel's sheet names, and the files of Windows and macOS,
-    are one name whatever the case. `reserved` is the summary's name, which no institution takes
-    (an institution "index" wrote its statement over the summary page)."""
+    are one name whatever the case. No institution takes a name of `RESERVED` (an institution
+    "index" wrote its statement over the summary page; one "History" is a sheet Excel repairs
+    away), and the workbook and the pages reserve the same names, so that an institution's
+    sheet and page have one name (up to the sheet's 31 characters). A name Windows cannot give
+    a file (CON, NUL, COM1, … also before a dot) or one that would hide the file (a leading
+    ".") gets a leading "_"."""
     names: list[str] = []
-    taken = {reserved.casefold()}
+    taken = {r.casefold() for r in RESERVED}
     for i in ids:
-        base = (UNSAFE.sub("_", i) or "_")[:limit]
+        base = UNSAFE.sub("_", i) or "_"
+        base = ("_" + base if base.startswith(".") or DEVICE.fullmatch(base) else base)[:limit]
         name, n = base, 1
         while name.casefold() in taken:
             n += 1

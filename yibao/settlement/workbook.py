@@ -25,11 +25,10 @@ from xlsxwriter.worksheet import Worksheet
 from yibao.excel import HEADER_LOOK, LOOKS, fitted_width, kind_of, xlsx_book
 from yibao.settlement.labels import (BENEFITS, COUNTS, HEADERS, SECTIONS, STATEMENT_HEADERS, TITLE, TOTALS,
                                      UNKNOWN_INSTITUTION, WORDS, WRAPPED)
-from yibao.settlement.layout import Statement, safe_names, statements, total_row
+from yibao.settlement.layout import SUMMARY_SHEET, Statement, safe_names, statements, total_row
 from yibao.settlement.statement import Settlement
 
 SHEET_NAME_LIMIT = 31
-SUMMARY_SHEET = "汇总"
 SUMMARY_COLUMNS = ("institution_id", "name", "claims", "withheld_claims", "suspect_claims") + tuple(
     key for key, _ in TOTALS)
 WRAPPED_WIDTH = 40  # long text wraps in a column this wide
@@ -110,7 +109,7 @@ def write_workbook(settlement: Settlement, path: Path) -> Path:
     formats: dict[tuple[str, str], Format | None] = {}
     _summary_sheet(_Sheet(book, formats, SUMMARY_SHEET), settlement)
     parts = list(statements(settlement))
-    names = safe_names([p.institution_id for p in parts], SHEET_NAME_LIMIT, SUMMARY_SHEET)
+    names = safe_names([p.institution_id for p in parts], SHEET_NAME_LIMIT)
     for part, name in zip(parts, names):
         _statement_sheet(_Sheet(book, formats, name), part)
     book.close()
