@@ -542,3 +542,18 @@ def test_verify_says_when_no_score_folder_was_checked(tmp_path, result):
     assert run.stderr.splitlines() == ["not checked against a score folder: the manifest names none (settled "
                                        "from a Result in memory); the claims are checked against each other only"]
     assert verify_folder(out) == []
+
+
+def test_institutions_table_ids_trimmed_blank_names_fall_back_and_long_names_wrap(tmp_path, result):
+    """" H1 " named nobody (ids are trimmed, docs/tables.md), a name of spaces was printed as
+    the payee, and an unbroken long name pushed the index and the statement past A4 (checked in
+    headless Chromium at 794 px: the id and period left the page; now the name wraps)."""
+    table = tmp_path / "institutions.csv"
+    table.write_text("institution_id,name\n H1 ,县人民医院" + "X" * 150 + "\nH2,   \n", encoding="utf-8")
+    s = settle(result, period="2025-05", institutions=table)
+    assert s.statements["name"].tolist() == ["县人民医院" + "X" * 150, "H2"]
+    write_settlement(s, tmp_path / "st", "csv")
+    for page in ("index", "H1"):
+        css = (tmp_path / "st" / "html" / f"{page}.html").read_text(encoding="utf-8")
+        assert "td.w { white-space: normal; overflow-wrap: anywhere; }" in css  # the names' cells
+        assert ".meta span:first-child { white-space: normal; min-width: 0; overflow-wrap: anywhere; }" in css

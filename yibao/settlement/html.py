@@ -33,10 +33,12 @@ body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei",
 h1 { font-size: 20px; text-align: center; margin: 0 0 6px; letter-spacing: 2px; }
 h2 { font-size: 14px; border-left: 4px solid #2f5f8f; padding-left: 6px; margin: 22px 0 8px; }
 .meta { display: flex; justify-content: space-between; border-bottom: 2px solid #1d232b;
-        padding-bottom: 6px; margin-bottom: 10px; }
+        padding-bottom: 6px; margin-bottom: 10px; gap: 12px; }
+.meta span { white-space: nowrap; }
+.meta span:first-child { white-space: normal; min-width: 0; overflow-wrap: anywhere; }
 table { border-collapse: collapse; width: 100%; }
 th, td { border: 1px solid #b8c2cc; padding: 3px 6px; vertical-align: top; white-space: nowrap; }
-td.w { white-space: normal; }
+td.w { white-space: normal; overflow-wrap: anywhere; }
 th { background: #dde4ee; font-weight: 600; text-align: center; white-space: normal; min-width: 3em; }
 thead { display: table-header-group; }
 tr { page-break-inside: avoid; }

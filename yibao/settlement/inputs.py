@@ -211,8 +211,8 @@ def _names(institutions: Path | pd.DataFrame | None) -> pd.DataFrame:
         institutions = read_table(path)
     if "institution_id" not in institutions.columns:
         raise InputError("missing column institution_id", file=source, column="institution_id")
-    ids = _text(institutions["institution_id"])
-    names = _text(institutions["name"]) if "name" in institutions.columns else ids
+    ids = _text(institutions["institution_id"]).str.strip()  # as the scorer reads ids (docs/tables.md)
+    names = _text(institutions["name"]).str.strip() if "name" in institutions.columns else ids  # blank: no name
     out = pd.DataFrame({"institution_id": ids, "name": np.where(names == "", ids, names)}).drop_duplicates()
     # an id given two names (rows the scorer rejected as duplicates) is named by its id alone:
     # neither name can be told to be its own
