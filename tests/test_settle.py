@@ -557,3 +557,18 @@ def test_institutions_table_ids_trimmed_blank_names_fall_back_and_long_names_wra
         css = (tmp_path / "st" / "html" / f"{page}.html").read_text(encoding="utf-8")
         assert "td.w { white-space: normal; overflow-wrap: anywhere; }" in css  # the names' cells
         assert ".meta span:first-child { white-space: normal; min-width: 0; overflow-wrap: anywhere; }" in css
+
+
+@pytest.mark.parametrize("name", ['=HYPERLINK("http://evil/","click")', "+1", "-1", "@SUM(A1)", "'=quoted"])
+def test_a_name_a_spreadsheet_would_run_is_quoted_in_csv(tmp_path, result, name):
+    """statements.csv carried the name as written, and a spreadsheet opening it ran the formula
+    (the workbook stores it as text). Now it starts with "'"; --verify reads it back exactly."""
+    table = tmp_path / "institutions.csv"
+    pd.DataFrame({"institution_id": ["H1", "H2"], "name": [name, "城关镇卫生院"]}).to_csv(table, index=False)
+    s = settle(result, period="2025-05", institutions=table)
+    write_settlement(s, tmp_path / "st", "csv")
+    names = pd.read_csv(tmp_path / "st" / "statements.csv", dtype=str, keep_default_na=False)["name"]
+    assert names.tolist() == ["'" + name, "城关镇卫生院"]
+    assert verify_folder(tmp_path / "st") == []
+    book = load_workbook(tmp_path / "st" / "settlement.xlsx")
+    assert next(r for r in book["H1"].iter_rows() if r[0].value == "机构名称")[1].value == name
