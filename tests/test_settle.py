@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -467,13 +466,16 @@ def test_a_claim_scored_under_no_tariff_is_listed_at_zero(result):
     assert settlement.statements["paid"].tolist() == [1565.32, 85.59]  # as in test_api_and_command_line
 
 
-def forge(scored: Path, period: str, out: Path, reversals: list[tuple[str, str, int]], **fields) -> None:
+def forge(scored: Path, period: str, out: Path, reversals: list[tuple[str, str, int]],
+          ledger: str | None = None) -> None:
     """A settlement of `scored` with reversal lines (institution, claim, fen taken back) no ledger
-    gave, its statements computed with them and sealed as `settle` writes one: a forger's."""
+    gave, its statements computed with them and sealed as `settle` writes one, naming `ledger` in
+    its manifest: a forger's."""
     taken = pd.DataFrame(reversals, columns=["institution_id", "mdtrt_id", "audited_fen"]).assign(
         psn_no="", med_type="", admit_date="", discharge_date="")
-    forged = settle_scored(read_scored(scored), parse_period(period), taken)
-    write_settlement(replace(forged, **fields), out, "csv")
+    write_settlement(settle_scored(read_scored(scored), parse_period(period), taken), out, "csv")
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    (out / MANIFEST).write_text(json.dumps(manifest | {"ledger": ledger}), encoding="utf-8")
 
 
 def test_verify_refuses_a_forged_positive_reversal_line(tmp_path, result):
