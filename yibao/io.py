@@ -294,13 +294,37 @@ def parquet_parts(folder: Path) -> list[Path]:
 
 
 def read_parts(folder: Path, columns: list[str] | None = None) -> pa.Table:
-    """The parts of a partitioned table as one table; a part with no rows may have typed some
-    columns as null, which the other parts' types replace. Parts with different columns are
-    refused, as a partitioned run refuses them: a column missing from one part is no empty cell."""
+    """The parts of a partitioned table as one table (`parts_schema`)."""
     parts = [pq.read_table(p, columns=columns, **PARQUET_READ) for p in parquet_parts(folder)]
-    if len({frozenset(part.column_names) for part in parts}) > 1:
-        raise InputError("its parts do not have the same columns", file=str(folder))
-    return pa.concat_tables(parts, promote_options="permissive")
+    schema = parts_schema([part.schema for part in parts], str(folder))
+    return pa.concat_tables([conformed(part, schema) for part in parts])
+
+
+def parts_schema(schemas: list[pa.Schema], source: str) -> pa.Schema:
+    """The one schema of a table's Parquet parts, in the first part's column order, whole run and
+    partitioned run alike: a part with no rows may have typed some columns as null, which the
+    other parts' types replace; a column typed narrower in one part takes the wider type (int64
+    and float64: float64). Parts with different columns are refused — a column missing from one
+    part is no empty cell — and so are types that do not widen into one another (text and numbers)."""
+    if len({frozenset(schema.names) for schema in schemas}) > 1:
+        raise InputError("its parts do not have the same columns", file=source)
+    try:
+        unified = pa.unify_schemas([s.remove_metadata() for s in schemas], promote_options="permissive")
+    except (pa.ArrowException, ValueError):
+        raise InputError("its parts do not have the same columns and types", file=source) from None
+    return pa.schema([unified.field(name) for name in schemas[0].names])
+
+
+def conformed(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """`table` (a part, or a chunk of one) in `schema`'s column order and types. A float32 column
+    widened keeps its shortest decimal (81.62, not 81.62000274658203, which is no amount in fen),
+    as a float32 column read alone is taken (`_to_float`)."""
+    table = table.select(schema.names)
+    if table.schema.equals(schema):
+        return table
+    columns = [column.cast(pa.string()).cast(field.type) if column.type == pa.float32() != field.type
+               else column.cast(field.type) for column, field in zip(table.columns, schema)]
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 PARQUET_READ = {"coerce_int96_timestamp_unit": "ms"}
@@ -366,7 +390,11 @@ def _read_csv_as(path: Path, encoding: str) -> pd.DataFrame:
 
 
 def csv_header(path: Path, encoding: str) -> list[str]:
-    with path.open(encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="") as f:
+    """The header's cells, after a byte-order mark: GB18030 has one too, which Python decodes as
+    U+FEFF, and left in front of the first field it made `"mdtrt_id"` (quotes and all) no mdtrt_id."""
+    with path.open(encoding=encoding, newline="") as f:
+        if f.read(1) != "\ufeff":
+            f.seek(0)
         return next(csv.reader(f))
 
 

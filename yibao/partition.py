@@ -47,9 +47,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from yibao.errors import InputError
-from yibao.io import (PARQUET_READ, READ_ERRORS, _arrow_frame, _field_name, _text, check_header, csv_encoding,
-                      csv_header, csv_options, normalize, parquet_parts, ragged_error, read_table, source_name,
-                      table_file, unreadable, write_tables)
+from yibao.io import (PARQUET_READ, READ_ERRORS, _arrow_frame, _field_name, _text, check_header, conformed,
+                      csv_encoding, csv_header, csv_options, normalize, parquet_parts, parts_schema, ragged_error,
+                      read_table, source_name, table_file, unreadable, write_tables)
 from yibao.outputs import input_digest, write_folder
 from yibao.pipeline import score_batch
 from yibao.settlement.inputs import parse_period
@@ -304,11 +304,17 @@ def _shared_claim_persons(psn: np.ndarray, ids: np.ndarray, bucket: np.ndarray) 
         links["bucket"] = low
 
 
-def _route(table: str, path: Path, router: Router) -> Callable[[pa.Table], np.ndarray] | None:
-    key = "mdtrt_id" if table == "lines" else "psn_no"
-    column = _column(path, key)
+def _key_column(path: Path, name: str) -> str:
+    """The raw header of the key column a table is split by, which it must have: a table routed
+    without its key would go whole to one partition, away from the rows it belongs with."""
+    column = _column(path, name)
     if column is None:
-        return None  # the column is missing: `normalize` says so in partition 0
+        raise InputError(f"missing required column {name}", file=str(path), column=name)
+    return column
+
+
+def _route(table: str, path: Path, router: Router) -> Callable[[pa.Table], np.ndarray]:
+    column = _key_column(path, "mdtrt_id" if table == "lines" else "psn_no")
     if table == "lines":
         return lambda chunk: router.line(_keys(chunk, column))
     return lambda chunk: router.person(_keys(chunk, column))
@@ -345,7 +351,7 @@ class Slice:
     parts: tuple[tuple[str, tuple[int, ...]], ...]  # Parquet files and their row groups; () the whole file
     first_row: int  # file row of the slice's first row
     index: int  # the slice's number; slice 0 writes every partition, so an empty one has its columns
-    schema: pa.Schema | None  # what every part's rows are cast to (the first Parquet part's), None: the first chunk's
+    schema: pa.Schema | None  # what every part's rows are cast to (`parts_schema`), None: the first chunk's
 
 
 def _slices(table: str, path: Path, pieces: int) -> list[Slice]:
@@ -354,14 +360,16 @@ def _slices(table: str, path: Path, pieces: int) -> list[Slice]:
     if not _is_parquet(path):
         return [Slice(table, str(path), (), 0, 0, None)]
     groups = []  # (file, row group, rows); a file with no rows stands for itself with no group
+    schemas = []
     for file in _files(path):
         try:
-            meta = pq.ParquetFile(file).metadata
+            parquet = pq.ParquetFile(file, **PARQUET_READ)
         except READ_ERRORS as exc:
             raise unreadable(file, exc) from None
+        meta = parquet.metadata
+        schemas.append(parquet.schema_arrow)
         groups += [(str(file), g, meta.row_group(g).num_rows) for g in range(meta.num_row_groups)] or [(str(file), -1, 0)]
-    schema = pq.ParquetFile(groups[0][0], **PARQUET_READ).schema_arrow
-    schema = schema.append(pa.field(ROW, pa.int64())).remove_metadata()
+    schema = parts_schema(schemas, str(path)).append(pa.field(ROW, pa.int64()))
     total = sum(rows for _, _, rows in groups)
     target = max(-(-total // max(pieces, 1)), 1)
     slices, start, current, taken = [], 0, [], 0
@@ -414,12 +422,8 @@ def split_slice(piece: Slice, router: Router, n: int, into: str) -> None:
             offset += len(chunk)
             if schema is None:
                 schema = chunk.schema
-            elif not chunk.schema.equals(schema):  # an input table in parts typed differently part by part
-                try:
-                    chunk = chunk.cast(schema)
-                except (pa.ArrowException, ValueError):
-                    raise InputError("its parts do not have the same columns and types", file=str(path)) from None
-            bucket = route(chunk) if route is not None else np.zeros(len(chunk), dtype=np.int64)
+            chunk = conformed(chunk, schema)  # an input table in parts typed differently part by part
+            bucket = route(chunk)
             for k in np.unique(bucket):
                 writer(int(k)).write_table(chunk.filter(pa.array(bucket == k)))
         if piece.index == 0:
@@ -434,9 +438,7 @@ def _claim_keys(path: Path, owners: Owners | None) -> tuple[np.ndarray, np.ndarr
                                                              tuple[np.ndarray, np.ndarray] | None]:
     """The hashes of every claim's person and id, read a chunk at a time, and the links of
     corrections to the persons of the claims they correct."""
-    columns = [_column(path, c) for c in ("psn_no", "mdtrt_id")]
-    if None in columns:  # `normalize` says which is missing, in partition 0
-        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.uint64), None
+    columns = [_key_column(path, c) for c in ("psn_no", "mdtrt_id")]
     fix = _column(path, "correction_of") if owners is not None else None
     psn, ids, fixes = [], [], []
     for chunk in _chunks(path, columns + ([fix] if fix else [])):
