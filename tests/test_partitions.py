@@ -386,3 +386,20 @@ def test_parts_typed_text_and_number_are_refused_whole_and_partitioned(clean: Pa
                                                                                    tmp_path / "parts", 3)):
         with pytest.raises(InputError, match="its parts do not have the same columns and types$"):
             run()
+
+
+@pytest.mark.parametrize("hard, says", [(20_000, ""), (256, "--partitions 300: a split holds a file open per partition, "
+                                                           "and this system lets a process open 256 (ulimit -Hn): "
+                                                           "give at most 192\n")])
+def test_more_partitions_than_open_files_allowed(tmp_path: Path, hard: int, says: str) -> None:
+    """Under the common soft limit of open files (here 256), 300 partitions failed half-way with
+    'Too many open files'; the soft limit is raised as far as the hard one lets, and beyond it
+    the count is refused before any work."""
+    import resource
+
+    write_tables(generate(30, 3), tmp_path / "batch", "parquet")
+    done = subprocess.run([sys.executable, "-m", "yibao", "score", str(tmp_path / "batch"), "--out",
+                           str(tmp_path / "out"), "--partitions", "300", "-q"], capture_output=True, text=True,
+                          preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard)))
+    assert (done.returncode, done.stderr) == ((2, f"error: {says}") if says else (0, "")), done.stderr[-500:]
+    assert (tmp_path / "out").exists() is not bool(says)

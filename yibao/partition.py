@@ -331,6 +331,7 @@ def split(tables: dict[str, Path], n: int, into: Path, run: Runner, owners: Owne
     province's lines side by side, reading and writing the shared storage. `owners`: with a
     ledger, the person each corrected claim was paid to, who must meet the correction's person
     (the reversal takes their accumulators back)."""
+    _allow_open_files(n)  # refused here, before any work, when even the hard limit is too low
     try:
         router = run.share(Router(n, *_claim_keys(tables["claims"], owners)))
         slices = [s for table, path in tables.items() if table != SHARED
@@ -401,8 +402,29 @@ def _slice_chunks(piece: Slice) -> Iterator[pa.Table]:
         yield from _parquet_chunks(file, row_groups=groups)
 
 
+FILES_BESIDE = 64  # files a process holds open besides a split's writers: libraries, logs, the input
+
+
+def _allow_open_files(n: int) -> None:
+    """A split holds a file open per partition: raise this process's soft limit of open files
+    (commonly 1,024) toward its hard limit, as far as `n` partitions need, or refuse `n` when
+    even the hard limit is too low — before, 2,000 partitions failed half-written with "Too
+    many open files"."""
+    import resource
+
+    need = n + FILES_BESIDE
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= need:
+        return
+    if hard != resource.RLIM_INFINITY and hard < need:
+        raise InputError(f"--partitions {n}: a split holds a file open per partition, and this system lets a "
+                         f"process open {hard:,} (ulimit -Hn): give at most {max(hard - FILES_BESIDE, 1):,}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
+
+
 def split_slice(piece: Slice, router: Router, n: int, into: str) -> None:
     """Send each row of a slice to its partition's folder, as the slice's own part file there."""
+    _allow_open_files(n)
     path = Path(piece.path)
     route = _route(piece.table, path, router)
     folder = Path(into) / piece.table
