@@ -248,3 +248,16 @@ def test_the_whatif_panel_never_cuts_a_cell_at_80_columns() -> None:
                          env={**os.environ, "COLUMNS": "80"})
     assert run.returncode == 0 and "…" not in run.stdout
     assert "│ 21   │ C-LENS │" in run.stdout
+
+
+def test_a_limit_of_the_address_space_does_not_flood_stderr(tmp_path: Path) -> None:
+    """Under `ulimit -v 600000` jemalloc, Arrow's allocator in commands, could not start its
+    background threads and said so in a loop (15 million lines in 20 s of `score`). The command
+    still cannot run in so little address space (docs/scale.md), but it no longer floods."""
+    import resource
+
+    limit = 600 << 20
+    done = subprocess.run([sys.executable, "-m", "yibao", "synth", "--claims", "10", "--seed", "1", "--out",
+                           str(tmp_path / "out"), "-q"], capture_output=True, text=True, timeout=120,
+                          preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)))
+    assert "<jemalloc>" not in done.stderr and len(done.stderr.splitlines()) < 20, done.stderr[:300]

@@ -130,7 +130,15 @@ ARROW_POOL = "jemalloc"
 mimalloc, keeps what Arrow freed and commits its arenas eagerly: a 10M-line `yibao score` peaked
 at 3.54 GB with it, 3.25 GB with jemalloc (eight alternating runs, wall times equal within their
 noise). Read by Arrow when its pool is first made, so it is set before Arrow is imported; the
-forked rules child and Dask's local workers inherit it."""
+forked rules child and Dask's local workers inherit it. Not under a limit of the address space
+(`ulimit -v`, RLIMIT_AS): jemalloc's background threads then cannot start, and it said so on
+stderr in a loop, 15 million lines in 20 s, until the disk was full or the job killed."""
+
+
+def _address_space_unlimited() -> bool:
+    import resource
+
+    return resource.getrlimit(resource.RLIMIT_AS)[0] == resource.RLIM_INFINITY
 
 
 M_TOP_PAD, M_MMAP_THRESHOLD = -2, -3  # glibc's mallopt options (malloc.h)
@@ -166,7 +174,8 @@ def main() -> None:
     thresholds = gc.get_threshold()
     gc.set_threshold(*COLLECTIONS)
     pages = None if HUGE_PAGES_ENV in os.environ else huge_pages(False)
-    pool = ARROW_POOL_ENV not in os.environ and sys.platform == "linux"  # Linux wheels of Arrow carry jemalloc
+    # Linux wheels of Arrow carry jemalloc
+    pool = ARROW_POOL_ENV not in os.environ and sys.platform == "linux" and _address_space_unlimited()
     if pool:
         os.environ[ARROW_POOL_ENV] = ARROW_POOL
     try:
