@@ -141,23 +141,23 @@ def _is_parquet(path: Path) -> bool:
 
 
 @lru_cache(maxsize=1)  # the split asks for a sheet's header, keys and rows in turn: read it once
-def _sheet(path: Path) -> pa.Table:
-    frame = read_table(path)
+def _sheet(path: Path, table: str) -> pa.Table:
+    frame = read_table(path, table)  # a workbook's sheet of that name (an accumulators file may hold more)
     check_header(frame.columns, str(path))
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
-def _chunks(path: Path, columns: Sequence[str] | None = None) -> Iterator[pa.Table]:
+def _chunks(path: Path, table: str, columns: Sequence[str] | None = None) -> Iterator[pa.Table]:
     """The raw rows of a table file in order, a chunk of about `CHUNK` rows at a time (Parquet
     decodes a row group at once); an xlsx sheet is read whole (calamine reads no part of a sheet)."""
     if path.suffix.lower() == ".csv":
         yield from _csv_chunks(path, columns)
         return
     if not _is_parquet(path):
-        table = _sheet(path)
-        table = table.select(list(columns)) if columns is not None else table
-        for start in range(0, max(len(table), 1), CHUNK):
-            yield table.slice(start, CHUNK)
+        sheet = _sheet(path, table)
+        sheet = sheet.select(list(columns)) if columns is not None else sheet
+        for start in range(0, max(len(sheet), 1), CHUNK):
+            yield sheet.slice(start, CHUNK)
         return
     for file in _files(path):
         yield from _parquet_chunks(file, columns)
@@ -207,7 +207,7 @@ _csv_encoding = lru_cache(maxsize=None)(csv_encoding)
 """Asked for a file's header, keys and rows in turn: decoded once per split."""
 
 
-def _column(path: Path, name: str) -> str | None:
+def _column(path: Path, table: str, name: str) -> str | None:
     """The raw header of field `name` in a table file (headers may carry spaces or a label).
     Every part of a Parquet table is opened here, so a file no reader can use is refused before
     any splitting, as a whole run refuses it."""
@@ -218,7 +218,7 @@ def _column(path: Path, name: str) -> str | None:
             raise unreadable(path, exc) from None
         check_header(names, str(path))
     elif not _is_parquet(path):
-        names = _sheet(path).column_names
+        names = _sheet(path, table).column_names
     else:
         names = []
         for file in _files(path):
@@ -304,17 +304,17 @@ def _shared_claim_persons(psn: np.ndarray, ids: np.ndarray, bucket: np.ndarray) 
         links["bucket"] = low
 
 
-def _key_column(path: Path, name: str) -> str:
+def _key_column(path: Path, table: str, name: str) -> str:
     """The raw header of the key column a table is split by, which it must have: a table routed
     without its key would go whole to one partition, away from the rows it belongs with."""
-    column = _column(path, name)
+    column = _column(path, table, name)
     if column is None:
         raise InputError(f"missing required column {name}", file=str(path), column=name)
     return column
 
 
 def _route(table: str, path: Path, router: Router) -> Callable[[pa.Table], np.ndarray]:
-    column = _key_column(path, "mdtrt_id" if table == "lines" else "psn_no")
+    column = _key_column(path, table, "mdtrt_id" if table == "lines" else "psn_no")
     if table == "lines":
         return lambda chunk: router.line(_keys(chunk, column))
     return lambda chunk: router.person(_keys(chunk, column))
@@ -396,7 +396,7 @@ def _slice(table: str, path: Path, groups: list[tuple[str, int]], first_row: int
 def _slice_chunks(piece: Slice) -> Iterator[pa.Table]:
     """The raw rows of a slice in order, a chunk of about `CHUNK` rows at a time."""
     if not piece.parts:
-        yield from _chunks(Path(piece.path))
+        yield from _chunks(Path(piece.path), piece.table)
         return
     for file, groups in piece.parts:
         yield from _parquet_chunks(file, row_groups=groups)
@@ -460,10 +460,10 @@ def _claim_keys(path: Path, owners: Owners | None) -> tuple[np.ndarray, np.ndarr
                                                              tuple[np.ndarray, np.ndarray] | None]:
     """The hashes of every claim's person and id, read a chunk at a time, and the links of
     corrections to the persons of the claims they correct."""
-    columns = [_key_column(path, c) for c in ("psn_no", "mdtrt_id")]
-    fix = _column(path, "correction_of") if owners is not None else None
+    columns = [_key_column(path, "claims", c) for c in ("psn_no", "mdtrt_id")]
+    fix = _column(path, "claims", "correction_of") if owners is not None else None
     psn, ids, fixes = [], [], []
-    for chunk in _chunks(path, columns + ([fix] if fix else [])):
+    for chunk in _chunks(path, "claims", columns + ([fix] if fix else [])):
         psn.append(_hashes(_keys(chunk, columns[0])))
         ids.append(_hashes(_keys(chunk, columns[1])))
         if fix:
