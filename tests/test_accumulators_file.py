@@ -76,3 +76,30 @@ def test_a_months_caps_carry_into_the_next_batch_of_that_month(
                         str(tmp_path / "june-county"), "--format", "csv", "-q"], capsys, monkeypatch)[0] == 0
     paid = {name: pd.read_csv(tmp_path / f"s-{name}" / "claims.csv")["hifp_pay"].tolist() for name in ("b1", "b2")}
     assert paid == {"b1": [40.0], "b2": [0.0]}
+
+
+def _after(chronic_paid: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A one-claim batch whose person carries `chronic_paid` in: (accumulators after, rejects)."""
+    import yibao
+    from conftest import line, make_case
+
+    tables = cases_tables([make_case(lines=[line("X-ANY", 100.0, 1)])])
+    tables["accumulators"] = pd.DataFrame({"psn_no": ["P1"], "year": [2025], "chronic_paid": [chronic_paid]})
+    result = yibao.score(tables)
+    return result.accumulators, result.rejects
+
+
+def test_a_chronic_code_no_tariff_knows_is_carried_not_dropped() -> None:
+    """XYZ (another region's disease, or one the tariff dropped) drew on nothing and vanished from
+    the accumulators after the batch: the next month's cap started it from zero."""
+    accumulators, rejects = _after("XYZ=1.00;I10=5.00")
+    assert rejects.empty
+    assert accumulators.set_index("psn_no").at["P1", "chronic_paid"] == "I10=5.00;XYZ=1.00"
+
+
+def test_a_chronic_code_given_twice_rejects_the_row_and_its_person() -> None:
+    """I10=2400.00;I10=0.00 kept the last amount: the annual cap of 2,400 paid again."""
+    accumulators, rejects = _after("I10=2400.00;I10=0.00")
+    row = rejects[rejects["table"] == "accumulators"]
+    assert row[["column", "reason"]].values.tolist() == [["chronic_paid", "'I10=2400.00;I10=0.00': a disease code given twice"]]
+    assert "claims" in set(rejects["table"])  # the person's claim goes with the row

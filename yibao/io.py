@@ -691,9 +691,10 @@ def _bounded(rule: NumberRule) -> NumberRule:
 
 
 def _amount_list_problems(text: pd.Series) -> Problems:
-    """A `CODE=yuan;…` column's bad cells: an item that is not `CODE=amount`, or whose amount a
-    money cell could not hold. Each distinct cell is split once (a person-year's cell repeats
-    across the years it is carried)."""
+    """A `CODE=yuan;…` column's bad cells: an item that is not `CODE=amount`, whose amount a
+    money cell could not hold, or whose code the cell gives twice (one of the two amounts would be
+    dropped, and the cap paid again up to it). Each distinct cell is split once (a person-year's
+    cell repeats across the years it is carried)."""
     codes, distinct = pd.factorize(text)
     items = [(at, *item) for at, cell in enumerate(distinct) for item in amount_items(cell)]
     if not items:
@@ -702,8 +703,10 @@ def _amount_list_problems(text: pd.Series) -> Problems:
     owner = np.array(at, dtype=np.int64)
     numbers = pd.to_numeric(pd.Series(amount, dtype=object), errors="coerce").to_numpy(np.float64)
     malformed = (np.array(disease, dtype=object) == "") | np.isnan(numbers)
+    twice = pd.DataFrame({"at": owner, "code": disease}).duplicated(keep=False).to_numpy()
     problems = []
-    for bad_item, why in [(malformed, NOT_AMOUNT_LIST)] + _number_problems(numbers, _bounded(NUMBER_RULES["yuan"])):
+    for bad_item, why in [(malformed, NOT_AMOUNT_LIST), (twice, "a disease code given twice")] + \
+            _number_problems(numbers, _bounded(NUMBER_RULES["yuan"])):
         bad = np.zeros(len(distinct), dtype=bool)
         bad[owner[bad_item]] = True
         problems.append((bad[codes], why))

@@ -184,7 +184,7 @@ def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, Load
     line_violations = mask_text(passed.mask, EDIT_CODES).array
     violation_codes = mask_text(any_bits(passed.mask, pos, n), EDIT_CODES).to_numpy()
     suspect_codes = np.where(split_admissions(claims, _split_window(claims, tariffs)), "SPLIT_ADMISSION", "")
-    diseases = disease_codes(tariffs)
+    diseases = disease_codes(tariffs, accumulators)
     order = scan.Order.of(claims, accumulators, diseases)
     if conclusions is not None:
         conclusions()

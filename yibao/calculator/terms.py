@@ -16,6 +16,7 @@ import pandas as pd
 
 from yibao.codes import row_groups
 from yibao.money import BP, div_half_up, ratio_to_bp, yuan_to_fen
+from yibao.tables import amount_items
 from yibao.tariffs.catalogue import NO_LIMIT
 from yibao.tariffs.diff import item_path
 from yibao.tariffs.model import MAX_BANDS, AssistanceStage, Band, Catastrophic, CoveredCap, Tariff, TierFund
@@ -355,9 +356,16 @@ class _Spread(Mapping[str, np.ndarray]):
         return len(self._terms.table)
 
 
-def disease_codes(tariffs: dict[str, LoadedTariff]) -> list[str]:
-    """Every chronic-disease code of the tariffs in play: the per-disease accumulator slots."""
-    return sorted({d.code for lt in tariffs.values() for d in lt.tariff.chronic.diseases})
+def disease_codes(tariffs: dict[str, LoadedTariff], accumulators: pd.DataFrame | None = None) -> list[str]:
+    """Every chronic-disease code of the tariffs in play, sorted: the per-disease accumulator
+    slots. Then, with `accumulators`, the codes of their `chronic_paid` that no tariff in play
+    knows (another region's, a disease dropped this year, a code typed `i10`): no claim draws on
+    them, and they are carried into the accumulators after the batch as they came, not lost."""
+    known = sorted({d.code for lt in tariffs.values() for d in lt.tariff.chronic.diseases})
+    if accumulators is None or "chronic_paid" not in accumulators:
+        return known
+    cells = accumulators["chronic_paid"].dropna().astype(str).unique()
+    return known + sorted({code for cell in cells for code, _ in amount_items(cell)} - set(known))
 
 
 def build_terms(claims: pd.DataFrame, tariffs: dict[str, LoadedTariff]) -> TermArrays:
