@@ -7,6 +7,7 @@ Row numbers below are counted by hand in the CSV texts: the header is row 1.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import hashlib
 from pathlib import Path
 
@@ -747,3 +748,31 @@ def test_a_lone_surrogate_in_a_cell_is_shown_not_raised(month: dict[str, pd.Data
     lines.loc[0, "med_list_codg"] = "J18.9\udcff"
     batch, rejects = load_batch(month | {"lines": lines})
     assert "J18.9?" in set(batch.lines["med_list_codg"]) | set(rejects["key"])
+
+
+@pytest.mark.parametrize("extra, says", [
+    ("claims ", "sheets 'claims' and 'claims ' are both table claims: keep one"),
+    ("Accumulators", "sheet 'Accumulators' would not be read: name it accumulators"),
+])
+def test_a_sheet_naming_a_table_twice_or_in_other_letters_is_refused(tmp_path: Path, extra: str, says: str) -> None:
+    """Before: a second claims sheet ('claims ', 150 of 300 claims) was dropped without a reject,
+    and an 'Accumulators' sheet was ignored, its persons' deductibles paid again."""
+    from openpyxl import load_workbook
+
+    book = write_workbook(tmp_path / "batch.xlsx", {})
+    wb = load_workbook(book)
+    wb.create_sheet(extra)
+    wb.save(book)
+    with pytest.raises(InputError, match=f"^{re.escape(f'{book}: {says}')}$"):
+        read_batch(book)
+
+
+def test_a_file_naming_a_table_in_other_letters_is_refused(tmp_path: Path) -> None:
+    from yibao.partition import score_partitioned
+
+    write_folder(tmp_path / "batch")
+    (tmp_path / "batch" / "Accumulators.csv").write_text("psn_no,year,hifp_paid\nP1,2025,100\n", encoding="utf-8")
+    says = f"{tmp_path / 'batch'}: file 'Accumulators.csv' would not be read: name it accumulators"
+    for run in (lambda: read_batch(tmp_path / "batch"), lambda: score_partitioned(tmp_path / "batch", tmp_path / "out", 2)):
+        with pytest.raises(InputError, match=f"^{re.escape(says)}$"):
+            run()

@@ -222,6 +222,7 @@ def _read_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str]]
         return _read_workbook(folder)
     if not folder.is_dir():
         raise InputError("not a folder of batch tables nor an .xlsx workbook", file=str(folder))
+    check_file_names(folder)
     raw: dict[str, pd.DataFrame] = {}
     sources: dict[str, str] = {}
     for name in INPUT_TABLES + OPTIONAL_TABLES:
@@ -240,7 +241,7 @@ def source_name(path: Path) -> str:
 def _read_workbook(path: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
     """One sheet per table, named as the table; other sheets are ignored."""
     book = _open_workbook(path)
-    names = {name.strip(): name for name in book.sheet_names}
+    names = _table_names({name: name for name in book.sheet_names}, "sheet", str(path))
     raw: dict[str, pd.DataFrame] = {}
     sources: dict[str, str] = {}
     for name in INPUT_TABLES + OPTIONAL_TABLES:
@@ -250,6 +251,35 @@ def _read_workbook(path: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str]]
         elif name in INPUT_TABLES:
             raise InputError(f"missing sheet {name}: the workbook needs a sheet per table", file=str(path))
     return raw, sources
+
+
+def _table_names(names: dict[str, str], kind: str, source: str, once: bool = True) -> dict[str, str]:
+    """Of a workbook's sheets or a folder's files (as written → the name a table would have:
+    the sheet's, the file's stem), the table each names, spaces around it dropped: table → as
+    written. Two that name one table are refused (`once`), and so is one that names a table but
+    in other letters (`Accumulators`): either would leave a table unread, and an optional one
+    (accumulators, enrolments) silently — its persons' deductibles paid again."""
+    found: dict[str, str] = {}
+    tables = {t.casefold(): t for t in INPUT_TABLES + OPTIONAL_TABLES}
+    for written, named in names.items():
+        name = named.strip()
+        table = tables.get(name.casefold())
+        if table is None:
+            continue
+        if name != table:
+            raise InputError(f"{kind} {written!r} would not be read: name it {table}", file=source)
+        if name in found and once:
+            raise InputError(f"{kind}s {found[name]!r} and {written!r} are both table {name}: keep one",
+                             file=source)
+        found[name] = written
+    return found
+
+
+def check_file_names(folder: Path) -> None:
+    """No file of a batch folder names a table in other letters (`Accumulators.csv`), which would
+    go unread; a table given twice (claims.csv beside claims.parquet) `table_file` refuses."""
+    _table_names({p.name: p.stem for p in folder.iterdir() if p.is_dir() or p.suffix.lower() in READABLE},
+                 "file", str(folder), once=False)
 
 
 def table_file(folder: Path, name: str, required: bool) -> Path | None:

@@ -47,9 +47,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from yibao.errors import InputError
-from yibao.io import (PARQUET_READ, READ_ERRORS, _arrow_frame, _field_name, _text, check_header, conformed,
-                      csv_encoding, csv_header, csv_options, normalize, parquet_parts, parts_schema, ragged_error,
-                      read_table, source_name, table_file, unreadable, write_tables)
+from yibao.io import (PARQUET_READ, READ_ERRORS, _arrow_frame, _field_name, _text, check_file_names, check_header,
+                      conformed, csv_encoding, csv_header, csv_options, normalize, parquet_parts, parts_schema,
+                      ragged_error, read_table, source_name, table_file, unreadable, write_tables)
 from yibao.outputs import input_digest, write_folder
 from yibao.pipeline import score_batch
 from yibao.settlement.inputs import parse_period
@@ -520,6 +520,7 @@ def input_tables(source: Path, accumulators: Path | None) -> dict[str, Path]:
     if not source.is_dir():
         raise InputError("a partitioned run reads a folder of tables (Parquet, CSV or xlsx per table), "
                          "not one workbook", file=str(source))
+    check_file_names(source)
     tables = {name: table_file(source, name, required=name in INPUT_TABLES) for name in INPUT_TABLES + OPTIONAL_TABLES}
     if accumulators is not None:
         if tables.get("accumulators") is not None:
