@@ -4,10 +4,12 @@ A province's month is more than one machine should score in one go; its partitio
 (`yibao.partition`) are independent, so each becomes one Dask task: it reads its partition's
 split Parquet files, scores them through the one pipeline (`yibao.partition.score_part`) and
 writes its own output parts. The split is tasks too, a slice of each input table each
-(`yibao.partition.split_slice`), routed by the claim keys the client reads and sends to every
-worker once. The client reads the keys, waits, and seals the output folder with its manifest,
-so an output is still written whole or not at all. Workers and client must see the input and
-the output's parent folder at the same paths (shared storage, docs/scale.md).
+(`yibao.partition.split_slice`), routed by the claim keys the client reads and hands to the
+cluster as one task's result (`DaskRunner.share`). The client reads the keys, waits, and seals
+the output folder with its manifest, so an output is still written whole or not at all. A task
+is run again when its worker is lost, so each writes only its own files, whole. Workers and
+client must see the input and the output's parent folder at the same paths (shared storage,
+docs/scale.md).
 
 Without a scheduler address the cluster is a `LocalCluster` on this machine: one single-threaded
 worker process per core (the pipeline's arithmetic holds the GIL, so processes, not threads).
@@ -18,9 +20,10 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import warnings
 from typing import Any, Callable, Sequence
 
-from yibao.errors import InputError, first_line
+from yibao.errors import InputError, RunError, first_line
 from yibao.partition import Runner
 
 CONNECT_SECONDS = 60
@@ -53,13 +56,51 @@ def _client(address: str) -> Any:
     return made["client"]
 
 
+WORKERS_SECONDS = 30
+"""How long a run waits for a worker when the cluster has none: at the start (workers not started
+yet) and when it lost them all (a nanny restarts a killed worker in a few seconds). Tasks waiting
+for a worker would wait forever, so the run stops in one line instead."""
+
+POLL_SECONDS = 2
+"""How often a run waiting for its tasks looks whether the cluster still has workers."""
+
+
+def _wait_for_workers(client: Any, scheduler: str | None) -> None:
+    """Return once the cluster has a worker, else say in one line that it has none."""
+    if client.nthreads():
+        return
+    try:
+        client.wait_for_workers(1, timeout=WORKERS_SECONDS)
+    except TimeoutError:
+        start = "" if scheduler is None else f": start workers (dask worker {scheduler}) and run the command again"
+        raise RunError(f"the Dask cluster {_where(scheduler)} has no workers (none for {WORKERS_SECONDS} s){start}") \
+            from None
+
+
+def _where(scheduler: str | None) -> str:
+    return "on this machine" if scheduler is None else f"at {scheduler}"
+
+
+def _held(value: Any) -> Any:
+    """The task whose result is a shared value (`DaskRunner.share`)."""
+    return value
+
+
 class DaskRunner(Runner):
     """The tasks of a partitioned run on the Dask scheduler at `scheduler`, or on a local cluster
-    of `workers` processes (default: one per core), one client for the whole run."""
+    of `workers` processes (default: one per core), one client for the whole run; `done` is called
+    after each scored partition (a progress bar).
 
-    def __init__(self, scheduler: str | None = None, workers: int | None = None, progress: bool = False) -> None:
-        super().__init__()
-        self.scheduler, self.local_workers, self.progress = scheduler, workers, progress
+    A task whose worker is lost is run again by Dask on another worker (or on the worker its nanny
+    restarts): every task only reads its inputs and writes its own files whole, replacing what a
+    killed attempt left. A cluster left without workers, or a task that killed its workers (Dask
+    gives up after three), stops the run in one line (`RunError`): nothing is committed and no
+    output folder is written."""
+
+    def __init__(self, scheduler: str | None = None, workers: int | None = None,
+                 done: Callable[[], None] = lambda: None) -> None:
+        super().__init__(done)
+        self.scheduler, self.local_workers = scheduler, workers
         self.cluster: Any = None
         self.client: Any = None
 
@@ -67,13 +108,19 @@ class DaskRunner(Runner):
         from distributed import Client, LocalCluster
 
         logging.getLogger("distributed").setLevel(logging.WARNING)  # its INFO lines would bury ours
-        if self.scheduler is None:
-            self.cluster = LocalCluster(n_workers=self.local_workers or os.cpu_count() or 1, threads_per_worker=1,
-                                        processes=True, host="127.0.0.1", dashboard_address=None)
-            self.client = Client(self.cluster)
-        else:
-            self.client = _client(self.scheduler.strip())
-        self.workers = max(1, sum(w.get("nthreads", 1) for w in self.client.scheduler_info()["workers"].values()))
+        try:
+            if self.scheduler is None:
+                self.cluster = LocalCluster(n_workers=self.local_workers or os.cpu_count() or 1, threads_per_worker=1,
+                                            processes=True, host="127.0.0.1", dashboard_address=None)
+                self.client = Client(self.cluster)
+            else:
+                self.scheduler = self.scheduler.strip()
+                self.client = _client(self.scheduler)
+            _wait_for_workers(self.client, self.scheduler)
+            self.workers = max(1, sum(self.client.nthreads().values()))
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -84,12 +131,32 @@ class DaskRunner(Runner):
         self.client = self.cluster = None
 
     def share(self, value: Any) -> Any:
-        return self.client.scatter(value, broadcast=True)
+        """`value` as the result of a task: Dask sends it to one worker, the others fetch it from
+        there, and a worker lost with it is not the run's end — the task is run again (the
+        scheduler keeps the value meanwhile). Scattered data lost with its worker is lost for good,
+        and a broadcast scatter hung, or failed in distributed's `replicate`, when a worker died
+        while it ran."""
+        with warnings.catch_warnings():  # it is one task: the graph is large only by the value
+            warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+            return self.client.submit(_held, value, pure=False)
 
     def map(self, fn: Callable[..., Any], items: Sequence[Any], scoring: bool = False, **shared: Any) -> list[Any]:
-        from distributed import progress as show_progress
+        from distributed import wait
+        from distributed.comm import CommClosedError
+        from distributed.scheduler import KilledWorker
+        from distributed.utils import CancelledError  # a future lost with the scheduler, or forgotten
 
         futures = self.client.map(fn, list(items), pure=False, **shared)
-        if scoring and self.progress:
-            show_progress(futures)
-        return self.client.gather(futures)
+        if scoring:
+            for future in futures:
+                future.add_done_callback(lambda _: self.done())  # on a thread of Dask's; a rich bar locks
+        try:
+            while True:
+                try:
+                    wait(futures, timeout=POLL_SECONDS)
+                    break
+                except TimeoutError:  # tasks without workers would wait for ever
+                    _wait_for_workers(self.client, self.scheduler)
+            return self.client.gather(futures)  # a task's own exception (an InputError) raised as a local run raises it
+        except (KilledWorker, CancelledError, CommClosedError) as exc:
+            raise RunError(f"the Dask cluster {_where(self.scheduler)} failed: {first_line(exc)}") from None

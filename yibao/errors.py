@@ -14,6 +14,12 @@ class InputError(Exception):
         self.file, self.row, self.column = file, row, column
 
 
+class RunError(Exception):
+    """A run stopped by something other than its input (a Dask cluster that lost its workers):
+    the CLI prints it in one line and exits with 1, as for running out of memory; the same
+    command may pass when run again."""
+
+
 def first_line(exc: BaseException) -> str:
     """What another library's exception says, as one line of an `InputError` (its type's name
     when it says nothing)."""

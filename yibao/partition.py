@@ -78,7 +78,8 @@ SUMMARY_CLAIMS = ("med_type", "institution_id", "decision", "reason_codes", "cal
 @dataclass(frozen=True)
 class Job:
     """What scoring one partition needs; plain paths and strings, so a Dask worker gets it by
-    pickle and reads the split files from storage it shares with the client."""
+    pickle, with each task (a task run again on another worker needs nothing the lost one held),
+    and reads the split files from storage it shares with the client."""
 
     split: str  # folder of the split tables: <table>/part-NNNNN/ (a part file per slice of the input)
     out: str  # folder the output parts are written to
@@ -579,7 +580,7 @@ def score_partitioned(source: Path, out: Path, partitions: int, *, run: Runner |
             split(tables, partitions, folder / SPLIT, runner, None if run_ledger is None else owners(run_ledger))
             job = Job(str(folder / SPLIT), str(folder), {name: source_name(path) for name, path in tables.items()},
                       tariff, trace, run_ledger)
-            stats = runner.map(score_part, range(partitions), scoring=True, job=runner.share(job))
+            stats = runner.map(score_part, range(partitions), scoring=True, job=job)
         shutil.rmtree(folder / SPLIT)
         if run_ledger is not None:
             if known is not None:

@@ -24,7 +24,7 @@ from typing import Any
 import typer
 
 from yibao import __version__
-from yibao.errors import InputError
+from yibao.errors import InputError, RunError
 
 HELP = "yibao — medical insurance claim rules and calculator (医保审核结算)."
 PROG = "yibao"  # also under `python -m yibao`, whose argv[0] is a path
@@ -207,6 +207,9 @@ def _main() -> None:
     except InputError as exc:
         _error(str(exc))
         sys.exit(2)
+    except RunError as exc:
+        _error(str(exc))
+        sys.exit(1)
     except typer.Abort:
         sys.exit(1)
     except Exception as exc:  # a usage error of the command line (Typer's own click exceptions)

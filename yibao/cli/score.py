@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
@@ -154,14 +155,17 @@ def _partitioned(input: Path, out: Path, partitions: Optional[str], engine: str,
         count = int(partitions)
     else:
         raise InputError(f"--partitions {partitions}: give a whole number from 1 to {MAX_PARTITIONS:,}, or auto")
-    if engine == "dask":
-        from yibao.cluster import DaskRunner
-
-        return score_partitioned(input, out, count, run=DaskRunner(scheduler, progress=not quiet), tariff=tariff,
-                                 accumulators=accumulators, trace=trace, overwrite=overwrite, ledger=ledger,
-                                 period=period, tell=tell)
+    console = Console(stderr=True)
+    # not on a pipe: the bar it cannot draw left an empty line above a run's one-line error
     with Progress(TextColumn("scoring partitions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=True, disable=quiet) as progress:
+                  console=console, transient=True, disable=quiet or not console.is_terminal) as progress:
         task = progress.add_task("", total=count)
-        return score_partitioned(input, out, count, run=Runner(done=lambda: progress.advance(task)), tariff=tariff, accumulators=accumulators,
+        done = partial(progress.advance, task)
+        if engine == "dask":
+            from yibao.cluster import DaskRunner
+
+            run: Runner = DaskRunner(scheduler, done=done)
+        else:
+            run = Runner(done=done)
+        return score_partitioned(input, out, count, run=run, tariff=tariff, accumulators=accumulators,
                                  trace=trace, overwrite=overwrite, ledger=ledger, period=period, tell=tell)

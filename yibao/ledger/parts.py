@@ -115,7 +115,7 @@ def score_part(run: LedgerRun, batch: Batch, rejects: pd.DataFrame, tariff: obje
     if run.replay:
         return result, PartLedger()
     folder = Path(run.folder) / name
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)  # a task run again (its worker lost) writes every file anew
     held = plan.held if plan.held is not None else empty_accumulators()
     frames = dict(zip(PARTS, (payments, plan.reversed, plan.duplicates, plan.inputs,
                               accumulators_to_fen(result.accumulators), held,

@@ -1,0 +1,98 @@
+"""A Dask run that loses a worker, a cluster without workers, Ctrl-C during a Dask run.
+
+Dask runs a task again when its worker is lost (the nanny restarts it), so every task of a
+partitioned run must be safe to run twice: a retry replaces what a killed attempt wrote. A
+cluster that cannot run the tasks ends the run in one line naming the cluster, exit 1, with
+nothing committed and no output folder. Real `dask.distributed` clusters on the loopback, never
+mocks; every cluster is closed, every process started is killed, in a `finally`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from functools import partial
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import pytest
+
+import yibao.cluster
+from conftest import run_cli
+from test_partitions import clean  # noqa: F401 (a fixture)
+from test_partitions_ledger import assert_same_ledger, assert_same_outputs
+from yibao.cluster import DaskRunner
+from yibao.partition import Job, PartStats, Runner, score_part, score_partitioned
+
+PARTITIONS = 3
+
+
+class Twice(Runner):
+    """Every task run twice, the second after the first wrote its files: what Dask does when a
+    worker is lost once a task has written (part of) its outputs."""
+
+    def map(self, fn: Callable[..., Any], items: Sequence[Any], scoring: bool = False, **shared: Any) -> list[Any]:
+        super().map(fn, items, **shared)
+        return super().map(fn, items, scoring, **shared)
+
+
+def test_every_task_run_twice_writes_what_one_run_writes(clean: Path, tmp_path: Path) -> None:  # noqa: F811
+    """The split, the output parts and the ledger's owed parts all written again: the same rows
+    out and the same ledger (a retried partition failed on its owed parts' folder: File exists)."""
+    once, twice = str(tmp_path / "once.db"), str(tmp_path / "twice.db")
+    score_partitioned(clean, tmp_path / "once", PARTITIONS, ledger=once)
+    score_partitioned(clean, tmp_path / "twice", PARTITIONS, run=Twice(), ledger=twice)
+    assert_same_outputs(tmp_path / "once", tmp_path / "twice")
+    assert_same_ledger(once, twice)
+
+
+def _killed_after_first_try(k: int, job: Job, marker: str) -> PartStats:
+    """Partition `k` scored; partition 0's first attempt then kills its worker process, once its
+    output and owed parts are written (`marker`, on the storage the workers share, says it was)."""
+    stats = score_part(k, job)
+    if k == 0 and not os.path.exists(marker):
+        Path(marker).touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return stats
+
+
+class LosesAWorker(DaskRunner):
+    """A local cluster of two workers, one of which is killed while it scores partition 0."""
+
+    def __init__(self, marker: Path) -> None:
+        super().__init__(workers=2)
+        self.marker = marker
+
+    def map(self, fn: Callable[..., Any], items: Sequence[Any], scoring: bool = False, **shared: Any) -> list[Any]:
+        if scoring:
+            fn = partial(_killed_after_first_try, marker=str(self.marker))
+        return super().map(fn, items, scoring, **shared)
+
+
+def test_a_worker_killed_while_scoring_is_replaced_and_the_run_ends_as_a_local_run(
+        clean: Path, tmp_path: Path) -> None:  # noqa: F811
+    local, dask = str(tmp_path / "local.db"), str(tmp_path / "dask.db")
+    score_partitioned(clean, tmp_path / "local", PARTITIONS, ledger=local)
+    score_partitioned(clean, tmp_path / "dask", PARTITIONS, run=LosesAWorker(tmp_path / "killed"), ledger=dask)
+    assert (tmp_path / "killed").exists()  # partition 0 was scored twice, the first time by a killed worker
+    assert_same_outputs(tmp_path / "local", tmp_path / "dask")
+    assert_same_ledger(local, dask)
+
+
+def test_a_scheduler_without_workers_is_named_in_one_line(
+        clean: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],  # noqa: F811
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """It said "out: could not be written (No valid workers found)" after 30 s, blaming the
+    output folder."""
+    from distributed import LocalCluster
+
+    monkeypatch.setattr(yibao.cluster, "WORKERS_SECONDS", 2)
+    with LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        code, said = run_cli(["score", str(clean), "--out", str(tmp_path / "out"), "--engine", "dask",
+                              "--scheduler", address, "--ledger", str(tmp_path / "ledger.db"), "-q"],
+                             capsys, monkeypatch)
+    assert code == 1, said
+    assert said.splitlines() == [f"error: the Dask cluster at {address} has no workers (none for 2 s): start "
+                                 f"workers (dask worker {address}) and run the command again"]
+    assert not list(tmp_path.glob("out*"))
