@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 import warnings
-from typing import Any, Callable, Sequence
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Sequence
 
 from yibao.errors import InputError, RunError, first_line
 from yibao.partition import Runner
@@ -86,6 +88,35 @@ def _held(value: Any) -> Any:
     return value
 
 
+@contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """SIGINT blocked in this thread while a local cluster starts, so that the threads it starts
+    and the worker processes they spawn (again when a lost worker is restarted) keep it blocked
+    for good: Ctrl-C, sent to the terminal's whole process group, reaches only the client, which
+    closes its workers. They printed KeyboardInterrupt tracebacks, and a nanny whose worker died
+    of one while starting failed the run. A Ctrl-C meanwhile is the client's once the cluster is
+    up: one interrupted in the making was closed at exit by distributed, with tracebacks."""
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()  # when it starts, it unblocks SIGINT in the thread that started it
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+NOISY = ("distributed", "asyncio", "tornado")
+"""Loggers silenced for the rest of the process once a Dask run is interrupted: closing a cluster
+in the middle of its work makes distributed (and the asyncio tasks it leaves) log tracebacks of
+comms it closed itself — 15 to 117 lines above the one line that says the run was interrupted."""
+
+
+def _quiet() -> None:
+    for name in NOISY:  # their child loggers (distributed.nanny, …) have no level of their own
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
 class DaskRunner(Runner):
     """The tasks of a partitioned run on the Dask scheduler at `scheduler`, or on a local cluster
     of `workers` processes (default: one per core), one client for the whole run; `done` is called
@@ -110,20 +141,30 @@ class DaskRunner(Runner):
         logging.getLogger("distributed").setLevel(logging.WARNING)  # its INFO lines would bury ours
         try:
             if self.scheduler is None:
-                self.cluster = LocalCluster(n_workers=self.local_workers or os.cpu_count() or 1, threads_per_worker=1,
-                                            processes=True, host="127.0.0.1", dashboard_address=None)
+                # the workers print only what is critical: the client tells what matters of theirs (a
+                # task's error, a worker lost); the rest were tracebacks of comms closed as a run was
+                # interrupted, or as a peer was killed, from processes that are our children
+                with _interrupts_held():
+                    self.cluster = LocalCluster(n_workers=self.local_workers or os.cpu_count() or 1,
+                                                threads_per_worker=1, processes=True, host="127.0.0.1",
+                                                dashboard_address=None, silence_logs=logging.CRITICAL,
+                                                # its HTTP routes (health, metrics) on a free port: on 8787, taken
+                                                # by another cluster's dashboard, they warned in four lines
+                                                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
                 self.client = Client(self.cluster)
             else:
                 self.scheduler = self.scheduler.strip()
                 self.client = _client(self.scheduler)
             _wait_for_workers(self.client, self.scheduler)
             self.workers = max(1, sum(self.client.nthreads().values()))
-        except BaseException:
-            self.__exit__()
+        except BaseException as exc:
+            self.__exit__(type(exc))
             raise
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None = None, *exc: object) -> None:
+        if kind is not None and issubclass(kind, KeyboardInterrupt):
+            _quiet()
         if self.client is not None:
             self.client.close()
         if self.cluster is not None:

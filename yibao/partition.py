@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -72,6 +73,9 @@ OUTPUTS = ("claims", "lines", "accumulators", "violations", "rejects")
 SLICES_PER_WORKER = 2  # a Parquet table's slices per worker: work enough for all while one is slow
 LINES_PER_PARTITION = 1_000_000  # `--partitions auto`: about 400 MB to score, a tenth of a small server
 CSV_LINE_BYTES = 100  # about what a line takes in a CSV export, to count lines without reading them
+PAUSE = "YIBAO_TEST_PAUSE_PART"
+"""Test hook: seconds a partition's task waits once its output parts are written, so that a test
+interrupts a run while its tasks run on a cluster (tests/test_dask_faults.py)."""
 SUMMARY_CLAIMS = ("med_type", "institution_id", "decision", "reason_codes", "calendar_estimated")
 
 
@@ -512,6 +516,8 @@ def score_part(k: int, job: Job) -> PartStats:
         tables["trace"] = result.trace
     for name, frame in tables.items():
         write_tables({PART.format(k): frame}, Path(job.out) / name)
+    if PAUSE in os.environ:
+        time.sleep(float(os.environ[PAUSE]))
     return PartStats({name: len(frame) for name, frame in tables.items()},
                      {str(t) for t in result.claims["tariff"] if str(t)}, owed)
 
