@@ -388,19 +388,19 @@ def test_parts_typed_text_and_number_are_refused_whole_and_partitioned(clean: Pa
             run()
 
 
-@pytest.mark.parametrize("hard, says", [(20_000, ""), (256, "--partitions 300: a split holds a file open per partition, "
-                                                           "and this system lets a process open 256 (ulimit -Hn): "
-                                                           "give at most 192\n")])
+@pytest.mark.parametrize("hard, says", [(20_000, ""), (32, "--partitions 40: a split holds a file open per partition, "
+                                                          "and this system lets a process open 32 (ulimit -Hn): "
+                                                          "give at most 1\n")])
 def test_more_partitions_than_open_files_allowed(tmp_path: Path, hard: int, says: str) -> None:
-    """Under the common soft limit of open files (here 256), 300 partitions failed half-way with
-    'Too many open files'; the soft limit is raised as far as the hard one lets, and beyond it
-    the count is refused before any work."""
+    """Under a soft limit of open files below the partitions (commonly 1,024; here 32 for 40),
+    the split failed half-way with 'Too many open files'; the soft limit is raised as far as the
+    hard one lets, and beyond it the count is refused before any work."""
     import resource
 
     write_tables(generate(30, 3), tmp_path / "batch", "parquet")
     done = subprocess.run([sys.executable, "-m", "yibao", "score", str(tmp_path / "batch"), "--out",
-                           str(tmp_path / "out"), "--partitions", "300", "-q"], capture_output=True, text=True,
-                          preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard)))
+                           str(tmp_path / "out"), "--partitions", "40", "-q"], capture_output=True, text=True,
+                          preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (32, hard)))
     assert (done.returncode, done.stderr) == ((2, f"error: {says}") if says else (0, "")), done.stderr[-500:]
     assert (tmp_path / "out").exists() is not bool(says)
 
