@@ -69,6 +69,28 @@ def months(whole_year: Result) -> dict[str, np.ndarray]:
     return {m: g["mdtrt_id"].to_numpy() for m, g in claims.groupby(claims["setl_date"].str[:7])}
 
 
+def downgrade(path: Path, revision: str) -> dict[str, list[str]]:
+    """The SQLite ledger at `path` taken back to Alembic `revision`, as an older yibao left it:
+    its tables and their columns then."""
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config
+
+    from yibao.ledger.store import MIGRATIONS
+
+    engine = sa.create_engine(f"sqlite:///{path}")
+    try:
+        with engine.begin() as conn:
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            config.attributes["connection"] = conn
+            command.downgrade(config, revision)
+            inspector = sa.inspect(conn)
+            return {t: [c["name"] for c in inspector.get_columns(t)] for t in inspector.get_table_names()}
+    finally:
+        engine.dispose()
+
+
 def status(url: str) -> dict:
     ledger = Ledger(url)
     try:

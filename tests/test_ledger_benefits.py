@@ -13,9 +13,6 @@ from typing import Any
 
 import pandas as pd
 import pytest
-import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from typer.testing import CliRunner
 
 import yibao
@@ -23,11 +20,10 @@ import yibao.cli.app as cli_app
 from conftest import cases_tables, fen
 from pg import postgres_server  # noqa: F401 (a fixture)
 from test_categories import write_tariff
-from test_ledger import ledger_url, status  # noqa: F401 (a fixture)
+from test_ledger import downgrade, ledger_url, status  # noqa: F401 (a fixture)
 from test_simulate_benefits import delivery
 from test_rules_maternity import MATERNITY_LINE
 from yibao.ledger import Ledger
-from yibao.ledger.store import MIGRATIONS
 from yibao.io import write_tables
 from yibao.settlement import verify_folder, write_settlement
 from yibao.settlement.verify import verify_report
@@ -161,14 +157,7 @@ def test_a_ledger_of_revision_0004_is_migrated_with_no_cash_benefits(county: str
     (0 for what it holds) when opened; a reversal then takes back the 0 it recorded."""
     path = tmp_path / "old.db"
     yibao.score(may(), tariff=county, ledger=str(path), period="2025-05")
-    engine = sa.create_engine(f"sqlite:///{path}")
-    with engine.begin() as conn:
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS))
-        config.attributes["connection"] = conn
-        command.downgrade(config, "0004")
-        assert not set(CASH) & {c["name"] for c in sa.inspect(conn).get_columns("entries")}
-    engine.dispose()
+    assert not set(CASH) & set(downgrade(path, "0004")["entries"])
     assert cash(entries(str(path), "2025-05")) == [["payment", "D1", 0, 0]]
     done = CliRunner().invoke(cli_app.app, ["ledger", "reverse", "D1", "--ledger", str(path), "--period", "2025-06"])
     assert done.exit_code == 0, done.output

@@ -14,19 +14,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from typer.testing import CliRunner
 
 import yibao
 import yibao.cli.app as cli_app
 from conftest import fen, run_cli
 from pg import new_database, postgres_server  # noqa: F401 (a fixture)
-from test_ledger import _single_claim_person, ledger_url, months, only, status, whole_year  # noqa: F401
+from test_ledger import _single_claim_person, downgrade, ledger_url, months, only, status, whole_year  # noqa: F401
 from yibao.errors import InputError
 from yibao.io import write_tables
-from yibao.ledger.store import MIGRATIONS
 from yibao.pipeline import Result
 from yibao.settlement import settle, write_settlement
 from yibao.synth import generate
@@ -177,14 +173,7 @@ def test_a_ledger_of_revision_0006_is_migrated_with_no_settled_period(
     empty, keeps its batches, and records the next settlement."""
     path = tmp_path / "old.db"
     may = yibao.score(only(year, months(whole_year)[MAY]), ledger=str(path), period=MAY)
-    engine = sa.create_engine(f"sqlite:///{path}")
-    with engine.begin() as conn:
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS))
-        config.attributes["connection"] = conn
-        command.downgrade(config, "0006")
-        assert "settled_periods" not in sa.inspect(conn).get_table_names()
-    engine.dispose()
+    assert "settled_periods" not in downgrade(path, "0006")
     state = status(str(path))
     assert state["settled"] == {} and [b["period"] for b in state["batches"]] == [MAY]
     write_settlement(settle(may, MAY, ledger=str(path)), tmp_path / "settled", "csv")
