@@ -456,6 +456,25 @@ def test_a_correction_under_the_same_id_replaces_the_payment(
     assert after["batches"][-1]["reversals"] == 1
 
 
+def test_a_claim_reversed_twice_in_a_month_is_one_reversal_line(
+        year: dict[str, pd.DataFrame], whole_year: Result, tmp_path: Path) -> None:
+    """Paid in April, corrected under its own id in May (its April payment reversed, the claim
+    paid anew), then that payment reversed by hand in May: two reversals of one claim in May.
+    The settlement listed two lines `<id>/冲正`, and --verify refused it ("listed more than once")."""
+    url = str(tmp_path / "ledger.db")
+    old = april_in_ledger(year, whole_year, url)
+    claim = year["claims"][year["claims"]["mdtrt_id"] == old].assign(correction_of=old)
+    may = yibao.score(dict(only(year, [old]), claims=claim.reset_index(drop=True)), ledger=url, period="2025-05")
+    assert reverse(url, old).exit_code == 0
+    taken = Ledger(url).period_entries("2025-05").query("entry == 'reversal'")["fund_pay_sumamt"]  # fen, negative
+    assert len(taken) == 2
+    write_settlement(yibao.settle(may, period="2025-05", ledger=url), tmp_path / "settled", "csv")
+    claims = pd.read_csv(tmp_path / "settled" / "claims.csv", dtype={"mdtrt_id": str})
+    lines = claims[claims["mdtrt_id"] == f"{old}/冲正"]
+    assert len(lines) == 1 and fen(lines["audited"]).sum() == taken.sum()
+    assert verify_folder(tmp_path / "settled") == []
+
+
 @pytest.mark.parametrize("command", [["ledger", "status"], ["ledger", "reverse", "C1", "--period", "2025-05"]])
 def test_reading_a_ledger_that_is_not_there_stops_with_one_line(command: list[str], tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", "from yibao.cli.app import main; main()", *command,

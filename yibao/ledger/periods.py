@@ -61,12 +61,17 @@ class PeriodRead:
 
 def reversal_lines(reversals: pd.DataFrame) -> pd.DataFrame:
     """Of a month's reversal entries, the direct claims' payments taken back, as settlement makes
-    them its negative lines (fen)."""
+    them its negative lines (fen): one line per claim and institution, whatever number of its
+    payments the month took back (a claim corrected under its own id, then reversed by hand, is
+    reversed twice in one month; two lines of one id would break the settlement's key)."""
     r = reversals[(reversals["settlement_mode"] == "direct") & (reversals["kind"] == "claim")]
-    return pd.DataFrame({"institution_id": r["institution_id"], "mdtrt_id": r["mdtrt_id"], "psn_no": r["psn_no"],
-                         "med_type": r["med_type"], "admit_date": r["admit_date"],
-                         "discharge_date": r["discharge_date"],
-                         "audited_fen": -r["fund_pay_sumamt"].to_numpy(dtype=np.int64)}).reset_index(drop=True)
+    lines = pd.DataFrame({"institution_id": r["institution_id"], "mdtrt_id": r["mdtrt_id"], "psn_no": r["psn_no"],
+                          "med_type": r["med_type"], "admit_date": r["admit_date"],
+                          "discharge_date": r["discharge_date"],
+                          "audited_fen": -r["fund_pay_sumamt"].to_numpy(dtype=np.int64)})
+    keys = ["institution_id", "mdtrt_id"]
+    return lines.groupby(keys, sort=False, as_index=False).agg(
+        {c: "sum" if c == "audited_fen" else "first" for c in lines.columns if c not in keys})
 
 
 def settled(conn: Connection) -> dict[str, dict[str, str]]:
