@@ -216,3 +216,18 @@ def test_out_is_never_the_input_nor_another_kind_of_folder(tmp_path: Path) -> No
                    "holds a yibao settlement, not a score output")
     assert yibao("score", str(batch), "--out", str(scored), "--overwrite", "-q").returncode == 0
     assert (batch / "claims.parquet").is_file() and (settled / "manifest.json").is_file()
+
+
+@pytest.mark.parametrize("version, newer", [("9.9.9", True), ("0.1.1", True), ("0.1.0", False), ("0.0.9", False),
+                                            ("0.1.0.dev3", False), (None, False)])
+def test_a_folder_written_by_a_newer_yibao_is_refused(tmp_path: Path, result, version: str | None,
+                                                      newer: bool) -> None:
+    """A score folder whose manifest says yibao 9.9.9 was settled as if this version wrote it."""
+    write_scored(result, tmp_path / "s", "csv")
+    manifest = json.loads((tmp_path / "s" / MANIFEST).read_text(encoding="utf-8"))
+    (tmp_path / "s" / MANIFEST).write_text(json.dumps(manifest | {"version": version}), encoding="utf-8")
+    if newer:
+        with pytest.raises(InputError, match=f"written by yibao {version}, newer than this 0.1.0: read it with that"):
+            read_manifest(tmp_path / "s", "score")
+    else:
+        read_manifest(tmp_path / "s", "score")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import time
@@ -139,6 +140,9 @@ def read_manifest(folder: Path, kind: str, tables: Iterable[str] = ()) -> tuple[
     if (not isinstance(manifest, dict) or manifest.get("tool") != TOOL or manifest.get("kind") != kind
             or not isinstance(manifest.get("files"), dict) or not isinstance(manifest.get("rows"), dict)):
         raise InputError(f"not the manifest of a yibao {KINDS[kind]}", file=str(path))
+    if _release(manifest.get("version")) > _release(__version__):
+        raise InputError(f"written by yibao {manifest['version']}, newer than this {__version__}: read it with that "
+                         f"version (what a newer yibao writes may mean more than this one knows)", file=str(path))
     listed = manifest["files"]
     for rel in listed:
         if Path(rel).is_absolute() or ".." in Path(rel).parts:
@@ -155,6 +159,12 @@ def read_manifest(folder: Path, kind: str, tables: Iterable[str] = ()) -> tuple[
     if absent:
         raise InputError(f"table {absent[0]} is not in its {MANIFEST}", file=str(folder))
     return manifest, hashlib.sha256(raw).hexdigest()
+
+
+def _release(version: object) -> tuple[int, ...]:
+    """A version's leading numbers, `0.1.0` → (0, 1, 0); () for what has none (any older)."""
+    numbers = re.match(r"[0-9]+(?:\.[0-9]+)*", version) if isinstance(version, str) else None
+    return tuple(int(n) for n in numbers.group().split(".")) if numbers else ()
 
 
 def check_listed(folder: Path, manifest: Mapping[str, Any], path: Path) -> None:
