@@ -87,9 +87,9 @@ def refuse_settled(conn: Connection, period: str) -> None:
     done = settled(conn)
     if period not in done:
         return
-    later = _next_month(period)
-    while later in done:
-        later = _next_month(later)
+    later = np.datetime64(period, "M") + 1
+    while str(later) in done:
+        later += 1
     raise InputError(f"period {period} was settled at {done[period]['settled_at']}: what is booked in it now "
                      f"would be on no statement; give --period {later} or later. Nothing was committed")
 
@@ -107,8 +107,3 @@ def record(conn: Connection, mark: Mark, manifest_sha256: str) -> None:
     if conn.execute(select(t.c.period).where(t.c.period == mark.period)).first() is None:
         conn.execute(t.insert().values(period=mark.period, manifest_sha256=manifest_sha256,
                                        settled_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")))
-
-
-def _next_month(period: str) -> str:
-    year, month = int(period[:4]), int(period[5:7])
-    return f"{year + month // 12:04d}-{month % 12 + 1:02d}"
