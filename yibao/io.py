@@ -45,6 +45,7 @@ import pyarrow.parquet as pq
 from yibao.codes import dictionary_codes, join_text, take_rising, worded as _worded
 from yibao.errors import InputError, expect, kind
 from yibao.fields import DATES, MONEY
+from yibao.formulas import check_computed
 from yibao.later import Later, made
 from yibao.limits import ENV_MAX_LINE, MAX_CNT, max_line_yuan
 from yibao.money import yuan_array_to_fen
@@ -247,7 +248,7 @@ def _read_workbook(path: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str]]
     for name in INPUT_TABLES + OPTIONAL_TABLES:
         if name in names:
             sources[name] = f"{source_name(path)}, sheet {name}"
-            raw[name] = _sheet_frame(book, names[name], sources[name])
+            raw[name] = _sheet_frame(book, path, names[name], sources[name])
         elif name in INPUT_TABLES:
             raise InputError(f"missing sheet {name}: the workbook needs a sheet per table", file=str(path))
     return raw, sources
@@ -312,7 +313,7 @@ def read_table(path: Path, table: str = "") -> pd.DataFrame:
                 raise InputError("the workbook has no sheet", file=str(path))
             names = {name.strip(): name for name in book.sheet_names}
             sheet = names.get(table) or names.get(path.stem) or book.sheet_names[0]
-            return _sheet_frame(book, sheet, str(path))
+            return _sheet_frame(book, path, sheet, str(path))
     except READ_ERRORS as exc:
         raise unreadable(path, exc) from None
     raise InputError("not a .parquet, .csv or .xlsx file", file=str(path))
@@ -463,14 +464,23 @@ def _open_workbook(path: Path) -> Any:
         raise InputError(f"cannot read as an .xlsx workbook: {_without_cells(exc)}", file=str(path)) from None
 
 
-def _sheet_frame(book: Any, sheet: str, source: str) -> pd.DataFrame:
+def _sheet_frame(book: Any, path: Path, sheet: str, source: str) -> pd.DataFrame:
     """A sheet as text cells, as a CSV would hold them: the header is row 1, and the frame keeps
     every row below it (blank ones too, so spreadsheet rows stay right) up to the last filled one.
 
     Excel keeps its own types: a number typed into a text column (a person number) becomes its
     digits without ".0"; a date cell, or a serial number in a date column, becomes its ISO day.
+    A formula is read as its saved value, so one never computed is refused (`check_computed`).
     """
-    rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+    from python_calamine import CalamineError, XmlError
+
+    check_computed(path, sheet)
+    try:
+        rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+    except CalamineError as exc:  # its message may go on to quote the sheet's text: the first words only
+        said = str(exc).split(":")[0]
+        why = f"its XML is not well formed ({said})" if isinstance(exc, XmlError) else said or "unreadable"
+        raise InputError(f"cannot read sheet {sheet}: {why}", file=source) from None
     while rows and all(cell == "" for cell in rows[-1]):
         rows.pop()
     if not rows or all(cell == "" for cell in rows[0]):

@@ -1,0 +1,118 @@
+"""A formula cell of an input workbook is read as the value saved with it; one never computed
+(a workbook written by openpyxl or XlsxWriter) was read as empty or 0 without a word, and an
+empty amount is zero: `hifp_paid = 1000+200` carried in nothing the fund had paid. And a sheet
+whose XML is broken is refused in one line, not with calamine's traceback."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+import xlsxwriter
+
+import yibao
+from conftest import cases_tables, line, make_case, run_cli
+from yibao.errors import InputError
+from yibao.io import write_tables
+
+ACCUMULATORS = ["psn_no", "year", "hifp_paid"]
+
+
+def _batch(folder: Path) -> Path:
+    tables = cases_tables([make_case(lines=[line("X-ANY", 100.0, 1)])])
+    write_tables({k: v for k, v in tables.items() if k != "accumulators"}, folder, "csv")
+    return folder
+
+
+def _openpyxl_book(path: Path, formula: str) -> Path:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "accumulators"
+    sheet.append(ACCUMULATORS)
+    sheet.append(["P1", 2025, formula])
+    book.save(path)
+    return path
+
+
+def _saved_by_a_spreadsheet(path: Path, cell: str) -> Path:
+    """The workbook as Excel saves it: the formula's value saved beside it (`cell`, the XML of the
+    cell's type and value), no mark asking to compute it on opening."""
+    with zipfile.ZipFile(path) as book:
+        parts = {name: book.read(name) for name in book.namelist()}
+    parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(b' fullCalcOnLoad="1"', b"")
+    sheet = parts["xl/worksheets/sheet1.xml"]
+    parts["xl/worksheets/sheet1.xml"] = re.sub(rb'<c r="C2"[^>]*>(<f>[^<]*</f>)<v ?/></c>', lambda m: cell.encode()
+                                                .replace(b"{f}", m.group(1)), sheet)
+    with zipfile.ZipFile(path, "w") as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
+    return path
+
+
+def test_a_formula_openpyxl_wrote_is_refused_naming_its_cell(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    batch, book = _batch(tmp_path / "b"), _openpyxl_book(tmp_path / "acc.xlsx", "=1000+200")
+    with pytest.raises(InputError, match="sheet accumulators, cell C2 holds a formula without its computed value"):
+        yibao.score(batch, accumulators=book)
+    code, err = run_cli(["score", str(batch), "--accumulators", str(book), "--out", str(tmp_path / "s")],
+                        capsys, monkeypatch)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "C2" in err
+
+
+def test_a_formula_xlsxwriter_wrote_as_zero_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "acc.xlsx"
+    with xlsxwriter.Workbook(path) as book:
+        sheet = book.add_worksheet("accumulators")
+        sheet.write_row(0, 0, ACCUMULATORS)
+        sheet.write_row(1, 0, ["P1", 2025])
+        sheet.write_formula(1, 2, "=1000+200")  # saved as 0
+    with pytest.raises(InputError, match="cell C2 holds a formula whose value 0 the program"):
+        yibao.score(_batch(tmp_path / "b"), accumulators=path)
+
+
+def test_a_formula_a_spreadsheet_computed_is_read_as_its_value(tmp_path: Path) -> None:
+    book = _saved_by_a_spreadsheet(_openpyxl_book(tmp_path / "acc.xlsx", "=1000+200"),
+                                   '<c r="C2">{f}<v>1200</v></c>')
+    after = yibao.score(_batch(tmp_path / "b"), accumulators=book).accumulators
+    assert after.set_index("psn_no").at["P1", "hifp_paid"] >= 1200
+
+
+@pytest.mark.parametrize(("cell", "refused"), [
+    ('<c r="C2" t="e">{f}<v>#DIV/0!</v></c>', "whose value is the error #DIV/0!"),
+    ('<c r="C2">{f}</c>', "without its computed value"),
+    ('<c r="C2" t="str">{f}<v></v></c>', None)])  # a text formula computed as "": an empty cell
+def test_a_saved_formula_without_a_value_to_read_is_refused(tmp_path: Path, cell: str, refused: str | None) -> None:
+    book = _saved_by_a_spreadsheet(_openpyxl_book(tmp_path / "acc.xlsx", '=IF(1,"","")'), cell)
+    if refused is None:
+        assert yibao.score(_batch(tmp_path / "b"), accumulators=book).rejects.empty
+    else:
+        with pytest.raises(InputError, match=re.escape(refused)):
+            yibao.score(_batch(tmp_path / "b"), accumulators=book)
+
+
+def test_a_sheet_with_broken_xml_is_refused_in_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    book = _openpyxl_book(tmp_path / "acc.xlsx", "1200")
+    with zipfile.ZipFile(book) as z:
+        parts = {name: z.read(name) for name in z.namelist()}
+    parts["xl/worksheets/sheet1.xml"] = parts["xl/worksheets/sheet1.xml"].replace(b"</sheetData>", b"")
+    with zipfile.ZipFile(book, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    code, err = run_cli(["score", str(_batch(tmp_path / "b")), "--accumulators", str(book), "--out",
+                         str(tmp_path / "s")], capsys, monkeypatch)
+    assert (code, err.strip()) == (2, f"error: {book}: cannot read sheet accumulators: "
+                                   "its XML is not well formed (sheetData)")
+
+
+def test_a_formula_is_found_whatever_piece_of_the_sheet_it_is_read_in(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sheet's XML is read a piece at a time (a megabyte): here 40 bytes, so the cell's tags
+    fall in several pieces."""
+    monkeypatch.setattr("yibao.formulas._CHUNK", 40)
+    book = _openpyxl_book(tmp_path / "acc.xlsx", "=1000+200")
+    with pytest.raises(InputError, match="sheet accumulators, cell C2 holds a formula"):
+        yibao.score(_batch(tmp_path / "b"), accumulators=book)

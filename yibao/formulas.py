@@ -1,0 +1,105 @@
+"""Formula cells of an input workbook whose value was never computed.
+
+A reader of .xlsx (calamine, like pandas' readers) takes a formula cell's value from the file,
+as the program that saved it computed it. Excel and LibreOffice compute it before saving; a
+program that writes workbooks does not: openpyxl leaves the value empty, XlsxWriter writes 0,
+and both mark the workbook to be computed when a spreadsheet opens it (`fullCalcOnLoad`). Read
+as such, `=C2*D2` in an amount column was an empty cell or 0, and an empty optional amount is
+zero: a price or an accumulated amount lost without a word. Such a sheet is refused, naming the
+cell, so the user saves it from a spreadsheet or writes values. Refused are a formula without a
+saved value (an empty one, unless the formula's value is text), one whose saved value is an error (`#DIV/0!`: no value to read), and, in a workbook
+marked to be computed on opening, one whose saved value is XlsxWriter's placeholder 0 (a
+spreadsheet may keep that mark when it saves, so other values there are taken as computed).
+
+The sheet's XML is scanned as it is decompressed, a megabyte at a time, and only the cells of
+a piece that holds a formula are looked into: a sheet without formulas costs its decompression
+and one search for the letter f before a tag's end (lines of 236,000 claims lines: 0.2 s, and
+calamine takes 1.7 s to read them).
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path, PurePosixPath
+from xml.etree import ElementTree
+
+from yibao.errors import InputError
+
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_PACKAGE_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_MAYBE_FORMULA = re.compile(rb"f[\s>/]")
+_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
+_REF = re.compile(rb'\br="([A-Z]+[0-9]+)"')
+_ERROR = re.compile(rb'\bt="e"')
+_TEXT = re.compile(rb'\bt="str"')
+_VALUE = re.compile(rb"<(?:\w+:)?v\s*(?:/>|>([^<]*)</(?:\w+:)?v>)")
+_CHUNK = 1 << 20
+
+
+def check_computed(path: Path, sheet: str) -> None:
+    """Refuse `sheet` of the workbook at `path` if a formula cell of it has no computed value."""
+    try:
+        with zipfile.ZipFile(path) as book:
+            part, computed_on_load = _sheet_part(book, sheet)
+            if part is None:
+                return
+            with book.open(part) as xml:
+                found = _first_uncomputed(xml, computed_on_load)
+    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, OSError):
+        return  # calamine read it: a part it did not need is not this check's to judge
+    if found is not None:
+        ref, why = found
+        raise InputError(f"sheet {sheet}, cell {ref} holds a formula {why}: open the workbook in Excel, WPS or "
+                         "LibreOffice and save it, or write the values instead of formulas", file=str(path))
+
+
+def _sheet_part(book: zipfile.ZipFile, sheet: str) -> tuple[str | None, bool]:
+    """The zip member holding `sheet`, and whether the workbook asks to be computed on opening."""
+    workbook = ElementTree.fromstring(book.read("xl/workbook.xml"))
+    calc = workbook.find(f"{_MAIN}calcPr")
+    on_load = calc is not None and calc.get("fullCalcOnLoad") in ("1", "true")
+    rel_id = next((s.get(f"{_REL}id") for s in workbook.iter(f"{_MAIN}sheet") if s.get("name") == sheet), None)
+    rels = ElementTree.fromstring(book.read("xl/_rels/workbook.xml.rels"))
+    target = next((r.get("Target") for r in rels.iter(f"{_PACKAGE_REL}Relationship") if r.get("Id") == rel_id), None)
+    if target is None:
+        return None, on_load
+    part = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+    return part, on_load
+
+
+def _first_uncomputed(xml: zipfile.ZipExtFile, computed_on_load: bool) -> tuple[str, str] | None:
+    """The first formula cell without a value to read, as (cell reference, why), or None. The XML
+    is cut after a row's end tag, so no cell is cut in two."""
+    rest = b""
+    while chunk := xml.read(_CHUNK):
+        text = rest + chunk
+        end = text.rfind(b"row>")  # a row's end tag, </row> or </x:row>
+        cut = end + 4 if end >= 0 else 0
+        found = _uncomputed_in(text[:cut], computed_on_load)
+        if found is not None:
+            return found
+        rest = text[cut:]
+    return _uncomputed_in(rest, computed_on_load)
+
+
+def _uncomputed_in(rows: bytes, computed_on_load: bool) -> tuple[str, str] | None:
+    if not _MAYBE_FORMULA.search(rows) or not _FORMULA.search(rows):  # the first is 40 times faster
+        return None
+    for cell in _CELL.finditer(rows):
+        inner = cell.group(2) or b""
+        if not _FORMULA.search(inner):
+            continue
+        ref = _REF.search(cell.group(1))
+        where = ref.group(1).decode() if ref else "?"
+        value = _VALUE.search(inner)
+        saved = (value.group(1) or b"").strip() if value else b""
+        if value is None or not saved and not _TEXT.search(cell.group(1)):  # text may be computed as ""
+            return where, "without its computed value"
+        if _ERROR.search(cell.group(1)):
+            return where, f"whose value is the error {saved.decode(errors='replace')}"
+        if computed_on_load and saved == b"0":
+            return where, "whose value 0 the program that wrote the workbook did not compute"
+    return None
