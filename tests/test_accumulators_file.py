@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from conftest import cases_tables, run_cli
+from conftest import cases_tables, line, make_case, run_cli
 from test_covered_caps import tariff_folder, visit
 from yibao.io import write_tables
 from yibao.synth import generate
@@ -81,7 +81,6 @@ def test_a_months_caps_carry_into_the_next_batch_of_that_month(
 def _after(chronic_paid: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A one-claim batch whose person carries `chronic_paid` in: (accumulators after, rejects)."""
     import yibao
-    from conftest import line, make_case
 
     tables = cases_tables([make_case(lines=[line("X-ANY", 100.0, 1)])])
     tables["accumulators"] = pd.DataFrame({"psn_no": ["P1"], "year": [2025], "chronic_paid": [chronic_paid]})
@@ -103,3 +102,27 @@ def test_a_chronic_code_given_twice_rejects_the_row_and_its_person() -> None:
     row = rejects[rejects["table"] == "accumulators"]
     assert row[["column", "reason"]].values.tolist() == [["chronic_paid", "'I10=2400.00;I10=0.00': a disease code given twice"]]
     assert "claims" in set(rejects["table"])  # the person's claim goes with the row
+
+
+def test_a_rejected_row_is_carried_into_the_next_batch_until_it_is_corrected() -> None:
+    """A hand edit broke a cell of P1's row (1,200.00 paid this year). The row was rejected, and with
+    it P1's claim; but the accumulators after the batch held nothing of P1, so the next batch
+    scored P1 as if nothing had been used this year. Now the row is carried with where and why,
+    rejects P1 again, and P1 is scored once the row is corrected."""
+    import yibao
+
+    tables = cases_tables([make_case(lines=[line("X-ANY", 1000.0, 1)])])
+    first = dict(tables, accumulators=pd.DataFrame({"psn_no": ["P1", "P2"], "year": ["2025", "2025"],
+                                                     "hifp_paid": ["12,00", "3.00"]}))
+    after = yibao.score(first).accumulators.set_index("psn_no")
+    assert after.at["P1", "rejected"] == "<accumulators> row 2, hifp_paid: '12,00': not a number"
+    assert after.at["P2", "rejected"] == "" and after.at["P2", "hifp_paid"] == 3.0
+    again = yibao.score(dict(tables, accumulators=after.reset_index()))
+    assert again.rejects.set_index("table").at["accumulators", "reason"] == (
+        "rejected by an earlier batch (<accumulators> row 2, hifp_paid: '12,00': not a number): correct the row "
+        "and empty this cell")
+    assert "claims" in set(again.rejects["table"]) and again.claims.empty
+    assert again.accumulators.set_index("psn_no").at["P1", "rejected"] == after.at["P1", "rejected"]
+    corrected = after.reset_index().assign(hifp_paid=[1200.0, 3.0], rejected="")
+    paid = yibao.score(dict(tables, accumulators=corrected))
+    assert paid.rejects.empty and len(paid.claims) == 1

@@ -382,11 +382,12 @@ def test_the_migrations_create_the_tables_the_code_uses(ledger_url: str) -> None
         ledger.close()
 
 
+@pytest.mark.parametrize("paid", [10.0, "10x"])  # a table whose every row is rejected is a table too
 def test_a_batch_with_its_own_accumulators_is_refused_by_the_ledger(
-        year: dict[str, pd.DataFrame], tmp_path: Path) -> None:
+        year: dict[str, pd.DataFrame], tmp_path: Path, paid: float | str) -> None:
     from yibao.errors import InputError
 
-    accumulators = pd.DataFrame({"psn_no": [year["persons"]["psn_no"].iat[0]], "year": [2025], "hifp_paid": [10.0]})
+    accumulators = pd.DataFrame({"psn_no": [year["persons"]["psn_no"].iat[0]], "year": [2025], "hifp_paid": [paid]})
     with pytest.raises(InputError, match="come from the ledger"):
         yibao.score(dict(year, accumulators=accumulators), ledger=tmp_path / "ledger.db", period="2025-01")
     assert status(str(tmp_path / "ledger.db"))["batches"] == []

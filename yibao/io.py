@@ -25,6 +25,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import dataclasses
 import datetime as dt
 import math
 import os
@@ -145,6 +146,8 @@ class Batch:
     lines: pd.DataFrame
     accumulators: pd.DataFrame
     sources: dict[str, str]  # table → file path ("case" for a what-if case), for messages
+    # the accumulators rows rejected, each with why in `rejected` (`held_accumulators`)
+    rejected_accumulators: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
 
 
 # --- reading files -------------------------------------------------------------------------
@@ -559,11 +562,12 @@ def normalize(raw: dict[str, pd.DataFrame], sources: dict[str, str],
     for name, start, end in PERIODS:
         _reject_reversed(frames[name], name, start, end, log)
     _reject_huge_lines(frames["lines"], log)
+    _reject_carried(frames["accumulators"], log)
     _reject_people_with_bad_details(keys, log)
     _reject_claims(keys, log)
     _reject_lines_of_claims(keys, log)
     batch = Batch(**{name: log.kept(name, frame) for name, frame in frames.items()},
-                  sources=dict(sources))
+                  sources=dict(sources), rejected_accumulators=held_accumulators(frames["accumulators"], log))
     return batch, log.frame(frames)
 
 
@@ -1121,6 +1125,37 @@ def _first_bad(keys: _Keys, log: _RejectLog, table: str, column: str, values: pa
         return np.full(len(values), -1, dtype=np.int64)
     hit = _positions(values, take_rising(keys.array(table, column), bad))
     return np.where(hit >= 0, bad[np.maximum(hit, 0)], -1)
+
+
+def _reject_carried(frame: pd.DataFrame, log: _RejectLog) -> None:
+    """An accumulators row a batch rejected comes back with its reason (`held_accumulators`), and
+    is rejected again with its person until someone corrects it."""
+    pos = np.flatnonzero((frame["rejected"] != "").to_numpy())
+    log.reject("accumulators", pos, "rejected", _worded(_cells_at(frame["rejected"], pos), lambda why: (
+        f"rejected by an earlier batch ({why}): correct the row and empty this cell")))
+
+
+def held_accumulators(frame: pd.DataFrame, log: _RejectLog) -> pd.DataFrame:
+    """The accumulators rows rejected, as typed (a cell that could not be read is empty), each with
+    where and why in `rejected` (a row carried back keeps the reason it came with).
+
+    They are carried into the accumulators after the batch: left out, the next batch would find
+    nothing used by that person this year and pay their deductible and capped amounts again,
+    although this batch rejected their claims for it. Carried, the row rejects its person again,
+    month after month, until it is corrected."""
+    out = log.out["accumulators"]
+    if not out.any():
+        return frame.iloc[:0]
+    source = log.sources.get("accumulators", "accumulators")
+    reasons: dict[int, list[str]] = {}
+    for table, positions, column, why in log.parts:
+        if table == "accumulators" and column != "rejected":
+            texts = [why] * len(positions) if isinstance(why, str) else why.to_pylist()
+            for position, row, text in zip(positions.tolist(), log.file_row(table, positions).tolist(), texts):
+                reasons.setdefault(position, []).append(f"{source} row {row}{f', {column}' if column else ''}: {text}")
+    held = frame[out]
+    carried = [given or "; ".join(reasons[p]) for p, given in zip(np.flatnonzero(out).tolist(), held["rejected"])]
+    return held.assign(rejected=pd.Series(carried, index=held.index, dtype="str"))
 
 
 def _reject_people_with_bad_details(keys: _Keys, log: _RejectLog) -> None:

@@ -416,8 +416,15 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
     violations = calc.violations.assign(violation_amt=_yuan(calc.violations["violation_amt"]))
     all_rejects = pd.concat([rejects] + extra, ignore_index=True) if extra else rejects
     steps = None if calc.trace is None else trace_output(calc.trace, ctx["mdtrt_id"])
-    return Result(out, line_out, calc.accumulators, violations, all_rejects.reset_index(drop=True),
-                  contributions=calc.contributions, trace=steps)
+    return Result(out, line_out, accumulators_after(calc.accumulators, batch.rejected_accumulators), violations,
+                  all_rejects.reset_index(drop=True), contributions=calc.contributions, trace=steps)
+
+
+def accumulators_after(calculated: pd.DataFrame, rejected: pd.DataFrame) -> pd.DataFrame:
+    """The accumulators table after the batch: what the calculation carried and added, then the
+    rows rejected as they were read, each with why (`yibao.io.held_accumulators`)."""
+    out = calculated.assign(rejected="")
+    return pd.concat([out, rejected[out.columns]], ignore_index=True) if len(rejected) else out
 
 
 def _drop_line_inputs(frames: Sequence[pd.DataFrame]) -> None:

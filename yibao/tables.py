@@ -157,6 +157,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
         C("outpatient_covered_in_month", "yuan", **OPT, doc="covered fees that month under covered_cap.monthly"),
         C("chronic_covered_month", "int", **OPT, doc="month of chronic_covered_in_month"),
         C("chronic_covered_in_month", "yuan", **OPT, doc="covered fees that month under chronic.covered_cap.monthly"),
+        C("rejected", "str", **OPT, doc="why a batch rejected the row: carried until corrected and emptied"),
     ),
 }
 

@@ -138,7 +138,7 @@ def score_with_ledger(ledger: Ledger, batch: Batch, rejects: pd.DataFrame,
     run killed while writing then leaves the ledger as it was."""
     if period is not None:
         period = parse_period(period).text
-    if len(batch.accumulators):
+    if len(batch.accumulators) or len(batch.rejected_accumulators):
         raise InputError("the batch has an accumulators table, but with a ledger the accumulators come from "
                          "the ledger: remove the table", file=batch.sources.get("accumulators"))
     batch_id = batch_digest(batch, rejects, tariff)
