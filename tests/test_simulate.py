@@ -125,6 +125,27 @@ def test_reform_folder_equals_two_score_runs(synth_folder, baseline, tmp_path, m
     assert sim.tariff_diff["path"].str.endswith("bands[0].ratio").all() and len(sim.tariff_diff)
 
 
+@pytest.mark.parametrize("table", ["claims", "persons"])
+def test_a_reform_folder_serves_claims_that_name_the_region(synth_folder, tmp_path, table):
+    """A batch whose claims (or persons) name their region, `sample-county`, simulated against a
+    proposal folder with an id of its own: those claims were scored under sample-county on the
+    reform side too, and the report said nothing changed (0.00 everywhere, no tariff diff); with
+    the region on persons it ended in a KeyError traceback. Now the reform serves them, as it
+    serves the same claims without a region column."""
+    band = "bands: [{upto: 1500, ratio: 0.65}, {ratio: 0.83}]"
+    folder = reform_folder(tmp_path, (band, band.replace("0.65", "0.70")))
+    plain = yibao.simulate(synth_folder, reform=folder)
+    named = tmp_path / "named"
+    shutil.copytree(synth_folder, named)
+    frame = pd.read_csv(named / f"{table}.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    frame.assign(region="sample-county").to_csv(named / f"{table}.csv", index=False)
+    sim = yibao.simulate(named, reform=folder)
+    assert plain.summary["claims"]["changed"] > 0
+    assert sim.summary["totals"] == plain.summary["totals"] and sim.summary["claims"] == plain.summary["claims"]
+    assert sim.summary["reform"]["versions"] == plain.summary["reform"]["versions"]
+    pd.testing.assert_frame_equal(sim.tariff_diff, plain.tariff_diff)
+
+
 def test_claims_without_a_reform_version_count_on_the_baseline_side(synth_folder, baseline, tmp_path, monkeypatch):
     """A reform in force from March only: January and February claims are scored by the baseline
     alone, count there and are zero on the reform side, as in two separate runs."""

@@ -13,7 +13,8 @@ from typing import Sequence
 import pandas as pd
 
 from yibao.errors import InputError
-from yibao.pipeline import TariffSpec, assign_tariffs, loaded_spec
+from yibao.io import Batch
+from yibao.pipeline import Regions, TariffSpec, assign_tariffs, loaded_spec
 from yibao.tariffs.diff import Change, catalogue_unit, diff_catalogues, diff_tariffs, parameters
 from yibao.tariffs.edit import apply_edits
 from yibao.tariffs.registry import LoadedTariff, tariff_spec
@@ -46,9 +47,10 @@ def _change_rows(base: LoadedTariff, reform: LoadedTariff) -> list[Change]:
     return changes + diff_catalogues(base.catalogue, reform.catalogue)
 
 
-def versions_used(claims: pd.DataFrame, spec: TariffSpec) -> dict[str, LoadedTariff]:
-    """The versions of `spec` in force on some claim, by key."""
-    return assign_tariffs(claims, spec)[1]
+def versions_used(batch: Batch, spec: TariffSpec, regions: Regions | None = None) -> dict[str, LoadedTariff]:
+    """The versions in force on some claim of the batch, by key, as `score_batch(tariff=spec,
+    regions=regions)` assigns them (the claims' and persons' region columns included)."""
+    return assign_tariffs(batch.claims, spec, batch.persons, regions)[1]
 
 
 def category_titles(*sides: dict[str, LoadedTariff]) -> dict[str, str]:

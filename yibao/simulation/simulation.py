@@ -90,20 +90,25 @@ def simulate_batch(batch: Batch, rejects: pd.DataFrame | None = None, *, edits: 
         raise InputError("give the reform as --set edits or as --reform, one of the two")
     baseline = user_spec(tariff)
     claims = batch.claims.reset_index(drop=True)
-    others = sorted(set(claim_regions(claims, batch.persons)) - {"", spec_id(baseline)})
+    region = spec_id(baseline)
+    others = sorted(set(claim_regions(claims, batch.persons)) - {"", region})
     if others:  # a reform is one tariff: claims of other regions would be compared under neither
         raise InputError(f"simulate compares one pooling region: the batch also holds region {others[0]} "
                          f"(the region column of claims or persons); simulate each region's claims alone, "
                          f"with --tariff REGION")
     reformed = edited_spec(claims, baseline, edits) if edits else user_spec(reform)
+    # the reform stands in for the region's tariff, also on the claims that name the region in their
+    # (or their person's) region column: a reform folder has an id of its own, and those claims
+    # would otherwise be scored under the region's tariff on the search path, unreformed
+    served = {region: reformed}
     base = score_batch(batch, rejects, tariff=baseline, accumulators=accumulators)
     base_claims, base_rejects = base.claims, base.rejects
     del base  # its lines: the largest frame, not needed while the reform runs
-    diff = claims_diff(base_claims, score_batch(batch, rejects, tariff=reformed, accumulators=accumulators).claims,
-                       batch)
+    diff = claims_diff(base_claims, score_batch(batch, rejects, tariff=reformed, accumulators=accumulators,
+                                                regions=served).claims, batch)
     pairs = diff.loc[(diff["tariff_baseline"] != "") & (diff["tariff_reform"] != ""),
                      ["tariff_baseline", "tariff_reform"]].drop_duplicates().sort_values(["tariff_baseline", "tariff_reform"])
-    used_versions = versions_used(claims, baseline), versions_used(claims, reformed)
+    used_versions = versions_used(batch, baseline), versions_used(batch, reformed, served)
     changes = tariff_diff(*used_versions, pairs)
     people = tables.persons(diff)
     groups = tables.breakdowns(diff, category_titles(*used_versions))
