@@ -8,6 +8,7 @@ zero everywhere; the outputs are written whole, the same bytes each run, and ope
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 import shutil
@@ -30,7 +31,8 @@ from yibao.errors import InputError
 from yibao.pipeline import Result
 from yibao.simulation import Simulation
 from yibao.simulation.charts import histogram
-from yibao.simulation.labels import DIMENSIONS, FIELDS
+from yibao.simulation.labels import DIMENSIONS, FIELDS, money_columns
+from yibao.simulation.output import write_simulation
 from yibao.simulation.tables import deciles
 from yibao.tariffs.registry import BUNDLED, resolve, tariff_spec
 
@@ -210,6 +212,19 @@ def test_cli_writes_every_output_whole_and_the_same_bytes(synth_folder, tmp_path
         "field", "label", "baseline"]
     assert sheet.freeze_panes == "A3" and sheet["C3"].number_format == "#,##0.00"
     assert len(book.sheetnames) == 5 + len(DIMENSIONS)
+
+
+def test_csv_money_has_two_decimals(synth_folder, tmp_path):
+    """`--format csv` wrote the simulation's amounts as 0, 2938.59, -1592.5 (only the money
+    fields of `yibao score` got two decimals): now every amount of every table is 12.50, 0.00."""
+    sim = yibao.simulate(synth_folder, set=[f"{DEDUCTIBLE}=300"])
+    write_simulation(sim, tmp_path / "sim", "csv")
+    for name in ("totals", "claims_diff", "persons_diff", "by_level", "deciles", "top_claims"):
+        text = (tmp_path / "sim" / f"{name}.csv").read_text(encoding="utf-8-sig")
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        money = [c for c in frame.columns if c in money_columns()]
+        assert money, name
+        assert frame[money].apply(lambda c: c.str.fullmatch(r"-?\d+\.\d\d")).all().all(), name
 
 
 @pytest.mark.parametrize("extra, message", [

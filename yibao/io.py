@@ -34,7 +34,7 @@ import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import AbstractSet, Any, Callable, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -1332,14 +1332,15 @@ def _remove_stale_spools() -> None:
 
 
 def write_tables(tables: Mapping[str, pd.DataFrame | Later], out: Path, fmt: str = "parquet",
-                 ahead: Ahead | None = None) -> list[Path]:
+                 ahead: Ahead | None = None, money: AbstractSet[str] = MONEY) -> list[Path]:
     """Write each frame as `<name>.parquet` or `<name>.csv`, or all as sheets of `tables.xlsx`;
     Parquet tables that `ahead` encoded are written as it made them (a `Later` one is not made).
 
     CSV is UTF-8 with a BOM, so Excel on Chinese Windows opens it right, and money always has two
-    decimals ("12.50", "0.00"). Output is byte-identical for identical frames: dates are written
-    as days, booleans as true/false, empty cells empty, and nothing that varies between runs
-    (times) is stored.
+    decimals ("12.50", "0.00"): the `money` columns, the money fields of `yibao.fields` unless
+    the tables name their own (a simulation's `hifp_pay_change`). Output is byte-identical for
+    identical frames: dates are written as days, booleans as true/false, empty cells empty, and
+    nothing that varies between runs (times) is stored.
     """
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
@@ -1361,7 +1362,7 @@ def write_tables(tables: Mapping[str, pd.DataFrame | Later], out: Path, fmt: str
         else:
             with path.open("wb") as f:
                 f.write(codecs.BOM_UTF8)
-                pacsv.write_csv(_arrow_table(made(tables[name]), cents=True), f, pacsv.WriteOptions(quoting_style="needed"))
+                pacsv.write_csv(_arrow_table(made(tables[name]), money), f, pacsv.WriteOptions(quoting_style="needed"))
         return path
 
     # Arrow encodes without the GIL: the large tables (lines, claims) are written side by side
@@ -1369,14 +1370,14 @@ def write_tables(tables: Mapping[str, pd.DataFrame | Later], out: Path, fmt: str
         return list(pool.map(write, tables))
 
 
-def _arrow_table(frame: pd.DataFrame, cents: bool = False) -> pa.Table:
+def _arrow_table(frame: pd.DataFrame, money: AbstractSet[str] = frozenset()) -> pa.Table:
     """The frame as Arrow, datetime columns as dates (the tables hold days, not instants), and
-    with `cents` money columns as decimals of two places, which a CSV shows as 12.50."""
+    the `money` columns as decimals of two places, which a CSV shows as 12.50."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
     for i, field in enumerate(table.schema):
         if pa.types.is_timestamp(field.type):
             table = table.set_column(i, field.name, pc.cast(table.column(i), pa.date32(), safe=False))
-        elif cents and field.name in MONEY and pa.types.is_floating(field.type):
+        elif field.name in money and pa.types.is_floating(field.type):
             table = table.set_column(i, field.name, _decimal_yuan(frame[field.name].to_numpy(dtype=np.float64)))
     return table
 

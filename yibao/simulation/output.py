@@ -11,6 +11,7 @@ import pandas as pd
 
 from yibao.io import write_tables
 from yibao.outputs import write_folder
+from yibao.simulation.labels import money_columns
 from yibao.simulation.report import render
 from yibao.simulation.simulation import Simulation
 from yibao.simulation.workbook import write_workbook
@@ -30,7 +31,7 @@ def write_simulation(sim: Simulation, out: Path, fmt: str = "parquet", overwrite
     frames = tables(sim)
 
     def write(folder: Path) -> dict[str, Any]:
-        write_tables(frames, folder, fmt)
+        write_tables(frames, folder, fmt, money=frozenset(money_columns()))  # CSV: 12.50, as score's
         (folder / "summary.json").write_text(json.dumps(sim.summary, ensure_ascii=False, indent=2, sort_keys=True)
                                              + "\n", encoding="utf-8")
         write_workbook(sim, folder / "simulation.xlsx")
