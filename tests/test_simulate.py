@@ -33,6 +33,7 @@ from yibao.simulation import Simulation
 from yibao.simulation.charts import histogram
 from yibao.simulation.labels import DIMENSIONS, FIELDS, money_columns
 from yibao.simulation.output import write_simulation
+from yibao.simulation.report import render
 from yibao.simulation.tables import deciles
 from yibao.tariffs.registry import BUNDLED, resolve, tariff_spec
 
@@ -225,6 +226,25 @@ def test_csv_money_has_two_decimals(synth_folder, tmp_path):
         money = [c for c in frame.columns if c in money_columns()]
         assert money, name
         assert frame[money].apply(lambda c: c.str.fullmatch(r"-?\d+\.\d\d")).all().all(), name
+
+
+def test_report_cells_that_do_not_wrap_are_short(synth_folder, tmp_path):
+    """Claim and institution ids may be 64 characters: printed in cells that never wrap, the
+    largest claims' table of a batch with such ids was 1,135 px wide in headless Chromium at A4's
+    703 px, its amounts off the page. Now ids, versions and group labels wrap; a cell that does
+    not wrap holds a number or a short word."""
+    long = tmp_path / "long"
+    shutil.copytree(synth_folder, long)
+    for table, column in (("institutions", "institution_id"), ("claims", "institution_id"),
+                          ("claims", "mdtrt_id"), ("lines", "mdtrt_id")):
+        frame = pd.read_csv(long / f"{table}.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        frame[column] = frame[column].where(frame[column] == "", frame[column].str.rjust(64, "0"))
+        frame.to_csv(long / f"{table}.csv", index=False)
+    sim = yibao.simulate(long, set=[f"{DEDUCTIBLE}=300"])
+    assert len(sim.top_claims) and sim.top_claims["institution_id"].str.len().eq(64).all()
+    html = render(sim)
+    unwrapped = re.findall(r"<td(?: class=\"n[^\"]*\")?>([^<]*)</td>", html)
+    assert unwrapped and max(map(len, unwrapped)) <= 24, max(unwrapped, key=len)
 
 
 @pytest.mark.parametrize("extra, message", [
