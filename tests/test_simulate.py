@@ -247,6 +247,26 @@ def test_report_cells_that_do_not_wrap_are_short(synth_folder, tmp_path):
     assert unwrapped and max(map(len, unwrapped)) <= 24, max(unwrapped, key=len)
 
 
+def test_report_counts_the_claims_the_reading_rejected(synth_folder, tmp_path):
+    """A batch whose institutions table lacks most institutions: their claims are rejected on
+    reading and compared on neither side, yet the report read "12 次就诊, 0 条明细" of a batch of
+    300 claims, and the terminal said nothing of the rest. Now both say how many were rejected."""
+    cut = tmp_path / "cut"
+    shutil.copytree(synth_folder, cut)
+    institutions = pd.read_csv(cut / "institutions.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    institutions.head(3).to_csv(cut / "institutions.csv", index=False)
+    claims = pd.read_csv(cut / "claims.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    gone = int(((claims["kind"] == "claim") & ~claims["institution_id"].isin(institutions.head(3)["institution_id"])).sum())
+    run = CliRunner().invoke(app, ["simulate", str(cut), "--out", str(tmp_path / "sim"), "--set", f"{DEDUCTIBLE}=300"],
+                             env={"COLUMNS": "200"})
+    assert run.exit_code == 0, run.output
+    summary = json.loads((tmp_path / "sim" / "summary.json").read_text(encoding="utf-8"))
+    assert gone > 0 and summary["batch"]["rejected_claims"] == gone
+    assert summary["batch"]["claims"] + gone == len(claims) == summary["claims"]["compared"] + gone
+    assert f"{gone:,} claims rejected by the reading" in run.output
+    assert f"另有 {gone:,} 次就诊未通过数据校验" in (tmp_path / "sim" / "report.html").read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize("extra, message", [
     ([], "one of the two"),
     (["--set", f"{DEDUCTIBLE}=300", "--reform", "sample-county"], "one of the two"),

@@ -49,7 +49,9 @@ def show(sim: Simulation, console: Console) -> None:
     c = s["claims"]
     console.print(f"[bold]基金测算[/] baseline {escape(', '.join(s['baseline']['versions']) or '—')} → reform "
                   f"{escape(', '.join(s['reform']['versions']) or '—')}: {c['compared']:,} claims compared, "
-                  f"{c['changed']:,} changed, {c['decisions_changed']:,} decisions changed")
+                  f"{c['changed']:,} changed, {c['decisions_changed']:,} decisions changed"
+                  + (f"; {s['batch']['rejected_claims']:,} claims rejected by the reading, not compared "
+                     f"(yibao score lists why)" if s["batch"]["rejected_claims"] else ""))
     if len(sim.tariff_diff):
         console.print(_table("参数变化 tariff diff", ["baseline", "reform", "path", "from", "to"],
                              sim.tariff_diff.values.tolist(), numeric_from=3))

@@ -67,6 +67,15 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
             for row in frame.to_dict("records")]
 
 
+def rejected_claims(rejects: pd.DataFrame | None) -> int:
+    """Claims the reading set aside (a bad cell, an unknown person or institution, a rejected
+    line): compared on neither side, so the report counts them beside the claims it compares,
+    lest a batch mostly rejected read as a small one."""
+    if rejects is None or rejects.empty:
+        return 0
+    return len(rejects.loc[rejects["table"] == "claims", ["file", "row"]].drop_duplicates())
+
+
 def _described(tariff: TariffSpec | Path | None, edits: Sequence[str], reform: TariffSpec | Path | None,
                used: dict[str, list[str]]) -> dict[str, Any]:
     def name(spec: Any) -> str:
@@ -119,6 +128,7 @@ def simulate_batch(batch: Batch, rejects: pd.DataFrame | None = None, *, edits: 
     summary = {
         **_described(tariff, edits, reform, used),
         "batch": {"claims": int(len(batch.claims)), "lines": int(len(batch.lines)),
+                  "rejected_claims": rejected_claims(rejects),
                   "rejects": {str(k): int(v) for k, v in base_rejects.groupby("table").size().items()}},
         "claims": {"compared": int(len(diff)), **{k: int(v) for k, v in diff["scored"].value_counts().sort_index().items()},
                    "changed": int(tables.changed(diff).sum()),
