@@ -267,6 +267,25 @@ def test_report_counts_the_claims_the_reading_rejected(synth_folder, tmp_path):
     assert f"另有 {gone:,} 次就诊未通过数据校验" in (tmp_path / "sim" / "report.html").read_text(encoding="utf-8")
 
 
+def test_no_claim_compared_is_not_called_a_no_op(synth_folder, tmp_path):
+    """A batch with no claim (or none scored on both sides) has no tariff diff, the diff being
+    listed per pair of versions that met on a claim: the report then printed "无参数变化(空操作)"
+    and the terminal "a no-op reform" of a reform lowering a deductible. Now they say that no
+    claim was scored on both sides; a real no-op still reads as one."""
+    empty = tmp_path / "empty"
+    shutil.copytree(synth_folder, empty)
+    for table in ("claims", "lines"):
+        header = (empty / f"{table}.csv").read_text(encoding="utf-8-sig").splitlines()[0]
+        (empty / f"{table}.csv").write_text(header + "\n", encoding="utf-8")
+    run = CliRunner().invoke(app, ["simulate", str(empty), "--out", str(tmp_path / "sim"), "--set", f"{DEDUCTIBLE}=300"],
+                             env={"COLUMNS": "200"})
+    assert run.exit_code == 0, run.output
+    html = (tmp_path / "sim" / "report.html").read_text(encoding="utf-8")
+    assert "no-op" not in run.output and "no claim was scored on both sides" in run.output
+    assert "空操作" not in html and "没有两方都计算的就诊" in html
+    assert "空操作" in render(yibao.simulate(synth_folder, set=[f"{DEDUCTIBLE}=500"]))
+
+
 @pytest.mark.parametrize("extra, message", [
     ([], "one of the two"),
     (["--set", f"{DEDUCTIBLE}=300", "--reform", "sample-county"], "one of the two"),

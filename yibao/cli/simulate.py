@@ -55,8 +55,10 @@ def show(sim: Simulation, console: Console) -> None:
     if len(sim.tariff_diff):
         console.print(_table("参数变化 tariff diff", ["baseline", "reform", "path", "from", "to"],
                              sim.tariff_diff.values.tolist(), numeric_from=3))
-    else:
+    elif c.get("both"):
         console.print("参数变化 tariff diff: none (a no-op reform)")
+    else:  # the diff is per pair of versions that met on a claim: with none, it says nothing of the reform
+        console.print("参数变化 tariff diff: none listed, no claim was scored on both sides")
     totals = _table("基金 totals (yuan)", ["", "field", "baseline", "reform", "change"],
                     [[r.label, r.field, f"{r.baseline:,.2f}", f"{r.reform:,.2f}", _signed(r.change)]
                      for r in sim.totals.itertuples()], numeric_from=2)
