@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from functools import partial
 from pathlib import Path
@@ -23,6 +24,7 @@ import pytest
 import yibao.cluster
 from conftest import run_cli
 from test_partitions import clean  # noqa: F401 (a fixture)
+from test_ledger import status
 from test_partitions_ledger import assert_same_ledger, assert_same_outputs
 from yibao.cluster import DaskRunner
 from yibao.partition import PAUSE, Job, PartStats, Runner, score_part, score_partitioned
@@ -99,6 +101,48 @@ def test_a_scheduler_without_workers_is_named_in_one_line(
     assert said.splitlines() == [f"error: the Dask cluster at {address} has no workers (none for 2 s): start "
                                  f"workers (dask worker {address}) and run the command again"]
     assert not list(tmp_path.glob("out*"))
+
+
+def test_a_cluster_that_loses_its_only_worker_mid_run_is_named_in_one_line(
+        clean: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],  # noqa: F811
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker (started by its own command, without a nanny to restart it) is killed while it
+    holds a partition's task: the task waits for a worker that never comes, so the run stops once
+    the cluster has had none for WORKERS_SECONDS, naming it, with nothing committed or written."""
+    from distributed import LocalCluster
+
+    monkeypatch.setattr(yibao.cluster, "WORKERS_SECONDS", 2)
+    ledger = tmp_path / "ledger.db"
+    with LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--no-nanny",
+                                   "--nthreads", "1", "--no-dashboard"], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, env=os.environ | {PAUSE: "60"})
+
+        written: list[bool] = []
+
+        def kill_once_a_part_is_written() -> None:
+            deadline = time.monotonic() + 60
+            while not list(tmp_path.glob("out.tmp-*/claims/part-*.parquet")) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            written.append(time.monotonic() < deadline)
+            worker.kill()
+
+        killer = threading.Thread(target=kill_once_a_part_is_written)
+        killer.start()
+        try:
+            code, said = run_cli(["score", str(clean), "--out", str(tmp_path / "out"), "--engine", "dask",
+                                  "--scheduler", address, "--partitions", "2", "--ledger", str(ledger), "-q"],
+                                 capsys, monkeypatch)
+        finally:
+            killer.join()
+            worker.kill()
+            worker.wait()
+    assert written == [True] and code == 1, said  # killed in its task, a partition's parts written
+    assert said.splitlines() == [f"error: the Dask cluster at {address} has no workers (none for 2 s): start "
+                                 f"workers (dask worker {address}) and run the command again"]
+    assert not list(tmp_path.glob("out*"))
+    assert not ledger.exists() or status(str(ledger))["batches"] == []
 
 
 def test_ctrl_c_during_a_dask_run_says_one_line_and_leaves_no_process(
