@@ -11,6 +11,7 @@ import typer
 from yibao.cases import case_batch, load_case
 from yibao.cli.options import quiet_option
 from yibao.decision import decision_object
+from yibao.fields import RATIOS
 from yibao.labels import DECISIONS, beside
 from yibao.pipeline import LINE_AMOUNTS, assign_tariffs, score_batch
 
@@ -150,19 +151,22 @@ def trace_table(steps: list[dict[str, Any]]) -> Table:
     return table
 
 
-def _cell(value: Any) -> str:
-    """Amounts with two decimals and thousands separators, as in the panels; the rest as text."""
-    return _number(value) if isinstance(value, float) else str(value)
+def _cell(key: str, value: Any) -> str:
+    """Amounts with two decimals and thousands separators, ratios as percent, as in the panels;
+    the rest as text."""
+    return _number(value, percent=key in RATIOS) if isinstance(value, float) else str(value)
 
 
 def _differences(base: dict[str, Any], edited: dict[str, Any]) -> dict[str, Any]:
+    """Per changed field its two values and, for a number, the change: yuan to the fen, a ratio
+    to its four decimals (a ratio of 0.65 edited to 0.6525 changed by 0.0025, not by 0.00)."""
     diff: dict[str, Any] = {}
     for key, old in base.items():
         new = edited.get(key)
         if key in ("lines", "accumulators", "rules_fired", "tariff", "trace") or new == old:
             continue
         if isinstance(old, (int, float)) and isinstance(new, (int, float)):
-            diff[key] = {"baseline": old, "edited": new, "change": round(new - old, 2)}
+            diff[key] = {"baseline": old, "edited": new, "change": round(new - old, 4 if key in RATIOS else 2)}
         else:
             diff[key] = {"baseline": old, "edited": new}
     return diff
@@ -195,7 +199,7 @@ def run(case: Path = typer.Argument(..., help="case file (JSON or YAML, docs/cas
         for column in table.columns[1:]:
             column.justify = "right"
         for key, d in report["difference"].items():
-            table.add_row(key, *(Text(_cell(d.get(k, ""))) for k in ("baseline", "edited", "change")))
+            table.add_row(key, *(Text(_cell(key, d.get(k, ""))) for k in ("baseline", "edited", "change")))
         console.print(table)
         return
     shown = edited if edited is not None else baseline
