@@ -16,7 +16,7 @@ from test_faults import run_cli
 from yibao.cli.tariffs import app as tariffs_app
 from yibao.tariffs.diff import ABSENT, Change, catalogue_parameters, diff_catalogues, diff_tariffs, parameters
 from yibao.tariffs.edit import apply_edits
-from yibao.tariffs.registry import BUNDLED, LoadedTariff, resolve
+from yibao.tariffs.registry import BUNDLED, LoadedTariff, load_file, resolve
 
 OTHER = "diff-county"
 DEDUCTIBLE = "level: 2, deductible: 500,"
@@ -144,3 +144,23 @@ def test_a_section_added_whole_is_one_settable_row() -> None:
     assert [(c.path, c.new) for c in back] == [("maternity.grant", None)]
     removed = apply_edits(new, ["maternity.grant=null"]).tariff
     assert not [c for c in diff_tariffs(removed, old.tariff) if not c.metadata]
+
+
+def test_an_item_listed_for_two_periods_is_shown_by_paths_set_accepts(tmp_path: Path) -> None:
+    """A code listed twice is picked with its start date, `catalogue[code=S-CT,valid_from=2025-07-01]`:
+    `show` printed `valid_from=2025-07-01T00:00:00`, which `--set` found no item for, and the
+    dates as `2025-06-30T00:00:00`."""
+    folder = tmp_path / "sample-county"
+    shutil.copytree(BUNDLED / "sample-county", folder)
+    cat = pd.read_csv(folder / "catalogue.csv", dtype=str, keep_default_na=False)
+    ct = cat[cat["code"] == "S-CT"]
+    later = ct.assign(valid_from="2025-07-01", price_cap="120.00")
+    cat = pd.concat([cat[cat["code"] != "S-CT"], ct.assign(valid_to="2025-06-30"), later])
+    cat.to_csv(folder / "catalogue.csv", index=False)
+    lt = load_file(folder / "2025.yaml")
+    shown = {p.path: p.value for p in catalogue_parameters(lt.catalogue)}
+    assert shown["catalogue[code=S-CT,valid_from=].valid_to"] == pd.Timestamp("2025-06-30").date()
+    path = "catalogue[code=S-CT,valid_from=2025-07-01].price_cap"
+    assert shown[path] == 120
+    edited = apply_edits(lt, [f"{path}=99"])
+    assert [(c.path, c.old, c.new) for c in diff_catalogues(lt.catalogue, edited.catalogue)] == [(path, 120, 99)]

@@ -19,7 +19,6 @@ paths are the ones `--set` edits (`catalogue[code=B-CEFU].price_cap`).
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from typing import Any, NamedTuple, Sequence, get_args
 
@@ -238,8 +237,8 @@ def _catalogue_value(column: str, value: Any) -> Any:
         return fen_to_yuan(int(value))
     if column == "max_per_day_milli":
         return Decimal(int(value)) / 1000
-    if isinstance(value, np.datetime64):
-        return dt.date.fromisoformat(str(value))
+    if isinstance(value, (np.datetime64, pd.Timestamp)):  # a cell of the day columns reads as a Timestamp
+        return pd.Timestamp(value).date()
     return value.item() if isinstance(value, np.generic) else value
 
 
@@ -254,7 +253,8 @@ def item_selectors(catalogue: pd.DataFrame) -> list[str]:
     codes = catalogue["code"].tolist()
     repeated = set(catalogue["code"][catalogue["code"].duplicated(keep=False)])
     none = _CATALOGUE_COLUMNS["valid_from"][2]
-    starts = ["" if d == none else str(d) for d in catalogue["valid_from"].to_numpy()]
+    days = catalogue["valid_from"].to_numpy().astype("datetime64[D]")  # `2025-07-01` as the CSV and --set write it
+    starts = ["" if d == none else str(d) for d in days]
     return [f"[code={c},valid_from={d}]" if c in repeated else f"[code={c}]" for c, d in zip(codes, starts)]
 
 
