@@ -365,3 +365,28 @@ def test_line_amounts_above_int32_fen_when_a_region_raises_the_bound(monkeypatch
     got = pay(make_case(lines=[x(30_000_000.01, line_id="1"), x(10_000_000, line_id="2")]))
     assert got["medfee_sumamt"] == 40_000_000.01
     assert got["inscp_scp_amt"] == 40_000_000.01
+
+
+def test_an_item_listed_for_two_periods_is_priced_by_the_row_in_force_on_its_day() -> None:
+    """S-CT capped at 150.00 to 30 June and at 120.00 from 1 July (docs/tariffs.md: a code listed
+    twice, two periods): the July line was read as not listed, 150.00 full self-pay."""
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from yibao.tariffs import resolve
+    from yibao.tariffs.catalogue import parse_catalogue, read_catalogue_text
+
+    lt = resolve(None)
+    text = read_catalogue_text(lt.catalogue_file)
+    ct = text[text["code"] == "S-CT"]
+    text = pd.concat([text[text["code"] != "S-CT"], ct.assign(valid_to="2025-06-30"),
+                      ct.assign(valid_from="2025-07-01", price_cap="120.00")], ignore_index=True)
+    periods = replace(lt, catalogue=parse_catalogue(text, lt.catalogue_file))
+    case = make_case(claim={"admit_date": "2025-06-28", "discharge_date": "2025-07-03"},
+                     lines=[line("S-CT", 150.0, day="2025-06-29", line_id="june"),
+                            line("S-CT", 150.0, day="2025-07-02", line_id="july")])
+    got = {ln["line_id"]: ln for ln in decide(case, tariff=periods)["lines"]}
+    split = ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt")
+    assert [got["june"][k] for k in split] == [0.0, 0.0, 12.0, 138.0]  # 8% pre-self-pay of 150
+    assert [got["july"][k] for k in split] == [0.0, 30.0, 9.6, 110.4]  # over the cap of 120, 8% of 120

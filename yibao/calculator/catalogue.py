@@ -29,12 +29,30 @@ def day_numbers(dates: np.ndarray | pd.Series) -> np.ndarray:
     return np.asarray(dates, dtype="datetime64[D]").view(np.int64)
 
 
+def code_rows(codes: pd.Series, items: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Per item its code's first catalogue row (-1: not listed), and per row the next row of its
+    code (-1: none). A code listed for two periods is two rows: a line takes the one in force on
+    its day (a line in the second period was read as not listed, full self-pay)."""
+    group, _ = pd.factorize(codes)
+    order = np.argsort(group, kind="stable")
+    next_row = np.full(len(codes), -1, np.int64)
+    same = group[order[1:]] == group[order[:-1]]
+    next_row[order[:-1][same]] = order[1:][same]
+    first = np.flatnonzero(~codes.duplicated().to_numpy())
+    if not len(items) or not len(first):
+        return np.full(len(items), -1, np.int64), next_row
+    found = positions(items, codes.iloc[first].reset_index(drop=True))
+    return np.where(found >= 0, first[np.maximum(found, 0)], -1), next_row
+
+
 @dataclass(frozen=True)
 class CatalogueArrays:
     """Per catalogue row, numbers and codes; `item_rows`: per distinct item of the batch's lines
-    (`LineInputs.items`) its row, -1 where the catalogue does not list it."""
+    (`LineInputs.items`) its code's first row, -1 where the catalogue does not list it;
+    `next_row`: per row the next row of its code, -1 none."""
 
     item_rows: np.ndarray
+    next_row: np.ndarray
     valid_from: np.ndarray  # day numbers: when the row is in force
     valid_to: np.ndarray
     level: np.ndarray  # LEVELS code
@@ -55,7 +73,8 @@ class CatalogueArrays:
         cat = lt.catalogue
         kind_share = {k: ratio_to_bp(v) for k, v in lt.tariff.preselfpay_by_kind.items()}
         by_kind = np.array([kind_share.get(k, 0) for k in cat["kind"]], dtype=np.int64)
-        return cls(item_rows=positions(items, cat["code"]) if len(items) else np.zeros(0, np.int64),
+        item_rows, next_row = code_rows(cat["code"], items)
+        return cls(item_rows=item_rows, next_row=next_row,
                    valid_from=day_numbers(cat["valid_from"]), valid_to=day_numbers(cat["valid_to"]),
                    level=level_codes(cat["level"]),
                    share_bp=np.where(cat["selfpay_bp"].isna(), by_kind, cat["selfpay_bp"].fillna(0)).astype(np.int64),

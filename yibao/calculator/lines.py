@@ -85,14 +85,16 @@ class LineItems:
 
 
 @kernel
-def _resolve(pos: np.ndarray, item: np.ndarray, service: np.ndarray, inline_level: np.ndarray, pric: np.ndarray,
-             cnt: np.ndarray, given_amount: np.ndarray, selfpay_prop: np.ndarray, price_cap: np.ndarray,
-             valid_from: np.ndarray, valid_to: np.ndarray, cat_level: np.ndarray, cat_share: np.ndarray,
-             cat_cap: np.ndarray, cat_person: np.ndarray) -> tuple:  # pragma: no cover - compiled
-    """Per line (`pos[item]`: its catalogue row, -1 none; days as integers) what `LineItems`
-    holds: an inline value where the line gives one (not NaN), else the catalogue's where the
-    item is listed on the service date. Yuan to fen and quantities to milli-units are the
-    nearest integers, as `yuan_array_to_fen`; the amount is price × quantity rounded half-up."""
+def _resolve(pos: np.ndarray, next_row: np.ndarray, item: np.ndarray, service: np.ndarray,
+             inline_level: np.ndarray, pric: np.ndarray, cnt: np.ndarray, given_amount: np.ndarray,
+             selfpay_prop: np.ndarray, price_cap: np.ndarray, valid_from: np.ndarray, valid_to: np.ndarray,
+             cat_level: np.ndarray, cat_share: np.ndarray, cat_cap: np.ndarray,
+             cat_person: np.ndarray) -> tuple:  # pragma: no cover - compiled
+    """Per line (`pos[item]`: its code's first catalogue row, -1 none, `next_row` the code's
+    further rows; days as integers) what `LineItems` holds: an inline value where the line gives
+    one (not NaN), else the catalogue's where the item is listed on the service date, by the row
+    in force that day. Yuan to fen and quantities to milli-units are the nearest integers, as
+    `yuan_array_to_fen`; the amount is price × quantity rounded half-up."""
     n = len(item)
     amount, pric_fen, cnt_milli = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
     listed, level, share = np.empty(n, np.bool_), np.empty(n, np.int64), np.empty(n, np.int64)
@@ -100,8 +102,12 @@ def _resolve(pos: np.ndarray, item: np.ndarray, service: np.ndarray, inline_leve
     for i in range(n):
         p = pos[item[i]]
         k = max(p, 0)
-        valid = p >= 0 and valid_from[k] <= service[i] and service[i] <= valid_to[k]
-        cat_pos[i] = p if valid else -1
+        valid = False
+        while p >= 0 and not valid:
+            valid = valid_from[p] <= service[i] and service[i] <= valid_to[p]
+            k = p if valid else k
+            p = next_row[p]
+        cat_pos[i] = k if valid else -1
         inline = inline_level[i]
         level[i] = inline if inline > 0 else (cat_level[k] if valid else 3)
         listed[i] = valid or inline > 0
@@ -124,8 +130,8 @@ def _resolve(pos: np.ndarray, item: np.ndarray, service: np.ndarray, inline_leve
 
 
 def resolve_items(li: LineInputs, cat: CatalogueArrays) -> LineItems:
-    return LineItems(*_resolve(cat.item_rows, li.item, day_numbers(li.service), li.level, li.pric, li.cnt,
-                               li.given_amount, li.selfpay_prop, li.price_cap, cat.valid_from, cat.valid_to,
+    return LineItems(*_resolve(cat.item_rows, cat.next_row, li.item, day_numbers(li.service), li.level, li.pric,
+                               li.cnt, li.given_amount, li.selfpay_prop, li.price_cap, cat.valid_from, cat.valid_to,
                                cat.level, cat.share_bp, cat.price_cap, cat.person_bp))
 
 
