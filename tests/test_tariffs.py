@@ -73,6 +73,11 @@ BAD_COPIES = {
     "bad catalogue price": (
         ("catalogue.csv", "S-CT,CT平扫,service,02,0.08,150.00,", "S-CT,CT平扫,service,02,0.08,15O.00,"),  # letter O
         "catalogue.csv, row 11, column price_cap: '15O.00': not a number"),
+    "a code listed for two overlapping periods": (  # one day in both: the first row in the file priced it
+        ("catalogue.csv", "S-CT,CT平扫,service,02,0.08,150.00,,,,,,,,,\n",
+         "S-CT,CT平扫,service,02,0.08,150.00,,,,,,,,,2025-07-01\nS-CT,CT平扫,service,02,0.08,120.00,,,,,,,,2025-07-01,\n"),
+        "catalogue.csv, row 12, column valid_from: '2025-07-01': S-CT is listed on row 11 too, always to 2025-07-01: "
+        "the periods of one code must not overlap"),
 }
 
 

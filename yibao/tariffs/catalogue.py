@@ -52,6 +52,21 @@ def _refuse_first(path: Path, df: pd.DataFrame, bad: pd.Series, column: str, why
         raise _cell_error(path, i + 2, column, df[column].iat[i], why)
 
 
+def _refuse_overlaps(path: Path, df: pd.DataFrame, start: np.ndarray, end: np.ndarray) -> None:
+    """A code listed for several periods must not list one day twice: a line on that day would be
+    priced by whichever row comes first in the file. Sorted by code and start, an overlap is
+    always between neighbours."""
+    order = np.lexsort((start, df["code"].to_numpy()))
+    codes = df["code"].to_numpy()[order]
+    clash = np.flatnonzero((codes[1:] == codes[:-1]) & (start[order][1:] <= end[order][:-1]))
+    if len(clash):
+        later, earlier = int(order[clash[0] + 1]), int(order[clash[0]])
+        period = f"{df['valid_from'].iat[earlier] or 'always'} to {df['valid_to'].iat[earlier] or 'open'}"
+        raise _cell_error(path, later + 2, "valid_from", df["valid_from"].iat[later],
+                          f"{codes[clash[0]]} is listed on row {earlier + 2} too, {period}: "
+                          "the periods of one code must not overlap")
+
+
 def _convert(path: Path, df: pd.DataFrame, column: str, fn, default):  # type: ignore[no-untyped-def]
     out = []
     for i, v in enumerate(df[column]):
@@ -151,6 +166,9 @@ def parse_catalogue(df: pd.DataFrame, path: Path) -> pd.DataFrame:
             raise ValueError("not a date: write YYYY-MM-DD") from None
 
     _convert(path, df, "indications", indications, "")  # checked: the audit reads the text
+    valid_from = np.array(_convert(path, df, "valid_from", day, np.datetime64("1900-01-01")), dtype="datetime64[D]")
+    valid_to = np.array(_convert(path, df, "valid_to", day, np.datetime64("2999-12-31")), dtype="datetime64[D]")
+    _refuse_overlaps(path, df, valid_from, valid_to)
     return pd.DataFrame({
         "code": df["code"],
         "name": df["name"],
@@ -166,9 +184,7 @@ def parse_catalogue(df: pd.DataFrame, path: Path) -> pd.DataFrame:
         "max_per_day_milli": np.array(
             _convert(path, df, "max_per_day", lambda v: nonneg_int(v) * 1000, NO_LIMIT), dtype=np.int64),
         "indications": df["indications"],
-        "valid_from": np.array(_convert(path, df, "valid_from", day, np.datetime64("1900-01-01")),
-                               dtype="datetime64[D]"),
-        "valid_to": np.array(_convert(path, df, "valid_to", day, np.datetime64("2999-12-31")),
-                             dtype="datetime64[D]"),
+        "valid_from": valid_from,
+        "valid_to": valid_to,
         "person_share_bp": np.array(_convert(path, df, "person_share", ratio, NO_SHARE), dtype=np.int64),
     })
