@@ -73,6 +73,9 @@ BAD_COPIES = {
     "bad catalogue price": (
         ("catalogue.csv", "S-CT,CT平扫,service,02,0.08,150.00,", "S-CT,CT平扫,service,02,0.08,15O.00,"),  # letter O
         "catalogue.csv, row 11, column price_cap: '15O.00': not a number"),
+    "a key given twice": (  # YAML kept the last: the county hospital's deductible was 50
+        ("2025.yaml", "level: 2, deductible: 500,", "level: 2, deductible: 500, deductible: 50,"),
+        "2025.yaml: cannot read tariff: key 'deductible' is given twice (line 30, column 52): keep one of them"),
     "a code listed for two overlapping periods": (  # one day in both: the first row in the file priced it
         ("catalogue.csv", "S-CT,CT平扫,service,02,0.08,150.00,,,,,,,,,\n",
          "S-CT,CT平扫,service,02,0.08,150.00,,,,,,,,,2025-07-01\nS-CT,CT平扫,service,02,0.08,120.00,,,,,,,,2025-07-01,\n"),
@@ -283,6 +286,8 @@ def test_an_amount_beyond_any_tariff_is_refused_with_its_path() -> None:
     ("deadlines.manual_filing_window_days=-1", "manual_filing_window_days = -1: .* greater than or equal to 0"),
     ("maternity.min_contribution_months=-1", "greater than or equal to 0"),
     ("inpatient.child_age_below=0", "greater than or equal to 1"),
+    # a key given twice in the value: the last was kept, a grant of 2000
+    ("maternity.grant={amount: 1000, amount: 2000}", r"the value is not YAML \(key 'amount' is given twice"),
     # named as --set names the entry (it said inpatient.schemes.2.deductible, which --set refuses)
     ("inpatient.schemes[2].deductible=-100", r"--set: inpatient\.schemes\[2\]\.deductible = -100: amount -100 is negative"),
 ])

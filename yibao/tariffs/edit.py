@@ -31,6 +31,7 @@ from yibao.tariffs.diff import IMPLIED
 from yibao.tariffs.messages import describe
 from yibao.tariffs.model import Tariff
 from yibao.tariffs.registry import LoadedTariff
+from yibao.unique_keys import safe_load
 
 _EDIT = re.compile(r"^(?P<path>(?:[^=\[]|\[[^\]]*\])+)=(?P<value>.*)$", re.S)
 """PATH=VALUE split at the first '=' outside a [selector], which may hold '=' itself."""
@@ -79,9 +80,10 @@ def _segments(path: str) -> list[str]:
 
 
 def _value(path: str, text: str) -> Any:
-    """An edit's value as YAML reads it (a number, a date, a list, a mapping)."""
+    """An edit's value as YAML reads it (a number, a date, a list, a mapping; a key given twice
+    is refused, not the last one kept)."""
     try:
-        return yaml.safe_load(text)
+        return safe_load(text)
     except (yaml.YAMLError, ValueError, RecursionError) as exc:  # ValueError: a date such as 2025-02-30
         problem = getattr(exc, "problem", None) or str(exc)
         raise InputError(f"--set {path}: the value is not YAML ({problem.splitlines()[0]})") from None
