@@ -61,6 +61,11 @@ def test_a_wage_is_never_repeated_in_a_message(wage: object) -> None:
 @pytest.mark.parametrize("name, text, message", [
     ("case.yaml", "person: {}\nclaim:\n  admit_date: 2025-02-30\n", "not valid JSON/YAML: day is out of range"),
     ("case.json", '{"person": {}, "claim": {"mdtrt_id": "C\\ud800"}}', "a text holds a lone surrogate"),
+    # a key given twice: the last was kept, a line priced at 150 then 15000 cost 15,000
+    ("case.json", '{"person": {}, "lines": [{"pric": 150, "cnt": 1, "pric": 15000}]}',
+     "not valid JSON/YAML: key 'pric' is given twice in one object: keep one of them"),
+    ("case.yaml", "person: {}\nlines:\n  - {pric: 150, cnt: 1, pric: 15000}\n",
+     r"not valid JSON/YAML: key 'pric' is given twice \(line 3, column 25\): keep one of them"),
 ])
 def test_a_case_file_that_cannot_be_read_is_one_line(tmp_path, name: str, text: str, message: str) -> None:
     """Both were tracebacks: YAML's own date parser raised ValueError, and the surrogate a

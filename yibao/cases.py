@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from yibao.errors import InputError
 
 from yibao.tables import LIST_SEP, PERSONAL, TABLES
+from yibao.unique_keys import safe_load, unique_pairs
 
 Yuan = float
 
@@ -194,7 +195,8 @@ def load_case(path: Path) -> Case:
     """Read a JSON or YAML case file; errors name the file and the field."""
     try:
         text = path.read_text(encoding="utf-8-sig")  # a BOM, as Notepad writes it, is no part of the case
-        raw = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        # a key given twice is refused: the readers kept the last (a price of 150 then 15000 was 15000)
+        raw = json.loads(text, object_pairs_hook=unique_pairs) if path.suffix.lower() == ".json" else safe_load(text)
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read case: {exc}", file=str(path)) from None
     except (ValueError, yaml.YAMLError, RecursionError) as exc:  # nested past any case; YAML's 2025-02-30

@@ -46,3 +46,14 @@ class SafeLoader(UniqueKeys, yaml.SafeLoader):
 def safe_load(text: str) -> Any:
     """`yaml.safe_load`, refusing a key given twice (a `yaml.YAMLError` naming the key and line)."""
     return yaml.load(text, Loader=SafeLoader)  # noqa: S506 - a safe loader
+
+
+def unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """`json.loads(..., object_pairs_hook=unique_pairs)`: an object naming a key twice is a
+    ValueError, as JSON's own syntax errors are."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"key {key!r} is given twice in one object: keep one of them")
+        out[key] = value
+    return out
