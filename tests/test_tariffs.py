@@ -286,6 +286,8 @@ def test_an_amount_beyond_any_tariff_is_refused_with_its_path() -> None:
     ("deadlines.manual_filing_window_days=-1", "manual_filing_window_days = -1: .* greater than or equal to 0"),
     ("maternity.min_contribution_months=-1", "greater than or equal to 0"),
     ("inpatient.child_age_below=0", "greater than or equal to 1"),
+    # a date as written, not as Python's datetime.date(2020, 1, 1)
+    ("effective_to=2020-01-01", r"--set: effective_to = '2020-01-01': effective_to 2020-01-01 is before effective_from"),
     # a key given twice in the value: the last was kept, a grant of 2000
     ("maternity.grant={amount: 1000, amount: 2000}", r"the value is not YAML \(key 'amount' is given twice"),
     # named as --set names the entry (it said inpatient.schemes.2.deductible, which --set refuses)

@@ -9,6 +9,7 @@ meant (`did you mean `threshold`?`). YAML reads `390` as a number where the tari
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 from pathlib import Path
 from typing import Any, get_args
@@ -67,6 +68,12 @@ def _unquoted(error: dict[str, Any]) -> bool:
     return error["type"] == "string_type" or f"'{value}'" in expected
 
 
+def _shown(value: Any) -> str:
+    """A value as the file or the edit wrote it: a date read by YAML (`--set effective_to=2020-01-01`)
+    as '2020-01-01', not as Python's datetime.date(2020, 1, 1)."""
+    return repr(value.isoformat() if isinstance(value, dt.date) else value)
+
+
 def describe(path: Path | str, err: ValidationError) -> str:
     """`file: inpatient.schemes[0].bands[0].ratio = 1.5: why (the fix)`; `path` is `--set` for an
     edit, so the entry is named as the edit would name it."""
@@ -87,7 +94,7 @@ def describe(path: Path | str, err: ValidationError) -> str:
         msg = first["msg"].removeprefix("Value error, ")
         if first["type"].startswith("date"):
             msg += " (write a date as YYYY-MM-DD)"
-        shown = where if isinstance(value, (dict, list)) else f"{where or '(top)'} = {value!r}"
+        shown = where if isinstance(value, (dict, list)) else f"{where or '(top)'} = {_shown(value)}"
         text = f"{shown}: {msg}" if shown else msg
     more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"{path}: {text.lstrip(': ')}{more}"
