@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from conftest import decide, line, make_case
+
 from yibao.cli.tariffs import app as tariffs_app
 from yibao.errors import InputError
 from yibao.tariffs.diff import ABSENT, diff_tariffs
@@ -93,6 +95,23 @@ def test_validation_errors_name_file_field_and_value(tmp_path: Path, edit: tuple
     message = str(info.value)
     assert message == f"{folder}/{expected}"
     assert "\n" not in message
+
+
+def test_a_version_corrected_in_place_is_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A settlement job scores month after month in one process: a version file or a catalogue
+    corrected in place meanwhile must give the amounts a fresh process gives. `load_version`
+    kept its first reading of each version for the life of the process (deductible 500 and the
+    old price cap, where a fresh process read 900 and the new cap)."""
+    folder = tmp_path / "sample-county"
+    shutil.copytree(SAMPLE, folder)
+    monkeypatch.setenv("YIBAO_TARIFF_PATH", str(tmp_path))
+    case = make_case(lines=[line("S-DIAL", 420.0, 10)])  # resident, level 2 inpatient: deductible 500
+    before = decide(case, tariff="sample-county")
+    _edit(folder, "2025.yaml", "level: 2, deductible: 500,", "level: 2, deductible: 900,")
+    _edit(folder, "catalogue.csv", "S-DIAL,血液透析,service,01,,420.00,", "S-DIAL,血液透析,service,01,,400.00,")
+    after = decide(case, tariff="sample-county")
+    assert (before["act_pay_dedc"], after["act_pay_dedc"]) == (500, 900)
+    assert (before["overlmt_selfpay"], after["overlmt_selfpay"]) == (0, 200)
 
 
 def test_bundled_tariff_validates() -> None:

@@ -3,7 +3,11 @@
 A tariff is a folder per region holding one YAML file per version and the catalogue CSV the
 versions name. Bundled tariffs live in `yibao/tariffs/data/`; users add their own with the
 `YIBAO_TARIFF_PATH` environment variable (folders separated by `os.pathsep`). Loaded versions
-are cached: rule sets are built once per tariff version (durable_rules leaks when re-created).
+are cached per state of their files (path, size, mtime of the version file and its catalogue):
+a settlement job scores month after month in one process, and a version file or catalogue
+corrected in place meanwhile must give the amounts a fresh process gives. Rule sets are
+compiled once per tariff content (`yibao.rules.engine.compiled`: durable_rules leaks when
+re-created).
 """
 
 from __future__ import annotations
@@ -80,14 +84,26 @@ def version_files(tariff_id: str) -> list[Path]:
     return sorted(dirs[tariff_id].glob("*.yaml"))
 
 
+FileState = tuple[int, int]
+"""A file's size and modification time (ns): what a cached reading of it is keyed by."""
+
+
+def _file_state(path: Path) -> FileState:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _version_state(path: Path) -> FileState:
+    try:
+        return _file_state(path)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read tariff: {exc.strerror}") from None
+
+
 def parse_tariff_file(path: Path) -> Tariff:
     """Read and validate one version file; errors name the file, the field and the value.
     Parsed once per file state (path, size, mtime): every scoring call looks up the versions."""
-    try:
-        stat = path.stat()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read tariff: {exc.strerror}") from None
-    return _parse_cached(path, stat.st_size, stat.st_mtime_ns)
+    return _parse_cached(path, *_version_state(path))
 
 
 @functools.lru_cache(maxsize=64)
@@ -106,11 +122,23 @@ def _parse_cached(path: Path, size: int, mtime_ns: int) -> Tariff:
 
 def load_file(path: Path) -> LoadedTariff:
     """A version and its catalogue. A region's folder is named after its tariff id (the region
-    a claim names is found by folder), so an `id` naming another folder is refused."""
-    tariff = parse_tariff_file(path)
+    a claim names is found by folder), so an `id` naming another folder is refused. Read once
+    per state of the version file and of its catalogue."""
+    state = _version_state(path)
+    tariff = _parse_cached(path, *state)
     if tariff.id != path.parent.name:
         raise InputError(f"{path}: id = '{tariff.id}': the folder is '{path.parent.name}': "
                          f"write id: {path.parent.name}, or rename the folder to {tariff.id}")
+    try:
+        catalogue_state: FileState | None = _file_state(path.parent / tariff.catalogue)
+    except OSError:  # load_catalogue says what is wrong with it
+        catalogue_state = None
+    return _load_cached(path, state, catalogue_state)
+
+
+@functools.lru_cache(maxsize=256)  # a province's regions and their versions, and a few edits
+def _load_cached(path: Path, state: FileState, catalogue_state: FileState | None) -> LoadedTariff:
+    tariff = _parse_cached(path, *state)
     catalogue = load_catalogue(path.parent / tariff.catalogue)
     log.debug("tariff %s read from %s (%d catalogue items)", tariff.key, path, len(catalogue))
     return LoadedTariff(tariff, catalogue, path)
@@ -138,12 +166,11 @@ def _one_in_force(versions: list[tuple[Tariff, Path]]) -> list[Tariff]:
     return [t for t, _ in ordered]
 
 
-@functools.lru_cache(maxsize=None)
 def load_version(tariff_id: str, version: str) -> LoadedTariff:
+    """The version of `tariff_id` on the search path as its files are now (read once per state)."""
     for f in version_files(tariff_id):
-        lt = load_file(f)
-        if lt.tariff.version == version:
-            return lt
+        if parse_tariff_file(f).version == version:
+            return load_file(f)
     raise InputError(f"tariff '{tariff_id}' has no version '{version}'")
 
 
