@@ -203,6 +203,20 @@ def test_user_file_extends_to_2027(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert default_calendar().last == cal.last
 
 
+def test_a_notice_typed_into_the_user_file_is_read_by_the_next_batch(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A settlement job's process outlives the day the notice is typed into its calendar file:
+    the next batch must count working days as a fresh process does. `default_calendar` kept the
+    file's first reading for the life of the process (2027-02-05 + 2 working days stayed 02-09
+    where a fresh process, with the Spring Festival typed in, said 02-15)."""
+    path = tmp_path / "calendar.yaml"
+    path.write_text("years:\n  - year: 2027\n    holidays: [2027-01-01]\n", encoding="utf-8")
+    monkeypatch.setenv("YIBAO_CALENDAR", str(path))
+    assert default_calendar().add_workdays(D(2027, 2, 5), 2) == D(2027, 2, 9)
+    path.write_text(_YEAR_2027, encoding="utf-8")
+    assert default_calendar().add_workdays(D(2027, 2, 5), 2) == D(2027, 2, 15)
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("years:\n  - year: 2027\n    holidays: [2028-01-03]\n", "2028-01-03 is not in 2027"),
     ("years:\n  - year: 2027\n    holidays: [2027-02-07]\n    workdays: [2027-02-07]\n",

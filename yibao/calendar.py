@@ -43,6 +43,7 @@ import numpy as np
 import yaml
 
 from yibao.errors import InputError
+from yibao.files import FileState, file_state
 
 #: the count returned for a missing (NaT) date in array results; equals NaT's int64 value
 MISSING: Final = int(np.iinfo(np.int64).min)
@@ -245,10 +246,17 @@ class WorkCalendar:
 
 
 @lru_cache(maxsize=4)
-def _calendar_for(user_file: str) -> WorkCalendar:
+def _calendar_for(user_file: str, state: FileState | None) -> WorkCalendar:
     return WorkCalendar(Path(user_file) if user_file else None)
 
 
 def default_calendar() -> WorkCalendar:
-    """The shared calendar: the package's years plus the file named by `YIBAO_CALENDAR`, if set."""
-    return _calendar_for(os.environ.get(ENV_VAR, "").strip())
+    """The shared calendar: the package's years plus the file named by `YIBAO_CALENDAR`, if set,
+    as that file is now: a notice typed into it while a job's process runs is read by the next
+    batch, whose due dates and referral windows are then those a fresh process gives."""
+    user_file = os.environ.get(ENV_VAR, "").strip()
+    try:
+        state = file_state(Path(user_file)) if user_file else None
+    except OSError:  # WorkCalendar says what is wrong with it
+        state = None
+    return _calendar_for(user_file, state)

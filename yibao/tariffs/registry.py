@@ -24,6 +24,7 @@ import yaml
 from pydantic import ValidationError
 
 from yibao.errors import InputError
+from yibao.files import FileState, file_state
 from yibao.tariffs.catalogue import load_catalogue
 from yibao.tariffs.messages import describe
 from yibao.tariffs.model import Tariff
@@ -84,18 +85,9 @@ def version_files(tariff_id: str) -> list[Path]:
     return sorted(dirs[tariff_id].glob("*.yaml"))
 
 
-FileState = tuple[int, int]
-"""A file's size and modification time (ns): what a cached reading of it is keyed by."""
-
-
-def _file_state(path: Path) -> FileState:
-    stat = path.stat()
-    return stat.st_size, stat.st_mtime_ns
-
-
 def _version_state(path: Path) -> FileState:
     try:
-        return _file_state(path)
+        return file_state(path)
     except OSError as exc:
         raise InputError(f"{path}: cannot read tariff: {exc.strerror}") from None
 
@@ -130,7 +122,7 @@ def load_file(path: Path) -> LoadedTariff:
         raise InputError(f"{path}: id = '{tariff.id}': the folder is '{path.parent.name}': "
                          f"write id: {path.parent.name}, or rename the folder to {tariff.id}")
     try:
-        catalogue_state: FileState | None = _file_state(path.parent / tariff.catalogue)
+        catalogue_state: FileState | None = file_state(path.parent / tariff.catalogue)
     except OSError:  # load_catalogue says what is wrong with it
         catalogue_state = None
     return _load_cached(path, state, catalogue_state)
