@@ -65,3 +65,18 @@ def test_one_edit_as_a_string_is_that_edit(synth_folder: Path) -> None:
     one, listed = yibao.simulate(synth_folder, set=edit), yibao.simulate(synth_folder, set=[edit])
     pd.testing.assert_frame_equal(one.claims, listed.claims)
     assert len(one.tariff_diff) >= 1 and one.tariff_diff.equals(listed.tariff_diff)
+
+
+def test_the_writers_take_a_folder_as_text(result: yibao.Result, tmp_path: Path) -> None:
+    """A job names its folders as `yibao.score` and `yibao.settle` take them, as text too: the
+    writers and `verify_folder` failed on one from deep inside (`'str' object has no attribute
+    'exists'`, `unsupported operand type(s) for /`)."""
+    from yibao.scored import write_scored
+    from yibao.settlement import verify_folder, write_settlement
+
+    write_scored(result, str(tmp_path / "scored"))
+    month = yibao.settle(str(tmp_path / "scored"), "2025-05")
+    write_settlement(month, str(tmp_path / "settled"))
+    assert verify_folder(str(tmp_path / "settled")) == []
+    with pytest.raises(InputError, match="the output folder is a path, not an int"):
+        write_settlement(month, 1)  # type: ignore[arg-type]

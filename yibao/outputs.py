@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from yibao import __version__
-from yibao.errors import InputError
+from yibao.errors import InputError, expect
 
 MANIFEST = "manifest.json"
 TOOL = "yibao"
@@ -82,7 +82,7 @@ def _check_out(out: Path, overwrite: bool, kind: str | None, inputs: Sequence[Pa
                              f"--overwrite replaces only the same kind; choose another --out", file=str(out))
 
 
-def write_folder(out: Path, write: Callable[[Path], Mapping[str, Any]], *, kind: str,
+def write_folder(out: str | Path, write: Callable[[Path], Mapping[str, Any]], *, kind: str,
                  overwrite: bool = False, before_swap: Callable[[], None] | None = None) -> dict[str, Any]:
     """Run `write(folder)` on a temporary sibling of `out`, seal it with a manifest and rename it
     to `out`; returns the manifest.
@@ -91,8 +91,11 @@ def write_folder(out: Path, write: Callable[[Path], Mapping[str, Any]], *, kind:
     `input_digest`, `rows` ({table: rows}) and any others (e.g. `period`). `before_swap` runs
     when the sibling is complete and synced, just before the rename (a ledger commits there, so
     that a run killed while writing has committed nothing). On any exception the sibling is
-    removed and `out` is left as it was.
+    removed and `out` is left as it was. `out` is a path as the library's callers give one (text
+    too, as `yibao.score` and `yibao.settle` take their folders).
     """
+    expect(out, (str, os.PathLike), "the output folder is a path")
+    out = Path(out)
     check_out(out, overwrite, kind=kind)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,7 @@ TABLES = ("claims", "lines", "accumulators", "violations", "rejects")
 SUMMARY = "summary.json"
 
 
-def write_scored(result: Result, out: Path, fmt: str = "parquet", *, inputs: Sequence[Path] = (),
+def write_scored(result: Result, out: str | Path, fmt: str = "parquet", *, inputs: Sequence[Path] = (),
                  overwrite: bool = False, before_swap: Callable[[], None] | None = None,
                  ahead: Ahead | None = None) -> dict[str, Any]:
     """Write the score output of `result` to `out` (the batch read from `inputs`, digested into

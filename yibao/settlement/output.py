@@ -43,7 +43,7 @@ def csv_text(values: pd.Series) -> pd.Series:
     return values.where(~values.str.startswith("'"), values.str[1:])
 
 
-def write_settlement(settlement: Settlement, out: Path, fmt: str = "parquet", *,
+def write_settlement(settlement: Settlement, out: str | Path, fmt: str = "parquet", *,
                      overwrite: bool = False) -> dict[str, Any]:
     """`<table>.<fmt>` per table, `settlement.xlsx`, `html/index.html` with a page per institution,
     and `manifest.json`; returns the manifest. An existing `out` is refused unless `overwrite`.

@@ -26,6 +26,7 @@ opened) is a notice: no mismatch, but said, since the check is weaker for it.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,7 @@ import pandas as pd
 
 from typing import Any, Mapping
 
-from yibao.errors import InputError
+from yibao.errors import InputError, expect
 from yibao.io import table_file, read_table
 from yibao.money import BP, mul_bp
 from yibao.outputs import check_listed, read_manifest
@@ -101,14 +102,16 @@ class Report:
         return frame[~repeated].reset_index(drop=True)
 
 
-def verify_folder(folder: Path) -> list[str]:
+def verify_folder(folder: str | Path) -> list[str]:
     """Every mismatch between the written totals and their recomputation ([] when all holds);
     an `InputError` when the folder does not match its manifest."""
     return verify_report(folder).lines
 
 
-def verify_report(folder: Path) -> Report:
-    """The mismatches and the notices of `verify_folder`."""
+def verify_report(folder: str | Path) -> Report:
+    """The mismatches and the notices of `verify_folder` (`folder` a path, or its text)."""
+    expect(folder, (str, os.PathLike), "the settlement folder is a path")
+    folder = Path(folder)
     manifest, _ = read_manifest(folder, "settlement", LAYOUT)
     report = Report()
     t = {name: _read(folder, name, manifest) for name in LAYOUT}

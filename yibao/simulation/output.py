@@ -26,7 +26,7 @@ def tables(sim: Simulation) -> dict[str, pd.DataFrame]:
     return out
 
 
-def write_simulation(sim: Simulation, out: Path, fmt: str = "parquet", overwrite: bool = False) -> dict[str, Any]:
+def write_simulation(sim: Simulation, out: str | Path, fmt: str = "parquet", overwrite: bool = False) -> dict[str, Any]:
     """The tables, summary.json, simulation.xlsx and report.html, sealed by a manifest; returns it."""
     frames = tables(sim)
 
