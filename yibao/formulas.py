@@ -7,9 +7,10 @@ and both mark the workbook to be computed when a spreadsheet opens it (`fullCalc
 as such, `=C2*D2` in an amount column was an empty cell or 0, and an empty optional amount is
 zero: a price or an accumulated amount lost without a word. Such a sheet is refused, naming the
 cell, so the user saves it from a spreadsheet or writes values. Refused are a formula without a
-saved value (an empty one, unless the formula's value is text), one whose saved value is an error (`#DIV/0!`: no value to read), and, in a workbook
-marked to be computed on opening, one whose saved value is XlsxWriter's placeholder 0 (a
-spreadsheet may keep that mark when it saves, so other values there are taken as computed).
+saved value (or with an empty one, unless the formula's value is text), one whose saved value
+is an error (`#DIV/0!`: no value to read), and, in a workbook marked to be computed on opening,
+one whose saved value is XlsxWriter's placeholder 0 (a spreadsheet may keep that mark when it
+saves, so other values there are taken as computed).
 
 The sheet's XML is scanned as it is decompressed, a megabyte at a time, and only the cells of
 a piece that holds a formula are looked into: a sheet without formulas costs its decompression
