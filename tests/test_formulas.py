@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import zipfile
 from pathlib import Path
+from typing import Callable
 
 import openpyxl
 import pytest
@@ -37,19 +38,23 @@ def _openpyxl_book(path: Path, formula: str) -> Path:
     return path
 
 
+def _edited(path: Path, edits: dict[str, Callable[[bytes], bytes]]) -> Path:
+    """The workbook with its parts (zip members) `edits` names rewritten, as another program saved it."""
+    with zipfile.ZipFile(path) as book:
+        parts = {name: book.read(name) for name in book.namelist()}
+    with zipfile.ZipFile(path, "w") as book:
+        for name, data in parts.items():
+            book.writestr(name, edits.get(name, lambda same: same)(data))
+    return path
+
+
 def _saved_by_a_spreadsheet(path: Path, cell: str) -> Path:
     """The workbook as Excel saves it: the formula's value saved beside it (`cell`, the XML of the
     cell's type and value), no mark asking to compute it on opening."""
-    with zipfile.ZipFile(path) as book:
-        parts = {name: book.read(name) for name in book.namelist()}
-    parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(b' fullCalcOnLoad="1"', b"")
-    sheet = parts["xl/worksheets/sheet1.xml"]
-    parts["xl/worksheets/sheet1.xml"] = re.sub(rb'<c r="C2"[^>]*>(<f>[^<]*</f>)<v ?/></c>', lambda m: cell.encode()
-                                                .replace(b"{f}", m.group(1)), sheet)
-    with zipfile.ZipFile(path, "w") as book:
-        for name, data in parts.items():
-            book.writestr(name, data)
-    return path
+    return _edited(path, {
+        "xl/workbook.xml": lambda xml: xml.replace(b' fullCalcOnLoad="1"', b""),
+        "xl/worksheets/sheet1.xml": lambda xml: re.sub(rb'<c r="C2"[^>]*>(<f>[^<]*</f>)<v ?/></c>',
+                                                       lambda m: cell.encode().replace(b"{f}", m.group(1)), xml)})
 
 
 def test_a_formula_openpyxl_wrote_is_refused_naming_its_cell(
@@ -95,13 +100,8 @@ def test_a_saved_formula_without_a_value_to_read_is_refused(tmp_path: Path, cell
 
 def test_a_sheet_with_broken_xml_is_refused_in_one_line(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    book = _openpyxl_book(tmp_path / "acc.xlsx", "1200")
-    with zipfile.ZipFile(book) as z:
-        parts = {name: z.read(name) for name in z.namelist()}
-    parts["xl/worksheets/sheet1.xml"] = parts["xl/worksheets/sheet1.xml"].replace(b"</sheetData>", b"")
-    with zipfile.ZipFile(book, "w") as z:
-        for name, data in parts.items():
-            z.writestr(name, data)
+    book = _edited(_openpyxl_book(tmp_path / "acc.xlsx", "1200"),
+                   {"xl/worksheets/sheet1.xml": lambda xml: xml.replace(b"</sheetData>", b"")})
     code, err = run_cli(["score", str(_batch(tmp_path / "b")), "--accumulators", str(book), "--out",
                          str(tmp_path / "s")], capsys, monkeypatch)
     assert (code, err.strip()) == (2, f"error: {book}: cannot read sheet accumulators: "
