@@ -122,11 +122,16 @@ def test_settlement_lists_the_cash_benefits_apart_from_the_institutions(county: 
     assert listed[["period", "mdtrt_id", "entry", "psn_no", "institution_id"]].values.tolist() == [
         ["2025-06", "D1/冲正", "reversal", "M1", "H1"], ["2025-06", "D1-R", "payment", "M1", "H1"]]
     assert [list(fen(listed[c])) for c in CASH] == [[-A, A_NEW], [-GRANT, GRANT]]
-    # the institution is paid its funds only: its statement is what the settlement without the
-    # benefits says (the reversal of D1's funds, D1-R being discharged in May)
+    # the institution is paid its funds only: its statement takes D1's funds back and pays D1-R's
+    # (booked in June, though discharged in May: before, June's statement left D1-R out, and H1 was
+    # never paid it)
     d1 = first_funds(url)
     statement = settlement.statements.set_index("institution_id").loc["H1"]
-    assert fen(statement["declared"]) == fen(statement["audited"]) == -d1
+    d1r = settlement.claims.set_index("mdtrt_id").loc["D1-R"]
+    assert d1r["status"] == "settled" and fen(d1r["audited"]) == fen(scored.claims.set_index("mdtrt_id").loc[
+        "D1-R", "fund_pay_sumamt"]) > 0
+    assert fen(statement["declared"]) == -d1 + fen(d1r["declared"])
+    assert fen(statement["audited"]) == -d1 + fen(d1r["audited"])
     write_settlement(settlement, tmp_path / "settlement", "csv")
     assert verify_folder(tmp_path / "settlement") == []
     assert pd.read_csv(tmp_path / "settlement" / "benefits.csv")["maternity_allowance"].tolist() == [-37_600.0,

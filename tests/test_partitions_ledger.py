@@ -9,6 +9,7 @@ and batch digests are the run's own), and the outputs the same rows; SQLite and 
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -150,6 +151,11 @@ def test_the_same_batch_partitioned_again_adds_nothing(batches: Path, tmp_path: 
     for name, frame in ledger_tables(url).items():
         pd.testing.assert_frame_equal(frame, before[name], obj=name)
     assert_same_outputs(tmp_path / "a", tmp_path / "b")
+    # both outputs name the batch the ledger booked, which a settlement pays in its period
+    booked = [json.loads((tmp_path / name / "manifest.json").read_text(encoding="utf-8"))["ledger_batch"]
+              for name in ("a", "b")]
+    assert booked[0] == booked[1] and booked[0]["period"] == "2025-02"
+    assert booked[0]["batch_id"] == before["batches"].sort_values("seq")["batch_id"].iat[-1]
 
 
 def test_a_claim_resent_in_a_later_partitioned_batch_is_rejected_as_duplicate(batches: Path, tmp_path: Path) -> None:

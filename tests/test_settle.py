@@ -496,7 +496,9 @@ def test_verify_refuses_a_forged_positive_reversal_line(tmp_path, result):
     assert "claims C201/冲正: audited 1000.00 is not negative: a reversal line (冲正) takes money back" in report.lines
     assert "statements H2: paid (from the scored claims) 1035.59 ≠ 85.59" in report.lines
     assert report.notices == [f"reversal lines (冲正) not checked against the ledger: no ledger at "
-                              f"{tmp_path / 'gone.db'} (yibao score --ledger creates one)"]
+                              f"{tmp_path / 'gone.db'} (yibao score --ledger creates one)",
+                              "settled with the ledger from score folders that name no ledger batch (written "
+                              "before they did): its claims are checked as then, picked by discharge date"]
 
 
 def test_verify_finds_edits_of_the_period_the_payee_the_pages_and_the_workbook(tmp_path, result):

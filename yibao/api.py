@@ -88,15 +88,17 @@ def simulate(tables_or_folder: Tables, set: Sequence[str] = (), reform: TariffSp
     return simulate_batch(batch, rejects, edits=edits, reform=reform, tariff=tariff)
 
 
-def settle(result_or_folder: Result | str | Path, period: str,
+def settle(result_or_folder: Result | str | Path | Sequence[Result | str | Path], period: str,
            institutions: str | Path | pd.DataFrame | None = None, ledger: str | Path | None = None) -> Settlement:
     """Settle designated institutions for a month ("YYYY-MM"): from a `Result` of `score` or a
-    `yibao score --out` folder, per institution the declared funds, violation fees (by claim and
-    by code), penalties, quality deposit and amount paid, with withheld claims and suspects
-    (docs/settlement.md). `institutions` (a table, a batch folder or a frame) names them.
-    With `ledger`, payments reversed (冲正) in the period are negative lines, and writing the
-    settlement (`yibao.settlement.write_settlement`) records the period as settled in the
-    ledger, which then books nothing more in it (docs/ledger.md).
+    `yibao score --out` folder (or a list of them), per institution the declared funds, violation
+    fees (by claim and by code), penalties, quality deposit and amount paid, with withheld claims
+    and suspects (docs/settlement.md). `institutions` (a table, a batch folder or a frame) names
+    them. With `ledger`, the claims are those of the batches the ledger booked in the period,
+    whatever their dates, and every batch that paid a direct claim in it must be given; payments
+    reversed (冲正) in the period are negative lines, and writing the settlement
+    (`yibao.settlement.write_settlement`) records the period as settled in the ledger, which then
+    books nothing more in it (docs/ledger.md).
     Unusable input raises `yibao.errors.InputError`."""
     from yibao.settlement import settle as settle_month
 

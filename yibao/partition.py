@@ -47,6 +47,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from yibao.booked import Booked
 from yibao.errors import InputError
 from yibao.io import (PARQUET_READ, READ_ERRORS, _arrow_frame, _field_name, _text, check_file_names, check_header,
                       conformed, csv_encoding, csv_header, csv_options, normalize, parquet_parts, parts_schema,
@@ -562,7 +563,7 @@ def score_partitioned(source: Path, out: Path, partitions: int, *, run: Runner |
     the partitions (here one after another, or on a Dask cluster). Returns the summary.
     `ledger`: score against the ledger at this path or URL and commit the batch to it in one
     transaction just before `out` is put in place (yibao.ledger.parts); `tell` gets the outcome."""
-    from yibao.scored import SUMMARY, write_summary
+    from yibao.scored import SUMMARY, booked_entry, write_summary
 
     if partitions < 1:
         raise InputError(f"--partitions {partitions}: give at least 1")
@@ -588,21 +589,23 @@ def score_partitioned(source: Path, out: Path, partitions: int, *, run: Runner |
                       tariff, trace, run_ledger)
             stats = runner.map(score_part, range(partitions), scoring=True, job=job)
         shutil.rmtree(folder / SPLIT)
+        booked = None
         if run_ledger is not None:
             if known is not None:
-                tell(Outcome(run_ledger.batch_id, known["period"], True, known["claims"], known["duplicates"],
-                             known["reversals"]))
+                outcome = Outcome(run_ledger.batch_id, known["period"], True, known["claims"], known["duplicates"],
+                                  known["reversals"])
             else:
                 write_ledger, outcome = ledger_commit(run_ledger, [PART.format(k) for k in range(partitions)],
                                                       [s.ledger for s in stats], period)
                 commit.append(write_ledger)
-                tell(outcome)
+            tell(outcome)
+            booked = Booked(outcome.batch_id, outcome.period)
         rows = {name: sum(s.rows[name] for s in stats) for name in stats[0].rows}
         summary.update(_summary(folder, rows["lines"]))
         write_summary(summary, folder / SUMMARY)
         return {"tariffs": sorted(set().union(*(s.tariffs for s in stats))),
                 "input_digest": input_digest([source] + ([accumulators] if accumulators else [])),
-                "rows": rows, "format": "parquet", "partitions": partitions}
+                "rows": rows, "format": "parquet", "partitions": partitions, "ledger_batch": booked_entry(booked)}
 
     def commit_ledger() -> None:
         for write_ledger in commit:

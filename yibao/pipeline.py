@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from yibao.beside import Beside
+from yibao.booked import Booked
 from yibao.calculator.claims import AMOUNT_FIELDS, BENEFIT_FIELDS, calculate
 from yibao.calculator.dates import day_array
 from yibao.calendar import WorkCalendar, default_calendar
@@ -57,6 +58,7 @@ class Result:
     rejects: pd.DataFrame
     contributions: pd.DataFrame | None = None  # per claim, what it added to the accumulators (ledger)
     trace: pd.DataFrame | None = None  # with score_batch(trace=True): every step of every claim
+    booked: Booked | None = None  # scored through a ledger: the batch it is committed as
 
     @property
     def lines(self) -> pd.DataFrame:

@@ -17,6 +17,7 @@ import pandas as pd
 from yibao.io import Ahead, write_tables
 from yibao.later import Later
 from yibao.outputs import input_digest, write_folder
+from yibao.booked import Booked
 from yibao.pipeline import Result
 from yibao.summary import summarize, with_decision_words
 
@@ -44,10 +45,17 @@ def write_scored(result: Result, out: str | Path, fmt: str = "parquet", *, input
         write_tables(tables, folder, fmt, ahead)
         write_summary(summary, folder / SUMMARY)
         return {"tariffs": tariffs_used(result), "input_digest": input_digest(inputs) if inputs else None,
-                "rows": {name: len(frame) for name, frame in tables.items()}, "format": fmt}
+                "rows": {name: len(frame) for name, frame in tables.items()}, "format": fmt,
+                "ledger_batch": booked_entry(result.booked)}
 
     write_folder(out, write, kind="score", overwrite=overwrite, before_swap=before_swap)
     return summary
+
+
+def booked_entry(booked: Booked | None) -> dict[str, str] | None:
+    """The manifest's `ledger_batch`: the batch the folder's claims are committed as, which a
+    settlement with the ledger pays in its period (None when scored without a ledger)."""
+    return None if booked is None else {"batch_id": booked.batch_id, "period": booked.period}
 
 
 def write_summary(summary: dict[str, Any], path: Path) -> None:

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from yibao.settlement import Settlement
 
 
-def run(scored: Optional[Path] = typer.Argument(None, help="a yibao score output folder"),
+def run(scored: Optional[list[Path]] = typer.Argument(None, help="yibao score output folders: one, or with "
+                                                                  "--ledger those of the month's batches"),
         period: Optional[str] = typer.Option(None, "--period", help="settlement month, YYYY-MM"),
         out: Optional[Path] = typer.Option(None, "--out", help="output folder"),
         fmt: Format = typer.Option("parquet", "--format", help="output format"),
@@ -32,7 +33,8 @@ def run(scored: Optional[Path] = typer.Argument(None, help="a yibao score output
         quiet: bool = quiet_option("no summary table"),
         overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing --out folder"),
         ledger: Optional[str] = typer.Option(None, "--ledger", help="ledger (SQLite path or database URL): "
-                                             "payments reversed in the period become negative lines (冲正)"),
+                                             "the claims of the batches booked in the period, whatever "
+                                             "their dates; payments reversed in it are negative lines (冲正)"),
         ) -> None:
     """Pay institutions for a month (declared − fees − penalties − deposit); --verify DIR rechecks one."""
     from yibao.errors import InputError
@@ -41,7 +43,7 @@ def run(scored: Optional[Path] = typer.Argument(None, help="a yibao score output
     from yibao.settlement.verify import verify_report
 
     if verify is not None:
-        if scored is not None or period is not None or out is not None:
+        if scored or period is not None or out is not None:
             raise InputError("--verify DIR takes no SCORED, --period or --out")
         if not verify.is_dir():
             raise InputError("not a settlement folder", file=str(verify))
@@ -53,11 +55,11 @@ def run(scored: Optional[Path] = typer.Argument(None, help="a yibao score output
         if not quiet:
             Console().print(f"{verify}: every total reconciles to its claims", markup=False)
         return
-    if scored is None or period is None or out is None:
+    if not scored or period is None or out is None:
         raise InputError("give SCORED, --period YYYY-MM and --out DIR (or --verify DIR)")
-    check_out(out, overwrite, kind="settlement", inputs=[scored])
+    check_out(out, overwrite, kind="settlement", inputs=scored)
     started = time.perf_counter()
-    log.info("settling %s for %s", scored, period)
+    log.info("settling %s for %s", ", ".join(map(str, scored)), period)
     settlement = settle(scored, period, institutions, ledger)
     log.info("writing %d statements to %s", len(settlement.statements), out)
     write_settlement(settlement, out, fmt.value, overwrite=overwrite)

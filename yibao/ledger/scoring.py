@@ -26,6 +26,7 @@ from typing import Callable, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from yibao.booked import Booked
 from yibao.calculator.scan import MONTH_KEYS
 from yibao.errors import InputError
 from yibao.io import Batch
@@ -152,9 +153,10 @@ def score_with_ledger(ledger: Ledger, batch: Batch, rejects: pd.DataFrame,
         plan = _plan(ledger, batch.claims)
     result, payments = _score(batch, rejects, tariff, plan, trace)
     if known is not None:
-        return result, Outcome(batch_id, known["period"], True, known["claims"], known["duplicates"],
-                               known["reversals"]), None
+        return replace(result, booked=Booked(batch_id, known["period"])), Outcome(
+            batch_id, known["period"], True, known["claims"], known["duplicates"], known["reversals"]), None
     period = period or _period_of(result.claims)
+    result = replace(result, booked=Booked(batch_id, period))
     commit = Commit(batch_id, period, "" if tariff is None else str(getattr(tariff, "key", tariff)),
                     payments, plan.reversed, plan.duplicates, plan.inputs, accumulators_to_fen(result.accumulators),
                     plan.persons, plan.held)

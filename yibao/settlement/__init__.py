@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import pandas as pd
 
-from yibao.settlement.inputs import parse_period, read_scored, result_scored
+from yibao.errors import InputError
+from yibao.settlement.batches import check_booked, check_complete
+from yibao.settlement.inputs import combine, parse_period, read_scored, result_scored
 from yibao.settlement.output import write_settlement
 from yibao.settlement.statement import Settlement, settle_scored
 from yibao.settlement.verify import verify_folder
@@ -24,14 +26,17 @@ from yibao.settlement.verify import verify_folder
 __all__ = ["Settlement", "settle", "verify_folder", "write_settlement"]
 
 
-def settle(scored: str | Path | Any, period: str,
+def settle(scored: str | Path | Any | Sequence[str | Path | Any], period: str,
            institutions: str | Path | pd.DataFrame | None = None, ledger: str | Path | None = None) -> Settlement:
-    """Settle the direct claims discharged in `period` ("YYYY-MM").
+    """Settle the direct claims discharged in `period` ("YYYY-MM"), or with `ledger` every
+    direct claim of the batches the ledger booked in it.
 
-    `scored`: a `yibao score --out` folder, or a `yibao.pipeline.Result`. `institutions`: a
-    table file, a batch folder holding one, or a frame (institution_id, name) for the names on
-    the statements; by default the institutions table inside `scored` or beside the claims file
-    the scorer read. `ledger` (docs/ledger.md): payments reversed (冲正) in this period become
+    `scored`: a `yibao score --out` folder or a `yibao.pipeline.Result`, or a list of them (a
+    month of several batches: a claim once). `institutions`: a table file, a batch folder holding
+    one, or a frame (institution_id, name) for the names on the statements; by default the
+    institutions table inside each folder or beside the claims file the scorer read. `ledger`
+    (docs/ledger.md): `scored` must be the score outputs of every batch that paid a direct claim
+    in the period (yibao.settlement.batches); payments reversed (冲正) in the period become
     negative lines, and the maternity cash benefits the ledger paid to persons in it, and took
     back, are listed in `benefits`; writing the settlement (`write_settlement`) records the
     period as settled there, and nothing is booked in it after. Unusable input raises
@@ -39,10 +44,18 @@ def settle(scored: str | Path | Any, period: str,
     """
     month = parse_period(period)
     names = Path(institutions) if isinstance(institutions, str) else institutions
-    data = read_scored(Path(scored), names) if isinstance(scored, (str, Path)) else result_scored(scored, names)
+    given = list(scored) if isinstance(scored, (list, tuple)) else [scored]
+    if not given:
+        raise InputError("settle takes at least one score folder or Result")
+    parts = [read_scored(Path(s), names) if isinstance(s, (str, Path)) else result_scored(s, names) for s in given]
     if ledger is None:
-        return settle_scored(data, month)
+        return settle_scored(combine(parts), month)
     from yibao.ledger import read_ledger
 
-    read = read_ledger(ledger, lambda book: book.settling(month.text))
-    return replace(settle_scored(data, month, read.reversals, read.benefits), ledger=read.mark)
+    month = replace(month, by_batch=True)
+    check_booked(parts, month)
+    read, known = read_ledger(ledger, lambda book: (book.settling(month.text),
+                                                    {p.booked[0].batch_id: book.batch(p.booked[0].batch_id) is not None
+                                                     for p in parts}))
+    check_complete(parts, month, known, read.paid_batches, read.mark.shown)
+    return replace(settle_scored(combine(parts), month, read.reversals, read.benefits), ledger=read.mark)

@@ -19,13 +19,14 @@ from it. Its path and the digest of its manifest travel with the settlement (`So
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from yibao.booked import Booked
 from yibao.errors import InputError, expect, kind
 from yibao.io import table_file, read_table
 from yibao.limits import SAFE_FEN
@@ -49,13 +50,18 @@ PERIOD = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 @dataclass(frozen=True)
 class Period:
-    """A settlement month (结算期): claims discharged from `first` to `last` inclusive."""
+    """A settlement month (结算期): claims discharged from `first` to `last` inclusive, or, settled
+    with the ledger (`by_batch`), every claim of the batches the ledger booked in the month,
+    whatever its dates: a claim discharged in a month already settled is paid in a later one."""
 
     text: str
     first: np.datetime64
     last: np.datetime64
+    by_batch: bool = False
 
     def holds(self, days: np.ndarray) -> np.ndarray:
+        if self.by_batch:
+            return np.ones(len(days), dtype=bool)
         return (days >= self.first) & (days <= self.last)
 
 
@@ -86,7 +92,9 @@ class Scored:
     `institutions` has institution_id and name (empty when no table was found). `sources` has
     a row per claim the scorer rejected: the reject's file, row, bad_columns (";"-joined) and
     reasons ("; "-joined), `readable`, and the SOURCE_COLUMNS of its source row as text ("" when
-    the source file could not be read).
+    the source file could not be read). `origins`: the score folders read (none for a `Result` in
+    memory); `booked`: the ledger batches they were committed as (none when scored without a
+    ledger); one each for one folder, all of them once several are `combine`d.
     """
 
     claims: pd.DataFrame
@@ -95,7 +103,15 @@ class Scored:
     rejects: pd.DataFrame
     institutions: pd.DataFrame
     sources: pd.DataFrame
-    origin: Source | None = None  # None for a `Result` in memory
+    origins: tuple[Source, ...] = ()
+    booked: tuple[Booked, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """How messages name it: its folder, or the batch of a `Result` in memory."""
+        if self.origins:
+            return self.origins[0].folder
+        return f"the Result of batch {self.booked[0].batch_id[:12]}" if self.booked else "the Result"
 
 
 def read_scored(folder: Path, institutions: Path | pd.DataFrame | None = None) -> Scored:
@@ -112,7 +128,19 @@ def read_scored(folder: Path, institutions: Path | pd.DataFrame | None = None) -
     if institutions is None:
         found = table_file(folder, "institutions", required=False)
         institutions = found if found is not None else _beside_sources(tables["rejects"][0])
-    return _scored(tables, institutions, Source(str(folder.resolve()), digest))
+    booked = _booked(manifest.get("ledger_batch"), folder)
+    return replace(_scored(tables, institutions), origins=(Source(str(folder.resolve()), digest),),
+                   booked=() if booked is None else (booked,))
+
+
+def _booked(entry: Any, folder: Path) -> Booked | None:
+    """The manifest's `ledger_batch`: None, or the batch id and period its claims are booked in."""
+    if entry is None:
+        return None
+    if not (isinstance(entry, dict) and isinstance(entry.get("batch_id"), str)
+            and isinstance(entry.get("period"), str) and PERIOD.fullmatch(entry["period"])):
+        raise InputError("manifest: 'ledger_batch' is not a batch id and a period YYYY-MM", file=str(folder))
+    return Booked(entry["batch_id"], entry["period"])
 
 
 def result_scored(result: Any, institutions: Path | pd.DataFrame | None = None) -> Scored:
@@ -124,16 +152,51 @@ def result_scored(result: Any, institutions: Path | pd.DataFrame | None = None) 
     tables = {name: (getattr(result, name), f"<{name}>") for name in NEEDED}
     if institutions is None:
         institutions = _beside_sources(result.rejects)
-    return _scored(tables, institutions)
+    booked = getattr(result, "booked", None)
+    return replace(_scored(tables, institutions), booked=(booked,) if isinstance(booked, Booked) else ())
 
 
-def _scored(tables: Mapping[str, tuple[pd.DataFrame, str]],
-            institutions: Path | pd.DataFrame | None, origin: Source | None = None) -> Scored:
+def _scored(tables: Mapping[str, tuple[pd.DataFrame, str]], institutions: Path | pd.DataFrame | None) -> Scored:
     frames = {name: read_columns(frame, source, *NEEDED[name], unsigned=True)
               for name, (frame, source) in tables.items()}
     _check_claim_ids(frames["claims"]["mdtrt_id"], tables["claims"][1])
     return Scored(frames["claims"], frames["lines"], frames["violations"], frames["rejects"],
-                  _names(institutions), _sources(frames["rejects"]), origin)
+                  _names(institutions), _sources(frames["rejects"]))
+
+
+def combine(parts: Sequence[Scored]) -> Scored:
+    """Several score outputs settled as one month (the batches the ledger booked in it): a claim
+    once. A claim in two of them drew funds in one at most — it was sent again and refused, or
+    first waited for materials — and that one is kept; when neither drew, the later part's
+    (parts in the order of their batch ids, so the order given does not matter). Two that both
+    drew are refused: the month would pay the claim twice."""
+    if len(parts) == 1:
+        return parts[0]
+    parts = sorted(parts, key=lambda p: tuple(b.batch_id for b in p.booked))
+    claims = pd.concat([p.claims.assign(part=k) for k, p in enumerate(parts)], ignore_index=True)
+    drew = ((claims["declared_fund_pay_sumamt_fen"] != 0) | (claims["fund_pay_sumamt_fen"] != 0)
+            | (claims["hosp_part_amt_fen"] != 0)).to_numpy()
+    twice = claims[drew]["mdtrt_id"].duplicated().to_numpy()
+    if twice.any():
+        paid = claims[drew]
+        mdtrt_id = paid["mdtrt_id"].iat[int(twice.argmax())]
+        where = [parts[k].name for k in paid.loc[paid["mdtrt_id"] == mdtrt_id, "part"]]
+        raise InputError(f"claim {mdtrt_id} drew funds in both {where[0]} and {where[1]}: settled together, the "
+                         f"month would pay it twice")
+    kept = claims.assign(drew=drew).sort_values(["drew", "part"], kind="stable")
+    kept = kept.drop_duplicates("mdtrt_id", keep="last").sort_index()
+    keys = kept[["mdtrt_id", "part"]]
+
+    def of_kept(name: str) -> pd.DataFrame:
+        rows = pd.concat([getattr(p, name).assign(part=k) for k, p in enumerate(parts)], ignore_index=True)
+        return rows.merge(keys, on=["mdtrt_id", "part"]).drop(columns="part")
+
+    sources = pd.concat([p.sources for p in parts], ignore_index=True)
+    named = pd.concat([p.institutions for p in parts], ignore_index=True).drop_duplicates()
+    return Scored(kept.drop(columns=["part", "drew"]).reset_index(drop=True), of_kept("lines"), of_kept("violations"),
+                  pd.concat([p.rejects for p in parts], ignore_index=True), _one_name(named),
+                  sources[~sources["mdtrt_id"].isin(kept["mdtrt_id"])].reset_index(drop=True),
+                  sum((p.origins for p in parts), ()), sum((p.booked for p in parts), ()))
 
 
 def read_columns(frame: pd.DataFrame, source: str, text: tuple[str, ...], money: tuple[str, ...] = (),
@@ -213,9 +276,12 @@ def _names(institutions: Path | pd.DataFrame | None) -> pd.DataFrame:
         raise InputError("missing column institution_id", file=source, column="institution_id")
     ids = _text(institutions["institution_id"]).str.strip()  # as the scorer reads ids (docs/tables.md)
     names = _text(institutions["name"]).str.strip() if "name" in institutions.columns else ids  # blank: no name
-    out = pd.DataFrame({"institution_id": ids, "name": np.where(names == "", ids, names)}).drop_duplicates()
-    # an id given two names (rows the scorer rejected as duplicates) is named by its id alone:
-    # neither name can be told to be its own
+    return _one_name(pd.DataFrame({"institution_id": ids, "name": np.where(names == "", ids, names)}).drop_duplicates())
+
+
+def _one_name(out: pd.DataFrame) -> pd.DataFrame:
+    """An id given two names (rows the scorer rejected as duplicates, or two score folders) is
+    named by its id alone: neither name can be told to be its own."""
     named_twice = out["institution_id"].duplicated(keep=False).to_numpy(dtype=bool)
     out["name"] = np.where(named_twice, out["institution_id"], out["name"])
     return out.drop_duplicates("institution_id").sort_values("institution_id", kind="stable")

@@ -21,6 +21,7 @@ import pandas as pd
 from yibao.io import write_tables
 from yibao.outputs import MANIFEST, write_folder
 from yibao.settlement.html import write_pages
+from yibao.settlement.inputs import Source
 from yibao.settlement.statement import Settlement
 from yibao.settlement.workbook import write_workbook
 
@@ -43,6 +44,18 @@ def csv_text(values: pd.Series) -> pd.Series:
     return values.where(~values.str.startswith("'"), values.str[1:])
 
 
+def scored_entries(sources: tuple[Source, ...]) -> dict[str, Any]:
+    """The manifest's `scored` — the score folder paid from, or a list of them for a month of
+    several ledger batches, none from a `Result` in memory — and `input_digest`: that folder's
+    manifest sha256, or the sha256 of theirs, one per line in the order listed."""
+    entries = [{"folder": s.folder, "manifest_sha256": s.manifest_sha256} for s in sources]
+    if len(sources) < 2:
+        return {"scored": entries[0] if entries else None,
+                "input_digest": sources[0].manifest_sha256 if sources else None}
+    joined = "".join(f"{s.manifest_sha256}\n" for s in sources)
+    return {"scored": entries, "input_digest": hashlib.sha256(joined.encode()).hexdigest()}
+
+
 def write_settlement(settlement: Settlement, out: str | Path, fmt: str = "parquet", *,
                      overwrite: bool = False) -> dict[str, Any]:
     """`<table>.<fmt>` per table, `settlement.xlsx`, `html/index.html` with a page per institution,
@@ -59,12 +72,9 @@ def write_settlement(settlement: Settlement, out: str | Path, fmt: str = "parque
         write_tables(written, folder, fmt)
         write_workbook(settlement, folder / WORKBOOK)
         write_pages(settlement, folder / PAGES)
-        source = settlement.source
         return {"tariffs": sorted({str(t) for t in settlement.claims["tariff"] if str(t)}),
-                "input_digest": source.manifest_sha256 if source else None,
                 "rows": {name: len(frame) for name, frame in tables.items()}, "format": fmt,
-                "period": settlement.period,
-                "scored": {"folder": source.folder, "manifest_sha256": source.manifest_sha256} if source else None,
+                "period": settlement.period, **scored_entries(settlement.sources),
                 "ledger": None if settlement.ledger is None else settlement.ledger.shown}
 
     def record() -> None:

@@ -49,8 +49,8 @@ class Settlement:
     data_incorrect: withheld claims with the reason; `scored` false for claims the scorer
       rejected (their declared amount is not known).
     unknown_institution: rejected claims no statement can hold, for the whole run.
-    period: the month (YYYY-MM); source: the score folder it was computed from (None when
-      settled from a `Result` in memory).
+    period: the month (YYYY-MM); sources: the score folders it was computed from (none when
+      settled from a `Result` in memory; several for a month of several ledger batches).
     benefits: settled with a ledger only — the maternity cash benefits (生育津贴, 一次性生育补助金)
       the ledger paid to persons in the period, one row per entry, reversals (冲正) negative.
       They are paid to the mother, not the institution: no statement counts them.
@@ -68,7 +68,7 @@ class Settlement:
     data_incorrect: pd.DataFrame
     unknown_institution: pd.DataFrame
     period: str = ""
-    source: Source | None = None
+    sources: tuple[Source, ...] = ()
     benefits: pd.DataFrame | None = None
     ledger: Mark | None = None
 
@@ -111,7 +111,8 @@ REVERSAL_LINE = "/冲正"  # a reversal line is named after the claim it reverse
 
 def settle_scored(scored: Scored, period: Period, reversals: pd.DataFrame | None = None,
                   benefits: pd.DataFrame | None = None) -> Settlement:
-    """Settle the direct claims discharged in `period` (docs/domain.md §4.3). `reversals`: payments
+    """Settle the direct claims discharged in `period` (docs/domain.md §4.3), or every direct claim
+    given when the period is placed `by_batch` (with the ledger). `reversals`: payments
     of earlier periods reversed (冲正) in this one (institution_id, mdtrt_id, psn_no, med_type,
     admit_date, discharge_date, audited_fen), each a negative line that takes the audited
     funds back; the violation fee was never paid and the penalty stands, so both are 0.
@@ -137,7 +138,7 @@ def settle_scored(scored: Scored, period: Period, reversals: pd.DataFrame | None
     return Settlement(statements, _claims_table(claims, period), _codes_table(codes, period),
                       _by_code(codes, terms, period), suspects, data_incorrect,
                       unknown.assign(period=period.text)[["period"] + list(unknown.columns)],
-                      period.text, scored.origin, None if benefits is None else _benefits_table(benefits, period))
+                      period.text, scored.origins, None if benefits is None else _benefits_table(benefits, period))
 
 
 def _benefits_table(entries: pd.DataFrame, period: Period) -> pd.DataFrame:
@@ -170,7 +171,8 @@ def _reversal_lines(reversals: pd.DataFrame) -> pd.DataFrame:
 
 
 def _period_claims(claims: pd.DataFrame, period: Period) -> pd.DataFrame:
-    """Direct claims discharged in the period (settled on the settlement date when undated)."""
+    """Direct claims discharged in the period (settled on the settlement date when undated);
+    all of them when the ledger placed their batches in it."""
     discharge = days(claims["discharge_date"].to_numpy())
     placed = np.where(np.isnat(discharge), days(claims["setl_date"].to_numpy()), discharge)
     direct = (claims["kind"] == "claim").to_numpy() & (claims["settlement_mode"] == "direct").to_numpy()

@@ -27,6 +27,7 @@ opened) is a notice: no mismatch, but said, since the check is weaker for it.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +40,8 @@ from yibao.io import table_file, read_table
 from yibao.money import BP, mul_bp
 from yibao.outputs import check_listed, read_manifest
 from yibao.settlement.allocate import largest_remainder
-from yibao.settlement.inputs import Period, parse_period, read_columns, read_scored
+from yibao.settlement.batches import check_booked
+from yibao.settlement.inputs import Period, combine, parse_period, read_columns, read_scored
 from yibao.settlement.rebuild import rebuilt_differences
 from yibao.settlement.statement import REVERSAL_LINE, SETTLED, WITHHELD, claim_penalty, settle_scored
 
@@ -261,18 +263,37 @@ def _check_source(manifest: Mapping[str, Any], period: Period, reversals: pd.Dat
         report.notices.append("not checked against a score folder: the manifest names none (settled from "
                               "a Result in memory); the claims are checked against each other only")
         return
-    if not isinstance(source, dict) or not all(isinstance(source.get(k), str) for k in ("folder", "manifest_sha256")):
+    sources = source if isinstance(source, list) else [source]
+    if not all(isinstance(s, dict) and all(isinstance(s.get(k), str) for k in ("folder", "manifest_sha256"))
+               for s in sources):
         report.lines.append("manifest: 'scored' is not the score folder's path and manifest sha256")
         return
-    folder = Path(source["folder"])
+    parts = []
+    for entry in sources:
+        folder = Path(entry["folder"])
+        try:
+            part = read_scored(folder)
+        except InputError as exc:
+            report.lines.append(f"scored folder: {exc}")
+            return
+        if part.origins[0].manifest_sha256 != entry["manifest_sha256"]:
+            report.lines.append(f"scored folder {folder}: rewritten since this settlement (its manifest differs)")
+            return
+        parts.append(part)
+    if manifest.get("ledger") is not None and not any(p.booked for p in parts):
+        report.notices.append("settled with the ledger from score folders that name no ledger batch (written "
+                              "before they did): its claims are checked as then, picked by discharge date")
+    elif manifest.get("ledger") is not None:  # settled with the ledger: the claims of the month's batches
+        period = replace(period, by_batch=True)
+        try:
+            check_booked(parts, period)
+        except InputError as exc:
+            report.lines.append(f"scored folder {exc}")
+            return
     try:
-        scored = read_scored(folder)
+        scored = combine(parts)
     except InputError as exc:
-        report.lines.append(f"scored folder: {exc}")
-        return
-    assert scored.origin is not None
-    if scored.origin.manifest_sha256 != source["manifest_sha256"]:
-        report.lines.append(f"scored folder {folder}: rewritten since this settlement (its manifest differs)")
+        report.lines.append(f"scored folders: {exc}")
         return
     again = settle_scored(scored, period, reversals).tables()
     for name, (key, money, text) in AGAINST_SCORED.items():
