@@ -214,6 +214,7 @@ def test_settle_verify_holds_reversal_lines_against_the_ledger(county: str, tmp_
     assert f"claims D1/冲正: audited (from the ledger) {(100 - d1) / 100:.2f} ≠ {-d1 / 100:.2f}" in lines
     assert any(line.startswith("statements H1: paid (from the scored claims)") for line in lines)
     Path(url).rename(tmp_path / "moved.db")  # the ledger gone: said, and the lines checked as far as they can be
-    assert verify_report(settled).notices == [f"reversal lines (冲正) not checked against the ledger: no ledger "
-                                              f"at {Path(url).resolve()} (yibao score --ledger creates one)"]
+    assert verify_report(settled).notices == [f"reversal lines (冲正) and the month's batches not checked against "
+                                              f"the ledger: no ledger at {Path(url).resolve()} (yibao score "
+                                              f"--ledger creates one)"]
     assert verify_folder(settled) == []

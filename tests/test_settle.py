@@ -495,8 +495,8 @@ def test_verify_refuses_a_forged_positive_reversal_line(tmp_path, result):
     report = verify_report(tmp_path / "named")
     assert "claims C201/冲正: audited 1000.00 is not negative: a reversal line (冲正) takes money back" in report.lines
     assert "statements H2: paid (from the scored claims) 1035.59 ≠ 85.59" in report.lines
-    assert report.notices == [f"reversal lines (冲正) not checked against the ledger: no ledger at "
-                              f"{tmp_path / 'gone.db'} (yibao score --ledger creates one)",
+    assert report.notices == [f"reversal lines (冲正) and the month's batches not checked against the ledger: "
+                              f"no ledger at {tmp_path / 'gone.db'} (yibao score --ledger creates one)",
                               "settled with the ledger from score folders that name no ledger batch (written "
                               "before they did): its claims are checked as then, picked by discharge date"]
 

@@ -10,6 +10,7 @@ batches; one left out, or one of another month, is refused.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +49,8 @@ def direct(tables: dict[str, pd.DataFrame], month: str) -> np.ndarray:
 def in_month(tables: dict[str, pd.DataFrame], month: str) -> np.ndarray:
     """Ids of the claims the scorer dates in `month` (a batch's claims)."""
     c = tables["claims"]
-    dated = c["discharge_date"].astype(str).where(c["discharge_date"].astype(str) != "", c["submitted_date"].astype(str))
+    discharged = c["discharge_date"].astype(str)
+    dated = discharged.where(discharged != "", c["submitted_date"].astype(str))
     return c.loc[dated.str[:7] == month, "mdtrt_id"].to_numpy()
 
 
@@ -187,6 +189,14 @@ def test_settle_takes_the_month_s_score_folders_and_verify_reads_them_all(
     assert sorted(Path(s["folder"]).name for s in manifest["scored"]) == ["june", "late"]
     assert verify_folder(tmp_path / "st-june") == []
     assert verify_folder(tmp_path / "st-may") == []
+    # a manifest that names June's folder alone, sealed again: the ledger says a batch is missing
+    forged = tmp_path / "forged"
+    shutil.copytree(tmp_path / "st-june", forged)
+    manifest["scored"] = [s for s in manifest["scored"] if Path(s["folder"]).name == "june"]
+    (forged / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    lines = verify_folder(forged)
+    assert any(line.startswith("scored folders: period 2025-06: batch ") and "paid 4 direct claims" in line
+               for line in lines), lines
     # a score folder changed since is caught, whichever of the month's it is
     late_claims = tmp_path / "late" / "claims.parquet"
     late_claims.write_bytes(late_claims.read_bytes() + b" ")

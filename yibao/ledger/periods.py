@@ -22,7 +22,7 @@ from sqlalchemy import Connection, func, select
 
 from yibao.errors import InputError
 from yibao.ledger import schema
-from yibao.ledger.schema import CASH, PAYMENT, REVERSAL
+from yibao.ledger.schema import CASH, REVERSAL
 
 
 @dataclass(frozen=True)
@@ -40,13 +40,11 @@ class Mark:
 @dataclass(frozen=True)
 class PeriodRead:
     """A month's entries as settlement takes them (fen): the direct claims' payments reversed in
-    it, the cash benefits paid and taken back in it, the mark to record it by, and the batches
-    that paid direct claims in it (the settlement must be given each of them)."""
+    it, the cash benefits paid and taken back in it, and the mark to record it by."""
 
     reversals: pd.DataFrame
     benefits: pd.DataFrame
     mark: Mark
-    paid_batches: dict[str, int]  # batch id → direct claims it paid in the month: each on a statement
 
     @staticmethod
     def of(url: str, shown: str, period: str, e: pd.DataFrame) -> PeriodRead:
@@ -57,10 +55,8 @@ class PeriodRead:
                                  "admit_date": b["admit_date"], "discharge_date": b["discharge_date"]}
                                 | {f"{c}_fen": b[c].to_numpy(dtype=np.int64) for c in CASH})
         last = int(e["entry_id"].max()) if len(e) else 0
-        paid = e[(e["entry"] == PAYMENT) & (e["kind"] == "claim") & (e["settlement_mode"] == "direct")]
         return PeriodRead(reversal_lines(e[e["entry"] == REVERSAL]), benefits.reset_index(drop=True),
-                          Mark(url, shown, period, len(e), last),
-                          {str(b): int(n) for b, n in paid.groupby("batch_id").size().items()})
+                          Mark(url, shown, period, len(e), last))
 
 
 def reversal_lines(reversals: pd.DataFrame) -> pd.DataFrame:

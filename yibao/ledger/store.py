@@ -342,6 +342,17 @@ class Ledger:
         mark that records the period as settled once the settlement is written."""
         return PeriodRead.of(self.url, self.shown, period, self.period_entries(period))
 
+    def paid_batches(self, period: str) -> dict[str, int]:
+        """Batch id → the direct claims it paid in `period`: the batches whose score outputs a
+        settlement of the period must be made from (yibao.settlement.batches)."""
+        t = schema.entries
+        query = (select(t.c.batch_id, func.count())
+                 .where(t.c.period == period, t.c.entry == PAYMENT, t.c.kind == "claim",
+                        t.c.settlement_mode == "direct")
+                 .group_by(t.c.batch_id))
+        with self._connected() as conn:
+            return {str(b): int(n) for b, n in conn.execute(query)}
+
     def reversals(self, period: str) -> pd.DataFrame:
         """Direct claims' payments reversed in a period, as settlement reads them (fen): what
         `settle --verify` holds a settlement's reversal lines against (the reversals alone)."""

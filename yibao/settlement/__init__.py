@@ -12,16 +12,20 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import pandas as pd
 
 from yibao.errors import InputError
-from yibao.settlement.batches import check_booked, check_complete
+from yibao.settlement.batches import check_booked, ledger_problem
 from yibao.settlement.inputs import combine, parse_period, read_scored, result_scored
 from yibao.settlement.output import write_settlement
 from yibao.settlement.statement import Settlement, settle_scored
 from yibao.settlement.verify import verify_folder
+
+if TYPE_CHECKING:  # the ledger (SQLAlchemy) is imported only by settlements that use it
+    from yibao.ledger.periods import PeriodRead
+    from yibao.ledger.store import Ledger
 
 __all__ = ["Settlement", "settle", "verify_folder", "write_settlement"]
 
@@ -54,8 +58,12 @@ def settle(scored: str | Path | Any | Sequence[str | Path | Any], period: str,
 
     month = replace(month, by_batch=True)
     check_booked(parts, month)
-    read, known = read_ledger(ledger, lambda book: (book.settling(month.text),
-                                                    {p.booked[0].batch_id: book.batch(p.booked[0].batch_id) is not None
-                                                     for p in parts}))
-    check_complete(parts, month, known, read.paid_batches, read.mark.shown)
+
+    def checked(book: Ledger) -> PeriodRead:
+        problem = ledger_problem(parts, month, book)
+        if problem is not None:
+            raise InputError(problem)
+        return book.settling(month.text)
+
+    read = read_ledger(ledger, checked)
     return replace(settle_scored(combine(parts), month, read.reversals, read.benefits), ledger=read.mark)

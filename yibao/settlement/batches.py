@@ -11,10 +11,13 @@ statement. A settlement without the ledger picks by discharge date, as before.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from yibao.errors import InputError
 from yibao.settlement.inputs import Period, Scored
+
+if TYPE_CHECKING:  # the ledger (SQLAlchemy) is imported only by settlements that use it
+    from yibao.ledger.store import Ledger
 
 
 def check_booked(parts: Sequence[Scored], period: Period) -> None:
@@ -35,19 +38,18 @@ def check_booked(parts: Sequence[Scored], period: Period) -> None:
         seen[booked.batch_id] = part.name
 
 
-def check_complete(parts: Sequence[Scored], period: Period, known: Mapping[str, bool],
-                   paid_batches: Mapping[str, int], ledger: str) -> None:
-    """The ledger holds every batch given (`known`: batch id → held), and every batch that paid
-    a direct claim in the month (`paid_batches`: batch id → claims) is given."""
+def ledger_problem(parts: Sequence[Scored], period: Period, book: Ledger) -> str | None:
+    """What is wrong with `parts` (which passed `check_booked`) against the ledger, or None: a
+    batch the ledger does not hold, or a batch that paid a direct claim in the month not given."""
     for part in parts:
-        if not known[part.booked[0].batch_id]:
-            raise InputError(f"{part.name}: its batch {part.booked[0].batch_id[:12]} is not in the ledger {ledger} "
-                             f"(scored through another ledger?)")
-    given = {part.booked[0].batch_id for part in parts}
-    left = sorted(set(paid_batches) - given)
-    if left:
-        more = f" and {len(left) - 1} more" if len(left) > 1 else ""
-        raise InputError(f"period {period.text}: batch {left[0][:12]}{more}, booked in it, paid "
-                         f"{paid_batches[left[0]]:,} direct claims and its score folder is not given: settle the "
-                         f"month's batches together (yibao settle FOLDER FOLDER … --period {period.text}), or "
-                         f"their claims are on no statement")
+        if book.batch(part.booked[0].batch_id) is None:
+            return (f"{part.name}: its batch {part.booked[0].batch_id[:12]} is not in the ledger {book.shown} "
+                    f"(scored through another ledger?)")
+    paid = book.paid_batches(period.text)
+    left = sorted(set(paid) - {part.booked[0].batch_id for part in parts})
+    if not left:
+        return None
+    more = f" and {len(left) - 1} more" if len(left) > 1 else ""
+    return (f"period {period.text}: batch {left[0][:12]}{more}, booked in it, paid {paid[left[0]]:,} direct claims "
+            f"and its score folder is not given: settle the month's batches together (yibao settle FOLDER "
+            f"FOLDER … --period {period.text}), or their claims are on no statement")

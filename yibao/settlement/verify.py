@@ -40,7 +40,7 @@ from yibao.io import table_file, read_table
 from yibao.money import BP, mul_bp
 from yibao.outputs import check_listed, read_manifest
 from yibao.settlement.allocate import largest_remainder
-from yibao.settlement.batches import check_booked
+from yibao.settlement.batches import check_booked, ledger_problem
 from yibao.settlement.inputs import Period, combine, parse_period, read_columns, read_scored
 from yibao.settlement.rebuild import rebuilt_differences
 from yibao.settlement.statement import REVERSAL_LINE, SETTLED, WITHHELD, claim_penalty, settle_scored
@@ -290,6 +290,15 @@ def _check_source(manifest: Mapping[str, Any], period: Period, reversals: pd.Dat
         except InputError as exc:
             report.lines.append(f"scored folder {exc}")
             return
+        from yibao.ledger import read_ledger
+
+        try:  # a ledger that cannot be read is the reversal lines' notice already
+            problem = read_ledger(manifest["ledger"], lambda book: ledger_problem(parts, period, book)) \
+                if isinstance(manifest["ledger"], str) else None
+        except InputError:
+            problem = None
+        if problem is not None:
+            report.lines.append(f"scored folders: {problem}")
     try:
         scored = combine(parts)
     except InputError as exc:
@@ -339,7 +348,7 @@ def _check_reversals(manifest: Mapping[str, Any], period: Period, claims: pd.Dat
             raise InputError("the manifest does not name it (written by an earlier yibao)")
         held = read_ledger(ledger, lambda book: book.reversals(period.text))
     except InputError as exc:
-        report.notices.append(f"reversal lines (冲正) not checked against the ledger: {exc}")
+        report.notices.append(f"reversal lines (冲正) and the month's batches not checked against the ledger: {exc}")
         return _as_reversals(lines[takes_back])
     expected = held.assign(mdtrt_id=held["mdtrt_id"] + REVERSAL_LINE, audited_fen=-held["audited_fen"])
     expected, written = expected.set_index("mdtrt_id"), lines.set_index("mdtrt_id")
