@@ -125,6 +125,8 @@ def test_a_batch_of_another_month_or_none_or_twice_is_refused(
         yibao.settle([late_result, june_result, yibao.score(only(batch, []))], period="2025-06", ledger=url)
     with pytest.raises(InputError, match=r"the same batch \w{12}, given twice"):
         yibao.settle([late_result, june_result, late_result], period="2025-06", ledger=url)
+    with pytest.raises(InputError, match="settle takes score folders or Results, not both"):
+        yibao.settle([late_result, "/no/such/folder"], period="2025-06", ledger=url)
 
 
 def test_a_claim_sent_again_in_a_later_batch_of_the_month_is_listed_once(

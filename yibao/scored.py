@@ -14,10 +14,10 @@ from typing import Any, Callable, Sequence
 
 import pandas as pd
 
+from yibao.booked import Booked
 from yibao.io import Ahead, write_tables
 from yibao.later import Later
 from yibao.outputs import input_digest, write_folder
-from yibao.booked import Booked
 from yibao.pipeline import Result
 from yibao.summary import summarize, with_decision_words
 

@@ -51,6 +51,8 @@ def settle(scored: str | Path | Any | Sequence[str | Path | Any], period: str,
     given = list(scored) if isinstance(scored, (list, tuple)) else [scored]
     if not given:
         raise InputError("settle takes at least one score folder or Result")
+    if len({isinstance(s, (str, Path)) for s in given}) > 1:  # the manifest would name the folders alone
+        raise InputError("settle takes score folders or Results, not both: --verify could not find the Results' claims")
     parts = [read_scored(Path(s), names) if isinstance(s, (str, Path)) else result_scored(s, names) for s in given]
     if ledger is None:
         return settle_scored(combine(parts), month)

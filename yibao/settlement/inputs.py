@@ -168,8 +168,8 @@ def combine(parts: Sequence[Scored]) -> Scored:
     """Several score outputs settled as one month (the batches the ledger booked in it): a claim
     once. A claim in two of them drew funds in one at most — it was sent again and refused, or
     first waited for materials — and that one is kept; when neither drew, the later part's
-    (parts in the order of their batch ids, so the order given does not matter). Two that both
-    drew are refused: the month would pay the claim twice."""
+    (parts in the order of their ledger batch ids, so that with the ledger the order given does
+    not matter). Two that both drew are refused: the month would pay the claim twice."""
     if len(parts) == 1:
         return parts[0]
     parts = sorted(parts, key=lambda p: tuple(b.batch_id for b in p.booked))
