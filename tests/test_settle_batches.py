@@ -19,6 +19,7 @@ import pytest
 
 import yibao
 from conftest import fen, run_cli
+from test_ledger import only
 from yibao.errors import InputError
 from yibao.io import write_tables
 from yibao.ledger import Ledger
@@ -30,13 +31,6 @@ from yibao.synth import generate
 @pytest.fixture(scope="module")
 def batch() -> dict[str, pd.DataFrame]:
     return generate(1200, 23)
-
-
-def only(tables: dict[str, pd.DataFrame], ids: object) -> dict[str, pd.DataFrame]:
-    out = dict(tables)
-    out["claims"] = tables["claims"][tables["claims"]["mdtrt_id"].isin(ids)].reset_index(drop=True)
-    out["lines"] = tables["lines"][tables["lines"]["mdtrt_id"].isin(ids)].reset_index(drop=True)
-    return out
 
 
 def direct(tables: dict[str, pd.DataFrame], month: str) -> np.ndarray:
