@@ -173,10 +173,13 @@ def _single_claim_person(ids: np.ndarray, whole_year: Result) -> str:
     return str(pick["mdtrt_id"].iat[0])
 
 
-def april_in_ledger(year: dict[str, pd.DataFrame], whole_year: Result, url: str) -> str:
-    """April scored into the ledger; the id of one of its claims to correct or reverse."""
+def april_in_ledger(year: dict[str, pd.DataFrame], whole_year: Result, url: str, settled: Path | None = None) -> str:
+    """April scored into the ledger, and settled into `settled` when given (a month that takes
+    back April's payments is settled after it); the id of one of its claims to correct or reverse."""
     april = months(whole_year)["2025-04"]
-    yibao.score(only(year, april), ledger=url, period="2025-04")
+    result = yibao.score(only(year, april), ledger=url, period="2025-04")
+    if settled is not None:
+        write_settlement(yibao.settle(result, period="2025-04", ledger=url), settled, "csv")
     return _single_claim_person(april, whole_year)
 
 
@@ -219,7 +222,7 @@ def test_a_correction_reverses_the_earlier_payment_and_its_accumulators(
 def test_a_reversal_is_a_negative_line_of_the_next_settlement(
         year: dict[str, pd.DataFrame], whole_year: Result, tmp_path: Path) -> None:
     url = str(tmp_path / "ledger.db")
-    old = april_in_ledger(year, whole_year, url)
+    old = april_in_ledger(year, whole_year, url, tmp_path / "april")
     assert reverse(url, old).exit_code == 0
     may = yibao.score(only(year, months(whole_year)["2025-05"]), ledger=url, period="2025-05")
     settlement = yibao.settle(may, period="2025-05", ledger=url)
@@ -463,7 +466,7 @@ def test_a_claim_reversed_twice_in_a_month_is_one_reversal_line(
     paid anew), then that payment reversed by hand in May: two reversals of one claim in May.
     The settlement listed two lines `<id>/冲正`, and --verify refused it ("listed more than once")."""
     url = str(tmp_path / "ledger.db")
-    old = april_in_ledger(year, whole_year, url)
+    old = april_in_ledger(year, whole_year, url, tmp_path / "april")
     claim = year["claims"][year["claims"]["mdtrt_id"] == old].assign(correction_of=old)
     may = yibao.score(dict(only(year, [old]), claims=claim.reset_index(drop=True)), ledger=url, period="2025-05")
     assert reverse(url, old).exit_code == 0

@@ -113,8 +113,7 @@ def test_a_corrected_delivery_takes_the_cash_benefits_back_and_pays_them_once(
 
 
 def test_settlement_lists_the_cash_benefits_apart_from_the_institutions(county: str, tmp_path: Path) -> None:
-    url = str(tmp_path / "ledger.db")
-    yibao.score(may(), tariff=county, ledger=url, period="2025-05")
+    url = may_settled(county, tmp_path)
     scored = yibao.score(june(), tariff=county, ledger=url, period="2025-06")
     settlement = yibao.settle(scored, period="2025-06", ledger=url)
     listed = settlement.benefits
@@ -182,11 +181,19 @@ def test_settle_verify_holds_for_a_settlement_with_reversal_lines(county: str, t
     assert done.exit_code == 0, done.output
 
 
+def may_settled(county: str, tmp_path: Path) -> str:
+    """May, which paid D1, scored into a SQLite ledger and settled through it into `may-settled`
+    (June takes D1 back, and is settled after May): the ledger's path."""
+    url = str(tmp_path / "ledger.db")
+    first = yibao.score(may(), tariff=county, ledger=url, period="2025-05")
+    write_settlement(yibao.settle(first, period="2025-05", ledger=url), tmp_path / "may-settled", "csv")
+    return url
+
+
 def june_settled(county: str, tmp_path: Path) -> str:
     """May paid D1 into a SQLite ledger; June's correction scored into `scored` and settled
     through the ledger into `settled` (the command lines): the ledger's path."""
-    url = str(tmp_path / "ledger.db")
-    yibao.score(may(), tariff=county, ledger=url, period="2025-05")
+    url = may_settled(county, tmp_path)
     write_tables(june(), tmp_path / "june", "csv")
     runner = CliRunner()
     for args in (["score", str(tmp_path / "june"), "--out", str(tmp_path / "scored"), "--tariff", county,

@@ -472,7 +472,7 @@ def forge(scored: Path, period: str, out: Path, reversals: list[tuple[str, str, 
     gave, its statements computed with them and sealed as `settle` writes one, naming `ledger` in
     its manifest: a forger's."""
     taken = pd.DataFrame(reversals, columns=["institution_id", "mdtrt_id", "audited_fen"]).assign(
-        psn_no="", med_type="", admit_date="", discharge_date="")
+        psn_no="", med_type="", admit_date="", discharge_date="", this_month_fen=0)
     write_settlement(settle_scored(read_scored(scored), parse_period(period), taken), out, "csv")
     manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
     (out / MANIFEST).write_text(json.dumps(manifest | {"ledger": ledger}), encoding="utf-8")

@@ -9,6 +9,12 @@ month whose settlement was written (`settled_periods`), and a commit refuses to 
 (`refuse_settled`, under the writer lock). The settlement records its month under the same lock,
 and only if the month's entries are still those it read: a reversal committed between its
 reading and its writing would otherwise be on no statement either.
+
+A claim withheld on its statement (数据不正确暂不拨付) was not paid to the institution, though the
+journal holds its payment (the person's accumulators used it). The settlement records those
+payments with its month (`withheld_payments`), and a later reversal of one takes nothing back.
+Only the payment's month's settlement knows, so a month that takes back an earlier month's
+payments is settled after it (`refuse_unsettled`).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from sqlalchemy import Connection, func, select
 
 from yibao.errors import InputError
 from yibao.ledger import schema
-from yibao.ledger.schema import CASH, REVERSAL
+from yibao.ledger.schema import CASH
 
 
 @dataclass(frozen=True)
@@ -47,31 +53,55 @@ class PeriodRead:
     mark: Mark
 
     @staticmethod
-    def of(url: str, shown: str, period: str, e: pd.DataFrame) -> PeriodRead:
-        """From every entry of the month, read at once, so the three agree."""
+    def of(url: str, shown: str, period: str, e: pd.DataFrame, reversed_payments: pd.DataFrame) -> PeriodRead:
+        """From every entry of the month and its reversals with their payments
+        (`reversed_payments`), read in one connection: the mark records the period only if no
+        entry came in between."""
         b = e[(e[list(CASH)] != 0).any(axis=1)]
         benefits = pd.DataFrame({"entry": b["entry"], "mdtrt_id": b["mdtrt_id"], "psn_no": b["psn_no"],
                                  "institution_id": b["institution_id"], "med_type": b["med_type"],
                                  "admit_date": b["admit_date"], "discharge_date": b["discharge_date"]}
                                 | {f"{c}_fen": b[c].to_numpy(dtype=np.int64) for c in CASH})
         last = int(e["entry_id"].max()) if len(e) else 0
-        return PeriodRead(reversal_lines(e[e["entry"] == REVERSAL]), benefits.reset_index(drop=True),
+        return PeriodRead(reversal_lines(reversed_payments, period), benefits.reset_index(drop=True),
                           Mark(url, shown, period, len(e), last))
 
 
-def reversal_lines(reversals: pd.DataFrame) -> pd.DataFrame:
-    """Of a month's reversal entries, the direct claims' payments taken back, as settlement makes
-    them its negative lines (fen): one line per claim and institution, whatever number of its
-    payments the month took back (a claim corrected under its own id, then reversed by hand, is
-    reversed twice in one month; two lines of one id would break the settlement's key)."""
+def reversal_lines(reversals: pd.DataFrame, period: str) -> pd.DataFrame:
+    """Of a month's reversal entries, each with the month of the payment it reverses
+    (`paid_period`) and whether that month's statement withheld it (`withheld`), the direct
+    claims' funds taken back, as settlement makes them its negative lines (fen, positive here):
+    one line per claim and institution, whatever number of its payments the month took back (a
+    claim corrected under its own id, then reversed by hand, is reversed twice in one month; two
+    lines of one id would break the settlement's key).
+
+    `audited_fen` is what was paid on an earlier month's statement: a payment withheld there
+    (数据不正确暂不拨付) was never paid, so nothing of it. `this_month_fen` reverses a payment of
+    this very month, whose statement is the one being made: it is taken back only if that
+    statement pays the claim (`yibao.settlement.statement.taken_back`)."""
     r = reversals[(reversals["settlement_mode"] == "direct") & (reversals["kind"] == "claim")]
+    funds = -r["fund_pay_sumamt"].to_numpy(dtype=np.int64)
+    this_month = (r["paid_period"] == period).to_numpy()
+    paid_before = ~this_month & ~r["withheld"].to_numpy(dtype=bool)
     lines = pd.DataFrame({"institution_id": r["institution_id"], "mdtrt_id": r["mdtrt_id"], "psn_no": r["psn_no"],
                           "med_type": r["med_type"], "admit_date": r["admit_date"],
-                          "discharge_date": r["discharge_date"],
-                          "audited_fen": -r["fund_pay_sumamt"].to_numpy(dtype=np.int64)})
+                          "discharge_date": r["discharge_date"], "audited_fen": np.where(paid_before, funds, 0),
+                          "this_month_fen": np.where(this_month, funds, 0)})
     keys = ["institution_id", "mdtrt_id"]
     return lines.groupby(keys, sort=False, as_index=False).agg(
-        {c: "sum" if c == "audited_fen" else "first" for c in lines.columns if c not in keys})
+        {c: "sum" if c.endswith("_fen") else "first" for c in lines.columns if c not in keys})
+
+
+def refuse_unsettled(conn: Connection, period: str, reversals: pd.DataFrame) -> None:
+    """A month that takes back payments of an earlier month is settled after that one: only its
+    settlement says whether the institution was paid them or they were withheld (暂不拨付)."""
+    direct = reversals[(reversals["settlement_mode"] == "direct") & (reversals["kind"] == "claim")]
+    earlier = set(direct.loc[direct["paid_period"] < period, "paid_period"]) - set(settled(conn))
+    if earlier:
+        first = min(earlier)
+        raise InputError(f"period {period} takes back payments of {first}, which the ledger does not hold as "
+                         f"settled: settle {first} with --ledger first (again, if it was settled without the "
+                         f"ledger), so that what its statements withheld (暂不拨付) is not taken back here")
 
 
 def settled(conn: Connection) -> dict[str, dict[str, str]]:
@@ -94,16 +124,19 @@ def refuse_settled(conn: Connection, period: str) -> None:
                      f"would be on no statement; give --period {later} or later. Nothing was committed")
 
 
-def record(conn: Connection, mark: Mark, manifest_sha256: str) -> None:
+def record(conn: Connection, mark: Mark, manifest_sha256: str) -> bool:
     """Close `mark`'s month, on the writer's connection (so no commit runs between the check and
-    the record). Its entries must still be those the settlement read; settled again, the month
-    keeps when and by which manifest it was first settled (a re-run writes the same)."""
+    the record): true when it was not closed before. Its entries must still be those the
+    settlement read; settled again, the month keeps when and by which manifest it was first
+    settled (a re-run writes the same)."""
     t, e = schema.settled_periods, schema.entries
     now = conn.execute(select(func.count(), func.coalesce(func.max(e.c.entry_id), 0))
                        .where(e.c.period == mark.period)).one()
     if (int(now[0]), int(now[1])) != (mark.entries, mark.last_entry):
         raise InputError(f"period {mark.period} changed while it was settled (a batch or reversal was committed in "
                          f"it meanwhile): the settlement was not written, nor the period recorded; run it again")
-    if conn.execute(select(t.c.period).where(t.c.period == mark.period)).first() is None:
-        conn.execute(t.insert().values(period=mark.period, manifest_sha256=manifest_sha256,
-                                       settled_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")))
+    if conn.execute(select(t.c.period).where(t.c.period == mark.period)).first() is not None:
+        return False
+    conn.execute(t.insert().values(period=mark.period, manifest_sha256=manifest_sha256,
+                                   settled_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")))
+    return True

@@ -13,6 +13,8 @@ Money is integer fen, as in the calculator, so sums over the ledger are exact. T
   the same batch again gives the same outputs without adding anything.
 - `settled_periods`: the months whose settlement was written, so that nothing is booked in one
   after its statements were made (it would be on none).
+- `withheld_payments`: the payments a month's settlement withheld (数据不正确暂不拨付) when it was
+  first written: the institution was never paid them, so their reversal takes nothing back.
 
 The Alembic migrations in `migrations/versions/` create these tables; this module is what the
 code reads and writes through, and `tests/test_ledger.py` checks that both agree.
@@ -114,4 +116,10 @@ settled_periods = Table(
     Column("period", String(7), primary_key=True),
     Column("settled_at", String(20), nullable=False, doc="when its settlement was first written, UTC, ISO 8601"),
     Column("manifest_sha256", String(64), nullable=False, doc="sha256 of that settlement's manifest.json"),
+)
+
+withheld_payments = Table(
+    "withheld_payments", metadata,
+    Column("entry_id", Integer, primary_key=True, doc="the payment entry its month's statement withheld"),
+    Column("period", String(7), nullable=False, doc="that month, settled"),
 )

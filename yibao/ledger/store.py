@@ -325,22 +325,20 @@ class Ledger:
             rows = _rows_of(conn, query, t.c.mdtrt_id, ids)
             return {m: p for m, p in rows}
 
-    def period_entries(self, period: str, entry: str | None = None) -> pd.DataFrame:
-        """Every entry made in a settlement period (payments and reversals), or those of one
-        `entry` kind: `settle --verify` asks for a month's few reversals, not its payments."""
-        t = schema.entries
-        query = select(t).where(t.c.period == period)
-        if entry is not None:
-            query = query.where(t.c.entry == entry)
+    def period_entries(self, period: str) -> pd.DataFrame:
+        """Every entry made in a settlement period, payments and reversals."""
         with self._connected() as conn:
-            rows = conn.execute(query.order_by(t.c.entry_id))
-            return _frame(rows, [c.name for c in t.columns])
+            return _period_entries(conn, period)
 
     def settling(self, period: str) -> PeriodRead:
         """What settling a period reads (`yibao.ledger.periods`): the direct claims' payments
         reversed in it and the maternity cash benefits paid and taken back in it (fen), with the
-        mark that records the period as settled once the settlement is written."""
-        return PeriodRead.of(self.url, self.shown, period, self.period_entries(period))
+        mark that records the period as settled once the settlement is written. Refused while a
+        month whose payments it reverses is not settled."""
+        with self._connected() as conn:
+            entries, reversed_payments = _period_entries(conn, period), _reversed_payments(conn, period)
+            periods.refuse_unsettled(conn, period, reversed_payments)
+        return PeriodRead.of(self.url, self.shown, period, entries, reversed_payments)
 
     def paid_batches(self, period: str) -> dict[str, int]:
         """Batch id → the direct claims it paid in `period`: the batches whose score outputs a
@@ -356,19 +354,28 @@ class Ledger:
     def reversals(self, period: str) -> pd.DataFrame:
         """Direct claims' payments reversed in a period, as settlement reads them (fen): what
         `settle --verify` holds a settlement's reversal lines against (the reversals alone)."""
-        return reversal_lines(self.period_entries(period, REVERSAL))
+        with self._connected() as conn:
+            return reversal_lines(_reversed_payments(conn, period), period)
 
     def refuse_settled(self, period: str) -> None:
         """Refuse a batch for a settled period before it is scored (its commit checks again)."""
         with self._connected() as conn:
             periods.refuse_settled(conn, period)
 
-    def record_settled(self, mark: Mark, manifest_sha256: str) -> None:
+    def record_settled(self, mark: Mark, manifest_sha256: str, withheld: Iterable[str] = ()) -> None:
         """Record `mark`'s period as settled, under the writer lock: after every commit that came
-        before, and before any that comes after (which then refuses to book in it)."""
+        before, and before any that comes after (which then refuses to book in it). With it, the
+        month's payments of the claims its statements withheld (`withheld`, claim ids), the first
+        time only: the institutions were paid by that settlement."""
+        e = schema.entries
         try:
             with _one_writer(self.engine) as conn:
-                periods.record(conn, mark, manifest_sha256)
+                if periods.record(conn, mark, manifest_sha256):
+                    query = select(e.c.entry_id, e.c.period).where(
+                        e.c.period == mark.period, e.c.entry == PAYMENT, e.c.kind == "claim",
+                        e.c.settlement_mode == "direct")
+                    _insert(conn, schema.withheld_payments,
+                            _frame(_rows_of(conn, query, e.c.mdtrt_id, withheld), ["entry_id", "period"]))
         except DBAPIError as exc:
             raise InputError(f"period {mark.period} was not recorded as settled in the ledger {self.shown}: "
                              f"{_first_line(exc)}; the settlement was not written, run it again once that is "
@@ -475,6 +482,23 @@ def _one_writer(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
+def _period_entries(conn: Connection, period: str) -> pd.DataFrame:
+    t = schema.entries
+    return _frame(conn.execute(select(t).where(t.c.period == period).order_by(t.c.entry_id)),
+                  [c.name for c in t.columns])
+
+
+def _reversed_payments(conn: Connection, period: str) -> pd.DataFrame:
+    """The period's reversal entries, each with the month its payment was booked in (`paid_period`)
+    and whether that month's settlement withheld it (`withheld`)."""
+    e, w = schema.entries, schema.withheld_payments
+    paid = e.alias("paid")
+    query = (select(e, paid.c.period.label("paid_period"), w.c.entry_id.is_not(None).label("withheld"))
+             .select_from(e.join(paid, paid.c.entry_id == e.c.reverses).outerjoin(w, w.c.entry_id == e.c.reverses))
+             .where(e.c.period == period, e.c.entry == REVERSAL).order_by(e.c.entry_id))
+    return _frame(conn.execute(query), [c.name for c in e.columns] + ["paid_period", "withheld"])
+
+
 def _accumulators(conn: Connection, persons: Iterable[str]) -> pd.DataFrame:
     t = schema.accumulators
     rows = [r for chunk in _chunks(sorted(set(persons))) for r in conn.execute(select(t).where(t.c.psn_no.in_(chunk)))]
@@ -532,9 +556,9 @@ def _pause_for_tests() -> None:
 T = TypeVar("T")
 
 
-def record_settled(mark: Mark, manifest_sha256: str) -> None:
+def record_settled(mark: Mark, manifest_sha256: str, withheld: Iterable[str] = ()) -> None:
     """Record a settlement's period as settled in the ledger it read (`Ledger.record_settled`)."""
-    read_ledger(mark.url, lambda ledger: ledger.record_settled(mark, manifest_sha256))
+    read_ledger(mark.url, lambda ledger: ledger.record_settled(mark, manifest_sha256, withheld))
 
 
 def read_ledger(url: str | Path, read: Callable[[Ledger], T]) -> T:

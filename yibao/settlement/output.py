@@ -22,7 +22,7 @@ from yibao.io import write_tables
 from yibao.outputs import MANIFEST, write_folder
 from yibao.settlement.html import write_pages
 from yibao.settlement.inputs import Source
-from yibao.settlement.statement import Settlement
+from yibao.settlement.statement import WITHHELD, Settlement
 from yibao.settlement.workbook import write_workbook
 
 FORMATS = ("parquet", "csv")
@@ -60,7 +60,8 @@ def write_settlement(settlement: Settlement, out: str | Path, fmt: str = "parque
                      overwrite: bool = False) -> dict[str, Any]:
     """`<table>.<fmt>` per table, `settlement.xlsx`, `html/index.html` with a page per institution,
     and `manifest.json`; returns the manifest. An existing `out` is refused unless `overwrite`.
-    With a ledger, the period is recorded as settled there, with the manifest's sha256."""
+    With a ledger, the period is recorded as settled there, with the manifest's sha256 and the
+    claims its statements withheld."""
     tables = settlement.tables()
     written = tables if fmt != "csv" else {
         name: frame.assign(**{c: csv_safe(frame[c].astype(str)) for c in FREE_TEXT if c in frame.columns})
@@ -81,7 +82,9 @@ def write_settlement(settlement: Settlement, out: str | Path, fmt: str = "parque
         from yibao.ledger.store import record_settled
 
         assert settlement.ledger is not None
-        record_settled(settlement.ledger, hashlib.sha256((staged[0] / MANIFEST).read_bytes()).hexdigest())
+        claims = settlement.claims
+        record_settled(settlement.ledger, hashlib.sha256((staged[0] / MANIFEST).read_bytes()).hexdigest(),
+                       claims.loc[claims["status"] == WITHHELD, "mdtrt_id"].tolist())
 
     return write_folder(out, write, kind="settlement", overwrite=overwrite,
                         before_swap=None if settlement.ledger is None else record)

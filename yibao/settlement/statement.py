@@ -113,9 +113,10 @@ def settle_scored(scored: Scored, period: Period, reversals: pd.DataFrame | None
                   benefits: pd.DataFrame | None = None) -> Settlement:
     """Settle the direct claims discharged in `period` (docs/domain.md §4.3), or every direct claim
     given when the period is placed `by_batch` (with the ledger). `reversals`: payments
-    of earlier periods reversed (冲正) in this one (institution_id, mdtrt_id, psn_no, med_type,
-    admit_date, discharge_date, audited_fen), each a negative line that takes the audited
-    funds back; the violation fee was never paid and the penalty stands, so both are 0.
+    reversed (冲正) in this period (institution_id, mdtrt_id, psn_no, med_type, admit_date,
+    discharge_date, audited_fen, this_month_fen: `yibao.ledger.periods.reversal_lines`), each a
+    negative line that takes back the funds the institution was paid (`taken_back`); the
+    violation fee was never paid and the penalty stands, so both are 0.
     `benefits`: the ledger's cash benefit entries of the period (`Ledger.benefits`), listed
     apart from the statements."""
     claims = _period_claims(scored.claims, period)
@@ -129,8 +130,9 @@ def settle_scored(scored: Scored, period: Period, reversals: pd.DataFrame | None
     codes = _claim_codes(claims, violations, terms)
     claims["penalty_fen"] = codes.groupby("mdtrt_id")["penalty_fen"].sum().reindex(
         claims["mdtrt_id"], fill_value=0).to_numpy()
-    if reversals is not None and len(reversals):
-        claims = pd.concat([claims, _reversal_lines(reversals)], ignore_index=True)
+    taken = None if reversals is None else taken_back(reversals, claims)
+    if taken is not None and len(taken):
+        claims = pd.concat([claims, _reversal_lines(taken)], ignore_index=True)
     placed, unknown = rejected_claims(scored.sources, period)
     data_incorrect = _data_incorrect(claims, placed, period)
     suspects = _suspects(claims, terms, period)
@@ -153,6 +155,17 @@ def _benefits_table(entries: pd.DataFrame, period: Period) -> pd.DataFrame:
     for column in ("maternity_allowance", "maternity_grant"):
         out[column] = _yuan(entries[f"{column}_fen"])
     return out
+
+
+def taken_back(reversals: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
+    """The reversals with `audited_fen` the funds their lines take back: what earlier statements
+    paid, and of this month's payments those this statement pays — a claim it withholds (`claims`:
+    mdtrt_id, status) was paid nothing, so its reversal takes nothing back. A reversal that takes
+    nothing back is no line."""
+    withheld = reversals["mdtrt_id"].isin(claims.loc[claims["status"] == WITHHELD, "mdtrt_id"]).to_numpy()
+    audited = reversals["audited_fen"].to_numpy(dtype=np.int64) + np.where(
+        withheld, 0, reversals["this_month_fen"].to_numpy(dtype=np.int64))
+    return reversals.assign(audited_fen=audited)[audited != 0].reset_index(drop=True)
 
 
 def _reversal_lines(reversals: pd.DataFrame) -> pd.DataFrame:

@@ -43,7 +43,7 @@ from yibao.settlement.allocate import largest_remainder
 from yibao.settlement.batches import check_booked, ledger_problem
 from yibao.settlement.inputs import Period, combine, parse_period, read_columns, read_scored
 from yibao.settlement.rebuild import rebuilt_differences
-from yibao.settlement.statement import REVERSAL_LINE, SETTLED, WITHHELD, claim_penalty, settle_scored
+from yibao.settlement.statement import REVERSAL_LINE, SETTLED, WITHHELD, claim_penalty, settle_scored, taken_back
 
 LAYOUT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # table → (text, money) columns
     "statements": (("institution_id", "claims", "withheld_claims", "suspect_claims", "deposit_ratio"),
@@ -350,7 +350,8 @@ def _check_reversals(manifest: Mapping[str, Any], period: Period, claims: pd.Dat
     except InputError as exc:
         report.notices.append(f"reversal lines (冲正) and the month's batches not checked against the ledger: {exc}")
         return _as_reversals(lines[takes_back])
-    expected = held.assign(mdtrt_id=held["mdtrt_id"] + REVERSAL_LINE, audited_fen=-held["audited_fen"])
+    taken = taken_back(held, claims)
+    expected = taken.assign(mdtrt_id=taken["mdtrt_id"] + REVERSAL_LINE, audited_fen=-taken["audited_fen"])
     expected, written = expected.set_index("mdtrt_id"), lines.set_index("mdtrt_id")
     report.missing("claims", set(written.index) - set(expected.index), f"the ledger's reversals of {period.text}")
     report.missing("claims", set(expected.index) - set(written.index), "claims, but a reversal in the ledger")
@@ -367,4 +368,5 @@ def _as_reversals(lines: pd.DataFrame) -> pd.DataFrame:
     """Reversal lines as `settle_scored` takes them (the claim's id, the funds taken back)."""
     return pd.DataFrame({"institution_id": lines["institution_id"],
                          "mdtrt_id": lines["mdtrt_id"].str[:-len(REVERSAL_LINE)], "psn_no": "", "med_type": "",
-                         "admit_date": "", "discharge_date": "", "audited_fen": -lines["audited_fen"]})
+                         "admit_date": "", "discharge_date": "", "audited_fen": -lines["audited_fen"],
+                         "this_month_fen": 0})
