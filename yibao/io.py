@@ -175,7 +175,7 @@ def load_batch(source: str | Path | Mapping[str, pd.DataFrame],
             raise InputError("the batch has an accumulators table and accumulators were given "
                              "apart: keep one", file=sources["accumulators"])
         is_file = isinstance(accumulators, Path)
-        raw["accumulators"] = read_table(accumulators, "accumulators") if is_file else accumulators
+        raw["accumulators"] = read_output_table(accumulators, "accumulators") if is_file else accumulators
         sources["accumulators"] = source_name(accumulators) if is_file else "<accumulators>"
     return normalize(raw, sources)
 
@@ -1362,12 +1362,51 @@ def write_tables(tables: Mapping[str, pd.DataFrame | Later], out: Path, fmt: str
         else:
             with path.open("wb") as f:
                 f.write(codecs.BOM_UTF8)
-                pacsv.write_csv(_arrow_table(made(tables[name]), money), f, pacsv.WriteOptions(quoting_style="needed"))
+                pacsv.write_csv(_csv_safe(_arrow_table(made(tables[name]), money)), f,
+                                pacsv.WriteOptions(quoting_style="needed"))
         return path
 
     # Arrow encodes without the GIL: the large tables (lines, claims) are written side by side
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         return list(pool.map(write, tables))
+
+
+FORMULA_START = "^[=+\\-@\t\r']"  # a spreadsheet may run a CSV cell starting so (OWASP); "'": see _csv_safe
+
+
+def _csv_safe(table: pa.Table) -> pa.Table:
+    """Text cells a spreadsheet opening the CSV would run as a formula (an id or a payee name
+    such as `=HYPERLINK(…)` from a hospital's file), with a leading "'" (OWASP's advice on CSV
+    injection): Excel and WPS show it as text. A cell starting with "'" gets one too, so
+    `read_output_table` gives every cell back exactly."""
+    for i, field in enumerate(table.schema):
+        column = table.column(i)
+        text = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
+        if not (pa.types.is_string(text) or pa.types.is_large_string(text)):
+            continue
+        column = column.cast(text)
+        risky = pc.match_substring_regex(column, FORMULA_START)
+        if pc.any(risky).as_py():
+            quote, joined = pa.scalar("'", text), pa.scalar("", text)
+            table = table.set_column(i, field.name, pc.if_else(
+                risky, pc.binary_join_element_wise(quote, column, joined), column))
+    return table
+
+
+def read_output_table(path: Path, table: str = "") -> pd.DataFrame:
+    """A table yibao wrote (`write_tables`), as `read_table` reads it; a CSV's text cells without
+    the quote `_csv_safe` put before them. An accumulators file is read so too: it is a score's
+    `accumulators` output, carried to the next batch."""
+    frame = read_table(path, table)
+    if path.suffix.lower() != ".csv":
+        return frame
+    for column in frame.columns:
+        values = frame[column]
+        if pd.api.types.is_string_dtype(values.dtype):
+            quoted = values.str.startswith("'").fillna(False).to_numpy(dtype=bool)
+            if quoted.any():
+                frame[column] = values.where(~quoted, values.str[1:])
+    return frame
 
 
 def _arrow_table(frame: pd.DataFrame, money: AbstractSet[str] = frozenset()) -> pa.Table:

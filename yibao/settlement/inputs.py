@@ -28,7 +28,7 @@ import pandas as pd
 
 from yibao.booked import Booked
 from yibao.errors import InputError, expect, kind
-from yibao.io import table_file, read_table
+from yibao.io import read_output_table, read_table, table_file
 from yibao.limits import SAFE_FEN
 from yibao.money import yuan_array_to_fen
 from yibao.outputs import check_listed, read_manifest
@@ -124,10 +124,10 @@ def read_scored(folder: Path, institutions: Path | pd.DataFrame | None = None) -
         path = table_file(folder, name, required=True)
         assert path is not None
         check_listed(folder, manifest, path)
-        tables[name] = (read_table(path), str(path))
+        tables[name] = (read_output_table(path), str(path))
     if institutions is None:
         found = table_file(folder, "institutions", required=False)
-        institutions = found if found is not None else _beside_sources(tables["rejects"][0])
+        institutions = read_output_table(found) if found is not None else _beside_sources(tables["rejects"][0])
     booked = _booked(manifest.get("ledger_batch"), folder)
     return replace(_scored(tables, institutions), origins=(Source(str(folder.resolve()), digest),),
                    booked=() if booked is None else (booked,))

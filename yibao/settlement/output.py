@@ -16,8 +16,6 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from yibao.io import write_tables
 from yibao.outputs import MANIFEST, write_folder
 from yibao.settlement.html import write_pages
@@ -28,22 +26,6 @@ from yibao.settlement.workbook import write_workbook
 FORMATS = ("parquet", "csv")
 WORKBOOK = "settlement.xlsx"
 PAGES = "html"
-FREE_TEXT = ("name",)  # statements' payee names: text from the --institutions table, not from yibao
-FORMULA = ("=", "+", "-", "@", "\t", "\r", "'")  # a spreadsheet may run a CSV cell starting so (OWASP)
-
-
-def csv_safe(values: pd.Series) -> pd.Series:
-    """A name cell a spreadsheet opening the CSV would take as a formula, quoted with a leading
-    "'" (OWASP's CSV injection advice); a name starting with "'" gets one too, so `csv_text`
-    gives every name back exactly."""
-    return values.where(~values.str.startswith(FORMULA), "'" + values)
-
-
-def csv_text(values: pd.Series) -> pd.Series:
-    """The names `csv_safe` wrote, as they were."""
-    return values.where(~values.str.startswith("'"), values.str[1:])
-
-
 def scored_entries(sources: tuple[Source, ...]) -> dict[str, Any]:
     """The manifest's `scored` — the score folder paid from, or a list of them for a month of
     several ledger batches, none from a `Result` in memory — and `input_digest`: that folder's
@@ -63,14 +45,11 @@ def write_settlement(settlement: Settlement, out: str | Path, fmt: str = "parque
     With a ledger, the period is recorded as settled there, with the manifest's sha256 and the
     claims its statements withheld."""
     tables = settlement.tables()
-    written = tables if fmt != "csv" else {
-        name: frame.assign(**{c: csv_safe(frame[c].astype(str)) for c in FREE_TEXT if c in frame.columns})
-        for name, frame in tables.items()}
     staged: list[Path] = []  # the folder being written, whose manifest the ledger records
 
     def write(folder: Path) -> dict[str, Any]:
         staged.append(folder)
-        write_tables(written, folder, fmt)
+        write_tables(tables, folder, fmt)
         write_workbook(settlement, folder / WORKBOOK)
         write_pages(settlement, folder / PAGES)
         return {"tariffs": sorted({str(t) for t in settlement.claims["tariff"] if str(t)}),

@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 
 from yibao.fields import MONEY, RATIOS
-from yibao.io import read_table, table_file
+from yibao.io import read_output_table, table_file
 from yibao.outputs import check_listed
 from yibao.settlement.html import write_pages
-from yibao.settlement.output import FREE_TEXT, PAGES, WORKBOOK, csv_text
+from yibao.settlement.output import PAGES, WORKBOOK
 from yibao.settlement.statement import Settlement
 from yibao.settlement.workbook import write_workbook
 
@@ -33,8 +33,7 @@ FLAGS = frozenset({"scored"})  # bool columns
 def rebuilt_differences(folder: Path, manifest: Mapping[str, Any], period: str) -> list[str]:
     """One line per table whose rows are not all of `period`, and per workbook or page file that
     is not what the tables give (or is missing, or was never written from them)."""
-    csv = manifest.get("format") == "csv"
-    tables = {f.name: _typed(_read(folder, f.name, manifest), csv) for f in fields(Settlement)
+    tables = {f.name: _typed(_read(folder, f.name, manifest)) for f in fields(Settlement)
               if f.name in manifest["rows"]}
     lines = [f"{name}: period {frame['period'][other].iat[0]!r} in {int(other.sum())} of {len(frame)} rows, "
              f"not the manifest's {period}" for name, frame in tables.items()
@@ -57,18 +56,15 @@ def _read(folder: Path, name: str, manifest: Mapping[str, Any]) -> pd.DataFrame:
     path = table_file(folder, name, required=True)
     assert path is not None
     check_listed(folder, manifest, path)
-    return read_table(path)
+    return read_output_table(path)
 
 
-def _typed(frame: pd.DataFrame, csv: bool) -> pd.DataFrame:
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     """A table with the types `write_settlement` wrote it from (a CSV gives every cell as text):
-    amounts and ratios as floats (an empty amount NaN), counts as integers, flags as bools, and
-    a CSV's names without the quote that keeps spreadsheets from running them (`csv_safe`)."""
+    amounts and ratios as floats (an empty amount NaN), counts as integers, flags as bools."""
     out = frame.copy()
     for column in frame.columns:
-        if csv and column in FREE_TEXT:
-            out[column] = csv_text(frame[column].astype(str))
-        elif column in MONEY or column in RATIOS:
+        if column in MONEY or column in RATIOS:
             out[column] = pd.to_numeric(frame[column], errors="coerce").astype(np.float64)
         elif column in COUNTS:
             out[column] = pd.to_numeric(frame[column], errors="coerce").fillna(-1).astype(np.int64)

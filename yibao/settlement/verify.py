@@ -36,7 +36,7 @@ import pandas as pd
 from typing import Any, Mapping
 
 from yibao.errors import InputError, expect
-from yibao.io import table_file, read_table
+from yibao.io import read_output_table, table_file
 from yibao.money import BP, mul_bp
 from yibao.outputs import check_listed, read_manifest
 from yibao.settlement.allocate import largest_remainder
@@ -63,7 +63,7 @@ def _read(folder: Path, name: str, manifest: Mapping[str, Any]) -> pd.DataFrame:
     path = table_file(folder, name, required=True)
     assert path is not None
     check_listed(folder, manifest, path)
-    return read_columns(read_table(path), str(path), *LAYOUT[name])
+    return read_columns(read_output_table(path), str(path), *LAYOUT[name])
 
 
 def _yuan(fen: int) -> str:
