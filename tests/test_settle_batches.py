@@ -48,12 +48,12 @@ def in_month(tables: dict[str, pd.DataFrame], month: str) -> np.ndarray:
     return c.loc[dated.str[:7] == month, "mdtrt_id"].to_numpy()
 
 
-def june_paid(url: str) -> int:
-    """Funds the ledger paid, less what it took back, for direct claims in June (fen): an
-    independent route to what June's statements must add up to."""
+def direct_paid(url: str, period: str = "2025-06") -> int:
+    """Funds the ledger paid, less what it took back, for direct claims in `period` (fen): an
+    independent route to what the period's statements must add up to."""
     ledger = Ledger(url)
     try:
-        e = ledger.period_entries("2025-06")
+        e = ledger.period_entries(period)
     finally:
         ledger.close()
     e = e[(e["settlement_mode"] == "direct") & (e["kind"] == "claim")]
@@ -86,11 +86,11 @@ def test_late_claims_booked_in_june_are_on_june_statements(late: tuple[str, Resu
     assert set(late_ids) <= set(lines.index)
     assert list(fen(lines.loc[late_ids, "audited"])) == list(fen(paid["fund_pay_sumamt"]))
     # every June payment of the ledger is on a June statement, and nothing else is
-    assert int(fen(settlement.claims["audited"]).sum()) == june_paid(url)
+    assert int(fen(settlement.claims["audited"]).sum()) == direct_paid(url)
     listed = int(fen(settlement.statements["audited"]).sum() + fen(settlement.statements["withheld"]).sum())
     withheld_audited = int(fen(settlement.claims.loc[settlement.claims["status"] == "withheld", "audited"]).sum())
     withheld_declared = int(fen(settlement.claims.loc[settlement.claims["status"] == "withheld", "declared"]).sum())
-    assert listed - withheld_declared + withheld_audited == june_paid(url)
+    assert listed - withheld_declared + withheld_audited == direct_paid(url)
     # the order given does not matter
     again = yibao.settle([june_result, late_result], period="2025-06", ledger=url)
     pd.testing.assert_frame_equal(again.statements, settlement.statements)
@@ -138,7 +138,7 @@ def test_a_claim_sent_again_in_a_later_batch_of_the_month_is_listed_once(
     paid = first.claims.set_index("mdtrt_id")
     for mdtrt_id in set(june[:2]) & set(lines.index):
         assert fen(lines.loc[mdtrt_id, "audited"]) == fen(paid.loc[mdtrt_id, "fund_pay_sumamt"])
-    assert int(fen(settlement.claims["audited"]).sum()) == june_paid(url)
+    assert int(fen(settlement.claims["audited"]).sum()) == direct_paid(url)
 
 
 def test_a_claim_that_drew_funds_in_two_outputs_is_refused(batch: dict[str, pd.DataFrame]) -> None:
@@ -180,7 +180,7 @@ def test_settle_takes_the_month_s_score_folders_and_verify_reads_them_all(
     assert code == 0, err
     claims = pd.read_csv(tmp_path / "st-june" / "claims.csv", dtype={"mdtrt_id": str})
     assert set(may[:4]) <= set(claims["mdtrt_id"])
-    assert int(fen(claims["audited"]).sum()) == june_paid(url)
+    assert int(fen(claims["audited"]).sum()) == direct_paid(url)
     manifest = json.loads((tmp_path / "st-june" / "manifest.json").read_text(encoding="utf-8"))
     assert sorted(Path(s["folder"]).name for s in manifest["scored"]) == ["june", "late"]
     assert verify_folder(tmp_path / "st-june") == []

@@ -24,9 +24,8 @@ from conftest import fen
 from pg import postgres_server  # noqa: F401 (a fixture)
 from test_ledger import downgrade, ledger_url, only  # noqa: F401 (a fixture)
 from test_settle import forge
-from test_settle_batches import in_month
+from test_settle_batches import direct_paid, in_month
 from yibao.errors import InputError
-from yibao.ledger import Ledger
 from yibao.pipeline import Result
 from yibao.scored import write_scored
 from yibao.settlement import Settlement, verify_folder, write_settlement
@@ -83,16 +82,6 @@ def withheld_entries(url: str) -> list[tuple[str, str]]:
         engine.dispose()
 
 
-def net_direct_funds(url: str, period: str) -> int:
-    """What the ledger paid direct claims in `period`, less what it took back there (fen)."""
-    ledger = Ledger(url)
-    try:
-        e = ledger.period_entries(period)
-    finally:
-        ledger.close()
-    return int(e.loc[(e["settlement_mode"] == "direct") & (e["kind"] == "claim"), "fund_pay_sumamt"].sum())
-
-
 def settled_audited(settlement: Settlement, scored: pd.DataFrame) -> int:
     """The scorer's funds (`scored`: its claims) of the claims the settlement pays, reversal lines
     (冲正) left out (fen), summed here."""
@@ -137,7 +126,7 @@ def test_a_claim_withheld_in_may_and_corrected_in_june_is_paid_in_full(
     audited = int(fen(settlement.statements["audited"]).sum())
     assert audited == settled_audited(settlement, june.claims)
     # by the ledger's route: June's payments less its one reversal, which took back what May never paid
-    assert audited == net_direct_funds(url, "2025-06") + funds(may, claim)
+    assert audited == direct_paid(url, "2025-06") + funds(may, claim)
     write_scored(june, tmp_path / "june-scored", "csv")
     write_settlement(yibao.settle(tmp_path / "june-scored", period="2025-06", ledger=url), tmp_path / "june", "csv")
     assert verify_folder(tmp_path / "june") == []

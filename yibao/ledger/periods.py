@@ -79,7 +79,7 @@ def reversal_lines(reversals: pd.DataFrame, period: str) -> pd.DataFrame:
     (数据不正确暂不拨付) was never paid, so nothing of it. `this_month_fen` reverses a payment of
     this very month, whose statement is the one being made: it is taken back only if that
     statement pays the claim (`yibao.settlement.statement.taken_back`)."""
-    r = reversals[(reversals["settlement_mode"] == "direct") & (reversals["kind"] == "claim")]
+    r = _direct_claims(reversals)
     funds = -r["fund_pay_sumamt"].to_numpy(dtype=np.int64)
     this_month = (r["paid_period"] == period).to_numpy()
     paid_before = ~this_month & ~r["withheld"].to_numpy(dtype=bool)
@@ -92,10 +92,15 @@ def reversal_lines(reversals: pd.DataFrame, period: str) -> pd.DataFrame:
         {c: "sum" if c.endswith("_fen") else "first" for c in lines.columns if c not in keys})
 
 
+def _direct_claims(entries: pd.DataFrame) -> pd.DataFrame:
+    """The entries of direct claims: the ones an institution's statement pays or takes back."""
+    return entries[(entries["settlement_mode"] == "direct") & (entries["kind"] == "claim")]
+
+
 def refuse_unsettled(conn: Connection, period: str, reversals: pd.DataFrame) -> None:
     """A month that takes back payments of an earlier month is settled after that one: only its
     settlement says whether the institution was paid them or they were withheld (暂不拨付)."""
-    direct = reversals[(reversals["settlement_mode"] == "direct") & (reversals["kind"] == "claim")]
+    direct = _direct_claims(reversals)
     earlier = set(direct.loc[direct["paid_period"] < period, "paid_period"]) - set(settled(conn))
     if earlier:
         first = min(earlier)
