@@ -139,6 +139,25 @@ def test_the_same_batch_twice_adds_nothing_and_gives_the_same_outputs(
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 
 
+def test_the_api_says_whether_it_committed_the_batch_or_found_it_committed(
+        year: dict[str, pd.DataFrame], whole_year: Result, tmp_path: Path) -> None:
+    """A settlement job re-run after a crash must know that its batch was committed by the first
+    run: `Result.booked.already_committed`, with the counts of the first commit."""
+    url = str(tmp_path / "ledger.db")
+    tables = only(year, months(whole_year)["2025-05"])
+    first = yibao.score(tables, ledger=url)
+    again = yibao.score(tables, ledger=url)
+    state = status(url)
+    assert (first.booked.already_committed, again.booked.already_committed) == (False, True)
+    assert first.booked.batch_id == again.booked.batch_id == state["batches"][0]["batch_id"]
+    assert first.booked.period == again.booked.period == "2025-05"
+    paid = int((fen(first.claims["fund_pay_sumamt"]) > 0).sum())
+    assert first.booked.paid == again.booked.paid == state["claims"] >= paid > 0
+    assert (first.booked.duplicates, first.booked.reversals) == (again.booked.duplicates, again.booked.reversals) == (0, 0)
+    assert again.booked.message().endswith("nothing added, outputs as then")
+    pd.testing.assert_frame_equal(first.claims, again.claims)
+
+
 def test_a_resent_claim_is_rejected_as_duplicate_and_paid_once(
         year: dict[str, pd.DataFrame], whole_year: Result, ledger_url: str) -> None:
     per_month = months(whole_year)

@@ -51,7 +51,10 @@ def score(tables_or_folder: Tables, tariff: TariffSpec | Path | Sequence[str | P
     `ledger` (a SQLite path or SQLAlchemy URL, docs/ledger.md): take the accumulators from the
     ledger, reject claims it holds as paid (DUPLICATE_CLAIM), reverse corrected claims, and
     commit the batch to it in the settlement month `period` ("YYYY-MM"; by default the month of
-    the latest settlement date). Not together with `accumulators`. `trace=True`: also
+    the latest settlement date). Not together with `accumulators`. `Result.booked` then says what
+    the ledger did (`yibao.ledger.Outcome`): `already_committed` is True when the ledger held the
+    batch committed already, so nothing was added and the result is as it was then; `paid`,
+    `duplicates`, `reversals` count the claims. `trace=True`: also
     `Result.trace`, every step of every claim's amounts (docs/trace.md)."""
     if ledger is not None and accumulators is not None:
         raise InputError("the ledger holds the accumulators: give either a ledger or accumulators")

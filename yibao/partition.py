@@ -47,7 +47,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from yibao.booked import Booked
+from yibao.booked import Outcome
 from yibao.errors import InputError
 from yibao.io import (PARQUET_READ, READ_ERRORS, _arrow_frame, _field_name, _text, check_file_names, check_header,
                       conformed, csv_encoding, csv_header, csv_options, normalize, parquet_parts, parts_schema,
@@ -60,7 +60,6 @@ from yibao.tables import INPUT_TABLES, OPTIONAL_TABLES
 
 if TYPE_CHECKING:  # the ledger (SQLAlchemy, Alembic: 30 MB) is imported only by runs that use it
     from yibao.ledger.parts import LedgerRun, PartLedger
-    from yibao.ledger.scoring import Outcome
 
 PART = "part-{:05d}"
 ROW = "_yibao_row"  # a split file's column: the row's 0-based row in its input file
@@ -577,7 +576,6 @@ def score_partitioned(source: Path, out: Path, partitions: int, *, run: Runner |
     run_ledger, known = None, None
     if ledger is not None:
         from yibao.ledger.parts import commit as ledger_commit, open_run, owners
-        from yibao.ledger.scoring import Outcome
 
         run_ledger, known = open_run(ledger, source, tariff, owed, period)
     commit: list[Callable[[], None]] = []
@@ -599,7 +597,7 @@ def score_partitioned(source: Path, out: Path, partitions: int, *, run: Runner |
                                                       [s.ledger for s in stats], period)
                 commit.append(write_ledger)
             tell(outcome)
-            booked = Booked(outcome.batch_id, outcome.period)
+            booked = outcome
         rows = {name: sum(s.rows[name] for s in stats) for name in stats[0].rows}
         summary.update(_summary(folder, rows["lines"]))
         write_summary(summary, folder / SUMMARY)

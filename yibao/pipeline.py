@@ -58,7 +58,7 @@ class Result:
     rejects: pd.DataFrame
     contributions: pd.DataFrame | None = None  # per claim, what it added to the accumulators (ledger)
     trace: pd.DataFrame | None = None  # with score_batch(trace=True): every step of every claim
-    booked: Booked | None = None  # scored through a ledger: the batch it is committed as
+    booked: Booked | None = None  # scored through a ledger: the batch it is committed as (an Outcome)
 
     @property
     def lines(self) -> pd.DataFrame:

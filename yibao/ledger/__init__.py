@@ -7,7 +7,8 @@ batch, its id (the digest of its input) and status. `score_with_ledger` scores a
 against it and commits the batch in one transaction; `Ledger` reads it. See docs/ledger.md.
 """
 
-from yibao.ledger.scoring import Outcome, score_into, score_with_ledger
+from yibao.booked import Outcome
+from yibao.ledger.scoring import score_into, score_with_ledger
 from yibao.ledger.store import Ledger, read_ledger
 
 __all__ = ["Ledger", "Outcome", "read_ledger", "score_into", "score_with_ledger"]

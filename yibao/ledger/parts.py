@@ -34,8 +34,9 @@ from typing import Callable, Iterator
 import numpy as np
 import pandas as pd
 
+from yibao.booked import Outcome
 from yibao.io import Batch
-from yibao.ledger.scoring import Outcome, Plan, _plan, _score, earlier_claims, last_settled, period_of
+from yibao.ledger.scoring import Plan, _plan, _score, earlier_claims, last_settled, period_of
 from yibao.ledger.store import Commit, Ledger, accumulators_to_fen, empty_accumulators, ledger_url
 from yibao.outputs import input_digest
 from yibao.pipeline import Result

@@ -26,7 +26,7 @@ from typing import Callable, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from yibao.booked import Booked
+from yibao.booked import Outcome
 from yibao.calculator.scan import MONTH_KEYS
 from yibao.errors import InputError
 from yibao.io import Batch
@@ -42,25 +42,6 @@ from yibao.tariffs.registry import LoadedTariff
 
 DUPLICATE_RULE, DUPLICATE_CODE = "LEDGER-DUPLICATE", "DUPLICATE_CLAIM"
 DECISIONS_PAID = ("approved", "partially_approved")
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What the ledger did with a batch, for the command's message."""
-
-    batch_id: str
-    period: str
-    already_committed: bool
-    paid: int
-    duplicates: int
-    reversals: int
-
-    def message(self) -> str:
-        if self.already_committed:
-            return (f"batch {self.batch_id[:12]} already committed in period {self.period}: "
-                    f"nothing added, outputs as then")
-        return (f"batch {self.batch_id[:12]} committed in period {self.period}: {self.paid:,} claims paid, "
-                f"{self.duplicates:,} duplicates rejected, {self.reversals:,} reversals")
 
 
 def check_ledger_tariff(tariff: object, regions: Mapping[str, object] | None = None) -> None:
@@ -153,14 +134,15 @@ def score_with_ledger(ledger: Ledger, batch: Batch, rejects: pd.DataFrame,
         plan = _plan(ledger, batch.claims)
     result, payments = _score(batch, rejects, tariff, plan, trace)
     if known is not None:
-        return replace(result, booked=Booked(batch_id, known["period"])), Outcome(
-            batch_id, known["period"], True, known["claims"], known["duplicates"], known["reversals"]), None
+        outcome = Outcome(batch_id, known["period"], True, known["claims"], known["duplicates"], known["reversals"])
+        return replace(result, booked=outcome), outcome, None
     period = period or _period_of(result.claims)
-    result = replace(result, booked=Booked(batch_id, period))
+    outcome = Outcome(batch_id, period, False, len(payments), len(plan.duplicates), len(plan.reversed))
+    result = replace(result, booked=outcome)
     commit = Commit(batch_id, period, "" if tariff is None else str(getattr(tariff, "key", tariff)),
                     payments, plan.reversed, plan.duplicates, plan.inputs, accumulators_to_fen(result.accumulators),
                     plan.persons, plan.held)
-    return result, Outcome(batch_id, period, False, len(payments), len(plan.duplicates), len(plan.reversed)), commit
+    return result, outcome, commit
 
 
 def _score(batch: Batch, rejects: pd.DataFrame, tariff: str | LoadedTariff | None,
