@@ -96,7 +96,8 @@ def test_a_corrected_delivery_takes_the_cash_benefits_back_and_pays_them_once(
     assert list(entries(ledger_url)[list(CASH)].sum()) == list(fen(alone[list(CASH)])) == [A_NEW, GRANT]
     state = status(ledger_url)
     assert state["periods"]["2025-05"] == {"fund_pay_sumamt": first_funds(ledger_url) / 100,
-                                           "maternity_allowance": 37_600.0, "maternity_grant": 1_000.0}
+                                           "maternity_allowance": 37_600.0, "maternity_grant": 1_000.0,
+                                           "withheld": 0.0}
     # June: 38,373.62 − 37,600.00 = 773.62 more allowance; the grant once more, once less
     assert (state["periods"]["2025-06"]["maternity_allowance"], state["periods"]["2025-06"]["maternity_grant"]) \
         == (773.62, 0.0)

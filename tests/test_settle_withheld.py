@@ -22,7 +22,7 @@ import sqlalchemy as sa
 import yibao
 from conftest import fen
 from pg import postgres_server  # noqa: F401 (a fixture)
-from test_ledger import downgrade, ledger_url, only  # noqa: F401 (a fixture)
+from test_ledger import downgrade, ledger_url, only, status  # noqa: F401 (a fixture)
 from test_settle import forge
 from test_settle_batches import direct_paid, in_month
 from yibao.errors import InputError
@@ -116,6 +116,8 @@ def test_a_claim_withheld_in_may_and_corrected_in_june_is_paid_in_full(
     assert funds(may, claim) > 0  # the ledger paid it: the person's accumulators used it
     write_settlement(may_settled, tmp_path / "may", "csv")
     assert withheld_entries(url) == [(claim, "2025-05")]
+    shown = status(url)["periods"]  # `ledger status` lists the funds May's statements withheld
+    assert round(shown["2025-05"]["withheld"] * 100) == funds(may, claim) and shown["2025-06"]["withheld"] == 0
 
     settlement = yibao.settle(june, period="2025-06", ledger=url)
     ids = set(settlement.claims["mdtrt_id"])

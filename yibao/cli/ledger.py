@@ -21,8 +21,9 @@ LEDGER = typer.Option(..., "--ledger", help="ledger: SQLite file path or databas
 def status(ledger: str = LEDGER,
            as_json: bool = typer.Option(False, "--json", help="the status as JSON, for scripts"),
            quiet: bool = quiet_option("only: claims paid, fund_pay_sumamt")) -> None:
-    """Batches (id, period, claims, status), fund totals per year, funds and maternity cash
-    benefits per period (yuan), the periods settled and claims paid."""
+    """Batches (id, period, claims, status), fund totals per year, funds, maternity cash
+    benefits and funds withheld at settlement per period (yuan), the periods settled and claims
+    paid."""
     from yibao.ledger import Ledger
 
     book = Ledger(ledger)
@@ -53,11 +54,12 @@ def status(ledger: str = LEDGER,
         funds.add_row(year, *(f"{sums[n]:,.2f}" for n in names))
     console.print(funds)
     periods = Table(title="每期基金支付与生育津贴、一次性生育补助金(支付给个人) funds and cash benefits paid "
-                          "to persons per period (yuan, reversals included)", title_justify="left")
+                          "to persons per period (yuan, reversals included), and the funds its statements "
+                          "withheld from the institutions", title_justify="left")
     periods.add_column("period")
-    shown = ("fund_pay_sumamt", "maternity_allowance", "maternity_grant")
+    shown = ("fund_pay_sumamt", "maternity_allowance", "maternity_grant", "withheld")
     for name in shown:
-        periods.add_column(name, justify="right")
+        periods.add_column("暂不拨付 withheld" if name == "withheld" else name, justify="right")
     for period, sums in state["periods"].items():
         periods.add_row(period, *(f"{sums[n]:,.2f}" for n in shown))
     console.print(periods)

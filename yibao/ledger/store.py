@@ -383,18 +383,21 @@ class Ledger:
 
     def status(self) -> dict[str, Any]:
         """Batches, claim count, fund totals per year, per settlement period the funds and the
-        cash benefits paid to persons beside them (yuan), and the periods settled: what `yibao
-        ledger status` shows."""
-        b, e = schema.batches, schema.entries
+        cash benefits paid to persons beside them and the funds its statements withheld from
+        the institutions (yuan), and the periods settled: what `yibao ledger status` shows."""
+        b, e, w = schema.batches, schema.entries, schema.withheld_payments
         paid = schema.FUNDS + CASH
         with self._connected() as conn:
             batches = [dict(r._mapping) for r in conn.execute(select(b).order_by(b.c.seq))]
             claims = conn.execute(select(func.count()).select_from(schema.paid_claims)).scalar_one()
             sums = {key: conn.execute(select(e.c[key], *[func.coalesce(func.sum(e.c[f]), 0).label(f) for f in paid])
                                       .group_by(e.c[key]).order_by(e.c[key])).all() for key in ("year", "period")}
+            withheld = dict(conn.execute(select(w.c.period, func.sum(e.c.fund_pay_sumamt))
+                                         .join(e, e.c.entry_id == w.c.entry_id).group_by(w.c.period)).all())
             settled = periods.settled(conn)
         years = {str(r.year): {f: float(fen_to_yuan(getattr(r, f))) for f in paid} for r in sums["year"]}
-        in_periods = {r.period: {f: float(fen_to_yuan(getattr(r, f))) for f in ("fund_pay_sumamt",) + CASH}
+        in_periods = {r.period: {**{f: float(fen_to_yuan(getattr(r, f))) for f in ("fund_pay_sumamt",) + CASH},
+                                 "withheld": float(fen_to_yuan(int(withheld.get(r.period, 0))))}
                       for r in sums["period"]}
         totals = {f: float(fen_to_yuan(sum(int(getattr(r, f)) for r in sums["year"])))
                   for f in ("fund_pay_sumamt",) + CASH}
