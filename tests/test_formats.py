@@ -31,6 +31,7 @@ from yibao.io import Ahead, read_batch, write_tables
 from yibao.later import Later
 from yibao.pipeline import Result, score_batch
 from yibao.scored import write_scored
+from yibao.settlement import verify_folder, write_settlement
 from yibao.synth import generate
 
 OUTPUTS = ("claims", "lines", "accumulators", "violations")
@@ -93,6 +94,23 @@ def test_scored_workbook_feeds_the_next_batch(tables: dict[str, pd.DataFrame], p
     assert from_xlsx.rejects.empty and len(from_xlsx.accumulators) == len(parquet_result.accumulators)
     for name in OUTPUTS:
         pd.testing.assert_frame_equal(getattr(from_xlsx, name), getattr(from_parquet, name), obj=name)
+
+
+def test_a_scored_workbook_is_settled_as_the_parquet_folder(tables: dict[str, pd.DataFrame],
+                                                          parquet_result: Result, tmp_path: Path) -> None:
+    """`score --format xlsx` writes every table as a sheet of `tables.xlsx`; settle read only
+    `<table>.parquet|csv` and refused the folder ("missing table claims"). Settled, it gives what
+    the Parquet folder gives, and `--verify` finds the claims again in the workbook."""
+    settled = {}
+    for fmt in ("parquet", "xlsx"):
+        write_scored(parquet_result, tmp_path / fmt, fmt)
+        settled[fmt] = yibao.settle(tmp_path / fmt, period="2025-05", institutions=tables["institutions"])
+    assert not (tmp_path / "xlsx" / "claims.parquet").exists() and (tmp_path / "xlsx" / "tables.xlsx").is_file()
+    assert len(settled["xlsx"].claims) > 20
+    for name in ("statements", "claims", "claim_codes", "suspects"):
+        pd.testing.assert_frame_equal(getattr(settled["xlsx"], name), getattr(settled["parquet"], name), obj=name)
+    write_settlement(settled["xlsx"], tmp_path / "settlement")
+    assert verify_folder(tmp_path / "settlement") == []
 
 
 @pytest.mark.parametrize(("row_group", "claims_group"), [(yibao.io.PARQUET_ROW_GROUP, yibao.io.CLAIMS_ROW_GROUP),

@@ -1348,7 +1348,7 @@ def write_tables(tables: Mapping[str, pd.DataFrame | Later], out: Path, fmt: str
     if fmt == "xlsx":
         from yibao.excel import write_tables_workbook
 
-        return [write_tables_workbook({name: made(t) for name, t in tables.items()}, out / "tables.xlsx")]
+        return [write_tables_workbook({name: made(t) for name, t in tables.items()}, out / TABLES_WORKBOOK)]
 
     def write(name: str) -> Path:
         path = out / f"{name}.{fmt}"
@@ -1371,6 +1371,8 @@ def write_tables(tables: Mapping[str, pd.DataFrame | Later], out: Path, fmt: str
         return list(pool.map(write, tables))
 
 
+TABLES_WORKBOOK = "tables.xlsx"  # write_tables' one file in xlsx: a sheet per table
+
 FORMULA_START = "^[=+\\-@\t\r']"  # a spreadsheet may run a CSV cell starting so (OWASP); "'": see _csv_safe
 
 
@@ -1391,6 +1393,18 @@ def _csv_safe(table: pa.Table) -> pa.Table:
             table = table.set_column(i, field.name, pc.if_else(
                 risky, pc.binary_join_element_wise(quote, column, joined), column))
     return table
+
+
+def read_output_sheet(path: Path, table: str) -> pd.DataFrame | None:
+    """The sheet `table` of a workbook `write_tables` wrote (`TABLES_WORKBOOK`), cells as text as
+    `read_table` gives them; None when it has no such sheet."""
+    book = _open_workbook(path)
+    if table not in book.sheet_names:
+        return None
+    try:
+        return _sheet_frame(book, path, table, f"{path}, sheet {table}")
+    except READ_ERRORS as exc:
+        raise unreadable(path, exc) from None
 
 
 def read_output_table(path: Path, table: str = "") -> pd.DataFrame:

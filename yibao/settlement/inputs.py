@@ -28,7 +28,7 @@ import pandas as pd
 
 from yibao.booked import Booked
 from yibao.errors import InputError, expect, kind
-from yibao.io import read_output_table, read_table, table_file
+from yibao.io import TABLES_WORKBOOK, read_output_sheet, read_output_table, read_table, table_file
 from yibao.limits import SAFE_FEN
 from yibao.money import yuan_array_to_fen
 from yibao.outputs import check_listed, read_manifest
@@ -114,20 +114,34 @@ class Scored:
         return f"the Result of batch {self.booked[0].batch_id[:12]}" if self.booked else "the Result"
 
 
+def read_listed(folder: Path, name: str, manifest: Mapping[str, Any],
+                required: bool = True) -> tuple[pd.DataFrame, str] | None:
+    """Table `name` of a yibao output folder, from a file its manifest lists — `<name>.parquet`
+    or `.csv`, a folder of Parquet parts, or the sheet `name` of `tables.xlsx` (`score --format
+    xlsx`) — and the source messages name; None when it is not there and not `required`."""
+    book = folder / TABLES_WORKBOOK
+    if manifest.get("format") == "xlsx" and book.is_file():
+        check_listed(folder, manifest, book)
+        sheet = read_output_sheet(book, name)
+        if sheet is None and required:
+            raise InputError(f"missing sheet {name}", file=str(book))
+        return None if sheet is None else (sheet, f"{book}, sheet {name}")
+    path = table_file(folder, name, required)
+    if path is None:
+        return None
+    check_listed(folder, manifest, path)
+    return read_output_table(path), str(path)
+
+
 def read_scored(folder: Path, institutions: Path | pd.DataFrame | None = None) -> Scored:
-    """A `yibao score` output folder (Parquet or CSV tables) its manifest vouches for."""
+    """A `yibao score` output folder (Parquet, CSV or xlsx tables) its manifest vouches for."""
     if not folder.is_dir():
         raise InputError("not a folder of score output (yibao score --out)", file=str(folder))
     manifest, digest = read_manifest(folder, "score", NEEDED)
-    tables = {}
-    for name in NEEDED:
-        path = table_file(folder, name, required=True)
-        assert path is not None
-        check_listed(folder, manifest, path)
-        tables[name] = (read_output_table(path), str(path))
+    tables = {name: read_listed(folder, name, manifest) for name in NEEDED}
     if institutions is None:
-        found = table_file(folder, "institutions", required=False)
-        institutions = read_output_table(found) if found is not None else _beside_sources(tables["rejects"][0])
+        found = read_listed(folder, "institutions", manifest, required=False)
+        institutions = found[0] if found is not None else _beside_sources(tables["rejects"][0])
     booked = _booked(manifest.get("ledger_batch"), folder)
     return replace(_scored(tables, institutions), origins=(Source(str(folder.resolve()), digest),),
                    booked=() if booked is None else (booked,))

@@ -19,9 +19,8 @@ import numpy as np
 import pandas as pd
 
 from yibao.fields import MONEY, RATIOS
-from yibao.io import read_output_table, table_file
-from yibao.outputs import check_listed
 from yibao.settlement.html import write_pages
+from yibao.settlement.inputs import read_listed
 from yibao.settlement.output import PAGES, WORKBOOK
 from yibao.settlement.statement import Settlement
 from yibao.settlement.workbook import write_workbook
@@ -33,7 +32,7 @@ FLAGS = frozenset({"scored"})  # bool columns
 def rebuilt_differences(folder: Path, manifest: Mapping[str, Any], period: str) -> list[str]:
     """One line per table whose rows are not all of `period`, and per workbook or page file that
     is not what the tables give (or is missing, or was never written from them)."""
-    tables = {f.name: _typed(_read(folder, f.name, manifest)) for f in fields(Settlement)
+    tables = {f.name: _typed(read_listed(folder, f.name, manifest)[0]) for f in fields(Settlement)
               if f.name in manifest["rows"]}
     lines = [f"{name}: period {frame['period'][other].iat[0]!r} in {int(other.sum())} of {len(frame)} rows, "
              f"not the manifest's {period}" for name, frame in tables.items()
@@ -52,11 +51,6 @@ def rebuilt_differences(folder: Path, manifest: Mapping[str, Any], period: str) 
     return lines
 
 
-def _read(folder: Path, name: str, manifest: Mapping[str, Any]) -> pd.DataFrame:
-    path = table_file(folder, name, required=True)
-    assert path is not None
-    check_listed(folder, manifest, path)
-    return read_output_table(path)
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:

@@ -36,12 +36,11 @@ import pandas as pd
 from typing import Any, Mapping
 
 from yibao.errors import InputError, expect
-from yibao.io import read_output_table, table_file
 from yibao.money import BP, mul_bp
-from yibao.outputs import check_listed, read_manifest
+from yibao.outputs import read_manifest
 from yibao.settlement.allocate import largest_remainder
 from yibao.settlement.batches import check_booked, ledger_problem
-from yibao.settlement.inputs import Period, combine, parse_period, read_columns, read_scored
+from yibao.settlement.inputs import Period, combine, parse_period, read_columns, read_listed, read_scored
 from yibao.settlement.rebuild import rebuilt_differences
 from yibao.settlement.statement import REVERSAL_LINE, SETTLED, WITHHELD, claim_penalty, settle_scored, taken_back
 
@@ -60,10 +59,8 @@ LAYOUT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # table → (tex
 
 
 def _read(folder: Path, name: str, manifest: Mapping[str, Any]) -> pd.DataFrame:
-    path = table_file(folder, name, required=True)
-    assert path is not None
-    check_listed(folder, manifest, path)
-    return read_columns(read_output_table(path), str(path), *LAYOUT[name])
+    frame, source = read_listed(folder, name, manifest)
+    return read_columns(frame, source, *LAYOUT[name])
 
 
 def _yuan(fen: int) -> str:
