@@ -99,4 +99,55 @@ def test_a_case_file_with_a_bom_reads_and_its_errors_name_the_file(tmp_path, cap
     case["lines"][0]["pric"] = 1.234
     path.write_text(json.dumps(case), encoding="utf-8-sig")
     code, err = run_cli(["whatif", str(path)], capsys, monkeypatch)
-    assert code == 2 and err.startswith(f"error: {path}: lines.pric: '1.234': more than 2 decimals")
+    assert code == 2 and err.startswith(f"error: {path}: lines.0.pric: '1.234': more than 2 decimals")
+
+
+@pytest.mark.parametrize("path, slip, meant", [
+    (("claim",), "settlment_mode", "settlement_mode"),  # was ignored: the claim taken as direct
+    (("person",), "certfications", "certifications"),  # the certified disease lost
+    (("claim", "institution"), "Out_of_area", "out_of_area"),  # an out-of-area stay paid as local
+    (("lines", 0), "selfpay_propp", "selfpay_prop"),
+    (("accumulators",), "hifp_payd", "hifp_paid"),  # the year's fund paid taken as 0
+])
+def test_a_misspelt_field_is_refused_naming_the_field_meant(path: tuple, slip: str, meant: str) -> None:
+    case = example("e5_chronic_cap_left")
+    node = case
+    for key in path:
+        node = node[key]
+    node[slip] = node.pop(meant) if meant in node else 1
+    with pytest.raises(InputError, match=rf"^case: {'.'.join(map(str, path))}: '{slip}' is no field of the case: "
+                                         rf"did you mean '{meant}'\?"):
+        parse_case(case)
+
+
+def test_fields_of_ones_own_that_look_like_no_field_still_stay_out() -> None:
+    case = example(DIBAO)
+    case["claim"] |= {"note": "resent after a phone call", "my_ref": "R-17", "settlement_mode_before": "manual"}
+    assert decide(case) == decide(example(DIBAO))
+
+
+def test_accumulators_of_another_year_than_the_claims_are_refused() -> None:
+    """They were dropped without a word, and the claim paid as the person's first of the year."""
+    case = example("e5_chronic_cap_left")
+    year = int(case["claim"]["discharge_date"][:4])
+    case["accumulators"]["year"] = year - 1
+    with pytest.raises(InputError, match=rf"^case: accumulators\.year is {year - 1}, but the claim falls in {year} "
+                                         rf"\(its discharge_date\): give the accumulators of {year}$"):
+        parse_case(case)
+
+
+@pytest.mark.parametrize("path, value, message", [
+    (("lines", 2, "pric"), 1.234, "lines.2.pric: '1.234': more than 2 decimals"),  # was "lines.pric"
+    (("lines", 1, "service_date"), "1600-01-01", "lines.1.service_date: '1600-01-01': not a date from"),
+    (("person", "psn_no"), " ", "person.psn_no: a value is required"),  # was "persons.psn_no"
+])
+def test_a_cell_the_batch_reader_refuses_is_named_where_the_case_holds_it(path: tuple, value: object,
+                                                                           message: str) -> None:
+    """Among twenty lines, "lines.pric" did not say which."""
+    case = example("e1_resident_county_inpatient")
+    node = case
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    with pytest.raises(InputError, match="^case: " + message.replace(".", r"\.").replace("(", r"\(")):
+        case_batch(parse_case(case))

@@ -8,6 +8,7 @@ through exactly the code that scores a month of claims.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import json
 import math
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from yibao.errors import InputError
 
@@ -24,6 +25,7 @@ from yibao.tables import LIST_SEP, PERSONAL, TABLES
 from yibao.unique_keys import safe_load, unique_pairs
 
 Yuan = float
+MISSPELT = 0.8  # an extra field this similar to a field of the case (difflib's ratio) is a slip
 
 
 class _Model(BaseModel):
@@ -38,6 +40,19 @@ class _Model(BaseModel):
         if isinstance(value, bool) and annotation is not bool and bool not in get_args(annotation):
             raise ValueError("true or false where a value of another kind belongs")
         return value
+
+    @model_validator(mode="after")
+    def _no_misspelt_field(self) -> _Model:
+        """An extra field is the user's own (a note), but one that looks like a field of the
+        case left unset is a slip: `settlment_mode` was ignored and the claim taken as direct,
+        `levle` and the institution's level default. Refused, naming the field meant."""
+        declared = {name.lower(): name for name in type(self).model_fields if name not in self.model_fields_set}
+        for extra in self.model_extra or ():
+            meant = difflib.get_close_matches(str(extra).lower(), declared, n=1, cutoff=MISSPELT)
+            if meant:
+                raise ValueError(f"{extra!r} is no field of the case: did you mean {declared[meant[0]]!r}? "
+                                 f"(a field of your own must not look like one of the case's)")
+        return self
 
     def fields(self) -> dict[str, Any]:
         """The declared fields, as the batch tables take them: extra fields (a note, an id of the
@@ -177,6 +192,19 @@ class Case(_Model):
     lines: list[Line] = []
     accumulators: Accumulators | None = None
 
+    @model_validator(mode="after")
+    def _accumulators_of_the_claims_year(self) -> Case:
+        """The claim uses its benefit year's accumulators (the year of its discharge, else
+        admission, else submission date); another year's were dropped without a word, and the
+        claim paid as the person's first of the year."""
+        c = self.claim
+        named = next(((n, d) for n, d in (("discharge_date", c.discharge_date), ("admit_date", c.admit_date),
+                                           ("submitted_date", c.submitted_date)) if d is not None), None)
+        if self.accumulators is not None and named is not None and self.accumulators.year != named[1].year:
+            raise ValueError(f"accumulators.year is {self.accumulators.year}, but the claim falls in "
+                             f"{named[1].year} (its {named[0]}): give the accumulators of {named[1].year}")
+        return self
+
 
 def parse_case(raw: Any, source: str = "case") -> Case:
     try:
@@ -291,5 +319,28 @@ def case_batch(case: Case, source: str = "case"):  # type: ignore[no-untyped-def
     batch, rejects = normalize(tables, {name: source for name in tables})
     if len(rejects):  # the cell at fault, not a row that went because of it
         first = rejects.iloc[int(np.argmax(~rejects["reason"].str.endswith(CASCADED).to_numpy(dtype=bool)))]
-        raise InputError(f"{first['table']}.{first['column']}: {first['reason']}", file=source)
+        path = case_path(str(first["table"]), int(first["row"]) - 2, str(first["column"]))
+        raise InputError(f"{path}: {first['reason']}", file=source)
     return batch
+
+
+# where each batch table's rows are in a case ({} the row's position in its list)
+CASE_PLACES = {"persons": "person", "enrolments": "person.enrolments.{}", "statuses": "person.statuses.{}",
+               "certifications": "person.certifications.{}", "filings": "person.filings.{}",
+               "institutions": "claim.institution", "claims": "claim", "lines": "lines.{}",
+               "accumulators": "accumulators"}
+# the cells `case_tables` moved into another table, by where the case holds them
+MOVED = {"psn_no": "person.psn_no", "institution_id": "claim.institution.id", "maternity_item": "claim.maternity.item",
+         "delivery": "claim.maternity.delivery", "infants": "claim.maternity.infants",
+         "pregnancy_weeks": "claim.maternity.pregnancy_weeks"}
+
+
+def case_path(table: str, position: int, column: str) -> str:
+    """A cell of the batch tables `case_tables` made, named as the case holds it (`lines.2.pric`,
+    as pydantic names a field), so that a refused line is found among many."""
+    if column in MOVED:
+        return MOVED[column]
+    if table == "lines" and column == "mdtrt_id":
+        return "claim.mdtrt_id"
+    place = CASE_PLACES.get(table, table).format(position)
+    return f"{place}.{column}" if column else place
