@@ -54,6 +54,10 @@ FACTS: dict[str, tuple[Any, str]] = {
     "paid_before": ("", "duplicate claims: the claim paid before that it overlaps, as the ledger names it "
                         "(id, batch, period; a value per such claim, and they are rare); empty when the "
                         "earlier claim is of the batch"),
+    "superseded_by": ("", "claims another claim of the batch, of the same person, corrects (its "
+                          "correction_of names this one): the correcting claims' ids, ';'-joined; empty: none"),
+    "corrected_twice": ("", "corrections of a claim that another claim of the batch, of the same person, "
+                            "corrects too: the corrected claim's id; empty: none"),
     "child": (False, "inpatient claims: younger than the tariff's child_age_below on the service date"),
     "category": ("", "resident claims: the resident category (居民类别) the persons table names, else the "
                      "tariff's category whose age range holds the age on the service date; empty: none"),
@@ -398,16 +402,41 @@ EARLIER = ("psn_no", "institution_id", "admit_date", "discharge_date", "label")
 the refusal."""
 
 
+def _corrections(cl: _Claims, facts: dict[str, np.ndarray]) -> None:
+    """A claim sent beside its correction (`correction_of`) is replaced by it: paid, the stay
+    was paid twice, and the correction refused as its duplicate. Two corrections of one claim
+    leave no telling which stands. Only corrections of the same person's claims count, so that a
+    batch scored in partitions of persons finds what it finds whole; a correction naming its own
+    id corrects the ledger's payment, not a claim of the batch."""
+    if "correction_of" not in cl.columns:
+        return
+    target = _text(cl.columns["correction_of"])
+    rows = np.flatnonzero(target != "")
+    if not len(rows):
+        return
+    fixes = frame({"psn": cl.psn[rows], "target": target[rows], "id": cl.text("mdtrt_id", rows), "pos": rows})
+    fixes = fixes[fixes["target"] != fixes["id"]]
+    by = fixes.groupby(["psn", "target"], sort=False)
+    fixes = fixes.assign(ids=by["id"].transform(lambda ids: LIST_SEP.join(sorted(ids))), n=by["id"].transform("size"))
+    twice = fixes[fixes["n"] > 1]
+    facts["corrected_twice"][twice["pos"].to_numpy()] = twice["target"].to_numpy()
+    claims = frame({"psn": cl.psn, "target": _text(cl.columns["mdtrt_id"]), "pos": np.arange(cl.n)})
+    hit = claims.merge(fixes.drop_duplicates(["psn", "target"])[["psn", "target", "ids"]], on=["psn", "target"])
+    facts["superseded_by"][hit["pos"].to_numpy()] = hit["ids"].to_numpy()
+
+
 def _duplicates(cl: _Claims, facts: dict[str, np.ndarray], earlier: pd.DataFrame | None) -> None:
     """Claims overlapping an earlier claim (settlement order) of the same person and institution.
     The claims paid before the batch (`earlier`, from the ledger) come first in that order and
-    are never outputs themselves (position -1)."""
+    are never outputs themselves (position -1). A claim its correction replaces (`_corrections`)
+    is no earlier claim: the correction is paid in its place."""
+    _corrections(cl, facts)
     start = np.where(np.isnat(cl.admit), cl.discharge, cl.admit)
     end = np.where(np.isnat(cl.discharge), start, cl.discharge)
     ref = np.where(np.isnat(cl.discharge), start, cl.discharge)
     ref = np.where(np.isnat(ref), cl.submitted, ref)
     settled = np.where(cl.manual & ~np.isnat(cl.submitted), cl.submitted, ref)
-    rows = np.flatnonzero(cl.is_claim & (cl.inst_id != "") & ~np.isnat(start))
+    rows = np.flatnonzero(cl.is_claim & (cl.inst_id != "") & ~np.isnat(start) & (facts["superseded_by"] == ""))
     # only a claim whose person and institution recur (in the batch, or among the person's claims
     # paid before) can overlap another: the pairs below are built for those alone
     groups = row_groups([_text_codes(cl.columns["psn_no"])[rows], cl.inst_id[rows]])
@@ -587,7 +616,7 @@ def _maternity(cl: _Claims, batch: Batch, t: Tariff, facts: dict[str, np.ndarray
         facts[name][at] = _missing(_required(codes, len(at)), cl.materials[at])
 
 
-DUPLICATE_FACTS = ("duplicate", "paid_before")
+DUPLICATE_FACTS = ("duplicate", "paid_before", "superseded_by", "corrected_twice")
 
 
 def _empty_facts(n: int, names: Iterable[str]) -> dict[str, np.ndarray]:

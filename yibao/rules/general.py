@@ -81,3 +81,19 @@ def _not_networked(t: Tariff, f: Fact, v: str) -> list[Effect]:
       when=lambda t: CLAIM & eq("med_type", ""))
 def _no_med_type(t: Tariff, f: Fact, v: str) -> list[Effect]:
     return [Refuse("MED_TYPE_MISSING", "结算记录未注明医疗类别，无法确定适用的支付政策，不予支付。")]
+
+
+@rule("GEN-010", "Claim replaced by its correction in the same batch (已被更正)",
+      basis="docs/ledger.md Corrections (correction_of); docs/domain.md §3.5 (one stay paid once)",
+      concludes="refusal SUPERSEDED", when=lambda t: CLAIM & ne("superseded_by", ""), uses=("superseded_by",))
+def _superseded(t: Tariff, f: Fact, v: str) -> list[Effect]:
+    fixes = "、".join(split(f["superseded_by"]))
+    return [Refuse("SUPERSEDED", f"本结算记录已由同批次的更正记录（{fixes}）替代，按更正记录结算，本条不予支付。")]
+
+
+@rule("GEN-011", "Claim corrected twice in one batch (重复更正)",
+      basis="docs/ledger.md Corrections (correction_of); docs/domain.md §3.5 (one stay paid once)",
+      concludes="refusal CORRECTED_TWICE", when=lambda t: ne("corrected_twice", ""), uses=("corrected_twice",))
+def _corrected_twice(t: Tariff, f: Fact, v: str) -> list[Effect]:
+    return [Refuse("CORRECTED_TWICE", f"同一结算记录（{f['corrected_twice']}）在本批次有两条以上更正记录，无法确定以哪条为准，"
+                                      "均不予支付；请保留一条更正记录后重新申报。")]
