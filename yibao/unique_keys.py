@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from yibao.yaml_numbers import decimal_numbers
+
 _MERGE = "tag:yaml.org,2002:merge"
 
 
@@ -39,12 +41,15 @@ class UniqueKeys:
         return super().construct_mapping(node, deep)  # type: ignore[misc]
 
 
+@decimal_numbers
 class SafeLoader(UniqueKeys, yaml.SafeLoader):
-    """`yaml.safe_load`'s loader, refusing a key given twice."""
+    """`yaml.safe_load`'s loader, refusing a key given twice and reading numbers as decimals
+    (`yibao.yaml_numbers`)."""
 
 
 def safe_load(text: str) -> Any:
-    """`yaml.safe_load`, refusing a key given twice (a `yaml.YAMLError` naming the key and line)."""
+    """`yaml.safe_load`, refusing a key given twice (a `yaml.YAMLError` naming the key and line),
+    numbers read as the decimals they show."""
     return yaml.load(text, Loader=SafeLoader)  # noqa: S506 - a safe loader
 
 

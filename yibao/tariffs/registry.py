@@ -29,15 +29,18 @@ from yibao.tariffs.catalogue import load_catalogue
 from yibao.tariffs.messages import describe
 from yibao.tariffs.model import Tariff
 from yibao.unique_keys import UniqueKeys
+from yibao.yaml_numbers import decimal_numbers
 
 log = logging.getLogger(__name__)
 
 BUNDLED = Path(__file__).parent / "data"
 
 
+@decimal_numbers
 class _Loader(UniqueKeys, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]  # libyaml: 10x faster
     """Dates stay text for the model to read: YAML's own date reading crashes on `2024-13-01`
-    and names no line; the model names the entry. A key given twice is refused (`UniqueKeys`)."""
+    and names no line; the model names the entry. A key given twice is refused (`UniqueKeys`);
+    numbers are the decimals they show (`yibao.yaml_numbers`: `0500` is 500, not octal 320)."""
 
     yaml_implicit_resolvers = {
         first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
