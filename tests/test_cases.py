@@ -151,3 +151,17 @@ def test_a_cell_the_batch_reader_refuses_is_named_where_the_case_holds_it(path: 
     node[path[-1]] = value
     with pytest.raises(InputError, match="^case: " + message.replace(".", r"\.").replace("(", r"\(")):
         case_batch(parse_case(case))
+
+
+def test_a_message_quotes_no_case_and_no_more_than_a_short_value() -> None:
+    """A case wrapped in a list, or a person given as a list, was quoted whole (psn_no, birth
+    date) in the message; a 1,000,000-character id was echoed whole."""
+    case = example(DIBAO)
+    psn = case["person"]["psn_no"]
+    for faulty in ([case], dict(case, person=[case["person"]])):
+        with pytest.raises(InputError) as refused:
+            parse_case(faulty)
+        assert psn not in str(refused.value) and case["person"]["birth_date"] not in str(refused.value)
+    long = dict(case, claim=dict(case["claim"], mdtrt_id="X" * 1_000_000))
+    with pytest.raises(InputError, match=r"^case: claim\.mdtrt_id: 'X{80}'… \(1,000,000 characters\): longer than 64"):
+        case_batch(parse_case(long))

@@ -19,7 +19,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from yibao.errors import InputError
+from yibao.errors import InputError, quoted
 
 from yibao.tables import LIST_SEP, PERSONAL, TABLES
 from yibao.unique_keys import safe_load, unique_pairs
@@ -214,7 +214,11 @@ def parse_case(raw: Any, source: str = "case") -> Case:
         loc = ".".join(str(p) for p in first["loc"])
         more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         personal = PERSONAL & {str(p) for p in first["loc"]}
-        got = "" if personal or isinstance(first.get("input"), dict) else f" (got {first.get('input')!r})"
+        given = first.get("input")
+        # a value is quoted only when it is one scalar and no person's: a list or mapping where
+        # one belonged may hold a whole case (a psn_no, a birth date) or, by YAML aliases, 200 MB
+        scalar = given is None or isinstance(given, (str, int, float, bool, dt.date))
+        got = f" (got {quoted(given)})" if scalar and not personal else ""
         message = first["msg"].removeprefix("Value error, ")
         raise InputError(f"{loc + ': ' if loc else ''}{message}{got}{more}", file=source) from None
 

@@ -37,3 +37,15 @@ def kind(value: object) -> str:
     """"an int", "a list": the type of a value given to the library, as a message names it."""
     name = type(value).__name__
     return f"{'an' if name[0].lower() in 'aeiou' else 'a'} {name}"
+
+
+QUOTED = 80  # characters of a faulty value a message quotes
+
+
+def quoted(value: object) -> str:
+    """A faulty value as a message quotes it: its repr, a long one cut to its first characters
+    (a 1,000,000-character id was echoed whole, and YAML aliases make 200 MB of one value)."""
+    if isinstance(value, str) and len(value) > QUOTED:
+        return f"{value[:QUOTED]!r}… ({len(value):,} characters)"
+    text = repr(value)
+    return text if len(text) <= QUOTED else f"{text[:QUOTED]}… ({len(text):,} characters)"

@@ -44,7 +44,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from yibao.codes import dictionary_codes, join_text, take_rising, worded as _worded
-from yibao.errors import InputError, expect, kind
+from yibao.errors import InputError, expect, kind, quoted
 from yibao.fields import DATES, MONEY
 from yibao.formulas import check_computed
 from yibao.later import Later, made
@@ -670,7 +670,7 @@ def _typed_table(name: str, raw: pd.DataFrame | None, log: _RejectLog) -> pd.Dat
                 bad = np.flatnonzero(mask)
                 quote = why != REQUIRED and column.name not in PERSONAL
                 log.reject(name, bad, column.name,
-                           _worded(_cells_at(cells, bad), lambda v: f"{_cell_text(v)!r}: {why}") if quote else why)
+                           _worded(_cells_at(cells, bad), lambda v: f"{quoted(_cell_text(v))}: {why}") if quote else why)
             typed[column.name] = values
     return pd.DataFrame(typed, index=raw.index, copy=False)
 
