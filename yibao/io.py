@@ -516,7 +516,8 @@ def _xlsx_text(cell: Any, is_date: bool) -> str:
 
 
 def _arrow_frame(table: pa.Table) -> pd.DataFrame:
-    """Arrow → pandas with lists joined, dictionaries decoded and decimals as floats. The pandas
+    """Arrow → pandas with lists joined, dictionaries decoded, decimals as floats and binary
+    columns as the UTF-8 text they hold (read as bytes, `b'M'`, no cell was valid). The pandas
     metadata a file may carry is not read: every column is typed by its own cells here, and a file
     edited by another tool may carry metadata its columns no longer match."""
     table = table.replace_schema_metadata(None)
@@ -528,6 +529,8 @@ def _arrow_frame(table: pa.Table) -> pd.DataFrame:
             column = pc.binary_join(column.cast(pa.list_(pa.string())), LIST_SEP)
         elif pa.types.is_decimal(kind):
             column = column.cast(pa.float64())
+        elif pa.types.is_binary(kind) or pa.types.is_large_binary(kind):  # Hive, Impala, older Spark: text as bytes
+            column = column.cast(pa.large_string())  # bytes that are no UTF-8 text: ArrowInvalid, "cannot read"
         table = table.set_column(i, field.name.strip(), column)
     return table.to_pandas(date_as_object=False, types_mapper=_nullable)
 
