@@ -410,17 +410,19 @@ def _corrections(cl: _Claims, facts: dict[str, np.ndarray]) -> None:
     id corrects the ledger's payment, not a claim of the batch."""
     if "correction_of" not in cl.columns:
         return
-    target = _text(cl.columns["correction_of"])
-    rows = np.flatnonzero(target != "")
+    given = cl.columns["correction_of"]
+    rows = np.flatnonzero((given.notna() & (given != "")).to_numpy(dtype=bool))  # vectorized: most batches have none
     if not len(rows):
         return
-    fixes = frame({"psn": cl.psn[rows], "target": target[rows], "id": cl.text("mdtrt_id", rows), "pos": rows})
+    fixes = frame({"psn": cl.psn[rows], "target": cl.text("correction_of", rows), "id": cl.text("mdtrt_id", rows),
+                   "pos": rows})
     fixes = fixes[fixes["target"] != fixes["id"]]
     by = fixes.groupby(["psn", "target"], sort=False)
     fixes = fixes.assign(ids=by["id"].transform(lambda ids: LIST_SEP.join(sorted(ids))), n=by["id"].transform("size"))
     twice = fixes[fixes["n"] > 1]
     facts["corrected_twice"][twice["pos"].to_numpy()] = twice["target"].to_numpy()
-    claims = frame({"psn": cl.psn, "target": _text(cl.columns["mdtrt_id"]), "pos": np.arange(cl.n)})
+    named = np.flatnonzero(cl.columns["mdtrt_id"].isin(fixes["target"]).to_numpy(dtype=bool))
+    claims = frame({"psn": cl.psn[named], "target": cl.text("mdtrt_id", named), "pos": named})
     hit = claims.merge(fixes.drop_duplicates(["psn", "target"])[["psn", "target", "ids"]], on=["psn", "target"])
     facts["superseded_by"][hit["pos"].to_numpy()] = hit["ids"].to_numpy()
 
