@@ -46,8 +46,10 @@ class _Model(BaseModel):
         """An extra field is the user's own (a note), but one that looks like a field of the
         case left unset is a slip: `settlment_mode` was ignored and the claim taken as direct,
         `levle` and the institution's level default. Refused, naming the field meant."""
+        if not self.model_extra:
+            return self
         declared = {name.lower(): name for name in type(self).model_fields if name not in self.model_fields_set}
-        for extra in self.model_extra or ():
+        for extra in self.model_extra:
             meant = difflib.get_close_matches(str(extra).lower(), declared, n=1, cutoff=MISSPELT)
             if meant:
                 raise ValueError(f"{extra!r} is no field of the case: did you mean {declared[meant[0]]!r}? "

@@ -51,8 +51,6 @@ def rebuilt_differences(folder: Path, manifest: Mapping[str, Any], period: str) 
     return lines
 
 
-
-
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     """A table with the types `write_settlement` wrote it from (a CSV gives every cell as text):
     amounts and ratios as floats (an empty amount NaN), counts as integers, flags as bools."""
