@@ -172,7 +172,7 @@ def test_the_ledger_carries_covered_fees_from_batch_to_batch_and_reverses_them(
     finally:
         ledger.close()
     assert (held["outpatient_covered"], held["outpatient_paid"]) == (50000, 30000)  # fen
-    assert (held["outpatient_covered_month"], held["outpatient_covered_in_month"]) == (MAY_2025 - 2, 10000)
+    assert (held["outpatient_covered_month"], held["outpatient_covered_in_month"]) == (MAY_2025 - 1, 20000)
 
 
 # --- chronic: one annual covered cap over every chronic visit ---------------------------------

@@ -347,7 +347,7 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
                 accumulators: pd.DataFrame | None = None,
                 calendar: WorkCalendar | None = None, contributions: bool = False,
                 trace: bool = False, regions: Regions | None = None, release: bool = False,
-                earlier: pd.DataFrame | None = None,
+                earlier: pd.DataFrame | None = None, months: pd.DataFrame | None = None,
                 ahead: Encoder | None = None) -> Result:
     """Score every claim of a batch. `tariff`: an id, `ID@VERSION`, a loaded version, a list of
     loaded versions, or None for the bundled default (the version in force on each claim's date).
@@ -358,7 +358,9 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
     this call, so the lines' input columns the output does not carry are dropped from it once
     the line pass has read them (`yibao score`: 5M lines, 0.2 GB less at the peak). `earlier`:
     the claims paid before the batch (the ledger's, columns `yibao.rules.facts.EARLIER`): a claim
-    overlapping one is a duplicate (GEN-007). `ahead`: given the lines' table as soon as the line
+    overlapping one is a duplicate (GEN-007). `months`: what the batches before counted in each
+    month (the ledger's, `yibao.calculator.scan.MONTH_COLUMNS`): a claim for a month earlier than
+    its accumulators' meets that month's caps as used. `ahead`: given the lines' table as soon as the line
     pass has made it, before the claims are settled (`Encoder`); the result's lines frame is then
     made only if it is read (`yibao.later`)."""
     calendar = calendar or default_calendar()
@@ -407,7 +409,7 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
                          conclusions=partial(_add_conclusions, ctx, rules),
                          inputs_read=partial(_drop_line_inputs, (lines, batch.lines, given_lines)) if release else None,
                          lines_final=None if ahead is None else lambda amounts: encoding.append(
-                             _lines_ahead(ahead, service_dates, amounts)))
+                             _lines_ahead(ahead, service_dates, amounts)), months=months)
     # the lines' output is made on a thread beside the claims' (the rules' child has left its core),
     # or, where `ahead` has their file, only if it is read
     make_lines = partial(_final_lines, calc.lines, service_dates, encoding)

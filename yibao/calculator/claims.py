@@ -168,14 +168,16 @@ class _LinePass:
 def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, LoadedTariff],
               accumulators: pd.DataFrame, contributions: bool = False, trace: bool = False,
               conclusions: Callable[[], None] | None = None, inputs_read: Callable[[], None] | None = None,
-              lines_final: Callable[[pd.DataFrame], None] | None = None) -> Calculation:
+              lines_final: Callable[[pd.DataFrame], None] | None = None,
+              months: pd.DataFrame | None = None) -> Calculation:
     """Amounts of every claim. `claims` carries the claim, person and institution columns and the
     rule base's conclusions (docs/ARCHITECTURE.md), or gets them by calling `conclusions()` after
     the line pass, which needs none of them; `lines.claim_pos` indexes `claims`. `trace`: also
     the steps of every claim's arithmetic (off, it costs nothing). `inputs_read` is called once
     the line pass is done: from then on only mdtrt_id, line_id, med_list_codg and claim_pos of
     `lines` are read, and the caller may drop the rest. `lines_final` is called then too, with the
-    lines' table (`Calculation.lines`): nothing the claims' settlement does changes it."""
+    lines' table (`Calculation.lines`): nothing the claims' settlement does changes it. `months`:
+    what earlier batches counted in each month (`scan.MONTH_COLUMNS`, the ledger's)."""
     n = len(claims)
     pos = lines["claim_pos"].to_numpy()
     passed = _LinePass(LineInputs.of(lines, pos), claims, tariffs)
@@ -185,7 +187,7 @@ def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, Load
     violation_codes = mask_text(any_bits(passed.mask, pos, n), EDIT_CODES).to_numpy()
     suspect_codes = np.where(split_admissions(claims, _split_window(claims, tariffs)), "SPLIT_ADMISSION", "")
     diseases = disease_codes(tariffs, accumulators)
-    order = scan.Order.of(claims, accumulators, diseases)
+    order = scan.Order.of(claims, accumulators, diseases, months)
     if conclusions is not None:
         conclusions()
     totals = passed.totals(claims["waive_preselfpay"].to_numpy(dtype=bool))

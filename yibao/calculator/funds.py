@@ -15,7 +15,7 @@ import numpy as np
 
 from yibao.calculator.audit import _half_up
 from yibao.compiled import kernel
-from yibao.calculator.terms import BANDS, FUND_HIFMI, FUND_HIFOB, POOLS, TIER_BASES, TermArrays
+from yibao.calculator.terms import BANDS, COV_SLOTS, FUND_HIFMI, FUND_HIFOB, POOLS, TIER_BASES, TermArrays
 from yibao.money import BP
 from yibao.tariffs.catalogue import NO_LIMIT
 
@@ -105,6 +105,12 @@ the monthly cap, or the annual cap on covered amounts; 0: none."""
 COV_VISIT, COV_MONTHLY, COV_ANNUAL = 1, 2, 3
 """Which covered-fee cap of an outpatient or chronic pool cut the amount the ratio applies to
 (`_cov_cap`; the fund caps, checked after, report in `_hifp_cap`); 0: none."""
+OPEN_PAID, OPEN_COVERED = 0, 1
+OPENING = OPEN_COVERED + COV_SLOTS
+"""Per claim, what counted in its settlement month before the batch, read where its person-year's
+accumulators hold another month (they hold the latest): the basic fund's payments under a
+monthly cap at OPEN_PAID, each covered-fee slot's fees at OPEN_COVERED + slot. A claim for an
+earlier month filed late (补报) so meets that month's caps as they were used."""
 
 
 @numba.njit(inline="always")
@@ -184,13 +190,14 @@ def _stage(base: int, ded: int, ded_used: int, bounds: np.ndarray, bps: np.ndarr
 
 
 @numba.njit
-def _pay(inscp: int, month: int, person_share: int, direct_share: int, terms: np.ndarray, bands: np.ndarray,
-         k: int, rows: np.ndarray, ded_used: np.ndarray, paid: np.ndarray, cov: np.ndarray, g: int,
-         out: np.ndarray, c: int, limits_out: np.ndarray, steps: np.ndarray) -> None:  # pragma: no cover
+def _pay(inscp: int, month: int, opened: np.ndarray, person_share: int, direct_share: int, terms: np.ndarray,
+         bands: np.ndarray, k: int, rows: np.ndarray, ded_used: np.ndarray, paid: np.ndarray, cov: np.ndarray,
+         g: int, out: np.ndarray, c: int, limits_out: np.ndarray, steps: np.ndarray) -> None:  # pragma: no cover
     """Deductible, basic pool, catastrophic/large-amount and assistance for claim `c` (terms of
     combination `k`), its person-year's accumulators being row `g` of `rows`, `ded_used`, `paid`
     and `cov` (`Used.kernel_arrays`), into `out[:, c]` (OUTPUTS); with a trace (`limits_out`,
-    `steps` with rows) every step's limit and bands.
+    `steps` with rows) every step's limit and bands. `opened`: what counted in the claim's month
+    before it when the accumulators hold another month (OPENING).
 
     `person_share`, `direct_share`: of `inscp`, the person's part and the fund's direct part of
     items with a fixed person share; they pass by the deductible and the bands, the direct part
@@ -221,7 +228,8 @@ def _pay(inscp: int, month: int, person_share: int, direct_share: int, terms: np
     # what is left of the pool's covered-fee caps this visit, this month and this year
     cov_slot = terms[T_COV_SLOT, k]
     key = cov[g, POOL_COVERED_KEY, cov_slot] if cov_slot >= 0 else 0
-    in_month = cov[g, POOL_COVERED_MONTH, cov_slot] if cov_slot >= 0 and key == month else 0
+    in_month = (cov[g, POOL_COVERED_MONTH, cov_slot] if key == month else opened[OPEN_COVERED + cov_slot]) \
+        if cov_slot >= 0 else 0
     rooms = (terms[T_COV_VISIT, k], _left(terms[T_COV_MONTH, k], in_month),
              _left(terms[T_COV_YEAR, k], cov[g, POOL_COVERED, cov_slot] if cov_slot >= 0 else 0))
     room, room_kind = rooms[0], 0
@@ -238,7 +246,7 @@ def _pay(inscp: int, month: int, person_share: int, direct_share: int, terms: np
     raw = _banded(lo, hi, bands[B_BASIC, k], bands[B_BASIC + 1, k], steps, np.int64(S_BAND), c)
     paid_slot = terms[T_PAID_SLOT, k]
     cap_left = NO_LIMIT if covered_cap or paid_slot < 0 else _left(terms[T_CAP, k], paid[g, paid_slot])
-    month_used = rows[g, MONTH_PAID] if rows[g, MONTH] == month else 0
+    month_used = rows[g, MONTH_PAID] if rows[g, MONTH] == month else opened[OPEN_PAID]
     limits = (raw + (direct if in_caps else 0), cap_left, terms[T_CLAIM_CAP, k],
               _left(terms[T_MONTHLY_CAP, k], month_used))
     limit, binding = limits[0], 0
@@ -306,8 +314,9 @@ def _pay(inscp: int, month: int, person_share: int, direct_share: int, terms: np
 
 @numba.njit(inline="always")
 def _advance(rows: np.ndarray, ded_used: np.ndarray, paid: np.ndarray, cov: np.ndarray, g: int, out: np.ndarray,
-             c: int, terms: np.ndarray, k: int, month: int) -> None:  # pragma: no cover - compiled
-    """Row `g` of the accumulators (`Used.kernel_arrays`) after claim `c` (audited view only)."""
+             c: int, terms: np.ndarray, k: int, month: int, opened: np.ndarray) -> None:  # pragma: no cover
+    """Row `g` of the accumulators (`Used.kernel_arrays`) after claim `c` (audited view only), a
+    month's amounts from `opened` (OPENING) when the row held another month."""
     counted = out[O_HIFP, c] - out[O_SHARE_OUTSIDE, c]  # what the basic fund's limits count
     if terms[T_PAID_SLOT, k] >= 0:
         paid[g, terms[T_PAID_SLOT, k]] += counted
@@ -318,7 +327,8 @@ def _advance(rows: np.ndarray, ded_used: np.ndarray, paid: np.ndarray, cov: np.n
         cov[g, POOL_COVERED, s] += out[O_POOL_COVERED, c]
         if terms[T_COV_MONTH, k] != NO_LIMIT:
             same = cov[g, POOL_COVERED_KEY, s] == month
-            cov[g, POOL_COVERED_MONTH, s] = (cov[g, POOL_COVERED_MONTH, s] if same else 0) + out[O_POOL_COVERED, c]
+            before = cov[g, POOL_COVERED_MONTH, s] if same else opened[OPEN_COVERED + s]
+            cov[g, POOL_COVERED_MONTH, s] = before + out[O_POOL_COVERED, c]
             cov[g, POOL_COVERED_KEY, s] = month
     rows[g, COVERED] += out[O_COVERED, c]
     rows[g, ADMISSIONS] += np.int64(terms[T_POOL, k] == INPATIENT)
@@ -331,12 +341,12 @@ def _advance(rows: np.ndarray, ded_used: np.ndarray, paid: np.ndarray, cov: np.n
     rows[g, MAF2_DED_USED] += out[O_MAF2_DED, c]
     rows[g, MAF2_PAID] += out[O_MAF2, c]
     if terms[T_MONTHLY_CAP, k] != NO_LIMIT:
-        rows[g, MONTH_PAID] = (rows[g, MONTH_PAID] if rows[g, MONTH] == month else 0) + counted
+        rows[g, MONTH_PAID] = (rows[g, MONTH_PAID] if rows[g, MONTH] == month else opened[OPEN_PAID]) + counted
         rows[g, MONTH] = month
 
 
 @kernel
-def _settle(group: np.ndarray, combo: np.ndarray, month: np.ndarray, inscp: np.ndarray,
+def _settle(group: np.ndarray, combo: np.ndarray, month: np.ndarray, opening: np.ndarray, inscp: np.ndarray,
             inscp_declared: np.ndarray, shares: np.ndarray, shares_declared: np.ndarray, terms: np.ndarray,
             bands: np.ndarray, rows: np.ndarray, ded_used: np.ndarray, paid: np.ndarray, cov: np.ndarray,
             added: tuple, out: np.ndarray, declared: np.ndarray, limits_out: np.ndarray,
@@ -345,32 +355,34 @@ def _settle(group: np.ndarray, combo: np.ndarray, month: np.ndarray, inscp: np.n
     (row `group[c]` of `rows`, `ded_used`, `paid`, `cov`), which it then advances; into `added`
     (the same four, a row per claim, from zero, when they have rows) what it added. The declared
     view (what the hospital drew at discharge) is paid from the same accumulators, and only where
-    its in-policy amounts differ; it never advances them."""
+    its in-policy amounts differ; it never advances them. `opening`: each claim's OPENING."""
     no_limits, no_steps = np.zeros((0, 0), np.int64), np.zeros((0, 0, 0), np.int64)
     add_rows, add_ded, add_paid, add_cov = added
+    unopened = np.zeros(OPENING, np.int64)  # a claim's own contribution counts from nothing
     for c in range(len(group)):
-        g, k, m = group[c], combo[c], month[c]
-        _pay(inscp[c], m, shares[c, 0], shares[c, 1], terms, bands, k, rows, ded_used, paid, cov, g, out, c,
-             limits_out, steps)
+        g, k, m, opened = group[c], combo[c], month[c], opening[c]
+        _pay(inscp[c], m, opened, shares[c, 0], shares[c, 1], terms, bands, k, rows, ded_used, paid, cov, g,
+             out, c, limits_out, steps)
         declared[c] = out[O_FUNDS, c]
         if inscp_declared[c] != inscp[c] or shares_declared[c, 0] != shares[c, 0] or \
                 shares_declared[c, 1] != shares[c, 1]:
-            _pay(inscp_declared[c], m, shares_declared[c, 0], shares_declared[c, 1], terms, bands, k, rows,
-                 ded_used, paid, cov, g, scratch, np.int64(0), no_limits, no_steps)
+            _pay(inscp_declared[c], m, opened, shares_declared[c, 0], shares_declared[c, 1], terms, bands, k,
+                 rows, ded_used, paid, cov, g, scratch, np.int64(0), no_limits, no_steps)
             declared[c] = scratch[O_FUNDS, 0]
-        _advance(rows, ded_used, paid, cov, g, out, c, terms, k, m)
+        _advance(rows, ded_used, paid, cov, g, out, c, terms, k, m, opened)
         if len(add_rows):
-            _advance(add_rows, add_ded, add_paid, add_cov, c, out, c, terms, k, m)
+            _advance(add_rows, add_ded, add_paid, add_cov, c, out, c, terms, k, m, unopened)
 
 
-def settle(order: np.ndarray, group: np.ndarray, month: np.ndarray, inscp: tuple[np.ndarray, np.ndarray],
-           shares: tuple[np.ndarray, np.ndarray], terms: TermArrays, state: Used, added: Used | None,
-           trace: bool) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def settle(order: np.ndarray, group: np.ndarray, month: np.ndarray, opening: np.ndarray,
+           inscp: tuple[np.ndarray, np.ndarray], shares: tuple[np.ndarray, np.ndarray], terms: TermArrays,
+           state: Used, added: Used | None, trace: bool) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Pay every claim (`order`: settlement order; `group`: its row of `state`; `month`: of its
-    settlement) on its audited and declared in-policy amounts and fixed-share parts (`inscp`,
-    `shares` [n, 2], audited first), advancing `state` in place, and `added` (a row per claim)
-    when given. Returns the audited amounts by name (OUTPUTS; with `trace` also TRACE_LIMITS and
-    each TRACE_BANDS name's `_base` and `_amt` [n, BANDS]) and the declared view's fund total."""
+    settlement; `opening`: [n, OPENING]) on its audited and declared in-policy amounts and
+    fixed-share parts (`inscp`, `shares` [n, 2], audited first), advancing `state` in place, and
+    `added` (a row per claim) when given. Returns the audited amounts by name (OUTPUTS; with
+    `trace` also TRACE_LIMITS and each TRACE_BANDS name's `_base` and `_amt` [n, BANDS]) and the
+    declared view's fund total."""
     n = len(group)
     combo = (terms.rows if terms.rows is not None else np.arange(n))[order]
     # with no combination (an empty batch) the band fields are 1-D: shaped [BAND_TERMS, 0, BANDS] here
@@ -382,7 +394,7 @@ def settle(order: np.ndarray, group: np.ndarray, month: np.ndarray, inscp: tuple
     accumulators = state.kernel_arrays()
     mine = (added or _empty_like(state)).kernel_arrays()
     # the claims' inputs and outputs in settlement order, so the pass reads and writes them in turn
-    _settle(group[order], np.asarray(combo, np.int64), month[order], inscp[0][order], inscp[1][order],
+    _settle(group[order], np.asarray(combo, np.int64), month[order], opening[order], inscp[0][order], inscp[1][order],
             shares[0][order], shares[1][order], matrix, bands, *accumulators, mine, out, declared,
             limits, steps, np.zeros((len(OUTPUTS), 1), np.int64))
     state.kernel_done(accumulators[0], accumulators[3])

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from yibao.calculator.funds import Used, settle
+from yibao.calculator.funds import OPEN_COVERED, OPEN_PAID, OPENING, Used, settle
 from yibao.calculator.terms import (COV_CHRONIC, COV_OUTPATIENT, COV_SLOTS, DED_CHRONIC, DED_INPATIENT,
                                     DED_OUTPATIENT, DED_SLOTS, PAID_CHRONIC0, PAID_INPATIENT, PAID_OUTPATIENT,
                                     PAID_PRENATAL, TermArrays)
@@ -54,6 +54,8 @@ MONTH_KEYS = {"outpatient_month_paid": "outpatient_month", "outpatient_covered_i
 """A month's amount → the column holding its month (months since 1970-01; -1 none): the amount
 counts only while a claim is settled in that month."""
 COUNTERS = {"inpatient_admissions"} | set(MONTH_KEYS.values())
+OPENED = {c: OPEN_PAID if ACC_COLUMNS[c][1] is None else OPEN_COVERED + ACC_COLUMNS[c][1] for c in MONTH_KEYS}
+"""A month's amount → its place in a claim's opening (`funds.OPENING`)."""
 
 
 def _empty_state(groups: int, diseases: int) -> Used:
@@ -183,15 +185,66 @@ class Order:
     group: np.ndarray  # per claim its person-year
     month: np.ndarray  # per claim its settlement month (months since 1970-01)
     state: Used  # the accumulators of every person-year (from the accumulators table)
+    opening: np.ndarray  # per claim what counted in its month before the batch (`funds.OPENING`)
 
     @classmethod
-    def of(cls, claims: pd.DataFrame, acc: pd.DataFrame, diseases: list[str]) -> Order:
-        """`claims` needs psn_no, year, setl_date and mdtrt_id."""
+    def of(cls, claims: pd.DataFrame, acc: pd.DataFrame, diseases: list[str],
+           months: pd.DataFrame | None = None) -> Order:
+        """`claims` needs psn_no, year, setl_date and mdtrt_id; `months`: see `openings`."""
         setl = np.asarray(claims["setl_date"], dtype="datetime64[D]")
         groups, group = Groups.of(claims, acc) if not acc.empty else Groups.of(claims)
         group = group[:len(claims)]
-        return cls(settlement_order(group, setl, claims["mdtrt_id"]), groups, group,
-                   setl.astype("datetime64[M]").astype(np.int64), load_state(acc, groups, diseases))
+        month = setl.astype("datetime64[M]").astype(np.int64)
+        state = load_state(acc, groups, diseases)
+        return cls(settlement_order(group, setl, claims["mdtrt_id"]), groups, group, month, state,
+                   openings(state, groups, group, month, months))
+
+
+MONTH_COLUMNS = ("psn_no", "year", "month", "column", "fen")
+"""A table of what earlier batches counted in each month (the ledger's entries, one row or more
+per person-year, month and month's amount): `column` names the amount (a MONTH_KEYS key),
+`month` is months since 1970-01, `fen` the amount; rows of one month and amount add up."""
+
+
+def openings(state: Used, groups: Groups, group: np.ndarray, month: np.ndarray,
+             months: pd.DataFrame | None) -> np.ndarray:
+    """Per claim (`group`, `month`) what counted in its month before the batch: from `months`
+    (MONTH_COLUMNS) where it has the month, else from the accumulators where they hold it, else
+    nothing. The accumulators hold one month per person-year, the latest, so without `months` a
+    claim for an earlier month meets that month's caps unused."""
+    opening = np.zeros((len(group), OPENING), np.int64)
+    held = {OPENED["outpatient_month_paid"]: (state.month, state.month_paid)}
+    for column in ("outpatient_covered_in_month", "chronic_covered_in_month"):
+        slot = OPENED[column] - OPEN_COVERED
+        held[OPENED[column]] = (state.pool_covered_key[:, slot], state.pool_covered_month[:, slot])
+    for at, (key, amount) in held.items():
+        opening[:, at] = np.where(key[group] == month, amount[group], 0)
+    if months is None or months.empty or not len(groups):
+        return opening
+    rank = positions(months["psn_no"], groups.persons)
+    wanted = rank * YEARS + months["year"].to_numpy(dtype=np.int64)
+    row = np.minimum(np.searchsorted(groups.keys, wanted), len(groups) - 1)
+    known = (rank >= 0) & (groups.keys[row] == wanted)
+    table_key = _month_key(row, months["month"].to_numpy(dtype=np.int64))
+    claim_key = _month_key(group, month)
+    fen = months["fen"].to_numpy(dtype=np.int64)
+    for column, at in OPENED.items():
+        rows = np.flatnonzero(known & (table_key >= 0) & (months["column"] == column).to_numpy())
+        if not len(rows):
+            continue
+        keys, inverse = np.unique(table_key[rows], return_inverse=True)
+        sums = np.zeros(len(keys), np.int64)
+        np.add.at(sums, inverse.reshape(-1), fen[rows])
+        where = np.minimum(np.searchsorted(keys, claim_key), len(keys) - 1)
+        found = keys[where] == claim_key  # a claim without a month (-1) matches none
+        opening[found, at] = sums[where[found]]
+    return opening
+
+
+def _month_key(group: np.ndarray, month: np.ndarray) -> np.ndarray:
+    """One integer per (person-year, month); -1 for a month outside 1970-01 … 7431-04 (no date)."""
+    inside = (month >= 0) & (month < 1 << 16)
+    return np.where(inside, np.asarray(group, dtype=np.int64) << 16 | np.where(inside, month, 0), -1)
 
 
 def settlement_order(group: np.ndarray, setl: np.ndarray, ids: pd.Series) -> np.ndarray:
@@ -229,6 +282,23 @@ def run(order: Order, inscp_audited: np.ndarray, inscp_declared: np.ndarray, ter
     none = np.zeros((n, 2), np.int64)
     share_audited, share_declared = (none, none) if shares is None else shares
     added = _empty_state(n, len(diseases)) if contributions and n else None
-    audited, declared_funds = settle(order.order, order.group, order.month, (inscp_audited, inscp_declared),
-                                     (share_audited, share_declared), terms, order.state, added, trace)
+    held = _months_held(order.state)
+    audited, declared_funds = settle(order.order, order.group, order.month, order.opening,
+                                     (inscp_audited, inscp_declared), (share_audited, share_declared), terms,
+                                     order.state, added, trace)
+    _keep_latest_months(order.state, held)
     return ScanResult(audited, declared_funds, order.state, order.groups, added)
+
+
+def _months_held(state: Used) -> tuple[np.ndarray, ...]:
+    return state.month.copy(), state.month_paid.copy(), state.pool_covered_key.copy(), state.pool_covered_month.copy()
+
+
+def _keep_latest_months(state: Used, held: tuple[np.ndarray, ...]) -> None:
+    """The accumulators after the batch hold each person-year's latest month: where the batch's
+    last claim was for an earlier month (filed late), the month they held before stays."""
+    month, paid, key, covered = held
+    back = state.month < month
+    state.month[back], state.month_paid[back] = month[back], paid[back]
+    back = state.pool_covered_key < key
+    state.pool_covered_key[back], state.pool_covered_month[back] = key[back], covered[back]

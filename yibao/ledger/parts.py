@@ -36,7 +36,7 @@ import pandas as pd
 
 from yibao.booked import Outcome
 from yibao.io import Batch
-from yibao.ledger.scoring import Plan, _plan, _score, earlier_claims, last_settled, period_of
+from yibao.ledger.scoring import _plan, _score, last_settled, period_of, replay_plan
 from yibao.ledger.store import Commit, Ledger, accumulators_to_fen, empty_accumulators, ledger_url
 from yibao.outputs import input_digest
 from yibao.pipeline import Result
@@ -106,8 +106,7 @@ def score_part(run: LedgerRun, batch: Batch, rejects: pd.DataFrame, tariff: obje
             targets = claims["correction_of"].fillna("").astype(str) if "correction_of" in claims else \
                 pd.Series([], dtype=str)
             persons = set(claims["psn_no"]) | set(ledger.claim_persons(targets[targets != ""]).values())
-            inputs, dups = ledger.batch_inputs(run.batch_id, persons, claims["mdtrt_id"])
-            plan = Plan(inputs, dups, pd.DataFrame(), earlier=earlier_claims(ledger, claims["psn_no"], run.batch_id))
+            plan = replay_plan(ledger, run.batch_id, claims, persons)
         else:
             plan = _plan(ledger, claims)
     finally:

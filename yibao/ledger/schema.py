@@ -57,6 +57,9 @@ batches = Table(
     Column("earlier_checked", Boolean, nullable=False, default=True,
            doc="scored with the claims paid before it as earlier claims of GEN-007 (false: committed before "
                "revision 0006, and scored again as then, without them)"),
+    Column("months_read", Boolean, nullable=False, default=True,
+           doc="scored with what the entries before it counted in each month, so a claim for an earlier month "
+               "met that month's caps as used (false: committed before revision 0009, and scored again as then)"),
 )
 
 entries = Table(

@@ -10,8 +10,9 @@ Around the one pipeline (`score_batch`), never inside it:
    reason code DUPLICATE_CLAIM, naming the batch and period it was paid in; and the claims it
    holds as paid to the batch's persons are earlier claims of GEN-007's duplicate check (重复报销:
    the same stay sent again under a new id is refused DUPLICATE, naming the claim paid);
-4. the rest is scored from the ledger's accumulators, and the whole batch is committed in one
-   transaction (`Ledger.commit`).
+4. the rest is scored from the ledger's accumulators — a claim for an earlier month than they
+   hold from what the entries counted in its month (`Ledger.months`) — and the whole batch is
+   committed in one transaction (`Ledger.commit`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from yibao.errors import InputError
 from yibao.io import Batch
 from yibao.ledger.schema import ACC, CASH, FUNDS, MONEY
 from yibao.ledger.store import (Commit, Ledger, accumulators_to_fen, accumulators_to_yuan, empty_accumulators,
-                                less_payments)
+                                less_payments, month_amounts)
 from yibao.pipeline import REJECT_COLUMNS, Result, score_batch
 from yibao.money import yuan_array_to_fen
 from yibao.rules.facts import EARLIER
@@ -70,8 +71,9 @@ def batch_digest(batch: Batch, rejects: pd.DataFrame, tariff: str | LoadedTariff
 @dataclass(frozen=True)
 class Plan:
     """What a batch is scored from: the accumulators (fen), the claims already paid
-    (mdtrt_id, paid_batch, paid_period), the payment entries its corrections reverse and the
-    claims paid to its persons before (`yibao.rules.facts.EARLIER`: the duplicate check's)."""
+    (mdtrt_id, paid_batch, paid_period), the payment entries its corrections reverse, the
+    claims paid to its persons before (`yibao.rules.facts.EARLIER`: the duplicate check's) and
+    what was counted in each month (a late claim's month is not the accumulators')."""
 
     inputs: pd.DataFrame
     duplicates: pd.DataFrame
@@ -79,6 +81,7 @@ class Plan:
     persons: tuple[str, ...] = ()  # whose accumulators were read, and what was read: checked at commit
     held: pd.DataFrame | None = None
     earlier: pd.DataFrame | None = None
+    months: pd.DataFrame | None = None  # what the entries counted in each month (`Ledger.months`)
 
 
 def earlier_claims(ledger: Ledger, persons: Iterable[str], batch_id: str | None = None,
@@ -107,8 +110,19 @@ def _plan(ledger: Ledger, claims: pd.DataFrame) -> Plan:
                          "paid_period": dup["period"]}).reset_index(drop=True)
     persons = set(claims["psn_no"]) | set(reversed_["psn_no"])
     held = ledger.accumulators(persons)
+    taken = month_amounts(reversed_)
+    months = pd.concat([ledger.months(claims["psn_no"]), taken.assign(fen=-taken["fen"])], ignore_index=True)
     return Plan(less_payments(held, reversed_), dups, reversed_, tuple(sorted(persons)), held,
-                earlier_claims(ledger, claims["psn_no"], reversed_=reversed_))
+                earlier_claims(ledger, claims["psn_no"], reversed_=reversed_), months)
+
+
+def replay_plan(ledger: Ledger, batch_id: str, claims: pd.DataFrame,
+                persons: Iterable[str] | None = None) -> Plan:
+    """A committed batch's plan (of `claims`, a partition of it or the whole): what its scoring
+    started from, as the ledger kept it; `persons`: whose accumulators to read (all)."""
+    inputs, dups = ledger.batch_inputs(batch_id, persons, None if persons is None else claims["mdtrt_id"])
+    return Plan(inputs, dups, pd.DataFrame(), earlier=earlier_claims(ledger, claims["psn_no"], batch_id),
+                months=ledger.months(claims["psn_no"], batch_id))
 
 
 def score_with_ledger(ledger: Ledger, batch: Batch, rejects: pd.DataFrame,
@@ -126,8 +140,7 @@ def score_with_ledger(ledger: Ledger, batch: Batch, rejects: pd.DataFrame,
     batch_id = batch_digest(batch, rejects, tariff)
     known = ledger.batch(batch_id)
     if known is not None:
-        inputs, dups = ledger.batch_inputs(batch_id)
-        plan = Plan(inputs, dups, pd.DataFrame(), earlier=earlier_claims(ledger, batch.claims["psn_no"], batch_id))
+        plan = replay_plan(ledger, batch_id, batch.claims)
     else:
         if period is not None:
             ledger.refuse_settled(period)  # before scoring it all; the commit checks again
@@ -156,7 +169,7 @@ def _score(batch: Batch, rejects: pd.DataFrame, tariff: str | LoadedTariff | Non
     if line_dup.any():
         rejects = pd.concat([rejects, _line_rejects(batch, line_dup, dups)], ignore_index=True)
     result = score_batch(scored, rejects, tariff=tariff, accumulators=accumulators_to_yuan(plan.inputs),
-                         contributions=True, trace=trace, earlier=plan.earlier)
+                         contributions=True, trace=trace, earlier=plan.earlier, months=plan.months)
     payments = _payments(result)
     if is_dup.any():
         rows = _duplicate_rows(batch.claims[is_dup], dups, result.claims)

@@ -26,12 +26,12 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import (Column, Connection, Engine, MetaData, String, Table, and_, bindparam, create_engine, func,
-                        select, text)
+                        or_, select, text)
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
 
 from yibao import __version__
-from yibao.calculator.scan import COUNTERS, MONTH_KEYS, parse_chronic
+from yibao.calculator.scan import COUNTERS, MONTH_COLUMNS, MONTH_KEYS, parse_chronic
 from yibao.errors import InputError, expect, first_line
 from yibao.ledger import periods, schema
 from yibao.ledger.periods import Mark, PeriodRead, reversal_lines
@@ -130,6 +130,18 @@ def less_payments(acc: pd.DataFrame, payments: pd.DataFrame) -> pd.DataFrame:
             out.at[key, c] = out.at[key, c] - getattr(row, "add_" + c)
         out.at[key, "chronic_paid"] = _chronic_minus(out.at[key, "chronic_paid"], row.add_chronic_paid)
     return out.reset_index()
+
+
+def month_amounts(entries: pd.DataFrame) -> pd.DataFrame:
+    """The amounts entries counted in a month (a monthly cap's), a row per entry and amount
+    (`scan.MONTH_COLUMNS`)."""
+    parts = [pd.DataFrame({"psn_no": entries["psn_no"].to_numpy(dtype=object),
+                           "year": entries["year"].to_numpy(dtype=np.int64),
+                           "month": entries["add_" + key].to_numpy(dtype=np.int64), "column": amount,
+                           "fen": entries["add_" + amount].to_numpy(dtype=np.int64)})
+             for amount, key in MONTH_KEYS.items()]
+    out = pd.concat(parts, ignore_index=True)
+    return out[out["month"] >= 0].reset_index(drop=True)[list(MONTH_COLUMNS)]
 
 
 def reversal_entries(payments: pd.DataFrame, batch_id: str, period: str) -> pd.DataFrame:
@@ -297,17 +309,10 @@ class Ledger:
         it (its own corrections included), so scoring it again reads what it read — none, for a
         batch committed before they were read (`batches.earlier_checked`)."""
         known = None if batch_id is None else self.batch(batch_id)
-        e, b = schema.entries, schema.batches
-        query = (select(e.c.entry_id, e.c.entry, e.c.reverses, e.c.mdtrt_id, e.c.psn_no, e.c.institution_id,
-                        e.c.admit_date, e.c.discharge_date, e.c.batch_id, e.c.period, b.c.seq)
-                 .join(b, b.c.batch_id == e.c.batch_id).join(WANTED, WANTED.c.psn_no == e.c.psn_no)
-                 .where(e.c.kind == "claim"))
-        with self._connected(write=True) as conn:
-            WANTED.create(conn, checkfirst=True)  # one a failed read left on this connection is emptied
-            conn.execute(WANTED.delete())
-            _insert(conn, WANTED, pd.DataFrame({"psn_no": sorted(set(persons))}))
-            found = _frame(conn.execute(query), [c.name for c in query.selected_columns])
-            WANTED.drop(conn)
+        e = schema.entries
+        found = self._of_persons(select(e.c.entry_id, e.c.entry, e.c.reverses, e.c.mdtrt_id, e.c.psn_no,
+                                        e.c.institution_id, e.c.admit_date, e.c.discharge_date, e.c.batch_id,
+                                        e.c.period).where(e.c.kind == "claim"), persons)
         if known is None:
             last = np.inf  # a batch not committed yet: whatever is paid now
         else:  # a batch committed before revision 0006 read none
@@ -316,6 +321,37 @@ class Ledger:
         gone = found.loc[(found["entry"] == REVERSAL) & (found["seq"] <= last), "reverses"]
         paid = paid[~paid["entry_id"].isin(gone)].sort_values("entry_id")
         return paid.drop(columns=["entry", "reverses", "seq"]).reset_index(drop=True)
+
+    def months(self, persons: Iterable[str], batch_id: str | None = None) -> pd.DataFrame | None:
+        """What the entries of these persons counted in each month (`scan.MONTH_COLUMNS`, fen):
+        with `batch_id`, as the committed batch found them — entries of the batches before it and
+        its own reversals — and None for a batch committed before they were read
+        (`batches.months_read`), which is scored again without them, as it was then."""
+        known = None if batch_id is None else self.batch(batch_id)
+        if known is not None and not known["months_read"]:
+            return None
+        e = schema.entries
+        keys = [e.c["add_" + k] for k in MONTH_KEYS.values()]
+        query = select(e.c.psn_no, e.c.year, e.c.entry, *keys, *(e.c["add_" + a] for a in MONTH_KEYS)) \
+            .where(or_(*(k >= 0 for k in keys)))
+        found = self._of_persons(query, persons)
+        if known is not None:
+            last = known["seq"]
+            found = found[(found["seq"] < last) | ((found["seq"] == last) & (found["entry"] == REVERSAL))]
+        return month_amounts(found)
+
+    def _of_persons(self, query: Any, persons: Iterable[str]) -> pd.DataFrame:
+        """The rows of `query` on `entries` of these persons, each with its batch's `seq`."""
+        e, b = schema.entries, schema.batches
+        query = query.add_columns(b.c.seq).join(b, b.c.batch_id == e.c.batch_id) \
+            .join(WANTED, WANTED.c.psn_no == e.c.psn_no)
+        with self._connected(write=True) as conn:
+            WANTED.create(conn, checkfirst=True)  # one a failed read left on this connection is emptied
+            conn.execute(WANTED.delete())
+            _insert(conn, WANTED, pd.DataFrame({"psn_no": sorted(set(persons))}))
+            found = _frame(conn.execute(query), [c.name for c in query.selected_columns])
+            WANTED.drop(conn)
+        return found
 
     def claim_persons(self, ids: Iterable[str]) -> dict[str, str]:
         """The person each of these claims was paid to, for those ever paid."""
