@@ -197,3 +197,52 @@ def test_settle_takes_the_month_s_score_folders_and_verify_reads_them_all(
     late_claims = tmp_path / "late" / "claims.parquet"
     late_claims.write_bytes(late_claims.read_bytes() + b" ")
     assert any(line.startswith("scored folder:") and "late" in line for line in verify_folder(tmp_path / "st-june"))
+
+
+@pytest.mark.parametrize("how", ["filed again", "corrected under its own id", "filed again and reversed"])
+def test_a_claim_paid_again_in_its_month_after_a_reversal_is_settled_once(
+        how: str, batch: dict[str, pd.DataFrame], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """June's batch pays direct claim C; C is reversed in June (`ledger reverse`, or a correction
+    under its own id with one line fewer) and paid again by a second June batch. The month's
+    statement pays C once, the second payment (its first payment, made and reversed in June, is
+    on no statement), and the month's total is what the ledger paid less what it took back;
+    `--verify` holds. Reversed again, C is paid and taken back on the statement: 0 in all. Before,
+    every settlement of the month was refused (`drew funds in both`)."""
+    url = str(tmp_path / "ledger.db")
+    june = in_month(batch, "2025-06")
+    def run(*args: str) -> None:
+        code, err = run_cli([*args, "--ledger", url], capsys, monkeypatch)
+        assert code == 0, err
+
+    def score(name: str, tables: dict[str, pd.DataFrame]) -> None:
+        write_tables(tables, tmp_path / f"in-{name}", "csv")
+        run("score", str(tmp_path / f"in-{name}"), "--out", str(tmp_path / name), "--period", "2025-06",
+            "--format", "csv", "--quiet")
+
+    score("first", only(batch, june))
+    first = pd.read_csv(tmp_path / "first" / "claims.csv", dtype={"mdtrt_id": str})
+    paid = first.loc[(first["settlement_mode"] == "direct") & (first["fund_pay_sumamt"] > 100), "mdtrt_id"]
+    c = next(m for m in paid if (batch["lines"]["mdtrt_id"] == m).sum() >= 3)
+    again = only(batch, [c])
+    if how == "corrected under its own id":
+        again["claims"] = again["claims"].assign(correction_of=c)
+        again["lines"] = again["lines"].iloc[1:]
+    else:
+        run("ledger", "reverse", c, "--period", "2025-06")
+    score("again", again)
+    if how == "filed again and reversed":
+        run("ledger", "reverse", c, "--period", "2025-06")
+    run("settle", str(tmp_path / "first"), str(tmp_path / "again"), "--period", "2025-06",
+        "--out", str(tmp_path / "st"), "--format", "csv", "--quiet")
+    lines = pd.read_csv(tmp_path / "st" / "claims.csv", dtype={"mdtrt_id": str}).set_index("mdtrt_id")
+    second = pd.read_csv(tmp_path / "again" / "claims.csv", dtype={"mdtrt_id": str}).set_index("mdtrt_id")
+    assert fen(second.loc[[c], "fund_pay_sumamt"]).item() > 0
+    assert fen(lines.loc[[c], "audited"]).item() == fen(second.loc[[c], "fund_pay_sumamt"]).item()
+    taken = lines.index == f"{c}/冲正"
+    if how == "filed again and reversed":
+        assert fen(lines.loc[taken, "audited"]).item() == -fen(second.loc[[c], "fund_pay_sumamt"]).item()
+    else:
+        assert not taken.any()
+    assert int(fen(lines["audited"]).sum()) == direct_paid(url)
+    assert verify_folder(tmp_path / "st") == []

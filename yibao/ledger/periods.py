@@ -28,7 +28,7 @@ from sqlalchemy import Connection, func, select
 
 from yibao.errors import InputError
 from yibao.ledger import schema
-from yibao.ledger.schema import CASH
+from yibao.ledger.schema import CASH, PAYMENT
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,7 @@ class PeriodRead:
     reversals: pd.DataFrame
     benefits: pd.DataFrame
     mark: Mark
+    replacing: dict[str, str]  # `last_payments`
 
     @staticmethod
     def of(url: str, shown: str, period: str, e: pd.DataFrame, reversed_payments: pd.DataFrame) -> PeriodRead:
@@ -64,7 +65,16 @@ class PeriodRead:
                                 | {f"{c}_fen": b[c].to_numpy(dtype=np.int64) for c in CASH})
         last = int(e["entry_id"].max()) if len(e) else 0
         return PeriodRead(reversal_lines(reversed_payments, period), benefits.reset_index(drop=True),
-                          Mark(url, shown, period, len(e), last))
+                          Mark(url, shown, period, len(e), last), last_payments(e))
+
+
+def last_payments(entries: pd.DataFrame) -> dict[str, str]:
+    """Of a month's entries, the claims paid more than once in it (paid, reversed, and filed again
+    or corrected under their own id), each with the batch of its last payment: the claim line the
+    month's statement pays, of the score folders given (`yibao.settlement.inputs.combine`)."""
+    paid = entries[entries["entry"] == PAYMENT].sort_values("entry_id")
+    again = paid[paid["mdtrt_id"].duplicated(keep=False)].drop_duplicates("mdtrt_id", keep="last")
+    return dict(zip(again["mdtrt_id"], again["batch_id"]))
 
 
 def reversal_lines(reversals: pd.DataFrame, period: str) -> pd.DataFrame:
@@ -78,11 +88,14 @@ def reversal_lines(reversals: pd.DataFrame, period: str) -> pd.DataFrame:
     `audited_fen` is what was paid on an earlier month's statement: a payment withheld there
     (数据不正确暂不拨付) was never paid, so nothing of it. `this_month_fen` reverses a payment of
     this very month, whose statement is the one being made: it is taken back only if that
-    statement pays the claim (`yibao.settlement.statement.taken_back`)."""
+    statement pays the claim (`yibao.settlement.statement.taken_back`), and not when the claim
+    was paid again after it in the month (`replaced`): the statement pays that last payment
+    alone, and the one reversed is on no statement."""
     r = _direct_claims(reversals)
     funds = -r["fund_pay_sumamt"].to_numpy(dtype=np.int64)
-    this_month = (r["paid_period"] == period).to_numpy()
-    paid_before = ~this_month & ~r["withheld"].to_numpy(dtype=bool)
+    paid_here = (r["paid_period"] == period).to_numpy()
+    this_month = paid_here & ~r["replaced"].to_numpy(dtype=bool)
+    paid_before = ~paid_here & ~r["withheld"].to_numpy(dtype=bool)
     lines = pd.DataFrame({"institution_id": r["institution_id"], "mdtrt_id": r["mdtrt_id"], "psn_no": r["psn_no"],
                           "med_type": r["med_type"], "admit_date": r["admit_date"],
                           "discharge_date": r["discharge_date"], "audited_fen": np.where(paid_before, funds, 0),

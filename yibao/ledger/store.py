@@ -25,8 +25,8 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import (Column, Connection, Engine, MetaData, String, Table, and_, bindparam, create_engine, func,
-                        or_, select, text)
+from sqlalchemy import (Column, Connection, Engine, MetaData, String, Table, and_, bindparam, create_engine, exists,
+                        func, or_, select, text)
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
 
@@ -34,7 +34,7 @@ from yibao import __version__
 from yibao.calculator.scan import COUNTERS, MONTH_COLUMNS, MONTH_KEYS, parse_chronic
 from yibao.errors import InputError, expect, first_line
 from yibao.ledger import periods, schema
-from yibao.ledger.periods import Mark, PeriodRead, reversal_lines
+from yibao.ledger.periods import Mark, PeriodRead, last_payments, reversal_lines
 from yibao.ledger.schema import ACC, CASH, MONEY, PAYMENT, REVERSAL
 from yibao.money import fen_to_yuan, yuan_array_to_fen
 from yibao.tables import LIST_SEP
@@ -393,6 +393,13 @@ class Ledger:
         with self._connected() as conn:
             return reversal_lines(_reversed_payments(conn, period), period)
 
+    def replacing(self, period: str) -> dict[str, str]:
+        """The claims paid more than once in a period, each with the batch of its last payment
+        (`yibao.ledger.periods.last_payments`): what `settle --verify` combines the month's score
+        folders with."""
+        with self._connected() as conn:
+            return last_payments(_period_entries(conn, period))
+
     def refuse_settled(self, period: str) -> None:
         """Refuse a batch for a settled period before it is scored (its commit checks again)."""
         with self._connected() as conn:
@@ -528,14 +535,18 @@ def _period_entries(conn: Connection, period: str) -> pd.DataFrame:
 
 
 def _reversed_payments(conn: Connection, period: str) -> pd.DataFrame:
-    """The period's reversal entries, each with the month its payment was booked in (`paid_period`)
-    and whether that month's settlement withheld it (`withheld`)."""
+    """The period's reversal entries, each with the month its payment was booked in (`paid_period`),
+    whether that month's settlement withheld it (`withheld`), and whether the claim was paid again
+    after it in the period (`replaced`: filed again, or corrected under its own id)."""
     e, w = schema.entries, schema.withheld_payments
-    paid = e.alias("paid")
-    query = (select(e, paid.c.period.label("paid_period"), w.c.entry_id.is_not(None).label("withheld"))
+    paid, later = e.alias("paid"), e.alias("later")
+    replaced = exists().where(later.c.mdtrt_id == e.c.mdtrt_id, later.c.period == period,
+                              later.c.entry == PAYMENT, later.c.entry_id > e.c.reverses)
+    query = (select(e, paid.c.period.label("paid_period"), w.c.entry_id.is_not(None).label("withheld"),
+                    replaced.label("replaced"))
              .select_from(e.join(paid, paid.c.entry_id == e.c.reverses).outerjoin(w, w.c.entry_id == e.c.reverses))
              .where(e.c.period == period, e.c.entry == REVERSAL).order_by(e.c.entry_id))
-    return _frame(conn.execute(query), [c.name for c in e.columns] + ["paid_period", "withheld"])
+    return _frame(conn.execute(query), [c.name for c in e.columns] + ["paid_period", "withheld", "replaced"])
 
 
 def _accumulators(conn: Connection, persons: Iterable[str]) -> pd.DataFrame:

@@ -68,4 +68,5 @@ def settle(scored: str | Path | Any | Sequence[str | Path | Any], period: str,
         return book.settling(month.text)
 
     read = read_ledger(ledger, checked)
-    return replace(settle_scored(combine(parts), month, read.reversals, read.benefits), ledger=read.mark)
+    return replace(settle_scored(combine(parts, read.replacing), month, read.reversals, read.benefits),
+                   ledger=read.mark)

@@ -178,16 +178,22 @@ def _scored(tables: Mapping[str, tuple[pd.DataFrame, str]], institutions: Path |
                   _names(institutions), _sources(frames["rejects"]))
 
 
-def combine(parts: Sequence[Scored]) -> Scored:
+def combine(parts: Sequence[Scored], replacing: Mapping[str, str] | None = None) -> Scored:
     """Several score outputs settled as one month (the batches the ledger booked in it): a claim
     once. A claim in two of them drew funds in one at most — it was sent again and refused, or
     first waited for materials — and that one is kept; when neither drew, the later part's
     (parts in the order of their ledger batch ids, so that with the ledger the order given does
-    not matter). Two that both drew are refused: the month would pay the claim twice."""
+    not matter). Two that both drew are refused: the month would pay the claim twice — unless the
+    ledger paid it again in the month after reversing it (`replacing`: claim → the batch of its
+    last payment, `yibao.ledger.periods.last_payments`): then that batch's line is the one kept."""
     if len(parts) == 1:
         return parts[0]
     parts = sorted(parts, key=lambda p: tuple(b.batch_id for b in p.booked))
     claims = pd.concat([p.claims.assign(part=k) for k, p in enumerate(parts)], ignore_index=True)
+    if replacing:
+        batch = np.array([p.booked[0].batch_id if p.booked else "" for p in parts], dtype=object)
+        last = claims["mdtrt_id"].map(replacing)
+        claims = claims[~last.isin(batch) | (last == batch[claims["part"].to_numpy()])]
     drew = ((claims["declared_fund_pay_sumamt_fen"] != 0) | (claims["fund_pay_sumamt_fen"] != 0)
             | (claims["hosp_part_amt_fen"] != 0)).to_numpy()
     twice = claims[drew]["mdtrt_id"].duplicated().to_numpy()

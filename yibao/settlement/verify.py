@@ -277,6 +277,7 @@ def _check_source(manifest: Mapping[str, Any], period: Period, reversals: pd.Dat
             report.lines.append(f"scored folder {folder}: rewritten since this settlement (its manifest differs)")
             return
         parts.append(part)
+    replacing: dict[str, str] = {}  # the claims the ledger paid again in the month (`combine`)
     if manifest.get("ledger") is not None and not any(p.booked for p in parts):
         report.notices.append("settled with the ledger from score folders that name no ledger batch (written "
                               "before they did): its claims are checked as then, picked by discharge date")
@@ -290,14 +291,15 @@ def _check_source(manifest: Mapping[str, Any], period: Period, reversals: pd.Dat
         from yibao.ledger import read_ledger
 
         try:  # a ledger that cannot be read is the reversal lines' notice already
-            problem = read_ledger(manifest["ledger"], lambda book: ledger_problem(parts, period, book)) \
-                if isinstance(manifest["ledger"], str) else None
+            problem, replacing = read_ledger(
+                manifest["ledger"], lambda book: (ledger_problem(parts, period, book), book.replacing(period.text))) \
+                if isinstance(manifest["ledger"], str) else (None, replacing)
         except InputError:
             problem = None
         if problem is not None:
             report.lines.append(f"scored folders: {problem}")
     try:
-        scored = combine(parts)
+        scored = combine(parts, replacing)
     except InputError as exc:
         report.lines.append(f"scored folders: {exc}")
         return
