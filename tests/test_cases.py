@@ -165,3 +165,63 @@ def test_a_message_quotes_no_case_and_no_more_than_a_short_value() -> None:
     long = dict(case, claim=dict(case["claim"], mdtrt_id="X" * 1_000_000))
     with pytest.raises(InputError, match=r"^case: claim\.mdtrt_id: 'X{80}'… \(1,000,000 characters\): longer than 64"):
         case_batch(parse_case(long))
+
+
+def test_a_case_file_that_is_not_utf8_says_so_and_how_to_save_it(tmp_path, capsys, monkeypatch) -> None:
+    """A case saved as GBK (Excel and Notepad on Chinese Windows) said "'utf-8' codec can't
+    decode byte 0xb8 in position 468: invalid start byte"."""
+    from conftest import run_cli
+
+    case = example(DIBAO)
+    case["claim"]["diagnoses"] = ["肝硬化K74.6"]
+    path = tmp_path / "gbk-case.json"
+    path.write_bytes(json.dumps(case, ensure_ascii=False).encode("gbk"))
+    code, err = run_cli(["whatif", str(path)], capsys, monkeypatch)
+    assert (code, err) == (2, f"error: {path}: cannot read case: the file is not UTF-8 text (save it as UTF-8)\n")
+
+
+@pytest.mark.parametrize("suffix", [".json", ".yaml"])
+@pytest.mark.parametrize("path, digits, shown", [
+    (("lines", 0, "pric"), 5000, True),  # more than Python converts: "Exceeds the limit (4300 digits)"
+    (("lines", 0, "pric"), 400, True),  # more than a float holds: "Input should be a valid number"
+    (("person", "psn_no"), 5000, False),  # a person's: never quoted
+])
+def test_a_number_of_thousands_of_digits_is_out_of_range_naming_its_field(tmp_path, suffix: str, path: tuple,
+                                                                          digits: int, shown: bool) -> None:
+    """The parser's "Exceeds the limit (4300 digits) for integer string conversion … use
+    sys.set_int_max_str_digits()" named no field and told the user to change Python."""
+    import yaml
+
+    from yibao.cases import load_case
+
+    case = example(DIBAO)
+    node = case
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = "@@@"
+    file = tmp_path / f"case{suffix}"
+    text = json.dumps(case, ensure_ascii=False) if suffix == ".json" else yaml.safe_dump(case, allow_unicode=True)
+    file.write_text(text.replace("'@@@'", "@@@").replace('"@@@"', "@@@").replace("@@@", "9" * digits),
+                    encoding="utf-8")
+    quote = rf" \(got '9{{80}}'… \({digits:,} characters\)\)" if shown else ""
+    with pytest.raises(InputError, match=rf"^{file}: {'.'.join(map(str, path))}: a number out of range{quote}$"):
+        load_case(file)
+
+
+@pytest.mark.parametrize("path, value", [
+    (("person", "birth_date"), 19700615),  # "Datetimes provided to dates should have zero time"
+    (("person", "birth_date"), "19700615"),
+    (("person", "birth_date"), 0),  # was accepted: 1970-01-01, seconds since 1970
+    (("claim", "admit_date"), 1746489600),  # was accepted: 2025-05-06
+    (("lines", 0, "service_date"), 20250507.0),
+])
+def test_a_date_written_as_a_number_is_refused_saying_how_dates_are_written(path: tuple, value: object) -> None:
+    case = example(DIBAO)
+    node = case
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    with pytest.raises(InputError, match=rf"^case: {'.'.join(map(str, path))}: a date is written YYYY-MM-DD, "
+                                         r"not as a number") as refused:
+        parse_case(case)
+    assert ("(got" in str(refused.value)) is (path[-1] != "birth_date")  # a birth date is a person's

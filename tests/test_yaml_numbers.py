@@ -64,3 +64,17 @@ def test_a_set_value_is_the_decimal_it_shows(capsys: pytest.CaptureFixture[str],
     for value in ("0x10", "1:00", "0b11"):
         code, err = run_cli(["whatif", case, "--set", f"{LEVEL2}={value}"], capsys, monkeypatch)
         assert code == 2 and f"'{value}': Input should be a valid decimal" in err
+
+
+def test_a_tariff_number_of_thousands_of_digits_is_out_of_range(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python's "Exceeds the limit (4300 digits) for integer string conversion" was a traceback."""
+    folder = shutil.copytree(BUNDLED / "sample-county", tmp_path / "sample-county")
+    version = folder / "2025.yaml"
+    text = version.read_text(encoding="utf-8")
+    assert "child_deductible_factor: 0.5\n" in text
+    version.write_text(text.replace("child_deductible_factor: 0.5\n", f"child_deductible_factor: {'9' * 5000}\n"),
+                       encoding="utf-8")
+    code, err = run_cli(["tariffs", "validate", str(folder)], capsys, monkeypatch)
+    assert (code, err) == (2, f"error: {version}: inpatient.child_deductible_factor = a number of 5,000 digits: "
+                              "a number out of range\n")

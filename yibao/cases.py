@@ -11,6 +11,7 @@ import datetime as dt
 import difflib
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -23,9 +24,11 @@ from yibao.errors import InputError, quoted
 
 from yibao.tables import LIST_SEP, PERSONAL, TABLES
 from yibao.unique_keys import safe_load, unique_pairs
+from yibao.yaml_numbers import Digits, integer
 
 Yuan = float
 MISSPELT = 0.8  # an extra field this similar to a field of the case (difflib's ratio) is a slip
+_NUMBER = re.compile(r"\s*[-+]?[0-9]+(?:\.[0-9]*)?\s*")  # text pydantic would read as seconds since 1970
 
 
 class _Model(BaseModel):
@@ -39,6 +42,18 @@ class _Model(BaseModel):
         annotation = cls.model_fields[info.field_name].annotation
         if isinstance(value, bool) and annotation is not bool and bool not in get_args(annotation):
             raise ValueError("true or false where a value of another kind belongs")
+        return value
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_number_for_dates(cls, value: Any, info: ValidationInfo) -> Any:
+        """Pydantic reads a number, or text of digits, as seconds since 1970: `birth_date: 0` was
+        1970-01-01, and `19700615` was refused as "Datetimes provided to dates should have zero
+        time". A date is written YYYY-MM-DD."""
+        annotation = cls.model_fields[info.field_name].annotation
+        if (annotation is dt.date or dt.date in get_args(annotation)) and not isinstance(value, bool) and (
+                isinstance(value, (int, float, Digits)) or isinstance(value, str) and _NUMBER.fullmatch(value)):
+            raise ValueError("a date is written YYYY-MM-DD, not as a number")
         return value
 
     @model_validator(mode="after")
@@ -217,11 +232,14 @@ def parse_case(raw: Any, source: str = "case") -> Case:
         more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         personal = PERSONAL & {str(p) for p in first["loc"]}
         given = first.get("input")
+        message = first["msg"].removeprefix("Value error, ")
+        # more digits than Python converts (wherever it is), or than a float holds (10^309)
+        if isinstance(given, Digits) or type(given) is int and first["type"] == "float_type":
+            message, given = "a number out of range", given.text if isinstance(given, Digits) else str(given)
         # a value is quoted only when it is one scalar and no person's: a list or mapping where
         # one belonged may hold a whole case (a psn_no, a birth date) or, by YAML aliases, 200 MB
         scalar = given is None or isinstance(given, (str, int, float, bool, dt.date))
         got = f" (got {quoted(given)})" if scalar and not personal else ""
-        message = first["msg"].removeprefix("Value error, ")
         raise InputError(f"{loc + ': ' if loc else ''}{message}{got}{more}", file=source) from None
 
 
@@ -230,8 +248,11 @@ def load_case(path: Path) -> Case:
     try:
         text = path.read_text(encoding="utf-8-sig")  # a BOM, as Notepad writes it, is no part of the case
         # a key given twice is refused: the readers kept the last (a price of 150 then 15000 was 15000)
-        raw = json.loads(text, object_pairs_hook=unique_pairs) if path.suffix.lower() == ".json" else safe_load(text)
-    except (OSError, UnicodeDecodeError) as exc:
+        raw = (json.loads(text, object_pairs_hook=unique_pairs, parse_int=integer) if path.suffix.lower() == ".json"
+               else safe_load(text))
+    except UnicodeDecodeError:  # Python's "'utf-8' codec can't decode byte 0xb8 in position 468"
+        raise InputError("cannot read case: the file is not UTF-8 text (save it as UTF-8)", file=str(path)) from None
+    except OSError as exc:
         raise InputError(f"cannot read case: {exc}", file=str(path)) from None
     except (ValueError, yaml.YAMLError, RecursionError) as exc:  # nested past any case; YAML's 2025-02-30
         raise InputError(f"not valid JSON/YAML: {str(exc).splitlines()[0]}", file=str(path)) from None

@@ -17,6 +17,7 @@ from typing import Any, get_args
 from pydantic import BaseModel, ValidationError
 
 from yibao.tariffs.model import Tariff
+from yibao.yaml_numbers import Digits
 
 _CAUSES = ("extra_forbidden", "missing")
 """Error types shown before others: they explain the errors that follow from them."""
@@ -92,7 +93,9 @@ def describe(path: Path | str, err: ValidationError) -> str:
         text = f"{where}: {what} {value} must be text: write it in quotes, \"{value}\""
     else:
         msg = first["msg"].removeprefix("Value error, ")
-        if first["type"].startswith("date"):
+        if isinstance(value, Digits):  # more digits than Python converts: no field's kind fits
+            msg = "a number out of range"
+        elif first["type"].startswith("date"):
             msg += " (write a date as YYYY-MM-DD)"
         shown = where if isinstance(value, (dict, list)) else f"{where or '(top)'} = {_shown(value)}"
         text = f"{shown}: {msg}" if shown else msg
