@@ -550,6 +550,20 @@ def test_duplicate_header_names_file_and_column(tmp_path: Path, header: str) -> 
                               f"column {column} appears twice in the header: keep one")
 
 
+@pytest.mark.parametrize("partitioned", [False, True])
+def test_a_parquet_column_named_twice_names_file_and_column(tmp_path: Path, partitioned: bool) -> None:
+    """Arrow's reader said "cannot read: Multiple matches for FieldRef.Name(pric) in mdtrt_id: …"."""
+    write_folder(tmp_path)
+    lines = pa.Table.from_pandas(read_table(tmp_path / "lines.csv"), preserve_index=False)
+    (tmp_path / "lines.csv").unlink()
+    path = tmp_path / "lines" / "part-00000.parquet" if partitioned else tmp_path / "lines.parquet"
+    path.parent.mkdir(exist_ok=True)
+    pq.write_table(lines.append_column("pric", lines.column("pric")), path)
+    with pytest.raises(InputError) as err:
+        read_batch(tmp_path)
+    assert str(err.value) == f"{path}, column pric: column pric appears twice in the header: keep one"
+
+
 def test_ragged_row_names_the_line_not_its_cells(tmp_path: Path) -> None:
     """Arrow's own message quotes the whole row (a person number, a birth date)."""
     rows = BASE["persons"].splitlines()

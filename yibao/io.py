@@ -307,7 +307,7 @@ def read_table(path: Path, table: str = "") -> pd.DataFrame:
         if path.is_dir():
             return _arrow_frame(read_parts(path))
         if path.suffix.lower() == ".parquet":
-            return _arrow_frame(pq.read_table(path, **PARQUET_READ))
+            return _arrow_frame(read_parquet(path))
         if path.suffix.lower() == ".csv":
             return _read_csv(path)
         if path.suffix.lower() == ".xlsx":
@@ -327,9 +327,16 @@ def parquet_parts(folder: Path) -> list[Path]:
     return sorted(folder.glob("part-*.parquet"))
 
 
+def read_parquet(path: Path, columns: list[str] | None = None) -> pa.Table:
+    """One Parquet file (`PARQUET_READ`); a column named twice is refused first, naming it, as in
+    a CSV header: Arrow's reader says only "Multiple matches for FieldRef.Name(pric) in …"."""
+    check_header(pq.read_schema(path).names, str(path))
+    return pq.read_table(path, columns=columns, **PARQUET_READ)
+
+
 def read_parts(folder: Path, columns: list[str] | None = None) -> pa.Table:
     """The parts of a partitioned table as one table (`parts_schema`)."""
-    parts = [pq.read_table(p, columns=columns, **PARQUET_READ) for p in parquet_parts(folder)]
+    parts = [read_parquet(p, columns) for p in parquet_parts(folder)]
     schema = parts_schema([part.schema for part in parts], str(folder))
     return pa.concat_tables([conformed(part, schema) for part in parts])
 
