@@ -612,6 +612,22 @@ def test_a_reversal_is_never_made_in_a_month_before_the_payment(
     assert done.exit_code == 0, done.output
 
 
+@pytest.mark.parametrize("period", ["9999-12", "1899-12", "2201-01"])
+def test_a_reversal_in_a_period_outside_the_years_yibao_works_in_is_refused(
+        period: str, year: dict[str, pd.DataFrame], whole_year: Result, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--period 9999-12` (a typo) was taken: the reversal was booked in a month no settlement
+    reaches, and the hospital kept the money."""
+    from conftest import run_cli
+
+    url = str(tmp_path / "ledger.db")
+    old = april_in_ledger(year, whole_year, url)
+    before = status(url)
+    code, err = run_cli(["ledger", "reverse", old, "--ledger", url, "--period", period], capsys, monkeypatch)
+    assert (code, err) == (2, f"error: --period '{period}': not a month from 1900-01 to 2200-12\n")
+    assert status(url) == before
+
+
 def _sqlite(statement: str) -> object:
     def make(path: Path) -> str:
         import sqlite3

@@ -331,6 +331,9 @@ def test_html_statement(tmp_path, result):
 def test_unusable_input(tmp_path, result):
     with pytest.raises(InputError, match="period"):
         settle(result, period="2025-13")
+    for period in ("1899-12", "9999-12"):  # 9999-12 was settled, an empty month
+        with pytest.raises(InputError, match=rf"^--period '{period}': not a month from 1900-01 to 2200-12$"):
+            settle(result, period=period)
     with pytest.raises(InputError, match="not a folder"):
         settle(tmp_path / "nothing", period="2025-05")
     folder = tmp_path / "scored"

@@ -48,7 +48,7 @@ from yibao.errors import InputError, expect, kind, quoted
 from yibao.fields import DATES, MONEY
 from yibao.formulas import check_computed
 from yibao.later import Later, made
-from yibao.limits import ENV_MAX_LINE, MAX_CNT, max_line_yuan
+from yibao.limits import ENV_MAX_LINE, FIRST_YEAR, LAST_YEAR, MAX_CNT, max_line_yuan
 from yibao.money import yuan_array_to_fen
 from yibao.outputs import alive
 from yibao.tables import INPUT_TABLES, LIST_SEP, OPTIONAL_TABLES, PERSONAL, TABLES, Column, amount_items
@@ -121,8 +121,8 @@ COLUMN_RULES = {("lines", "cnt"): NumberRule(decimals=3, minimum=0, minimum_open
                 ("claims", "pregnancy_weeks"): NumberRule(minimum=0, maximum=50),
                 ("persons", "maternity_contribution_months"): NumberRule(minimum=0, maximum=1200),
                 ("accumulators", "inpatient_admissions"): NumberRule(minimum=0, maximum=10_000),
-                ("accumulators", "year"): NumberRule(minimum=1900, maximum=2200),
-                **{("accumulators", f"{kind}_month"): NumberRule(minimum=-1, maximum=(2200 - 1970) * 12)
+                ("accumulators", "year"): NumberRule(minimum=FIRST_YEAR, maximum=LAST_YEAR),
+                **{("accumulators", f"{kind}_month"): NumberRule(minimum=-1, maximum=(LAST_YEAR - 1970) * 12)
                    for kind in ("outpatient", "outpatient_covered", "chronic_covered")}}
 
 

@@ -48,3 +48,8 @@ def check_total_fen(total_fen: float, what: str) -> None:
 # A quantity per line above this is a typo (a unit price typed into the quantity, a code in the
 # wrong column): a year of daily doses of the most dosed drug is a few thousand units.
 MAX_CNT = 100_000
+
+# The years yibao works in: an accumulators year, a settlement period (`parse_period`), as a
+# calendar year and `synth --year`. A period beyond them is a typo (9999-12), and a ledger
+# reversal booked in it would be in a month no settlement ever reaches.
+FIRST_YEAR, LAST_YEAR = 1900, 2200

@@ -29,7 +29,7 @@ import pandas as pd
 from yibao.booked import Booked
 from yibao.errors import InputError, expect, kind
 from yibao.io import TABLES_WORKBOOK, read_output_sheet, read_output_table, read_table, table_file
-from yibao.limits import SAFE_FEN
+from yibao.limits import FIRST_YEAR, LAST_YEAR, SAFE_FEN
 from yibao.money import yuan_array_to_fen
 from yibao.outputs import check_listed, read_manifest
 
@@ -69,8 +69,10 @@ def parse_period(text: str) -> Period:
     """`YYYY-MM` → the month; anything else is an `InputError`."""
     expect(text, str, "the period is a month as text, YYYY-MM, e.g. '2025-05'")
     m = PERIOD.fullmatch(text.strip())
-    if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1900:
+    if not m or not 1 <= int(m.group(2)) <= 12:
         raise InputError(f"--period {text!r}: give a month as YYYY-MM, e.g. 2025-05")
+    if not FIRST_YEAR <= int(m.group(1)) <= LAST_YEAR:  # 9999-12 took a reversal that no settlement reaches
+        raise InputError(f"--period {text!r}: not a month from {FIRST_YEAR}-01 to {LAST_YEAR}-12")
     month = np.datetime64(f"{m.group(1)}-{m.group(2)}", "M")
     return Period(f"{m.group(1)}-{m.group(2)}", month.astype("datetime64[D]"),
                   (month + 1).astype("datetime64[D]") - 1)
