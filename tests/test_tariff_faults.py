@@ -76,6 +76,9 @@ FAULTS = [
                 ("row 5", "column indications", "'' is neither a code nor a range")),
     TariffFault("catalogue range backwards", "catalogue.csv", ",J09-J11,", ",J11-J09,",
                 ("row 68", "column indications", "the range J11-J09 ends before it starts")),
+    # was valid: a code no one sees is wrong, and no claim line's code matched it
+    TariffFault("catalogue code with a NUL byte", "catalogue.csv", "A-AMOX,", "A-AMOX\x00,",
+                ("row 2", "column code", r"'A-AMOX\x00': holds a control character (such as NUL)", "type the code again")),
     # a claim that would find no terms stopped the whole batch with a traceback
     TariffFault("a level without an inpatient scheme", "2025.yaml",
                 '    - {insutype: "390", level: 4, deductible: 2000, bands: [{upto: 7000, ratio: 0.50}, {ratio: 0.68}]}\n',
@@ -130,6 +133,18 @@ def test_an_empty_catalogue_is_one_line(tmp_path: Path, capsys: pytest.CaptureFi
     (folder / "catalogue.csv").write_bytes(b"")
     code, err = run_cli(["tariffs", "validate", str(folder)], capsys, monkeypatch)
     assert code == 2 and "the catalogue is empty: it needs a header row (code, name" in err
+
+
+def test_a_catalogue_of_only_its_header_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """It was valid ("catalogue 0 items"), and every claim line was then not in the catalogue."""
+    folder = tmp_path / "sample-county"
+    shutil.copytree(BUNDLED / "sample-county", folder)
+    header = (folder / "catalogue.csv").read_text(encoding="utf-8").splitlines()[0]
+    (folder / "catalogue.csv").write_text(header + "\n", encoding="utf-8")
+    code, err = run_cli(["tariffs", "validate", str(folder)], capsys, monkeypatch)
+    assert (code, err) == (2, f"error: {folder / 'catalogue.csv'}: the catalogue lists no item, only its header "
+                              "row: add the items below it\n")
 
 
 def test_overlapping_versions_are_refused_whatever_their_labels(tmp_path: Path, capsys: pytest.CaptureFixture[str],

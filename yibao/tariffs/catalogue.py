@@ -36,6 +36,8 @@ KINDS = {"drug", "service", "material", "bed"}
 LEVELS = {"01", "02", "03"}
 OPTIONAL_COLUMNS = ["person_share"]
 """Columns a catalogue may leave out: read as empty, so older files and edits keep working."""
+CONTROL = r"[\x00-\x1f\x7f]"
+"""Characters a code must not hold: control characters, NUL among them."""
 NO_LIMIT = np.iinfo(np.int64).max
 NO_SHARE = -1
 """`person_share_bp` of an item without a fixed person share."""
@@ -111,10 +113,15 @@ def parse_catalogue(df: pd.DataFrame, path: Path) -> pd.DataFrame:
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise InputError(f"missing columns {missing}", file=str(path))
+    if df.empty:  # every claim line would be refused as not in the catalogue
+        raise InputError("the catalogue lists no item, only its header row: add the items below it", file=str(path))
     for column, allowed in (("kind", KINDS), ("level", LEVELS), ("gender", {"", "F", "M"}),
                             ("inpatient_only", {"", "true", "false"})):
         _refuse_first(path, df, ~df[column].isin(allowed), column, f"must be one of {sorted(allowed)}")
     _refuse_first(path, df, df["code"].str.strip() == "", "code", "must not be empty")
+    # invisible in a spreadsheet: `A-AMOX` and `A-AMOX\x00` look alike, and no claim line's code matched
+    _refuse_first(path, df, df["code"].str.contains(CONTROL, regex=True), "code",
+                  "holds a control character (such as NUL), which no one sees: type the code again")
     _refuse_first(path, df, df["code"].duplicated() & (df["valid_from"] == ""), "code", "defined twice")
     shared = df["person_share"] != ""
     _refuse_first(path, df, shared & (df["level"] == "03"), "person_share",
