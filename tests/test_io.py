@@ -747,6 +747,24 @@ def test_float32_amounts_are_their_decimals(month: dict[str, pd.DataFrame]) -> N
     assert (batch.lines["pric"].to_numpy() == load_batch(month)[0].lines["pric"].to_numpy()).all()
 
 
+@pytest.mark.parametrize("narrow", [np.float16, np.float32])
+def test_a_narrow_float_too_wide_for_the_fen_is_refused_not_misread(
+        narrow: type, month: dict[str, pd.DataFrame]) -> None:
+    """float32 holds amounts to the fen below 131,072 yuan, float16 below 16: 1,234,567.89 stored
+    as float32 is 1,234,567.875, read as 1,234,567.9 without a word (and 81.62 as float16 was
+    81.625, refused as 81.625 with three decimals or read as 81.6). Below the limit a price is
+    its decimal (12.34, 0.1); above it the line is refused, saying how to store the column."""
+    lines = month["lines"].drop_duplicates("mdtrt_id").iloc[:3].reset_index(drop=True)  # of three claims
+    big = 81.62 if narrow is np.float16 else 1_234_567.89
+    lines = lines.assign(pric=np.array([12.34, 0.1, big]).astype(narrow), cnt=1.0)
+    batch, rejects = load_batch(month | {"lines": lines})
+    assert batch.lines["pric"].tolist() == [12.34, 0.1]
+    refused = rejects[rejects["table"] == "lines"]
+    assert refused["column"].tolist() == ["pric"]
+    assert refused["reason"].iat[0].endswith(f"stored as {narrow.__name__}, which cannot hold it to 2 decimals: "
+                                             f"store the column as float64 or decimal")
+
+
 def test_a_set_of_materials_reads_as_its_items(month: dict[str, pd.DataFrame]) -> None:
     """A set was one unknown code ("{'invoice', ...}"): the claim waited for every material."""
     claims = month["claims"].assign(materials=[set(m.split(";")) - {""} for m in month["claims"]["materials"]])

@@ -728,6 +728,7 @@ def _typed_column(table: str, column: Column, cells: pd.Series) -> tuple[pd.Seri
             empty = np.isnan(numbers)
             rule = COLUMN_RULES.get((table, column.name), NUMBER_RULES[column.type])
             problems += _number_problems(numbers, _bounded(rule) if column.type == "yuan" else rule)
+            problems += _too_narrow(cells.dtype, numbers, rule.decimals)
         else:
             empty = values.isna().to_numpy()
         allowed = [int(c) for c in column.choices if c]
@@ -765,6 +766,26 @@ def _amount_list_problems(text: pd.Series) -> Problems:
         bad[owner[bad_item]] = True
         problems.append((bad[codes], why))
     return problems
+
+
+NARROW_FLOATS = {np.dtype(np.float16): np.float16, np.dtype(np.float32): np.float32, pd.Float32Dtype(): np.float32}
+
+
+def _too_narrow(dtype: Any, values: np.ndarray, decimals: int | None) -> Problems:
+    """A float32 (float16) column holds a number to `decimals` places only where the gap between
+    its neighbouring values is below 10^-decimals: amounts to the fen below 131,072 (16) yuan.
+    Beyond, the stored value's shortest decimal may be another amount (1,234,567.89 is stored as
+    1,234,567.875 and read back 1,234,567.9): such a cell is refused, not paid some fen wrong."""
+    kind = NARROW_FLOATS.get(dtype)
+    if kind is None or decimals is None:
+        return []
+    with np.errstate(invalid="ignore"):
+        gap = np.spacing(np.abs(values).astype(kind)).astype(np.float64)
+        wide = gap >= 10.0 ** -decimals  # NaN (an empty cell) compares false
+    if not wide.any():
+        return []
+    return [(wide, f"stored as {kind.__name__}, which cannot hold it to {decimals} decimals: "
+                   f"store the column as float64 or decimal")]
 
 
 def _number_problems(values: np.ndarray, rule: NumberRule) -> Problems:
@@ -964,8 +985,9 @@ def _outside_days(moments: pd.Series) -> np.ndarray | None:
 
 def _to_float(cells: pd.Series) -> tuple[pd.Series, Problems]:
     if _is_number(cells):
-        if cells.dtype in (np.float32, pd.Float32Dtype()):  # its shortest decimal, not its binary value
-            floats = cells.to_numpy(dtype=np.float32, na_value=np.nan)  # widened: 81.62 → 81.62000274658203
+        narrow = NARROW_FLOATS.get(cells.dtype)
+        if narrow is not None:  # its shortest decimal, not its binary value (where too wide: `_too_narrow`)
+            floats = cells.to_numpy(dtype=narrow, na_value=np.nan)  # widened: 81.62 → 81.62000274658203
             return pd.Series(floats.astype(str).astype(np.float64), index=cells.index), []
         return cells.astype(np.float64), []
     values, bad = _by_distinct(_text(cells), _parse_numbers)
