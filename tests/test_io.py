@@ -808,3 +808,126 @@ def test_a_file_naming_a_table_in_other_letters_is_refused(tmp_path: Path) -> No
     for run in (lambda: read_batch(tmp_path / "batch"), lambda: score_partitioned(tmp_path / "batch", tmp_path / "out", 2)):
         with pytest.raises(InputError, match=f"^{re.escape(says)}$"):
             run()
+
+
+# --- a stray value far outside a sheet's table ----------------------------------------------
+
+class Calamine:
+    """The sheets calamine is asked to lay out as a grid. A sheet in `withheld` is not handed to
+    it: its grid would abort the tests (XFD1048576, 550 GB) or take gigabytes, so asking for it
+    fails the test instead."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import yibao.io
+
+        self.asked: list[str] = []
+        self.withheld: set[str] = set()
+        real = yibao.io._open_workbook
+        monkeypatch.setattr(yibao.io, "_open_workbook", lambda path: self.Book(real(path), self))
+
+    class Book:
+        def __init__(self, book: object, calamine: Calamine) -> None:
+            self.book, self.calamine, self.sheet_names = book, calamine, book.sheet_names  # type: ignore[attr-defined]
+
+        def get_sheet_by_name(self, name: str) -> object:
+            self.calamine.asked.append(name)
+            if name in self.calamine.withheld:
+                raise AssertionError(f"calamine was asked to lay out sheet {name}")
+            return self.book.get_sheet_by_name(name)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def calamine(monkeypatch: pytest.MonkeyPatch) -> Calamine:
+    return Calamine(monkeypatch)
+
+
+def with_cell(book: Path, sheet: str, cell: str, what: str = "value") -> Path:
+    """The workbook with `cell` of `sheet` holding a stray value, or only a format and its row a
+    height (no value): a few kilobytes wherever the cell is."""
+    from openpyxl import load_workbook
+    from openpyxl.styles import Font
+
+    wb = load_workbook(book)
+    if what == "value":
+        wb[sheet][cell] = "x"
+    else:
+        wb[sheet][cell].font = Font(bold=True)
+        wb[sheet].row_dimensions[wb[sheet][cell].row].height = 30
+    wb.save(book)
+    return book
+
+
+@pytest.mark.parametrize(("sheet", "cell", "says"), [
+    ("statuses", "XFD1048576", "cell XFD1048576 holds a value below 1,048,573 empty rows: delete it, "
+                               "or the empty rows above it if its row belongs to the table"),
+    ("lines", "A1048576", "cell A1048576 holds a value below 1,048,569 empty rows"),
+    ("lines", "XFD100", "cell XFD100 holds a value far outside the table (read from A1 to XFD100, the sheet "
+                        "would be 1,638,400 cells for 41 values): delete it, or whatever else lies outside the table"),
+])
+def test_a_value_far_outside_a_table_refuses_its_sheet_before_calamine_lays_it_out(
+        tmp_path: Path, calamine: Calamine, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        sheet: str, cell: str, says: str) -> None:
+    """Before: calamine laid the sheet out as a grid from A1 to the stray value, 32 bytes a cell.
+    XFD1048576 asked for 550 GB and Rust aborted the process (exit 134, a Rust backtrace);
+    A1048576 of lines made a million empty lines, each rejected, and the run ran out of memory."""
+    from conftest import run_cli
+
+    book = with_cell(write_workbook(tmp_path / "batch.xlsx", {}), sheet, cell)
+    calamine.withheld.add(sheet)
+    with pytest.raises(InputError, match=f"^{re.escape(f'{book}: sheet {sheet}, {says}')}"):
+        read_batch(book)
+    with pytest.raises(InputError, match=re.escape(says)):
+        read_table(book, sheet)
+    code, err = run_cli(["score", str(book), "--out", str(tmp_path / "out"), "--quiet"], capsys, monkeypatch)
+    assert code == 2 and err.startswith("error:") and len(err.strip().splitlines()) == 1 and says in err, err
+    assert sheet not in calamine.asked
+
+
+def test_formats_far_out_and_a_run_of_1000_empty_rows_are_read(tmp_path: Path, calamine: Calamine) -> None:
+    """A format is no value (calamine skips it), wherever it is; up to 1,000 empty rows in a run
+    are rows of the table, as before (a value in a column without a name is ignored)."""
+    book = write_workbook(tmp_path / "batch.xlsx", {})
+    with_cell(with_cell(book, "statuses", "XFD1048576", "format"), "lines", "A1048576", "format")
+    batch, rejects = read_batch(book)
+    assert rejects.empty and len(batch.lines) == 5 and {"statuses", "lines"} <= set(calamine.asked)
+    statuses = write_workbook(tmp_path / "1000.xlsx", {})
+    assert len(read_table(with_cell(statuses, "statuses", "Z1003"), "statuses")) == 1002  # rows 2-1003
+    statuses = write_workbook(tmp_path / "1001.xlsx", {})
+    with pytest.raises(InputError, match="sheet statuses, cell Z1004 holds a value below 1,001 empty rows"):
+        read_table(with_cell(statuses, "statuses", "Z1004"), "statuses")
+
+
+HEAD = '<row r="1"><c r="A1" t="inlineStr"><is><t>a</t></is></c><c r="B1" t="s"><v>0</v></c></row>'
+
+
+@pytest.mark.parametrize(("rows", "far"), [
+    (HEAD + '<row r="2"><c r="B2"><v>1</v></c></row><row r="1003"><c r="B1003"><v>2</v></c></row>', None),
+    (HEAD + '<row r="2"><c r="B2"><v>1</v></c></row><row r="1004" spans="1:2"><c r="A1004" s="1"/>'
+     '<c r="B1004" s="1"></c><c r="C1004"><f>1+1</f><v>2</v></c></row>', "C1004 holds a value below 1,001 empty rows"),
+    (HEAD + '<row r="1048576" ht="30" customHeight="1"><c r="XFC1048576" s="1"/><c r="XFD1048576" s="1"></c></row>'
+     '<row r="1048577"/>', None),  # formats, no value
+    (HEAD + '<row><c><v>1</v></c></row><row r="5000"><c s="1"/><c t="inlineStr"><is><t>x</t></is></c></row>',
+     "B5000 holds a value below 4,997 empty rows"),  # no references: the cells follow each other
+    (HEAD + "".join(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c></row>' for r in range(2, 66)),
+     None),  # 65 rows, 2 columns: a grid of 130 cells
+    (HEAD.replace('"B1"', '"XFD1"') + "".join(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c></row>' for r in range(2, 66)),
+     "XFD1 holds a value far outside the table (read from A1 to XFD65, the sheet would be 1,064,960 cells"),
+])
+@pytest.mark.parametrize("prefix", ["", "x:"])
+def test_the_far_cell_is_found_in_the_sheets_xml(monkeypatch: pytest.MonkeyPatch, rows: str, far: str | None,
+                                                 prefix: str) -> None:
+    """As any program may write a sheet: with tags in a prefix, cells without references, formats
+    only, a dimension that claims the whole grid (not trusted: Excel counts formats in it); and
+    read in pieces cut anywhere."""
+    import io
+
+    import yibao.io
+
+    tags = rows.replace("</", "\0").replace("<", f"<{prefix}").replace("\0", f"</{prefix}")
+    xml = (f'<?xml version="1.0" encoding="UTF-8"?><{prefix}worksheet xmlns{":x" if prefix else ""}='
+           f'"http://schemas.openxmlformats.org/spreadsheetml/2006/main"><{prefix}dimension ref="A1:XFD1048576"/>'
+           f"<{prefix}sheetData>{tags}</{prefix}sheetData><{prefix}rowBreaks/></{prefix}worksheet>").encode()
+    for block in (7, 1 << 20):
+        monkeypatch.setattr(yibao.io, "SCAN_BLOCK", block)
+        found = yibao.io._far_cell(io.BytesIO(xml))
+        assert found is None if far is None else found is not None and found.startswith(far), found

@@ -44,7 +44,7 @@ def check_computed(path: Path, sheet: str) -> None:
     """Refuse `sheet` of the workbook at `path` if a formula cell of it has no computed value."""
     try:
         with zipfile.ZipFile(path) as book:
-            part, computed_on_load = _sheet_part(book, sheet)
+            part, computed_on_load = sheet_part(book, sheet)
             if part is None:
                 return
             with book.open(part) as xml:
@@ -57,7 +57,7 @@ def check_computed(path: Path, sheet: str) -> None:
                          "LibreOffice and save it, or write the values instead of formulas", file=str(path))
 
 
-def _sheet_part(book: zipfile.ZipFile, sheet: str) -> tuple[str | None, bool]:
+def sheet_part(book: zipfile.ZipFile, sheet: str) -> tuple[str | None, bool]:
     """The zip member holding `sheet`, and whether the workbook asks to be computed on opening."""
     workbook = ElementTree.fromstring(book.read("xl/workbook.xml"))
     calc = workbook.find(f"{_MAIN}calcPr")

@@ -27,14 +27,20 @@ import contextlib
 import csv
 import dataclasses
 import datetime as dt
+import functools
+import itertools
 import math
 import os
+import re
 import shutil
 import tempfile
+import zipfile
+import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import AbstractSet, Any, Callable, Iterator, Mapping
+from typing import IO, AbstractSet, Any, Callable, Iterator, Mapping
+from xml.etree import ElementTree
 
 import numpy as np
 import pandas as pd
@@ -46,7 +52,7 @@ import pyarrow.parquet as pq
 from yibao.codes import dictionary_codes, join_text, take_rising, worded as _worded
 from yibao.errors import InputError, expect, kind, quoted
 from yibao.fields import DATES, MONEY
-from yibao.formulas import check_computed
+from yibao.formulas import check_computed, sheet_part
 from yibao.later import Later, made
 from yibao.limits import ENV_MAX_LINE, FIRST_YEAR, LAST_YEAR, MAX_CNT, max_line_yuan
 from yibao.money import yuan_array_to_fen
@@ -474,9 +480,171 @@ def _open_workbook(path: Path) -> Any:
         raise InputError(f"cannot read as an .xlsx workbook: {_without_cells(exc)}", file=str(path)) from None
 
 
+EMPTY_ROWS_MAX = 1_000
+"""Empty rows a sheet may hold in one run above a row with a value (`check_extent`)."""
+CELLS_PER_VALUE_MAX = 16
+"""Cells calamine may lay out per value of a sheet, once more than `CELLS_READ_ANYWAY` (`check_extent`)."""
+CELLS_READ_ANYWAY = 1 << 20  # a grid this small is read whatever it holds: 32 MB in calamine
+SCAN_BLOCK = 1 << 20  # bytes of a sheet's XML looked at at once
+_ROOT = re.compile(rb"<(\w+:)?worksheet\b")  # its prefix is every tag's (x:row), or none
+ROOT_WITHIN = 1 << 12  # bytes of a sheet's XML its root tag starts in
+_CELL_REF = re.compile(rb'\br="([A-Z]{1,3})[0-9]+"')
+_FILLED = rb"[^>]*(?<!/)>(?!\s*</)"  # the rest of a cell's start tag, which something follows
+
+
+def check_extent(path: Path, sheet: str) -> None:
+    """Refuse `sheet` of the workbook at `path`, naming the cell, if a value lies far outside its
+    table: checked in the sheet's XML before calamine is asked for the sheet.
+
+    calamine lays a sheet out as one grid, every cell from the first to the last row and column
+    holding a value (32 bytes a cell, empty or not: `Range::from_sparse`, tafia/calamine#693), and
+    `_sheet_frame` keeps every row above the last as a row of the table. So a single stray value
+    cost what its place says, not what the sheet holds: one in XFD1048576, the last cell (a key
+    pressed after Ctrl+↓ and Ctrl+→ from an empty cell), asked for 550 GB, and Rust aborted the
+    process with a backtrace (exit 134); one in A1048576 of lines made a million empty lines,
+    every one rejected (their reasons, each listing the million rows of their blank key, asked for
+    8.7 TB), and the run ran out of memory. Refused now, before any grid is laid out:
+
+    - a row with a value below more than `EMPTY_ROWS_MAX` empty rows: its first value is named;
+    - a sheet whose grid would hold more than `CELLS_PER_VALUE_MAX` cells per value (and more than
+      `CELLS_READ_ANYWAY`): the first value in its last column is named.
+
+    A sheet that passes costs calamine at most 16 times what its values take as a full grid, and
+    no run of empty rows longer than 1,000 becomes rows of a table. The XML is read a megabyte at
+    a time, and searched, not parsed: a row holds a value if a cell of it is more than an empty
+    tag (`<c r="A5" s="1"/>`: a format, which calamine skips), and the columns are searched only
+    for a cell right of the last seen. Like every program that writes workbooks, the check takes
+    rows to come in order and a cell's reference to be in its row.
+    """
+    try:
+        with zipfile.ZipFile(path) as book:
+            part, _ = sheet_part(book, sheet)
+            if part is None:
+                return
+            with book.open(part) as xml:
+                far = _far_cell(xml)
+    except (zipfile.BadZipFile, zlib.error, KeyError, ElementTree.ParseError, OSError):
+        return  # calamine says what it cannot read
+    if far is not None:
+        raise InputError(f"sheet {sheet}, cell {far}", file=str(path))
+
+
+def _far_cell(xml: IO[bytes]) -> str | None:
+    """The far cell of a sheet's XML and what to do about it, or None. The XML is cut before a
+    row's start tag, so a row is searched whole."""
+    rest, extent = b"", None
+    while block := xml.read(SCAN_BLOCK):
+        text = rest + block
+        if extent is None:
+            root = _ROOT.search(text)
+            if root is None and len(text) < ROOT_WITHIN:
+                rest = text
+                continue
+            extent = _Extent((root.group(1) if root else None) or b"")
+        cut = text.rfind(extent.row_start)  # this row may go on in the next block
+        if cut <= 0:
+            rest = text
+            continue
+        far = extent.rows(text[:cut])
+        if far is not None:
+            return far
+        rest = text[cut:]
+    if extent is None:
+        return None
+    end = rest.find(extent.data_end)
+    return extent.rows(rest if end < 0 else rest[:end]) or extent.outside()
+
+
+class _Extent:
+    """Where the values of the rows of a sheet seen so far are."""
+
+    def __init__(self, prefix: bytes) -> None:
+        self.row_start, self.data_end = b"<" + prefix + b"row", b"</" + prefix + b"sheetData>"
+        cell = rb"<" + re.escape(prefix) + rb"c\b"
+        self.cell = re.compile(cell)
+        # a row with a cell that is more than its tags, to the cell's start tag: the row's number (none: the next row's)
+        self.valued_rows = re.compile(re.escape(self.row_start) + rb'\b(?:[^>]*?\br="([0-9]+)")?[^>]*(?<!/)>'
+                                      rb"(?:\s*" + cell + rb"[^>]*?(?:/>|>\s*</[^>]*>))*\s*" + cell + _FILLED)
+        self.cell_end = b"</" + prefix + b"c>"
+        self.values = 0
+        self.last = 0  # the number of the last row with a value
+        self.height = self.width = 0  # the last row and column holding a value
+        self.farthest = ""  # the first value in column `width`
+
+    def rows(self, xml: bytes) -> str | None:
+        """Take in whole rows; the first far cell as `check_extent` words it, or None."""
+        self.values += xml.count(self.cell_end)
+        found = self.valued_rows.findall(xml)
+        if found:
+            numbers = np.array([n or b"0" for n in found] if b"" in found else found).astype(np.int64)
+            if not numbers.all():  # rows without their numbers: each the next
+                for i in np.flatnonzero(numbers == 0):
+                    numbers[i] = (numbers[i - 1] if i else self.last) + 1
+            empty = np.diff(numbers, prepend=self.last) - 1
+            if self.last == 0:
+                empty[0] = 0  # above the first row with a value, row 1 is empty: `_sheet_frame` says so
+            far = np.flatnonzero(empty > EMPTY_ROWS_MAX)
+            if len(far):
+                row = next(itertools.islice(self.valued_rows.finditer(xml), int(far[0]), None))
+                return (f"{self.first_value(xml, row, int(numbers[far[0]]))} holds a value below {empty[far[0]]:,} "
+                        "empty rows: delete it, or the empty rows above it if its row belongs to the table")
+            self.last, self.height = int(numbers[-1]), max(self.height, int(numbers.max()))
+        at = 0
+        while (cell := _right_of(self.width).search(xml, at)) is not None:
+            at = cell.end()
+            ref = _CELL_REF.match(xml, cell.start())
+            if ref is not None and xml[cell.start() - 1:cell.start()].isspace():  # not an attribute ending in r
+                self.width, self.farthest = _column_number(ref.group(1)), ref.group(0)[3:-1].decode()
+        return None
+
+    def first_value(self, xml: bytes, row: re.Match[bytes], number: int) -> str:
+        """The reference of the first value of a row `valued_rows` found (it ends with the value's tag)."""
+        cells = list(self.cell.finditer(xml, row.start(), row.end()))
+        ref = _CELL_REF.search(xml, cells[-1].end(), row.end())
+        if ref is not None:
+            return ref.group(0)[3:-1].decode()
+        return f"{_column_letters(len(cells))}{number}"  # cells without references follow each other
+
+    def outside(self) -> str | None:
+        """The first value in the last column, if the grid would be mostly empty cells."""
+        cells = self.height * self.width
+        if cells <= max(CELLS_READ_ANYWAY, CELLS_PER_VALUE_MAX * self.values):
+            return None
+        return (f"{self.farthest} holds a value far outside the table (read from A1 to "
+                f"{_column_letters(self.width)}{self.height}, the sheet would be {cells:,} cells for "
+                f"{self.values:,} values): delete it, or whatever else lies outside the table")
+
+
+@functools.lru_cache(maxsize=64)
+def _right_of(width: int) -> re.Pattern[bytes]:
+    """A cell more than an empty tag in a column right of column `width` (1 = A): as the letters
+    go, one longer or, as long, larger at the first letter that differs."""
+    letters = _column_letters(width)
+    larger = [f"{letters[:i]}[{chr(ord(letter) + 1)}-Z]{'[A-Z]' * (len(letters) - i - 1)}"
+              for i, letter in enumerate(letters) if letter < "Z"]
+    longer = [f"[A-Z]{{{len(letters) + 1},3}}"] if len(letters) < 3 else []
+    return re.compile(f'r="(?:{"|".join(larger + longer) or "(?!)"})[0-9]+"'.encode() + _FILLED)
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - ord("A") + 1
+    return number
+
+
+def _column_letters(column: int) -> str:
+    letters = ""
+    while column > 0:
+        column, letter = divmod(column - 1, 26)
+        letters = chr(ord("A") + letter) + letters
+    return letters
+
+
 def _sheet_frame(book: Any, path: Path, sheet: str, source: str) -> pd.DataFrame:
     """A sheet as text cells, as a CSV would hold them: the header is row 1, and the frame keeps
-    every row below it (blank ones too, so spreadsheet rows stay right) up to the last filled one.
+    every row below it (blank ones too, so spreadsheet rows stay right) up to the last filled one;
+    a value far below or right of the table refuses the sheet (`check_extent`).
 
     Excel keeps its own types: a number typed into a text column (a person number) becomes its
     digits without ".0"; a date cell, or a serial number in a date column, becomes its ISO day.
@@ -485,6 +653,7 @@ def _sheet_frame(book: Any, path: Path, sheet: str, source: str) -> pd.DataFrame
     from python_calamine import CalamineError, XmlError
 
     check_computed(path, sheet)
+    check_extent(path, sheet)
     try:
         rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
     except CalamineError as exc:  # its message may go on to quote the sheet's text: the first words only
