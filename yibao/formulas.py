@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
+from typing import IO, Callable, TypeVar
 from xml.etree import ElementTree
 
 from yibao.errors import InputError
@@ -38,26 +40,34 @@ _ERROR = re.compile(rb'\bt="e"')
 _TEXT = re.compile(rb'\bt="str"')
 _VALUE = re.compile(rb"<(?:\w+:)?v\s*(?:/>|>([^<]*)</(?:\w+:)?v>)")
 _CHUNK = 1 << 20
+T = TypeVar("T")
+
+
+def scanned_sheet(path: Path, sheet: str, scan: Callable[[IO[bytes], bool], T]) -> T | None:
+    """What `scan` finds in the XML of `sheet` of the workbook at `path` (given whether the
+    workbook asks for its formulas to be computed on load), read as a stream; None where there
+    is no such sheet or a part cannot be read: calamine, reading the sheet after, says so."""
+    try:
+        with zipfile.ZipFile(path) as book:
+            part, computed_on_load = _sheet_part(book, sheet)
+            if part is None:
+                return None
+            with book.open(part) as xml:
+                return scan(xml, computed_on_load)
+    except (zipfile.BadZipFile, zlib.error, KeyError, ElementTree.ParseError, OSError):
+        return None
 
 
 def check_computed(path: Path, sheet: str) -> None:
     """Refuse `sheet` of the workbook at `path` if a formula cell of it has no computed value."""
-    try:
-        with zipfile.ZipFile(path) as book:
-            part, computed_on_load = sheet_part(book, sheet)
-            if part is None:
-                return
-            with book.open(part) as xml:
-                found = _first_uncomputed(xml, computed_on_load)
-    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, OSError):
-        return  # calamine read it: a part it did not need is not this check's to judge
+    found = scanned_sheet(path, sheet, _first_uncomputed)
     if found is not None:
         ref, why = found
         raise InputError(f"sheet {sheet}, cell {ref} holds a formula {why}: open the workbook in Excel, WPS or "
                          "LibreOffice and save it, or write the values instead of formulas", file=str(path))
 
 
-def sheet_part(book: zipfile.ZipFile, sheet: str) -> tuple[str | None, bool]:
+def _sheet_part(book: zipfile.ZipFile, sheet: str) -> tuple[str | None, bool]:
     """The zip member holding `sheet`, and whether the workbook asks to be computed on opening."""
     workbook = ElementTree.fromstring(book.read("xl/workbook.xml"))
     calc = workbook.find(f"{_MAIN}calcPr")
@@ -71,7 +81,7 @@ def sheet_part(book: zipfile.ZipFile, sheet: str) -> tuple[str | None, bool]:
     return part, on_load
 
 
-def _first_uncomputed(xml: zipfile.ZipExtFile, computed_on_load: bool) -> tuple[str, str] | None:
+def _first_uncomputed(xml: IO[bytes], computed_on_load: bool) -> tuple[str, str] | None:
     """The first formula cell without a value to read, as (cell reference, why), or None. The XML
     is cut after a row's end tag, so no cell is cut in two."""
     rest = b""

@@ -34,13 +34,10 @@ import os
 import re
 import shutil
 import tempfile
-import zipfile
-import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, AbstractSet, Any, Callable, Iterator, Mapping
-from xml.etree import ElementTree
 
 import numpy as np
 import pandas as pd
@@ -52,7 +49,7 @@ import pyarrow.parquet as pq
 from yibao.codes import dictionary_codes, join_text, take_rising, worded as _worded
 from yibao.errors import InputError, expect, kind, quoted
 from yibao.fields import DATES, MONEY
-from yibao.formulas import check_computed, sheet_part
+from yibao.formulas import check_computed, scanned_sheet
 from yibao.later import Later, made
 from yibao.limits import ENV_MAX_LINE, FIRST_YEAR, LAST_YEAR, MAX_CNT, max_line_yuan
 from yibao.money import yuan_array_to_fen
@@ -516,15 +513,7 @@ def check_extent(path: Path, sheet: str) -> None:
     for a cell right of the last seen. Like every program that writes workbooks, the check takes
     rows to come in order and a cell's reference to be in its row.
     """
-    try:
-        with zipfile.ZipFile(path) as book:
-            part, _ = sheet_part(book, sheet)
-            if part is None:
-                return
-            with book.open(part) as xml:
-                far = _far_cell(xml)
-    except (zipfile.BadZipFile, zlib.error, KeyError, ElementTree.ParseError, OSError):
-        return  # calamine says what it cannot read
+    far = scanned_sheet(path, sheet, lambda xml, _: _far_cell(xml))
     if far is not None:
         raise InputError(f"sheet {sheet}, cell {far}", file=str(path))
 
