@@ -45,6 +45,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
 
 from yibao.codes import dictionary_codes, join_text, take_rising, worded as _worded
 from yibao.errors import InputError, expect, kind, quoted
@@ -583,7 +584,8 @@ class _Extent:
             at = cell.end()
             ref = _CELL_REF.match(xml, cell.start())
             if ref is not None and xml[cell.start() - 1:cell.start()].isspace():  # not an attribute ending in r
-                self.width, self.farthest = _column_number(ref.group(1)), ref.group(0)[3:-1].decode()
+                self.width = xl_cell_to_rowcol(ref.group(1).decode() + "1")[1] + 1
+                self.farthest = ref.group(0)[3:-1].decode()
         return None
 
     def first_value(self, xml: bytes, row: re.Match[bytes], number: int) -> str:
@@ -615,19 +617,9 @@ def _right_of(width: int) -> re.Pattern[bytes]:
     return re.compile(f'r="(?:{"|".join(larger + longer) or "(?!)"})[0-9]+"'.encode() + _FILLED)
 
 
-def _column_number(letters: bytes) -> int:
-    number = 0
-    for letter in letters:
-        number = number * 26 + letter - ord("A") + 1
-    return number
-
-
 def _column_letters(column: int) -> str:
-    letters = ""
-    while column > 0:
-        column, letter = divmod(column - 1, 26)
-        letters = chr(ord("A") + letter) + letters
-    return letters
+    """Column 1 is A; column 0 is none (no cell seen yet)."""
+    return xl_col_to_name(column - 1) if column else ""
 
 
 def _sheet_frame(book: Any, path: Path, sheet: str, source: str) -> pd.DataFrame:

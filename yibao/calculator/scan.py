@@ -213,12 +213,9 @@ def openings(state: Used, groups: Groups, group: np.ndarray, month: np.ndarray,
     nothing. The accumulators hold one month per person-year, the latest, so without `months` a
     claim for an earlier month meets that month's caps unused."""
     opening = np.zeros((len(group), OPENING), np.int64)
-    held = {OPENED["outpatient_month_paid"]: (state.month, state.month_paid)}
-    for column in ("outpatient_covered_in_month", "chronic_covered_in_month"):
-        slot = OPENED[column] - OPEN_COVERED
-        held[OPENED[column]] = (state.pool_covered_key[:, slot], state.pool_covered_month[:, slot])
-    for at, (key, amount) in held.items():
-        opening[:, at] = np.where(key[group] == month, amount[group], 0)
+    opening[:, OPEN_PAID] = np.where(state.month[group] == month, state.month_paid[group], 0)
+    held = state.pool_covered_key[group] == month[:, None]
+    opening[:, OPEN_COVERED:] = np.where(held, state.pool_covered_month[group], 0)
     if months is None or months.empty or not len(groups):
         return opening
     rank = positions(months["psn_no"], groups.persons)
