@@ -457,6 +457,16 @@ def test_duplicate_line_ids_out_of_order(tmp_path: Path) -> None:
     assert batch.lines["mdtrt_id"].tolist() == ["C2", "C3", "C3"]
 
 
+def test_many_rows_of_one_key_name_ten_and_count_the_rest(tmp_path: Path) -> None:
+    """Each of 25 rows sharing a line key is rejected, and each reason names the first ten rows
+    and counts the other 15 (listing all made the rejects grow with the square of the rows)."""
+    changes = {"lines": BASE["lines"] + "C1,01,S-BED2,2025-05-07,30.00,1,,\n" * 24}
+    rejects, _ = rejects_of(tmp_path, changes)
+    dup = rejects[rejects["reason"].str.startswith("duplicate")]
+    assert sorted(dup["row"]) == [2] + list(range(7, 31))
+    assert set(dup["reason"]) == {"duplicate mdtrt_id/line_id: rows 2, 7, 8, 9, 10, 11, 12, 13, 14, 15 and 15 more"}
+
+
 def test_line_of_an_unknown_claim(tmp_path: Path) -> None:
     rejects, batch = rejects_of(tmp_path, {"lines": BASE["lines"] + "C9,01,A-AMOX,2025-07-01,0.60,12,,\n"})
     assert reject_rows(rejects) == {("lines", 7, "mdtrt_id")}
