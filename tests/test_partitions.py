@@ -388,6 +388,51 @@ def test_parts_typed_text_and_number_are_refused_whole_and_partitioned(clean: Pa
             run()
 
 
+def _priced_parts(clean: Path, folder: Path, price: float, narrow: pa.DataType) -> None:
+    """`clean` with every line priced `price` yuan, its lines in two Parquet parts: prices as
+    float64 in the first, as `narrow` in the second."""
+    import pyarrow.parquet as pq
+
+    shutil.copytree(clean, folder)
+    lines = pq.read_table(folder / "lines.parquet")
+    at = lines.schema.get_field_index("pric")
+    lines = lines.set_column(at, "pric", pa.array([price] * len(lines), pa.float64()))
+    pq.write_table(lines, folder / "lines.parquet")
+    if narrow == pa.float64():
+        return
+    (folder / "lines.parquet").unlink()
+    (folder / "lines").mkdir()
+    half = len(lines) // 2
+    second = lines.slice(half)
+    pq.write_table(lines.slice(0, half), folder / "lines" / "part-00000.parquet")
+    pq.write_table(second.set_column(at, "pric", second["pric"].cast(narrow)), folder / "lines" / "part-00001.parquet")
+
+
+def test_float16_part_beside_float64_is_read_as_its_decimals(clean: Path, tmp_path: Path) -> None:
+    """12.34 in float16 is 12.34375; a float16 part was widened as that, and every line of it
+    rejected as having 'more than 2 decimals' (float32 parts were already read as 12.34)."""
+    _priced_parts(clean, tmp_path / "parted", 12.34, pa.float16())
+    _priced_parts(clean, tmp_path / "single", 12.34, pa.float64())
+    whole = _whole(tmp_path / "parted", tmp_path / "whole")
+    score_partitioned(tmp_path / "parted", tmp_path / "parts", 3)
+    _assert_equal(whole, tmp_path / "parts")
+    assert _table(whole, "rejects").empty
+    pd.testing.assert_frame_equal(_table(whole, "claims"), _table(_whole(tmp_path / "single", tmp_path / "one"), "claims"))
+
+
+def test_float32_part_beside_float64_too_narrow_for_its_amounts_is_refused(clean: Path, tmp_path: Path) -> None:
+    """1,234,567.89 in float32 is 1,234,567.875: in a file of its own such a cell is rejected, but
+    a float32 part widened beside float64 ones was read as 1,234,567.9 and paid without a word.
+    Widened, its cells can no longer be told from the other parts', so the table is refused."""
+    _priced_parts(clean, tmp_path / "parted", 1_234_567.89, pa.float32())
+    says = ("pric is stored as float32 in some parts, which cannot hold all its values to 2 decimals: "
+            "store the column as float64 or decimal$")
+    for run in (lambda: load_batch(tmp_path / "parted"), lambda: score_partitioned(tmp_path / "parted",
+                                                                                   tmp_path / "parts", 3)):
+        with pytest.raises(InputError, match=says):
+            run()
+
+
 @pytest.mark.parametrize("hard, says", [(20_000, ""), (32, "--partitions 40: a split holds a file open per partition, "
                                                           "and this system lets a process open 32 (ulimit -Hn): "
                                                           "give at most 1\n")])

@@ -309,7 +309,7 @@ def read_table(path: Path, table: str = "") -> pd.DataFrame:
     `table`, else as the file, else the first; cells as text) as a raw frame."""
     try:
         if path.is_dir():
-            return _arrow_frame(read_parts(path))
+            return _arrow_frame(read_parts(path, table=table or path.name))
         if path.suffix.lower() == ".parquet":
             return _arrow_frame(read_parquet(path))
         if path.suffix.lower() == ".csv":
@@ -338,11 +338,12 @@ def read_parquet(path: Path, columns: list[str] | None = None) -> pa.Table:
     return pq.read_table(path, columns=columns, **PARQUET_READ)
 
 
-def read_parts(folder: Path, columns: list[str] | None = None) -> pa.Table:
-    """The parts of a partitioned table as one table (`parts_schema`)."""
+def read_parts(folder: Path, columns: list[str] | None = None, table: str = "") -> pa.Table:
+    """The parts of a partitioned table (`table`, else the folder's name) as one table
+    (`parts_schema`)."""
     parts = [read_parquet(p, columns) for p in parquet_parts(folder)]
     schema = parts_schema([part.schema for part in parts], str(folder))
-    return pa.concat_tables([conformed(part, schema) for part in parts])
+    return pa.concat_tables([conformed(part, schema, table or folder.name, str(folder)) for part in parts])
 
 
 def parts_schema(schemas: list[pa.Schema], source: str) -> pa.Schema:
@@ -360,16 +361,35 @@ def parts_schema(schemas: list[pa.Schema], source: str) -> pa.Schema:
     return pa.schema([unified.field(name) for name in schemas[0].names])
 
 
-def conformed(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """`table` (a part, or a chunk of one) in `schema`'s column order and types. A float32 column
-    widened keeps its shortest decimal (81.62, not 81.62000274658203, which is no amount in fen),
-    as a float32 column read alone is taken (`_to_float`)."""
+def conformed(table: pa.Table, schema: pa.Schema, name: str, source: str) -> pa.Table:
+    """`table` (a part, or a chunk of one, of the input table `name`) in `schema`'s column order
+    and types. A float32 or float16 column widened keeps its shortest decimal (81.62, not
+    81.62000274658203, which is no amount in fen), as such a column read alone is taken
+    (`_to_float`). Widened, a value the narrow type could not hold to its column's decimals
+    (`_too_narrow`) could no longer be told from the wider parts' values, and 1,234,567.89 of a
+    float32 part was paid as 1,234,567.9: such a table is refused, naming the column."""
     table = table.select(schema.names)
     if table.schema.equals(schema):
         return table
-    columns = [column.cast(pa.string()).cast(field.type) if column.type == pa.float32() != field.type
+    columns = [_widened(column, field, name, source) if column.type in NARROW_TYPES and column.type != field.type
                else column.cast(field.type) for column, field in zip(table.columns, schema)]
     return pa.Table.from_arrays(columns, schema=schema)
+
+
+NARROW_TYPES = {pa.float16(): np.float16, pa.float32(): np.float32}
+
+
+def _widened(column: pa.ChunkedArray, field: pa.Field, table: str, source: str) -> pa.Array:
+    """A float16/float32 column as `field`'s wider type, each value its shortest decimal."""
+    kind = NARROW_TYPES[column.type]
+    values = column.to_numpy().astype(kind)  # a null is NaN
+    rule = _number_rule(table, field.name)
+    decimals = rule.decimals if rule else None
+    if _too_narrow(np.dtype(kind), values, decimals):
+        raise InputError(f"{field.name} is stored as {kind.__name__} in some parts, which cannot hold all its "
+                         f"values to {decimals} decimals: store the column as float64 or decimal", file=source)
+    shortest = values.astype(str).astype(np.float64)
+    return pa.array(shortest, mask=np.isnan(shortest)).cast(field.type)
 
 
 PARQUET_READ = {"coerce_int96_timestamp_unit": "ms"}
@@ -876,7 +896,7 @@ def _typed_column(table: str, column: Column, cells: pd.Series) -> tuple[pd.Seri
         if column.type in NUMBER_RULES:
             numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
             empty = np.isnan(numbers)
-            rule = COLUMN_RULES.get((table, column.name), NUMBER_RULES[column.type])
+            rule = _number_rule(table, column.name)
             problems += _number_problems(numbers, _bounded(rule) if column.type == "yuan" else rule)
             problems += _too_narrow(cells.dtype, numbers, rule.decimals)
         else:
@@ -888,6 +908,14 @@ def _typed_column(table: str, column: Column, cells: pd.Series) -> tuple[pd.Seri
     if not column.nullable:
         problems.append((empty & ~unreadable, REQUIRED))
     return values, problems
+
+
+def _number_rule(table: str, name: str) -> NumberRule | None:
+    """The limits of a numeric column of an input table (None: not a numeric column)."""
+    column = next((c for c in TABLES.get(table, ()) if c.name == name), None)
+    if column is None or column.type not in NUMBER_RULES:
+        return None
+    return COLUMN_RULES.get((table, name), NUMBER_RULES[column.type])
 
 
 def _bounded(rule: NumberRule) -> NumberRule:

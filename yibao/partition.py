@@ -449,7 +449,8 @@ def split_slice(piece: Slice, router: Router, n: int, into: str) -> None:
             offset += len(chunk)
             if schema is None:
                 schema = chunk.schema
-            chunk = conformed(chunk, schema)  # an input table in parts typed differently part by part
+            # an input table in parts typed differently part by part
+            chunk = conformed(chunk, schema, piece.table, piece.path)
             bucket = route(chunk)
             for k in np.unique(bucket):
                 writer(int(k)).write_table(chunk.filter(pa.array(bucket == k)))
