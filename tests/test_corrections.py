@@ -19,6 +19,9 @@ import pytest
 import yibao
 from conftest import fen
 from test_ledger import only, status
+from test_partitions import _assert_equal, _whole
+from yibao.io import write_tables
+from yibao.partition import _hashes, score_partitioned
 from yibao.synth import generate
 
 AMOUNTS = ("fund_pay_sumamt", "hifp_pay", "psn_part_amt", "hosp_part_amt", "medfee_sumamt")
@@ -37,11 +40,13 @@ def inpatient(tables: dict[str, pd.DataFrame]) -> str:
 
 
 def with_corrections(tables: dict[str, pd.DataFrame], claim: str, fixes: dict[str, str],
-                     keep: bool = True) -> dict[str, pd.DataFrame]:
+                     keep: bool = True, person: str | None = None) -> dict[str, pd.DataFrame]:
     """The tables with corrections of `claim` (id → institution), its lines copied; `keep`:
-    the claim itself stays beside them."""
+    the claim itself stays beside them; `person`: the corrections' person (else the claim's)."""
     c, lines = tables["claims"], tables["lines"]
     own = c[c["mdtrt_id"] == claim]
+    if person is not None:
+        own = own.assign(psn_no=person)
     added = [own.assign(mdtrt_id=i, correction_of=claim, institution_id=inst) for i, inst in fixes.items()]
     claims = pd.concat([c if keep else c[c["mdtrt_id"] != claim], *added], ignore_index=True)
     own_lines = lines[lines["mdtrt_id"] == claim]
@@ -68,6 +73,30 @@ def test_a_claim_sent_beside_its_correction_is_replaced_by_it(tables: dict[str, 
     for a in AMOUNTS:  # the correction is paid what it is paid without the original beside it
         assert fen(scored.at["B1", a]) == fen(alone.at["B1", a]), a
     assert fen(scored.at["B1", "fund_pay_sumamt"]) > 0
+
+
+def test_a_correction_filed_under_another_person_replaces_the_claim(tables: dict[str, pd.DataFrame],
+                                                                   tmp_path: Path) -> None:
+    """A claim filed under the wrong person number, corrected in the same batch under the right
+    one. Before, only a correction of the same person's claim counted: both were paid, the stay
+    twice. Partitioned, the two persons (in different partitions by their hashes) meet."""
+    c = tables["claims"].set_index("mdtrt_id")
+    paid = by_id(yibao.score(tables))["fund_pay_sumamt"]
+    claim = str(paid[c["kind"].eq("claim") & c["med_type"].eq("21") & c["settlement_mode"].eq("direct")]
+                .astype(float).idxmax())  # the inpatient claim paid most: its correction is paid under anyone
+    bucket = lambda psn: int(_hashes(pd.Series([psn]))[0] % 3)  # noqa: E731
+    person = next(str(p) for p in tables["persons"]["psn_no"] if bucket(p) != bucket(c.at[claim, "psn_no"]))
+    fix = {"B1": str(c.at[claim, "institution_id"])}
+    batch = with_corrections(tables, claim, fix, person=person)
+    scored = by_id(yibao.score(batch))
+    alone = by_id(yibao.score(with_corrections(tables, claim, fix, keep=False, person=person)))
+    assert scored.at[claim, "reason_codes"].startswith("SUPERSEDED") and fen(scored.at[claim, "fund_pay_sumamt"]) == 0
+    for a in AMOUNTS:
+        assert fen(scored.at["B1", a]) == fen(alone.at["B1", a]), a
+    assert fen(scored.at["B1", "fund_pay_sumamt"]) > 0
+    write_tables(batch, tmp_path / "batch", "parquet")
+    score_partitioned(tmp_path / "batch", tmp_path / "parts", 3)
+    _assert_equal(_whole(tmp_path / "batch", tmp_path / "whole"), tmp_path / "parts")
 
 
 def test_two_corrections_of_one_claim_are_both_refused(tables: dict[str, pd.DataFrame]) -> None:

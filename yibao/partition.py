@@ -17,7 +17,8 @@ What the split must not break:
   would land in different partitions and both be scored. Before splitting, the claim keys are
   read (keys only) and the persons of every duplicated `mdtrt_id` are moved into one partition,
   where the duplicate is rejected as in a whole run. Lines follow their claim, so duplicate line
-  ids meet too; lines of an unknown claim go by a hash of their `mdtrt_id`.
+  ids meet too; lines of an unknown claim go by a hash of their `mdtrt_id`. A correction of
+  another person's claim (`correction_of`) moves the two persons together the same way.
 - Institution rows. Every partition validates the whole institutions table; their rejects are
   kept from partition 0 only, so each is reported once.
 
@@ -465,9 +466,10 @@ def split_slice(piece: Slice, router: Router, n: int, into: str) -> None:
 def _claim_keys(path: Path, owners: Owners | None) -> tuple[np.ndarray, np.ndarray,
                                                              tuple[np.ndarray, np.ndarray] | None]:
     """The hashes of every claim's person and id, read a chunk at a time, and the links of
-    corrections to the persons of the claims they correct."""
+    corrections to the persons of the claims they correct: of the batch (a link's id is then
+    shared with that claim's) and, with `owners`, paid before."""
     columns = [_key_column(path, "claims", c) for c in ("psn_no", "mdtrt_id")]
-    fix = _column(path, "claims", "correction_of") if owners is not None else None
+    fix = _column(path, "claims", "correction_of")
     psn, ids, fixes = [], [], []
     for chunk in _chunks(path, "claims", columns + ([fix] if fix else [])):
         psn.append(_hashes(_keys(chunk, columns[0])))
@@ -477,13 +479,13 @@ def _claim_keys(path: Path, owners: Owners | None) -> tuple[np.ndarray, np.ndarr
             has = (target != "").to_numpy()
             fixes.append(pd.DataFrame({"psn": psn[-1][has], "target": target[has].to_numpy(dtype=object)}))
     links = None
-    if owners is not None and fixes and sum(map(len, fixes)):
+    if fixes and sum(map(len, fixes)):
         fixed = pd.concat(fixes, ignore_index=True)
-        owner = owners(fixed["target"].unique())
-        fixed = fixed[fixed["target"].isin(list(owner))]
-        target = _hashes(fixed["target"])
-        links = (np.concatenate([fixed["psn"].to_numpy(dtype=np.uint64), _hashes(fixed["target"].map(owner))]),
-                 np.concatenate([target, target]))
+        links = (fixed["psn"].to_numpy(dtype=np.uint64), _hashes(fixed["target"]))
+        if owners is not None:
+            owner = owners(fixed["target"].unique())
+            paid = fixed["target"][fixed["target"].isin(list(owner))]
+            links = (np.concatenate([links[0], _hashes(paid.map(owner))]), np.concatenate([links[1], _hashes(paid)]))
     return np.concatenate(psn), np.concatenate(ids), links
 
 

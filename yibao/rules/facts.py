@@ -54,10 +54,10 @@ FACTS: dict[str, tuple[Any, str]] = {
     "paid_before": ("", "duplicate claims: the claim paid before that it overlaps, as the ledger names it "
                         "(id, batch, period; a value per such claim, and they are rare); empty when the "
                         "earlier claim is of the batch"),
-    "superseded_by": ("", "claims another claim of the batch, of the same person, corrects (its "
-                          "correction_of names this one): the correcting claims' ids, ';'-joined; empty: none"),
-    "corrected_twice": ("", "corrections of a claim that another claim of the batch, of the same person, "
-                            "corrects too: the corrected claim's id; empty: none"),
+    "superseded_by": ("", "claims another claim of the batch corrects (its correction_of names this one; "
+                          "of any person): the correcting claims' ids, ';'-joined; empty: none"),
+    "corrected_twice": ("", "corrections of a claim that another claim of the batch corrects too: the "
+                            "corrected claim's id; empty: none"),
     "child": (False, "inpatient claims: younger than the tariff's child_age_below on the service date"),
     "category": ("", "resident claims: the resident category (居民类别) the persons table names, else the "
                      "tariff's category whose age range holds the age on the service date; empty: none"),
@@ -405,25 +405,25 @@ the refusal."""
 def _corrections(cl: _Claims, facts: dict[str, np.ndarray]) -> None:
     """A claim sent beside its correction (`correction_of`) is replaced by it: paid, the stay
     was paid twice, and the correction refused as its duplicate. Two corrections of one claim
-    leave no telling which stands. Only corrections of the same person's claims count, so that a
-    batch scored in partitions of persons finds what it finds whole; a correction naming its own
-    id corrects the ledger's payment, not a claim of the batch."""
+    leave no telling which stands. A correction may name another person's claim (one filed under
+    the wrong person number): a partitioned run puts both persons in one partition
+    (`yibao.partition.Router`), so it finds what a whole run finds. A correction naming its own id
+    corrects the ledger's payment, not a claim of the batch."""
     if "correction_of" not in cl.columns:
         return
     given = cl.columns["correction_of"]
     rows = np.flatnonzero((given.notna() & (given != "")).to_numpy(dtype=bool))  # vectorized: most batches have none
     if not len(rows):
         return
-    fixes = frame({"psn": cl.psn[rows], "target": cl.text("correction_of", rows), "id": cl.text("mdtrt_id", rows),
-                   "pos": rows})
+    fixes = frame({"target": cl.text("correction_of", rows), "id": cl.text("mdtrt_id", rows), "pos": rows})
     fixes = fixes[fixes["target"] != fixes["id"]]
-    by = fixes.groupby(["psn", "target"], sort=False)
+    by = fixes.groupby("target", sort=False)
     fixes = fixes.assign(ids=by["id"].transform(lambda ids: LIST_SEP.join(sorted(ids))), n=by["id"].transform("size"))
     twice = fixes[fixes["n"] > 1]
     facts["corrected_twice"][twice["pos"].to_numpy()] = twice["target"].to_numpy()
     named = np.flatnonzero(cl.columns["mdtrt_id"].isin(fixes["target"]).to_numpy(dtype=bool))
-    claims = frame({"psn": cl.psn[named], "target": cl.text("mdtrt_id", named), "pos": named})
-    hit = claims.merge(fixes.drop_duplicates(["psn", "target"])[["psn", "target", "ids"]], on=["psn", "target"])
+    claims = frame({"target": cl.text("mdtrt_id", named), "pos": named})
+    hit = claims.merge(fixes.drop_duplicates("target")[["target", "ids"]], on="target")
     facts["superseded_by"][hit["pos"].to_numpy()] = hit["ids"].to_numpy()
 
 
