@@ -5,6 +5,11 @@ in May and books them in June, where they are paid — but June's settlement pic
 discharge date and listed none of them, so the institutions were never paid (672.17 yuan in the
 case that found it). With the ledger a month is now settled from the score outputs of all its
 batches; one left out, or one of another month, is refused.
+
+A month in which no batch was scored, its only entries `ledger reverse` reversals, could not be
+settled at all (settle wanted a score folder), so the institutions kept that money; it is now
+settled from the ledger alone, and refused so when a batch was scored in it. SQLite and
+PostgreSQL (tests/pg.py) for those.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -19,7 +25,10 @@ import pytest
 
 import yibao
 from conftest import fen, run_cli
-from test_ledger import only
+from pg import postgres_server  # noqa: F401 (a fixture)
+from test_corrections import with_corrections
+from test_ledger import ledger_url, only, status  # noqa: F401 (a fixture)
+from test_settle import reseal
 from yibao.errors import InputError
 from yibao.io import write_tables
 from yibao.ledger import Ledger
@@ -246,3 +255,144 @@ def test_a_claim_paid_again_in_its_month_after_a_reversal_is_settled_once(
         assert not taken.any()
     assert int(fen(lines["audited"]).sum()) == direct_paid(url)
     assert verify_folder(tmp_path / "st") == []
+
+
+# May's direct claims the tests reverse in June (generate(1200, 23); May's statement paid their
+# audited funds): H410006 172.31 and 97.39, H410010 286.68 (declared 297.58, fee 10.90, penalty 3.27)
+REVERSED = {"C202500000439": ("H410006", 17_231), "C202500000474": ("H410006", 9_739),
+            "C202500000450": ("H410010", 28_668)}
+
+
+def with_ledger(url: str, capsys: pytest.CaptureFixture[str],
+                monkeypatch: pytest.MonkeyPatch) -> Callable[..., tuple[int, str]]:
+    """`yibao ARGS --ledger URL` in this process: (exit code, stderr)."""
+    return lambda *args: run_cli([*args, "--ledger", url], capsys, monkeypatch)
+
+
+def done(outcome: tuple[int, str]) -> None:
+    code, err = outcome
+    assert code == 0, err
+
+
+def may_settled(batch: dict[str, pd.DataFrame], run: Callable[..., tuple[int, str]], tmp_path: Path) -> None:
+    """May scored into the ledger and settled with it, by the command line, as every month is."""
+    write_tables(only(batch, in_month(batch, "2025-05")), tmp_path / "in-may", "csv")
+    done(run("score", str(tmp_path / "in-may"), "--out", str(tmp_path / "may"), "--period", "2025-05", "--quiet"))
+    done(run("settle", str(tmp_path / "may"), "--period", "2025-05", "--out", str(tmp_path / "st-may"),
+             "--format", "csv", "--quiet"))
+    paid = pd.read_csv(tmp_path / "st-may" / "claims.csv", dtype={"mdtrt_id": str}).set_index("mdtrt_id")
+    assert {m: (paid.at[m, "institution_id"], fen(paid.at[m, "audited"])) for m in REVERSED} == REVERSED
+
+
+def test_a_month_of_reversals_alone_is_settled_from_the_ledger(
+        batch: dict[str, pd.DataFrame], ledger_url: str, tmp_path: Path,  # noqa: F811
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three of May's claims reversed in June (`ledger reverse`), no batch scored for June: June's
+    statements take back what May paid for them, H410006 −(172.31 + 97.39) = −269.70 and H410010
+    −286.68 (its audited funds: May's fee of 10.90 was never paid, its penalty of 3.27 stands), in
+    all −556.38; nothing is deducted or withheld as deposit. Before, `settle` wanted a score folder
+    and the month could not be settled: the institutions kept 556.38."""
+    url, run = ledger_url, with_ledger(ledger_url, capsys, monkeypatch)
+    may_settled(batch, run, tmp_path)
+    for mdtrt_id in REVERSED:
+        done(run("ledger", "reverse", mdtrt_id, "--period", "2025-06", "--quiet"))
+    out = tmp_path / "st-june"
+    done(run("settle", "--period", "2025-06", "--out", str(out), "--institutions", str(tmp_path / "in-may"),
+             "--format", "csv", "--quiet"))
+    statements = pd.read_csv(out / "statements.csv", dtype={"institution_id": str}).set_index("institution_id")
+    names = batch["institutions"].set_index("institution_id")["name"]
+    assert list(statements.index) == ["H410006", "H410010"]
+    assert list(statements["name"]) == [names["H410006"], names["H410010"]]
+    assert list(statements["claims"]) == [2, 1]
+    assert list(statements["withheld_claims"]) == [0, 0] and list(statements["suspect_claims"]) == [0, 0]
+    for column in ("declared_total", "declared", "audited", "paid"):
+        assert list(fen(statements[column])) == [-26_970, -28_668], column
+    for column in ("withheld", "violation_fees", "penalties", "deposit"):
+        assert list(fen(statements[column])) == [0, 0], column
+    assert int(fen(statements["paid"]).sum()) == -55_638 == direct_paid(url)
+    claims = pd.read_csv(out / "claims.csv", dtype={"mdtrt_id": str}).set_index("mdtrt_id")
+    assert {m.removesuffix("/冲正"): (i, -fen(a)) for m, i, a in zip(claims.index, claims["institution_id"],
+                                                                    claims["audited"])} == REVERSED
+    assert (claims["decision"] == "reversed").all() and (claims["status"] == "settled").all()
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert (manifest["scored"], manifest["input_digest"], manifest["tariffs"]) == ([], None, [])
+    assert manifest["ledger"] is not None and manifest["rows"]["claims"] == 3
+    assert "2025-06" in status(url)["settled"]
+    page = (out / "html" / "H410006.html").read_text(encoding="utf-8")
+    assert "C202500000439/冲正" in page and "C202500000474/冲正" in page and "-269.70" in page
+    assert "-556.38" in (out / "html" / "index.html").read_text(encoding="utf-8")
+    code, err = run_cli(["settle", "--verify", str(out)], capsys, monkeypatch)
+    assert (code, err) == (0, "")
+    # the same taken-back line, edited to take back 100.00 less and sealed again: the ledger says otherwise
+    forged = tmp_path / "forged"
+    shutil.copytree(out, forged)
+    for table, key in (("claims", "C202500000450/冲正"), ("statements", "H410010")):
+        rows = (forged / f"{table}.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+        (forged / f"{table}.csv").write_text("".join(r.replace("-286.68", "-186.68") if key in r else r for r in rows),
+                                             encoding="utf-8")
+    code, err = run_cli(["settle", "--verify", str(forged)], capsys, monkeypatch)
+    assert code == 2 and "does not match its manifest" in err and len(err.strip().splitlines()) == 1, err
+    reseal(forged)
+    code, err = run_cli(["settle", "--verify", str(forged)], capsys, monkeypatch)
+    assert code == 1, err
+    assert "claims C202500000450/冲正: audited (from the ledger) -186.68 ≠ -286.68" in err.splitlines()
+    assert "statements H410010: paid (from the scored claims) -186.68 ≠ -286.68" in err.splitlines()
+
+
+@pytest.mark.parametrize("scored", ["June's batch", "an empty batch", "two corrections refused"])
+def test_a_month_with_a_scored_batch_is_not_settled_from_the_ledger_alone(
+        scored: str, batch: dict[str, pd.DataFrame], ledger_url: str, tmp_path: Path,  # noqa: F811
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its claims — paid, refused or waiting, each on its institution's statement — are in its score
+    folder alone, so without the folder the month is refused in one line naming the batch, and
+    nothing is written or closed. That holds for a batch that paid nothing (the old workaround, an
+    empty batch scored for the month) and for one whose only entry is a reversal: two corrections
+    of one May claim, both refused (CORRECTED_TWICE), reverse its payment and pay nothing, as a
+    `ledger reverse` would, and still have a score folder. A month with nothing booked is refused
+    too (settling it would close it), and so is no folder without a ledger."""
+    url, run = ledger_url, with_ledger(ledger_url, capsys, monkeypatch)
+    may_settled(batch, run, tmp_path)
+    done(run("ledger", "reverse", "C202500000439", "--period", "2025-06", "--quiet"))
+    tables = {"June's batch": only(batch, in_month(batch, "2025-06")), "an empty batch": only(batch, []),
+              "two corrections refused": only(with_corrections(batch, "C202500000474", {"B1": "H410006",
+                                                                                          "B2": "H410006"}),
+                                              ["B1", "B2"])}[scored]
+    write_tables(tables, tmp_path / "in-june", "csv")
+    done(run("score", str(tmp_path / "in-june"), "--out", str(tmp_path / "june"), "--period", "2025-06", "--quiet"))
+    booked = json.loads((tmp_path / "june" / "manifest.json").read_text(encoding="utf-8"))["ledger_batch"]
+    if scored == "two corrections refused":  # held as a `ledger reverse` batch is: no payment, one reversal
+        last = status(url)["batches"][-1]
+        assert last["batch_id"] == booked["batch_id"]
+        assert (last["claims"], last["duplicates"], last["reversals"]) == (0, 0, 1)
+    code, err = run("settle", "--period", "2025-06", "--out", str(tmp_path / "st"), "--quiet")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert err.strip() == (
+        f"error: period 2025-06: batch {booked['batch_id'][:12]}, scored and booked in it, and no score folder is "
+        f"given: give the score folders of the month's batches (yibao settle FOLDER … --period 2025-06 --ledger "
+        f"…); a month is settled from the ledger alone only when its entries are all reversals (yibao ledger "
+        f"reverse)")
+    assert not (tmp_path / "st").exists() and "2025-06" not in status(url)["settled"]
+    with pytest.raises(InputError, match="scored and booked in it, and no score folder is given"):
+        yibao.settle([], period="2025-06", ledger=url)
+    # with its folder the month is settled as before, the reversal beside the batch's claims
+    done(run("settle", str(tmp_path / "june"), "--period", "2025-06", "--out", str(tmp_path / "st"), "--format", "csv",
+             "--quiet"))
+    lines = pd.read_csv(tmp_path / "st" / "claims.csv", dtype={"mdtrt_id": str}).set_index("mdtrt_id")
+    assert fen(lines.at["C202500000439/冲正", "audited"]) == -17_231
+    assert verify_folder(tmp_path / "st") == []
+    # its manifest made to say "from the ledger alone" (no score folder): the ledger knows the batch
+    manifest = json.loads((tmp_path / "st" / "manifest.json").read_text(encoding="utf-8"))
+    (tmp_path / "st" / "manifest.json").write_text(json.dumps(manifest | {"scored": []}), encoding="utf-8")
+    assert f"scored folders: period 2025-06: batch {booked['batch_id'][:12]}, scored and booked in it, and no " \
+           f"score folder is given" in "\n".join(verify_folder(tmp_path / "st"))
+
+    code, err = run("settle", "--period", "2025-07", "--out", str(tmp_path / "st-july"), "--quiet")
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "period 2025-07: the ledger" in err and "books nothing in it (no batch, no reversal)" in err
+    code, err = run_cli(["settle", "--period", "2025-07", "--out", str(tmp_path / "st-july")], capsys, monkeypatch)
+    assert code == 2 and err.strip() == (
+        "error: give SCORED, the month's score folders: without one a month is settled only from the ledger "
+        "(--ledger URL), when its only entries there are reversals (yibao ledger reverse)")
+    assert not (tmp_path / "st-july").exists() and "2025-07" not in status(url)["settled"]
+    with pytest.raises(InputError, match=r"settle takes at least one score folder or Result, or none with a ledger"):
+        yibao.settle([], period="2025-07")

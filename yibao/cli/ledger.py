@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 import typer
@@ -83,6 +82,7 @@ def reverse(mdtrt_id: str = typer.Argument(..., help="the paid claim to reverse"
     negative line is settled in --period."""
     from yibao.errors import InputError
     from yibao.ledger import Ledger
+    from yibao.ledger.store import reversal_batch
     from yibao.settlement.inputs import parse_period
 
     month = parse_period(period).text
@@ -92,7 +92,7 @@ def reverse(mdtrt_id: str = typer.Argument(..., help="the paid claim to reverse"
         if paid.empty:
             raise InputError(f"claim {mdtrt_id} is not paid in this ledger (never paid, or reversed already)")
         payments = book.entries(paid["entry_id"])
-        batch_id = hashlib.sha256(f"reverse:{mdtrt_id}:{int(paid['entry_id'].iat[0])}".encode()).hexdigest()
+        batch_id = reversal_batch(mdtrt_id, int(paid["entry_id"].iat[0]))
         book.reverse_only(payments, batch_id, month)
     finally:
         book.close()

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 
 def run(scored: Optional[list[Path]] = typer.Argument(None, help="yibao score output folders: one, or with "
-                                                                  "--ledger those of the month's batches"),
+                                                                  "--ledger those of the month's batches (none "
+                                                                  "when its only entries are reversals)"),
         period: Optional[str] = typer.Option(None, "--period", help="settlement month, YYYY-MM"),
         out: Optional[Path] = typer.Option(None, "--out", help="output folder"),
         fmt: Format = typer.Option("parquet", "--format", help="output format"),
@@ -55,11 +56,15 @@ def run(scored: Optional[list[Path]] = typer.Argument(None, help="yibao score ou
         if not quiet:
             Console().print(f"{verify}: every total reconciles to its claims", markup=False)
         return
-    if not scored or period is None or out is None:
+    if period is None or out is None:
         raise InputError("give SCORED, --period YYYY-MM and --out DIR (or --verify DIR)")
+    if not scored and ledger is None:
+        raise InputError("give SCORED, the month's score folders: without one a month is settled only from the "
+                         "ledger (--ledger URL), when its only entries there are reversals (yibao ledger reverse)")
+    scored = scored or []
     check_out(out, overwrite, kind="settlement", inputs=scored)
     started = time.perf_counter()
-    log.info("settling %s for %s", ", ".join(map(str, scored)), period)
+    log.info("settling %s for %s", ", ".join(map(str, scored)) or "the ledger's reversals alone", period)
     settlement = settle(scored, period, institutions, ledger)
     log.info("writing %d statements to %s", len(settlement.statements), out)
     write_settlement(settlement, out, fmt.value, overwrite=overwrite)

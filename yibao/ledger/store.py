@@ -9,6 +9,7 @@ there), so a ledger written by an older yibao is migrated, never misread.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import time
@@ -142,6 +143,13 @@ def month_amounts(entries: pd.DataFrame) -> pd.DataFrame:
              for amount, key in MONTH_KEYS.items()]
     out = pd.concat(parts, ignore_index=True)
     return out[out["month"] >= 0].reset_index(drop=True)[list(MONTH_COLUMNS)]
+
+
+def reversal_batch(mdtrt_id: str, entry_id: int) -> str:
+    """The id of the batch `yibao ledger reverse` commits to reverse payment `entry_id` of claim
+    `mdtrt_id`: the same reversal asked for again is the same batch, and the id tells the batch from
+    a scored one (`Ledger.month_batches`)."""
+    return hashlib.sha256(f"reverse:{mdtrt_id}:{entry_id}".encode()).hexdigest()
 
 
 def reversal_entries(payments: pd.DataFrame, batch_id: str, period: str) -> pd.DataFrame:
@@ -386,6 +394,23 @@ class Ledger:
                  .group_by(t.c.batch_id))
         with self._connected() as conn:
             return {str(b): int(n) for b, n in conn.execute(query)}
+
+    def month_batches(self, period: str) -> dict[str, bool]:
+        """Every batch booked in `period`, in the order committed: batch id → whether it was scored
+        (false for a reversal of `yibao ledger reverse`, which has no score folder). A month whose
+        batches are all reversals is settled from the ledger alone (yibao.settlement.batches).
+        Such a batch is known by what it holds — one reversal, nothing else — and by its id, the
+        digest of that reversal (`reversal_batch`): a scored batch whose only entry is a reversal
+        (a correction refused twice, GEN-011) has a score folder all the same."""
+        b, e = schema.batches, schema.entries
+        with self._connected() as conn:
+            booked = conn.execute(select(b.c.batch_id, b.c.claims, b.c.duplicates, b.c.reversals)
+                                  .where(b.c.period == period).order_by(b.c.seq)).all()
+            alike = [r.batch_id for r in booked if (r.claims, r.duplicates, r.reversals) == (0, 0, 1)]
+            held = _rows_of(conn, select(e.c.batch_id, e.c.mdtrt_id, e.c.reverses).where(e.c.entry == REVERSAL),
+                            e.c.batch_id, alike)
+        alone = {r.batch_id for r in held if r.batch_id == reversal_batch(r.mdtrt_id, int(r.reverses))}
+        return {r.batch_id: r.batch_id not in alone for r in booked}
 
     def reversals(self, period: str) -> pd.DataFrame:
         """Direct claims' payments reversed in a period, as settlement reads them (fen): what

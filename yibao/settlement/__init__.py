@@ -18,7 +18,7 @@ import pandas as pd
 
 from yibao.errors import InputError
 from yibao.settlement.batches import check_booked, ledger_problem
-from yibao.settlement.inputs import combine, parse_period, read_scored, result_scored
+from yibao.settlement.inputs import combine, no_claims, parse_period, read_scored, result_scored
 from yibao.settlement.output import write_settlement
 from yibao.settlement.statement import Settlement, settle_scored
 from yibao.settlement.verify import verify_folder
@@ -36,7 +36,9 @@ def settle(scored: str | Path | Any | Sequence[str | Path | Any], period: str,
     direct claim of the batches the ledger booked in it.
 
     `scored`: a `yibao score --out` folder or a `yibao.pipeline.Result`, or a list of them (a
-    month of several batches: a claim once). `institutions`: a table file, a batch folder holding
+    month of several batches: a claim once); with `ledger`, an empty list for a month whose only
+    entries are reversals (`yibao ledger reverse`, no batch scored): its statements take that
+    money back. `institutions`: a table file, a batch folder holding
     one, or a frame (institution_id, name) for the names on the statements; by default the
     institutions table inside each folder or beside the claims file the scorer read. `ledger`
     (docs/ledger.md): `scored` must be the score outputs of every batch that paid a direct claim
@@ -49,8 +51,9 @@ def settle(scored: str | Path | Any | Sequence[str | Path | Any], period: str,
     month = parse_period(period)
     names = Path(institutions) if isinstance(institutions, str) else institutions
     given = list(scored) if isinstance(scored, (list, tuple)) else [scored]
-    if not given:
-        raise InputError("settle takes at least one score folder or Result")
+    if not given and ledger is None:  # only the ledger can say that the month holds no claim
+        raise InputError("settle takes at least one score folder or Result, or none with a ledger (a month whose "
+                         "only entries are reversals)")
     if len({isinstance(s, (str, Path)) for s in given}) > 1:  # the manifest would name the folders alone
         raise InputError("settle takes score folders or Results, not both: --verify could not find the Results' claims")
     parts = [read_scored(Path(s), names) if isinstance(s, (str, Path)) else result_scored(s, names) for s in given]
@@ -68,5 +71,5 @@ def settle(scored: str | Path | Any | Sequence[str | Path | Any], period: str,
         return book.settling(month.text)
 
     read = read_ledger(ledger, checked)
-    return replace(settle_scored(combine(parts, read.replacing), month, read.reversals, read.benefits),
-                   ledger=read.mark)
+    claims = combine(parts, read.replacing) if parts else no_claims(names)
+    return replace(settle_scored(claims, month, read.reversals, read.benefits), ledger=read.mark)

@@ -6,7 +6,9 @@ settlement are booked, and paid, in June. Picked by discharge date, June's state
 leave them out and the institutions would never be paid. So with the ledger a month is settled
 from the score outputs of the batches booked in it, every claim of them whatever its dates, and
 from all those batches that paid a direct claim in it: one left out would put its payments on no
-statement. A settlement without the ledger picks by discharge date, as before.
+statement. A month in which no batch was scored, its only entries reversals (`yibao ledger
+reverse`), is settled from the ledger alone: no score output, the same arithmetic on no claims.
+A settlement without the ledger picks by discharge date, as before.
 """
 
 from __future__ import annotations
@@ -40,7 +42,10 @@ def check_booked(parts: Sequence[Scored], period: Period) -> None:
 
 def ledger_problem(parts: Sequence[Scored], period: Period, book: Ledger) -> str | None:
     """What is wrong with `parts` (which passed `check_booked`) against the ledger, or None: a
-    batch the ledger does not hold, or a batch that paid a direct claim in the month not given."""
+    batch the ledger does not hold, or a batch that paid a direct claim in the month not given;
+    with no part (the ledger alone), a batch scored in the month, or a month with nothing booked."""
+    if not parts:
+        return _alone_problem(period, book)
     for part in parts:
         if book.batch(part.booked[0].batch_id) is None:
             return (f"{part.name}: its batch {part.booked[0].batch_id[:12]} is not in the ledger {book.shown} "
@@ -53,3 +58,23 @@ def ledger_problem(parts: Sequence[Scored], period: Period, book: Ledger) -> str
     return (f"period {period.text}: batch {left[0][:12]}{more}, booked in it, paid {paid[left[0]]:,} direct claims "
             f"and its score folder is not given: settle the month's batches together (yibao settle FOLDER "
             f"FOLDER … --period {period.text}), or their claims are on no statement")
+
+
+def _alone_problem(period: Period, book: Ledger) -> str | None:
+    """A month is settled from the ledger alone only when every batch booked in it is a reversal
+    of `yibao ledger reverse`: a scored batch's claims — paid, refused or waiting, each listed on its
+    institution's statement — are in its score folder only. And only when something is booked in
+    it: a settlement closes its month, and a typed month with nothing in it would be closed for
+    the batches still to come."""
+    booked = book.month_batches(period.text)
+    scored = [batch for batch, was_scored in booked.items() if was_scored]
+    if scored:
+        more = f" and {len(scored) - 1} more" if len(scored) > 1 else ""
+        return (f"period {period.text}: batch {scored[0][:12]}{more}, scored and booked in it, and no score folder "
+                f"is given: give the score folders of the month's batches (yibao settle FOLDER … --period "
+                f"{period.text} --ledger …); a month is settled from the ledger alone only when its entries are "
+                f"all reversals (yibao ledger reverse)")
+    if not booked:
+        return (f"period {period.text}: the ledger {book.shown} books nothing in it (no batch, no reversal): there is "
+                f"nothing to settle, and a settlement would close the month")
+    return None

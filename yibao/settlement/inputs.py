@@ -94,9 +94,10 @@ class Scored:
     `institutions` has institution_id and name (empty when no table was found). `sources` has
     a row per claim the scorer rejected: the reject's file, row, bad_columns (";"-joined) and
     reasons ("; "-joined), `readable`, and the SOURCE_COLUMNS of its source row as text ("" when
-    the source file could not be read). `origins`: the score folders read (none for a `Result` in
-    memory); `booked`: the ledger batches they were committed as (none when scored without a
-    ledger); one each for one folder, all of them once several are `combine`d.
+    the source file could not be read). `origins`: the score folders read — none (`()`) for a
+    month settled from the ledger alone (`no_claims`), not known (None) for a `Result` in memory;
+    `booked`: the ledger batches they were committed as (none when scored without a ledger); one
+    each for one folder, all of them once several are `combine`d.
     """
 
     claims: pd.DataFrame
@@ -105,7 +106,7 @@ class Scored:
     rejects: pd.DataFrame
     institutions: pd.DataFrame
     sources: pd.DataFrame
-    origins: tuple[Source, ...] = ()
+    origins: tuple[Source, ...] | None = None
     booked: tuple[Booked, ...] = ()
 
     @property
@@ -172,6 +173,14 @@ def result_scored(result: Any, institutions: Path | pd.DataFrame | None = None) 
     return replace(_scored(tables, institutions), booked=(booked,) if isinstance(booked, Booked) else ())
 
 
+def no_claims(institutions: Path | pd.DataFrame | None = None) -> Scored:
+    """No score output at all: a month the ledger booked only reversals in (`yibao ledger reverse`),
+    no batch scored. Its statements are its reversal lines (冲正) alone, made by the same arithmetic
+    as any month's on an empty set of claims; without this, that money was never taken back."""
+    empty = {name: (pd.DataFrame(columns=list(text + money)), f"<{name}>") for name, (text, money) in NEEDED.items()}
+    return replace(_scored(empty, institutions), origins=())
+
+
 def _scored(tables: Mapping[str, tuple[pd.DataFrame, str]], institutions: Path | pd.DataFrame | None) -> Scored:
     frames = {name: read_columns(frame, source, *NEEDED[name], unsigned=True)
               for name, (frame, source) in tables.items()}
@@ -218,7 +227,8 @@ def combine(parts: Sequence[Scored], replacing: Mapping[str, str] | None = None)
     return Scored(kept.drop(columns=["part", "drew"]).reset_index(drop=True), of_kept("lines"), of_kept("violations"),
                   pd.concat([p.rejects for p in parts], ignore_index=True), _one_name(named),
                   sources[~sources["mdtrt_id"].isin(kept["mdtrt_id"])].reset_index(drop=True),
-                  sum((p.origins for p in parts), ()), sum((p.booked for p in parts), ()))
+                  None if any(p.origins is None for p in parts) else sum((p.origins or () for p in parts), ()),
+                  sum((p.booked for p in parts), ()))
 
 
 def read_columns(frame: pd.DataFrame, source: str, text: tuple[str, ...], money: tuple[str, ...] = (),

@@ -26,14 +26,17 @@ from yibao.settlement.workbook import write_workbook
 FORMATS = ("parquet", "csv")
 WORKBOOK = "settlement.xlsx"
 PAGES = "html"
-def scored_entries(sources: tuple[Source, ...]) -> dict[str, Any]:
-    """The manifest's `scored` — the score folder paid from, or a list of them for a month of
-    several ledger batches, none from a `Result` in memory — and `input_digest`: that folder's
-    manifest sha256, or the sha256 of theirs, one per line in the order listed."""
+def scored_entries(sources: tuple[Source, ...] | None) -> dict[str, Any]:
+    """The manifest's `scored` — the score folder paid from, a list of them for a month of
+    several ledger batches, an empty list for a month settled from the ledger alone (what
+    `--verify` settles again: no claims, the ledger's reversals), null from a `Result` in memory
+    (nothing to settle again) — and `input_digest`: that folder's manifest sha256, or the sha256
+    of theirs, one per line in the order listed (null without a folder)."""
+    if not sources:
+        return {"scored": None if sources is None else [], "input_digest": None}
     entries = [{"folder": s.folder, "manifest_sha256": s.manifest_sha256} for s in sources]
-    if len(sources) < 2:
-        return {"scored": entries[0] if entries else None,
-                "input_digest": sources[0].manifest_sha256 if sources else None}
+    if len(sources) == 1:
+        return {"scored": entries[0], "input_digest": sources[0].manifest_sha256}
     joined = "".join(f"{s.manifest_sha256}\n" for s in sources)
     return {"scored": entries, "input_digest": hashlib.sha256(joined.encode()).hexdigest()}
 

@@ -49,8 +49,9 @@ class Settlement:
     data_incorrect: withheld claims with the reason; `scored` false for claims the scorer
       rejected (their declared amount is not known).
     unknown_institution: rejected claims no statement can hold, for the whole run.
-    period: the month (YYYY-MM); sources: the score folders it was computed from (none when
-      settled from a `Result` in memory; several for a month of several ledger batches).
+    period: the month (YYYY-MM); sources: the score folders it was computed from (several for a
+      month of several ledger batches; none, `()`, for a month settled from the ledger alone, its
+      only entries reversals; None, not known, when settled from a `Result` in memory).
     benefits: settled with a ledger only — the maternity cash benefits (生育津贴, 一次性生育补助金)
       the ledger paid to persons in the period, one row per entry, reversals (冲正) negative.
       They are paid to the mother, not the institution: no statement counts them.
@@ -68,7 +69,7 @@ class Settlement:
     data_incorrect: pd.DataFrame
     unknown_institution: pd.DataFrame
     period: str = ""
-    sources: tuple[Source, ...] = ()
+    sources: tuple[Source, ...] | None = None
     benefits: pd.DataFrame | None = None
     ledger: Mark | None = None
 

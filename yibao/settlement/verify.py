@@ -40,7 +40,8 @@ from yibao.money import BP, mul_bp
 from yibao.outputs import read_manifest
 from yibao.settlement.allocate import largest_remainder
 from yibao.settlement.batches import check_booked, ledger_problem
-from yibao.settlement.inputs import Period, combine, parse_period, read_columns, read_listed, read_scored
+from yibao.settlement.inputs import (Period, combine, no_claims, parse_period, read_columns, read_listed,
+                                     read_scored)
 from yibao.settlement.rebuild import rebuilt_differences
 from yibao.settlement.statement import REVERSAL_LINE, SETTLED, WITHHELD, claim_penalty, settle_scored, taken_back
 
@@ -254,11 +255,16 @@ def _check_source(manifest: Mapping[str, Any], period: Period, reversals: pd.Dat
                   t: dict[str, pd.DataFrame], report: Report) -> None:
     """The score folder the manifest names, unchanged, settled again for the period with the
     reversal lines `_check_reversals` accepts: the same claims with the same amounts and
-    status, the same statements."""
+    status, the same statements. No folder (`[]`) is a month settled from the ledger alone: no
+    claims settled again, and the ledger must still book no scored batch in it."""
     source = manifest.get("scored")
-    if not source:  # settled from a `Result` in memory, or the entry taken out: said, as no claim was
+    if not source and source != []:  # settled from a `Result` in memory, or the entry taken out: said, as no claim
         report.notices.append("not checked against a score folder: the manifest names none (settled from "
                               "a Result in memory); the claims are checked against each other only")
+        return
+    if source == [] and manifest.get("ledger") is None:
+        report.lines.append("manifest: names no score folder and no ledger: a settlement is made from score folders, "
+                            "or from the ledger alone")
         return
     sources = source if isinstance(source, list) else [source]
     if not all(isinstance(s, dict) and all(isinstance(s.get(k), str) for k in ("folder", "manifest_sha256"))
@@ -278,7 +284,7 @@ def _check_source(manifest: Mapping[str, Any], period: Period, reversals: pd.Dat
             return
         parts.append(part)
     replacing: dict[str, str] = {}  # the claims the ledger paid again in the month (`combine`)
-    if manifest.get("ledger") is not None and not any(p.booked for p in parts):
+    if manifest.get("ledger") is not None and parts and not any(p.booked for p in parts):
         report.notices.append("settled with the ledger from score folders that name no ledger batch (written "
                               "before they did): its claims are checked as then, picked by discharge date")
     elif manifest.get("ledger") is not None:  # settled with the ledger: the claims of the month's batches
@@ -299,7 +305,7 @@ def _check_source(manifest: Mapping[str, Any], period: Period, reversals: pd.Dat
         if problem is not None:
             report.lines.append(f"scored folders: {problem}")
     try:
-        scored = combine(parts, replacing)
+        scored = combine(parts, replacing) if parts else no_claims()
     except InputError as exc:
         report.lines.append(f"scored folders: {exc}")
         return
