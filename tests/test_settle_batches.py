@@ -320,6 +320,7 @@ def test_a_month_of_reversals_alone_is_settled_from_the_ledger(
     assert "2025-06" in status(url)["settled"]
     page = (out / "html" / "H410006.html").read_text(encoding="utf-8")
     assert "C202500000439/冲正" in page and "C202500000474/冲正" in page and "-269.70" in page
+    assert "reversed" not in page  # the decision of a reversal line is shown in Chinese, as every other
     assert "-556.38" in (out / "html" / "index.html").read_text(encoding="utf-8")
     code, err = run_cli(["settle", "--verify", str(out)], capsys, monkeypatch)
     assert (code, err) == (0, "")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from yibao.fields import LABELS
 from yibao.labels import DECISIONS, MED_TYPES, VIOLATIONS, beside, codes_beside
+from yibao.settlement.statement import REVERSED
 
 TITLE = "定点医药机构费用结算单"
 
@@ -61,7 +62,7 @@ class _Codes(dict):  # type: ignore[type-arg]
 WORDS: dict[str, dict] = {  # cell values shown in Chinese  # type: ignore[type-arg]
     "status": {"settled": "结算", "withheld": "暂不拨付"},
     "entry": {"payment": "支付", "reversal": "冲正"},
-    "decision": DECISIONS,
+    "decision": {**DECISIONS, REVERSED: "冲正"},  # a reversal line's decision: the payment taken back
     "med_type": {code: beside(code, MED_TYPES) for code in MED_TYPES},
     "violation_codes": _Codes(VIOLATIONS),
     "suspect_codes": _Codes(VIOLATIONS),
