@@ -261,3 +261,20 @@ def test_a_limit_of_the_address_space_does_not_flood_stderr(tmp_path: Path) -> N
                            str(tmp_path / "out"), "-q"], capture_output=True, text=True, timeout=120,
                           preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)))
     assert "<jemalloc>" not in done.stderr and len(done.stderr.splitlines()) < 20, done.stderr[:300]
+
+
+LONG = "a" * 300  # longer than a file name may be (255 bytes): Path.is_dir() raised ENAMETOOLONG
+
+
+@pytest.mark.parametrize("args", [
+    ["score", LONG, "--out", "{tmp}/out"],
+    ["settle", LONG, "--period", "2025-05", "--out", "{tmp}/out"],
+    ["settle", "--verify", LONG],
+    ["simulate", LONG, "--out", "{tmp}/out", "--set", "x=1"],
+    ["ledger", "status", "--ledger", f"sqlite:///{LONG}"],
+    ["tariffs", "validate", LONG],
+])
+def test_a_path_too_long_to_look_up_is_one_line(args: list[str], tmp_path: Path, capsys, monkeypatch) -> None:
+    code, err = run_cli([a.format(tmp=tmp_path) for a in args], capsys, monkeypatch)
+    assert code == 2 and err.startswith(f"error: {LONG}: cannot be looked up (File name too long)")
+    assert len(err.strip().splitlines()) == 1

@@ -14,6 +14,7 @@ or the short answer a script needs).
 from __future__ import annotations
 
 import atexit
+import errno
 import gc
 import logging
 import os
@@ -212,6 +213,14 @@ def _main() -> None:
         sys.exit(1)
     except typer.Abort:
         sys.exit(1)
+    except OSError as exc:
+        if exc.errno != errno.ENAMETOOLONG:
+            raise
+        # Python 3.11's Path.is_dir(), is_file() and exists() answer False for a path that is not
+        # there, but raise for one whose name the system will not look up: every path a command
+        # takes (a batch, a score folder, --institutions, a ledger file, a name a manifest lists)
+        _error(f"{exc.filename}: cannot be looked up ({exc.strerror})")
+        sys.exit(2)
     except Exception as exc:  # a usage error of the command line (Typer's own click exceptions)
         if not hasattr(exc, "format_message") or not hasattr(exc, "exit_code"):
             raise
