@@ -219,7 +219,8 @@ def test_out_is_never_the_input_nor_another_kind_of_folder(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize("version, newer", [("9.9.9", True), ("0.1.1", True), ("0.1.0", False), ("0.0.9", False),
-                                            ("0.1.0.dev3", False), (None, False)])
+                                            ("0.1.0.dev3", False), (None, False),
+                                            ("9" * 5000, True)])
 def test_a_folder_written_by_a_newer_yibao_is_refused(tmp_path: Path, result, version: str | None,
                                                       newer: bool) -> None:
     """A score folder whose manifest says yibao 9.9.9 was settled as if this version wrote it."""

@@ -165,8 +165,10 @@ def read_manifest(folder: Path, kind: str, tables: Iterable[str] = ()) -> tuple[
 
 
 def _release(version: object) -> tuple[int, ...]:
-    """A version's leading numbers, `0.1.0` → (0, 1, 0); () for what has none (any older)."""
-    numbers = re.match(r"[0-9]+(?:\.[0-9]+)*", version) if isinstance(version, str) else None
+    """A version's leading numbers, `0.1.0` → (0, 1, 0); () for what has none (any older). A
+    number is read to its 18th digit: no release numbers more, and Python refuses to read one of
+    more than 4,300 digits (a manifest edited to say 99…9 ended in a traceback)."""
+    numbers = re.match(r"[0-9]{1,18}(?:\.[0-9]{1,18})*", version) if isinstance(version, str) else None
     return tuple(int(n) for n in numbers.group().split(".")) if numbers else ()
 
 
