@@ -230,6 +230,31 @@ def test_an_input_table_given_as_parquet_parts(clean: Path, tmp_path: Path) -> N
     assert len(digests) == 2  # the parts are digested, under their own names
 
 
+@pytest.mark.parametrize("stray", ["lines/2025-06.parquet", "lines/more/part-00001.parquet"])
+def test_rows_beside_the_parts_are_refused_not_left_unread(clean: Path, tmp_path: Path, stray: str) -> None:
+    """A part under another name, or in a sub-folder, was left out without a word: its lines
+    were neither scored nor rejected, and their claims paid on the lines read. The bookkeeping
+    files of the tools that write parts are no rows."""
+    import pyarrow.parquet as pq
+
+    parted = tmp_path / "parted"
+    shutil.copytree(clean, parted)
+    lines = pq.read_table(parted / "lines.parquet")
+    (parted / "lines.parquet").unlink()
+    (parted / "lines").mkdir()
+    pq.write_table(lines.slice(0, 2), parted / "lines" / "part-00000.parquet")
+    for name in ("_SUCCESS", ".part-00000.parquet.crc"):
+        (parted / "lines" / name).write_bytes(b"")
+    load_batch(parted)
+    (parted / stray).parent.mkdir(exist_ok=True)
+    pq.write_table(lines.slice(2), parted / stray)
+    stray_name = stray.split("/")[1]
+    for run in (lambda: load_batch(parted), lambda: score_partitioned(parted, tmp_path / "parts", 2)):
+        with pytest.raises(InputError, match=f"lines: {stray_name} is not a part \\(part-\\*.parquet\\) and would "
+                                             "go unread"):
+            run()
+
+
 @pytest.mark.parametrize("name", ["garbage parquet", "duplicate header persons.psn_no", "duplicate header lines.pric"])
 def test_a_refused_file_is_refused_in_one_line_by_partitions_too(tmp_path: Path, name: str) -> None:
     """Faults of the corpus (tests/faults.py) that the split reads before normalize does."""

@@ -295,6 +295,7 @@ def table_file(folder: Path, name: str, required: bool) -> Path | None:
     as a partitioned run writes them)."""
     found = [p for p in (folder / f"{name}{suffix}" for suffix in READABLE) if p.is_file()]
     if (folder / name).is_dir() and parquet_parts(folder / name):
+        _check_no_stray_parts(folder / name)
         found.append(folder / name)
     if len(found) > 1:
         raise InputError(f"both {found[0].name} and {found[1].name}: keep one", file=str(folder))
@@ -324,6 +325,19 @@ def read_table(path: Path, table: str = "") -> pd.DataFrame:
     except READ_ERRORS as exc:
         raise unreadable(path, exc) from None
     raise InputError("not a .parquet, .csv or .xlsx file", file=str(path))
+
+
+def _check_no_stray_parts(folder: Path) -> None:
+    """Refuse a folder of parts holding a file or folder that is no part: only `part-*.parquet`
+    is read, so rows put there under another name (`lines/2025-06.parquet`, a sub-folder of parts)
+    went unread without a word, and their claims were paid on the lines that were read. Names
+    starting with `.` or `_` are the bookkeeping of the tools that write parts (`_SUCCESS`,
+    `_metadata`, `.part-00000.parquet.crc`)."""
+    parts = set(parquet_parts(folder))
+    stray = sorted(p.name for p in folder.iterdir() if p not in parts and not p.name.startswith((".", "_")))
+    if stray:
+        raise InputError(f"{stray[0]} is not a part (part-*.parquet) and would go unread: name it "
+                         f"part-NNNNN.parquet, or move it out", file=str(folder))
 
 
 def parquet_parts(folder: Path) -> list[Path]:
