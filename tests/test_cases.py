@@ -77,6 +77,30 @@ def test_a_case_file_that_cannot_be_read_is_one_line(tmp_path, name: str, text: 
         load_case(tmp_path / name)
 
 
+def test_yaml_aliases_of_aliases_are_read_once_each(tmp_path) -> None:
+    """Nine lists of nine aliases of the list before (444 bytes): the lone-surrogate check wrote
+    every alias out in full, 387 million texts, 100 s and 11.8 GB before the case was refused.
+    Under an address space of 1 GB that was a MemoryError; a surrogate behind an alias is still
+    found."""
+    import subprocess
+    import sys
+
+    laughs = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    laughs += [f"a{i}: &a{i} [{','.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    (tmp_path / "case.yaml").write_text("\n".join([*laughs, "person: *a8"]) + "\n", encoding="utf-8")
+    limit = "import resource; resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30)); "
+    read = ("from pathlib import Path; from yibao.cases import load_case; from yibao.errors import InputError\n"
+            "try: load_case(Path(r'%s'))\nexcept InputError as exc: print(exc)" % (tmp_path / "case.yaml"))
+    run = subprocess.run([sys.executable, "-c", limit + read], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and "person: Input should be a valid dictionary" in run.stdout, run.stderr[-300:]
+    from yibao.cases import load_case
+
+    (tmp_path / "case.yaml").write_text('a: &a ["x\\ud800"]\nb: &b [*a, *a]\nperson: {}\nclaim: {diagnoses: *b}\n',
+                                        encoding="utf-8")
+    with pytest.raises(InputError, match="a text holds a lone surrogate"):
+        load_case(tmp_path / "case.yaml")
+
+
 def test_the_message_names_the_faulty_cell_not_a_row_that_went_with_it() -> None:
     """A bad accumulators amount rejects the person, the claim and its lines too; the message
     named the claim's psn_no ("persons row 2 was rejected")."""
