@@ -459,6 +459,18 @@ def test_an_institution_given_two_names_is_named_by_its_id(tmp_path, result, sou
     assert named.to_dict() == {"H1": "县人民医院", "H2": "H2"}
 
 
+def test_institutions_from_a_batch_workbook_are_read_from_its_sheet(tmp_path, result):
+    """A batch may be one workbook, a sheet per table; --institutions BATCH.xlsx read its first
+    sheet: persons first, "missing column institution_id"; claims first, every payee its id."""
+    book = tmp_path / "batch.xlsx"
+    with pd.ExcelWriter(book) as sheets:
+        pd.DataFrame({"mdtrt_id": ["C1"], "institution_id": ["H1"]}).to_excel(sheets, sheet_name="claims", index=False)
+        pd.DataFrame({"institution_id": ["H1", "H2"], "name": ["县人民医院", "城关镇卫生院"]}).to_excel(
+            sheets, sheet_name="institutions", index=False)
+    named = settle(result, period="2025-05", institutions=book).statements.set_index("institution_id")["name"]
+    assert named.to_dict() == {"H1": "县人民医院", "H2": "城关镇卫生院"}
+
+
 def test_a_claim_scored_under_no_tariff_is_listed_at_zero(result):
     """A re-sent claim the ledger refused as DUPLICATE_CLAIM is scored under no tariff version
     (tariff ""): its month was refused whole ("unknown tariff ''")."""

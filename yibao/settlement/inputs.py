@@ -303,7 +303,7 @@ def _names(institutions: Path | pd.DataFrame | None) -> pd.DataFrame:
         assert path is not None
         if not path.is_file():
             raise InputError("no such institutions table", file=str(path))
-        institutions = read_table(path)
+        institutions = read_table(path, "institutions")  # a batch workbook: its sheet institutions
     if "institution_id" not in institutions.columns:
         raise InputError("missing column institution_id", file=source, column="institution_id")
     ids = _text(institutions["institution_id"]).str.strip()  # as the scorer reads ids (docs/tables.md)
