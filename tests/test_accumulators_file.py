@@ -126,3 +126,14 @@ def test_a_rejected_row_is_carried_into_the_next_batch_until_it_is_corrected() -
     corrected = after.reset_index().assign(hifp_paid=[1200.0, 3.0], rejected="")
     paid = yibao.score(dict(tables, accumulators=corrected))
     assert paid.rejects.empty and len(paid.claims) == 1
+
+
+def test_a_folder_without_parts_given_as_the_accumulators_file_is_said_to_be_one(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A score folder given for its accumulators table was refused as "its parts do not have the
+    same columns and types", though it has none."""
+    write_tables(generate(20, 3), tmp_path / "batch")
+    code, err = run_cli(["score", str(tmp_path / "batch"), "--out", str(tmp_path / "out"), "--accumulators",
+                         str(tmp_path / "batch")], capsys, monkeypatch)
+    assert code == 2 and err == (f"error: {tmp_path / 'batch'}: is a folder without Parquet parts (part-*.parquet): "
+                                 "give the table's file, or its folder of parts\n")

@@ -354,8 +354,12 @@ def read_parquet(path: Path, columns: list[str] | None = None) -> pa.Table:
 
 def read_parts(folder: Path, columns: list[str] | None = None, table: str = "") -> pa.Table:
     """The parts of a partitioned table (`table`, else the folder's name) as one table
-    (`parts_schema`)."""
+    (`parts_schema`). A folder with none (a batch or score folder given for one table, as
+    `--accumulators`) was said to have parts "not of the same columns and types"."""
     parts = [read_parquet(p, columns) for p in parquet_parts(folder)]
+    if not parts:
+        raise InputError("is a folder without Parquet parts (part-*.parquet): give the table's file, or its "
+                         "folder of parts", file=str(folder))
     schema = parts_schema([part.schema for part in parts], str(folder))
     return pa.concat_tables([conformed(part, schema, table or folder.name, str(folder)) for part in parts])
 
