@@ -941,3 +941,23 @@ def test_the_far_cell_is_found_in_the_sheets_xml(monkeypatch: pytest.MonkeyPatch
         monkeypatch.setattr(yibao.io, "SCAN_BLOCK", block)
         found = yibao.io._far_cell(io.BytesIO(xml))
         assert found is None if far is None else found is not None and found.startswith(far), found
+
+
+def test_a_long_row_is_scanned_in_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both scans of a sheet's XML copied and searched the row read so far at each block: a row of
+    500 MB of spaces (600 kB zipped) took 109 s to scan for a far cell and 126 s for formulas.
+    Here 8 MB in blocks of 1 kB, as 8,000 MB in blocks of 1 MB: seconds before, now milliseconds."""
+    import io
+    import time
+
+    import yibao.formulas
+    import yibao.io
+
+    monkeypatch.setattr(yibao.io, "SCAN_BLOCK", 1 << 10)
+    monkeypatch.setattr(yibao.formulas, "_CHUNK", 1 << 10)
+    xml = (b'<worksheet><sheetData><row r="1"><c r="A1"><f>1+1</f></c>' + b" " * (8 << 20)
+           + b'</row><row r="5000"><c r="B5000"><v>1</v></c></row></sheetData></worksheet>')
+    started = time.perf_counter()
+    assert yibao.io._far_cell(io.BytesIO(xml)).startswith("B5000 holds a value below 4,998 empty rows")
+    assert yibao.formulas._first_uncomputed(io.BytesIO(xml), False) == ("A1", "without its computed value")
+    assert time.perf_counter() - started < 2

@@ -83,16 +83,20 @@ def _sheet_part(book: zipfile.ZipFile, sheet: str) -> tuple[str | None, bool]:
 
 def _first_uncomputed(xml: IO[bytes], computed_on_load: bool) -> tuple[str, str] | None:
     """The first formula cell without a value to read, as (cell reference, why), or None. The XML
-    is cut after a row's end tag, so no cell is cut in two."""
-    rest = b""
+    is cut after a row's end tag, so no cell is cut in two. A row's end is looked for in the new
+    chunk only, and the rest of the row grows in place: copied and searched whole at each chunk,
+    500 MB of one row (spaces, 600 kB zipped) took 126 s."""
+    rest = bytearray()
     while chunk := xml.read(_CHUNK):
-        text = rest + chunk
-        end = text.rfind(b"row>")  # a row's end tag, </row> or </x:row>
-        cut = end + 4 if end >= 0 else 0
-        found = _uncomputed_in(text[:cut], computed_on_load)
+        seen = len(rest)
+        rest += chunk
+        end = rest.rfind(b"row>", max(seen - 3, 0))  # a row's end tag, </row> or </x:row>
+        if end < 0:
+            continue
+        found = _uncomputed_in(rest[:end + 4], computed_on_load)
         if found is not None:
             return found
-        rest = text[cut:]
+        del rest[:end + 4]
     return _uncomputed_in(rest, computed_on_load)
 
 

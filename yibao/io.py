@@ -559,24 +559,26 @@ def check_extent(path: Path, sheet: str) -> None:
 
 def _far_cell(xml: IO[bytes]) -> str | None:
     """The far cell of a sheet's XML and what to do about it, or None. The XML is cut before a
-    row's start tag, so a row is searched whole."""
-    rest, extent = b"", None
+    row's start tag, so a row is searched whole. A row's start is looked for in the new block
+    only, and the rest of the row grows in place: copied and searched whole at each block, 500 MB
+    of one row (spaces, 600 kB zipped) took 109 s."""
+    rest, extent = bytearray(), None
     while block := xml.read(SCAN_BLOCK):
-        text = rest + block
+        seen = len(rest)
+        rest += block
         if extent is None:
-            root = _ROOT.search(text)
-            if root is None and len(text) < ROOT_WITHIN:
-                rest = text
+            root = _ROOT.search(rest)
+            if root is None and len(rest) < ROOT_WITHIN:
                 continue
-            extent = _Extent((root.group(1) if root else None) or b"")
-        cut = text.rfind(extent.row_start)  # this row may go on in the next block
+            extent, seen = _Extent((root.group(1) if root else None) or b""), 0
+        # this row may go on in the next block; the rest holds a row's start only at 0
+        cut = rest.rfind(extent.row_start, max(seen - len(extent.row_start) + 1, 0))
         if cut <= 0:
-            rest = text
             continue
-        far = extent.rows(text[:cut])
+        far = extent.rows(rest[:cut])
         if far is not None:
             return far
-        rest = text[cut:]
+        del rest[:cut]
     if extent is None:
         return None
     end = rest.find(extent.data_end)
