@@ -639,10 +639,21 @@ def _sqlite(statement: str) -> object:
     return make
 
 
+def _another_database(path: Path) -> str:
+    """Another application's SQLite database: read as a ledger, the ledger's tables were written
+    into it beside its own, and an empty ledger shown."""
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE patients (name TEXT)")
+    return str(path)
+
+
 @pytest.mark.parametrize("make, says", [
     (lambda path: "sqlite://", "a SQLite ledger in memory keeps nothing once the command ends"),
     (lambda path: "sqlite:///:memory:", "a SQLite ledger in memory keeps nothing"),
     (lambda path: path.write_bytes(b"") or str(path), "no ledger at"),  # it became an empty ledger
+    (_another_database, r"no ledger at sqlite:///.*ledger\.db \(yibao score --ledger creates one\)"),
     (lambda path: "postgresql://u:secret@[::1/db", r"cannot open the ledger \(unreadable URL\): not a database URL"),
     (_sqlite("UPDATE alembic_version SET version_num = '9999_future'"), "its schema is of a newer yibao"),
     (_sqlite("DROP TABLE paid_claims"), "cannot read the ledger sqlite:///.*: no such table: paid_claims"),
@@ -657,3 +668,8 @@ def test_a_ledger_that_cannot_be_read_stops_with_one_line(make, says: str, tmp_p
     code, err = run_cli(["ledger", "status", "--ledger", url], capsys, monkeypatch)
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert re.search(says, err) and "secret" not in err
+    if make is _another_database:
+        import sqlite3
+
+        with sqlite3.connect(tmp_path / "ledger.db") as conn:
+            assert conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall() == [("patients",)]

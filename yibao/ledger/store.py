@@ -227,23 +227,27 @@ class Ledger:
                 _check_sqlite_file(parsed, create)
             waits = {"connect_args": {"timeout": SQLITE_WAIT_SECONDS}} if parsed.drivername.startswith("sqlite") else {}
             self.engine: Engine = create_engine(self.url, **waits)
-            self._upgrade()
+            self._upgrade(create)
         except (ArgumentError, DBAPIError, ModuleNotFoundError) as exc:  # DBAPIError: not a database, unreachable
             raise InputError(f"cannot open the ledger {self.shown}: {_first_line(exc)}") from None
         except CommandError:  # a revision this version's migrations do not have
             raise InputError(f"cannot open the ledger {self.shown}: its schema is of a newer yibao than "
                              f"{__version__} (use that version)") from None
 
-    def _upgrade(self) -> None:
+    def _upgrade(self, create: bool) -> None:
         """The schema brought to this version's head: by one job at a time, whole or not at all,
         and only when it is behind, so that reading a ledger (status, settle) never waits for
-        another job's commit."""
+        another job's commit. A database without a ledger's schema is made one only by `create`:
+        reading another application's database (a mistyped path, a URL naming the wrong database)
+        wrote the ledger's tables into it and showed an empty ledger."""
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()
         if current == ScriptDirectory.from_config(config).get_current_head():
             return
+        if current is None and not create:
+            raise InputError(f"no ledger at {self.shown} (yibao score --ledger creates one)")
         with _one_writer(self.engine) as conn:  # the revision read again under the lock, by Alembic
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
