@@ -673,3 +673,28 @@ def test_a_ledger_that_cannot_be_read_stops_with_one_line(make, says: str, tmp_p
 
         with sqlite3.connect(tmp_path / "ledger.db") as conn:
             assert conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall() == [("patients",)]
+
+
+def test_an_out_folder_holding_the_ledger_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """`score --out o --overwrite --ledger o/ledger.db` committed the batch to the ledger, then
+    replaced the folder o and the ledger with it: exit 0, and the next month's batch would pay
+    every claim again. So did a settlement whose --out held the ledger it recorded its month in."""
+    from conftest import run_cli
+
+    write_tables(generate(20, 1, 2025, None), tmp_path / "batch")
+    out, ledger = tmp_path / "o", tmp_path / "o" / "ledger.db"
+    says = f"error: {out}: is the command's input, or holds it, or lies inside it: choose another --out\n"
+    assert run_cli(["score", str(tmp_path / "batch"), "--out", str(out), "-q"], capsys, monkeypatch)[0] == 0
+    for given in (str(ledger), f"sqlite:///{ledger}", f"sqlite:///file:{ledger}?mode=ro&uri=true"):
+        assert run_cli(["score", str(tmp_path / "batch"), "--out", str(out), "--overwrite", "-q", "--ledger", given,
+                        "--period", "2025-05"], capsys, monkeypatch) == (2, says)
+        assert not ledger.exists()
+    settle = ["settle", str(tmp_path / "s"), "--period", "2025-05", "--out", str(tmp_path / "st"), "-q", "--ledger"]
+    assert run_cli(["score", str(tmp_path / "batch"), "--out", str(tmp_path / "s"), "-q", "--ledger",
+                    str(tmp_path / "ledger.db"), "--period", "2025-05"], capsys, monkeypatch)[0] == 0
+    assert run_cli([*settle, str(tmp_path / "ledger.db")], capsys, monkeypatch)[0] == 0
+    ledger = (tmp_path / "ledger.db").rename(tmp_path / "st" / "ledger.db")
+    assert run_cli([*settle, str(ledger), "--overwrite"], capsys, monkeypatch) == (
+        2, says.replace(str(out), str(tmp_path / "st")))
+    assert ledger.is_file()

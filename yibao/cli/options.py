@@ -6,7 +6,8 @@ Kept free of heavy imports: every command module imports it, `yibao whatif` incl
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Iterable
+from pathlib import Path
+from typing import Any, Iterable, Optional
 
 import typer
 
@@ -32,3 +33,15 @@ def print_written(out: Any, started: float) -> None:
     from rich.text import Text
 
     Console().print(Text(f"written to {out} in {time.perf_counter() - started:.1f} s", style="dim"))
+
+
+def ledger_files(ledger: Optional[str]) -> list[Path]:
+    """The SQLite file of a `--ledger`, one of the command's inputs to `check_out` (none for a
+    database server): an --out holding it is replaced whole, and with it went the ledger the
+    command had just committed to, exit 0."""
+    if ledger is None:
+        return []
+    from yibao.ledger.store import ledger_file
+
+    found = ledger_file(ledger)
+    return [found] if found is not None else []

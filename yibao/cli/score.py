@@ -15,7 +15,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColum
                            TimeElapsedColumn)
 
 from yibao.cli.app import keep_heap
-from yibao.cli.options import choices, print_written, quiet_option
+from yibao.cli.options import choices, ledger_files, print_written, quiet_option
 from yibao.summary import print_summary
 
 FORMATS = ("parquet", "csv", "xlsx")
@@ -84,7 +84,8 @@ def run(input: Path = typer.Argument(..., help="folder of batch tables (Parquet,
         raise InputError("--ledger holds the accumulators: give --ledger or --accumulators, not both")
     if period is not None and ledger is None:
         raise InputError("--period places a batch in the ledger: give it with --ledger")
-    check_out(out, overwrite, kind="score", inputs=[input] + ([accumulators] if accumulators else []))
+    check_out(out, overwrite, kind="score",
+              inputs=[input] + ([accumulators] if accumulators else []) + ledger_files(ledger))
     spec, regions = tariff_set(tariff or [])
     if ledger is not None:
         from yibao.ledger.scoring import check_ledger_tariff

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from yibao.cli.options import choices, print_written, quiet_option
+from yibao.cli.options import choices, ledger_files, print_written, quiet_option
 from yibao.settlement.output import FORMATS
 
 Format = choices("Format", FORMATS)
@@ -62,7 +62,7 @@ def run(scored: Optional[list[Path]] = typer.Argument(None, help="yibao score ou
         raise InputError("give SCORED, the month's score folders: without one a month is settled only from the "
                          "ledger (--ledger URL), when its only entries there are reversals (yibao ledger reverse)")
     scored = scored or []
-    check_out(out, overwrite, kind="settlement", inputs=scored)
+    check_out(out, overwrite, kind="settlement", inputs=scored + ledger_files(ledger))
     started = time.perf_counter()
     log.info("settling %s for %s", ", ".join(map(str, scored)) or "the ledger's reversals alone", period)
     settlement = settle(scored, period, institutions, ledger)

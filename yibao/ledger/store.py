@@ -192,12 +192,29 @@ def _first_line(exc: BaseException) -> str:
     return first_line(getattr(exc, "orig", None) or exc)
 
 
-def _check_sqlite_file(url: URL, create: bool) -> None:
-    """A SQLite ledger is a file: one in memory keeps nothing; reading needs one that exists
-    and is not empty (an empty file would silently become an empty ledger)."""
+def ledger_file(text: str | Path) -> Path | None:
+    """The file of a SQLite ledger; None for a database server, one in memory or a URL that
+    cannot be read (opening it says so). A command's --out must not hold it: the folder is
+    replaced whole, and with it went the ledger the command had just committed to."""
+    try:
+        url = make_url(ledger_url(text))
+    except (ArgumentError, ValueError):
+        return None
+    database = _sqlite_database(url) if url.drivername.startswith("sqlite") else ""
+    return Path(database) if database not in ("", ":memory:") else None
+
+
+def _sqlite_database(url: URL) -> str:
     database = url.database or ""
     if url.query.get("uri") == "true":  # SQLite's own URI (file:PATH?mode=ro), for a read-only ledger
         database = unquote(database.removeprefix("file:"))
+    return database
+
+
+def _check_sqlite_file(url: URL, create: bool) -> None:
+    """A SQLite ledger is a file: one in memory keeps nothing; reading needs one that exists
+    and is not empty (an empty file would silently become an empty ledger)."""
+    database = _sqlite_database(url)
     if database in ("", ":memory:") or url.query.get("mode") == "memory":
         raise InputError("a SQLite ledger in memory keeps nothing once the command ends: give a file path "
                          "or a database URL")
