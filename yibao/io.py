@@ -401,8 +401,8 @@ def _widened(column: pa.ChunkedArray, field: pa.Field, table: str, source: str) 
     """A float16/float32 column as `field`'s wider type, each value its shortest decimal."""
     kind = NARROW_TYPES[column.type]
     values = column.to_numpy().astype(kind)  # a null is NaN
-    rule = _number_rule(table, field.name)
-    decimals = rule.decimals if rule else None
+    spec = next((c for c in TABLES.get(table, ()) if c.name == field.name and c.type in NUMBER_RULES), None)
+    decimals = _number_rule(table, spec).decimals if spec else None
     if _too_narrow(np.dtype(kind), values, decimals):
         raise InputError(f"{field.name} is stored as {kind.__name__} in some parts, which cannot hold all its "
                          f"values to {decimals} decimals: store the column as float64 or decimal", file=source)
@@ -916,7 +916,7 @@ def _typed_column(table: str, column: Column, cells: pd.Series) -> tuple[pd.Seri
         if column.type in NUMBER_RULES:
             numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
             empty = np.isnan(numbers)
-            rule = _number_rule(table, column.name)
+            rule = _number_rule(table, column)
             problems += _number_problems(numbers, _bounded(rule) if column.type == "yuan" else rule)
             problems += _too_narrow(cells.dtype, numbers, rule.decimals)
         else:
@@ -930,12 +930,9 @@ def _typed_column(table: str, column: Column, cells: pd.Series) -> tuple[pd.Seri
     return values, problems
 
 
-def _number_rule(table: str, name: str) -> NumberRule | None:
-    """The limits of a numeric column of an input table (None: not a numeric column)."""
-    column = next((c for c in TABLES.get(table, ()) if c.name == name), None)
-    if column is None or column.type not in NUMBER_RULES:
-        return None
-    return COLUMN_RULES.get((table, name), NUMBER_RULES[column.type])
+def _number_rule(table: str, column: Column) -> NumberRule:
+    """The limits of a numeric column of an input table."""
+    return COLUMN_RULES.get((table, column.name), NUMBER_RULES[column.type])
 
 
 def _bounded(rule: NumberRule) -> NumberRule:
