@@ -389,24 +389,24 @@ def conformed(table: pa.Table, schema: pa.Schema, name: str, source: str) -> pa.
     table = table.select(schema.names)
     if table.schema.equals(schema):
         return table
-    columns = [_widened(column, field, name, source) if column.type in NARROW_TYPES and column.type != field.type
+    columns = [_widened(column, field, name, source) if column.type != field.type and column.type in NARROW_TYPES
                else column.cast(field.type) for column, field in zip(table.columns, schema)]
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-NARROW_TYPES = {pa.float16(): np.float16, pa.float32(): np.float32}
+NARROW_TYPES = (pa.float16(), pa.float32())
 
 
 def _widened(column: pa.ChunkedArray, field: pa.Field, table: str, source: str) -> pa.Array:
     """A float16/float32 column as `field`'s wider type, each value its shortest decimal."""
-    kind = NARROW_TYPES[column.type]
+    kind = column.type.to_pandas_dtype()
     values = column.to_numpy().astype(kind)  # a null is NaN
     spec = next((c for c in TABLES.get(table, ()) if c.name == field.name and c.type in NUMBER_RULES), None)
     decimals = _number_rule(table, spec).decimals if spec else None
     if _too_narrow(np.dtype(kind), values, decimals):
         raise InputError(f"{field.name} is stored as {kind.__name__} in some parts, which cannot hold all its "
                          f"values to {decimals} decimals: store the column as float64 or decimal", file=source)
-    shortest = values.astype(str).astype(np.float64)
+    shortest = _shortest(values)
     return pa.array(shortest, mask=np.isnan(shortest)).cast(field.type)
 
 
@@ -1178,12 +1178,18 @@ def _outside_days(moments: pd.Series) -> np.ndarray | None:
     return (day < DAYS[0]) | (day > DAYS[-1])  # NaT compares false
 
 
+def _shortest(floats: np.ndarray) -> np.ndarray:
+    """float32/float16 values as float64 holding each one's shortest decimal (81.62, not
+    81.62000274658203, its binary value widened): the amount that was typed."""
+    return floats.astype(str).astype(np.float64)
+
+
 def _to_float(cells: pd.Series) -> tuple[pd.Series, Problems]:
     if _is_number(cells):
         narrow = NARROW_FLOATS.get(cells.dtype)
         if narrow is not None:  # its shortest decimal, not its binary value (where too wide: `_too_narrow`)
             floats = cells.to_numpy(dtype=narrow, na_value=np.nan)  # widened: 81.62 → 81.62000274658203
-            return pd.Series(floats.astype(str).astype(np.float64), index=cells.index), []
+            return pd.Series(_shortest(floats), index=cells.index), []
         return cells.astype(np.float64), []
     values, bad = _by_distinct(_text(cells), _parse_numbers)
     return pd.Series(values, index=cells.index, dtype=np.float64), [(bad, "not a number")]
