@@ -295,7 +295,7 @@ FAULTS: list[Fault] = [
     Fault("optional column absent", drop_column("lines", "det_item_fee_sumamt")),
     *(Fault(f"duplicate header {t}.{c}", duplicate_column(t, c), "refused") for t, c in (
         ("persons", "psn_no"), ("lines", "pric"), ("claims", "med_type"))),
-    Fault("header in capitals", rename_column("claims", "med_type", "MED_TYPE")),
+    Fault("header in capitals", rename_column("claims", "med_type", "MED_TYPE"), "refused"),
     Fault("header with spaces", rename_column("claims", "med_type", " med_type ")),
     Fault("unclosed quote in persons", unclosed_quote("persons", 2), "refused"),
     Fault("unclosed quote in lines", unclosed_quote("lines", 5), "refused"),

@@ -19,6 +19,7 @@ import pytest
 
 from yibao.errors import InputError
 from yibao.io import REJECT_COLUMNS, load_batch, normalize, read_batch, read_table, write_tables
+from yibao.partition import score_partitioned
 from yibao.tables import INPUT_TABLES, TABLES
 
 BASE = {
@@ -572,6 +573,54 @@ def test_a_parquet_column_named_twice_names_file_and_column(tmp_path: Path, part
     with pytest.raises(InputError) as err:
         read_batch(tmp_path)
     assert str(err.value) == f"{path}, column pric: column pric appears twice in the header: keep one"
+
+
+@pytest.mark.parametrize("table, field, header", [
+    ("claims", "med_type", "MED_TYPE"),  # was ignored: 3 of 4 claims rejected, the summary said "rejects: none"
+    ("claims", "med_type", "Med Type"),
+    ("claims", "med_type", "ｍｅｄ＿ｔｙｐｅ"),  # full-width, as a Chinese input method types it
+    ("claims", "med_type", "med_tpye"),
+    ("claims", "materials", "material"),
+    ("lines", "chrgitm_lv", "chrgitm-lv"),
+    ("lines", "pric", "price"),  # a required field was refused only as "missing"
+])
+@pytest.mark.parametrize("partitioned", [False, True])
+def test_a_misspelt_field_is_refused_naming_it(tmp_path: Path, table: str, field: str, header: str,
+                                               partitioned: bool) -> None:
+    rows = BASE[table].splitlines()
+    rows[0] = ",".join(header if name == field else name for name in rows[0].split(","))
+    folder = write_folder(tmp_path / "batch", {table: "\n".join(rows) + "\n"})
+    with pytest.raises(InputError) as err:
+        score_partitioned(folder, tmp_path / "out", 2) if partitioned else read_batch(folder)
+    assert str(err.value).endswith(f"{table}.csv, column {header}: not a field of {table}, but close to "
+                                   f"{field}: rename it {field}, or remove the column")
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_optional_field_misspelt_is_refused_before_it_pays_twice(tmp_path: Path) -> None:
+    """A correction whose `correction_of` was ignored was scored as a claim of its own: the stay paid twice."""
+    claims = "\n".join(f"{row}," for row in BASE["claims"].splitlines()).replace("trauma,", "trauma,Correction_Of", 1)
+    claims += "\nC9,P1,claim,21,H2,2025-05-06,2025-05-12,J18.9,direct,2025-05-13,,false,C1\n"
+    with pytest.raises(InputError, match="column Correction_Of: not a field of claims, but close to correction_of"):
+        read_batch(write_folder(tmp_path, {"claims": claims}))
+
+
+def test_a_field_and_its_misspelling_both_in_the_header_are_refused(tmp_path: Path) -> None:
+    folder = write_folder(tmp_path, {"statuses": "psn_no,kind,valid_from,valid_to,KIND\nP1,dibao,2025-01-01,,low_income\n"})
+    with pytest.raises(InputError) as err:
+        read_batch(folder)
+    assert str(err.value) == (f"{tmp_path / 'statuses.csv'}, column KIND: not a field of statuses, but close to kind, "
+                              "which the header also names: remove one")
+
+
+@pytest.mark.parametrize("header", ["hospital_remark", "psn_name", "医疗类别", "Remark"])
+def test_a_column_like_no_field_is_still_ignored(tmp_path: Path, header: str) -> None:
+    """Exports carry columns of their own; only one taken for a field's misspelling stops the run."""
+    claims = "\n".join(f"{row},x" for row in BASE["claims"].splitlines()).replace("trauma,x", f"trauma,{header}", 1)
+    batch, rejects = read_batch(write_folder(tmp_path, {"claims": claims + "\n"}))
+    plain, plain_rejects = read_batch(write_folder(tmp_path / "plain"))
+    pd.testing.assert_frame_equal(batch.claims, plain.claims)
+    assert rejects.empty and plain_rejects.empty
 
 
 def test_ragged_row_names_the_line_not_its_cells(tmp_path: Path) -> None:

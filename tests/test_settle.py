@@ -459,6 +459,18 @@ def test_an_institution_given_two_names_is_named_by_its_id(tmp_path, result, sou
     assert named.to_dict() == {"H1": "县人民医院", "H2": "H2"}
 
 
+@pytest.mark.parametrize("header, says", [
+    ("institution_id,Name", "column Name: not a field of institutions, but close to name: rename it name"),
+    ("institution_id,name,NAME", "column NAME: not a field of institutions, but close to name, which the header also names"),
+])
+def test_an_institutions_table_with_a_misspelt_name_column_is_refused(tmp_path, result, header, says):
+    """`Name` was ignored: every payee was named by its id on the statements."""
+    table = tmp_path / "institutions.csv"
+    table.write_text(f"{header}\nH1,县人民医院{',x' * header.count('NAME')}\n", encoding="utf-8")
+    with pytest.raises(InputError, match=f"^{table}, {says}"):
+        settle(result, period="2025-05", institutions=table)
+
+
 def test_institutions_from_a_batch_workbook_are_read_from_its_sheet(tmp_path, result):
     """A batch may be one workbook, a sheet per table; --institutions BATCH.xlsx read its first
     sheet: persons first, "missing column institution_id"; claims first, every payee its id."""

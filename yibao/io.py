@@ -50,6 +50,7 @@ from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
 from yibao.codes import dictionary_codes, join_text, take_rising, worded as _worded
 from yibao.errors import InputError, expect, kind, quoted
 from yibao.fields import DATES, MONEY
+from yibao.headers import check_header, field_name
 from yibao.formulas import check_computed, scanned_sheet
 from yibao.later import Later, made
 from yibao.limits import ENV_MAX_LINE, FIRST_YEAR, LAST_YEAR, MAX_CNT, max_line_yuan
@@ -686,7 +687,7 @@ def _sheet_frame(book: Any, path: Path, sheet: str, source: str) -> pd.DataFrame
     if not rows or all(cell == "" for cell in rows[0]):
         raise InputError("row 1 is empty: it must hold the column names", file=source)
     names, columns = [], []
-    for i, name in enumerate(_field_name(_xlsx_text(cell, False)) for cell in rows[0]):
+    for i, name in enumerate(field_name(_xlsx_text(cell, False)) for cell in rows[0]):
         if name:  # a column without a name is ignored, as any column not in the tables is
             is_date = name in DATES
             cells = [row[i] for row in rows[1:]]
@@ -832,24 +833,15 @@ def _cells_at(cells: pd.Series, positions: np.ndarray) -> pd.Series:
     return taken.map(_cell_text) if taken.dtype == object else taken
 
 
-def check_header(names: Any, source: str) -> None:
-    """Refuse a header naming a field twice: which of the two columns holds it is unknown."""
-    fields = pd.Index([_field_name(c) for c in names])
-    twice = fields[fields.duplicated()]
-    if len(twice):
-        raise InputError(f"column {twice[0]} appears twice in the header: keep one", file=source,
-                         column=str(twice[0]))
-
-
 def _typed_table(name: str, raw: pd.DataFrame | None, log: _RejectLog) -> pd.DataFrame:
     columns = TABLES[name]
     source = log.sources.get(name, name)
     if raw is None:
         raw = pd.DataFrame({c.name: pd.Series(dtype="str") for c in columns})
-    raw = raw.set_axis([_field_name(c) for c in raw.columns], axis=1).reset_index(drop=True)
+    raw = raw.set_axis([field_name(c) for c in raw.columns], axis=1).reset_index(drop=True)
     if name in log.rows:  # a partition's rows keep the index of their file rows
         raw.index = pd.Index(np.asarray(log.rows[name], dtype=np.int64))
-    check_header(raw.columns, source)
+    check_header(raw.columns, source, name)
     missing = [c.name for c in columns if c.required and c.name not in raw.columns]
     if missing:
         raise InputError(f"missing required column{'s' if len(missing) > 1 else ''} "
@@ -1011,12 +1003,6 @@ def _number_problems(values: np.ndarray, rule: NumberRule) -> Problems:
 
 def _number(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:g}"
-
-
-def _field_name(header: Any) -> str:
-    """The field a header names: its last line, so a header with a label above the field name
-    (as our Excel outputs write it) reads as the field."""
-    return str(header).strip().split("\n")[-1].strip()
 
 
 def _cell_text(value: Any) -> str:

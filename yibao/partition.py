@@ -50,9 +50,10 @@ import pyarrow.parquet as pq
 
 from yibao.booked import Outcome
 from yibao.errors import InputError
-from yibao.io import (PARQUET_READ, READ_ERRORS, _arrow_frame, _field_name, _text, check_file_names, check_header,
-                      conformed, csv_encoding, csv_header, csv_options, normalize, parquet_parts, parts_schema,
-                      ragged_error, read_table, source_name, table_file, unreadable, write_tables)
+from yibao.headers import check_header, field_name
+from yibao.io import (PARQUET_READ, READ_ERRORS, _arrow_frame, _text, check_file_names, conformed, csv_encoding,
+                      csv_header, csv_options, normalize, parquet_parts, parts_schema, ragged_error, read_table,
+                      source_name, table_file, unreadable, write_tables)
 from yibao.outputs import input_digest, write_folder
 from yibao.pipeline import score_batch
 from yibao.settlement.inputs import parse_period
@@ -149,7 +150,7 @@ def _is_parquet(path: Path) -> bool:
 @lru_cache(maxsize=1)  # the split asks for a sheet's header, keys and rows in turn: read it once
 def _sheet(path: Path, table: str) -> pa.Table:
     frame = read_table(path, table)  # a workbook's sheet of that name (an accumulators file may hold more)
-    check_header(frame.columns, str(path))
+    check_header(frame.columns, str(path), table)
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
@@ -222,7 +223,7 @@ def _column(path: Path, table: str, name: str) -> str | None:
             names = csv_header(path, _csv_encoding(path))
         except READ_ERRORS as exc:
             raise unreadable(path, exc) from None
-        check_header(names, str(path))
+        check_header(names, str(path), table)
     elif not _is_parquet(path):
         names = _sheet(path, table).column_names
     else:
@@ -232,8 +233,8 @@ def _column(path: Path, table: str, name: str) -> str | None:
                 names = pq.ParquetFile(file).schema_arrow.names
             except READ_ERRORS as exc:
                 raise unreadable(file, exc) from None
-        check_header(names, str(path))
-    return next((n for n in names if _field_name(n) == name), None)
+        check_header(names, str(path), table)
+    return next((n for n in names if field_name(n) == name), None)
 
 
 def _keys(chunk: pa.Table, column: str) -> pd.Series:

@@ -28,6 +28,7 @@ import pandas as pd
 
 from yibao.booked import Booked
 from yibao.errors import InputError, expect, kind
+from yibao.headers import check_header, field_name
 from yibao.io import TABLES_WORKBOOK, read_output_sheet, read_output_table, read_table, table_file
 from yibao.limits import FIRST_YEAR, LAST_YEAR, SAFE_FEN
 from yibao.money import yuan_array_to_fen
@@ -304,6 +305,8 @@ def _names(institutions: Path | pd.DataFrame | None) -> pd.DataFrame:
         if not path.is_file():
             raise InputError("no such institutions table", file=str(path))
         institutions = read_table(path, "institutions")  # a batch workbook: its sheet institutions
+    check_header(institutions.columns, source, "institutions")  # a `Name` column would leave payees unnamed
+    institutions = institutions.set_axis([field_name(c) for c in institutions.columns], axis=1)
     if "institution_id" not in institutions.columns:
         raise InputError("missing column institution_id", file=source, column="institution_id")
     ids = _text(institutions["institution_id"]).str.strip()  # as the scorer reads ids (docs/tables.md)
