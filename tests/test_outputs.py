@@ -18,11 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import kill_while_writing, make_case, score_cases
+from conftest import cases_batch, kill_while_writing, make_case, score_cases
 from yibao.errors import InputError
+from yibao.io import write_tables
 from yibao.outputs import MANIFEST, input_digest, read_manifest, write_folder
+from yibao.pipeline import score_batch
 from yibao.scored import write_scored
 from yibao.settlement import settle
+from yibao.synth import generate
 
 
 def sha(path: Path) -> str:
@@ -138,9 +141,10 @@ def test_out_refused_unless_overwrite(tmp_path: Path, result) -> None:
     (out / "extra.txt").write_text("left by hand", encoding="utf-8")
     one_line_error(yibao(*args), str(out), "already exists", "--overwrite")
     assert (out / "extra.txt").exists()
+    one_line_error(yibao(*args, "--overwrite"), f"{out}: holds extra.txt, which yibao did not write")
+    (out / "extra.txt").unlink()
     assert yibao(*args, "--overwrite").returncode == 0
-    assert not (out / "extra.txt").exists() and (out / MANIFEST).exists()
-    assert siblings(out) == ["st"]
+    assert (out / MANIFEST).exists() and siblings(out) == ["st"]
 
     mine = tmp_path / "mine"
     mine.mkdir()
@@ -148,6 +152,65 @@ def test_out_refused_unless_overwrite(tmp_path: Path, result) -> None:
     one_line_error(yibao("settle", str(scored), "--period", "2025-05", "--out", str(mine), "--overwrite"),
                    "was not written by yibao")
     assert (mine / "notes.txt").exists()
+
+
+def test_overwrite_keeps_a_file_the_user_added(tmp_path: Path) -> None:
+    """`score --out o --overwrite` replaced o whole, and a note the user had put in o went with
+    it, exit 0. Now it is refused in one line naming the note, before the ledger commits."""
+    batch, out, ledger = tmp_path / "batch", tmp_path / "o", tmp_path / "ledger.db"
+    write_tables(generate(20, 1, 2025, None), batch)
+    assert yibao("score", str(batch), "--out", str(out), "-q").returncode == 0
+    (out / "notes.txt").write_text("checked C7 by phone", encoding="utf-8")
+    before = (out / MANIFEST).read_bytes()
+    run = yibao("score", str(batch), "--out", str(out), "--overwrite", "-q", "--ledger", str(ledger),
+                "--period", "2025-05")
+    one_line_error(run)
+    assert run.stderr == (f"error: {out}: holds notes.txt, which yibao did not write: move it out, "
+                          f"or choose another --out\n")
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "checked C7 by phone"
+    assert (out / MANIFEST).read_bytes() == before and not ledger.exists() and siblings(out) == ["o"]
+
+
+@pytest.mark.parametrize(("added", "named"), [("html/mine.html", "html/mine.html"), ("review/my.xlsx", "review"),
+                                              ("review/", "review")])
+def test_overwrite_keeps_what_the_user_added_in_a_subfolder(tmp_path: Path, result, added: str, named: str) -> None:
+    """Inside a settlement's own `html/`, or in a folder of the user's (named as the folder)."""
+    scored, out = tmp_path / "s", tmp_path / "st"
+    write_scored(result, scored, "parquet")
+    args = ("settle", str(scored), "--period", "2025-05", "--out", str(out), "--quiet", "--overwrite")
+    assert yibao(*args).returncode == 0
+    if added.endswith("/"):  # an empty folder
+        (out / added).mkdir()
+    else:
+        (out / added).parent.mkdir(exist_ok=True)
+        (out / added).write_text("mine", encoding="utf-8")
+    one_line_error(yibao(*args), f"{out}: holds {named}, which yibao did not write")
+    assert (out / added).exists()
+
+
+def test_overwrite_replaces_what_yibao_wrote(tmp_path: Path, result) -> None:
+    """Every file the manifest lists goes, those the new run does not write too (a trace)."""
+    out = tmp_path / "o"
+    write_scored(score_batch(cases_batch([make_case()]), trace=True), out, "csv")
+    assert (out / "trace.csv").is_file()
+    write_scored(result, out, "parquet", overwrite=True)
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
+    assert written == sorted([MANIFEST, *json.loads((out / MANIFEST).read_bytes())["files"]])
+    assert not (out / "trace.csv").exists() and siblings(out) == ["o"]
+
+
+def test_a_file_added_while_writing_is_refused_before_the_ledger_commits(tmp_path: Path, result) -> None:
+    """The folder is checked again once written, before `before_swap` (where a ledger commits)."""
+    out, committed = tmp_path / "o", []
+    write_scored(result, out, "csv")
+
+    def write(folder: Path) -> dict:
+        (out / "notes.txt").write_text("added meanwhile", encoding="utf-8")
+        return {}
+
+    with pytest.raises(InputError, match="holds notes.txt, which yibao did not write"):
+        write_folder(out, write, kind="score", overwrite=True, before_swap=lambda: committed.append(True))
+    assert committed == [] and (out / "notes.txt").exists() and siblings(out) == ["o"]
 
 
 @pytest.mark.parametrize("command", ["score", "settle", "synth"])

@@ -29,7 +29,7 @@ import secrets
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from yibao import __version__
@@ -45,9 +45,9 @@ CHUNK = 1 << 20
 def check_out(out: Path, overwrite: bool, *, kind: str | None = None, inputs: Sequence[Path] = ()) -> None:
     """Refuse an `--out` that cannot be written, before any work is done: a file; the command's
     own input, or a folder holding it or inside it; a folder with something in it unless
-    `overwrite`; and even with `overwrite`, a folder yibao did not write (no manifest.json) or
-    wrote as another kind (a batch, a score output), which replacing would delete. An empty
-    folder holds nothing to lose."""
+    `overwrite`; and even with `overwrite`, a folder yibao did not write (no manifest.json), or
+    wrote as another kind (a batch, a score output), or that holds a file or folder yibao did not
+    write (a user's notes), which replacing would delete. An empty folder holds nothing to lose."""
     try:
         _check_out(out, overwrite, kind, inputs)
     except OSError as exc:  # a name too long, a folder that may not be looked into
@@ -71,15 +71,31 @@ def _check_out(out: Path, overwrite: bool, kind: str | None, inputs: Sequence[Pa
     if not (out / MANIFEST).is_file():
         raise InputError(f"was not written by yibao (no {MANIFEST}): --overwrite replaces only yibao "
                          f"output folders; remove it yourself", file=str(out))
-    if kind is not None:
-        try:
-            held = json.loads((out / MANIFEST).read_bytes()).get("kind")
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, AttributeError):
-            held = None
-        held = held if isinstance(held, str) else None
-        if held != kind:
-            raise InputError(f"holds a yibao {KINDS.get(held, 'folder of another kind')}, not a {KINDS[kind]}: "
-                             f"--overwrite replaces only the same kind; choose another --out", file=str(out))
+    try:
+        manifest = json.loads((out / MANIFEST).read_bytes())
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        manifest = None
+    manifest = manifest if isinstance(manifest, dict) else {}
+    held = manifest.get("kind") if isinstance(manifest.get("kind"), str) else None
+    if kind is not None and held != kind:
+        raise InputError(f"holds a yibao {KINDS.get(held, 'folder of another kind')}, not a {KINDS[kind]}: "
+                         f"--overwrite replaces only the same kind; choose another --out", file=str(out))
+    added = _not_written(out, manifest.get("files"))
+    if added is not None:
+        raise InputError(f"holds {added}, which yibao did not write: move it out, or choose another --out",
+                         file=str(out))
+
+
+def _not_written(folder: Path, files: object) -> str | None:
+    """The first file or folder in `folder` (its path relative to it) that yibao did not write:
+    not the manifest, not a file the manifest lists, not a folder holding one. `--overwrite`
+    replaces the folder whole, so a note or a workbook a user put there would go with it. The
+    manifest lists every file the run wrote (`_seal`), so it alone says what may go, for every
+    kind of folder; one it cannot vouch for (unreadable, or listing nothing) lets only itself go."""
+    listed = set(files) if isinstance(files, dict) else set()  # a JSON object's keys are text
+    written = {MANIFEST, *listed, *(parent.as_posix() for rel in listed for parent in PurePosixPath(rel).parents)}
+    inside = (path.relative_to(folder).as_posix() for path in sorted(folder.rglob("*")))
+    return next((rel for rel in inside if rel not in written), None)
 
 
 def write_folder(out: str | Path, write: Callable[[Path], Mapping[str, Any]], *, kind: str,
@@ -113,6 +129,7 @@ def write_folder(out: str | Path, write: Callable[[Path], Mapping[str, Any]], *,
             time.sleep(float(os.environ[PAUSE]))
         manifest = _seal(staging, kind, fields)
         _sync(staging)
+        check_out(out, overwrite, kind=kind)  # what appeared in `out` meanwhile, refused before a ledger commits
         if before_swap is not None:
             before_swap()
         _swap(staging, out, overwrite)
@@ -223,7 +240,7 @@ def _swap(staging: Path, out: Path, overwrite: bool) -> None:
     """Rename the finished folder into place; an old one is renamed away first, removed after."""
     old = None
     if out.exists():
-        check_out(out, overwrite)  # something appeared while this run was writing
+        check_out(out, overwrite)  # and what appeared while a ledger committed (`before_swap`)
         old = _sibling(out, "old")
         os.rename(out, old)
     try:
