@@ -1,14 +1,17 @@
 """`yibao whatif --set … --compare`: the difference of the baseline and the edited case, field by
-field, as an examiner reads it."""
+field, as an examiner reads it; and the paths `--set` refuses, as no edit of them changes a case."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+from conftest import run_cli
 from yibao.cli.app import app
+from yibao.tariffs.diff import METADATA
 
 E1 = str(Path(__file__).parent / "examples" / "e1_resident_county_inpatient.case.json")
 RATIO = "inpatient.schemes[insutype=390,level=2].bands[0].ratio=0.6525"
@@ -23,3 +26,57 @@ def test_a_ratio_changed_in_its_third_decimal_shows_its_change() -> None:
     run = CliRunner().invoke(app, ["whatif", E1, "--set", RATIO, "--compare"], env=WIDE)
     row = next(ln for ln in run.output.splitlines() if "pool_prop" in ln)
     assert row.replace("│", " ").split() == ["pool_prop", "65%", "65.25%", "0.25%"], row
+
+
+# Paths `--set` took without effect: the version is chosen before it is edited (by the case's date,
+# or --tariff), the catalogue file is read with it, and an item is found by its code
+UNCHANGED = {
+    "region=elsewhere": "--set region: region says which tariff this is, not how it pays: choose the tariff "
+                        "with --tariff ID@VERSION (simulate: --reform)",
+    "title=x": "--set title: title is text about the tariff, not how it pays",
+    "effective_from=2025-06-01": "--set effective_from: effective_from says when the version is in force, not how "
+                                 "it pays",
+    "effective_to=2025-05-01": "--set effective_to: effective_to says when the version is in force, not how it pays",
+    "catalogue=other.csv": "--set catalogue: catalogue names the catalogue file, not how it pays: edit its items",
+    "catalogue[code=B-CEFU].code=B-XXX": "--set catalogue[code=B-CEFU].code: code says which item this is, "
+                                         "not how it pays",
+}
+
+
+@pytest.mark.parametrize("edit", UNCHANGED)
+def test_an_edit_of_what_names_or_chooses_the_tariff_is_refused(edit: str, capsys: pytest.CaptureFixture[str],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each was taken and the what-if showed the baseline's numbers, read as "the change does not
+    matter" (a code edit showed the item dropped from the catalogue instead)."""
+    code, err = run_cli(["whatif", E1, "--set", edit], capsys, monkeypatch)
+    assert code == 2 and err.startswith(f"error: {UNCHANGED[edit]}") and err.count("\n") == 1, err
+
+
+def test_every_metadata_field_is_refused_with_its_reason() -> None:
+    """The fields `tariffs diff` lists apart from the parameters are the ones `--set` refuses."""
+    from yibao.tariffs.edit import NOT_TERMS
+
+    assert set(NOT_TERMS) == METADATA
+
+
+def test_a_simulated_period_no_longer_drops_the_claims_outside_it(synth_folder: Path, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """`simulate --set effective_to=2025-03-31` scored the later claims on the baseline side only
+    and counted them as changed: a saving of the funds that no term of the tariff made."""
+    code, err = run_cli(["simulate", str(synth_folder), "--out", str(tmp_path / "sim"), "--set",
+                         "effective_to=2025-03-31"], capsys, monkeypatch)
+    assert code == 2 and err.startswith("error: --set effective_to: effective_to says when") and err.count("\n") == 1
+    assert not (tmp_path / "sim").exists()
+
+
+@pytest.mark.parametrize("edit, field, baseline, edited", [
+    ("catalogue[code=S-CT].price_cap=100", "overlmt_selfpay", 0.0, 50.0),
+    # an item's own period is a parameter of the catalogue, unlike the version's
+    ("catalogue[code=B-CEFU].valid_to=2025-05-01", "fulamt_ownpay_amt", 2600.0, 2780.0),
+])
+def test_an_edit_of_how_it_pays_still_changes_the_case(edit: str, field: str, baseline: float, edited: float) -> None:
+    run = CliRunner().invoke(app, ["whatif", E1, "--set", edit, "--compare", "--json"])
+    assert run.exit_code == 0, run.output
+    diff = json.loads(run.output)["difference"][field]
+    assert (diff["baseline"], diff["edited"]) == (baseline, edited)

@@ -13,6 +13,11 @@ a column of the CSV named after the item: `catalogue[code=B-CEFU].price_cap=2.50
 `catalogue[code=C-LENS].level=02`, `catalogue[code=S-CT].selfpay_prop=0.05`. The value is the
 cell's text as the CSV would hold it (empty or `null`: no value), and the edited catalogue is
 validated like the file. `yibao tariffs show ID --catalogue` prints these paths.
+
+What names or chooses a tariff is no parameter: by the time it is edited the version has been
+chosen (by the claims' dates, or `--tariff`) and its catalogue file read, and an item is found by
+its code. Such an edit changed no number, and the unchanged what-if read as "this does not
+matter", so it is refused, saying what to do instead.
 """
 
 from __future__ import annotations
@@ -39,9 +44,24 @@ _SEGMENT = re.compile(r"^(?P<name>[^\[\]]+)(?:\[(?P<sel>[^\]]*)\])?$")
 _SEGMENTS = re.compile(r"(?:[^.\[]|\[[^\]]*\])+")
 """Dotted segments; a [selector] may hold dots (catalogue codes, dates)."""
 CATALOGUE = "catalogue["
-NAMES = frozenset({"id", "version"})
-"""What names a tariff rather than sets a parameter: an edited version keeps its id and version,
-with `+edited` after it, so that claims, traces and reports say which tariff was edited."""
+ITEM_KEY = "code"
+"""The catalogue column that says which item a row is: a claim line names its item by it."""
+_NOT_TERMS: dict[tuple[str, ...], str] = {
+    # an edited version keeps its id and version, with `+edited` after it, so that claims, traces
+    # and reports say which tariff was edited
+    ("id", "version", "region"): "says which tariff this is, not how it pays: choose the tariff with --tariff "
+                                 "ID@VERSION (simulate: --reform)",
+    ("title", "note"): "is text about the tariff, not how it pays: edit a parameter (yibao tariffs show ID "
+                       "lists them)",
+    ("effective_from", "effective_to"): "says when the version is in force, not how it pays: the version was "
+                                        "chosen before the edit (by each claim's date, or --tariff); try another "
+                                        "version with --tariff ID@VERSION, other periods with a tariff folder of "
+                                        "your own (--tariff FOLDER, simulate --reform FOLDER)",
+    ("catalogue",): "names the catalogue file, not how it pays: edit its items (catalogue[code=X].price_cap=…), "
+                    "or give a tariff folder with another catalogue (--tariff FOLDER, simulate --reform FOLDER)",
+}
+NOT_TERMS: dict[str, str] = {field: why for fields, why in _NOT_TERMS.items() for field in fields}
+"""Per metadata field (what `tariffs diff` lists apart from the parameters) why `--set` refuses it."""
 
 
 def _select(items: list[Any], selector: str, path: str) -> int:
@@ -77,6 +97,17 @@ def _segments(path: str) -> list[str]:
     if not segments or ".".join(segments) != path:
         raise InputError(f"--set {path}: a path is names joined by single dots, e.g. inpatient.annual_cap")
     return segments
+
+
+def _refuse_not_terms(path: str, segments: list[str]) -> None:
+    """Refuse an edit of what names or chooses the tariff, or names a catalogue item: the
+    what-if would show the baseline's numbers (a renamed item: its lines out of the catalogue)."""
+    if segments[0] in NOT_TERMS:
+        raise InputError(f"--set {path}: {segments[0]} {NOT_TERMS[segments[0]]}")
+    if path.startswith(CATALOGUE) and segments[1:] == [ITEM_KEY]:
+        raise InputError(f"--set {path}: {ITEM_KEY} says which item this is, not how it pays: edit its columns "
+                         f"(level=03 makes it 丙类 self-paid, valid_to ends it; yibao tariffs show ID --catalogue "
+                         f"lists them)")
 
 
 def _value(path: str, text: str) -> Any:
@@ -143,8 +174,7 @@ def apply_edits(lt: LoadedTariff, edits: list[str]) -> LoadedTariff:
         if not m:
             raise InputError(f"--set {edit}: expected PATH=VALUE")
         path = m["path"].strip()
-        if _segments(path)[0] in NAMES:
-            raise InputError(f"--set {path}: the id and version name the tariff; an edit changes its parameters")
+        _refuse_not_terms(path, _segments(path))
         if not path.startswith(CATALOGUE):
             _set(data, path, _value(path, m["value"]))
             continue

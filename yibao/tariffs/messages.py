@@ -70,7 +70,7 @@ def _unquoted(error: dict[str, Any]) -> bool:
 
 
 def _shown(value: Any) -> str:
-    """A value as the file or the edit wrote it: a date read by YAML (`--set effective_to=2020-01-01`)
+    """A value as the file or the edit wrote it: a date read by YAML (`--set chronic.deductible=2020-01-01`)
     as '2020-01-01', not as Python's datetime.date(2020, 1, 1)."""
     return repr(value.isoformat() if isinstance(value, dt.date) else value)
 
