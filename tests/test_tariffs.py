@@ -83,6 +83,19 @@ BAD_COPIES = {
          "S-CT,CT平扫,service,02,0.08,150.00,,,,,,,,,2025-07-01\nS-CT,CT平扫,service,02,0.08,120.00,,,,,,,,2025-07-01,\n"),
         "catalogue.csv, row 12, column valid_from: '2025-07-01': S-CT is listed on row 11 too, always to 2025-07-01: "
         "the periods of one code must not overlap"),
+    # An audit edit the tariff lacks still took its amount, and settlement withheld every claim it
+    # touched; one it adds or renames was never applied (GX kept no title, no penalty)
+    "an audit edit left out": (
+        ("2025.yaml", "    - {code: QTY_DAY,    title: 单日数量超过上限, severity: definite, penalty_rate: 0.30}\n", ""),
+        "2025.yaml: audit: audit edit QTY_DAY is not listed: yibao applies it, and settlement needs its title and "
+        "penalty_rate (the edits are GENDER, AGE, LEVEL, SETTING, INDICATION, QTY_DAY, BED_DAYS, SPLIT_ADMISSION)"),
+    "an audit edit renamed": (
+        ("2025.yaml", "{code: GENDER,", "{code: GX,"),
+        "2025.yaml: audit: audit edit GX is not one yibao applies: the edits are GENDER, AGE, LEVEL, SETTING, "
+        "INDICATION, QTY_DAY, BED_DAYS, SPLIT_ADMISSION"),
+    "a suspect edit called definite": (
+        ("2025.yaml", "疑似分解住院, severity: suspect", "疑似分解住院, severity: definite"),
+        "2025.yaml: audit: audit edit SPLIT_ADMISSION: severity definite, but yibao treats it as suspect"),
 }
 
 

@@ -40,6 +40,8 @@ UNCHANGED = {
     "catalogue=other.csv": "--set catalogue: catalogue names the catalogue file, not how it pays: edit its items",
     "catalogue[code=B-CEFU].code=B-XXX": "--set catalogue[code=B-CEFU].code: code says which item this is, "
                                          "not how it pays",
+    # the edit kept applying as GENDER, its reason lost its title and settlement its penalty rate
+    "audit.edits[code=GENDER].code=GX": "--set: audit: audit edit GX is not one yibao applies",
 }
 
 

@@ -23,12 +23,11 @@ from yibao.compiled import kernel
 from yibao.money import div_half_up
 from yibao.tables import LIST_SEP
 from yibao.tariffs.catalogue import NO_LIMIT
+from yibao.tariffs.model import QUANTITY_EDITS, WHOLE_LINE_EDITS
 
 if TYPE_CHECKING:
     from yibao.calculator.catalogue import CatalogueArrays
 
-WHOLE_LINE_EDITS = ("GENDER", "AGE", "LEVEL", "SETTING", "INDICATION")
-QUANTITY_EDITS = ("QTY_DAY", "BED_DAYS")
 EDIT_CODES = WHOLE_LINE_EDITS + QUANTITY_EDITS
 """Definite edits in the order they are applied; bit i of a violation mask is EDIT_CODES[i]."""
 INPATIENT_MED_TYPES = ("21", "52")

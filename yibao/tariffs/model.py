@@ -476,6 +476,15 @@ class Referral(Strict):
     retired_cadre_materials: list[str] = []
 
 
+WHOLE_LINE_EDITS = ("GENDER", "AGE", "LEVEL", "SETTING", "INDICATION")
+QUANTITY_EDITS = ("QTY_DAY", "BED_DAYS")
+SUSPECT_EDITS = ("SPLIT_ADMISSION",)
+"""The audit edits (智能审核) yibao applies, definite then suspect: a tariff prices each (title,
+penalty rate) and cannot add or drop one. An edit it lacked still took its amount, and settlement
+then withheld every claim it touched ("not an audit edit of its tariff"); one it added, or
+renamed (`--set audit.edits[code=GENDER].code=GX`), was never applied."""
+
+
 class AuditEdit(Strict):
     code: str
     title: str
@@ -488,8 +497,21 @@ class Audit(Strict):
     edits: list[AuditEdit]
 
     @model_validator(mode="after")
-    def _unique_codes(self) -> Audit:
-        _unique([e.code for e in self.edits], "audit edit")
+    def _the_engines_edits(self) -> Audit:
+        codes = [e.code for e in self.edits]
+        _unique(codes, "audit edit")
+        kinds = {**dict.fromkeys(WHOLE_LINE_EDITS + QUANTITY_EDITS, "definite"), **dict.fromkeys(SUSPECT_EDITS, "suspect")}
+        unknown = [c for c in codes if c not in kinds]
+        if unknown:
+            raise ValueError(f"audit edit {unknown[0]} is not one yibao applies: the edits are {', '.join(kinds)}")
+        lacked = [c for c in kinds if c not in codes]
+        if lacked:
+            raise ValueError(f"audit edit {lacked[0]} is not listed: yibao applies it, and settlement needs its "
+                             f"title and penalty_rate (the edits are {', '.join(kinds)})")
+        wrong = next((e for e in self.edits if e.severity != kinds[e.code]), None)
+        if wrong is not None:
+            raise ValueError(f"audit edit {wrong.code}: severity {wrong.severity}, but yibao treats it as "
+                             f"{kinds[wrong.code]}")
         return self
 
     def edit(self, code: str) -> AuditEdit:
