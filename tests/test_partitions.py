@@ -46,7 +46,8 @@ def clean(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def broken(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """CSV tables with: a bad date in a line, a duplicate line id, a claim of an unknown person,
     a person's bad birth date, a line of no claim, a claim id given to a second person's claim,
-    and an institution with a bad level."""
+    an institution with a bad level, a claim's dates written at midnight (`2025-03-04 00:00:00`,
+    read as the days) and a line's date with a time of day (rejected)."""
     folder = tmp_path_factory.mktemp("broken")
     write_tables(generate(CLAIMS, 12), folder, "csv")
     claims, lines = _text(folder / "claims.csv"), _text(folder / "lines.csv")
@@ -56,6 +57,9 @@ def broken(tmp_path_factory: pytest.TempPathFactory) -> Path:
     bad_date, duplicate, unknown, person_claim, shared, other = targets["mdtrt_id"].iloc[[2, 9, 17, 25, 33, 41]]
     first = {m: int(lines.index[lines["mdtrt_id"] == m][0]) for m in (bad_date, duplicate)}
     lines.loc[first[bad_date], "service_date"] = "2025-02-30"
+    midnight, timed = targets["mdtrt_id"].iloc[[5, 13]]
+    lines.loc[lines["mdtrt_id"] == midnight, "service_date"] += " 00:00:00"
+    lines.loc[lines.index[lines["mdtrt_id"] == timed][0], "service_date"] += " 10:30"
     lines.loc[first[duplicate] + 1, "line_id"] = lines.loc[first[duplicate], "line_id"]
     lines.loc[len(lines)] = lines.loc[0].to_dict() | {"mdtrt_id": "NO-SUCH-CLAIM"}
     claims.loc[claims["mdtrt_id"] == unknown, "psn_no"] = "NOBODY"
@@ -104,6 +108,8 @@ def test_rejects_keep_file_rows_and_global_keys(broken: Path, tmp_path: Path) ->
     reasons = " ".join(rejects["reason"])
     assert "duplicate mdtrt_id" in reasons and "duplicate mdtrt_id/line_id" in reasons
     assert (rejects["table"] == "institutions").sum() == 1  # validated by every partition, told once
+    assert (rejects["reason"].str.endswith(" 10:30': has a time of day: give the date alone")).sum() == 1
+    assert not rejects["reason"].str.contains("00:00:00").any()  # a midnight is the day
 
 
 @settings(max_examples=4)

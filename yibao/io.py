@@ -82,16 +82,25 @@ BOOL_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, 
 # how dates are typed: ISO, as Excel shows them on Chinese Windows, and as systems export them
 DATE_FORMATS = ((r"\d{4}-\d{2}-\d{2}", "%Y-%m-%d"), (r"\d{4}/\d{1,2}/\d{1,2}", "%Y/%m/%d"), (r"\d{8}", "%Y%m%d"))
 NOT_A_DATE = "not a date (YYYY-MM-DD, YYYY/M/D or YYYYMMDD)"
+CLOCKED = (r"(?P<day>[^ T]+)[ T](?P<hours>[01]?\d|2[0-3]):(?P<minutes>[0-5]\d)"
+           r"(?::(?P<seconds>[0-5]\d)(?:\.(?P<fraction>\d{1,9}))?)?")
+"""A date followed by a time of day, as database and Excel exports write a date column
+(`2025-01-03 00:00:00`, `2025-01-03T00:00`, `2025/1/3 0:00`, `2025-01-03 00:00:00.000`)."""
+TIME_OF_DAY = "has a time of day: give the date alone"
+"""Why a date cell at a time other than midnight is rejected, in every format. The day it falls on
+is not taken: a zone is seldom written, and a database's UTC timestamp of a day in China is 16:00
+the day before (a claim of 1 January would fall under the year before's tariff); which day a
+moment stands for is for the file's maker to say."""
 # the days a date cell may hold: those of pandas' nanosecond timestamps (a text date beyond them
 # does not parse); a Parquet date or timestamp may hold any year, and one beyond is a bad cell
 DAYS = (np.datetime64("1677-09-22"), np.datetime64("2262-04-11"))
 OUTSIDE_DAYS = f"not a date from {DAYS[0]} to {DAYS[-1]}"
 DAY_ZONE = "Asia/Shanghai"
 """A date column holding moments with a zone (a database driver's UTC timestamps) is read as the
-days they are in China: 2025-04-30T16:00Z is 2025-05-01, not 2025-04-30."""
+clock shows them in China, unless they are midnights as written (`_local`): 2025-04-30T16:00Z is
+2025-05-01, not a time of day of 2025-04-30."""
 EXCEL_EPOCH = dt.date(1899, 12, 30)  # day 0 of Excel's serial dates (right from 1900-03-01 on)
 LAST_SERIAL = 2_958_465  # 9999-12-31; a larger number in a date column is no serial date
-DAY_NS = 86_400 * 10**9
 # A number "has at most d decimals" when value × 10^d is within this of an integer: far above
 # float noise for any amount below 10^11 fen, far below a real extra decimal digit.
 DECIMAL_TOLERANCE = 1e-4
@@ -669,7 +678,8 @@ def _sheet_frame(book: Any, path: Path, sheet: str, source: str) -> pd.DataFrame
     a value far below or right of the table refuses the sheet (`check_extent`).
 
     Excel keeps its own types: a number typed into a text column (a person number) becomes its
-    digits without ".0"; a date cell, or a serial number in a date column, becomes its ISO day.
+    digits without ".0"; a date cell, or a serial number in a date column, becomes its ISO day
+    (and its time, if it has one other than midnight: `_xlsx_text`).
     A formula is read as its saved value, so one never computed is refused (`check_computed`).
     """
     from python_calamine import CalamineError, XmlError
@@ -700,16 +710,14 @@ def _sheet_frame(book: Any, path: Path, sheet: str, source: str) -> pd.DataFrame
 
 
 def _xlsx_text(cell: Any, is_date: bool) -> str:
+    """A cell as a CSV would hold it. In a date column a number is Excel's serial day, whose
+    fraction is a time of day (Excel keeps it to the millisecond); a date cell with a time comes
+    from calamine as a datetime (one without, as a date). Either is written with its time, which
+    the date column then refuses as it does in a CSV (`TIME_OF_DAY`): the day is not taken."""
     if isinstance(cell, str):
         return cell
-    if isinstance(cell, bool):
-        return "true" if cell else "false"
-    if isinstance(cell, (int, float)):
-        if is_date and 0 < cell <= LAST_SERIAL:
-            return (EXCEL_EPOCH + dt.timedelta(days=int(cell))).isoformat()
-        return _cell_text(cell)
-    if isinstance(cell, dt.datetime) and (is_date or cell.time() == dt.time()):
-        return cell.date().isoformat()
+    if is_date and type(cell) in (int, float) and 0 < cell <= LAST_SERIAL:
+        cell = dt.datetime.combine(EXCEL_EPOCH, dt.time()) + dt.timedelta(milliseconds=round(cell * 86_400_000))
     return _cell_text(cell)
 
 
@@ -1102,15 +1110,36 @@ def _by_distinct(text: pd.Series, parse: Callable[[pd.Index], np.ndarray]) -> tu
 
 
 def _parse_dates(distinct: pd.Index) -> np.ndarray:
-    """Days, of any year: pandas parses 9999-12-31 as microseconds, and its nanoseconds wrapped
-    around (1816-03-29, an open end read as a day long past); `_to_date` bounds them."""
-    dates = np.full(len(distinct), np.datetime64("NaT"), dtype="datetime64[D]")
+    """Moments to the microsecond, of any year: pandas parses 9999-12-31 as microseconds, and its
+    nanoseconds wrapped around (1816-03-29, an open end read as a day long past); `_to_date`
+    bounds them, and takes a moment as its day at midnight only. A text that is no date alone
+    is tried as one with a time of day (`CLOCKED`): in a file of plain dates, no cell is."""
+    moments = _days(distinct)
+    rest = np.isnat(moments) & np.asarray(distinct != "", dtype=bool)
+    if rest.any():
+        moments[rest] = _clocked(distinct[rest])
+    return moments
+
+
+def _days(texts: pd.Index) -> np.ndarray:
+    """Texts written as one of `DATE_FORMATS` as their midnights; any other text NaT."""
+    days = np.full(len(texts), np.datetime64("NaT"), dtype="datetime64[us]")
     for pattern, layout in DATE_FORMATS:
-        typed = np.asarray(distinct.str.fullmatch(pattern), dtype=bool)
+        typed = np.asarray(texts.str.fullmatch(pattern), dtype=bool)
         if typed.any():
-            dates[typed] = pd.to_datetime(distinct[typed], format=layout, errors="coerce").to_numpy(
-                dtype="datetime64[D]")
-    return dates
+            days[typed] = pd.to_datetime(texts[typed], format=layout, errors="coerce").to_numpy(
+                dtype="datetime64[us]")
+    return days
+
+
+def _clocked(texts: pd.Index) -> np.ndarray:
+    """Texts written as `CLOCKED` as their moments; any other text NaT. A fraction of a second
+    is rounded up to the microsecond, so that only a time of all zeros is midnight."""
+    parts = texts.str.extract(f"^{CLOCKED}$")
+    clock = parts[["hours", "minutes", "seconds"]].astype("float64").fillna(0).to_numpy()
+    nanoseconds = parts["fraction"].fillna("").str.ljust(9, "0").astype("int64").to_numpy()
+    micro = (clock @ np.array([3600, 60, 1]) * 10**6).astype(np.int64) + -(-nanoseconds // 1000)
+    return _days(pd.Index(parts["day"].fillna(""), dtype="str")) + micro.astype("timedelta64[us]")
 
 
 def _parse_numbers(distinct: pd.Index) -> np.ndarray:
@@ -1137,20 +1166,42 @@ def _moments(cells: pd.Series) -> pd.Series:
 
 
 def _to_date(cells: pd.Series) -> tuple[pd.Series, Problems]:
+    """Days (datetime64[ns], NaT when empty) from dates, timestamps or text. A moment is its day
+    at midnight and a bad cell at any other time (`TIME_OF_DAY`), however it came: text, a
+    Parquet timestamp, an Excel date cell, Python datetimes."""
     cells = _moments(cells)
     if pd.api.types.is_datetime64_any_dtype(cells.dtype):
-        if getattr(cells.dt, "tz", None) is not None:  # a moment: the day it is where the claims are
-            cells = cells.dt.tz_convert(DAY_ZONE).dt.tz_localize(None)
+        if getattr(cells.dt, "tz", None) is not None:
+            cells = _local(cells)
         outside = _outside_days(cells)
+        timed = _with_time(cells)
+        problems: Problems = []
         if outside is not None:
-            cells = cells.mask(outside)
-        days = cells.astype("datetime64[ns]")
-        with_time = (days.to_numpy().view(np.int64) % DAY_NS != 0) & days.notna().to_numpy()
-        problems = [] if outside is None else [(outside, OUTSIDE_DAYS)]
-        return (days.dt.floor("D") if with_time.any() else days), problems
+            timed &= ~outside
+            problems.append((outside, OUTSIDE_DAYS))
+        if timed.any():
+            problems.append((timed, TIME_OF_DAY))
+        if problems:
+            cells = cells.mask(np.logical_or.reduce([mask for mask, _ in problems]))
+        return cells.astype("datetime64[ns]"), problems
     values, bad = _by_distinct(_text(cells), _parse_dates)
-    days, outside = _to_date(pd.Series(values, index=cells.index))
-    return days, [(bad, NOT_A_DATE)] + outside
+    days, problems = _to_date(pd.Series(values, index=cells.index))
+    return days, [(bad, NOT_A_DATE)] + problems
+
+
+def _local(moments: pd.Series) -> pd.Series:
+    """Moments with a zone as clock times without one: as written where that is a midnight (a day
+    kept as a timestamp, 2025-01-03T00:00Z), else as in China, where the claims are (a database
+    driver's UTC timestamp of a Chinese day: 2025-04-30T16:00Z is 2025-05-01 00:00)."""
+    written = moments.dt.tz_localize(None)
+    return written.where(~_with_time(written), moments.dt.tz_convert(DAY_ZONE).dt.tz_localize(None))
+
+
+def _with_time(moments: pd.Series) -> np.ndarray:
+    """Rows whose moment (naive, of any unit) is not a midnight; NaT is none."""
+    values = moments.to_numpy()
+    day = np.timedelta64(1, "D") // np.timedelta64(1, np.datetime_data(values.dtype)[0])
+    return (values.view(np.int64) % day != 0) & ~np.isnat(values)
 
 
 def _outside_days(moments: pd.Series) -> np.ndarray | None:
