@@ -722,6 +722,64 @@ def test_ragged_row_names_the_line_not_its_cells(tmp_path: Path) -> None:
                               f"(a separator or a quote out of place?)")
 
 
+# --- rows longer than Arrow's blocks ----------------------------------------------------------
+
+LONG = 3 << 20  # bytes: Arrow reads a CSV in 1 MB blocks, and refused a file with a row this long
+
+
+def _long_lines(folder: Path, cells: dict[int, tuple[str, str]], encoding: str = "utf-8",
+                newline: str = "\n") -> Path:
+    """`folder` with BASE's lines and a `note` column no table has; `cells`: spreadsheet row →
+    (column, its text)."""
+    write_folder(folder)
+    rows = BASE["lines"].splitlines()
+    header = rows[0].split(",") + ["note"]
+    table = [dict(zip(header, row.split(",") + [""])) for row in rows[1:]]
+    for row, (column, text) in cells.items():
+        table[row - 2][column] = text
+    lines = [",".join(header)] + [",".join(row.values()) for row in table]
+    (folder / "lines.csv").write_bytes((newline.join(lines) + newline).encode(encoding))
+    return folder
+
+
+@pytest.mark.parametrize(("encoding", "newline"), [("utf-8", "\n"), ("gb18030", "\r\n")])
+def test_a_row_longer_than_a_block_is_read_and_its_cells_checked(tmp_path: Path, encoding: str,
+                                                                 newline: str) -> None:
+    """A note of megabytes in a column no table has, and a line id as long: Arrow refused the
+    whole file ("cannot read: straddling object straddles two block boundaries"). Now it is read
+    in blocks as long as its longest row: the note is ignored as any unknown column is, and the
+    line id is rejected as too long, as a shorter one is."""
+    long = _long_lines(tmp_path / "long", {3: ("note", "说明" * (LONG // 4)), 5: ("line_id", "7" * LONG)},
+                       encoding, newline)
+    short = _long_lines(tmp_path / "short", {3: ("note", "说明"), 5: ("line_id", "7" * 100)})
+    batch, rejects = read_batch(long)
+    expected, expected_rejects = read_batch(short)
+    for name in INPUT_TABLES:
+        pd.testing.assert_frame_equal(getattr(batch, name), getattr(expected, name))
+    assert reject_rows(rejects) == reject_rows(expected_rejects) == {
+        ("lines", 5, "line_id"), ("lines", 6, ""), ("claims", 4, "")}
+    assert rejects.set_index("column").at["line_id", "reason"].endswith(
+        f"… ({LONG:,} characters): longer than 64 characters")
+
+
+@pytest.mark.parametrize(("cells", "line"), [
+    ({4: ("note", "x" * LONG)}, 4),
+    ({3: ("med_list_codg", '"A-SALINE'), 6: ("note", "x" * LONG)}, 3),  # a quote never closed
+])
+def test_an_absurdly_long_row_is_refused_naming_its_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         cells: dict[int, tuple[str, str]], line: int) -> None:
+    """A row longer than `MAX_CSV_ROW` (64 MB; 2 MB here) is refused in one line naming the file
+    and the line, without its cells."""
+    import yibao.io
+
+    monkeypatch.setattr(yibao.io, "MAX_CSV_ROW", 2 << 20)
+    folder = _long_lines(tmp_path, cells)
+    with pytest.raises(InputError) as err:
+        read_batch(folder)
+    assert str(err.value) == (f"{folder / 'lines.csv'}: line {line}: longer than 2 MB, which no row needs "
+                              f"(a cell pasted by mistake, or a quote left open?)")
+
+
 def test_both_formats_of_one_table_is_ambiguous(tmp_path: Path) -> None:
     write_folder(tmp_path)
     (tmp_path / "lines.parquet").write_bytes(b"")

@@ -340,6 +340,37 @@ def test_a_gb18030_csv_and_a_ragged_row_far_into_the_file(clean: Path, tmp_path:
     assert str(parts.value) == str(wholly.value) and f"line {len(text) - 2}" in str(parts.value)
 
 
+def test_a_row_longer_than_a_block_far_into_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 3 MB row after thousands of rows (a note in a column no table has; a line id as long):
+    Arrow refused the file, whole and streamed. The streamed read (4 KB blocks, chunks of 500
+    rows here) begins again in blocks as long as the row, after the rows it gave: the outputs
+    equal the whole run's. A row over `MAX_CSV_ROW` is refused in the same line by both."""
+    import yibao.io
+    import yibao.partition as partition
+
+    monkeypatch.setattr(partition, "CHUNK", 500)
+    monkeypatch.setattr(partition, "CSV_BLOCK", 1 << 12)
+    folder = tmp_path / "batch"
+    write_tables(generate(300, 5), folder, "csv")
+    lines = _text(folder / "lines.csv").assign(note="")
+    far = len(lines) - 40
+    lines.loc[far, "note"] = "x" * (3 << 20)
+    lines.loc[far + 7, "line_id"] = "7" * (3 << 20)
+    lines.to_csv(folder / "lines.csv", index=False)
+    whole = _whole(folder, tmp_path / "whole")
+    score_partitioned(folder, tmp_path / "parts", 2)
+    _assert_equal(whole, tmp_path / "parts")
+    assert (_table(whole, "rejects")["column"] == "line_id").sum() == 1
+    monkeypatch.setattr(yibao.io, "MAX_CSV_ROW", 1 << 20)
+    with pytest.raises(InputError) as wholly:
+        load_batch(folder)
+    with pytest.raises(InputError) as parts:
+        score_partitioned(folder, tmp_path / "out", 2)
+    assert str(parts.value) == str(wholly.value) == (
+        f"{folder / 'lines.csv'}: line {far + 2}: longer than 1 MB, which no row needs (a cell pasted by "
+        f"mistake, or a quote left open?)")
+
+
 def test_a_scheduler_address_that_never_answers_is_given_up(monkeypatch: pytest.MonkeyPatch) -> None:
     """A peer that takes the connection and says nothing (a dashboard's port, a web server) held
     `--engine dask` forever: distributed's connect timeout does not cover its handshake."""

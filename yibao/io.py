@@ -474,10 +474,16 @@ def csv_encoding(path: Path) -> str:
 def _read_csv_as(path: Path, encoding: str) -> pd.DataFrame:
     header = csv_header(path, encoding)
     ragged: list[pacsv.InvalidRow] = []
-    table = _csv_table(path, encoding, header, ragged, threads=True)
+    block: dict[str, int] = {}  # Arrow's block size, unless a row is longer (`long_row_block`)
+    try:
+        table = _csv_table(path, encoding, header, ragged, threads=True)
+    except pa.ArrowInvalid as exc:
+        block = {"block_size": long_row_block(path, exc)}
+        ragged.clear()
+        table = _csv_table(path, encoding, header, ragged, threads=True, **block)
     if ragged:  # the row's line is known only to a reader on one thread: read again to find it
         ragged.clear()
-        _csv_table(path, encoding, header, ragged, threads=False)
+        _csv_table(path, encoding, header, ragged, threads=False, **block)
         raise ragged_error(path, ragged)
     return _arrow_frame(table)
 
@@ -498,8 +504,58 @@ def ragged_error(path: Path, ragged: list[pacsv.InvalidRow]) -> InputError:
 
 
 def _csv_table(path: Path, encoding: str, header: list[str], ragged: list[pacsv.InvalidRow],
-               threads: bool) -> pa.Table:
-    return pacsv.read_csv(path, **csv_options(encoding, header, ragged, threads))
+               threads: bool, **read: Any) -> pa.Table:
+    return pacsv.read_csv(path, **csv_options(encoding, header, ragged, threads, **read))
+
+
+MAX_CSV_ROW = 64 << 20
+"""The bytes a CSV row may hold. No table's row needs a fraction of it: a longer one holds a cell
+pasted by mistake, or runs on from a quote left open, and is refused naming its line. Arrow
+reads a row in blocks at least as long, and a streaming read holds a dozen blocks
+(`yibao.partition.CSV_BLOCK`): the bound bounds that memory."""
+SCAN_BLOCK = 1 << 23  # bytes of a CSV scanned at once for its longest row
+
+
+def long_row_block(path: Path, exc: pa.ArrowInvalid) -> int:
+    """The block size that reads `path`, after Arrow stopped at a row longer than a block
+    ("straddling object straddles two block boundaries", 1 MB by default): a power of two above
+    its longest row (`_longest_row`), scanned only then, so a file of short rows is read as before.
+    Any other error of Arrow is raised again."""
+    if "straddling object" not in str(exc):
+        raise exc
+    return 1 << (_longest_row(path) + 2).bit_length()  # the row, its line break (CR LF) and more
+
+
+def _longest_row(path: Path) -> int:
+    """The bytes of a CSV file's longest row, read a block at a time and not decoded: a quote and a
+    line break are one byte in UTF-8 and in GB18030 alike, and no other character holds those
+    bytes. A line break ends a row outside quotes, each quote opens or closes them (a cell's `""`
+    closes and opens). A row over `MAX_CSV_ROW` is refused once seen, naming its line as Arrow
+    and a ragged row's error do: the header is line 1, blank lines are not counted."""
+    longest, start, rows, quotes, read = 0, 0, 0, 0, 0  # start: where the open row began
+    with path.open("rb") as f:
+        while block := f.read(SCAN_BLOCK):
+            data = np.frombuffer(block, dtype=np.uint8)
+            quoted = np.flatnonzero(data == ord('"'))
+            breaks = np.flatnonzero((data == ord("\n")) | (data == ord("\r")))
+            ends = read + breaks[(np.searchsorted(quoted, breaks) + quotes) % 2 == 0]
+            lengths = ends - np.concatenate(([start], ends[:-1] + 1))
+            over = np.flatnonzero(lengths > MAX_CSV_ROW)
+            if len(over):
+                raise _too_long(path, rows + np.count_nonzero(lengths[:over[0]]) + 1)
+            longest = max(longest, int(lengths.max(initial=0)))
+            rows += np.count_nonzero(lengths)  # a blank line, or CR LF's LF, is an empty row
+            start = int(ends[-1]) + 1 if len(ends) else start
+            quotes += len(quoted)
+            read += len(data)
+            if read - start > MAX_CSV_ROW:
+                raise _too_long(path, rows + 1)
+    return max(longest, read - start)
+
+
+def _too_long(path: Path, line: int) -> InputError:
+    return InputError(f"line {line}: longer than {MAX_CSV_ROW >> 20} MB, which no row needs (a cell "
+                      f"pasted by mistake, or a quote left open?)", file=str(path))
 
 
 def csv_options(encoding: str, header: list[str], ragged: list[pacsv.InvalidRow], threads: bool,

@@ -38,7 +38,7 @@ import os
 import shutil
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
@@ -52,8 +52,8 @@ from yibao.booked import Outcome
 from yibao.errors import InputError
 from yibao.headers import check_header, field_name
 from yibao.io import (PARQUET_READ, READ_ERRORS, _arrow_frame, _text, check_file_names, conformed, csv_encoding,
-                      csv_header, csv_options, normalize, parquet_parts, parts_schema, ragged_error, read_table,
-                      source_name, table_file, unreadable, write_tables)
+                      csv_header, csv_options, long_row_block, normalize, parquet_parts, parts_schema, ragged_error,
+                      read_table, source_name, table_file, unreadable, write_tables)
 from yibao.outputs import input_digest, write_folder
 from yibao.pipeline import score_batch
 from yibao.settlement.inputs import parse_period
@@ -186,28 +186,44 @@ def _parquet_chunks(file: Path | str, columns: Sequence[str] | None = None,
 
 def _csv_chunks(path: Path, columns: Sequence[str] | None) -> Iterator[pa.Table]:
     """A CSV file streamed as `yibao.io.read_table` reads it whole: every column as text, UTF-8
-    or else GB18030, a row with the wrong number of cells refused naming its line."""
+    or else GB18030, a row with the wrong number of cells refused naming its line, a row longer
+    than a block read again in blocks as long (`long_row_block`), from the rows not yet given."""
     encoding = _csv_encoding(path)
-    ragged: list[pacsv.InvalidRow] = []
+    given = 0
     try:
-        reader = pacsv.open_csv(path, **csv_options(encoding, csv_header(path, encoding), ragged, threads=False,
-                                                    block_size=CSV_BLOCK))
-        pending: list[pa.RecordBatch] = []
-        told = False
-        for batch in reader:
-            pending.append(batch if columns is None else batch.select(list(columns)))
-            if ragged:
-                raise ragged_error(path, ragged)
-            if sum(b.num_rows for b in pending) >= CHUNK:
-                yield pa.Table.from_batches(pending)
-                pending, told = [], True
-        if ragged:
-            raise ragged_error(path, ragged)
-        if pending or not told:
-            yield pa.Table.from_batches(pending, schema=reader.schema if columns is None else
-                                        pa.schema([reader.schema.field(c) for c in columns]))
+        stream = partial(_csv_stream, path, encoding, csv_header(path, encoding), columns)
+        try:
+            for chunk in stream(CSV_BLOCK, 0):
+                given += chunk.num_rows
+                yield chunk
+        except pa.ArrowInvalid as exc:
+            yield from stream(long_row_block(path, exc), given)
     except READ_ERRORS as exc:
         raise unreadable(path, exc) from None
+
+
+def _csv_stream(path: Path, encoding: str, header: list[str], columns: Sequence[str] | None, block: int,
+                skip: int) -> Iterator[pa.Table]:
+    """The rows of a CSV file after its first `skip`, in chunks of about `CHUNK` rows, read in
+    blocks of `block` bytes; a file without rows as one empty chunk of its columns."""
+    ragged: list[pacsv.InvalidRow] = []
+    reader = pacsv.open_csv(path, **csv_options(encoding, header, ragged, threads=False, block_size=block))
+    pending: list[pa.RecordBatch] = []
+    told = skip > 0
+    for batch in reader:
+        skipped = min(skip, batch.num_rows)
+        batch, skip = batch.slice(skipped), skip - skipped
+        pending.append(batch if columns is None else batch.select(list(columns)))
+        if ragged:
+            raise ragged_error(path, ragged)
+        if sum(b.num_rows for b in pending) >= CHUNK:
+            yield pa.Table.from_batches(pending)
+            pending, told = [], True
+    if ragged:
+        raise ragged_error(path, ragged)
+    if pending or not told:
+        yield pa.Table.from_batches(pending, schema=reader.schema if columns is None else
+                                    pa.schema([reader.schema.field(c) for c in columns]))
 
 
 _csv_encoding = lru_cache(maxsize=None)(csv_encoding)
