@@ -760,6 +760,9 @@ def test_a_row_longer_than_a_block_is_read_and_its_cells_checked(tmp_path: Path,
         ("lines", 5, "line_id"), ("lines", 6, ""), ("claims", 4, "")}
     assert rejects.set_index("column").at["line_id", "reason"].endswith(
         f"… ({LONG:,} characters): longer than 64 characters")
+    # its claim's reason quotes it cut short too (it was echoed whole: 3 MB in one reject)
+    assert rejects.set_index("table").at["claims", "reason"] == (
+        f"its line '{'7' * 80}'… ({LONG:,} characters) (lines row 5) was rejected")
 
 
 @pytest.mark.parametrize(("cells", "line"), [

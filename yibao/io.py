@@ -1529,8 +1529,8 @@ def _reject_claims(keys: _Keys, log: _RejectLog) -> None:
     hit = np.flatnonzero((line >= 0) & ~log.out["claims"])
     line_ids = keys.frames["lines"]["line_id"]
     rows = pa.array(log.file_row("lines", line[hit]), pa.int64()).cast(pa.large_string())
-    log.reject("claims", hit, "", join_text("its line ", _worded(_cells_at(line_ids, line[hit]), repr), " (lines row ", rows,
-                                          f") {CASCADED}"))
+    line_id = _worded(_cells_at(line_ids, line[hit]), quoted)  # a line id of megabytes cut short, as its own reason is
+    log.reject("claims", hit, "", join_text("its line ", line_id, " (lines row ", rows, f") {CASCADED}"))
 
 
 def _reject_lines_of_claims(keys: _Keys, log: _RejectLog) -> None:
