@@ -82,23 +82,20 @@ BOOL_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, 
 # how dates are typed: ISO, as Excel shows them on Chinese Windows, and as systems export them
 DATE_FORMATS = ((r"\d{4}-\d{2}-\d{2}", "%Y-%m-%d"), (r"\d{4}/\d{1,2}/\d{1,2}", "%Y/%m/%d"), (r"\d{8}", "%Y%m%d"))
 NOT_A_DATE = "not a date (YYYY-MM-DD, YYYY/M/D or YYYYMMDD)"
-CLOCKED = (r"(?P<day>[^ T]+)[ T](?P<hours>[01]?\d|2[0-3]):(?P<minutes>[0-5]\d)"
-           r"(?::(?P<seconds>[0-5]\d)(?:\.(?P<fraction>\d{1,9}))?)?")
-"""A date followed by a time of day, as database and Excel exports write a date column
-(`2025-01-03 00:00:00`, `2025-01-03T00:00`, `2025/1/3 0:00`, `2025-01-03 00:00:00.000`)."""
-TIME_OF_DAY = "has a time of day: give the date alone"
-"""Why a date cell at a time other than midnight is rejected, in every format. The day it falls on
-is not taken: a zone is seldom written, and a database's UTC timestamp of a day in China is 16:00
-the day before (a claim of 1 January would fall under the year before's tariff); which day a
-moment stands for is for the file's maker to say."""
+CLOCKED = r"(?P<day>[^ T]+)[ T](?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?"
+"""A date followed by a time of day, as database and Excel exports write a date column and the
+national platform's settlement data writes admission and discharge (`2025-01-03 00:00:00`,
+`2025-05-06 10:30:00`, `2025-01-03T00:00`, `2025/1/3 0:00`, `…00:00:00.000`): the day it falls on,
+as a timestamp in a Parquet or Excel file is (a time without a zone is China's, where the claims
+are)."""
 # the days a date cell may hold: those of pandas' nanosecond timestamps (a text date beyond them
 # does not parse); a Parquet date or timestamp may hold any year, and one beyond is a bad cell
 DAYS = (np.datetime64("1677-09-22"), np.datetime64("2262-04-11"))
 OUTSIDE_DAYS = f"not a date from {DAYS[0]} to {DAYS[-1]}"
 DAY_ZONE = "Asia/Shanghai"
 """A date column holding moments with a zone (a database driver's UTC timestamps) is read as the
-clock shows them in China, unless they are midnights as written (`_local`): 2025-04-30T16:00Z is
-2025-05-01, not a time of day of 2025-04-30."""
+days they are in China, unless they are midnights as written (`_local`): 2025-04-30T16:00Z is
+2025-05-01, not 2025-04-30."""
 EXCEL_EPOCH = dt.date(1899, 12, 30)  # day 0 of Excel's serial dates (right from 1900-03-01 on)
 LAST_SERIAL = 2_958_465  # 9999-12-31; a larger number in a date column is no serial date
 # A number "has at most d decimals" when value × 10^d is within this of an integer: far above
@@ -766,14 +763,15 @@ def _sheet_frame(book: Any, path: Path, sheet: str, source: str) -> pd.DataFrame
 
 
 def _xlsx_text(cell: Any, is_date: bool) -> str:
-    """A cell as a CSV would hold it. In a date column a number is Excel's serial day, whose
-    fraction is a time of day (Excel keeps it to the millisecond); a date cell with a time comes
-    from calamine as a datetime (one without, as a date). Either is written with its time, which
-    the date column then refuses as it does in a CSV (`TIME_OF_DAY`): the day is not taken."""
+    """A cell as a CSV would hold it. In a date column a number is Excel's serial day (its
+    fraction a time of day) and a date cell with a time (a datetime from calamine) is the day it
+    falls on, as a time of day is in a CSV (`CLOCKED`)."""
     if isinstance(cell, str):
         return cell
     if is_date and type(cell) in (int, float) and 0 < cell <= LAST_SERIAL:
-        cell = dt.datetime.combine(EXCEL_EPOCH, dt.time()) + dt.timedelta(milliseconds=round(cell * 86_400_000))
+        return (EXCEL_EPOCH + dt.timedelta(days=int(cell))).isoformat()
+    if is_date and isinstance(cell, dt.datetime):
+        return cell.date().isoformat()
     return _cell_text(cell)
 
 
@@ -1166,36 +1164,26 @@ def _by_distinct(text: pd.Series, parse: Callable[[pd.Index], np.ndarray]) -> tu
 
 
 def _parse_dates(distinct: pd.Index) -> np.ndarray:
-    """Moments to the microsecond, of any year: pandas parses 9999-12-31 as microseconds, and its
-    nanoseconds wrapped around (1816-03-29, an open end read as a day long past); `_to_date`
-    bounds them, and takes a moment as its day at midnight only. A text that is no date alone
-    is tried as one with a time of day (`CLOCKED`): in a file of plain dates, no cell is."""
-    moments = _days(distinct)
-    rest = np.isnat(moments) & np.asarray(distinct != "", dtype=bool)
+    """Days, of any year: pandas parses 9999-12-31 as microseconds, and its nanoseconds wrapped
+    around (1816-03-29, an open end read as a day long past); `_to_date` bounds them. A text that
+    is no date alone is tried as one with a time of day (`CLOCKED`): in a file of plain dates, no
+    cell is."""
+    days = _days(distinct)
+    rest = np.isnat(days) & np.asarray(distinct != "", dtype=bool)
     if rest.any():
-        moments[rest] = _clocked(distinct[rest])
-    return moments
+        days[rest] = _days(pd.Index(distinct[rest].str.extract(f"^{CLOCKED}$")["day"].fillna(""), dtype="str"))
+    return days
 
 
 def _days(texts: pd.Index) -> np.ndarray:
-    """Texts written as one of `DATE_FORMATS` as their midnights; any other text NaT."""
-    days = np.full(len(texts), np.datetime64("NaT"), dtype="datetime64[us]")
+    """Texts written as one of `DATE_FORMATS` as their days; any other text NaT."""
+    days = np.full(len(texts), np.datetime64("NaT"), dtype="datetime64[D]")
     for pattern, layout in DATE_FORMATS:
         typed = np.asarray(texts.str.fullmatch(pattern), dtype=bool)
         if typed.any():
             days[typed] = pd.to_datetime(texts[typed], format=layout, errors="coerce").to_numpy(
-                dtype="datetime64[us]")
+                dtype="datetime64[D]")
     return days
-
-
-def _clocked(texts: pd.Index) -> np.ndarray:
-    """Texts written as `CLOCKED` as their moments; any other text NaT. A fraction of a second
-    is rounded up to the microsecond, so that only a time of all zeros is midnight."""
-    parts = texts.str.extract(f"^{CLOCKED}$")
-    clock = parts[["hours", "minutes", "seconds"]].astype("float64").fillna(0).to_numpy()
-    nanoseconds = parts["fraction"].fillna("").str.ljust(9, "0").astype("int64").to_numpy()
-    micro = (clock @ np.array([3600, 60, 1]) * 10**6).astype(np.int64) + -(-nanoseconds // 1000)
-    return _days(pd.Index(parts["day"].fillna(""), dtype="str")) + micro.astype("timedelta64[us]")
 
 
 def _parse_numbers(distinct: pd.Index) -> np.ndarray:
@@ -1222,24 +1210,19 @@ def _moments(cells: pd.Series) -> pd.Series:
 
 
 def _to_date(cells: pd.Series) -> tuple[pd.Series, Problems]:
-    """Days (datetime64[ns], NaT when empty) from dates, timestamps or text. A moment is its day
-    at midnight and a bad cell at any other time (`TIME_OF_DAY`), however it came: text, a
-    Parquet timestamp, an Excel date cell, Python datetimes."""
+    """Days (datetime64[ns], NaT when empty) from dates, timestamps or text. A moment is the day
+    it falls on, however it came: text (`CLOCKED`), a Parquet timestamp, an Excel date cell,
+    Python datetimes."""
     cells = _moments(cells)
     if pd.api.types.is_datetime64_any_dtype(cells.dtype):
         if getattr(cells.dt, "tz", None) is not None:
             cells = _local(cells)
         outside = _outside_days(cells)
-        timed = _with_time(cells)
-        problems: Problems = []
         if outside is not None:
-            timed &= ~outside
-            problems.append((outside, OUTSIDE_DAYS))
-        if timed.any():
-            problems.append((timed, TIME_OF_DAY))
-        if problems:
-            cells = cells.mask(np.logical_or.reduce([mask for mask, _ in problems]))
-        return cells.astype("datetime64[ns]"), problems
+            cells = cells.mask(outside)
+        days = cells.astype("datetime64[ns]")
+        problems = [] if outside is None else [(outside, OUTSIDE_DAYS)]
+        return (days.dt.floor("D") if _with_time(days).any() else days), problems
     values, bad = _by_distinct(_text(cells), _parse_dates)
     days, problems = _to_date(pd.Series(values, index=cells.index))
     return days, [(bad, NOT_A_DATE)] + problems
