@@ -98,6 +98,30 @@ def test_the_trace_names_the_catalogue_entry(shares: list[LoadedTariff]) -> None
     assert (person["fund"], person["amount"]) == ("lines", 6000.0)
 
 
+def test_the_trace_names_the_period_of_an_item_listed_twice(tmp_path: Path) -> None:
+    """The implant's share falls from 30 % to 20 % on 10 May: each line's step names the row in
+    force on its day, by the path `--set` takes (`catalogue[code=M-IMPL].person_share` matched
+    both rows, and both lines' steps were one)."""
+    folder = _folder(tmp_path)
+    cat = pd.read_csv(folder / "catalogue.csv", dtype=str, keep_default_na=False)
+    implant = cat["code"] == IMPLANT
+    cat.loc[implant, "valid_to"] = "2025-05-09"
+    later = cat[implant].assign(valid_from="2025-05-10", valid_to="", person_share="0.20")
+    pd.concat([cat, later]).to_csv(folder / "catalogue.csv", index=False)
+    tariff = tariff_spec(folder)
+    case = make_case(lines=[line("S-DIAL", 420.0, 10), line(IMPLANT, 20000.0, line_id="i1"),
+                            line(IMPLANT, 20000.0, day="2025-05-11", line_id="i2")])
+    got = _decide(case, tariff)
+    steps = {s["tariff_path"]: (s["ratio"], s["amount"]) for s in got["trace"] if s["action"] == "item_share"}
+    # 20,000 × 0.70 = 14,000 before 10 May, 20,000 × 0.80 = 16,000 from then on
+    assert steps == {f"catalogue[code={IMPLANT},valid_from=].person_share": (0.7, 14000.0),
+                     f"catalogue[code={IMPLANT},valid_from=2025-05-10].person_share": (0.8, 16000.0)}
+    for path in steps:  # each is the path of its row: an edit by it moves that line's share alone
+        edited = _decide(case, [apply_edits(lt, [f"{path}=0.5"]) for lt in tariff])
+        assert sorted(s["amount"] for s in edited["trace"] if s["action"] == "item_share") == sorted(
+            [10000.0, 16000.0 if "2025-05-10" not in path else 14000.0])
+
+
 def test_within_the_annual_cap_or_outside_it(shares: list[LoadedTariff], outside_caps: list[LoadedTariff]) -> None:
     used = {"hifp_paid": 145000}  # 5,000 left of the residents' annual cap of 150,000
     within = _decide(_implant_case(accumulators=used), shares)

@@ -26,6 +26,7 @@ from yibao.codes import any_bits, mask_text, positions
 from yibao.limits import check_total_fen, max_line_yuan
 from yibao.money import FEN, yuan_array_to_fen
 from yibao.tariffs.catalogue import NO_SHARE
+from yibao.tariffs.diff import item_selectors
 from yibao.tariffs.registry import LoadedTariff
 
 FUND_FIELDS = ("act_pay_dedc", "hifp_pay", "hifmi_pay", "hifob_pay", "maf_pay", "fund_pay_sumamt")
@@ -68,6 +69,7 @@ class LineTotals:
     declared_shares: np.ndarray  # per claim [n, 2]: SHARE_FIELDS with the edits off
     person_bp: np.ndarray  # per line: the item's fixed person share (NO_SHARE: none)
     by_code: dict[str, np.ndarray]  # per claim: what each edit took (codes that occur, edit order)
+    cat_pos: np.ndarray | None  # per line, kept for a trace: its row of its tariff's catalogue (-1: none)
 
 
 def _line_dtype() -> type:
@@ -126,7 +128,8 @@ class _LinePass:
     once they are there, `totals` runs the few waived claims' lines again, their claims' sums
     started over. The edits (`mask`, `by_code`) need no conclusion: they are final at once."""
 
-    def __init__(self, li: LineInputs, claims: pd.DataFrame, tariffs: dict[str, LoadedTariff]) -> None:
+    def __init__(self, li: LineInputs, claims: pd.DataFrame, tariffs: dict[str, LoadedTariff],
+                 trace: bool = False) -> None:
         n, self.n_claims = len(li.claim_pos), len(claims)
         self.li = li
         self.audited = tuple(np.zeros(n, _line_dtype()) for _ in LINE_FIELDS)
@@ -135,6 +138,7 @@ class _LinePass:
         self.taken = np.zeros((len(EDIT_CODES), self.n_claims), np.int64)
         self.mask = np.zeros(n, np.int8)  # 7 edits: a bit each
         self.person_bp = np.full(n, NO_SHARE, np.int16)  # bp fit: a small array beside ten million lines
+        self.cat_pos = np.full(n, -1, np.int32) if trace else None  # a trace names the catalogue row
         self.audit_claims = AuditClaims.of(claims)
         self.catalogues = [CatalogueArrays.of(lt, li.items) for lt in tariffs.values()]
         self.line_tariff = positions(claims["tariff_key"], list(tariffs)).astype(np.int16)[li.claim_pos]
@@ -150,6 +154,8 @@ class _LinePass:
             split_lines(block, rows, made, waive, self.audited, self.sums, self.declared, self.taken)
             self.mask[rows] = made[1].mask
             self.person_bp[rows] = made[0].person_bp
+            if self.cat_pos is not None:
+                self.cat_pos[rows] = made[0].cat_pos
 
     @property
     def by_code(self) -> dict[str, np.ndarray]:
@@ -162,7 +168,7 @@ class _LinePass:
                 totals[:, waive] = 0
             self._run(np.flatnonzero(waive[self.li.claim_pos]), waive)
         return LineTotals(dict(zip(LINE_FIELDS, self.audited)), dict(zip(LINE_FIELDS, self.sums)), self.mask,
-                          self.declared[0], self.declared[1:].T, self.person_bp, self.by_code)
+                          self.declared[0], self.declared[1:].T, self.person_bp, self.by_code, self.cat_pos)
 
 
 def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, LoadedTariff],
@@ -180,7 +186,7 @@ def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, Load
     what earlier batches counted in each month (`scan.MONTH_COLUMNS`, the ledger's)."""
     n = len(claims)
     pos = lines["claim_pos"].to_numpy()
-    passed = _LinePass(LineInputs.of(lines, pos), claims, tariffs)
+    passed = _LinePass(LineInputs.of(lines, pos), claims, tariffs, trace)
     # what needs no rule conclusion is made while they may still be coming (10M lines: 0.9 s)
     violations = _violations(claims["mdtrt_id"], passed.by_code)
     line_violations = mask_text(passed.mask, EDIT_CODES).array
@@ -243,7 +249,7 @@ def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, Load
         cash = Cash(out["maternity_allowance"].to_numpy(), wage, days, out["maternity_grant"].to_numpy(), grant_units,
                     grant_one, grant_months_bp)
         steps = build_trace(claims["rules_fired"], result.audited, terms, sums, totals.by_code, titles, cash,
-                            _share_lines(pos, lines["med_list_codg"], totals))
+                            _share_lines(pos, version, totals, tariffs))
     return Calculation(out, line_out, violations, reasons,
                        scan.state_table(result.state, result.groups, diseases),
                        None if result.contributions is None else
@@ -251,13 +257,20 @@ def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, Load
                        steps)
 
 
-def _share_lines(pos: np.ndarray, items: pd.Series, totals: LineTotals) -> ShareLines:
-    """The lines of items with a fixed person share, for the trace. Made only with a trace: a take
-    of no line from ten million items' text still cost 60 ms."""
+def _share_lines(pos: np.ndarray, version: np.ndarray, totals: LineTotals,
+                 tariffs: dict[str, LoadedTariff]) -> ShareLines:
+    """The lines of items with a fixed person share, for the trace, each with the path of its
+    catalogue row: `[code=X]`, or `[code=X,valid_from=D]` where the code is listed for more than
+    one period, as `tariffs show` prints it and `--set` reads it."""
     shared = np.flatnonzero(totals.person_bp != NO_SHARE)
+    assert totals.cat_pos is not None  # kept with a trace
+    claim_pos = pos[shared]
+    rows = np.stack([version[claim_pos], totals.cat_pos[shared]])
+    distinct, which = np.unique(rows, axis=1, return_inverse=True)
+    selectors = {v: item_selectors(lt.catalogue) for v, lt in enumerate(tariffs.values()) if v in distinct[0]}
+    paths = np.array([f"catalogue{selectors[v][k]}.person_share" for v, k in distinct.T], dtype=object)
     fund, person = totals.lines["share_fund_amt"][shared], totals.lines["share_selfpay_amt"][shared]
-    return ShareLines(pos[shared], items.take(shared).to_numpy(dtype=object), totals.person_bp[shared], fund,
-                      person + fund)
+    return ShareLines(claim_pos, paths[which.ravel()], totals.person_bp[shared], fund, person + fund)
 
 
 def _violations(claim_ids: pd.Series, by_code: dict[str, np.ndarray]) -> pd.DataFrame:

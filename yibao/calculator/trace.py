@@ -62,7 +62,7 @@ class ShareLines:
     """The lines of items with a fixed person share (the catalogue's `person_share`)."""
 
     claim_pos: np.ndarray
-    code: np.ndarray  # med_list_codg (object)
+    path: np.ndarray  # the tariff path of its catalogue row's person_share (object)
     person_bp: np.ndarray
     fund: np.ndarray  # fen the basic fund pays directly
     covered: np.ndarray  # fen: the person's share + the fund's part
@@ -197,15 +197,15 @@ def _shares(r: _Rows, a: dict[str, np.ndarray], t: TermArrays, s: ShareLines) ->
     paying = t.pool[s.claim_pos] > 0
     if not paying.any():
         return
-    code, codes = pd.factorize(s.code[paying])
-    key = np.stack([s.claim_pos[paying], code, s.person_bp[paying]])
+    path, paths = pd.factorize(s.path[paying])
+    key = np.stack([s.claim_pos[paying], path, s.person_bp[paying]])
     groups, which = np.unique(key, axis=1, return_inverse=True)
     which = which.ravel()
     fund = np.bincount(which, weights=s.fund[paying], minlength=groups.shape[1]).astype(np.int64)
     covered = np.bincount(which, weights=s.covered[paying], minlength=groups.shape[1]).astype(np.int64)
-    paths = np.array([r.code(f"catalogue[code={c}].person_share") for c in codes] + [0], np.int64)
+    coded = np.array([r.code(p) for p in paths] + [0], np.int64)
     r.add(groups[0], 25, "hifp", "item_share", "定比项目 统筹直接支付", fund, base=covered,
-          ratio=BP - groups[2], path=paths[groups[1]])
+          ratio=BP - groups[2], path=coded[groups[1]])
 
 
 def _tier_steps(r: _Rows, a: dict[str, np.ndarray], t: TermArrays, has: np.ndarray, fund: np.ndarray,
