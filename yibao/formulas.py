@@ -28,6 +28,7 @@ from typing import IO, Callable, TypeVar
 from xml.etree import ElementTree
 
 from yibao.errors import InputError
+from yibao.workbook_zip import opened_part
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -46,13 +47,15 @@ T = TypeVar("T")
 def scanned_sheet(path: Path, sheet: str, scan: Callable[[IO[bytes], bool], T]) -> T | None:
     """What `scan` finds in the XML of `sheet` of the workbook at `path` (given whether the
     workbook asks for its formulas to be computed on load), read as a stream; None where there
-    is no such sheet or a part cannot be read: calamine, reading the sheet after, says so."""
+    is no such sheet or the workbook's own parts cannot be read: calamine, reading the sheet
+    after, says so. A sheet's part that cannot be unzipped is refused here, naming it: calamine
+    said only that the sheet's XML was not well formed ("I/O error")."""
     try:
         with zipfile.ZipFile(path) as book:
             part, computed_on_load = _sheet_part(book, sheet)
             if part is None:
                 return None
-            with book.open(part) as xml:
+            with opened_part(book, part, path) as xml:
                 return scan(xml, computed_on_load)
     except (zipfile.BadZipFile, zlib.error, KeyError, ElementTree.ParseError, OSError):
         return None

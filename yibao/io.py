@@ -57,6 +57,7 @@ from yibao.limits import ENV_MAX_LINE, FIRST_YEAR, LAST_YEAR, MAX_CNT, max_line_
 from yibao.money import yuan_array_to_fen
 from yibao.outputs import alive
 from yibao.tables import INPUT_TABLES, LIST_SEP, OPTIONAL_TABLES, PERSONAL, TABLES, Column, amount_items
+from yibao.workbook_zip import check_workbook_zip
 
 REJECT_COLUMNS = ["table", "file", "row", "column", "key", "reason"]
 CASCADED = "was rejected"
@@ -570,9 +571,12 @@ def csv_options(encoding: str, header: list[str], ragged: list[pacsv.InvalidRow]
 
 
 def _open_workbook(path: Path) -> Any:
-    """An .xlsx workbook read with calamine (Rust): several times faster than openpyxl."""
+    """An .xlsx workbook read with calamine (Rust): several times faster than openpyxl. calamine
+    unzips the shared strings as it opens the workbook, so what the zip holds is checked first
+    (`check_workbook_zip`)."""
     from python_calamine import CalamineError, CalamineWorkbook
 
+    check_workbook_zip(path)
     try:
         return CalamineWorkbook.from_path(str(path))
     except (CalamineError, OSError, ValueError) as exc:

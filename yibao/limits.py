@@ -25,15 +25,21 @@ CEILING_YUAN = 10**10  # a bound above this could not keep a single claim of a f
 def max_line_yuan() -> float:
     """The bound per line and per money cell (any yuan cell of any table, and a line's price ×
     quantity), from the environment."""
-    text = os.environ.get(ENV_MAX_LINE, "").strip()
+    return _from_environment(ENV_MAX_LINE, DEFAULT_MAX_LINE_YUAN, CEILING_YUAN, "yuan")
+
+
+def _from_environment(name: str, default: float, ceiling: float, unit: str) -> float:
+    """A bound the environment variable `name` may set (a number above 0 and at most `ceiling`),
+    else `default`."""
+    text = os.environ.get(name, "").strip()
     if not text:
-        return float(DEFAULT_MAX_LINE_YUAN)
+        return float(default)
     try:
         value = float(text)
     except ValueError:
         value = float("nan")
-    if not 0 < value <= CEILING_YUAN:
-        raise InputError(f"{ENV_MAX_LINE}={text!r}: a number of yuan above 0 and at most {CEILING_YUAN:,}")
+    if not 0 < value <= ceiling:
+        raise InputError(f"{name}={text!r}: a number of {unit} above 0 and at most {ceiling:,}")
     return value
 
 
@@ -53,3 +59,28 @@ MAX_CNT = 100_000
 # calendar year and `synth --year`. A period beyond them is a typo (9999-12), and a ledger
 # reversal booked in it would be in a month no settlement ever reaches.
 FIRST_YEAR, LAST_YEAR = 1900, 2200
+
+
+# What an input workbook (.xlsx, a zip of XML parts) may unzip to, all its parts together, checked
+# in the zip's directory before any part is unzipped (`yibao.workbook_zip`). A zip bomb, 24 MB
+# whose shared strings unzip to 5.5 GB, was scored for 56 s in 16 GB. Measured on synth's data:
+# a sheet of lines at Excel's last row (1,048,575 lines, 10 columns) unzips to 365 MB as
+# `score --format xlsx` writes it (inline text; 306 MB with shared strings, as Excel writes it),
+# and with the claims of that month (90,000) the workbook to 425 MB, scored in 1.4 GB.
+# 4 GB leaves room for sheets ten times as wide (columns yibao does not read come along); a
+# larger workbook is better saved as CSV or Parquet, or the bound raised with
+# `YIBAO_MAX_XLSX_GB` (a bomb at the bound still costs what a real workbook that size would).
+ENV_MAX_XLSX: str = "YIBAO_MAX_XLSX_GB"
+DEFAULT_MAX_XLSX_GB = 4
+CEILING_XLSX_GB = 1_000
+GB = 10**9
+
+# One shared string of a workbook, in bytes of its XML (`yibao.workbook_zip`). Excel holds at
+# most 32,767 characters in a cell; 16 MB is 500 bytes of XML for each of them (escapes, rich
+# text runs), and no cell of a table is near it. calamine took 1.09 GB for one of 300 MB.
+MAX_XLSX_TEXT_BYTES = 16 * 10**6
+
+
+def max_xlsx_bytes() -> int:
+    """The bound on what a workbook's parts unzip to, from the environment."""
+    return int(_from_environment(ENV_MAX_XLSX, DEFAULT_MAX_XLSX_GB, CEILING_XLSX_GB, "GB") * GB)

@@ -1,0 +1,198 @@
+"""An input workbook is a zip of XML parts, and XML compresses a thousandfold: nothing bounded
+what a part unzipped to, so a 24 MB workbook whose shared strings unzipped to 5.5 GB was scored
+for 56 s in 16.3 GB (exit 0), and one shared string of 300 MB took 1.09 GB. Now the sizes the zip
+declares are checked before anything is unzipped, the shared strings are streamed for a string
+no cell could hold, and a part that unzips to other than the zip declares is refused naming it.
+The workbooks here are small on disk and built in milliseconds: the bound is lowered to build a
+bomb above it."""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import yibao.workbook_zip
+from conftest import run_cli
+from test_io import write_workbook
+from yibao.errors import InputError
+from yibao.io import read_batch
+from yibao.limits import ENV_MAX_XLSX
+from yibao.workbook_zip import SHARED_STRINGS, check_workbook_zip
+
+LINES, CLAIMS = "xl/worksheets/sheet7.xml", "xl/worksheets/sheet6.xml"  # write_workbook's sheets, in BASE's order
+
+
+@pytest.fixture
+def no_calamine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """calamine may not open a workbook: before, it was given the bomb, and unzipped it whole."""
+    import python_calamine
+
+    class Refused:
+        @staticmethod
+        def from_path(path: str) -> None:
+            raise AssertionError(f"calamine was asked to open {path}")
+
+    monkeypatch.setattr(python_calamine, "CalamineWorkbook", Refused)
+
+
+def _with_parts(path: Path, parts: dict[str, bytes]) -> Path:
+    """The workbook with `parts` (zip member → XML) put in, or in place of its own."""
+    with zipfile.ZipFile(path) as book:
+        kept = {name: book.read(name) for name in book.namelist()}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as book:
+        for name, data in (kept | parts).items():
+            book.writestr(name, data)
+    return path
+
+
+def _strings(*texts: bytes) -> bytes:
+    """A shared strings part holding `texts` (XML), each a string."""
+    items = b"".join(b"<si><t>" + text + b"</t></si>" for text in texts)
+    return (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="http://schemas.openxmlformats.org'
+            b'/spreadsheetml/2006/main" count="%d" uniqueCount="%d">%b</sst>' % (len(texts), len(texts), items))
+
+
+def _refused(book: Path, says: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading the workbook, and scoring it, stop with `says` (after the file's name) in one line, exit 2."""
+    with pytest.raises(InputError, match=f"^{re.escape(f'{book}: {says}')}$"):
+        read_batch(book)
+    code, err = run_cli(["score", str(book), "--out", str(book.parent / "out")], capsys, monkeypatch)
+    assert (code, err.strip()) == (2, f"error: {book}: {says}")
+
+
+@pytest.mark.parametrize(("parts", "says"), [
+    ({SHARED_STRINGS: _strings(*[b"x"] * 1_000_000)}, f"its part {SHARED_STRINGS} unzips to 17 MB"),
+    ({CLAIMS: b" " * 5_000_000, LINES: b" " * 6_000_000}, f"its parts unzip to 11 MB in all ({LINES}: 6 MB)"),
+])
+def test_a_workbook_unzipping_to_more_than_the_bound_is_refused_before_anything_is_unzipped(
+        tmp_path: Path, no_calamine: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        parts: dict[str, bytes], says: str) -> None:
+    """As a bomb of 5.5 GB to the bound of 4 GB: here 17 MB (25 kB zipped) to 0.01 GB."""
+    monkeypatch.setenv(ENV_MAX_XLSX, "0.01")
+    book = _with_parts(write_workbook(tmp_path / "batch.xlsx", {}), parts)
+    assert book.stat().st_size < 100_000
+    _refused(book, f"{says}, more than yibao reads from a workbook (10 MB, {ENV_MAX_XLSX}): save the batch as CSV "
+             "or Parquet", capsys, monkeypatch)
+
+
+def test_the_bound_passes_a_full_sheet_of_lines_and_refuses_a_bomb() -> None:
+    """The default, 4 GB, against the sizes measured (yibao.limits): a workbook whose lines fill a
+    sheet unzips to 425 MB; the bomb that took 16.3 GB declared 5.5 GB. Only the zip's directory
+    is looked at, so declared sizes are enough."""
+    def declared(sizes: dict[str, int]) -> list[zipfile.ZipInfo]:
+        parts = [zipfile.ZipInfo(name) for name in sizes]
+        for part, size in zip(parts, sizes.values()):
+            part.file_size = size
+        return parts
+
+    yibao.workbook_zip._check_sizes(declared({LINES: 365_167_576, CLAIMS: 51_695_960}), Path("batch.xlsx"))
+    with pytest.raises(InputError, match=rf"^bomb.xlsx: its part {SHARED_STRINGS} unzips to 5.5 GB, more than "
+                                         rf"yibao reads from a workbook \(4 GB, {ENV_MAX_XLSX}\)"):
+        yibao.workbook_zip._check_sizes(declared({SHARED_STRINGS: 5_452_658_927}), Path("bomb.xlsx"))
+
+
+@pytest.mark.parametrize("bound", ["0", "-1", "abc", "1001"])
+def test_a_bound_that_is_no_size_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bound: str) -> None:
+    monkeypatch.setenv(ENV_MAX_XLSX, bound)
+    with pytest.raises(InputError, match=f"^{ENV_MAX_XLSX}={bound!r}: a number of GB above 0 and at most 1,000$"):
+        check_workbook_zip(write_workbook(tmp_path / "batch.xlsx", {}))
+
+
+def test_a_larger_bound_reads_a_larger_workbook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENV_MAX_XLSX, "0.01")
+    book = _with_parts(write_workbook(tmp_path / "batch.xlsx", {}), {"xl/worksheets/sheet99.xml": b" " * 11_000_000})
+    with pytest.raises(InputError, match="unzips to 11 MB"):
+        read_batch(book)
+    monkeypatch.setenv(ENV_MAX_XLSX, "0.02")
+    assert read_batch(book)[1].empty
+
+
+@pytest.mark.parametrize(("strings", "says"), [
+    (_strings(b"a", b"y" * 17_000_000, b"b"), "shared string 2"),
+    (_strings(b"y" * 9_000_000 + b"<!-- </si><si> -->" + b"y" * 9_000_000), "shared string 1"),  # calamine joins them
+])
+def test_a_shared_string_longer_than_any_cell_is_refused_before_calamine_reads_it(
+        tmp_path: Path, no_calamine: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        strings: bytes, says: str) -> None:
+    """Before: calamine read every shared string as it opened the workbook, 300 MB of one in 1.09 GB."""
+    book = _with_parts(write_workbook(tmp_path / "batch.xlsx", {}), {SHARED_STRINGS: strings})
+    _refused(book, f"its part {SHARED_STRINGS} holds a text of more than 16 MB ({says}): no cell of a table is near "
+             "that long (Excel holds 32,767 characters in a cell); remove it from the workbook", capsys, monkeypatch)
+
+
+def test_shared_strings_as_long_as_a_cell_may_be_are_read(tmp_path: Path) -> None:
+    """15 MB in one string, 31 MB in all, with the tags any program may write: read (the strings are
+    in no cell of a table)."""
+    book = write_workbook(tmp_path / "batch.xlsx", {})
+    with zipfile.ZipFile(book) as zipped:
+        own = zipped.read(SHARED_STRINGS)
+    more = (b"<si><r><rPr><b/></rPr><t>" + b"y" * 15_000_000 + b"</t></r></si >"
+            + (b"<si><t>" + b"z" * 8_000_000 + b"</t></si>") * 2)
+    _with_parts(book, {SHARED_STRINGS: own.replace(b"</sst>", more + b"</sst>")})
+    assert read_batch(book)[1].empty
+
+
+@pytest.mark.parametrize(("xml", "long"), [
+    (b'<?xml version="1.0"?><sst><si><t>abc</t></si><si><t>' + b"y" * 101 + b"</t></si></sst>", 2),
+    (b"<x:sst><x:si><x:t>" + b"y" * 70 + b"</x:t></x:si ><x:si><x:t>" + b"y" * 70 + b"</x:t></x:si></x:sst>", None),
+    (b"<sst><si><t>" + b"y>" * 60 + b"</t></si></sst>", 1),  # text may hold a '>'
+    (b"<sst><si><t>" + b"y" * 60 + b"<![CDATA[</si>]]>" + b"y" * 60 + b"</t></si></sst>", 1),
+    (b"<sst><si><t>" + b"y" * 60 + b"<?pi </si> ?>" + b"y" * 60 + b"</t></si></sst>", 1),
+    (b"<sst><si><t>" + b"y" * 60 + b"</t></si><!-- a comment --><si><t>" + b"y" * 60 + b"</t></si></sst>", None),
+    (b"<sst><si><t>" + b"y" * 200, None),  # cut short: calamine says so
+    (b"<sst><si><t>" + b"y" * 1200, 1),  # refused before its end is read, past the bound and TAG_ROOM
+])
+def test_a_long_string_is_found_whatever_piece_of_the_part_it_is_read_in(
+        monkeypatch: pytest.MonkeyPatch, xml: bytes, long: int | None) -> None:
+    """Strings of 100 bytes at most, read in pieces cut anywhere; an end tag in a comment, CDATA
+    section or processing instruction ends no string."""
+    monkeypatch.setattr(yibao.workbook_zip, "MAX_XLSX_TEXT_BYTES", 100)
+    for block in (1, 7, 1 << 20):
+        monkeypatch.setattr(yibao.workbook_zip, "SCAN_BLOCK", block)
+        assert yibao.workbook_zip._long_string(io.BytesIO(xml)) == long
+
+
+def _declaring(book: Path, part: str, field: tuple[str, int, int], value: int) -> Path:
+    """The workbook with a `field` of `part`'s entry (its struct format, and where it is in the
+    part's local header and in the zip's directory) set to `value`, whatever the part holds."""
+    data = bytearray(book.read_bytes())
+    kind, *places = field
+    for signature, name_at, at in zip((b"PK\x03\x04", b"PK\x01\x02"), (30, 46), places):
+        header = re.search(re.escape(signature) + b".{%d}" % (name_at - 4) + re.escape(part.encode()), data, re.S)
+        assert header is not None
+        struct.pack_into(kind, data, header.start() + at, value)
+    book.write_bytes(bytes(data))
+    return book
+
+
+SIZE, METHOD = ("<I", 22, 24), ("<H", 8, 10)  # its size unzipped; how it is zipped
+
+
+@pytest.mark.parametrize("part", [SHARED_STRINGS, LINES])
+def test_a_part_larger_than_the_zip_declares_is_refused_naming_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, part: str) -> None:
+    """A size declared below the bound does not let a larger part through: zipfile stops at it and
+    finds another CRC. Before, calamine stopped there too but named no part, or said of a sheet
+    that its XML was not well formed."""
+    book = write_workbook(tmp_path / "batch.xlsx", {})
+    with zipfile.ZipFile(book) as zipped:
+        size = zipped.getinfo(part).file_size
+    with zipfile.ZipFile(book) as zipped:
+        larger = zipped.read(part) + b" " * 10_000_000
+    _declaring(_with_parts(book, {part: larger}), part, SIZE, size)
+    _refused(book, f"its part {part} cannot be unzipped (Bad CRC-32 for file {part!r}): the file is damaged, or not "
+             "as Excel saves it; save it again from Excel, WPS or LibreOffice", capsys, monkeypatch)
+
+
+def test_a_sheet_zipped_by_a_method_zipfile_cannot_unzip_is_refused_in_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: a traceback (NotImplementedError), from the scan for formulas."""
+    book = _declaring(write_workbook(tmp_path / "batch.xlsx", {}), LINES, METHOD, 9)  # Deflate64
+    _refused(book, f"its part {LINES} cannot be unzipped (That compression method is not supported): the file is "
+             "damaged, or not as Excel saves it; save it again from Excel, WPS or LibreOffice", capsys, monkeypatch)
+
