@@ -1106,15 +1106,15 @@ HEAD = '<row r="1"><c r="A1" t="inlineStr"><is><t>a</t></is></c><c r="B1" t="s">
 @pytest.mark.parametrize(("rows", "far"), [
     (HEAD + '<row r="2"><c r="B2"><v>1</v></c></row><row r="1003"><c r="B1003"><v>2</v></c></row>', None),
     (HEAD + '<row r="2"><c r="B2"><v>1</v></c></row><row r="1004" spans="1:2"><c r="A1004" s="1"/>'
-     '<c r="B1004" s="1"></c><c r="C1004"><f>1+1</f><v>2</v></c></row>', "C1004 holds a value below 1,001 empty rows"),
+     '<c r="B1004" s="1"></c><c r="C1004"><f>1+1</f><v>2</v></c></row>', "cell C1004 holds a value below 1,001 empty rows"),
     (HEAD + '<row r="1048576" ht="30" customHeight="1"><c r="XFC1048576" s="1"/><c r="XFD1048576" s="1"></c></row>'
      '<row r="1048577"/>', None),  # formats, no value
     (HEAD + '<row><c><v>1</v></c></row><row r="5000"><c s="1"/><c t="inlineStr"><is><t>x</t></is></c></row>',
-     "B5000 holds a value below 4,997 empty rows"),  # no references: the cells follow each other
+     "cell B5000 holds a value below 4,997 empty rows"),  # no references: the cells follow each other
     (HEAD + "".join(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c></row>' for r in range(2, 66)),
      None),  # 65 rows, 2 columns: a grid of 130 cells
     (HEAD.replace('"B1"', '"XFD1"') + "".join(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c></row>' for r in range(2, 66)),
-     "XFD1 holds a value far outside the table (read from A1 to XFD65, the sheet would be 1,064,960 cells"),
+     "cell XFD1 holds a value far outside the table (read from A1 to XFD65, the sheet would be 1,064,960 cells"),
 ])
 @pytest.mark.parametrize("prefix", ["", "x:"])
 def test_the_far_cell_is_found_in_the_sheets_xml(monkeypatch: pytest.MonkeyPatch, rows: str, far: str | None,
@@ -1151,6 +1151,6 @@ def test_a_long_row_is_scanned_in_one_pass(monkeypatch: pytest.MonkeyPatch) -> N
     xml = (b'<worksheet><sheetData><row r="1"><c r="A1"><f>1+1</f></c>' + b" " * (8 << 20)
            + b'</row><row r="5000"><c r="B5000"><v>1</v></c></row></sheetData></worksheet>')
     started = time.perf_counter()
-    assert yibao.io._far_cell(io.BytesIO(xml)).startswith("B5000 holds a value below 4,998 empty rows")
+    assert yibao.io._far_cell(io.BytesIO(xml)).startswith("cell B5000 holds a value below 4,998 empty rows")
     assert yibao.formulas._first_uncomputed(io.BytesIO(xml), False) == ("A1", "without its computed value")
     assert time.perf_counter() - started < 2

@@ -196,3 +196,46 @@ def test_a_sheet_zipped_by_a_method_zipfile_cannot_unzip_is_refused_in_one_line(
     _refused(book, f"its part {LINES} cannot be unzipped (That compression method is not supported): the file is "
              "damaged, or not as Excel saves it; save it again from Excel, WPS or LibreOffice", capsys, monkeypatch)
 
+
+def test_a_row_longer_than_any_rows_of_a_table_is_refused_before_calamine_lays_out_its_sheet(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cell's text may be written in its sheet, not among the shared strings: one of 300 MB
+    took calamine 1.1 GB, and the scan for formulas held its row whole. Here 17 MB (17 kB zipped)
+    in a column of lines no table has."""
+    from test_io import Calamine
+
+    calamine = Calamine(monkeypatch)
+    calamine.withheld.add("lines")
+    book = write_workbook(tmp_path / "batch.xlsx", {})
+    with zipfile.ZipFile(book) as zipped:
+        sheet = zipped.read(LINES)
+    cell = b'<c r="K2" t="inlineStr"><is><t>' + b"y" * 17_000_000 + b"</t></is></c>"
+    _with_parts(book, {LINES: re.sub(rb'(<row r="2".*?)(</row>)', lambda row: row[1] + cell + row[2], sheet,
+                                     count=1, flags=re.S)})
+    _refused(book, "sheet lines, row 2 holds more than 16 MB of XML: no row of a table is near that long (Excel "
+             "holds 32,767 characters in a cell); shorten what it holds", capsys, monkeypatch)
+    assert "lines" not in calamine.asked
+
+
+@pytest.mark.parametrize(("rows", "long"), [
+    ('<row r="2"><c r="A2"><v>1</v></c></row><row r="3"><c r="A3" t="inlineStr"><is><t>' + "y" * 200
+     + "</t></is></c></row>", "row 3 holds more than"),
+    ('<row r="2"><c r="A2"><v>1</v></c></row><row><c t="inlineStr"><is><t>' + "y" * 200 + "</t></is></c></row>",
+     "row 3 holds more than"),  # without its number: the next
+    ('<row r="2"><c r="A2"><v>1</v></c>' + " " * 80 + "</row>", None),  # as long as a row may be
+    ('<row r="2"><c r="A2"><v>1</v></c></row></sheetData><hyperlinks>' + '<hyperlink ref="A2"/>' * 20
+     + "</hyperlinks>", None),  # after the rows, a sheet's parts may be as long as they are
+])
+def test_a_long_row_is_found_whatever_piece_of_the_sheet_it_is_read_in(
+        monkeypatch: pytest.MonkeyPatch, rows: str, long: str | None) -> None:
+    """Rows of 120 bytes of XML at most, read in pieces cut anywhere (smaller than that: a row
+    is measured while it goes on past a piece)."""
+    import yibao.io
+
+    monkeypatch.setattr(yibao.io, "MAX_XLSX_TEXT_BYTES", 120)
+    xml = ('<worksheet><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>a</t></is></c></row>' + rows
+           + ("" if "</sheetData>" in rows else "</sheetData>") + "</worksheet>").encode()
+    for block in (1, 7, 64):
+        monkeypatch.setattr(yibao.io, "SCAN_BLOCK", block)
+        found = yibao.io._far_cell(io.BytesIO(xml))
+        assert found is None if long is None else found is not None and found.startswith(long), (block, found)

@@ -53,11 +53,11 @@ from yibao.fields import DATES, MONEY
 from yibao.headers import check_header, field_name
 from yibao.formulas import check_computed, scanned_sheet
 from yibao.later import Later, made
-from yibao.limits import ENV_MAX_LINE, FIRST_YEAR, LAST_YEAR, MAX_CNT, max_line_yuan
+from yibao.limits import ENV_MAX_LINE, FIRST_YEAR, LAST_YEAR, MAX_CNT, MAX_XLSX_TEXT_BYTES, max_line_yuan
 from yibao.money import yuan_array_to_fen
 from yibao.outputs import alive
 from yibao.tables import INPUT_TABLES, LIST_SEP, OPTIONAL_TABLES, PERSONAL, TABLES, Column, amount_items
-from yibao.workbook_zip import check_workbook_zip
+from yibao.workbook_zip import check_workbook_zip, size_text
 
 REJECT_COLUMNS = ["table", "file", "row", "column", "key", "reason"]
 CASCADED = "was rejected"
@@ -597,7 +597,8 @@ _FILLED = rb"[^>]*(?<!/)>(?!\s*</)"  # the rest of a cell's start tag, which som
 
 def check_extent(path: Path, sheet: str) -> None:
     """Refuse `sheet` of the workbook at `path`, naming the cell, if a value lies far outside its
-    table: checked in the sheet's XML before calamine is asked for the sheet.
+    table, or naming the row, if a row is longer than any row of a table: checked in the sheet's
+    XML before calamine is asked for the sheet.
 
     calamine lays a sheet out as one grid, every cell from the first to the last row and column
     holding a value (32 bytes a cell, empty or not: `Range::from_sparse`, tafia/calamine#693), and
@@ -610,7 +611,10 @@ def check_extent(path: Path, sheet: str) -> None:
 
     - a row with a value below more than `EMPTY_ROWS_MAX` empty rows: its first value is named;
     - a sheet whose grid would hold more than `CELLS_PER_VALUE_MAX` cells per value (and more than
-      `CELLS_READ_ANYWAY`): the first value in its last column is named.
+      `CELLS_READ_ANYWAY`): the first value in its last column is named;
+    - a row of more than `MAX_XLSX_TEXT_BYTES` of XML (to within the block read at once): a cell of
+      300 MB of text took calamine 1.1 GB, and a scan held the row whole. It is named as soon as
+      it is that long, before the rest of it is read.
 
     A sheet that passes costs calamine at most 16 times what its values take as a full grid, and
     no run of empty rows longer than 1,000 becomes rows of a table. The XML is read a megabyte at
@@ -621,14 +625,14 @@ def check_extent(path: Path, sheet: str) -> None:
     """
     far = scanned_sheet(path, sheet, lambda xml, _: _far_cell(xml))
     if far is not None:
-        raise InputError(f"sheet {sheet}, cell {far}", file=str(path))
+        raise InputError(f"sheet {sheet}, {far}", file=str(path))
 
 
 def _far_cell(xml: IO[bytes]) -> str | None:
-    """The far cell of a sheet's XML and what to do about it, or None. The XML is cut before a
-    row's start tag, so a row is searched whole. A row's start is looked for in the new block
-    only, and the rest of the row grows in place: copied and searched whole at each block, 500 MB
-    of one row (spaces, 600 kB zipped) took 109 s."""
+    """The far cell, or the long row, of a sheet's XML and what to do about it, or None. The XML
+    is cut before a row's start tag, so a row is searched whole. A row's start is looked for in the
+    new block only, and the rest of the row grows in place: copied and searched whole at each
+    block, 500 MB of one row (spaces, 600 kB zipped) took 109 s."""
     rest, extent = bytearray(), None
     while block := xml.read(SCAN_BLOCK):
         seen = len(rest)
@@ -641,6 +645,10 @@ def _far_cell(xml: IO[bytes]) -> str | None:
         # this row may go on in the next block; the rest holds a row's start only at 0
         cut = rest.rfind(extent.row_start, max(seen - len(extent.row_start) + 1, 0))
         if cut <= 0:
+            # past the bound and what of the next tag may be read (the sheet's data's end is the longest)
+            if (len(rest) > MAX_XLSX_TEXT_BYTES + len(extent.data_end) and rest.startswith(extent.row_start)
+                    and extent.data_end not in rest):
+                return extent.long_row(rest)
             continue
         far = extent.rows(rest[:cut])
         if far is not None:
@@ -683,8 +691,9 @@ class _Extent:
             far = np.flatnonzero(empty > EMPTY_ROWS_MAX)
             if len(far):
                 row = next(itertools.islice(self.valued_rows.finditer(xml), int(far[0]), None))
-                return (f"{self.first_value(xml, row, int(numbers[far[0]]))} holds a value below {empty[far[0]]:,} "
-                        "empty rows: delete it, or the empty rows above it if its row belongs to the table")
+                return (f"cell {self.first_value(xml, row, int(numbers[far[0]]))} holds a value below "
+                        f"{empty[far[0]]:,} empty rows: delete it, or the empty rows above it if its row belongs to "
+                        "the table")
             self.last, self.height = int(numbers[-1]), max(self.height, int(numbers.max()))
         at = 0
         while (cell := _right_of(self.width).search(xml, at)) is not None:
@@ -703,12 +712,20 @@ class _Extent:
             return ref.group(0)[3:-1].decode()
         return f"{_column_letters(len(cells))}{number}"  # cells without references follow each other
 
+    def long_row(self, xml: bytes) -> str:
+        """What `check_extent` says of the row `xml` starts with, longer than `MAX_XLSX_TEXT_BYTES`
+        (without its number, the row after the last one with a value, as `rows` counts them)."""
+        number = re.match(re.escape(self.row_start) + rb'\b[^>]*?\br="([0-9]+)"', xml)
+        return (f"row {int(number.group(1)) if number else self.last + 1:,} holds more than "
+                f"{size_text(MAX_XLSX_TEXT_BYTES)} of XML: no row of a table is near that long (Excel holds 32,767 "
+                "characters in a cell); shorten what it holds")
+
     def outside(self) -> str | None:
         """The first value in the last column, if the grid would be mostly empty cells."""
         cells = self.height * self.width
         if cells <= max(CELLS_READ_ANYWAY, CELLS_PER_VALUE_MAX * self.values):
             return None
-        return (f"{self.farthest} holds a value far outside the table (read from A1 to "
+        return (f"cell {self.farthest} holds a value far outside the table (read from A1 to "
                 f"{_column_letters(self.width)}{self.height}, the sheet would be {cells:,} cells for "
                 f"{self.values:,} values): delete it, or whatever else lies outside the table")
 
@@ -741,8 +758,8 @@ def _sheet_frame(book: Any, path: Path, sheet: str, source: str) -> pd.DataFrame
     """
     from python_calamine import CalamineError, XmlError
 
+    check_extent(path, sheet)  # first: no row the formula scan holds whole is longer than a table's
     check_computed(path, sheet)
-    check_extent(path, sheet)
     try:
         rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
     except CalamineError as exc:  # its message may go on to quote the sheet's text: the first words only

@@ -9,7 +9,8 @@ zipped) took 1.09 GB. Now, before calamine opens a workbook:
 - the sizes its parts declare, read from the zip's directory (nothing is unzipped to learn them),
   add up to at most `max_xlsx_bytes()`, else it is refused naming the largest part;
 - its shared strings are streamed once, a megabyte at a time, and a string of more than
-  `MAX_XLSX_TEXT_BYTES` of XML is refused, naming the part and the string.
+  `MAX_XLSX_TEXT_BYTES` of XML is refused, naming the part and the string (a sheet's rows are
+  bounded so too, by `yibao.io.check_extent`).
 
 A declared size does not hide a larger part: Python's zipfile stops unzipping a part at its
 declared size and then checks its CRC, so a part larger than declared is refused naming it
