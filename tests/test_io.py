@@ -7,6 +7,7 @@ Row numbers below are counted by hand in the CSV texts: the header is row 1.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import re
 import hashlib
 from pathlib import Path
@@ -693,6 +694,77 @@ def test_a_column_like_no_field_is_still_ignored(tmp_path: Path, header: str) ->
     plain, plain_rejects = read_batch(write_folder(tmp_path / "plain"))
     pd.testing.assert_frame_equal(batch.claims, plain.claims)
     assert rejects.empty and plain_rejects.empty
+
+
+@pytest.mark.parametrize(("column", "typed", "stored", "says"), [
+    # the text of a Python dict, an unknown catalogue code: every line scored as the person's to pay
+    ("med_list_codg", lambda cells: pa.array([{"code": c} for c in cells]), "struct<code: string>",
+     "not as text: store it as text (string)"),
+    ("med_list_codg", lambda cells: pa.array([[c] for c in cells]), "list<element: string>",
+     "not as text: store it as text (string)"),  # its items joined: two codes became one, `A;B`
+    ("line_id", lambda cells: pa.array([[("id", c)] for c in cells], pa.map_(pa.string(), pa.string())),
+     "map<string, string ('line_id')>", "not as text: store it as text (string)"),
+    ("mdtrt_id", lambda cells: pa.array([[{"id": c}] for c in cells]), "list<element: struct<id: string>>",
+     "not as text: store it as text (string)"),  # was a traceback in a partitioned run
+    ("pric", lambda cells: pa.array([{"yuan": float(c)} for c in cells]), "struct<yuan: double>",
+     "not as text or a number: store it as a number (decimal or double)"),
+    ("pric", lambda cells: pa.array([[float(c)] for c in cells]), "list<element: double>",
+     "not as text or a number: store it as a number (decimal or double)"),
+    ("cnt", lambda cells: pa.array([dt.timedelta(seconds=1)] * len(cells)), "duration[us]",
+     "not as text or a number: store it as a number (decimal or double)"),
+    ("cnt", lambda cells: pa.array([True] * len(cells)), "bool",
+     "not as text or a number: store it as a number (decimal or double)"),
+    ("service_date", lambda cells: pa.array([dt.time(10, 30)] * len(cells)), "time64[us]",
+     "not as text or a date: store it as a date (date32)"),
+])
+def test_a_parquet_column_stored_as_a_type_it_cannot_be_read_as_is_refused(tmp_path: Path, column: str, typed,
+                                                                           stored: str, says: str) -> None:
+    """Read on, such a column became the text of each cell's Python value and was taken: a struct
+    of catalogue codes paid nothing (exit 0), a struct or list of amounts rejected every line."""
+    write_folder(tmp_path)
+    lines = pa.Table.from_pandas(read_table(tmp_path / "lines.csv"), preserve_index=False)
+    (tmp_path / "lines.csv").unlink()
+    at = lines.schema.get_field_index(column)
+    pq.write_table(lines.set_column(at, column, typed(lines[column].to_pylist())), tmp_path / "lines.parquet")
+    with pytest.raises(InputError) as err:
+        read_batch(tmp_path)
+    assert str(err.value) == f"{tmp_path / 'lines.parquet'}, column {column}: is stored as {stored}, {says}"
+
+
+def test_parquet_columns_of_any_type_they_can_be_read_as_read_as_the_csv(tmp_path: Path) -> None:
+    """Text as string views (Polars writes them) and bytes, amounts as decimals, days as
+    timestamps, a column of nulls, and lists in the list columns: read as the CSV's cells."""
+    text, _ = read_batch(write_folder(tmp_path / "csv"))
+    folder = write_folder(tmp_path / "typed")
+    for name in ("claims", "lines"):
+        (folder / f"{name}.csv").unlink()
+    claims = read_table(tmp_path / "csv" / "claims.csv")
+
+    def items(column: str) -> list[list[str]]:
+        return [cell.split(";") if cell else [] for cell in claims[column]]
+
+    pq.write_table(pa.table({
+        "mdtrt_id": pa.array(claims["mdtrt_id"]).dictionary_encode(),
+        "psn_no": pa.array(claims["psn_no"], pa.string_view()), "kind": claims["kind"],
+        "med_type": pa.array(claims["med_type"].str.encode("utf-8"), pa.binary_view()),
+        "institution_id": claims["institution_id"], "admit_date": pd.to_datetime(claims["admit_date"]),
+        "discharge_date": pd.to_datetime(claims["discharge_date"]),
+        "diagnoses": pa.array(items("diagnoses"), pa.list_(pa.string())),
+        "settlement_mode": claims["settlement_mode"], "submitted_date": pd.to_datetime(claims["submitted_date"]),
+        "materials": pa.array(items("materials"), pa.large_list(pa.large_string())),
+        "trauma": [False, False, None, None], "region": pa.nulls(4)}), folder / "claims.parquet")
+    lines = read_table(tmp_path / "csv" / "lines.csv")
+    pq.write_table(pa.table({
+        "mdtrt_id": lines["mdtrt_id"], "line_id": pa.array(lines["line_id"].str.encode("utf-8"), pa.binary()),
+        "med_list_codg": lines["med_list_codg"], "service_date": pd.to_datetime(lines["service_date"]),
+        "pric": pa.array([decimal.Decimal(c) for c in lines["pric"]], pa.decimal128(10, 2)),
+        "cnt": lines["cnt"].astype(float), "det_item_fee_sumamt": [None, 7.0, None, None, None],
+        "chrgitm_lv": [None, "01", None, None, None],
+        "pric_uplmt_amt": pa.nulls(5)}), folder / "lines.parquet")
+    typed, rejects = read_batch(folder)
+    assert rejects.empty
+    pd.testing.assert_frame_equal(typed.lines, text.lines)
+    pd.testing.assert_frame_equal(typed.claims, text.claims)
 
 
 def test_ragged_row_names_the_line_not_its_cells(tmp_path: Path) -> None:

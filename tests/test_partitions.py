@@ -449,6 +449,48 @@ def test_parts_typed_text_and_number_are_refused_whole_and_partitioned(clean: Pa
             run()
 
 
+@pytest.mark.parametrize(("table", "column", "typed"), [
+    ("lines", "med_list_codg", lambda cells: pa.array([{"code": c} for c in cells])),  # was paid as nothing covered
+    ("claims", "psn_no", lambda cells: pa.array([[{"psn": c}] for c in cells])),  # was a traceback splitting the claims
+    ("institutions", "institution_id", lambda cells: pa.array([{"id": c} for c in cells])),  # read by every partition
+    ("lines", "pric", lambda cells: pa.array([[c] for c in cells])),  # was every line rejected, its cell quoted
+])
+def test_a_column_of_a_type_it_cannot_be_read_as_is_refused_whole_and_partitioned(clean: Path, tmp_path: Path,
+                                                                                  table: str, column: str,
+                                                                                  typed) -> None:
+    import pyarrow.parquet as pq
+
+    folder = shutil.copytree(clean, tmp_path / "batch")
+    arrow = pq.read_table(folder / f"{table}.parquet")
+    at = arrow.schema.get_field_index(column)
+    pq.write_table(arrow.set_column(at, column, typed(arrow[column].to_pylist())), folder / f"{table}.parquet")
+    refusals = []
+    for run in (lambda: load_batch(folder), lambda: score_partitioned(folder, tmp_path / "parts", 3)):
+        with pytest.raises(InputError) as err:
+            run()
+        refusals.append(str(err.value))
+    assert refusals[0] == refusals[1]
+    assert refusals[0].startswith(f"{folder / table}.parquet, column {column}: is stored as ")
+    assert not (tmp_path / "parts").exists()
+
+
+def test_a_column_of_a_type_it_cannot_be_read_as_is_one_line_exit_2_partitioned(clean: Path, tmp_path: Path) -> None:
+    """Through the entry point a user runs: no traceback (a list of structs in a claim key was one)."""
+    import pyarrow.parquet as pq
+
+    folder = shutil.copytree(clean, tmp_path / "batch")
+    claims = pq.read_table(folder / "claims.parquet")
+    at = claims.schema.get_field_index("psn_no")
+    pq.write_table(claims.set_column(at, "psn_no", pa.array([[{"psn": c}] for c in claims["psn_no"].to_pylist()])),
+                   folder / "claims.parquet")
+    done = subprocess.run([sys.executable, "-c", "from yibao.cli.app import main; main()", "score", str(folder),
+                           "--out", str(tmp_path / "out"), "--partitions", "3"], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2 and done.stderr == (
+        f"error: {folder / 'claims.parquet'}, column psn_no: is stored as list<element: struct<psn: string>>, "
+        "not as text: store it as text (string)\n"), done.stderr
+
+
 def _priced_parts(clean: Path, folder: Path, price: float, narrow: pa.DataType) -> None:
     """`clean` with every line priced `price` yuan, its lines in two Parquet parts: prices as
     float64 in the first, as `narrow` in the second."""

@@ -48,7 +48,7 @@ import pyarrow.parquet as pq
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
 
 from yibao.codes import dictionary_codes, join_text, take_rising, worded as _worded
-from yibao.errors import InputError, expect, kind, quoted
+from yibao.errors import QUOTED, InputError, expect, kind, quoted
 from yibao.fields import DATES, MONEY
 from yibao.headers import check_header, field_name
 from yibao.formulas import check_computed, scanned_sheet
@@ -56,7 +56,7 @@ from yibao.later import Later, made
 from yibao.limits import ENV_MAX_LINE, FIRST_YEAR, LAST_YEAR, MAX_CNT, MAX_XLSX_TEXT_BYTES, max_line_yuan
 from yibao.money import yuan_array_to_fen
 from yibao.outputs import alive
-from yibao.tables import INPUT_TABLES, LIST_SEP, OPTIONAL_TABLES, PERSONAL, TABLES, Column, amount_items
+from yibao.tables import INPUT_TABLES, LIST_SEP, OPTIONAL_TABLES, PERSONAL, TABLES, Column, ColType, amount_items
 from yibao.workbook_zip import check_workbook_zip, size_text
 
 REJECT_COLUMNS = ["table", "file", "row", "column", "key", "reason"]
@@ -320,7 +320,7 @@ def read_table(path: Path, table: str = "") -> pd.DataFrame:
         if path.is_dir():
             return _arrow_frame(read_parts(path, table=table or path.name))
         if path.suffix.lower() == ".parquet":
-            return _arrow_frame(read_parquet(path))
+            return _arrow_frame(read_parquet(path, table=table))
         if path.suffix.lower() == ".csv":
             return _read_csv(path)
         if path.suffix.lower() == ".xlsx":
@@ -353,10 +353,14 @@ def parquet_parts(folder: Path) -> list[Path]:
     return sorted(folder.glob("part-*.parquet"))
 
 
-def read_parquet(path: Path, columns: list[str] | None = None) -> pa.Table:
-    """One Parquet file (`PARQUET_READ`); a column named twice is refused first, naming it, as in
-    a CSV header: Arrow's reader says only "Multiple matches for FieldRef.Name(pric) in …"."""
-    check_header(pq.read_schema(path).names, str(path))
+def read_parquet(path: Path, columns: list[str] | None = None, table: str = "") -> pa.Table:
+    """One Parquet file (`PARQUET_READ`) of the input table `table`, if given; a column named
+    twice is refused first, naming it, as in a CSV header: Arrow's reader says only "Multiple
+    matches for FieldRef.Name(pric) in …"; so is a column stored as a type it cannot be read as
+    (`check_types`)."""
+    schema = pq.read_schema(path)
+    check_header(schema.names, str(path))
+    check_types(schema, table, str(path))
     return pq.read_table(path, columns=columns, **PARQUET_READ)
 
 
@@ -364,7 +368,7 @@ def read_parts(folder: Path, columns: list[str] | None = None, table: str = "") 
     """The parts of a partitioned table (`table`, else the folder's name) as one table
     (`parts_schema`). A folder with none (a batch or score folder given for one table, as
     `--accumulators`) was said to have parts "not of the same columns and types"."""
-    parts = [read_parquet(p, columns) for p in parquet_parts(folder)]
+    parts = [read_parquet(p, columns, table or folder.name) for p in parquet_parts(folder)]
     if not parts:
         raise InputError("is a folder without Parquet parts (part-*.parquet): give the table's file, or its "
                          "folder of parts", file=str(folder))
@@ -385,6 +389,71 @@ def parts_schema(schemas: list[pa.Schema], source: str) -> pa.Schema:
     except (pa.ArrowException, ValueError):
         raise InputError("its parts do not have the same columns and types", file=source) from None
     return pa.schema([unified.field(name) for name in schemas[0].names])
+
+
+STORED_AS: dict[ColType, tuple[frozenset[str], str, str]] = {
+    "str": (frozenset({"text", "number", "bool", "date"}), "text", "text (string)"),
+    "list": (frozenset({"text", "number", "bool", "date", "list"}), "text or a list",
+             f"text, the items separated by '{LIST_SEP}' (string), or a list of text"),
+    "int": (frozenset({"text", "number"}), "text or a number", "a whole number (int64)"),
+    "yuan": (frozenset({"text", "number"}), "text or a number", "a number (decimal or double)"),
+    "float": (frozenset({"text", "number"}), "text or a number", "a number (decimal or double)"),
+    "date": (frozenset({"text", "number", "date"}), "text or a date", "a date (date32)"),
+    "bool": (frozenset({"text", "number", "bool"}), "text or a boolean", "a boolean"),
+}
+"""Per type of the tables' columns: what a Parquet column of it may hold (`_stored_as`; a column
+typed null, without values, may be any), how the refusal of another says it, and what to store it
+as."""
+
+
+def check_types(schema: pa.Schema, table: str, source: str) -> None:
+    """Refuse a Parquet file of the input table `table` with a column stored as an Arrow type that
+    cannot be read as the column's type, naming the column and the type (no cell). Read on, a
+    struct, a map, a time of day or a duration became the text of its Python value: a struct of
+    catalogue codes (`{'code': 'A-SALINE'}`) was an unknown code, and every line was scored as the
+    person's to pay, exit 0; a list in a code or an amount column was its items joined (`A;B`);
+    in a number column every row was rejected, its cell quoted; and a list of structs ended in a
+    traceback. Lists belong to list columns (diagnoses, materials), read `;`-joined."""
+    columns = {c.name: c for c in TABLES.get(table, ())}
+    for field in schema:
+        column = columns.get(field_name(field.name))
+        if column is None:
+            continue
+        allowed, read_as, store_as = STORED_AS[column.type]
+        if _stored_as(field.type) not in allowed | {"empty"}:
+            name = str(field.type)
+            shown = name if len(name) <= QUOTED else f"{name[:QUOTED]}…"
+            raise InputError(f"is stored as {shown}, not as {read_as}: store it as {store_as}", file=source,
+                             column=column.name)
+
+
+SCALARS = frozenset({"empty", "text", "number", "bool", "date"})  # what the items of a list may be
+
+
+def _stored_as(kind: pa.DataType) -> str | None:
+    """What a cell of Arrow type `kind` is read as (`_arrow_frame`, then `_typed_column`): "empty"
+    (the type null), "text", "number", "bool", "date", "list" (of the scalars before it, joined by
+    `LIST_SEP`), or None: nothing a column of the tables holds."""
+    if pa.types.is_dictionary(kind):
+        return _stored_as(kind.value_type)
+    if pa.types.is_null(kind):
+        return "empty"
+    if _is_text(kind) or pa.types.is_string_view(kind) or _is_bytes(kind):
+        return "text"
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        return "number"
+    if pa.types.is_boolean(kind):
+        return "bool"
+    if pa.types.is_date(kind) or pa.types.is_timestamp(kind):
+        return "date"
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        return "list" if _stored_as(kind.value_type) in SCALARS else None
+    return None
+
+
+def _is_bytes(kind: pa.DataType) -> bool:
+    """Binary, as Hive, Impala and older Spark store text (and Polars, as a view)."""
+    return pa.types.is_binary(kind) or pa.types.is_large_binary(kind) or pa.types.is_binary_view(kind)
 
 
 def conformed(table: pa.Table, schema: pa.Schema, name: str, source: str) -> pa.Table:
@@ -810,7 +879,7 @@ def _arrow_frame(table: pa.Table) -> pd.DataFrame:
             column = pc.binary_join(column.cast(pa.list_(pa.string())), LIST_SEP)
         elif pa.types.is_decimal(kind):
             column = column.cast(pa.float64())
-        elif pa.types.is_binary(kind) or pa.types.is_large_binary(kind):  # Hive, Impala, older Spark: text as bytes
+        elif _is_bytes(kind):
             column = column.cast(pa.large_string())  # bytes that are no UTF-8 text: ArrowInvalid, "cannot read"
         table = table.set_column(i, field.name.strip(), column)
     return table.to_pandas(date_as_object=False, types_mapper=_nullable)

@@ -51,9 +51,9 @@ import pyarrow.parquet as pq
 from yibao.booked import Outcome
 from yibao.errors import InputError
 from yibao.headers import check_header, field_name
-from yibao.io import (PARQUET_READ, READ_ERRORS, _arrow_frame, _text, check_file_names, conformed, csv_encoding,
-                      csv_header, csv_options, long_row_block, normalize, parquet_parts, parts_schema, ragged_error,
-                      read_table, source_name, table_file, unreadable, write_tables)
+from yibao.io import (PARQUET_READ, READ_ERRORS, _arrow_frame, _text, check_file_names, check_types, conformed,
+                      csv_encoding, csv_header, csv_options, long_row_block, normalize, parquet_parts, parts_schema,
+                      ragged_error, read_table, source_name, table_file, unreadable, write_tables)
 from yibao.outputs import input_digest, write_folder
 from yibao.pipeline import score_batch
 from yibao.settlement.inputs import parse_period
@@ -356,9 +356,11 @@ def split(tables: dict[str, Path], n: int, into: Path, run: Runner, owners: Owne
     (the reversal takes their accumulators back)."""
     _allow_open_files(n)  # refused here, before any work, when even the hard limit is too low
     try:
-        router = run.share(Router(n, *_claim_keys(tables["claims"], owners)))
+        # first, as every Parquet file's column types are checked there: a claim key of a type that
+        # cannot be read as text is refused before the keys are read
         slices = [s for table, path in tables.items() if table != SHARED
                   for s in _slices(table, path, SLICES_PER_WORKER * run.workers)]
+        router = run.share(Router(n, *_claim_keys(tables["claims"], owners)))
         run.map(split_slice, slices, router=router, n=n, into=str(into))
     finally:
         _sheet.cache_clear()  # not to hold a whole sheet while the partitions are scored
@@ -390,6 +392,7 @@ def _slices(table: str, path: Path, pieces: int) -> list[Slice]:
             parquet = pq.ParquetFile(file, **PARQUET_READ)
         except READ_ERRORS as exc:
             raise unreadable(file, exc) from None
+        check_types(parquet.schema_arrow, table, str(file))
         meta = parquet.metadata
         schemas.append(parquet.schema_arrow)
         groups += [(str(file), g, meta.row_group(g).num_rows) for g in range(meta.num_row_groups)] or [(str(file), -1, 0)]
