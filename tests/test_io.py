@@ -541,6 +541,25 @@ def test_many_rows_of_one_key_name_ten_and_count_the_rest(tmp_path: Path) -> Non
     assert set(dup["reason"]) == {"duplicate mdtrt_id/line_id: rows 2, 7, 8, 9, 10, 11, 12, 13, 14, 15 and 15 more"}
 
 
+def test_an_empty_row_is_one_reject_and_a_partial_row_keeps_every_reason(tmp_path: Path) -> None:
+    """A row of only commas (or spaces) was a reject per required cell, then again as a duplicate
+    of the other blank keys and as a line of no claim: 8 per line, so 1M such rows at a file's end
+    were 8M rejects (2.8 GB). Now it is one; a row with some value keeps every reason, and its blank
+    key is shared with the other partial rows', not with the empty rows'."""
+    rows = [",,,,,,,", ",,S-BED2,,,,,", " , ,,, ,,,", ",,A-AMOX,,,,,", ",,,,,,,"]  # rows 7 to 11
+    rejects, batch = rejects_of(tmp_path, {"lines": BASE["lines"] + "\n".join(rows) + "\n"})
+    assert len(batch.lines) == 5
+    empty = rejects[rejects["row"].isin([7, 9, 11])]
+    assert empty[["row", "column", "reason"]].values.tolist() == [
+        [row, "", "empty row: no column of the table holds a value"] for row in (7, 9, 11)]
+    for row in (8, 10):
+        said = rejects[rejects["row"] == row]
+        assert said[["column", "reason"]].values.tolist() == [
+            ["mdtrt_id", "a value is required"], ["line_id", "a value is required"],
+            ["service_date", "a value is required"], ["pric", "a value is required"], ["cnt", "a value is required"],
+            ["line_id", "duplicate mdtrt_id/line_id: rows 8, 10"], ["mdtrt_id", "no claim '' in claims"]]
+
+
 def test_line_of_an_unknown_claim(tmp_path: Path) -> None:
     rejects, batch = rejects_of(tmp_path, {"lines": BASE["lines"] + "C9,01,A-AMOX,2025-07-01,0.60,12,,\n"})
     assert reject_rows(rejects) == {("lines", 7, "mdtrt_id")}
@@ -1170,6 +1189,18 @@ def test_formats_far_out_and_a_run_of_1000_empty_rows_are_read(tmp_path: Path, c
     statuses = write_workbook(tmp_path / "1001.xlsx", {})
     with pytest.raises(InputError, match="sheet statuses, cell Z1004 holds a value below 1,001 empty rows"):
         read_table(with_cell(statuses, "statuses", "Z1004"), "statuses")
+
+
+def test_blank_rows_inside_a_sheet_are_one_reject_each(tmp_path: Path) -> None:
+    """Rows 7 and 8 of the lines sheet are blank, row 9 holds only its claim id; a value in a column
+    without a name (row 10) is none of the table's."""
+    book = with_cell(with_cell(write_workbook(tmp_path / "batch.xlsx", {}), "lines", "A9"), "lines", "Z10")
+    batch, rejects = read_batch(book)
+    assert len(batch.lines) == 5
+    assert rejects.loc[rejects["row"] != 9, ["row", "column", "reason"]].values.tolist() == [
+        [row, "", "empty row: no column of the table holds a value"] for row in (7, 8, 10)]
+    assert rejects.loc[rejects["row"] == 9, "column"].tolist() == [
+        "line_id", "med_list_codg", "service_date", "pric", "cnt", "mdtrt_id"]
 
 
 HEAD = '<row r="1"><c r="A1" t="inlineStr"><is><t>a</t></is></c><c r="B1" t="s"><v>0</v></c></row>'

@@ -491,6 +491,44 @@ def test_a_column_of_a_type_it_cannot_be_read_as_is_one_line_exit_2_partitioned(
         "not as text: store it as text (string)\n"), done.stderr
 
 
+EMPTY_ROWS = 300
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_empty_rows_are_one_reject_each_whole_and_partitioned(tmp_path: Path, fmt: str) -> None:
+    """Rows without a value (only commas in a CSV, only nulls in Parquet) at the end of the lines,
+    claims, persons and institutions, and a line with its price alone: an empty row is one reject
+    ('empty row'), the partial line every reason it has (its blank claim id names no claim, not an
+    empty claims row), and whole and partitioned runs say the same."""
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "batch"
+    write_tables(generate(200, 5), folder, fmt)
+    for table in ("lines", "claims", "persons", "institutions"):
+        path = folder / f"{table}.{fmt}"
+        if fmt == "csv":
+            width = len(_text(path).columns)
+            with path.open("a", encoding="utf-8") as f:
+                f.write(("," * (width - 1) + "\n") * EMPTY_ROWS + (",,,,30.00" + "," * (width - 5) + "\n") * (table == "lines"))
+        else:
+            arrow = pq.read_table(path)
+            nulls = pa.table({f.name: pa.nulls(EMPTY_ROWS, f.type) for f in arrow.schema})
+            pq.write_table(pa.concat_tables([arrow, nulls]), path)
+    whole = _whole(folder, tmp_path / "whole")
+    score_partitioned(folder, tmp_path / "parts", 3)
+    _assert_equal(whole, tmp_path / "parts")
+    rejects = _table(whole, "rejects")
+    empty = rejects[rejects["reason"] == "empty row: no column of the table holds a value"]
+    assert empty["table"].value_counts().to_dict() == {t: EMPTY_ROWS for t in ("lines", "claims", "persons",
+                                                                               "institutions")}
+    assert (empty["column"] == "").all()
+    assert not rejects[rejects.duplicated(["table", "row"], keep=False)].merge(empty, on=["table", "row"]).size
+    if fmt == "csv":  # the line with a price: its blank cells, its blank key not shared, no claim of its own
+        lines = len(_text(folder / "lines.csv"))
+        partial = rejects[(rejects["table"] == "lines") & (rejects["row"] == lines + 1)]
+        assert sorted(partial["reason"]) == ["a value is required"] * 5 + ["no claim '' in claims"]
+
+
 def _priced_parts(clean: Path, folder: Path, price: float, narrow: pa.DataType) -> None:
     """`clean` with every line priced `price` yuan, its lines in two Parquet parts: prices as
     float64 in the first, as `narrow` in the second."""

@@ -103,6 +103,7 @@ LAST_SERIAL = 2_958_465  # 9999-12-31; a larger number in a date column is no se
 # float noise for any amount below 10^11 fen, far below a real extra decimal digit.
 DECIMAL_TOLERANCE = 1e-4
 REQUIRED = "a value is required"
+EMPTY_ROW = "empty row: no column of the table holds a value"
 # identifiers: no real one is longer, and the ledger keeps them in columns of this width
 KEY_COLUMNS = frozenset({"psn_no", "mdtrt_id", "line_id", "institution_id", "correction_of"})
 KEY_LENGTH = 64
@@ -932,16 +933,38 @@ class _RejectLog:
         self.rows = rows
         self.parts: list[tuple[str, np.ndarray, str, str | pa.Array]] = []
         self.out: dict[str, np.ndarray] = {}
+        self.empty: dict[str, np.ndarray] = {}  # per table with empty rows (`_empty_rows`): which they are
 
     def start(self, table: str, rows: int) -> None:
         self.out[table] = np.zeros(rows, dtype=bool)
 
+    def reject_empty(self, table: str, empty: np.ndarray) -> None:
+        """Reject the empty rows of `table` (`_empty_rows`) once each: from here on `reject` says
+        nothing more of them, neither a reason per blank cell nor that their blank keys are shared
+        or name no row. Each such reason was a reject row of its own: 1M rows of only commas at the
+        end of a lines CSV were 8M rejects, and the run peaked at 2.8 GB."""
+        self.reject(table, np.flatnonzero(empty), "", EMPTY_ROW)
+        self.empty[table] = empty
+
     def reject(self, table: str, positions: np.ndarray, column: str, reasons: str | pa.Array) -> None:
-        """`reasons`: one for all, or one per position (Arrow text, as `_worded` makes it)."""
+        """`reasons`: one for all, or one per position (Arrow text, as `_worded` makes it). An
+        empty row already rejected (`reject_empty`) is left out."""
         positions = np.asarray(positions, dtype=np.int64)
+        empty = self.empty.get(table)
+        if empty is not None and len(positions):
+            said = ~empty[positions]
+            positions = positions[said]
+            reasons = reasons if isinstance(reasons, str) else reasons.filter(pa.array(said))
         if len(positions):
             self.parts.append((table, positions, column, reasons))
             self.out[table][positions] = True
+
+    def named(self, table: str, positions: np.ndarray) -> np.ndarray:
+        """Positions of the rows of `table` a key found (−1: none), an empty row (`reject_empty`) as
+        none: its blank key is no key, so a row with a blank key is told it names no row whether or
+        not `table` has empty rows (not that it names an empty row, rejected)."""
+        empty = self.empty.get(table)
+        return positions if empty is None else np.where(_at(empty, positions), -1, positions)
 
     def file_row(self, table: str, positions: Any) -> Any:
         """Spreadsheet row numbers of rows at `positions` of `table`'s frame."""
@@ -1005,9 +1028,13 @@ def _typed_table(name: str, raw: pd.DataFrame | None, log: _RejectLog) -> pd.Dat
         return raw[column.name] if column.name in raw.columns else pd.Series("", index=raw.index, dtype="str")
 
     # columns are typed side by side (Arrow and NumPy work without the GIL: 10M lines, 2.3 -> 1.95 s
-    # of reading, +0.05 GB at the run's peak); their cells are rejected in column order as before
+    # of reading, +0.05 GB at the run's peak); their cells are rejected in column order as before,
+    # once the rows that are empty in every column are known
     with _side_by_side(len(raw)) as pool:
-        typed_columns = pool.map(lambda column: _typed_column(name, column, cells_of(column)), columns)
+        typed_columns = list(pool.map(lambda column: _typed_column(name, column, cells_of(column)), columns))
+        empty = _empty_rows(columns, typed_columns)
+        if empty is not None:
+            log.reject_empty(name, empty)
         for column, (values, problems) in zip(columns, typed_columns):
             cells = cells_of(column)
             for mask, why in problems:
@@ -1017,6 +1044,29 @@ def _typed_table(name: str, raw: pd.DataFrame | None, log: _RejectLog) -> pd.Dat
                            _worded(_cells_at(cells, bad), lambda v: f"{quoted(_cell_text(v))}: {why}") if quote else why)
             typed[column.name] = values
     return pd.DataFrame(typed, index=raw.index, copy=False)
+
+
+def _empty_rows(columns: tuple[Column, ...], typed: list[tuple[pd.Series, Problems]]) -> np.ndarray | None:
+    """Rows with no value in any column of their table, as typed (`_typed_column`): a row of only
+    commas, a blank row inside a sheet. None when there is none: nearly always the first required
+    column tells, by the mask of its blank cells made anyway, and no other column is looked at."""
+    empty = None
+    for column, (values, problems) in sorted(zip(columns, typed), key=lambda pair: pair[0].nullable):
+        blank = _blank(column, values, problems)
+        empty = blank if empty is None else empty & blank
+        if not empty.any():
+            return None
+    return empty
+
+
+def _blank(column: Column, values: pd.Series, problems: Problems) -> np.ndarray:
+    """The cells of a typed column that held nothing: empty, and no text that could not be read
+    (`REQUIRED`'s mask, where the column has one)."""
+    required = next((mask for mask, why in problems if why == REQUIRED), None)
+    if required is not None:
+        return required
+    blank = (values == "" if column.type in ("str", "list") else values.isna()).to_numpy(dtype=bool)
+    return blank & ~np.logical_or.reduce([mask for mask, _ in problems]) if problems else blank
 
 
 class _InTurn:
@@ -1070,7 +1120,7 @@ def _typed_column(table: str, column: Column, cells: pd.Series) -> tuple[pd.Seri
         outside = (~values.isin(allowed)).to_numpy() & ~empty
         problems.append((outside, f"not one of {', '.join(map(str, allowed))}"))
     if not column.nullable:
-        problems.append((empty & ~unreadable, REQUIRED))
+        problems.append((empty & np.logical_not(unreadable), REQUIRED))  # ~False is -1: a mask of ints
     return values, problems
 
 
@@ -1497,6 +1547,9 @@ def _reject_duplicates(keys: _Keys, table: str, columns: tuple[str, ...], log: _
     if len(keys.frames[table]) < 2 or keys.ordered(table, columns):
         return
     key = keys.codes(table, columns)
+    empty = log.empty.get(table)
+    if empty is not None:  # an empty row's blank key is no key: each its own, below every real one
+        key[empty] = -1 - np.flatnonzero(empty)
     order = np.argsort(key, kind="stable")
     same = key[order][1:] == key[order][:-1]
     if not same.any():
@@ -1584,7 +1637,7 @@ def _reject_refs(keys: _Keys, log: _RejectLog, table: str, column: str, target: 
     """Reject rows of `table` whose `column` names no row, or a rejected row, of `target`."""
     values = keys.frames[table][column]
     shown = (lambda v: "") if column in PERSONAL else (lambda v: f" {v!r}")
-    pos = _positions(keys.array(table, column), keys.array(target, column))
+    pos = log.named(target, _positions(keys.array(table, column), keys.array(target, column)))
     unknown = np.flatnonzero(applies & (pos < 0))
     log.reject(table, unknown, column, _worded(values.iloc[unknown], lambda v: f"{column} is empty" if v == ""
                                                else f"{column}{shown(v)} is not in {target}"))
@@ -1611,7 +1664,7 @@ def _reject_lines_of_claims(keys: _Keys, log: _RejectLog) -> None:
     lines = keys.frames["lines"]
     starts = keys.starts("lines", "mdtrt_id")
     heads = take_rising(keys.array("lines", "mdtrt_id"), starts)
-    claim = _positions(heads, keys.array("claims", "mdtrt_id"))
+    claim = log.named("claims", _positions(heads, keys.array("claims", "mdtrt_id")))
     bad_run = (claim < 0) | _at(log.out["claims"], claim)
     if not bad_run.any():
         return
