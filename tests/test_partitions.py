@@ -491,6 +491,27 @@ def test_a_column_of_a_type_it_cannot_be_read_as_is_one_line_exit_2_partitioned(
         "not as text: store it as text (string)\n"), done.stderr
 
 
+@pytest.mark.parametrize("table, column", [("claims", "kind"), ("lines", "pric")])
+@pytest.mark.parametrize("parted", [False, True])
+def test_a_parquet_column_named_twice_is_named_whole_and_partitioned(clean: Path, tmp_path: Path, table: str,
+                                                                     column: str, parted: bool) -> None:
+    """A partitioned run said only 'its parts do not have the same columns and types' of a Parquet
+    file with a column named twice (but of the claims, whose header the claim keys' reading checked)."""
+    import pyarrow.parquet as pq
+
+    folder = shutil.copytree(clean, tmp_path / "batch")
+    arrow = pq.read_table(folder / f"{table}.parquet")
+    path = folder / table / "part-00000.parquet" if parted else folder / f"{table}.parquet"
+    (folder / f"{table}.parquet").unlink()
+    path.parent.mkdir(exist_ok=True)
+    pq.write_table(arrow.append_column(column, arrow[column]), path)
+    says = f"{path}, column {column}: column {column} appears twice in the header: keep one"
+    for run in (lambda: load_batch(folder), lambda: score_partitioned(folder, tmp_path / "parts", 3)):
+        with pytest.raises(InputError) as err:
+            run()
+        assert str(err.value) == says
+
+
 EMPTY_ROWS = 300
 
 

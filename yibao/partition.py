@@ -231,9 +231,10 @@ _csv_encoding = lru_cache(maxsize=None)(csv_encoding)
 
 
 def _column(path: Path, table: str, name: str) -> str | None:
-    """The raw header of field `name` in a table file (headers may carry spaces or a label).
-    Every part of a Parquet table is opened here, so a file no reader can use is refused before
-    any splitting, as a whole run refuses it."""
+    """The raw header of field `name` in a table file (headers may carry spaces or a label). The
+    files of a Parquet table were each opened by `_slices` before any splitting (a file no reader
+    can use, a column named twice, a column of a type it cannot be read as refused, as a whole
+    run refuses them), and have the same columns (`parts_schema`)."""
     if path.suffix.lower() == ".csv":
         try:
             names = csv_header(path, _csv_encoding(path))
@@ -243,13 +244,8 @@ def _column(path: Path, table: str, name: str) -> str | None:
     elif not _is_parquet(path):
         names = _sheet(path, table).column_names
     else:
-        names = []
-        for file in _files(path):
-            try:
-                names = pq.ParquetFile(file).schema_arrow.names
-            except READ_ERRORS as exc:
-                raise unreadable(file, exc) from None
-        check_header(names, str(path), table)
+        names = pq.read_schema(_files(path)[0]).names
+        check_header(names, str(path), table)  # a field misspelt (a column named twice: `_slices`)
     return next((n for n in names if field_name(n) == name), None)
 
 
@@ -356,8 +352,8 @@ def split(tables: dict[str, Path], n: int, into: Path, run: Runner, owners: Owne
     (the reversal takes their accumulators back)."""
     _allow_open_files(n)  # refused here, before any work, when even the hard limit is too low
     try:
-        # first, as every Parquet file's column types are checked there: a claim key of a type that
-        # cannot be read as text is refused before the keys are read
+        # first, as every Parquet file's header and column types are checked there: a claim key of a
+        # type that cannot be read as text is refused before the keys are read
         slices = [s for table, path in tables.items() if table != SHARED
                   for s in _slices(table, path, SLICES_PER_WORKER * run.workers)]
         router = run.share(Router(n, *_claim_keys(tables["claims"], owners)))
@@ -392,6 +388,7 @@ def _slices(table: str, path: Path, pieces: int) -> list[Slice]:
             parquet = pq.ParquetFile(file, **PARQUET_READ)
         except READ_ERRORS as exc:
             raise unreadable(file, exc) from None
+        check_header(parquet.schema_arrow.names, str(file))
         check_types(parquet.schema_arrow, table, str(file))
         meta = parquet.metadata
         schemas.append(parquet.schema_arrow)
