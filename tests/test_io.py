@@ -786,6 +786,23 @@ def test_parquet_columns_of_any_type_they_can_be_read_as_read_as_the_csv(tmp_pat
     pd.testing.assert_frame_equal(typed.claims, text.claims)
 
 
+@pytest.mark.parametrize("kind", [pa.list_(pa.string()), pa.large_list(pa.large_string())])
+def test_a_null_item_of_a_parquet_list_is_no_item(tmp_path: Path, kind: pa.DataType) -> None:
+    """['J18.9', 'I10', null] read as no diagnosis at all (Arrow joins a list with a null item to
+    null), and the claims were refused for lack of one; now as `J18.9;I10`."""
+    text, _ = read_batch(write_folder(tmp_path / "csv"))
+    folder = write_folder(tmp_path / "typed")
+    (folder / "claims.csv").unlink()
+    claims = pa.Table.from_pandas(read_table(tmp_path / "csv" / "claims.csv"), preserve_index=False)
+    for column in ("diagnoses", "materials"):
+        items = pa.array([[*cell.split(";"), None] if cell else [None] for cell in claims[column].to_pylist()], kind)
+        claims = claims.set_column(claims.schema.get_field_index(column), column, items)
+    pq.write_table(claims, folder / "claims.parquet")
+    typed, rejects = read_batch(folder)
+    assert rejects.empty
+    pd.testing.assert_frame_equal(typed.claims, text.claims)
+
+
 def test_ragged_row_names_the_line_not_its_cells(tmp_path: Path) -> None:
     """Arrow's own message quotes the whole row (a person number, a birth date)."""
     rows = BASE["persons"].splitlines()

@@ -512,6 +512,22 @@ def test_a_parquet_column_named_twice_is_named_whole_and_partitioned(clean: Path
         assert str(err.value) == says
 
 
+def test_lists_with_null_items_are_scored_as_their_items_whole_and_partitioned(clean: Path, tmp_path: Path) -> None:
+    """Each claim's diagnoses as a Parquet list ending in a null: a run scored them as no diagnosis
+    (Arrow joins a list with a null item to null), and paid half the fund."""
+    import pyarrow.parquet as pq
+
+    folder = shutil.copytree(clean, tmp_path / "batch")
+    claims = pq.read_table(folder / "claims.parquet")
+    listed = pa.array([[*cell.split(";"), None] if cell else [] for cell in claims["diagnoses"].to_pylist()])
+    pq.write_table(claims.set_column(claims.schema.get_field_index("diagnoses"), "diagnoses", listed),
+                   folder / "claims.parquet")
+    whole = _whole(folder, tmp_path / "whole")
+    score_partitioned(folder, tmp_path / "parts", 3)
+    _assert_equal(whole, tmp_path / "parts")
+    pd.testing.assert_frame_equal(_table(whole, "claims"), _table(_whole(clean, tmp_path / "clean"), "claims"))
+
+
 EMPTY_ROWS = 300
 
 
