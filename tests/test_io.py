@@ -1035,6 +1035,34 @@ def test_moments_with_a_time_of_day_are_their_day(month: dict[str, pd.DataFrame]
     pd.testing.assert_frame_equal(_claims_read(month | {"claims": claims}), _claims_read(month))
 
 
+def _as_objects(values: list) -> pd.Series:
+    return pd.Series(values, dtype=object)
+
+
+@pytest.mark.parametrize("table, column, make, says", [
+    # a line's item as a dict was the unknown code "{'code': …}": the person paid the line, exit 0
+    ("lines", "med_list_codg", lambda codes: _as_objects([{"code": c} for c in codes]), "holds a dict, not text"),
+    ("lines", "med_list_codg",
+     lambda codes: pd.Series([{"code": c} for c in codes], dtype=pd.ArrowDtype(pa.struct([("code", pa.string())]))),
+     "is stored as struct<code: string>, not as text: store it as text (string)"),
+    ("claims", "psn_no", lambda ids: _as_objects([[i] for i in ids]), "holds a list, not text"),  # was read as its item
+    ("lines", "pric", lambda prices: _as_objects([(p,) for p in prices]), "holds a tuple, not text or a number"),
+])
+def test_a_frame_column_of_objects_no_file_holds_is_refused(month: dict[str, pd.DataFrame], table: str, column: str,
+                                                           make, says: str) -> None:
+    frame = month[table].copy()
+    frame[column] = make(frame[column].tolist()).set_axis(frame.index)
+    with pytest.raises(InputError) as refused:
+        load_batch(month | {table: frame})
+    assert str(refused.value) == f"<{table}>, column {column}: {says}"
+
+
+def test_a_frame_list_column_may_hold_lists(month: dict[str, pd.DataFrame]) -> None:
+    claims = month["claims"].copy()
+    claims["diagnoses"] = _as_objects([d.split(";") if d else [] for d in claims["diagnoses"]]).set_axis(claims.index)
+    pd.testing.assert_frame_equal(_claims_read(month | {"claims": claims}), _claims_read(month))
+
+
 @pytest.mark.parametrize("text", ["9999-12-31", "1600-01-01", "99991231", "9999/12/31"])
 def test_a_text_date_beyond_the_days_is_a_bad_cell(month: dict[str, pd.DataFrame], text: str) -> None:
     """pandas parses 9999-12-31 to microseconds, and its nanoseconds wrapped around to 1816-03-29:

@@ -213,19 +213,50 @@ def _mapping(source: object) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
     odd = [name for name, frame in source.items() if not isinstance(frame, pd.DataFrame)]
     if odd:
         raise InputError(f"table {odd[0]}: a pandas DataFrame, not {kind(source[odd[0]])}")
-    return {name: _arrow_columns_as_read(frame) for name, frame in source.items()}, \
+    for name, frame in source.items():
+        _check_objects(frame, name, f"<{name}>")
+    return {name: _arrow_columns_as_read(frame, name) for name, frame in source.items()}, \
         {name: f"<{name}>" for name in source}
 
 
-def _arrow_columns_as_read(frame: pd.DataFrame) -> pd.DataFrame:
+# what pandas infers of an object column whose values a file could hold too (`_check_objects`)
+PLAIN_OBJECTS = frozenset({"empty", "string", "bytes", "integer", "floating", "mixed-integer-float", "decimal",
+                           "boolean", "datetime", "datetime64", "date"})
+
+
+def _check_objects(frame: pd.DataFrame, table: str, source: str) -> None:
+    """Refuse an object column of a field holding a value no file's cell can: a mapping (a dict),
+    or a list, tuple, set or array outside the list columns. Read on, it was the text of its
+    Python value: `{'code': 'A-SALINE'}` as a line's item was an unknown code, and the person paid
+    the whole line; `['A', 'B']` a code `A;B`. As a Parquet file of such types is (`check_types`).
+    pandas' inference scans a column once in C; values are looked at one by one only where it
+    finds a mix (text beside numbers, or such objects)."""
+    columns = {c.name: c for c in TABLES.get(table, ())}
+    for header in frame.columns:
+        column = columns.get(field_name(header))
+        cells = frame[header]
+        if column is None or cells.dtype != object or pd.api.types.infer_dtype(cells, skipna=True) in PLAIN_OBJECTS:
+            continue
+        lists = (list, tuple, set, frozenset, np.ndarray)
+        odd = next((v for v in cells if isinstance(v, Mapping) or (column.type != "list" and isinstance(v, lists))),
+                   None)
+        if odd is not None:
+            _, read_as, _ = STORED_AS[column.type]
+            raise InputError(f"holds {kind(odd)}, not {read_as}", file=source, column=column.name)
+
+
+def _arrow_columns_as_read(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     """A frame whose columns are in pandas' Arrow dtypes (`dtype_backend="pyarrow"`) other than
     text, with those columns as a Parquet file's are read (`_arrow_frame`): dates as datetime64,
-    decimals as floats, lists joined. A `date32[pyarrow]` column had no `.dt.tz`."""
+    decimals as floats, lists joined; a type a Parquet file may not hold is refused alike
+    (`check_types`). A `date32[pyarrow]` column had no `.dt.tz`."""
     arrow = [i for i, dtype in enumerate(frame.dtypes)
              if isinstance(dtype, pd.ArrowDtype) and not pa.types.is_string(dtype.pyarrow_dtype)
              and not pa.types.is_large_string(dtype.pyarrow_dtype)]
     if not arrow:
         return frame
+    check_types(pa.schema([(str(frame.columns[i]), frame.dtypes.iloc[i].pyarrow_dtype) for i in arrow]), table,
+                f"<{table}>")
     read = _arrow_frame(pa.Table.from_arrays([pa.array(frame.iloc[:, i].array) for i in arrow],
                                              names=[str(frame.columns[i]) for i in arrow]))
     out = frame.copy(deep=False)
