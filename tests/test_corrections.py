@@ -19,8 +19,11 @@ import pytest
 import yibao
 from conftest import fen
 from test_ledger import only, status
-from test_partitions import _assert_equal, _whole
-from yibao.io import write_tables
+from test_ledger_history import _migrate
+from test_partitions import _assert_equal, _table, _whole
+from yibao.errors import InputError
+from yibao.io import load_batch, write_tables
+from yibao.ledger import score_into
 from yibao.partition import _hashes, score_partitioned
 from yibao.synth import generate
 
@@ -59,6 +62,14 @@ def by_id(result: yibao.pipeline.Result) -> pd.DataFrame:
     return result.claims.set_index("mdtrt_id")
 
 
+def costliest_inpatient(tables: dict[str, pd.DataFrame]) -> str:
+    """The direct inpatient claim the batch pays most: its correction is paid under anyone."""
+    c = tables["claims"].set_index("mdtrt_id")
+    paid = by_id(yibao.score(tables))["fund_pay_sumamt"]
+    return str(paid[c["kind"].eq("claim") & c["med_type"].eq("21") & c["settlement_mode"].eq("direct")]
+               .astype(float).idxmax())
+
+
 @pytest.mark.parametrize("moved", [True, False], ids=["institution-corrected", "same-institution"])
 def test_a_claim_sent_beside_its_correction_is_replaced_by_it(tables: dict[str, pd.DataFrame], moved: bool) -> None:
     claim = inpatient(tables)
@@ -81,9 +92,7 @@ def test_a_correction_filed_under_another_person_replaces_the_claim(tables: dict
     one. Before, only a correction of the same person's claim counted: both were paid, the stay
     twice. Partitioned, the two persons (in different partitions by their hashes) meet."""
     c = tables["claims"].set_index("mdtrt_id")
-    paid = by_id(yibao.score(tables))["fund_pay_sumamt"]
-    claim = str(paid[c["kind"].eq("claim") & c["med_type"].eq("21") & c["settlement_mode"].eq("direct")]
-                .astype(float).idxmax())  # the inpatient claim paid most: its correction is paid under anyone
+    claim = costliest_inpatient(tables)
     bucket = lambda psn: int(_hashes(pd.Series([psn]))[0] % 3)  # noqa: E731
     person = next(str(p) for p in tables["persons"]["psn_no"] if bucket(p) != bucket(c.at[claim, "psn_no"]))
     fix = {"B1": str(c.at[claim, "institution_id"])}
@@ -125,3 +134,91 @@ def test_through_the_ledger_the_stay_is_paid_once(tables: dict[str, pd.DataFrame
     assert round(state["fund_pay_sumamt"] * 100) == fen(june.at["B1", "fund_pay_sumamt"]) \
         == fen(alone.at["B1", "fund_pay_sumamt"]) > 0
     assert paid > 0
+
+
+def july(batch: dict[str, pd.DataFrame], url: str, tmp_path: Path, partitioned: bool) -> pd.DataFrame:
+    """`batch` scored through the ledger in July, whole or in two partitions: its claims by id."""
+    if not partitioned:
+        return by_id(yibao.score(batch, ledger=url, period="2025-07"))
+    write_tables(batch, tmp_path / "july", "parquet")
+    score_partitioned(tmp_path / "july", tmp_path / "july-out", 2, ledger=url, period="2025-07")
+    return _table(tmp_path / "july-out", "claims").set_index("mdtrt_id")
+
+
+@pytest.mark.parametrize("partitioned", [False, True], ids=["whole", "partitioned"])
+def test_a_claim_sent_again_after_its_correction_stays_replaced(tables: dict[str, pd.DataFrame], tmp_path: Path,
+                                                                partitioned: bool) -> None:
+    """May pays a claim filed under the wrong person number; June's correction under the right
+    one reverses it and is paid; in July the hospital sends the original again, beside a claim
+    of the month (the same file again would be May's batch, recognised). Before, the
+    ledger paid it again — the stay twice, once to each person — where one batch of it beside its
+    correction refuses it (GEN-010): once the payment was reversed, the ledger kept no trace of
+    the correction. Now it is refused SUPERSEDED naming the correction, and scored again the
+    July batch says so again, adding nothing."""
+    url = str(tmp_path / "ledger.db")
+    claim = costliest_inpatient(tables)
+    person = next(str(p) for p in tables["persons"]["psn_no"]
+                  if p != tables["claims"].set_index("mdtrt_id").at[claim, "psn_no"])
+    yibao.score(only(tables, [claim]), ledger=url, period="2025-05")
+    institution = str(tables["claims"].set_index("mdtrt_id").at[claim, "institution_id"])
+    june = by_id(yibao.score(with_corrections(only(tables, [claim]), claim, {"B1": institution}, keep=False,
+                                              person=person), ledger=url, period="2025-06"))
+    assert fen(june.at["B1", "fund_pay_sumamt"]) > 0
+    paid = status(url)
+    month = only(tables, [claim, inpatient(tables)])
+    again = july(month, url, tmp_path, partitioned)
+    assert again.at[claim, "decision"] == "rejected" and again.at[claim, "reason_codes"] == "SUPERSEDED"
+    assert "B1" in again.at[claim, "reasons"] and fen(again.at[claim, "fund_pay_sumamt"]) == 0
+    state = status(url)
+    assert state["claims"] == 2 and round(state["fund_pay_sumamt"] * 100) == round(paid["fund_pay_sumamt"] * 100) \
+        + fen(again["fund_pay_sumamt"]).sum()
+    assert state["batches"][-1]["duplicates"] == 1
+    assert july(month, url, tmp_path / "again", partitioned).equals(again)
+    assert status(url)["batches"] == state["batches"]
+
+
+@pytest.mark.parametrize("first", ["correction", "claim"])
+def test_a_claim_and_its_correction_scored_at_once_are_not_both_committed(
+        tables: dict[str, pd.DataFrame], tmp_path: Path, first: str) -> None:
+    """Two jobs at once: one pays a claim, the other books its correction under another person
+    (no payment of the claim to reverse yet). Neither job's persons are the other's, so the
+    accumulators' check let both commit, the stay paid twice. Whichever commits second now
+    commits nothing; run again, the claim is refused SUPERSEDED, or its payment reversed."""
+    url = str(tmp_path / "ledger.db")
+    claim = costliest_inpatient(tables)
+    person = next(str(p) for p in tables["persons"]["psn_no"]
+                  if p != tables["claims"].set_index("mdtrt_id").at[claim, "psn_no"])
+    jobs = {"claim": only(tables, [claim]),
+            "correction": with_corrections(only(tables, [claim]), claim, {"B1": "H410002"}, keep=False, person=person)}
+    second = "claim" if first == "correction" else "correction"
+    _, _, commit = score_into(url, *load_batch(jobs[second]), period="2025-06")  # scored, not yet committed
+    yibao.score(jobs[first], ledger=url, period="2025-06")
+    before = status(url)
+    with pytest.raises(InputError, match="another job booked a correction of a claim of this batch"):
+        commit()
+    assert status(url) == before
+    result = yibao.score(jobs[second], ledger=url, period="2025-06")
+    again, state = by_id(result), status(url)
+    assert state["claims"] == 1
+    if second == "claim":
+        assert again.at[claim, "reason_codes"] == "SUPERSEDED" and state["fund_pay_sumamt"] == before["fund_pay_sumamt"]
+    else:
+        assert result.booked.reversals == 1
+        assert round(state["fund_pay_sumamt"] * 100) == fen(again.at["B1", "fund_pay_sumamt"]) > 0
+
+
+def test_a_ledger_of_the_revision_before_is_migrated_its_duplicates_as_then(
+        tables: dict[str, pd.DataFrame], tmp_path: Path) -> None:
+    """A ledger of revision 0009 kept no corrections, nor why a batch did not score a claim:
+    migrated, a batch that refused a claim paid before refuses it again as DUPLICATE_CLAIM, and
+    adds nothing."""
+    url = str(tmp_path / "ledger.db")
+    claim = inpatient(tables)
+    yibao.score(only(tables, [claim]), ledger=url, period="2025-05")
+    june = only(tables, [claim, costliest_inpatient(tables)])
+    first = yibao.score(june, ledger=url, period="2025-06").claims
+    assert first.set_index("mdtrt_id").at[claim, "reason_codes"] == "DUPLICATE_CLAIM"
+    _migrate(url, "downgrade", "0009")
+    state = status(url)  # opened: migrated
+    again = yibao.score(june, ledger=url, period="2025-06")
+    assert again.booked.already_committed and status(url) == state and again.claims.equals(first)

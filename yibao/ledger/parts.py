@@ -5,8 +5,8 @@ accumulators, the claims already paid and the payments a correction reverses are
 by the person's claims. So each partition plans and scores against the ledger on its own
 (reading only: its persons' accumulators and the claims paid to them, the paid-claim set for its
 claims) and writes what it would commit — payment entries, reversals, duplicates, the
-accumulators it started from and ends with, in integer fen — as Parquet files beside the
-output. Workers never write to the ledger.
+accumulators it started from and ends with, in integer fen, and its corrections of other
+claims — as Parquet files beside the output. Workers never write to the ledger.
 The client then commits the whole batch in ONE transaction, reading the partitions' files one
 at a time (its memory holds one partition's commit, never the batch's lines), just before the
 output folder is renamed into place, as a whole run does.
@@ -41,7 +41,7 @@ from yibao.ledger.store import Commit, Ledger, accumulators_to_fen, empty_accumu
 from yibao.outputs import input_digest
 from yibao.pipeline import Result
 
-PARTS = ("payments", "reversed", "duplicates", "inputs", "after", "held", "persons")
+PARTS = ("payments", "reversed", "duplicates", "inputs", "after", "held", "persons", "corrections")
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ def score_part(run: LedgerRun, batch: Batch, rejects: pd.DataFrame, tariff: obje
     held = plan.held if plan.held is not None else empty_accumulators()
     frames = dict(zip(PARTS, (payments, plan.reversed, plan.duplicates, plan.inputs,
                               accumulators_to_fen(result.accumulators), held,
-                              pd.DataFrame({"psn_no": pd.Series(plan.persons, dtype=object)}))))
+                              pd.DataFrame({"psn_no": pd.Series(plan.persons, dtype=object)}), plan.corrections)))
     for part, frame in frames.items():
         frame.to_parquet(folder / f"{part}.parquet", index=False)
     return result, PartLedger(len(payments), len(plan.duplicates), len(plan.reversed), last_settled(result.claims))
@@ -149,4 +149,4 @@ def _commits(run: LedgerRun, names: list[str], period: str) -> Iterator[Commit]:
         frames = {part: pd.read_parquet(folder / f"{part}.parquet") for part in PARTS}
         held = frames["held"] if len(frames["held"]) else empty_accumulators()
         yield Commit(run.batch_id, period, run.tariff, frames["payments"], frames["reversed"], frames["duplicates"],
-                     frames["inputs"], frames["after"], tuple(frames["persons"]["psn_no"]), held)
+                     frames["inputs"], frames["after"], tuple(frames["persons"]["psn_no"]), held, frames["corrections"])

@@ -7,9 +7,11 @@ Around the one pipeline (`score_batch`), never inside it:
 2. a claim re-sent with `correction_of` = an earlier paid claim reverses that payment (冲正)
    and takes its accumulators back out before anything is scored;
 3. a claim the ledger holds as paid is not scored: it is in the claims output as `rejected`,
-   reason code DUPLICATE_CLAIM, naming the batch and period it was paid in; and the claims it
-   holds as paid to the batch's persons are earlier claims of GEN-007's duplicate check (重复报销:
-   the same stay sent again under a new id is refused DUPLICATE, naming the claim paid);
+   reason code DUPLICATE_CLAIM, naming the batch and period it was paid in; nor is a claim a
+   correction booked before replaces (reason code SUPERSEDED, as GEN-010 refuses it beside its
+   correction in one batch); and the claims it holds as paid to the batch's persons are earlier
+   claims of GEN-007's duplicate check (重复报销: the same stay sent again under a new id is
+   refused DUPLICATE, naming the claim paid);
 4. the rest is scored from the ledger's accumulators — a claim for an earlier month than they
    hold from what the entries counted in its month (`Ledger.months`) — and the whole batch is
    committed in one transaction (`Ledger.commit`).
@@ -31,17 +33,17 @@ from yibao.booked import Outcome
 from yibao.calculator.scan import MONTH_KEYS
 from yibao.errors import InputError
 from yibao.io import Batch
-from yibao.ledger.schema import ACC, CASH, FUNDS, MONEY
+from yibao.ledger.schema import ACC, CASH, DUPLICATE, FUNDS, MONEY, SUPERSEDED
 from yibao.ledger.store import (Commit, Ledger, accumulators_to_fen, accumulators_to_yuan, empty_accumulators,
                                 less_payments, month_amounts)
 from yibao.pipeline import REJECT_COLUMNS, Result, score_batch
 from yibao.money import yuan_array_to_fen
 from yibao.rules.facts import EARLIER
 from yibao.settlement.inputs import parse_period
-from yibao.tables import TABLES
+from yibao.tables import LIST_SEP, TABLES
 from yibao.tariffs.registry import LoadedTariff
 
-DUPLICATE_RULE, DUPLICATE_CODE = "LEDGER-DUPLICATE", "DUPLICATE_CLAIM"
+RULES = {DUPLICATE: "LEDGER-DUPLICATE", SUPERSEDED: "LEDGER-SUPERSEDED"}  # the rule of each reason a claim is not scored
 DECISIONS_PAID = ("approved", "partially_approved")
 
 
@@ -70,10 +72,11 @@ def batch_digest(batch: Batch, rejects: pd.DataFrame, tariff: str | LoadedTariff
 
 @dataclass(frozen=True)
 class Plan:
-    """What a batch is scored from: the accumulators (fen), the claims already paid
-    (mdtrt_id, paid_batch, paid_period), the payment entries its corrections reverse, the
-    claims paid to its persons before (`yibao.rules.facts.EARLIER`: the duplicate check's) and
-    what was counted in each month (a late claim's month is not the accumulators')."""
+    """What a batch is scored from: the accumulators (fen), the claims not scored (mdtrt_id,
+    paid_batch, paid_period, code, named: `schema.batch_duplicates`), the payment entries its
+    corrections reverse, the claims paid to its persons before (`yibao.rules.facts.EARLIER`: the
+    duplicate check's), what was counted in each month (a late claim's month is not the
+    accumulators') and its corrections of other claims, which the ledger keeps."""
 
     inputs: pd.DataFrame
     duplicates: pd.DataFrame
@@ -82,6 +85,7 @@ class Plan:
     held: pd.DataFrame | None = None
     earlier: pd.DataFrame | None = None
     months: pd.DataFrame | None = None  # what the entries counted in each month (`Ledger.months`)
+    corrections: pd.DataFrame | None = None  # mdtrt_id, correction_of (not its own id)
 
 
 def earlier_claims(ledger: Ledger, persons: Iterable[str], batch_id: str | None = None,
@@ -99,21 +103,29 @@ def earlier_claims(ledger: Ledger, persons: Iterable[str], batch_id: str | None 
 
 
 def _plan(ledger: Ledger, claims: pd.DataFrame) -> Plan:
-    """A new batch's plan, from the ledger as it is now."""
+    """A new batch's plan, from the ledger as it is now. A claim paid before is not scored
+    again; nor is a claim a correction booked before replaces: its payment was reversed then (or
+    it was never paid), and paying it now would pay the stay twice, beside its correction."""
     targets = claims["correction_of"].fillna("").astype(str) if "correction_of" in claims else \
         pd.Series("", index=claims.index, dtype=object)
     paid = ledger.paid(set(claims["mdtrt_id"]) | set(targets[targets != ""]))
     corrected = paid[paid["mdtrt_id"].isin(targets)]
     reversed_ = ledger.entries(corrected["entry_id"])
     dup = paid[paid["mdtrt_id"].isin(claims["mdtrt_id"]) & ~paid["mdtrt_id"].isin(corrected["mdtrt_id"])]
-    dups = pd.DataFrame({"mdtrt_id": dup["mdtrt_id"], "paid_batch": dup["batch_id"],
-                         "paid_period": dup["period"]}).reset_index(drop=True)
+    replaced = ledger.superseding(claims.loc[(claims["kind"] == "claim") & ~claims["mdtrt_id"].isin(dup["mdtrt_id"]),
+                                             "mdtrt_id"])
+    dups = pd.concat([pd.DataFrame({"mdtrt_id": dup["mdtrt_id"], "paid_batch": dup["batch_id"],
+                                    "paid_period": dup["period"], "code": DUPLICATE, "named": ""}), replaced],
+                     ignore_index=True)
     persons = set(claims["psn_no"]) | set(reversed_["psn_no"])
     held = ledger.accumulators(persons)
     taken = month_amounts(reversed_)
     months = pd.concat([ledger.months(claims["psn_no"]), taken.assign(fen=-taken["fen"])], ignore_index=True)
+    fixes = (targets != "") & (targets != claims["mdtrt_id"])
+    corrections = pd.DataFrame({"mdtrt_id": claims.loc[fixes, "mdtrt_id"], "correction_of": targets[fixes]})
     return Plan(less_payments(held, reversed_), dups, reversed_, tuple(sorted(persons)), held,
-                earlier_claims(ledger, claims["psn_no"], reversed_=reversed_), months)
+                earlier_claims(ledger, claims["psn_no"], reversed_=reversed_), months,
+                corrections.reset_index(drop=True))
 
 
 def replay_plan(ledger: Ledger, batch_id: str, claims: pd.DataFrame,
@@ -154,27 +166,38 @@ def score_with_ledger(ledger: Ledger, batch: Batch, rejects: pd.DataFrame,
     result = replace(result, booked=outcome)
     commit = Commit(batch_id, period, "" if tariff is None else str(getattr(tariff, "key", tariff)),
                     payments, plan.reversed, plan.duplicates, plan.inputs, accumulators_to_fen(result.accumulators),
-                    plan.persons, plan.held)
+                    plan.persons, plan.held, plan.corrections)
     return result, outcome, commit
 
 
 def _score(batch: Batch, rejects: pd.DataFrame, tariff: str | LoadedTariff | None,
            plan: Plan, trace: bool = False) -> tuple[Result, pd.DataFrame]:
-    """The batch scored without the claims already paid, which join the claims output as
-    rejected; (result, the payment entries of the claims it pays)."""
-    dups = plan.duplicates
-    is_dup = batch.claims["mdtrt_id"].isin(dups["mdtrt_id"]).to_numpy()
-    line_dup = batch.lines["mdtrt_id"].isin(dups["mdtrt_id"]).to_numpy()
+    """The batch scored without the claims already paid or replaced by a correction, which join
+    the claims output as rejected; (result, the payment entries of the claims it pays)."""
+    refused = _refusals(plan.duplicates)
+    is_dup = batch.claims["mdtrt_id"].isin(refused.index).to_numpy()
+    line_dup = batch.lines["mdtrt_id"].isin(refused.index).to_numpy()
     scored = replace(batch, claims=batch.claims[~is_dup], lines=batch.lines[~line_dup])
     if line_dup.any():
-        rejects = pd.concat([rejects, _line_rejects(batch, line_dup, dups)], ignore_index=True)
+        rejects = pd.concat([rejects, _line_rejects(batch, line_dup, refused)], ignore_index=True)
     result = score_batch(scored, rejects, tariff=tariff, accumulators=accumulators_to_yuan(plan.inputs),
                          contributions=True, trace=trace, earlier=plan.earlier, months=plan.months)
     payments = _payments(result)
     if is_dup.any():
-        rows = _duplicate_rows(batch.claims[is_dup], dups, result.claims)
+        rows = _refused_rows(batch.claims[is_dup], refused, result.claims)
         result = replace(result, claims=pd.concat([result.claims, rows], ignore_index=True))
     return result, payments
+
+
+def _refusals(dups: pd.DataFrame) -> pd.DataFrame:
+    """The claims not scored (`Plan.duplicates`), by id: the rule, reason code and message that
+    refuse each — paid before, or replaced by a correction booked before."""
+    messages = [f"replaced by its correction {', '.join(named.split(LIST_SEP))} (batch {b[:12]}, period {p})"
+                if code == SUPERSEDED else f"already paid in batch {b[:12]} (period {p})"
+                for code, named, b, p in zip(dups["code"], dups["named"], dups["paid_batch"], dups["paid_period"])]
+    return pd.DataFrame({"rule": dups["code"].map(RULES).to_numpy(dtype=object),
+                         "code": dups["code"].to_numpy(dtype=object), "message": messages},
+                        index=pd.Index(dups["mdtrt_id"].to_numpy(dtype=object), name="mdtrt_id"))
 
 
 def _period_of(claims: pd.DataFrame) -> str:
@@ -216,21 +239,19 @@ def _payments(result: Result) -> pd.DataFrame:
     return out[keep].reset_index(drop=True)
 
 
-def _line_rejects(batch: Batch, line_dup: np.ndarray, dups: pd.DataFrame) -> pd.DataFrame:
+def _line_rejects(batch: Batch, line_dup: np.ndarray, refused: pd.DataFrame) -> pd.DataFrame:
     lines = batch.lines[line_dup]  # indexed by file row, of the whole file or of a partition's rows
-    where = dups.set_index("mdtrt_id")
-    reason = [f"its claim was already paid in batch {where.at[m, 'paid_batch'][:12]} "
-              f"(period {where.at[m, 'paid_period']}): {DUPLICATE_CODE}" for m in lines["mdtrt_id"]]
+    reason = [f"its claim was {refused.at[m, 'message']}: {refused.at[m, 'code']}" for m in lines["mdtrt_id"]]
     return pd.DataFrame({"table": "lines", "file": batch.sources.get("lines", ""),
                          "row": lines.index.to_numpy() + 2, "column": "",
                          "key": (lines["mdtrt_id"] + "/" + lines["line_id"]).to_numpy(),
                          "reason": reason}, columns=REJECT_COLUMNS)
 
 
-def _duplicate_rows(claims: pd.DataFrame, dups: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
-    """Claims output rows for claims already paid: rejected, every amount 0, the reason naming
-    the batch and period of the payment."""
-    where = dups.set_index("mdtrt_id")
+def _refused_rows(claims: pd.DataFrame, refused: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
+    """Claims output rows for claims not scored (`_refusals`): rejected, every amount 0, the
+    reason naming the batch and period of the payment, or of the correction."""
+    why = refused.loc[claims["mdtrt_id"].to_numpy(dtype=object)]
     rows = pd.DataFrame(index=range(len(claims)))
     for column, dtype in like.dtypes.items():
         rows[column] = np.zeros(len(claims), dtype=dtype) if pd.api.types.is_numeric_dtype(dtype) else ""
@@ -238,15 +259,13 @@ def _duplicate_rows(claims: pd.DataFrame, dups: pd.DataFrame, like: pd.DataFrame
         rows[column] = claims[column].astype(str).to_numpy()
     for column in ("admit_date", "discharge_date"):
         rows[column] = claims[column].dt.strftime("%Y-%m-%d").fillna("").to_numpy()
-    messages = [f"already paid in batch {where.at[m, 'paid_batch'][:12]} (period {where.at[m, 'paid_period']})"
-                for m in claims["mdtrt_id"]]
     year = claims["discharge_date"].dt.year.fillna(claims["admit_date"].dt.year).fillna(0)
     rows["year"] = year.to_numpy(dtype=np.int64)
     rows["decision"] = "rejected"
-    rows["reasons"] = [json.dumps([{"rule_id": DUPLICATE_RULE, "code": DUPLICATE_CODE, "message": m}],
-                                  ensure_ascii=False) for m in messages]
-    rows["reason_codes"] = DUPLICATE_CODE
-    rows["rules_fired"] = DUPLICATE_RULE
+    rows["reasons"] = [json.dumps([{"rule_id": r, "code": c, "message": m}], ensure_ascii=False)
+                       for r, c, m in zip(why["rule"], why["code"], why["message"])]
+    rows["reason_codes"] = why["code"].to_numpy(dtype=object)
+    rows["rules_fired"] = why["rule"].to_numpy(dtype=object)
     return rows[list(like.columns)]
 
 

@@ -36,7 +36,7 @@ from yibao.calculator.scan import COUNTERS, MONTH_COLUMNS, MONTH_KEYS, parse_chr
 from yibao.errors import InputError, expect, first_line
 from yibao.ledger import periods, schema
 from yibao.ledger.periods import Mark, PeriodRead, last_payments, reversal_lines
-from yibao.ledger.schema import ACC, CASH, MONEY, PAYMENT, REVERSAL
+from yibao.ledger.schema import ACC, CASH, MONEY, PAYMENT, REVERSAL, SUPERSEDED
 from yibao.money import fen_to_yuan, yuan_array_to_fen
 from yibao.tables import LIST_SEP
 
@@ -184,6 +184,7 @@ class Commit:
     after: pd.DataFrame  # the accumulators after the batch, per person-year it touched
     persons: tuple[str, ...] = ()  # the persons whose accumulators the scoring read …
     held: pd.DataFrame | None = None  # … and what it read (None: nothing to check)
+    corrections: pd.DataFrame | None = None  # its claims correcting another: mdtrt_id, correction_of
 
 
 def _first_line(exc: BaseException) -> str:
@@ -316,6 +317,23 @@ class Ledger:
         """Every year's accumulators (fen) of these persons."""
         with self._connected() as conn:
             return _accumulators(conn, persons)
+
+    def superseding(self, ids: Iterable[str]) -> pd.DataFrame:
+        """The claims among `ids` that a correction booked before replaces (`corrections`), as the
+        batch's duplicates are kept (`schema.batch_duplicates`, code SUPERSEDED): mdtrt_id, the
+        batch and period of the last batch that corrected it and that batch's claims correcting it."""
+        c, b = schema.corrections, schema.batches
+        query = select(c.c.correction_of, c.c.mdtrt_id, c.c.batch_id, b.c.period, b.c.seq) \
+            .join(b, b.c.batch_id == c.c.batch_id)
+        with self._connected() as conn:
+            found = _frame(_rows_of(conn, query, c.c.correction_of, ids), ["target", "by", "batch_id", "period", "seq"])
+        last = found[found["seq"] == found.groupby("target")["seq"].transform("max")].sort_values(["target", "by"])
+        by = last.groupby("target", sort=False)["by"].agg(LIST_SEP.join)
+        first = last.drop_duplicates("target")
+        return pd.DataFrame({"mdtrt_id": first["target"].to_numpy(dtype=object),
+                             "paid_batch": first["batch_id"].to_numpy(dtype=object),
+                             "paid_period": first["period"].to_numpy(dtype=object), "code": SUPERSEDED,
+                             "named": by.reindex(first["target"]).to_numpy(dtype=object)})
 
     def batch_inputs(self, batch_id: str, persons: Iterable[str] | None = None,
                      claims: Iterable[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -521,6 +539,7 @@ class Ledger:
             for c in parts:
                 periods.refuse_settled(conn, c.period)
                 _check_unchanged(conn, c.persons, c.held)
+                _check_corrections(conn, c)
                 self._reverse(conn, c.reversed, c.batch_id, c.period, first)
                 first += len(c.reversed)
                 payments = c.payments.assign(entry_id=np.arange(first, first + len(c.payments)),
@@ -529,6 +548,8 @@ class Ledger:
                 _insert(conn, schema.entries, payments)
                 _insert(conn, schema.paid_claims, payments[["mdtrt_id", "entry_id", "batch_id", "period"]])
                 _insert(conn, schema.batch_duplicates, c.duplicates.assign(batch_id=c.batch_id))
+                if c.corrections is not None:
+                    _insert(conn, schema.corrections, c.corrections.assign(batch_id=c.batch_id))
                 _insert(conn, schema.batch_accumulators, c.inputs.assign(batch_id=c.batch_id))
                 _replace_accumulators(conn, c.after)
                 counts += (len(c.payments), len(c.duplicates), len(c.reversed))
@@ -624,6 +645,21 @@ def _check_unchanged(conn: Connection, persons: tuple[str, ...], held: pd.DataFr
     if not now.reset_index(drop=True).equals(held.reset_index(drop=True)):
         raise ConflictError("nothing was committed: another job changed the accumulators of persons in this "
                             "batch while it was scored; run it again")
+
+
+def _check_corrections(conn: Connection, c: Commit) -> None:
+    """A correction and the claim it names are never both paid: nothing is committed when, since
+    the batch was scored, another job booked a correction of a claim it pays (scored now, the
+    claim is refused SUPERSEDED), or paid a claim its corrections name (scored now, its
+    payment is reversed)."""
+    t, p = schema.corrections, schema.paid_claims
+    claims = c.payments.loc[c.payments["kind"] == "claim", "mdtrt_id"]
+    named = _rows_of(conn, select(t.c.correction_of).where(t.c.batch_id != c.batch_id), t.c.correction_of, claims)
+    targets = () if c.corrections is None else c.corrections["correction_of"]
+    paid = {int(r.entry_id) for r in _rows_of(conn, select(p.c.entry_id), p.c.mdtrt_id, targets)}
+    if named or paid - {int(e) for e in c.reversed["entry_id"]}:
+        raise ConflictError("nothing was committed: another job booked a correction of a claim of this batch, or "
+                            "paid a claim its corrections name, while it was scored; run it again")
 
 
 def _insert(conn: Connection, table: Any, frame: pd.DataFrame) -> None:
