@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 import yibao
+import yibao.cli.app as cli_app
 from conftest import fen
 from test_ledger import only, status
 from test_ledger_history import _migrate
@@ -222,3 +224,59 @@ def test_a_ledger_of_the_revision_before_is_migrated_its_duplicates_as_then(
     state = status(url)  # opened: migrated
     again = yibao.score(june, ledger=url, period="2025-06")
     assert again.booked.already_committed and status(url) == state and again.claims.equals(first)
+
+
+def corrected_in_june(tables: dict[str, pd.DataFrame], url: str) -> tuple[str, str, str]:
+    """May pays the claim paid most, filed under the wrong person; June's correction B1 under
+    another person reverses it and is paid: (the claim, its person, B1's person)."""
+    claim = costliest_inpatient(tables)
+    own = str(tables["claims"].set_index("mdtrt_id").at[claim, "psn_no"])
+    person = next(str(p) for p in tables["persons"]["psn_no"] if p != own)
+    yibao.score(only(tables, [claim]), ledger=url, period="2025-05")
+    institution = str(tables["claims"].set_index("mdtrt_id").at[claim, "institution_id"])
+    yibao.score(with_corrections(only(tables, [claim]), claim, {"B1": institution}, keep=False, person=person),
+                ledger=url, period="2025-06")
+    return claim, own, person
+
+
+def test_a_second_correction_of_a_claim_whose_correction_stands_is_refused(tables: dict[str, pd.DataFrame],
+                                                                           tmp_path: Path) -> None:
+    """June's B1 corrects the claim under another person and is paid; in July the hospital
+    corrects the claim again, B2 back under its first person. Before, B2 was paid too — nothing
+    of the claim was paid to reverse — and B1 stood: the stay twice. In one batch the two are
+    both refused CORRECTED_TWICE; through the ledger B2 is refused so, naming B1, which is what
+    stands and what a correction must name."""
+    url = str(tmp_path / "ledger.db")
+    claim, own, _ = corrected_in_june(tables, url)
+    paid = status(url)
+    batch = with_corrections(only(tables, [claim]), claim, {"B2": "H410002"}, keep=False, person=own)
+    july = yibao.score(batch, ledger=url, period="2025-07").claims
+    refused = july.set_index("mdtrt_id").loc["B2"]
+    assert refused["reason_codes"] == "CORRECTED_TWICE" and fen(refused["fund_pay_sumamt"]) == 0
+    assert "B1" in refused["reasons"]
+    state = status(url)
+    assert state["claims"] == 1 and state["fund_pay_sumamt"] == paid["fund_pay_sumamt"]
+    again = yibao.score(batch, ledger=url, period="2025-07")
+    assert again.booked.already_committed and again.claims.equals(july) and status(url) == state
+
+
+def test_a_claim_corrected_again_once_no_correction_of_it_stands_is_paid(tables: dict[str, pd.DataFrame],
+                                                                        tmp_path: Path) -> None:
+    """B1 reversed by hand (the correction was wrong), the hospital corrects the claim again:
+    nothing of the stay stands, so B2 is paid. And a correction refused as one of two in a batch
+    (CORRECTED_TWICE) is paid when sent again alone, as docs/ledger.md tells the hospital to."""
+    url = str(tmp_path / "ledger.db")
+    claim, own, _ = corrected_in_june(tables, url)
+    assert CliRunner().invoke(cli_app.app, ["ledger", "reverse", "B1", "--ledger", url, "--period", "2025-07"]) \
+        .exit_code == 0
+    july = by_id(yibao.score(with_corrections(only(tables, [claim]), claim, {"B2": "H410002"}, keep=False, person=own),
+                             ledger=url, period="2025-07"))
+    assert july.at["B2", "decision"] != "rejected" and fen(july.at["B2", "fund_pay_sumamt"]) > 0
+    other = str(tmp_path / "other.db")
+    yibao.score(only(tables, [claim]), ledger=other, period="2025-05")
+    twice = by_id(yibao.score(with_corrections(only(tables, [claim]), claim, {"B1": "H410002", "B2": "H410003"},
+                                               keep=False), ledger=other, period="2025-06"))
+    assert all(codes.startswith("CORRECTED_TWICE") for codes in twice["reason_codes"])
+    again = by_id(yibao.score(with_corrections(only(tables, [claim]), claim, {"B1": "H410002"}, keep=False),
+                              ledger=other, period="2025-07"))
+    assert fen(again.at["B1", "fund_pay_sumamt"]) > 0 and status(other)["claims"] == 1

@@ -12,7 +12,8 @@ Money is integer fen, as in the calculator, so sums over the ledger are exact. T
 - `batch_accumulators` and `batch_duplicates`: what a batch's scoring started from, so scoring
   the same batch again gives the same outputs without adding anything.
 - `corrections`: the claims each batch sent to correct another (`correction_of`), so that the
-  claim a correction replaced is refused when it is sent again, as beside it in one batch.
+  claim a correction replaced is refused when it is sent again, as beside it in one batch, and
+  so is a second correction of it while the first (or a correction of that one) stands.
 - `settled_periods`: the months whose settlement was written, so that nothing is booked in one
   after its statements were made (it would be on none).
 - `withheld_payments`: the payments a month's settlement withheld (数据不正确暂不拨付) when it was
@@ -39,7 +40,8 @@ MONEY = ("medfee_sumamt", "act_pay_dedc", "hifp_pay", "hifmi_pay", "hifob_pay", 
 # the accumulators a claim adds to (fen, or counts for the counters), and its chronic-disease amounts
 ACC = tuple(ACC_COLUMNS)
 PAYMENT, REVERSAL = "payment", "reversal"  # the two kinds of entry
-DUPLICATE, SUPERSEDED = "DUPLICATE_CLAIM", "SUPERSEDED"  # why a batch did not score a claim (batch_duplicates)
+# why a batch did not score a claim (batch_duplicates)
+DUPLICATE, SUPERSEDED, CORRECTED_TWICE = "DUPLICATE_CLAIM", "SUPERSEDED", "CORRECTED_TWICE"
 FUNDS = ("hifp_pay", "hifmi_pay", "hifob_pay", "maf_pay", "fund_pay_sumamt")
 
 
@@ -117,8 +119,11 @@ batch_duplicates = Table(
     Column("paid_period", String(7), nullable=False),
     Column("code", String(16), nullable=False, default=DUPLICATE,
            doc="why the batch did not score it: DUPLICATE_CLAIM, paid in paid_batch and paid_period; SUPERSEDED, "
-               "replaced by a correction booked there"),
-    Column("named", Text, nullable=False, default="", doc="SUPERSEDED: the correcting claims, ';'-joined"),
+               "replaced by a correction booked there; CORRECTED_TWICE, a correction of a claim that a claim paid "
+               "there replaces"),
+    Column("named", Text, nullable=False, default="",
+           doc="SUPERSEDED: the correcting claims; CORRECTED_TWICE: the claims paid that replace the one it corrects "
+               "(';'-joined)"),
 )
 
 corrections = Table(

@@ -33,7 +33,7 @@ from yibao.booked import Outcome
 from yibao.calculator.scan import MONTH_KEYS
 from yibao.errors import InputError
 from yibao.io import Batch
-from yibao.ledger.schema import ACC, CASH, DUPLICATE, FUNDS, MONEY, SUPERSEDED
+from yibao.ledger.schema import ACC, CASH, CORRECTED_TWICE, DUPLICATE, FUNDS, MONEY, SUPERSEDED
 from yibao.ledger.store import (Commit, Ledger, accumulators_to_fen, accumulators_to_yuan, empty_accumulators,
                                 less_payments, month_amounts)
 from yibao.pipeline import REJECT_COLUMNS, Result, score_batch
@@ -43,7 +43,8 @@ from yibao.settlement.inputs import parse_period
 from yibao.tables import LIST_SEP, TABLES
 from yibao.tariffs.registry import LoadedTariff
 
-RULES = {DUPLICATE: "LEDGER-DUPLICATE", SUPERSEDED: "LEDGER-SUPERSEDED"}  # the rule of each reason a claim is not scored
+# the rule of each reason a claim is not scored
+RULES = {DUPLICATE: "LEDGER-DUPLICATE", SUPERSEDED: "LEDGER-SUPERSEDED", CORRECTED_TWICE: "LEDGER-CORRECTED-TWICE"}
 DECISIONS_PAID = ("approved", "partially_approved")
 
 
@@ -105,7 +106,9 @@ def earlier_claims(ledger: Ledger, persons: Iterable[str], batch_id: str | None 
 def _plan(ledger: Ledger, claims: pd.DataFrame) -> Plan:
     """A new batch's plan, from the ledger as it is now. A claim paid before is not scored
     again; nor is a claim a correction booked before replaces: its payment was reversed then (or
-    it was never paid), and paying it now would pay the stay twice, beside its correction."""
+    it was never paid), and paying it now would pay the stay twice, beside its correction; nor a
+    correction of a claim whose earlier correction (or one of that one, …) is paid: nothing of the
+    claim is paid to reverse, and the two corrections would both stand (`_corrected_before`)."""
     targets = claims["correction_of"].fillna("").astype(str) if "correction_of" in claims else \
         pd.Series("", index=claims.index, dtype=object)
     paid = ledger.paid(set(claims["mdtrt_id"]) | set(targets[targets != ""]))
@@ -114,18 +117,37 @@ def _plan(ledger: Ledger, claims: pd.DataFrame) -> Plan:
     dup = paid[paid["mdtrt_id"].isin(claims["mdtrt_id"]) & ~paid["mdtrt_id"].isin(corrected["mdtrt_id"])]
     replaced = ledger.superseding(claims.loc[(claims["kind"] == "claim") & ~claims["mdtrt_id"].isin(dup["mdtrt_id"]),
                                              "mdtrt_id"])
+    fixes = (targets != "") & (targets != claims["mdtrt_id"])
+    corrections = pd.DataFrame({"mdtrt_id": claims.loc[fixes, "mdtrt_id"], "correction_of": targets[fixes]})
     dups = pd.concat([pd.DataFrame({"mdtrt_id": dup["mdtrt_id"], "paid_batch": dup["batch_id"],
                                     "paid_period": dup["period"], "code": DUPLICATE, "named": ""}), replaced],
+                     ignore_index=True)
+    dups = pd.concat([dups, _corrected_before(ledger, corrections[~corrections["mdtrt_id"].isin(dups["mdtrt_id"])])],
                      ignore_index=True)
     persons = set(claims["psn_no"]) | set(reversed_["psn_no"])
     held = ledger.accumulators(persons)
     taken = month_amounts(reversed_)
     months = pd.concat([ledger.months(claims["psn_no"]), taken.assign(fen=-taken["fen"])], ignore_index=True)
-    fixes = (targets != "") & (targets != claims["mdtrt_id"])
-    corrections = pd.DataFrame({"mdtrt_id": claims.loc[fixes, "mdtrt_id"], "correction_of": targets[fixes]})
     return Plan(less_payments(held, reversed_), dups, reversed_, tuple(sorted(persons)), held,
                 earlier_claims(ledger, claims["psn_no"], reversed_=reversed_), months,
                 corrections.reset_index(drop=True))
+
+
+def _corrected_before(ledger: Ledger, corrections: pd.DataFrame) -> pd.DataFrame:
+    """The batch's `corrections` (mdtrt_id, correction_of) of a claim that a claim paid now
+    replaces through corrections booked before, as the batch's duplicates are kept (code
+    CORRECTED_TWICE, `named` those paid, the batch and period of the first): in one batch two
+    corrections of a claim are both refused (GEN-011), and across batches the second would be
+    paid beside the first. The hospital corrects the claim that stands instead."""
+    standing = ledger.standing(corrections["correction_of"]).rename(columns={"mdtrt_id": "named"})
+    hit = corrections.merge(standing, left_on="correction_of", right_on="target")
+    hit = hit[hit["named"] != hit["mdtrt_id"]].sort_values(["mdtrt_id", "named"])
+    named = hit.groupby("mdtrt_id", sort=False)["named"].agg(LIST_SEP.join)
+    first = hit.drop_duplicates("mdtrt_id")
+    return pd.DataFrame({"mdtrt_id": first["mdtrt_id"].to_numpy(dtype=object),
+                         "paid_batch": first["paid_batch"].to_numpy(dtype=object),
+                         "paid_period": first["paid_period"].to_numpy(dtype=object), "code": CORRECTED_TWICE,
+                         "named": named.reindex(first["mdtrt_id"]).to_numpy(dtype=object)})
 
 
 def replay_plan(ledger: Ledger, batch_id: str, claims: pd.DataFrame,
@@ -192,12 +214,21 @@ def _score(batch: Batch, rejects: pd.DataFrame, tariff: str | LoadedTariff | Non
 def _refusals(dups: pd.DataFrame) -> pd.DataFrame:
     """The claims not scored (`Plan.duplicates`), by id: the rule, reason code and message that
     refuse each — paid before, or replaced by a correction booked before."""
-    messages = [f"replaced by its correction {', '.join(named.split(LIST_SEP))} (batch {b[:12]}, period {p})"
-                if code == SUPERSEDED else f"already paid in batch {b[:12]} (period {p})"
+    messages = [_refusal(code, ", ".join(named.split(LIST_SEP)), f"batch {b[:12]}", p)
                 for code, named, b, p in zip(dups["code"], dups["named"], dups["paid_batch"], dups["paid_period"])]
     return pd.DataFrame({"rule": dups["code"].map(RULES).to_numpy(dtype=object),
                          "code": dups["code"].to_numpy(dtype=object), "message": messages},
                         index=pd.Index(dups["mdtrt_id"].to_numpy(dtype=object), name="mdtrt_id"))
+
+
+def _refusal(code: str, named: str, batch: str, period: str) -> str:
+    """Why a claim is not scored, in the words of its reason code."""
+    if code == SUPERSEDED:
+        return f"replaced by its correction {named} ({batch}, period {period})"
+    if code == CORRECTED_TWICE:
+        return (f"corrects a claim that {named} replaces, paid in {batch} (period {period}): correct {named} "
+                f"instead (correction_of)")
+    return f"already paid in {batch} (period {period})"
 
 
 def _period_of(claims: pd.DataFrame) -> str:

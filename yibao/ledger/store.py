@@ -335,6 +335,26 @@ class Ledger:
                              "paid_period": first["period"].to_numpy(dtype=object), "code": SUPERSEDED,
                              "named": by.reindex(first["target"]).to_numpy(dtype=object)})
 
+    def standing(self, targets: Iterable[str]) -> pd.DataFrame:
+        """For each of `targets`, the claims paid now that replace it through the corrections
+        booked before — its corrections, theirs, and so on: target, mdtrt_id, and the batch and
+        period of the payment (paid_batch, paid_period)."""
+        c = schema.corrections
+        below: dict[str, set[str]] = {}
+        seen: set[str] = set()
+        frontier = set(targets)
+        with self._connected() as conn:
+            while frontier:  # a claim corrected again is looked up once (a correction may name its own corrector)
+                seen |= frontier
+                rows = _rows_of(conn, select(c.c.correction_of, c.c.mdtrt_id), c.c.correction_of, frontier)
+                for up, down in rows:
+                    below.setdefault(up, set()).add(down)
+                frontier = {down for _, down in rows} - seen
+        reach = pd.DataFrame([(t, d) for t in set(targets) for d in _descendants(below, t)],
+                             columns=["target", "mdtrt_id"])
+        paid = self.paid(reach["mdtrt_id"]).rename(columns={"batch_id": "paid_batch", "period": "paid_period"})
+        return reach.merge(paid[["mdtrt_id", "paid_batch", "paid_period"]], on="mdtrt_id")
+
     def batch_inputs(self, batch_id: str, persons: Iterable[str] | None = None,
                      claims: Iterable[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
         """What a committed batch's scoring started from: accumulators (fen) and duplicates;
@@ -645,6 +665,18 @@ def _check_unchanged(conn: Connection, persons: tuple[str, ...], held: pd.DataFr
     if not now.reset_index(drop=True).equals(held.reset_index(drop=True)):
         raise ConflictError("nothing was committed: another job changed the accumulators of persons in this "
                             "batch while it was scored; run it again")
+
+
+def _descendants(below: dict[str, set[str]], claim: str) -> set[str]:
+    """The claims that replace `claim` through the corrections `below` (claim → its correctors)."""
+    found: set[str] = set()
+    stack = [claim]
+    while stack:
+        for down in below.get(stack.pop(), ()):
+            if down not in found:
+                found.add(down)
+                stack.append(down)
+    return found
 
 
 def _check_corrections(conn: Connection, c: Commit) -> None:

@@ -12,8 +12,9 @@ original is refused SUPERSEDED (GEN-010). The ledger now keeps every correction 
 (`corrections`), and a claim one of them names is refused the same way, recorded with the
 batch's duplicates (`batch_duplicates.code` SUPERSEDED, `named` the correcting claims; the rows
 before hold DUPLICATE_CLAIM, a claim paid before) so that it is refused again when its batch is
-scored again. Corrections booked before this revision were not kept: a claim they replaced is
-still paid when sent again.
+scored again. So is a second correction of a claim whose first correction is paid (code
+CORRECTED_TWICE): it too was paid beside the first. Corrections booked before this revision were
+not kept: a claim they replaced, or a second correction of it, is still paid when sent again.
 """
 
 import sqlalchemy as sa
