@@ -280,3 +280,21 @@ def test_a_claim_corrected_again_once_no_correction_of_it_stands_is_paid(tables:
     again = by_id(yibao.score(with_corrections(only(tables, [claim]), claim, {"B1": "H410002"}, keep=False),
                               ledger=other, period="2025-07"))
     assert fen(again.at["B1", "fund_pay_sumamt"]) > 0 and status(other)["claims"] == 1
+
+
+def test_a_correction_refused_as_a_claim_paid_before_replaces_nothing(tables: dict[str, pd.DataFrame],
+                                                                     tmp_path: Path) -> None:
+    """A correction sent under the id of another claim paid before (a hospital's slip) is refused
+    DUPLICATE_CLAIM, and reverses the claim it names as any refused correction does. It replaces
+    nothing: that claim, sent again, is paid — nothing of its stay stands — where the ledger,
+    keeping the refused correction, refused it SUPERSEDED by the claim of another stay."""
+    url = str(tmp_path / "ledger.db")
+    claim, other = inpatient(tables), costliest_inpatient(tables)
+    assert claim != other
+    yibao.score(only(tables, [claim, other]), ledger=url, period="2025-05")
+    june = yibao.score(with_corrections(only(tables, [claim]), claim, {other: "H410002"}, keep=False),
+                       ledger=url, period="2025-06")
+    assert by_id(june).at[other, "reason_codes"] == "DUPLICATE_CLAIM" and june.booked.reversals == 1
+    july = by_id(yibao.score(only(tables, [claim]), ledger=url, period="2025-07"))
+    assert july.at[claim, "decision"] != "rejected" and fen(july.at[claim, "fund_pay_sumamt"]) > 0
+    assert status(url)["claims"] == 2

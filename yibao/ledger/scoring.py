@@ -115,14 +115,14 @@ def _plan(ledger: Ledger, claims: pd.DataFrame) -> Plan:
     corrected = paid[paid["mdtrt_id"].isin(targets)]
     reversed_ = ledger.entries(corrected["entry_id"])
     dup = paid[paid["mdtrt_id"].isin(claims["mdtrt_id"]) & ~paid["mdtrt_id"].isin(corrected["mdtrt_id"])]
-    replaced = ledger.superseding(claims.loc[(claims["kind"] == "claim") & ~claims["mdtrt_id"].isin(dup["mdtrt_id"]),
-                                             "mdtrt_id"])
-    fixes = (targets != "") & (targets != claims["mdtrt_id"])
+    fresh = ~claims["mdtrt_id"].isin(dup["mdtrt_id"])
+    replaced = ledger.superseding(claims.loc[(claims["kind"] == "claim") & fresh, "mdtrt_id"])
+    # a correction under the id of a claim paid before is refused as that claim: it replaces nothing
+    fixes = (targets != "") & (targets != claims["mdtrt_id"]) & fresh
     corrections = pd.DataFrame({"mdtrt_id": claims.loc[fixes, "mdtrt_id"], "correction_of": targets[fixes]})
+    twice = _corrected_before(ledger, corrections[~corrections["mdtrt_id"].isin(replaced["mdtrt_id"])])
     dups = pd.concat([pd.DataFrame({"mdtrt_id": dup["mdtrt_id"], "paid_batch": dup["batch_id"],
-                                    "paid_period": dup["period"], "code": DUPLICATE, "named": ""}), replaced],
-                     ignore_index=True)
-    dups = pd.concat([dups, _corrected_before(ledger, corrections[~corrections["mdtrt_id"].isin(dups["mdtrt_id"])])],
+                                    "paid_period": dup["period"], "code": DUPLICATE, "named": ""}), replaced, twice],
                      ignore_index=True)
     persons = set(claims["psn_no"]) | set(reversed_["psn_no"])
     held = ledger.accumulators(persons)
