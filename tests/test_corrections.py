@@ -179,22 +179,25 @@ def test_a_claim_sent_again_after_its_correction_stays_replaced(tables: dict[str
     assert status(url)["batches"] == state["batches"]
 
 
-@pytest.mark.parametrize("first", ["correction", "claim"])
+@pytest.mark.parametrize("first, second", [("correction", "claim"), ("claim", "correction"),
+                                           ("correction", "another correction")])
 def test_a_claim_and_its_correction_scored_at_once_are_not_both_committed(
-        tables: dict[str, pd.DataFrame], tmp_path: Path, first: str) -> None:
-    """Two jobs at once: one pays a claim, the other books its correction under another person
-    (no payment of the claim to reverse yet). Neither job's persons are the other's, so the
+        tables: dict[str, pd.DataFrame], tmp_path: Path, first: str, second: str) -> None:
+    """Two jobs at once: one pays a claim, or books a correction of it under another person, and
+    the other does the other, or books a second correction under the claim's own person (no
+    payment of the claim to reverse yet). Neither job's persons are the other's, so the
     accumulators' check let both commit, the stay paid twice. Whichever commits second now
-    commits nothing; run again, the claim is refused SUPERSEDED, or its payment reversed."""
+    commits nothing; run again, the claim is refused SUPERSEDED, its payment reversed by the
+    correction, or the second correction refused CORRECTED_TWICE."""
     url = str(tmp_path / "ledger.db")
     claim = costliest_inpatient(tables)
-    person = next(str(p) for p in tables["persons"]["psn_no"]
-                  if p != tables["claims"].set_index("mdtrt_id").at[claim, "psn_no"])
+    own = str(tables["claims"].set_index("mdtrt_id").at[claim, "psn_no"])
+    person = next(str(p) for p in tables["persons"]["psn_no"] if p != own)
     jobs = {"claim": only(tables, [claim]),
-            "correction": with_corrections(only(tables, [claim]), claim, {"B1": "H410002"}, keep=False, person=person)}
-    second = "claim" if first == "correction" else "correction"
+            "correction": with_corrections(only(tables, [claim]), claim, {"B1": "H410002"}, keep=False, person=person),
+            "another correction": with_corrections(only(tables, [claim]), claim, {"B2": "H410003"}, keep=False)}
     _, _, commit = score_into(url, *load_batch(jobs[second]), period="2025-06")  # scored, not yet committed
-    yibao.score(jobs[first], ledger=url, period="2025-06")
+    paid_first = fen(by_id(yibao.score(jobs[first], ledger=url, period="2025-06"))["fund_pay_sumamt"]).sum()
     before = status(url)
     with pytest.raises(InputError, match="another job booked a correction of a claim of this batch"):
         commit()
@@ -202,11 +205,13 @@ def test_a_claim_and_its_correction_scored_at_once_are_not_both_committed(
     result = yibao.score(jobs[second], ledger=url, period="2025-06")
     again, state = by_id(result), status(url)
     assert state["claims"] == 1
-    if second == "claim":
-        assert again.at[claim, "reason_codes"] == "SUPERSEDED" and state["fund_pay_sumamt"] == before["fund_pay_sumamt"]
+    expected = {"claim": (claim, "SUPERSEDED"), "another correction": ("B2", "CORRECTED_TWICE")}
+    if second in expected:
+        refused, code = expected[second]
+        assert again.at[refused, "reason_codes"] == code and state["fund_pay_sumamt"] == before["fund_pay_sumamt"]
     else:
         assert result.booked.reversals == 1
-        assert round(state["fund_pay_sumamt"] * 100) == fen(again.at["B1", "fund_pay_sumamt"]) > 0
+        assert round(state["fund_pay_sumamt"] * 100) == fen(again.at["B1", "fund_pay_sumamt"]) > 0 and paid_first > 0
 
 
 def test_a_ledger_of_the_revision_before_is_migrated_its_duplicates_as_then(

@@ -339,21 +339,8 @@ class Ledger:
         """For each of `targets`, the claims paid now that replace it through the corrections
         booked before — its corrections, theirs, and so on: target, mdtrt_id, and the batch and
         period of the payment (paid_batch, paid_period)."""
-        c = schema.corrections
-        below: dict[str, set[str]] = {}
-        seen: set[str] = set()
-        frontier = set(targets)
         with self._connected() as conn:
-            while frontier:  # a claim corrected again is looked up once (a correction may name its own corrector)
-                seen |= frontier
-                rows = _rows_of(conn, select(c.c.correction_of, c.c.mdtrt_id), c.c.correction_of, frontier)
-                for up, down in rows:
-                    below.setdefault(up, set()).add(down)
-                frontier = {down for _, down in rows} - seen
-        reach = pd.DataFrame([(t, d) for t in set(targets) for d in _descendants(below, t)],
-                             columns=["target", "mdtrt_id"])
-        paid = self.paid(reach["mdtrt_id"]).rename(columns={"batch_id": "paid_batch", "period": "paid_period"})
-        return reach.merge(paid[["mdtrt_id", "paid_batch", "paid_period"]], on="mdtrt_id")
+            return _standing(conn, targets)
 
     def batch_inputs(self, batch_id: str, persons: Iterable[str] | None = None,
                      claims: Iterable[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -667,6 +654,25 @@ def _check_unchanged(conn: Connection, persons: tuple[str, ...], held: pd.DataFr
                             "batch while it was scored; run it again")
 
 
+def _standing(conn: Connection, targets: Iterable[str]) -> pd.DataFrame:
+    """`Ledger.standing`, on `conn`."""
+    c, p = schema.corrections, schema.paid_claims
+    below: dict[str, set[str]] = {}
+    seen: set[str] = set()
+    frontier = set(targets)
+    while frontier:  # a claim corrected again is looked up once (a correction may name its own corrector)
+        seen |= frontier
+        rows = _rows_of(conn, select(c.c.correction_of, c.c.mdtrt_id), c.c.correction_of, frontier)
+        for up, down in rows:
+            below.setdefault(up, set()).add(down)
+        frontier = {down for _, down in rows} - seen
+    reach = pd.DataFrame([(t, d) for t in set(targets) for d in _descendants(below, t)],
+                         columns=["target", "mdtrt_id"])
+    paid = _frame(_rows_of(conn, select(p.c.mdtrt_id, p.c.batch_id, p.c.period), p.c.mdtrt_id, reach["mdtrt_id"]),
+                  ["mdtrt_id", "paid_batch", "paid_period"])
+    return reach.merge(paid, on="mdtrt_id")
+
+
 def _descendants(below: dict[str, set[str]], claim: str) -> set[str]:
     """The claims that replace `claim` through the corrections `below` (claim → its correctors)."""
     found: set[str] = set()
@@ -680,18 +686,22 @@ def _descendants(below: dict[str, set[str]], claim: str) -> set[str]:
 
 
 def _check_corrections(conn: Connection, c: Commit) -> None:
-    """A correction and the claim it names are never both paid: nothing is committed when, since
-    the batch was scored, another job booked a correction of a claim it pays (scored now, the
-    claim is refused SUPERSEDED), or paid a claim its corrections name (scored now, its
-    payment is reversed)."""
+    """A stay is never paid twice through a claim and its corrections: nothing is committed when,
+    since the batch was scored, another job booked a correction of a claim it pays (scored now,
+    the claim is refused SUPERSEDED), paid a claim its corrections name (scored now, that payment
+    is reversed), or paid another correction of it (scored now, refused CORRECTED_TWICE)."""
     t, p = schema.corrections, schema.paid_claims
     claims = c.payments.loc[c.payments["kind"] == "claim", "mdtrt_id"]
     named = _rows_of(conn, select(t.c.correction_of).where(t.c.batch_id != c.batch_id), t.c.correction_of, claims)
-    targets = () if c.corrections is None else c.corrections["correction_of"]
-    paid = {int(r.entry_id) for r in _rows_of(conn, select(p.c.entry_id), p.c.mdtrt_id, targets)}
-    if named or paid - {int(e) for e in c.reversed["entry_id"]}:
+    fixes = pd.DataFrame(columns=["mdtrt_id", "correction_of"]) if c.corrections is None else c.corrections
+    paid = {int(r.entry_id) for r in _rows_of(conn, select(p.c.entry_id), p.c.mdtrt_id, fixes["correction_of"])}
+    fixes = fixes[fixes["mdtrt_id"].isin(c.payments["mdtrt_id"])]
+    stands = fixes.merge(_standing(conn, fixes["correction_of"]).rename(columns={"mdtrt_id": "named"}),
+                         left_on="correction_of", right_on="target")
+    if named or paid - {int(e) for e in c.reversed["entry_id"]} or (stands["named"] != stands["mdtrt_id"]).any():
         raise ConflictError("nothing was committed: another job booked a correction of a claim of this batch, or "
-                            "paid a claim its corrections name, while it was scored; run it again")
+                            "paid a claim its corrections name or another correction of it, while it was scored; "
+                            "run it again")
 
 
 def _insert(conn: Connection, table: Any, frame: pd.DataFrame) -> None:
