@@ -691,11 +691,12 @@ def _check_corrections(conn: Connection, c: Commit) -> None:
     the claim is refused SUPERSEDED), paid a claim its corrections name (scored now, that payment
     is reversed), or paid another correction of it (scored now, refused CORRECTED_TWICE)."""
     t, p = schema.corrections, schema.paid_claims
-    claims = c.payments.loc[c.payments["kind"] == "claim", "mdtrt_id"]
-    named = _rows_of(conn, select(t.c.correction_of).where(t.c.batch_id != c.batch_id), t.c.correction_of, claims)
+    paying = set(c.payments["mdtrt_id"].to_numpy(dtype=object)[(c.payments["kind"] == "claim").to_numpy()])
+    # corrections are a handful a month: all of them, rather than a query per 500 claims the batch pays
+    named = set(conn.execute(select(t.c.correction_of).where(t.c.batch_id != c.batch_id)).scalars()) & paying
     fixes = pd.DataFrame(columns=["mdtrt_id", "correction_of"]) if c.corrections is None else c.corrections
     paid = {int(r.entry_id) for r in _rows_of(conn, select(p.c.entry_id), p.c.mdtrt_id, fixes["correction_of"])}
-    fixes = fixes[fixes["mdtrt_id"].isin(c.payments["mdtrt_id"])]
+    fixes = fixes[np.fromiter((m in paying for m in fixes["mdtrt_id"]), dtype=bool, count=len(fixes))]
     stands = fixes.merge(_standing(conn, fixes["correction_of"]).rename(columns={"mdtrt_id": "named"}),
                          left_on="correction_of", right_on="target")
     if named or paid - {int(e) for e in c.reversed["entry_id"]} or (stands["named"] != stands["mdtrt_id"]).any():
