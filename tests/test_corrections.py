@@ -255,10 +255,14 @@ def test_a_second_correction_of_a_claim_whose_correction_stands_is_refused(table
     claim, own, _ = corrected_in_june(tables, url)
     paid = status(url)
     batch = with_corrections(only(tables, [claim]), claim, {"B2": "H410002"}, keep=False, person=own)
-    july = yibao.score(batch, ledger=url, period="2025-07").claims
+    scored = yibao.score(batch, ledger=url, period="2025-07")
+    july = scored.claims
     refused = july.set_index("mdtrt_id").loc["B2"]
     assert refused["reason_codes"] == "CORRECTED_TWICE" and fen(refused["fund_pay_sumamt"]) == 0
     assert "B1" in refused["reasons"]
+    lines = scored.rejects[scored.rejects["table"] == "lines"]
+    assert len(lines) == len(batch["lines"]) and lines["reason"].str.contains("B1").all() \
+        and lines["reason"].str.endswith(": CORRECTED_TWICE").all()
     state = status(url)
     assert state["claims"] == 1 and state["fund_pay_sumamt"] == paid["fund_pay_sumamt"]
     again = yibao.score(batch, ledger=url, period="2025-07")
