@@ -408,10 +408,13 @@ class Ledger:
         return found
 
     def claim_persons(self, ids: Iterable[str]) -> dict[str, str]:
-        """The person each of these claims was paid to, for those ever paid."""
+        """The person each of these claims was last paid to, for those ever paid. A claim paid,
+        reversed and filed again for another person has two: in entry order the later stands
+        (PostgreSQL returns rows in no order of its own, so a partitioned run could route the
+        claim's correction by either, and a replay could differ)."""
         t = schema.entries
         with self._connected() as conn:
-            query = select(t.c.mdtrt_id, t.c.psn_no).where(t.c.entry == PAYMENT)
+            query = select(t.c.mdtrt_id, t.c.psn_no).where(t.c.entry == PAYMENT).order_by(t.c.entry_id)
             rows = _rows_of(conn, query, t.c.mdtrt_id, ids)
             return {m: p for m, p in rows}
 
