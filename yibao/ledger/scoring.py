@@ -35,7 +35,7 @@ from yibao.errors import InputError
 from yibao.io import Batch
 from yibao.ledger.schema import ACC, CASH, CORRECTED_TWICE, DUPLICATE, FUNDS, MONEY, SUPERSEDED
 from yibao.ledger.store import (Commit, Ledger, accumulators_to_fen, accumulators_to_yuan, empty_accumulators,
-                                less_payments, month_amounts)
+                                less_payments, month_amounts, refused_naming)
 from yibao.pipeline import REJECT_COLUMNS, Result, score_batch
 from yibao.money import yuan_array_to_fen
 from yibao.rules.facts import EARLIER
@@ -141,13 +141,8 @@ def _corrected_before(ledger: Ledger, corrections: pd.DataFrame) -> pd.DataFrame
     paid beside the first. The hospital corrects the claim that stands instead."""
     standing = ledger.standing(corrections["correction_of"]).rename(columns={"mdtrt_id": "named"})
     hit = corrections.merge(standing, left_on="correction_of", right_on="target")
-    hit = hit[hit["named"] != hit["mdtrt_id"]].sort_values(["mdtrt_id", "named"])
-    named = hit.groupby("mdtrt_id", sort=False)["named"].agg(LIST_SEP.join)
-    first = hit.drop_duplicates("mdtrt_id")
-    return pd.DataFrame({"mdtrt_id": first["mdtrt_id"].to_numpy(dtype=object),
-                         "paid_batch": first["paid_batch"].to_numpy(dtype=object),
-                         "paid_period": first["paid_period"].to_numpy(dtype=object), "code": CORRECTED_TWICE,
-                         "named": named.reindex(first["mdtrt_id"]).to_numpy(dtype=object)})
+    return refused_naming(hit[hit["named"] != hit["mdtrt_id"]].sort_values(["mdtrt_id", "named"]), "mdtrt_id",
+                          "named", CORRECTED_TWICE)
 
 
 def replay_plan(ledger: Ledger, batch_id: str, claims: pd.DataFrame,

@@ -326,14 +326,10 @@ class Ledger:
         query = select(c.c.correction_of, c.c.mdtrt_id, c.c.batch_id, b.c.period, b.c.seq) \
             .join(b, b.c.batch_id == c.c.batch_id)
         with self._connected() as conn:
-            found = _frame(_rows_of(conn, query, c.c.correction_of, ids), ["target", "by", "batch_id", "period", "seq"])
+            found = _frame(_rows_of(conn, query, c.c.correction_of, ids),
+                           ["target", "by", "paid_batch", "paid_period", "seq"])
         last = found[found["seq"] == found.groupby("target")["seq"].transform("max")].sort_values(["target", "by"])
-        by = last.groupby("target", sort=False)["by"].agg(LIST_SEP.join)
-        first = last.drop_duplicates("target")
-        return pd.DataFrame({"mdtrt_id": first["target"].to_numpy(dtype=object),
-                             "paid_batch": first["batch_id"].to_numpy(dtype=object),
-                             "paid_period": first["period"].to_numpy(dtype=object), "code": SUPERSEDED,
-                             "named": by.reindex(first["target"]).to_numpy(dtype=object)})
+        return refused_naming(last, "target", "by", SUPERSEDED)
 
     def standing(self, targets: Iterable[str]) -> pd.DataFrame:
         """For each of `targets`, the claims paid now that replace it through the corrections
@@ -632,6 +628,18 @@ def _accumulators(conn: Connection, persons: Iterable[str]) -> pd.DataFrame:
     out = _frame(rows, [c.name for c in t.columns])
     return out.sort_values(["psn_no", "year"], kind="stable").reset_index(drop=True) if len(out) \
         else empty_accumulators()
+
+
+def refused_naming(rows: pd.DataFrame, claim: str, names: str, code: str) -> pd.DataFrame:
+    """`rows` (sorted by `claim`, then `names`) as the batch's duplicates are kept
+    (`schema.batch_duplicates`): per claim its `code`, the paid_batch and paid_period of its first
+    row, and the claims it names, joined."""
+    named = rows.groupby(claim, sort=False)[names].agg(LIST_SEP.join)
+    first = rows.drop_duplicates(claim)
+    return pd.DataFrame({"mdtrt_id": first[claim].to_numpy(dtype=object),
+                         "paid_batch": first["paid_batch"].to_numpy(dtype=object),
+                         "paid_period": first["paid_period"].to_numpy(dtype=object), "code": code,
+                         "named": named.reindex(first[claim]).to_numpy(dtype=object)})
 
 
 def _rows_of(conn: Connection, query: Any, column: Any, keys: Iterable[str] | None) -> list[Any]:
