@@ -53,10 +53,11 @@ def _check_spelling(fields: list[str], source: str, table: str) -> None:
     by_fold = {_folded(k): k for k in known}
     lacked = {_folded(k): k for k in known if k not in fields}
     for header in fields:
-        if header in known or not _folded(header):
+        folded = _folded(header)
+        if header in known or not folded:
             continue
-        field = by_fold.get(_folded(header)) or next(
-            (lacked[f] for f in difflib.get_close_matches(_folded(header), lacked, n=1, cutoff=MISSPELT)), None)
+        field = by_fold.get(folded) or next(
+            (lacked[f] for f in difflib.get_close_matches(folded, lacked, n=1, cutoff=MISSPELT)), None)
         if field is None:
             continue
         if field in fields:
