@@ -603,3 +603,23 @@ def test_a_name_a_spreadsheet_would_run_is_quoted_in_csv(tmp_path, result, name)
     assert verify_folder(tmp_path / "st") == []
     book = load_workbook(tmp_path / "st" / "settlement.xlsx")
     assert next(r for r in book["H1"].iter_rows() if r[0].value == "机构名称")[1].value == name
+
+
+def test_a_name_longer_than_a_cell_is_cut_with_a_mark_in_the_workbook_only(tmp_path, result):
+    """XlsxWriter cut a text at 32,767 characters without a word (write_string's -2 was dropped):
+    the statement an examiner signs named the institution by a name whose end was gone. Now the
+    cell says it is cut and how long the name is; the tables and the pages keep it whole."""
+    name = "县人民医院" + "甲" * 39_995  # 40,000 characters
+    table = tmp_path / "institutions.csv"
+    pd.DataFrame({"institution_id": ["H1", "H2"], "name": [name, "城关镇卫生院"]}).to_csv(table, index=False)
+    write_settlement(settle(result, period="2025-05", institutions=table), tmp_path / "st", "csv")
+    mark = "…(共 40,000 字，已截断)"
+    book = load_workbook(tmp_path / "st" / "settlement.xlsx")
+    cell = next(r for r in book["H1"].iter_rows() if r[0].value == "机构名称")[1].value
+    summary = [c.value for row in book["汇总"].iter_rows() for c in row if isinstance(c.value, str)]
+    for shown in (cell, next(v for v in summary if v.startswith("县人民医院"))):
+        assert len(shown) == 32_767 and shown == name[:32_767 - len(mark)] + mark
+    statements = pd.read_csv(tmp_path / "st" / "statements.csv", dtype=str, keep_default_na=False)
+    assert statements["name"].tolist() == [name, "城关镇卫生院"]
+    assert name in (tmp_path / "st" / "html" / "H1.html").read_text(encoding="utf-8")
+    assert verify_folder(tmp_path / "st") == []

@@ -8,27 +8,34 @@ enough to read. A month is millions of cells, so sheets are streamed row by row 
 and the looks are set once per column (XlsxWriter gives a cell without a format its column's),
 never per cell; a column's cells are converted at once (money and ratios as floats, days as
 Excel serial numbers) before the rows are written. Equal tables give equal bytes.
+
+A cell holds at most 32,767 characters (UTF-16 units, as Excel counts them). XlsxWriter cuts a
+longer text there without a mark (`write_string` returns -2, which `write_row` does not pass on),
+and an examiner would read, and sign, a name or a reason whose end is gone without knowing it.
+Every sheet of `xlsx_book` is a `FittedSheet`: a longer text is cut with a mark that says so and
+how long the whole text is (`fitted_text`); the Parquet, CSV and HTML outputs keep it whole.
+`score --format xlsx` refuses such a table instead (`write_tables_workbook`): `settle` reads its
+sheets back as data, and a cut there would change what it pays from.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from xlsxwriter.format import Format
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
 
 from yibao.errors import InputError
 from yibao.fields import DATES, MONEY, RATIOS, header
 
-if TYPE_CHECKING:
-    from xlsxwriter.format import Format
-    from xlsxwriter.workbook import Workbook
-    from xlsxwriter.worksheet import Worksheet
-
 XLSX_MAX_ROWS = 1_048_575  # data rows on one sheet, below the header
-XLSX_MAX_TEXT = 32_767  # characters in one cell (XlsxWriter would cut a longer text short)
+XLSX_MAX_TEXT = 32_767  # UTF-16 units in one cell (XlsxWriter would cut a longer text short, unmarked)
+CUT_MARK = "…(共 {:,} 字，已截断)"  # ends a text cut to fit a cell: its whole length in characters
 EXCEL_EPOCH = np.datetime64("1899-12-30", "D")  # day 0 of Excel's serial dates
 # cell looks by what a column holds
 LOOKS: dict[str, dict[str, Any]] = {"money": {"num_format": "#,##0.00"}, "date": {"num_format": "yyyy-mm-dd"},
@@ -38,14 +45,49 @@ WIDTH_SAMPLE = 500  # rows a column's width is fitted to
 MIN_WIDTH, MAX_WIDTH = 6, 60
 
 
-def xlsx_book(path: Path) -> Workbook:
-    """A workbook streamed to `path` (XlsxWriter, rows written in order): text stays text, and a
-    fixed document date (XlsxWriter fixes the zip member times itself), so equal data give
-    equal bytes."""
-    import xlsxwriter  # only the Excel outputs need it
+def excel_length(text: str) -> int:
+    """The length of a text as Excel counts it, in UTF-16 units: a character beyond the Basic
+    Multilingual Plane (a rare Chinese character of a name, such as 𠮷) counts two."""
+    return len(text) if text.isascii() else len(text.encode("utf-16-le")) // 2
 
-    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
-                                           "strings_to_formulas": False, "strings_to_urls": False})
+
+def fitted_text(text: str) -> str:
+    """`text` if a cell holds it, else its beginning and `CUT_MARK`, within the cell's bound (a
+    character beyond the plane is not split in two)."""
+    if len(text) <= XLSX_MAX_TEXT // 2 or excel_length(text) <= XLSX_MAX_TEXT:
+        return text
+    mark = CUT_MARK.format(len(text))
+    kept = text[:XLSX_MAX_TEXT].encode("utf-16-le")[:2 * (XLSX_MAX_TEXT - len(mark))]
+    return kept.decode("utf-16-le", errors="ignore") + mark
+
+
+def _write_fitted(sheet: Worksheet, row: int, col: int, text: str, *args: Any) -> int | None:
+    """XlsxWriter's write handler of text (`write`, `write_row`): a text a cell holds is written
+    as usual (None), a longer one fitted."""
+    fitted = fitted_text(text)
+    return None if fitted is text else sheet.write_string(row, col, fitted, *args)
+
+
+class FittedSheet(Worksheet):
+    """A worksheet whose text cells, written with `write` or `write_row`, are `fitted_text`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_write_handler(str, _write_fitted)
+
+
+class FittedBook(Workbook):
+    """A workbook whose sheets are `FittedSheet`s."""
+
+    worksheet_class = FittedSheet
+
+
+def xlsx_book(path: Path) -> FittedBook:
+    """A workbook streamed to `path` (XlsxWriter, rows written in order): text stays text and is
+    never cut without a mark, and a fixed document date (XlsxWriter fixes the zip member times
+    itself), so equal data give equal bytes."""
+    book = FittedBook(str(path), {"constant_memory": True, "strings_to_numbers": False,
+                                  "strings_to_formulas": False, "strings_to_urls": False})
     book.set_properties({"created": dt.datetime(1980, 1, 1)})
     return book
 
@@ -68,7 +110,8 @@ def write_tables_workbook(tables: dict[str, pd.DataFrame], path: Path) -> Path:
             raise InputError(f"table {name} has {len(frame):,} rows, more than a sheet holds "
                              f"({XLSX_MAX_ROWS:,}): use parquet or csv", file=str(path))
         for column in (c for c in frame.columns if pd.api.types.is_string_dtype(frame[c].dtype)):
-            if (frame[column].str.len() > XLSX_MAX_TEXT).any():
+            long = frame[column][frame[column].str.len() > XLSX_MAX_TEXT // 2]
+            if any(excel_length(text) > XLSX_MAX_TEXT for text in long):
                 raise InputError(f"table {name}, column {column}: a text longer than a cell holds "
                                  f"({XLSX_MAX_TEXT:,} characters): use parquet or csv", file=str(path))
     book = xlsx_book(path)
