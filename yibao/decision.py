@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from yibao.errors import InputError
+from yibao.errors import InputError, shortened
 from yibao.pipeline import LINE_AMOUNTS, Result
 from yibao.calculator.claims import AMOUNT_FIELDS, BENEFIT_FIELDS
 from yibao.tables import LIST_SEP, amount_items
@@ -33,8 +33,9 @@ def decision_object(result: Result, mdtrt_id: str) -> dict[str, Any]:
     claims = result.claims.set_index("mdtrt_id")
     if mdtrt_id not in claims.index:  # set aside, e.g. its person's resident_category is not the tariff's
         rejects = result.rejects
-        reason = rejects.loc[(rejects["table"] == "claims") & (rejects["key"] == mdtrt_id), "reason"]
-        raise InputError(f"claim {mdtrt_id} cannot be decided: {next(iter(reason), 'not scored')}")
+        key = shortened(mdtrt_id)  # as rejects hold it (`yibao.io._key_text`)
+        reason = rejects.loc[(rejects["table"] == "claims") & (rejects["key"] == key), "reason"]
+        raise InputError(f"claim {key} cannot be decided: {next(iter(reason), 'not scored')}")
     row = claims.loc[mdtrt_id]
     codes, names = _split(row["missing_materials"]), row["missing_material_names"].split(LIST_SEP)
     obj: dict[str, Any] = {

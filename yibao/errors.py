@@ -47,5 +47,10 @@ def quoted(value: object) -> str:
     (a 1,000,000-character id was echoed whole, and YAML aliases make 200 MB of one value)."""
     if isinstance(value, str) and len(value) > QUOTED:
         return f"{value[:QUOTED]!r}… ({len(value):,} characters)"
-    text = repr(value)
+    return shortened(repr(value))
+
+
+def shortened(text: str) -> str:
+    """`text`, or when longer than `QUOTED` its first characters and its length: a cut text is
+    longer than `QUOTED` and never equals an uncut one."""
     return text if len(text) <= QUOTED else f"{text[:QUOTED]}… ({len(text):,} characters)"

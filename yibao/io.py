@@ -48,7 +48,7 @@ import pyarrow.parquet as pq
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
 
 from yibao.codes import dictionary_codes, join_text, take_rising, worded as _worded
-from yibao.errors import QUOTED, InputError, expect, kind, quoted
+from yibao.errors import QUOTED, InputError, expect, kind, quoted, shortened
 from yibao.fields import DATES, MONEY
 from yibao.headers import check_header, field_name
 from yibao.formulas import check_computed, scanned_sheet
@@ -1047,8 +1047,16 @@ def _repeat(text: str, n: int) -> pa.Array:
 
 
 def _key_text(frame: pd.DataFrame, table: str, positions: np.ndarray) -> pa.Array:
+    """The `key` of rejected rows: their key columns' cells, `/`-joined, each `shortened`. A cell
+    cut so is longer than `QUOTED` characters, so far longer than any key a row may have
+    (`KEY_LENGTH`: its row is rejected for it): it never equals a scored claim's id, or a cell
+    not cut. A 3 MB line id was a 3 MB key (1.9 MB of rejects.parquet)."""
     columns = KEYS.get(table, ("psn_no",))
-    return join_text(*(_worded(_cells_at(frame[c], positions), _cell_text) for c in columns), sep="/")
+    return join_text(*(_worded(_cells_at(frame[c], positions), _key_cell) for c in columns), sep="/")
+
+
+def _key_cell(value: Any) -> str:
+    return shortened(_cell_text(value))
 
 
 def _cells_at(cells: pd.Series, positions: np.ndarray) -> pd.Series:

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from yibao.booked import Booked
-from yibao.errors import InputError, expect, kind
+from yibao.errors import InputError, expect, kind, shortened
 from yibao.headers import check_header, field_name
 from yibao.io import TABLES_WORKBOOK, read_output_sheet, read_output_table, read_table, table_file
 from yibao.limits import FIRST_YEAR, LAST_YEAR, SAFE_FEN
@@ -367,12 +367,13 @@ def _read_source(path: Path) -> pd.DataFrame | None:
 
 
 def _source_row(source: pd.DataFrame | None, key: str, row_no: int) -> dict[str, str]:
-    """The source row of a rejected claim: the reported row when it holds the key, else the
-    first row with that key ({} when neither)."""
+    """The source row of a rejected claim: the reported row when it holds the key (an id too long
+    to be one is cut in the key, `yibao.io._key_text`: it is compared so), else the first row
+    with that key ({} when neither)."""
     if source is None:
         return {}
     at = row_no - 2
-    if 0 <= at < len(source) and source["mdtrt_id"].iat[at] == key:
+    if 0 <= at < len(source) and shortened(source["mdtrt_id"].iat[at]) == key:
         return dict(source.iloc[at])
     hits = np.flatnonzero(source["mdtrt_id"].to_numpy() == key)
     return dict(source.iloc[hits[0]]) if len(hits) else {}
