@@ -22,7 +22,7 @@ from test_io import write_workbook
 from yibao.errors import InputError
 from yibao.io import read_batch
 from yibao.limits import ENV_MAX_XLSX
-from yibao.workbook_zip import SHARED_STRINGS, check_workbook_zip
+from yibao.workbook_zip import BOOK_PARTS, SHARED_STRINGS, check_workbook_zip
 
 LINES, CLAIMS = "xl/worksheets/sheet7.xml", "xl/worksheets/sheet6.xml"  # write_workbook's sheets, in BASE's order
 
@@ -239,3 +239,40 @@ def test_a_long_row_is_found_whatever_piece_of_the_sheet_it_is_read_in(
         monkeypatch.setattr(yibao.io, "SCAN_BLOCK", block)
         found = yibao.io._far_cell(io.BytesIO(xml))
         assert found is None if long is None else found is not None and found.startswith(long), (block, found)
+
+
+def _padded(book: Path, part: str, root_end: bytes, padding: bytes) -> Path:
+    """The workbook with `padding` put before `part`'s root end tag."""
+    with zipfile.ZipFile(book) as zipped:
+        own = zipped.read(part)
+    return _with_parts(book, {part: own.replace(root_end, padding + root_end)})
+
+
+@pytest.mark.parametrize(("part", "root_end"), [(BOOK_PARTS[0], b"</workbook>"), (BOOK_PARTS[1], b"</Relationships>")])
+def test_a_workbook_whose_list_of_sheets_is_larger_than_any_workbooks_is_refused_before_it_is_read(
+        tmp_path: Path, no_calamine: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        part: str, root_end: bytes) -> None:
+    """Before, the scan for a sheet's part read it whole (3.9 GB would pass the 4 GB bound), and
+    calamine keeps every sheet, name and relationship it lists. Here 17 MB (17 kB zipped)."""
+    book = _padded(write_workbook(tmp_path / "batch.xlsx", {}), part, root_end, b" " * 17_000_000)
+    _refused(book, f"its part {part} unzips to 17 MB, more than a workbook's list of its sheets needs (16 MB; Excel "
+             "writes a few kB): the file is damaged, or not as Excel saves it; save it again from Excel, WPS or "
+             "LibreOffice", capsys, monkeypatch)
+
+
+def test_a_workbooks_list_of_sheets_is_parsed_as_it_is_unzipped(tmp_path: Path) -> None:
+    """Under the bound, 12 MB of names in xl/workbook.xml are parsed a megabyte at a time, in 5.4
+    MB at most: before, read whole and made a tree, they took 12 MB and more."""
+    import tracemalloc
+
+    from yibao.formulas import check_computed
+
+    book = _padded(write_workbook(tmp_path / "batch.xlsx", {}), BOOK_PARTS[0], b"</workbook>",
+                   (b'<definedName name="x">' + b"A" * 400 + b"</definedName>") * 28_000)
+    tracemalloc.start()
+    try:
+        check_computed(book, "lines")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8_000_000

@@ -52,7 +52,7 @@ def scanned_sheet(path: Path, sheet: str, scan: Callable[[IO[bytes], bool], T]) 
     said only that the sheet's XML was not well formed ("I/O error")."""
     try:
         with zipfile.ZipFile(path) as book:
-            part, computed_on_load = _sheet_part(book, sheet)
+            part, computed_on_load = _sheet_part(book, sheet, path)
             if part is None:
                 return None
             with opened_part(book, part, path) as xml:
@@ -70,18 +70,59 @@ def check_computed(path: Path, sheet: str) -> None:
                          "LibreOffice and save it, or write the values instead of formulas", file=str(path))
 
 
-def _sheet_part(book: zipfile.ZipFile, sheet: str) -> tuple[str | None, bool]:
+def _sheet_part(book: zipfile.ZipFile, sheet: str, path: Path) -> tuple[str | None, bool]:
     """The zip member holding `sheet`, and whether the workbook asks to be computed on opening."""
-    workbook = ElementTree.fromstring(book.read("xl/workbook.xml"))
-    calc = workbook.find(f"{_MAIN}calcPr")
-    on_load = calc is not None and calc.get("fullCalcOnLoad") in ("1", "true")
-    rel_id = next((s.get(f"{_REL}id") for s in workbook.iter(f"{_MAIN}sheet") if s.get("name") == sheet), None)
-    rels = ElementTree.fromstring(book.read("xl/_rels/workbook.xml.rels"))
-    target = next((r.get("Target") for r in rels.iter(f"{_PACKAGE_REL}Relationship") if r.get("Id") == rel_id), None)
+    found: dict[str, str | None] = {}
+
+    def in_book(tag: str, attrib: dict[str, str], depth: int) -> None:
+        if tag == f"{_MAIN}calcPr" and depth == 1:
+            found.setdefault("calc", attrib.get("fullCalcOnLoad"))
+        elif tag == f"{_MAIN}sheet" and attrib.get("name") == sheet:
+            found.setdefault("id", attrib.get(f"{_REL}id"))
+
+    _start_tags(book, "xl/workbook.xml", path, in_book)
+    on_load = found.get("calc") in ("1", "true")
+    if found.get("id") is None:
+        return None, on_load
+
+    def in_rels(tag: str, attrib: dict[str, str], depth: int) -> None:
+        if tag == f"{_PACKAGE_REL}Relationship" and attrib.get("Id") == found["id"]:
+            found.setdefault("target", attrib.get("Target"))
+
+    _start_tags(book, "xl/_rels/workbook.xml.rels", path, in_rels)
+    target = found.get("target")
     if target is None:
         return None, on_load
     part = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
     return part, on_load
+
+
+class _StartTags:
+    """An XML parser's target that hands each start tag (its name and attributes, namespaces in
+    braces, and how deep it is: the root is 0) to `seen`, and builds no tree."""
+
+    def __init__(self, seen: Callable[[str, dict[str, str], int], None]) -> None:
+        self.seen, self.depth = seen, 0
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        self.seen(tag, attrib, self.depth)
+        self.depth += 1
+
+    def end(self, tag: str) -> None:
+        self.depth -= 1
+
+    def close(self) -> None:
+        return None
+
+
+def _start_tags(book: zipfile.ZipFile, part: str, path: Path, seen: Callable[[str, dict[str, str], int], None]) -> None:
+    """Parse `part` as it is unzipped, a megabyte at a time, handing each start tag to `seen`:
+    read whole into a tree, as they were, a workbook's own parts cost many times their size."""
+    parser = ElementTree.XMLParser(target=_StartTags(seen))
+    with opened_part(book, part, path) as xml:
+        while chunk := xml.read(_CHUNK):
+            parser.feed(chunk)
+    parser.close()
 
 
 def _first_uncomputed(xml: IO[bytes], computed_on_load: bool) -> tuple[str, str] | None:

@@ -82,6 +82,13 @@ GB = 10**9
 # of 300 MB written in its sheet.
 MAX_XLSX_TEXT_BYTES = 16 * 10**6
 
+# A workbook's own parts (`yibao.workbook_zip.BOOK_PARTS`): xl/workbook.xml lists its sheets and
+# names, and its relationships say which part holds each. Excel writes them in 1-2 kB (our
+# 8-sheet batch: 1.8 kB and 1.5 kB); 16 MB is 100,000 defined names of 160 bytes, far more than
+# the worst workbooks bloated by copied names hold. Both are read whole by calamine (its sheets
+# and names kept), so a bomb there cost its size however the 4 GB bound was spent.
+MAX_XLSX_BOOK_BYTES = 16 * 10**6
+
 
 def max_xlsx_bytes() -> int:
     """The bound on what a workbook's parts unzip to, from the environment."""

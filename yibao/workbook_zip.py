@@ -8,6 +8,10 @@ zipped) took 1.09 GB. Now, before calamine opens a workbook:
 
 - the sizes its parts declare, read from the zip's directory (nothing is unzipped to learn them),
   add up to at most `max_xlsx_bytes()`, else it is refused naming the largest part;
+- its own parts (`BOOK_PARTS`: the list of its sheets and names, and where each sheet is) declare
+  at most `MAX_XLSX_BOOK_BYTES`: calamine keeps all they list, and they were read whole to find
+  a sheet's part, so 3.9 GB of them under the 4 GB bound cost as much (`yibao.formulas` now
+  parses them as they are unzipped, building no tree);
 - its shared strings are streamed once, a megabyte at a time, and a string of more than
   `MAX_XLSX_TEXT_BYTES` of XML is refused, naming the part and the string (a sheet's rows are
   bounded so too, by `yibao.io.check_extent`).
@@ -28,9 +32,10 @@ from pathlib import Path
 from typing import IO, Iterator
 
 from yibao.errors import QUOTED, InputError, first_line, quoted
-from yibao.limits import ENV_MAX_XLSX, GB, MAX_XLSX_TEXT_BYTES, max_xlsx_bytes
+from yibao.limits import ENV_MAX_XLSX, GB, MAX_XLSX_BOOK_BYTES, MAX_XLSX_TEXT_BYTES, max_xlsx_bytes
 
 SHARED_STRINGS = "xl/sharedStrings.xml"  # where calamine looks for them, in any letter case
+BOOK_PARTS = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")  # so too
 SCAN_BLOCK = 1 << 20  # bytes of a part unzipped at once
 # a string's end tag, or the start of a comment, CDATA section or processing instruction: in
 # those, text that looks like a string's end is none, and calamine joins the text around them
@@ -49,6 +54,7 @@ def check_workbook_zip(path: Path) -> None:
         return
     with book:
         _check_sizes(book.infolist(), path)
+        _check_book_parts(book.infolist(), path)
         strings = next((name for name in book.namelist() if name.lower() == SHARED_STRINGS.lower()), None)
         if strings is None:
             return
@@ -85,6 +91,16 @@ def _check_sizes(parts: list[zipfile.ZipInfo], path: Path) -> None:
                  f"({_named(largest.filename)}: {size_text(largest.file_size)})")
     raise InputError(f"{what}, more than yibao reads from a workbook ({size_text(bound)}, {ENV_MAX_XLSX}): "
                      "save the batch as CSV or Parquet", file=str(path))
+
+
+def _check_book_parts(parts: list[zipfile.ZipInfo], path: Path) -> None:
+    """Refuse a workbook whose own parts (`BOOK_PARTS`) declare more than `MAX_XLSX_BOOK_BYTES`."""
+    for part in parts:
+        if part.filename.lower() in BOOK_PARTS and part.file_size > MAX_XLSX_BOOK_BYTES:
+            raise InputError(f"its part {_named(part.filename)} unzips to {size_text(part.file_size)}, more than a "
+                             f"workbook's list of its sheets needs ({size_text(MAX_XLSX_BOOK_BYTES)}; Excel writes a "
+                             "few kB): the file is damaged, or not as Excel saves it; save it again from "
+                             "Excel, WPS or LibreOffice", file=str(path))
 
 
 def _long_string(xml: IO[bytes]) -> int | None:
