@@ -1295,10 +1295,11 @@ def test_a_long_row_is_scanned_in_one_pass(monkeypatch: pytest.MonkeyPatch) -> N
     import yibao.io
 
     monkeypatch.setattr(yibao.io, "SCAN_BLOCK", 1 << 10)
-    monkeypatch.setattr(yibao.formulas, "_CHUNK", 1 << 10)
     xml = (b'<worksheet><sheetData><row r="1"><c r="A1"><f>1+1</f></c>' + b" " * (8 << 20)
            + b'</row><row r="5000"><c r="B5000"><v>1</v></c></row></sheetData></worksheet>')
+    formulas = yibao.formulas.Uncomputed(False)
     started = time.perf_counter()
-    assert yibao.io._far_cell(io.BytesIO(xml)).startswith("cell B5000 holds a value below 4,998 empty rows")
-    assert yibao.formulas._first_uncomputed(io.BytesIO(xml), False) == ("A1", "without its computed value")
+    assert yibao.io._far_cell(io.BytesIO(xml), formulas.take).startswith("cell B5000 holds a value below 4,998 "
+                                                                          "empty rows")
+    assert formulas.first == ("A1", "without its computed value")
     assert time.perf_counter() - started < 2

@@ -265,13 +265,13 @@ def test_a_workbooks_list_of_sheets_is_parsed_as_it_is_unzipped(tmp_path: Path) 
     MB at most: before, read whole and made a tree, they took 12 MB and more."""
     import tracemalloc
 
-    from yibao.formulas import check_computed
+    from yibao.io import check_sheet
 
     book = _padded(write_workbook(tmp_path / "batch.xlsx", {}), BOOK_PARTS[0], b"</workbook>",
                    (b'<definedName name="x">' + b"A" * 400 + b"</definedName>") * 28_000)
     tracemalloc.start()
     try:
-        check_computed(book, "lines")
+        check_sheet(book, "lines")
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

@@ -12,10 +12,11 @@ is an error (`#DIV/0!`: no value to read), and, in a workbook marked to be compu
 one whose saved value is XlsxWriter's placeholder 0 (a spreadsheet may keep that mark when it
 saves, so other values there are taken as computed).
 
-The sheet's XML is scanned as it is decompressed, a megabyte at a time, and only the cells of
-a piece that holds a formula are looked into: a sheet without formulas costs its decompression
-and one search for the letter f before a tag's end (lines of 236,000 claims lines: 0.2 s, and
-calamine takes 1.7 s to read them).
+The sheet's XML is scanned as it is decompressed, in the pieces of whole rows the scan for far
+cells cuts (`yibao.io.check_sheet`: one pass for both, the sheet unzipped once), and only the
+cells of a piece that holds a formula are looked into: a sheet without formulas costs one search
+for the letter f before a tag's end (lines of 236,000 claims lines: 0.2 s, and calamine takes
+1.7 s to read them).
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Callable, TypeVar
 from xml.etree import ElementTree
 
-from yibao.errors import InputError
 from yibao.workbook_zip import opened_part
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -61,13 +61,25 @@ def scanned_sheet(path: Path, sheet: str, scan: Callable[[IO[bytes], bool], T]) 
         return None
 
 
-def check_computed(path: Path, sheet: str) -> None:
-    """Refuse `sheet` of the workbook at `path` if a formula cell of it has no computed value."""
-    found = scanned_sheet(path, sheet, _first_uncomputed)
-    if found is not None:
-        ref, why = found
-        raise InputError(f"sheet {sheet}, cell {ref} holds a formula {why}: open the workbook in Excel, WPS or "
-                         "LibreOffice and save it, or write the values instead of formulas", file=str(path))
+class Uncomputed:
+    """The first formula cell of a sheet without a value to read, from the pieces of its XML in
+    turn, each of whole rows."""
+
+    def __init__(self, computed_on_load: bool) -> None:
+        self.computed_on_load = computed_on_load
+        self.first: tuple[str, str] | None = None  # (cell reference, why)
+
+    def take(self, rows: bytes | bytearray) -> None:
+        if self.first is None:
+            self.first = _uncomputed_in(rows, self.computed_on_load)
+
+    def said(self) -> str | None:
+        """What refuses the sheet, after its name, or None."""
+        if self.first is None:
+            return None
+        ref, why = self.first
+        return (f"cell {ref} holds a formula {why}: open the workbook in Excel, WPS or LibreOffice and save it, or "
+                "write the values instead of formulas")
 
 
 def _sheet_part(book: zipfile.ZipFile, sheet: str, path: Path) -> tuple[str | None, bool]:
@@ -125,26 +137,7 @@ def _start_tags(book: zipfile.ZipFile, part: str, path: Path, seen: Callable[[st
     parser.close()
 
 
-def _first_uncomputed(xml: IO[bytes], computed_on_load: bool) -> tuple[str, str] | None:
-    """The first formula cell without a value to read, as (cell reference, why), or None. The XML
-    is cut after a row's end tag, so no cell is cut in two. A row's end is looked for in the new
-    chunk only, and the rest of the row grows in place: copied and searched whole at each chunk,
-    500 MB of one row (spaces, 600 kB zipped) took 126 s."""
-    rest = bytearray()
-    while chunk := xml.read(_CHUNK):
-        seen = len(rest)
-        rest += chunk
-        end = rest.rfind(b"row>", max(seen - 3, 0))  # a row's end tag, </row> or </x:row>
-        if end < 0:
-            continue
-        found = _uncomputed_in(rest[:end + 4], computed_on_load)
-        if found is not None:
-            return found
-        del rest[:end + 4]
-    return _uncomputed_in(rest, computed_on_load)
-
-
-def _uncomputed_in(rows: bytes, computed_on_load: bool) -> tuple[str, str] | None:
+def _uncomputed_in(rows: bytes | bytearray, computed_on_load: bool) -> tuple[str, str] | None:
     if not _MAYBE_FORMULA.search(rows) or not _FORMULA.search(rows):  # the first is 40 times faster
         return None
     for cell in _CELL.finditer(rows):

@@ -51,7 +51,7 @@ from yibao.codes import dictionary_codes, join_text, take_rising, worded as _wor
 from yibao.errors import QUOTED, InputError, expect, kind, quoted, shortened
 from yibao.fields import DATES, MONEY
 from yibao.headers import check_header, field_name
-from yibao.formulas import check_computed, scanned_sheet
+from yibao.formulas import Uncomputed, scanned_sheet
 from yibao.later import Later, made
 from yibao.limits import ENV_MAX_LINE, FIRST_YEAR, LAST_YEAR, MAX_CNT, MAX_XLSX_TEXT_BYTES, max_line_yuan
 from yibao.money import yuan_array_to_fen
@@ -689,9 +689,9 @@ def _open_workbook(path: Path) -> Any:
 
 
 EMPTY_ROWS_MAX = 1_000
-"""Empty rows a sheet may hold in one run above a row with a value (`check_extent`)."""
+"""Empty rows a sheet may hold in one run above a row with a value (`check_sheet`)."""
 CELLS_PER_VALUE_MAX = 16
-"""Cells calamine may lay out per value of a sheet, once more than `CELLS_READ_ANYWAY` (`check_extent`)."""
+"""Cells calamine may lay out per value of a sheet, once more than `CELLS_READ_ANYWAY` (`check_sheet`)."""
 CELLS_READ_ANYWAY = 1 << 20  # a grid this small is read whatever it holds: 32 MB in calamine
 SCAN_BLOCK = 1 << 20  # bytes of a sheet's XML looked at at once
 _ROOT = re.compile(rb"<(\w+:)?worksheet\b")  # its prefix is every tag's (x:row), or none
@@ -700,10 +700,12 @@ _CELL_REF = re.compile(rb'\br="([A-Z]{1,3})[0-9]+"')
 _FILLED = rb"[^>]*(?<!/)>(?!\s*</)"  # the rest of a cell's start tag, which something follows
 
 
-def check_extent(path: Path, sheet: str) -> None:
+def check_sheet(path: Path, sheet: str) -> None:
     """Refuse `sheet` of the workbook at `path`, naming the cell, if a value lies far outside its
-    table, or naming the row, if a row is longer than any row of a table: checked in the sheet's
-    XML before calamine is asked for the sheet.
+    table or a formula has no value to read (`yibao.formulas`), or naming the row, if a row is
+    longer than any row of a table: checked in the sheet's XML before calamine is asked for the
+    sheet, in one pass: the scans for far cells and for formulas unzipped it once each, a second of
+    the 4-5 s they took for a sheet of a million lines. A far cell or a long row is said first.
 
     calamine lays a sheet out as one grid, every cell from the first to the last row and column
     holding a value (32 bytes a cell, empty or not: `Range::from_sparse`, tafia/calamine#693), and
@@ -728,15 +730,22 @@ def check_extent(path: Path, sheet: str) -> None:
     for a cell right of the last seen. Like every program that writes workbooks, the check takes
     rows to come in order and a cell's reference to be in its row.
     """
-    far = scanned_sheet(path, sheet, lambda xml, _: _far_cell(xml))
-    if far is not None:
-        raise InputError(f"sheet {sheet}, {far}", file=str(path))
+    found = scanned_sheet(path, sheet, _far_or_uncomputed)
+    if found is not None:
+        raise InputError(f"sheet {sheet}, {found}", file=str(path))
 
 
-def _far_cell(xml: IO[bytes]) -> str | None:
-    """The far cell, or the long row, of a sheet's XML and what to do about it, or None. The XML
-    is cut before a row's start tag, so a row is searched whole. A row's start is looked for in the
-    new block only, and the rest of the row grows in place: copied and searched whole at each
+def _far_or_uncomputed(xml: IO[bytes], computed_on_load: bool) -> str | None:
+    """What refuses a sheet (its XML `xml`), after its name, or None."""
+    formulas = Uncomputed(computed_on_load)
+    return _far_cell(xml, formulas.take) or formulas.said()
+
+
+def _far_cell(xml: IO[bytes], rows: Callable[[bytearray], object] = lambda _: None) -> str | None:
+    """The far cell, or the long row, of a sheet's XML and what to do about it, or None; each
+    piece of whole rows read is handed to `rows` too, once it holds no far cell or long row. The
+    XML is cut before a row's start tag, so a row is searched whole. A row's start is looked for in
+    the new block only, and the rest of the row grows in place: copied and searched whole at each
     block, 500 MB of one row (spaces, 600 kB zipped) took 109 s."""
     rest, extent = bytearray(), None
     while block := xml.read(SCAN_BLOCK):
@@ -755,14 +764,20 @@ def _far_cell(xml: IO[bytes]) -> str | None:
                     and extent.data_end not in rest):
                 return extent.long_row(rest)
             continue
-        far = extent.rows(rest[:cut])
+        piece = rest[:cut]
+        far = extent.rows(piece)
         if far is not None:
             return far
+        rows(piece)
         del rest[:cut]
-    if extent is None:
-        return None
-    end = rest.find(extent.data_end)
-    return extent.rows(rest if end < 0 else rest[:end]) or extent.outside()
+    if extent is not None:
+        end = rest.find(extent.data_end)
+        rest = rest if end < 0 else rest[:end]
+        far = extent.rows(rest) or extent.outside()
+        if far is not None:
+            return far
+    rows(rest)
+    return None
 
 
 class _Extent:
@@ -782,7 +797,7 @@ class _Extent:
         self.farthest = ""  # the first value in column `width`
 
     def rows(self, xml: bytes) -> str | None:
-        """Take in whole rows; the first far cell as `check_extent` words it, or None."""
+        """Take in whole rows; the first far cell as `check_sheet` words it, or None."""
         self.values += xml.count(self.cell_end)
         found = self.valued_rows.findall(xml)
         if found:
@@ -818,7 +833,7 @@ class _Extent:
         return f"{_column_letters(len(cells))}{number}"  # cells without references follow each other
 
     def long_row(self, xml: bytes) -> str:
-        """What `check_extent` says of the row `xml` starts with, longer than `MAX_XLSX_TEXT_BYTES`
+        """What `check_sheet` says of the row `xml` starts with, longer than `MAX_XLSX_TEXT_BYTES`
         (without its number, the row after the last one with a value, as `rows` counts them)."""
         number = re.match(re.escape(self.row_start) + rb'\b[^>]*?\br="([0-9]+)"', xml)
         return (f"row {int(number.group(1)) if number else self.last + 1:,} holds more than "
@@ -854,17 +869,16 @@ def _column_letters(column: int) -> str:
 def _sheet_frame(book: Any, path: Path, sheet: str, source: str) -> pd.DataFrame:
     """A sheet as text cells, as a CSV would hold them: the header is row 1, and the frame keeps
     every row below it (blank ones too, so spreadsheet rows stay right) up to the last filled one;
-    a value far below or right of the table refuses the sheet (`check_extent`).
+    a value far below or right of the table refuses the sheet (`check_sheet`).
 
     Excel keeps its own types: a number typed into a text column (a person number) becomes its
     digits without ".0"; a date cell, or a serial number in a date column, becomes its ISO day
     (and its time, if it has one other than midnight: `_xlsx_text`).
-    A formula is read as its saved value, so one never computed is refused (`check_computed`).
+    A formula is read as its saved value, so one never computed is refused (`check_sheet`).
     """
     from python_calamine import CalamineError, XmlError
 
-    check_extent(path, sheet)  # first: no row the formula scan holds whole is longer than a table's
-    check_computed(path, sheet)
+    check_sheet(path, sheet)
     try:
         rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
     except CalamineError as exc:  # its message may go on to quote the sheet's text: the first words only

@@ -76,7 +76,7 @@ CEILING_XLSX_GB = 1_000
 GB = 10**9
 
 # One shared string of a workbook, and one row of a sheet, in bytes of their XML
-# (`yibao.workbook_zip`, `yibao.io.check_extent`). Excel holds at most 32,767 characters in a
+# (`yibao.workbook_zip`, `yibao.io.check_sheet`). Excel holds at most 32,767 characters in a
 # cell; 16 MB is 500 bytes of XML for each of them (escapes, rich text runs), and no cell or row
 # of a table is near it. calamine took 1.09 GB for a shared string of 300 MB, 1.1 GB for a cell
 # of 300 MB written in its sheet.

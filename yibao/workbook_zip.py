@@ -14,7 +14,7 @@ zipped) took 1.09 GB. Now, before calamine opens a workbook:
   parses them as they are unzipped, building no tree);
 - its shared strings are streamed once, a megabyte at a time, and a string of more than
   `MAX_XLSX_TEXT_BYTES` of XML is refused, naming the part and the string (a sheet's rows are
-  bounded so too, by `yibao.io.check_extent`).
+  bounded so too, by `yibao.io.check_sheet`).
 
 A declared size does not hide a larger part: Python's zipfile stops unzipping a part at its
 declared size and then checks its CRC, so a part larger than declared is refused naming it
