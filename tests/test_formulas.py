@@ -145,3 +145,60 @@ def test_a_sheet_is_unzipped_once_for_its_far_cells_and_formulas_and_a_far_cell_
         b"</sheetData>", b'<row r="5000"><c r="A5000" t="inlineStr"><is><t>x</t></is></c></row></sheetData>')})
     with pytest.raises(InputError, match="sheet accumulators, cell A5000 holds a value below 4,997 empty rows"):
         yibao.score(_batch(tmp_path / "b"), accumulators=book)
+
+
+def _laid_out(path: Path, renamed: Callable[[str], str], edits: dict[str, Callable[[bytes], bytes]]) -> Path:
+    """The workbook with its parts renamed and `edits` (by their old names) made."""
+    with zipfile.ZipFile(path) as book:
+        parts = {name: edits.get(name, lambda same: same)(book.read(name)) for name in book.namelist()}
+    with zipfile.ZipFile(path, "w") as book:
+        for name, data in parts.items():
+            book.writestr(renamed(name), data)
+    return path
+
+
+_STRICT = {b"http://schemas.openxmlformats.org/spreadsheetml/2006/main":
+           b"http://purl.oclc.org/ooxml/spreadsheetml/main",
+           b"http://schemas.openxmlformats.org/officeDocument/2006/relationships":
+           b"http://purl.oclc.org/ooxml/officeDocument/relationships"}
+
+
+def _strict(xml: bytes) -> bytes:
+    for transitional, strict in _STRICT.items():
+        xml = xml.replace(transitional, strict)
+    return xml
+
+
+def _in_book(xml: bytes) -> bytes:
+    return xml.replace(b"xl/", b"book/")
+
+
+@pytest.mark.parametrize(("renamed", "edits"), [
+    (lambda name: name.replace("sheet1", "Sheet1"), {}),
+    (lambda name: name.replace("xl/workbook.xml", "XL/Workbook.xml"), {}),
+    (lambda name: name.replace("xl/", "book/"), {"_rels/.rels": _in_book, "xl/_rels/workbook.xml.rels": _in_book}),
+    (lambda name: name, {"xl/workbook.xml": _strict, "xl/worksheets/sheet1.xml": _strict}),
+], ids=["sheet-case", "workbook-case", "workbook-folder", "strict-namespaces"])
+def test_a_sheet_is_checked_where_calamine_finds_it(tmp_path: Path, renamed: Callable[[str], str],
+                                                    edits: dict[str, Callable[[bytes], bytes]]) -> None:
+    """calamine looks parts up in any letter case, in the folder the package names, and matches
+    tags by their local names; the scan looked for xl/workbook.xml, xl/worksheets/sheet1.xml and the
+    transitional namespaces, found nothing to scan, and the formula was read as empty."""
+    book = _laid_out(_openpyxl_book(tmp_path / "acc.xlsx", "=1000+200"), renamed, edits)
+    with pytest.raises(InputError, match="sheet accumulators, cell C2 holds a formula without its computed value"):
+        yibao.score(_batch(tmp_path / "b"), accumulators=book)
+
+
+def test_two_parts_of_one_name_but_its_letter_case_are_refused(tmp_path: Path) -> None:
+    """Which of them calamine reads the scans cannot know: before, they scanned the one computed,
+    and calamine read the other, its formula as empty."""
+    book = _openpyxl_book(tmp_path / "acc.xlsx", "=1000+200")
+    with zipfile.ZipFile(book) as zipped:
+        uncomputed = zipped.read("xl/worksheets/sheet1.xml")
+    _saved_by_a_spreadsheet(book, '<c r="C2">{f}<v>1200</v></c>')
+    with zipfile.ZipFile(book, "a") as zipped:
+        zipped.writestr("xl/worksheets/SHEET1.xml", uncomputed)
+    with pytest.raises(InputError, match=f"^{re.escape(str(book))}: its parts xl/worksheets/sheet1.xml and "
+                                         "xl/worksheets/SHEET1.xml have one name \\(letter case aside\\): the file is "
+                                         "damaged, or not as Excel saves it"):
+        yibao.score(_batch(tmp_path / "b"), accumulators=book)

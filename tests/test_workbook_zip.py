@@ -276,3 +276,18 @@ def test_a_workbooks_list_of_sheets_is_parsed_as_it_is_unzipped(tmp_path: Path) 
     finally:
         tracemalloc.stop()
     assert peak < 8_000_000
+
+
+def test_a_long_shared_string_is_found_in_the_folder_the_package_names(
+        tmp_path: Path, no_calamine: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """calamine reads the shared strings beside the workbook, in the folder `_rels/.rels` names:
+    before, only xl/sharedStrings.xml was looked into, and calamine read book/sharedStrings.xml whole."""
+    book = _with_parts(write_workbook(tmp_path / "batch.xlsx", {}), {SHARED_STRINGS: _strings(b"y" * 17_000_000)})
+    with zipfile.ZipFile(book) as zipped:
+        parts = {name: zipped.read(name) for name in zipped.namelist()}
+    with zipfile.ZipFile(book, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for name, data in parts.items():
+            zipped.writestr(name.replace("xl/", "book/"), data.replace(b"xl/", b"book/") if "rels" in name else data)
+    _refused(book, "its part book/sharedStrings.xml holds a text of more than 16 MB (shared string 1): no cell of a "
+             "table is near that long (Excel holds 32,767 characters in a cell); remove it from the workbook",
+             capsys, monkeypatch)

@@ -24,15 +24,12 @@ from __future__ import annotations
 import re
 import zipfile
 import zlib
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import IO, Callable, TypeVar
 from xml.etree import ElementTree
 
-from yibao.workbook_zip import opened_part
+from yibao.workbook_zip import book_folder, folded, local_name, opened_part, part_names, start_tags
 
-_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-_PACKAGE_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _MAYBE_FORMULA = re.compile(rb"f[\s>/]")
 _CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
@@ -40,7 +37,6 @@ _REF = re.compile(rb'\br="([A-Z]+[0-9]+)"')
 _ERROR = re.compile(rb'\bt="e"')
 _TEXT = re.compile(rb'\bt="str"')
 _VALUE = re.compile(rb"<(?:\w+:)?v\s*(?:/>|>([^<]*)</(?:\w+:)?v>)")
-_CHUNK = 1 << 20
 T = TypeVar("T")
 
 
@@ -83,58 +79,31 @@ class Uncomputed:
 
 
 def _sheet_part(book: zipfile.ZipFile, sheet: str, path: Path) -> tuple[str | None, bool]:
-    """The zip member holding `sheet`, and whether the workbook asks to be computed on opening."""
+    """The zip member calamine reads for `sheet`, and whether the workbook asks to be computed on
+    opening. Tags and attributes are matched by their local names, as calamine does (a workbook
+    saved as Strict Open XML has other namespaces)."""
+    names = part_names(book, path)
+    folder = book_folder(book, names, path)
     found: dict[str, str | None] = {}
 
     def in_book(tag: str, attrib: dict[str, str], depth: int) -> None:
-        if tag == f"{_MAIN}calcPr" and depth == 1:
+        if local_name(tag) == "calcPr" and depth == 1:
             found.setdefault("calc", attrib.get("fullCalcOnLoad"))
-        elif tag == f"{_MAIN}sheet" and attrib.get("name") == sheet:
-            found.setdefault("id", attrib.get(f"{_REL}id"))
-
-    _start_tags(book, "xl/workbook.xml", path, in_book)
-    on_load = found.get("calc") in ("1", "true")
-    if found.get("id") is None:
-        return None, on_load
+        elif local_name(tag) == "sheet" and attrib.get("name") == sheet and "id" not in found:
+            found["id"] = next((v for k, v in reversed(attrib.items()) if local_name(k) == "id"), None)
 
     def in_rels(tag: str, attrib: dict[str, str], depth: int) -> None:
-        if tag == f"{_PACKAGE_REL}Relationship" and attrib.get("Id") == found["id"]:
-            found.setdefault("target", attrib.get("Target"))
+        if local_name(tag) == "Relationship" and attrib.get("Id") == found["id"]:
+            found["target"] = attrib.get("Target")  # the last, as calamine keeps them
 
-    _start_tags(book, "xl/_rels/workbook.xml.rels", path, in_rels)
+    start_tags(book, names[folded(folder + "workbook.xml")], path, in_book)
+    on_load = found.get("calc") in ("1", "true")
+    if found.get("id") is not None:
+        start_tags(book, names[folded(folder + "_rels/workbook.xml.rels")], path, in_rels)
     target = found.get("target")
     if target is None:
         return None, on_load
-    part = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
-    return part, on_load
-
-
-class _StartTags:
-    """An XML parser's target that hands each start tag (its name and attributes, namespaces in
-    braces, and how deep it is: the root is 0) to `seen`, and builds no tree."""
-
-    def __init__(self, seen: Callable[[str, dict[str, str], int], None]) -> None:
-        self.seen, self.depth = seen, 0
-
-    def start(self, tag: str, attrib: dict[str, str]) -> None:
-        self.seen(tag, attrib, self.depth)
-        self.depth += 1
-
-    def end(self, tag: str) -> None:
-        self.depth -= 1
-
-    def close(self) -> None:
-        return None
-
-
-def _start_tags(book: zipfile.ZipFile, part: str, path: Path, seen: Callable[[str, dict[str, str], int], None]) -> None:
-    """Parse `part` as it is unzipped, a megabyte at a time, handing each start tag to `seen`:
-    read whole into a tree, as they were, a workbook's own parts cost many times their size."""
-    parser = ElementTree.XMLParser(target=_StartTags(seen))
-    with opened_part(book, part, path) as xml:
-        while chunk := xml.read(_CHUNK):
-            parser.feed(chunk)
-    parser.close()
+    return names.get(folded(target[1:] if target.startswith("/") else folder + target)), on_load
 
 
 def _uncomputed_in(rows: bytes | bytearray, computed_on_load: bool) -> tuple[str, str] | None:

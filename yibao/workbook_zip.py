@@ -16,6 +16,12 @@ zipped) took 1.09 GB. Now, before calamine opens a workbook:
   `MAX_XLSX_TEXT_BYTES` of XML is refused, naming the part and the string (a sheet's rows are
   bounded so too, by `yibao.io.check_sheet`).
 
+The parts looked into are the ones calamine reads: named as calamine looks them up (`folded`:
+letter case and '\\' aside, so two parts of one such name are refused), in the folder the
+package's relationships (`_rels/.rels`) give the workbook (`book_folder`, "xl/" as Excel writes
+it). Looked up by their exact names, a sheet renamed `Sheet7.xml` or a workbook kept elsewhere was
+read by calamine unchecked: a formula never computed was read as empty, a far cell laid out.
+
 A declared size does not hide a larger part: Python's zipfile stops unzipping a part at its
 declared size and then checks its CRC, so a part larger than declared is refused naming it
 (`opened_part`); calamine's zip reader stops there too ("File is larger than its declared
@@ -26,16 +32,22 @@ from __future__ import annotations
 
 import contextlib
 import re
+import string
 import zipfile
 import zlib
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Callable, Iterator
+from xml.etree import ElementTree
 
 from yibao.errors import QUOTED, InputError, first_line, quoted
 from yibao.limits import ENV_MAX_XLSX, GB, MAX_XLSX_BOOK_BYTES, MAX_XLSX_TEXT_BYTES, max_xlsx_bytes
 
-SHARED_STRINGS = "xl/sharedStrings.xml"  # where calamine looks for them, in any letter case
+SHARED_STRINGS = "xl/sharedStrings.xml"  # where calamine looks for them, the workbook's folder being xl/
 BOOK_PARTS = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")  # so too
+PACKAGE_RELS = "_rels/.rels"  # where the package says which part is the workbook
+_OWN_NAMES = ("workbook.xml", "workbook.xml.rels")  # the workbook's own parts, in its folder
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+_OFFICE_DOCUMENT = "/relationships/officeDocument"  # how a relationship's type ends that names the workbook
 SCAN_BLOCK = 1 << 20  # bytes of a part unzipped at once
 # a string's end tag, or the start of a comment, CDATA section or processing instruction: in
 # those, text that looks like a string's end is none, and calamine joins the text around them
@@ -55,7 +67,8 @@ def check_workbook_zip(path: Path) -> None:
     with book:
         _check_sizes(book.infolist(), path)
         _check_book_parts(book.infolist(), path)
-        strings = next((name for name in book.namelist() if name.lower() == SHARED_STRINGS.lower()), None)
+        names = part_names(book, path)
+        strings = names.get(folded(book_folder(book, names, path) + "sharedStrings.xml"))
         if strings is None:
             return
         with opened_part(book, strings, path) as xml:
@@ -93,10 +106,79 @@ def _check_sizes(parts: list[zipfile.ZipInfo], path: Path) -> None:
                      "save the batch as CSV or Parquet", file=str(path))
 
 
+def folded(name: str) -> str:
+    """A part's name as calamine looks it up: '\\' as '/', ASCII letters in lower case."""
+    return name.replace("\\", "/").translate(_ASCII_LOWER)
+
+
+def part_names(book: zipfile.ZipFile, path: Path) -> dict[str, str]:
+    """The parts of the workbook `book` (at `path`): `folded` name → name. Two parts of one such
+    name are refused: which of them calamine reads is not the scans' to guess."""
+    names: dict[str, str] = {}
+    for name in book.namelist():
+        other = names.setdefault(folded(name), name)
+        if other is not name:
+            raise InputError(f"its parts {_named(other)} and {_named(name)} have one name (letter case aside): the "
+                             "file is damaged, or not as Excel saves it; save it again from Excel, WPS or LibreOffice",
+                             file=str(path))
+    return names
+
+
+def book_folder(book: zipfile.ZipFile, names: dict[str, str], path: Path) -> str:
+    """The folder of the workbook's own parts, as calamine finds it: that of the last office
+    document the package's relationships name ("xl/"), or "" at the top."""
+    found: list[str] = []
+
+    def office_document(tag: str, attrib: dict[str, str], depth: int) -> None:
+        if local_name(tag) == "Relationship" and attrib.get("Type", "").endswith(_OFFICE_DOCUMENT):
+            found.append(attrib.get("Target", ""))
+
+    if PACKAGE_RELS in names:
+        start_tags(book, names[PACKAGE_RELS], path, office_document)
+    target = found[-1] if found else "xl/workbook.xml"
+    return target[:target.rfind("/") + 1].removeprefix("/")
+
+
+def local_name(name: str) -> str:
+    """A tag's or an attribute's name without its namespace, as calamine matches them."""
+    return name.rpartition("}")[2]
+
+
+class _StartTags:
+    """An XML parser's target that hands each start tag (its name and attributes, namespaces in
+    braces, and how deep it is: the root is 0) to `seen`, and builds no tree."""
+
+    def __init__(self, seen: Callable[[str, dict[str, str], int], None]) -> None:
+        self.seen, self.depth = seen, 0
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        self.seen(tag, attrib, self.depth)
+        self.depth += 1
+
+    def end(self, tag: str) -> None:
+        self.depth -= 1
+
+    def close(self) -> None:
+        return None
+
+
+def start_tags(book: zipfile.ZipFile, part: str, path: Path, seen: Callable[[str, dict[str, str], int], None]) -> None:
+    """Parse `part` as it is unzipped, a megabyte at a time, handing each start tag to `seen`:
+    read whole into a tree, as they were, a workbook's own parts cost many times their size."""
+    parser = ElementTree.XMLParser(target=_StartTags(seen))
+    with opened_part(book, part, path) as xml:
+        while block := xml.read(SCAN_BLOCK):
+            parser.feed(block)
+    parser.close()
+
+
 def _check_book_parts(parts: list[zipfile.ZipInfo], path: Path) -> None:
-    """Refuse a workbook whose own parts (`BOOK_PARTS`) declare more than `MAX_XLSX_BOOK_BYTES`."""
+    """Refuse a workbook whose own parts (`BOOK_PARTS` and `PACKAGE_RELS`, in whatever folder)
+    declare more than `MAX_XLSX_BOOK_BYTES`."""
     for part in parts:
-        if part.filename.lower() in BOOK_PARTS and part.file_size > MAX_XLSX_BOOK_BYTES:
+        name = folded(part.filename)
+        if ((name == PACKAGE_RELS or name.rpartition("/")[2] in _OWN_NAMES)
+                and part.file_size > MAX_XLSX_BOOK_BYTES):
             raise InputError(f"its part {_named(part.filename)} unzips to {size_text(part.file_size)}, more than a "
                              f"workbook's list of its sheets needs ({size_text(MAX_XLSX_BOOK_BYTES)}; Excel writes a "
                              "few kB): the file is damaged, or not as Excel saves it; save it again from "
