@@ -70,6 +70,11 @@ FIRST_YEAR, LAST_YEAR = 1900, 2200
 # 4 GB leaves room for sheets ten times as wide (columns yibao does not read come along); a
 # larger workbook is better saved as CSV or Parquet, or the bound raised with
 # `YIBAO_MAX_XLSX_GB` (a bomb at the bound still costs what a real workbook that size would).
+# Shared strings have no bound of their own: calamine keeps each in about 55 bytes (3 million of
+# 22 bytes of XML: 164 MB), so short ones cost about 3 times their XML, as a real workbook does
+# (the 425 MB one: read in 1.07 GB, scored in 1.4 GB). A yibao month's are few (codes, ids: a
+# few MB), but a notes column of long distinct texts makes them larger than the sheets, so no
+# share of the bound, nor a count against the cells, would refuse bombs only.
 ENV_MAX_XLSX: str = "YIBAO_MAX_XLSX_GB"
 DEFAULT_MAX_XLSX_GB = 4
 CEILING_XLSX_GB = 1_000
