@@ -57,6 +57,12 @@ FAULTS = [
     TariffFault("catalogue impossible date", "catalogue.csv", "A-AMOX,阿莫西林胶囊 0.25g,drug,01,,0.60,,,,,,,,,",
                 "A-AMOX,阿莫西林胶囊 0.25g,drug,01,,0.60,,,,,,,,2024-13-01,",
                 ("row 2", "column valid_from", "'2024-13-01'", "YYYY-MM-DD")),
+    # numpy read these as days: a month as its first day (the item left the catalogue on June 2,
+    # its lines self-paid), `today` as the day of the run, `NaT` as never
+    *(TariffFault(f"catalogue date {cell}", "catalogue.csv", "A-AMOX,阿莫西林胶囊 0.25g,drug,01,,0.60,,,,,,,,,",
+                  f"A-AMOX,阿莫西林胶囊 0.25g,drug,01,,0.60,,,,,,,,,{cell}",
+                  ("row 2", "column valid_to", f"'{cell}'", "YYYY-MM-DD"))
+      for cell in ("2025-06", "today", "NaT", "20250630", " 2025-06-30", "2025-06-30T00")),
     TariffFault("undeclared tilted status", "2025.yaml", "    - {status: relapse_monitored,", "    # ",
                 ("catastrophic.funds[1].statuses", "'relapse_monitored' is not declared in assistance.statuses",
                  "add it there")),

@@ -19,6 +19,7 @@ claim lines by code. Columns:
 
 from __future__ import annotations
 
+import re
 from decimal import InvalidOperation
 from pathlib import Path
 
@@ -41,6 +42,9 @@ CONTROL = r"[\x00-\x1f\x7f]"
 NO_LIMIT = np.iinfo(np.int64).max
 NO_SHARE = -1
 """`person_share_bp` of an item without a fixed person share."""
+DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+"""How a day cell is written. numpy reads much else as a day: `2025-06` as June 1 (a `valid_to`
+that ended the item a month early), `today` as the day of the run, `NaT` as never."""
 
 
 def _cell_error(path: Path, row: int, column: str, value: object, why: str) -> InputError:
@@ -167,10 +171,12 @@ def parse_catalogue(df: pd.DataFrame, path: Path) -> pd.DataFrame:
         return v
 
     def day(v: str) -> np.datetime64:
-        try:
-            return np.datetime64(v, "D")
-        except ValueError:
-            raise ValueError("not a date: write YYYY-MM-DD") from None
+        if DAY.fullmatch(v):
+            try:
+                return np.datetime64(v, "D")
+            except ValueError:  # 2025-02-30
+                pass
+        raise ValueError("not a date: write YYYY-MM-DD")
 
     _convert(path, df, "indications", indications, "")  # checked: the audit reads the text
     valid_from = np.array(_convert(path, df, "valid_from", day, np.datetime64("1900-01-01")), dtype="datetime64[D]")
