@@ -303,6 +303,26 @@ def test_cli_refuses_bad_input_in_one_line(synth_folder, tmp_path, monkeypatch, 
     assert "Traceback" not in err and not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("extra, message", [
+    (["--set", "inpatient.anual_cap.390=1000"], "no parameter 'inpatient.anual_cap' (in version sample-county@20"),
+    (["--set", f"{DEDUCTIBLE}=-300"], "is negative"),
+    (["--reform", "no-such-county"], "unknown tariff 'no-such-county'"),
+    (["--reform", "sample-county@2099"], "has no version '2099'"),
+    (["--tariff", "no-such-county", "--set", f"{DEDUCTIBLE}=300"], "unknown tariff 'no-such-county'"),
+])
+def test_a_batch_with_no_claim_in_force_still_checks_the_reform(synth_folder, tmp_path, monkeypatch, capsys,
+                                                                extra, message):
+    """A month with no claim had no version in force, so the edits were applied to none and a
+    misspelt path, a negative deductible or a tariff that does not exist ran, exit 0, and reported
+    "0 claims compared": read as "the reform changes nothing". Now they are refused in one line."""
+    empty = tmp_path / "empty"
+    shutil.copytree(synth_folder, empty)
+    for table in ("claims", "lines"):
+        header = (empty / f"{table}.csv").read_text(encoding="utf-8-sig").splitlines()[0]
+        (empty / f"{table}.csv").write_text(header + "\n", encoding="utf-8")
+    test_cli_refuses_bad_input_in_one_line(empty, tmp_path, monkeypatch, capsys, extra, message)
+
+
 def test_refusals_name_the_problem(synth_folder):
     with pytest.raises(InputError, match="one of the two"):
         yibao.simulate(synth_folder)

@@ -14,25 +14,42 @@ import pandas as pd
 
 from yibao.errors import InputError
 from yibao.io import Batch
-from yibao.pipeline import Regions, TariffSpec, assign_tariffs, loaded_spec
+from yibao.pipeline import Regions, TariffSpec, assign_tariffs, loaded_spec, tariff_set
+from yibao.tariffs import registry
 from yibao.tariffs.diff import Change, catalogue_unit, diff_catalogues, diff_tariffs, parameters
 from yibao.tariffs.edit import apply_edits
-from yibao.tariffs.registry import LoadedTariff, tariff_spec
+from yibao.tariffs.registry import LoadedTariff
 
 SHOWN_METADATA = frozenset({"effective_from", "effective_to"})
 """Metadata that changes which claims a version applies to; a version's name or title does not."""
 
 
 def user_spec(spec: TariffSpec | Path) -> TariffSpec:
-    """A spec as typed (an id, `ID@VERSION`, a folder) as the pipeline takes it."""
-    return tariff_spec(spec) if isinstance(spec, (str, Path)) else loaded_spec(spec)
+    """A spec as typed (an id, `ID@VERSION`, a folder) as the pipeline takes it; an id or version
+    not on the search path is refused here, as `score --tariff` refuses it, not only once some
+    claim asks for it (on a batch with none in force, `--reform no-such-county` ran and reported)."""
+    return tariff_set([spec])[0] if isinstance(spec, (str, Path)) else loaded_spec(spec)
+
+
+def every_version(spec: TariffSpec) -> list[LoadedTariff]:
+    """Every version the spec may score a claim under: one pinned, a folder's, or the id's."""
+    if isinstance(spec, LoadedTariff):
+        return [spec]
+    if isinstance(spec, (list, tuple)):
+        return list(spec)
+    tariff_id, _, version = (spec or registry.DEFAULT_TARIFF).partition("@")
+    if version:
+        return [registry.load_version(tariff_id, version)]
+    return [registry.load_version(tariff_id, t.version) for t in registry.versions(tariff_id)]
 
 
 def edited_spec(claims: pd.DataFrame, baseline: TariffSpec, edits: Sequence[str]) -> TariffSpec:
-    """The baseline's versions in force on these claims, each with the edits applied."""
+    """The baseline's versions in force on these claims, each with the edits applied; every
+    version where none is in force (an empty month, a period no version covers), so that the
+    edits are checked all the same: a misspelt path is refused, not reported as no change."""
     _, used, _ = assign_tariffs(claims, baseline)
     edited = []
-    for lt in used.values():
+    for lt in list(used.values()) or every_version(baseline):
         try:
             edited.append(apply_edits(lt, list(edits)))
         except InputError as exc:
