@@ -267,6 +267,26 @@ def test_report_counts_the_claims_the_reading_rejected(synth_folder, tmp_path):
     assert f"另有 {gone:,} 次就诊未通过数据校验" in (tmp_path / "sim" / "report.html").read_text(encoding="utf-8")
 
 
+def test_report_counts_the_claims_no_version_is_in_force_on(synth_folder, tmp_path):
+    """A claim of 2023 in a 2025 batch: no version of the sample tariff is in force on its date,
+    so both runs set it aside. The report said "N claims compared" of the rest and nothing of it
+    (nor did summary.json but in its rejects' counts). Now both name it."""
+    old = tmp_path / "old"
+    shutil.copytree(synth_folder, old)
+    claims = pd.read_csv(old / "claims.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    stay = claims.index[(claims["med_type"] == "21") & (claims["settlement_mode"] == "direct")][0]
+    claims.loc[stay, ["admit_date", "discharge_date", "submitted_date"]] = ["2023-03-01", "2023-03-05", "2023-03-05"]
+    claims.to_csv(old / "claims.csv", index=False)
+    run = CliRunner().invoke(app, ["simulate", str(old), "--out", str(tmp_path / "sim"), "--set", f"{DEDUCTIBLE}=300"],
+                             env={"COLUMNS": "300"})
+    assert run.exit_code == 0, run.output
+    summary = json.loads((tmp_path / "sim" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["batch"]["unscored_claims"] == 1 and summary["batch"]["rejected_claims"] == 0
+    assert summary["claims"]["compared"] + 1 == summary["batch"]["claims"] == len(claims)
+    assert "1 claims scored on neither side" in run.output
+    assert "另有 1 次就诊两方均未计算" in (tmp_path / "sim" / "report.html").read_text(encoding="utf-8")
+
+
 def test_no_claim_compared_is_not_called_a_no_op(synth_folder, tmp_path):
     """A batch with no claim (or none scored on both sides) has no tariff diff, the diff being
     listed per pair of versions that met on a claim: the report then printed "无参数变化(空操作)"

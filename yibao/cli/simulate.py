@@ -51,7 +51,10 @@ def show(sim: Simulation, console: Console) -> None:
                   f"{escape(', '.join(s['reform']['versions']) or '—')}: {c['compared']:,} claims compared, "
                   f"{c['changed']:,} changed, {c['decisions_changed']:,} decisions changed"
                   + (f"; {s['batch']['rejected_claims']:,} claims rejected by the reading, not compared "
-                     f"(yibao score lists why)" if s["batch"]["rejected_claims"] else ""))
+                     f"(yibao score lists why)" if s["batch"]["rejected_claims"] else "")
+                  + (f"; {s['batch']['unscored_claims']:,} claims scored on neither side (a date no tariff "
+                     f"version is in force on: yibao score lists why), not compared"
+                     if s["batch"]["unscored_claims"] else ""))
     if len(sim.tariff_diff):
         console.print(_table("参数变化 tariff diff", ["baseline", "reform", "path", "from", "to"],
                              sim.tariff_diff.values.tolist(), numeric_from=3))

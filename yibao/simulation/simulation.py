@@ -129,6 +129,9 @@ def simulate_batch(batch: Batch, rejects: pd.DataFrame | None = None, *, edits: 
         **_described(tariff, edits, reform, used),
         "batch": {"claims": int(len(batch.claims)), "lines": int(len(batch.lines)),
                   "rejected_claims": rejected_claims(rejects),
+                  # set aside by both runs (no version in force on its date, a resident category
+                  # its version does not define): compared on neither side either
+                  "unscored_claims": int(len(batch.claims) - len(diff)),
                   "rejects": {str(k): int(v) for k, v in base_rejects.groupby("table").size().items()}},
         "claims": {"compared": int(len(diff)), **{k: int(v) for k, v in diff["scored"].value_counts().sort_index().items()},
                    "changed": int(tables.changed(diff).sum()),
