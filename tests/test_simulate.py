@@ -215,6 +215,15 @@ def test_cli_writes_every_output_whole_and_the_same_bytes(synth_folder, tmp_path
     assert len(book.sheetnames) == 5 + len(DIMENSIONS)
 
 
+def test_every_workbook_heading_is_chinese(synth_folder, tmp_path):
+    """The top_claims sheet headed its `kind` column `kind`: the one column of the workbook a
+    policy officer read in English only."""
+    write_simulation(yibao.simulate(synth_folder, set=[f"{DEDUCTIBLE}=300"]), tmp_path / "sim")
+    for sheet in openpyxl.load_workbook(tmp_path / "sim" / "simulation.xlsx"):
+        english = [field.value for heading, field in zip(sheet[1], sheet[2]) if heading.value == field.value]
+        assert not english, (sheet.title, english)
+
+
 def test_csv_money_has_two_decimals(synth_folder, tmp_path):
     """`--format csv` wrote the simulation's amounts as 0, 2938.59, -1592.5 (only the money
     fields of `yibao score` got two decimals): now every amount of every table is 12.50, 0.00."""

@@ -45,7 +45,7 @@ VALUES = {
 
 HEADERS = {
     "key": "分组", "label": "名称", "claims": "就诊数", "changed": "变化就诊数", "persons": "人数",
-    "mdtrt_id": "就诊ID", "psn_no": "人员编号", "institution_id": "机构编码", "scored": "计算情况",
+    "mdtrt_id": "就诊ID", "psn_no": "人员编号", "kind": "类别", "institution_id": "机构编码", "scored": "计算情况",
     "decision_baseline": "现行审核结论", "decision_reform": "调整后审核结论",
     "tariff_baseline": "现行政策版本", "tariff_reform": "调整后政策版本",
     "decile": "十分位组", "min": "最小变化", "max": "最大变化", "mean": "平均变化", "total": "变化合计",
