@@ -331,3 +331,13 @@ def test_an_edit_that_cannot_be_read_is_refused_with_its_path(edit: str, message
 
     with pytest.raises(InputError, match=message):
         apply_edits(resolve("sample-county@2025"), [edit])
+
+
+def test_a_selector_reads_past_spaces() -> None:
+    """`[insutype=390, level=2]`, as one types a list, matched 0 items: the field ' level'."""
+    from yibao.tariffs.edit import apply_edits
+    from yibao.tariffs.registry import resolve
+
+    edited = apply_edits(resolve("sample-county@2025"), ["inpatient.schemes[ insutype = 390, level=2 ].deductible=400"])
+    scheme = next(s for s in edited.tariff.inpatient.schemes if s.insutype == "390" and s.level == 2)
+    assert scheme.deductible == 400

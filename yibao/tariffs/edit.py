@@ -73,7 +73,8 @@ def _select(items: list[Any], selector: str, path: str) -> int:
     parts = selector.split(",")
     if not all("=" in part for part in parts):
         raise InputError(f"--set {path}: [{selector}] is neither a position (0, 1, -1) nor field=value pairs")
-    wanted = dict(part.split("=", 1) for part in parts)
+    # spaces around a name or value, as one types `[insutype=390, level=2]`, name no field
+    wanted = {k.strip(): v.strip() for k, v in (part.split("=", 1) for part in parts)}
     hits = [i for i, item in enumerate(items)
             if isinstance(item, dict) and all(_text(item.get(k)) == v for k, v in wanted.items())]
     if len(hits) > 1:  # `tariffs show` leaves empty lists and IMPLIED values out of a selector
