@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, settings
 
-from yibao.cases import case_batch, case_tables, parse_case
+from yibao.cases import case_batch, case_rows, parse_case, rows_tables
 from yibao.decision import decision_object
 from yibao.io import Batch, normalize, write_tables
 from yibao.money import yuan_array_to_fen
@@ -90,11 +90,11 @@ def cases_batch(cases: list[dict[str, Any]]) -> Batch:
 
 def cases_tables(cases: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:
     """The input tables of several cases (as `cases_batch` reads them)."""
-    parts: dict[str, list] = {}
+    rows: dict[str, list] = {}
     for case in cases:
-        for name, frame in case_tables(parse_case(case)).items():
-            parts.setdefault(name, []).append(frame)
-    tables = {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}
+        for name, table_rows in case_rows(parse_case(case)).items():
+            rows.setdefault(name, []).extend(table_rows)
+    tables = rows_tables(rows)
     for name in ("persons", "institutions"):
         tables[name] = tables[name].drop_duplicates(ignore_index=True)
     tables["accumulators"] = tables["accumulators"].drop_duplicates("psn_no", ignore_index=True)

@@ -325,6 +325,17 @@ def _frame(rows: list[dict[str, Any]], table: str) -> pd.DataFrame:
 def case_tables(case: Case) -> dict[str, pd.DataFrame]:
     """Flatten a case into raw batch tables (typed columns, as `read_batch` finds them in
     Parquet; lists as `;`-separated text)."""
+    return rows_tables(case_rows(case))
+
+
+def rows_tables(rows: dict[str, list[dict[str, Any]]]) -> dict[str, pd.DataFrame]:
+    """Raw batch tables of the rows of cases (`case_rows`): the rows of several cases make one
+    table each at once, not a frame per case put together (18 claims: 0.025 s, not 0.19 s)."""
+    return {name: _frame(table_rows, name) for name, table_rows in rows.items()}
+
+
+def case_rows(case: Case) -> dict[str, list[dict[str, Any]]]:
+    """The rows of each input table a case makes, by table."""
     p, c = case.person, case.claim
     psn = {"psn_no": p.psn_no}
     claim_row = c.fields() | psn
@@ -352,7 +363,7 @@ def case_tables(case: Case) -> dict[str, pd.DataFrame]:
         "lines": [ln.fields() | {"mdtrt_id": c.mdtrt_id} for ln in case.lines],
         "accumulators": accumulators,
     }
-    return {name: _frame(rows, name) for name, rows in tables.items()}
+    return tables
 
 
 def case_batch(case: Case, source: str = "case"):  # type: ignore[no-untyped-def]
