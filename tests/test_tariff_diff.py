@@ -88,7 +88,11 @@ def test_every_printed_path_is_a_set_path(args: list[str], old_spec: str, new_sp
         if c.path.endswith("(order)"):
             continue  # a reordered list: reorder it in the file
         base, value = (new, c.new) if c.old is ABSENT else (old, c.new if c.new is not ABSENT else c.old)
-        edited = apply_edits(base, [f"{c.path}={_cell(value)}"])
+        # an item's changes go together: S-NURSE1's new selfpay_prop is read only at its new level 02
+        item = c.path.rpartition(".")[0] if c.path.startswith("catalogue[") else c.path
+        together = [] if base is new else [f"{d.path}={_cell(d.new)}" for d in changes if d is not c
+                                           and d.new is not ABSENT and d.path.rpartition(".")[0] == item]
+        edited = apply_edits(base, [*together, f"{c.path}={_cell(value)}"])
         assert _value(edited, c.path) == value, c.path
 
 

@@ -82,3 +82,46 @@ def test_an_edit_of_how_it_pays_still_changes_the_case(edit: str, field: str, ba
     assert run.exit_code == 0, run.output
     diff = json.loads(run.output)["difference"][field]
     assert (diff["baseline"], diff["edited"]) == (baseline, edited)
+
+
+# Edits of what the edited tariff does not read, taken without a word: the what-if showed the
+# baseline's numbers, and a policy officer read "no change" as the reform's effect
+UNREAD = {
+    "catalogue[code=A-AMOX].selfpay_prop=1": "--set catalogue[code=A-AMOX].selfpay_prop: selfpay_prop is read only "
+                                             "for items of level 02, and this item is 甲类 (01), in policy whole: "
+                                             "set catalogue[code=A-AMOX].level=02 too",
+    "catalogue[code=C-LENS].price_cap=100": "--set catalogue[code=C-LENS].price_cap: price_cap is read only for "
+                                            "items of level 01 or 02, and this item is 丙类 (03), self-paid whole: "
+                                            "set catalogue[code=C-LENS].level=01 too (or =02)",
+    "catalogue[code=C-LENS].max_per_day=1": "--set catalogue[code=C-LENS].max_per_day: max_per_day is read only",
+    "inpatient.deductible_scope=annual;inpatient.repeat_admission_factor=0.3":
+        "--set inpatient.repeat_admission_factor: not read while inpatient.deductible_scope is annual",
+    "inpatient.child_age_below=null;inpatient.child_deductible_factor=0.3":
+        "--set inpatient.child_deductible_factor: not read while inpatient.child_age_below is null",
+    "inpatient.out_of_area_cut.unreferred_refused=true;inpatient.out_of_area_cut.unreferred=0.3":
+        "--set inpatient.out_of_area_cut.unreferred: not read while inpatient.out_of_area_cut.unreferred_refused "
+        "is true",
+}
+
+
+@pytest.mark.parametrize("edits", UNREAD)
+def test_an_edit_the_tariff_does_not_read_is_refused(edits: str) -> None:
+    from yibao.errors import InputError
+    from yibao.tariffs.edit import apply_edits
+    from yibao.tariffs.registry import resolve
+
+    with pytest.raises(InputError) as exc:
+        apply_edits(resolve("sample-county@2025"), edits.split(";"))
+    assert str(exc.value).startswith(UNREAD[edits]), exc.value
+
+
+@pytest.mark.parametrize("edits", [
+    ["catalogue[code=A-AMOX].level=02", "catalogue[code=A-AMOX].selfpay_prop=1"],
+    ["catalogue[code=A-AMOX].selfpay_prop=1", "catalogue[code=A-AMOX].level=02"],  # in either order
+])
+def test_an_edit_made_read_by_another_still_changes_the_case(edits: list[str]) -> None:
+    """A-AMOX made 乙类 with all of it pre-self-paid: its 55.00 (100 × 0.55) leaves the policy
+    amount, of which the fund paid 65 %: the person pays 55 × 0.65 = 35.75 more."""
+    run = CliRunner().invoke(app, ["whatif", E1, *(a for e in edits for a in ("--set", e)), "--compare", "--json"])
+    assert run.exit_code == 0, run.output
+    assert json.loads(run.output)["difference"]["psn_part_amt"]["change"] == 35.75

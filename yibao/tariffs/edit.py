@@ -17,14 +17,16 @@ validated like the file. `yibao tariffs show ID --catalogue` prints these paths.
 What names or chooses a tariff is no parameter: by the time it is edited the version has been
 chosen (by the claims' dates, or `--tariff`) and its catalogue file read, and an item is found by
 its code. Such an edit changed no number, and the unchanged what-if read as "this does not
-matter", so it is refused, saying what to do instead.
+matter", so it is refused, saying what to do instead. So is an edit of a parameter the edited
+tariff does not read: a 甲类 item's pre-self-pay share, a 丙类 item's price cap, the repeat-admission
+factor of an annual deductible (`UNREAD`, `UNREAD_BY_LEVEL`).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 import yaml
@@ -62,6 +64,34 @@ _NOT_TERMS: dict[tuple[str, ...], str] = {
 }
 NOT_TERMS: dict[str, str] = {field: why for fields, why in _NOT_TERMS.items() for field in fields}
 """Per metadata field (what `tariffs diff` lists apart from the parameters) why `--set` refuses it."""
+
+UNREAD: dict[str, tuple[Callable[[Tariff], bool], str]] = {
+    "inpatient.repeat_admission_factor": (
+        lambda t: t.inpatient.deductible_scope == "annual",
+        "inpatient.deductible_scope is annual (one deductible a year, used up across admissions): set "
+        "inpatient.deductible_scope=per_admission too"),
+    "inpatient.child_deductible_factor": (
+        lambda t: t.inpatient.child_age_below is None,
+        "inpatient.child_age_below is null (no resident is a child here): set inpatient.child_age_below too "
+        "(e.g. =14)"),
+    "inpatient.out_of_area_cut.unreferred": (
+        lambda t: t.inpatient.out_of_area_cut.unreferred_refused,
+        "inpatient.out_of_area_cut.unreferred_refused is true (unreferred care is refused, not cut): set "
+        "inpatient.out_of_area_cut.unreferred_refused=false too"),
+}
+"""Parameters read only where another says so, by path: when the edited tariff does not read one
+it was given, the what-if showed the baseline's numbers without a word."""
+ITEM_TERMS = ("kind", "selfpay_prop", "price_cap", "gender", "age_from", "age_below", "min_level",
+              "inpatient_only", "max_per_day", "indications", "person_share")
+"""The catalogue columns that say how an item in policy (甲类 01, 乙类 02) is paid or audited."""
+UNREAD_BY_LEVEL: dict[str, frozenset[str]] = {
+    "selfpay_prop": frozenset({"02"}),
+    **{column: frozenset({"01", "02"}) for column in ITEM_TERMS if column != "selfpay_prop"},
+}
+"""Per catalogue column the item levels a line reads it at: a 甲类 item has no pre-self-pay, and a
+丙类 item is self-paid whole, never capped, audited or shared."""
+LEVEL_NAMES = {"01": "甲类 (01), in policy whole", "03": "丙类 (03), self-paid whole"}
+"""The levels an item is at where a column is not read (`UNREAD_BY_LEVEL`)."""
 
 
 def _select(items: list[Any], selector: str, path: str) -> int:
@@ -121,7 +151,8 @@ def _value(path: str, text: str) -> Any:
         raise InputError(f"--set {path}: the value is not YAML ({problem.splitlines()[0]})") from None
 
 
-def _set(data: dict[str, Any], path: str, value: Any) -> None:
+def _set(data: dict[str, Any], path: str, value: Any) -> Any:
+    """Set the value at `path`; returns what holds it (a catalogue edit: the item's row)."""
     node: Any = data
     segments = _segments(path)
     for depth, segment in enumerate(segments):
@@ -132,19 +163,20 @@ def _set(data: dict[str, Any], path: str, value: Any) -> None:
         key: Any = int(name) if isinstance(node, dict) and name.isdecimal() and int(name) in node else name
         if not isinstance(node, dict) or key not in node:
             raise InputError(f"--set {path}: no parameter '{'.'.join(segments[:depth + 1])}'")
-        last = depth == len(segments) - 1
+        holder, last = node, depth == len(segments) - 1
         if sel is None:
             if last:
                 node[key] = value
             node = node[key]
             continue
-        items = node[key]
+        holder = items = node[key]
         if not isinstance(items, list):
             raise InputError(f"--set {path}: '{name}' is not a list")
         i = _select(items, sel, path)
         if last:
             items[i] = value
         node = items[i]
+    return holder
 
 
 def _cell(raw: str) -> str:
@@ -162,6 +194,22 @@ def _edited_catalogue(lt: LoadedTariff, rows: list[dict[str, str]], columns: lis
         raise InputError(f"--set: {exc}") from None
 
 
+def _refuse_unread(paths: list[str], tariff: Tariff, cells: list[tuple[str, dict[str, str]]]) -> None:
+    """Refuse an edit the edited tariff does not read (`UNREAD`, `UNREAD_BY_LEVEL`): applied
+    with the others, so that the edit of what makes it read (`level=02`) may come with it."""
+    for path in paths:
+        if path in UNREAD and UNREAD[path][0](tariff):
+            raise InputError(f"--set {path}: not read while {UNREAD[path][1]}")
+    for path, row in cells:
+        item, column = _segments(path)
+        levels = UNREAD_BY_LEVEL.get(column, frozenset({row["level"]}))
+        if row[column] != "" and row["level"] not in levels:
+            first, *others = sorted(levels)
+            raise InputError(f"--set {path}: {column} is read only for items of level {' or '.join(sorted(levels))}"
+                             f", and this item is {LEVEL_NAMES[row['level']]}: set {item}.level={first} too"
+                             + "".join(f" (or ={o})" for o in others))
+
+
 def apply_edits(lt: LoadedTariff, edits: list[str]) -> LoadedTariff:
     """A copy of the tariff with PATH=VALUE edits applied and validated. Catalogue edits start
     from the catalogue file, so give a version all its edits in one call."""
@@ -170,6 +218,8 @@ def apply_edits(lt: LoadedTariff, edits: list[str]) -> LoadedTariff:
     data = lt.tariff.model_dump(mode="json")
     text: pd.DataFrame | None = None
     rows: list[dict[str, str]] = []
+    paths: list[str] = []
+    cells: list[tuple[str, dict[str, str]]] = []  # per catalogue edit its path and the item's row
     for edit in edits:
         m = _EDIT.match(edit)
         if not m:
@@ -178,17 +228,19 @@ def apply_edits(lt: LoadedTariff, edits: list[str]) -> LoadedTariff:
         _refuse_not_terms(path, _segments(path))
         if not path.startswith(CATALOGUE):
             _set(data, path, _value(path, m["value"]))
+            paths.append(path)
             continue
         if text is None:
             text = read_catalogue_text(lt.catalogue_file)
             rows = text.to_dict("records")
         if len(_segments(path)) != 2:
             raise InputError(f"--set {path}: a catalogue edit names one column of one item")
-        _set({"catalogue": rows}, path, _cell(m["value"]))
+        cells.append((path, _set({"catalogue": rows}, path, _cell(m["value"]))))
     data["version"] = f"{lt.tariff.version}+edited"
     try:
         tariff = Tariff.model_validate(data)
     except ValidationError as exc:  # named as --set names it: inpatient.schemes[2].deductible
         raise InputError(describe("--set", exc)) from None
     catalogue = lt.catalogue if text is None else _edited_catalogue(lt, rows, list(text.columns))
+    _refuse_unread(paths, tariff, cells)
     return replace(lt, tariff=tariff, catalogue=catalogue)
