@@ -451,8 +451,8 @@ CASE_FAULTS: list[tuple[str, Callable[[dict], None] | str, str]] = [
     ("price 10^15", _set("lines.0.pric", 1e15), "refused"),
     ("price text", _set("lines.0.pric", "abc"), "refused"),
     ("price negative", _set("lines.0.pric", -1), "refused"),
-    ("no lines", _set("lines", None), "scored"),
-    ("empty lines", _set("lines", []), "scored"),
+    ("no lines", _set("lines", None), "refused"),  # a claim is paid on its lines (io.NO_LINES)
+    ("empty lines", _set("lines", []), "refused"),
     ("in 2027", lambda c: (_set("claim.admit_date", "2027-05-06")(c), _set("claim.discharge_date", "2027-05-12")(c),
                            _set("claim.submitted_date", "2027-05-12")(c)), "scored"),
     ("in 2099", lambda c: (_set("claim.admit_date", "2099-05-06")(c), _set("claim.discharge_date", "2099-05-12")(c),

@@ -1303,3 +1303,19 @@ def test_a_long_row_is_scanned_in_one_pass(monkeypatch: pytest.MonkeyPatch) -> N
                                                                           "empty rows")
     assert formulas.first == ("A1", "without its computed value")
     assert time.perf_counter() - started < 2
+
+
+def test_a_claim_without_lines_is_set_aside_and_an_application_is_not() -> None:
+    """A claim of kind `claim` with no line was approved, every amount 0, and counted as an
+    admission of the year (the next admission's deductible halved by the repeat factor)."""
+    from conftest import cases_tables, line, make_case
+
+    cases = [make_case(claim={"mdtrt_id": "C1"}, lines=[line("S-CT", 150.0)]),
+             make_case(claim={"mdtrt_id": "C2"}, lines=[]),
+             make_case(claim={"mdtrt_id": "A1", "kind": "chronic_application", "med_type": None,
+                              "institution": None, "diagnoses": ["I10"], "materials": []}, lines=[])]
+    batch, rejects = normalize(cases_tables(cases), {})
+    assert list(batch.claims["mdtrt_id"]) == ["C1", "A1"]
+    assert rejects[["table", "row", "column", "key"]].to_dict("records") == [
+        {"table": "claims", "row": 3, "column": "mdtrt_id", "key": "C2"}]
+    assert rejects["reason"].iat[0].startswith("no line in lines names this claim: a claim is paid on its fee lines")

@@ -125,3 +125,15 @@ def test_an_edit_made_read_by_another_still_changes_the_case(edits: list[str]) -
     run = CliRunner().invoke(app, ["whatif", E1, *(a for e in edits for a in ("--set", e)), "--compare", "--json"])
     assert run.exit_code == 0, run.output
     assert json.loads(run.output)["difference"]["psn_part_amt"]["change"] == 35.75
+
+
+def test_a_case_without_lines_is_refused_as_score_sets_it_aside(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """An inpatient case with no line was approved, its deductible step 0 and an admission counted."""
+    case = json.loads(Path(E1).read_text(encoding="utf-8")) | {"lines": []}
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(case), encoding="utf-8")
+    code, err = run_cli(["whatif", str(path)], capsys, monkeypatch)
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith(f"error: {path}: claim.mdtrt_id: no line in lines names this claim: a claim is paid on its "
+                          "fee lines (费用明细)"), err

@@ -1720,6 +1720,11 @@ def _reject_refs(keys: _Keys, log: _RejectLog, table: str, column: str, target: 
                                                                f"{shown(theirs.iat[t])} {CASCADED}"))
 
 
+NO_LINES = "no line in lines names this claim: a claim is paid on its fee lines (费用明细); an application has its own kind"
+"""Why a claim of kind `claim` without lines is set aside: it was approved with every amount 0 and
+counted as an admission of the year (the next one's deductible × repeat_admission_factor)."""
+
+
 def _reject_claims(keys: _Keys, log: _RejectLog) -> None:
     claims = keys.frames["claims"]
     _reject_refs(keys, log, "claims", "psn_no", "persons", np.ones(len(claims), dtype=bool))
@@ -1730,14 +1735,25 @@ def _reject_claims(keys: _Keys, log: _RejectLog) -> None:
     rows = pa.array(log.file_row("lines", line[hit]), pa.int64()).cast(pa.large_string())
     line_id = _worded(_cells_at(line_ids, line[hit]), quoted)  # a line id of megabytes cut short, as its own reason is
     log.reject("claims", hit, "", join_text("its line ", line_id, " (lines row ", rows, f") {CASCADED}"))
+    runs = _claims_of_runs(keys)
+    lined = np.zeros(len(claims), dtype=bool)
+    lined[runs[runs >= 0]] = True  # a claim id given twice is rejected above, its first row or not
+    lineless = (claims["kind"] == "claim").to_numpy() & ~lined & ~log.out["claims"]
+    log.reject("claims", np.flatnonzero(lineless), "mdtrt_id", NO_LINES)
+
+
+def _claims_of_runs(keys: _Keys) -> np.ndarray:
+    """Per run of lines of one claim id (`keys.starts`) the position of that id in claims (−1:
+    none), looked up once for both uses: one lookup costs 0.4 s at 850,000 claims."""
+    return keys._once("claims of runs", "lines", "mdtrt_id", lambda: _positions(
+        take_rising(keys.array("lines", "mdtrt_id"), keys.starts("lines", "mdtrt_id")), keys.array("claims", "mdtrt_id")))
 
 
 def _reject_lines_of_claims(keys: _Keys, log: _RejectLog) -> None:
     """Lines of an unknown or rejected claim; looked up once per run of lines of one claim."""
     lines = keys.frames["lines"]
     starts = keys.starts("lines", "mdtrt_id")
-    heads = take_rising(keys.array("lines", "mdtrt_id"), starts)
-    claim = log.named("claims", _positions(heads, keys.array("claims", "mdtrt_id")))
+    claim = log.named("claims", _claims_of_runs(keys))
     bad_run = (claim < 0) | _at(log.out["claims"], claim)
     if not bad_run.any():
         return
