@@ -171,3 +171,24 @@ def test_overlapping_versions_are_refused_whatever_their_labels(tmp_path: Path, 
     monkeypatch.setenv("YIBAO_TARIFF_PATH", str(tmp_path))
     code, err = run_cli(["whatif", str(EXAMPLES / "e1_resident_county_inpatient.case.json")], capsys, monkeypatch)
     assert code == 2 and err.startswith(says)
+
+
+LONG = "x" * 300
+
+
+@pytest.mark.parametrize("args", [
+    ["tariffs", "show", LONG],
+    ["tariffs", "show", f"sample-county@{LONG}"],
+    ["tariffs", "show", "sample-county", "--version", LONG],
+    ["tariffs", "show", f"{LONG}/x"],
+    ["tariffs", "diff", "sample-county", LONG],
+    ["tariffs", "diff", "sample-county", "--from", LONG],
+    ["whatif", str(Path(__file__).parent / "examples" / "e1_resident_county_inpatient.case.json"), "--tariff", LONG],
+])
+def test_a_long_tariff_id_or_version_is_cut_in_the_message(args: list[str], capsys: pytest.CaptureFixture[str],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each repeated the 300 characters whole, as other messages no longer do (errors.quoted)."""
+    from test_whatif import run_cli as run
+
+    code, err = run(args, capsys, monkeypatch)
+    assert code == 2 and err.count("\n") == 1 and " characters)" in err and LONG not in err, err

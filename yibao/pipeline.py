@@ -23,7 +23,7 @@ from yibao.booked import Booked
 from yibao.calculator.claims import AMOUNT_FIELDS, BENEFIT_FIELDS, calculate
 from yibao.calculator.dates import day_array
 from yibao.calendar import WorkCalendar, default_calendar
-from yibao.errors import InputError, kind
+from yibao.errors import InputError, kind, quoted
 from yibao.explain import reason_columns, trace_output
 from yibao.io import Batch, row_group_rows
 from yibao.later import Later
@@ -198,7 +198,7 @@ def no_tariff_reasons(claims: pd.DataFrame, persons: pd.DataFrame, rows: np.ndar
     unknown = (region != "") & ~np.isin(region, list(known))
     names = ", ".join(sorted(known))
     where = np.where(own != "", f"column {REGION}", f"the person's {REGION} (persons table)")
-    reason = np.where(unknown, [f"unknown pooling region '{r}' in {w} (known: {names})"
+    reason = np.where(unknown, [f"unknown pooling region {quoted(r)} in {w} (known: {names})"
                                 for r, w in zip(region, where)], "no tariff version in force on the claim's date")
     return reason.astype(object), np.where(unknown & (own != ""), REGION, "").astype(object)
 
@@ -220,7 +220,7 @@ def undefined_categories(claims: pd.DataFrame, persons: pd.DataFrame, keys: np.n
         if not defined:
             continue
         bad = (keys == key) & (named != "") & ~np.isin(named, defined)
-        reason[bad] = [f"the person's resident_category '{v}' is not a resident category of {key} "
+        reason[bad] = [f"the person's resident_category {quoted(v)} is not a resident category of {key} "
                        f"(it defines: {', '.join(defined) or 'none'})" for v in named[bad]]
     return reason
 

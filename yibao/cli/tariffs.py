@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from yibao.cli.options import quiet_option
-from yibao.errors import InputError
+from yibao.errors import InputError, quoted, shortened
 from yibao.tariffs.diff import (ABSENT, Change, Parameter, catalogue_parameters, catalogue_unit, diff_catalogues,
                                 diff_tariffs, parameters)
 from yibao.tariffs.registry import (LoadedTariff, parse_tariff_file, region_dirs, resolve, tariff_spec,
@@ -129,13 +129,13 @@ def _version_of(spec: str, version: str | None, option: str) -> LoadedTariff:
     if versions is None:
         tariff_id, _, at = found.partition("@")
         if version and at and version != at:
-            raise InputError(f"{spec}: conflicts with {option} {version}")
+            raise InputError(f"{shortened(spec)}: conflicts with {option} {shortened(version)}")
         return resolve(f"{tariff_id}@{version or at}" if version or at else tariff_id)
     if version is None:
         return versions[-1]
     hit = [lt for lt in versions if lt.tariff.version == version]
     if not hit:
-        raise InputError(f"{spec}: has no version '{version}'")
+        raise InputError(f"{shortened(spec)}: has no version {quoted(version)}")
     return hit[0]
 
 
@@ -176,13 +176,13 @@ def _validation_target(spec: str) -> Path:
     tariff_id, _, version = spec.partition("@")
     if tariff_id not in region_dirs():
         known = ", ".join(region_dirs()) or "none"
-        raise InputError(f"{spec}: no such file or folder, nor a tariff id (known: {known})")
+        raise InputError(f"{shortened(spec)}: no such file or folder, nor a tariff id (known: {known})")
     if not version:
         return region_dirs()[tariff_id]
     for file in version_files(tariff_id):
         if parse_tariff_file(file).version == version:
             return file
-    raise InputError(f"tariff '{tariff_id}' has no version '{version}'")
+    raise InputError(f"tariff {quoted(tariff_id)} has no version {quoted(version)}")
 
 
 @app.command()

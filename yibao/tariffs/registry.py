@@ -23,7 +23,7 @@ import pandas as pd
 import yaml
 from pydantic import ValidationError
 
-from yibao.errors import InputError
+from yibao.errors import InputError, quoted, shortened
 from yibao.files import FileState, file_state
 from yibao.tariffs.catalogue import load_catalogue
 from yibao.tariffs.messages import describe
@@ -84,7 +84,7 @@ def version_files(tariff_id: str) -> list[Path]:
     dirs = region_dirs()
     if tariff_id not in dirs:
         known = ", ".join(sorted(dirs)) or "none"
-        raise InputError(f"unknown tariff '{tariff_id}' (known: {known})")
+        raise InputError(f"unknown tariff {quoted(tariff_id)} (known: {known})")
     return sorted(dirs[tariff_id].glob("*.yaml"))
 
 
@@ -122,7 +122,7 @@ def load_file(path: Path) -> LoadedTariff:
     state = _version_state(path)
     tariff = _parse_cached(path, *state)
     if tariff.id != path.parent.name:
-        raise InputError(f"{path}: id = '{tariff.id}': the folder is '{path.parent.name}': "
+        raise InputError(f"{path}: id = {quoted(tariff.id)}: the folder is '{path.parent.name}': "
                          f"write id: {path.parent.name}, or rename the folder to {tariff.id}")
     try:
         catalogue_state: FileState | None = file_state(path.parent / tariff.catalogue)
@@ -166,7 +166,7 @@ def load_version(tariff_id: str, version: str) -> LoadedTariff:
     for f in version_files(tariff_id):
         if parse_tariff_file(f).version == version:
             return load_file(f)
-    raise InputError(f"tariff '{tariff_id}' has no version '{version}'")
+    raise InputError(f"tariff {quoted(tariff_id)} has no version {quoted(version)}")
 
 
 def versions(tariff_id: str) -> list[Tariff]:
@@ -178,7 +178,7 @@ def in_force(tariff_id: str, day: dt.date) -> LoadedTariff:
     for t in versions(tariff_id):
         if t.in_force(day):
             return load_version(tariff_id, t.version)
-    raise InputError(f"tariff '{tariff_id}' has no version in force on {day.isoformat()}")
+    raise InputError(f"tariff {quoted(tariff_id)} has no version in force on {day.isoformat()}")
 
 
 def resolve(spec: str | None, day: dt.date | None = None) -> LoadedTariff:
@@ -213,7 +213,7 @@ def tariff_spec(spec: str | Path) -> str | list[LoadedTariff]:
         return text
     path = Path(text)
     if not _exists(path):
-        raise InputError(f"{path}: no such tariff folder or file")
+        raise InputError(f"{shortened(str(path))}: no such tariff folder or file")
     loaded = validate_region(path)
     ids = sorted({lt.tariff.id for lt in loaded})
     if len(ids) > 1:
