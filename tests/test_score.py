@@ -235,7 +235,7 @@ def test_every_claim_and_line_is_scored_or_rejected(broken: Broken) -> None:
                   ("claims", "psn_no"), ("persons", "birth_date")):
         assert where in named, where
     too_old = next(k for k, why in broken.sunk.items() if why == "no tariff version")
-    assert "no tariff version" in claim_rejects.set_index("key").at[too_old, "reason"]
+    assert "no version of sample-county in force" in claim_rejects.set_index("key").at[too_old, "reason"]
 
 
 # --- (c) the same input gives the same bytes; exit codes ----------------------------------------

@@ -137,3 +137,23 @@ def test_a_case_without_lines_is_refused_as_score_sets_it_aside(tmp_path: Path, 
     assert code == 2 and err.count("\n") == 1, err
     assert err.startswith(f"error: {path}: claim.mdtrt_id: no line in lines names this claim: a claim is paid on its "
                           "fee lines (费用明细)"), err
+
+
+def test_a_case_no_version_is_in_force_on_names_its_date_and_the_versions(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """"no tariff version in force on the case's date" named neither the date nor the periods."""
+    from conftest import cases_batch
+    from yibao.pipeline import score_batch
+
+    case = json.loads(Path(E1).read_text(encoding="utf-8"))
+    case["claim"] |= {"admit_date": "1990-05-06", "discharge_date": "1990-05-12", "submitted_date": "1990-05-12"}
+    for ln in case["lines"]:
+        ln["service_date"] = "1990-05-07"
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(case), encoding="utf-8")
+    code, err = run_cli(["whatif", str(path)], capsys, monkeypatch)
+    said = "in force on the {}'s date, 1990-05-12 (its versions: 2024-01-01 to 2024-12-31, 2025-01-01 to open)"
+    assert code == 2 and err == f"error: {path}: no version of sample-county {said.format('case')}\n", err
+    rejects = score_batch(cases_batch([case])).rejects
+    assert set(rejects["reason"]) == {f"no version of sample-county {said.format('claim')}",
+                                      "its claim was not scored: no version of sample-county " + said.format("claim")}

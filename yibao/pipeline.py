@@ -189,18 +189,45 @@ def assign_tariffs(claims: pd.DataFrame, spec: TariffSpec, persons: pd.DataFrame
     return keys, used, ref
 
 
+PERIODS_NAMED = 4
+"""Versions whose periods a message names one by one; a longer history is named by its span."""
+
+
+def _periods(spec: TariffSpec) -> str:
+    """The periods of a tariff's versions, as a claim no version is in force on is told them."""
+    if isinstance(spec, LoadedTariff):
+        tariffs = [spec.tariff]
+    elif isinstance(spec, (list, tuple)):
+        tariffs = [lt.tariff for lt in spec]
+    else:
+        tariffs = registry.versions(spec_id(spec))
+    tariffs = sorted(tariffs, key=lambda t: t.effective_from)
+    spans = [f"{t.effective_from} to {t.effective_to or 'open'}" for t in tariffs]
+    if len(spans) > PERIODS_NAMED:
+        return f"{len(spans)} versions, {tariffs[0].effective_from} to {tariffs[-1].effective_to or 'open'}"
+    return ", ".join(spans)
+
+
 def no_tariff_reasons(claims: pd.DataFrame, persons: pd.DataFrame, rows: np.ndarray,
-                      regions: Regions | None = None) -> tuple[np.ndarray, np.ndarray]:
+                      regions: Regions | None = None, spec: TariffSpec = None) -> tuple[np.ndarray, np.ndarray]:
     """Why each claim of `rows` has no tariff, and the claim's column to fix: an unknown region
-    (the claim's own cell, or its person's), else its date."""
+    (the claim's own cell, or its person's), else its date, the one that chooses the version
+    (`_reference_dates`), beside the periods of the versions of its tariff (`spec`'s where the
+    claim names no other region)."""
     region, own = claim_regions(claims[rows], persons), claim_regions(claims[rows])
     known = known_regions(regions)
     unknown = (region != "") & ~np.isin(region, list(known))
     names = ", ".join(sorted(known))
     where = np.where(own != "", f"column {REGION}", f"the person's {REGION} (persons table)")
-    reason = np.where(unknown, [f"unknown pooling region {quoted(r)} in {w} (known: {names})"
-                                for r, w in zip(region, where)], "no tariff version in force on the claim's date")
-    return reason.astype(object), np.where(unknown & (own != ""), REGION, "").astype(object)
+    ref = _reference_dates(claims[rows])
+    days = np.where(np.isnat(ref), "(none given)", np.datetime_as_string(ref, unit="D"))
+    default = (region == "") | (region == spec_id(spec))
+    tariff_of = np.where(default, spec_id(spec), region)
+    periods = {t: _periods(spec if t == spec_id(spec) else known[t]) for t in set(tariff_of[~unknown])}
+    reason = [f"unknown pooling region {quoted(r)} in {w} (known: {names})" if u else
+              f"no version of {t} in force on the claim's date, {d} (its versions: {periods[t]})"
+              for r, w, u, t, d in zip(region, where, unknown, tariff_of, days)]
+    return np.array(reason, dtype=object), np.where(unknown & (own != ""), REGION, "").astype(object)
 
 
 def undefined_categories(claims: pd.DataFrame, persons: pd.DataFrame, keys: np.ndarray,
@@ -386,7 +413,7 @@ def score_batch(batch: Batch, rejects: pd.DataFrame | None = None,
             dropped = drop[claim_pos]
             reason, column = category[drop], np.full(int(drop.sum()), "", dtype=object)
             if no_tariff.any():
-                why = no_tariff_reasons(claims, batch.persons, no_tariff, regions)
+                why = no_tariff_reasons(claims, batch.persons, no_tariff, regions, tariff)
                 reason[no_tariff[drop]], column[no_tariff[drop]] = why
             extra.append(_reject_rows(batch, drop, dropped, reason, column, (np.cumsum(drop) - 1)[claim_pos[dropped]]))
             claim_pos = (np.cumsum(keep) - 1)[claim_pos[~dropped]]

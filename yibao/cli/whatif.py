@@ -48,7 +48,7 @@ def _decide(case_path: Path, tariff: Optional[str], edits: list[str]) -> tuple[d
         from yibao.errors import InputError
         from yibao.pipeline import no_tariff_reasons
 
-        reason, _ = no_tariff_reasons(batch.claims, batch.persons, keys == "")
+        reason, _ = no_tariff_reasons(batch.claims, batch.persons, keys == "", spec=spec)
         raise InputError(reason[0].replace("the claim's date", "the case's date"), file=str(case_path))
     base: LoadedTariff = versions[keys[0]]
     baseline = decision_object(score_batch(batch, tariff=base, trace=True), case.claim.mdtrt_id)
