@@ -324,6 +324,14 @@ def test_an_amount_beyond_any_tariff_is_refused_with_its_path() -> None:
     ("maternity.grant={amount: 1000, amount: 2000}", r"the value is not YAML \(key 'amount' is given twice"),
     # named as --set names the entry (it said inpatient.schemes.2.deductible, which --set refuses)
     ("inpatient.schemes[2].deductible=-100", r"--set: inpatient\.schemes\[2\]\.deductible = -100: amount -100 is negative"),
+    # an item picked by a selector named by it, as typed: it said inpatient.schemes[4], a position
+    # the user never saw
+    ("inpatient.schemes[insutype=390, level=2].deductible=-5",
+     r"--set: inpatient\.schemes\[insutype=390, level=2\]\.deductible = -5: amount -5 is negative"),
+    ("inpatient.schemes[insutype=390,level=2].bands=[{ratio: 2}]",
+     r"--set: inpatient\.schemes\[insutype=390,level=2\]\.bands\[0\]\.ratio = 2: ratio 2 is outside"),
+    ("assistance.statuses[status=dibao].deductible=-1",
+     r"--set: assistance\.statuses\[status=dibao\]\.deductible = -1: amount -1 is negative"),
 ])
 def test_an_edit_that_cannot_be_read_is_refused_with_its_path(edit: str, message: str) -> None:
     from yibao.tariffs.edit import apply_edits

@@ -151,10 +151,12 @@ def _value(path: str, text: str) -> Any:
         raise InputError(f"--set {path}: the value is not YAML ({problem.splitlines()[0]})") from None
 
 
-def _set(data: dict[str, Any], path: str, value: Any) -> Any:
-    """Set the value at `path`; returns what holds it (a catalogue edit: the item's row)."""
+def _set(data: dict[str, Any], path: str, value: Any, typed: dict[tuple[Any, ...], str] | None = None) -> Any:
+    """Set the value at `path`; returns what holds it (a catalogue edit: the item's row). Into
+    `typed`: the loc of each list item the path picks by a selector, and the path up to it."""
     node: Any = data
     segments = _segments(path)
+    loc: tuple[Any, ...] = ()
     for depth, segment in enumerate(segments):
         m = _SEGMENT.match(segment)
         if not m:
@@ -163,7 +165,7 @@ def _set(data: dict[str, Any], path: str, value: Any) -> Any:
         key: Any = int(name) if isinstance(node, dict) and name.isdecimal() and int(name) in node else name
         if not isinstance(node, dict) or key not in node:
             raise InputError(f"--set {path}: no parameter '{'.'.join(segments[:depth + 1])}'")
-        holder, last = node, depth == len(segments) - 1
+        holder, last, loc = node, depth == len(segments) - 1, (*loc, key)
         if sel is None:
             if last:
                 node[key] = value
@@ -173,6 +175,9 @@ def _set(data: dict[str, Any], path: str, value: Any) -> Any:
         if not isinstance(items, list):
             raise InputError(f"--set {path}: '{name}' is not a list")
         i = _select(items, sel, path)
+        loc = (*loc, i)
+        if typed is not None:
+            typed[loc] = ".".join(segments[:depth + 1])
         if last:
             items[i] = value
         node = items[i]
@@ -220,6 +225,7 @@ def apply_edits(lt: LoadedTariff, edits: list[str]) -> LoadedTariff:
     rows: list[dict[str, str]] = []
     paths: list[str] = []
     cells: list[tuple[str, dict[str, str]]] = []  # per catalogue edit its path and the item's row
+    typed: dict[tuple[Any, ...], str] = {}  # list items picked by a selector, as the edits wrote them
     for edit in edits:
         m = _EDIT.match(edit)
         if not m:
@@ -227,7 +233,7 @@ def apply_edits(lt: LoadedTariff, edits: list[str]) -> LoadedTariff:
         path = m["path"].strip()
         _refuse_not_terms(path, _segments(path))
         if not path.startswith(CATALOGUE):
-            _set(data, path, _value(path, m["value"]))
+            _set(data, path, _value(path, m["value"]), typed)
             paths.append(path)
             continue
         if text is None:
@@ -239,8 +245,8 @@ def apply_edits(lt: LoadedTariff, edits: list[str]) -> LoadedTariff:
     data["version"] = f"{lt.tariff.version}+edited"
     try:
         tariff = Tariff.model_validate(data)
-    except ValidationError as exc:  # named as --set names it: inpatient.schemes[2].deductible
-        raise InputError(describe("--set", exc)) from None
+    except ValidationError as exc:  # named as the edit named it: inpatient.schemes[insutype=390,level=2]
+        raise InputError(describe("--set", exc, typed)) from None
     catalogue = lt.catalogue if text is None else _edited_catalogue(lt, rows, list(text.columns))
     _refuse_unread(paths, tariff, cells)
     return replace(lt, tariff=tariff, catalogue=catalogue)

@@ -23,13 +23,15 @@ _CAUSES = ("extra_forbidden", "missing")
 """Error types shown before others: they explain the errors that follow from them."""
 
 
-def _path(loc: tuple[Any, ...]) -> str:
-    """`inpatient.schemes[0].bands[1].ratio`, `inpatient.annual_cap.390` (a text key)."""
+def _path(loc: tuple[Any, ...], typed: dict[tuple[Any, ...], str]) -> str:
+    """`inpatient.schemes[0].bands[1].ratio`, `inpatient.annual_cap.390` (a text key); a part
+    of the path an edit picked by a selector as the edit wrote it (`typed`, by its loc)."""
     out = ""
-    for p in loc:
+    for depth, p in enumerate(loc):
         if p == "[key]":
             continue
         out += f"[{p}]" if isinstance(p, int) else f".{p}"
+        out = typed.get(tuple(loc[:depth + 1]), out)
     return out.lstrip(".")
 
 
@@ -75,13 +77,15 @@ def _shown(value: Any) -> str:
     return repr(value.isoformat() if isinstance(value, dt.date) else value)
 
 
-def describe(path: Path | str, err: ValidationError) -> str:
+def describe(path: Path | str, err: ValidationError, typed: dict[tuple[Any, ...], str] | None = None) -> str:
     """`file: inpatient.schemes[0].bands[0].ratio = 1.5: why (the fix)`; `path` is `--set` for an
-    edit, so the entry is named as the edit would name it."""
+    edit, and `typed` the list items its edits picked by a selector, by loc, as they wrote them:
+    the entry is named as the edit named it (`inpatient.schemes[insutype=390,level=2].deductible`),
+    not by a position the user never saw."""
     errors = err.errors()
     first = min(errors, key=lambda e: _CAUSES.index(e["type"]) if e["type"] in _CAUSES else len(_CAUSES))
     loc, value = tuple(first["loc"]), first.get("input")
-    where = _path(loc)
+    where = _path(loc, typed or {})
     if first["type"] == "extra_forbidden":
         parent = loc[:-1]
         missing = [str(e["loc"][-1]) for e in errors if e["type"] == "missing" and tuple(e["loc"][:-1]) == parent]
