@@ -11,6 +11,7 @@ header lacks (`med_tpye`, `diagnosis`), stops the run naming both, before a cell
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import unicodedata
 from typing import Any, Iterable
@@ -48,10 +49,17 @@ def _folded(name: str) -> str:
     return re.sub(r"[\s_-]+", "", unicodedata.normalize("NFKC", name)).casefold()
 
 
+@functools.cache
+def _known(table: str) -> tuple[frozenset[str], dict[str, str]]:
+    """The fields of `table`, and each by its folded name (folded once a process, not per table read)."""
+    known = frozenset(c.name for c in TABLES[table])
+    return known, {_folded(k): k for k in sorted(known)}
+
+
 def _check_spelling(fields: list[str], source: str, table: str) -> None:
-    known = {c.name for c in TABLES[table]}
-    by_fold = {_folded(k): k for k in known}
-    lacked = {_folded(k): k for k in known if k not in fields}
+    known, by_fold = _known(table)
+    present = set(fields)
+    lacked = {f: k for f, k in by_fold.items() if k not in present}
     for header in fields:
         folded = _folded(header)
         if header in known or not folded:

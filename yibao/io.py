@@ -1109,12 +1109,13 @@ def _typed_table(name: str, raw: pd.DataFrame | None, log: _RejectLog) -> pd.Dat
         if empty is not None:
             log.reject_empty(name, empty)
         for column, (values, problems) in zip(columns, typed_columns):
-            cells = cells_of(column)
             for mask, why in problems:
                 bad = np.flatnonzero(mask)
+                if not len(bad):  # nearly always: nothing to word (a what-if case: a quarter of its reading)
+                    continue
                 quote = why != REQUIRED and column.name not in PERSONAL
-                log.reject(name, bad, column.name,
-                           _worded(_cells_at(cells, bad), lambda v: f"{quoted(_cell_text(v))}: {why}") if quote else why)
+                log.reject(name, bad, column.name, _worded(_cells_at(cells_of(column), bad),
+                                                           lambda v: f"{quoted(_cell_text(v))}: {why}") if quote else why)
             typed[column.name] = values
     return pd.DataFrame(typed, index=raw.index, copy=False)
 
