@@ -33,6 +33,7 @@ from yibao.rules.engine import Distinct, concat_distinct, distinct_conclusions, 
 from yibao.rules.facts import duplicate_facts, fact_arrays
 from yibao.tables import LIST_SEP
 from yibao.tariffs import registry
+from yibao.tariffs.model import Tariff
 from yibao.tariffs.registry import LoadedTariff
 from yibao.codes import distinct_codes, distinct_text, positions, text_column
 
@@ -133,19 +134,32 @@ def tariff_set(specs: Sequence[str | Path]) -> tuple[TariffSpec, dict[str, Tarif
     return (resolved[0] if resolved else None), dict(zip(ids[1:], resolved[1:]))
 
 
-def _in_force(ref: np.ndarray, spec: TariffSpec) -> tuple[np.ndarray, dict[str, LoadedTariff]]:
-    """Per reference date the key of the version of one tariff in force ("" where none is)."""
+def _candidates(spec: TariffSpec) -> list[tuple[Tariff, Callable[[], LoadedTariff]]]:
+    """The versions a spec may score a claim under, each as its terms and how to load it whole
+    (catalogue and all, only once a claim needs it): one pinned, a folder's, or the id's."""
     if isinstance(spec, LoadedTariff):
-        return np.full(len(ref), spec.key, dtype=object), {spec.key: spec}
+        return [(spec.tariff, lambda: spec)]
     if isinstance(spec, (list, tuple)):
-        candidates = [(lt.tariff, lambda lt=lt: lt) for lt in spec]
-    else:
-        tariff_id, _, version = (spec or registry.DEFAULT_TARIFF).partition("@")
-        if version:
-            lt = registry.load_version(tariff_id, version)
-            return np.full(len(ref), lt.key, dtype=object), {lt.key: lt}
-        candidates = [(t, partial(registry.load_version, tariff_id, t.version))
-                      for t in registry.versions(tariff_id)]
+        return [(lt.tariff, lambda lt=lt: lt) for lt in spec]
+    tariff_id, _, version = (spec or registry.DEFAULT_TARIFF).partition("@")
+    if version:
+        pinned = registry.load_version(tariff_id, version)
+        return [(pinned.tariff, lambda: pinned)]
+    return [(t, partial(registry.load_version, tariff_id, t.version)) for t in registry.versions(tariff_id)]
+
+
+def spec_versions(spec: TariffSpec) -> list[LoadedTariff]:
+    """Every version the spec may score a claim under, loaded."""
+    return [load() for _, load in _candidates(spec)]
+
+
+def _in_force(ref: np.ndarray, spec: TariffSpec) -> tuple[np.ndarray, dict[str, LoadedTariff]]:
+    """Per reference date the key of the version of one tariff in force ("" where none is); a
+    pinned version (`ID@VERSION`, one loaded) on every date."""
+    candidates = _candidates(spec)
+    if isinstance(spec, LoadedTariff) or (isinstance(spec, str) and "@" in spec):
+        lt = candidates[0][1]()
+        return np.full(len(ref), lt.key, dtype=object), {lt.key: lt}
     keys = np.full(len(ref), "", dtype=object)
     used: dict[str, LoadedTariff] = {}
     for t, load in candidates:
@@ -195,13 +209,7 @@ PERIODS_NAMED = 4
 
 def _periods(spec: TariffSpec) -> str:
     """The periods of a tariff's versions, as a claim no version is in force on is told them."""
-    if isinstance(spec, LoadedTariff):
-        tariffs = [spec.tariff]
-    elif isinstance(spec, (list, tuple)):
-        tariffs = [lt.tariff for lt in spec]
-    else:
-        tariffs = registry.versions(spec_id(spec))
-    tariffs = sorted(tariffs, key=lambda t: t.effective_from)
+    tariffs = sorted((t for t, _ in _candidates(spec)), key=lambda t: t.effective_from)
     spans = [f"{t.effective_from} to {t.effective_to or 'open'}" for t in tariffs]
     if len(spans) > PERIODS_NAMED:
         return f"{len(spans)} versions, {tariffs[0].effective_from} to {tariffs[-1].effective_to or 'open'}"

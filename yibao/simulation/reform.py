@@ -14,8 +14,7 @@ import pandas as pd
 
 from yibao.errors import InputError
 from yibao.io import Batch
-from yibao.pipeline import Regions, TariffSpec, assign_tariffs, loaded_spec, tariff_set
-from yibao.tariffs import registry
+from yibao.pipeline import Regions, TariffSpec, assign_tariffs, loaded_spec, spec_versions, tariff_set
 from yibao.tariffs.diff import Change, catalogue_unit, diff_catalogues, diff_tariffs, parameters
 from yibao.tariffs.edit import apply_edits
 from yibao.tariffs.registry import LoadedTariff
@@ -31,25 +30,13 @@ def user_spec(spec: TariffSpec | Path) -> TariffSpec:
     return tariff_set([spec])[0] if isinstance(spec, (str, Path)) else loaded_spec(spec)
 
 
-def every_version(spec: TariffSpec) -> list[LoadedTariff]:
-    """Every version the spec may score a claim under: one pinned, a folder's, or the id's."""
-    if isinstance(spec, LoadedTariff):
-        return [spec]
-    if isinstance(spec, (list, tuple)):
-        return list(spec)
-    tariff_id, _, version = (spec or registry.DEFAULT_TARIFF).partition("@")
-    if version:
-        return [registry.load_version(tariff_id, version)]
-    return [registry.load_version(tariff_id, t.version) for t in registry.versions(tariff_id)]
-
-
 def edited_spec(claims: pd.DataFrame, baseline: TariffSpec, edits: Sequence[str]) -> TariffSpec:
     """The baseline's versions in force on these claims, each with the edits applied; every
     version where none is in force (an empty month, a period no version covers), so that the
     edits are checked all the same: a misspelt path is refused, not reported as no change."""
     _, used, _ = assign_tariffs(claims, baseline)
     edited = []
-    for lt in list(used.values()) or every_version(baseline):
+    for lt in list(used.values()) or spec_versions(baseline):
         try:
             edited.append(apply_edits(lt, list(edits)))
         except InputError as exc:
