@@ -50,6 +50,7 @@ class Calculation:
     accumulators: pd.DataFrame
     contributions: pd.DataFrame | None = None  # per claim (mdtrt_id first), when asked
     trace: pd.DataFrame | None = None  # claim_pos, step, …: see calculator/trace.py (fen, bp)
+    context: pd.DataFrame | None = None  # the claims as read, with the conclusions `calculate` was given
 
 
 BLOCK_LINES = 1 << 18
@@ -173,12 +174,12 @@ class _LinePass:
 
 def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, LoadedTariff],
               accumulators: pd.DataFrame, contributions: bool = False, trace: bool = False,
-              conclusions: Callable[[], None] | None = None, inputs_read: Callable[[], None] | None = None,
+              conclusions: Callable[[pd.DataFrame], pd.DataFrame] | None = None, inputs_read: Callable[[], None] | None = None,
               lines_final: Callable[[pd.DataFrame], None] | None = None,
               months: pd.DataFrame | None = None) -> Calculation:
     """Amounts of every claim. `claims` carries the claim, person and institution columns and the
-    rule base's conclusions (docs/ARCHITECTURE.md), or gets them by calling `conclusions()` after
-    the line pass, which needs none of them; `lines.claim_pos` indexes `claims`. `trace`: also
+    rule base's conclusions (docs/ARCHITECTURE.md), or gets them after the line pass, which needs
+    none of them, as `conclusions(claims)` (`Calculation.context`); `lines.claim_pos` indexes `claims`. `trace`: also
     the steps of every claim's arithmetic (off, it costs nothing). `inputs_read` is called once
     the line pass is done: from then on only mdtrt_id, line_id, med_list_codg and claim_pos of
     `lines` are read, and the caller may drop the rest. `lines_final` is called then too, with the
@@ -195,7 +196,7 @@ def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, Load
     diseases = disease_codes(tariffs, accumulators)
     order = scan.Order.of(claims, accumulators, diseases, months)
     if conclusions is not None:
-        conclusions()
+        claims = conclusions(claims)
     totals = passed.totals(claims["waive_preselfpay"].to_numpy(dtype=bool))
     del passed
     if inputs_read is not None:
@@ -223,38 +224,32 @@ def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, Load
 
     hosp = np.where(direct, np.maximum(declared_funds - paid["fund_pay_sumamt"], 0), 0)
     medfee = sums["medfee_sumamt"]
-    out = pd.DataFrame({"mdtrt_id": claims["mdtrt_id"].to_numpy()})
-    for f in LINE_FIELDS:
-        out[f] = sums[f]
-    for f in FUND_FIELDS:
-        out[f] = paid[f]
-    out["psn_part_amt"] = medfee - paid["fund_pay_sumamt"] - hosp
-    out["hosp_part_amt"] = hosp
-    out["declared_fund_pay_sumamt"] = np.where(direct, declared_funds, paid["fund_pay_sumamt"])
-    out["fund_pool"] = np.array(POOLS, dtype=object)[terms.pool]
-    out["pool_prop_bp"] = terms.pool_prop_bp
     wage = yuan_array_to_fen(np.nan_to_num(claims["employer_avg_monthly_wage"].to_numpy(dtype=np.float64)))
     days = claims["allowance_days"].to_numpy(dtype=np.int64)
     version = positions(claims["tariff_key"], list(tariffs))  # -1: none
-    out["maternity_allowance"] = allowance_fen(days, wage, version, tariffs)
+    allowance = allowance_fen(days, wage, version, tariffs)
     grant_units = claims["grant_units"].to_numpy(dtype=np.int64)
-    out["maternity_grant"], grant_one, grant_months_bp = grant_fen(grant_units, wage, version, tariffs)
+    grant, grant_one, grant_months_bp = grant_fen(grant_units, wage, version, tariffs)
+    # gathered, then framed once: a column set into a frame costs a quarter of a millisecond
+    out = pd.DataFrame({"mdtrt_id": claims["mdtrt_id"].to_numpy()} | {f: sums[f] for f in LINE_FIELDS}
+                       | {f: paid[f] for f in FUND_FIELDS}
+                       | {"psn_part_amt": medfee - paid["fund_pay_sumamt"] - hosp, "hosp_part_amt": hosp,
+                          "declared_fund_pay_sumamt": np.where(direct, declared_funds, paid["fund_pay_sumamt"]),
+                          "fund_pool": np.array(POOLS, dtype=object)[terms.pool], "pool_prop_bp": terms.pool_prop_bp,
+                          "maternity_allowance": allowance, "maternity_grant": grant,
+                          "violation_codes": violation_codes, "suspect_codes": suspect_codes}, copy=False)
     titles = {e.code: e.title for lt in tariffs.values() for e in lt.tariff.audit.edits}
     reasons = calculator_reasons(lines["line_id"], pos, totals.mask, totals.by_code, titles, result.audited, terms)
-
-    out["violation_codes"] = violation_codes
-    out["suspect_codes"] = suspect_codes
     steps = None
     if trace:
-        cash = Cash(out["maternity_allowance"].to_numpy(), wage, days, out["maternity_grant"].to_numpy(), grant_units,
-                    grant_one, grant_months_bp)
+        cash = Cash(allowance, wage, days, grant, grant_units, grant_one, grant_months_bp)
         steps = build_trace(claims["rules_fired"], result.audited, terms, sums, totals.by_code, titles, cash,
                             _share_lines(pos, version, totals, tariffs))
     return Calculation(out, line_out, violations, reasons,
                        scan.state_table(result.state, result.groups, diseases),
                        None if result.contributions is None else
                        scan.state_frame(result.contributions, diseases, {"mdtrt_id": out["mdtrt_id"].to_numpy()}),
-                       steps)
+                       steps, claims)
 
 
 def _share_lines(pos: np.ndarray, version: np.ndarray, totals: LineTotals,
