@@ -16,7 +16,6 @@ import re
 import unicodedata
 from typing import Any, Iterable
 
-import pandas as pd
 
 from yibao.errors import InputError
 from yibao.tables import TABLES
@@ -36,13 +35,14 @@ def field_name(header: Any) -> str:
 def check_header(names: Iterable[Any], source: str, table: str | None = None) -> None:
     """Refuse a header naming a field twice (which of the two columns holds it is unknown) and,
     given the `table`, one naming a field of it misspelt."""
-    fields = pd.Index([field_name(c) for c in names])
-    twice = fields[fields.duplicated()]
-    if len(twice):
-        raise InputError(f"column {twice[0]} appears twice in the header: keep one", file=source,
-                         column=str(twice[0]))
+    fields = [field_name(c) for c in names]
+    seen: set[str] = set()
+    for name in fields:
+        if name in seen:
+            raise InputError(f"column {name} appears twice in the header: keep one", file=source, column=name)
+        seen.add(name)
     if table is not None:
-        _check_spelling(list(fields), source, table)
+        _check_spelling(fields, source, table)
 
 
 def _folded(name: str) -> str:

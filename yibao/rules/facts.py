@@ -446,6 +446,8 @@ def _duplicates(cl: _Claims, facts: dict[str, np.ndarray], earlier: pd.DataFrame
     if earlier is not None and len(earlier):
         recur |= _isin(cl.text("psn_no", rows), _text(earlier["psn_no"]))
     rows = rows[recur]
+    if not len(rows):  # no claim can overlap another (a what-if case, most small batches)
+        return
     claims = frame({"pos": rows, "psn": cl.text("psn_no", rows), "inst": cl.inst_id[rows], "start": start[rows],
                     "end": end[rows], "year": ref[rows].astype("datetime64[Y]"), "settled": settled[rows],
                     "mdtrt": cl.text("mdtrt_id", rows), "label": np.full(len(rows), "", dtype=object)})
