@@ -167,7 +167,9 @@ def test_default_tariff_has_no_shares() -> None:
 
 
 @pytest.mark.parametrize("rows,message", [
-    ({"level": "03"}, "column person_share: '0.30': a 丙类 (03) item is self-paid whole"),
+    ({"level": "03", "price_cap": "", "min_level": ""},  # a 丙类 item's cap and restrictions are refused alike
+     "column person_share: '0.30': M-IMPL: person_share is read only for items of level 01 or 02, and this item is "
+     "丙类 (03), self-paid whole: make its level 01 or 02, or empty the cell"),
     ({"selfpay_prop": "0.10"}, "column person_share: '0.30': give selfpay_prop or person_share, not both"),
     ({"person_share": "1.5"}, "column person_share: '1.5': ratio outside [0, 1]"),
 ])

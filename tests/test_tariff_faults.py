@@ -85,6 +85,18 @@ FAULTS = [
     # was valid: a code no one sees is wrong, and no claim line's code matched it
     TariffFault("catalogue code with a NUL byte", "catalogue.csv", "A-AMOX,", "A-AMOX\x00,",
                 ("row 2", "column code", r"'A-AMOX\x00': holds a control character (such as NUL)", "type the code again")),
+    # values no line of the item reads at its level were taken without a word: policy staff set a share
+    # and nothing changed (the rule --set applies, yibao/tariffs/catalogue.py READ_AT)
+    TariffFault("catalogue share of a 甲类 item", "catalogue.csv", "A-AMOX,阿莫西林胶囊 0.25g,drug,01,,0.60,",
+                "A-AMOX,阿莫西林胶囊 0.25g,drug,01,0.10,0.60,",
+                ("row 2", "column selfpay_prop", "'0.10'", "A-AMOX: selfpay_prop is read only for items of level 02",
+                 "甲类 (01)", "make its level 02, or empty the cell")),
+    TariffFault("catalogue price cap of a 丙类 item", "catalogue.csv", "C-LENS,进口人工晶体,material,03,,,",
+                "C-LENS,进口人工晶体,material,03,,8000.00,",
+                ("row 8", "column price_cap", "C-LENS: price_cap is read only for items of level 01 or 02",
+                 "丙类 (03)", "make its level 01 or 02, or empty the cell")),
+    TariffFault("catalogue restriction of a 丙类 item", "catalogue.csv", "S-DENT,口腔种植体植入术,service,03,,,,,,,",
+                "S-DENT,口腔种植体植入术,service,03,,,,,,3,", ("column min_level", "S-DENT: min_level is read only")),
     # a claim that would find no terms stopped the whole batch with a traceback
     TariffFault("a level without an inpatient scheme", "2025.yaml",
                 '    - {insutype: "390", level: 4, deductible: 2000, bands: [{upto: 7000, ratio: 0.50}, {ratio: 0.68}]}\n',
@@ -120,6 +132,18 @@ def test_tariff_fault(fault: TariffFault, tmp_path: Path, capsys: pytest.Capture
 def test_the_bundled_tariff_is_valid(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     code, err = run_cli(["tariffs", "validate", "sample-county", "--quiet"], capsys, monkeypatch)
     assert (code, err) == (0, "")
+
+
+def test_a_catalogue_saying_false_where_it_could_say_nothing_is_valid(tmp_path: Path) -> None:
+    """`inpatient_only` false, as a spreadsheet fills a column, says of a 丙类 item no more than
+    an empty cell: it is no value the item's level leaves unread."""
+    from yibao.tariffs.catalogue import load_catalogue
+
+    cat = (BUNDLED / "sample-county" / "catalogue.csv").read_text(encoding="utf-8")
+    filled = cat.replace("C-LENS,进口人工晶体,material,03,,,,,,,,", "C-LENS,进口人工晶体,material,03,,,,,,,false,")
+    assert filled != cat
+    (tmp_path / "catalogue.csv").write_text(filled, encoding="utf-8")
+    assert not load_catalogue(tmp_path / "catalogue.csv").set_index("code").loc["C-LENS", "inpatient_only"]
 
 
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "gb18030"])

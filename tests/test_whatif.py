@@ -76,6 +76,9 @@ def test_a_simulated_period_no_longer_drops_the_claims_outside_it(synth_folder: 
     ("catalogue[code=S-CT].price_cap=100", "overlmt_selfpay", 0.0, 50.0),
     # an item's own period is a parameter of the catalogue, unlike the version's
     ("catalogue[code=B-CEFU].valid_to=2025-05-01", "fulamt_ownpay_amt", 2600.0, 2780.0),
+    # made 丙类, the item keeps its share and cap in the edited catalogue, no longer read: a file
+    # holding them is refused (`tariffs validate`), the edit of the level is what was asked
+    ("catalogue[code=B-CEFU].level=03", "fulamt_ownpay_amt", 2600.0, 2780.0),
 ])
 def test_an_edit_of_how_it_pays_still_changes_the_case(edit: str, field: str, baseline: float, edited: float) -> None:
     run = CliRunner().invoke(app, ["whatif", E1, "--set", edit, "--compare", "--json"])

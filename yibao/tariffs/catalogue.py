@@ -15,6 +15,10 @@ claim lines by code. Columns:
 - `person_share` (optional column): an item of which this fixed share of the covered amount is
   the person's and the rest is paid by the basic fund directly, outside the claim's deductible
   and ratio (e.g. an imported implant); empty: none
+
+A line reads some columns only at some levels (`READ_AT`): a file giving one where its item's
+level never reads it is refused, and so is a `--set` edit giving one (yibao/tariffs/edit.py),
+both by `not_read`: such a value told policy staff the item had a share or a cap it never had.
 """
 
 from __future__ import annotations
@@ -39,6 +43,20 @@ OPTIONAL_COLUMNS = ["person_share"]
 """Columns a catalogue may leave out: read as empty, so older files and edits keep working."""
 CONTROL = r"[\x00-\x1f\x7f]"
 """Characters a code must not hold: control characters, NUL among them."""
+ITEM_TERMS = ("kind", "selfpay_prop", "price_cap", "gender", "age_from", "age_below", "min_level",
+              "inpatient_only", "max_per_day", "indications", "person_share")
+"""The columns that say how an item in policy (甲类 01, 乙类 02) is paid or audited."""
+READ_AT: dict[str, tuple[str, ...]] = {
+    "selfpay_prop": ("02",),
+    **{column: ("01", "02") for column in ITEM_TERMS if column != "selfpay_prop"},
+}
+"""Per column the item levels a line reads it at: a 甲类 item has no pre-self-pay, and a 丙类
+item is self-paid whole, never capped, audited or shared (calculator/lines.py `_split_line`,
+`audit_lines`). Other columns are read at every level."""
+LEVEL_NAMES = {"01": "甲类 (01), in policy whole", "03": "丙类 (03), self-paid whole"}
+"""The levels an item is at where a column is not read."""
+NO_VALUE = {"inpatient_only": "false"}
+"""A cell that says no more than an empty one: an item not limited to inpatient care."""
 NO_LIMIT = np.iinfo(np.int64).max
 NO_SHARE = -1
 """`person_share_bp` of an item without a fixed person share."""
@@ -88,9 +106,37 @@ def _convert(path: Path, df: pd.DataFrame, column: str, fn, default):  # type: i
     return out
 
 
+def not_read(column: str, level: str, cell: str) -> tuple[str, tuple[str, ...]] | None:
+    """Why `cell` of `column` says what no line of an item of `level` reads (`READ_AT`), with
+    the levels that would read it; None when it is read, or says nothing (empty, `NO_VALUE`)."""
+    levels = READ_AT.get(column, (level,))
+    if level in levels or cell in ("", NO_VALUE.get(column)):
+        return None
+    return (f"{column} is read only for items of level {' or '.join(levels)}, and this item is "
+            f"{LEVEL_NAMES[level]}", levels)
+
+
+def _refuse_not_read(path: Path, df: pd.DataFrame) -> None:
+    """Refuse the first cell (column by column) no line of its item reads. Every item has a kind,
+    whatever its level (the column is required), so `kind` is left to the edits' check."""
+    for column in (c for c in READ_AT if c != "kind"):
+        pairs = pd.MultiIndex.from_frame(df[["level", column]])  # asked once per distinct (level, cell)
+        refused = {pair: why for pair in pairs.unique() if (why := not_read(column, *pair))}
+        if refused:
+            i = int(np.flatnonzero(pairs.isin(list(refused)))[0])
+            why, levels = refused[pairs[i]]
+            raise _cell_error(path, i + 2, column, df[column].iat[i],
+                              f"{df['code'].iat[i]}: {why}: make its level {' or '.join(levels)}, or empty the cell")
+
+
 def load_catalogue(path: Path) -> pd.DataFrame:
-    """Read and validate a catalogue CSV; errors name file, row (1 = header) and column."""
-    return parse_catalogue(read_catalogue_text(path), path)
+    """Read and validate a catalogue CSV; errors name file, row (1 = header) and column. A file
+    giving a column its item's level does not read is refused (`not_read`); an edited catalogue
+    is not, as an edit of an item's level (`level=03`) leaves what the item no longer reads."""
+    text = read_catalogue_text(path)
+    catalogue = parse_catalogue(text, path)
+    _refuse_not_read(path, text)
+    return catalogue
 
 
 def read_catalogue_text(path: Path) -> pd.DataFrame:
@@ -127,10 +173,7 @@ def parse_catalogue(df: pd.DataFrame, path: Path) -> pd.DataFrame:
     _refuse_first(path, df, df["code"].str.contains(CONTROL, regex=True), "code",
                   "holds a control character (such as NUL), which no one sees: type the code again")
     _refuse_first(path, df, df["code"].duplicated() & (df["valid_from"] == ""), "code", "defined twice")
-    shared = df["person_share"] != ""
-    _refuse_first(path, df, shared & (df["level"] == "03"), "person_share",
-                  "a 丙类 (03) item is self-paid whole: a person share applies to 01 and 02 items")
-    _refuse_first(path, df, shared & (df["selfpay_prop"] != ""), "person_share",
+    _refuse_first(path, df, (df["person_share"] != "") & (df["selfpay_prop"] != ""), "person_share",
                   "give selfpay_prop or person_share, not both: the person share replaces the pre-self-pay")
 
     def ratio(v: str) -> int:

@@ -18,8 +18,9 @@ What names or chooses a tariff is no parameter: by the time it is edited the ver
 chosen (by the claims' dates, or `--tariff`) and its catalogue file read, and an item is found by
 its code. Such an edit changed no number, and the unchanged what-if read as "this does not
 matter", so it is refused, saying what to do instead. So is an edit of a parameter the edited
-tariff does not read: a 甲类 item's pre-self-pay share, a 丙类 item's price cap, the repeat-admission
-factor of an annual deductible (`UNREAD`, `UNREAD_BY_LEVEL`).
+tariff does not read: a 甲类 item's pre-self-pay share, a 丙类 item's price cap (the rule a catalogue
+file is checked by too, `catalogue.not_read`), the repeat-admission factor of an annual deductible
+(`UNREAD`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import yaml
 from pydantic import ValidationError
 
 from yibao.errors import InputError
-from yibao.tariffs.catalogue import parse_catalogue, read_catalogue_text
+from yibao.tariffs.catalogue import not_read, parse_catalogue, read_catalogue_text
 from yibao.tariffs.diff import IMPLIED
 from yibao.tariffs.messages import describe
 from yibao.tariffs.model import Tariff
@@ -81,17 +82,6 @@ UNREAD: dict[str, tuple[Callable[[Tariff], bool], str]] = {
 }
 """Parameters read only where another says so, by path: when the edited tariff does not read one
 it was given, the what-if showed the baseline's numbers without a word."""
-ITEM_TERMS = ("kind", "selfpay_prop", "price_cap", "gender", "age_from", "age_below", "min_level",
-              "inpatient_only", "max_per_day", "indications", "person_share")
-"""The catalogue columns that say how an item in policy (甲类 01, 乙类 02) is paid or audited."""
-UNREAD_BY_LEVEL: dict[str, frozenset[str]] = {
-    "selfpay_prop": frozenset({"02"}),
-    **{column: frozenset({"01", "02"}) for column in ITEM_TERMS if column != "selfpay_prop"},
-}
-"""Per catalogue column the item levels a line reads it at: a 甲类 item has no pre-self-pay, and a
-丙类 item is self-paid whole, never capped, audited or shared."""
-LEVEL_NAMES = {"01": "甲类 (01), in policy whole", "03": "丙类 (03), self-paid whole"}
-"""The levels an item is at where a column is not read (`UNREAD_BY_LEVEL`)."""
 
 
 def _select(items: list[Any], selector: str, path: str) -> int:
@@ -200,18 +190,17 @@ def _edited_catalogue(lt: LoadedTariff, rows: list[dict[str, str]], columns: lis
 
 
 def _refuse_unread(paths: list[str], tariff: Tariff, cells: list[tuple[str, dict[str, str]]]) -> None:
-    """Refuse an edit the edited tariff does not read (`UNREAD`, `UNREAD_BY_LEVEL`): applied
+    """Refuse an edit the edited tariff does not read (`UNREAD`, `catalogue.not_read`): applied
     with the others, so that the edit of what makes it read (`level=02`) may come with it."""
     for path in paths:
         if path in UNREAD and UNREAD[path][0](tariff):
             raise InputError(f"--set {path}: not read while {UNREAD[path][1]}")
     for path, row in cells:
         item, column = _segments(path)
-        levels = UNREAD_BY_LEVEL.get(column, frozenset({row["level"]}))
-        if row[column] != "" and row["level"] not in levels:
-            first, *others = sorted(levels)
-            raise InputError(f"--set {path}: {column} is read only for items of level {' or '.join(sorted(levels))}"
-                             f", and this item is {LEVEL_NAMES[row['level']]}: set {item}.level={first} too"
+        unread = not_read(column, row["level"], row[column])
+        if unread is not None:
+            why, (first, *others) = unread
+            raise InputError(f"--set {path}: {why}: set {item}.level={first} too"
                              + "".join(f" (or ={o})" for o in others))
 
 
