@@ -40,6 +40,9 @@ UNCHANGED = {
     "catalogue=other.csv": "--set catalogue: catalogue names the catalogue file, not how it pays: edit its items",
     "catalogue[code=B-CEFU].code=B-XXX": "--set catalogue[code=B-CEFU].code: code says which item this is, "
                                          "not how it pays",
+    # no score, trace, reason or report shows an item's name: only `tariffs show` and diffs, as a title
+    "catalogue[code=B-CEFU].name=头孢": "--set catalogue[code=B-CEFU].name: name is text about the item, not how "
+                                      "it pays",
     # the edit kept applying as GENDER, its reason lost its title and settlement its penalty rate
     "audit.edits[code=GENDER].code=GX": "--set: audit: audit edit GX is not one yibao applies",
 }

@@ -218,7 +218,8 @@ def diff(tariff: str = typer.Argument(..., metavar="OLD", help="tariff ID, ID@VE
                                     "(as `diff -q`)"),
          ) -> None:
     """What changed between two versions, or two regions: parameter by parameter, then catalogue
-    item by item (metadata listed apart). Every path printed is a `whatif --set` path."""
+    item by item (metadata listed apart). Every path printed is a `whatif --set` path, but a
+    reordered list's and an item's name (docs/tariffs.md)."""
     if other is None:  # the other side is the same tariff, at --to or its latest
         found = tariff_spec(tariff)
         if from_ is None and to is None and not (isinstance(found, str) and "@" in found):

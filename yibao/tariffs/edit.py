@@ -16,8 +16,8 @@ validated like the file. `yibao tariffs show ID --catalogue` prints these paths.
 
 What names or chooses a tariff is no parameter: by the time it is edited the version has been
 chosen (by the claims' dates, or `--tariff`) and its catalogue file read, and an item is found by
-its code. Such an edit changed no number, and the unchanged what-if read as "this does not
-matter", so it is refused, saying what to do instead. So is an edit of a parameter the edited
+its code; an item's name is read by nothing that pays. Such an edit changed no number, and the
+unchanged what-if read as "this does not matter", so it is refused, saying what to do instead. So is an edit of a parameter the edited
 tariff does not read: a 甲类 item's pre-self-pay share, a 丙类 item's price cap (the rule a catalogue
 file is checked by too, `catalogue.not_read`), the repeat-admission factor of an annual deductible
 (`UNREAD`).
@@ -47,8 +47,15 @@ _SEGMENT = re.compile(r"^(?P<name>[^\[\]]+)(?:\[(?P<sel>[^\]]*)\])?$")
 _SEGMENTS = re.compile(r"(?:[^.\[]|\[[^\]]*\])+")
 """Dotted segments; a [selector] may hold dots (catalogue codes, dates)."""
 CATALOGUE = "catalogue["
-ITEM_KEY = "code"
-"""The catalogue column that says which item a row is: a claim line names its item by it."""
+ITEM_NOT_TERMS = {
+    # a claim line names its item by its code: a new code took the item out of the catalogue
+    "code": "says which item this is, not how it pays: edit its columns (level=03 makes it 丙类 self-paid, "
+            "valid_to ends it; yibao tariffs show ID --catalogue lists them)",
+    # no score, trace, reason or report shows it: only `tariffs show` and the diffs, as a title
+    "name": "is text about the item, not how it pays: edit its columns (yibao tariffs show ID --catalogue lists "
+            "them)",
+}
+"""Per catalogue column that says what an item is, not how it pays, why `--set` refuses it."""
 _NOT_TERMS: dict[tuple[str, ...], str] = {
     # an edited version keeps its id and version, with `+edited` after it, so that claims, traces
     # and reports say which tariff was edited
@@ -122,13 +129,11 @@ def _segments(path: str) -> list[str]:
 
 def _refuse_not_terms(path: str, segments: list[str]) -> None:
     """Refuse an edit of what names or chooses the tariff, or names a catalogue item: the
-    what-if would show the baseline's numbers (a renamed item: its lines out of the catalogue)."""
+    what-if would show the baseline's numbers (a new code: its lines out of the catalogue)."""
     if segments[0] in NOT_TERMS:
         raise InputError(f"--set {path}: {segments[0]} {NOT_TERMS[segments[0]]}")
-    if path.startswith(CATALOGUE) and segments[1:] == [ITEM_KEY]:
-        raise InputError(f"--set {path}: {ITEM_KEY} says which item this is, not how it pays: edit its columns "
-                         f"(level=03 makes it 丙类 self-paid, valid_to ends it; yibao tariffs show ID --catalogue "
-                         f"lists them)")
+    if path.startswith(CATALOGUE) and len(segments) == 2 and segments[1] in ITEM_NOT_TERMS:
+        raise InputError(f"--set {path}: {segments[1]} {ITEM_NOT_TERMS[segments[1]]}")
 
 
 def _value(path: str, text: str) -> Any:
