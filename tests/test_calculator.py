@@ -390,3 +390,13 @@ def test_an_item_listed_for_two_periods_is_priced_by_the_row_in_force_on_its_day
     split = ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt")
     assert [got["june"][k] for k in split] == [0.0, 0.0, 12.0, 138.0]  # 8% pre-self-pay of 150
     assert [got["july"][k] for k in split] == [0.0, 30.0, 9.6, 110.4]  # over the cap of 120, 8% of 120
+
+
+def test_an_item_off_the_catalogue_declared_2_reads_no_other_items_share() -> None:
+    """X-ANY, in no row of the catalogue, declared 乙类 with no share of its own: it took the share
+    of the catalogue's first row (A-AMOX, a drug: 0.10, 5.00 of 50.00), whichever item that was.
+    With no kind it has none (docs/tariffs.md `preselfpay_by_kind`), as benchmarks/reference.py."""
+    got = pay(make_case(lines=[line("X-ANY", 50.0, 1, chrgitm_lv="02")]))["lines"][0]
+    assert (got["preselfpay_amt"], got["inscp_scp_amt"]) == (0.0, 50.0)
+    declared = pay(make_case(lines=[line("X-ANY", 50.0, 1, chrgitm_lv="02", selfpay_prop=0.2)]))["lines"][0]
+    assert (declared["preselfpay_amt"], declared["inscp_scp_amt"]) == (10.0, 40.0)  # its own share, 20 %

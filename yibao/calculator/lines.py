@@ -113,8 +113,8 @@ def _resolve(pos: np.ndarray, next_row: np.ndarray, item: np.ndarray, service: n
         listed[i] = valid or inline > 0
         if not np.isnan(selfpay_prop[i]):
             share[i] = np.int64(np.rint(selfpay_prop[i] * BP))
-        else:  # an item off the catalogue given a level inline reads the first row's share
-            share[i] = cat_share[k] if len(cat_share) else 0
+        else:  # an item off the catalogue that day given a level reads its code's first row's share
+            share[i] = cat_share[k] if pos[item[i]] >= 0 else 0  # no row: no kind, no share
         if not np.isnan(price_cap[i]):
             cap[i] = np.int64(np.rint(price_cap[i] * FEN))
         else:
