@@ -237,30 +237,32 @@ def test_every_diff_path_is_a_set_path(tmp_path: Path, old_name: str, new_edit: 
 
 @pytest.mark.parametrize("edit,message", [
     (lambda text: category_yaml(text).replace("category: student, deductible", "category: pupil, deductible"),
-     "inpatient.schemes[2].category: category 'pupil' is not defined in resident_categories (defined: elderly, "
-     "student): add it there (name, age_from/age_below) or correct the name"),
+     "inpatient.schemes[insutype=390,employee_status=any,level=2,category=pupil].category: category 'pupil' is "
+     "not defined in resident_categories (defined: elderly, student): add it there (name, age_from/age_below) or "
+     "correct the name"),
     (lambda text: category_yaml(text).replace("{student: 200000}", "{pupil: 200000}"),
      "inpatient.annual_cap_by_category.pupil: category 'pupil' is not defined in resident_categories"),
     (lambda text: category_yaml(text).replace("age_from: 60", "age_from: 16"),
      "resident_categories: the ages of 'student' and 'elderly' overlap (a resident's age must give one "
      "category): make one end where the other begins"),
     (lambda text: category_yaml(text).replace("age_from: 60", "age_from: 60, age_below: 60"),
-     "resident_categories[1]: age_from 60 is not below age_below 60"),
+     "resident_categories[name=elderly]: age_from 60 is not below age_below 60"),
     (lambda text: category_yaml(text).replace("name: elderly", "name: any"),
-     "resident_categories[1]: 'any' names the entries that serve every category: choose another name"),
+     "resident_categories[name=any]: 'any' names the entries that serve every category: choose another name"),
     (lambda text: category_yaml(text).replace("name: elderly", "name: student"),
      "resident category defined twice: ['student']"),
     (lambda text: category_yaml(text).replace('{insutype: "310", group: ordinary,',
                                               '{insutype: "310", category: elderly, group: ordinary,'),
-     "chronic.ratios[3].category: 'elderly' on an insutype 310 entry would never apply (resident categories "
-     "are for insutype 390): remove it"),
+     "chronic.ratios[insutype=310,group=ordinary,category=elderly].category: 'elderly' on an insutype 310 entry "
+     "would never apply (resident categories are for insutype 390): remove it"),
     # level 2 for students and the elderly only: an adult's admission there found no scheme, and
     # `yibao score` stopped with a traceback
     (lambda text: category_yaml(text).replace(INPATIENT_2, ""),
-     "inpatient.schemes[1].category: only 'student' has an entry for insutype 390, level 2: the other "
-     "residents' claims would find none: add one without a category"),
+     "inpatient.schemes[insutype=390,employee_status=any,level=2,category=student].category: only 'student' has "
+     "an entry for insutype 390, level 2: the other residents' claims would find none: add one without a category"),
     (lambda text: category_yaml(text).replace(CHRONIC_390, ""),
-     "chronic.ratios[0].category: only 'elderly' has an entry for insutype 390, group ordinary"),
+     "chronic.ratios[insutype=390,group=ordinary,category=elderly].category: only 'elderly' has an entry for "
+     "insutype 390, group ordinary"),
 ])
 def test_validate_names_the_slip(tmp_path: Path, edit: Any, message: str, capsys: pytest.CaptureFixture[str],
                                  monkeypatch: pytest.MonkeyPatch) -> None:

@@ -306,13 +306,13 @@ def test_layers_conserve_and_explain_every_fen(everything: LoadedTariff, persons
 
 FAULTS = [
     TariffFault("unknown base", "2025.yaml", HIFOB_310, HIFOB_310.replace("}\n", ", base: gross}\n"),
-                ("catastrophic.funds[2].base", "burden_after_deductible")),
+                ("catastrophic.funds[fund=hifob,insutype=310].base", "burden_after_deductible")),
     TariffFault("stages beside a deductible", "2025.yaml", DIBAO,
                 DIBAO.replace("]}\n", "], stages: [{deductible: 0, bands: [{ratio: 0.70}]}]}\n"),
-                ("assistance.statuses[1]", "not both")),
+                ("assistance.statuses[status=dibao]", "not both")),
     TariffFault("three stages", "2025.yaml", DIBAO,
                 "    - {status: dibao, stages: [" + ", ".join(["{deductible: 0, bands: [{ratio: 0.70}]}"] * 3) + "]}\n",
-                ("assistance.statuses[1]", "at most 2")),
+                ("assistance.statuses[status=dibao]", "at most 2")),
     TariffFault("two default hifob funds", "2025.yaml", HIFOB_310, HIFOB_310 * 2, ("catastrophic", "two default (untilted) hifob funds for insutype 310", "give one of them statuses")),
 ]
 

@@ -186,7 +186,7 @@ def test_none_is_no_category_name(tmp_path, capsys, monkeypatch):
         "inpatient:  ", "resident_categories:\n  - {name: none, age_below: 18}\n\ninpatient:  "))
     code, err = run_cli(["tariffs", "validate", str(folder)], capsys, monkeypatch)
     assert code == 2 and err.count("\n") == 1
-    assert "resident_categories[0]: 'none' names the persons without a category in reports" in err
+    assert "resident_categories[name=none]: 'none' names the persons without a category in reports" in err
 
 
 # ---- whatif --compare ----

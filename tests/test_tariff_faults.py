@@ -13,6 +13,8 @@ import pytest
 from test_faults import run_cli
 from yibao.tariffs.registry import BUNDLED
 
+LEVEL_1 = "inpatient.schemes[insutype=390,employee_status=any,level=1]"  # as `tariffs show` names them
+LEVEL_2 = "inpatient.schemes[insutype=390,employee_status=any,level=2]"
 SETTLEMENT = "\nsettlement:\n  deposit_ratio: 0.05           # 质量保证金 withheld from what remains\n"
 
 
@@ -28,7 +30,7 @@ FAULTS = [
     TariffFault("five bands", "2024.yaml", "[{upto: 1000, ratio: 0.75}, {upto: 2000, ratio: 0.80}, {ratio: 0.90}]",
                 "[{upto: 1000, ratio: 0.75}, {upto: 2000, ratio: 0.80}, {upto: 3000, ratio: 0.82}, "
                 "{upto: 4000, ratio: 0.85}, {ratio: 0.90}]",
-                ("inpatient.schemes[0].bands", "5 bands", "at most 4", "merge")),
+                (f"{LEVEL_1}.bands", "5 bands", "at most 4", "merge")),
     TariffFault("month 13", "2025.yaml", "effective_from: 2025-01-01", "effective_from: 2025-13-01",
                 ("effective_from = '2025-13-01'", "month", "YYYY-MM-DD")),
     TariffFault("day 32", "2024.yaml", "effective_to: 2024-12-31", "effective_to: 2024-12-32",
@@ -36,18 +38,32 @@ FAULTS = [
     TariffFault("unquoted insurance-type key", "2025.yaml", 'annual_cap: {"390": 150000, "310": 60000}',
                 "annual_cap: {390: 150000, 310: 60000}", ("inpatient.annual_cap[390]", 'quotes, "390"')),
     TariffFault("unquoted insurance-type value", "2025.yaml", '{insutype: "390", level: 1,',
-                "{insutype: 390, level: 1,", ("inpatient.schemes[0].insutype", 'quotes, "390"')),
+                "{insutype: 390, level: 1,", ("inpatient.schemes[0].insutype", 'quotes, "390"',
+                                              "(schemes[0] is named by its position, counted from 0: its insutype "
+                                              "is not valid)")),
+    # an entry whose key fields name it no selector is named by position, saying so
+    TariffFault("an entry without its insutype", "2025.yaml", '{insutype: "390", level: 3,', "{level: 3,",
+                ("inpatient.schemes[2].insutype: missing: add `insutype:` here",
+                 "(schemes[2] is named by its position, counted from 0: its insutype is missing)")),
+    TariffFault("an entry twice, one wrong", "2025.yaml", 'level: 2, deductible: 500,', "level: 1, deductible: -500,",
+                ("inpatient.schemes[1].deductible = -500: amount -500 is negative",
+                 "(schemes[1] is named by its position, counted from 0: [0] has the same "
+                 "[insutype=390,employee_status=any,level=1])")),
+    TariffFault("an entry that is no mapping", "2025.yaml", "    - {status: relapse_monitored,",
+                "    - relapse_monitored\n    - {status: relapse_monitored,",
+                ("assistance.statuses[2]",
+                 "(statuses[2] is named by its position, counted from 0: it is not a mapping of fields)")),
     TariffFault("misspelt key", "2025.yaml", "threshold: 11000", "treshold: 11000",
-                ("catastrophic.funds[0].treshold", "did you mean `threshold`?")),
+                ("catastrophic.funds[fund=hifmi,insutype=390].treshold", "did you mean `threshold`?")),
     TariffFault("misspelt section", "2025.yaml", "\noutpatient:", "\noutpatinet:",
                 ("outpatinet", "did you mean `outpatient`?")),
     TariffFault("unknown key far from any", "2025.yaml", "  manual_claim_workdays: 21",
                 "  manual_claim_workdays: 21\n  zzz: 1", ("deadlines.zzz", "the keys here are", "manual_claim_workdays")),
     TariffFault("wrong type", "2025.yaml", "level: 2, deductible: 500,", "level: 2, deductible: five hundred,",
-                ("inpatient.schemes[1].deductible = 'five hundred'",)),
+                (f"{LEVEL_2}.deductible = 'five hundred'",)),
     TariffFault("missing section", "2025.yaml", SETTLEMENT, "\n", ("settlement", "missing", "add `settlement:`")),
     TariffFault("negative ratio", "2025.yaml", "{upto: 1000, ratio: 0.75}", "{upto: 1000, ratio: -0.75}",
-                ("inpatient.schemes[0].bands[0].ratio = -0.75", "outside [0, 1]")),
+                (f"{LEVEL_1}.bands[0].ratio = -0.75", "outside [0, 1]")),
     TariffFault("overlapping versions", "2025.yaml", "effective_from: 2025-01-01", "effective_from: 2024-12-01",
                 ("effective_from = '2024-12-01'", "overlaps version 2024")),
     TariffFault("catalogue bad price", "catalogue.csv", "A-AMOX,阿莫西林胶囊 0.25g,drug,01,,0.60,",
@@ -64,7 +80,8 @@ FAULTS = [
                   ("row 2", "column valid_to", f"'{cell}'", "YYYY-MM-DD"))
       for cell in ("2025-06", "today", "NaT", "20250630", " 2025-06-30", "2025-06-30T00")),
     TariffFault("undeclared tilted status", "2025.yaml", "    - {status: relapse_monitored,", "    # ",
-                ("catastrophic.funds[1].statuses", "'relapse_monitored' is not declared in assistance.statuses",
+                ("catastrophic.funds[fund=hifmi,insutype=390,statuses=dibao+relapse_monitored+tekun].statuses",
+                 "'relapse_monitored' is not declared in assistance.statuses",
                  "add it there")),
     TariffFault("undeclared ratio tilt", "2025.yaml", "  retired_cadre: {deductible_factor",
                 "  status_ratio_tilt: {retired_cadre: 0.05}\n  retired_cadre: {deductible_factor",

@@ -48,17 +48,28 @@ def _copy_with(tmp_path: Path, file: str, old: str, new: str) -> Path:
 
 
 RATIO_15 = ("2025.yaml", "{upto: 1000, ratio: 0.75}", "{upto: 1000, ratio: 1.5}")
-RATIO_15_ERROR = "inpatient.schemes[0].bands[0].ratio = 1.5: ratio 1.5 is outside [0, 1]"
+LEVEL_1 = "inpatient.schemes[insutype=390,employee_status=any,level=1]"
+LEVEL_2 = "inpatient.schemes[insutype=390,employee_status=any,level=2]"
+RATIO_15_ERROR = f"{LEVEL_1}.bands[0].ratio = 1.5: ratio 1.5 is outside [0, 1]"
+
+SCHEME_390_1 = ('    - {insutype: "390", level: 1, deductible: 200,  bands: [{upto: 1000, ratio: 0.75}, '
+                '{upto: 2000, ratio: 0.80}, {ratio: 0.90}]}\n')
+SCHEME_390_2 = '    - {insutype: "390", level: 2, deductible: 500,  bands: [{upto: 1500, ratio: 0.65}, {ratio: 0.83}]}\n'
 
 BAD_COPIES = {
     "ratio above one": (RATIO_15, "2025.yaml: " + RATIO_15_ERROR),
     "bands not ascending": (
         ("2025.yaml", "[{upto: 1000, ratio: 0.75}, {upto: 2000, ratio: 0.80}",
          "[{upto: 2000, ratio: 0.75}, {upto: 1000, ratio: 0.80}"),
-        "2025.yaml: inpatient.schemes[0].bands: band bounds ['2000', '1000'] are not ascending"),
+        f"2025.yaml: {LEVEL_1}.bands: band bounds ['2000', '1000'] are not ascending"),
     "negative deductible": (
         ("2025.yaml", "level: 2, deductible: 500,", "level: 2, deductible: -500,"),
-        "2025.yaml: inpatient.schemes[1].deductible = -500: amount -500 is negative"),
+        f"2025.yaml: {LEVEL_2}.deductible = -500: amount -500 is negative"),
+    # named as `tariffs show`, `--set` and the trace name it, wherever it stands: by position it
+    # was inpatient.schemes[1] above and inpatient.schemes[0] here, found by counting entries
+    "negative deductible, its entry moved first": (
+        ("2025.yaml", f"{SCHEME_390_1}{SCHEME_390_2}", SCHEME_390_2.replace(" 500,", " -500,") + SCHEME_390_1),
+        f"2025.yaml: {LEVEL_2}.deductible = -500: amount -500 is negative"),
     "overlapping periods": (
         ("2024.yaml", "effective_to: 2024-12-31", "effective_to: 2025-03-31"),
         "2025.yaml: effective_from = '2025-01-01': overlaps version 2024 (2024-01-01 to 2025-03-31)"),

@@ -103,10 +103,11 @@ def _holds_models(annotation: Any) -> bool:
     return any(_holds_models(arg) for arg in get_args(annotation))
 
 
-def _selector(item: BaseModel, keys: tuple[str, ...]) -> str:
+def selector(values: dict[str, Any]) -> str:
+    """`[insutype=390,level=2]`: an item named by the values of its key fields, in `KEYS` order, as
+    `tariffs show` prints it, `--set` reads it and a tariff file's error names it."""
     parts = []
-    for k in keys:
-        v = getattr(item, k)
+    for k, v in values.items():
         if k in IMPLIED and v == IMPLIED[k]:
             continue
         if isinstance(v, list):
@@ -141,7 +142,9 @@ def _walk(value: Any, path: str, unit: str, out: list[Parameter]) -> None:
 def item_path(path: str, items: list[Any], item: Any) -> str:
     """The path of one item of a list, as `tariffs show` prints it and `whatif --set` reads it."""
     keys = KEYS.get(type(item))
-    return path + (_selector(item, keys) if keys else f"[{next(i for i, x in enumerate(items) if x is item)}]")
+    if keys:
+        return path + selector({k: getattr(item, k) for k in keys})
+    return f"{path}[{next(i for i, x in enumerate(items) if x is item)}]"
 
 
 def _walk_items(items: list[BaseModel], path: str, out: list[Parameter]) -> None:

@@ -240,7 +240,7 @@ def apply_edits(lt: LoadedTariff, edits: list[str]) -> LoadedTariff:
     try:
         tariff = Tariff.model_validate(data)
     except ValidationError as exc:  # named as the edit named it: inpatient.schemes[insutype=390,level=2]
-        raise InputError(describe("--set", exc, typed)) from None
+        raise InputError(describe("--set", exc, data, typed)) from None
     catalogue = lt.catalogue if text is None else _edited_catalogue(lt, rows, list(text.columns))
     _refuse_unread(paths, tariff, cells)
     return replace(lt, tariff=tariff, catalogue=catalogue)

@@ -69,6 +69,14 @@ def bp(v: Decimal) -> int:
     return ratio_to_bp(v)
 
 
+def _entry(where: str, items: list[Any], item: Any) -> str:
+    """An entry as `tariffs show`, `--set` and the trace name it (`inpatient.schemes[insutype=390,
+    employee_status=any,level=2]`), not by a position a reordered file moves."""
+    from yibao.tariffs.diff import item_path  # diff.py names entries by these classes: it imports this module
+
+    return item_path(where, items, item)
+
+
 def _unique(keys: list[Any], what: str) -> None:
     """Refuse a list naming one item twice (items are found, and diffed, by these keys)."""
     dup = sorted({k for k in keys if keys.count(k) > 1}, key=str)
@@ -625,8 +633,8 @@ class Tariff(Strict):
         """A person's status is the assistance status valid on the day, so a tilt for a status
         `assistance.statuses` does not list would never apply: refused rather than ignored."""
         declared = {s.status for s in self.assistance.statuses}
-        uses = [(f"catastrophic.funds[{i}].statuses", s) for i, f in enumerate(self.catastrophic.funds)
-                for s in f.statuses]
+        funds = self.catastrophic.funds
+        uses = [(f"{_entry('catastrophic.funds', funds, f)}.statuses", s) for f in funds for s in f.statuses]
         uses += [(f"inpatient.status_ratio_tilt.{s}", s) for s in self.inpatient.status_ratio_tilt]
         for where, status in uses:
             if status not in declared:
@@ -646,9 +654,10 @@ class Tariff(Strict):
                 raise ValueError(f"resident_categories: the ages of '{a.name}' and '{b.name}' overlap "
                                  f"(a resident's age must give one category): make one end where the other begins")
         defined = {c.name for c in cats}
-        entries = [(f"inpatient.schemes[{i}]", s) for i, s in enumerate(self.inpatient.schemes)]
-        entries += [(f"outpatient.schemes[{i}]", s) for i, s in enumerate(self.outpatient.schemes)]
-        entries += [(f"chronic.ratios[{i}]", r) for i, r in enumerate(self.chronic.ratios)]
+        lists: list[tuple[str, list[Any]]] = [("inpatient.schemes", self.inpatient.schemes),
+                                              ("outpatient.schemes", self.outpatient.schemes),
+                                              ("chronic.ratios", self.chronic.ratios)]
+        entries = [(_entry(where, items, entry), entry) for where, items in lists for entry in items]
         for where, entry in entries:
             if entry.insutype != "390" and entry.category != "any":
                 raise ValueError(f"{where}.category: '{entry.category}' on an insutype {entry.insutype} entry would "
@@ -667,16 +676,16 @@ class Tariff(Strict):
         """A category's own inpatient scheme or chronic ratio serves that category only: the other
         residents (and those whose age is not known) still need the entry without a category, or
         their claims would find no terms to be paid by."""
-        entries = [("inpatient.schemes", i, s, (s.insutype, s.employee_status, s.level), f"level {s.level}")
-                   for i, s in enumerate(self.inpatient.schemes)]
-        entries += [("chronic.ratios", i, r, (r.insutype, r.group), f"group {r.group}")
-                    for i, r in enumerate(self.chronic.ratios)]
+        schemes, ratios = self.inpatient.schemes, self.chronic.ratios
+        entries = [("inpatient.schemes", schemes, s, (s.insutype, s.employee_status, s.level), f"level {s.level}")
+                   for s in schemes]
+        entries += [("chronic.ratios", ratios, r, (r.insutype, r.group), f"group {r.group}") for r in ratios]
         general = {(where, key) for where, _, entry, key, _ in entries if entry.category == "any"}
-        for where, i, entry, key, what in entries:
+        for where, items, entry, key, what in entries:
             if (where, key) not in general:
-                raise ValueError(f"{where}[{i}].category: only '{entry.category}' has an entry for insutype "
-                                 f"{entry.insutype}, {what}: the other residents' claims would find none: add one "
-                                 f"without a category")
+                raise ValueError(f"{_entry(where, items, entry)}.category: only '{entry.category}' has an entry "
+                                 f"for insutype {entry.insutype}, {what}: the other residents' claims would find "
+                                 f"none: add one without a category")
         return self
 
     @model_validator(mode="after")

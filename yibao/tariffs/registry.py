@@ -112,7 +112,7 @@ def _parse_cached(path: Path, size: int, mtime_ns: int) -> Tariff:
     try:
         return Tariff.model_validate(raw)
     except ValidationError as exc:
-        raise InputError(describe(path, exc)) from None
+        raise InputError(describe(path, exc, raw)) from None
 
 
 def load_file(path: Path) -> LoadedTariff:
