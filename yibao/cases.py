@@ -20,7 +20,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from yibao.errors import InputError, quoted
+from yibao.errors import InputError, os_reason, path_shown, quoted
 
 from yibao.tables import LIST_SEP, PERSONAL, TABLES
 from yibao.unique_keys import safe_load, unique_pairs
@@ -253,7 +253,7 @@ def load_case(path: Path) -> Case:
     except UnicodeDecodeError:  # Python's "'utf-8' codec can't decode byte 0xb8 in position 468"
         raise InputError("cannot read case: the file is not UTF-8 text (save it as UTF-8)", file=str(path)) from None
     except OSError as exc:
-        raise InputError(f"cannot read case: {exc}", file=str(path)) from None
+        raise InputError(f"cannot read case: {os_reason(exc)}", file=path_shown(path, exc)) from None
     except (ValueError, yaml.YAMLError, RecursionError) as exc:  # nested past any case; YAML's 2025-02-30
         raise InputError(f"not valid JSON/YAML: {str(exc).splitlines()[0]}", file=str(path)) from None
     if _lone_surrogate(raw):  # JSON's "\ud800" escape: a lone surrogate, which no output can hold

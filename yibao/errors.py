@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 
 class InputError(Exception):
     """Unusable input (a case, a batch table, a tariff): the CLI prints it and exits with 2."""
@@ -54,3 +56,24 @@ def shortened(text: str) -> str:
     """`text`, or when longer than `QUOTED` its first characters and its length: a cut text is
     longer than `QUOTED` and never equals an uncut one."""
     return text if len(text) <= QUOTED else f"{text[:QUOTED]}… ({len(text):,} characters)"
+
+
+def path_shown(path: object, exc: BaseException) -> str:
+    """`path` as a message about `exc` names it: whole, but cut as a long value is (`shortened`)
+    when the system refused it as too long to look up (ENAMETOOLONG). Such a path names no file
+    anyone could look for; a 5,000-character one was echoed whole, twice where the reason
+    repeated it (`os_reason`). A path that can be looked up stays whole: it is how its file is
+    found."""
+    return shortened(str(path)) if _too_long(exc) else str(path)
+
+
+def os_reason(exc: OSError) -> str:
+    """What an OSError says in one line, the path it names cut as `path_shown` cuts it
+    (`[Errno 36] File name too long: 'aaaa…'… (5,000 characters)`)."""
+    if not _too_long(exc) or exc.filename is None:
+        return str(exc)
+    return f"[Errno {exc.errno}] {exc.strerror}: {quoted(str(exc.filename))}"
+
+
+def _too_long(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG

@@ -48,7 +48,7 @@ import pyarrow.parquet as pq
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
 
 from yibao.codes import dictionary_codes, join_text, take_rising, worded as _worded
-from yibao.errors import QUOTED, InputError, expect, kind, quoted, shortened
+from yibao.errors import QUOTED, InputError, expect, kind, os_reason, path_shown, quoted, shortened
 from yibao.fields import DATES, MONEY
 from yibao.headers import check_header, field_name
 from yibao.formulas import Uncomputed, scanned_sheet
@@ -533,13 +533,14 @@ READ_ERRORS = (OSError, pa.ArrowException, UnicodeDecodeError, csv.Error, StopIt
 
 def unreadable(path: Path, exc: Exception) -> InputError:
     """The one-line error of a file a reader gave up on."""
-    return InputError(f"cannot read: {_without_cells(exc)}", file=str(path))
+    return InputError(f"cannot read: {_without_cells(exc)}", file=path_shown(path, exc))
 
 
 def _without_cells(exc: Exception) -> str:
     """The first line of a reader's message, cut before any quoted row: Arrow ends a parse
     error with the row's text, which may hold a person number or a birth date."""
-    text = str(exc).splitlines()[0] if str(exc) else "the file is empty"
+    said = os_reason(exc) if isinstance(exc, OSError) else str(exc)
+    text = said.splitlines()[0] if said else "the file is empty"
     return ": ".join(text.split(": ")[:2]) if isinstance(exc, pa.ArrowException) else text
 
 

@@ -33,7 +33,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from yibao import __version__
-from yibao.errors import InputError, expect
+from yibao.errors import InputError, expect, path_shown
 
 MANIFEST = "manifest.json"
 TOOL = "yibao"
@@ -51,7 +51,7 @@ def check_out(out: Path, overwrite: bool, *, kind: str | None = None, inputs: Se
     try:
         _check_out(out, overwrite, kind, inputs)
     except OSError as exc:  # a name too long, a folder that may not be looked into
-        raise InputError(f"cannot be used as --out ({exc.strerror or exc})", file=str(out)) from None
+        raise InputError(f"cannot be used as --out ({exc.strerror or exc})", file=path_shown(out, exc)) from None
 
 
 def _check_out(out: Path, overwrite: bool, kind: str | None, inputs: Sequence[Path]) -> None:

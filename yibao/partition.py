@@ -553,6 +553,10 @@ def input_tables(source: Path, accumulators: Path | None) -> dict[str, Path]:
         if tables.get("accumulators") is not None:
             raise InputError("the batch has an accumulators table and accumulators were given apart: keep one",
                              file=str(tables["accumulators"]))
+        # looked up before the run: inside it, where it was first looked up, a name too long to look
+        # up (ENAMETOOLONG) was reported as `--out` that could not be written
+        if not accumulators.exists():
+            raise InputError("cannot read: no such file", file=str(accumulators))
         tables["accumulators"] = accumulators
     return {name: path for name, path in tables.items() if path is not None}
 

@@ -25,7 +25,7 @@ from typing import Any
 import typer
 
 from yibao import __version__
-from yibao.errors import InputError, RunError
+from yibao.errors import InputError, RunError, path_shown
 
 HELP = "yibao — medical insurance claim rules and calculator (医保审核结算)."
 PROG = "yibao"  # also under `python -m yibao`, whose argv[0] is a path
@@ -219,7 +219,7 @@ def _main() -> None:
         # Python 3.11's Path.is_dir(), is_file() and exists() answer False for a path that is not
         # there, but raise for one whose name the system will not look up: every path a command
         # takes (a batch, a score folder, --institutions, a ledger file, a name a manifest lists)
-        _error(f"{exc.filename}: cannot be looked up ({exc.strerror})")
+        _error(f"{path_shown(exc.filename, exc)}: cannot be looked up ({exc.strerror})")
         sys.exit(2)
     except Exception as exc:  # a usage error of the command line (Typer's own click exceptions)
         if not hasattr(exc, "format_message") or not hasattr(exc, "exit_code"):

@@ -219,7 +219,11 @@ def _check_sqlite_file(url: URL, create: bool) -> None:
     if database in ("", ":memory:") or url.query.get("mode") == "memory":
         raise InputError("a SQLite ledger in memory keeps nothing once the command ends: give a file path "
                          "or a database URL")
-    if not create and (not Path(database).is_file() or Path(database).stat().st_size == 0):
+    # looked up even where it is to be made: a name too long to look up raises here (ENAMETOOLONG)
+    # as every path a command takes does, where SQLite said "unable to open database file" beside
+    # the whole URL, 5,000 characters of it
+    found = Path(database).is_file()
+    if not create and (not found or Path(database).stat().st_size == 0):
         raise InputError(f"no ledger at {database} (yibao score --ledger creates one)")
 
 
