@@ -492,6 +492,56 @@ def test_excel_date_cells_with_a_time_are_their_days(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(batch.lines, read_batch(write_folder(tmp_path / "csv"))[0].lines)
 
 
+# Every kind of cell calamine gives (a number in a date, time or duration format is a date,
+# datetime, time or timedelta), and what a text column and a date column hold of it, by hand.
+SHEET_CELLS = [
+    (60, None, "60", "1900-02-28"),
+    (0.22, None, "0.22", "1899-12-30"),
+    (1.5e-7, None, "1.5e-07", "1899-12-30"),
+    (45000.75, None, "45000.75", "2023-03-15"),
+    (-3.0, None, "-3", "-3"),
+    (2958466, None, "2958466", "2958466"),  # past 9999-12-31: no serial day
+    (1e20, None, "100000000000000000000", "100000000000000000000"),
+    (True, None, "true", "true"),
+    (45783, "yyyy/m/d", "2025-05-06", "2025-05-06"),
+    (45784.4375, "yyyy-mm-dd hh:mm", "2025-05-07T10:30:00", "2025-05-07"),
+    (0.25, "hh:mm", "06:00:00", "06:00:00"),
+    (1.5, "[h]:mm", "1 day, 12:00:00", "1 day, 12:00:00"),
+    ("  P 1 ", None, "  P 1 ", "  P 1 "),  # stripped after, as a CSV's cells are
+    (None, None, "", ""),
+]
+
+
+def test_a_sheets_cells_are_read_as_a_csv_holds_them_each_distinct_one_worded_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A column is converted a kind of cell at a time: numbers as arrays, other cells once per
+    distinct one (cell by cell, the conversion was a third of reading a sheet of lines)."""
+    import xlsxwriter
+
+    import yibao.io
+
+    path, repeats = tmp_path / "cells.xlsx", 300
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("t")
+    sheet.write_row(0, 0, ["note", "service_date"])
+    for r in range(repeats):
+        for i, (value, look, _, _) in enumerate(SHEET_CELLS):
+            for c in range(2):
+                if isinstance(value, str):
+                    sheet.write_string(1 + r * len(SHEET_CELLS) + i, c, value)
+                elif value is not None:
+                    sheet.write(1 + r * len(SHEET_CELLS) + i, c, value, look and book.add_format({"num_format": look}))
+    sheet.write_string(1 + repeats * len(SHEET_CELLS), 0, "end")
+    book.close()
+    worded = []
+    monkeypatch.setattr(yibao.io, "_cell_text", lambda cell, text=yibao.io._cell_text: worded.append(cell) or text(cell))
+    frame = yibao.io._sheet_frame(yibao.io._open_workbook(path), path, "t", str(path))
+    expected = pd.DataFrame({"note": [note for _, _, note, _ in SHEET_CELLS] * repeats + ["end"],
+                             "service_date": [day for _, _, _, day in SHEET_CELLS] * repeats + [""]}, dtype="str")
+    pd.testing.assert_frame_equal(frame, expected)
+    assert len(worded) <= 2 * 5  # the bools, dates, datetimes, times and timedeltas of the two columns
+
+
 @pytest.mark.parametrize(("column", "value", "bound"), [("pric", "150", "100"), ("pric", "100.01", "100")])
 def test_money_cells_above_the_bound_are_rejected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                   column: str, value: str, bound: str) -> None:

@@ -874,7 +874,7 @@ def _sheet_frame(book: Any, path: Path, sheet: str, source: str) -> pd.DataFrame
 
     Excel keeps its own types: a number typed into a text column (a person number) becomes its
     digits without ".0"; a date cell, or a serial number in a date column, becomes its ISO day
-    (and its time, if it has one other than midnight: `_xlsx_text`).
+    (and its time, if it has one other than midnight: `_xlsx_texts`).
     A formula is read as its saved value, so one never computed is refused (`check_sheet`).
     """
     from python_calamine import CalamineError, XmlError
@@ -891,29 +891,51 @@ def _sheet_frame(book: Any, path: Path, sheet: str, source: str) -> pd.DataFrame
     if not rows or all(cell == "" for cell in rows[0]):
         raise InputError("row 1 is empty: it must hold the column names", file=source)
     names, columns = [], []
-    for i, name in enumerate(field_name(_xlsx_text(cell, False)) for cell in rows[0]):
+    for i, name in enumerate(field_name(text) for text in _xlsx_texts(rows[0], False)):
         if name:  # a column without a name is ignored, as any column not in the tables is
-            is_date = name in DATES
-            cells = [row[i] for row in rows[1:]]
-            if not all(type(cell) is str for cell in cells):
-                cells = [_xlsx_text(cell, is_date) for cell in cells]
             names.append(name)
-            columns.append(pd.Series(cells, dtype="str"))
+            columns.append(pd.Series(_xlsx_texts([row[i] for row in rows[1:]], name in DATES), dtype="str"))
     frame = pd.DataFrame(dict(enumerate(columns)), index=pd.RangeIndex(len(rows) - 1))
     return frame.set_axis(names, axis=1)
 
 
-def _xlsx_text(cell: Any, is_date: bool) -> str:
-    """A cell as a CSV would hold it. In a date column a number is Excel's serial day (its
-    fraction a time of day) and a date cell with a time (a datetime from calamine) is the day it
-    falls on, as a time of day is in a CSV (`CLOCKED`)."""
-    if isinstance(cell, str):
-        return cell
-    if is_date and type(cell) in (int, float) and 0 < cell <= LAST_SERIAL:
-        return (EXCEL_EPOCH + dt.timedelta(days=int(cell))).isoformat()
-    if is_date and isinstance(cell, dt.datetime):
-        return cell.date().isoformat()
-    return _cell_text(cell)
+def _xlsx_texts(cells: list[Any], is_date: bool) -> np.ndarray:
+    """A column of a sheet as a CSV would hold it, an array of str, converted a kind of cell at a
+    time: calamine gives a cell as text, a float (every number: a sheet keeps no integers), a bool,
+    or a date, datetime, time or timedelta (a number in such a format). Cell by cell, the
+    conversion was a third of reading a sheet of lines (`_number_texts`, `_distinct_texts`)."""
+    texts = np.empty(len(cells), dtype=object)
+    texts[:] = cells
+    types = np.fromiter(map(type, cells), dtype=object, count=len(cells))
+    for cell_type in set(types.tolist()) - {str}:
+        at = np.flatnonzero(types == cell_type)
+        texts[at] = (_number_texts(texts[at].astype(np.float64), is_date) if cell_type is float
+                     else _distinct_texts(texts[at], is_date))
+    return texts
+
+
+def _number_texts(numbers: np.ndarray, is_date: bool) -> np.ndarray:
+    """Numbers as `_cell_text` words them: a whole one as its digits (no ".0"), another as Python
+    writes it, NaN as empty; in a date column, one above 0 and at most `LAST_SERIAL` is Excel's
+    serial day (its fraction a time of day), the ISO day it falls on."""
+    texts = np.full(len(numbers), "", dtype=object)
+    serial = (numbers > 0) & (numbers <= LAST_SERIAL) if is_date else np.zeros(len(numbers), dtype=bool)
+    whole = ~serial & np.isfinite(numbers) & (np.trunc(numbers) == numbers)
+    other = ~(serial | whole | np.isnan(numbers))
+    texts[serial] = (np.datetime64(EXCEL_EPOCH, "D") + numbers[serial].astype(np.int64)).astype(str)
+    texts[whole] = list(map(str, map(int, numbers[whole].tolist())))
+    texts[other] = list(map(repr, numbers[other].tolist()))
+    return texts
+
+
+def _distinct_texts(cells: np.ndarray, is_date: bool) -> np.ndarray:
+    """Cells of one kind other than text and numbers, each distinct one worded once by
+    `_cell_text`; in a date column, a datetime is the day it falls on, as a time of day is in a
+    CSV (`CLOCKED`)."""
+    codes, distinct = pd.factorize(cells)
+    texts = [cell.date().isoformat() if is_date and isinstance(cell, dt.datetime) else _cell_text(cell)
+             for cell in distinct]
+    return np.array(texts, dtype=object)[codes]
 
 
 def _arrow_frame(table: pa.Table) -> pd.DataFrame:
