@@ -17,6 +17,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from yibao.errors import InputError
 from yibao.io import REJECT_COLUMNS, load_batch, normalize, read_batch, read_table, write_tables
@@ -1332,6 +1334,32 @@ def test_the_far_cell_is_found_in_the_sheets_xml(monkeypatch: pytest.MonkeyPatch
         monkeypatch.setattr(yibao.io, "SCAN_BLOCK", block)
         found = yibao.io._far_cell(io.BytesIO(xml))
         assert found is None if far is None else found is not None and found.startswith(far), found
+
+
+# Pieces of a sheet's XML, well formed or not, for the row scan's patterns to meet in any order
+SHEET_PIECES = ['<row>', '<row r="5">', '<row spans="1:3" r="70">', '<row r="9"/>', '<rows>', '</row>', '<c/>',
+                '<c r="A1"/>', '<c r="B1" s="1" />', '<c r="C1"></c>', '<c r="C1">\n </c>', '<c r="D1"><v>1</v></c>',
+                '<c t="s"><v>0</v>', '<c r="E1" t="inlineStr"><is><t>x</t></is></c>', '<c r="F1" a="/"/>',
+                '<c r="G1"/ >', '<cx/>', '</c>', '</x>', ' ', '/', '>', '<', 'r="3"', '<v>', '<c r="AB12" s="1">']
+BACKTRACKING_FILLED = rb"[^>]*(?<!/)>(?!\s*</)"  # the end of a cell with a value, as written before
+
+
+@given(st.lists(st.sampled_from(SHEET_PIECES), max_size=40), st.sampled_from(["", "x:"]))
+def test_the_row_scans_possessive_patterns_find_what_backtracking_ones_found(pieces: list[str], prefix: str) -> None:
+    """Possessive quantifiers (Python 3.11) where only the longest run can match save the scan
+    its retries: the patterns as they were written before, with backtracking, find the same."""
+    import yibao.io
+
+    xml = "".join(pieces).replace("</", "\0").replace("<", f"<{prefix}").replace("\0", f"</{prefix}").encode()
+    cell = rb"<" + re.escape(prefix.encode()) + rb"c\b"
+    before = re.compile(rb"<" + re.escape(prefix.encode()) + rb'row\b(?:[^>]*?\br="([0-9]+)")?[^>]*(?<!/)>'
+                        rb"(?:\s*" + cell + rb"[^>]*?(?:/>|>\s*</[^>]*>))*\s*" + cell + BACKTRACKING_FILLED)
+    found = yibao.io._Extent(prefix.encode()).valued_rows
+    assert [(m.span(), m.groups()) for m in found.finditer(xml)] == [(m.span(), m.groups()) for m in before.finditer(xml)]
+    for width in (0, 1, 2, 28):
+        right = yibao.io._right_of(width)
+        before = re.compile(right.pattern.removesuffix(yibao.io._FILLED) + BACKTRACKING_FILLED)
+        assert [m.span() for m in right.finditer(xml)] == [m.span() for m in before.finditer(xml)]
 
 
 def test_a_long_row_is_scanned_in_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:

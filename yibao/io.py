@@ -698,7 +698,7 @@ SCAN_BLOCK = 1 << 20  # bytes of a sheet's XML looked at at once
 _ROOT = re.compile(rb"<(\w+:)?worksheet\b")  # its prefix is every tag's (x:row), or none
 ROOT_WITHIN = 1 << 12  # bytes of a sheet's XML its root tag starts in
 _CELL_REF = re.compile(rb'\br="([A-Z]{1,3})[0-9]+"')
-_FILLED = rb"[^>]*(?<!/)>(?!\s*</)"  # the rest of a cell's start tag, which something follows
+_FILLED = rb"[^>]*+(?<!/)>(?!\s*+</)"  # the rest of a cell's start tag, which something follows
 
 
 def check_sheet(path: Path, sheet: str) -> None:
@@ -789,8 +789,8 @@ class _Extent:
         cell = rb"<" + re.escape(prefix) + rb"c\b"
         self.cell = re.compile(cell)
         # a row with a cell that is more than its tags, to the cell's start tag: the row's number (none: the next row's)
-        self.valued_rows = re.compile(re.escape(self.row_start) + rb'\b(?:[^>]*?\br="([0-9]+)")?[^>]*(?<!/)>'
-                                      rb"(?:\s*" + cell + rb"[^>]*?(?:/>|>\s*</[^>]*>))*\s*" + cell + _FILLED)
+        self.valued_rows = re.compile(re.escape(self.row_start) + rb'\b(?:[^>]*?\br="([0-9]+)")?[^>]*+(?<!/)>'
+                                      rb"(?:\s*+" + cell + rb"[^>]*+(?:(?<=/)>|>\s*+</[^>]*+>))*\s*+" + cell + _FILLED)
         self.cell_end = b"</" + prefix + b"c>"
         self.values = 0
         self.last = 0  # the number of the last row with a value
