@@ -241,6 +241,56 @@ def test_a_long_row_is_found_whatever_piece_of_the_sheet_it_is_read_in(
         assert found is None if long is None else found is not None and found.startswith(long), (block, found)
 
 
+class _Made:
+    """A sheet's XML made as it is read, never held whole: `head`, `unit` `times` times, `tail`."""
+
+    def __init__(self, head: bytes, unit: bytes, times: int, tail: bytes) -> None:
+        runs = [unit * 4096] * (times // 4096) + [unit * (times % 4096)]
+        self.parts, self.held = iter([head, *runs, tail]), b""
+
+    def read(self, size: int) -> bytes:
+        while len(self.held) < size and (part := next(self.parts, None)) is not None:
+            self.held += part
+        block, self.held = self.held[:size], self.held[size:]
+        return block
+
+
+ROW = b'<row r="1"><c r="A1" t="inlineStr"><is><t>a</t></is></c></row>'
+
+
+@pytest.mark.parametrize(("head", "unit", "tail", "says"), [
+    (b"<sheetData>", b'<c r="A1"><v>1</v></c>', b"</sheetData>", None),  # cells in no row, as calamine reads them
+    (b"<sheetViews>", b'<selection sqref="A1"/>', b"</sheetViews><sheetData>" + ROW + b"</sheetData>", None),
+    (b"<sheetData>" + ROW + b"</sheetData><hyperlinks>", b'<hyperlink ref="A1" r:id="rId1"/>', b"</hyperlinks>", None),
+    (b"<sheetData>", b" ", b"</sheetData>", "more than 1 MB of its XML outside its rows is one cell or tag"),
+    (b"<sheetData><c r=\"A1\" t=\"inlineStr\"><is><t>", b"y", b"</t></is></c></sheetData>",
+     "more than 1 MB of its XML outside its rows is one cell or tag"),
+])
+def test_xml_outside_the_rows_is_scanned_a_piece_at_a_time(
+        monkeypatch: pytest.MonkeyPatch, head: bytes, unit: bytes, tail: bytes, says: str | None) -> None:
+    """The scan cut a sheet's XML before its rows only, so a sheet without rows (calamine reads
+    cells outside them), or its parts before or after them, was held whole, up to the 4 GB bound
+    on a workbook. Here 6 MB, the bound on a row lowered to 1 MB: a piece is handed on once more
+    than a row of it is held, and a stretch longer than a row that cannot be cut is refused."""
+    import tracemalloc
+
+    import yibao.io
+
+    monkeypatch.setattr(yibao.io, "MAX_XLSX_TEXT_BYTES", 10**6)
+    monkeypatch.setattr(yibao.io, "SCAN_BLOCK", 1 << 16)
+    sheet = _Made(b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">' + head, unit,
+                  6 * 10**6 // len(unit), tail + b"</worksheet>")
+    pieces: list[int] = []
+    tracemalloc.start()
+    try:
+        found = yibao.io._far_cell(sheet, lambda piece: pieces.append(len(piece)))
+        held = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert found is None if says is None else found is not None and found.startswith(says), found
+    assert held < 4 * 10**6 and max(pieces, default=0) < 1.2 * 10**6, (held, max(pieces, default=0))
+
+
 def _padded(book: Path, part: str, root_end: bytes, padding: bytes) -> Path:
     """The workbook with `padding` put before `part`'s root end tag."""
     with zipfile.ZipFile(book) as zipped:

@@ -722,7 +722,8 @@ def check_sheet(path: Path, sheet: str) -> None:
       `CELLS_READ_ANYWAY`): the first value in its last column is named;
     - a row of more than `MAX_XLSX_TEXT_BYTES` of XML (to within the block read at once): a cell of
       300 MB of text took calamine 1.1 GB, and a scan held the row whole. It is named as soon as
-      it is that long, before the rest of it is read.
+      it is that long, before the rest of it is read; so is a cell or tag that long outside the
+      rows, which no program writes (other XML outside them is read a piece at a time).
 
     A sheet that passes costs calamine at most 16 times what its values take as a full grid, and
     no run of empty rows longer than 1,000 becomes rows of a table. The XML is read a megabyte at
@@ -745,9 +746,12 @@ def _far_or_uncomputed(xml: IO[bytes], computed_on_load: bool) -> str | None:
 def _far_cell(xml: IO[bytes], rows: Callable[[bytearray], object] = lambda _: None) -> str | None:
     """The far cell, or the long row, of a sheet's XML and what to do about it, or None; each
     piece of whole rows read is handed to `rows` too, once it holds no far cell or long row. The
-    XML is cut before a row's start tag, so a row is searched whole. A row's start is looked for in
-    the new block only, and the rest of the row grows in place: copied and searched whole at each
-    block, 500 MB of one row (spaces, 600 kB zipped) took 109 s."""
+    XML is cut before a row's start tag, so a row is searched whole, and, once longer than a row
+    may be, as `_Extent.cut_long` says: cut before rows only, a sheet without any (calamine reads
+    cells outside rows too), or what follows its last row, was held whole, up to the 4 GB bound on
+    a workbook. A row's start is looked for in the new block only, and the rest of the row grows in
+    place: copied and searched whole at each block, 500 MB of one row (spaces, 600 kB zipped) took
+    109 s."""
     rest, extent = bytearray(), None
     while block := xml.read(SCAN_BLOCK):
         seen = len(rest)
@@ -759,11 +763,12 @@ def _far_cell(xml: IO[bytes], rows: Callable[[bytearray], object] = lambda _: No
             extent, seen = _Extent((root.group(1) if root else None) or b""), 0
         # this row may go on in the next block; the rest holds a row's start only at 0
         cut = rest.rfind(extent.row_start, max(seen - len(extent.row_start) + 1, 0))
+        if cut <= 0 and len(rest) > MAX_XLSX_TEXT_BYTES:
+            cut = extent.cut_long(rest)
         if cut <= 0:
             # past the bound and what of the next tag may be read (the sheet's data's end is the longest)
-            if (len(rest) > MAX_XLSX_TEXT_BYTES + len(extent.data_end) and rest.startswith(extent.row_start)
-                    and extent.data_end not in rest):
-                return extent.long_row(rest)
+            if len(rest) > MAX_XLSX_TEXT_BYTES + len(extent.data_end):
+                return extent.long_row(rest) if rest.startswith(extent.row_start) else extent.long_tag()
             continue
         piece = rest[:cut]
         far = extent.rows(piece)
@@ -840,6 +845,23 @@ class _Extent:
         return (f"row {int(number.group(1)) if number else self.last + 1:,} holds more than "
                 f"{size_text(MAX_XLSX_TEXT_BYTES)} of XML: no row of a table is near that long (Excel holds 32,767 "
                 "characters in a cell); shorten what it holds")
+
+    def cut_long(self, rest: bytearray) -> int:
+        """Where to cut `rest`, longer than a row may be and holding no row's start but at 0, so
+        that no cell is cut in two: at the sheet's data's end, if a row ends there; outside the
+        rows (before the first, after the data's end, or a sheet of cells in no row), before its
+        last cell, or after its last tag if it holds no cell. 0: nowhere (a row going on, or a
+        cell or tag outside the rows)."""
+        if rest.startswith(self.row_start):
+            return max(rest.find(self.data_end), 0)
+        last = max((cell.start() for cell in self.cell.finditer(rest, 1)), default=0)
+        return last or (0 if self.cell.match(rest) else rest.rfind(b">") + 1)
+
+    def long_tag(self) -> str:
+        """What `check_sheet` says of more than `MAX_XLSX_TEXT_BYTES` of XML outside the rows
+        that `cut_long` cannot cut."""
+        return (f"more than {size_text(MAX_XLSX_TEXT_BYTES)} of its XML outside its rows is one cell or tag: no "
+                "program writes such a sheet; save it again from Excel, WPS or LibreOffice")
 
     def outside(self) -> str | None:
         """The first value in the last column, if the grid would be mostly empty cells."""
