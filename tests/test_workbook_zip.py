@@ -333,11 +333,31 @@ def test_a_long_shared_string_is_found_in_the_folder_the_package_names(
     """calamine reads the shared strings beside the workbook, in the folder `_rels/.rels` names:
     before, only xl/sharedStrings.xml was looked into, and calamine read book/sharedStrings.xml whole."""
     book = _with_parts(write_workbook(tmp_path / "batch.xlsx", {}), {SHARED_STRINGS: _strings(b"y" * 17_000_000)})
+    _refused(_in_book_folder(book), "its part book/sharedStrings.xml holds a text of more than 16 MB (shared string "
+             "1): no cell of a table is near that long (Excel holds 32,767 characters in a cell); remove it from the "
+             "workbook", capsys, monkeypatch)
+
+
+def _in_book_folder(book: Path) -> Path:
+    """The workbook with the parts of its folder xl/ moved to book/, and its relationships saying so."""
     with zipfile.ZipFile(book) as zipped:
         parts = {name: zipped.read(name) for name in zipped.namelist()}
     with zipfile.ZipFile(book, "w", zipfile.ZIP_DEFLATED) as zipped:
         for name, data in parts.items():
             zipped.writestr(name.replace("xl/", "book/"), data.replace(b"xl/", b"book/") if "rels" in name else data)
-    _refused(book, "its part book/sharedStrings.xml holds a text of more than 16 MB (shared string 1): no cell of a "
-             "table is near that long (Excel holds 32,767 characters in a cell); remove it from the workbook",
-             capsys, monkeypatch)
+    return book
+
+
+@pytest.mark.parametrize("moved", [False, True])
+def test_a_workbook_whose_styles_are_larger_than_any_workbooks_is_refused_before_calamine_reads_them(
+        tmp_path: Path, no_calamine: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        moved: bool) -> None:
+    """calamine reads the styles beside the workbook as it opens it (which numbers are dates),
+    keeping its number formats (72 MB of them took it 223 MB) and a text or tag whole (one of
+    100 MB: 196 MB): only the 4 GB bound limited them. Here 3 MB to the bound lowered to 2 MB."""
+    monkeypatch.setattr(yibao.workbook_zip, "MAX_XLSX_STYLES_BYTES", 2 * 10**6)
+    book = _padded(write_workbook(tmp_path / "batch.xlsx", {}), "xl/styles.xml", b"</styleSheet>", b" " * 3_000_000)
+    part = "book/styles.xml" if moved else "xl/styles.xml"
+    _refused(_in_book_folder(book) if moved else book, f"its part {part} unzips to 3 MB, more than a workbook's styles "
+             "need (2 MB; Excel's most cell formats take some 60 MB): the file is damaged, or not as Excel saves it; "
+             "save it again from Excel, WPS or LibreOffice", capsys, monkeypatch)

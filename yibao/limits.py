@@ -94,6 +94,14 @@ MAX_XLSX_TEXT_BYTES = 16 * 10**6
 # and names kept), so a bomb there cost its size however the 4 GB bound was spent.
 MAX_XLSX_BOOK_BYTES = 16 * 10**6
 
+# A workbook's styles (`yibao.workbook_zip.STYLES`), which calamine reads as it opens the workbook
+# (which numbers are dates): Excel holds at most 65,430 cell formats ([MS-OI29500] 2.1.727), and
+# that many, each with a font, fill, border and named style of its own, written as verbosely as
+# Excel writes them, take 57 MB (our outputs': 3 kB). calamine keeps the number formats it reads
+# (72 MB of them took 223 MB) and holds a text or tag whole (one of 100 MB: 196 MB), so a bomb
+# there cost two or three times its size however the 4 GB bound was spent.
+MAX_XLSX_STYLES_BYTES = 128 * 10**6
+
 
 def max_xlsx_bytes() -> int:
     """The bound on what a workbook's parts unzip to, from the environment."""

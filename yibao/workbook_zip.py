@@ -12,6 +12,8 @@ zipped) took 1.09 GB. Now, before calamine opens a workbook:
   at most `MAX_XLSX_BOOK_BYTES`: calamine keeps all they list, and they were read whole to find
   a sheet's part, so 3.9 GB of them under the 4 GB bound cost as much (`yibao.formulas` now
   parses them as they are unzipped, building no tree);
+- its styles (`STYLES`), which calamine reads as it opens it, declare at most
+  `MAX_XLSX_STYLES_BYTES`;
 - its shared strings are streamed once, a megabyte at a time, and a string of more than
   `MAX_XLSX_TEXT_BYTES` of XML is refused, naming the part and the string (a sheet's rows are
   bounded so too, by `yibao.io.check_sheet`).
@@ -40,11 +42,13 @@ from typing import IO, Callable, Iterator
 from xml.etree import ElementTree
 
 from yibao.errors import QUOTED, InputError, first_line, quoted
-from yibao.limits import ENV_MAX_XLSX, GB, MAX_XLSX_BOOK_BYTES, MAX_XLSX_TEXT_BYTES, max_xlsx_bytes
+from yibao.limits import (ENV_MAX_XLSX, GB, MAX_XLSX_BOOK_BYTES, MAX_XLSX_STYLES_BYTES, MAX_XLSX_TEXT_BYTES,
+                          max_xlsx_bytes)
 
 SHARED_STRINGS = "xl/sharedStrings.xml"  # where calamine looks for them, the workbook's folder being xl/
 BOOK_PARTS = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")  # so too
 PACKAGE_RELS = "_rels/.rels"  # where the package says which part is the workbook
+STYLES = "styles.xml"  # the workbook's styles, in its folder, where calamine looks for them
 _OWN_NAMES = ("workbook.xml", "workbook.xml.rels")  # the workbook's own parts, in its folder
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 _OFFICE_DOCUMENT = "/relationships/officeDocument"  # how a relationship's type ends that names the workbook
@@ -68,7 +72,9 @@ def check_workbook_zip(path: Path) -> None:
         _check_sizes(book.infolist(), path)
         _check_book_parts(book.infolist(), path)
         names = part_names(book, path)
-        strings = names.get(folded(book_folder(book, names, path) + "sharedStrings.xml"))
+        folder = book_folder(book, names, path)
+        _check_styles(book, names.get(folded(folder + STYLES)), path)
+        strings = names.get(folded(folder + "sharedStrings.xml"))
         if strings is None:
             return
         with opened_part(book, strings, path) as xml:
@@ -183,6 +189,16 @@ def _check_book_parts(parts: list[zipfile.ZipInfo], path: Path) -> None:
                              f"workbook's list of its sheets needs ({size_text(MAX_XLSX_BOOK_BYTES)}; Excel writes a "
                              "few kB): the file is damaged, or not as Excel saves it; save it again from "
                              "Excel, WPS or LibreOffice", file=str(path))
+
+
+def _check_styles(book: zipfile.ZipFile, styles: str | None, path: Path) -> None:
+    """Refuse a workbook whose styles (the part `styles`, if any) declare more than
+    `MAX_XLSX_STYLES_BYTES`."""
+    if styles is None or (size := book.getinfo(styles).file_size) <= MAX_XLSX_STYLES_BYTES:
+        return
+    raise InputError(f"its part {_named(styles)} unzips to {size_text(size)}, more than a workbook's styles "
+                     f"need ({size_text(MAX_XLSX_STYLES_BYTES)}; Excel's most cell formats take some 60 MB): the file "
+                     "is damaged, or not as Excel saves it; save it again from Excel, WPS or LibreOffice", file=str(path))
 
 
 def _long_string(xml: IO[bytes]) -> int | None:
