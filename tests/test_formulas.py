@@ -202,3 +202,69 @@ def test_two_parts_of_one_name_but_its_letter_case_are_refused(tmp_path: Path) -
                                          "xl/worksheets/SHEET1.xml have one name \\(letter case aside\\): the file is "
                                          "damaged, or not as Excel saves it"):
         yibao.score(_batch(tmp_path / "b"), accumulators=book)
+
+
+def _read_as(path: Path, uncomputed: str, computed: str, edits: dict[str, Callable[[bytes], bytes]]) -> Path:
+    """The workbook with its sheet's formula never computed in the part `uncomputed` and computed
+    in `computed` (and in xl/worksheets/sheet1.xml), `edits` made: calamine reads the first."""
+    book = _openpyxl_book(path, "=1000+200")
+    with zipfile.ZipFile(book) as zipped:
+        sheets = {uncomputed: zipped.read("xl/worksheets/sheet1.xml")}
+    _edited(_saved_by_a_spreadsheet(book, '<c r="C2">{f}<v>1200</v></c>'), edits)
+    with zipfile.ZipFile(book) as zipped:
+        sheets[computed] = zipped.read("xl/worksheets/sheet1.xml")
+    with zipfile.ZipFile(book, "a") as zipped:
+        for name, data in sheets.items():
+            if name != "xl/worksheets/sheet1.xml":
+                zipped.writestr(name, data)
+    return _edited(book, {"xl/worksheets/sheet1.xml": lambda xml: sheets.get("xl/worksheets/sheet1.xml", xml)})
+
+
+RELS = "xl/_rels/workbook.xml.rels"
+UNCOMPUTED = "sheet accumulators, cell C2 holds a formula without its computed value"
+
+
+def _escaped_id(rels: bytes) -> bytes:
+    """The sheet's relationship with its id written with a reference, and after it a computed
+    copy's, with the id as it was."""
+    sheet = re.search(rb'<Relationship [^>]*Id="rId1" />', rels)[0]
+    return rels.replace(sheet, sheet.replace(b'"rId1"', b'"rId&#49;"') + sheet.replace(b"sheet1", b"copy"))
+
+
+@pytest.mark.parametrize(("uncomputed", "computed", "edits"), [
+    ("xl/worksheets/a&amp;b.xml", "xl/worksheets/a&b.xml",
+     {RELS: lambda xml: xml.replace(b"/xl/worksheets/sheet1.xml", b"/xl/worksheets/a&amp;b.xml")}),
+    ("xl/worksheets/a\tb.xml", "xl/worksheets/a b.xml",
+     {RELS: lambda xml: xml.replace(b"/xl/worksheets/sheet1.xml", b"/xl/worksheets/a\tb.xml")}),
+    ("xl/worksheets/sheet1.xml", "xl/worksheets/copy.xml",
+     {"xl/workbook.xml": lambda xml: xml.replace(b'r:id="rId1"', b'r:id="rId&#49;"'), RELS: _escaped_id}),
+], ids=["escaped-target", "target-with-a-tab", "escaped-id"])
+def test_a_sheet_is_checked_in_the_part_calamine_reads_its_ids_and_targets_as_written(
+        tmp_path: Path, uncomputed: str, computed: str, edits: dict[str, Callable[[bytes], bytes]]) -> None:
+    """calamine reads a relationship's target and id, and a sheet's id, as written; the scans'
+    XML parser unescaped them and made their white space spaces: Target="worksheets/a&amp;b.xml"
+    was scanned in xl/worksheets/a&b.xml, and calamine read xl/worksheets/a&amp;b.xml, its formula
+    as empty."""
+    from python_calamine import CalamineWorkbook
+
+    book = _read_as(tmp_path / "acc.xlsx", uncomputed, computed, edits)
+    assert CalamineWorkbook.from_path(str(book)).get_sheet_by_name("accumulators").to_python()[1][2] == ""
+    with pytest.raises(InputError, match=UNCOMPUTED):
+        yibao.score(_batch(tmp_path / "b"), accumulators=book)
+
+
+@pytest.mark.parametrize(("part", "edit", "why"), [
+    ("xl/workbook.xml", lambda xml: xml.replace(b"<workbookPr />", b'<workbookPr /><fileVersion appName="&x;" />'),
+     "undefined entity, line 1"),
+    ("xl/workbook.xml", lambda xml: xml.replace(b"<sheet ", b'<sheet state="hidden" '), "duplicate attribute, line 1"),
+    ("_rels/.rels", lambda xml: xml.replace(b"</Relationships>", b""), "no element found, line 1"),
+])
+def test_a_workbooks_own_part_no_xml_parser_reads_is_refused_naming_it(
+        tmp_path: Path, part: str, edit: Callable[[bytes], bytes], why: str) -> None:
+    """calamine reads what it needs of a part with an undefined entity or an attribute written
+    twice; the scans' parser could not, and they let calamine read the sheet unchecked, its formula
+    as empty (a far cell laid out). A broken list of the package's parts stopped with a traceback."""
+    book = _edited(_openpyxl_book(tmp_path / "acc.xlsx", "=1000+200"), {part: edit})
+    with pytest.raises(InputError, match=f"^{re.escape(f'{book}: its part {part} is not well-formed XML ({why}): ')}"
+                                         "the file is damaged, or not as Excel saves it"):
+        yibao.score(_batch(tmp_path / "b"), accumulators=book)

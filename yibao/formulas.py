@@ -26,9 +26,8 @@ import zipfile
 import zlib
 from pathlib import Path
 from typing import IO, Callable, TypeVar
-from xml.etree import ElementTree
 
-from yibao.workbook_zip import book_folder, folded, local_name, opened_part, part_names, start_tags
+from yibao.workbook_zip import book_folder, folded, local_name, opened_part, part_names, start_tags, unescaped
 
 _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _MAYBE_FORMULA = re.compile(rb"f[\s>/]")
@@ -43,8 +42,8 @@ T = TypeVar("T")
 def scanned_sheet(path: Path, sheet: str, scan: Callable[[IO[bytes], bool], T]) -> T | None:
     """What `scan` finds in the XML of `sheet` of the workbook at `path` (given whether the
     workbook asks for its formulas to be computed on load), read as a stream; None where there
-    is no such sheet or the workbook's own parts cannot be read: calamine, reading the sheet
-    after, says so. A sheet's part that cannot be unzipped is refused here, naming it: calamine
+    is no such sheet or the workbook's own parts are missing: calamine, reading the sheet after,
+    says so (own parts no XML parser reads are refused: `start_tags`). A sheet's part that cannot be unzipped is refused here, naming it: calamine
     said only that the sheet's XML was not well formed ("I/O error")."""
     try:
         with zipfile.ZipFile(path) as book:
@@ -53,7 +52,7 @@ def scanned_sheet(path: Path, sheet: str, scan: Callable[[IO[bytes], bool], T]) 
                 return None
             with opened_part(book, part, path) as xml:
                 return scan(xml, computed_on_load)
-    except (zipfile.BadZipFile, zlib.error, KeyError, ElementTree.ParseError, OSError):
+    except (zipfile.BadZipFile, zlib.error, KeyError, OSError):
         return None
 
 
@@ -81,7 +80,8 @@ class Uncomputed:
 def _sheet_part(book: zipfile.ZipFile, sheet: str, path: Path) -> tuple[str | None, bool]:
     """The zip member calamine reads for `sheet`, and whether the workbook asks to be computed on
     opening. Tags and attributes are matched by their local names, as calamine does (a workbook
-    saved as Strict Open XML has other namespaces)."""
+    saved as Strict Open XML has other namespaces), and their values as it reads them: a sheet's
+    name unescaped, ids and targets as written (`start_tags`)."""
     names = part_names(book, path)
     folder = book_folder(book, names, path)
     found: dict[str, str | None] = {}
@@ -89,7 +89,7 @@ def _sheet_part(book: zipfile.ZipFile, sheet: str, path: Path) -> tuple[str | No
     def in_book(tag: str, attrib: dict[str, str], depth: int) -> None:
         if local_name(tag) == "calcPr" and depth == 1:
             found.setdefault("calc", attrib.get("fullCalcOnLoad"))
-        elif local_name(tag) == "sheet" and attrib.get("name") == sheet and "id" not in found:
+        elif local_name(tag) == "sheet" and unescaped(attrib.get("name", "")) == sheet and "id" not in found:
             found["id"] = next((v for k, v in reversed(attrib.items()) if local_name(k) == "id"), None)
 
     def in_rels(tag: str, attrib: dict[str, str], depth: int) -> None:

@@ -21,8 +21,10 @@ zipped) took 1.09 GB. Now, before calamine opens a workbook:
 The parts looked into are the ones calamine reads: named as calamine looks them up (`folded`:
 letter case and '\\' aside, so two parts of one such name are refused), in the folder the
 package's relationships (`_rels/.rels`) give the workbook (`book_folder`, "xl/" as Excel writes
-it). Looked up by their exact names, a sheet renamed `Sheet7.xml` or a workbook kept elsewhere was
-read by calamine unchecked: a formula never computed was read as empty, a far cell laid out.
+it), and by the ids and targets of relationships as calamine reads them, as written
+(`start_tags`). Looked up by their exact names, a sheet renamed `Sheet7.xml` or a workbook kept
+elsewhere was read by calamine unchecked: a formula never computed was read as empty, a far cell
+laid out.
 
 A declared size does not hide a larger part: Python's zipfile stops unzipping a part at its
 declared size and then checks its CRC, so a part larger than declared is refused naming it
@@ -39,7 +41,7 @@ import zipfile
 import zlib
 from pathlib import Path
 from typing import IO, Callable, Iterator
-from xml.etree import ElementTree
+from xml.parsers import expat
 
 from yibao.errors import QUOTED, InputError, first_line, quoted
 from yibao.limits import (ENV_MAX_XLSX, GB, MAX_XLSX_BOOK_BYTES, MAX_XLSX_STYLES_BYTES, MAX_XLSX_TEXT_BYTES,
@@ -55,6 +57,10 @@ _OFFICE_DOCUMENT = "/relationships/officeDocument"  # how a relationship's type 
 SCAN_BLOCK = 1 << 20  # bytes of a part unzipped at once
 # a string's end tag, or the start of a comment, CDATA section or processing instruction: in
 # those, text that looks like a string's end is none, and calamine joins the text around them
+_TAG_NAME = re.compile(r"<([^\s/>]+)")
+_ATTRIBUTE = re.compile(r"""([^\s=]+)\s*=\s*(["'])(.*?)\2""", re.S)  # in a tag expat has read
+_REFERENCE = re.compile(r"&(?:#x([0-9a-fA-F]+)|#([0-9]+)|(lt|gt|amp|apos|quot));")
+_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "apos": "'", "quot": '"'}
 _TOKEN = re.compile(rb"<(?:(/(?:\w+:)?si\s*>)|!--|!\[CDATA\[|\?)")  # '<' first: searched 2.4 times faster
 _CLOSER = {b"<!--": b"-->", b"<![CDATA[": b"]]>", b"<?": b"?>"}
 TAG_ROOM = 1 << 10  # bytes of a string's end tag read before its '>' (`_long_string`)
@@ -137,7 +143,7 @@ def book_folder(book: zipfile.ZipFile, names: dict[str, str], path: Path) -> str
 
     def office_document(tag: str, attrib: dict[str, str], depth: int) -> None:
         if local_name(tag) == "Relationship" and attrib.get("Type", "").endswith(_OFFICE_DOCUMENT):
-            found.append(attrib.get("Target", ""))
+            found.append(unescaped(attrib.get("Target", "")))
 
     if PACKAGE_RELS in names:
         start_tags(book, names[PACKAGE_RELS], path, office_document)
@@ -146,36 +152,49 @@ def book_folder(book: zipfile.ZipFile, names: dict[str, str], path: Path) -> str
 
 
 def local_name(name: str) -> str:
-    """A tag's or an attribute's name without its namespace, as calamine matches them."""
-    return name.rpartition("}")[2]
+    """A tag's or an attribute's name without its prefix, as calamine matches them."""
+    return name.rpartition(":")[2]
 
 
-class _StartTags:
-    """An XML parser's target that hands each start tag (its name and attributes, namespaces in
-    braces, and how deep it is: the root is 0) to `seen`, and builds no tree."""
-
-    def __init__(self, seen: Callable[[str, dict[str, str], int], None]) -> None:
-        self.seen, self.depth = seen, 0
-
-    def start(self, tag: str, attrib: dict[str, str]) -> None:
-        self.seen(tag, attrib, self.depth)
-        self.depth += 1
-
-    def end(self, tag: str) -> None:
-        self.depth -= 1
-
-    def close(self) -> None:
-        return None
+def unescaped(value: str) -> str:
+    """An attribute's value as calamine reads a sheet's name and the workbook's place: its
+    references replaced, its white space as written."""
+    return _REFERENCE.sub(lambda ref: chr(int(ref[1], 16)) if ref[1] else chr(int(ref[2])) if ref[2] else
+                          _ENTITIES[ref[3]], value)
 
 
 def start_tags(book: zipfile.ZipFile, part: str, path: Path, seen: Callable[[str, dict[str, str], int], None]) -> None:
     """Parse `part` as it is unzipped, a megabyte at a time, handing each start tag to `seen`:
-    read whole into a tree, as they were, a workbook's own parts cost many times their size."""
-    parser = ElementTree.XMLParser(target=_StartTags(seen))
-    with opened_part(book, part, path) as xml:
-        while block := xml.read(SCAN_BLOCK):
-            parser.feed(block)
-    parser.close()
+    its name and attributes as written, and how deep it is (the root is 0). Read whole into a
+    tree, as they were, a workbook's own parts cost many times their size.
+
+    calamine reads a relationship's id and target, and a sheet's, as written: an XML parser
+    hands them unescaped, white space made spaces, so `Target="worksheets/a&amp;b.xml"` was
+    scanned as xl/worksheets/a&b.xml while calamine read xl/worksheets/a&amp;b.xml. So expat
+    hands the tags over as written (`DefaultHandler`) and `seen` takes what calamine takes.
+    calamine also reads parts no XML parser does (an undefined entity or an attribute written
+    twice): those, which the scans once let calamine read unchecked, are refused, naming the part."""
+    parser, depth = expat.ParserCreate(), 0
+
+    def markup(text: str) -> None:
+        nonlocal depth
+        if text.startswith("</"):
+            depth -= 1
+        elif text.startswith("<") and not text.startswith(("<!", "<?")):
+            name = _TAG_NAME.match(text)
+            seen(name[1], {key: value for key, _, value in _ATTRIBUTE.findall(text, name.end())}, depth)
+            depth += not text.endswith("/>")
+
+    parser.DefaultHandler, parser.CharacterDataHandler = markup, lambda text: None
+    try:
+        with opened_part(book, part, path) as xml:
+            while block := xml.read(SCAN_BLOCK):
+                parser.Parse(block, False)
+        parser.Parse(b"", True)
+    except expat.ExpatError as exc:
+        raise InputError(f"its part {_named(part)} is not well-formed XML ({expat.ErrorString(exc.code)}, line "
+                         f"{exc.lineno:,}): the file is damaged, or not as Excel saves it; save it again from Excel, "
+                         "WPS or LibreOffice", file=str(path)) from None
 
 
 def _check_book_parts(parts: list[zipfile.ZipInfo], path: Path) -> None:
