@@ -92,6 +92,7 @@ are)."""
 # the days a date cell may hold: those of pandas' nanosecond timestamps (a text date beyond them
 # does not parse); a Parquet date or timestamp may hold any year, and one beyond is a bad cell
 DAYS = (np.datetime64("1677-09-22"), np.datetime64("2262-04-11"))
+NS_DAYS = np.dtype("datetime64[ns]")  # what a date column is read as
 OUTSIDE_DAYS = f"not a date from {DAYS[0]} to {DAYS[-1]}"
 DAY_ZONE = "Asia/Shanghai"
 """A date column holding moments with a zone (a database driver's UTC timestamps) is read as the
@@ -1513,12 +1514,12 @@ def _to_date(cells: pd.Series) -> tuple[pd.Series, Problems]:
     Python datetimes."""
     cells = _moments(cells)
     if pd.api.types.is_datetime64_any_dtype(cells.dtype):
-        if getattr(cells.dt, "tz", None) is not None:
+        if not isinstance(cells.dtype, np.dtype) and getattr(cells.dt, "tz", None) is not None:  # NumPy's have none
             cells = _local(cells)
         outside = _outside_days(cells)
         if outside is not None:
             cells = cells.mask(outside)
-        days = cells.astype("datetime64[ns]")
+        days = cells if cells.dtype == NS_DAYS else cells.astype(NS_DAYS)
         problems = [] if outside is None else [(outside, OUTSIDE_DAYS)]
         return (days.dt.floor("D") if _with_time(days).any() else days), problems
     values, bad = _by_distinct(_text(cells), _parse_dates)
@@ -1543,12 +1544,17 @@ def _with_time(moments: pd.Series) -> np.ndarray:
 
 def _outside_days(moments: pd.Series) -> np.ndarray | None:
     """Rows whose day lies outside `DAYS`; None when the least and the greatest lie inside (nearly
-    always: no mask is made then)."""
-    least, greatest = moments.min(), moments.max()  # NaT when every cell is empty
-    if pd.isna(least) or (DAYS[0] <= np.datetime64(least.to_datetime64(), "D")
-                          and np.datetime64(greatest.to_datetime64(), "D") <= DAYS[-1]):
+    always: no mask is made then). The two are found by NumPy (pandas' min and max took 0.48 s for
+    9M moments, NumPy 0.04, and 0.1 ms a column of one row)."""
+    values = moments.to_numpy()
+    if not len(values):
         return None
-    day = moments.to_numpy().astype("datetime64[D]")  # a coarser unit: no value overflows
+    greatest = values[values.view(np.int64).argmax()]  # NaT is the least int64: NaT only when every cell is
+    if np.isnat(greatest):
+        return None
+    if DAYS[0] <= np.nanmin(values).astype("datetime64[D]") and greatest.astype("datetime64[D]") <= DAYS[-1]:
+        return None
+    day = values.astype("datetime64[D]")  # a coarser unit: no value overflows
     return (day < DAYS[0]) | (day > DAYS[-1])  # NaT compares false
 
 
