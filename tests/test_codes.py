@@ -1,7 +1,7 @@
 """Integer codes for text (yibao/codes.py): `positions` answers as a plain dictionary lookup
 would, whichever route it takes (Arrow's hash set for text held in Arrow, `factorize` for the
 rest); `row_groups` numbers rows as a dictionary of row tuples would; `text_rank` ranks as sorting
-the distinct values in Python does; `distinct_codes` keeps text for later as small codes; a column
+the distinct values in Python does; `equal_pairs` pairs keys as two loops would; `distinct_codes` keeps text for later as small codes; a column
 read in chunks (Parquet's row groups) is coded and taken from as if it were one array."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from yibao.codes import (dictionary_codes, distinct_codes, distinct_text, factorize, positions, row_groups,
-                         take_rising, text_column, text_rank)
+from yibao.codes import (dictionary_codes, distinct_codes, distinct_text, equal_pairs, factorize, positions,
+                         row_groups, take_rising, text_column, text_rank)
 
 # few distinct short keys, so values often repeat and often miss; None is a missing cell
 KEYS = st.one_of(st.none(), st.sampled_from(["", "C1", "C2", "C10", "甲", " C1", "c1"]))
@@ -112,3 +112,10 @@ def test_distinct_codes_wait_small_for_their_text() -> None:
     assert text_column(codes, texts).tolist() == distinct_text(days, lambda d: str(d)).tolist()
     many = np.arange(300)
     assert distinct_codes(many, str)[0].dtype == np.uint16
+
+
+@given(left=st.lists(st.integers(-1, 4), max_size=12), right=st.lists(st.integers(-1, 4), max_size=12))
+def test_equal_pairs_are_the_pairs_two_loops_find(left: list[int], right: list[int]) -> None:
+    """The independent route: every (i, j) with equal keys, `left`'s order first, as an inner merge."""
+    i, j = equal_pairs(np.array(left, dtype=np.int64), np.array(right, dtype=np.int64))
+    assert list(zip(i.tolist(), j.tolist())) == [(a, b) for a, x in enumerate(left) for b, y in enumerate(right) if x == y]

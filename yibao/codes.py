@@ -89,6 +89,19 @@ def row_groups(columns: Sequence[Column]) -> np.ndarray:
     return pd.factorize(key)[0].astype(np.int64)
 
 
+def equal_pairs(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs (i, j) of integer keys with left[i] == right[j], in the order of `left`, then of
+    `right`, as an inner merge gives them: by sorting `right` once (pandas' merge of two frames
+    took a millisecond even for one row, four times per claim's facts)."""
+    order = np.argsort(right, kind="stable")
+    keys = np.asarray(right)[order]
+    start = np.searchsorted(keys, left, "left")
+    counts = np.searchsorted(keys, left, "right") - start
+    i = np.repeat(np.arange(len(left)), counts)
+    within = np.arange(len(i)) - np.repeat(np.cumsum(counts) - counts, counts)  # 0, 1, … in each left's run
+    return i, order[np.repeat(start, counts) + within]
+
+
 def factorize(values: Column, dtype: type = np.int64) -> tuple[np.ndarray, pd.Series]:
     """`pd.factorize`: per value the code of its distinct value (first appearance order, -1 for
     missing), as `dtype` (the caller's width, when it keeps the codes: no second array), and the

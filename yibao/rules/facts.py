@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from yibao.calculator.dates import age_on, day_array, ymd
 from yibao.calendar import WorkCalendar
-from yibao.codes import frame, positions, row_groups
+from yibao.codes import equal_pairs, frame, positions, row_groups
 from yibao.io import Batch
 from yibao.rules.maternity import TERMINATIONS
 from yibao.rules.pools import own_outpatient
@@ -192,11 +192,10 @@ def _valid_pairs(periods: pd.DataFrame, cl: _Claims, rows: np.ndarray) -> tuple[
         return NO_ROWS, NO_ROWS
     person, key = cl.person[rows], cl.person_rows(periods["psn_no"])
     if (person < 0).any():
-        person, key = cl.psn[rows], _text(periods["psn_no"])
-    left = frame({"pos": rows, "psn_no": person})
-    right = frame({"psn_no": key, "row": np.arange(len(periods))})
-    pairs = left.merge(right, on="psn_no")
-    pos, row = pairs["pos"].to_numpy(), pairs["row"].to_numpy()
+        codes = row_groups([np.concatenate([cl.psn[rows], _text(periods["psn_no"])])])
+        person, key = codes[:len(rows)], codes[len(rows):]
+    at, row = equal_pairs(person, key)
+    pos = rows[at]
     d = cl.day[pos]
     start, end = day_array(periods["valid_from"])[row], day_array(periods["valid_to"])[row]
     ok = ~np.isnat(d) & (np.isnat(start) | (start <= d)) & (np.isnat(end) | (d <= end))
