@@ -454,13 +454,16 @@ def _duplicates(cl: _Claims, facts: dict[str, np.ndarray], earlier: pd.DataFrame
     claims = claims[claims.duplicated(["psn", "inst"], keep=False)]
     if claims.empty:
         return
-    claims = claims.sort_values(["batch", "psn", "year", "settled", "mdtrt"]).assign(order=np.arange(len(claims)))
-    pairs = claims.merge(claims, on=["psn", "inst"], suffixes=("", "_other"))
-    hit = ((pairs["order_other"] < pairs["order"]) & (pairs["start_other"] <= pairs["end"])
-           & (pairs["start"] <= pairs["end_other"]) & (pairs["pos"] >= 0))
-    facts["duplicate"][pairs.loc[hit, "pos"].to_numpy()] = True
-    named = pairs[hit & (pairs["label_other"] != "")].sort_values(["pos", "order_other"]).drop_duplicates("pos")
-    facts["paid_before"][named["pos"].to_numpy()] = named["label_other"].to_numpy()
+    claims = claims.sort_values(["batch", "psn", "year", "settled", "mdtrt"])
+    # each claim (a) beside every claim of its person and institution (b), in that order: b < a is
+    # a claim settled before it
+    pos, start, end, label = (claims[c].to_numpy() for c in ("pos", "start", "end", "label"))
+    a, b = equal_pairs(*[row_groups([claims["psn"].to_numpy(), claims["inst"].to_numpy()])] * 2)
+    hit = (b < a) & (start[b] <= end[a]) & (start[a] <= end[b]) & (pos[a] >= 0)
+    facts["duplicate"][pos[a[hit]]] = True
+    named = hit & (label[b] != "")
+    first = np.unique(a[named], return_index=True)[1]  # the earliest claim it overlaps that has a label
+    facts["paid_before"][pos[a[named][first]]] = label[b[named][first]]
 
 
 def _paid_before(earlier: pd.DataFrame | None, claims: pd.DataFrame) -> pd.DataFrame:
