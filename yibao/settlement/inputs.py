@@ -30,6 +30,7 @@ from yibao.booked import Booked
 from yibao.errors import InputError, expect, kind, shortened
 from yibao.headers import check_header, field_name
 from yibao.io import TABLES_WORKBOOK, read_output_sheet, read_output_table, read_table, table_file
+from yibao.io import _text as cells_as_read
 from yibao.limits import FIRST_YEAR, LAST_YEAR, SAFE_FEN
 from yibao.money import yuan_array_to_fen
 from yibao.outputs import check_listed, read_manifest
@@ -275,9 +276,15 @@ def _check_claim_ids(ids: pd.Series, source: str) -> None:
 
 def _text(values: pd.Series) -> pd.Series:
     """Any column as text ("" for empty cells; CSV reads everything as text already), kept in
-    pandas' Arrow-backed `str` dtype: a month's lines are millions of cells."""
+    pandas' Arrow-backed `str` dtype: a month's lines are millions of cells. Floats, and Python
+    objects other than text, are read as the scorer reads a cell (`yibao.io._text`): numeric ids
+    in a column with an empty cell are floats, and 101.0 is the institution the scorer calls 101,
+    not "101.0"."""
     if pd.api.types.is_datetime64_any_dtype(values):
         values = values.dt.strftime("%Y-%m-%d")
+    elif pd.api.types.is_float_dtype(values.dtype) or (
+            values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty")):
+        values = cells_as_read(values)
     return values.astype("str").fillna("").reset_index(drop=True)
 
 
