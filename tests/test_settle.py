@@ -638,3 +638,16 @@ def test_institution_ids_stored_as_floats_are_read_as_the_scorer_reads_them(tmp_
     s = settle(result, period="2025-05", institutions=write(table, tmp_path / "institutions"))
     named = s.statements.set_index("institution_id")["name"].to_dict()
     assert (named["101"], named["102"]) == ("县人民医院", "城关镇卫生院")  # were "101", "102"
+
+
+def test_verify_finds_a_page_added_after_the_folder_was_written(tmp_path, result):
+    """A statement page put into html/ after writing, the manifest left as it was, passed --verify
+    ("every total reconciles"): the pages compared were only those the manifest lists. A page the
+    finance office prints is one the tables must give; a hidden file (Finder's .DS_Store) is none."""
+    out = tmp_path / "st"
+    write_settlement(settle(result, period="2025-05"), out, "csv")
+    forged = (out / "html" / "H2.html").read_text(encoding="utf-8").replace("H2", "H3")
+    (out / "html" / "H3.html").write_text(forged, encoding="utf-8")
+    (out / "html" / ".DS_Store").write_bytes(b"\0")
+    assert verify_folder(out) == ["html/H3.html: not in manifest.json (added after the folder was written), "
+                                  "and no table gives it"]

@@ -5,7 +5,9 @@ in a page or a sheet, the manifest sealed again, passed every check. Both are wr
 deterministically from the tables alone (`write_workbook`, `write_pages`: no date, no input
 outside the folder), so the tables a settlement holds give exactly one workbook and one set of
 pages, and any other byte is an edit. The same reading checks that every table's `period` is
-the month the manifest says was settled.
+the month the manifest says was settled. A page no table gives is an edit too, listed in the
+manifest or put beside the pages after it was written (a hidden file, as Finder's .DS_Store, is
+no page).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from yibao.fields import MONEY, RATIOS
+from yibao.outputs import MANIFEST
 from yibao.settlement.html import write_pages
 from yibao.settlement.inputs import read_listed
 from yibao.settlement.output import PAGES, WORKBOOK
@@ -39,6 +42,8 @@ def rebuilt_differences(folder: Path, manifest: Mapping[str, Any], period: str) 
              if "period" in frame.columns and (other := (frame["period"].astype(str) != period).to_numpy()).any()]
     settlement = Settlement(**tables, period=period)
     listed = {rel for rel in manifest["files"] if rel == WORKBOOK or rel.startswith(f"{PAGES}/")}
+    added = {rel for rel in (p.relative_to(folder).as_posix() for p in (folder / PAGES).rglob("[!.]*") if p.is_file())
+             if rel not in manifest["files"]}
     with tempfile.TemporaryDirectory(prefix="yibao-verify-") as tmp:
         again = Path(tmp)
         write_workbook(settlement, again / WORKBOOK)
@@ -46,6 +51,8 @@ def rebuilt_differences(folder: Path, manifest: Mapping[str, Any], period: str) 
         made = {p.relative_to(again).as_posix() for p in again.rglob("*") if p.is_file()}
         lines += [f"{rel}: missing, though its tables give it" for rel in sorted(made - listed)]
         lines += [f"{rel}: not written from the tables" for rel in sorted(listed - made)]
+        lines += [f"{rel}: not in {MANIFEST} (added after the folder was written), and no table gives it"
+                  for rel in sorted(added - made)]
         lines += [f"{rel}: differs from what the tables give (edited?)" for rel in sorted(made & listed)
                   if (folder / rel).read_bytes() != (again / rel).read_bytes()]
     return lines
