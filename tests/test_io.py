@@ -1042,6 +1042,15 @@ def test_a_mapping_without_its_tables_is_refused(month: dict[str, pd.DataFrame],
         load_batch(edit(month))
 
 
+def test_a_frame_naming_a_field_twice_is_refused_as_a_file_is(month: dict[str, pd.DataFrame]) -> None:
+    """A column added twice (pd.concat along the columns): `frame["pric"]` is then a frame, and
+    reading ended in a traceback, AttributeError: 'DataFrame' object has no attribute 'dtype'."""
+    lines = pd.concat([month["lines"], month["lines"][["pric"]]], axis=1)
+    with pytest.raises(InputError) as refused:
+        load_batch(month | {"lines": lines})
+    assert str(refused.value) == "<lines>, column pric: column pric appears twice in the header: keep one"
+
+
 def test_tables_in_arrow_dtypes_read_as_their_files_do(month: dict[str, pd.DataFrame]) -> None:
     """`pd.read_parquet(..., dtype_backend="pyarrow")`: a date32[pyarrow] column raised
     NotImplementedError (no `.dt.tz`)."""

@@ -215,6 +215,7 @@ def _mapping(source: object) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
     if odd:
         raise InputError(f"table {odd[0]}: a pandas DataFrame, not {kind(source[odd[0]])}")
     for name, frame in source.items():
+        check_header(frame.columns, f"<{name}>", name)  # a field named twice is a frame where a column is looked for
         _check_objects(frame, name, f"<{name}>")
     return {name: _arrow_columns_as_read(frame, name) for name, frame in source.items()}, \
         {name: f"<{name}>" for name in source}
