@@ -1118,6 +1118,25 @@ def test_a_frame_column_of_objects_no_file_holds_is_refused(month: dict[str, pd.
     assert str(refused.value) == f"<{table}>, column {column}: {says}"
 
 
+@pytest.mark.parametrize("column, make, says", [
+    ("psn_no", lambda cells: [[c] for c in cells], "holds a list, not text"),  # was read as its item: paid as P…
+    ("chronic_paid", lambda cells: [{"E11": 1.0}] * len(cells), "holds a dict, not text or a list"),  # every
+    # person with accumulators rejected, and their claims with them
+])
+def test_accumulators_given_apart_are_checked_as_a_table_of_the_mapping(month: dict[str, pd.DataFrame], column: str,
+                                                                         make, says: str) -> None:
+    """`yibao.score(tables, accumulators=frame)` read the frame past the checks of the mapping's
+    own frames: a person number held in a list was read as its item, a dict as an unreadable
+    amount list that rejected its person."""
+    accumulators = pd.DataFrame({"psn_no": month["persons"]["psn_no"].iloc[:3].to_numpy(), "year": 2025,
+                                 "chronic_paid": ""})
+    accumulators[column] = make(accumulators[column].tolist())
+    for given in ({"tables": month | {"accumulators": accumulators}}, {"tables": month, "accumulators": accumulators}):
+        with pytest.raises(InputError) as refused:
+            load_batch(given["tables"], given.get("accumulators"))
+        assert str(refused.value) == f"<accumulators>, column {column}: {says}"
+
+
 def test_a_frame_list_column_may_hold_lists(month: dict[str, pd.DataFrame]) -> None:
     claims = month["claims"].copy()
     claims["diagnoses"] = _as_objects([d.split(";") if d else [] for d in claims["diagnoses"]]).set_axis(claims.index)

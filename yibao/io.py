@@ -189,7 +189,8 @@ def load_batch(source: str | Path | Mapping[str, pd.DataFrame],
             raise InputError("the batch has an accumulators table and accumulators were given "
                              "apart: keep one", file=sources["accumulators"])
         is_file = isinstance(accumulators, Path)
-        raw["accumulators"] = read_output_table(accumulators, "accumulators") if is_file else accumulators
+        raw["accumulators"] = read_output_table(accumulators, "accumulators") if is_file \
+            else _frame(accumulators, "accumulators")
         sources["accumulators"] = source_name(accumulators) if is_file else "<accumulators>"
     return normalize(raw, sources)
 
@@ -214,11 +215,15 @@ def _mapping(source: object) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
     odd = [name for name, frame in source.items() if not isinstance(frame, pd.DataFrame)]
     if odd:
         raise InputError(f"table {odd[0]}: a pandas DataFrame, not {kind(source[odd[0]])}")
-    for name, frame in source.items():
-        check_header(frame.columns, f"<{name}>", name)  # a field named twice is a frame where a column is looked for
-        _check_objects(frame, name, f"<{name}>")
-    return {name: _arrow_columns_as_read(frame, name) for name, frame in source.items()}, \
-        {name: f"<{name}>" for name in source}
+    return {name: _frame(frame, name) for name, frame in source.items()}, {name: f"<{name}>" for name in source}
+
+
+def _frame(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """A table a job gives as a DataFrame (in the mapping, or the accumulators apart), checked as
+    a file's header and cells would be before it is read: the same frame is read alike either way."""
+    check_header(frame.columns, f"<{table}>", table)  # a field named twice is a frame where a column is looked for
+    _check_objects(frame, table, f"<{table}>")
+    return _arrow_columns_as_read(frame, table)
 
 
 # what pandas infers of an object column whose values a file could hold too (`_check_objects`)
