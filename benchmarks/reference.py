@@ -85,18 +85,18 @@ def dx_match(patterns: str, diagnoses: list[str]) -> bool:
     return False
 
 
-def split_lines(claim: dict, lines: list[dict], t: Tariff, catalogue: dict[str, dict]) -> tuple[list, list]:
+def split_lines(claim: dict, lines: list[dict], t: Tariff, catalogue: dict[str, list[dict]]) -> tuple[list, list]:
     """Per line (violation fen, codes, audited split, declared split). Dates may be dates,
-    Timestamps or ISO text; the catalogue's `valid_from`/`valid_to` are dates (see score_rows)."""
+    Timestamps or ISO text; `catalogue` holds per code its rows, whose `valid_from`/`valid_to`
+    are dates (see score_rows)."""
     inpatient = claim["med_type"] in ("21", "52")
     admit, discharge = day(claim["admit_date"]), day(claim["discharge_date"])
     stay = max((discharge - admit).days, 1) if admit and discharge else 1
     info = []
     for ln in lines:
         served = day(ln["service_date"])
-        item = catalogue.get(ln["med_list_codg"])
-        if item and not (item["valid_from"] <= served <= item["valid_to"]):
-            item = None
+        item = next((row for row in catalogue.get(ln["med_list_codg"], ())
+                     if row["valid_from"] <= served <= row["valid_to"]), None)  # the row in force that day
         level = ln["chrgitm_lv"] or (item["level"] if item else "03")
         milli = round(ln["cnt"] * 1000)
         pric = fen(ln["pric"])
@@ -366,8 +366,10 @@ def score_rows(claims: list[dict], lines: dict[str, list[dict]], tariffs: dict[s
     """Claims (dicts with the pipeline's claim context and conclusions) → amounts in fen by id."""
     accs: dict[tuple, dict] = defaultdict(new_acc)
     results = {}
-    catalogues = {k: {r["code"]: r | {"valid_from": day(r["valid_from"]), "valid_to": day(r["valid_to"])}
-                      for r in lt.catalogue.to_dict("records")} for k, lt in tariffs.items()}
+    catalogues: dict[str, dict[str, list[dict]]] = {k: defaultdict(list) for k in tariffs}
+    for k, lt in tariffs.items():  # a code listed for two periods has two rows
+        for r in lt.catalogue.to_dict("records"):
+            catalogues[k][r["code"]].append(r | {"valid_from": day(r["valid_from"]), "valid_to": day(r["valid_to"])})
     for c in sorted(claims, key=lambda c: (c["psn_no"], c["year"], c["setl_date"], c["mdtrt_id"])):
         lt = tariffs[c["tariff_key"]]
         audited, declared = split_lines(c, lines.get(c["mdtrt_id"], []), lt.tariff, catalogues[c["tariff_key"]])

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import cases_batch, fen, make_case
+from conftest import cases_batch, decide, fen, line, make_case
 from yibao.calendar import default_calendar
 from yibao.io import Batch, read_batch
 from yibao.pipeline import assign_tariffs, score_batch
@@ -31,6 +31,7 @@ from yibao.rules.engine import evaluate
 from yibao.rules.facts import derive_facts
 from yibao.tables import LIST_SEP
 from yibao.tariffs import LoadedTariff, resolve
+from yibao.tariffs.catalogue import parse_catalogue, read_catalogue_text
 from yibao.tariffs.edit import apply_edits
 
 REFERENCE_PY = Path(__file__).parents[1] / "benchmarks" / "reference.py"
@@ -241,3 +242,38 @@ def test_child_retired_cadre_deductible_is_rounded_once() -> None:
     rows, lines, tariffs = reference_input(batch, tariff)
     assert reference.score_rows(rows, lines, tariffs)["C1"]["act_pay_dedc"] == 8333
     assert disagreements(batch, tariff) == []
+
+
+def test_a_row_out_of_its_period_lends_nothing_to_a_line_given_a_level() -> None:
+    """S-CT capped at 150.00 with an 8 % share to 30 June and at 120.00 with 5 % from 1 August,
+    M-CAST (a material: 30 % by its kind, cap 150.00) listed to 30 June; lines of 160.00 (M-CAST
+    200.00). In July neither code is listed (docs/tariffs.md `valid_from`, `valid_to`): a July line
+    declared 乙类 with no share of its own has no share, kind or cap (the calculator read its code's
+    first row's share: S-CT 12.80, M-CAST 60.00); one giving a share and a cap reads them; one giving
+    nothing is full self-pay. The reference, which read one row per code (the last), agrees."""
+    lt = resolve("sample-county@2025")
+    text = read_catalogue_text(lt.catalogue_file)
+    ct, cast = text[text["code"] == "S-CT"], text[text["code"] == "M-CAST"]
+    text = pd.concat([text[~text["code"].isin(["S-CT", "M-CAST"])], ct.assign(valid_to="2025-06-30"),
+                      ct.assign(valid_from="2025-08-01", price_cap="120.00", selfpay_prop="0.05"),
+                      cast.assign(valid_to="2025-06-30")], ignore_index=True)
+    periods = replace(lt, catalogue=parse_catalogue(text, lt.catalogue_file))
+    case = make_case(claim={"admit_date": "2025-06-28", "discharge_date": "2025-08-03"}, lines=[
+        line("S-CT", 160.0, day="2025-06-29", line_id="june"),
+        line("S-CT", 160.0, day="2025-07-02", line_id="july", chrgitm_lv="02"),
+        line("M-CAST", 200.0, day="2025-07-02", line_id="july-cast", chrgitm_lv="02"),
+        line("S-CT", 160.0, day="2025-07-03", line_id="july-own", chrgitm_lv="02", selfpay_prop=0.1,
+             pric_uplmt_amt=140.0),
+        line("S-CT", 160.0, day="2025-07-04", line_id="july-none"),
+        line("S-CT", 160.0, day="2025-08-02", line_id="august")])
+    split = ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt")
+    got = {ln["line_id"]: [ln[k] for k in split] for ln in decide(case, tariff=periods)["lines"]}
+    assert got == {"june": [0.0, 10.0, 12.0, 138.0],  # over 150: 10; 8 % of 150
+                   "july": [0.0, 0.0, 0.0, 160.0], "july-cast": [0.0, 0.0, 0.0, 200.0],
+                   "july-own": [0.0, 20.0, 14.0, 126.0],  # over its 140: 20; its 10 % of 140
+                   "july-none": [160.0, 0.0, 0.0, 0.0],
+                   "august": [0.0, 40.0, 6.0, 114.0]}  # over 120: 40; 5 % of 120
+    batch = cases_batch([case])
+    amounts = reference.score_rows(*reference_input(batch, periods))["C1"]
+    assert [amounts[k] for k in split] == [16000, 7000, 3200, 73800]
+    assert disagreements(batch, periods) == []

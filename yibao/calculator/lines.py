@@ -93,28 +93,27 @@ def _resolve(pos: np.ndarray, next_row: np.ndarray, item: np.ndarray, service: n
     """Per line (`pos[item]`: its code's first catalogue row, -1 none, `next_row` the code's
     further rows; days as integers) what `LineItems` holds: an inline value where the line gives
     one (not NaN), else the catalogue's where the item is listed on the service date, by the row
-    in force that day. Yuan to fen and quantities to milli-units are the nearest integers, as
+    in force that day; a row out of its period lends nothing (no level, share, kind or cap), so a
+    line given a level inline on a day its code is not listed reads only what it gives. Yuan to fen and quantities to milli-units are the nearest integers, as
     `yuan_array_to_fen`; the amount is price × quantity rounded half-up."""
     n = len(item)
     amount, pric_fen, cnt_milli = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
     listed, level, share = np.empty(n, np.bool_), np.empty(n, np.int64), np.empty(n, np.int64)
     cap, cat_pos, person = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
     for i in range(n):
-        p = pos[item[i]]
-        k = max(p, 0)
-        valid = False
-        while p >= 0 and not valid:
-            valid = valid_from[p] <= service[i] and service[i] <= valid_to[p]
-            k = p if valid else k
+        p, k = pos[item[i]], -1
+        while p >= 0 and k < 0:
+            k = p if valid_from[p] <= service[i] and service[i] <= valid_to[p] else -1
             p = next_row[p]
-        cat_pos[i] = k if valid else -1
+        cat_pos[i] = k
+        valid = k >= 0
         inline = inline_level[i]
         level[i] = inline if inline > 0 else (cat_level[k] if valid else 3)
         listed[i] = valid or inline > 0
         if not np.isnan(selfpay_prop[i]):
             share[i] = np.int64(np.rint(selfpay_prop[i] * BP))
-        else:  # an item off the catalogue that day given a level reads its code's first row's share
-            share[i] = cat_share[k] if pos[item[i]] >= 0 else 0  # no row: no kind, no share
+        else:  # off the catalogue that day (given a level inline): no row in force, no kind, no share
+            share[i] = cat_share[k] if valid else 0
         if not np.isnan(price_cap[i]):
             cap[i] = np.int64(np.rint(price_cap[i] * FEN))
         else:
