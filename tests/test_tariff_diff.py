@@ -170,3 +170,38 @@ def test_an_item_listed_for_two_periods_is_shown_by_paths_set_accepts(tmp_path: 
     assert shown[path] == 120
     edited = apply_edits(lt, [f"{path}=99"])
     assert [(c.path, c.old, c.new) for c in diff_catalogues(lt.catalogue, edited.catalogue)] == [(path, 120, 99)]
+
+
+def test_show_marks_every_catalogue_value_set_refuses() -> None:
+    """`tariffs show --catalogue` heads its items "edit: --set …" and printed each name (and a 丙类
+    item's kind) as one more path, which `--set` refuses (61ffdaf, a9520a3); such a value is marked
+    now, and a value is marked exactly where `--set PATH=VALUE` with it is refused: one printed row
+    of each column, item level and mark is tried (the whole catalogue takes a minute)."""
+    from yibao.cli.tariffs import NOT_AN_EDIT
+    from yibao.errors import InputError
+
+    run = CliRunner().invoke(tariffs_app, ["show", "sample-county", "--catalogue"], env={"COLUMNS": "400"})
+    assert run.exit_code == 0, run.output
+    marked = {line.split()[0]: line.rstrip().endswith(NOT_AN_EDIT)
+              for line in run.output.split("catalogue (edit:", 1)[1].splitlines() if line.startswith("  catalogue[")}
+    lt = resolve("sample-county@2025")
+    level = dict(zip(lt.catalogue["code"], lt.catalogue["level"]))
+    assert {path for path, mark in marked.items() if mark and path.endswith(".kind")} == {
+        f"catalogue[code={code}].kind" for code, at in level.items() if at == "03"}  # 14 items
+    assert marked["catalogue[code=A-AMOX].name"] and marked["catalogue[code=C-LENS].name"]
+    assert not marked["catalogue[code=A-AMOX].kind"] and not marked["catalogue[code=C-LENS].level"]
+    assert not marked["catalogue[code=C-LENS].inpatient_only"]  # false says nothing, and is taken
+    tried: dict[tuple[str, str, bool], str] = {}
+    for path, mark in marked.items():
+        item, _, column = path.rpartition(".")
+        tried.setdefault((column, level[item[len("catalogue[code="):-1]], mark), path)
+    assert len(tried) > 10 and {mark for _, _, mark in tried} == {True, False}
+    for path in tried.values():
+        edit = f"{path}={_cell(_value(lt, path))}"
+        try:
+            apply_edits(lt, [edit])
+        except InputError as exc:
+            assert marked[path], f"{edit} refused, not marked: {exc}"
+        else:
+            assert not marked[path], f"{edit} taken, marked {NOT_AN_EDIT}"
+

@@ -22,11 +22,16 @@ from rich.text import Text
 from yibao.cli.options import quiet_option
 from yibao.errors import InputError, quoted, shortened
 from yibao.tariffs.diff import (ABSENT, Change, Parameter, catalogue_parameters, catalogue_unit, diff_catalogues,
-                                diff_tariffs, parameters)
+                                diff_tariffs, item_selectors, parameters)
+from yibao.tariffs.edit import refused
 from yibao.tariffs.registry import (LoadedTariff, parse_tariff_file, region_dirs, resolve, tariff_spec,
                                     validate_region, version_files)
 
 app = typer.Typer(no_args_is_help=True, help=__doc__.splitlines()[0])
+NOT_AN_EDIT = "(no --set)"
+"""Beside a catalogue value `show --catalogue` prints that `--set` refuses."""
+
+
 def _console() -> Console:
     """A console per command: it reads the terminal width (COLUMNS) when the command runs."""
     return Console(highlight=False, markup=False)  # paths hold [brackets]: never markup
@@ -144,7 +149,8 @@ def show(tariff: str = typer.Argument(..., help="tariff ID, ID@VERSION or folder
          version: Optional[str] = typer.Option(None, "--version", help="version (default: the latest)"),
          quiet: bool = quiet_option("ID@VERSION of the version shown (which one is the latest)"),
          catalogue: bool = typer.Option(False, "--catalogue",
-                                        help="also every catalogue item, by the paths --set edits"),
+                                        help="also every catalogue item, by the paths --set edits; a value --set "
+                                             "refuses is marked (no --set)"),
          ) -> None:
     """Every parameter of one version, section by section, and the catalogue (its size, or with
     --catalogue every item's values by their `--set` paths)."""
@@ -160,11 +166,22 @@ def show(tariff: str = typer.Argument(..., help="tariff ID, ID@VERSION or folder
         _console().print(table)
     _console().print(f"catalogue {lt.tariff.catalogue}: {_catalogue_size(lt)}")
     if catalogue:
-        table = _table("parameter", "value", title="catalogue (edit: --set 'catalogue[code=CODE].COLUMN=VALUE')")
-        for p in catalogue_parameters(lt.catalogue):
-            if p.value is not None:
-                table.add_row(p.path, format_value(p.value, p.unit))
-        _console().print(table)
+        _console().print(_catalogue_table(lt))
+
+
+def _catalogue_table(lt: LoadedTariff) -> Table:
+    """Every item's values by their `--set` paths, a value `--set` refuses whatever it is marked
+    (`edit.refused`: an item's name, a 丙类 item's kind), so that the heading's "edit" is true."""
+    table = _table("parameter", "value", title=f"catalogue (edit: --set 'catalogue[code=CODE].COLUMN=VALUE', but "
+                                               f"not a value marked {NOT_AN_EDIT}: an item's name says what it "
+                                               "is, and a 丙类 item's kind is read by no line: set its level too)")
+    levels = dict(zip(item_selectors(lt.catalogue), lt.catalogue["level"]))
+    for p in catalogue_parameters(lt.catalogue):
+        if p.value is not None:
+            item, _, column = p.path.rpartition(".")
+            mark = f"  {NOT_AN_EDIT}" if refused(column, levels[item.removeprefix("catalogue")], _flow(p.value)) else ""
+            table.add_row(p.path, format_value(p.value, p.unit) + mark)
+    return table
 
 
 def _validation_target(spec: str) -> Path:

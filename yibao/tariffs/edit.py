@@ -136,6 +136,14 @@ def _refuse_not_terms(path: str, segments: list[str]) -> None:
         raise InputError(f"--set {path}: {segments[1]} {ITEM_NOT_TERMS[segments[1]]}")
 
 
+def refused(column: str, level: str, cell: str) -> bool:
+    """Whether `--set` refuses `cell` as the `column` of an item at `level`, whatever the command
+    edits but the level: the column says what the item is (`ITEM_NOT_TERMS`), or no line of the
+    item's level reads it (`not_read`). `tariffs show --catalogue` marks such a value, as its
+    heading calls the paths it prints edit paths."""
+    return column in ITEM_NOT_TERMS or not_read(column, level, cell) is not None
+
+
 def _value(path: str, text: str) -> Any:
     """An edit's value as YAML reads it (a number, a date, a list, a mapping; a key given twice
     is refused, not the last one kept)."""
