@@ -352,6 +352,51 @@ def test_an_edit_that_cannot_be_read_is_refused_with_its_path(edit: str, message
         apply_edits(resolve("sample-county@2025"), [edit])
 
 
+CT_PERIODS = ("catalogue.csv", "S-CT,CT平扫,service,02,0.08,150.00,,,,,,,,,\n",
+              "S-CT,CT平扫,service,02,0.08,150.00,,,,,,,,,2025-06-30\n"
+              "S-CT,CT平扫,service,02,0.08,120.00,,,,,,,,2025-07-01,\n")
+"""S-CT listed for two periods: to 30 June at 150.00, from 1 July at 120.00."""
+OVERLAP = ("S-CT is listed as catalogue[code=S-CT,valid_from=] too, always to 2025-08-01: the periods of one code "
+           "must not overlap")
+
+
+@pytest.mark.parametrize("edits,message", [
+    (["catalogue[code=A-AMOX].price_cap=six"], "--set catalogue[code=A-AMOX].price_cap: 'six': not a number"),
+    (["catalogue[ code=A-AMOX ].level=04"],
+     "--set catalogue[ code=A-AMOX ].level: '04': must be one of ['01', '02', '03']"),
+    (["catalogue[code=A-AMOX].valid_from=2025-06"],
+     "--set catalogue[code=A-AMOX].valid_from: '2025-06': not a date: write YYYY-MM-DD"),
+    (["catalogue[code=A-AMOX].gender=X"], "--set catalogue[code=A-AMOX].gender: 'X': must be one of ['', 'F', 'M']"),
+    (["catalogue[code=A-AMOX].age_from=-1"], "--set catalogue[code=A-AMOX].age_from: '-1': must not be negative"),
+    (["catalogue[code=A-AMOX].indications=K70-K60"],
+     "--set catalogue[code=A-AMOX].indications: 'K70-K60': the range K70-K60 ends before it starts"),
+    (["catalogue[code=B-CEFU].person_share=0.1"], "--set catalogue[code=B-CEFU].person_share: '0.1': give selfpay_prop "
+                                                  "or person_share, not both: the person share replaces the pre-self-pay"),
+    # the other period's row, which no edit picked, by the selector `tariffs show --catalogue` prints
+    (["catalogue[code=S-CT,valid_from=].valid_to=2025-08-01"],
+     f"--set catalogue[code=S-CT,valid_from=2025-07-01].valid_from: '2025-07-01': {OVERLAP}"),
+    # an edited row's other column by its item as the edit typed it
+    (["catalogue[code=S-CT,valid_from=].valid_to=2025-08-01",
+      "catalogue[code=S-CT, valid_from=2025-07-01].price_cap=99"],
+     f"--set catalogue[code=S-CT, valid_from=2025-07-01].valid_from: '2025-07-01': {OVERLAP}"),
+    (["catalogue[code=S-CT,valid_from=2025-07-01].valid_from="],
+     "--set catalogue[code=S-CT,valid_from=2025-07-01].code: 'S-CT': defined twice"),
+])
+def test_an_edited_catalogue_cell_is_named_as_the_edit_typed_it(tmp_path: Path, edits: list[str],
+                                                                 message: str) -> None:
+    """`--set catalogue[code=A-AMOX].price_cap=six` was refused as `--set: …/catalogue.csv, row 2,
+    column price_cap: 'six': not a number`, a row of a file the user never edited (other --set
+    errors name the entry as the edit typed it, f10a306); and an item another row clashed with
+    as `on row 11`."""
+    from yibao.tariffs.edit import apply_edits
+    from yibao.tariffs.registry import load_file
+
+    lt = load_file(_copy_with(tmp_path, *CT_PERIODS) / "2025.yaml")
+    with pytest.raises(InputError) as info:
+        apply_edits(lt, edits)
+    assert str(info.value) == message
+
+
 def test_a_selector_reads_past_spaces() -> None:
     """`[insutype=390, level=2]`, as one types a list, matched 0 items: the field ' level'."""
     from yibao.tariffs.edit import apply_edits

@@ -57,6 +57,13 @@ def test_an_edit_of_what_names_or_chooses_the_tariff_is_refused(edit: str, capsy
     assert code == 2 and err.startswith(f"error: {UNCHANGED[edit]}") and err.count("\n") == 1, err
 
 
+def test_a_catalogue_cell_an_edit_gets_wrong_is_named_as_typed(capsys: pytest.CaptureFixture[str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """It named the bundled catalogue file's row 2, which the user never edited."""
+    code, err = run_cli(["whatif", E1, "--set", "catalogue[code=A-AMOX].price_cap=six"], capsys, monkeypatch)
+    assert (code, err) == (2, "error: --set catalogue[code=A-AMOX].price_cap: 'six': not a number\n")
+
+
 def test_every_metadata_field_is_refused_with_its_reason() -> None:
     """The fields `tariffs diff` lists apart from the parameters are the ones `--set` refuses."""
     from yibao.tariffs.edit import NOT_TERMS

@@ -24,8 +24,10 @@ both by `not_read`: such a value told policy staff the item had a share or a cap
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from decimal import InvalidOperation
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -65,18 +67,38 @@ DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 that ended the item a month early), `today` as the day of the run, `NaT` as never."""
 
 
-def _cell_error(path: Path, row: int, column: str, value: object, why: str) -> InputError:
-    return InputError(f"{value!r}: {why}", file=str(path), row=row, column=column)
+Names = Callable[[int, str | None], str]
+"""How the messages about an edited catalogue name a cell (by its row's index and its column) or,
+column None, an item: as `--set` names it (yibao/tariffs/edit.py)."""
 
 
-def _refuse_first(path: Path, df: pd.DataFrame, bad: pd.Series, column: str, why: str) -> None:
+@dataclass(frozen=True)
+class Cells:
+    """Where a message says a faulty cell is: the file's row (the header is row 1) and column, or
+    in an edited catalogue the entry as the edit typed it (`names`): the file's row is one the
+    user never edited, and no edit names items by rows."""
+
+    path: Path
+    names: Names | None = None
+
+    def error(self, i: int, column: str, value: object, why: str) -> InputError:
+        if self.names is None:
+            return InputError(f"{value!r}: {why}", file=str(self.path), row=i + 2, column=column)
+        return InputError(f"{self.names(i, column)}: {value!r}: {why}")
+
+    def item(self, i: int) -> str:
+        """Another item a message points to: `on row 11`, or `as catalogue[code=S-CT]`."""
+        return f"on row {i + 2}" if self.names is None else f"as {self.names(i, None)}"
+
+
+def _refuse_first(cells: Cells, df: pd.DataFrame, bad: pd.Series, column: str, why: str) -> None:
     """Raise for the first row flagged in `bad`, if any."""
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise _cell_error(path, i + 2, column, df[column].iat[i], why)
+        raise cells.error(i, column, df[column].iat[i], why)
 
 
-def _refuse_overlaps(path: Path, df: pd.DataFrame, start: np.ndarray, end: np.ndarray) -> None:
+def _refuse_overlaps(cells: Cells, df: pd.DataFrame, start: np.ndarray, end: np.ndarray) -> None:
     """A code listed for several periods must not list one day twice: a line on that day would be
     priced by whichever row comes first in the file. Sorted by code and start, an overlap is
     always between neighbours."""
@@ -86,12 +108,12 @@ def _refuse_overlaps(path: Path, df: pd.DataFrame, start: np.ndarray, end: np.nd
     if len(clash):
         later, earlier = int(order[clash[0] + 1]), int(order[clash[0]])
         period = f"{df['valid_from'].iat[earlier] or 'always'} to {df['valid_to'].iat[earlier] or 'open'}"
-        raise _cell_error(path, later + 2, "valid_from", df["valid_from"].iat[later],
-                          f"{codes[clash[0]]} is listed on row {earlier + 2} too, {period}: "
+        raise cells.error(later, "valid_from", df["valid_from"].iat[later],
+                          f"{codes[clash[0]]} is listed {cells.item(earlier)} too, {period}: "
                           "the periods of one code must not overlap")
 
 
-def _convert(path: Path, df: pd.DataFrame, column: str, fn, default):  # type: ignore[no-untyped-def]
+def _convert(cells: Cells, df: pd.DataFrame, column: str, fn, default):  # type: ignore[no-untyped-def]
     out = []
     for i, v in enumerate(df[column]):
         if v == "":
@@ -100,9 +122,9 @@ def _convert(path: Path, df: pd.DataFrame, column: str, fn, default):  # type: i
         try:
             out.append(fn(v))
         except InvalidOperation:  # Decimal's own error carries no readable message
-            raise _cell_error(path, i + 2, column, v, "not a number") from None
+            raise cells.error(i, column, v, "not a number") from None
         except (ValueError, ArithmeticError) as exc:
-            raise _cell_error(path, i + 2, column, v, str(exc)) from None
+            raise cells.error(i, column, v, str(exc)) from None
     return out
 
 
@@ -116,7 +138,7 @@ def not_read(column: str, level: str, cell: str) -> tuple[str, tuple[str, ...]] 
             f"{LEVEL_NAMES[level]}", levels)
 
 
-def _refuse_not_read(path: Path, df: pd.DataFrame) -> None:
+def _refuse_not_read(cells: Cells, df: pd.DataFrame) -> None:
     """Refuse the first cell (column by column) no line of its item reads. Every item has a kind,
     whatever its level (the column is required), so `kind` is left to the edits' check."""
     for column in (c for c in READ_AT if c != "kind"):
@@ -125,7 +147,7 @@ def _refuse_not_read(path: Path, df: pd.DataFrame) -> None:
         if refused:
             i = int(np.flatnonzero(pairs.isin(list(refused)))[0])
             why, levels = refused[pairs[i]]
-            raise _cell_error(path, i + 2, column, df[column].iat[i],
+            raise cells.error(i, column, df[column].iat[i],
                               f"{df['code'].iat[i]}: {why}: make its level {' or '.join(levels)}, or empty the cell")
 
 
@@ -135,7 +157,7 @@ def load_catalogue(path: Path) -> pd.DataFrame:
     is not, as an edit of an item's level (`level=03`) leaves what the item no longer reads."""
     text = read_catalogue_text(path)
     catalogue = parse_catalogue(text, path)
-    _refuse_not_read(path, text)
+    _refuse_not_read(Cells(path), text)
     return catalogue
 
 
@@ -158,8 +180,10 @@ def read_catalogue_text(path: Path) -> pd.DataFrame:
     return text.assign(**{c: "" for c in OPTIONAL_COLUMNS if c not in text.columns})
 
 
-def parse_catalogue(df: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """Validate catalogue text (as read, or edited) into fen and basis-point columns."""
+def parse_catalogue(df: pd.DataFrame, path: Path, names: Names | None = None) -> pd.DataFrame:
+    """Validate catalogue text (as read, or edited) into fen and basis-point columns. A faulty
+    cell is named by the file's row and column, or by `names` (an edited catalogue)."""
+    cells = Cells(path, names)
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise InputError(f"missing columns {missing}", file=str(path))
@@ -167,13 +191,13 @@ def parse_catalogue(df: pd.DataFrame, path: Path) -> pd.DataFrame:
         raise InputError("the catalogue lists no item, only its header row: add the items below it", file=str(path))
     for column, allowed in (("kind", KINDS), ("level", LEVELS), ("gender", {"", "F", "M"}),
                             ("inpatient_only", {"", "true", "false"})):
-        _refuse_first(path, df, ~df[column].isin(allowed), column, f"must be one of {sorted(allowed)}")
-    _refuse_first(path, df, df["code"].str.strip() == "", "code", "must not be empty")
+        _refuse_first(cells, df, ~df[column].isin(allowed), column, f"must be one of {sorted(allowed)}")
+    _refuse_first(cells, df, df["code"].str.strip() == "", "code", "must not be empty")
     # invisible in a spreadsheet: `A-AMOX` and `A-AMOX\x00` look alike, and no claim line's code matched
-    _refuse_first(path, df, df["code"].str.contains(CONTROL, regex=True), "code",
+    _refuse_first(cells, df, df["code"].str.contains(CONTROL, regex=True), "code",
                   "holds a control character (such as NUL), which no one sees: type the code again")
-    _refuse_first(path, df, df["code"].duplicated() & (df["valid_from"] == ""), "code", "defined twice")
-    _refuse_first(path, df, (df["person_share"] != "") & (df["selfpay_prop"] != ""), "person_share",
+    _refuse_first(cells, df, df["code"].duplicated() & (df["valid_from"] == ""), "code", "defined twice")
+    _refuse_first(cells, df, (df["person_share"] != "") & (df["selfpay_prop"] != ""), "person_share",
                   "give selfpay_prop or person_share, not both: the person share replaces the pre-self-pay")
 
     def ratio(v: str) -> int:
@@ -221,26 +245,26 @@ def parse_catalogue(df: pd.DataFrame, path: Path) -> pd.DataFrame:
                 pass
         raise ValueError("not a date: write YYYY-MM-DD")
 
-    _convert(path, df, "indications", indications, "")  # checked: the audit reads the text
-    valid_from = np.array(_convert(path, df, "valid_from", day, np.datetime64("1900-01-01")), dtype="datetime64[D]")
-    valid_to = np.array(_convert(path, df, "valid_to", day, np.datetime64("2999-12-31")), dtype="datetime64[D]")
-    _refuse_overlaps(path, df, valid_from, valid_to)
+    _convert(cells, df, "indications", indications, "")  # checked: the audit reads the text
+    valid_from = np.array(_convert(cells, df, "valid_from", day, np.datetime64("1900-01-01")), dtype="datetime64[D]")
+    valid_to = np.array(_convert(cells, df, "valid_to", day, np.datetime64("2999-12-31")), dtype="datetime64[D]")
+    _refuse_overlaps(cells, df, valid_from, valid_to)
     return pd.DataFrame({
         "code": df["code"],
         "name": df["name"],
         "kind": df["kind"],
         "level": df["level"],
-        "selfpay_bp": pd.array(_convert(path, df, "selfpay_prop", ratio, None), dtype="Int64"),
-        "price_cap_fen": np.array(_convert(path, df, "price_cap", price, NO_LIMIT), dtype=np.int64),
+        "selfpay_bp": pd.array(_convert(cells, df, "selfpay_prop", ratio, None), dtype="Int64"),
+        "price_cap_fen": np.array(_convert(cells, df, "price_cap", price, NO_LIMIT), dtype=np.int64),
         "gender": df["gender"],
-        "age_from": np.array(_convert(path, df, "age_from", nonneg_int, 0), dtype=np.int64),
-        "age_below": np.array(_convert(path, df, "age_below", nonneg_int, 999), dtype=np.int64),
-        "min_level": np.array(_convert(path, df, "min_level", level, 0), dtype=np.int64),
+        "age_from": np.array(_convert(cells, df, "age_from", nonneg_int, 0), dtype=np.int64),
+        "age_below": np.array(_convert(cells, df, "age_below", nonneg_int, 999), dtype=np.int64),
+        "min_level": np.array(_convert(cells, df, "min_level", level, 0), dtype=np.int64),
         "inpatient_only": (df["inpatient_only"] == "true").to_numpy(),
         "max_per_day_milli": np.array(
-            _convert(path, df, "max_per_day", lambda v: nonneg_int(v) * 1000, NO_LIMIT), dtype=np.int64),
+            _convert(cells, df, "max_per_day", lambda v: nonneg_int(v) * 1000, NO_LIMIT), dtype=np.int64),
         "indications": df["indications"],
         "valid_from": valid_from,
         "valid_to": valid_to,
-        "person_share_bp": np.array(_convert(path, df, "person_share", ratio, NO_SHARE), dtype=np.int64),
+        "person_share_bp": np.array(_convert(cells, df, "person_share", ratio, NO_SHARE), dtype=np.int64),
     })

@@ -252,12 +252,15 @@ def catalogue_unit(path: str) -> str:
 
 
 def item_selectors(catalogue: pd.DataFrame) -> list[str]:
-    """How an edit picks each item: by code, with its start date where a code repeats."""
+    """How an edit picks each item of a loaded catalogue, or of its text (`read_catalogue_text`):
+    by code, with its start date where a code repeats."""
     codes = catalogue["code"].tolist()
     repeated = set(catalogue["code"][catalogue["code"].duplicated(keep=False)])
-    none = _CATALOGUE_COLUMNS["valid_from"][2]
-    days = catalogue["valid_from"].to_numpy().astype("datetime64[D]")  # `2025-07-01` as the CSV and --set write it
-    starts = ["" if d == none else str(d) for d in days]
+    starts = catalogue["valid_from"].tolist()  # text: as the CSV and --set write it, "" for none
+    if pd.api.types.is_datetime64_any_dtype(catalogue["valid_from"]):  # loaded: days, `2025-07-01` as written
+        none = _CATALOGUE_COLUMNS["valid_from"][2]
+        days = catalogue["valid_from"].to_numpy().astype("datetime64[D]")
+        starts = ["" if d == none else str(d) for d in days]
     return [f"[code={c},valid_from={d}]" if c in repeated else f"[code={c}]" for c, d in zip(codes, starts)]
 
 

@@ -34,8 +34,8 @@ import yaml
 from pydantic import ValidationError
 
 from yibao.errors import InputError
-from yibao.tariffs.catalogue import not_read, parse_catalogue, read_catalogue_text
-from yibao.tariffs.diff import IMPLIED
+from yibao.tariffs.catalogue import Names, not_read, parse_catalogue, read_catalogue_text
+from yibao.tariffs.diff import IMPLIED, item_selectors
 from yibao.tariffs.messages import describe
 from yibao.tariffs.model import Tariff
 from yibao.tariffs.registry import LoadedTariff
@@ -195,11 +195,35 @@ def _cell(raw: str) -> str:
     return "" if text in ("null", "~") else text
 
 
-def _edited_catalogue(lt: LoadedTariff, rows: list[dict[str, str]], columns: list[str]) -> pd.DataFrame:
+def _edited_catalogue(lt: LoadedTariff, text: pd.DataFrame, rows: list[dict[str, str]],
+                      cells: list[tuple[str, dict[str, str]]]) -> pd.DataFrame:
+    """The catalogue file's `text` with its `rows` edited, checked as the file is; a faulty cell
+    named as an edit names it (`_names`), not by the file's row, which the user never edited."""
     try:
-        return parse_catalogue(pd.DataFrame(rows, columns=columns), lt.catalogue_file)
+        return parse_catalogue(pd.DataFrame(rows, columns=list(text.columns)), lt.catalogue_file,
+                               _names(text, rows, cells))
     except InputError as exc:
-        raise InputError(f"--set: {exc}") from None
+        raise InputError(f"--set {exc}") from None
+
+
+def _names(text: pd.DataFrame, rows: list[dict[str, str]], cells: list[tuple[str, dict[str, str]]]) -> Names:
+    """A cell of the edited catalogue (row index, column) as the edits typed it: the path of its
+    edit, else its item as an edit of it typed it and the column; a row no edit picked (another
+    period of an edited code) by the selector `tariffs show --catalogue` prints. Column None: the
+    item alone."""
+    at = {id(row): i for i, row in enumerate(rows)}
+    typed: dict[tuple[int, str | None], str] = {}
+    for path, row in cells:
+        item, column = _segments(path)
+        typed[at[id(row)], column] = path
+        typed.setdefault((at[id(row)], None), item)
+
+    def name(i: int, column: str | None) -> str:
+        if (i, column) in typed:
+            return typed[i, column]
+        item = typed.get((i, None)) or f"catalogue{item_selectors(text)[i]}"
+        return item if column is None else f"{item}.{column}"
+    return name
 
 
 def _refuse_unread(paths: list[str], tariff: Tariff, cells: list[tuple[str, dict[str, str]]]) -> None:
@@ -249,6 +273,6 @@ def apply_edits(lt: LoadedTariff, edits: list[str]) -> LoadedTariff:
         tariff = Tariff.model_validate(data)
     except ValidationError as exc:  # named as the edit named it: inpatient.schemes[insutype=390,level=2]
         raise InputError(describe("--set", exc, data, typed)) from None
-    catalogue = lt.catalogue if text is None else _edited_catalogue(lt, rows, list(text.columns))
+    catalogue = lt.catalogue if text is None else _edited_catalogue(lt, text, rows, cells)
     _refuse_unread(paths, tariff, cells)
     return replace(lt, tariff=tariff, catalogue=catalogue)
