@@ -1733,8 +1733,7 @@ def _reject_duplicates(keys: _Keys, table: str, columns: tuple[str, ...], log: _
 
 
 def _reject_reversed(frame: pd.DataFrame, table: str, start: str, end: str, log: _RejectLog) -> None:
-    reversed_ = (frame[end] < frame[start]).to_numpy(dtype=bool, na_value=False)
-    pos = np.flatnonzero(reversed_)
+    pos = np.flatnonzero(frame[end].to_numpy() < frame[start].to_numpy())  # days (NaT compares false)
     if not len(pos):  # nearly always: nothing to word
         return
 
