@@ -121,6 +121,55 @@ def test_validation_errors_name_file_field_and_value(tmp_path: Path, edit: tuple
     assert "\n" not in message
 
 
+LONG, KEY = "x" * 5000, "k" * 1000  # a key YAML reads unquoted may have 1,024 characters
+CUT = f"'{'x' * 80}'… (5,000 characters)"  # `errors.quoted`: its first 80 characters and its length
+AMOX = "A-AMOX,阿莫西林胶囊 0.25g,drug,01,,0.60,,,,,,,,,"
+# a long value or key in a tariff file or its catalogue, and the line it gave, whole: 5,000
+# characters and more, 10,000 where the reason quoted it again
+LONG_COPIES = {
+    "a value": (("2025.yaml", "deductible_scope: per_admission", f"deductible_scope: {LONG}"),
+                f"2025.yaml: inpatient.deductible_scope = {CUT}: Input should be 'per_admission' or 'annual'"),
+    "a key": (("2025.yaml", 'annual_cap: {"390": 150000,', f'annual_cap: {{{KEY}: 1, "390": 150000,'),
+              f"2025.yaml: inpatient.annual_cap.{'k' * 59}… (1,021 characters) = '{'k' * 80}'… (1,000 characters): "
+              "Input should be '310' or '390'"),
+    "an unknown key": (("2025.yaml", "{status: priority_care,", f"{{status: priority_care, {KEY}: 1,"),
+                       f"2025.yaml: assistance.statuses[status=priority_care].{'k' * 38}… (1,042 characters): "
+                       f"unknown key '{'k' * 80}… (1,000 characters)': the keys here are status, deductible, bands, "
+                       "stages"),
+    "a value a validator quotes": (
+        ("2025.yaml", 'review_days: ["01-01",', f'review_days: ["{LONG}",'),
+        f"2025.yaml: chronic.review_days: '{'x' * 80}… (5,000 characters)' is not a day of the year (MM-DD)"),
+    "a key given twice": (
+        ("2025.yaml", "deductible_scope: per_admission", f"deductible_scope: per_admission\n  {KEY}: 1\n  {KEY}: 2"),
+        f"2025.yaml: cannot read tariff: key '{'k' * 80}'… (1,000 characters) is given twice (line 22, column 3): "
+        "keep one of them"),
+    "a YAML tag": (("2025.yaml", "deductible_scope: per_admission", f"deductible_scope: !{LONG} 1"),
+                   f"2025.yaml: cannot read tariff: could not determine a constructor for the tag '!{'x' * 78}… "
+                   "(5,003 characters)"),
+    "a catalogue cell": (("catalogue.csv", AMOX, AMOX.replace(",0.60,", f",{LONG},")),
+                         f"catalogue.csv, row 2, column price_cap: {CUT}: not a number"),
+    "a catalogue cell its reason repeats": (
+        ("catalogue.csv", AMOX, AMOX.replace(",0.60,", f",0.{'1' * 4998},")),
+        f"catalogue.csv, row 2, column price_cap: '0.{'1' * 78}'… (5,000 characters): 0.{'1' * 78}… (5,000 "
+        "characters) yuan has more than two decimals"),
+    "indications": (("catalogue.csv", AMOX, AMOX[:-2] + f"K70;{LONG}-K,,"),
+                    f"catalogue.csv, row 2, column indications: 'K70;{'x' * 76}'… (5,006 characters): the range "
+                    f"{'x' * 80}… (5,002 characters) ends before it starts"),
+    "a code": (("catalogue.csv", AMOX, AMOX.replace("A-AMOX,", f"{LONG},").replace(",01,,", ",01,0.1,")),
+               f"catalogue.csv, row 2, column selfpay_prop: '0.1': {'x' * 80}… (5,000 characters): selfpay_prop is "
+               "read only for items of level 02, and this item is 甲类 (01), in policy whole: make its level 02, or "
+               "empty the cell"),
+}
+
+
+@pytest.mark.parametrize("edit,expected", LONG_COPIES.values(), ids=list(LONG_COPIES))
+def test_a_long_value_or_key_in_a_tariff_file_is_quoted_cut(tmp_path: Path, edit: tuple[str, str, str],
+                                                            expected: str) -> None:
+    """Each is cut as every long value a message quotes (`errors.quoted`), in the reason pydantic,
+    a validator, YAML or int worded too."""
+    test_validation_errors_name_file_field_and_value(tmp_path, edit, expected)
+
+
 def test_a_version_corrected_in_place_is_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A settlement job scores month after month in one process: a version file or a catalogue
     corrected in place meanwhile must give the amounts a fresh process gives. `load_version`

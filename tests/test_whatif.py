@@ -170,3 +170,57 @@ def test_a_case_no_version_is_in_force_on_names_its_date_and_the_versions(
     rejects = score_batch(cases_batch([case])).rejects
     assert set(rejects["reason"]) == {f"no version of sample-county {said.format('claim')}",
                                       "its claim was not scored: no version of sample-county " + said.format("claim")}
+
+
+LONG = "x" * 5000
+CUT = f"'{'x' * 80}'… (5,000 characters)"  # `errors.quoted`: its first 80 characters and its length
+# a long value, key or selector typed in an edit, and each line it gave, whole: 5,000 characters
+# and more, 10,000 where the reason repeated the value or the path
+LONG_EDITS = {
+    f"catalogue[code=A-AMOX].price_cap={LONG}": f"--set catalogue[code=A-AMOX].price_cap: {CUT}: not a number",
+    f"catalogue[code=A-AMOX].indications=K70-{LONG}-K":
+        f"--set catalogue[code=A-AMOX].indications: 'K70-{'x' * 76}'… (5,006 characters): 'K70-{'x' * 76}'… "
+        "(5,006 characters) is neither a code nor a range LOW-HIGH (K70, C00-C97)",
+    # int's own reason repeated 200 characters of it
+    f"catalogue[code=A-AMOX].age_from={LONG}": f"--set catalogue[code=A-AMOX].age_from: {CUT}: not a whole number",
+    f"inpatient.annual_cap.390={LONG}": f"--set: inpatient.annual_cap.390 = {CUT}: Input should be a valid decimal",
+    f"inpatient.deductible_scope={LONG}":
+        f"--set: inpatient.deductible_scope = {CUT}: Input should be 'per_admission' or 'annual'",
+    # a validator's reason quoting the value
+    f"chronic.review_days=[{LONG}]":
+        f"--set: chronic.review_days: '{'x' * 80}… (5,000 characters)' is not a day of the year (MM-DD)",
+    f"inpatient.annual_cap.390=!{LONG} 1": "--set inpatient.annual_cap.390: the value is not YAML (could not determine "
+                                           f"a constructor for the tag '!{'x' * 78}… (5,003 characters))",
+    f"inpatient.{LONG}=1": f"--set inpatient.{'x' * 70}… (5,010 characters): no parameter 'inpatient.{'x' * 70}… "
+                           "(5,010 characters)'",
+    f"inpatient.schemes[insutype={LONG}].deductible=1":
+        f"--set inpatient.schemes[insutype={'x' * 53}… (5,039 characters): [insutype={'x' * 71}… "
+        "(5,009 characters)] matches 0 items, not one",
+    f"catalogue[code={LONG}].price_cap=1":
+        f"--set catalogue[code={'x' * 65}… (5,026 characters): [code={'x' * 75}… (5,005 characters)] matches 0 "
+        "items, not one",
+    f"inpatient.annual_cap={{{'k' * 1000}: 1}}":
+        f"--set: inpatient.annual_cap.{'k' * 59}… (1,021 characters) = '{'k' * 80}'… (1,000 characters): "
+        "Input should be '310' or '390'",
+    LONG: f"--set {'x' * 80}… (5,000 characters): expected PATH=VALUE",
+}
+
+
+@pytest.mark.parametrize("edit", LONG_EDITS, ids=range(len(LONG_EDITS)))
+def test_a_long_value_key_or_selector_an_edit_gives_is_quoted_cut(edit: str, capsys: pytest.CaptureFixture[str],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--set 'catalogue[code=A-AMOX].price_cap=<5,000 x>'` printed a line of 5,064 characters,
+    the indications 10,122: now each is cut as every long value a message quotes (`errors.quoted`)."""
+    code, err = run_cli(["whatif", E1, "--set", edit], capsys, monkeypatch)
+    assert (code, err) == (2, f"error: {LONG_EDITS[edit]}\n")
+    assert len(err) < 400
+
+
+def test_simulate_quotes_a_long_edit_cut(synth_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """`simulate --set` edits each version in force as `whatif` does, and says which."""
+    edit = f"catalogue[code=A-AMOX].price_cap={LONG}"
+    code, err = run_cli(["simulate", str(synth_folder), "--out", str(tmp_path / "o"), "--set", edit], capsys,
+                        monkeypatch)
+    assert code == 2 and err.startswith(f"error: {LONG_EDITS[edit]} (in version sample-county@20"), err
+    assert err.count("\n") == 1 and len(err) < 400

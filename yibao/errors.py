@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import errno
+import re
+from decimal import Decimal
+from typing import Any, Iterator
 
 
 class InputError(Exception):
@@ -56,6 +59,52 @@ def shortened(text: str) -> str:
     """`text`, or when longer than `QUOTED` its first characters and its length: a cut text is
     longer than `QUOTED` and never equals an uncut one."""
     return text if len(text) <= QUOTED else f"{text[:QUOTED]}… ({len(text):,} characters)"
+
+
+LONGEST_PATH = 2 * QUOTED
+"""Characters of a parameter path a message names whole: the longest of the sample tariff is 97
+(`catastrophic.funds[fund=hifmi,insutype=390,statuses=dibao+relapse_monitored+tekun].tiers[0].ratio`),
+and cut at `QUOTED` such a path lost the field it names."""
+
+
+def shortened_path(path: str) -> str:
+    """A parameter path as a message names it (`--set PATH`, the entry of a tariff file): whole,
+    or when longer than any tariff's (`LONGEST_PATH`: a 5,000-character key or selector typed)
+    cut as `shortened` cuts a text."""
+    return path if len(path) <= LONGEST_PATH else shortened(path)
+
+
+def cut_within(text: str, value: Any) -> str:
+    """`text` with each long text of `value` (itself, or the keys and items of a mapping or list,
+    nested) cut where it repeats it, as `shortened` cuts it: a reason worded by another check or
+    library may repeat the faulty value whole (int's `invalid literal for int() with base 10:
+    'xxxx…'`, a validator's `status 'xxxx…' is not declared`)."""
+    for long in sorted(set(_long_texts(value)), key=len, reverse=True):
+        text = text.replace(long, shortened(long))
+    return text
+
+
+def words_shortened(text: str) -> str:
+    """`text` with each run of characters but spaces longer than any path (`LONGEST_PATH`) cut as
+    `shortened` cuts it: a reason another library worded quoting a piece of the value, not the
+    value (YAML's `could not determine a constructor for the tag '!xxxx…'`). A value a message
+    cut itself (`quoted`) is shorter, and is not cut twice."""
+    return re.sub(rf"\S{{{LONGEST_PATH + 1},}}", lambda m: shortened(m[0]), text)
+
+
+def _long_texts(value: Any) -> Iterator[str]:
+    """The texts of `value` longer than `QUOTED`, each mapping or list walked once (YAML aliases
+    share one, and may hold themselves)."""
+    seen: set[int] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (dict, list, tuple, set)):
+            if id(item) not in seen:
+                seen.add(id(item))
+                stack.extend(item if not isinstance(item, dict) else (*item.keys(), *item.values()))
+        elif isinstance(item, (str, int, float, Decimal)) and len(text := str(item)) > QUOTED:
+            yield text
 
 
 def path_shown(path: object, exc: BaseException) -> str:

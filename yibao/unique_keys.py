@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from yibao.errors import quoted
 from yibao.yaml_numbers import decimal_numbers
 
 _MERGE = "tag:yaml.org,2002:merge"
@@ -35,8 +36,8 @@ class UniqueKeys:
                 if repeated:
                     mark = key_node.start_mark
                     raise yaml.constructor.ConstructorError(
-                        None, None, f"key {key!r} is given twice (line {mark.line + 1}, column {mark.column + 1}): "
-                        "keep one of them", mark)
+                        None, None, f"key {quoted(key)} is given twice (line {mark.line + 1}, column "
+                        f"{mark.column + 1}): keep one of them", mark)
                 seen.add(key)
         return super().construct_mapping(node, deep)  # type: ignore[misc]
 
@@ -59,6 +60,6 @@ def unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise ValueError(f"key {key!r} is given twice in one object: keep one of them")
+            raise ValueError(f"key {quoted(key)} is given twice in one object: keep one of them")
         out[key] = value
     return out

@@ -32,7 +32,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from yibao.errors import InputError
+from yibao.errors import InputError, cut_within, quoted, shortened, shortened_path
 from yibao.money import ratio_to_bp, yuan_to_fen
 from yibao.tariffs.model import MAX_TARIFF_YUAN
 
@@ -76,19 +76,22 @@ column None, an item: as `--set` names it (yibao/tariffs/edit.py)."""
 class Cells:
     """Where a message says a faulty cell is: the file's row (the header is row 1) and column, or
     in an edited catalogue the entry as the edit typed it (`names`): the file's row is one the
-    user never edited, and no edit names items by rows."""
+    user never edited, and no edit names items by rows. A long value, or the path an edit typed,
+    is cut (`quoted`, `shortened_path`), where `why` repeats the value too (`cut_within`): a
+    5,000-character cell made a 5,000-character line, 10,000 where the reason quoted it again."""
 
     path: Path
     names: Names | None = None
 
     def error(self, i: int, column: str, value: object, why: str) -> InputError:
+        told = f"{quoted(value)}: {cut_within(why, value)}"
         if self.names is None:
-            return InputError(f"{value!r}: {why}", file=str(self.path), row=i + 2, column=column)
-        return InputError(f"{self.names(i, column)}: {value!r}: {why}")
+            return InputError(told, file=str(self.path), row=i + 2, column=column)
+        return InputError(f"{shortened_path(self.names(i, column))}: {told}")
 
     def item(self, i: int) -> str:
         """Another item a message points to: `on row 11`, or `as catalogue[code=S-CT]`."""
-        return f"on row {i + 2}" if self.names is None else f"as {self.names(i, None)}"
+        return f"on row {i + 2}" if self.names is None else f"as {shortened_path(self.names(i, None))}"
 
 
 def _refuse_first(cells: Cells, df: pd.DataFrame, bad: pd.Series, column: str, why: str) -> None:
@@ -109,7 +112,7 @@ def _refuse_overlaps(cells: Cells, df: pd.DataFrame, start: np.ndarray, end: np.
         later, earlier = int(order[clash[0] + 1]), int(order[clash[0]])
         period = f"{df['valid_from'].iat[earlier] or 'always'} to {df['valid_to'].iat[earlier] or 'open'}"
         raise cells.error(later, "valid_from", df["valid_from"].iat[later],
-                          f"{codes[clash[0]]} is listed {cells.item(earlier)} too, {period}: "
+                          f"{shortened(codes[clash[0]])} is listed {cells.item(earlier)} too, {period}: "
                           "the periods of one code must not overlap")
 
 
@@ -147,8 +150,8 @@ def _refuse_not_read(cells: Cells, df: pd.DataFrame) -> None:
         if refused:
             i = int(np.flatnonzero(pairs.isin(list(refused)))[0])
             why, levels = refused[pairs[i]]
-            raise cells.error(i, column, df[column].iat[i],
-                              f"{df['code'].iat[i]}: {why}: make its level {' or '.join(levels)}, or empty the cell")
+            raise cells.error(i, column, df[column].iat[i], f"{shortened(df['code'].iat[i])}: {why}: make its level "
+                                                            f"{' or '.join(levels)}, or empty the cell")
 
 
 def load_catalogue(path: Path) -> pd.DataFrame:
@@ -214,14 +217,23 @@ def parse_catalogue(df: pd.DataFrame, path: Path, names: Names | None = None) ->
             raise ValueError(f"above {shown}")
         return n
 
+    def whole(v: str) -> int:
+        """`int`, saying why in words of ours: its own repeat 200 characters of the cell, and
+        for 5,000 digits name sys.set_int_max_str_digits."""
+        try:
+            return int(v)
+        except ValueError:
+            too_long = v.strip().lstrip("+-").isdecimal()
+            raise ValueError("a number out of range" if too_long else "not a whole number") from None
+
     def nonneg_int(v: str) -> int:
-        return bounded(int(v), 10**9, f"{10**9:,}")
+        return bounded(whole(v), 10**9, f"{10**9:,}")
 
     def price(v: str) -> int:
         return bounded(yuan_to_fen(v), yuan_to_fen(MAX_TARIFF_YUAN), f"{MAX_TARIFF_YUAN:,} yuan")
 
     def level(v: str) -> int:
-        n = int(v)
+        n = whole(v)
         if not 1 <= n <= 4:
             raise ValueError("institution level must be 1 to 4")
         return n
@@ -232,9 +244,9 @@ def parse_catalogue(df: pd.DataFrame, path: Path, names: Names | None = None) ->
         for pattern in v.split(";"):
             bounds = pattern.strip().split("-")
             if not all(b.strip() for b in bounds) or len(bounds) > 2:
-                raise ValueError(f"{pattern.strip()!r} is neither a code nor a range LOW-HIGH (K70, C00-C97)")
+                raise ValueError(f"{quoted(pattern.strip())} is neither a code nor a range LOW-HIGH (K70, C00-C97)")
             if len(bounds) == 2 and bounds[0].strip().upper() > bounds[1].strip().upper():
-                raise ValueError(f"the range {pattern.strip()} ends before it starts")
+                raise ValueError(f"the range {shortened(pattern.strip())} ends before it starts")
         return v
 
     def day(v: str) -> np.datetime64:

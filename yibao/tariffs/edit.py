@@ -33,7 +33,7 @@ import pandas as pd
 import yaml
 from pydantic import ValidationError
 
-from yibao.errors import InputError
+from yibao.errors import InputError, shortened, shortened_path, words_shortened
 from yibao.tariffs.catalogue import Names, not_read, parse_catalogue, read_catalogue_text
 from yibao.tariffs.diff import IMPLIED, item_selectors
 from yibao.tariffs.messages import describe
@@ -91,15 +91,21 @@ UNREAD: dict[str, tuple[Callable[[Tariff], bool], str]] = {
 it was given, the what-if showed the baseline's numbers without a word."""
 
 
+def _refused(path: str, why: str) -> InputError:
+    """`--set PATH: why`, a path longer than any tariff's cut (`shortened_path`): a 5,000-character
+    key or selector was echoed whole, twice where the reason named it again."""
+    return InputError(f"--set {shortened_path(path)}: {why}")
+
+
 def _select(items: list[Any], selector: str, path: str) -> int:
     if selector.strip().lstrip("-").isdecimal():
         i = int(selector)
         if not -len(items) <= i < len(items):
-            raise InputError(f"--set {path}: index {i} is outside the list of {len(items)}")
+            raise _refused(path, f"index {i} is outside the list of {len(items)}")
         return i % len(items)
     parts = selector.split(",")
     if not all("=" in part for part in parts):
-        raise InputError(f"--set {path}: [{selector}] is neither a position (0, 1, -1) nor field=value pairs")
+        raise _refused(path, f"[{shortened(selector)}] is neither a position (0, 1, -1) nor field=value pairs")
     # spaces around a name or value, as one types `[insutype=390, level=2]`, name no field
     wanted = {k.strip(): v.strip() for k, v in (part.split("=", 1) for part in parts)}
     hits = [i for i, item in enumerate(items)
@@ -109,7 +115,7 @@ def _select(items: list[Any], selector: str, path: str) -> int:
                                                                 or k in IMPLIED and v != IMPLIED[k])
                                            for k, v in items[i].items())]
     if len(hits) != 1:
-        raise InputError(f"--set {path}: [{selector}] matches {len(hits)} items, not one")
+        raise _refused(path, f"[{shortened(selector)}] matches {len(hits)} items, not one")
     return hits[0]
 
 
@@ -123,7 +129,7 @@ def _segments(path: str) -> list[str]:
     a path to read past."""
     segments = _SEGMENTS.findall(path)
     if not segments or ".".join(segments) != path:
-        raise InputError(f"--set {path}: a path is names joined by single dots, e.g. inpatient.annual_cap")
+        raise _refused(path, "a path is names joined by single dots, e.g. inpatient.annual_cap")
     return segments
 
 
@@ -131,9 +137,9 @@ def _refuse_not_terms(path: str, segments: list[str]) -> None:
     """Refuse an edit of what names or chooses the tariff, or names a catalogue item: the
     what-if would show the baseline's numbers (a new code: its lines out of the catalogue)."""
     if segments[0] in NOT_TERMS:
-        raise InputError(f"--set {path}: {segments[0]} {NOT_TERMS[segments[0]]}")
+        raise _refused(path, f"{segments[0]} {NOT_TERMS[segments[0]]}")
     if path.startswith(CATALOGUE) and len(segments) == 2 and segments[1] in ITEM_NOT_TERMS:
-        raise InputError(f"--set {path}: {segments[1]} {ITEM_NOT_TERMS[segments[1]]}")
+        raise _refused(path, f"{segments[1]} {ITEM_NOT_TERMS[segments[1]]}")
 
 
 def refused(column: str, level: str, cell: str) -> bool:
@@ -151,7 +157,7 @@ def _value(path: str, text: str) -> Any:
         return safe_load(text)
     except (yaml.YAMLError, ValueError, RecursionError) as exc:  # ValueError: a date such as 2025-02-30
         problem = getattr(exc, "problem", None) or str(exc)
-        raise InputError(f"--set {path}: the value is not YAML ({problem.splitlines()[0]})") from None
+        raise _refused(path, f"the value is not YAML ({words_shortened(problem.splitlines()[0])})") from None
 
 
 def _set(data: dict[str, Any], path: str, value: Any, typed: dict[tuple[Any, ...], str] | None = None) -> Any:
@@ -163,11 +169,11 @@ def _set(data: dict[str, Any], path: str, value: Any, typed: dict[tuple[Any, ...
     for depth, segment in enumerate(segments):
         m = _SEGMENT.match(segment)
         if not m:
-            raise InputError(f"--set {path}: cannot read '{segment}'")
+            raise _refused(path, f"cannot read '{shortened(segment)}'")
         name, sel = m["name"], m["sel"]
         key: Any = int(name) if isinstance(node, dict) and name.isdecimal() and int(name) in node else name
         if not isinstance(node, dict) or key not in node:
-            raise InputError(f"--set {path}: no parameter '{'.'.join(segments[:depth + 1])}'")
+            raise _refused(path, f"no parameter '{shortened_path('.'.join(segments[:depth + 1]))}'")
         holder, last, loc = node, depth == len(segments) - 1, (*loc, key)
         if sel is None:
             if last:
@@ -176,7 +182,7 @@ def _set(data: dict[str, Any], path: str, value: Any, typed: dict[tuple[Any, ...
             continue
         holder = items = node[key]
         if not isinstance(items, list):
-            raise InputError(f"--set {path}: '{name}' is not a list")
+            raise _refused(path, f"'{name}' is not a list")
         i = _select(items, sel, path)
         loc = (*loc, i)
         if typed is not None:
@@ -231,13 +237,13 @@ def _refuse_unread(paths: list[str], tariff: Tariff, cells: list[tuple[str, dict
     with the others, so that the edit of what makes it read (`level=02`) may come with it."""
     for path in paths:
         if path in UNREAD and UNREAD[path][0](tariff):
-            raise InputError(f"--set {path}: not read while {UNREAD[path][1]}")
+            raise _refused(path, f"not read while {UNREAD[path][1]}")
     for path, row in cells:
         item, column = _segments(path)
         unread = not_read(column, row["level"], row[column])
         if unread is not None:
             why, (first, *others) = unread
-            raise InputError(f"--set {path}: {why}: set {item}.level={first} too"
+            raise _refused(path, f"{why}: set {shortened_path(item)}.level={first} too"
                              + "".join(f" (or ={o})" for o in others))
 
 
@@ -255,7 +261,7 @@ def apply_edits(lt: LoadedTariff, edits: list[str]) -> LoadedTariff:
     for edit in edits:
         m = _EDIT.match(edit)
         if not m:
-            raise InputError(f"--set {edit}: expected PATH=VALUE")
+            raise _refused(edit, "expected PATH=VALUE")
         path = m["path"].strip()
         _refuse_not_terms(path, _segments(path))
         if not path.startswith(CATALOGUE):
@@ -266,7 +272,7 @@ def apply_edits(lt: LoadedTariff, edits: list[str]) -> LoadedTariff:
             text = read_catalogue_text(lt.catalogue_file)
             rows = text.to_dict("records")
         if len(_segments(path)) != 2:
-            raise InputError(f"--set {path}: a catalogue edit names one column of one item")
+            raise _refused(path, "a catalogue edit names one column of one item")
         cells.append((path, _set({"catalogue": rows}, path, _cell(m["value"]))))
     data["version"] = f"{lt.tariff.version}+edited"
     try:

@@ -23,6 +23,7 @@ from typing import Annotated, Any, get_args
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from yibao.errors import cut_within, quoted, shortened, shortened_path
 from yibao.tariffs.diff import KEYS, selector
 from yibao.tariffs.model import Tariff
 from yibao.yaml_numbers import Digits
@@ -35,8 +36,9 @@ def _path(loc: tuple[Any, ...], typed: dict[tuple[Any, ...], str], data: Any) ->
     """`inpatient.schemes[insutype=390,level=2].bands[1].ratio`, `inpatient.annual_cap.390` (a
     text key): a keyed list's entry by its selector, formed from `data` (what was validated) as
     `tariffs show` forms it, the path a policy officer finds in the file whatever its order; a
-    part of the path an edit picked by a selector as the edit wrote it (`typed`, by its loc).
-    With it a note for an entry no selector names, which is named by its position instead."""
+    part of the path an edit picked by a selector as the edit wrote it (`typed`, by its loc); a
+    long path (a 5,000-character key) cut (`shortened_path`). With it a note for an entry no
+    selector names, which is named by its position instead."""
     out, notes, node = "", [], data
     for depth, p in enumerate(loc):
         if p == "[key]":
@@ -52,7 +54,7 @@ def _path(loc: tuple[Any, ...], typed: dict[tuple[Any, ...], str], data: Any) ->
         if tuple(loc[:depth + 1]) in typed:
             out, notes = typed[tuple(loc[:depth + 1])], []
         node = _child(node, p)
-    return out.lstrip("."), "; ".join(notes)
+    return shortened_path(out.lstrip(".")), "; ".join(notes)
 
 
 def _child(node: Any, part: Any) -> Any:
@@ -75,7 +77,7 @@ def _entry(items: list[Any], i: int, model: type[BaseModel]) -> tuple[str, str]:
     alike = [j for j, item in enumerate(items)
              if j != i and not isinstance(other := _key_values(item, model), str) and selector(other) == name]
     if alike:
-        return f"[{i}]", f"[{alike[0]}] has the same {name}"
+        return f"[{i}]", f"[{alike[0]}] has the same {shortened(name)}"
     return name, ""
 
 
@@ -135,8 +137,8 @@ def _unknown_key(loc: tuple[Any, ...], siblings_missing: list[str]) -> str:
     close = (difflib.get_close_matches(key, siblings_missing, n=1, cutoff=0.6)
              or difflib.get_close_matches(key, _keys_at(loc), n=1, cutoff=0.6))
     if close:
-        return f"unknown key '{key}': did you mean `{close[0]}`?"
-    return f"unknown key '{key}': the keys here are {', '.join(_keys_at(loc))}"
+        return f"unknown key '{shortened(key)}': did you mean `{close[0]}`?"
+    return f"unknown key '{shortened(key)}': the keys here are {', '.join(_keys_at(loc))}"
 
 
 def _unquoted(error: dict[str, Any]) -> bool:
@@ -149,9 +151,9 @@ def _unquoted(error: dict[str, Any]) -> bool:
 
 
 def _shown(value: Any) -> str:
-    """A value as the file or the edit wrote it: a date read by YAML (`--set chronic.deductible=2020-01-01`)
-    as '2020-01-01', not as Python's datetime.date(2020, 1, 1)."""
-    return repr(value.isoformat() if isinstance(value, dt.date) else value)
+    """A value as the file or the edit wrote it, a long one cut (`quoted`): a date read by YAML
+    (`--set chronic.deductible=2020-01-01`) as '2020-01-01', not as Python's datetime.date(2020, 1, 1)."""
+    return quoted(value.isoformat() if isinstance(value, dt.date) else value)
 
 
 def describe(path: Path | str, err: ValidationError, data: Any,
@@ -160,7 +162,9 @@ def describe(path: Path | str, err: ValidationError, data: Any,
     entry named as `tariffs show`, `--set` and the trace name it, from `data`, what was validated
     (by position, saying so, where its key fields name none); `path` is `--set` for an edit, and
     `typed` the list items its edits picked, by loc, as they wrote them: the entry is named as the
-    edit named it (`inpatient.schemes[insutype=390, level=2].deductible`)."""
+    edit named it (`inpatient.schemes[insutype=390, level=2].deductible`). A long key, selector or
+    value is cut wherever the line names it, in the reason pydantic or a validator worded too
+    (`shortened_path`, `quoted`, `cut_within`): a 5,000-character value made a 5,000-character line."""
     errors = err.errors()
     first = min(errors, key=lambda e: _CAUSES.index(e["type"]) if e["type"] in _CAUSES else len(_CAUSES))
     loc, value = tuple(first["loc"]), first.get("input")
@@ -172,10 +176,10 @@ def describe(path: Path | str, err: ValidationError, data: Any,
     elif first["type"] == "missing":
         text = f"{where}: missing: add `{loc[-1]}:` here"
     elif _unquoted(first):
-        what = "key" if "[key]" in loc else "value"
-        text = f"{where}: {what} {value} must be text: write it in quotes, \"{value}\""
+        what, digits = "key" if "[key]" in loc else "value", shortened(str(value))
+        text = f"{where}: {what} {digits} must be text: write it in quotes, \"{digits}\""
     else:
-        msg = first["msg"].removeprefix("Value error, ")
+        msg = cut_within(first["msg"].removeprefix("Value error, "), value)
         if isinstance(value, Digits):  # more digits than Python converts: no field's kind fits
             msg = "a number out of range"
         elif first["type"].startswith("date"):

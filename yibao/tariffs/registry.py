@@ -23,7 +23,7 @@ import pandas as pd
 import yaml
 from pydantic import ValidationError
 
-from yibao.errors import InputError, quoted, shortened
+from yibao.errors import InputError, first_line, quoted, shortened, words_shortened
 from yibao.files import FileState, file_state
 from yibao.tariffs.catalogue import load_catalogue
 from yibao.tariffs.messages import describe
@@ -105,8 +105,10 @@ def parse_tariff_file(path: Path) -> Tariff:
 def _parse_cached(path: Path, size: int, mtime_ns: int) -> Tariff:
     try:
         raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read tariff: {exc}".splitlines()[0]) from None
+    except yaml.YAMLError as exc:  # its reason may quote a long piece of the file (a tag, an alias)
+        raise InputError(f"{path}: cannot read tariff: {words_shortened(first_line(exc))}") from None
     if not isinstance(raw, dict):
         raise InputError(f"{path}: a tariff file must be a mapping")
     try:
