@@ -224,3 +224,25 @@ def test_simulate_quotes_a_long_edit_cut(synth_folder: Path, tmp_path: Path, cap
                         monkeypatch)
     assert code == 2 and err.startswith(f"error: {LONG_EDITS[edit]} (in version sample-county@20"), err
     assert err.count("\n") == 1 and len(err) < 400
+
+
+DIGITS = "1" * 5000
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (f"inpatient.schemes[{DIGITS}].deductible=1",
+     f"--set inpatient.schemes[{'1' * 62}… (5,030 characters): index {'1' * 80}… (5,000 characters) is outside the "
+     "list of 12"),
+    (f"inpatient.schemes[-{DIGITS}].deductible=1",
+     f"--set inpatient.schemes[-{'1' * 61}… (5,031 characters): index -{'1' * 79}… (5,001 characters) is outside the "
+     "list of 12"),
+    (f"inpatient.annual_cap.{DIGITS}=1",
+     f"--set inpatient.annual_cap.{'1' * 59}… (5,021 characters): no parameter 'inpatient.annual_cap.{'1' * 59}… "
+     "(5,021 characters)'"),
+])
+def test_a_position_or_key_of_thousands_of_digits_is_refused_in_one_line(
+        edit: str, expected: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read as a number, more digits than Python converts (4,300) ended in a traceback
+    (ValueError: Exceeds the limit (4300 digits) for integer string conversion)."""
+    code, err = run_cli(["whatif", E1, "--set", edit], capsys, monkeypatch)
+    assert (code, err) == (2, f"error: {expected}\n")

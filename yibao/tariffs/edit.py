@@ -40,6 +40,7 @@ from yibao.tariffs.messages import describe
 from yibao.tariffs.model import Tariff
 from yibao.tariffs.registry import LoadedTariff
 from yibao.unique_keys import safe_load
+from yibao.yaml_numbers import Digits, integer
 
 _EDIT = re.compile(r"^(?P<path>(?:[^=\[]|\[[^\]]*\])+)=(?P<value>.*)$", re.S)
 """PATH=VALUE split at the first '=' outside a [selector], which may hold '=' itself."""
@@ -99,9 +100,9 @@ def _refused(path: str, why: str) -> InputError:
 
 def _select(items: list[Any], selector: str, path: str) -> int:
     if selector.strip().lstrip("-").isdecimal():
-        i = int(selector)
-        if not -len(items) <= i < len(items):
-            raise _refused(path, f"index {i} is outside the list of {len(items)}")
+        i = integer(selector.strip())  # Digits: more digits than Python converts, outside any list
+        if isinstance(i, Digits) or not -len(items) <= i < len(items):
+            raise _refused(path, f"index {shortened(selector.strip())} is outside the list of {len(items)}")
         return i % len(items)
     parts = selector.split(",")
     if not all("=" in part for part in parts):
@@ -171,7 +172,8 @@ def _set(data: dict[str, Any], path: str, value: Any, typed: dict[tuple[Any, ...
         if not m:
             raise _refused(path, f"cannot read '{shortened(segment)}'")
         name, sel = m["name"], m["sel"]
-        key: Any = int(name) if isinstance(node, dict) and name.isdecimal() and int(name) in node else name
+        number = integer(name) if isinstance(node, dict) and name.isdecimal() else None
+        key: Any = number if isinstance(number, int) and number in node else name
         if not isinstance(node, dict) or key not in node:
             raise _refused(path, f"no parameter '{shortened_path('.'.join(segments[:depth + 1]))}'")
         holder, last, loc = node, depth == len(segments) - 1, (*loc, key)
