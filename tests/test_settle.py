@@ -628,11 +628,14 @@ def test_a_name_longer_than_a_cell_is_cut_with_a_mark_in_the_workbook_only(tmp_p
 @pytest.mark.parametrize("write", [
     lambda frame, path: frame,  # a job's frame: ids from a database column holding a NULL
     lambda frame, path: frame.to_parquet(path.with_suffix(".parquet"), index=False) or path.with_suffix(".parquet"),
-], ids=["frame", "parquet"])
+    # a job's frame of few distinct ids, kept as categories (`astype("category")`, pd.read_parquet of
+    # a dictionary column): read as "101.0" after floats were not, where the scorer reads 101
+    lambda frame, path: frame.astype({"institution_id": "category", "name": "category"}),
+], ids=["frame", "parquet", "categories"])
 def test_institution_ids_stored_as_floats_are_read_as_the_scorer_reads_them(tmp_path, result, write):
     """Numeric ids in a column with an empty cell are floats (pandas, a Parquet file written from it,
     pd.read_excel): the scorer reads 101.0 as institution 101, settlement read it as "101.0" and
-    named every payee by its id."""
+    named every payee by its id; so, later, for a categorical column of such floats."""
     result.claims["institution_id"] = result.claims["institution_id"].map({"H1": "101", "H2": "102"})
     table = pd.DataFrame({"institution_id": [101.0, 102.0, np.nan], "name": ["县人民医院", "城关镇卫生院", "无编号"]})
     s = settle(result, period="2025-05", institutions=write(table, tmp_path / "institutions"))

@@ -279,7 +279,11 @@ def _text(values: pd.Series) -> pd.Series:
     pandas' Arrow-backed `str` dtype: a month's lines are millions of cells. Floats, and Python
     objects other than text, are read as the scorer reads a cell (`yibao.io._text`): numeric ids
     in a column with an empty cell are floats, and 101.0 is the institution the scorer calls 101,
-    not "101.0"."""
+    not "101.0". A categorical column is read as its categories would be, each once, as the scorer
+    reads it (`cells.map` maps the categories): `astype` read a category 101.0 as "101.0"."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        categories = np.append(_text(pd.Series(values.cat.categories)).to_numpy(dtype=object), "")
+        return pd.Series(categories[values.cat.codes.to_numpy()], dtype="str")  # code -1, a missing cell: ""
     if pd.api.types.is_datetime64_any_dtype(values):
         values = values.dt.strftime("%Y-%m-%d")
     elif pd.api.types.is_float_dtype(values.dtype) or (
