@@ -590,6 +590,18 @@ def test_a_file_that_is_not_a_ledger_is_refused_in_one_line(tmp_path: Path) -> N
     assert not_a_db.read_text(encoding="utf-8") == "mdtrt_id\nC1\n"
 
 
+@pytest.mark.parametrize("name", ["ledger?2025.db", "ledger#2.db", "ledger%41.db"])
+def test_a_ledger_path_is_the_file_it_names_whatever_its_characters(name: str, tmp_path: Path) -> None:
+    """A path was pasted after `sqlite:///` as it was: `ledger?2025.db` made and read a ledger in
+    the file `ledger` (the rest read as a URL query), `ledger%41.db` one in `ledgerA.db`."""
+    from yibao.ledger.store import ledger_file
+
+    path = tmp_path / name
+    yibao.score(generate(20, 1, 2025, None), ledger=str(path), period="2025-05")
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+    assert status(str(path))["claims"] > 0
+    assert ledger_file(str(path)) == path
+
 def test_a_reversal_is_never_made_in_a_month_before_the_payment(
         year: dict[str, pd.DataFrame], whole_year: Result, tmp_path: Path) -> None:
     """A charge-back booked in a month settled before the payment is on no statement: the

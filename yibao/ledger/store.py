@@ -53,13 +53,15 @@ pass over the table, where an IN list of `CHUNK` persons at a time would read it
 
 def ledger_url(text: str | Path) -> str:
     """`--ledger` value → SQLAlchemy URL: a URL as given (plain `postgresql://` with the psycopg
-    driver this package installs), anything else a SQLite file path."""
+    driver this package installs), anything else a SQLite file path, quoted into the URL: pasted
+    as it was, `ledger?2025.db` named the file `ledger` (the rest a query) and `ledger%41.db` the
+    file `ledgerA.db`."""
     expect(text, (str, Path), "a ledger is a SQLite file path or a SQLAlchemy URL")
     text = str(text)
     if "://" in text:
         scheme, _, rest = text.partition("://")
         return f"postgresql+psycopg://{rest}" if scheme in ("postgresql", "postgres") else text
-    return f"sqlite:///{Path(text).expanduser().resolve()}"
+    return URL.create("sqlite", database=str(Path(text).expanduser().resolve())).render_as_string(hide_password=False)
 
 
 def _chunks(values: list[Any]) -> Iterator[list[Any]]:
