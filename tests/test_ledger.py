@@ -522,6 +522,28 @@ def test_a_read_only_sqlite_uri_reads_and_refuses_a_commit_as_the_database_says(
     assert status(str(path)) == before
 
 
+def test_a_sqlite_url_whose_options_the_driver_ignores_is_refused(
+        year: dict[str, pd.DataFrame], whole_year: Result, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`sqlite:///ledger.db?mode=ro` (SQLite's mode without its `uri=true`) was opened for
+    writing, the driver's warning printed over two lines with a line of yibao's source, and a
+    batch scored through it was committed to the ledger meant to be read only."""
+    from conftest import run_cli
+
+    ids = months(whole_year)
+    path = tmp_path / "ledger.db"
+    yibao.score(only(year, ids["2025-04"]), ledger=str(path), period="2025-04")
+    before = status(str(path))
+    read_only = f"sqlite:///{path}?mode=ro"
+    says = (f"cannot open the ledger {read_only}: Query string argument(s) 'mode' are not accepted by the pysqlite "
+            f"driver and are being ignored; SQLite URI arguments require that 'uri=true' also be present in the URL.")
+    with pytest.raises(InputError) as refused:
+        yibao.score(only(year, ids["2025-05"]), ledger=read_only, period="2025-05")
+    assert str(refused.value) == says
+    assert status(str(path)) == before
+    assert run_cli(["ledger", "status", "--ledger", read_only], capsys, monkeypatch) == (2, f"error: {says}\n")
+
+
 def test_the_twelve_month_example_of_the_docs_runs(capsys: pytest.CaptureFixture[str]) -> None:
     text = (Path(__file__).parent.parent / "docs" / "ledger.md").read_text(encoding="utf-8")
     example = text.split("```python\n", 1)[1].split("```", 1)[0]

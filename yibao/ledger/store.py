@@ -13,6 +13,7 @@ import hashlib
 import os
 import sys
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ from alembic.util import CommandError
 from sqlalchemy import (Column, Connection, Engine, MetaData, String, Table, and_, bindparam, create_engine, exists,
                         func, or_, select, text)
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SAWarning
 
 from yibao import __version__
 from yibao.calculator.scan import COUNTERS, MONTH_COLUMNS, MONTH_KEYS, parse_chronic
@@ -250,10 +251,16 @@ class Ledger:
             if parsed.drivername.startswith("sqlite"):
                 _check_sqlite_file(parsed, create)
             waits = {"connect_args": {"timeout": SQLITE_WAIT_SECONDS}} if parsed.drivername.startswith("sqlite") else {}
-            self.engine: Engine = create_engine(self.url, **waits)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", SAWarning)
+                self.engine: Engine = create_engine(self.url, **waits)
             self._upgrade(create)
         except (ArgumentError, DBAPIError, ModuleNotFoundError) as exc:  # DBAPIError: not a database, unreachable
             raise InputError(f"cannot open the ledger {self.shown}: {_first_line(exc)}") from None
+        except SAWarning as exc:  # an option of the URL the driver ignores: `?mode=ro` without `uri=true` was
+            # opened for writing, and a batch committed to the ledger meant to be read only
+            raise InputError(f"cannot open the ledger {self.shown}: "
+                             f"{_first_line(exc).split(' (Background on this warning')[0]}") from None
         except CommandError:  # a revision this version's migrations do not have
             raise InputError(f"cannot open the ledger {self.shown}: its schema is of a newer yibao than "
                              f"{__version__} (use that version)") from None
