@@ -709,6 +709,31 @@ def test_a_ledger_that_cannot_be_read_stops_with_one_line(make, says: str, tmp_p
             assert conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall() == [("patients",)]
 
 
+def test_another_applications_alembic_database_is_no_ledger_of_a_newer_yibao(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database another application migrates with Alembic (its own `alembic_version`) was
+    called a ledger of a newer yibao, to be opened with that version, by reading and scoring
+    alike; it is no ledger, and is left as it was."""
+    import sqlite3
+
+    from conftest import run_cli
+
+    path = tmp_path / "app.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        conn.execute("INSERT INTO alembic_version VALUES ('3f2a9c1d0b7e')")
+        conn.execute("CREATE TABLE patients (name TEXT)")
+    says = (f"error: cannot open the ledger sqlite:///{path}: it holds another application's tables (Alembic "
+            f"revision 3f2a9c1d0b7e, none of yibao's), not a ledger: give the ledger's file or URL\n")
+    write_tables(generate(20, 1, 2025, None), tmp_path / "batch")
+    assert run_cli(["ledger", "status", "--ledger", str(path)], capsys, monkeypatch) == (2, says)
+    assert run_cli(["score", str(tmp_path / "batch"), "--out", str(tmp_path / "o"), "-q", "--ledger", str(path),
+                    "--period", "2025-05"], capsys, monkeypatch) == (2, says)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").fetchall() == [
+            ("alembic_version",), ("patients",)]
+
+
 def test_an_out_folder_holding_the_ledger_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """`score --out o --overwrite --ledger o/ledger.db` committed the batch to the ledger, then

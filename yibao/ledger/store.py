@@ -28,7 +28,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import (Column, Connection, Engine, MetaData, String, Table, and_, bindparam, create_engine, exists,
-                        func, or_, select, text)
+                        func, inspect, or_, select, text)
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SAWarning
 
@@ -262,8 +262,18 @@ class Ledger:
             raise InputError(f"cannot open the ledger {self.shown}: "
                              f"{_first_line(exc).split(' (Background on this warning')[0]}") from None
         except CommandError:  # a revision this version's migrations do not have
-            raise InputError(f"cannot open the ledger {self.shown}: its schema is of a newer yibao than "
-                             f"{__version__} (use that version)") from None
+            raise InputError(f"cannot open the ledger {self.shown}: {self._unknown_revision()}") from None
+
+    def _unknown_revision(self) -> str:
+        """Why a database at a revision this version's migrations do not have is not opened: a
+        ledger of a newer yibao holds the ledger's tables; another application migrating its own
+        with Alembic has an `alembic_version` too, and is no ledger (nor to be made one)."""
+        with self._connected() as conn:
+            if inspect(conn).has_table(schema.batches.name):
+                return f"its schema is of a newer yibao than {__version__} (use that version)"
+            revision = MigrationContext.configure(conn).get_current_revision()
+        return (f"it holds another application's tables (Alembic revision {revision}, none of yibao's), not a "
+                f"ledger: give the ledger's file or URL")
 
     def _upgrade(self, create: bool) -> None:
         """The schema brought to this version's head: by one job at a time, whole or not at all,
