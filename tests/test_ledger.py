@@ -724,7 +724,7 @@ def test_another_applications_alembic_database_is_no_ledger_of_a_newer_yibao(
         conn.execute("INSERT INTO alembic_version VALUES ('3f2a9c1d0b7e')")
         conn.execute("CREATE TABLE patients (name TEXT)")
     says = (f"error: cannot open the ledger sqlite:///{path}: it holds another application's tables (Alembic "
-            f"revision 3f2a9c1d0b7e, none of yibao's), not a ledger: give the ledger's file or URL\n")
+            f"revision '3f2a9c1d0b7e', none of yibao's), not a ledger: give the ledger's file or URL\n")
     write_tables(generate(20, 1, 2025, None), tmp_path / "batch")
     assert run_cli(["ledger", "status", "--ledger", str(path)], capsys, monkeypatch) == (2, says)
     assert run_cli(["score", str(tmp_path / "batch"), "--out", str(tmp_path / "o"), "-q", "--ledger", str(path),

@@ -34,7 +34,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SAWarning
 
 from yibao import __version__
 from yibao.calculator.scan import COUNTERS, MONTH_COLUMNS, MONTH_KEYS, parse_chronic
-from yibao.errors import InputError, expect, first_line
+from yibao.errors import InputError, expect, first_line, quoted
 from yibao.ledger import periods, schema
 from yibao.ledger.periods import Mark, PeriodRead, last_payments, reversal_lines
 from yibao.ledger.schema import ACC, CASH, MONEY, PAYMENT, REVERSAL, SUPERSEDED
@@ -272,7 +272,7 @@ class Ledger:
             if inspect(conn).has_table(schema.batches.name):
                 return f"its schema is of a newer yibao than {__version__} (use that version)"
             revision = MigrationContext.configure(conn).get_current_revision()
-        return (f"it holds another application's tables (Alembic revision {revision}, none of yibao's), not a "
+        return (f"it holds another application's tables (Alembic revision {quoted(str(revision))}, none of yibao's), not a "
                 f"ledger: give the ledger's file or URL")
 
     def _upgrade(self, create: bool) -> None:
