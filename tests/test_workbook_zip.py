@@ -15,6 +15,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import yibao.workbook_zip
 from conftest import run_cli
@@ -259,7 +261,7 @@ ROW = b'<row r="1"><c r="A1" t="inlineStr"><is><t>a</t></is></c></row>'
 
 
 @pytest.mark.parametrize(("head", "unit", "tail", "says"), [
-    (b"<sheetData>", b'<c r="A1"><v>1</v></c>', b"</sheetData>", None),  # cells in no row, as calamine reads them
+    (b"<sheetData>", b'<c r="A1"><v>1</v></c>', b"</sheetData>", "cell A1 is outside every row"),  # calamine reads them
     (b"<sheetViews>", b'<selection sqref="A1"/>', b"</sheetViews><sheetData>" + ROW + b"</sheetData>", None),
     (b"<sheetData>" + ROW + b"</sheetData><hyperlinks>", b'<hyperlink ref="A1" r:id="rId1"/>', b"</hyperlinks>", None),
     (b"<sheetData>", b" ", b"</sheetData>", "more than 1 MB of its XML outside its rows is one cell or tag"),
@@ -289,6 +291,105 @@ def test_xml_outside_the_rows_is_scanned_a_piece_at_a_time(
         tracemalloc.stop()
     assert found is None if says is None else found is not None and found.startswith(says), found
     assert held < 4 * 10**6 and max(pieces, default=0) < 1.2 * 10**6, (held, max(pieces, default=0))
+
+
+OUTSIDE_ROWS = "no program writes such a sheet; save it again from Excel, WPS or LibreOffice"
+FIRST = '<row r="1"><c r="A1" t="inlineStr"><is><t>a</t></is></c></row>'
+
+
+@pytest.mark.parametrize(("before", "data", "says"), [
+    ("", '<c r="A1"><v>1</v></c><c r="XFD1048576"><v>2</v></c>', "cell A1 is outside every row"),  # no row at all
+    ("", FIRST + '<c r="XFD1048576"><v>2</v></c>', "cell XFD1048576 is outside every row"),
+    ("", FIRST + '<row r="2"/>\n<c r="XFD1048576" s="1"/>',
+     "cell XFD1048576 is outside every row"),  # calamine skips a row's empty tag
+    ("", FIRST.replace("</row>", "</row\n>") + '<c><f>1+1</f></c><row r="3"><c r="A3"><v>3</v></c></row>',
+     "a cell is outside every row"),
+    ("", FIRST + '<r><c r="XFD1048576"><v>2</v></c></r><row r="3"><c r="A3"><v>3</v></c></row>',
+     "its sheet data holds XML other than rows"),
+    ("", FIRST + 'text<row r="3"><c r="A3"><v>3</v></c></row>', "its sheet data holds XML other than rows"),
+    ('<sheetViews><sheetView workbookViewId="0"/></sheetViews>' * 4, '<c r="B2"><v>2</v></c>' * 9,
+     "cell B2 is outside every row"),  # cut after the data's start: the cell begins the next piece
+    ("", "\n  " + FIRST + '\n  <row r="2" ht="30" customHeight="1"/>\n  <row r="3"><c r="A3"><v>3</v></c></row>\n',
+     None),  # as a program writing its XML indented may
+    ('<cols><col min="1" max="1" width="9"/></cols>', "", None),
+])
+@pytest.mark.parametrize("prefix", ["", "x:"])
+def test_a_cell_outside_every_row_refuses_its_sheet(monkeypatch: pytest.MonkeyPatch, before: str, data: str,
+                                                    says: str | None, prefix: str) -> None:
+    """calamine reads a cell wherever it is in the sheet's data, and lays the grid out to it; the
+    scan for far cells counted the rows it saw, so `<c r="XFD1048576">` after the last row, or in
+    no row, passed it (before: None for each), and Rust aborted asking for 550 GB. No program
+    writes a sheet's data as other than rows: such a sheet is refused, read in pieces cut anywhere
+    (a row may be 120 bytes long: the XML before the rows is cut into pieces, one of them after
+    the data's start, the cell outside the rows beginning the next, for some blocks read)."""
+    import yibao.formulas
+    import yibao.io
+
+    tags = before + ('<sheetData xml:space="preserve">' if prefix else "<sheetData>") + data + "</sheetData>"
+    tags = tags.replace("</", "\0").replace("<", f"<{prefix}").replace("\0", f"</{prefix}")
+    xml = (f'<?xml version="1.0" encoding="UTF-8"?><{prefix}worksheet xmlns{":x" if prefix else ""}='
+           f'"http://schemas.openxmlformats.org/spreadsheetml/2006/main">{tags}</{prefix}worksheet>').encode()
+    monkeypatch.setattr(yibao.io, "MAX_XLSX_TEXT_BYTES", 120)
+    for block in (*range(1, 70), 1 << 20):
+        monkeypatch.setattr(yibao.io, "SCAN_BLOCK", block)
+        found = yibao.io._far_or_uncomputed(io.BytesIO(xml), False)
+        assert found == (None if says is None else f"{says} of its XML: {OUTSIDE_ROWS}" if "cell" in says
+                         else f"{says}: {OUTSIDE_ROWS}"), (block, found)
+
+
+# what a sheet's data may hold between its rows, as a program may write it or not
+BETWEEN_ROWS = ['<row r="1"><c r="A1"><v>1</v></c></row>', '<row r="2"></row>', '<row r="3"/>', "<row/>", "\n  ",
+                '<row r="4"><c r="A4" s="1"/><c r="B4"><f>1</f><v>1</v></c></row>', '<c r="B5"><v>5</v></c>',
+                '<c r="B6" s="1"/>', '<x><c r="B7"><v>7</v></c></x>', "<rows/>", "text", "<c>8</c>"]
+
+
+@given(st.lists(st.sampled_from(BETWEEN_ROWS), max_size=12), st.sampled_from(["", "x:"]), st.integers(1, 40))
+def test_xml_between_the_rows_is_found_where_a_parser_finds_it(items: list[str], prefix: str, block: int) -> None:
+    """Read in pieces cut anywhere, a sheet is refused exactly when a parser (expat) finds in its
+    data, outside every row, an element other than a row or text other than white space."""
+    from xml.parsers import expat
+
+    import yibao.io
+
+    data = "".join(items).replace("</", "\0").replace("<", f"<{prefix}").replace("\0", f"</{prefix}")
+    xml = (f'<{prefix}worksheet xmlns{":x" if prefix else ""}="http://schemas.openxmlformats.org/spreadsheetml/2006/'
+           f'main"><{prefix}sheetData>{data}</{prefix}sheetData></{prefix}worksheet>').encode()
+    open_tags: list[str] = []
+    outside: list[str] = []
+
+    def start(name: str, attributes: object) -> None:
+        if open_tags[-1:] == ["sheetData"] and name != "row":
+            outside.append(name)
+        open_tags.append(name)
+
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.StartElementHandler = lambda name, attributes: start(name.rpartition(" ")[2], attributes)
+    parser.EndElementHandler = lambda name: open_tags.pop()
+    parser.CharacterDataHandler = lambda text: outside.extend(
+        [text] if open_tags[-1:] == ["sheetData"] and text.strip() else [])
+    parser.Parse(xml, True)
+    yibao.io.SCAN_BLOCK, before = block, yibao.io.SCAN_BLOCK
+    try:
+        found = yibao.io._far_cell(io.BytesIO(xml))
+    finally:
+        yibao.io.SCAN_BLOCK = before
+    assert (found is not None) == bool(outside), (found, outside)
+    assert found is None or found.endswith(OUTSIDE_ROWS), found
+
+
+def test_a_sheet_with_a_cell_outside_its_rows_is_refused_before_calamine_lays_it_out(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: scored, the lines sheet laid out to XFD1048576 (550 GB: Rust aborted, exit 134)."""
+    from test_io import Calamine
+
+    calamine = Calamine(monkeypatch)
+    calamine.withheld.add("lines")
+    book = write_workbook(tmp_path / "batch.xlsx", {})
+    with zipfile.ZipFile(book) as zipped:
+        sheet = zipped.read(LINES)
+    _with_parts(book, {LINES: sheet.replace(b"</sheetData>", b'<c r="XFD1048576"><v>1</v></c></sheetData>')})
+    _refused(book, f"sheet lines, cell XFD1048576 is outside every row of its XML: {OUTSIDE_ROWS}", capsys, monkeypatch)
+    assert "lines" not in calamine.asked
 
 
 def _padded(book: Path, part: str, root_end: bytes, padding: bytes) -> Path:

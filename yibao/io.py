@@ -705,6 +705,9 @@ SCAN_BLOCK = 1 << 20  # bytes of a sheet's XML looked at at once
 _ROOT = re.compile(rb"<(\w+:)?worksheet\b")  # its prefix is every tag's (x:row), or none
 ROOT_WITHIN = 1 << 12  # bytes of a sheet's XML its root tag starts in
 _CELL_REF = re.compile(rb'\br="([A-Z]{1,3})[0-9]+"')
+_DATA_START = re.compile(rb"<(?:\w+:)?sheetData\b[^>]*+(?<!/)>")  # where calamine starts reading cells
+_DATA_END = re.compile(rb"</(?:\w+:)?sheetData\s*+>")  # and stops, in any prefix
+NOT_WRITTEN = "no program writes such a sheet; save it again from Excel, WPS or LibreOffice"
 _FILLED = rb"[^>]*+(?<!/)>(?!\s*+</)"  # the rest of a cell's start tag, which something follows
 
 
@@ -730,7 +733,10 @@ def check_sheet(path: Path, sheet: str) -> None:
     - a row of more than `MAX_XLSX_TEXT_BYTES` of XML (to within the block read at once): a cell of
       300 MB of text took calamine 1.1 GB, and a scan held the row whole. It is named as soon as
       it is that long, before the rest of it is read; so is a cell or tag that long outside the
-      rows, which no program writes (other XML outside them is read a piece at a time).
+      rows, which no program writes (other XML outside them is read a piece at a time);
+    - a sheet's data holding other than rows: a cell outside every row, which calamine reads where
+      its reference says (`<c r="XFD1048576">` after the last row aborted the process as above,
+      the scan counting only the rows it saw), is named; no program writes one.
 
     A sheet that passes costs calamine at most 16 times what its values take as a full grid, and
     no run of empty rows longer than 1,000 becomes rows of a table. The XML is read a megabyte at
@@ -754,11 +760,11 @@ def _far_cell(xml: IO[bytes], rows: Callable[[bytearray], object] = lambda _: No
     """The far cell, or the long row, of a sheet's XML and what to do about it, or None; each
     piece of whole rows read is handed to `rows` too, once it holds no far cell or long row. The
     XML is cut before a row's start tag, so a row is searched whole, and, once longer than a row
-    may be, as `_Extent.cut_long` says: cut before rows only, a sheet without any (calamine reads
-    cells outside rows too), or what follows its last row, was held whole, up to the 4 GB bound on
-    a workbook. A row's start is looked for in the new block only, and the rest of the row grows in
-    place: copied and searched whole at each block, 500 MB of one row (spaces, 600 kB zipped) took
-    109 s."""
+    may be, as `_Extent.cut_long` says: cut before rows only, a sheet without any, or what follows
+    its last row, was held whole, up to the 4 GB bound on a workbook. A row's start is looked for
+    in the new block only, and the rest of the row grows in place: copied and searched whole at
+    each block, 500 MB of one row (spaces, 600 kB zipped) took 109 s. XML in the sheet's data that
+    is not a row is looked for in the same pieces (`_Extent.stray`)."""
     rest, extent = bytearray(), None
     while block := xml.read(SCAN_BLOCK):
         seen = len(rest)
@@ -778,15 +784,17 @@ def _far_cell(xml: IO[bytes], rows: Callable[[bytearray], object] = lambda _: No
                 return extent.long_row(rest) if rest.startswith(extent.row_start) else extent.long_tag()
             continue
         piece = rest[:cut]
-        far = extent.rows(piece)
+        far = extent.stray(piece) or extent.rows(piece)
         if far is not None:
             return far
         rows(piece)
         del rest[:cut]
     if extent is not None:
+        # a sheet's data without its end is calamine's to refuse (it reads to the end, and lays nothing out)
+        stray = extent.stray(rest) if _DATA_END.search(rest) else None
         end = rest.find(extent.data_end)
         rest = rest if end < 0 else rest[:end]
-        far = extent.rows(rest) or extent.outside()
+        far = stray or extent.rows(rest) or extent.outside()
         if far is not None:
             return far
     rows(rest)
@@ -804,6 +812,13 @@ class _Extent:
         self.valued_rows = re.compile(re.escape(self.row_start) + rb'\b(?:[^>]*?\br="([0-9]+)")?[^>]*+(?<!/)>'
                                       rb"(?:\s*+" + cell + rb"[^>]*+(?:(?<=/)>|>\s*+</[^>]*+>))*\s*+" + cell + _FILLED)
         self.cell_end = b"</" + prefix + b"c>"
+        # what follows the data's start or a row's end, up to a row's start or the data's end (rows without
+        # cells, which calamine skips, and white space): other than none, it is outside the rows
+        self.rows_go_on = re.compile(rb"(?:\s*+" + re.escape(self.row_start) + rb"\b[^>]*+(?<=/)>)*+\s*+(?!"
+                                     + re.escape(self.row_start) + rb"\b|" + _DATA_END.pattern + rb")")
+        # a row's end so followed, looked for from its last letter, which is rarer than "<"
+        self.outside_rows = re.compile(rb"w(?<=</" + re.escape(prefix) + rb"row)\s*+>" + self.rows_go_on.pattern)
+        self.in_data = self.between_rows = False  # the sheet's data's start was read; what was read ends between rows
         self.values = 0
         self.last = 0  # the number of the last row with a value
         self.height = self.width = 0  # the last row and column holding a value
@@ -837,6 +852,31 @@ class _Extent:
                 self.farthest = ref.group(0)[3:-1].decode()
         return None
 
+    def stray(self, xml: bytes) -> str | None:
+        """XML in the sheet's data that is not a row, from the pieces of the sheet in turn: a cell
+        there is read by calamine, in the place its reference says, but in no row the scan counts.
+        A piece may end between rows (after the data's start, or cut before a cell outside them):
+        the next one is looked at from its start."""
+        at = 0
+        if not self.in_data:
+            start = _DATA_START.search(xml)
+            if start is None:
+                return None
+            self.in_data, self.between_rows, at = True, True, start.end()
+        found = self.rows_go_on.match(xml, at) if self.between_rows else None
+        if found is None:  # a row follows
+            found = self.outside_rows.search(xml, at)
+        self.between_rows = found is not None and found.end() == len(xml)
+        if found is None or self.between_rows:
+            return None
+        at = found.end()
+        if not self.cell.match(xml, at):
+            return f"its sheet data holds XML other than rows: {NOT_WRITTEN}"
+        end = xml.find(b">", at)
+        ref = _CELL_REF.search(xml, at, end if end >= 0 else len(xml))
+        cell = f"cell {ref.group(0)[3:-1].decode()}" if ref else "a cell"
+        return f"{cell} is outside every row of its XML: {NOT_WRITTEN}"
+
     def first_value(self, xml: bytes, row: re.Match[bytes], number: int) -> str:
         """The reference of the first value of a row `valued_rows` found (it ends with the value's tag)."""
         cells = list(self.cell.finditer(xml, row.start(), row.end()))
@@ -867,8 +907,8 @@ class _Extent:
     def long_tag(self) -> str:
         """What `check_sheet` says of more than `MAX_XLSX_TEXT_BYTES` of XML outside the rows
         that `cut_long` cannot cut."""
-        return (f"more than {size_text(MAX_XLSX_TEXT_BYTES)} of its XML outside its rows is one cell or tag: no "
-                "program writes such a sheet; save it again from Excel, WPS or LibreOffice")
+        return (f"more than {size_text(MAX_XLSX_TEXT_BYTES)} of its XML outside its rows is one cell or tag: "
+                f"{NOT_WRITTEN}")
 
     def outside(self) -> str | None:
         """The first value in the last column, if the grid would be mostly empty cells."""
