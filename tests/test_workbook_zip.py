@@ -377,9 +377,10 @@ def test_xml_between_the_rows_is_found_where_a_parser_finds_it(items: list[str],
     assert found is None or found.endswith(OUTSIDE_ROWS), found
 
 
-def test_a_sheet_with_a_cell_outside_its_rows_is_refused_before_calamine_lays_it_out(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    """Before: scored, the lines sheet laid out to XFD1048576 (550 GB: Rust aborted, exit 134)."""
+def _refused_before_calamine_lays_out_lines(tmp_path: Path, last: bytes, says: str, capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A workbook whose lines sheet's data ends with `last` is refused, saying `says` after the
+    sheet's name (`_refused`), and calamine is never asked to lay the sheet out."""
     from test_io import Calamine
 
     calamine = Calamine(monkeypatch)
@@ -387,9 +388,64 @@ def test_a_sheet_with_a_cell_outside_its_rows_is_refused_before_calamine_lays_it
     book = write_workbook(tmp_path / "batch.xlsx", {})
     with zipfile.ZipFile(book) as zipped:
         sheet = zipped.read(LINES)
-    _with_parts(book, {LINES: sheet.replace(b"</sheetData>", b'<c r="XFD1048576"><v>1</v></c></sheetData>')})
-    _refused(book, f"sheet lines, cell XFD1048576 is outside every row of its XML: {OUTSIDE_ROWS}", capsys, monkeypatch)
+    _with_parts(book, {LINES: sheet.replace(b"</sheetData>", last + b"</sheetData>")})
+    _refused(book, f"sheet lines, {says}", capsys, monkeypatch)
     assert "lines" not in calamine.asked
+
+
+def test_a_sheet_with_a_cell_outside_its_rows_is_refused_before_calamine_lays_it_out(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: scored, the lines sheet laid out to XFD1048576 (550 GB: Rust aborted, exit 134)."""
+    _refused_before_calamine_lays_out_lines(tmp_path, b'<c r="XFD1048576"><v>1</v></c>',
+                                            f"cell XFD1048576 is outside every row of its XML: {OUTSIDE_ROWS}",
+                                            capsys, monkeypatch)
+
+
+MARKUP = "its XML holds a comment, CDATA section or declaration (<!…): " + OUTSIDE_ROWS
+INSTRUCTION = "its XML holds a processing instruction (<?…): " + OUTSIDE_ROWS
+
+
+@pytest.mark.parametrize(("xml", "says"), [
+    ('<worksheet><sheetData><row r="1"><c r="A1"><v>1</v></c></row><row r="1048576"><c r="A1048576"/>'
+     '<![CDATA[</sheetData>]]><c r="B1048576"><v>1</v></c></row></sheetData></worksheet>', MARKUP),
+    ('<worksheet><sheetData><row r="1"><c r="A1"><v>1</v></c></row><row r="5000"><!-- a note -->'
+     '<c r="B5000"><v>1</v></c></row></sheetData></worksheet>', MARKUP),  # no value seen in the row
+    ('<worksheet><sheetData><row r="1"><c r="A1"><v>1</v></c></row><!-- </sheetData> --><row r="5000">'
+     '<c r="B5000"><v>1</v></c></row></sheetData></worksheet>', MARKUP),
+    ('<?xml version="1.0"?><!-- <x:worksheet> --><worksheet><sheetData><row r="1"><c r="A1"><v>1</v></c></row>'
+     '<row r="5000"><c r="B5000"><v>1</v></c></row></sheetData></worksheet>', MARKUP),  # another prefix: no row seen
+    ('<!DOCTYPE worksheet><worksheet><sheetData><row r="1"><c r="A1"><v>1</v></c></row></sheetData></worksheet>',
+     MARKUP),
+    ('<worksheet><sheetData><row r="1"><c r="A1"><v>1</v></c><c r="B1"><![CDATA[</c>]]><f>1+1</f></c></row>'
+     '</sheetData></worksheet>', MARKUP),  # a formula never computed, which calamine reads as empty
+    ('<worksheet><sheetData><row r="1"><c r="A1"><v>1</v></c></row><row r="5000"><?pi </row>?>'
+     '<c r="B5000"><v>1</v></c></row></sheetData></worksheet>', INSTRUCTION),
+    ('\ufeff<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n<worksheet><sheetData><row r="1">'
+     '<c r="A1" t="inlineStr"><is><t>Why?! &lt;!-- not a comment --&gt; &lt;?</t></is></c></row></sheetData>'
+     "</worksheet>", None),  # the declaration, and what only reads as markup in text
+])
+def test_a_comment_cdata_or_instruction_in_a_sheet_is_refused(monkeypatch: pytest.MonkeyPatch, xml: str,
+                                                              says: str | None) -> None:
+    """calamine (quick-xml) reads past a comment, CDATA section or processing instruction; the
+    scans, searching the XML, read what they hold as tags: a `</sheetData>` in one ended the data,
+    a root tag in one gave the rows another prefix, and text between a row's tag and its first
+    value, or inside a cell, hid the value or the formula (before: None for each, a value
+    below 1,048,574 or 4,998 empty rows, or a formula without its value, read). No program writes
+    one in a sheet: such a sheet is refused, read in pieces cut anywhere (`<` in one, `!` in the
+    next)."""
+    import yibao.io
+
+    for block in (1, 2, 7, 1 << 20):
+        monkeypatch.setattr(yibao.io, "SCAN_BLOCK", block)
+        found = yibao.io._far_or_uncomputed(io.BytesIO(xml.encode()), False)
+        assert found == says, (block, found)
+
+
+def test_a_sheet_with_a_row_hidden_behind_a_cdata_section_is_refused_before_calamine_lays_it_out(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: scored, the lines sheet laid out to XFD1048576 (550 GB: Rust aborted, exit 134)."""
+    _refused_before_calamine_lays_out_lines(tmp_path, b'<row r="1048576"><c r="A1048576"/><![CDATA[</sheetData>]]>'
+                                            b'<c r="XFD1048576"><v>1</v></c></row>', MARKUP, capsys, monkeypatch)
 
 
 def _padded(book: Path, part: str, root_end: bytes, padding: bytes) -> Path:

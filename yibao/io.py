@@ -708,6 +708,8 @@ _CELL_REF = re.compile(rb'\br="([A-Z]{1,3})[0-9]+"')
 _DATA_START = re.compile(rb"<(?:\w+:)?sheetData\b[^>]*+(?<!/)>")  # where calamine starts reading cells
 _DATA_END = re.compile(rb"</(?:\w+:)?sheetData\s*+>")  # and stops, in any prefix
 NOT_WRITTEN = "no program writes such a sheet; save it again from Excel, WPS or LibreOffice"
+_DECLARATION = re.compile(rb"(?:\xef\xbb\xbf)?<\?xml\s[^<>]*+(?<=\?)>")  # what a sheet's XML may begin with
+MARKUP = ((b"<!", "a comment, CDATA section or declaration (<!…)"), (b"<?", "a processing instruction (<?…)"))
 _FILLED = rb"[^>]*+(?<!/)>(?!\s*+</)"  # the rest of a cell's start tag, which something follows
 
 
@@ -734,6 +736,9 @@ def check_sheet(path: Path, sheet: str) -> None:
       300 MB of text took calamine 1.1 GB, and a scan held the row whole. It is named as soon as
       it is that long, before the rest of it is read; so is a cell or tag that long outside the
       rows, which no program writes (other XML outside them is read a piece at a time);
+    - a comment, CDATA section, declaration or processing instruction anywhere in the sheet's XML
+      (but its XML declaration): calamine reads past them, the scans would read what they hold as
+      tags (`_markup`); no program writes one;
     - a sheet's data holding other than rows: a cell outside every row, which calamine reads where
       its reference says (`<c r="XFD1048576">` after the last row aborted the process as above,
       the scan counting only the rows it saw), is named; no program writes one.
@@ -774,6 +779,12 @@ def _far_cell(xml: IO[bytes], rows: Callable[[bytearray], object] = lambda _: No
             if root is None and len(rest) < ROOT_WITHIN:
                 continue
             extent, seen = _Extent((root.group(1) if root else None) or b""), 0
+            declaration = _DECLARATION.match(rest)
+            markup = _markup(rest, declaration.end() if declaration else 0)
+        else:
+            markup = _markup(rest, max(seen - 1, 0))  # a '<' may end the block before
+        if markup is not None:
+            return markup
         # this row may go on in the next block; the rest holds a row's start only at 0
         cut = rest.rfind(extent.row_start, max(seen - len(extent.row_start) + 1, 0))
         if cut <= 0 and len(rest) > MAX_XLSX_TEXT_BYTES:
@@ -798,6 +809,21 @@ def _far_cell(xml: IO[bytes], rows: Callable[[bytearray], object] = lambda _: No
         if far is not None:
             return far
     rows(rest)
+    return None
+
+
+def _markup(xml: bytearray, start: int) -> str | None:
+    """What `check_sheet` says of a comment, CDATA section, declaration or processing instruction
+    in a sheet's XML from `start` on, or None. calamine (quick-xml) reads past them; the scans,
+    searching the XML, read what they hold as tags: a `</sheetData>` in one ended the sheet's data,
+    hiding the rest of a row with a value in XFD1048576, and one between a row's tag and its first
+    value hid the row. Refused, not skipped: no program writes one in a sheet. Each is looked for
+    from the first of its second byte, rare outside them ('!' and '?' in a text written in the
+    sheet): one byte is found some 25 times faster than two beginning with '<', which begins every
+    tag (in 310 MB of a sheet's XML, 0.02 s for both, and 0.65 s)."""
+    for mark, what in MARKUP:
+        if (at := xml.find(mark[1:], start + 1)) >= 0 and xml.find(mark, at - 1) >= 0:
+            return f"its XML holds {what}: {NOT_WRITTEN}"
     return None
 
 
