@@ -1131,9 +1131,9 @@ def test_accumulators_given_apart_are_checked_as_a_table_of_the_mapping(month: d
     accumulators = pd.DataFrame({"psn_no": month["persons"]["psn_no"].iloc[:3].to_numpy(), "year": 2025,
                                  "chronic_paid": ""})
     accumulators[column] = make(accumulators[column].tolist())
-    for given in ({"tables": month | {"accumulators": accumulators}}, {"tables": month, "accumulators": accumulators}):
+    for way in ({"tables": month | {"accumulators": accumulators}}, {"tables": month, "accumulators": accumulators}):
         with pytest.raises(InputError) as refused:
-            load_batch(given["tables"], given.get("accumulators"))
+            load_batch(way["tables"], way.get("accumulators"))
         assert str(refused.value) == f"<accumulators>, column {column}: {says}"
 
 

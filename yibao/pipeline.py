@@ -542,8 +542,8 @@ def _claims_table(output: Callable[[slice], pd.DataFrame], rows: int, ahead: Enc
 def _claims_output(ctx: pd.DataFrame, amounts: pd.DataFrame, calculator_reasons: pa.Table,
                    tariffs: dict[str, LoadedTariff], rows: slice) -> pd.DataFrame:
     """One row per claim of `rows`; text built once per distinct value (conclusions repeat across
-    claims). The columns are gathered first and framed once: setting them one by one into a frame
-    cost 1.2 ms a column on a what-if case, a fifth of its scoring."""
+    claims). The columns are gathered first and framed once: set one by one into a frame, each
+    cost a quarter of a millisecond even for one claim (37 columns)."""
     ctx, amounts = ctx.iloc[rows].reset_index(drop=True), amounts.iloc[rows].reset_index(drop=True)
     calculator_reasons = _claims_reasons(calculator_reasons, rows)
     decision = ctx["rule_decision"].to_numpy().copy()
