@@ -48,9 +48,9 @@ class Calculation:
     violations: pd.DataFrame  # mdtrt_id, code, violation_amt: what each audit edit took
     reasons: pa.Table  # the calculator's reasons, an item a row: calculator/notes.py REASONS
     accumulators: pd.DataFrame
+    context: pd.DataFrame  # the claims as read, with the conclusions `calculate` was given
     contributions: pd.DataFrame | None = None  # per claim (mdtrt_id first), when asked
     trace: pd.DataFrame | None = None  # claim_pos, step, …: see calculator/trace.py (fen, bp)
-    context: pd.DataFrame | None = None  # the claims as read, with the conclusions `calculate` was given
 
 
 BLOCK_LINES = 1 << 18
@@ -246,10 +246,10 @@ def calculate(claims: pd.DataFrame, lines: pd.DataFrame, tariffs: dict[str, Load
         steps = build_trace(claims["rules_fired"], result.audited, terms, sums, totals.by_code, titles, cash,
                             _share_lines(pos, version, totals, tariffs))
     return Calculation(out, line_out, violations, reasons,
-                       scan.state_table(result.state, result.groups, diseases),
+                       scan.state_table(result.state, result.groups, diseases), claims,
                        None if result.contributions is None else
                        scan.state_frame(result.contributions, diseases, {"mdtrt_id": out["mdtrt_id"].to_numpy()}),
-                       steps, claims)
+                       steps)
 
 
 def _share_lines(pos: np.ndarray, version: np.ndarray, totals: LineTotals,
